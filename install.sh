@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs musicscape on Debian/Ubuntu: system libraries (apt), then a virtual environment
+# in .venv with the package in editable mode.
+#   ./install.sh          the app (ONNX Runtime on CPU)
+#   ./install.sh --gpu    the app with onnxruntime-gpu (CUDA) instead
+#   ./install.sh --train  also torch and the training/export tools
+#   ./install.sh --dev    training tools plus the test tools (what CI uses)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+runtime=cpu
+extras=()
+for arg in "$@"; do
+  case "$arg" in
+    --gpu) runtime=gpu ;;
+    --train) extras+=(train) ;;
+    --dev) extras+=(train dev) ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+apt_packages=(
+  python3-venv python3-pip
+  libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins
+  libgl1 libegl1 libxkbcommon0 libfontconfig1 libglib2.0-0 libdbus-1-3
+  libx11-xcb1 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
+  libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxcb-xfixes0 libxcb-sync1
+  libxcb-shm0 libxcb-render0 libxcb-util1 libxcb-glx0
+)
+if [[ " ${extras[*]} " == *" dev "* ]]; then
+  apt_packages+=(xvfb xauth imagemagick)
+fi
+missing=()
+for package in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+if [[ " ${extras[*]} " == *" train "* ]]; then
+  # The CPU build where this machine's pip configuration provides it; CUDA build otherwise.
+  .venv/bin/python -m pip install -q "torch==2.13.0"
+fi
+spec="$runtime"
+for extra in "${extras[@]}"; do spec="$spec,$extra"; done
+.venv/bin/python -m pip install -q -e ".[$spec]"
+echo "musicscape installed in .venv (extras: $spec)"

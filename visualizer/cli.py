@@ -1,0 +1,116 @@
+"""The `musicscape` command: bare, it starts the app; subcommands train, export, eval, bench.
+
+Each subcommand lives in a module that defines `add_arguments(parser)` and `run(args) -> int`
+and imports its heavy dependencies (torch, onnxruntime) only inside `run`, so `--help`
+works in any install and a missing extra is reported in one line before anything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+
+EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    module: str
+    summary: str
+    extra: str | None  # the pip extra that provides `requires`
+    requires: tuple[str, ...] = ()
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "train": Subcommand(
+        "training.cli",
+        "train the music/image embedding and the conditional GAN",
+        "train",
+        ("torch", "onnx"),
+    ),
+    "export": Subcommand(
+        "export.cli",
+        "export a training run's models to ONNX",
+        "train",
+        ("torch", "onnx"),
+    ),
+    "eval": Subcommand(
+        "training.evaluate_cli",
+        "measure exported models on folders of music",
+        "cpu",
+        ("onnxruntime",),
+    ),
+    "bench": Subcommand("visualizer.bench", "time the audio front end, models and app", None),
+    "render": Subcommand(
+        "visualizer.render", "render a music file to a video of scenes", "cpu", ("onnxruntime",)
+    ),
+}
+
+
+def _missing_modules(names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if importlib.util.find_spec(name) is None]
+
+
+def _load(name: str):
+    """The subcommand's module, or None when this install does not have it yet."""
+    try:
+        return importlib.import_module(SUBCOMMANDS[name].module)
+    except ModuleNotFoundError as error:
+        if error.name and SUBCOMMANDS[name].module.startswith(error.name):
+            return None
+        raise
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    parser = argparse.ArgumentParser(
+        prog="musicscape",
+        description="Listens to music and paints natural scenes that fit it, live. "
+        "With no subcommand, starts the visualizer.",
+    )
+    app_module = importlib.util.find_spec("visualizer.app")
+    if app_module is not None:
+        importlib.import_module("visualizer.app").add_arguments(parser)
+    modules: dict[str, object] = {}
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, spec in SUBCOMMANDS.items():
+        sub = commands.add_parser(name, help=spec.summary, description=spec.summary)
+        module = _load(name)
+        modules[name] = module
+        if module is not None:
+            module.add_arguments(sub)
+    return parser, modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if importlib.util.find_spec("visualizer.app") is None:
+            print(
+                "musicscape: the live visualizer is not built yet; see `musicscape --help` "
+                "for the commands that are.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        return int(importlib.import_module("visualizer.app").run(args))
+    spec = SUBCOMMANDS[args.command]
+    missing = _missing_modules(spec.requires)
+    if missing:
+        print(
+            f"musicscape {args.command}: needs the '{spec.extra}' extra "
+            f"(missing {', '.join(missing)}): pip install 'musicscape[{spec.extra}]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    module = modules[args.command]
+    if module is None:
+        print(f"musicscape {args.command}: not built yet in this version.", file=sys.stderr)
+        return EXIT_USAGE
+    return int(module.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

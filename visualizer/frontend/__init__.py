@@ -1,0 +1,29 @@
+"""The audio front end: one contract, decoding and the STFT that training and the app share."""
+
+from .contract import FrontEndContract
+from .decode import (
+    AudioDecodeError,
+    AudioFileReader,
+    CorruptAudioError,
+    EmptyAudioError,
+    NotAnAudioFileError,
+    UnsupportedAudioError,
+    decode_file,
+)
+from .stft import FrameAnalyser, RollingSTFT, analyse_signal, analyse_window, sanitize
+
+__all__ = [
+    "AudioDecodeError",
+    "AudioFileReader",
+    "CorruptAudioError",
+    "EmptyAudioError",
+    "FrameAnalyser",
+    "FrontEndContract",
+    "NotAnAudioFileError",
+    "RollingSTFT",
+    "UnsupportedAudioError",
+    "analyse_signal",
+    "analyse_window",
+    "decode_file",
+    "sanitize",
+]

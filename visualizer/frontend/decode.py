@@ -1,0 +1,228 @@
+"""Decoding any audio file soundfile reads into mono float32 at the contract's sample rate.
+
+`AudioFileReader` streams: it reads the file in blocks, downmixes, resamples with a
+polyphase filter in overlapping chunks (the same filter `scipy.signal.resample_poly`
+uses, so streamed output equals a one-shot resample), and can seek. A two-hour file is
+never held in memory. `decode_file` is the whole-file convenience for training.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+MIN_SAMPLE_RATE = 8_000
+MAX_SAMPLE_RATE = 192_000
+
+# Leading bytes of the containers libsndfile decodes; used to tell a damaged file of a
+# supported kind ("corrupt") from a file of another kind ("unsupported").
+_SUPPORTED_MAGIC = {
+    b"RIFF": "WAV",
+    b"RF64": "WAV",
+    b"fLaC": "FLAC",
+    b"OggS": "Ogg",
+    b"FORM": "AIFF",
+    b"ID3": "MP3",
+    b"\xff\xfb": "MP3",
+    b"\xff\xf3": "MP3",
+    b"\xff\xf2": "MP3",
+    b".snd": "AU",
+    b"caff": "CAF",
+}
+_UNSUPPORTED_MAGIC = {
+    b"ftyp": "MP4/M4A/AAC",
+    b"\x30\x26\xb2\x75": "WMA/ASF",
+    b"\x1a\x45\xdf\xa3": "Matroska/WebM",
+}
+
+
+class AudioDecodeError(ValueError):
+    """A file could not be turned into audio; the message names the file and the reason."""
+
+
+class EmptyAudioError(AudioDecodeError):
+    """The file decodes but holds no samples."""
+
+
+class CorruptAudioError(AudioDecodeError):
+    """The file claims a supported format but its data cannot be decoded."""
+
+
+class UnsupportedAudioError(AudioDecodeError):
+    """The file is not in a format soundfile can decode."""
+
+
+class NotAnAudioFileError(AudioDecodeError):
+    """The path is missing, a directory, or unreadable."""
+
+
+def _sniff_format(path: Path) -> tuple[str | None, str | None]:
+    """Return (supported kind, unsupported kind) guessed from the file's first bytes."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+    for magic, kind in _UNSUPPORTED_MAGIC.items():
+        if magic in head[:12]:
+            return None, kind
+    for magic, kind in _SUPPORTED_MAGIC.items():
+        if head.startswith(magic):
+            return kind, None
+    return None, None
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise NotAnAudioFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise NotAnAudioFileError(f"{path}: is a directory, not an audio file")
+    if not os.access(path, os.R_OK):
+        raise NotAnAudioFileError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise EmptyAudioError(f"{path}: the file is empty (0 bytes)")
+
+
+def _open_soundfile(path: Path) -> sf.SoundFile:
+    _check_path(path)
+    try:
+        return sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError) as error:
+        supported, unsupported = _sniff_format(path)
+        if unsupported:
+            raise UnsupportedAudioError(
+                f"{path}: {unsupported} audio is not supported; convert it to "
+                f"WAV, FLAC, Ogg Vorbis/Opus or MP3"
+            ) from error
+        if supported:
+            raise CorruptAudioError(
+                f"{path}: looks like {supported} but cannot be decoded ({error})"
+            ) from error
+        raise UnsupportedAudioError(
+            f"{path}: not a recognised audio format (supported: WAV, FLAC, Ogg Vorbis/Opus, "
+            f"MP3, AIFF)"
+        ) from error
+
+
+def _resampling_ratio(source_rate: int, target_rate: int) -> tuple[int, int]:
+    divisor = math.gcd(source_rate, target_rate)
+    return target_rate // divisor, source_rate // divisor
+
+
+class AudioFileReader:
+    """Streams a file as mono float32 at `target_rate`, block by block, with seeking.
+
+    Resampling processes input chunks whose length is a multiple of the polyphase `down`
+    factor, each with `context` extra input samples on both sides, and keeps only the
+    middle of each output: the result equals resampling the whole file at once.
+    """
+
+    def __init__(self, path: str | os.PathLike, target_rate: int, chunk_seconds: float = 4.0):
+        self.path = Path(path)
+        self.target_rate = int(target_rate)
+        self._file = _open_soundfile(self.path)
+        self.source_rate = int(self._file.samplerate)
+        self.channels = int(self._file.channels)
+        self.source_frames = int(self._file.frames)
+        if not MIN_SAMPLE_RATE <= self.source_rate <= MAX_SAMPLE_RATE:
+            self._file.close()
+            raise UnsupportedAudioError(
+                f"{self.path}: sample rate {self.source_rate} Hz is outside the supported "
+                f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
+            )
+        if self.source_frames <= 0:
+            self._file.close()
+            raise EmptyAudioError(f"{self.path}: the file holds no audio samples")
+        self._up, self._down = _resampling_ratio(self.source_rate, self.target_rate)
+        half_filter_input = math.ceil(10 * max(self._up, self._down) / self._up) + 1
+        self._context = self._down * math.ceil(half_filter_input / self._down)
+        self._chunk_in = self._down * max(1, round(chunk_seconds * self.source_rate / self._down))
+        self._position_in = 0  # next input frame to resample (a multiple of `down`)
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    @property
+    def frames(self) -> int:
+        """Length in samples at the target rate."""
+        return math.ceil(self.source_frames * self._up / self._down)
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.source_frames / self.source_rate
+
+    @property
+    def position_seconds(self) -> float:
+        """Time of the next sample `read` returns."""
+        delivered_in = self._position_in - len(self._pending) * self._down / self._up
+        return max(0.0, delivered_in / self.source_rate)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> AudioFileReader:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def seek(self, seconds: float) -> None:
+        """Move to `seconds` (clamped to the file), aligned down to the resampling grid."""
+        frame = int(min(max(seconds, 0.0), self.duration_seconds) * self.source_rate)
+        self._position_in = (frame // self._down) * self._down
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    def _read_mono(self, start: int, stop: int) -> np.ndarray:
+        """Input frames [start, stop) downmixed to mono, zeros outside the file."""
+        out = np.zeros(stop - start, dtype=np.float32)
+        lo, hi = max(start, 0), min(stop, self.source_frames)
+        if hi > lo:
+            self._file.seek(lo)
+            try:
+                data = self._file.read(hi - lo, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError) as error:
+                raise CorruptAudioError(
+                    f"{self.path}: decoding failed near {lo / self.source_rate:.1f} s ({error})"
+                ) from error
+            mono = data.mean(axis=1, dtype=np.float32) if self.channels > 1 else data[:, 0]
+            out[lo - start : lo - start + len(mono)] = mono
+        return out
+
+    def _next_chunk(self) -> np.ndarray:
+        start = self._position_in
+        stop = min(start + self._chunk_in, self.source_frames)
+        padded = self._read_mono(start - self._context, stop + self._context)
+        if self._up == self._down == 1:
+            resampled = padded
+        else:
+            resampled = resample_poly(padded, self._up, self._down).astype(np.float32)
+        skip = self._context * self._up // self._down
+        count = math.ceil((stop - start) * self._up / self._down)
+        self._position_in = start + self._chunk_in
+        return resampled[skip : skip + count]
+
+    def read(self, count: int) -> np.ndarray:
+        """Return up to `count` samples; fewer only at the end of the file, none after it."""
+        parts = [self._pending]
+        have = len(self._pending)
+        while have < count and self._position_in < self.source_frames:
+            chunk = self._next_chunk()
+            parts.append(chunk)
+            have += len(chunk)
+        joined = np.concatenate(parts) if len(parts) > 1 else self._pending
+        self._pending = joined[count:]
+        return joined[:count]
+
+    def blocks(self, block_size: int):
+        """Yield consecutive blocks of `block_size` samples (the last may be shorter)."""
+        while True:
+            block = self.read(block_size)
+            if len(block) == 0:
+                return
+            yield block
+
+
+def decode_file(path: str | os.PathLike, target_rate: int) -> np.ndarray:
+    """Decode a whole file to mono float32 at `target_rate`."""
+    with AudioFileReader(path, target_rate) as reader:
+        return reader.read(reader.frames)
