@@ -44,14 +44,38 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ("onnxruntime",),
     ),
     "bench": Subcommand("visualizer.bench", "time the audio front end, models and app", None),
-    "render": Subcommand(
-        "visualizer.render", "render a music file to a video of scenes", "cpu", ("onnxruntime",)
-    ),
 }
 
 
 def _missing_modules(names: tuple[str, ...]) -> list[str]:
-    return [name for name in names if importlib.util.find_spec(name) is None]
+    missing = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            missing.append(name)
+    return missing
+
+
+def _missing_extra_message(argv: list[str]) -> str | None:
+    """One line naming the extra to install, if the chosen subcommand's is missing.
+
+    Checked before argument parsing, so the message wins over complaints about arguments;
+    `--help` is always answered.
+    """
+    if "-h" in argv or "--help" in argv:
+        return None
+    command = next((token for token in argv if not token.startswith("-")), None)
+    spec = SUBCOMMANDS.get(command)
+    if spec is None:
+        return None
+    missing = _missing_modules(spec.requires)
+    if not missing:
+        return None
+    return (
+        f"musicscape {command}: needs the '{spec.extra}' extra (missing {', '.join(missing)}): "
+        f"pip install 'musicscape[{spec.extra}]'"
+    )
 
 
 def _load(name: str):
@@ -85,6 +109,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    message = _missing_extra_message(argv)
+    if message:
+        print(message, file=sys.stderr)
+        return EXIT_USAGE
     parser, modules = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -96,15 +125,6 @@ def main(argv: list[str] | None = None) -> int:
             )
             return EXIT_USAGE
         return int(importlib.import_module("visualizer.app").run(args))
-    spec = SUBCOMMANDS[args.command]
-    missing = _missing_modules(spec.requires)
-    if missing:
-        print(
-            f"musicscape {args.command}: needs the '{spec.extra}' extra "
-            f"(missing {', '.join(missing)}): pip install 'musicscape[{spec.extra}]'",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
     module = modules[args.command]
     if module is None:
         print(f"musicscape {args.command}: not built yet in this version.", file=sys.stderr)

@@ -4,6 +4,8 @@
 polyphase filter in overlapping chunks (the same filter `scipy.signal.resample_poly`
 uses, so streamed output equals a one-shot resample), and can seek. A two-hour file is
 never held in memory. `decode_file` is the whole-file convenience for training.
+NaN/inf samples are decoded as 0 (before resampling, so they cannot smear) and counted
+in `nonfinite_samples`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
+
+from .stft import sanitize
 
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
@@ -140,6 +144,7 @@ class AudioFileReader:
         self._context = self._down * math.ceil(half_filter_input / self._down)
         self._chunk_in = self._down * max(1, round(chunk_seconds * self.source_rate / self._down))
         self._position_in = 0  # next input frame to resample (a multiple of `down`)
+        self.nonfinite_samples = 0  # NaN/inf samples in the file, decoded as 0
         self._pending = np.zeros(0, dtype=np.float32)
 
     @property
@@ -185,6 +190,8 @@ class AudioFileReader:
                     f"{self.path}: decoding failed near {lo / self.source_rate:.1f} s ({error})"
                 ) from error
             mono = data.mean(axis=1, dtype=np.float32) if self.channels > 1 else data[:, 0]
+            mono, bad = sanitize(mono)
+            self.nonfinite_samples += bad
             out[lo - start : lo - start + len(mono)] = mono
         return out
 

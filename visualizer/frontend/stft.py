@@ -125,12 +125,14 @@ def analyse_signal(signal: np.ndarray, contract: FrontEndContract) -> tuple[np.n
 def analyse_window(signal: np.ndarray, contract: FrontEndContract) -> np.ndarray:
     """The model input [2, n_bins, n_frames] for the newest window of `signal`.
 
-    A signal shorter than the window is preceded by silence, as the rolling buffer is.
+    A signal shorter than the window is preceded by whole frames of silence, as the rolling
+    buffer is (the frame grid stays aligned to the signal's first sample).
     """
     samples, _ = sanitize(signal)
-    missing = contract.window_samples - len(samples)
-    if missing > 0:
-        samples = np.concatenate([np.zeros(missing, np.float32), samples])
+    missing_frames = contract.n_frames - len(samples) // contract.hop
+    if missing_frames > 0:
+        silence = np.zeros(missing_frames * contract.hop, np.float32)
+        samples = np.concatenate([silence, samples])
     features, _ = analyse_signal(samples, contract)
     return np.ascontiguousarray(features[:, :, -contract.n_frames :])
 

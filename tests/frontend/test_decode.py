@@ -1,0 +1,179 @@
+"""Decoding real files in every format soundfile writes, and every kind of bad input."""
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from visualizer.frontend import (
+    AudioFileReader,
+    CorruptAudioError,
+    EmptyAudioError,
+    FrontEndContract,
+    NotAnAudioFileError,
+    UnsupportedAudioError,
+    decode_file,
+)
+
+RATE = FrontEndContract().sample_rate
+
+
+def tone(frequency: float, seconds: float, rate: int, channels: int, amplitude=0.5) -> np.ndarray:
+    t = np.arange(round(seconds * rate)) / rate
+    mono = amplitude * np.sin(2 * np.pi * frequency * t)
+    return np.repeat(mono[:, None], channels, axis=1).astype(np.float32)
+
+
+def write_in_blocks(path, data, rate, **format_args):
+    """soundfile segfaults writing long Ogg in one call: write one second at a time."""
+    with sf.SoundFile(path, "w", rate, data.shape[1], **format_args) as handle:
+        for start in range(0, len(data), rate):
+            handle.write(data[start : start + rate])
+
+
+def dominant_frequency(signal: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(signal * np.hanning(len(signal))))
+    return float(np.argmax(spectrum) * rate / len(signal))
+
+
+FORMATS = [
+    # (file name, source rate, channels, soundfile format args, amplitude tolerance)
+    ("stereo_44k.wav", 44_100, 2, {"format": "WAV", "subtype": "PCM_16"}, 0.01),
+    ("mono_48k.flac", 48_000, 1, {"format": "FLAC", "subtype": "PCM_24"}, 0.01),
+    ("mono_8k.wav", 8_000, 1, {"format": "WAV", "subtype": "FLOAT"}, 0.01),
+    ("surround_192k.wav", 192_000, 6, {"format": "WAV", "subtype": "PCM_24"}, 0.01),
+    ("stereo_22k.ogg", 22_050, 2, {"format": "OGG", "subtype": "VORBIS"}, 0.05),
+    ("stereo_48k.opus", 48_000, 2, {"format": "OGG", "subtype": "OPUS"}, 0.05),
+    ("mono_44k.mp3", 44_100, 1, {"format": "MP3", "subtype": "MPEG_LAYER_III"}, 0.05),
+    ("mono_32k.aiff", 32_000, 1, {"format": "AIFF", "subtype": "PCM_16"}, 0.01),
+]
+
+
+@pytest.mark.parametrize("name, rate, channels, format_args, tolerance", FORMATS)
+def test_every_format_decodes_to_mono_at_the_contract_rate(
+    tmp_path, name, rate, channels, format_args, tolerance
+):
+    path = tmp_path / name
+    write_in_blocks(path, tone(440.0, 3.0, rate, channels), rate, **format_args)
+    decoded = decode_file(path, RATE)
+    assert decoded.dtype == np.float32 and decoded.ndim == 1
+    # Lossy codecs add encoder delay/padding of a few ms; PCM is exact.
+    assert abs(len(decoded) - 3.0 * RATE) <= (0.06 * RATE if tolerance > 0.01 else 1)
+    middle = decoded[RATE // 2 : RATE // 2 + RATE * 2]
+    assert dominant_frequency(middle, RATE) == pytest.approx(440.0, abs=1.0)
+    assert np.sqrt(np.mean(middle**2)) == pytest.approx(0.5 / np.sqrt(2), abs=tolerance)
+
+
+def test_stereo_is_downmixed_by_averaging_channels(tmp_path):
+    left = tone(300.0, 1.0, RATE, 1)[:, 0]
+    right = tone(700.0, 1.0, RATE, 1)[:, 0]
+    path = tmp_path / "lr.wav"
+    sf.write(path, np.stack([left, right], axis=1), RATE, subtype="FLOAT")
+    np.testing.assert_allclose(decode_file(path, RATE), (left + right) / 2, atol=1e-7)
+
+
+@pytest.mark.parametrize("rate", [8_000, 44_100, 48_000, 96_000])
+def test_streamed_resampling_equals_resampling_the_whole_file(tmp_path, rate):
+    rng = np.random.default_rng(rate)
+    data = (0.3 * rng.standard_normal(round(2.7 * rate))).astype(np.float32)
+    path = tmp_path / f"noise_{rate}.wav"
+    sf.write(path, data, rate, subtype="FLOAT")
+    up, down = RATE // np.gcd(RATE, rate), rate // np.gcd(RATE, rate)
+    whole = resample_poly(data, up, down).astype(np.float32)
+    with AudioFileReader(path, RATE, chunk_seconds=0.25) as reader:
+        assert reader.frames == len(whole)
+        blocks = list(reader.blocks(1000))
+    streamed = np.concatenate(blocks)
+    assert len(streamed) == len(whole)
+    np.testing.assert_allclose(streamed, whole, atol=1e-5)
+
+
+def test_seek_lands_on_the_requested_time(tmp_path):
+    ramp = (np.arange(5 * RATE) / (5 * RATE)).astype(np.float32)
+    path = tmp_path / "ramp.wav"
+    sf.write(path, ramp, RATE, subtype="FLOAT")
+    with AudioFileReader(path, RATE) as reader:
+        reader.seek(2.0)
+        assert reader.position_seconds == pytest.approx(2.0)
+        first = reader.read(10)
+        np.testing.assert_allclose(first, ramp[2 * RATE : 2 * RATE + 10], atol=1e-7)
+        reader.seek(99.0)
+        assert len(reader.read(100)) == 0
+
+
+def test_a_long_file_is_read_in_bounded_blocks(tmp_path):
+    path = tmp_path / "long.flac"
+    write_in_blocks(path, tone(220.0, 60.0, 44_100, 2), 44_100, format="FLAC")
+    with AudioFileReader(path, RATE, chunk_seconds=2.0) as reader:
+        assert reader.duration_seconds == pytest.approx(60.0)
+        sizes = [len(block) for block in reader.blocks(4096)]
+        assert sum(sizes) == reader.frames == 60 * RATE
+        assert len(reader._pending) == 0
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(NotAnAudioFileError, match="no such file"):
+        decode_file(tmp_path / "nope.wav", RATE)
+
+
+def test_directory(tmp_path):
+    with pytest.raises(NotAnAudioFileError, match="is a directory"):
+        decode_file(tmp_path, RATE)
+
+
+def test_empty_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    with pytest.raises(EmptyAudioError, match="0 bytes"):
+        decode_file(path, RATE)
+
+
+def test_zero_length_signal(tmp_path):
+    path = tmp_path / "silence_of_nothing.wav"
+    sf.write(path, np.zeros((0, 1), np.float32), RATE)
+    with pytest.raises(EmptyAudioError, match="holds no audio samples"):
+        decode_file(path, RATE)
+
+
+def test_corrupt_file_of_a_known_format(tmp_path):
+    path = tmp_path / "broken.wav"
+    path.write_bytes(b"RIFF\x24\x00\x00\x00WAVEjunk" + os.urandom(200))
+    with pytest.raises(CorruptAudioError, match="looks like WAV"):
+        decode_file(path, RATE)
+
+
+def test_unknown_bytes_are_unsupported(tmp_path):
+    path = tmp_path / "notes.mp3"
+    path.write_text("these are not the samples you are looking for\n" * 20)
+    with pytest.raises(UnsupportedAudioError, match="not a recognised audio format"):
+        decode_file(path, RATE)
+
+
+def test_mp4_audio_is_named_as_unsupported(tmp_path):
+    path = tmp_path / "song.m4a"
+    path.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00" + os.urandom(100))
+    with pytest.raises(UnsupportedAudioError, match="MP4/M4A/AAC"):
+        decode_file(path, RATE)
+
+
+def test_sample_rate_outside_the_supported_range(tmp_path):
+    path = tmp_path / "too_slow.wav"
+    sf.write(path, np.zeros(4000, np.float32), 4000)
+    with pytest.raises(UnsupportedAudioError, match="4000 Hz is outside"):
+        decode_file(path, RATE)
+
+
+def test_non_finite_samples_in_a_file_are_zeroed_before_resampling_and_counted(tmp_path):
+    data = tone(440.0, 1.0, 44_100, 1)[:, 0]
+    data[[5, 500, 30_000]] = [np.nan, np.inf, -np.inf]
+    path = tmp_path / "nan.wav"
+    sf.write(path, data, 44_100, subtype="FLOAT")
+    with AudioFileReader(path, RATE) as reader:
+        decoded = reader.read(reader.frames)
+        assert reader.nonfinite_samples == 3
+    assert np.isfinite(decoded).all()
+    clean = data.copy()
+    clean[[5, 500, 30_000]] = 0.0
+    np.testing.assert_allclose(decoded, resample_poly(clean, 1, 2), atol=1e-5)

@@ -1,0 +1,57 @@
+"""The `musicscape` command: help for every subcommand, one-line refusal of a missing extra."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from visualizer.cli import EXIT_USAGE, SUBCOMMANDS, main
+
+
+def run_cli(*args: str, block: str | None = None) -> subprocess.CompletedProcess:
+    """Run the real command in a fresh interpreter, optionally with one package unimportable."""
+    prelude = f"import sys; sys.modules[{block!r}] = None; " if block else "import sys; "
+    code = prelude + f"from visualizer.cli import main; sys.exit(main({list(args)!r}))"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_top_level_help_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for name in SUBCOMMANDS:
+        assert name in out
+
+
+@pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
+def test_every_subcommand_has_help(name, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([name, "--help"])
+    assert exit_info.value.code == 0
+    assert f"musicscape {name}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "command, block, extra",
+    [("train", "torch", "train"), ("export", "torch", "train"), ("eval", "onnxruntime", "cpu")],
+)
+def test_missing_extra_is_named_in_one_line(command, block, extra):
+    result = run_cli(command, "--some-option", "value", block=block)
+    assert result.returncode == EXIT_USAGE
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"musicscape {command}: needs the '{extra}' extra (missing {block}): "
+        f"pip install 'musicscape[{extra}]'"
+    ]
+
+
+def test_bench_writes_stage_figures(tmp_path):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--runs", "20", "--json", str(out)]) == 0
+    stages = json.loads(out.read_text())["stages"]
+    for name in ("stft_push_512", "stft_window_read", "stft_offline_16s"):
+        figures = stages[name]
+        assert set(figures) == {"median_ms", "p95_ms", "runs"}
+        assert 0 < figures["median_ms"] <= figures["p95_ms"]
