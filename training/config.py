@@ -1,0 +1,188 @@
+"""Config dataclasses for every model and stage; each checkpoint stores them (GPTConfig style).
+
+`to_dict`/`from_dict` round-trip through JSON, so a model is rebuilt from its checkpoint
+alone and a `config.json` snapshot beside each checkpoint says what was trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
+    """Rebuild dataclass `cls` from `values`, nested dataclasses and tuples included."""
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown config keys {', '.join(unknown)}")
+    kwargs: dict[str, Any] = {}
+    for name, value in values.items():
+        default = known[name].default
+        if (
+            default is dataclasses.MISSING
+            and known[name].default_factory is not dataclasses.MISSING
+        ):
+            default = known[name].default_factory()
+        if dataclasses.is_dataclass(default):
+            kwargs[name] = config_from_dict(type(default), value)
+        elif isinstance(default, tuple):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class MusicEncoderConfig:
+    """CNN per branch (power, phase) -> per-time-step FC fusion -> LSTM -> feature.
+
+    The stem is a non-overlapping (stem_freq x stem_time) patch conv, so the expensive
+    1024 x 689 input is reduced 16 x 4 at once; each later conv halves frequency and
+    divides time by its entry in `time_strides`.
+    """
+
+    n_bins: int = 1024
+    n_frames: int = 689
+    stem_freq: int = 16
+    stem_time: int = 4
+    channels: tuple[int, ...] = (24, 48, 64)
+    time_strides: tuple[int, ...] = (2, 1)
+    fused_dim: int = 256
+    lstm_hidden: int = 256
+    feature_dim: int = 1024
+    normalise_input: bool = True
+    dropout: float = 0.2
+
+    def __post_init__(self) -> None:
+        if len(self.time_strides) != len(self.channels) - 1:
+            raise ValueError("time_strides needs one entry per conv after the stem")
+        if self.n_bins % (self.stem_freq * 2 ** (len(self.channels) - 1)):
+            raise ValueError(
+                f"n_bins {self.n_bins} must be divisible by stem_freq * 2^(convs after stem)"
+            )
+
+
+@dataclass(frozen=True)
+class ImageEncoderConfig:
+    """AlexNet-style: 5 convs (3 max-pools) then 2 fully connected layers."""
+
+    image_size: int = 64
+    channels: tuple[int, ...] = (48, 96, 128, 128, 96)
+    hidden_dim: int = 1024
+    feature_dim: int = 1024
+    dropout: float = 0.3
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    image_size: int = 64
+    noise_dim: int = 100
+    feature_dim: int = 1024
+    projected_dim: int = 128
+    base_channels: int = 32  # channels at the last stage; doubled towards 4x4
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    image_size: int = 64
+    feature_dim: int = 1024
+    projected_dim: int = 128
+    base_channels: int = 32  # channels at the first stage; doubled towards 4x4
+
+
+@dataclass(frozen=True)
+class EmbedStageConfig:
+    music: MusicEncoderConfig = field(default_factory=MusicEncoderConfig)
+    image: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
+    loss: str = "dssje"  # "dssje" (Reed et al. 2016 hinge) or "infonce"
+    margin: float = 1.0
+    temperature: float = 0.1
+    per_class: int = 4  # windows and images per category in a batch
+    steps_per_epoch: int = 50
+    epochs: int = 10
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    grad_clip: float = 5.0
+
+
+@dataclass(frozen=True)
+class GanStageConfig:
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    batch_size: int = 32
+    steps_per_epoch: int = 100
+    epochs: int = 10
+    learning_rate: float = 2e-4
+    beta1: float = 0.5
+    windows_per_track: int = 24  # encoder features precomputed per training track
+    prototype_fraction: float = 0.25  # conditions drawn from image-embedding prototypes
+    interpolate_fraction: float = 0.25  # GAN-INT: mix two same-category features
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    gain_db: float = 12.0
+    tilt_db: float = 6.0
+    max_bin_shift: int = 24
+    mix_probability: float = 0.3
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    validation_fraction: float = 0.25
+    image_validation_fraction: float = 0.1
+    seed: int = 1234
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    extra_music: tuple[str, ...] = ()  # more <dir>/<category>/* music folders under the root
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    embed: EmbedStageConfig = field(default_factory=EmbedStageConfig)
+    gan: GanStageConfig = field(default_factory=GanStageConfig)
+    seed: int = 1234
+    deterministic: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        return config_from_dict(cls, values)
+
+
+def tiny_config(image_size: int = 16) -> TrainConfig:
+    """Small models for tests: the same code paths at a fraction of the cost."""
+    music = MusicEncoderConfig(
+        stem_freq=16,
+        stem_time=4,
+        channels=(4, 8),
+        time_strides=(2,),
+        fused_dim=16,
+        lstm_hidden=16,
+        feature_dim=32,
+    )
+    image = ImageEncoderConfig(
+        image_size=image_size, channels=(8, 8, 8, 8, 8), hidden_dim=32, feature_dim=32
+    )
+    return TrainConfig(
+        embed=EmbedStageConfig(music=music, image=image, per_class=2, steps_per_epoch=4, epochs=2),
+        gan=GanStageConfig(
+            generator=GeneratorConfig(
+                image_size=image_size, noise_dim=8, feature_dim=32, projected_dim=8, base_channels=4
+            ),
+            discriminator=DiscriminatorConfig(
+                image_size=image_size, feature_dim=32, projected_dim=8, base_channels=4
+            ),
+            batch_size=4,
+            steps_per_epoch=3,
+            epochs=2,
+            windows_per_track=2,
+        ),
+    )

@@ -1,0 +1,106 @@
+"""Conditional DCGAN (pytorch/examples dcgan, conditioned as GAN-CLS, Reed et al. 2016).
+
+The music feature is L2-normalised and projected to `projected_dim` (leaky ReLU); G
+concatenates it with the noise, D tiles it over its 4x4 map. Resolution is any power of two
+from 16 up (64 is the paper's): one up/down-sampling stage per factor of two above 4.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from training.config import DiscriminatorConfig, GeneratorConfig
+
+
+def _stages(image_size: int) -> int:
+    stages = int(round(math.log2(image_size))) - 2
+    if image_size < 16 or 2 ** (stages + 2) != image_size:
+        raise ValueError(f"image_size must be a power of two >= 16, got {image_size}")
+    return stages
+
+
+class FeatureProjection(nn.Module):
+    """feature [B, feature_dim] -> unit length -> [B, projected_dim] (leaky ReLU)."""
+
+    def __init__(self, feature_dim: int, projected_dim: int):
+        super().__init__()
+        self.linear = nn.Linear(feature_dim, projected_dim)
+        self.activation = nn.LeakyReLU(0.2)
+
+    def forward(self, feature: torch.Tensor) -> torch.Tensor:
+        unit = feature / (feature.norm(dim=1, keepdim=True) + 1e-6)
+        return self.activation(self.linear(unit))
+
+
+class Generator(nn.Module):
+    def __init__(self, config: GeneratorConfig):
+        super().__init__()
+        self.config = config
+        stages = _stages(config.image_size)
+        self.project = FeatureProjection(config.feature_dim, config.projected_dim)
+        widths = [config.base_channels * 2 ** (stages - 1 - i) for i in range(stages)]
+        layers: list[nn.Module] = [
+            # [B, noise+projected, 1, 1] -> [B, w0, 4, 4]
+            nn.ConvTranspose2d(
+                config.noise_dim + config.projected_dim, widths[0], 4, 1, 0, bias=False
+            ),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(True),
+        ]
+        for index in range(stages - 1):
+            layers += [
+                # [B, w_i, s, s] -> [B, w_{i+1}, 2s, 2s]
+                nn.ConvTranspose2d(widths[index], widths[index + 1], 4, 2, 1, bias=False),
+                nn.BatchNorm2d(widths[index + 1]),
+                nn.ReLU(True),
+            ]
+        layers += [
+            # [B, w_last, S/2, S/2] -> [B, 3, S, S]
+            nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1, bias=False),
+            nn.Tanh(),
+        ]
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, noise: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+        code = torch.cat([noise, self.project(feature)], dim=1)  # [B, noise+projected]
+        return self.layers(code[:, :, None, None])  # [B, 3, S, S]
+
+
+class Discriminator(nn.Module):
+    """D(image, feature) -> logit [B]: real image matching its music, or not."""
+
+    def __init__(self, config: DiscriminatorConfig):
+        super().__init__()
+        self.config = config
+        stages = _stages(config.image_size)
+        widths = [config.base_channels * 2**i for i in range(stages)]
+        layers: list[nn.Module] = [
+            # [B, 3, S, S] -> [B, w0, S/2, S/2]
+            nn.Conv2d(3, widths[0], 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+        for index in range(stages - 1):
+            layers += [
+                # [B, w_i, s, s] -> [B, w_{i+1}, s/2, s/2]
+                nn.Conv2d(widths[index], widths[index + 1], 4, 2, 1, bias=False),
+                nn.BatchNorm2d(widths[index + 1]),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+        self.image_layers = nn.Sequential(*layers)
+        self.project = FeatureProjection(config.feature_dim, config.projected_dim)
+        self.joint = nn.Sequential(
+            # [B, w_last + projected, 4, 4] -> [B, w_last, 4, 4]
+            nn.Conv2d(widths[-1] + config.projected_dim, widths[-1], 1, 1, 0, bias=False),
+            nn.BatchNorm2d(widths[-1]),
+            nn.LeakyReLU(0.2, inplace=True),
+            # [B, w_last, 4, 4] -> [B, 1, 1, 1]
+            nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False),
+        )
+
+    def forward(self, image: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+        x = self.image_layers(image)  # [B, w_last, 4, 4]
+        tiled = self.project(feature)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+        return self.joint(torch.cat([x, tiled], dim=1)).flatten()  # [B]

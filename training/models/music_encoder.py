@@ -1,0 +1,81 @@
+"""Music encoder: STFT window [B, 2, n_bins, n_frames] -> feature [B, feature_dim].
+
+As in Qiu & Kataoka: a CNN on the power branch and one on the phase branch, their outputs
+fused per time step by a fully connected layer, an LSTM over time, then the feature. To run
+a full 16-s window in a few milliseconds on one CPU thread, the stem is a non-overlapping
+patch conv (16 bins x 4 frames by default) and the time axis is downsampled before the LSTM.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from training.config import MusicEncoderConfig
+
+
+class BranchCNN(nn.Module):
+    """One branch (power or phase): [B, 1, n_bins, n_frames] -> [B, T, C * F]."""
+
+    def __init__(self, config: MusicEncoderConfig):
+        super().__init__()
+        c = config.channels
+        layers: list[nn.Module] = [
+            # [B, 1, n_bins, n_frames] -> [B, c0, n_bins/stem_freq, n_frames/stem_time]
+            nn.Conv2d(
+                1, c[0], (config.stem_freq, config.stem_time), (config.stem_freq, config.stem_time)
+            ),
+            nn.BatchNorm2d(c[0]),
+            nn.LeakyReLU(0.2),
+        ]
+        for index, time_stride in enumerate(config.time_strides):
+            layers += [
+                # [B, c_i, F, T] -> [B, c_{i+1}, F/2, T/time_stride]
+                nn.Conv2d(c[index], c[index + 1], 3, (2, time_stride), 1),
+                nn.BatchNorm2d(c[index + 1]),
+                nn.LeakyReLU(0.2),
+            ]
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.layers(x)  # [B, C, F, T]
+        batch, channels, freq, time = x.shape
+        return x.permute(0, 3, 1, 2).reshape(batch, time, channels * freq)  # [B, T, C*F]
+
+
+def branch_output_shape(config: MusicEncoderConfig) -> tuple[int, int]:
+    """(time steps, values per step) a branch produces for the config's input size."""
+    freq = config.n_bins // config.stem_freq
+    time = config.n_frames // config.stem_time
+    for stride in config.time_strides:
+        freq = (freq - 1) // 2 + 1
+        time = (time - 1) // stride + 1
+    return time, config.channels[-1] * freq
+
+
+class MusicEncoder(nn.Module):
+    def __init__(self, config: MusicEncoderConfig):
+        super().__init__()
+        self.config = config
+        self.power = BranchCNN(config)
+        self.phase = BranchCNN(config)
+        _, per_step = branch_output_shape(config)
+        self.fuse = nn.Sequential(nn.Linear(2 * per_step, config.fused_dim), nn.LeakyReLU(0.2))
+        self.lstm = nn.LSTM(config.fused_dim, config.lstm_hidden, batch_first=True)
+        self.dropout = nn.Dropout(config.dropout)
+        # The last LSTM output (recent music) and the mean over the window (all of it).
+        self.head = nn.Linear(2 * config.lstm_hidden, config.feature_dim)
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        power = window[:, 0:1]
+        phase = window[:, 1:2]
+        if self.config.normalise_input:
+            # The front end's log power is absolute; standardise it per window (gain invariance).
+            mean = power.mean(dim=(2, 3), keepdim=True)
+            std = power.std(dim=(2, 3), keepdim=True)
+            power = (power - mean) / (std + 1e-3)
+        steps = torch.cat([self.power(power), self.phase(phase)], dim=2)  # [B, T, 2*C*F]
+        fused = self.fuse(steps)  # [B, T, fused_dim]
+        outputs, _ = self.lstm(fused)  # [B, T, hidden]
+        summary = torch.cat([outputs[:, -1], outputs.mean(dim=1)], dim=1)  # [B, 2*hidden]
+        return self.head(self.dropout(summary))  # [B, feature_dim]
