@@ -1,0 +1,178 @@
+"""`musicscape train`: the embedding, GAN and judge stages, in order, each also alone.
+
+Torch is imported only inside `run`. Under torchrun (several processes) the process group
+is joined first and every rank trains; only rank 0 writes logs, samples and checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+
+STAGES = ("embed", "gan", "judge")
+EXIT_INTERRUPTED = 130
+EXIT_FAILED = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", type=Path, help="folder with scenes/<category>/ and music/<category>/"
+    )
+    parser.add_argument("--out", type=Path, help="run folder to create (checkpoints, logs)")
+    parser.add_argument("--resume", type=Path, help="continue the run in this folder")
+    parser.add_argument("--stages", default="embed,gan", help="comma list of embed,gan,judge")
+    parser.add_argument("--epochs-embed", type=int, help="embedding epochs")
+    parser.add_argument("--epochs-gan", type=int, help="GAN epochs")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--config", type=Path, help="JSON TrainConfig (overrides the defaults)")
+    parser.add_argument("--judge-config", type=Path, help="JSON JudgeConfig for the judge stage")
+    parser.add_argument(
+        "--cache-dir", type=Path, help="feature cache (default ~/.cache/musicscape)"
+    )
+    parser.add_argument("--loss", choices=("dssje", "infonce"), help="joint embedding loss")
+    parser.add_argument("--seed", type=int, help="seed for splits, sampling and weights")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _config(args, resumed: dict | None):
+    from training.config import TrainConfig
+
+    if resumed is not None:
+        config = TrainConfig.from_dict(resumed["config"])
+    elif args.config is not None:
+        config = TrainConfig.from_dict(json.loads(args.config.read_text()))
+    else:
+        config = TrainConfig()
+    if args.epochs_embed is not None:
+        config = dataclasses.replace(
+            config, embed=dataclasses.replace(config.embed, epochs=args.epochs_embed)
+        )
+    if args.epochs_gan is not None:
+        config = dataclasses.replace(
+            config, gan=dataclasses.replace(config.gan, epochs=args.epochs_gan)
+        )
+    if args.loss is not None:
+        config = dataclasses.replace(
+            config, embed=dataclasses.replace(config.embed, loss=args.loss)
+        )
+    if args.seed is not None and resumed is None:
+        config = dataclasses.replace(
+            config, seed=args.seed, data=dataclasses.replace(config.data, seed=args.seed)
+        )
+    return config
+
+
+def _judge_stage(ctx, judge_config_path: Path | None, device: str) -> Path:
+    try:
+        from training.judge import JudgeConfig, train_judge
+    except ImportError as error:
+        raise RuntimeError(f"the judge stage needs training/judge.py ({error})") from error
+    if judge_config_path is not None:
+        judge_config = JudgeConfig.from_dict(json.loads(judge_config_path.read_text()))
+    else:
+        judge_config = JudgeConfig(image_size=ctx.config.gan.generator.image_size)
+    return train_judge(ctx.data_root / "scenes", ctx.stage_dir("judge"), judge_config, device)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from training import distributed
+    from training.context import RunContext, TrainingInterrupted, read_run_info
+    from training.data import split_data
+    from training.embed_stage import run_embed_stage
+    from training.feature_cache import FeatureCache
+    from training.folders import DataLayoutError
+    from training.gan_stage import StageOrderError, run_gan_stage
+    from visualizer.frontend import FrontEndContract
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        print(f"musicscape train: unknown stages {unknown} (choose from {STAGES})", file=sys.stderr)
+        return 2
+    resumed = None
+    if args.resume is not None:
+        run_dir = args.resume
+        try:
+            resumed = read_run_info(run_dir)
+        except FileNotFoundError as error:
+            print(f"musicscape train: {error}", file=sys.stderr)
+            return 2
+        data_root = Path(resumed["data_root"]) if args.data is None else args.data
+        contract = FrontEndContract.from_dict(resumed["frontend"])
+    else:
+        if args.data is None or args.out is None:
+            print("musicscape train: needs --data and --out (or --resume RUN_DIR)", file=sys.stderr)
+            return 2
+        run_dir, data_root, contract = args.out, args.data, FrontEndContract()
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("musicscape train: --device cuda but torch sees no GPU", file=sys.stderr)
+        return 2
+    config = _config(args, resumed)
+    if config.deterministic:
+        torch.use_deterministic_algorithms(True)
+    process = distributed.start(args.device)
+    try:
+        split = split_data(data_root, config.data)
+    except DataLayoutError as error:
+        print(f"musicscape train: {error}", file=sys.stderr)
+        distributed.stop(process)
+        return 2
+    cache_dir = args.cache_dir or Path.home() / ".cache" / "musicscape" / "features"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handler = None
+    if process.is_main:
+        handler = logging.FileHandler(run_dir / "train.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logging.getLogger().addHandler(handler)
+    ctx = RunContext(
+        run_dir=run_dir,
+        data_root=data_root,
+        config=config,
+        contract=contract,
+        split=split,
+        cache=FeatureCache(cache_dir, contract),
+        process=process,
+        progress=not args.no_progress,
+    )
+    ctx.stop.install()
+    log = logging.getLogger("training")
+    if process.is_main:
+        ctx.write_run_info()
+    try:
+        for stage in stages:
+            if stage == "embed":
+                run_embed_stage(ctx)
+            elif stage == "gan":
+                run_gan_stage(ctx)
+            elif process.is_main:
+                _judge_stage(ctx, args.judge_config, args.device)
+            if process.is_main:
+                ctx.write_run_info()
+        log.info(
+            "done: %s; %d files skipped; feature cache %d hits, %d misses",
+            ",".join(stages),
+            len(split.skipped),
+            ctx.cache.hits,
+            ctx.cache.misses,
+        )
+        return 0
+    except TrainingInterrupted as error:
+        log.warning("%s", error)
+        if process.is_main:
+            ctx.write_run_info()
+        return EXIT_INTERRUPTED
+    except (StageOrderError, DataLayoutError, RuntimeError) as error:
+        print(f"musicscape train: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+        distributed.stop(process)

@@ -1,0 +1,91 @@
+"""Stage 1: train the music and image encoders into one space (DS-SJE or InfoNCE)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.augment import augment_windows
+from training.context import RunContext
+from training.data import BalancedSampler, ImageBank, MusicBank, check_every_category
+from training.distributed import wrap_model
+from training.embedding import JointEmbedding, centroid_figures, image_centroids, track_features
+from training.losses import joint_embedding_loss
+from training.stage_loop import StageLoop
+
+log = logging.getLogger(__name__)
+
+EVAL_WINDOWS_PER_TRACK = 4
+
+
+def run_embed_stage(ctx: RunContext) -> Path:
+    config = ctx.config.embed
+    device = ctx.process.device
+    categories = ctx.split.categories
+    n_classes = len(categories)
+    skipped = ctx.split.skipped
+    music = MusicBank(ctx.split.train_tracks, ctx.cache, ctx.contract, skipped)
+    validation_music = MusicBank(ctx.split.validation_tracks, ctx.cache, ctx.contract, skipped)
+    images = ImageBank(ctx.split.train_images, config.image.image_size, skipped)
+    check_every_category("training tracks", music.labels, categories)
+    check_every_category("training images", images.labels, categories)
+    sampler = BalancedSampler(music, images, n_classes, config.per_class)
+
+    torch.manual_seed(ctx.config.seed)
+    model = JointEmbedding(config).to(device)
+    trained = wrap_model(model, ctx.process)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    floor_db = ctx.contract.floor_db
+
+    def step(rng: np.random.Generator) -> dict[str, float]:
+        windows, window_labels, batch_images, image_labels = sampler.sample(rng)
+        windows = augment_windows(windows, window_labels, rng, ctx.config.data.augment, floor_db)
+        trained.train()
+        music_features, image_features = trained(
+            torch.from_numpy(windows).to(device), torch.from_numpy(batch_images).to(device)
+        )
+        loss, figures = joint_embedding_loss(
+            music_features,
+            torch.from_numpy(window_labels).to(device),
+            image_features,
+            torch.from_numpy(image_labels).to(device),
+            n_classes,
+            kind=config.loss,
+            margin=config.margin,
+            temperature=config.temperature,
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        return {"loss": float(loss.detach()), **figures}
+
+    def end_epoch(epoch: int) -> dict[str, float]:
+        centroids = image_centroids(model.image, images, n_classes, device).cpu()
+        figures = {}
+        for name, bank in (("train", music), ("validation", validation_music)):
+            if len(bank) == 0:
+                continue
+            features, labels, tracks = track_features(
+                model.music, bank, EVAL_WINDOWS_PER_TRACK, device
+            )
+            for key, value in centroid_figures(features, labels, tracks, centroids).items():
+                figures[f"{name}_{key}"] = value
+        return figures
+
+    def state() -> dict:
+        return {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
+
+    def load(saved: dict) -> None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+
+    loop = StageLoop(
+        ctx, "embed", config.epochs, config.steps_per_epoch, step, state, load, end_epoch
+    )
+    return loop.run()

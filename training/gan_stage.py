@@ -1,0 +1,197 @@
+"""Stage 2: the conditional DCGAN (GAN-CLS) on music features from the trained encoder.
+
+Conditioning (class-level pairing, as the paper): a real image of category c is paired
+with the frozen encoder's feature of a window from a training track of category c. Some
+conditions are replaced by the category's image-embedding prototype (the point the
+embedding pulls music of c towards) and some interpolate two features of c (GAN-INT),
+so G sees the region of the joint space around each category, not only the exact
+training windows; at run time unseen music lands somewhere in that region.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from training.checkpoint import LATEST, load_checkpoint
+from training.context import RunContext
+from training.data import ImageBank, MusicBank, check_every_category
+from training.distributed import wrap_model
+from training.embedding import JointEmbedding, image_centroids
+from training.models import Discriminator, Generator
+from training.stage_loop import StageLoop
+
+log = logging.getLogger(__name__)
+
+GRID_COLUMNS = 8
+
+
+class StageOrderError(RuntimeError):
+    """A stage needs an earlier stage's finished output."""
+
+
+def load_embedding(ctx: RunContext) -> JointEmbedding:
+    path = ctx.stage_dir("embed") / LATEST
+    if not path.exists():
+        raise StageOrderError(f"the gan stage needs a trained embedding: {path} is missing")
+    saved = load_checkpoint(path, "embed")
+    model = JointEmbedding(ctx.config.embed)
+    model.load_state_dict(saved["model"])
+    return model.eval()
+
+
+@torch.no_grad()
+def condition_bank(
+    ctx: RunContext, embedding: JointEmbedding, music: MusicBank, device
+) -> tuple[torch.Tensor, np.ndarray]:
+    """Encoder features of `windows_per_track` random windows of every training track."""
+    rng = np.random.default_rng([ctx.config.seed, 22])
+    count = ctx.config.gan.windows_per_track
+    features, labels = [], []
+    for track in range(len(music)):
+        windows = np.stack(
+            [music.window(track, music.random_start(track, rng)) for _ in range(count)]
+        )
+        features.append(embedding.music(torch.from_numpy(windows).to(device)).cpu())
+        labels += [music.labels[track]] * count
+    return torch.cat(features), np.asarray(labels, dtype=np.int64)
+
+
+def run_gan_stage(ctx: RunContext) -> Path:
+    config = ctx.config.gan
+    device = ctx.process.device
+    categories = ctx.split.categories
+    n_classes = len(categories)
+    skipped = ctx.split.skipped
+    embedding = load_embedding(ctx).to(device)
+    music = MusicBank(ctx.split.train_tracks, ctx.cache, ctx.contract, skipped)
+    check_every_category("training tracks", music.labels, categories)
+    embed_images = ImageBank(ctx.split.train_images, ctx.config.embed.image.image_size, skipped)
+    prototypes = image_centroids(embedding.image, embed_images, n_classes, device).cpu()
+    features, feature_labels = condition_bank(ctx, embedding, music, device)
+    del embedding
+    images = ImageBank(ctx.split.train_images, config.generator.image_size, skipped)
+    check_every_category("training images", images.labels, categories)
+    features_of = [np.flatnonzero(feature_labels == c) for c in range(n_classes)]
+    images_of = [images.of(c) for c in range(n_classes)]
+
+    torch.manual_seed(ctx.config.seed + 2)
+    generator = Generator(config.generator).to(device, memory_format=torch.channels_last)
+    discriminator = Discriminator(config.discriminator).to(
+        device, memory_format=torch.channels_last
+    )
+    trained_g, trained_d = (
+        wrap_model(generator, ctx.process),
+        wrap_model(discriminator, ctx.process),
+    )
+    betas = (config.beta1, 0.999)
+    optimizer_g = torch.optim.Adam(generator.parameters(), lr=config.learning_rate, betas=betas)
+    optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate, betas=betas)
+
+    def conditions(labels: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        """A condition per label: a music feature, a prototype, or a same-category mix."""
+        rows = []
+        for label in labels:
+            pool = features_of[label]
+            feature = features[pool[rng.integers(len(pool))]]
+            draw = rng.random()
+            if draw < config.prototype_fraction:
+                feature = prototypes[label]
+            elif draw < config.prototype_fraction + config.interpolate_fraction:
+                other = features[pool[rng.integers(len(pool))]]
+                beta = float(rng.random())
+                feature = beta * feature + (1.0 - beta) * other
+            rows.append(feature)
+        return torch.stack(rows).to(device)
+
+    def step(rng: np.random.Generator) -> dict[str, float]:
+        size = config.batch_size
+        labels = rng.integers(0, n_classes, size)
+        chosen = np.asarray([images_of[c][rng.integers(len(images_of[c]))] for c in labels])
+        real = torch.from_numpy(images.batch(chosen)).to(device)
+        real = real.contiguous(memory_format=torch.channels_last)
+        wrong_labels = (labels + rng.integers(1, n_classes, size)) % n_classes
+        right = conditions(labels, rng)
+        wrong = conditions(wrong_labels, rng)
+        noise = torch.from_numpy(rng.standard_normal((size, config.generator.noise_dim)))
+        noise = noise.float().to(device)
+        ones = torch.ones(size, device=device)
+        zeros = torch.zeros(size, device=device)
+        trained_g.train()
+        trained_d.train()
+
+        # ---- D step: real+matching music -> 1; real+mismatched music and fake -> 0 (GAN-CLS)
+        fake = trained_g(noise, right)
+        loss_real = F.binary_cross_entropy_with_logits(trained_d(real, right), ones)
+        loss_wrong = F.binary_cross_entropy_with_logits(trained_d(real, wrong), zeros)
+        loss_fake = F.binary_cross_entropy_with_logits(trained_d(fake.detach(), right), zeros)
+        loss_d = loss_real + 0.5 * (loss_wrong + loss_fake)
+        optimizer_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        optimizer_d.step()
+
+        # ---- G step: make D call the fake a real image matching its music
+        loss_g = F.binary_cross_entropy_with_logits(trained_d(fake, right), ones)
+        optimizer_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        optimizer_g.step()
+        return {
+            "loss_d": float(loss_d.detach()),
+            "loss_g": float(loss_g.detach()),
+            "d_real": float(loss_real.detach()),
+            "d_wrong": float(loss_wrong.detach()),
+        }
+
+    grid_rng = np.random.default_rng([ctx.config.seed, 23])
+    grid_noise = torch.from_numpy(
+        grid_rng.standard_normal((n_classes * GRID_COLUMNS, config.generator.noise_dim))
+    ).float()
+    grid_features = torch.stack(
+        [
+            features[features_of[c][grid_rng.integers(len(features_of[c]))]]
+            for c in range(n_classes)
+            for _ in range(GRID_COLUMNS)
+        ]
+    )
+
+    @torch.no_grad()
+    def end_epoch(epoch: int) -> dict[str, float]:
+        generator.eval()
+        samples = generator(grid_noise.to(device), grid_features.to(device)).cpu()
+        generator.train()
+        write_grid(samples, n_classes, ctx.stage_dir("gan") / f"samples_epoch_{epoch:03d}.png")
+        return {}
+
+    def state() -> dict:
+        return {
+            "generator": generator.state_dict(),
+            "discriminator": discriminator.state_dict(),
+            "optimizer_g": optimizer_g.state_dict(),
+            "optimizer_d": optimizer_d.state_dict(),
+        }
+
+    def load(saved: dict) -> None:
+        generator.load_state_dict(saved["generator"])
+        discriminator.load_state_dict(saved["discriminator"])
+        optimizer_g.load_state_dict(saved["optimizer_g"])
+        optimizer_d.load_state_dict(saved["optimizer_d"])
+
+    loop = StageLoop(
+        ctx, "gan", config.epochs, config.steps_per_epoch, step, state, load, end_epoch
+    )
+    return loop.run()
+
+
+def write_grid(samples: torch.Tensor, rows: int, path: Path) -> None:
+    """Save [rows * cols, 3, S, S] images in [-1, 1] as one PNG, one row per category."""
+    count, _, size, _ = samples.shape
+    cols = count // rows
+    pixels = ((samples.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    grid = pixels.reshape(rows, cols, size, size, 3).transpose(0, 2, 1, 3, 4)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid.reshape(rows * size, cols * size, 3)).save(path)
