@@ -1,14 +1,69 @@
-"""Measuring exported models (ONNX Runtime only, no torch) on folders of music."""
+"""Measuring an exported model directory on folders of music, with ONNX Runtime only.
+
+For every 16-s window (hop 8 s: `window_hop_fraction` of a window) of every track under
+`<music>/<category>/`:
+
+- retrieval: the category whose image-embedding centroid scores highest in the encoder's
+  "category_scores";
+- generation: the judge's category for `draws_per_window` images generated from the
+  window's feature with seeded noise (each draw counts).
+
+Figures: retrieval accuracy per category; the generation confusion matrix (rows = music
+category, columns = judge's category, counts, as the paper's Table 1); diversity (mean
+pairwise distance of judge features among generated images of one category over the same
+among real photos of that category, averaged over categories); fid_judge (Frechet distance
+between generated and real photos in the judge's feature space); centroid_accuracy (the
+judge's accuracy on images generated from each category's mean music feature); stability
+(share of consecutive windows of one track with the same retrieval category).
+
+No torch here: onnxruntime is imported where sessions are made, Pillow where photos are read.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import scipy.linalg
+import scipy.ndimage
+
+from training.folders import (
+    AUDIO_EXTENSIONS,
+    IMAGE_EXTENSIONS,
+    DataLayoutError,
+    find_category_files,
+)
+from visualizer.frontend import (
+    AudioDecodeError,
+    FrontEndContract,
+    analyse_signal,
+    analyse_window,
+    decode_file,
+)
+from visualizer.model_files import (
+    ENCODER_FILE,
+    GENERATOR_FILE,
+    JUDGE_FILE,
+    ModelFileError,
+    ModelMetadata,
+)
+
+log = logging.getLogger(__name__)
+
+SUBSETS = ("all", "train", "validation")
 
 
 class PhotoReadError(ValueError):
     """A photo could not be decoded; the message names the file and the reason."""
+
+
+class EvaluationError(ValueError):
+    """The evaluation cannot run on these inputs; the message says why."""
 
 
 def read_photo(path: Path, size: int) -> np.ndarray:
@@ -31,3 +86,499 @@ def read_photo(path: Path, size: int) -> np.ndarray:
     if side != size:
         image = image.resize((size, size), Image.Resampling.LANCZOS)
     return np.asarray(image, dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    draws_per_window: int = 4
+    centroid_draws: int = 64
+    window_hop_fraction: float = 0.5  # hop between windows, as a share of the window (8 s of 16)
+    seed: int = 0
+    batch: int = 16  # windows per encoder run
+    pairwise_sample: int = 1000  # items per category for mean pairwise distances
+    threads: int = 0  # ONNX Runtime intra-op threads; 0 = its default
+
+    def __post_init__(self) -> None:
+        if self.draws_per_window < 1 or self.centroid_draws < 1 or self.batch < 1:
+            raise ValueError("draws_per_window, centroid_draws and batch must be at least 1")
+        if not 0 < self.window_hop_fraction <= 1:
+            raise ValueError(f"window_hop_fraction must be in (0, 1]: {self.window_hop_fraction}")
+        if self.pairwise_sample < 2:
+            raise ValueError(f"pairwise_sample must be at least 2: {self.pairwise_sample}")
+
+
+@dataclass
+class OnnxModel:
+    path: Path
+    session: Any  # onnxruntime.InferenceSession
+    metadata: ModelMetadata
+
+    def input_shape(self, name: str) -> list[int | str]:
+        for value in self.session.get_inputs():
+            if value.name == name:
+                return list(value.shape)
+        raise KeyError(name)
+
+    def run(self, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self.session.run(outputs, feeds)
+
+
+def load_onnx_model(
+    path: Path, inputs: tuple[str, ...], outputs: tuple[str, ...], threads: int
+) -> OnnxModel:
+    """An ONNX Runtime session on `path` with musicscape metadata and the expected names."""
+    import onnxruntime as ort
+
+    if not path.is_file():
+        raise ModelFileError(f"{path}: missing model file")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own exception types
+        raise ModelFileError(f"{path}: not a loadable ONNX model ({error})") from error
+    metadata = ModelMetadata.from_props(session.get_modelmeta().custom_metadata_map, str(path))
+    have_inputs = sorted(value.name for value in session.get_inputs())
+    have_outputs = {value.name for value in session.get_outputs()}
+    if have_inputs != sorted(inputs) or not set(outputs) <= have_outputs:
+        raise ModelFileError(
+            f"{path}: has inputs {have_inputs} and outputs {sorted(have_outputs)}, expected "
+            f"inputs {sorted(inputs)} and outputs {sorted(outputs)}"
+        )
+    return OnnxModel(path, session, metadata)
+
+
+@dataclass
+class ModelSet:
+    encoder: OnnxModel
+    generator: OnnxModel
+    judge: OnnxModel
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        return self.encoder.metadata.categories
+
+    @property
+    def contract(self) -> FrontEndContract:
+        return self.encoder.metadata.frontend
+
+
+def load_model_set(models_dir: Path, threads: int) -> ModelSet:
+    """The three models of an exported directory, checked against each other."""
+    models_dir = Path(models_dir)
+    if not models_dir.is_dir():
+        raise ModelFileError(f"{models_dir}: no such model directory")
+    encoder = load_onnx_model(
+        models_dir / ENCODER_FILE, ("window",), ("feature", "category_scores"), threads
+    )
+    generator = load_onnx_model(
+        models_dir / GENERATOR_FILE, ("noise", "feature"), ("image",), threads
+    )
+    judge = load_onnx_model(models_dir / JUDGE_FILE, ("image",), ("logits", "features"), threads)
+    models = ModelSet(encoder, generator, judge)
+    categories = encoder.metadata.categories
+    if generator.metadata.categories != categories:
+        raise ModelFileError(
+            f"{generator.path}: categories {list(generator.metadata.categories)} differ from "
+            f"the encoder's {list(categories)}"
+        )
+    if sorted(judge.metadata.categories) != sorted(categories):
+        raise ModelFileError(
+            f"{judge.path}: categories {list(judge.metadata.categories)} differ from the "
+            f"encoder's {list(categories)}"
+        )
+    expected_window = list(models.contract.input_shape)
+    if encoder.input_shape("window")[1:] != expected_window:
+        raise ModelFileError(
+            f"{encoder.path}: input 'window' is {encoder.input_shape('window')}, its front-end "
+            f"contract says [batch, {', '.join(map(str, expected_window))}]"
+        )
+    if generator.metadata.feature_dim != encoder.metadata.feature_dim:
+        raise ModelFileError(
+            f"{generator.path}: feature_dim {generator.metadata.feature_dim} differs from the "
+            f"encoder's {encoder.metadata.feature_dim}"
+        )
+    return models
+
+
+@dataclass
+class TrackResult:
+    path: Path
+    category: int  # music category index (encoder order)
+    features: np.ndarray  # [W, feature_dim]
+    retrieved: np.ndarray  # [W] category index per window
+
+
+@dataclass
+class MusicEvaluation:
+    tracks: list[TrackResult] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+def track_windows(signal: np.ndarray, contract: FrontEndContract, hop_frames: int):
+    """Yield the [2, n_bins, n_frames] windows of a track, one every `hop_frames` frames.
+
+    A track shorter than one window gives one window preceded by silence (as the app's
+    rolling buffer shows it); longer tracks give every whole window from the start.
+    """
+    if len(signal) < contract.window_samples:
+        yield analyse_window(signal, contract)
+        return
+    features, _ = analyse_signal(signal, contract)
+    last_start = features.shape[2] - contract.n_frames
+    for start in range(0, last_start + 1, hop_frames):
+        yield features[:, :, start : start + contract.n_frames]
+
+
+def select_tracks(
+    music_dir: Path, models: ModelSet, subset: str
+) -> tuple[list[tuple[Path, int]], list[dict[str, str]]]:
+    """(track, category index) under `music_dir` for `subset`, and the files skipped."""
+    if subset not in SUBSETS:
+        raise EvaluationError(f"subset must be one of {', '.join(SUBSETS)}, got {subset!r}")
+    found = find_category_files(music_dir, AUDIO_EXTENSIONS)
+    unknown = [name for name in found.categories if name not in models.categories]
+    if unknown:
+        raise EvaluationError(
+            f"{music_dir}: music categories {unknown} are not among the model's categories "
+            f"{list(models.categories)}"
+        )
+    wanted: set[str] | None = None
+    if subset != "all":
+        key = f"{subset}_tracks"
+        listed = models.encoder.metadata.training_data.get(key)
+        if not isinstance(listed, list):
+            raise EvaluationError(
+                f"{models.encoder.path}: metadata training_data has no '{key}' list, so "
+                f"--subset {subset} cannot be selected; use --subset all"
+            )
+        wanted = {"/".join(Path(entry).parts[-2:]) for entry in listed}
+    tracks = []
+    for name in found.categories:
+        index = models.categories.index(name)
+        for path in found.files[name]:
+            if wanted is None or f"{name}/{path.name}" in wanted:
+                tracks.append((path, index))
+    skipped = [
+        {"path": str(path), "reason": reason}
+        for path, reason in found.skipped
+        if path.relative_to(music_dir).parts[0] in found.categories
+    ]
+    return tracks, skipped
+
+
+def encode_tracks(
+    tracks: list[tuple[Path, int]], models: ModelSet, config: EvalConfig
+) -> MusicEvaluation:
+    """Decode, analyse and encode every window of every track; unreadable tracks are skipped."""
+    contract = models.contract
+    hop_frames = max(1, round(contract.n_frames * config.window_hop_fraction))
+    result = MusicEvaluation()
+    for number, (path, category) in enumerate(tracks, start=1):
+        try:
+            signal = decode_file(path, contract.sample_rate)
+        except AudioDecodeError as error:
+            log.warning("skipping track: %s", error)
+            result.skipped.append({"path": str(path), "reason": str(error)})
+            continue
+        features, scores = [], []
+        pending: list[np.ndarray] = []
+        windows = track_windows(signal, contract, hop_frames)
+        for window in (*windows, None):
+            if window is not None:
+                pending.append(window)
+            if pending and (window is None or len(pending) == config.batch):
+                feature, score = models.encoder.run(
+                    ["feature", "category_scores"], {"window": np.stack(pending)}
+                )
+                features.append(feature)
+                scores.append(score)
+                pending = []
+        all_scores = np.concatenate(scores)
+        result.tracks.append(
+            TrackResult(path, category, np.concatenate(features), all_scores.argmax(axis=1))
+        )
+        log.info("eval: track %d/%d %s: %d windows", number, len(tracks), path, len(all_scores))
+    return result
+
+
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
+    """[B,3,H,W] -> [B,3,size,size], bilinear (for a judge whose input size differs)."""
+    if images.shape[2] == size and images.shape[3] == size:
+        return images
+    zoom = (1.0, 1.0, size / images.shape[2], size / images.shape[3])
+    return scipy.ndimage.zoom(images, zoom, order=1).astype(np.float32)
+
+
+def judge_images(models: ModelSet, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(category index in ENCODER order [B], judge features [B, D]) for images in [-1,1]."""
+    size = models.judge.metadata.image_size
+    logits, features = models.judge.run(
+        ["logits", "features"], {"image": resize_images(images, size)}
+    )
+    judge_to_encoder = np.array(
+        [models.categories.index(name) for name in models.judge.metadata.categories]
+    )
+    return judge_to_encoder[logits.argmax(axis=1)], features
+
+
+def generate_and_judge(
+    models: ModelSet, features: np.ndarray, draws: int, rng: np.random.Generator, batch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Judge `draws` generated images per feature row: (categories [N*draws], features)."""
+    noise_dim = models.generator.metadata.noise_dim
+    categories, judge_features = [], []
+    for start in range(0, len(features), batch):
+        chunk = np.repeat(features[start : start + batch].astype(np.float32), draws, axis=0)
+        noise = rng.standard_normal((len(chunk), noise_dim)).astype(np.float32)
+        (images,) = models.generator.run(["image"], {"noise": noise, "feature": chunk})
+        category, judged = judge_images(models, images)
+        categories.append(category)
+        judge_features.append(judged)
+    return np.concatenate(categories), np.concatenate(judge_features)
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to the rows of `a` and of `b`."""
+    if len(a) < 2 or len(b) < 2:
+        raise EvaluationError("the Frechet distance needs at least two items on each side")
+    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a = np.atleast_2d(np.cov(a, rowvar=False))
+    cov_b = np.atleast_2d(np.cov(b, rowvar=False))
+    root = scipy.linalg.sqrtm(cov_a @ cov_b)
+    root = np.real(root)
+    value = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * root)
+    return float(max(value, 0.0))
+
+
+def mean_pairwise_distance(items: np.ndarray, sample: int, rng: np.random.Generator) -> float:
+    """Mean Euclidean distance over all pairs of (at most `sample`, drawn) rows."""
+    if len(items) < 2:
+        return float("nan")
+    if len(items) > sample:
+        items = items[rng.choice(len(items), sample, replace=False)]
+    items = items.astype(np.float64)
+    squared = np.sum(items**2, axis=1)
+    distance = np.sqrt(np.maximum(squared[:, None] + squared[None, :] - 2 * items @ items.T, 0))
+    count = len(items)
+    return float(distance[np.triu_indices(count, k=1)].mean())
+
+
+@dataclass
+class RealPhotos:
+    features: np.ndarray  # judge features [N, D]
+    labels: np.ndarray  # category index (encoder order) [N]
+    source: str  # "held-out" (the judge's) or "all"
+    skipped: list[dict[str, str]]
+
+
+def judge_real_photos(scenes_dir: Path, models: ModelSet, batch: int) -> RealPhotos:
+    """Judge features of the real photos: the judge's held-out ones when listed, else all."""
+    found = find_category_files(scenes_dir, IMAGE_EXTENSIONS)
+    held_out = models.judge.metadata.training_data.get("validation_photos")
+    wanted = None
+    if isinstance(held_out, list):
+        wanted = {"/".join(Path(entry).parts[-2:]) for entry in held_out}
+    photos = [
+        (path, models.categories.index(name))
+        for name in found.categories
+        if name in models.categories
+        for path in found.files[name]
+    ]
+    source = "all"
+    if wanted is not None:
+        listed = [(p, c) for p, c in photos if f"{p.parent.name}/{p.name}" in wanted]
+        if listed:
+            photos, source = listed, "held-out"
+    if not photos:
+        raise EvaluationError(
+            f"{scenes_dir}: no photos in the model's categories {list(models.categories)}"
+        )
+    size = models.judge.metadata.image_size
+    skipped, pixels, labels = [], [], []
+    for path, label in photos:
+        try:
+            pixels.append(read_photo(path, size))
+            labels.append(label)
+        except PhotoReadError as error:
+            skipped.append({"path": str(path), "reason": str(error)})
+    features = []
+    for start in range(0, len(pixels), batch):
+        chunk = np.stack(pixels[start : start + batch]).astype(np.float32)
+        images = chunk.transpose(0, 3, 1, 2) * np.float32(2.0 / 255.0) - np.float32(1.0)
+        features.append(judge_images(models, np.ascontiguousarray(images))[1])
+    return RealPhotos(np.concatenate(features), np.asarray(labels), source, skipped)
+
+
+def stability(tracks: list[TrackResult]) -> float | None:
+    """Share of consecutive window pairs within a track with the same retrieval category."""
+    same = sum(int(np.sum(t.retrieved[1:] == t.retrieved[:-1])) for t in tracks)
+    pairs = sum(max(len(t.retrieved) - 1, 0) for t in tracks)
+    return same / pairs if pairs else None
+
+
+def _accuracy_per_category(
+    truth: np.ndarray, predicted: np.ndarray, categories: tuple[str, ...]
+) -> dict[str, float]:
+    return {
+        name: float(np.mean(predicted[truth == index] == index))
+        for index, name in enumerate(categories)
+        if np.any(truth == index)
+    }
+
+
+def evaluate(
+    models_dir: Path,
+    music_dir: Path,
+    scenes_dir: Path | None = None,
+    subset: str = "all",
+    config: EvalConfig | None = None,
+) -> dict[str, Any]:
+    """Every figure of `musicscape eval` as a JSON-ready dict (see the module docstring)."""
+    config = config or EvalConfig()
+    started = time.monotonic()
+    models = load_model_set(models_dir, config.threads)
+    categories = models.categories
+    tracks, skipped_files = select_tracks(Path(music_dir), models, subset)
+    if not tracks:
+        raise EvaluationError(f"{music_dir}: no tracks to evaluate for subset {subset!r}")
+    music = encode_tracks(tracks, models, config)
+    if not music.tracks:
+        raise EvaluationError(
+            f"{music_dir}: none of the {len(tracks)} tracks could be read "
+            f"(first: {music.skipped[0]['reason']})"
+        )
+    features = np.concatenate([t.features for t in music.tracks])
+    truth = np.concatenate([np.full(len(t.retrieved), t.category) for t in music.tracks])
+    retrieved = np.concatenate([t.retrieved for t in music.tracks])
+
+    rng = np.random.default_rng(config.seed)
+    draws = config.draws_per_window
+    generated, generated_features = generate_and_judge(
+        models, features, draws, rng, max(1, config.batch * 4 // draws)
+    )
+    generated_truth = np.repeat(truth, draws)
+    confusion = np.zeros((len(categories), len(categories)), dtype=np.int64)
+    np.add.at(confusion, (generated_truth, generated), 1)
+
+    centroid_truth, centroid_judged = [], []
+    for index in np.unique(truth):
+        centroid = features[truth == index].mean(axis=0, keepdims=True)
+        judged, _ = generate_and_judge(models, centroid, config.centroid_draws, rng, 1)
+        centroid_truth.append(np.full(len(judged), index))
+        centroid_judged.append(judged)
+    centroid_truth_all = np.concatenate(centroid_truth)
+    centroid_judged_all = np.concatenate(centroid_judged)
+
+    diversity = fid = None
+    diversity_per_category: dict[str, float] = {}
+    real_summary: dict[str, Any] | None = None
+    if scenes_dir is not None:
+        real = judge_real_photos(Path(scenes_dir), models, batch=64)
+        for index in np.unique(generated_truth):
+            real_rows = real.features[real.labels == index]
+            if len(real_rows) < 2:
+                continue
+            ratio = mean_pairwise_distance(
+                generated_features[generated_truth == index], config.pairwise_sample, rng
+            ) / mean_pairwise_distance(real_rows, config.pairwise_sample, rng)
+            diversity_per_category[categories[index]] = ratio
+        if diversity_per_category:
+            diversity = float(np.mean(list(diversity_per_category.values())))
+        fid = frechet_distance(generated_features, real.features)
+        real_summary = {
+            "photos": int(len(real.labels)),
+            "source": real.source,
+            "skipped": real.skipped,
+        }
+
+    return {
+        "categories": list(categories),
+        "windows": int(len(truth)),
+        "tracks": len(music.tracks),
+        "subset": subset,
+        "skipped_tracks": skipped_files + music.skipped,
+        "retrieval": {
+            "accuracy": float(np.mean(retrieved == truth)),
+            "per_category": _accuracy_per_category(truth, retrieved, categories),
+        },
+        "generation": {
+            "accuracy": float(np.trace(confusion) / confusion.sum()),
+            "per_category": _accuracy_per_category(generated_truth, generated, categories),
+            "confusion": confusion.tolist(),
+            "draws_per_window": draws,
+            "diversity": diversity,
+            "diversity_per_category": diversity_per_category,
+            "fid_judge": fid,
+            "centroid_accuracy": float(np.mean(centroid_judged_all == centroid_truth_all)),
+            "stability": stability(music.tracks),
+        },
+        "real_photos": real_summary,
+        "models": str(models_dir),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def _figure(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def format_summary(result: dict[str, Any]) -> str:
+    """A readable table of `evaluate`'s result."""
+    categories = result["categories"]
+    retrieval, generation = result["retrieval"], result["generation"]
+    width = max(10, *(len(name) + 2 for name in categories))
+    lines = [
+        f"{result['tracks']} tracks, {result['windows']} windows (subset {result['subset']}), "
+        f"{len(result['skipped_tracks'])} files skipped",
+        "",
+        f"{'category':<{width}}{'retrieval':>10}{'generation':>12}",
+    ]
+    for name in categories:
+        r = retrieval["per_category"].get(name)
+        g = generation["per_category"].get(name)
+        lines.append(f"{name:<{width}}{_figure(r):>10}{_figure(g):>12}")
+    lines.append(
+        f"{'all':<{width}}{_figure(retrieval['accuracy']):>10}{_figure(generation['accuracy']):>12}"
+    )
+    lines += [
+        "",
+        f"generation confusion ({generation['draws_per_window']} draws per window; "
+        "rows = music category, columns = judge's category):",
+        " " * width + "".join(f"{name[:9]:>10}" for name in categories),
+    ]
+    for name, row in zip(categories, generation["confusion"], strict=True):
+        lines.append(f"{name:<{width}}" + "".join(f"{count:>10d}" for count in row))
+    real = result["real_photos"]
+    lines += [
+        "",
+        f"centroid accuracy  {_figure(generation['centroid_accuracy'])}",
+        f"stability          {_figure(generation['stability'])}",
+        f"diversity          {_figure(generation['diversity'])}"
+        + ("" if real else "  (needs --scenes)"),
+        f"fid_judge          {_figure(generation['fid_judge'], 2)}"
+        + (f"  (vs {real['photos']} {real['source']} photos)" if real else "  (needs --scenes)"),
+    ]
+    for skipped in result["skipped_tracks"]:
+        lines.append(f"skipped: {skipped['reason']}")
+    return "\n".join(lines)
+
+
+def write_json(result: dict[str, Any], path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+
+__all__ = [
+    "DataLayoutError",
+    "EvalConfig",
+    "EvaluationError",
+    "ModelFileError",
+    "PhotoReadError",
+    "evaluate",
+    "format_summary",
+    "read_photo",
+    "write_json",
+]

@@ -1,0 +1,78 @@
+"""`musicscape eval`: measure an exported model directory on folders of music (ONNX only)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+EXIT_FAILED = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--models", type=Path, required=True, help="exported model directory (ONNX files)"
+    )
+    parser.add_argument(
+        "--music", type=Path, required=True, help="folder of <category>/<track> audio files"
+    )
+    parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
+    parser.add_argument(
+        "--scenes",
+        type=Path,
+        help="folder of <category>/<photo> real photos, for diversity and fid_judge "
+        "(the judge's held-out photos are used when its metadata lists them)",
+    )
+    parser.add_argument(
+        "--subset",
+        choices=("all", "train", "validation"),
+        default="all",
+        help="which tracks: all, or those the encoder's metadata lists as train/validation",
+    )
+    parser.add_argument(
+        "--draws", type=int, default=4, help="generated images per window (default 4)"
+    )
+    parser.add_argument(
+        "--centroid-draws",
+        type=int,
+        default=64,
+        help="generated images per category mean feature (default 64)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="ONNX Runtime threads (default: its own choice)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every track")
+
+
+def run(args: argparse.Namespace) -> int:
+    from training.evaluate import (
+        DataLayoutError,
+        EvalConfig,
+        EvaluationError,
+        ModelFileError,
+        evaluate,
+        format_summary,
+        write_json,
+    )
+
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
+    )
+    try:
+        config = EvalConfig(
+            draws_per_window=args.draws,
+            centroid_draws=args.centroid_draws,
+            seed=args.seed,
+            threads=args.threads,
+        )
+        result = evaluate(args.models, args.music, args.scenes, args.subset, config)
+    except (ModelFileError, DataLayoutError, EvaluationError, ValueError) as error:
+        print(f"musicscape eval: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(format_summary(result))
+    if args.json is not None:
+        write_json(result, args.json)
+        print(f"\nwrote {args.json}")
+    return 0
