@@ -1,0 +1,174 @@
+"""Small real ONNX models for the app's tests and benchmarks, built with onnx.helper (no torch).
+
+encoder:   mean over frames of the power channel -> MatMul -> "feature" [B, F];
+           feature -> MatMul -> "category_scores" [B, C]
+generator: concat(noise, feature) -> MatMul -> Tanh -> Reshape -> "image" [B, 3, S, S]
+           (or, with `convolutional=True`, a DCGAN-shaped stack of ConvTranspose layers)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from visualizer.frontend import FrontEndContract
+from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, ModelMetadata
+
+CATEGORIES = ("sky", "water", "mountain", "desert")
+OPSET = 17
+
+
+def small_metadata(
+    feature_dim: int = 32, noise_dim: int = 16, image_size: int = 64
+) -> ModelMetadata:
+    return ModelMetadata(
+        frontend=FrontEndContract(),
+        categories=CATEGORIES,
+        feature_dim=feature_dim,
+        noise_dim=noise_dim,
+        image_size=image_size,
+        model_version="test-0",
+    )
+
+
+def _save(graph, path: Path, metadata: ModelMetadata | None) -> Path:
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    if metadata is not None:
+        helper.set_model_props(model, metadata.to_props())
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def _constant(name: str, values: np.ndarray):
+    return numpy_helper.from_array(values, name=name)
+
+
+def build_encoder(
+    path: Path,
+    metadata: ModelMetadata,
+    input_shape: tuple[int, int, int] | None = None,
+    with_metadata: bool = True,
+    seed: int = 0,
+) -> Path:
+    rng = np.random.default_rng(seed)
+    channels, n_bins, n_frames = input_shape or metadata.frontend.input_shape
+    feature_dim, n_categories = metadata.feature_dim, len(metadata.categories)
+    weights = (rng.standard_normal((n_bins, feature_dim)) / np.sqrt(n_bins)).astype(np.float32)
+    centroids = rng.standard_normal((feature_dim, n_categories)).astype(np.float32)
+    nodes = [
+        helper.make_node("Slice", ["window", "starts", "ends", "axes"], ["power"]),
+        helper.make_node("ReduceMean", ["power"], ["mean"], axes=[3], keepdims=0),
+        helper.make_node("Reshape", ["mean", "flat_shape"], ["spectrum"]),
+        helper.make_node("MatMul", ["spectrum", "weights"], ["feature"]),
+        helper.make_node("MatMul", ["feature", "centroids"], ["category_scores"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "test_music_encoder",
+        [
+            helper.make_tensor_value_info(
+                "window", TensorProto.FLOAT, ["batch", channels, n_bins, n_frames]
+            )
+        ],
+        [
+            helper.make_tensor_value_info("feature", TensorProto.FLOAT, ["batch", feature_dim]),
+            helper.make_tensor_value_info(
+                "category_scores", TensorProto.FLOAT, ["batch", n_categories]
+            ),
+        ],
+        initializer=[
+            _constant("starts", np.array([0], np.int64)),
+            _constant("ends", np.array([1], np.int64)),
+            _constant("axes", np.array([1], np.int64)),
+            _constant("flat_shape", np.array([-1, n_bins], np.int64)),
+            _constant("weights", weights),
+            _constant("centroids", centroids),
+        ],
+    )
+    return _save(graph, path, metadata if with_metadata else None)
+
+
+def build_generator(
+    path: Path,
+    metadata: ModelMetadata,
+    convolutional: bool = False,
+    with_metadata: bool = True,
+    seed: int = 1,
+) -> Path:
+    rng = np.random.default_rng(seed)
+    size, inputs = metadata.image_size, metadata.noise_dim + metadata.feature_dim
+    initializers = []
+    nodes = [helper.make_node("Concat", ["noise", "feature"], ["joint"], axis=1)]
+    if not convolutional:
+        weights = rng.standard_normal((inputs, 3 * size * size)).astype(np.float32)
+        weights /= np.sqrt(inputs)
+        initializers += [
+            _constant("weights", weights),
+            _constant("image_shape", np.array([-1, 3, size, size], np.int64)),
+        ]
+        nodes += [
+            helper.make_node("MatMul", ["joint", "weights"], ["pixels"]),
+            helper.make_node("Tanh", ["pixels"], ["flat_image"]),
+            helper.make_node("Reshape", ["flat_image", "image_shape"], ["image"]),
+        ]
+    else:
+        widths = [512, 256, 128, 64, 3]  # 4 -> 8 -> 16 -> 32 -> 64
+        seed_side = size // 16
+        project = rng.standard_normal((inputs, widths[0] * seed_side**2)).astype(np.float32)
+        initializers += [
+            _constant("project", (project / np.sqrt(inputs)).astype(np.float32)),
+            _constant("seed_shape", np.array([-1, widths[0], seed_side, seed_side], np.int64)),
+        ]
+        nodes += [
+            helper.make_node("MatMul", ["joint", "project"], ["seed_flat"]),
+            helper.make_node("Reshape", ["seed_flat", "seed_shape"], ["layer0"]),
+        ]
+        for index in range(4):
+            kernel = rng.standard_normal((widths[index], widths[index + 1], 4, 4))
+            kernel = (kernel / np.sqrt(widths[index] * 4)).astype(np.float32)
+            initializers.append(_constant(f"kernel{index}", kernel))
+            out = f"conv{index}"
+            nodes.append(
+                helper.make_node(
+                    "ConvTranspose",
+                    [f"layer{index}", f"kernel{index}"],
+                    [out],
+                    strides=[2, 2],
+                    pads=[1, 1, 1, 1],
+                    kernel_shape=[4, 4],
+                )
+            )
+            activation = "Tanh" if index == 3 else "Relu"
+            result = "image" if index == 3 else f"layer{index + 1}"
+            nodes.append(helper.make_node(activation, [out], [result]))
+    graph = helper.make_graph(
+        nodes,
+        "test_generator",
+        [
+            helper.make_tensor_value_info(
+                "noise", TensorProto.FLOAT, ["batch", metadata.noise_dim]
+            ),
+            helper.make_tensor_value_info(
+                "feature", TensorProto.FLOAT, ["batch", metadata.feature_dim]
+            ),
+        ],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, size, size])],
+        initializer=initializers,
+    )
+    return _save(graph, path, metadata if with_metadata else None)
+
+
+def build_model_dir(
+    directory: Path, metadata: ModelMetadata | None = None, convolutional: bool = False
+) -> Path:
+    """A complete, valid model directory (encoder + generator)."""
+    metadata = metadata or small_metadata()
+    directory.mkdir(parents=True, exist_ok=True)
+    build_encoder(directory / ENCODER_FILE, metadata)
+    build_generator(directory / GENERATOR_FILE, metadata, convolutional=convolutional)
+    return directory

@@ -1,0 +1,78 @@
+"""The live visualizer (PyQt6). Bare `musicscape` calls `run`; `add_arguments` adds its options.
+
+Nothing heavy is imported here: Qt and ONNX Runtime load only inside `run`, so
+`musicscape --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def default_assets_dir() -> Path:
+    import visualizer
+
+    return Path(visualizer.__file__).resolve().parents[1] / "assets"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("visualizer (when no subcommand is given)")
+    group.add_argument(
+        "--models",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="model directory (default: the bundled assets/models)",
+    )
+    group.add_argument("--file", metavar="AUDIO", help="play and visualise this audio file")
+    group.add_argument(
+        "--settings", metavar="INI", help="keep settings in this file instead of the user's"
+    )
+    group.add_argument("--fullscreen", action="store_true", help="start in full screen")
+    group.add_argument(
+        "--fps", type=float, default=60.0, help="display frame rate to aim for (default 60)"
+    )
+    group.add_argument(
+        "--silent",
+        action="store_true",
+        help="play files through a silent real-time clock instead of the output device",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        if sys.platform.startswith("linux") and "QT_QPA_PLATFORM" not in os.environ:
+            print(
+                "musicscape: no display found (DISPLAY is not set). Run it on a desktop, or "
+                "set QT_QPA_PLATFORM=offscreen for a headless run.",
+                file=sys.stderr,
+            )
+            return 1
+    from PyQt6.QtWidgets import QApplication
+
+    from .app_settings import AppSettings, settings_from_file, user_settings
+    from .frame_worker import WorkerSettings
+    from .main_window import MainWindow
+
+    application = QApplication.instance() or QApplication(sys.argv[:1])
+    application.setApplicationName("musicscape")
+    store = settings_from_file(args.settings) if args.settings else user_settings()
+    settings = AppSettings(store)
+    assets = default_assets_dir()
+    window = MainWindow(
+        settings,
+        model_dir=args.models or assets / "models",
+        demo_dir=assets / "demo",
+        use_output_device=not args.silent,
+        worker_settings=WorkerSettings(fps=args.fps),
+    )
+    if args.file:
+        window.play_file(args.file)
+    if args.fullscreen:
+        window.showFullScreen()
+    else:
+        window.show()
+    return application.exec()

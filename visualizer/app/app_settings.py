@@ -1,0 +1,128 @@
+"""The app's persisted settings: typed access to one QSettings store.
+
+The window takes the store as an argument, so tests (and `--settings FILE`) use an
+IniFormat file of their own and never touch the user's settings.
+"""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import QByteArray, QSettings
+
+SOURCE_DEMO = "demo"
+SOURCE_FILE = "file"
+SOURCE_INPUT = "input"
+
+
+def settings_from_file(path: str) -> QSettings:
+    return QSettings(path, QSettings.Format.IniFormat)
+
+
+def user_settings() -> QSettings:
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "musicscape", "app")
+
+
+class AppSettings:
+    def __init__(self, store: QSettings):
+        self.store = store
+
+    def _get(self, key: str, default, kind):
+        value = self.store.value(key, default)
+        try:
+            if kind is bool and isinstance(value, str):
+                return value.lower() in ("1", "true", "yes")
+            return kind(value)
+        except (TypeError, ValueError):
+            return default
+
+    def _set(self, key: str, value) -> None:
+        self.store.setValue(key, value)
+        self.store.sync()
+
+    @property
+    def source_kind(self) -> str:
+        return self._get("source/kind", SOURCE_DEMO, str)
+
+    @source_kind.setter
+    def source_kind(self, value: str) -> None:
+        self._set("source/kind", value)
+
+    @property
+    def file_path(self) -> str:
+        return self._get("source/file", "", str)
+
+    @file_path.setter
+    def file_path(self, value: str) -> None:
+        self._set("source/file", value)
+
+    @property
+    def input_key(self) -> str:
+        return self._get("source/input", "", str)
+
+    @input_key.setter
+    def input_key(self, value: str) -> None:
+        self._set("source/input", value)
+
+    @property
+    def av_offset_ms(self) -> float:
+        return self._get("playback/av_offset_ms", 0.0, float)
+
+    @av_offset_ms.setter
+    def av_offset_ms(self, value: float) -> None:
+        self._set("playback/av_offset_ms", float(value))
+
+    @property
+    def reactivity(self) -> float:
+        return self._get("scene/reactivity", 1.0, float)
+
+    @reactivity.setter
+    def reactivity(self, value: float) -> None:
+        self._set("scene/reactivity", float(value))
+
+    @property
+    def scene_mode(self) -> str:
+        return self._get("scene/mode", "auto", str)
+
+    @scene_mode.setter
+    def scene_mode(self, value: str) -> None:
+        self._set("scene/mode", value)
+
+    @property
+    def scene_category(self) -> str:
+        return self._get("scene/category", "", str)
+
+    @scene_category.setter
+    def scene_category(self, value: str) -> None:
+        self._set("scene/category", value)
+
+    @property
+    def log_frequency(self) -> bool:
+        return self._get("spectrogram/log_frequency", True, bool)
+
+    @log_frequency.setter
+    def log_frequency(self, value: bool) -> None:
+        self._set("spectrogram/log_frequency", bool(value))
+
+    @property
+    def colormap(self) -> str:
+        return self._get("spectrogram/colormap", "inferno", str)
+
+    @colormap.setter
+    def colormap(self, value: str) -> None:
+        self._set("spectrogram/colormap", value)
+
+    @property
+    def canvas_screen(self) -> str:
+        return self._get("vj/canvas_screen", "", str)
+
+    @canvas_screen.setter
+    def canvas_screen(self, value: str) -> None:
+        self._set("vj/canvas_screen", value)
+
+    @property
+    def geometry(self) -> QByteArray | None:
+        value = self.store.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    @geometry.setter
+    def geometry(self, value: QByteArray) -> None:
+        self._set("window/geometry", value)

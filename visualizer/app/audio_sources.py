@@ -1,0 +1,392 @@
+"""Where the audio comes from: an input device, or a file played through an output device.
+
+Every audio callback here only copies samples (into the analysis `SampleRing`, and for
+playback into the output buffer) and records a timestamp: no allocation, no lock, no
+decoding. For a file, a feeder thread decodes ahead with `AudioFileReader` into a
+preallocated playback FIFO; the output callback copies from it, and stamps each block with
+the time it will be heard, so the worker can show the picture in step with the sound.
+Without any output device a `ClockedNullOutput` thread plays the same role in real time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from visualizer.frontend import AudioFileReader
+
+from .sample_ring import SampleRing
+
+PULSE_DEVICE = "pulse"
+
+
+class AudioDeviceError(RuntimeError):
+    """An audio device could not be opened or stopped working; the message says which."""
+
+
+def _sounddevice():
+    try:
+        import sounddevice
+    except OSError as error:  # the PortAudio library itself is missing
+        raise AudioDeviceError(
+            f"audio is unavailable: the PortAudio library is missing ({error}); "
+            "install libportaudio2"
+        ) from error
+    return sounddevice
+
+
+@dataclass(frozen=True)
+class InputChoice:
+    """One entry of the input picker. `pulse_source` set: that PulseAudio source via 'pulse'."""
+
+    label: str
+    device: str  # PortAudio device name
+    pulse_source: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What the settings remember (stable across reboots, unlike device indices)."""
+        return f"pulse:{self.pulse_source}" if self.pulse_source else f"device:{self.device}"
+
+
+def list_pulse_sources() -> list[tuple[str, str]]:
+    """(name, description) of PulseAudio/PipeWire sources, monitors included, or []."""
+    pactl = shutil.which("pactl")
+    if pactl is None:
+        return []
+    try:
+        listing = subprocess.run(
+            [pactl, "list", "short", "sources"], capture_output=True, text=True, timeout=3
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    sources = []
+    for line in listing.stdout.splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 2:
+            name = fields[1]
+            kind = "monitor of " + name[: -len(".monitor")] if name.endswith(".monitor") else name
+            sources.append((name, kind))
+    return sources
+
+
+def list_inputs() -> list[InputChoice]:
+    """Every input the machine offers: PortAudio input devices, then PulseAudio sources."""
+    sd = _sounddevice()
+    choices = []
+    names = []
+    for device in sd.query_devices():
+        if device["max_input_channels"] > 0:
+            names.append(device["name"])
+            choices.append(InputChoice(label=device["name"], device=device["name"]))
+    if PULSE_DEVICE in names:
+        for name, description in list_pulse_sources():
+            choices.append(
+                InputChoice(
+                    label=f"PulseAudio: {description}", device=PULSE_DEVICE, pulse_source=name
+                )
+            )
+    return choices
+
+
+def has_output_device() -> bool:
+    sd = _sounddevice()
+    try:
+        return sd.query_devices(kind="output") is not None
+    except (sd.PortAudioError, ValueError):
+        return False
+
+
+class CaptureSource:
+    """An input device stream writing into the analysis ring."""
+
+    kind = "device"
+
+    def __init__(self, choice: InputChoice, ring: SampleRing, block: int = 256):
+        self.choice = choice
+        self.ring = ring
+        self.block = block
+        self.overflows = 0
+        self._stream = None
+
+    @property
+    def description(self) -> str:
+        return f"input: {self.choice.label}"
+
+    def start(self) -> None:
+        sd = _sounddevice()
+        if self.choice.pulse_source:
+            os.environ["PULSE_SOURCE"] = self.choice.pulse_source  # read when 'pulse' opens
+        try:
+            self._stream = sd.InputStream(
+                device=self.choice.device,
+                channels=1,
+                samplerate=self.ring.sample_rate,
+                blocksize=self.block,
+                dtype="float32",
+                callback=self._callback,
+            )
+            self._stream.start()
+        except (sd.PortAudioError, ValueError) as error:
+            self._stream = None
+            raise AudioDeviceError(f"cannot open input '{self.choice.label}': {error}") from error
+
+    def _callback(self, indata, frames, time_info, status) -> None:
+        if status.input_overflow:
+            self.overflows += 1
+        self.ring.write(indata[:, 0], time.perf_counter())
+
+    @property
+    def alive(self) -> bool:
+        return self._stream is not None and self._stream.active
+
+    def stop(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception:  # noqa: BLE001 - a vanished device may fail to close; it is gone
+                pass
+
+
+class PlaybackFifo:
+    """Preallocated FIFO between the decoding thread and the output callback."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._data = np.zeros(capacity, dtype=np.float32)
+        self.written = 0
+        self.read = 0
+        self.flush_to: int | None = None  # set by the feeder; applied by the reader
+
+    def space(self) -> int:
+        return self.capacity - (self.written - self.read)
+
+    def put(self, samples: np.ndarray) -> None:
+        start = self.written % self.capacity
+        first = min(len(samples), self.capacity - start)
+        self._data[start : start + first] = samples[:first]
+        self._data[: len(samples) - first] = samples[first:]
+        self.written += len(samples)
+
+    def take(self, out: np.ndarray) -> int:
+        """Copy up to len(out) samples into out; return how many."""
+        if self.flush_to is not None:
+            self.read, self.flush_to = self.flush_to, None
+        count = min(len(out), self.written - self.read)
+        start = self.read % self.capacity
+        first = min(count, self.capacity - start)
+        out[:first] = self._data[start : start + first]
+        out[first:count] = self._data[: count - first]
+        self.read += count
+        return count
+
+
+class ClockedNullOutput:
+    """Stands in for an output device: calls `render` every block in real time, silently."""
+
+    def __init__(self, render, sample_rate: int, block: int):
+        self._render = render
+        self.sample_rate = sample_rate
+        self.block = block
+        self._buffer = np.zeros((block, 1), dtype=np.float32)
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.latency = 0.0
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="null-output", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        period = self.block / self.sample_rate
+        next_time = time.perf_counter()
+        while not self._stopping.is_set():
+            self._render(self._buffer, self.block, next_time + period)
+            next_time += period
+            delay = next_time - time.perf_counter()
+            if delay > 0:
+                self._stopping.wait(delay)
+
+    @property
+    def active(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+
+    def close(self) -> None:
+        self.stop()
+
+
+class FilePlayback:
+    """Plays a file through an output device (or a clocked null output) while it is analysed."""
+
+    kind = "file"
+
+    def __init__(
+        self,
+        path: str | Path,
+        ring: SampleRing,
+        use_output_device: bool = True,
+        loop: bool = False,
+        block: int = 512,
+        ahead_seconds: float = 1.0,
+    ):
+        self.path = Path(path)
+        self.ring = ring
+        self.loop = loop
+        self.block = block
+        rate = ring.sample_rate
+        self.reader = AudioFileReader(self.path, rate)  # raises AudioDecodeError, plainly worded
+        self.duration_seconds = self.reader.duration_seconds
+        self._fifo = PlaybackFifo(int(ahead_seconds * rate) + 4 * block)
+        self._decode_block = max(block * 4, 2048)
+        self._feeder: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._stopping = False
+        self._seek_request: float | None = None
+        self._lock = threading.Lock()  # guards the reader between feeder and seek requests
+        self.paused = False
+        self.ended = False
+        self.underruns = 0
+        self.overflows = 0
+        self._origin_sample = 0  # file position (samples) of fifo sample 0 after a seek
+        self._origin_fifo = 0
+        self.played_fifo = 0  # fifo samples handed to the output so far
+        self.use_output_device = use_output_device
+        self.output_name = "none"
+        self._output = None
+        self._output_delay = 0.0
+        self.decode_error: str | None = None
+
+    @property
+    def description(self) -> str:
+        return f"file: {self.path.name}"
+
+    @property
+    def position_seconds(self) -> float:
+        played = self.played_fifo - self._origin_fifo
+        return (self._origin_sample + max(played, 0)) / self.ring.sample_rate
+
+    def start(self) -> None:
+        self._fill()
+        self._feeder = threading.Thread(target=self._feed, name="file-feeder", daemon=True)
+        self._feeder.start()
+        rate = self.ring.sample_rate
+        if self.use_output_device and has_output_device():
+            sd = _sounddevice()
+            try:
+                self._output = sd.OutputStream(
+                    samplerate=rate,
+                    channels=1,
+                    blocksize=self.block,
+                    dtype="float32",
+                    callback=self._callback,
+                    device=PULSE_DEVICE if self._has_pulse(sd) else None,
+                )
+                self._output_delay = float(self._output.latency)
+                self._output.start()
+                device = sd.query_devices(self._output.device)
+                self.output_name = str(device["name"])
+                return
+            except (sd.PortAudioError, ValueError):
+                self._output = None
+        self._output = ClockedNullOutput(self._null_render, rate, self.block)
+        self._output.start()
+        self.output_name = "none (silent real-time clock)"
+
+    @staticmethod
+    def _has_pulse(sd) -> bool:
+        return any(d["name"] == PULSE_DEVICE for d in sd.query_devices())
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        if status.output_underflow:
+            self.underruns += 1
+        delay = time_info.outputBufferDacTime - time_info.currentTime
+        if not 0.0 < delay < 1.0:
+            delay = self._output_delay
+        self._render(outdata, frames, time.perf_counter() + delay + frames / self.ring.sample_rate)
+
+    def _null_render(self, outdata, frames, heard_time) -> None:
+        self._render(outdata, frames, heard_time)
+
+    def _render(self, outdata, frames, last_sample_time) -> None:
+        channel = outdata[:, 0]
+        if self.paused:
+            outdata.fill(0)
+            return
+        count = self._fifo.take(channel)
+        if count < frames:
+            channel[count:] = 0.0
+        if count:
+            self.played_fifo = self._fifo.read
+            self.ring.write(channel[:count], last_sample_time)
+        self._wake.set()
+
+    def _fill(self) -> None:
+        with self._lock:
+            while self._fifo.space() >= self._decode_block and not self.ended:
+                samples = self.reader.read(self._decode_block)
+                if len(samples) == 0:
+                    if self.loop:
+                        self.reader.seek(0.0)
+                        continue
+                    self.ended = True
+                    break
+                self._fifo.put(samples)
+
+    def _feed(self) -> None:
+        while not self._stopping:
+            self._wake.wait(0.1)
+            self._wake.clear()
+            if self._seek_request is not None:
+                self._apply_seek()
+            try:
+                self._fill()
+            except Exception as error:  # noqa: BLE001 - a file damaged midway
+                self.decode_error = str(error)
+                self.ended = True
+
+    def _apply_seek(self) -> None:
+        seconds, self._seek_request = self._seek_request, None
+        with self._lock:
+            self.reader.seek(seconds)
+            self.ended = False
+            origin = self._fifo.written
+            self._origin_sample = round(self.reader.position_seconds * self.ring.sample_rate)
+            self._origin_fifo = origin
+            self._fifo.flush_to = origin
+
+    def seek(self, seconds: float) -> None:
+        self._seek_request = min(max(seconds, 0.0), self.duration_seconds)
+        self._wake.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._output is not None and self._output.active
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        output, self._output = self._output, None
+        if output is not None:
+            try:
+                output.stop()
+                output.close()
+            except Exception:  # noqa: BLE001 - closing a vanished device
+                pass
+        if self._feeder is not None:
+            self._feeder.join(timeout=2.0)
+        self.reader.close()

@@ -1,0 +1,178 @@
+"""The compact side panel: what is running (source, devices, provider, fps, latency), live
+category bars, and the controls (source picker, transport, A/V offset, scene mode, reactivity,
+spectrogram options). It only shows and emits; the main window decides."""
+
+from __future__ import annotations
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .spectrogram_view import COLORMAPS
+
+BAR_STEPS = 1000
+REACTIVITY_STEPS = 100  # slider units per 1.0 of reactivity
+
+
+class ControlPanel(QWidget):
+    source_chosen = pyqtSignal(int)  # index in the picker
+    refresh_requested = pyqtSignal()
+    open_file_requested = pyqtSignal()
+    play_pause_requested = pyqtSignal()
+    seek_requested = pyqtSignal(float)  # seconds
+    av_offset_changed = pyqtSignal(float)  # ms
+    reactivity_changed = pyqtSignal(float)
+    mode_chosen = pyqtSignal(int)  # index in the mode box
+    log_frequency_changed = pyqtSignal(bool)
+    colormap_changed = pyqtSignal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMaximumWidth(340)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        self.fault_label = QLabel()
+        self.fault_label.setWordWrap(True)
+        self.fault_label.setStyleSheet(
+            "QLabel { background: #5a1e1e; color: white; padding: 6px; border-radius: 4px; }"
+        )
+        self.fault_label.hide()
+        layout.addWidget(self.fault_label)
+
+        status = QGroupBox("Now")
+        form = QFormLayout(status)
+        self.source_label = QLabel("-")
+        self.device_label = QLabel("-")
+        self.provider_label = QLabel("-")
+        self.fps_label = QLabel("-")
+        self.latency_label = QLabel("-")
+        self.mode_label = QLabel("-")
+        for label in (self.source_label, self.device_label, self.mode_label):
+            label.setWordWrap(True)
+        form.addRow("Source", self.source_label)
+        form.addRow("Device", self.device_label)
+        form.addRow("Runs on", self.provider_label)
+        form.addRow("Frames", self.fps_label)
+        form.addRow("Latency", self.latency_label)
+        form.addRow("Scene", self.mode_label)
+        layout.addWidget(status)
+
+        self.bars_box = QGroupBox("Categories")
+        self.bars_layout = QFormLayout(self.bars_box)
+        self.bars: list[QProgressBar] = []
+        layout.addWidget(self.bars_box)
+
+        source_box = QGroupBox("Audio")
+        source_layout = QVBoxLayout(source_box)
+        self.source_picker = QComboBox()
+        self.source_picker.activated.connect(self.source_chosen.emit)
+        picker_row = QHBoxLayout()
+        picker_row.addWidget(self.source_picker, 1)
+        refresh = QPushButton("↻")
+        refresh.setToolTip("Look for input devices again")
+        refresh.clicked.connect(self.refresh_requested.emit)
+        picker_row.addWidget(refresh)
+        source_layout.addLayout(picker_row)
+        transport = QHBoxLayout()
+        open_button = QPushButton("Open…")
+        open_button.clicked.connect(self.open_file_requested.emit)
+        self.play_button = QPushButton("Pause")
+        self.play_button.clicked.connect(self.play_pause_requested.emit)
+        transport.addWidget(open_button)
+        transport.addWidget(self.play_button)
+        source_layout.addLayout(transport)
+        self.seek_slider = QSlider(Qt.Orientation.Horizontal)
+        self.seek_slider.setRange(0, 1000)
+        self.seek_slider.sliderReleased.connect(self._seek_released)
+        self.position_label = QLabel("")
+        source_layout.addWidget(self.seek_slider)
+        source_layout.addWidget(self.position_label)
+        self.av_offset = QDoubleSpinBox()
+        self.av_offset.setRange(-1000.0, 1000.0)
+        self.av_offset.setSingleStep(10.0)
+        self.av_offset.setSuffix(" ms")
+        self.av_offset.setToolTip("Shift the picture against the sound (positive: picture later)")
+        self.av_offset.valueChanged.connect(self.av_offset_changed.emit)
+        offset_row = QFormLayout()
+        offset_row.addRow("A/V offset", self.av_offset)
+        source_layout.addLayout(offset_row)
+        layout.addWidget(source_box)
+
+        scene_box = QGroupBox("Scene")
+        scene_form = QFormLayout(scene_box)
+        self.mode_box = QComboBox()
+        self.mode_box.activated.connect(self.mode_chosen.emit)
+        self.reactivity = QSlider(Qt.Orientation.Horizontal)
+        self.reactivity.setRange(0, 3 * REACTIVITY_STEPS)
+        self.reactivity.valueChanged.connect(
+            lambda value: self.reactivity_changed.emit(value / REACTIVITY_STEPS)
+        )
+        scene_form.addRow("Mode", self.mode_box)
+        scene_form.addRow("Reactivity", self.reactivity)
+        self.log_frequency = QCheckBox("Log frequency axis")
+        self.log_frequency.toggled.connect(self.log_frequency_changed.emit)
+        self.colormap = QComboBox()
+        self.colormap.addItems(COLORMAPS)
+        self.colormap.currentTextChanged.connect(self.colormap_changed.emit)
+        scene_form.addRow(self.log_frequency)
+        scene_form.addRow("Colours", self.colormap)
+        layout.addWidget(scene_box)
+
+        hint = QLabel("Press H for keyboard shortcuts")
+        hint.setStyleSheet("color: gray;")
+        layout.addWidget(hint)
+        layout.addStretch(1)
+
+    def _seek_released(self) -> None:
+        duration = self.seek_slider.property("duration") or 0.0
+        self.seek_requested.emit(self.seek_slider.value() / 1000.0 * float(duration))
+
+    def set_categories(self, names: tuple[str, ...]) -> None:
+        while self.bars_layout.rowCount():
+            self.bars_layout.removeRow(0)
+        self.bars = []
+        for index, name in enumerate(names):
+            bar = QProgressBar()
+            bar.setRange(0, BAR_STEPS)
+            bar.setTextVisible(True)
+            bar.setFormat("%p%")
+            self.bars_layout.addRow(f"{index + 1} {name}", bar)
+            self.bars.append(bar)
+
+    def set_probabilities(self, probabilities) -> None:
+        for bar, value in zip(self.bars, probabilities, strict=False):
+            bar.setValue(round(float(value) * BAR_STEPS))
+
+    def set_position(self, position: float | None, duration: float | None) -> None:
+        enabled = duration is not None and duration > 0
+        self.seek_slider.setEnabled(enabled)
+        self.play_button.setEnabled(enabled)
+        if not enabled:
+            self.position_label.setText("")
+            return
+        self.seek_slider.setProperty("duration", duration)
+        if not self.seek_slider.isSliderDown():
+            self.seek_slider.setValue(round(1000 * min(position / duration, 1.0)))
+        self.position_label.setText(f"{_clock(position)} / {_clock(duration)}")
+
+    def show_faults(self, text: str) -> None:
+        self.fault_label.setText(text)
+        self.fault_label.setVisible(bool(text))
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}:{rest:02d}"

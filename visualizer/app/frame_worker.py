@@ -1,0 +1,247 @@
+"""The worker: audio from the ring -> rolling STFT -> encoder (a few times a second) and
+generator (every display frame) -> the newest frame, posted to the GUI without waiting.
+
+Two threads: the frame loop (a QThread, paced at the display rate) and an encoder thread,
+so a slow encoder never delays a frame. ONNX Runtime releases the GIL while it runs.
+The frame loop keeps only the newest finished frame; the GUI is signalled once and takes
+whatever is newest when it gets to it, so stale frames are dropped, never queued.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from PyQt6.QtCore import QThread, pyqtSignal
+
+from visualizer.frontend import RollingSTFT
+
+from .model_runtime import ModelRuntime
+from .sample_ring import SampleRing
+from .scene_director import SceneDirector
+from .spectrogram_image import SpectrogramImage
+
+
+@dataclass
+class FramePacket:
+    sequence: int
+    image: np.ndarray  # uint8 [S, S, 3], RGB, C-contiguous
+    produced_time: float  # perf_counter seconds when the frame was finished
+    audio_time: float | None  # capture/play time of the newest sample analysed
+    onset_time: float | None  # set on the first frame a beat influenced: that beat's time
+    probabilities: np.ndarray  # softmax of the latest category scores
+    spectrogram: np.ndarray | None  # uint8 [rows, columns] when new columns arrived
+
+
+@dataclass
+class WorkerSettings:
+    fps: float = 60.0
+    encoder_hz: float = 4.0
+    av_offset_ms: float = 0.0  # positive: the picture later
+    spectrogram_columns: int = 344  # ~8 s at the default hop
+    spectrogram_rows: int = 256
+    log_frequency: bool = True
+
+
+def image_to_rgb8(image: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """[3, S, S] float in [-1, 1] -> out uint8 [S, S, 3]."""
+    scaled = (image.transpose(1, 2, 0) + 1.0) * 127.5
+    np.clip(scaled, 0.0, 255.0, out=scaled)
+    np.copyto(out, scaled, casting="unsafe")
+    return out
+
+
+class FrameWorker(QThread):
+    frame_ready = pyqtSignal()
+    failed = pyqtSignal(str)  # plain-words message for the window
+
+    def __init__(
+        self,
+        runtime: ModelRuntime,
+        ring: SampleRing,
+        settings: WorkerSettings,
+        director: SceneDirector | None = None,
+    ):
+        super().__init__()
+        self.runtime = runtime
+        self.ring = ring
+        self.settings = settings
+        contract = runtime.metadata.frontend
+        meta = runtime.metadata
+        self.director = director or SceneDirector(
+            meta.categories, meta.feature_dim, meta.noise_dim, contract.frame_seconds
+        )
+        self.rolling = RollingSTFT(contract)
+        self.spectrogram = SpectrogramImage(
+            contract,
+            settings.spectrogram_columns,
+            settings.log_frequency,
+            settings.spectrogram_rows,
+        )
+        self._scratch = np.empty(ring.capacity, dtype=np.float32)
+        self._encoder_input = np.empty(contract.input_shape, dtype=np.float32)
+        self._encoder_wake = threading.Event()
+        self._encoder_lock = threading.Lock()
+        self._encoder_busy = False
+        self._encoder_result: tuple[np.ndarray, np.ndarray] | None = None
+        self._publish_lock = threading.Lock()
+        self._latest: FramePacket | None = None
+        self._posted = False
+        self._stopping = False
+        self._reset_requested = False
+        self.dropped_frames = 0
+        self.frames_produced = 0
+        self.encoder_runs = 0
+        self.generate_seconds = 0.0
+
+    # Called from the GUI thread.
+    def stop(self) -> None:
+        self._stopping = True
+        self._encoder_wake.set()
+        self.wait()
+
+    def request_reset(self) -> None:
+        """Forget the audio so far (a new source or a seek)."""
+        self._reset_requested = True
+
+    def set_log_frequency(self, log_frequency: bool) -> None:
+        settings = self.settings
+        settings.log_frequency = log_frequency
+        self.spectrogram = SpectrogramImage(
+            self.runtime.metadata.frontend,
+            settings.spectrogram_columns,
+            log_frequency,
+            settings.spectrogram_rows,
+        )
+
+    def take_latest(self) -> FramePacket | None:
+        with self._publish_lock:
+            packet, self._latest, self._posted = self._latest, None, False
+        return packet
+
+    # Worker side.
+    def _publish(self, packet: FramePacket) -> None:
+        with self._publish_lock:
+            stale = self._latest
+            if stale is not None:
+                self.dropped_frames += 1
+                if packet.onset_time is None:  # a beat must still reach the screen
+                    packet.onset_time = stale.onset_time
+                if packet.spectrogram is None:
+                    packet.spectrogram = stale.spectrogram
+            self._latest = packet
+            notify = not self._posted
+            self._posted = True
+        if notify:
+            self.frame_ready.emit()
+
+    def _encode_loop(self) -> None:
+        while True:
+            self._encoder_wake.wait()
+            self._encoder_wake.clear()
+            if self._stopping:
+                return
+            try:
+                result = self.runtime.encode(self._encoder_input)
+            except Exception as error:  # noqa: BLE001 - ORT raises many types
+                self.failed.emit(f"The music encoder failed: {error}")
+                result = None
+            with self._encoder_lock:
+                self._encoder_result = result
+                self._encoder_busy = False
+            self.encoder_runs += 1
+
+    def _start_encoding(self) -> None:
+        with self._encoder_lock:
+            if self._encoder_busy:
+                return
+            self._encoder_busy = True
+        self.rolling.window(self._encoder_input)
+        self._encoder_wake.set()
+
+    def _take_encoding(self) -> tuple[np.ndarray, np.ndarray] | None:
+        with self._encoder_lock:
+            result, self._encoder_result = self._encoder_result, None
+        return result
+
+    def run(self) -> None:
+        encoder = threading.Thread(target=self._encode_loop, name="music-encoder", daemon=True)
+        encoder.start()
+        try:
+            self._frame_loop()
+        except Exception as error:  # noqa: BLE001 - shown in the window, never fatal
+            self.failed.emit(f"The picture stopped: {error}")
+        finally:
+            self._stopping = True
+            self._encoder_wake.set()
+            encoder.join(timeout=5.0)
+
+    def _frame_loop(self) -> None:
+        contract = self.runtime.metadata.frontend
+        hop_seconds = contract.frame_seconds
+        size = self.runtime.metadata.image_size
+        next_tick = time.perf_counter()
+        last_encode = -np.inf
+        audio_time: float | None = None
+        pending_onset: float | None = None
+        sequence = 0
+        while not self._stopping:
+            settings = self.settings
+            if self._reset_requested:
+                self._reset_requested = False
+                self.ring.reset_reader()
+                self.rolling.reset()
+                last_encode = -np.inf
+            now = time.perf_counter()
+            count, last_time = self.ring.read_until(
+                now - settings.av_offset_ms / 1000.0, self._scratch
+            )
+            spectrogram = None
+            if count:
+                audio_time = last_time
+                new_frames = self.rolling.push(self._scratch[:count])
+                if new_frames:
+                    onsets = self.rolling.onset()[-min(new_frames, contract.n_frames) :]
+                    beat = self.director.on_onsets(onsets)
+                    if beat >= 0 and last_time is not None:
+                        # The beat frame's last sample: later frames end one hop each later.
+                        frames_after = len(onsets) - 1 - beat
+                        tail = self.rolling.total_samples % contract.hop
+                        pending_onset = last_time - (frames_after * contract.hop + tail) / (
+                            contract.sample_rate
+                        )
+                    columns = self.rolling.latest_columns(settings.spectrogram_columns)
+                    spectrogram = self.spectrogram.render(columns[0])
+            if self.rolling.total_frames and now - last_encode >= 1.0 / settings.encoder_hz:
+                last_encode = now
+                self._start_encoding()
+            encoding = self._take_encoding()
+            if encoding is not None:
+                self.director.on_encoding(*encoding)
+            noise, feature = self.director.step(now)
+            started = time.perf_counter()
+            image = self.runtime.generate(noise, feature)
+            self.generate_seconds += time.perf_counter() - started
+            rgb = image_to_rgb8(image, np.empty((size, size, 3), dtype=np.uint8))
+            self._publish(
+                FramePacket(
+                    sequence=sequence,
+                    image=rgb,
+                    produced_time=time.perf_counter(),
+                    audio_time=audio_time,
+                    onset_time=pending_onset,
+                    probabilities=self.director.probabilities.copy(),
+                    spectrogram=spectrogram,
+                )
+            )
+            pending_onset = None
+            sequence += 1
+            self.frames_produced += 1
+            next_tick += 1.0 / settings.fps
+            delay = next_tick - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            elif delay < -hop_seconds * 4:
+                next_tick = time.perf_counter()  # fell behind: do not burst to catch up

@@ -1,0 +1,673 @@
+"""The main window: canvas, spectrogram and control panel, wired to the sources and worker.
+
+It owns one analysis ring (sources write, the worker reads), the current source, the model
+runtime and the worker. Every fault (no device, a lost device, a bad file, a bad model, a
+failing provider) becomes a line of plain words in the panel; the window keeps running and
+no setting is lost. Shortcuts work in every window of the app (the detached canvas too).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PyQt6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from visualizer.frontend import AudioDecodeError, FrontEndContract
+from visualizer.model_files import ModelFileError
+
+from .app_settings import SOURCE_DEMO, SOURCE_FILE, SOURCE_INPUT, AppSettings
+from .audio_sources import (
+    AudioDeviceError,
+    CaptureSource,
+    FilePlayback,
+    InputChoice,
+    list_inputs,
+)
+from .control_panel import ControlPanel
+from .frame_stats import FrameStats
+from .frame_worker import FrameWorker, WorkerSettings
+from .model_runtime import ModelRuntime
+from .sample_ring import SampleRing
+from .scene_canvas import SceneCanvas
+from .scene_director import AUTO, BIAS, HOLD, SceneMode
+from .spectrogram_view import SpectrogramView
+
+RING_SECONDS = 8.0
+HEALTH_PERIOD_MS = 250
+SILENT_DEVICE_SECONDS = 2.5  # an input that delivered nothing this long is treated as lost
+RETRY_SECONDS = 2.0
+AUDIO_EXTENSIONS = "*.wav *.flac *.ogg *.oga *.opus *.mp3 *.aiff *.aif"
+
+SHORTCUTS = (
+    ("F11", "full screen on / off"),
+    ("Esc", "leave full screen, close this help"),
+    ("H or ?", "show / hide this help"),
+    ("Tab", "hide / show the controls and spectrogram"),
+    ("S", "canvas alone on a chosen screen (Esc brings it back)"),
+    ("O", "open an audio file"),
+    ("Space", "play / pause the file"),
+    ("← / →", "seek 5 s back / forward"),
+    ("0 or A", "scene chosen by the music (auto)"),
+    ("1 … 9", "hold that category"),
+    ("Shift+1 … 9", "bias toward that category"),
+    ("+ / −", "more / less reactive to beats"),
+    ("L", "log / linear frequency axis"),
+    ("Ctrl+R", "reload the models"),
+)
+
+
+class CanvasWindow(QWidget):
+    """A top-level window holding the canvas alone, for a second screen."""
+
+    def __init__(self, on_close):
+        super().__init__()
+        self.setWindowTitle("musicscape canvas")
+        self.setStyleSheet("background: black;")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self._on_close = on_close
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()
+        else:
+            super().keyPressEvent(event)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._on_close()
+        super().closeEvent(event)
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        settings: AppSettings,
+        model_dir: Path,
+        demo_dir: Path,
+        use_output_device: bool = True,
+        worker_settings: WorkerSettings | None = None,
+    ):
+        super().__init__()
+        self.settings = settings
+        self.model_dir = Path(model_dir)
+        self.demo_dir = Path(demo_dir)
+        self.use_output_device = use_output_device
+        self.worker_settings = worker_settings or WorkerSettings()
+        self.worker_settings.av_offset_ms = settings.av_offset_ms
+        self.worker_settings.log_frequency = settings.log_frequency
+        self.setWindowTitle("musicscape")
+        self.setAcceptDrops(True)
+        self.faults: dict[str, str] = {}
+        self.stats = FrameStats()
+        self.runtime: ModelRuntime | None = None
+        self.worker: FrameWorker | None = None
+        self.source: CaptureSource | FilePlayback | None = None
+        self.inputs: list[InputChoice] = []
+        self._source_silent_since: float | None = None
+        self._retry_at = 0.0
+        self._last_blocks = 0
+        self.canvas_window: CanvasWindow | None = None
+
+        self.canvas = SceneCanvas(self.stats)
+        self.spectrogram = SpectrogramView(settings.colormap)
+        self.panel = ControlPanel()
+        self.help_overlay = self._build_help()
+        self._build_layout()
+        self._connect_panel()
+        self._build_shortcuts()
+        if settings.geometry is not None:
+            self.restoreGeometry(settings.geometry)
+        else:
+            self.resize(1100, 720)
+
+        self.contract = FrontEndContract()
+        self.ring = SampleRing(
+            int(RING_SECONDS * self.contract.sample_rate), self.contract.sample_rate
+        )
+        self.load_models()
+        self.refresh_inputs()
+        self._start_remembered_source()
+        self.health_timer = QTimer(self)
+        self.health_timer.setInterval(HEALTH_PERIOD_MS)
+        self.health_timer.timeout.connect(self._check_health)
+        self.health_timer.start()
+
+    # ----- layout -----
+    def _build_layout(self) -> None:
+        self.canvas_holder = QWidget()
+        holder_layout = QVBoxLayout(self.canvas_holder)
+        holder_layout.setContentsMargins(0, 0, 0, 0)
+        holder_layout.addWidget(self.canvas)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(self.canvas_holder)
+        self.splitter.addWidget(self.spectrogram)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        central = QWidget()
+        layout = QHBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.panel)
+        self.setCentralWidget(central)
+        self.help_overlay.setParent(central)
+        self.help_overlay.hide()
+        self.panel.reactivity.setValue(round(self.settings.reactivity * 100))
+        self.panel.av_offset.setValue(self.settings.av_offset_ms)
+        self.panel.log_frequency.setChecked(self.settings.log_frequency)
+        self.panel.colormap.setCurrentText(self.settings.colormap)
+
+    def _build_help(self) -> QLabel:
+        rows = "".join(f"<tr><td><b>{key}</b></td><td>{what}</td></tr>" for key, what in SHORTCUTS)
+        overlay = QLabel(f"<h3>Keyboard</h3><table cellspacing='6'>{rows}</table>")
+        overlay.setStyleSheet(
+            "QLabel { background: rgba(0, 0, 0, 200); color: white; padding: 16px; "
+            "border-radius: 8px; }"
+        )
+        overlay.setTextFormat(Qt.TextFormat.RichText)
+        return overlay
+
+    def _connect_panel(self) -> None:
+        panel = self.panel
+        panel.source_chosen.connect(self._on_source_chosen)
+        panel.refresh_requested.connect(self.refresh_inputs)
+        panel.open_file_requested.connect(self.choose_file)
+        panel.play_pause_requested.connect(self.toggle_pause)
+        panel.seek_requested.connect(self.seek)
+        panel.av_offset_changed.connect(self.set_av_offset)
+        panel.reactivity_changed.connect(self.set_reactivity)
+        panel.mode_chosen.connect(self._on_mode_chosen)
+        panel.log_frequency_changed.connect(self.set_log_frequency)
+        panel.colormap_changed.connect(self._on_colormap)
+
+    def _shortcut(self, keys: str, action) -> None:
+        shortcut = QShortcut(QKeySequence(keys), self)
+        shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        shortcut.activated.connect(action)
+
+    def _build_shortcuts(self) -> None:
+        self._shortcut("F11", self.toggle_fullscreen)
+        self._shortcut("Esc", self.leave_fullscreen)
+        self._shortcut("H", self.toggle_help)
+        self._shortcut("?", self.toggle_help)
+        self._shortcut("Tab", self.toggle_chrome)
+        self._shortcut("S", self.choose_canvas_screen)
+        self._shortcut("O", self.choose_file)
+        self._shortcut("Space", self.toggle_pause)
+        self._shortcut("Left", lambda: self.seek_relative(-5.0))
+        self._shortcut("Right", lambda: self.seek_relative(5.0))
+        self._shortcut("0", self.set_auto_mode)
+        self._shortcut("A", self.set_auto_mode)
+        for number in range(1, 10):
+            self._shortcut(str(number), lambda index=number - 1: self.set_scene(HOLD, index))
+            self._shortcut(f"Shift+{number}", lambda index=number - 1: self.set_scene(BIAS, index))
+        self._shortcut("+", lambda: self.set_reactivity(self.settings.reactivity + 0.25))
+        self._shortcut("=", lambda: self.set_reactivity(self.settings.reactivity + 0.25))
+        self._shortcut("-", lambda: self.set_reactivity(self.settings.reactivity - 0.25))
+        self._shortcut("L", lambda: self.panel.log_frequency.toggle())
+        self._shortcut("Ctrl+R", self.load_models)
+
+    # ----- faults -----
+    def set_fault(self, area: str, message: str | None) -> None:
+        if message:
+            self.faults[area] = message
+        else:
+            self.faults.pop(area, None)
+        self.panel.show_faults("\n".join(self.faults.values()))
+
+    def fault_text(self) -> str:
+        return "\n".join(self.faults.values())
+
+    # ----- models and worker -----
+    def load_models(self) -> None:
+        self._stop_worker()
+        try:
+            runtime = ModelRuntime(self.model_dir)
+        except ModelFileError as error:
+            self.runtime = None
+            self.set_fault("models", f"No picture: {error}")
+            self.panel.provider_label.setText("-")
+            self._set_categories(())
+            return
+        self.runtime = runtime
+        self.set_fault("models", None)
+        self.set_fault("provider", runtime.providers.warning)
+        self.panel.provider_label.setText(runtime.active_provider.replace("ExecutionProvider", ""))
+        contract_changed = runtime.metadata.frontend != self.contract
+        self.contract = runtime.metadata.frontend
+        self._set_categories(runtime.metadata.categories)
+        if contract_changed and self.source is not None:
+            self._restart_current_source()
+        self._start_worker()
+
+    def _set_categories(self, names: tuple[str, ...]) -> None:
+        self.panel.set_categories(names)
+        self.panel.mode_box.clear()
+        self.panel.mode_box.addItem("auto (the music chooses)")
+        for name in names:
+            self.panel.mode_box.addItem(f"hold {name}")
+        for name in names:
+            self.panel.mode_box.addItem(f"bias toward {name}")
+        self._apply_scene_mode()
+
+    def _start_worker(self) -> None:
+        if self.runtime is None:
+            return
+        self.worker = FrameWorker(self.runtime, self._ensure_ring(), self.worker_settings)
+        self.worker.director.reactivity = self.settings.reactivity
+        self._apply_scene_mode()
+        self.spectrogram.set_layout(self.worker.spectrogram)
+        self.worker.frame_ready.connect(self._on_frame_ready)
+        self.worker.failed.connect(lambda message: self.set_fault("worker", message))
+        self.worker.start()
+
+    def _stop_worker(self) -> None:
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.frame_ready.disconnect()
+            worker.stop()
+
+    def _ensure_ring(self) -> SampleRing:
+        """The analysis ring, rebuilt when the models' contract changes the sample rate."""
+        rate = self.contract.sample_rate
+        if self.ring.sample_rate != rate:
+            self.ring = SampleRing(int(RING_SECONDS * rate), rate)
+        return self.ring
+
+    def _on_frame_ready(self) -> None:
+        worker = self.worker
+        if worker is None:
+            return
+        packet = worker.take_latest()
+        if packet is None:
+            return
+        self.canvas.show_frame(packet.sequence, packet.image, packet.onset_time)
+        if packet.spectrogram is not None and self.spectrogram.isVisible():
+            self.spectrogram.show_columns(packet.spectrogram)
+        self.panel.set_probabilities(packet.probabilities)
+
+    # ----- sources -----
+    def refresh_inputs(self) -> None:
+        try:
+            self.inputs = list_inputs()
+        except AudioDeviceError as error:
+            self.inputs = []
+            self.set_fault("inputs", str(error))
+        else:
+            self.set_fault(
+                "inputs", None if self.inputs else "No audio input device found; files still play."
+            )
+        picker = self.panel.source_picker
+        picker.clear()
+        picker.addItem("Demo clip")
+        picker.addItem(
+            f"File: {Path(self.settings.file_path).name}" if self.settings.file_path else "File…"
+        )
+        for choice in self.inputs:
+            picker.addItem(choice.label)
+        self._sync_picker()
+
+    def _sync_picker(self) -> None:
+        picker = self.panel.source_picker
+        kind = self.settings.source_kind
+        if kind == SOURCE_DEMO:
+            picker.setCurrentIndex(0)
+        elif kind == SOURCE_FILE:
+            picker.setCurrentIndex(1)
+        else:
+            keys = [choice.key for choice in self.inputs]
+            if self.settings.input_key in keys:
+                picker.setCurrentIndex(2 + keys.index(self.settings.input_key))
+
+    def _on_source_chosen(self, index: int) -> None:
+        if index == 0:
+            self.play_demo()
+        elif index == 1:
+            if self.settings.file_path:
+                self.play_file(self.settings.file_path)
+            else:
+                self.choose_file()
+        else:
+            self.capture_input(self.inputs[index - 2])
+
+    def demo_clip(self) -> Path | None:
+        clips = sorted(self.demo_dir.glob("*.ogg")) if self.demo_dir.is_dir() else []
+        return clips[0] if clips else None
+
+    def _start_remembered_source(self) -> None:
+        kind = self.settings.source_kind
+        if kind == SOURCE_FILE and self.settings.file_path:
+            self.play_file(self.settings.file_path)
+        elif kind == SOURCE_INPUT and self.settings.input_key:
+            choice = self._input_by_key(self.settings.input_key)
+            if choice is None:
+                self.set_fault(
+                    "source",
+                    f"The remembered input '{self.settings.input_key.split(':', 1)[1]}' is not "
+                    "connected; waiting for it (or pick another input).",
+                )
+                self._source_silent_since = time.perf_counter()
+            else:
+                self.capture_input(choice)
+        else:
+            self.play_demo()
+
+    def _input_by_key(self, key: str) -> InputChoice | None:
+        return next((choice for choice in self.inputs if choice.key == key), None)
+
+    def _replace_source(self, source) -> bool:
+        self._stop_source()
+        if self.worker is not None:
+            self.worker.request_reset()
+        try:
+            source.start()
+        except (AudioDeviceError, AudioDecodeError) as error:
+            self.set_fault("source", str(error))
+            return False
+        self.source = source
+        self._last_blocks = self.ring.blocks
+        self._source_silent_since = None
+        self.set_fault("source", None)
+        self.panel.source_label.setText(source.description)
+        if isinstance(source, FilePlayback):
+            self.panel.device_label.setText(f"output: {source.output_name}")
+            self.panel.play_button.setText("Pause")
+        else:
+            self.panel.device_label.setText(source.choice.label)
+        return True
+
+    def _stop_source(self) -> None:
+        source, self.source = self.source, None
+        if source is not None:
+            source.stop()
+
+    def play_demo(self) -> None:
+        clip = self.demo_clip()
+        if clip is None:
+            self.set_fault(
+                "source",
+                f"No demo clip found in {self.demo_dir}; open a file (O) or pick an input.",
+            )
+            return
+        if self._play(clip, loop=True):
+            self.settings.source_kind = SOURCE_DEMO
+            self._sync_picker()
+
+    def play_file(self, path: str | Path) -> bool:
+        if not self._play(Path(path), loop=False):
+            return False
+        self.settings.source_kind = SOURCE_FILE
+        self.settings.file_path = str(path)
+        self.panel.source_picker.setItemText(1, f"File: {Path(path).name}")
+        self._sync_picker()
+        return True
+
+    def _play(self, path: Path, loop: bool) -> bool:
+        try:
+            playback = FilePlayback(
+                path, self._ensure_ring(), use_output_device=self.use_output_device, loop=loop
+            )
+        except AudioDecodeError as error:
+            self.set_fault("source", f"Cannot play that file: {error}")
+            return False
+        return self._replace_source(playback)
+
+    def capture_input(self, choice: InputChoice) -> bool:
+        self.settings.source_kind = SOURCE_INPUT
+        self.settings.input_key = choice.key
+        ok = self._replace_source(CaptureSource(choice, self._ensure_ring()))
+        if not ok:
+            self._source_silent_since = time.perf_counter()
+        self._sync_picker()
+        return ok
+
+    def _restart_current_source(self) -> None:
+        source = self.source
+        if isinstance(source, FilePlayback):
+            self._play(source.path, loop=source.loop)
+        elif isinstance(source, CaptureSource):
+            self.capture_input(source.choice)
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open an audio file", str(Path.home()), f"Audio ({AUDIO_EXTENSIONS});;All (*)"
+        )
+        if path:
+            self.play_file(path)
+
+    def toggle_pause(self) -> None:
+        if isinstance(self.source, FilePlayback):
+            self.source.paused = not self.source.paused
+            self.panel.play_button.setText("Play" if self.source.paused else "Pause")
+
+    def seek(self, seconds: float) -> None:
+        if isinstance(self.source, FilePlayback):
+            self.source.seek(seconds)
+
+    def seek_relative(self, delta: float) -> None:
+        if isinstance(self.source, FilePlayback):
+            self.source.seek(self.source.position_seconds + delta)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        urls = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if urls:
+            self.play_file(urls[0])
+            event.acceptProposedAction()
+
+    # ----- health: lost devices, ended files, live figures -----
+    def _check_health(self) -> None:
+        now = time.perf_counter()
+        self._update_figures(now)
+        source = self.source
+        if self.settings.source_kind == SOURCE_INPUT:
+            self._watch_input(source, now)
+        elif isinstance(source, FilePlayback):
+            self.panel.set_position(source.position_seconds, source.duration_seconds)
+            if source.decode_error:
+                self.set_fault("source", f"Playback stopped: {source.decode_error}")
+        if not isinstance(source, FilePlayback):
+            self.panel.set_position(None, None)
+
+    def _watch_input(self, source, now: float) -> None:
+        ring = self.ring
+        delivering = (
+            isinstance(source, CaptureSource) and source.alive and ring.blocks != self._last_blocks
+        )
+        self._last_blocks = ring.blocks
+        if delivering:
+            self._source_silent_since = None
+            if "source" in self.faults and self.faults["source"].startswith("Lost"):
+                self.set_fault("source", None)
+            return
+        if self._source_silent_since is None:
+            self._source_silent_since = now
+            return
+        if now - self._source_silent_since < SILENT_DEVICE_SECONDS or now < self._retry_at:
+            return
+        self._retry_at = now + RETRY_SECONDS
+        key = self.settings.input_key
+        self._stop_source()
+        try:
+            self.inputs = list_inputs()
+        except AudioDeviceError:
+            self.inputs = []
+        choice = self._input_by_key(key)
+        label = key.split(":", 1)[-1]
+        if choice is not None and self._replace_source(CaptureSource(choice, self._ensure_ring())):
+            self._source_silent_since = now
+            self.set_fault("source", f"Lost input '{label}'; reconnected, waiting for sound.")
+            return
+        self.set_fault(
+            "source",
+            f"Lost input '{label}': it stopped delivering sound. Retrying every "
+            f"{RETRY_SECONDS:.0f} s; pick another input to switch.",
+        )
+
+    def _update_figures(self, now: float) -> None:
+        self.panel.fps_label.setText(f"{self.stats.fps(now):.0f} fps")
+        if self.stats.latencies:
+            recent = list(self.stats.latencies)[-20:]
+            self.panel.latency_label.setText(f"{1e3 * sorted(recent)[len(recent) // 2]:.0f} ms")
+        worker = self.worker
+        if worker is not None and self.runtime is not None:
+            mode = worker.director.mode
+            text = mode.describe(self.runtime.metadata.categories)
+            if mode.kind != AUTO and not worker.director.knows(mode.category):
+                text += " (waiting to hear it once)"
+            self.panel.mode_label.setText(text)
+
+    # ----- scene controls -----
+    def set_scene(self, kind: str, index: int) -> None:
+        if self.runtime is None or index >= len(self.runtime.metadata.categories):
+            return
+        self.settings.scene_mode = kind
+        self.settings.scene_category = self.runtime.metadata.categories[index]
+        self._apply_scene_mode()
+
+    def set_auto_mode(self) -> None:
+        self.settings.scene_mode = AUTO
+        self._apply_scene_mode()
+
+    def _apply_scene_mode(self) -> None:
+        if self.runtime is None:
+            return
+        categories = self.runtime.metadata.categories
+        kind = self.settings.scene_mode
+        name = self.settings.scene_category
+        if kind not in (HOLD, BIAS) or name not in categories:
+            mode = SceneMode()
+            box_index = 0
+        else:
+            mode = SceneMode(kind, categories.index(name))
+            box_index = 1 + mode.category + (len(categories) if kind == BIAS else 0)
+        if self.worker is not None:
+            self.worker.director.mode = mode
+        self.panel.mode_box.setCurrentIndex(box_index)
+
+    def _on_mode_chosen(self, index: int) -> None:
+        count = len(self.runtime.metadata.categories) if self.runtime else 0
+        if index == 0 or count == 0:
+            self.set_auto_mode()
+        elif index <= count:
+            self.set_scene(HOLD, index - 1)
+        else:
+            self.set_scene(BIAS, index - 1 - count)
+
+    def set_reactivity(self, value: float) -> None:
+        value = min(max(value, 0.0), 3.0)
+        self.settings.reactivity = value
+        if self.worker is not None:
+            self.worker.director.reactivity = value
+        if abs(self.panel.reactivity.value() - round(value * 100)) > 0:
+            self.panel.reactivity.setValue(round(value * 100))
+
+    def set_av_offset(self, milliseconds: float) -> None:
+        self.settings.av_offset_ms = milliseconds
+        self.worker_settings.av_offset_ms = milliseconds
+
+    def set_log_frequency(self, enabled: bool) -> None:
+        self.settings.log_frequency = enabled
+        self.worker_settings.log_frequency = enabled
+        if self.worker is not None:
+            self.worker.set_log_frequency(enabled)
+            self.spectrogram.set_layout(self.worker.spectrogram)
+
+    def _on_colormap(self, name: str) -> None:
+        self.settings.colormap = name
+        self.spectrogram.set_colormap(name)
+
+    # ----- VJ -----
+    def toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    def leave_fullscreen(self) -> None:
+        if self.help_overlay.isVisible():
+            self.help_overlay.hide()
+        elif self.canvas_window is not None:
+            self.canvas_window.close()
+        elif self.isFullScreen():
+            self.showNormal()
+
+    def toggle_help(self) -> None:
+        overlay = self.help_overlay
+        if overlay.isVisible():
+            overlay.hide()
+            return
+        overlay.adjustSize()
+        parent = overlay.parentWidget()
+        overlay.move(
+            max(0, (parent.width() - overlay.width()) // 2),
+            max(0, (parent.height() - overlay.height()) // 2),
+        )
+        overlay.show()
+        overlay.raise_()
+
+    def toggle_chrome(self) -> None:
+        hidden = self.panel.isVisible()
+        self.panel.setVisible(not hidden)
+        self.spectrogram.setVisible(not hidden)
+
+    def choose_canvas_screen(self) -> None:
+        screens = QGuiApplication.screens()
+        names = [screen.name() for screen in screens]
+        if len(screens) > 1:
+            current = (
+                names.index(self.settings.canvas_screen)
+                if (self.settings.canvas_screen in names)
+                else len(names) - 1
+            )
+            name, ok = QInputDialog.getItem(
+                self, "Canvas screen", "Show the canvas alone on:", names, current, False
+            )
+            if not ok:
+                return
+        else:
+            name = names[0]
+        self.settings.canvas_screen = name
+        self.detach_canvas(screens[names.index(name)])
+
+    def detach_canvas(self, screen) -> None:
+        if self.canvas_window is None:
+            self.canvas_window = CanvasWindow(self.attach_canvas)
+            self.canvas_window.layout().addWidget(self.canvas)
+        window = self.canvas_window
+        window.setScreen(screen)
+        window.move(screen.geometry().topLeft())
+        window.showFullScreen()
+
+    def attach_canvas(self) -> None:
+        window, self.canvas_window = self.canvas_window, None
+        if window is not None:
+            self.canvas_holder.layout().addWidget(self.canvas)
+            self.canvas.show()
+
+    # ----- shutdown -----
+    def shutdown(self) -> None:
+        self.health_timer.stop()
+        self._stop_worker()
+        self._stop_source()
+        if self.canvas_window is not None:
+            self.canvas_window.close()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.settings.geometry = self.saveGeometry()
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,95 @@
+"""A preallocated single-producer single-consumer ring of audio samples with their times.
+
+The audio callback (producer) only copies a block in and records when its last sample was
+captured or will be heard; it allocates nothing and takes no lock. The worker (consumer)
+reads the samples whose time has come. Counters only grow, and each is written by one
+side only, so under the GIL a reader always sees a consistent prefix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class SampleRing:
+    def __init__(self, capacity: int, sample_rate: int, block_records: int = 4096):
+        self.capacity = int(capacity)
+        self.sample_rate = int(sample_rate)
+        self._samples = np.zeros(self.capacity, dtype=np.float32)
+        self._block_end = np.zeros(block_records, dtype=np.int64)  # samples written after it
+        self._block_time = np.zeros(block_records, dtype=np.float64)  # time of its last sample
+        self._records = block_records
+        self.written = 0  # producer: total samples written
+        self.blocks = 0  # producer: total blocks written
+        self.read_position = 0  # consumer: total samples consumed
+        self._read_block = 0  # consumer: first block record not yet fully consumed
+        self.overflows = 0  # consumer: times the producer lapped the reader
+
+    # Producer side (the audio callback): copy, record, publish. Nothing else.
+    def write(self, block: np.ndarray, last_sample_time: float) -> None:
+        count = len(block)
+        if count > self.capacity:
+            block = block[-self.capacity :]
+            count = self.capacity
+        start = self.written % self.capacity
+        first = min(count, self.capacity - start)
+        self._samples[start : start + first] = block[:first]
+        if first < count:
+            self._samples[: count - first] = block[first:]
+        slot = self.blocks % self._records
+        self._block_end[slot] = self.written + count
+        self._block_time[slot] = last_sample_time
+        self.written += count
+        self.blocks += 1
+
+    # Consumer side (the worker).
+    def reset_reader(self) -> None:
+        """Skip everything written so far (after a seek or a source change)."""
+        self.read_position = self.written
+        self._read_block = self.blocks
+
+    def read_until(self, deadline: float, out: np.ndarray) -> tuple[int, float | None]:
+        """Copy into `out` the unread samples whose time is <= `deadline`.
+
+        Returns (count, time of the last sample copied, or None when none was). A reader
+        lapped by the producer skips to the oldest samples still held and counts an overflow.
+        """
+        written, blocks = self.written, self.blocks
+        if written - self.read_position > self.capacity:
+            self.overflows += 1
+            self.read_position = written - self.capacity
+        if blocks - self._read_block > self._records:
+            self._read_block = blocks - self._records
+        stop, stop_time = self.read_position, None
+        period = 1.0 / self.sample_rate
+        block = self._read_block
+        while block < blocks:
+            slot = block % self._records
+            end, end_time = int(self._block_end[slot]), float(self._block_time[slot])
+            if end_time <= deadline:
+                stop, stop_time = end, end_time
+                block += 1
+                continue
+            # Part of this block is due: its samples are evenly spaced before end_time.
+            due = end - int(np.ceil((end_time - deadline) / period))
+            if due > stop:
+                stop, stop_time = due, end_time - (end - due) * period
+            break
+        self._read_block = block
+        stop = max(stop, self.read_position)
+        count = min(stop - self.read_position, len(out))
+        if count <= 0:
+            return 0, None
+        start = self.read_position % self.capacity
+        first = min(count, self.capacity - start)
+        out[:first] = self._samples[start : start + first]
+        if first < count:
+            out[first:count] = self._samples[: count - first]
+        self.read_position += count
+        if stop_time is not None:
+            stop_time -= (stop - self.read_position) * period  # `out` may have truncated it
+        return count, stop_time
+
+    def pending(self) -> int:
+        """Samples written and not yet consumed."""
+        return self.written - self.read_position
