@@ -1,0 +1,211 @@
+"""`musicscape eval` on a tiny model directory whose figures are known by construction.
+
+See tiny_models.py: retrieval picks the loudest category tone; the generator paints the
+retrieved category's colour except that water music paints sky's; the judge names the
+nearest colour. Tracks: desert/d1 4 windows of desert; sky/s1 1 padded window of sky;
+water/w1 5 windows retrieved water, water, desert, desert, desert; water/broken.wav unreadable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from tests.eval import tiny_models
+from tests.eval.tiny_models import COLOUR_LEVELS, level_to_unit, photo_levels
+from training import evaluate_cli
+from training.evaluate import (
+    EvalConfig,
+    EvaluationError,
+    evaluate,
+    format_summary,
+    frechet_distance,
+    mean_pairwise_distance,
+)
+from visualizer.model_files import GENERATOR_FILE, JUDGE_FILE, ModelFileError
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    return {
+        "models": tiny_models.build_model_dir(root / "models"),
+        "music": tiny_models.build_music_dir(root / "music"),
+        "scenes": tiny_models.build_scenes_dir(root / "scenes"),
+        "root": root,
+    }
+
+
+@pytest.fixture(scope="module")
+def result(data):
+    return evaluate(data["models"], data["music"], data["scenes"], "all", EvalConfig(threads=1))
+
+
+def test_retrieval_and_generation_figures_match_the_construction(result):
+    assert result["categories"] == ["desert", "sky", "water"]
+    assert result["tracks"] == 3
+    assert result["windows"] == 10
+    assert result["retrieval"]["accuracy"] == pytest.approx(0.7)
+    assert result["retrieval"]["per_category"] == pytest.approx(
+        {"desert": 1.0, "sky": 1.0, "water": 0.4}
+    )
+    generation = result["generation"]
+    # rows = music category, columns = judge's category (in the encoder's order), 4 draws each
+    assert generation["confusion"] == [[16, 0, 0], [0, 4, 0], [12, 8, 0]]
+    assert generation["accuracy"] == pytest.approx(0.5)
+    # water's mean feature is 0.4 water + 0.6 desert -> a desert-like colour -> judged desert
+    assert generation["centroid_accuracy"] == pytest.approx(2 / 3)
+    # desert track: 3 of 3 pairs agree; water track: 3 of 4; the 1-window sky track has none
+    assert generation["stability"] == pytest.approx(6 / 7)
+
+
+def test_unreadable_track_is_skipped_and_reported(result):
+    assert [entry["path"].rsplit("/", 2)[-2:] for entry in result["skipped_tracks"]] == [
+        ["water", "broken.wav"]
+    ]
+    assert "broken.wav" in result["skipped_tracks"][0]["reason"]
+    assert "skipped: " in format_summary(result)
+
+
+def test_diversity_and_fid_use_the_judges_held_out_photos(result):
+    assert result["real_photos"]["source"] == "held-out"
+    assert result["real_photos"]["photos"] == 6
+
+    def feature(levels):
+        return level_to_unit(levels).astype(np.float64)
+
+    real = {name: [feature(photo_levels(name, s)) for s in (0, 1)] for name in COLOUR_LEVELS}
+    desert, sky = feature(COLOUR_LEVELS["desert"]), feature(COLOUR_LEVELS["sky"])
+    # generated images of water music: 8 in sky's colour, 12 in desert's
+    water_generated = [sky] * 8 + [desert] * 12
+    pair_mean = np.mean([np.linalg.norm(a - b) for a, b in combinations(water_generated, 2)])
+    water_ratio = pair_mean / np.linalg.norm(real["water"][0] - real["water"][1])
+    generation = result["generation"]
+    assert generation["diversity_per_category"] == pytest.approx(
+        {"desert": 0.0, "sky": 0.0, "water": water_ratio}, rel=1e-5, abs=1e-6
+    )
+    assert generation["diversity"] == pytest.approx(water_ratio / 3, rel=1e-5)
+
+    generated = np.array([desert] * 16 + [sky] * 4 + water_generated)
+    photos = np.array([row for name in ("desert", "sky", "water") for row in real[name]])
+    assert generation["fid_judge"] == pytest.approx(frechet_distance(generated, photos), rel=1e-4)
+
+
+def test_without_scenes_the_photo_figures_are_absent(data):
+    result = evaluate(data["models"], data["music"], None, "all", EvalConfig(threads=1))
+    assert result["generation"]["diversity"] is None
+    assert result["generation"]["fid_judge"] is None
+    assert "(needs --scenes)" in format_summary(result)
+
+
+@pytest.mark.parametrize(
+    ("subset", "windows", "accuracy"), [("train", 9, 6 / 9), ("validation", 1, 1.0)]
+)
+def test_subset_selects_the_encoders_listed_tracks(data, subset, windows, accuracy):
+    result = evaluate(data["models"], data["music"], None, subset, EvalConfig(threads=1))
+    assert result["windows"] == windows
+    assert result["retrieval"]["accuracy"] == pytest.approx(accuracy)
+
+
+def test_frechet_distance_of_a_shifted_copy_is_the_squared_shift():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(200, 3))
+    assert frechet_distance(a, a + np.array([1.0, 2.0, 2.0])) == pytest.approx(9.0, abs=1e-6)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_mean_pairwise_distance_of_a_square():
+    corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    rng = np.random.default_rng(0)
+    assert mean_pairwise_distance(corners, 10, rng) == pytest.approx((4 + 2 * np.sqrt(2)) / 6)
+
+
+def _cli(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    evaluate_cli.add_arguments(parser)
+    return evaluate_cli.run(parser.parse_args(list(argv)))
+
+
+def test_cli_writes_json_and_prints_the_table(data, capsys):
+    out = data["root"] / "report.json"
+    code = _cli("--models", str(data["models"]), "--music", str(data["music"]), "--json", str(out))
+    assert code == 0
+    written = json.loads(out.read_text())
+    assert written["generation"]["confusion"] == [[16, 0, 0], [0, 4, 0], [12, 8, 0]]
+    printed = capsys.readouterr().out
+    assert "water" in printed and "0.700" in printed
+
+
+def test_eval_does_not_import_torch(data):
+    script = (
+        "import sys\n"
+        "from training.evaluate import evaluate, EvalConfig\n"
+        f"evaluate({str(data['models'])!r}, {str(data['music'])!r}, None, 'all', "
+        "EvalConfig(threads=1))\n"
+        "assert 'torch' not in sys.modules, 'eval imported torch'\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def _copy_models(data, destination):
+    destination.mkdir()
+    for path in data["models"].iterdir():
+        (destination / path.name).write_bytes(path.read_bytes())
+    return destination
+
+
+def test_missing_model_file_is_refused(data, tmp_path, capsys):
+    models = _copy_models(data, tmp_path / "models")
+    (models / JUDGE_FILE).unlink()
+    with pytest.raises(ModelFileError, match="judge.onnx: missing model file"):
+        evaluate(models, data["music"])
+    assert _cli("--models", str(models), "--music", str(data["music"])) == 1
+    assert "judge.onnx: missing model file" in capsys.readouterr().err
+
+
+def test_model_without_metadata_is_refused(data, tmp_path):
+    models = _copy_models(data, tmp_path / "models")
+    tiny_models.build_encoder(models / "music_encoder.onnx", None)
+    with pytest.raises(ModelFileError, match="music_encoder.onnx: not a musicscape model"):
+        evaluate(models, data["music"])
+
+
+def test_generator_with_other_categories_is_refused(data, tmp_path):
+    models = _copy_models(data, tmp_path / "models")
+    tiny_models.build_generator(
+        models / GENERATOR_FILE, tiny_models.metadata(categories=("desert", "sky", "forest"))
+    )
+    with pytest.raises(ModelFileError, match="generator.onnx: categories .* differ"):
+        evaluate(models, data["music"])
+
+
+def test_music_category_unknown_to_the_model_is_refused(data, tmp_path):
+    music = tmp_path / "music"
+    (music / "forest").mkdir(parents=True)
+    (music / "desert").mkdir()
+    for name in ("forest", "desert"):
+        (music / name / "a.wav").write_bytes((data["music"] / "desert" / "d1.wav").read_bytes())
+    with pytest.raises(EvaluationError, match=r"music categories \['forest'\] are not among"):
+        evaluate(data["models"], music)
+
+
+def test_no_readable_track_is_refused(data, tmp_path):
+    music = tmp_path / "music"
+    for name in ("desert", "sky"):
+        (music / name).mkdir(parents=True)
+        (music / name / "bad.ogg").write_bytes(b"OggS garbage")
+    with pytest.raises(EvaluationError, match="none of the 2 tracks could be read"):
+        evaluate(data["models"], music)
+
+
+def test_subset_without_a_track_list_is_refused(data, tmp_path):
+    models = _copy_models(data, tmp_path / "models")
+    tiny_models.build_encoder(models / "music_encoder.onnx", tiny_models.metadata())
+    with pytest.raises(EvaluationError, match="no 'validation_tracks' list"):
+        evaluate(models, data["music"], subset="validation")

@@ -1,0 +1,168 @@
+"""The judge on a separable toy: three colours of noisy photos, plus one broken file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from training.evaluate import read_photo
+from training.judge import (
+    JudgeCheckpointError,
+    JudgeConfig,
+    SceneJudge,
+    augment,
+    export_judge,
+    load_judge,
+    train_judge,
+)
+from visualizer.frontend import FrontEndContract
+from visualizer.model_files import ModelFileError, ModelMetadata
+
+COLOURS = {"blue": (40, 60, 200), "green": (40, 190, 60), "red": (200, 40, 40)}
+PHOTOS_PER_CATEGORY = 15
+TOY_CONFIG = JudgeConfig(
+    image_size=16, store_size=20, widths=(8, 16), blocks_per_stage=1, epochs=6, batch=16, lr=5e-3
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def scenes(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scenes")
+    rng = np.random.default_rng(0)
+    for name, colour in COLOURS.items():
+        (root / name).mkdir()
+        for index in range(PHOTOS_PER_CATEGORY):
+            noise = rng.normal(0, 25, (24, 24, 3))
+            pixels = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{index:02d}.png")
+    (root / "red" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    return root
+
+
+@pytest.fixture(scope="module")
+def checkpoint(scenes, tmp_path_factory):
+    torch.set_num_threads(1)
+    return train_judge(scenes, tmp_path_factory.mktemp("run"), TOY_CONFIG, "cpu")
+
+
+def test_judge_learns_a_separable_toy_and_records_the_held_out_photos(checkpoint):
+    model, info = load_judge(checkpoint)
+    assert info["categories"] == ["blue", "green", "red"]
+    assert info["validation_accuracy"] == 1.0
+    assert info["validation_per_category"] == {"blue": 1.0, "green": 1.0, "red": 1.0}
+    # 15 readable photos per category, 20% held out per category = 3 each
+    assert len(info["validation_photos"]) == 9
+    assert info["train_photo_count"] == 36
+    assert [entry[0].endswith("red/broken.jpg") for entry in info["skipped"]] == [True]
+    assert info["config"]["widths"] == (8, 16)
+    assert isinstance(model, SceneJudge) and not model.training
+
+
+def test_loaded_judge_classifies_its_held_out_photos(checkpoint, scenes):
+    model, info = load_judge(checkpoint)
+    photos = np.stack([read_photo(scenes / path, 16) for path in info["validation_photos"]])
+    images = torch.from_numpy(photos).permute(0, 3, 1, 2).float() * (2 / 255) - 1
+    with torch.no_grad():
+        logits, features = model(images)
+    assert logits.shape == (9, 3)
+    assert features.shape == (9, 16)
+    expected = [info["categories"].index(path.split("/")[0]) for path in info["validation_photos"]]
+    assert logits.argmax(1).tolist() == expected
+
+
+def test_judge_accepts_the_generators_64_pixel_output():
+    model = SceneJudge(JudgeConfig(), 4).eval()
+    with torch.no_grad():
+        logits, features = model(torch.zeros(2, 3, 64, 64))
+    assert logits.shape == (2, 4)
+    assert features.shape == (2, 256)
+
+
+def test_flip_average_makes_the_judge_mirror_invariant():
+    model = SceneJudge(JudgeConfig(image_size=16, widths=(4, 8)), 3).eval()
+    image = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        logits, features = model(image)
+        mirrored_logits, mirrored_features = model(torch.flip(image, dims=[3]))
+    assert torch.allclose(logits, mirrored_logits, atol=1e-5)
+    assert torch.allclose(features, mirrored_features, atol=1e-5)
+
+
+def test_augment_gives_training_size_images_in_range():
+    config = JudgeConfig(image_size=16, store_size=20, widths=(4, 8))
+    batch = torch.rand(5, 3, 20, 20) * 2 - 1
+    out = augment(batch, config, torch.Generator().manual_seed(0))
+    assert out.shape == (5, 3, 16, 16)
+    assert float(out.min()) >= -1.0 and float(out.max()) <= 1.0
+
+
+def test_export_judge_writes_onnx_with_the_judges_metadata(checkpoint, tmp_path):
+    import onnxruntime as ort
+
+    shared = ModelMetadata(
+        frontend=FrontEndContract(),
+        categories=("red", "green", "blue"),
+        feature_dim=1024,
+        noise_dim=100,
+        image_size=64,
+        model_version="run-1",
+    )
+    out = tmp_path / "judge.onnx"
+    difference = export_judge(checkpoint, out, shared.to_props())
+    assert difference < 1e-4
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    metadata = ModelMetadata.from_props(session.get_modelmeta().custom_metadata_map, str(out))
+    assert metadata.categories == ("blue", "green", "red")  # the judge's own output order
+    assert (metadata.image_size, metadata.feature_dim, metadata.noise_dim) == (16, 16, 100)
+    assert len(metadata.training_data["validation_photos"]) == 9
+    assert metadata.eval_figures["validation_accuracy"] == 1.0
+    assert [value.name for value in session.get_inputs()] == ["image"]
+    logits, features = session.run(
+        ["logits", "features"], {"image": np.zeros((3, 3, 16, 16), np.float32)}
+    )
+    assert logits.shape == (3, 3) and features.shape == (3, 16)
+
+
+def test_export_judge_refuses_other_categories(checkpoint, tmp_path):
+    shared = ModelMetadata(
+        frontend=FrontEndContract(),
+        categories=("sky", "water"),
+        feature_dim=8,
+        noise_dim=4,
+        image_size=16,
+        model_version="run-1",
+    )
+    with pytest.raises(ModelFileError, match="judge categories .* do not match"):
+        export_judge(checkpoint, tmp_path / "judge.onnx", shared.to_props())
+
+
+def test_load_judge_refuses_a_missing_or_foreign_file(tmp_path):
+    with pytest.raises(JudgeCheckpointError, match="no such judge checkpoint"):
+        load_judge(tmp_path / "absent.pt")
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(JudgeCheckpointError, match="unreadable judge checkpoint"):
+        load_judge(garbage)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(1)}, foreign)
+    with pytest.raises(JudgeCheckpointError, match="not a musicscape judge checkpoint"):
+        load_judge(foreign)
+
+
+def test_judge_config_refuses_impossible_sizes():
+    with pytest.raises(ValueError, match="too small for 3 downsampling stages"):
+        JudgeConfig(image_size=4, widths=(8, 16, 32, 64))
+    with pytest.raises(ValueError, match="store_size 32 < image_size 64"):
+        JudgeConfig(store_size=32)
+    with pytest.raises(ValueError, match="unknown judge config keys: colour"):
+        JudgeConfig.from_dict({"colour": 1})
