@@ -369,6 +369,7 @@ def mean_pairwise_distance(items: np.ndarray, sample: int, rng: np.random.Genera
 class RealPhotos:
     features: np.ndarray  # judge features [N, D]
     labels: np.ndarray  # category index (encoder order) [N]
+    judged: np.ndarray  # the judge's category index (encoder order) [N]
     source: str  # "held-out" (the judge's) or "all"
     skipped: list[dict[str, str]]
 
@@ -403,12 +404,16 @@ def judge_real_photos(scenes_dir: Path, models: ModelSet, batch: int) -> RealPho
             labels.append(label)
         except PhotoReadError as error:
             skipped.append({"path": str(path), "reason": str(error)})
-    features = []
+    features, judged = [], []
     for start in range(0, len(pixels), batch):
         chunk = np.stack(pixels[start : start + batch]).astype(np.float32)
         images = chunk.transpose(0, 3, 1, 2) * np.float32(2.0 / 255.0) - np.float32(1.0)
-        features.append(judge_images(models, np.ascontiguousarray(images))[1])
-    return RealPhotos(np.concatenate(features), np.asarray(labels), source, skipped)
+        category, feature = judge_images(models, np.ascontiguousarray(images))
+        judged.append(category)
+        features.append(feature)
+    return RealPhotos(
+        np.concatenate(features), np.asarray(labels), np.concatenate(judged), source, skipped
+    )
 
 
 def stability(tracks: list[TrackResult]) -> float | None:
@@ -490,6 +495,8 @@ def evaluate(
         real_summary = {
             "photos": int(len(real.labels)),
             "source": real.source,
+            "judge_accuracy": float(np.mean(real.judged == real.labels)),
+            "judge_per_category": _accuracy_per_category(real.labels, real.judged, categories),
             "skipped": real.skipped,
         }
 
@@ -560,6 +567,11 @@ def format_summary(result: dict[str, Any]) -> str:
         f"fid_judge          {_figure(generation['fid_judge'], 2)}"
         + (f"  (vs {real['photos']} {real['source']} photos)" if real else "  (needs --scenes)"),
     ]
+    if real:
+        lines.append(
+            f"judge on real      {_figure(real['judge_accuracy'])}  "
+            f"({real['source']} photos; the judge's own accuracy, for scale)"
+        )
     for skipped in result["skipped_tracks"]:
         lines.append(f"skipped: {skipped['reason']}")
     return "\n".join(lines)

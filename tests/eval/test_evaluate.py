@@ -76,6 +76,7 @@ def test_unreadable_track_is_skipped_and_reported(result):
 def test_diversity_and_fid_use_the_judges_held_out_photos(result):
     assert result["real_photos"]["source"] == "held-out"
     assert result["real_photos"]["photos"] == 6
+    assert result["real_photos"]["judge_accuracy"] == 1.0
 
     def feature(levels):
         return level_to_unit(levels).astype(np.float64)
