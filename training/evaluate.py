@@ -435,17 +435,28 @@ def _accuracy_per_category(
 
 def evaluate(
     models_dir: Path,
-    music_dir: Path,
+    music_dirs: Path | list[Path],
     scenes_dir: Path | None = None,
     subset: str = "all",
     config: EvalConfig | None = None,
 ) -> dict[str, Any]:
-    """Every figure of `musicscape eval` as a JSON-ready dict (see the module docstring)."""
+    """Every figure of `musicscape eval` as a JSON-ready dict (see the module docstring).
+
+    `music_dirs`: one or more folders of `<category>/<track>` files, evaluated together.
+    """
     config = config or EvalConfig()
     started = time.monotonic()
     models = load_model_set(models_dir, config.threads)
     categories = models.categories
-    tracks, skipped_files = select_tracks(Path(music_dir), models, subset)
+    if isinstance(music_dirs, (str, Path)):
+        music_dirs = [music_dirs]
+    music_dirs = [Path(folder) for folder in music_dirs]
+    tracks, skipped_files = [], []
+    for folder in music_dirs:
+        found, skipped = select_tracks(folder, models, subset)
+        tracks += found
+        skipped_files += skipped
+    music_dir = ", ".join(str(folder) for folder in music_dirs)
     if not tracks:
         raise EvaluationError(f"{music_dir}: no tracks to evaluate for subset {subset!r}")
     music = encode_tracks(tracks, models, config)

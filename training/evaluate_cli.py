@@ -15,7 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--models", type=Path, required=True, help="exported model directory (ONNX files)"
     )
     parser.add_argument(
-        "--music", type=Path, required=True, help="folder of <category>/<track> audio files"
+        "--music",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="one or more folders of <category>/<track> audio files",
     )
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
     parser.add_argument(

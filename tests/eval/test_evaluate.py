@@ -210,3 +210,12 @@ def test_subset_without_a_track_list_is_refused(data, tmp_path):
     tiny_models.build_encoder(models / "music_encoder.onnx", tiny_models.metadata())
     with pytest.raises(EvaluationError, match="no 'validation_tracks' list"):
         evaluate(models, data["music"], subset="validation")
+
+
+def test_several_music_folders_are_evaluated_together(data, tmp_path):
+    extra = tmp_path / "music-extra"
+    (extra / "sky").mkdir(parents=True)
+    (extra / "sky" / "s2.wav").write_bytes((data["music"] / "sky" / "s1.wav").read_bytes())
+    result = evaluate(data["models"], [data["music"], extra], None, "all", EvalConfig(threads=1))
+    assert (result["tracks"], result["windows"]) == (4, 11)
+    assert result["retrieval"]["per_category"]["sky"] == 1.0
