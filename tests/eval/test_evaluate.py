@@ -214,8 +214,9 @@ def test_subset_without_a_track_list_is_refused(data, tmp_path):
 
 def test_several_music_folders_are_evaluated_together(data, tmp_path):
     extra = tmp_path / "music-extra"
-    (extra / "sky").mkdir(parents=True)
-    (extra / "sky" / "s2.wav").write_bytes((data["music"] / "sky" / "s1.wav").read_bytes())
+    for name, source in (("sky", "sky/s1.wav"), ("desert", "desert/d1.wav")):
+        (extra / name).mkdir(parents=True)
+        (extra / name / "copy.wav").write_bytes((data["music"] / source).read_bytes())
     result = evaluate(data["models"], [data["music"], extra], None, "all", EvalConfig(threads=1))
-    assert (result["tracks"], result["windows"]) == (4, 11)
-    assert result["retrieval"]["per_category"]["sky"] == 1.0
+    assert (result["tracks"], result["windows"]) == (5, 15)
+    assert result["retrieval"]["accuracy"] == pytest.approx(12 / 15)
