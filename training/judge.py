@@ -44,7 +44,8 @@ class JudgeCheckpointError(ValueError):
 @dataclass
 class JudgeConfig:
     image_size: int = 64  # model input side (the generator's output size)
-    store_size: int = 80  # side photos are decoded to; random crops are taken from it
+    # Side photos are decoded to; random crops are taken from it. None: 1.25 x image_size.
+    store_size: int | None = None
     widths: tuple[int, ...] = (32, 64, 128, 256)  # stem width, then one stage per width
     blocks_per_stage: int = 2
     dropout: float = 0.2
@@ -61,6 +62,8 @@ class JudgeConfig:
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
+        if self.store_size is None:
+            self.store_size = round(self.image_size * 1.25)
         if len(self.widths) < 2 or min(self.widths) < 1:
             raise ValueError(f"widths needs a stem and at least one stage: {self.widths}")
         if self.image_size < 2 ** (len(self.widths) - 1):

@@ -162,6 +162,7 @@ def test_load_judge_refuses_a_missing_or_foreign_file(tmp_path):
 def test_judge_config_refuses_impossible_sizes():
     with pytest.raises(ValueError, match="too small for 3 downsampling stages"):
         JudgeConfig(image_size=4, widths=(8, 16, 32, 64))
+    assert JudgeConfig(image_size=128).store_size == 160
     with pytest.raises(ValueError, match="store_size 32 < image_size 64"):
         JudgeConfig(store_size=32)
     with pytest.raises(ValueError, match="unknown judge config keys: colour"):
