@@ -1,0 +1,69 @@
+"""`musicscape export --run RUN_DIR --out DIR`: the run's models as ONNX, checked against torch.
+
+Writes music_encoder.onnx, generator.onnx and judge.onnx as visualizer/model_files.py
+specifies, each with ModelMetadata.to_props(); each file is exported in its own process and
+compared with torch on random and real inputs (max abs difference <= 1e-4, else it fails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_FAILED = 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", type=Path, required=True, help="training run folder")
+    parser.add_argument("--out", type=Path, required=True, help="model folder to write")
+    parser.add_argument("--data", type=Path, help="data root (default: the run's)")
+    parser.add_argument("--eval-json", type=Path, help="eval figures to store in the metadata")
+    parser.add_argument("--model-version", default=None, help="version string (default: run name)")
+    parser.add_argument("--no-judge", action="store_true", help="export without judge.onnx")
+
+
+def run(args: argparse.Namespace) -> int:
+    from export.onnx_export import ExportMismatchError, export_in_subprocess
+    from export.run_export import export_encoder, export_generator, run_metadata
+    from training.checkpoint import CheckpointError
+    from training.context import read_run_info
+    from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, JUDGE_FILE, ModelFileError
+
+    try:
+        info = read_run_info(args.run)
+        eval_figures = json.loads(args.eval_json.read_text()) if args.eval_json else {}
+        version = args.model_version or args.run.resolve().name
+        metadata = run_metadata(args.run, version, eval_figures)
+    except (FileNotFoundError, CheckpointError, ValueError) as error:
+        print(f"musicscape export: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    judge_checkpoint = args.run / "judge" / "judge.pt"
+    if not args.no_judge and not judge_checkpoint.is_file():
+        print(
+            f"musicscape export: {judge_checkpoint} is missing; train it with "
+            f"`musicscape train --resume {args.run} --stages judge` or pass --no-judge",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    data_root = str(args.data or info["data_root"])
+    props = metadata.to_props()
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, exporter in ((ENCODER_FILE, export_encoder), (GENERATOR_FILE, export_generator)):
+            figures = export_in_subprocess(
+                exporter, str(args.run), data_root, str(args.out / name), props
+            )
+            print(f"{name}: max abs diff vs torch {figures}")
+        if not args.no_judge:
+            from training.judge import export_judge
+
+            difference = export_in_subprocess(
+                export_judge, judge_checkpoint, args.out / JUDGE_FILE, props
+            )
+            print(f"{JUDGE_FILE}: max abs diff vs torch {difference:.3g}")
+    except (ExportMismatchError, ModelFileError, CheckpointError) as error:
+        print(f"musicscape export: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0

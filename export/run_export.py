@@ -1,0 +1,151 @@
+"""Exporting a training run's models: music encoder (+ category scores), generator, judge.
+
+Each exporter is a module-level function so it can run in its own spawned process (an LSTM
+export fixes the time axis of later LSTM exports in the same process).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from export.onnx_export import EXAMPLE_BATCH, check_against_torch, export_module
+from training.checkpoint import LATEST, load_checkpoint
+from training.config import TrainConfig
+from visualizer.model_files import ModelFileError, ModelMetadata
+
+
+def _scored_encoder(run_dir: Path, data_root: Path):
+    """The music encoder with the category centroids of the training images baked in."""
+    import torch
+    from torch import nn
+
+    from training.data import ImageBank, split_data
+    from training.embedding import JointEmbedding, image_centroids
+
+    saved = load_checkpoint(run_dir / "embed" / LATEST, "embed")
+    config = TrainConfig.from_dict(saved["config"])
+    embedding = JointEmbedding(config.embed)
+    embedding.load_state_dict(saved["model"])
+    embedding.eval()
+    split = split_data(data_root, config.data)
+    if list(split.categories) != list(saved["categories"]):
+        raise ModelFileError(
+            f"{data_root}: categories {list(split.categories)} differ from the run's "
+            f"{saved['categories']}"
+        )
+    images = ImageBank(split.train_images, config.embed.image.image_size, [])
+    centroids = image_centroids(embedding.image, images, len(split.categories), "cpu")
+
+    class ScoredEncoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = embedding.music
+            self.register_buffer("centroids", centroids.clone())
+
+        def forward(self, window: torch.Tensor):
+            feature = self.encoder(window)
+            return feature, feature @ self.centroids.T
+
+    return ScoredEncoder().eval(), split
+
+
+def real_windows(data_root: Path, tracks: list[str], frontend: dict, count: int) -> np.ndarray:
+    """`count` analysed windows [count, 2, n_bins, n_frames] from the start of listed tracks."""
+    from visualizer.frontend import FrontEndContract, analyse_window, decode_file
+
+    contract = FrontEndContract.from_dict(frontend)
+    windows = []
+    for relative in tracks[:count]:
+        signal = decode_file(data_root / relative, contract.sample_rate)
+        windows.append(analyse_window(signal[: contract.window_samples], contract))
+    return np.stack(windows)
+
+
+def export_encoder(run_dir: str, data_root: str, out_path: str, props: dict) -> dict:
+    """Export music_encoder.onnx; returns the parity figures (max abs diff per input kind)."""
+    import torch
+
+    torch.manual_seed(0)
+    module, split = _scored_encoder(Path(run_dir), Path(data_root))
+    config = module.encoder.config
+    shape = (2, config.n_bins, config.n_frames)
+    example = torch.rand(EXAMPLE_BATCH, *shape) * 2 - 1
+    export_module(module, (example,), ["window"], ["feature", "category_scores"], out_path, props)
+    tracks = split.relative(split.validation_tracks or split.train_tracks)
+    real = torch.from_numpy(
+        real_windows(Path(data_root), tracks, json.loads(props["musicscape.frontend"]), 3)
+    )
+    return {
+        "random": check_against_torch(module, out_path, (torch.rand(3, *shape) * 2 - 1,)),
+        "real": check_against_torch(module, out_path, (real,)),
+    }
+
+
+def export_generator(run_dir: str, data_root: str, out_path: str, props: dict) -> dict:
+    """Export generator.onnx; checks it on random features and on real encoder features."""
+    import torch
+
+    from training.config import TrainConfig as Config
+    from training.models import Generator
+
+    saved = load_checkpoint(Path(run_dir) / "gan" / LATEST, "gan")
+    config = Config.from_dict(saved["config"]).gan.generator
+    generator = Generator(config)
+    generator.load_state_dict(saved["generator"])
+    generator.eval()
+    torch.manual_seed(0)
+    example = (
+        torch.randn(EXAMPLE_BATCH, config.noise_dim),
+        torch.randn(EXAMPLE_BATCH, config.feature_dim),
+    )
+    export_module(generator, example, ["noise", "feature"], ["image"], out_path, props)
+    scored, split = _scored_encoder(Path(run_dir), Path(data_root))
+    tracks = split.relative(split.validation_tracks or split.train_tracks)
+    windows = torch.from_numpy(
+        real_windows(Path(data_root), tracks, json.loads(props["musicscape.frontend"]), 3)
+    )
+    with torch.no_grad():
+        features, _ = scored(windows)
+    noise = torch.randn(3, config.noise_dim)
+    return {
+        "random": check_against_torch(
+            generator, out_path, (noise, torch.randn(3, config.feature_dim))
+        ),
+        "real": check_against_torch(generator, out_path, (noise, features)),
+    }
+
+
+def run_metadata(run_dir: Path, model_version: str, eval_figures: dict) -> ModelMetadata:
+    """The ModelMetadata every exported file of the run carries."""
+    from training.context import read_run_info
+    from visualizer.frontend import FrontEndContract
+
+    info = read_run_info(run_dir)
+    config = TrainConfig.from_dict(info["config"])
+    embed = load_checkpoint(run_dir / "embed" / LATEST, "embed")
+    gan = load_checkpoint(run_dir / "gan" / LATEST, "gan")
+    gan_config = TrainConfig.from_dict(gan["config"]).gan.generator
+    training_data = dict(info["data"])
+    training_data.update(
+        {
+            "seed": config.data.seed,
+            "data_root": info["data_root"],
+            "embed_epochs": embed["epoch"],
+            "gan_epochs": gan["epoch"],
+            "embed_history_last": embed["history"][-1] if embed["history"] else {},
+            "loss": config.embed.loss,
+        }
+    )
+    return ModelMetadata(
+        frontend=FrontEndContract.from_dict(info["frontend"]),
+        categories=tuple(embed["categories"]),
+        feature_dim=config.embed.music.feature_dim,
+        noise_dim=gan_config.noise_dim,
+        image_size=gan_config.image_size,
+        model_version=model_version,
+        training_data=training_data,
+        eval_figures=eval_figures,
+    )
