@@ -28,7 +28,8 @@ class SampleRing:
     # Producer side (the audio callback): copy, record, publish. Nothing else.
     def write(self, block: np.ndarray, last_sample_time: float) -> None:
         count = len(block)
-        if count > self.capacity:
+        if count > self.capacity:  # only the newest `capacity` samples can be kept
+            self.written += count - self.capacity
             block = block[-self.capacity :]
             count = self.capacity
         start = self.written % self.capacity

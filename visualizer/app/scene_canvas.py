@@ -1,4 +1,4 @@
-"""The image canvas: the newest generated scene, smoothly upscaled to fill the widget, aspect kept."""
+"""The image canvas: the newest scene, smoothly upscaled to fill the widget, aspect kept."""
 
 from __future__ import annotations
 

@@ -4,8 +4,10 @@
   constant `glide_seconds`), so a scene change is a cross-fade through the generator,
   never a jump.
 - The noise drifts slowly around a circle (the picture keeps moving in quiet passages),
-  and a beat envelope (spectral flux normalised by its recent peak) pushes it along a
-  direction chosen anew at each beat, scaled by `reactivity`.
+  and a beat envelope pushes it along a direction chosen anew at each beat, scaled by
+  `reactivity`. A beat is a rise of the spectral flux above its running mean, measured
+  against the recent peak of such rises, so steady sound never reads as beats and loud
+  and quiet music move the picture alike.
 - Scene mode: "auto" lets the music choose; holding or biasing a category blends the
   feature toward that category's prototype, the running mean of the features the
   encoder produced while that category scored highest.
@@ -54,6 +56,7 @@ class SceneDirector:
         drift_seconds: float = 20.0,
         beat_decay_seconds: float = 0.25,
         peak_decay_seconds: float = 6.0,
+        mean_seconds: float = 1.0,
         beat_threshold: float = 0.55,
     ):
         self.categories = categories
@@ -65,6 +68,8 @@ class SceneDirector:
         self.beat_threshold = beat_threshold
         self._beat_decay = math.exp(-frame_seconds / beat_decay_seconds)
         self._peak_decay = math.exp(-frame_seconds / peak_decay_seconds)
+        self._mean_decay = math.exp(-frame_seconds / mean_seconds)
+        self._mean = 0.0
         self._feature = np.zeros(feature_dim, dtype=np.float32)
         self._target = np.zeros(feature_dim, dtype=np.float32)
         self._prototypes = np.zeros((len(categories), feature_dim), dtype=np.float32)
@@ -105,8 +110,10 @@ class SceneDirector:
         first_beat = -1
         for index, value in enumerate(onsets):
             value = float(value)
-            self._peak = max(value, self._peak * self._peak_decay, 1e-6)
-            level = value / self._peak
+            excess = max(0.0, value - self._mean)
+            self._mean = self._mean * self._mean_decay + value * (1.0 - self._mean_decay)
+            self._peak = max(excess, self._peak * self._peak_decay, 1e-6)
+            level = excess / self._peak
             self.envelope *= self._beat_decay
             if level >= self.beat_threshold and self._previous_level < self.beat_threshold:
                 self.envelope = max(self.envelope, level)

@@ -1,0 +1,141 @@
+"""Fixtures for the app tests: headless Qt, small real ONNX models, audio files, settings
+in a temporary INI file, and a private PulseAudio daemon with a null sink."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from .onnx_models import build_model_dir
+
+RATE = 22_050
+
+
+def write_ogg(path: Path, signal: np.ndarray, rate: int = RATE) -> Path:
+    """Ogg Vorbis written one second at a time (one long write segfaults libsndfile)."""
+    with sf.SoundFile(str(path), "w", rate, 1, format="OGG") as handle:
+        for start in range(0, len(signal), rate):
+            handle.write(signal[start : start + rate])
+    return path
+
+
+def beats_signal(seconds: float, rate: int = RATE, period: float = 0.5) -> np.ndarray:
+    """A chord with a burst of noise every `period` seconds (clear onsets)."""
+    t = np.arange(int(seconds * rate)) / rate
+    chord = 0.2 * np.sin(2 * np.pi * 440 * t) + 0.1 * np.sin(2 * np.pi * 660 * t)
+    noise = np.random.default_rng(0).standard_normal(len(t))
+    bursts = (np.mod(t, period) < 0.04) * noise * 0.5
+    return (chord + bursts).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    return build_model_dir(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def conv_model_dir(tmp_path_factory) -> Path:
+    """A DCGAN-shaped generator: real convolution work on every frame."""
+    return build_model_dir(tmp_path_factory.mktemp("conv_models"), convolutional=True)
+
+
+@pytest.fixture(scope="session")
+def beats_file(tmp_path_factory) -> Path:
+    return write_ogg(tmp_path_factory.mktemp("audio") / "beats.ogg", beats_signal(30.0))
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from visualizer.app.app_settings import AppSettings, settings_from_file
+
+    return AppSettings(settings_from_file(str(tmp_path / "settings.ini")))
+
+
+@pytest.fixture
+def empty_demo_dir(tmp_path) -> Path:
+    directory = tmp_path / "demo"
+    directory.mkdir()
+    return directory
+
+
+PULSE_CONFIG = """
+load-module module-native-protocol-unix auth-anonymous=1 socket={socket}
+load-module module-null-sink sink_name=musicscape_test sink_properties=device.description=test
+set-default-sink musicscape_test
+set-default-source musicscape_test.monitor
+"""
+
+
+@pytest.fixture(scope="session")
+def pulse_server(tmp_path_factory):
+    """A private PulseAudio daemon with a null sink whose monitor is the default source.
+
+    PULSE_SERVER points every client (PortAudio's 'pulse' device, paplay) at it.
+    """
+    binary = shutil.which("pulseaudio")
+    if binary is None:
+        pytest.skip("the pulseaudio binary is not installed (apt install pulseaudio)")
+    directory = tmp_path_factory.mktemp("pulse")
+    socket = directory / "native"
+    config = directory / "test.pa"
+    config.write_text(PULSE_CONFIG.format(socket=socket))
+    environment = dict(os.environ, HOME=str(directory), XDG_RUNTIME_DIR=str(directory))
+    daemon = subprocess.Popen(
+        [
+            binary,
+            "--daemonize=no",
+            "-n",
+            "-F",
+            str(config),
+            "--exit-idle-time=-1",
+            "--disable-shm=yes",
+            "--log-target=stderr",
+            "--system=false",
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 15
+    while not socket.exists():
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            error = daemon.stderr.read().decode(errors="replace") if daemon.poll() else ""
+            daemon.kill()
+            pytest.fail(f"pulseaudio did not start: {error[-2000:]}")
+        time.sleep(0.05)
+    saved = {key: os.environ.get(key) for key in ("PULSE_SERVER", "PULSE_SOURCE")}
+    os.environ["PULSE_SERVER"] = f"unix:{socket}"
+    os.environ.pop("PULSE_SOURCE", None)
+    _reinitialise_portaudio()
+    yield f"unix:{socket}"
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    daemon.terminate()
+    try:
+        daemon.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+    _reinitialise_portaudio()
+
+
+def _reinitialise_portaudio() -> None:
+    """PortAudio lists devices once per initialisation: make it look again."""
+    try:
+        import sounddevice
+    except OSError:
+        return
+    sounddevice._terminate()
+    sounddevice._initialize()

@@ -1,0 +1,96 @@
+"""The model loader: real ONNX Runtime sessions over small real models, good and bad."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from visualizer.app.model_runtime import ModelRuntime
+from visualizer.frontend import FrontEndContract
+from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, ModelFileError
+
+from .onnx_models import CATEGORIES, build_encoder, build_generator, small_metadata
+
+
+def test_valid_directory_loads_and_runs_on_cpu(model_dir):
+    runtime = ModelRuntime(model_dir)
+    assert runtime.active_provider == "CPUExecutionProvider"
+    assert runtime.metadata.categories == CATEGORIES
+    assert runtime.metadata.frontend == FrontEndContract()
+    assert runtime.providers.warning is None
+
+
+def test_encoder_output_is_the_graph_it_claims(model_dir):
+    runtime = ModelRuntime(model_dir)
+    window = np.random.default_rng(3).uniform(-1, 1, FrontEndContract().input_shape)
+    window = window.astype(np.float32)
+    feature, scores = runtime.encode(window)
+    # The test encoder: mean over frames of the power channel -> weights -> centroids.
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(model_dir / ENCODER_FILE)).graph
+    weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    expected = window[0].mean(axis=1) @ weights["weights"]
+    np.testing.assert_allclose(feature, expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(scores, expected @ weights["centroids"], rtol=1e-4, atol=1e-4)
+
+
+def test_generator_image_shape_and_range(model_dir):
+    runtime = ModelRuntime(model_dir)
+    meta = runtime.metadata
+    image = runtime.generate(np.ones(meta.noise_dim, np.float32), np.ones(meta.feature_dim))
+    assert image.shape == (3, meta.image_size, meta.image_size)
+    assert -1.0 <= image.min() < image.max() <= 1.0
+
+
+def _directory(tmp_path, **encoder_options):
+    metadata = small_metadata()
+    build_encoder(tmp_path / ENCODER_FILE, metadata, **encoder_options)
+    build_generator(tmp_path / GENERATOR_FILE, metadata)
+    return tmp_path
+
+
+def test_mismatched_input_shape_is_refused_with_both_shapes(tmp_path):
+    directory = _directory(tmp_path, input_shape=(2, 512, 689))
+    with pytest.raises(ModelFileError) as caught:
+        ModelRuntime(directory)
+    assert str(caught.value) == (
+        "music_encoder.onnx expects window [*, 2, 512, 689] but its contract says "
+        "window [2, 1024, 689]"
+    )
+
+
+def test_model_without_metadata_is_refused(tmp_path):
+    directory = _directory(tmp_path, with_metadata=False)
+    with pytest.raises(ModelFileError, match=r"^music_encoder.onnx: not a musicscape model"):
+        ModelRuntime(directory)
+
+
+def test_corrupt_file_is_refused(tmp_path):
+    directory = _directory(tmp_path)
+    (directory / GENERATOR_FILE).write_bytes(b"\x08\x07this is not a protobuf" * 10)
+    with pytest.raises(ModelFileError, match=r"^generator.onnx: not a readable ONNX model"):
+        ModelRuntime(directory)
+
+
+def test_missing_file_and_missing_directory(tmp_path):
+    directory = _directory(tmp_path)
+    (directory / GENERATOR_FILE).unlink()
+    with pytest.raises(ModelFileError, match=r"^generator.onnx: missing from "):
+        ModelRuntime(directory)
+    with pytest.raises(ModelFileError, match="model directory not found"):
+        ModelRuntime(tmp_path / "nowhere")
+
+
+def test_encoder_and_generator_from_different_exports_are_refused(tmp_path):
+    build_encoder(tmp_path / ENCODER_FILE, small_metadata(feature_dim=32))
+    build_generator(tmp_path / GENERATOR_FILE, small_metadata(feature_dim=48))
+    with pytest.raises(ModelFileError, match="feature_dim 48 does not match"):
+        ModelRuntime(tmp_path)
+
+
+def test_provider_missing_from_this_build_is_skipped_for_cpu(model_dir):
+    runtime = ModelRuntime(model_dir, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert runtime.active_provider == "CPUExecutionProvider"
+    assert runtime.providers.running == ("CPUExecutionProvider",)

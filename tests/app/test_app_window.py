@@ -1,0 +1,265 @@
+"""The real main window, headless (offscreen Qt), with real models, files and worker threads.
+
+Files play through the clocked null output here (no output device); the PulseAudio tests
+play through a real one.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PyQt6.QtGui import QDropEvent, QGuiApplication
+
+from visualizer.app.app_settings import SOURCE_INPUT
+from visualizer.app.main_window import MainWindow
+from visualizer.app.scene_director import AUTO, BIAS, HOLD
+from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE
+
+from .conftest import write_ogg
+from .onnx_models import build_encoder, build_generator, small_metadata
+
+FRAME_TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def make_window(qtbot, settings, empty_demo_dir):
+    windows = []
+
+    def make(model_dir, demo_dir=None, store=None):
+        window = MainWindow(
+            store or settings, model_dir, demo_dir or empty_demo_dir, use_output_device=False
+        )
+        qtbot.addWidget(window)
+        window.resize(900, 600)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()
+
+
+def wait_for_frames(qtbot, window, count: int) -> None:
+    start = window.canvas.frames_painted
+    qtbot.waitUntil(lambda: window.canvas.frames_painted >= start + count, timeout=FRAME_TIMEOUT_MS)
+
+
+def test_file_playback_paints_scene_spectrogram_and_bars(qtbot, make_window, model_dir, beats_file):
+    window = make_window(model_dir)
+    assert window.play_file(beats_file)
+    assert window.panel.source_label.text() == "file: beats.ogg"
+    assert window.panel.provider_label.text() == "CPU"
+    wait_for_frames(qtbot, window, 60)
+    qtbot.waitUntil(lambda: window.worker.encoder_runs >= 2, timeout=FRAME_TIMEOUT_MS)
+    wait_for_frames(qtbot, window, 5)
+    first = window.canvas.current_pixels().copy()
+    wait_for_frames(qtbot, window, 30)
+    assert np.abs(window.canvas.current_pixels().astype(int) - first).mean() > 0.5  # moving
+    # The spectrogram's loudest row is the chord's 440 Hz tone.
+    shown = window.spectrogram.shown()
+    layout = window.worker.spectrogram
+    assert shown.dtype == np.uint8 and shown.shape == (256, layout.columns)
+    assert int(np.argmax(np.median(shown[:, -40:], axis=1))) == layout.row_of_hz(440.0)
+    # The bars show a probability distribution from the encoder.
+    values = [bar.value() for bar in window.panel.bars]
+    assert abs(sum(values) - 1000) <= len(values) and max(values) > 250
+    assert "source" not in window.faults and "models" not in window.faults
+    # Playing position advances; pause holds it; seek moves it.
+    qtbot.waitUntil(lambda: window.source.position_seconds > 1.0, timeout=FRAME_TIMEOUT_MS)
+    window.toggle_pause()
+    held = window.source.position_seconds
+    qtbot.wait(300)
+    assert window.source.position_seconds == held
+    window.toggle_pause()
+    window.seek(20.0)
+    qtbot.waitUntil(lambda: 20.0 <= window.source.position_seconds < 25.0, timeout=3000)
+    summary = window.stats.summary()
+    assert summary["latency_ms_p50"] is not None  # beats were carried to the screen
+
+
+def test_first_run_plays_the_demo_clip(qtbot, make_window, model_dir, tmp_path, beats_file):
+    demo = tmp_path / "demo_clips"
+    demo.mkdir()
+    shutil.copy(beats_file, demo / "demo.ogg")
+    window = make_window(model_dir, demo_dir=demo)
+    assert window.panel.source_label.text() == "file: demo.ogg"
+    assert window.source.loop
+    wait_for_frames(qtbot, window, 10)
+
+
+def test_unreadable_file_is_reported_and_playback_continues(
+    qtbot, make_window, model_dir, beats_file, tmp_path, settings
+):
+    window = make_window(model_dir)
+    window.play_file(beats_file)
+    broken = tmp_path / "broken.ogg"
+    broken.write_bytes(b"OggS" + bytes(range(256)) * 4)
+    assert not window.play_file(broken)
+    assert window.faults["source"].startswith(f"Cannot play that file: {broken}: looks like Ogg")
+    assert settings.file_path == str(beats_file)  # the working choice is kept
+    assert window.panel.source_label.text() == "file: beats.ogg"
+    wait_for_frames(qtbot, window, 20)
+
+
+def _bad_model_dir(tmp_path, problem: str):
+    metadata = small_metadata()
+    tmp_path.mkdir()
+    build_encoder(
+        tmp_path / ENCODER_FILE,
+        metadata,
+        input_shape=((2, 512, 689) if problem == "shape" else None),
+        with_metadata=problem != "metadata",
+    )
+    build_generator(tmp_path / GENERATOR_FILE, metadata)
+    if problem == "corrupt":
+        (tmp_path / GENERATOR_FILE).write_bytes(b"\x00garbage" * 50)
+    if problem == "missing":
+        (tmp_path / GENERATOR_FILE).unlink()
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("problem", "message"),
+    [
+        (
+            "shape",
+            "No picture: music_encoder.onnx expects window [*, 2, 512, 689] but its "
+            "contract says window [2, 1024, 689]",
+        ),
+        ("metadata", "No picture: music_encoder.onnx: not a musicscape model"),
+        ("corrupt", "No picture: generator.onnx: not a readable ONNX model"),
+        ("missing", "No picture: generator.onnx: missing from"),
+    ],
+)
+def test_bad_models_are_reported_and_the_window_recovers_on_reload(
+    qtbot, make_window, tmp_path, beats_file, model_dir, problem, message
+):
+    directory = _bad_model_dir(tmp_path / "models", problem)
+    window = make_window(directory)
+    window.play_file(beats_file)
+    assert window.faults["models"].startswith(message)
+    assert window.panel.fault_label.isVisibleTo(window)
+    assert window.worker is None
+    qtbot.wait(300)  # the event loop keeps running: the window stays usable
+    window.set_reactivity(1.5)
+    assert window.settings.reactivity == 1.5
+    for name in (ENCODER_FILE, GENERATOR_FILE):
+        shutil.copy(model_dir / name, directory / name)
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert "models" not in window.faults
+    wait_for_frames(qtbot, window, 10)
+    assert window.worker.director.reactivity == 1.5
+
+
+def test_settings_persist_across_windows(qtbot, make_window, model_dir, settings):
+    window = make_window(model_dir)
+    window.set_reactivity(2.0)
+    window.set_scene(HOLD, 1)
+    window.panel.av_offset.setValue(120.0)
+    window.panel.log_frequency.setChecked(False)
+    window.panel.colormap.setCurrentText("viridis")
+    window.close()
+    again = make_window(model_dir)
+    assert again.panel.reactivity.value() == 200
+    assert again.worker.director.reactivity == 2.0
+    assert (again.worker.director.mode.kind, again.worker.director.mode.category) == (HOLD, 1)
+    assert again.panel.mode_box.currentText() == "hold water"
+    assert again.panel.av_offset.value() == 120.0
+    assert again.worker_settings.av_offset_ms == 120.0
+    assert not again.panel.log_frequency.isChecked()
+    assert not again.worker.spectrogram.log_frequency
+    assert again.panel.colormap.currentText() == "viridis"
+
+
+def test_keyboard_shortcuts(qtbot, make_window, model_dir):
+    window = make_window(model_dir)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)  # shortcuts need an active window
+    qtbot.keyClick(window, Qt.Key.Key_H)
+    assert window.help_overlay.isVisible()
+    assert "Shift+1 … 9" in window.help_overlay.text()
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not window.help_overlay.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    mode = window.worker.director.mode
+    assert (mode.kind, mode.category) == (HOLD, 2)
+    assert window.settings.scene_mode == HOLD and window.settings.scene_category == "mountain"
+    qtbot.keyClick(window, Qt.Key.Key_Exclam, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ShiftModifier)
+    assert window.worker.director.mode.kind == BIAS
+    qtbot.keyClick(window, Qt.Key.Key_0)
+    assert window.worker.director.mode.kind == AUTO
+    qtbot.keyClick(window, Qt.Key.Key_Tab)
+    assert not window.panel.isVisible() and not window.spectrogram.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_Tab)
+    assert window.panel.isVisible()
+    start = window.settings.reactivity
+    qtbot.keyClick(window, Qt.Key.Key_Minus)
+    assert window.settings.reactivity == start - 0.25
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    qtbot.waitUntil(window.isFullScreen, timeout=2000)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2000)
+
+
+def test_canvas_alone_on_a_screen_and_back(qtbot, make_window, model_dir):
+    window = make_window(model_dir)
+    window.detach_canvas(QGuiApplication.primaryScreen())
+    assert window.canvas.window() is window.canvas_window
+    qtbot.waitUntil(window.canvas_window.isFullScreen, timeout=2000)
+    wait_for_frames(qtbot, window, 5)  # frames still reach the detached canvas
+    qtbot.keyClick(window.canvas_window, Qt.Key.Key_Escape)
+    assert window.canvas_window is None and window.canvas.window() is window
+
+
+def test_dropping_a_file_plays_it(qtbot, make_window, model_dir, beats_file):
+    window = make_window(model_dir)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(beats_file))])
+    event = QDropEvent(
+        QPointF(QPoint(50, 50)),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    assert window.panel.source_label.text() == "file: beats.ogg"
+    assert window.settings.file_path == str(beats_file)
+
+
+def test_remembered_input_that_is_absent_is_reported(qtbot, make_window, model_dir, settings):
+    settings.source_kind = SOURCE_INPUT
+    settings.input_key = "device:USB Mixer That Is Not Here"
+    window = make_window(model_dir)
+    assert "'USB Mixer That Is Not Here' is not connected" in window.faults["source"]
+    qtbot.waitUntil(lambda: window.faults.get("source", "").startswith("Lost input"), timeout=8000)
+    assert settings.input_key == "device:USB Mixer That Is Not Here"  # the choice is kept
+    wait_for_frames(qtbot, window, 5)  # the picture keeps moving on silence
+
+
+def test_gui_stays_responsive_while_inference_runs(qtbot, make_window, conv_model_dir, tmp_path):
+    write_ogg(
+        tmp_path / "long.ogg",
+        np.random.default_rng(1).uniform(-0.3, 0.3, 22050 * 8).astype(np.float32),
+    )
+    window = make_window(conv_model_dir)
+    window.play_file(tmp_path / "long.ogg")
+    wait_for_frames(qtbot, window, 30)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(2)
+    qtbot.wait(3000)
+    timer.stop()
+    gaps = np.diff(ticks) * 1e3
+    runs_during = window.worker.encoder_runs
+    assert runs_during >= 8 and window.worker.frames_produced > 150
+    print(f"event-loop gaps: median {np.median(gaps):.2f} ms, max {gaps.max():.2f} ms")
+    assert gaps.max() < 20.0
