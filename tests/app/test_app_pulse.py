@@ -1,0 +1,137 @@
+"""Real audio through a private PulseAudio daemon with a null sink (no sound card needed).
+
+A tone played into the sink is captured from its monitor source by the app's input
+stream; a file played by the app comes out of the sink's monitor.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from visualizer.app.audio_sources import list_inputs
+from visualizer.app.main_window import MainWindow
+
+from .conftest import RATE
+
+TONE_HZ = 1500.0
+# The first input stream on PulseAudio delivers its first block after ~2 s.
+AUDIO_TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def pulse_window(qtbot, pulse_server, settings, empty_demo_dir, model_dir):
+    windows = []
+
+    def make():
+        window = MainWindow(settings, model_dir, empty_demo_dir, use_output_device=True)
+        qtbot.addWidget(window)
+        window.resize(900, 600)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()
+
+
+@pytest.fixture
+def tone_player(pulse_server, tmp_path):
+    path = tmp_path / "tone.wav"
+    t = np.arange(RATE * 30) / RATE
+    sf.write(path, (0.5 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32), RATE)
+    players = []
+
+    def play():
+        players.append(subprocess.Popen(["paplay", str(path)]))
+
+    yield play
+    for player in players:
+        player.terminate()
+        player.wait(timeout=5)
+
+
+def monitor_choice():
+    return next(c for c in list_inputs() if c.pulse_source == "musicscape_test.monitor")
+
+
+def test_inputs_include_the_pulse_monitor_source(pulse_server):
+    labels = [choice.label for choice in list_inputs()]
+    assert "PulseAudio: monitor of musicscape_test" in labels
+    assert "pulse" in labels
+
+
+def test_tone_into_the_sink_reaches_spectrogram_canvas_and_bars(qtbot, pulse_window, tone_player):
+    window = pulse_window()
+    assert window.capture_input(monitor_choice())
+    assert window.panel.source_label.text() == "input: PulseAudio: monitor of musicscape_test"
+    qtbot.waitUntil(lambda: window.ring.written > RATE, timeout=AUDIO_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.worker.encoder_runs >= 2, timeout=AUDIO_TIMEOUT_MS)
+    silent_bars = [bar.value() for bar in window.panel.bars]
+    painted = window.canvas.frames_painted
+    tone_player()
+    layout = window.worker.spectrogram
+    tone_row = layout.row_of_hz(TONE_HZ)
+
+    def tone_on_screen():
+        shown = window.spectrogram.shown()
+        return shown is not None and int(np.argmax(shown[:, -1])) == tone_row
+
+    qtbot.waitUntil(tone_on_screen, timeout=AUDIO_TIMEOUT_MS)
+    assert window.spectrogram.shown()[tone_row, -1] > 150  # loud: near 0 dBFS - 6 dB
+    qtbot.waitUntil(
+        lambda: [bar.value() for bar in window.panel.bars] != silent_bars,
+        timeout=AUDIO_TIMEOUT_MS,
+    )
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 30, timeout=5000)
+    assert window.source.overflows == 0
+
+
+def test_lost_input_stream_is_reopened(qtbot, pulse_window):
+    window = pulse_window()
+    assert window.capture_input(monitor_choice())
+    qtbot.waitUntil(lambda: window.ring.written > RATE // 2, timeout=AUDIO_TIMEOUT_MS)
+    first = window.source
+    first._stream.abort()  # the device stops delivering, as when it is unplugged
+    qtbot.waitUntil(
+        lambda: window.source is not first and window.source is not None, timeout=AUDIO_TIMEOUT_MS
+    )
+    assert window.faults["source"].startswith("Lost input 'musicscape_test.monitor'")
+    written = window.ring.written
+    qtbot.waitUntil(lambda: window.ring.written > written + RATE // 2, timeout=AUDIO_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "source" not in window.faults, timeout=5000)
+
+
+def test_file_plays_through_the_output_device_in_sync(
+    qtbot, pulse_window, beats_file, pulse_server
+):
+    window = pulse_window()
+    assert window.play_file(beats_file)
+    assert window.source.output_name == "pulse"
+    assert window.panel.device_label.text() == "output: pulse"
+    qtbot.waitUntil(lambda: window.source.position_seconds > 0.5, timeout=AUDIO_TIMEOUT_MS)
+    record = subprocess.Popen(
+        [
+            "parec",
+            "--raw",
+            "--format=float32le",
+            "--channels=1",
+            f"--rate={RATE}",
+            "-d",
+            "musicscape_test.monitor",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    qtbot.wait(2500)
+    record.terminate()
+    heard = np.frombuffer(record.communicate(timeout=5)[0], dtype=np.float32)
+    assert len(heard) > RATE // 2
+    assert np.sqrt(np.mean(heard[-RATE // 2 :] ** 2)) > 0.05  # the music came out
+    qtbot.waitUntil(lambda: len(window.stats.latencies) >= 3, timeout=AUDIO_TIMEOUT_MS)
+    latencies_ms = np.array(window.stats.latencies) * 1e3
+    # Frames follow the sound as it is heard: within a few display frames, never before.
+    assert np.median(latencies_ms) < 60 and latencies_ms.min() > -5
