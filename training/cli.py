@@ -176,3 +176,14 @@ def run(args: argparse.Namespace) -> int:
             logging.getLogger().removeHandler(handler)
             handler.close()
         distributed.stop(process)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for `python -m training.cli` (what torchrun starts)."""
+    parser = argparse.ArgumentParser(prog="musicscape train")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

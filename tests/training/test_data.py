@@ -1,0 +1,69 @@
+import numpy as np
+
+from training.config import DataConfig
+from training.data import ImageBank, MusicBank, split_data
+from training.feature_cache import FeatureCache
+from visualizer.frontend import FrontEndContract
+
+from .synthetic import make_dataset
+
+
+def test_split_by_track_is_disjoint_and_deterministic(tmp_path):
+    root = make_dataset(tmp_path / "data", n_categories=3, tracks=5, seconds=0.5, images=6)
+    config = DataConfig(validation_fraction=0.4, image_validation_fraction=0.34, seed=7)
+    first = split_data(root, config)
+    again = split_data(root, config)
+    train = {path for path, _ in first.train_tracks}
+    validation = {path for path, _ in first.validation_tracks}
+    assert not train & validation
+    assert len(train) == 9 and len(validation) == 6  # 2 of 5 per category validate
+    assert first.summary() == again.summary()
+    assert first.summary()["validation_track_counts"] == {"cat0": 2, "cat1": 2, "cat2": 2}
+    assert not {p for p, _ in first.train_images} & {p for p, _ in first.validation_images}
+    other = split_data(root, DataConfig(validation_fraction=0.4, seed=8))
+    assert other.summary()["validation_tracks"] != first.summary()["validation_tracks"]
+
+
+def test_feature_cache_hits_on_second_read_and_misses_on_new_contract(tmp_path):
+    root = make_dataset(tmp_path / "data", n_categories=2, tracks=1, seconds=1.0, images=1)
+    track = root / "music" / "cat0" / "track0.wav"
+    contract = FrontEndContract()
+    cache = FeatureCache(tmp_path / "cache", contract)
+    first = np.array(cache.features(track))
+    second = np.array(FeatureCache(tmp_path / "cache", contract).features(track))
+    assert cache.misses == 1 and cache.hits == 0
+    assert first.shape == (2, 1024, 22050 // 512) and first.dtype == np.float16
+    np.testing.assert_array_equal(first, second)
+    again = FeatureCache(tmp_path / "cache", contract)
+    again.features(track)
+    assert (again.hits, again.misses) == (1, 0)
+    changed = FeatureCache(tmp_path / "cache", FrontEndContract(floor_db=-90.0))
+    changed.features(track)
+    assert (changed.hits, changed.misses) == (0, 1)
+
+
+def test_corrupt_track_and_image_are_skipped_and_counted(tmp_path):
+    root = make_dataset(tmp_path / "data", n_categories=2, tracks=2, seconds=0.5, images=2)
+    (root / "music" / "cat0" / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    (root / "scenes" / "cat1" / "broken.png").write_bytes(b"not a png at all")
+    split = split_data(root, DataConfig(validation_fraction=0.0, image_validation_fraction=0.0))
+    contract = FrontEndContract()
+    skipped: list = []
+    tracks = split.train_tracks + split.validation_tracks
+    music = MusicBank(tracks, FeatureCache(tmp_path / "c", contract), contract, skipped)
+    images = ImageBank(split.train_images + split.validation_images, 16, skipped)
+    assert len(music) == 4 and len(images) == 4
+    assert sorted(path.name for path, _ in skipped) == ["broken.png", "broken.wav"]
+
+
+def test_short_track_window_is_preceded_by_silence(tmp_path):
+    root = make_dataset(tmp_path / "data", n_categories=2, tracks=1, seconds=1.0, images=1)
+    contract = FrontEndContract()
+    split = split_data(root, DataConfig(validation_fraction=0.0))
+    music = MusicBank(split.train_tracks, FeatureCache(tmp_path / "c", contract), contract, [])
+    window = music.window(0, 0)
+    frames = 22050 // 512
+    assert window.shape == contract.input_shape
+    assert np.all(window[0, :, : contract.n_frames - frames] == -1.0)
+    assert np.all(window[1, :, : contract.n_frames - frames] == 0.0)
+    np.testing.assert_array_equal(window[:, :, -frames:], np.asarray(music.features[0], np.float32))

@@ -1,0 +1,91 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from training.config import (
+    DiscriminatorConfig,
+    GeneratorConfig,
+    ImageEncoderConfig,
+    MusicEncoderConfig,
+)
+from training.losses import joint_embedding_loss
+from training.models import Discriminator, Generator, ImageEncoder, MusicEncoder
+
+
+def test_dssje_loss_matches_hand_computed_value():
+    music = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    images = torch.tensor([[2.0, 0.0], [0.0, 0.5]])
+    labels = torch.tensor([0, 1])
+    loss, figures = joint_embedding_loss(music, labels, images, labels, 2, margin=1.0)
+    # music->image: scores [[2,0],[0,0.5]] -> hinge max(0,1+0-2)=0, max(0,1+0-0.5)=0.5; mean 0.25
+    # image->music: scores [[2,0],[0,0.5]] (prototypes = music) -> same, 0.25
+    assert figures["loss_music_to_image"] == pytest.approx(0.25)
+    assert figures["loss_image_to_music"] == pytest.approx(0.25)
+    assert float(loss) == pytest.approx(0.5)
+    assert figures["music_accuracy"] == 1.0
+
+
+def test_loss_refuses_a_batch_missing_a_category():
+    x = torch.randn(2, 3)
+    with pytest.raises(ValueError, match="lacks categories \\[2\\]"):
+        joint_embedding_loss(x, torch.tensor([0, 1]), x, torch.tensor([0, 1]), 3)
+
+
+@pytest.mark.parametrize("kind", ["dssje", "infonce"])
+def test_loss_decreases_on_a_separable_toy(kind):
+    generator = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 8, generator=generator) * 3
+    labels = torch.arange(3).repeat_interleave(4)
+    music_net = torch.nn.Linear(8, 4)
+    image_net = torch.nn.Linear(8, 4)
+    optimiser = torch.optim.Adam([*music_net.parameters(), *image_net.parameters()], lr=0.05)
+    losses = []
+    for _ in range(60):
+        music = centres[labels] + torch.randn(12, 8, generator=generator)
+        images = -centres[labels] + torch.randn(12, 8, generator=generator)
+        loss, figures = joint_embedding_loss(
+            music_net(music), labels, image_net(images), labels, 3, kind=kind
+        )
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(float(loss.detach()))
+    assert sum(losses[-10:]) / 10 < 0.25 * sum(losses[:5]) / 5
+    assert figures["music_accuracy"] == 1.0 and figures["image_accuracy"] == 1.0
+
+
+def test_music_encoder_shapes_and_gain_invariance():
+    config = MusicEncoderConfig(
+        channels=(4, 8), time_strides=(2,), fused_dim=8, lstm_hidden=8, feature_dim=16
+    )
+    encoder = MusicEncoder(config).eval()
+    window = torch.rand(2, 2, 1024, 689) * 2 - 1
+    louder = window.clone()
+    louder[:, 0] += 0.2  # +10 dB on the power channel
+    with torch.no_grad():
+        assert encoder(window).shape == (2, 16)
+        torch.testing.assert_close(encoder(louder), encoder(window), atol=1e-4, rtol=1e-4)
+
+
+def test_image_encoder_shape():
+    encoder = ImageEncoder(ImageEncoderConfig(image_size=32, channels=(4,) * 5, hidden_dim=8))
+    assert encoder(torch.rand(3, 3, 32, 32)).shape == (3, 1024)
+
+
+@pytest.mark.parametrize("size", [64, 128])
+def test_gan_builds_and_trains_a_step_at(size):
+    g = Generator(GeneratorConfig(image_size=size, noise_dim=8, feature_dim=16, base_channels=4))
+    d = Discriminator(DiscriminatorConfig(image_size=size, feature_dim=16, base_channels=4))
+    feature = torch.randn(2, 16)
+    image = g(torch.randn(2, 8), feature)
+    assert image.shape == (2, 3, size, size)
+    assert float(image.abs().max()) <= 1.0
+    logits = d(image, feature)
+    assert logits.shape == (2,)
+    F.binary_cross_entropy_with_logits(logits, torch.ones(2)).backward()
+    assert all(p.grad is not None for p in g.parameters())
+
+
+def test_gan_refuses_a_size_that_is_not_a_power_of_two():
+    with pytest.raises(ValueError, match="power of two"):
+        Generator(GeneratorConfig(image_size=96))
