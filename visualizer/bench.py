@@ -1,6 +1,10 @@
 """`musicscape bench`: times each stage of the pipeline and prints median and p95.
 
 Writes {"stages": {name: {"median_ms", "p95_ms", "runs"}}, "machine": {...}} to --json.
+With a model directory (--models, default the bundled assets/models) the stages include
+`encoder` and `generator` (ONNX Runtime, one intra-op thread, batch 1). `--app` also runs
+the real app headless on a file for --seconds and adds {"app": {...}} (see
+visualizer/app/app_bench.py).
 """
 
 from __future__ import annotations
@@ -51,6 +55,22 @@ def frontend_stages(contract: FrontEndContract, runs: int) -> dict[str, dict[str
     }
 
 
+def model_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
+    """The ONNX models on one thread: one encoder pass over a window, one generated frame."""
+    from visualizer.app.model_runtime import ModelRuntime
+
+    runtime = ModelRuntime(model_dir, intra_op_threads=1)
+    meta = runtime.metadata
+    rng = np.random.default_rng(0)
+    window = rng.uniform(-1.0, 1.0, meta.frontend.input_shape).astype(np.float32)
+    noise = rng.standard_normal(meta.noise_dim).astype(np.float32)
+    feature = rng.standard_normal(meta.feature_dim).astype(np.float32)
+    return {
+        "encoder": time_calls(lambda: runtime.encode(window), max(runs // 5, 10)),
+        "generator": time_calls(lambda: runtime.generate(noise, feature), runs),
+    }
+
+
 def machine_summary() -> dict[str, object]:
     return {
         "platform": platform.platform(),
@@ -60,21 +80,57 @@ def machine_summary() -> dict[str, object]:
     }
 
 
+def _bundled_models():
+    from visualizer.app.model_runtime import default_model_dir
+
+    return default_model_dir()
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="OUT", help="write the figures to this JSON file")
     parser.add_argument("--runs", type=int, default=200, help="timed runs per stage (default 200)")
+    parser.add_argument(
+        "--models", metavar="DIR", help="model directory (default: the bundled assets/models)"
+    )
+    parser.add_argument(
+        "--app", action="store_true", help="also run the real app headless on a file"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="how long --app runs (default 10)"
+    )
+    parser.add_argument(
+        "--file", metavar="AUDIO", help="music for --app (default: a synthetic beat track)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from visualizer.model_files import ModelFileError
+
     contract = FrontEndContract()
     stages = frontend_stages(contract, args.runs)
-    report = {"stages": stages, "machine": machine_summary()}
+    report: dict[str, object] = {"stages": stages, "machine": machine_summary()}
+    model_dir = Path(args.models) if args.models else _bundled_models()
+    try:
+        stages.update(model_stages(model_dir, args.runs))
+    except ModelFileError as error:
+        report["models_error"] = str(error)
+        print(f"models not timed: {error}", file=sys.stderr)
     width = max(len(name) for name in stages)
     for name, figures in stages.items():
         print(
             f"{name:<{width}}  median {figures['median_ms']:8.3f} ms   "
             f"p95 {figures['p95_ms']:8.3f} ms   runs {figures['runs']}"
         )
+    if args.app:
+        from visualizer.app.app_bench import run_app_bench
+
+        app = run_app_bench(model_dir, args.seconds, args.file)
+        report["app"] = app
+        for name, value in app.items():
+            shown = f"{value:.2f}" if isinstance(value, float) else value
+            print(f"app.{name}: {shown}")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(report, handle, indent=2)
