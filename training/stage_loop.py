@@ -93,6 +93,7 @@ class StageLoop:
             while epoch < self.epochs:
                 started = time.monotonic()
                 sums: dict[str, float] = {}
+                counted = 0
                 while step < self.steps_per_epoch:
                     if any_rank(ctx.process, ctx.stop.requested):
                         self._save(rng, epoch, step, epoch_done=False)
@@ -102,6 +103,7 @@ class StageLoop:
                         )
                     figures = self.step(rng)
                     step += 1
+                    counted += 1
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.3f}" for k, v in list(figures.items())[:3]})
                     for key, value in figures.items():
@@ -110,7 +112,7 @@ class StageLoop:
                         global_step = epoch * self.steps_per_epoch + step
                         for key, value in figures.items():
                             writer.add_scalar(f"{self.stage}/step/{key}", value, global_step)
-                summary = {key: value / self.steps_per_epoch for key, value in sums.items()}
+                summary = {key: value / max(counted, 1) for key, value in sums.items()}
                 epoch += 1
                 step = 0
                 if ctx.process.is_main:
