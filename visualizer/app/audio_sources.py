@@ -278,7 +278,8 @@ class FilePlayback:
     @property
     def position_seconds(self) -> float:
         played = self.played_fifo - self._origin_fifo
-        return (self._origin_sample + max(played, 0)) / self.ring.sample_rate
+        seconds = (self._origin_sample + max(played, 0)) / self.ring.sample_rate
+        return seconds % self.duration_seconds if self.loop else seconds
 
     def start(self) -> None:
         self._fill()

@@ -42,7 +42,11 @@ class FrameStats:
 
     def fps(self, now: float, span: float = 1.0) -> float:
         """Frames shown in the last `span` seconds, per second."""
-        recent = sum(1 for shown in reversed(self.display_times) if now - shown <= span)
+        recent = 0
+        for shown in reversed(self.display_times):
+            if now - shown > span:
+                break
+            recent += 1
         return recent / span
 
     def summary(self) -> dict[str, float | None]:
