@@ -47,9 +47,9 @@ class JudgeConfig:
     # Side photos are decoded to; random crops are taken from it. None: 1.25 x image_size.
     store_size: int | None = None
     widths: tuple[int, ...] = (32, 64, 128, 256)  # stem width, then one stage per width
-    blocks_per_stage: int = 2
+    blocks_per_stage: int = 1
     dropout: float = 0.2
-    epochs: int = 36
+    epochs: int = 22
     batch: int = 64
     lr: float = 3e-3
     weight_decay: float = 5e-4
