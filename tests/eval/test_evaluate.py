@@ -220,3 +220,13 @@ def test_several_music_folders_are_evaluated_together(data, tmp_path):
     result = evaluate(data["models"], [data["music"], extra], None, "all", EvalConfig(threads=1))
     assert (result["tracks"], result["windows"]) == (5, 15)
     assert result["retrieval"]["accuracy"] == pytest.approx(12 / 15)
+
+
+def test_judge_with_another_input_size_gets_resized_images(data, tmp_path):
+    models = _copy_models(data, tmp_path / "models")
+    tiny_models.build_judge(
+        models / JUDGE_FILE,
+        tiny_models.metadata(categories=tiny_models.JUDGE_CATEGORIES, image_size=4),
+    )
+    result = evaluate(models, data["music"], None, "all", EvalConfig(threads=1))
+    assert result["generation"]["confusion"] == [[16, 0, 0], [0, 4, 0], [12, 8, 0]]
