@@ -133,7 +133,7 @@ def check_against_torch(module, path: Path, inputs: tuple, atol: float = 1e-4) -
         if not np.isfinite(diff) or diff > atol:
             raise ExportMismatchError(
                 f"{path}: output {output.name!r} differs from torch by max abs {diff:.3g} "
-                f"(tolerance {atol:.1g}, torch range [{ours_np.min():.3g}, {ours_np.max():.3g}])"
+                f"(tolerance {atol:g}, torch range [{ours_np.min():.3g}, {ours_np.max():.3g}])"
             )
         worst = max(worst, diff)
     return worst

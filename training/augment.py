@@ -1,8 +1,10 @@
 """Music window augmentation on front-end features [B, 2, n_bins, n_frames] (numpy).
 
 Power is in the contract's units (floor_db -> -1, 0 dB -> +1), so a gain of g dB adds
-g * 2 / -floor_db. Augmentations: gain, spectral tilt (EQ), a shift along the frequency
-axis (pitch-ish), and mixing two windows of the same category (power-domain sum).
+g * 2 / -floor_db. Augmentations: gain, spectral tilt (EQ), a pitch shift (the frequency
+axis stretched by 2^(s/12), so harmonics move together as in a transposition; a constant
+bin offset would move a bass note by octaves), and mixing two windows of the same category
+(power-domain sum).
 Time shift is the random crop itself.
 """
 
@@ -27,6 +29,21 @@ def mix_power(a: np.ndarray, b: np.ndarray, floor_db: float) -> np.ndarray:
     return np.clip(total / scale + 1.0, -1.0, None).astype(a.dtype)
 
 
+def pitch_shift(window: np.ndarray, semitones: float) -> np.ndarray:
+    """[2, n_bins, T] with bin k taking the value at bin k / 2^(semitones/12) (linear
+    interpolation); bins whose source lies above the top read as silence."""
+    n_bins = window.shape[1]
+    source = np.arange(n_bins, dtype=np.float32) / np.float32(2.0 ** (semitones / 12.0))
+    lower = np.minimum(source.astype(np.int64), n_bins - 1)
+    upper = np.minimum(lower + 1, n_bins - 1)
+    weight = (source - lower)[None, :, None].astype(np.float32)
+    shifted = window[:, lower] * (1.0 - weight) + window[:, upper] * weight
+    beyond = source > n_bins - 1
+    shifted[0, beyond] = -1.0
+    shifted[1, beyond] = 0.0
+    return shifted.astype(window.dtype)
+
+
 def augment_windows(
     windows: np.ndarray,
     labels: np.ndarray,
@@ -47,15 +64,10 @@ def augment_windows(
                 louder = partner[0] > out[index, 0]
                 out[index, 1] = np.where(louder, partner[1], out[index, 1])
                 out[index, 0] = mix_power(out[index, 0], partner[0], floor_db)
-        shift = int(rng.integers(-config.max_bin_shift, config.max_bin_shift + 1))
-        if shift:
-            out[index] = np.roll(out[index], shift, axis=1)
-            if shift > 0:
-                out[index, 0, :shift] = -1.0
-                out[index, 1, :shift] = 0.0
-            else:
-                out[index, 0, shift:] = -1.0
-                out[index, 1, shift:] = 0.0
+        if config.max_semitones > 0:
+            out[index] = pitch_shift(
+                out[index], rng.uniform(-config.max_semitones, config.max_semitones)
+            )
         gain = _db_to_units(rng.uniform(-config.gain_db, config.gain_db), floor_db)
         tilt = _db_to_units(rng.uniform(-config.tilt_db, config.tilt_db), floor_db)
         ramp = np.linspace(-0.5, 0.5, n_bins, dtype=np.float32)[:, None]

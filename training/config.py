@@ -101,6 +101,7 @@ class EmbedStageConfig:
     loss: str = "dssje"  # "dssje" (Reed et al. 2016 hinge) or "infonce"
     margin: float = 1.0
     temperature: float = 0.1
+    image_self_weight: float = 1.0  # images vs their own prototypes (see losses.py)
     per_class: int = 4  # windows and images per category in a batch
     steps_per_epoch: int = 50
     epochs: int = 10
@@ -127,7 +128,7 @@ class GanStageConfig:
 class AugmentConfig:
     gain_db: float = 12.0
     tilt_db: float = 6.0
-    max_bin_shift: int = 24
+    max_semitones: float = 1.0
     mix_probability: float = 0.3
     enabled: bool = True
 

@@ -58,6 +58,7 @@ def run_embed_stage(ctx: RunContext) -> Path:
             kind=config.loss,
             margin=config.margin,
             temperature=config.temperature,
+            image_self_weight=config.image_self_weight,
         )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from PIL import Image
+
+from training.config import TrainConfig, tiny_config
 
 RATE = 22_050
 TONES = (220.0, 880.0, 3520.0, 7040.0)
@@ -39,3 +42,9 @@ def make_dataset(
             pixels = np.clip(base + noise, 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(root / "scenes" / name / f"img{image}.png")
     return root
+
+
+def write_config(path: Path, config: TrainConfig | None = None) -> Path:
+    """A JSON TrainConfig (tiny models by default) for `--config`."""
+    path.write_text(json.dumps((config or tiny_config(16)).to_dict()))
+    return path

@@ -12,12 +12,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.training.synthetic import make_dataset, write_config
 from training.checkpoint import LATEST, load_checkpoint
 from training.cli import main
 from training.config import TrainConfig, tiny_config
-
-from .conftest import write_config
-from .synthetic import make_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_JUDGE = {

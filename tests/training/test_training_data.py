@@ -1,11 +1,10 @@
 import numpy as np
 
+from tests.training.synthetic import make_dataset
 from training.config import DataConfig
 from training.data import ImageBank, MusicBank, split_data
 from training.feature_cache import FeatureCache
 from visualizer.frontend import FrontEndContract
-
-from .synthetic import make_dataset
 
 
 def test_split_by_track_is_disjoint_and_deterministic(tmp_path):

@@ -1,0 +1,141 @@
+"""Export of a tiny trained run: files, tensor names, metadata round trip, torch parity."""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from export import cli as export_cli
+from export.onnx_export import ExportMismatchError, check_against_torch, export_module
+from tests.training.synthetic import make_dataset
+from training.cli import main as train_main
+from training.config import tiny_config
+from visualizer.model_files import (
+    ENCODER_FILE,
+    GENERATOR_FILE,
+    JUDGE_FILE,
+    ModelFileError,
+    ModelMetadata,
+)
+
+TINY_JUDGE = {"image_size": 16, "store_size": 20, "widths": [4, 8], "epochs": 1, "batch": 4}
+
+
+def export(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    export_cli.add_arguments(parser)
+    return export_cli.run(parser.parse_args(list(argv)))
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory) -> Path:
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("export")
+    data = make_dataset(root / "data", n_categories=3)
+    (root / "config.json").write_text(json.dumps(tiny_config(16).to_dict()))
+    (root / "judge.json").write_text(json.dumps(TINY_JUDGE))
+    code = train_main(
+        ["--data", str(data), "--out", str(root / "run"), "--config", str(root / "config.json"),
+         "--cache-dir", str(root / "cache"), "--no-progress", "--stages", "embed,gan,judge",
+         "--judge-config", str(root / "judge.json")]
+    )  # fmt: skip
+    assert code == 0
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def exported(trained_run, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("models")
+    eval_json = out.parent / "eval.json"
+    eval_json.write_text(json.dumps({"centroid_accuracy": 0.5}))
+    assert export("--run", str(trained_run), "--out", str(out), "--eval-json", str(eval_json)) == 0
+    return out
+
+
+def session(path: Path) -> ort.InferenceSession:
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def test_files_have_the_specified_tensors(exported):
+    encoder = session(exported / ENCODER_FILE)
+    assert [i.name for i in encoder.get_inputs()] == ["window"]
+    assert [o.name for o in encoder.get_outputs()] == ["feature", "category_scores"]
+    window = np.random.default_rng(0).uniform(-1, 1, (3, 2, 1024, 689)).astype(np.float32)
+    feature, scores = encoder.run(None, {"window": window})
+    assert feature.shape == (3, 32) and scores.shape == (3, 3)
+    generator = session(exported / GENERATOR_FILE)
+    assert [i.name for i in generator.get_inputs()] == ["noise", "feature"]
+    (image,) = generator.run(
+        None, {"noise": np.zeros((5, 8), np.float32), "feature": np.ones((5, 32), np.float32)}
+    )
+    assert image.shape == (5, 3, 16, 16) and np.abs(image).max() <= 1.0
+    judge = session(exported / JUDGE_FILE)
+    logits, _ = judge.run(None, {"image": image})
+    assert logits.shape == (5, 3)
+
+
+def test_metadata_round_trip(exported, trained_run):
+    run_info = json.loads((trained_run / "run.json").read_text())
+    for name in (ENCODER_FILE, GENERATOR_FILE):
+        props = {p.key: p.value for p in onnx.load(str(exported / name)).metadata_props}
+        metadata = ModelMetadata.from_props(props, name)
+        assert metadata.categories == ("cat0", "cat1", "cat2")
+        assert (metadata.feature_dim, metadata.noise_dim, metadata.image_size) == (32, 8, 16)
+        assert metadata.frontend.to_dict() == run_info["frontend"]
+        assert metadata.training_data["train_tracks"] == run_info["data"]["train_tracks"]
+        assert metadata.training_data["validation_tracks"] == run_info["data"]["validation_tracks"]
+        assert len(metadata.training_data["validation_tracks"]) == 3  # one per category
+        assert metadata.eval_figures == {"centroid_accuracy": 0.5}
+        assert ModelMetadata.from_props(metadata.to_props(), name) == metadata
+
+
+def test_category_scores_are_feature_dot_image_centroids(exported, trained_run):
+    from export.run_export import _scored_encoder
+
+    scored, _ = _scored_encoder(trained_run, Path(json.loads(
+        (trained_run / "run.json").read_text())["data_root"]))  # fmt: skip
+    window = torch.rand(2, 2, 1024, 689) * 2 - 1
+    feature, scores = session(exported / ENCODER_FILE).run(None, {"window": window.numpy()})
+    np.testing.assert_allclose(scores, feature @ scored.centroids.numpy().T, rtol=1e-4, atol=1e-4)
+    assert check_against_torch(scored, exported / ENCODER_FILE, (window,)) <= 1e-4
+
+
+def test_export_refuses_a_run_without_judge(trained_run, tmp_path, capsys):
+    judge = trained_run / "judge" / "judge.pt"
+    hidden = judge.with_suffix(".hidden")
+    judge.rename(hidden)
+    try:
+        assert export("--run", str(trained_run), "--out", str(tmp_path)) == 1
+        assert "--no-judge" in capsys.readouterr().err
+    finally:
+        hidden.rename(judge)
+
+
+def test_model_without_metadata_is_refused(tmp_path):
+    module = torch.nn.Linear(4, 2)
+    export_module(module, (torch.randn(2, 4),), ["x"], ["y"], tmp_path / "m.onnx", {})
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "m.onnx")).metadata_props}
+    with pytest.raises(ModelFileError, match="not a musicscape model"):
+        ModelMetadata.from_props(props, "m.onnx")
+
+
+def test_parity_check_fails_with_figures(tmp_path):
+    module = torch.nn.Linear(4, 2)
+    export_module(module, (torch.randn(2, 4),), ["x"], ["y"], tmp_path / "m.onnx", {"k": "v"})
+    assert check_against_torch(module, tmp_path / "m.onnx", (torch.randn(7, 4),)) <= 1e-6
+    with torch.no_grad():
+        module.bias += 0.01
+    with pytest.raises(ExportMismatchError, match=r"max abs 0\.01 \(tolerance 0\.0001"):
+        check_against_torch(module, tmp_path / "m.onnx", (torch.randn(3, 4),))
+
+
+def test_export_needs_batch_two_for_a_dynamic_axis(tmp_path):
+    with pytest.raises(ValueError, match="batch 2"):
+        export_module(
+            torch.nn.Linear(4, 2), (torch.randn(1, 4),), ["x"], ["y"], tmp_path / "m.onnx", {}
+        )
