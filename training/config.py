@@ -56,6 +56,7 @@ class MusicEncoderConfig:
     feature_dim: int = 1024
     normalise_input: bool = True
     dropout: float = 0.2
+    unit_norm: bool = True  # features on the unit sphere (inner product = cosine)
 
     def __post_init__(self) -> None:
         if len(self.time_strides) != len(self.channels) - 1:
@@ -75,6 +76,7 @@ class ImageEncoderConfig:
     hidden_dim: int = 1024
     feature_dim: int = 1024
     dropout: float = 0.3
+    unit_norm: bool = True
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ class EmbedStageConfig:
     music: MusicEncoderConfig = field(default_factory=MusicEncoderConfig)
     image: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
     loss: str = "dssje"  # "dssje" (Reed et al. 2016 hinge) or "infonce"
-    margin: float = 1.0
+    margin: float = 0.2  # on unit-length embeddings, scores are cosines in [-1, 1]
     temperature: float = 0.1
     image_self_weight: float = 1.0  # images vs their own prototypes (see losses.py)
     per_class: int = 4  # windows and images per category in a batch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from training.config import ImageEncoderConfig
@@ -54,4 +55,7 @@ class ImageEncoder(nn.Module):
         )
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(image))
+        feature = self.head(self.features(image))
+        if self.config.unit_norm:
+            feature = F.normalize(feature, dim=1)
+        return feature

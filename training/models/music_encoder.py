@@ -9,6 +9,7 @@ patch conv (16 bins x 4 frames by default) and the time axis is downsampled befo
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from training.config import MusicEncoderConfig
@@ -78,4 +79,7 @@ class MusicEncoder(nn.Module):
         fused = self.fuse(steps)  # [B, T, fused_dim]
         outputs, _ = self.lstm(fused)  # [B, T, hidden]
         summary = torch.cat([outputs[:, -1], outputs.mean(dim=1)], dim=1)  # [B, 2*hidden]
-        return self.head(self.dropout(summary))  # [B, feature_dim]
+        feature = self.head(self.dropout(summary))  # [B, feature_dim]
+        if self.config.unit_norm:
+            feature = F.normalize(feature, dim=1)
+        return feature
