@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from tests.training.synthetic import make_dataset
 from training.config import DataConfig
@@ -66,3 +67,25 @@ def test_short_track_window_is_preceded_by_silence(tmp_path):
     assert np.all(window[0, :, : contract.n_frames - frames] == -1.0)
     assert np.all(window[1, :, : contract.n_frames - frames] == 0.0)
     np.testing.assert_array_equal(window[:, :, -frames:], np.asarray(music.features[0], np.float32))
+
+
+def test_pitch_shift_by_an_octave_doubles_the_bin():
+    from training.augment import pitch_shift
+
+    window = np.zeros((2, 64, 3), dtype=np.float32)
+    window[0] = -1.0
+    window[0, 10] = 0.5
+    shifted = pitch_shift(window, 12.0)
+    assert shifted[0, 20, 0] == pytest.approx(0.5)
+    assert shifted[0, 10, 0] == -1.0
+    down = pitch_shift(window, -12.0)
+    assert down[0, 5, 0] == pytest.approx(0.5)
+    assert np.all(down[0, 33:] == -1.0)  # the top octave has no source: silence
+
+
+def test_mixing_two_equal_powers_adds_three_db():
+    from training.augment import mix_power
+
+    level = np.full((4, 4), 0.5, dtype=np.float32)  # -25 dB at floor -100
+    mixed = mix_power(level, level, floor_db=-100.0)
+    np.testing.assert_allclose(mixed, 0.5 + 10 * np.log10(2) / 50, atol=1e-6)
