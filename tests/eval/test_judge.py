@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -167,3 +169,14 @@ def test_judge_config_refuses_impossible_sizes():
         JudgeConfig(store_size=32)
     with pytest.raises(ValueError, match="unknown judge config keys: colour"):
         JudgeConfig.from_dict({"colour": 1})
+
+
+def test_training_continues_from_a_judge_with_the_same_shape_and_split(
+    checkpoint, scenes, tmp_path
+):
+    config = dataclasses.replace(TOY_CONFIG, epochs=1, lr=1e-3)
+    continued = train_judge(scenes, tmp_path / "more", config, "cpu", initial_checkpoint=checkpoint)
+    assert load_judge(continued)[1]["validation_accuracy"] == 1.0
+    wider = dataclasses.replace(TOY_CONFIG, widths=(8, 32))
+    with pytest.raises(JudgeCheckpointError, match="cannot continue from this judge"):
+        train_judge(scenes, tmp_path / "wider", wider, "cpu", initial_checkpoint=checkpoint)
