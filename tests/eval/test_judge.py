@@ -180,3 +180,22 @@ def test_training_continues_from_a_judge_with_the_same_shape_and_split(
     wider = dataclasses.replace(TOY_CONFIG, widths=(8, 32))
     with pytest.raises(JudgeCheckpointError, match="cannot continue from this judge"):
         train_judge(scenes, tmp_path / "wider", wider, "cpu", initial_checkpoint=checkpoint)
+
+
+def test_blur_augmentation_softens_fine_texture():
+    checkerboard = (torch.arange(20).view(1, -1) + torch.arange(20).view(-1, 1)) % 2 * 2.0 - 1
+    batch = checkerboard.expand(4, 3, 20, 20).contiguous()
+
+    def texture(blur_probability: float) -> float:
+        config = JudgeConfig(
+            image_size=16,
+            store_size=20,
+            widths=(4, 8),
+            crop_min_area=1.0,
+            colour_jitter=0.0,
+            blur_probability=blur_probability,
+        )
+        out = augment(batch, config, torch.Generator().manual_seed(0))
+        return float((out[..., 1:] - out[..., :-1]).abs().mean())
+
+    assert texture(1.0) < 0.5 * texture(0.0)
