@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from visualizer.app.main_window import MainWindow
+
 from .onnx_models import build_model_dir
 
 RATE = 22_050
@@ -139,3 +141,26 @@ def _reinitialise_portaudio() -> None:
         return
     sounddevice._terminate()
     sounddevice._initialize()
+
+
+@pytest.fixture
+def make_window(qtbot, settings, empty_demo_dir):
+    """Opens real main windows (silent clock unless asked for the output device); shuts them."""
+    windows = []
+
+    def make(model_dir, demo_dir=None, store=None, use_output_device=False):
+        window = MainWindow(
+            store or settings,
+            model_dir,
+            demo_dir or empty_demo_dir,
+            use_output_device=use_output_device,
+        )
+        qtbot.addWidget(window)
+        window.resize(900, 600)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()

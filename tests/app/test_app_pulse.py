@@ -13,7 +13,6 @@ import pytest
 import soundfile as sf
 
 from visualizer.app.audio_sources import list_inputs
-from visualizer.app.main_window import MainWindow
 
 from .conftest import RATE
 
@@ -23,20 +22,8 @@ AUDIO_TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def pulse_window(qtbot, pulse_server, settings, empty_demo_dir, model_dir):
-    windows = []
-
-    def make():
-        window = MainWindow(settings, model_dir, empty_demo_dir, use_output_device=True)
-        qtbot.addWidget(window)
-        window.resize(900, 600)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
+def pulse_window(pulse_server, make_window, model_dir):
+    return lambda: make_window(model_dir, use_output_device=True)
 
 
 @pytest.fixture

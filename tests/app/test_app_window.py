@@ -15,7 +15,6 @@ from PyQt6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PyQt6.QtGui import QDropEvent, QGuiApplication
 
 from visualizer.app.app_settings import SOURCE_INPUT
-from visualizer.app.main_window import MainWindow
 from visualizer.app.scene_director import AUTO, BIAS, HOLD
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE
 
@@ -23,25 +22,6 @@ from .conftest import write_ogg
 from .onnx_models import build_encoder, build_generator, small_metadata
 
 FRAME_TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-def make_window(qtbot, settings, empty_demo_dir):
-    windows = []
-
-    def make(model_dir, demo_dir=None, store=None):
-        window = MainWindow(
-            store or settings, model_dir, demo_dir or empty_demo_dir, use_output_device=False
-        )
-        qtbot.addWidget(window)
-        window.resize(900, 600)
-        window.show()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
 
 
 def wait_for_frames(qtbot, window, count: int) -> None:
