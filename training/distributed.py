@@ -40,7 +40,10 @@ def start(device: str) -> ProcessInfo:
 
 
 def stop(info: ProcessInfo) -> None:
+    """Leave the process group together: a gloo rank that tears down while its peer is
+    still connected aborts the process ("terminate called without an active exception")."""
     if info.distributed and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
