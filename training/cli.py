@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--loss", choices=("dssje", "infonce"), help="joint embedding loss")
     parser.add_argument("--seed", type=int, help="seed for splits, sampling and weights")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads for torch (default: torch's choice); give each concurrent run its "
+        "share of the cores: oversubscribed runs slow each other down several times over",
+    )
 
 
 def _config(args, resumed: dict | None):
@@ -114,6 +120,11 @@ def run(args: argparse.Namespace) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         print("musicscape train: --device cuda but torch sees no GPU", file=sys.stderr)
         return 2
+    if args.threads is not None:
+        if args.threads < 1:
+            print(f"musicscape train: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+            return 2
+        torch.set_num_threads(args.threads)
     config = _config(args, resumed)
     if config.deterministic:
         torch.use_deterministic_algorithms(True)

@@ -124,6 +124,8 @@ class GanStageConfig:
     windows_per_track: int = 24  # encoder features precomputed per training track
     prototype_fraction: float = 0.25  # conditions drawn from image-embedding prototypes
     interpolate_fraction: float = 0.25  # GAN-INT: mix two same-category features
+    # Weight of D's auxiliary category loss (AC-GAN) in both D's and G's loss; 0 = GAN-CLS only.
+    category_weight: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def run_gan_stage(ctx: RunContext) -> Path:
 
     torch.manual_seed(ctx.config.seed + 2)
     generator = Generator(config.generator).to(device, memory_format=torch.channels_last)
-    discriminator = Discriminator(config.discriminator).to(
+    discriminator = Discriminator(config.discriminator, n_classes).to(
         device, memory_format=torch.channels_last
     )
     trained_g, trained_d = (
@@ -125,18 +125,29 @@ def run_gan_stage(ctx: RunContext) -> Path:
         trained_g.train()
         trained_d.train()
 
-        # ---- D step: real+matching music -> 1; real+mismatched music and fake -> 0 (GAN-CLS)
+        categories_of = torch.from_numpy(labels).to(device)
+
+        # ---- D step: real+matching music -> 1; real+mismatched music and fake -> 0 (GAN-CLS);
+        # ---- the auxiliary head learns the category of real photos (AC-GAN)
         fake = trained_g(noise, right)
-        loss_real = F.binary_cross_entropy_with_logits(trained_d(real, right), ones)
-        loss_wrong = F.binary_cross_entropy_with_logits(trained_d(real, wrong), zeros)
-        loss_fake = F.binary_cross_entropy_with_logits(trained_d(fake.detach(), right), zeros)
+        match_real, category_real = trained_d(real, right)
+        match_wrong, _ = trained_d(real, wrong)
+        match_fake, _ = trained_d(fake.detach(), right)
+        loss_real = F.binary_cross_entropy_with_logits(match_real, ones)
+        loss_wrong = F.binary_cross_entropy_with_logits(match_wrong, zeros)
+        loss_fake = F.binary_cross_entropy_with_logits(match_fake, zeros)
+        loss_category_real = F.cross_entropy(category_real, categories_of)
         loss_d = loss_real + 0.5 * (loss_wrong + loss_fake)
+        loss_d = loss_d + config.category_weight * loss_category_real
         optimizer_d.zero_grad(set_to_none=True)
         loss_d.backward()
         optimizer_d.step()
 
-        # ---- G step: make D call the fake a real image matching its music
-        loss_g = F.binary_cross_entropy_with_logits(trained_d(fake, right), ones)
+        # ---- G step: make D call the fake a real image matching its music, of its category
+        match_fake, category_fake = trained_d(fake, right)
+        loss_category_fake = F.cross_entropy(category_fake, categories_of)
+        loss_g = F.binary_cross_entropy_with_logits(match_fake, ones)
+        loss_g = loss_g + config.category_weight * loss_category_fake
         optimizer_g.zero_grad(set_to_none=True)
         loss_g.backward()
         optimizer_g.step()
@@ -145,6 +156,8 @@ def run_gan_stage(ctx: RunContext) -> Path:
             "loss_g": float(loss_g.detach()),
             "d_real": float(loss_real.detach()),
             "d_wrong": float(loss_wrong.detach()),
+            "d_category_real": float(loss_category_real.detach()),
+            "g_category_fake": float(loss_category_fake.detach()),
         }
 
     grid_rng = np.random.default_rng([ctx.config.seed, 23])

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -88,6 +89,13 @@ def test_gan_stage_alone_needs_an_embedding(tmp_path, dataset, capsys):
     assert "needs a trained embedding" in capsys.readouterr().err
 
 
+def test_threads_option_sets_torch_threads_and_refuses_zero(tmp_path, dataset, capsys):
+    assert train(tmp_path, dataset, "run", "--stages", "gan", "--threads", "2") == 1
+    assert torch.get_num_threads() == 2
+    assert train(tmp_path, dataset, "run0", "--threads", "0") == 2
+    assert "--threads must be >= 1, got 0" in capsys.readouterr().err
+
+
 def test_resumed_run_equals_uninterrupted_run(tmp_path, dataset):
     assert train(tmp_path, dataset, "straight") == 0
     assert train(tmp_path, dataset, "stopped", "--epochs-embed", "1", "--stages", "embed") == 0
@@ -151,3 +159,35 @@ def test_two_gloo_processes_with_torchrun(tmp_path):
         assert saved["epoch"] == 2
         assert len(saved["rng"]) == 2  # one sampling state per rank
         assert saved["rng"][0]["numpy"] != saved["rng"][1]["numpy"]
+
+
+@pytest.mark.slow
+def test_generator_draws_the_colour_of_the_category_its_music_belongs_to(tmp_path):
+    """Colour-coded toy (tones per category, one colour per category's photos): each row of
+    the last sample grid, drawn from one category's music, must have that category's colour."""
+    data = make_dataset(tmp_path / "data", n_categories=3)
+    base = tiny_config(16)
+    gan = base.gan
+    config = dataclasses.replace(
+        base,
+        embed=dataclasses.replace(base.embed, steps_per_epoch=40),
+        gan=dataclasses.replace(
+            gan,
+            generator=dataclasses.replace(gan.generator, base_channels=8),
+            discriminator=dataclasses.replace(gan.discriminator, base_channels=8),
+            batch_size=12,
+            steps_per_epoch=1000,
+            epochs=1,
+            learning_rate=1e-3,
+        ),
+    )
+    assert train(tmp_path, data, "run", config=config) == 0
+    from PIL import Image
+
+    from tests.training.synthetic import COLOURS
+
+    grid = np.asarray(Image.open(tmp_path / "run" / "gan" / "samples_epoch_001.png"), float)
+    row_colours = grid.reshape(3, 16, -1, 3).mean(axis=(1, 2))  # [category, rgb]
+    distances = np.linalg.norm(row_colours[:, None] - np.asarray(COLOURS[:3])[None], axis=2)
+    assert distances.argmin(axis=1).tolist() == [0, 1, 2], row_colours.round()
+    assert distances.diagonal().max() < 40.0, row_colours.round()

@@ -75,14 +75,18 @@ def test_image_encoder_shape():
 @pytest.mark.parametrize("size", [64, 128])
 def test_gan_builds_and_trains_a_step_at(size):
     g = Generator(GeneratorConfig(image_size=size, noise_dim=8, feature_dim=16, base_channels=4))
-    d = Discriminator(DiscriminatorConfig(image_size=size, feature_dim=16, base_channels=4))
+    d = Discriminator(
+        DiscriminatorConfig(image_size=size, feature_dim=16, base_channels=4), n_classes=3
+    )
     feature = torch.randn(2, 16)
     image = g(torch.randn(2, 8), feature)
     assert image.shape == (2, 3, size, size)
     assert float(image.abs().max()) <= 1.0
-    logits = d(image, feature)
-    assert logits.shape == (2,)
-    F.binary_cross_entropy_with_logits(logits, torch.ones(2)).backward()
+    match, category = d(image, feature)
+    assert match.shape == (2,)
+    assert category.shape == (2, 3)
+    loss = F.binary_cross_entropy_with_logits(match, torch.ones(2))
+    (loss + F.cross_entropy(category, torch.tensor([0, 2]))).backward()
     assert all(p.grad is not None for p in g.parameters())
 
 

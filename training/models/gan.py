@@ -70,10 +70,17 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """D(image, feature) -> logit [B]: real image matching its music, or not."""
+    """D(image, feature) -> (match logit [B], category logits [B, n_classes]).
 
-    def __init__(self, config: DiscriminatorConfig):
+    The match logit says "a real image matching its music" (GAN-CLS). The category logits
+    are an auxiliary classifier on the image alone (AC-GAN, Odena et al. 2017): trained on
+    real photos, it gives G a direct signal to draw the category its music belongs to.
+    """
+
+    def __init__(self, config: DiscriminatorConfig, n_classes: int):
         super().__init__()
+        if n_classes < 2:
+            raise ValueError(f"the discriminator needs at least two categories, got {n_classes}")
         self.config = config
         stages = _stages(config.image_size)
         widths = [config.base_channels * 2**i for i in range(stages)]
@@ -99,8 +106,13 @@ class Discriminator(nn.Module):
             # [B, w_last, 4, 4] -> [B, 1, 1, 1]
             nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False),
         )
+        # [B, w_last, 4, 4] -> [B, n_classes]
+        self.classify = nn.Linear(widths[-1] * 4 * 4, n_classes)
 
-    def forward(self, image: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, image: torch.Tensor, feature: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         x = self.image_layers(image)  # [B, w_last, 4, 4]
         tiled = self.project(feature)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-        return self.joint(torch.cat([x, tiled], dim=1)).flatten()  # [B]
+        match = self.joint(torch.cat([x, tiled], dim=1)).flatten()  # [B]
+        return match, self.classify(x.flatten(1))  # [B], [B, n_classes]
