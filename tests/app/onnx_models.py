@@ -11,14 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from tests.onnx_graphs import save_graph
 from visualizer.frontend import FrontEndContract
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, ModelMetadata
 
 CATEGORIES = ("sky", "water", "mountain", "desert")
-OPSET = 17
 
 
 def small_metadata(
@@ -32,16 +31,6 @@ def small_metadata(
         image_size=image_size,
         model_version="test-0",
     )
-
-
-def _save(graph, path: Path, metadata: ModelMetadata | None) -> Path:
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = 8
-    if metadata is not None:
-        helper.set_model_props(model, metadata.to_props())
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
 
 
 def _constant(name: str, values: np.ndarray):
@@ -90,7 +79,7 @@ def build_encoder(
             _constant("centroids", centroids),
         ],
     )
-    return _save(graph, path, metadata if with_metadata else None)
+    return save_graph(graph, path, metadata if with_metadata else None)
 
 
 def build_generator(
@@ -160,7 +149,7 @@ def build_generator(
         [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, size, size])],
         initializer=initializers,
     )
-    return _save(graph, path, metadata if with_metadata else None)
+    return save_graph(graph, path, metadata if with_metadata else None)
 
 
 def build_model_dir(

@@ -21,6 +21,7 @@ import onnx
 import soundfile as sf
 from onnx import TensorProto, helper, numpy_helper
 
+from tests.onnx_graphs import save_graph
 from visualizer.frontend import FrontEndContract
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, JUDGE_FILE, ModelMetadata
 
@@ -33,7 +34,6 @@ IMAGE_SIZE = 8
 # Colours as uint8 levels (exact in [-1, 1] as level * 2 / 255 - 1).
 COLOUR_LEVELS = {"desert": (204, 153, 51), "sky": (51, 102, 204), "water": (0, 51, 102)}
 MUSIC_PAINTS = {"desert": "desert", "sky": "sky", "water": "sky"}
-OPSET = 17
 
 
 def level_to_unit(levels) -> np.ndarray:
@@ -59,15 +59,6 @@ def metadata(
         model_version="eval-test",
         training_data=training_data or {},
     )
-
-
-def _save(graph, path: Path, model_metadata: ModelMetadata | None) -> None:
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = 8
-    if model_metadata is not None:
-        helper.set_model_props(model, model_metadata.to_props())
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
 
 
 def _tensor(name: str, values) -> onnx.TensorProto:
@@ -108,7 +99,7 @@ def build_encoder(path: Path, model_metadata: ModelMetadata | None) -> None:
             _tensor("sharpness", np.array(50.0, np.float32)),
         ],
     )
-    _save(graph, path, model_metadata)
+    save_graph(graph, path, model_metadata)
 
 
 def build_generator(path: Path, model_metadata: ModelMetadata) -> None:
@@ -138,7 +129,7 @@ def build_generator(path: Path, model_metadata: ModelMetadata) -> None:
             _tensor("ones", np.ones((1, 1, size, size), np.float32)),
         ],
     )
-    _save(graph, path, model_metadata)
+    save_graph(graph, path, model_metadata)
 
 
 def build_judge(path: Path, model_metadata: ModelMetadata) -> None:
@@ -165,7 +156,7 @@ def build_judge(path: Path, model_metadata: ModelMetadata) -> None:
             _tensor("colour_norms", np.sum(colours**2, axis=1).astype(np.float32)),
         ],
     )
-    _save(graph, path, model_metadata)
+    save_graph(graph, path, model_metadata)
 
 
 HELD_OUT_PHOTOS = [f"{name}/{name}_{shade}.png" for name in CATEGORIES for shade in (0, 1)]
