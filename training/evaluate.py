@@ -433,6 +433,12 @@ def _accuracy_per_category(
     }
 
 
+def _chosen_share(chosen: np.ndarray, categories: tuple[str, ...]) -> dict[str, float]:
+    """Share of all answers that went to each category (a collapse shows as a share near 0)."""
+    counts = np.bincount(chosen, minlength=len(categories))
+    return {name: float(counts[i] / max(len(chosen), 1)) for i, name in enumerate(categories)}
+
+
 def evaluate(
     models_dir: Path,
     music_dirs: Path | list[Path],
@@ -520,10 +526,12 @@ def evaluate(
         "retrieval": {
             "accuracy": float(np.mean(retrieved == truth)),
             "per_category": _accuracy_per_category(truth, retrieved, categories),
+            "chosen_share": _chosen_share(retrieved, categories),
         },
         "generation": {
             "accuracy": float(np.trace(confusion) / confusion.sum()),
             "per_category": _accuracy_per_category(generated_truth, generated, categories),
+            "chosen_share": _chosen_share(generated, categories),
             "confusion": confusion.tolist(),
             "draws_per_window": draws,
             "diversity": diversity,
@@ -559,6 +567,11 @@ def format_summary(result: dict[str, Any]) -> str:
         lines.append(f"{name:<{width}}{_figure(r):>10}{_figure(g):>12}")
     lines.append(
         f"{'all':<{width}}{_figure(retrieval['accuracy']):>10}{_figure(generation['accuracy']):>12}"
+    )
+    lines.append(
+        f"{'min share':<{width}}{_figure(min(retrieval['chosen_share'].values())):>10}"
+        f"{_figure(min(generation['chosen_share'].values())):>12}"
+        "  (smallest share of answers any category gets)"
     )
     lines += [
         "",

@@ -55,10 +55,16 @@ def test_retrieval_and_generation_figures_match_the_construction(result):
     assert result["retrieval"]["per_category"] == pytest.approx(
         {"desert": 1.0, "sky": 1.0, "water": 0.4}
     )
+    # 4 desert + 3 of the 5 water windows are retrieved as desert
+    assert result["retrieval"]["chosen_share"] == pytest.approx(
+        {"desert": 0.7, "sky": 0.1, "water": 0.2}
+    )
     generation = result["generation"]
     # rows = music category, columns = judge's category (in the encoder's order), 4 draws each
     assert generation["confusion"] == [[16, 0, 0], [0, 4, 0], [12, 8, 0]]
     assert generation["accuracy"] == pytest.approx(0.5)
+    # the confusion's column sums over its 40 answers
+    assert generation["chosen_share"] == pytest.approx({"desert": 0.7, "sky": 0.3, "water": 0.0})
     # water's mean feature is 0.4 water + 0.6 desert -> a desert-like colour -> judged desert
     assert generation["centroid_accuracy"] == pytest.approx(2 / 3)
     # desert track: 3 of 3 pairs agree; water track: 3 of 4; the 1-window sky track has none
@@ -141,6 +147,7 @@ def test_cli_writes_json_and_prints_the_table(data, capsys):
     assert written["generation"]["confusion"] == [[16, 0, 0], [0, 4, 0], [12, 8, 0]]
     printed = capsys.readouterr().out
     assert "water" in printed and "0.700" in printed
+    assert "min share      0.100       0.000" in printed
 
 
 def test_eval_does_not_import_torch(data):
