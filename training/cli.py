@@ -29,7 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs-gan", type=int, help="GAN epochs")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--config", type=Path, help="JSON TrainConfig (overrides the defaults)")
-    parser.add_argument("--judge-config", type=Path, help="JSON JudgeConfig for the judge stage")
+    parser.add_argument(
+        "--judge-config",
+        type=Path,
+        help="JSON JudgeConfig for the judge stage; a JSON list of them trains an ensemble",
+    )
     parser.add_argument(
         "--cache-dir", type=Path, help="feature cache (default ~/.cache/musicscape)"
     )
@@ -73,15 +77,23 @@ def _config(args, resumed: dict | None):
 
 
 def _judge_stage(ctx, judge_config_path: Path | None, device: str) -> Path:
-    try:
-        from training.judge import JudgeConfig, train_judge
-    except ImportError as error:
-        raise RuntimeError(f"the judge stage needs training/judge.py ({error})") from error
-    if judge_config_path is not None:
-        judge_config = JudgeConfig.from_dict(json.loads(judge_config_path.read_text()))
-    else:
-        judge_config = JudgeConfig(image_size=ctx.config.gan.generator.image_size)
-    return train_judge(ctx.data_root / "scenes", ctx.stage_dir("judge"), judge_config, device)
+    """Train the judge; a JSON list of JudgeConfigs trains each into judge/member_<i>/ and
+    combines them into one ensemble judge/judge.pt."""
+    from training.judge import JudgeConfig, combine_judges, train_judge
+
+    scenes, folder = ctx.data_root / "scenes", ctx.stage_dir("judge")
+    if judge_config_path is None:
+        return train_judge(
+            scenes, folder, JudgeConfig(image_size=ctx.config.gan.generator.image_size), device
+        )
+    values = json.loads(judge_config_path.read_text())
+    if isinstance(values, dict):
+        return train_judge(scenes, folder, JudgeConfig.from_dict(values), device)
+    members = [
+        train_judge(scenes, folder / f"member_{index}", JudgeConfig.from_dict(member), device)
+        for index, member in enumerate(values)
+    ]
+    return combine_judges(members, folder)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,9 @@ diversity and the Frechet distance (fid_judge).
 Input: images in [-1, 1], [B, 3, S, S] with S = `JudgeConfig.image_size` (the generator's 64).
 Output: (logits [B, C], features [B, D]), D = the last width.
 
+Several judges (say one at 64 and one at 128 pixels) combine into a `JudgeEnsemble` with
+`combine_judges`: their class probabilities are averaged, their features placed side by side.
+
 Training: every photo is decoded once into a uint8 array (at `store_size`, a little larger
 than `image_size`, so random resized crops keep detail); batches are augmented on the fly
 (random resized crop + horizontal flip via one affine resampling, colour jitter), sampled
@@ -34,7 +37,8 @@ from training.folders import IMAGE_EXTENSIONS, find_category_files, split_by_ite
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "judge.pt"
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 1  # one SceneJudge
+ENSEMBLE_FORMAT = 2  # a JudgeEnsemble written by combine_judges
 
 
 class JudgeCheckpointError(ValueError):
@@ -157,6 +161,47 @@ class SceneJudge(nn.Module):
         return (logits + mirrored_logits) * 0.5, (features + mirrored_features) * 0.5
 
 
+class JudgeEnsemble(nn.Module):
+    """Judges as one: the mean of their class probabilities, their features side by side.
+
+    image [B,3,S,S] in [-1,1], S = the largest member's size -> (log of the mean probability
+    [B,C], features [B, sum of member widths]). A member of size S/k sees the image
+    average-pooled by k (sizes must divide S).
+    """
+
+    def __init__(self, members: list[SceneJudge]):
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs at least two judges, got {len(members)}")
+        self.image_size = max(member.config.image_size for member in members)
+        for member in members:
+            if self.image_size % member.config.image_size:
+                raise ValueError(
+                    f"judge size {member.config.image_size} does not divide the ensemble's "
+                    f"input size {self.image_size}"
+                )
+        self.members = nn.ModuleList(members)
+
+    @property
+    def feature_dim(self) -> int:
+        return sum(member.feature_dim for member in self.members)
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        probabilities, features = [], []
+        for member in self.members:
+            factor = self.image_size // member.config.image_size
+            scaled = image if factor == 1 else F.avg_pool2d(image, factor)
+            logits, member_features = member(scaled)
+            probabilities.append(torch.softmax(logits, dim=1))
+            features.append(member_features)
+        mean = torch.stack(probabilities).mean(dim=0)  # [B, C]
+        return torch.log(mean.clamp_min(1e-12)), torch.cat(features, dim=1)
+
+
+def judge_input_size(model: SceneJudge | JudgeEnsemble) -> int:
+    return model.image_size if isinstance(model, JudgeEnsemble) else model.config.image_size
+
+
 @dataclass
 class PhotoSet:
     images: np.ndarray  # uint8 [N, size, size, 3]
@@ -242,8 +287,8 @@ def balanced_indices(labels: np.ndarray, count: int, rng: np.random.Generator) -
 
 
 @torch.no_grad()
-def predict(model: SceneJudge, images: np.ndarray, batch: int = 256) -> np.ndarray:
-    """Eval-mode logits [N, C] for uint8 photos [N, image_size, image_size, 3]."""
+def predict(model: SceneJudge | JudgeEnsemble, images: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Eval-mode logits [N, C] for uint8 photos [N, size, size, 3] (the model's input size)."""
     model.eval()
     out = [
         model(to_model_input(images[i : i + batch]).contiguous(memory_format=torch.channels_last))[
@@ -389,6 +434,8 @@ def _initial_state(
     path: Path, config: JudgeConfig, categories: tuple[str, ...]
 ) -> dict[str, torch.Tensor]:
     previous, info = load_judge(path)
+    if isinstance(previous, JudgeEnsemble):
+        raise JudgeCheckpointError(f"{path}: an ensemble; continue from one of its members")
     same = (
         previous.config.widths == config.widths
         and previous.config.blocks_per_stage == config.blocks_per_stage
@@ -404,8 +451,9 @@ def _initial_state(
     return previous.state_dict()
 
 
-def load_judge(path: Path) -> tuple[SceneJudge, dict[str, Any]]:
-    """(model in eval mode, info: everything train_judge stored except the weights)."""
+def load_judge(path: Path) -> tuple[SceneJudge | JudgeEnsemble, dict[str, Any]]:
+    """(model in eval mode, info: everything stored except the weights, plus "split": the
+    held-out split's seed and validation_fraction)."""
     path = Path(path)
     if not path.is_file():
         raise JudgeCheckpointError(f"{path}: no such judge checkpoint")
@@ -413,13 +461,87 @@ def load_judge(path: Path) -> tuple[SceneJudge, dict[str, Any]]:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a damaged file
         raise JudgeCheckpointError(f"{path}: unreadable judge checkpoint ({error})") from error
-    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(saved, dict) or saved.get("format") not in (
+        CHECKPOINT_FORMAT,
+        ENSEMBLE_FORMAT,
+    ):
         raise JudgeCheckpointError(f"{path}: not a musicscape judge checkpoint")
-    info = {key: value for key, value in saved.items() if key != "model_state"}
-    config = JudgeConfig.from_dict(info["config"])
-    model = SceneJudge(config, len(info["categories"]))
-    model.load_state_dict(saved["model_state"])
-    return model.eval(), info
+    n_categories = len(saved["categories"])
+
+    def member(config: dict[str, Any], state: dict[str, torch.Tensor]) -> SceneJudge:
+        model = SceneJudge(JudgeConfig.from_dict(config), n_categories)
+        model.load_state_dict(state)
+        return model
+
+    if saved["format"] == CHECKPOINT_FORMAT:
+        info = {key: value for key, value in saved.items() if key != "model_state"}
+        model = member(info["config"], saved["model_state"])
+        info["split"] = {
+            "seed": model.config.seed,
+            "validation_fraction": model.config.validation_fraction,
+        }
+        return model.eval(), info
+    info = {key: value for key, value in saved.items() if key != "members"}
+    ensemble = JudgeEnsemble([member(m["config"], m["model_state"]) for m in saved["members"]])
+    return ensemble.eval(), info
+
+
+def combine_judges(checkpoints: list[Path], out_dir: Path) -> Path:
+    """Combine trained judges (same categories and held-out photos) into one ensemble
+    checkpoint out_dir/judge.pt, measured on those held-out photos; returns its path."""
+    loaded = [load_judge(path) for path in checkpoints]
+    first = loaded[0][1]
+    for (model, info), path in zip(loaded, checkpoints, strict=True):
+        if isinstance(model, JudgeEnsemble):
+            raise JudgeCheckpointError(f"{path}: already an ensemble; combine its members")
+        if (info["categories"], info["validation_photos"]) != (
+            first["categories"],
+            first["validation_photos"],
+        ):
+            raise JudgeCheckpointError(
+                f"{path}: its categories or held-out photos differ from {checkpoints[0]}'s "
+                "(train every member on the same scenes with the same seed and "
+                "validation_fraction)"
+            )
+    ensemble = JudgeEnsemble([model for model, _ in loaded]).eval()
+    categories = tuple(first["categories"])
+    scenes_root = Path(first["scenes_root"])
+    photos = first["validation_photos"]
+    images = np.stack([read_photo(scenes_root / photo, ensemble.image_size) for photo in photos])
+    labels = np.asarray([categories.index(photo.split("/")[0]) for photo in photos])
+    predictions = predict(ensemble, images).argmax(1)
+    accuracy = float(np.mean(predictions == labels))
+    per_category = per_category_accuracy(predictions, labels, categories)
+    saved = {
+        "format": ENSEMBLE_FORMAT,
+        "members": [
+            {"config": asdict(model.config), "model_state": model.state_dict()}
+            for model in ensemble.members
+        ],
+        "member_accuracies": [info["validation_accuracy"] for _, info in loaded],
+        "categories": list(categories),
+        "validation_accuracy": accuracy,
+        "validation_per_category": per_category,
+        "validation_photos": photos,
+        "train_photo_count": first["train_photo_count"],
+        "skipped": first["skipped"],
+        "scenes_root": first["scenes_root"],
+        "train_seconds": sum(info["train_seconds"] for _, info in loaded),
+        "split": first["split"],
+    }
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / CHECKPOINT_FILE
+    torch.save(saved, path)
+    log.info(
+        "judge ensemble of %d: held-out accuracy %.3f (members %s) %s; wrote %s",
+        len(loaded),
+        accuracy,
+        [round(value, 3) for value in saved["member_accuracies"]],
+        {name: round(value, 3) for name, value in per_category.items()},
+        path,
+    )
+    return path
 
 
 def export_judge(checkpoint: Path, out_path: Path, metadata_props: dict[str, str]) -> float:
@@ -439,29 +561,31 @@ def export_judge(checkpoint: Path, out_path: Path, metadata_props: dict[str, str
             f"{checkpoint}: judge categories {info['categories']} do not match the models' "
             f"{list(shared.categories)}"
         )
-    config = model.config
+    size = judge_input_size(model)
+    eval_figures = {
+        "validation_accuracy": info["validation_accuracy"],
+        "validation_per_category": info["validation_per_category"],
+    }
+    if "member_accuracies" in info:
+        eval_figures["member_accuracies"] = info["member_accuracies"]
     metadata = ModelMetadata(
         frontend=shared.frontend,
         categories=tuple(info["categories"]),
         feature_dim=model.feature_dim,
         noise_dim=shared.noise_dim,
-        image_size=config.image_size,
+        image_size=size,
         model_version=shared.model_version,
         training_data={
             "scenes_root": info["scenes_root"],
-            "seed": config.seed,
-            "validation_fraction": config.validation_fraction,
+            **info["split"],
             "validation_photos": info["validation_photos"],
             "train_photo_count": info["train_photo_count"],
         },
-        eval_figures={
-            "validation_accuracy": info["validation_accuracy"],
-            "validation_per_category": info["validation_per_category"],
-        },
+        eval_figures=eval_figures,
     )
-    example = torch.rand(EXAMPLE_BATCH, 3, config.image_size, config.image_size) * 2 - 1
+    example = torch.rand(EXAMPLE_BATCH, 3, size, size) * 2 - 1
     export_module(
         model, (example,), ["image"], ["logits", "features"], out_path, metadata.to_props()
     )
-    check = torch.rand(5, 3, config.image_size, config.image_size, generator=None) * 2 - 1
+    check = torch.rand(5, 3, size, size) * 2 - 1
     return check_against_torch(model, out_path, (check,))

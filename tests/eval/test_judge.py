@@ -13,8 +13,10 @@ from training.evaluate import read_photo
 from training.judge import (
     JudgeCheckpointError,
     JudgeConfig,
+    JudgeEnsemble,
     SceneJudge,
     augment,
+    combine_judges,
     export_judge,
     load_judge,
     train_judge,
@@ -55,6 +57,14 @@ def scenes(tmp_path_factory):
 def checkpoint(scenes, tmp_path_factory):
     torch.set_num_threads(1)
     return train_judge(scenes, tmp_path_factory.mktemp("run"), TOY_CONFIG, "cpu")
+
+
+@pytest.fixture(scope="module")
+def half_size_checkpoint(scenes, tmp_path_factory):
+    """A second judge at 8 pixels: same categories and held-out photos as `checkpoint`."""
+    torch.set_num_threads(1)
+    config = dataclasses.replace(TOY_CONFIG, image_size=8, store_size=10)
+    return train_judge(scenes, tmp_path_factory.mktemp("run8"), config, "cpu")
 
 
 def test_judge_learns_a_separable_toy_and_records_the_held_out_photos(checkpoint):
@@ -199,3 +209,59 @@ def test_blur_augmentation_softens_fine_texture():
         return float((out[..., 1:] - out[..., :-1]).abs().mean())
 
     assert texture(1.0) < 0.5 * texture(0.0)
+
+
+def test_ensemble_averages_member_probabilities_with_each_at_its_own_size(
+    checkpoint, half_size_checkpoint, tmp_path
+):
+    combined = combine_judges([checkpoint, half_size_checkpoint], tmp_path / "ensemble")
+    ensemble, info = load_judge(combined)
+    assert isinstance(ensemble, JudgeEnsemble) and ensemble.image_size == 16
+    assert info["validation_accuracy"] == 1.0
+    assert info["member_accuracies"] == [1.0, 1.0]
+    assert info["split"] == {"seed": 0, "validation_fraction": 0.2}
+    full, _ = load_judge(checkpoint)
+    half, _ = load_judge(half_size_checkpoint)
+    image = torch.rand(4, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        logits, features = ensemble(image)
+        full_logits, full_features = full(image)
+        half_logits, half_features = half(torch.nn.functional.avg_pool2d(image, 2))
+    expected = (torch.softmax(full_logits, 1) + torch.softmax(half_logits, 1)) / 2
+    torch.testing.assert_close(logits.exp(), expected, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(features, torch.cat([full_features, half_features], 1))
+
+
+def test_exported_ensemble_matches_torch_and_records_its_members(
+    checkpoint, half_size_checkpoint, tmp_path
+):
+    import onnxruntime as ort
+
+    combined = combine_judges([checkpoint, half_size_checkpoint], tmp_path / "ensemble")
+    shared = ModelMetadata(
+        frontend=FrontEndContract(),
+        categories=("red", "green", "blue"),
+        feature_dim=1024,
+        noise_dim=100,
+        image_size=64,
+        model_version="run-1",
+    )
+    out = tmp_path / "judge.onnx"
+    assert export_judge(combined, out, shared.to_props()) < 1e-4
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    metadata = ModelMetadata.from_props(session.get_modelmeta().custom_metadata_map, str(out))
+    assert (metadata.image_size, metadata.feature_dim) == (16, 32)
+    assert metadata.eval_figures["member_accuracies"] == [1.0, 1.0]
+    assert metadata.training_data["seed"] == 0
+
+
+def test_combine_refuses_other_held_out_photos_and_nested_ensembles(checkpoint, scenes, tmp_path):
+    other_split = dataclasses.replace(TOY_CONFIG, seed=5, epochs=1)
+    reshuffled = train_judge(scenes, tmp_path / "other", other_split, "cpu")
+    with pytest.raises(JudgeCheckpointError, match="held-out photos differ"):
+        combine_judges([checkpoint, reshuffled], tmp_path / "refused")
+    pair = combine_judges([checkpoint, checkpoint], tmp_path / "pair")
+    with pytest.raises(JudgeCheckpointError, match="already an ensemble"):
+        combine_judges([pair, checkpoint], tmp_path / "nested")
+    with pytest.raises(JudgeCheckpointError, match="an ensemble; continue from one"):
+        train_judge(scenes, tmp_path / "more", TOY_CONFIG, "cpu", initial_checkpoint=pair)

@@ -53,7 +53,10 @@ def assert_same_weights(first: dict, second: dict) -> None:
 @pytest.mark.parametrize("n_categories", [2, 3])
 def test_all_stages_end_to_end(tmp_path, n_categories):
     data = make_dataset(tmp_path / "data", n_categories=n_categories)
-    (tmp_path / "judge.json").write_text(json.dumps(TINY_JUDGE))
+    # with 3 categories, the judge is an ensemble of two (a list of configs)
+    half_size = {**TINY_JUDGE, "image_size": 8, "store_size": 10}
+    judge_config = TINY_JUDGE if n_categories == 2 else [TINY_JUDGE, half_size]
+    (tmp_path / "judge.json").write_text(json.dumps(judge_config))
     code = train(
         tmp_path, data, "run", "--stages", "embed,gan,judge",
         "--judge-config", str(tmp_path / "judge.json"),
@@ -76,7 +79,11 @@ def test_all_stages_end_to_end(tmp_path, n_categories):
 
     grid = Image.open(run / "gan" / "samples_epoch_002.png")
     assert grid.size == (8 * 16, n_categories * 16)
-    assert (run / "judge" / "judge.pt").is_file()
+    from training.judge import JudgeEnsemble, load_judge
+
+    judge, _ = load_judge(run / "judge" / "judge.pt")
+    assert isinstance(judge, JudgeEnsemble) == (n_categories == 3)
+    assert (run / "judge" / "member_1" / "judge.pt").is_file() == (n_categories == 3)
     info = json.loads((run / "run.json").read_text())
     assert info["data"]["categories"] == [f"cat{i}" for i in range(n_categories)]
     assert len(info["data"]["train_tracks"]) + len(info["data"]["validation_tracks"]) == (
