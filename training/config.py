@@ -126,6 +126,9 @@ class GanStageConfig:
     interpolate_fraction: float = 0.25  # GAN-INT: mix two same-category features
     # Weight of D's auxiliary category loss (AC-GAN) in both D's and G's loss; 0 = GAN-CLS only.
     category_weight: float = 1.0
+    # Mode seeking (MSGAN, Mao et al. 2019): half the batch repeats the other half's music with
+    # new noise, and G is also trained to make the two images differ; 0 = off.
+    mode_seeking_weight: float = 1.0
 
 
 @dataclass(frozen=True)
