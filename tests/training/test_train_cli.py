@@ -177,7 +177,7 @@ def test_generator_draws_the_colour_of_the_category_its_music_belongs_to(tmp_pat
     gan = base.gan
     config = dataclasses.replace(
         base,
-        embed=dataclasses.replace(base.embed, steps_per_epoch=40),
+        embed=dataclasses.replace(base.embed, steps_per_epoch=60),
         gan=dataclasses.replace(
             gan,
             generator=dataclasses.replace(gan.generator, base_channels=8),
