@@ -111,16 +111,17 @@ def run_gan_stage(ctx: RunContext) -> Path:
 
     def step(rng: np.random.Generator) -> dict[str, float]:
         size = config.batch_size
-        half = size // 2  # with mode seeking, rows half.. repeat rows ..half's music
+        # Mode seeking pairs row i with row half + i: same music, other noise.
+        paired, half = config.mode_seeking_weight > 0, size // 2
         labels = rng.integers(0, n_classes, size)
-        if config.mode_seeking_weight > 0:
+        if paired:
             labels[half : 2 * half] = labels[:half]
         chosen = np.asarray([images_of[c][rng.integers(len(images_of[c]))] for c in labels])
         real = torch.from_numpy(images.batch(chosen)).to(device)
         real = real.contiguous(memory_format=torch.channels_last)
         wrong_labels = (labels + rng.integers(1, n_classes, size)) % n_classes
         right = conditions(labels, rng)
-        if config.mode_seeking_weight > 0:
+        if paired:
             right[half : 2 * half] = right[:half]
         wrong = conditions(wrong_labels, rng)
         noise = torch.from_numpy(rng.standard_normal((size, config.generator.noise_dim)))
@@ -154,7 +155,7 @@ def run_gan_stage(ctx: RunContext) -> Path:
         loss_g = F.binary_cross_entropy_with_logits(match_fake, ones)
         loss_g = loss_g + config.category_weight * loss_category_fake
         loss_mode = torch.zeros((), device=device)
-        if config.mode_seeking_weight > 0:
+        if paired:
             # ---- same music, other noise: the image must move with the noise (MSGAN)
             image_gap = (fake[:half] - fake[half : 2 * half]).abs().mean(dim=(1, 2, 3))
             noise_gap = (noise[:half] - noise[half : 2 * half]).abs().mean(dim=1)

@@ -507,11 +507,14 @@ def combine_judges(checkpoints: list[Path], out_dir: Path) -> Path:
     categories = tuple(first["categories"])
     scenes_root = Path(first["scenes_root"])
     photos = first["validation_photos"]
-    images = np.stack([read_photo(scenes_root / photo, ensemble.image_size) for photo in photos])
-    labels = np.asarray([categories.index(photo.split("/")[0]) for photo in photos])
-    predictions = predict(ensemble, images).argmax(1)
-    accuracy = float(np.mean(predictions == labels))
-    per_category = per_category_accuracy(predictions, labels, categories)
+    labelled = [(scenes_root / photo, categories.index(photo.split("/")[0])) for photo in photos]
+    unreadable: list[tuple[str, str]] = []
+    held_out = _read_photos(scenes_root, labelled, ensemble.image_size, unreadable)
+    if unreadable:
+        raise JudgeCheckpointError(f"held-out photo unreadable now: {unreadable[0][1]}")
+    predictions = predict(ensemble, held_out.images).argmax(1)
+    accuracy = float(np.mean(predictions == held_out.labels))
+    per_category = per_category_accuracy(predictions, held_out.labels, categories)
     saved = {
         "format": ENSEMBLE_FORMAT,
         "members": [

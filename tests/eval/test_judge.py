@@ -31,6 +31,18 @@ TOY_CONFIG = JudgeConfig(
 )
 
 
+def models_metadata() -> ModelMetadata:
+    """The exported models' metadata a judge export is checked against and joins."""
+    return ModelMetadata(
+        frontend=FrontEndContract(),
+        categories=("red", "green", "blue"),
+        feature_dim=1024,
+        noise_dim=100,
+        image_size=64,
+        model_version="run-1",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _one_thread():
     threads = torch.get_num_threads()
@@ -121,14 +133,7 @@ def test_augment_gives_training_size_images_in_range():
 def test_export_judge_writes_onnx_with_the_judges_metadata(checkpoint, tmp_path):
     import onnxruntime as ort
 
-    shared = ModelMetadata(
-        frontend=FrontEndContract(),
-        categories=("red", "green", "blue"),
-        feature_dim=1024,
-        noise_dim=100,
-        image_size=64,
-        model_version="run-1",
-    )
+    shared = models_metadata()
     out = tmp_path / "judge.onnx"
     difference = export_judge(checkpoint, out, shared.to_props())
     assert difference < 1e-4
@@ -238,14 +243,7 @@ def test_exported_ensemble_matches_torch_and_records_its_members(
     import onnxruntime as ort
 
     combined = combine_judges([checkpoint, half_size_checkpoint], tmp_path / "ensemble")
-    shared = ModelMetadata(
-        frontend=FrontEndContract(),
-        categories=("red", "green", "blue"),
-        feature_dim=1024,
-        noise_dim=100,
-        image_size=64,
-        model_version="run-1",
-    )
+    shared = models_metadata()
     out = tmp_path / "judge.onnx"
     assert export_judge(combined, out, shared.to_props()) < 1e-4
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
