@@ -84,6 +84,13 @@ def export_encoder(run_dir: str, data_root: str, out_path: str, props: dict) -> 
     }
 
 
+def generator_weights(saved: dict) -> dict:
+    """The generator a GAN checkpoint ships: its weight average when it has one (BatchNorm
+    statistics measured at the end of the last whole epoch), else the last step's weights."""
+    average = saved.get("generator_average")
+    return saved["generator"] if average is None else average["model"]
+
+
 def export_generator(run_dir: str, data_root: str, out_path: str, props: dict) -> dict:
     """Export generator.onnx; checks it on random features and on real encoder features."""
     import torch
@@ -94,7 +101,7 @@ def export_generator(run_dir: str, data_root: str, out_path: str, props: dict) -
     saved = load_checkpoint(Path(run_dir) / "gan" / LATEST, "gan")
     config = Config.from_dict(saved["config"]).gan.generator
     generator = Generator(config)
-    generator.load_state_dict(saved["generator"])
+    generator.load_state_dict(generator_weights(saved))
     generator.eval()
     torch.manual_seed(0)
     example = (
@@ -135,6 +142,9 @@ def run_metadata(run_dir: Path, model_version: str, eval_figures: dict) -> Model
             "data_root": info["data_root"],
             "embed_epochs": embed["epoch"],
             "gan_epochs": gan["epoch"],
+            "generator_weights": (
+                "last step" if gan.get("generator_average") is None else "weight average"
+            ),
             "embed_history_last": embed["history"][-1] if embed["history"] else {},
             "loss": config.embed.loss,
         }

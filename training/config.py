@@ -129,6 +129,23 @@ class GanStageConfig:
     # Mode seeking (MSGAN, Mao et al. 2019): half the batch repeats the other half's music with
     # new noise, and G is also trained to make the two images differ; 0 = off.
     mode_seeking_weight: float = 1.0
+    # Exponential moving average of G's weights: the sample grids and the exported generator
+    # use it (steadier than the last step's weights); 0 = off, export the live generator.
+    ema_decay: float = 0.999
+    # Over the last N epochs both learning rates fall linearly towards zero; 0 = constant.
+    lr_decay_epochs: int = 0
+    ema_calibration_batches: int = 16  # batches that measure the average's BatchNorm statistics
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"gan.ema_decay must be in [0, 1), got {self.ema_decay}")
+        if not 0 <= self.lr_decay_epochs <= self.epochs:
+            raise ValueError(
+                f"gan.lr_decay_epochs must be in [0, epochs={self.epochs}], "
+                f"got {self.lr_decay_epochs}"
+            )
+        if self.ema_calibration_batches < 1:
+            raise ValueError("gan.ema_calibration_batches must be at least 1")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ conditions are replaced by the category's image-embedding prototype (the point t
 embedding pulls music of c towards) and some interpolate two features of c (GAN-INT),
 so G sees the region of the joint space around each category, not only the exact
 training windows; at run time unseen music lands somewhere in that region.
+
+G's weights are averaged over steps (`ema_decay`); the average draws the sample grids and
+is what export writes. The learning rates can fall linearly over the last epochs.
 """
 
 from __future__ import annotations
@@ -19,16 +22,30 @@ import torch.nn.functional as F
 from PIL import Image
 
 from training.checkpoint import LATEST, load_checkpoint
+from training.config import GanStageConfig
 from training.context import RunContext
 from training.data import ImageBank, MusicBank, check_every_category
 from training.distributed import wrap_model
 from training.embedding import JointEmbedding, image_centroids
 from training.models import Discriminator, Generator
 from training.stage_loop import StageLoop
+from training.weight_average import WeightAverage, recalibrate_batch_norm
 
 log = logging.getLogger(__name__)
 
 GRID_COLUMNS = 8
+CALIBRATION_BATCH = 64
+
+
+def gan_learning_rate(config: GanStageConfig, steps_done: int) -> float:
+    """The learning rate for the step after `steps_done` steps: constant, then, over the last
+    `lr_decay_epochs` epochs, falling linearly to 1/(decay steps + 1) of it at the last step."""
+    total = config.epochs * config.steps_per_epoch
+    decay_steps = config.lr_decay_epochs * config.steps_per_epoch
+    remaining = total - steps_done
+    if decay_steps == 0 or remaining > decay_steps:
+        return config.learning_rate
+    return config.learning_rate * max(remaining, 1) / (decay_steps + 1)
 
 
 class StageOrderError(RuntimeError):
@@ -92,6 +109,8 @@ def run_gan_stage(ctx: RunContext) -> Path:
     betas = (config.beta1, 0.999)
     optimizer_g = torch.optim.Adam(generator.parameters(), lr=config.learning_rate, betas=betas)
     optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate, betas=betas)
+    average = WeightAverage(generator, config.ema_decay) if config.ema_decay > 0 else None
+    progress = {"steps_done": 0}
 
     def conditions(labels: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
         """A condition per label: a music feature, a prototype, or a same-category mix."""
@@ -111,6 +130,10 @@ def run_gan_stage(ctx: RunContext) -> Path:
 
     def step(rng: np.random.Generator) -> dict[str, float]:
         size = config.batch_size
+        learning_rate = gan_learning_rate(config, progress["steps_done"])
+        for optimizer in (optimizer_g, optimizer_d):
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate
         # Mode seeking pairs row i with row half + i: same music, other noise.
         paired, half = config.mode_seeking_weight > 0, size // 2
         labels = rng.integers(0, n_classes, size)
@@ -164,6 +187,9 @@ def run_gan_stage(ctx: RunContext) -> Path:
         optimizer_g.zero_grad(set_to_none=True)
         loss_g.backward()
         optimizer_g.step()
+        if average is not None:
+            average.update(generator)
+        progress["steps_done"] += 1
         return {
             "loss_d": float(loss_d.detach()),
             "loss_g": float(loss_g.detach()),
@@ -172,6 +198,7 @@ def run_gan_stage(ctx: RunContext) -> Path:
             "d_category_real": float(loss_category_real.detach()),
             "g_category_fake": float(loss_category_fake.detach()),
             "g_mode_seeking": float(loss_mode.detach()),
+            "learning_rate": learning_rate,
         }
 
     grid_rng = np.random.default_rng([ctx.config.seed, 23])
@@ -186,10 +213,24 @@ def run_gan_stage(ctx: RunContext) -> Path:
         ]
     )
 
+    def calibration_batches(epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Training-like (noise, condition) batches, the same for a resumed run."""
+        rng = np.random.default_rng([ctx.config.seed, 24, epoch])
+        batches = []
+        for _ in range(config.ema_calibration_batches):
+            labels = rng.integers(0, n_classes, CALIBRATION_BATCH)
+            noise = rng.standard_normal((CALIBRATION_BATCH, config.generator.noise_dim))
+            batches.append((torch.from_numpy(noise).float().to(device), conditions(labels, rng)))
+        return batches
+
     @torch.no_grad()
     def end_epoch(epoch: int) -> dict[str, float]:
-        generator.eval()
-        samples = generator(grid_noise.to(device), grid_features.to(device)).cpu()
+        drawing = generator
+        if average is not None:
+            recalibrate_batch_norm(average.model, calibration_batches(epoch))
+            drawing = average.model
+        drawing.eval()
+        samples = drawing(grid_noise.to(device), grid_features.to(device)).cpu()
         generator.train()
         write_grid(samples, n_classes, ctx.stage_dir("gan") / f"samples_epoch_{epoch:03d}.png")
         return {}
@@ -200,6 +241,7 @@ def run_gan_stage(ctx: RunContext) -> Path:
             "discriminator": discriminator.state_dict(),
             "optimizer_g": optimizer_g.state_dict(),
             "optimizer_d": optimizer_d.state_dict(),
+            "generator_average": None if average is None else average.state_dict(),
         }
 
     def load(saved: dict) -> None:
@@ -207,6 +249,13 @@ def run_gan_stage(ctx: RunContext) -> Path:
         discriminator.load_state_dict(saved["discriminator"])
         optimizer_g.load_state_dict(saved["optimizer_g"])
         optimizer_d.load_state_dict(saved["optimizer_d"])
+        progress["steps_done"] = saved["epoch"] * config.steps_per_epoch + saved["step"]
+        if average is not None:
+            if saved.get("generator_average") is None:
+                log.warning("gan: the checkpoint has no weight average; starting one now")
+                average.restart_from(generator)
+            else:
+                average.load_state_dict(saved["generator_average"])
 
     loop = StageLoop(
         ctx, "gan", config.epochs, config.steps_per_epoch, step, state, load, end_epoch

@@ -105,6 +105,31 @@ def test_category_scores_are_feature_dot_image_centroids(exported, trained_run):
     assert check_against_torch(scored, exported / ENCODER_FILE, (window,)) <= 1e-4
 
 
+def test_exported_generator_is_the_weight_average(exported, trained_run):
+    from training.checkpoint import LATEST, load_checkpoint
+    from training.config import TrainConfig
+    from training.models import Generator
+
+    saved = load_checkpoint(trained_run / "gan" / LATEST, "gan")
+    config = TrainConfig.from_dict(saved["config"]).gan.generator
+    noise, feature = torch.randn(4, config.noise_dim), torch.randn(4, config.feature_dim)
+    (onnx_image,) = session(exported / GENERATOR_FILE).run(
+        None, {"noise": noise.numpy(), "feature": feature.numpy()}
+    )
+    drawn = {}
+    for name, weights in (("average", saved["generator_average"]["model"]),
+                          ("last step", saved["generator"])):  # fmt: skip
+        generator = Generator(config).eval()
+        generator.load_state_dict(weights)
+        with torch.no_grad():
+            drawn[name] = generator(noise, feature).numpy()
+    np.testing.assert_allclose(onnx_image, drawn["average"], atol=1e-5)
+    assert np.abs(onnx_image - drawn["last step"]).max() > 1e-3
+    props = {p.key: p.value for p in onnx.load(str(exported / GENERATOR_FILE)).metadata_props}
+    metadata = ModelMetadata.from_props(props, GENERATOR_FILE)
+    assert metadata.training_data["generator_weights"] == "weight average"
+
+
 def test_export_refuses_a_run_without_judge(trained_run, tmp_path, capsys):
     judge = trained_run / "judge" / "judge.pt"
     hidden = judge.with_suffix(".hidden")

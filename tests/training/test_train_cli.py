@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,6 +113,33 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, dataset):
         assert_same_weights(
             weights(tmp_path / "straight", stage, key), weights(tmp_path / "stopped", stage, key)
         )
+
+
+@pytest.mark.slow
+def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_weight_average_and_decay(
+    tmp_path, dataset
+):
+    base = tiny_config(16)
+    gan = dataclasses.replace(base.gan, ema_decay=0.9, lr_decay_epochs=1, learning_rate=1e-3)
+    config = dataclasses.replace(base, gan=gan)
+    assert train(tmp_path, dataset, "straight", "--stages", "embed,gan", config=config) == 0
+    shutil.copytree(tmp_path / "straight", tmp_path / "resumed")
+    shutil.copy(
+        tmp_path / "resumed" / "gan" / "epoch_001.pt", tmp_path / "resumed" / "gan" / LATEST
+    )
+    assert main(["--resume", str(tmp_path / "resumed"), "--cache-dir", str(tmp_path / "cache"),
+                 "--no-progress", "--stages", "gan"]) == 0  # fmt: skip
+    straight = load_checkpoint(tmp_path / "straight" / "gan" / LATEST, "gan")
+    resumed = load_checkpoint(tmp_path / "resumed" / "gan" / LATEST, "gan")
+    for key in ("generator", "discriminator"):
+        assert_same_weights(straight[key], resumed[key])
+    assert_same_weights(
+        straight["generator_average"]["model"], resumed["generator_average"]["model"]
+    )
+    assert resumed["generator_average"]["updates"] == 2 * gan.steps_per_epoch
+    # epoch 1 at the full rate; epoch 2 (the decay epoch, 3 steps) at 3/4, 2/4 and 1/4 of it
+    rates = [epoch["learning_rate"] for epoch in resumed["history"]]
+    assert rates == pytest.approx([1e-3, 0.5e-3])
 
 
 @pytest.mark.slow

@@ -1,0 +1,96 @@
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from training.config import GanStageConfig
+from training.gan_stage import gan_learning_rate
+from training.weight_average import WeightAverage, recalibrate_batch_norm
+
+
+def constant_linear(value: float) -> nn.Linear:
+    layer = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(value)
+    return layer
+
+
+def test_average_follows_the_warm_up_then_the_set_decay():
+    average = WeightAverage(constant_linear(0.0), decay=0.9)
+    model = constant_linear(1.0)
+    kept = 1.0  # share of the initial 0.0 still in the average
+    for n in range(1, 101):
+        expected_decay = min(0.9, n / (9 + n))
+        assert average.current_decay() == pytest.approx(expected_decay)
+        average.update(model)
+        kept *= expected_decay
+        torch.testing.assert_close(average.model.weight, torch.full((1, 2), 1.0 - kept))
+        assert n <= 81 or expected_decay == 0.9
+    assert average.current_decay() == 0.9  # the warm-up passed the cap at 81 / 90
+    assert not average.model.weight.requires_grad
+    assert torch.all(model.weight == 1.0)  # the live model is untouched
+
+
+def test_average_state_round_trips_and_restarts_from_a_model():
+    average = WeightAverage(constant_linear(0.0), decay=0.5)
+    for _ in range(3):
+        average.update(constant_linear(2.0))
+    copy = WeightAverage(constant_linear(5.0), decay=0.5)
+    copy.load_state_dict(average.state_dict())
+    assert copy.updates == 3
+    torch.testing.assert_close(copy.model.weight, average.model.weight)
+    copy.restart_from(constant_linear(7.0))
+    assert copy.updates == 0 and torch.all(copy.model.weight == 7.0)
+
+
+def test_decay_outside_zero_one_is_refused():
+    for decay in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="decay"):
+            WeightAverage(constant_linear(0.0), decay)
+
+
+def test_recalibration_sets_the_plain_average_of_the_batches_statistics():
+    model = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2, momentum=0.1))
+    generator = torch.Generator().manual_seed(0)
+    batches = [(torch.randn(8, 3, generator=generator) * (k + 1),) for k in range(4)]
+    with torch.no_grad():
+        outputs = [model[0](batch) for (batch,) in batches]
+    assert recalibrate_batch_norm(model, batches) == 4
+    norm = model[1]
+    expected_mean = torch.stack([out.mean(0) for out in outputs]).mean(0)
+    expected_var = torch.stack([out.var(0, unbiased=True) for out in outputs]).mean(0)
+    torch.testing.assert_close(norm.running_mean, expected_mean, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(norm.running_var, expected_var, rtol=1e-5, atol=1e-6)
+    assert norm.momentum == 0.1 and not model.training
+
+
+def test_recalibration_without_batches_is_refused_and_keeps_the_statistics():
+    model = nn.Sequential(nn.BatchNorm1d(2))
+    model[0].running_mean.fill_(3.0)
+    with pytest.raises(ValueError, match="at least one batch"):
+        recalibrate_batch_norm(model, [])
+    assert torch.all(model[0].running_mean == 3.0)
+
+
+def test_learning_rate_is_constant_then_falls_linearly_over_the_last_epochs():
+    config = GanStageConfig(epochs=4, steps_per_epoch=10, learning_rate=1.0, lr_decay_epochs=2)
+    rates = [gan_learning_rate(config, done) for done in range(40)]
+    assert rates[:20] == [1.0] * 20
+    assert rates[20:] == pytest.approx([(40 - done) / 21 for done in range(20, 40)])
+    constant = dataclasses.replace(config, lr_decay_epochs=0)
+    assert {gan_learning_rate(constant, done) for done in range(40)} == {1.0}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"ema_decay": 1.0}, "ema_decay"),
+        ({"ema_decay": -0.1}, "ema_decay"),
+        ({"lr_decay_epochs": 11}, "lr_decay_epochs"),
+        ({"ema_calibration_batches": 0}, "ema_calibration_batches"),
+    ],
+)
+def test_gan_config_refuses_bad_averaging_and_decay_settings(changes, message):
+    with pytest.raises(ValueError, match=message):
+        GanStageConfig(epochs=10, **changes)
