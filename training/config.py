@@ -105,11 +105,26 @@ class EmbedStageConfig:
     temperature: float = 0.1
     image_self_weight: float = 1.0  # images vs their own prototypes (see losses.py)
     per_class: int = 4  # windows and images per category in a batch
+    # Temporal consistency: windows come in pairs from one track, up to `consistency_shift`
+    # of a window apart, and 1 - cosine of each pair's features is added with this weight
+    # (a track's scene should not flicker from one window to the next); 0 = off.
+    consistency_weight: float = 0.0
+    consistency_shift: float = 0.5
     steps_per_epoch: int = 50
     epochs: int = 10
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
     grad_clip: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.consistency_weight < 0:
+            raise ValueError(f"embed.consistency_weight must be >= 0: {self.consistency_weight}")
+        if self.consistency_weight > 0 and self.per_class % 2:
+            raise ValueError(
+                f"embed.per_class must be even with consistency pairs, got {self.per_class}"
+            )
+        if not 0.0 <= self.consistency_shift <= 1.0:
+            raise ValueError(f"embed.consistency_shift must be in [0, 1]: {self.consistency_shift}")
 
 
 @dataclass(frozen=True)

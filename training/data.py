@@ -149,6 +149,14 @@ class MusicBank:
             rng.integers(0, max(self.features[track].shape[2] - self.contract.n_frames, 0) + 1)
         )
 
+    def nearby_start(
+        self, track: int, start: int, max_shift: float, rng: np.random.Generator
+    ) -> int:
+        """A start at most `max_shift` of a window from `start`, inside the track."""
+        reach = int(round(max_shift * self.contract.n_frames))
+        last = max(self.features[track].shape[2] - self.contract.n_frames, 0)
+        return int(np.clip(start + rng.integers(-reach, reach + 1), 0, last))
+
     def fixed_starts(self, track: int, count: int) -> list[int]:
         """Up to `count` evenly spaced window starts covering the track (for evaluation)."""
         last = max(self.features[track].shape[2] - self.contract.n_frames, 0)
@@ -209,14 +217,26 @@ class BalancedSampler:
         self.track_lists = [music.tracks_of(c) for c in range(n_classes)]
         self.image_lists = [images.of(c) for c in range(n_classes)]
 
-    def sample(self, rng: np.random.Generator):
-        """(windows [C*k, 2, n_bins, n_frames], window labels, images [C*k, 3, S, S], labels)."""
+    def sample(self, rng: np.random.Generator, pair_shift: float | None = None):
+        """(windows [C*k, 2, n_bins, n_frames], window labels, images [C*k, 3, S, S], labels).
+
+        With `pair_shift`, windows 2i and 2i+1 come from one track, their starts at most
+        `pair_shift` of a window apart (k must be even).
+        """
         windows, labels, image_indices = [], [], []
+        paired = pair_shift is not None
+        if paired and self.per_class % 2:
+            raise ValueError(f"paired windows need an even per_class, got {self.per_class}")
         for label, tracks in enumerate(self.track_lists):
-            for _ in range(self.per_class):
+            for _ in range(self.per_class // 2 if paired else self.per_class):
                 track = tracks[int(rng.integers(len(tracks)))]
-                windows.append(self.music.window(track, self.music.random_start(track, rng)))
+                start = self.music.random_start(track, rng)
+                windows.append(self.music.window(track, start))
                 labels.append(label)
+                if paired:
+                    windows.append(self.music.window(track, self.music.nearby_start(
+                        track, start, pair_shift, rng)))  # fmt: skip
+                    labels.append(label)
             image_indices += list(rng.choice(self.image_lists[label], self.per_class))
         labels_array = np.asarray(labels, dtype=np.int64)
         indices = np.asarray(image_indices, dtype=np.int64)

@@ -13,7 +13,7 @@ from training.context import RunContext
 from training.data import BalancedSampler, ImageBank, MusicBank, check_every_category
 from training.distributed import wrap_model
 from training.embedding import JointEmbedding, centroid_figures, image_centroids, track_features
-from training.losses import joint_embedding_loss
+from training.losses import joint_embedding_loss, pair_inconsistency
 from training.stage_loop import StageLoop
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,10 @@ def run_embed_stage(ctx: RunContext) -> Path:
     floor_db = ctx.contract.floor_db
 
     def step(rng: np.random.Generator) -> dict[str, float]:
-        windows, window_labels, batch_images, image_labels = sampler.sample(rng)
+        paired = config.consistency_weight > 0
+        windows, window_labels, batch_images, image_labels = sampler.sample(
+            rng, config.consistency_shift if paired else None
+        )
         windows = augment_windows(windows, window_labels, rng, ctx.config.data.augment, floor_db)
         trained.train()
         music_features, image_features = trained(
@@ -60,6 +63,10 @@ def run_embed_stage(ctx: RunContext) -> Path:
             temperature=config.temperature,
             image_self_weight=config.image_self_weight,
         )
+        if paired:
+            consistency = pair_inconsistency(music_features)
+            loss = loss + config.consistency_weight * consistency
+            figures["loss_consistency"] = float(consistency.detach())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)

@@ -64,17 +64,22 @@ def track_features(
 def centroid_figures(
     features: torch.Tensor, labels: np.ndarray, tracks: np.ndarray, centroids: torch.Tensor
 ) -> dict[str, float]:
-    """Window accuracy (argmax of feature . centroid), per-track majority accuracy, and the
-    smallest share of windows any category receives (a collapse detector)."""
+    """Window accuracy (argmax of feature . centroid), per-track majority accuracy, the
+    smallest share of windows any category receives (a collapse detector), and stability
+    (share of a track's consecutive windows, in `tracks` order, given the same category)."""
     chosen = (features @ centroids.T).argmax(1).numpy()
     n_classes = centroids.shape[0]
-    track_correct = []
+    track_correct, same, pairs = [], 0, 0
     for track in np.unique(tracks):
-        votes = np.bincount(chosen[tracks == track], minlength=n_classes)
+        of_track = chosen[tracks == track]
+        votes = np.bincount(of_track, minlength=n_classes)
         track_correct.append(int(votes.argmax() == labels[tracks == track][0]))
+        same += int(np.sum(of_track[1:] == of_track[:-1]))
+        pairs += len(of_track) - 1
     shares = np.bincount(chosen, minlength=n_classes) / max(len(chosen), 1)
     return {
         "window_accuracy": float(np.mean(chosen == labels)),
         "track_accuracy": float(np.mean(track_correct)),
         "min_category_share": float(shares.min()),
+        "stability": same / pairs if pairs else float("nan"),
     }

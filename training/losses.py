@@ -41,6 +41,13 @@ def _hinge(scores: torch.Tensor, labels: torch.Tensor, margin: float) -> torch.T
     return (violations * wrong).sum(dim=1).mean()
 
 
+def pair_inconsistency(features: torch.Tensor) -> torch.Tensor:
+    """Mean of 1 - cosine between rows 2i and 2i+1 (two windows of one track)."""
+    if features.shape[0] % 2:
+        raise ValueError(f"pairs need an even number of rows, got {features.shape[0]}")
+    return (1.0 - F.cosine_similarity(features[0::2], features[1::2], dim=1)).mean()
+
+
 def joint_embedding_loss(
     music: torch.Tensor,
     music_labels: torch.Tensor,

@@ -115,6 +115,20 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, dataset):
         )
 
 
+def test_embed_stage_with_consistency_pairs_logs_their_loss_and_stability(tmp_path, dataset):
+    base = tiny_config(16)
+    config = dataclasses.replace(
+        base, embed=dataclasses.replace(base.embed, consistency_weight=0.5, per_class=2)
+    )
+    assert train(tmp_path, dataset, "paired", "--stages", "embed", config=config) == 0
+    history = load_checkpoint(tmp_path / "paired" / "embed" / LATEST, "embed")["history"]
+    assert len(history) == 2
+    for epoch in history:
+        assert 0.0 <= epoch["loss_consistency"] <= 2.0
+        # every synthetic track is shorter than a window: one window each, no pair to compare
+        assert np.isnan(epoch["train_stability"])
+
+
 @pytest.mark.slow
 def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_weight_average_and_decay(
     tmp_path, dataset

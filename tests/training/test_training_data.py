@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from tests.training.synthetic import make_dataset
-from training.config import DataConfig
-from training.data import ImageBank, MusicBank, split_data
+from training.config import DataConfig, EmbedStageConfig
+from training.data import BalancedSampler, ImageBank, MusicBank, split_data
 from training.feature_cache import FeatureCache
 from visualizer.frontend import FrontEndContract
 
@@ -89,3 +89,48 @@ def test_mixing_two_equal_powers_adds_three_db():
     level = np.full((4, 4), 0.5, dtype=np.float32)  # -25 dB at floor -100
     mixed = mix_power(level, level, floor_db=-100.0)
     np.testing.assert_allclose(mixed, 0.5 + 10 * np.log10(2) / 50, atol=1e-6)
+
+
+def frame_numbered_bank(lengths: list[int], labels: list[int]) -> MusicBank:
+    """A MusicBank whose power holds each frame's index and whose phase holds the track's."""
+    contract = FrontEndContract()
+    music = MusicBank([], None, contract, [])
+    for track, (length, label) in enumerate(zip(lengths, labels, strict=True)):
+        features = np.zeros((2, 4, length), np.float32)
+        features[0] = np.arange(length, dtype=np.float32)
+        features[1] = track
+        music.features.append(features)
+        music.labels.append(label)
+    return music
+
+
+def test_paired_windows_come_from_one_track_within_the_shift():
+    n_frames = FrontEndContract().n_frames
+    music = frame_numbered_bank([3 * n_frames, 2 * n_frames, n_frames + 40, 5 * n_frames],
+                                [0, 0, 1, 1])  # fmt: skip
+    images = ImageBank([], 8, [])
+    images.pixels = np.zeros((4, 8, 8, 3), np.uint8)
+    images.labels = np.array([0, 0, 1, 1])
+    sampler = BalancedSampler(music, images, n_classes=2, per_class=4)
+    reach = round(0.25 * n_frames)
+    rng = np.random.default_rng(3)
+    largest = 0
+    for _ in range(200):
+        windows, labels, _, _ = sampler.sample(rng, pair_shift=0.25)
+        assert windows.shape[0] == 8 and labels.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+        starts, tracks = windows[:, 0, 0, 0], windows[:, 1, 0, 0]
+        assert np.array_equal(tracks[0::2], tracks[1::2])
+        gaps = np.abs(starts[0::2] - starts[1::2])
+        assert gaps.max() <= reach
+        largest = max(largest, gaps.max())
+        for start, track in zip(starts, tracks.astype(int), strict=True):
+            assert 0 <= start <= music.features[track].shape[2] - n_frames
+    assert largest == reach  # the whole reach is used
+    with pytest.raises(ValueError, match="even per_class"):
+        BalancedSampler(music, images, n_classes=2, per_class=3).sample(rng, pair_shift=0.25)
+
+
+def test_consistency_pairs_need_an_even_per_class():
+    with pytest.raises(ValueError, match="per_class must be even"):
+        EmbedStageConfig(per_class=3, consistency_weight=1.0)
+    assert EmbedStageConfig(per_class=3).consistency_weight == 0.0

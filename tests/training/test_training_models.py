@@ -93,3 +93,30 @@ def test_gan_builds_and_trains_a_step_at(size):
 def test_gan_refuses_a_size_that_is_not_a_power_of_two():
     with pytest.raises(ValueError, match="power of two"):
         Generator(GeneratorConfig(image_size=96))
+
+
+def test_pair_inconsistency_is_one_minus_the_pairs_cosine():
+    from training.losses import pair_inconsistency
+
+    features = torch.tensor(
+        [[1.0, 0.0], [0.0, 2.0], [3.0, 0.0], [1.0, 0.0], [1.0, 1.0], [-1.0, -1.0]]
+    )
+    # pairs: orthogonal (1), identical direction (0), opposite (2) -> mean 1
+    assert pair_inconsistency(features).item() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="even number of rows"):
+        pair_inconsistency(features[:5])
+
+
+def test_centroid_figures_count_flips_between_consecutive_windows():
+    import numpy as np
+
+    from training.embedding import centroid_figures
+
+    centroids = torch.eye(2)
+    # track 0: categories 0 0 1 0 (2 flips in 3 pairs); track 1: 1 1 (0 flips in 1 pair)
+    features = torch.tensor([[1.0, 0], [1, 0], [0, 1], [1, 0], [0, 1], [0, 1]])
+    figures = centroid_figures(features, np.array([0, 0, 0, 0, 1, 1]),
+                               np.array([0, 0, 0, 0, 1, 1]), centroids)  # fmt: skip
+    assert figures["stability"] == pytest.approx(2 / 4)
+    assert figures["window_accuracy"] == pytest.approx(5 / 6)
+    assert figures["track_accuracy"] == 1.0 and figures["min_category_share"] == pytest.approx(0.5)
