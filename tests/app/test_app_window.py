@@ -131,9 +131,36 @@ def test_bad_models_are_reported_and_the_window_recovers_on_reload(
     for name in (ENCODER_FILE, GENERATOR_FILE):
         shutil.copy(model_dir / name, directory / name)
     qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
-    assert "models" not in window.faults
+    qtbot.waitUntil(lambda: "models" not in window.faults, timeout=FRAME_TIMEOUT_MS)
     wait_for_frames(qtbot, window, 10)
     assert window.worker.director.reactivity == 1.5
+
+
+def test_reload_runs_off_the_gui_thread_and_a_bad_reload_keeps_the_running_models(
+    qtbot, make_window, tmp_path, beats_file, model_dir
+):
+    directory = tmp_path / "models"
+    shutil.copytree(model_dir, directory)
+    window = make_window(directory)
+    window.play_file(beats_file)
+    wait_for_frames(qtbot, window, 5)
+    first_runtime, first_worker = window.runtime, window.worker
+    with qtbot.waitSignal(window.model_loader.loaded, timeout=FRAME_TIMEOUT_MS):
+        assert window.reload_models()
+        assert window.runtime is first_runtime  # nothing swapped until the load finishes
+        assert not window.reload_models()  # one reload at a time
+    assert window.runtime is not first_runtime and window.worker is not first_worker
+    wait_for_frames(qtbot, window, 5)
+
+    second_runtime, second_worker = window.runtime, window.worker
+    (directory / GENERATOR_FILE).write_bytes(b"\x00garbage" * 50)
+    with qtbot.waitSignal(window.model_loader.failed, timeout=FRAME_TIMEOUT_MS):
+        assert window.reload_models()
+    assert window.faults["models"].startswith(
+        "Reload failed, still showing the previous models: generator.onnx: not a readable"
+    )
+    assert window.runtime is second_runtime and window.worker is second_worker
+    wait_for_frames(qtbot, window, 10)  # the previous models keep painting
 
 
 def test_settings_persist_across_windows(qtbot, make_window, model_dir, settings):

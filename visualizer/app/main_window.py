@@ -8,6 +8,7 @@ no setting is lost. Shortcuts work in every window of the app (the detached canv
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from .audio_sources import (
 from .control_panel import ControlPanel
 from .frame_stats import FrameStats
 from .frame_worker import FrameWorker, WorkerSettings
+from .model_loader import ModelLoader
 from .model_runtime import ModelRuntime
 from .sample_ring import SampleRing
 from .scene_canvas import SceneCanvas
@@ -136,6 +138,9 @@ class MainWindow(QMainWindow):
         self.ring = SampleRing(
             int(RING_SECONDS * self.contract.sample_rate), self.contract.sample_rate
         )
+        self.model_loader = ModelLoader(self)
+        self.model_loader.loaded.connect(self._use_runtime)
+        self.model_loader.failed.connect(self._reload_failed)
         self.load_models()
         self.refresh_inputs()
         self._start_remembered_source()
@@ -216,7 +221,7 @@ class MainWindow(QMainWindow):
         self._shortcut("=", lambda: self.set_reactivity(self.settings.reactivity + 0.25))
         self._shortcut("-", lambda: self.set_reactivity(self.settings.reactivity - 0.25))
         self._shortcut("L", lambda: self.panel.log_frequency.toggle())
-        self._shortcut("Ctrl+R", self.load_models)
+        self._shortcut("Ctrl+R", self.reload_models)
 
     # ----- faults -----
     def set_fault(self, area: str, message: str | None) -> None:
@@ -231,15 +236,32 @@ class MainWindow(QMainWindow):
 
     # ----- models and worker -----
     def load_models(self) -> None:
-        self._stop_worker()
+        """Load the model directory now (at start-up, before the window shows)."""
         try:
             runtime = ModelRuntime(self.model_dir)
         except ModelFileError as error:
+            self._stop_worker()
             self.runtime = None
             self.set_fault("models", f"No picture: {error}")
             self.panel.provider_label.setText("-")
             self._set_categories(())
             return
+        self._use_runtime(runtime)
+
+    def reload_models(self) -> bool:
+        """Ctrl+R: load the model directory again on a background thread. The running models
+        keep painting until the new ones are ready, and stay if the files turn out bad.
+        False while a reload is already under way."""
+        return self.model_loader.start(self.model_dir)
+
+    def _reload_failed(self, message: str) -> None:
+        if self.runtime is None:
+            self.set_fault("models", f"No picture: {message}")
+        else:
+            self.set_fault("models", f"Reload failed, still showing the previous models: {message}")
+
+    def _use_runtime(self, runtime: ModelRuntime) -> None:
+        self._stop_worker()
         self.runtime = runtime
         self.set_fault("models", None)
         self.set_fault("provider", runtime.providers.warning)
@@ -662,6 +684,10 @@ class MainWindow(QMainWindow):
     # ----- shutdown -----
     def shutdown(self) -> None:
         self.health_timer.stop()
+        # a reload that finishes after this must not start a worker
+        for signal in (self.model_loader.loaded, self.model_loader.failed):
+            with contextlib.suppress(TypeError):  # an earlier shutdown disconnected it
+                signal.disconnect()
         self._stop_worker()
         self._stop_source()
         if self.canvas_window is not None:
