@@ -22,6 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-json", type=Path, help="eval figures to store in the metadata")
     parser.add_argument("--model-version", default=None, help="version string (default: run name)")
     parser.add_argument("--no-judge", action="store_true", help="export without judge.onnx")
+    parser.add_argument(
+        "--truncation",
+        type=float,
+        default=1.0,
+        help="scale the generator's noise by this (0, 1] inside generator.onnx: lower draws "
+        "more typical scenes, less varied ones (the truncation trick; default 1, off)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,11 +38,15 @@ def run(args: argparse.Namespace) -> int:
     from training.context import read_run_info
     from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, JUDGE_FILE, ModelFileError
 
+    if not 0.0 < args.truncation <= 1.0:
+        print(f"musicscape export: --truncation must be in (0, 1], got {args.truncation}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
     try:
         info = read_run_info(args.run)
         eval_figures = json.loads(args.eval_json.read_text()) if args.eval_json else {}
         version = args.model_version or args.run.resolve().name
-        metadata = run_metadata(args.run, version, eval_figures)
+        metadata = run_metadata(args.run, version, eval_figures, args.truncation)
     except (FileNotFoundError, CheckpointError, ValueError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -51,9 +62,13 @@ def run(args: argparse.Namespace) -> int:
     props = metadata.to_props()
     args.out.mkdir(parents=True, exist_ok=True)
     try:
-        for name, exporter in ((ENCODER_FILE, export_encoder), (GENERATOR_FILE, export_generator)):
+        exports = (
+            (ENCODER_FILE, export_encoder, ()),
+            (GENERATOR_FILE, export_generator, (args.truncation,)),
+        )
+        for name, exporter, extra in exports:
             figures = export_in_subprocess(
-                exporter, str(args.run), data_root, str(args.out / name), props
+                exporter, str(args.run), data_root, str(args.out / name), props, *extra
             )
             print(f"{name}: max abs diff vs torch {figures}")
         if not args.no_judge:

@@ -91,18 +91,21 @@ def generator_weights(saved: dict) -> dict:
     return saved["generator"] if average is None else average["model"]
 
 
-def export_generator(run_dir: str, data_root: str, out_path: str, props: dict) -> dict:
-    """Export generator.onnx; checks it on random features and on real encoder features."""
+def export_generator(
+    run_dir: str, data_root: str, out_path: str, props: dict, truncation: float = 1.0
+) -> dict:
+    """Export generator.onnx, its noise scaled by `truncation` inside the graph; checks it on
+    random features and on real encoder features."""
     import torch
 
     from training.config import TrainConfig as Config
-    from training.models import Generator
+    from training.models import Generator, TruncatedGenerator
 
     saved = load_checkpoint(Path(run_dir) / "gan" / LATEST, "gan")
     config = Config.from_dict(saved["config"]).gan.generator
-    generator = Generator(config)
-    generator.load_state_dict(generator_weights(saved))
-    generator.eval()
+    trained = Generator(config)
+    trained.load_state_dict(generator_weights(saved))
+    generator = TruncatedGenerator(trained, truncation).eval()
     torch.manual_seed(0)
     example = (
         torch.randn(EXAMPLE_BATCH, config.noise_dim),
@@ -125,7 +128,9 @@ def export_generator(run_dir: str, data_root: str, out_path: str, props: dict) -
     }
 
 
-def run_metadata(run_dir: Path, model_version: str, eval_figures: dict) -> ModelMetadata:
+def run_metadata(
+    run_dir: Path, model_version: str, eval_figures: dict, truncation: float = 1.0
+) -> ModelMetadata:
     """The ModelMetadata every exported file of the run carries."""
     from training.context import read_run_info
     from visualizer.frontend import FrontEndContract
@@ -145,6 +150,7 @@ def run_metadata(run_dir: Path, model_version: str, eval_figures: dict) -> Model
             "generator_weights": (
                 "last step" if gan.get("generator_average") is None else "weight average"
             ),
+            "noise_truncation": truncation,
             "embed_history_last": embed["history"][-1] if embed["history"] else {},
             "loss": config.embed.loss,
         }

@@ -128,6 +128,35 @@ def test_exported_generator_is_the_weight_average(exported, trained_run):
     props = {p.key: p.value for p in onnx.load(str(exported / GENERATOR_FILE)).metadata_props}
     metadata = ModelMetadata.from_props(props, GENERATOR_FILE)
     assert metadata.training_data["generator_weights"] == "weight average"
+    assert metadata.training_data["noise_truncation"] == 1.0  # the default: no truncation
+
+
+def test_truncation_scales_the_noise_inside_the_exported_generator(trained_run, tmp_path, capsys):
+    from export.run_export import generator_weights
+    from training.checkpoint import LATEST, load_checkpoint
+    from training.config import TrainConfig
+    from training.models import Generator
+
+    out = tmp_path / "truncated"
+    assert export("--run", str(trained_run), "--out", str(out), "--no-judge",
+                  "--truncation", "0.5") == 0  # fmt: skip
+    saved = load_checkpoint(trained_run / "gan" / LATEST, "gan")
+    config = TrainConfig.from_dict(saved["config"]).gan.generator
+    generator = Generator(config).eval()
+    generator.load_state_dict(generator_weights(saved))
+    noise, feature = torch.randn(4, config.noise_dim), torch.randn(4, config.feature_dim)
+    (image,) = session(out / GENERATOR_FILE).run(
+        None, {"noise": noise.numpy(), "feature": feature.numpy()}
+    )
+    with torch.no_grad():
+        np.testing.assert_allclose(image, generator(noise * 0.5, feature).numpy(), atol=1e-5)
+        assert np.abs(image - generator(noise, feature).numpy()).max() > 1e-3
+    for name in (ENCODER_FILE, GENERATOR_FILE):
+        props = {p.key: p.value for p in onnx.load(str(out / name)).metadata_props}
+        assert ModelMetadata.from_props(props, name).training_data["noise_truncation"] == 0.5
+    for bad in ("0", "1.5"):
+        assert export("--run", str(trained_run), "--out", str(out), "--truncation", bad) == 1
+        assert f"--truncation must be in (0, 1], got {float(bad)}" in capsys.readouterr().err
 
 
 def test_export_refuses_a_run_without_judge(trained_run, tmp_path, capsys):

@@ -69,6 +69,23 @@ class Generator(nn.Module):
         return self.layers(code[:, :, None, None])  # [B, 3, S, S]
 
 
+class TruncatedGenerator(nn.Module):
+    """G with its noise scaled by `truncation` (Brock et al. 2019's truncation trick, as a
+    scale): noise nearer the centre draws more typical, less varied images. 1 = G itself."""
+
+    def __init__(self, generator: Generator, truncation: float):
+        super().__init__()
+        if not 0.0 < truncation <= 1.0:
+            raise ValueError(f"truncation must be in (0, 1], got {truncation}")
+        self.generator = generator
+        self.truncation = truncation
+
+    def forward(self, noise: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+        if self.truncation == 1.0:
+            return self.generator(noise, feature)
+        return self.generator(noise * self.truncation, feature)
+
+
 class Discriminator(nn.Module):
     """D(image, feature) -> (match logit [B], category logits [B, n_classes]).
 
