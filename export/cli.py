@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         info = read_run_info(args.run)
         eval_figures = json.loads(args.eval_json.read_text()) if args.eval_json else {}
         version = args.model_version or args.run.resolve().name
-        metadata = run_metadata(args.run, version, eval_figures, args.truncation)
+        data_root = args.data or Path(info["data_root"])
+        metadata = run_metadata(args.run, data_root, version, eval_figures, args.truncation)
     except (FileNotFoundError, CheckpointError, ValueError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -58,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
-    data_root = str(args.data or info["data_root"])
     props = metadata.to_props()
     args.out.mkdir(parents=True, exist_ok=True)
     try:
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         )
         for name, exporter, extra in exports:
             figures = export_in_subprocess(
-                exporter, str(args.run), data_root, str(args.out / name), props, *extra
+                exporter, str(args.run), str(data_root), str(args.out / name), props, *extra
             )
             print(f"{name}: max abs diff vs torch {figures}")
         if not args.no_judge:

@@ -17,11 +17,8 @@ from training.config import TrainConfig
 from visualizer.model_files import ModelFileError, ModelMetadata
 
 
-def _scored_encoder(run_dir: Path, data_root: Path):
-    """The music encoder with the category centroids of the training images baked in."""
-    import torch
-    from torch import nn
-
+def _trained_embedding(run_dir: Path, data_root: Path):
+    """(the run's joint embedding, its data split, the training images' category centroids)."""
     from training.data import ImageBank, split_data
     from training.embedding import JointEmbedding, image_centroids
 
@@ -38,6 +35,15 @@ def _scored_encoder(run_dir: Path, data_root: Path):
         )
     images = ImageBank(split.train_images, config.embed.image.image_size, [])
     centroids = image_centroids(embedding.image, images, len(split.categories), "cpu")
+    return embedding, split, centroids
+
+
+def _scored_encoder(run_dir: Path, data_root: Path):
+    """The music encoder with the category centroids of the training images baked in."""
+    import torch
+    from torch import nn
+
+    embedding, split, centroids = _trained_embedding(run_dir, data_root)
 
     class ScoredEncoder(nn.Module):
         def __init__(self):
@@ -129,9 +135,14 @@ def export_generator(
 
 
 def run_metadata(
-    run_dir: Path, model_version: str, eval_figures: dict, truncation: float = 1.0
+    run_dir: Path,
+    data_root: Path,
+    model_version: str,
+    eval_figures: dict,
+    truncation: float = 1.0,
 ) -> ModelMetadata:
-    """The ModelMetadata every exported file of the run carries."""
+    """The ModelMetadata every exported file of the run carries; the category prototypes
+    are the training images' embedding centroids (what category_scores compares with)."""
     from training.context import read_run_info
     from visualizer.frontend import FrontEndContract
 
@@ -164,4 +175,7 @@ def run_metadata(
         model_version=model_version,
         training_data=training_data,
         eval_figures=eval_figures,
+        category_prototypes=tuple(
+            tuple(float(x) for x in row) for row in _trained_embedding(run_dir, data_root)[2]
+        ),
     )

@@ -45,12 +45,28 @@ class ModelMetadata:
     model_version: str
     training_data: dict[str, Any] = field(default_factory=dict)
     eval_figures: dict[str, Any] = field(default_factory=dict)
+    # One feature per category that the generator draws it from (the image-embedding centroid
+    # the category's music is pulled towards): lets the app hold a category from the start.
+    # Empty in files exported before it existed.
+    category_prototypes: tuple[tuple[float, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        prototypes = self.category_prototypes
+        if prototypes and (
+            len(prototypes) != len(self.categories)
+            or any(len(row) != self.feature_dim for row in prototypes)
+        ):
+            raise ModelFileError(
+                f"category_prototypes must be {len(self.categories)} rows of "
+                f"{self.feature_dim} values (one per category)"
+            )
 
     def to_props(self) -> dict[str, str]:
         """String key/value pairs for an ONNX model's metadata_props."""
         values = asdict(self)
         values["frontend"] = self.frontend.to_dict()
         values["categories"] = list(self.categories)
+        values["category_prototypes"] = [list(row) for row in self.category_prototypes]
         return {METADATA_PREFIX + key: json.dumps(value) for key, value in values.items()}
 
     @classmethod
@@ -87,6 +103,11 @@ class ModelMetadata:
                 model_version=str(values["model_version"]),
                 training_data=dict(values.get("training_data", {})),
                 eval_figures=dict(values.get("eval_figures", {})),
+                category_prototypes=tuple(
+                    tuple(float(x) for x in row) for row in values.get("category_prototypes", [])
+                ),
             )
+        except ModelFileError as error:
+            raise ModelFileError(f"{source}: {error}") from error
         except (ValueError, TypeError, KeyError) as error:
             raise ModelFileError(f"{source}: unreadable musicscape metadata ({error})") from error

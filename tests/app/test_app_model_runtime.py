@@ -94,3 +94,26 @@ def test_provider_missing_from_this_build_is_skipped_for_cpu(model_dir):
     runtime = ModelRuntime(model_dir, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
     assert runtime.active_provider == "CPUExecutionProvider"
     assert runtime.providers.running == ("CPUExecutionProvider",)
+
+
+def test_category_prototypes_round_trip_and_a_wrong_shape_is_refused(tmp_path):
+    import dataclasses
+
+    import onnx
+
+    rows = tuple(tuple(float(i + j) for j in range(32)) for i in range(len(CATEGORIES)))
+    metadata = dataclasses.replace(small_metadata(), category_prototypes=rows)
+    build_encoder(tmp_path / ENCODER_FILE, metadata)
+    build_generator(tmp_path / GENERATOR_FILE, metadata)
+    assert ModelRuntime(tmp_path).metadata.category_prototypes == rows
+
+    model = onnx.load(str(tmp_path / ENCODER_FILE))
+    for prop in model.metadata_props:
+        if prop.key == "musicscape.category_prototypes":
+            prop.value = "[[1.0, 2.0]]"
+    onnx.save(model, str(tmp_path / ENCODER_FILE))
+    with pytest.raises(ModelFileError) as caught:
+        ModelRuntime(tmp_path)
+    assert str(caught.value) == (
+        "music_encoder.onnx: category_prototypes must be 4 rows of 32 values (one per category)"
+    )

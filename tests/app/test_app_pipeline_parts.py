@@ -93,6 +93,21 @@ def test_hold_and_bias_blend_toward_the_category_prototype():
     np.testing.assert_allclose(director.probabilities, softmax(np.array([0.0, 2.0])))
 
 
+def test_hold_starts_from_the_models_prototype_then_follows_the_music():
+    shipped = np.array([[0, 0, 1, 0], [0, 0, 0, 1]], np.float32)
+    director = _director(glide_seconds=1e-6, prototypes=shipped)
+    assert director.knows(1)
+    director.on_encoding(np.array([1, 0, 0, 0], np.float32), np.array([2.0, 0.0]))
+    director.step(0.0)
+    director.mode = SceneMode(HOLD, 1)  # water: the music has not produced it yet
+    _, feature = director.step(1.0)
+    np.testing.assert_allclose(feature, shipped[1], atol=1e-6)
+    director.on_encoding(np.array([0, 1, 0, 0], np.float32), np.array([0.0, 2.0]))
+    _, feature = director.step(2.0)
+    np.testing.assert_allclose(feature, [0, 1, 0, 0], atol=1e-6)  # the music's own water
+    assert not _director().knows(1)  # no shipped prototypes: nothing to hold yet
+
+
 def test_spectrogram_image_puts_a_tone_on_its_row():
     contract = FrontEndContract()
     t = np.arange(contract.sample_rate * 2) / contract.sample_rate

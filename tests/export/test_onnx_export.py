@@ -103,6 +103,10 @@ def test_category_scores_are_feature_dot_image_centroids(exported, trained_run):
     feature, scores = session(exported / ENCODER_FILE).run(None, {"window": window.numpy()})
     np.testing.assert_allclose(scores, feature @ scored.centroids.numpy().T, rtol=1e-4, atol=1e-4)
     assert check_against_torch(scored, exported / ENCODER_FILE, (window,)) <= 1e-4
+    for name in (ENCODER_FILE, GENERATOR_FILE):
+        props = {p.key: p.value for p in onnx.load(str(exported / name)).metadata_props}
+        prototypes = ModelMetadata.from_props(props, name).category_prototypes
+        np.testing.assert_allclose(np.array(prototypes), scored.centroids.numpy(), atol=1e-6)
 
 
 def test_exported_generator_is_the_weight_average(exported, trained_run):

@@ -71,7 +71,11 @@ class FrameWorker(QThread):
         contract = runtime.metadata.frontend
         meta = runtime.metadata
         self.director = director or SceneDirector(
-            meta.categories, meta.feature_dim, meta.noise_dim, contract.frame_seconds
+            meta.categories,
+            meta.feature_dim,
+            meta.noise_dim,
+            contract.frame_seconds,
+            prototypes=np.asarray(meta.category_prototypes, dtype=np.float32),
         )
         self.rolling = RollingSTFT(contract)
         self.spectrogram = SpectrogramImage(

@@ -9,8 +9,9 @@
   against the recent peak of such rises, so steady sound never reads as beats and loud
   and quiet music move the picture alike.
 - Scene mode: "auto" lets the music choose; holding or biasing a category blends the
-  feature toward that category's prototype, the running mean of the features the
-  encoder produced while that category scored highest.
+  feature toward that category's prototype: the model file's prototype at first (when
+  it ships one), then the running mean of the features the encoder produced while that
+  category scored highest, so a held scene takes on the colour of the music playing.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class SceneDirector:
         peak_decay_seconds: float = 6.0,
         mean_seconds: float = 1.0,
         beat_threshold: float = 0.55,
+        prototypes: np.ndarray | None = None,
     ):
         self.categories = categories
         self._rng = np.random.default_rng(seed)
@@ -74,6 +76,9 @@ class SceneDirector:
         self._target = np.zeros(feature_dim, dtype=np.float32)
         self._prototypes = np.zeros((len(categories), feature_dim), dtype=np.float32)
         self._prototype_counts = np.zeros(len(categories), dtype=np.int64)
+        self._shipped = prototypes is not None and len(prototypes) > 0
+        if self._shipped:
+            self._prototypes[:] = prototypes
         scale = math.sqrt(noise_dim)
         self._circle_a = self._unit(noise_dim) * scale
         self._circle_b = self._unit(noise_dim) * scale
@@ -91,8 +96,9 @@ class SceneDirector:
         return (vector / np.linalg.norm(vector)).astype(np.float32)
 
     def knows(self, category: int) -> bool:
-        """Whether the music has produced a feature for `category` yet (needed to hold it)."""
-        return bool(self._prototype_counts[category] > 0)
+        """Whether there is a prototype to hold `category` with: the model's, or one the
+        music has produced."""
+        return self._shipped or bool(self._prototype_counts[category] > 0)
 
     def on_encoding(self, feature: np.ndarray, scores: np.ndarray) -> None:
         self.probabilities = softmax(scores)
