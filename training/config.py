@@ -139,6 +139,9 @@ class GanStageConfig:
     windows_per_track: int = 24  # encoder features precomputed per training track
     prototype_fraction: float = 0.25  # conditions drawn from image-embedding prototypes
     interpolate_fraction: float = 0.25  # GAN-INT: mix two same-category features
+    # Every condition moves in a random direction by up to this share of its length, so G
+    # also learns the space around the training features, where unseen music lands; 0 = off.
+    condition_noise: float = 0.0
     # Weight of D's auxiliary category loss (AC-GAN) in both D's and G's loss; 0 = GAN-CLS only.
     category_weight: float = 1.0
     # Mode seeking (MSGAN, Mao et al. 2019): half the batch repeats the other half's music with
@@ -159,6 +162,8 @@ class GanStageConfig:
                 f"gan.lr_decay_epochs must be in [0, epochs={self.epochs}], "
                 f"got {self.lr_decay_epochs}"
             )
+        if self.condition_noise < 0:
+            raise ValueError(f"gan.condition_noise must be >= 0, got {self.condition_noise}")
         if self.ema_calibration_batches < 1:
             raise ValueError("gan.ema_calibration_batches must be at least 1")
 

@@ -37,6 +37,18 @@ GRID_COLUMNS = 8
 CALIBRATION_BATCH = 64
 
 
+def perturb_condition(
+    feature: torch.Tensor, strength: float, rng: np.random.Generator
+) -> torch.Tensor:
+    """`feature` moved in a uniformly random direction by a uniform share in [0, strength]
+    of its own length."""
+    if strength == 0:
+        return feature
+    direction = torch.from_numpy(rng.standard_normal(feature.shape[-1])).to(feature)
+    step = float(rng.uniform(0.0, strength)) * feature.norm() / direction.norm()
+    return feature + step * direction
+
+
 def gan_learning_rate(config: GanStageConfig, steps_done: int) -> float:
     """The learning rate for the step after `steps_done` steps: constant, then, over the last
     `lr_decay_epochs` epochs, falling linearly to 1/(decay steps + 1) of it at the last step."""
@@ -113,7 +125,8 @@ def run_gan_stage(ctx: RunContext) -> Path:
     progress = {"steps_done": 0}
 
     def conditions(labels: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        """A condition per label: a music feature, a prototype, or a same-category mix."""
+        """A condition per label: a music feature, a prototype, or a same-category mix,
+        perturbed by `condition_noise`."""
         rows = []
         for label in labels:
             pool = features_of[label]
@@ -125,7 +138,7 @@ def run_gan_stage(ctx: RunContext) -> Path:
                 other = features[pool[rng.integers(len(pool))]]
                 beta = float(rng.random())
                 feature = beta * feature + (1.0 - beta) * other
-            rows.append(feature)
+            rows.append(perturb_condition(feature, config.condition_noise, rng))
         return torch.stack(rows).to(device)
 
     def step(rng: np.random.Generator) -> dict[str, float]:

@@ -134,7 +134,9 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_weight_average_and_
     tmp_path, dataset
 ):
     base = tiny_config(16)
-    gan = dataclasses.replace(base.gan, ema_decay=0.9, lr_decay_epochs=1, learning_rate=1e-3)
+    gan = dataclasses.replace(
+        base.gan, ema_decay=0.9, lr_decay_epochs=1, learning_rate=1e-3, condition_noise=0.5
+    )
     config = dataclasses.replace(base, gan=gan)
     assert train(tmp_path, dataset, "straight", "--stages", "embed,gan", config=config) == 0
     shutil.copytree(tmp_path / "straight", tmp_path / "resumed")

@@ -1,5 +1,6 @@
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -94,3 +95,17 @@ def test_learning_rate_is_constant_then_falls_linearly_over_the_last_epochs():
 def test_gan_config_refuses_bad_averaging_and_decay_settings(changes, message):
     with pytest.raises(ValueError, match=message):
         GanStageConfig(epochs=10, **changes)
+
+
+def test_perturbed_condition_moves_by_at_most_its_share_of_the_length():
+    from training.gan_stage import perturb_condition
+
+    rng = np.random.default_rng(0)
+    feature = torch.full((64,), 0.5)
+    shares = []
+    for _ in range(400):
+        moved = perturb_condition(feature, 0.8, rng)
+        shares.append(float((moved - feature).norm() / feature.norm()))
+    assert 0.0 <= min(shares) < 0.02 and 0.78 < max(shares) <= 0.8 + 1e-6
+    assert abs(np.mean(shares) - 0.4) < 0.04  # uniform in [0, 0.8]
+    assert perturb_condition(feature, 0.0, rng) is feature
