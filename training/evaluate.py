@@ -88,6 +88,9 @@ def read_photo(path: Path, size: int) -> np.ndarray:
     return np.asarray(image, dtype=np.uint8)
 
 
+SAMPLE_COLUMNS = 8
+
+
 @dataclass(frozen=True)
 class EvalConfig:
     draws_per_window: int = 4
@@ -339,6 +342,29 @@ def generate_and_judge(
     return np.concatenate(categories), np.concatenate(judge_features)
 
 
+def sample_grid(
+    models: ModelSet, features: np.ndarray, truth: np.ndarray, columns: int, seed: int
+) -> np.ndarray:
+    """uint8 [rows * S, columns * S, 3]: one row per category present in `truth` (encoder
+    order), drawn from `columns` of its windows evenly spaced in track order, one seeded
+    noise draw each; a category with fewer windows repeats them."""
+    if columns < 1:
+        raise ValueError(f"a sample grid needs at least one column, got {columns}")
+    rng = np.random.default_rng([seed, 7])
+    rows = []
+    for index in np.unique(truth):
+        windows = np.flatnonzero(truth == index)
+        chosen = windows[np.linspace(0, len(windows) - 1, columns).round().astype(int)]
+        noise = rng.standard_normal((columns, models.generator.metadata.noise_dim))
+        (images,) = models.generator.run(
+            ["image"],
+            {"noise": noise.astype(np.float32), "feature": features[chosen].astype(np.float32)},
+        )
+        pixels = np.clip((images + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+        rows.append(np.concatenate(list(pixels.transpose(0, 2, 3, 1)), axis=1))
+    return np.concatenate(rows, axis=0)
+
+
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Frechet distance between Gaussians fitted to the rows of `a` and of `b`."""
     if len(a) < 2 or len(b) < 2:
@@ -445,10 +471,12 @@ def evaluate(
     scenes_dir: Path | None = None,
     subset: str = "all",
     config: EvalConfig | None = None,
+    samples_path: Path | None = None,
 ) -> dict[str, Any]:
     """Every figure of `musicscape eval` as a JSON-ready dict (see the module docstring).
 
     `music_dirs`: one or more folders of `<category>/<track>` files, evaluated together.
+    `samples_path`: also write a PNG grid of generated images (`sample_grid`, 8 columns).
     """
     config = config or EvalConfig()
     started = time.monotonic()
@@ -492,6 +520,13 @@ def evaluate(
         centroid_judged.append(judged)
     centroid_truth_all = np.concatenate(centroid_truth)
     centroid_judged_all = np.concatenate(centroid_judged)
+
+    if samples_path is not None:
+        from PIL import Image
+
+        grid = sample_grid(models, features, truth, SAMPLE_COLUMNS, config.seed)
+        Path(samples_path).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(grid).save(samples_path)
 
     diversity = fid = None
     diversity_per_category: dict[str, float] = {}
@@ -542,6 +577,7 @@ def evaluate(
         },
         "real_photos": real_summary,
         "models": str(models_dir),
+        "samples": None if samples_path is None else str(samples_path),
         "seconds": round(time.monotonic() - started, 1),
     }
 

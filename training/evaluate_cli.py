@@ -23,6 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", type=Path, help="write every figure to this JSON file")
     parser.add_argument(
+        "--samples",
+        type=Path,
+        help="write a PNG of generated images: one row per category, 8 of its windows",
+    )
+    parser.add_argument(
         "--scenes",
         type=Path,
         help="folder of <category>/<photo> real photos, for diversity and fid_judge "
@@ -71,11 +76,13 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             threads=args.threads,
         )
-        result = evaluate(args.models, args.music, args.scenes, args.subset, config)
+        result = evaluate(args.models, args.music, args.scenes, args.subset, config, args.samples)
     except (ModelFileError, DataLayoutError, EvaluationError, ValueError) as error:
         print(f"musicscape eval: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(format_summary(result))
+    if args.samples is not None:
+        print(f"\nwrote {args.samples}")
     if args.json is not None:
         write_json(result, args.json)
         print(f"\nwrote {args.json}")

@@ -150,6 +150,27 @@ def test_cli_writes_json_and_prints_the_table(data, capsys):
     assert "min share      0.100       0.000" in printed
 
 
+def test_sample_grid_draws_each_categorys_windows_in_track_order(data, capsys):
+    from PIL import Image
+
+    out = data["root"] / "samples.png"
+    code = _cli("--models", str(data["models"]), "--music", str(data["music"]),
+                "--samples", str(out), "--threads", "1")  # fmt: skip
+    assert code == 0 and f"wrote {out}" in capsys.readouterr().out
+    grid = np.asarray(Image.open(out))
+    size = tiny_models.IMAGE_SIZE
+    assert grid.shape == (3 * size, 8 * size, 3)
+    # desert: 4 windows, all desert; sky: its 1 window repeated; water: 8 of its 5 windows
+    # (0 1 1 2 2 3 3 4), of which windows 0-1 paint sky's colour and 2-4 desert's
+    expected = [["desert"] * 8, ["sky"] * 8, ["sky"] * 3 + ["desert"] * 5]
+    for row, names in enumerate(expected):
+        for column, name in enumerate(names):
+            cell = grid[row * size : (row + 1) * size, column * size : (column + 1) * size]
+            np.testing.assert_allclose(
+                cell.reshape(-1, 3).mean(axis=0), COLOUR_LEVELS[name], atol=2
+            )
+
+
 def test_eval_does_not_import_torch(data):
     script = (
         "import sys\n"
