@@ -55,3 +55,10 @@ def test_bench_writes_stage_figures(tmp_path):
         figures = stages[name]
         assert set(figures) == {"median_ms", "p95_ms", "runs"}
         assert 0 < figures["median_ms"] <= figures["p95_ms"]
+
+
+def test_an_impossible_input_rate_is_refused_before_any_window(capsys):
+    assert main(["--input-rate", "5"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "musicscape: --input-rate must be 1000-384000 Hz, got 5"
+    )

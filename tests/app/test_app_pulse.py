@@ -122,3 +122,24 @@ def test_file_plays_through_the_output_device_in_sync(
     latencies_ms = np.array(window.stats.latencies) * 1e3
     # Frames follow the sound as it is heard: within a few display frames, never before.
     assert np.median(latencies_ms) < 60 and latencies_ms.min() > -5
+
+
+def test_an_input_opened_at_its_own_rate_is_converted_to_the_models_rate(
+    qtbot, pulse_server, make_window, model_dir, tone_player, beats_file
+):
+    window = make_window(model_dir, use_output_device=True, input_rate=44_100)
+    assert window.capture_input(monitor_choice())
+    assert window.ring.sample_rate == 44_100
+    assert window.worker.ring is window.ring and window.worker.resampler is not None
+    qtbot.waitUntil(lambda: window.ring.written > 44_100, timeout=AUDIO_TIMEOUT_MS)
+    tone_player()
+    tone_row = window.worker.spectrogram.row_of_hz(TONE_HZ)
+
+    def tone_on_screen():  # unconverted, 1500 Hz at 44.1 kHz would show at 750 Hz
+        shown = window.spectrogram.shown()
+        return shown is not None and int(np.argmax(shown[:, -1])) == tone_row
+
+    qtbot.waitUntil(tone_on_screen, timeout=AUDIO_TIMEOUT_MS)
+    assert window.source.overflows == 0
+    assert window.play_file(beats_file)  # a file is decoded at the models' rate: no conversion
+    assert window.ring.sample_rate == RATE and window.worker.resampler is None

@@ -36,6 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fps", type=float, default=60.0, help="display frame rate to aim for (default 60)"
     )
     group.add_argument(
+        "--input-rate",
+        metavar="HZ",
+        type=int,
+        default=None,
+        help="open audio inputs at this sample rate and convert to the models' rate "
+        "(default: the models' rate when the input supports it, else the input's own)",
+    )
+    group.add_argument(
         "--silent",
         action="store_true",
         help="play files through a silent real-time clock instead of the output device",
@@ -43,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.input_rate is not None and not 1000 <= args.input_rate <= 384_000:
+        print(f"musicscape: --input-rate must be 1000-384000 Hz, got {args.input_rate}",
+              file=sys.stderr)  # fmt: skip
+        return 2
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         if sys.platform.startswith("linux") and "QT_QPA_PLATFORM" not in os.environ:
             print(
@@ -68,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         demo_dir=assets / "demo",
         use_output_device=not args.silent,
         worker_settings=WorkerSettings(fps=args.fps),
+        input_rate=args.input_rate,
     )
     if args.file:
         window.play_file(args.file)

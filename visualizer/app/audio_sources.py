@@ -104,6 +104,27 @@ def has_output_device() -> bool:
         return False
 
 
+def capture_rate(choice: InputChoice, preferred: int) -> int:
+    """`preferred` when the input can run at it, else the input's own default rate (the
+    worker converts it); `preferred` too when the input cannot be asked (opening it then
+    says why)."""
+    try:
+        sd = _sounddevice()
+    except AudioDeviceError:
+        return preferred
+    try:
+        sd.check_input_settings(
+            device=choice.device, channels=1, dtype="float32", samplerate=preferred
+        )
+        return preferred
+    except (sd.PortAudioError, ValueError):
+        pass
+    try:
+        return int(round(sd.query_devices(choice.device, "input")["default_samplerate"]))
+    except (sd.PortAudioError, ValueError, KeyError, TypeError):
+        return preferred
+
+
 class CaptureSource:
     """An input device stream writing into the analysis ring."""
 

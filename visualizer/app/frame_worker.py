@@ -22,6 +22,7 @@ from .model_runtime import ModelRuntime
 from .sample_ring import SampleRing
 from .scene_director import SceneDirector
 from .spectrogram_image import SpectrogramImage
+from .stream_resampler import StreamResampler
 
 
 @dataclass
@@ -85,6 +86,12 @@ class FrameWorker(QThread):
             settings.spectrogram_rows,
         )
         self._scratch = np.empty(ring.capacity, dtype=np.float32)
+        # An input opened at its own rate is converted to the models' rate here.
+        self.resampler = (
+            None
+            if ring.sample_rate == contract.sample_rate
+            else StreamResampler(ring.sample_rate, contract.sample_rate)
+        )
         self._encoder_input = np.empty(contract.input_shape, dtype=np.float32)
         self._encoder_wake = threading.Event()
         self._encoder_lock = threading.Lock()
@@ -197,6 +204,8 @@ class FrameWorker(QThread):
                 self._reset_requested = False
                 self.ring.reset_reader()
                 self.rolling.reset()
+                if self.resampler is not None:
+                    self.resampler.reset()
                 last_encode = -np.inf
             now = time.perf_counter()
             count, last_time = self.ring.read_until(
@@ -205,7 +214,10 @@ class FrameWorker(QThread):
             spectrogram = None
             if count:
                 audio_time = last_time
-                new_frames = self.rolling.push(self._scratch[:count])
+                samples = self._scratch[:count]
+                if self.resampler is not None:
+                    samples = self.resampler.process(samples)
+                new_frames = self.rolling.push(samples)
                 if new_frames:
                     onsets = self.rolling.onset()[-min(new_frames, contract.n_frames) :]
                     beat = self.director.on_onsets(onsets)

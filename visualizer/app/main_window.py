@@ -34,6 +34,7 @@ from .audio_sources import (
     CaptureSource,
     FilePlayback,
     InputChoice,
+    capture_rate,
     list_inputs,
 )
 from .control_panel import ControlPanel
@@ -100,8 +101,10 @@ class MainWindow(QMainWindow):
         demo_dir: Path,
         use_output_device: bool = True,
         worker_settings: WorkerSettings | None = None,
+        input_rate: int | None = None,
     ):
         super().__init__()
+        self.input_rate = input_rate  # open inputs at this rate (None: the models' if they can)
         self.settings = settings
         self.model_dir = Path(model_dir)
         self.demo_dir = Path(demo_dir)
@@ -286,7 +289,7 @@ class MainWindow(QMainWindow):
     def _start_worker(self) -> None:
         if self.runtime is None:
             return
-        self.worker = FrameWorker(self.runtime, self._ensure_ring(), self.worker_settings)
+        self.worker = FrameWorker(self.runtime, self.ring, self.worker_settings)
         self.worker.director.reactivity = self.settings.reactivity
         self._apply_scene_mode()
         self.spectrogram.set_layout(self.worker.spectrogram)
@@ -300,12 +303,20 @@ class MainWindow(QMainWindow):
             worker.frame_ready.disconnect()
             worker.stop()
 
-    def _ensure_ring(self) -> SampleRing:
-        """The analysis ring, rebuilt when the models' contract changes the sample rate."""
-        rate = self.contract.sample_rate
+    def _ensure_ring(self, rate: int | None = None) -> SampleRing:
+        """The analysis ring at `rate` (default: the models' rate), rebuilt when its rate
+        differs; a running worker moves to the new ring (it converts to the models' rate)."""
+        rate = rate or self.contract.sample_rate
         if self.ring.sample_rate != rate:
             self.ring = SampleRing(int(RING_SECONDS * rate), rate)
+            if self.worker is not None:
+                self._stop_worker()
+                self._start_worker()
         return self.ring
+
+    def _capture_ring(self, choice: InputChoice) -> SampleRing:
+        rate = self.input_rate or capture_rate(choice, self.contract.sample_rate)
+        return self._ensure_ring(rate)
 
     def _on_frame_ready(self) -> None:
         worker = self.worker
@@ -448,7 +459,7 @@ class MainWindow(QMainWindow):
     def capture_input(self, choice: InputChoice) -> bool:
         self.settings.source_kind = SOURCE_INPUT
         self.settings.input_key = choice.key
-        ok = self._replace_source(CaptureSource(choice, self._ensure_ring()))
+        ok = self._replace_source(CaptureSource(choice, self._capture_ring(choice)))
         if not ok:
             self._source_silent_since = time.perf_counter()
         self._sync_picker()
@@ -530,7 +541,9 @@ class MainWindow(QMainWindow):
             self.inputs = []
         choice = self._input_by_key(key)
         label = key.split(":", 1)[-1]
-        if choice is not None and self._replace_source(CaptureSource(choice, self._ensure_ring())):
+        if choice is not None and self._replace_source(
+            CaptureSource(choice, self._capture_ring(choice))
+        ):
             self._source_silent_since = now
             self.set_fault("source", f"Lost input '{label}'; reconnected, waiting for sound.")
             return

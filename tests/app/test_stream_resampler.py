@@ -1,0 +1,71 @@
+import math
+
+import numpy as np
+import pytest
+
+from visualizer.app.stream_resampler import StreamResampler
+
+
+def tone(hz: float, rate: int, seconds: float, phase: float = 0.0) -> np.ndarray:
+    return np.sin(2 * np.pi * hz * np.arange(int(rate * seconds)) / rate + phase)
+
+
+@pytest.mark.parametrize(("in_rate", "out_rate"), [(48_000, 22_050), (44_100, 22_050),
+                                                   (16_000, 22_050)])  # fmt: skip
+def test_a_tone_comes_out_at_the_new_rate(in_rate, out_rate):
+    resampler = StreamResampler(in_rate, out_rate)
+    out = resampler.process(tone(1000.0, in_rate, 1.0).astype(np.float32))
+    # the output sample k sits at input position k * in/out, delayed by nothing
+    expected = tone(1000.0, out_rate, len(out) / out_rate)[: len(out)]
+    settled = slice(64, len(out))  # past the zeros the filter starts from
+    assert np.max(np.abs(out[settled] - expected[settled])) < 2e-3
+    # every output whose right-hand taps have arrived: floor(k * in/out) + 16 <= in - 1
+    assert len(out) == math.ceil((in_rate - 16) / (in_rate / out_rate))
+
+
+def test_blocks_of_any_size_give_the_same_samples_as_one_block():
+    signal = np.random.default_rng(0).standard_normal(20_000).astype(np.float32)
+    whole = StreamResampler(48_000, 22_050).process(signal)
+    chunked = StreamResampler(48_000, 22_050)
+    sizes = np.random.default_rng(1).integers(0, 700, 200)
+    pieces, start = [], 0
+    for size in sizes:
+        pieces.append(chunked.process(signal[start : start + size]))
+        start += size
+    pieces.append(chunked.process(signal[start:]))
+    joined = np.concatenate(pieces)
+    assert len(joined) == len(whole)
+    np.testing.assert_allclose(joined, whole, atol=1e-6)
+
+
+def test_a_tone_above_the_new_nyquist_does_not_alias():
+    out = StreamResampler(48_000, 22_050).process(tone(15_000.0, 48_000, 1.0).astype(np.float32))
+    assert np.sqrt(np.mean(out[64:] ** 2)) < 3e-3  # the tone's own RMS is 0.71
+
+
+def test_reset_starts_the_stream_again():
+    resampler = StreamResampler(48_000, 22_050)
+    first = resampler.process(tone(440.0, 48_000, 0.2).astype(np.float32))
+    resampler.process(np.ones(5000, np.float32))
+    resampler.reset()
+    again = resampler.process(tone(440.0, 48_000, 0.2).astype(np.float32))
+    np.testing.assert_array_equal(first, again)
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="positive"):
+        StreamResampler(0, 22_050)
+    with pytest.raises(ValueError, match="even number"):
+        StreamResampler(48_000, 22_050, taps=7)
+
+
+def test_non_finite_samples_read_as_silence_and_are_counted():
+    signal = tone(440.0, 48_000, 0.5).astype(np.float32)
+    clean = StreamResampler(48_000, 22_050).process(signal)
+    damaged = signal.copy()
+    damaged[1000] = np.nan
+    damaged[2000] = np.inf
+    resampler = StreamResampler(48_000, 22_050)
+    out = resampler.process(damaged)
+    assert resampler.nonfinite_samples == 2 and np.all(np.isfinite(out))
+    np.testing.assert_allclose(out[2000:], clean[2000:], atol=1e-6)  # past both, unchanged
