@@ -18,9 +18,9 @@ from visualizer.model_files import ModelFileError, ModelMetadata
 
 
 def _trained_embedding(run_dir: Path, data_root: Path):
-    """(the run's joint embedding, its data split, the training images' category centroids)."""
-    from training.data import ImageBank, split_data
-    from training.embedding import JointEmbedding, image_centroids
+    """(the run's embed checkpoint, its joint embedding in eval mode, its data split)."""
+    from training.data import split_data
+    from training.embedding import JointEmbedding
 
     saved = load_checkpoint(run_dir / "embed" / LATEST, "embed")
     config = TrainConfig.from_dict(saved["config"])
@@ -33,17 +33,28 @@ def _trained_embedding(run_dir: Path, data_root: Path):
             f"{data_root}: categories {list(split.categories)} differ from the run's "
             f"{saved['categories']}"
         )
-    images = ImageBank(split.train_images, config.embed.image.image_size, [])
-    centroids = image_centroids(embedding.image, images, len(split.categories), "cpu")
-    return embedding, split, centroids
+    return saved, embedding, split
 
 
-def _scored_encoder(run_dir: Path, data_root: Path):
-    """The music encoder with the category centroids of the training images baked in."""
+def training_image_centroids(embedding, split):
+    """[categories, feature_dim]: the mean image embedding of each category's training photos
+    (the category prototypes, and what category_scores compares a feature with)."""
+    from training.data import ImageBank
+    from training.embedding import image_centroids
+
+    images = ImageBank(split.train_images, embedding.image.config.image_size, [])
+    return image_centroids(embedding.image, images, len(split.categories), "cpu")
+
+
+def _scored_encoder(run_dir: Path, data_root: Path, props: dict):
+    """The music encoder with the metadata's category prototypes baked in as the centroids
+    of category_scores (computed once, by `run_metadata`)."""
     import torch
     from torch import nn
 
-    embedding, split, centroids = _trained_embedding(run_dir, data_root)
+    _, embedding, split = _trained_embedding(run_dir, data_root)
+    prototypes = ModelMetadata.from_props(props, "the export's metadata").category_prototypes
+    centroids = torch.tensor(prototypes, dtype=torch.float32)
 
     class ScoredEncoder(nn.Module):
         def __init__(self):
@@ -75,7 +86,7 @@ def export_encoder(run_dir: str, data_root: str, out_path: str, props: dict) -> 
     import torch
 
     torch.manual_seed(0)
-    module, split = _scored_encoder(Path(run_dir), Path(data_root))
+    module, split = _scored_encoder(Path(run_dir), Path(data_root), props)
     config = module.encoder.config
     shape = (2, config.n_bins, config.n_frames)
     example = torch.rand(EXAMPLE_BATCH, *shape) * 2 - 1
@@ -118,7 +129,7 @@ def export_generator(
         torch.randn(EXAMPLE_BATCH, config.feature_dim),
     )
     export_module(generator, example, ["noise", "feature"], ["image"], out_path, props)
-    scored, split = _scored_encoder(Path(run_dir), Path(data_root))
+    scored, split = _scored_encoder(Path(run_dir), Path(data_root), props)
     tracks = split.relative(split.validation_tracks or split.train_tracks)
     windows = torch.from_numpy(
         real_windows(Path(data_root), tracks, json.loads(props["musicscape.frontend"]), 3)
@@ -148,7 +159,8 @@ def run_metadata(
 
     info = read_run_info(run_dir)
     config = TrainConfig.from_dict(info["config"])
-    embed = load_checkpoint(run_dir / "embed" / LATEST, "embed")
+    embed, embedding, split = _trained_embedding(run_dir, data_root)
+    centroids = training_image_centroids(embedding, split)
     gan = load_checkpoint(run_dir / "gan" / LATEST, "gan")
     gan_config = TrainConfig.from_dict(gan["config"]).gan.generator
     training_data = dict(info["data"])
@@ -175,7 +187,5 @@ def run_metadata(
         model_version=model_version,
         training_data=training_data,
         eval_figures=eval_figures,
-        category_prototypes=tuple(
-            tuple(float(x) for x in row) for row in _trained_embedding(run_dir, data_root)[2]
-        ),
+        category_prototypes=tuple(tuple(float(x) for x in row) for row in centroids),
     )

@@ -66,7 +66,6 @@ class ModelMetadata:
         values = asdict(self)
         values["frontend"] = self.frontend.to_dict()
         values["categories"] = list(self.categories)
-        values["category_prototypes"] = [list(row) for row in self.category_prototypes]
         return {METADATA_PREFIX + key: json.dumps(value) for key, value in values.items()}
 
     @classmethod
