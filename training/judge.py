@@ -13,7 +13,8 @@ Several judges (say one at 64 and one at 128 pixels) combine into a `JudgeEnsemb
 Training: every photo is decoded once into a uint8 array (at `store_size`, a little larger
 than `image_size`, so random resized crops keep detail); batches are augmented on the fly
 (random resized crop + horizontal flip via one affine resampling, colour jitter), sampled
-class-balanced, with label smoothing, AdamW and a one-cycle learning rate. Photos are split
+class-balanced, optionally CutMix'ed, with label smoothing, AdamW and a one-cycle learning
+rate; the saved weights may be the mean of the last epochs' (`average_epochs`). Photos are split
 by image per category with `split_by_item`, so the held-out list is known and reproducible.
 """
 
@@ -33,6 +34,7 @@ from torch import nn
 
 from training.evaluate import PhotoReadError, read_photo
 from training.folders import IMAGE_EXTENSIONS, find_category_files, split_by_item
+from training.weight_average import EqualWeightAverage, recalibrate_batch_norm
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,14 @@ class JudgeConfig:
     # 64x64 images are soft, and a judge trained only on sharp photos calls soft images sky.
     blur_probability: float = 0.3
     flip_average: bool = True  # in eval mode, average the image and its mirror image
+    # Share of training batches with CutMix (Yun et al. 2019): a box of each image is pasted
+    # from another one of the batch, and the loss is split between the two labels by area.
+    cutmix_probability: float = 0.0
+    # The saved judge is the plain average of the weights at the end of each of the last
+    # `average_epochs` epochs, with BatchNorm statistics re-measured on the average. 0: the
+    # last epoch's weights.
+    average_epochs: int = 0
+    average_calibration_batches: int = 40
     seed: int = 0
     validation_fraction: float = 0.2
 
@@ -86,6 +96,14 @@ class JudgeConfig:
             raise ValueError(f"crop_min_area must be in (0, 1]: {self.crop_min_area}")
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
             raise ValueError("epochs, batch and lr must be positive")
+        if not 0.0 <= self.cutmix_probability <= 1.0:
+            raise ValueError(f"cutmix_probability must be in [0, 1]: {self.cutmix_probability}")
+        if not 0 <= self.average_epochs <= self.epochs:
+            raise ValueError(
+                f"average_epochs must be in [0, epochs={self.epochs}]: {self.average_epochs}"
+            )
+        if self.average_epochs and self.average_calibration_batches < 1:
+            raise ValueError("average_calibration_batches must be at least 1")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> JudgeConfig:
@@ -279,6 +297,29 @@ def augment(batch: torch.Tensor, config: JudgeConfig, generator: torch.Generator
     return unit.clamp(0.0, 1.0).mul(2.0).sub(1.0)
 
 
+def cutmix(
+    images: torch.Tensor, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """CutMix one batch: (mixed images, partner index per image, share of each image kept).
+
+    images [B,3,S,S]. One box, of area share 1 - lam with lam ~ U(0, 1) and clipped at the
+    borders, is pasted into every image from its partner (a random permutation of the
+    batch); lam is the share of pixels each image keeps, measured after clipping.
+    """
+    count, _, height, width = images.shape
+    partner = torch.randperm(count, generator=generator)
+    lam = float(torch.rand(1, generator=generator))
+    box_h, box_w = round(height * math.sqrt(1 - lam)), round(width * math.sqrt(1 - lam))
+    centre_y = int(torch.randint(height, (1,), generator=generator))
+    centre_x = int(torch.randint(width, (1,), generator=generator))
+    top, bottom = max(centre_y - box_h // 2, 0), min(centre_y + (box_h + 1) // 2, height)
+    left, right = max(centre_x - box_w // 2, 0), min(centre_x + (box_w + 1) // 2, width)
+    mixed = images.clone()
+    mixed[:, :, top:bottom, left:right] = images[partner, :, top:bottom, left:right]
+    kept = 1.0 - (bottom - top) * (right - left) / (height * width)
+    return mixed, partner, kept
+
+
 def balanced_indices(labels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """`count` indices drawn with replacement so that every category is equally likely."""
     frequency = np.bincount(labels)
@@ -370,7 +411,7 @@ def train_judge(
     )
     stored = to_model_input(train_set.images)  # [N,3,store,store] float, once
 
-    validation_accuracy = float("nan")
+    average = EqualWeightAverage()
     for epoch in range(config.epochs):
         model.train()
         epoch_started = time.monotonic()
@@ -378,18 +419,27 @@ def train_judge(
         loss_sum, correct = 0.0, 0
         for step in range(steps_per_epoch):
             chosen = torch.from_numpy(order[step * config.batch : (step + 1) * config.batch])
-            images = augment(stored[chosen], config, generator).to(
-                device, memory_format=torch.channels_last
-            )
+            images = augment(stored[chosen], config, generator)
             labels = torch.from_numpy(train_set.labels[chosen.numpy()]).to(device)
-            logits, _ = model(images)
-            loss = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
+            partner, kept = None, 1.0
+            if config.cutmix_probability > 0 and (
+                float(torch.rand(1, generator=generator)) < config.cutmix_probability
+            ):
+                images, partner, kept = cutmix(images, generator)
+            logits, _ = model(images.to(device, memory_format=torch.channels_last))
+            loss = kept * F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
+            if partner is not None:
+                loss = loss + (1.0 - kept) * F.cross_entropy(
+                    logits, labels[partner.to(device)], label_smoothing=config.label_smoothing
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             schedule.step()
             loss_sum += float(loss.detach())
             correct += int((logits.argmax(1) == labels).sum())
+        if epoch >= config.epochs - config.average_epochs:
+            average.add(model)
         model.cpu()
         predictions = predict(model, validation_set.images).argmax(1)
         model.to(device, memory_format=torch.channels_last)
@@ -404,9 +454,20 @@ def train_judge(
             time.monotonic() - epoch_started,
         )
 
+    if average.model is not None:
+        model = average.model
+        calibration = _calibration_batches(stored, train_set.labels, config, device)
+        recalibrate_batch_norm(model, calibration)
     model.cpu().eval()
     predictions = predict(model, validation_set.images).argmax(1)
+    validation_accuracy = float(np.mean(predictions == validation_set.labels))
     per_category = per_category_accuracy(predictions, validation_set.labels, categories)
+    if average.model is not None:
+        log.info(
+            "judge: the average of the last %d epochs' weights: held-out acc %.3f",
+            average.count,
+            validation_accuracy,
+        )
     info = {
         "format": CHECKPOINT_FORMAT,
         "config": asdict(config),
@@ -428,6 +489,23 @@ def train_judge(
         path,
     )
     return path
+
+
+def _calibration_batches(
+    stored: torch.Tensor, labels: np.ndarray, config: JudgeConfig, device: str
+) -> list[tuple[torch.Tensor]]:
+    """Augmented, class-balanced training batches (a fixed draw) that re-measure the
+    averaged judge's BatchNorm statistics."""
+    rng = np.random.default_rng(config.seed + 1)
+    generator = torch.Generator().manual_seed(config.seed + 1)
+    count = config.average_calibration_batches
+    order = balanced_indices(labels, count * config.batch, rng)
+    batches = []
+    for index in range(count):
+        chosen = torch.from_numpy(order[index * config.batch : (index + 1) * config.batch])
+        images = augment(stored[chosen], config, generator)
+        batches.append((images.to(device, memory_format=torch.channels_last),))
+    return batches
 
 
 def _initial_state(

@@ -56,6 +56,24 @@ class WeightAverage:
         self.updates = int(state["updates"])
 
 
+class EqualWeightAverage:
+    """The plain mean of the weights of every model passed to `add` (Izmailov et al.'s
+    stochastic weight averaging, taken once per epoch). `model` is None until the first add."""
+
+    def __init__(self) -> None:
+        self.model: nn.Module | None = None
+        self.count = 0
+
+    @torch.no_grad()
+    def add(self, model: nn.Module) -> None:
+        self.count += 1
+        if self.model is None:
+            self.model = copy.deepcopy(model).requires_grad_(False)
+            return
+        for mean, current in zip(self.model.parameters(), model.parameters(), strict=True):
+            mean.lerp_(current.detach(), 1.0 / self.count)
+
+
 @torch.no_grad()
 def recalibrate_batch_norm(model: nn.Module, batches: Iterable[tuple[torch.Tensor, ...]]) -> int:
     """Set every BatchNorm's running mean and variance to their plain average over `batches`

@@ -17,6 +17,7 @@ from training.judge import (
     SceneJudge,
     augment,
     combine_judges,
+    cutmix,
     export_judge,
     load_judge,
     train_judge,
@@ -195,6 +196,69 @@ def test_training_continues_from_a_judge_with_the_same_shape_and_split(
     wider = dataclasses.replace(TOY_CONFIG, widths=(8, 32))
     with pytest.raises(JudgeCheckpointError, match="cannot continue from this judge"):
         train_judge(scenes, tmp_path / "wider", wider, "cpu", initial_checkpoint=checkpoint)
+
+
+def test_cutmix_pastes_one_box_from_each_images_partner_and_reports_the_kept_share():
+    count, size = 6, 20
+    # Image i is the constant i, so every pixel tells which image it came from.
+    images = (
+        torch.arange(count, dtype=torch.float32).view(count, 1, 1, 1).expand(count, 3, size, size)
+    )
+    for seed in range(20):
+        mixed, partner, kept = cutmix(images, torch.Generator().manual_seed(seed))
+        assert sorted(partner.tolist()) == list(range(count))
+        for index in range(count):
+            pasted = mixed[index] == partner[index]
+            own = mixed[index] == index
+            if partner[index] != index:
+                assert torch.all(pasted | own)
+                assert float(own.float().mean()) == pytest.approx(kept, abs=1e-6)
+                rows = torch.nonzero(pasted[0].any(dim=1)).flatten()
+                columns = torch.nonzero(pasted[0].any(dim=0)).flatten()
+                if len(rows):  # one solid box
+                    box = pasted[0, rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+                    assert torch.all(box)
+        assert 0.0 <= kept <= 1.0
+    assert torch.equal(images[:, 0, 0, 0], torch.arange(count, dtype=torch.float32))
+
+
+def test_saved_judge_is_the_average_of_the_last_epochs_with_fresh_batch_norm(scenes, tmp_path):
+    last = load_judge(train_judge(scenes, tmp_path / "last", TOY_CONFIG, "cpu"))[0]
+    one = dataclasses.replace(TOY_CONFIG, average_epochs=1, average_calibration_batches=3)
+    averaged, info = load_judge(train_judge(scenes, tmp_path / "one", one, "cpu"))
+    # The average of one epoch is that epoch's weights; only BatchNorm's statistics change.
+    for (name, value), (_, expected) in zip(
+        averaged.state_dict().items(), last.state_dict().items(), strict=True
+    ):
+        if "running_" in name:
+            assert not torch.equal(value, expected), name
+        elif "num_batches" not in name:
+            assert torch.equal(value, expected), name
+    # The recorded accuracy is the saved (averaged) judge's own.
+    photos = np.stack([read_photo(scenes / path, 16) for path in info["validation_photos"]])
+    images = torch.from_numpy(photos).permute(0, 3, 1, 2).float() * (2 / 255) - 1
+    with torch.no_grad():
+        predicted = averaged(images)[0].argmax(1)
+    truth = torch.tensor(
+        [info["categories"].index(p.split("/")[0]) for p in info["validation_photos"]]
+    )
+    assert info["validation_accuracy"] == float((predicted == truth).float().mean())
+    three = dataclasses.replace(TOY_CONFIG, average_epochs=3, cutmix_probability=0.5)
+    mixed_average, _ = load_judge(train_judge(scenes, tmp_path / "three", three, "cpu"))
+    assert not torch.equal(mixed_average.classifier.weight, last.classifier.weight)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"cutmix_probability": 1.5}, "cutmix_probability must be in"),
+        ({"average_epochs": 7}, r"average_epochs must be in \[0, epochs=6\]"),
+        ({"average_epochs": 2, "average_calibration_batches": 0}, "calibration_batches"),
+    ],
+)
+def test_judge_config_refuses_bad_cutmix_and_averaging(changes, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(TOY_CONFIG, **changes)
 
 
 def test_blur_augmentation_softens_fine_texture():

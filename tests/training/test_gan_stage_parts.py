@@ -7,7 +7,7 @@ from torch import nn
 
 from training.config import GanStageConfig
 from training.gan_stage import gan_learning_rate
-from training.weight_average import WeightAverage, recalibrate_batch_norm
+from training.weight_average import EqualWeightAverage, WeightAverage, recalibrate_batch_norm
 
 
 def constant_linear(value: float) -> nn.Linear:
@@ -43,6 +43,19 @@ def test_average_state_round_trips_and_restarts_from_a_model():
     torch.testing.assert_close(copy.model.weight, average.model.weight)
     copy.restart_from(constant_linear(7.0))
     assert copy.updates == 0 and torch.all(copy.model.weight == 7.0)
+
+
+def test_equal_average_is_the_plain_mean_of_every_model_added():
+    average = EqualWeightAverage()
+    assert average.model is None and average.count == 0
+    models = [constant_linear(value) for value in (1.0, 2.0, 6.0, -1.0)]
+    for count, model in enumerate(models, start=1):
+        average.add(model)
+        expected = sum((1.0, 2.0, 6.0, -1.0)[:count]) / count
+        torch.testing.assert_close(average.model.weight, torch.full((1, 2), expected))
+    assert average.count == 4
+    assert average.model is not models[0] and not average.model.weight.requires_grad
+    assert torch.all(models[0].weight == 1.0)  # the models added are untouched
 
 
 def test_decay_outside_zero_one_is_refused():
