@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 STAGES = ("embed", "gan", "judge")
+JUDGE_CONFIG_FILE = "judge_config.json"
 EXIT_INTERRUPTED = 130
 EXIT_FAILED = 1
 
@@ -78,21 +79,30 @@ def _config(args, resumed: dict | None):
 
 def _judge_stage(ctx, judge_config_path: Path | None, device: str) -> Path:
     """Train the judge; a JSON list of JudgeConfigs trains each into judge/member_<i>/ and
-    combines them into one ensemble judge/judge.pt."""
+    combines them into one ensemble judge/judge.pt. The configs used are recorded in
+    judge/judge_config.json, so `--resume` continues with them."""
     from training.judge import JudgeConfig, combine_judges, train_judge
 
     scenes, folder = ctx.data_root / "scenes", ctx.stage_dir("judge")
-    if judge_config_path is None:
+    recorded = folder / JUDGE_CONFIG_FILE
+    if judge_config_path is not None:
+        values = json.loads(judge_config_path.read_text())
+    elif recorded.is_file():
+        values = json.loads(recorded.read_text())
+    else:
+        values = dataclasses.asdict(JudgeConfig(image_size=ctx.config.gan.generator.image_size))
+    folder.mkdir(parents=True, exist_ok=True)
+    recorded.write_text(json.dumps(values, indent=2) + "\n")
+
+    def train(out_dir: Path, config: dict) -> Path:
+        judge_config = JudgeConfig.from_dict(config)
         return train_judge(
-            scenes, folder, JudgeConfig(image_size=ctx.config.gan.generator.image_size), device
+            scenes, out_dir, judge_config, device, stop=ctx.stop, progress=ctx.progress
         )
-    values = json.loads(judge_config_path.read_text())
+
     if isinstance(values, dict):
-        return train_judge(scenes, folder, JudgeConfig.from_dict(values), device)
-    members = [
-        train_judge(scenes, folder / f"member_{index}", JudgeConfig.from_dict(member), device)
-        for index, member in enumerate(values)
-    ]
+        return train(folder, values)
+    members = [train(folder / f"member_{index}", member) for index, member in enumerate(values)]
     return combine_judges(members, folder)
 
 
@@ -100,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from training import distributed
+    from training.checkpoint import CheckpointError
     from training.context import RunContext, TrainingInterrupted, read_run_info
     from training.data import split_data
     from training.embed_stage import run_embed_stage
@@ -191,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
         if process.is_main:
             ctx.write_run_info()
         return EXIT_INTERRUPTED
-    except (StageOrderError, DataLayoutError, RuntimeError) as error:
+    except (StageOrderError, DataLayoutError, CheckpointError, RuntimeError) as error:
         print(f"musicscape train: {error}", file=sys.stderr)
         return EXIT_FAILED
     finally:

@@ -14,7 +14,7 @@ from training.data import BalancedSampler, ImageBank, MusicBank, check_every_cat
 from training.distributed import wrap_model
 from training.embedding import JointEmbedding, centroid_figures, image_centroids, track_features
 from training.losses import joint_embedding_loss, pair_inconsistency
-from training.stage_loop import StageLoop
+from training.stage_loop import LoopHost, StageLoop
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,13 @@ def run_embed_stage(ctx: RunContext) -> Path:
         optimizer.load_state_dict(saved["optimizer"])
 
     loop = StageLoop(
-        ctx, "embed", config.epochs, config.steps_per_epoch, step, state, load, end_epoch
+        LoopHost.for_run(ctx, "embed"),
+        "embed",
+        config.epochs,
+        config.steps_per_epoch,
+        step,
+        state,
+        load,
+        end_epoch,
     )
     return loop.run()

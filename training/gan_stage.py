@@ -28,7 +28,7 @@ from training.data import ImageBank, MusicBank, check_every_category
 from training.distributed import wrap_model
 from training.embedding import JointEmbedding, image_centroids
 from training.models import Discriminator, Generator
-from training.stage_loop import StageLoop
+from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import WeightAverage, recalibrate_batch_norm
 
 log = logging.getLogger(__name__)
@@ -271,7 +271,14 @@ def run_gan_stage(ctx: RunContext) -> Path:
                 average.load_state_dict(saved["generator_average"])
 
     loop = StageLoop(
-        ctx, "gan", config.epochs, config.steps_per_epoch, step, state, load, end_epoch
+        LoopHost.for_run(ctx, "gan"),
+        "gan",
+        config.epochs,
+        config.steps_per_epoch,
+        step,
+        state,
+        load,
+        end_epoch,
     )
     return loop.run()
 

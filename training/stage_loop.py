@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,37 @@ import numpy as np
 from tqdm import tqdm
 
 from training.checkpoint import LATEST, load_checkpoint, restore_rng, rng_state, save_checkpoint
-from training.context import RunContext, TrainingInterrupted
-from training.distributed import any_rank, gather_objects
+from training.context import RunContext, StopFlag, TrainingInterrupted
+from training.distributed import ProcessInfo, any_rank, gather_objects
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopHost:
+    """What a StageLoop needs from the run around it."""
+
+    folder: Path  # checkpoints and TensorBoard logs go here
+    rng: np.random.Generator  # the stage's sampling RNG, saved and restored with it
+    process: ProcessInfo
+    stop: StopFlag
+    progress: bool
+    # Stored in every checkpoint beside the stage's own state (config, categories).
+    checkpoint_info: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def for_run(cls, ctx: RunContext, stage: str) -> LoopHost:
+        return cls(
+            folder=ctx.stage_dir(stage),
+            rng=ctx.rank_rng(stage),
+            process=ctx.process,
+            stop=ctx.stop,
+            progress=ctx.progress,
+            checkpoint_info={
+                "config": ctx.config.to_dict(),
+                "categories": list(ctx.split.categories),
+            },
+        )
 
 
 class StageLoop:
@@ -25,7 +53,7 @@ class StageLoop:
 
     def __init__(
         self,
-        ctx: RunContext,
+        host: LoopHost,
         stage: str,
         epochs: int,
         steps_per_epoch: int,
@@ -34,7 +62,7 @@ class StageLoop:
         load: Callable[[dict[str, Any]], None],
         end_epoch: Callable[[int], dict[str, float]],
     ):
-        self.ctx = ctx
+        self.host = host
         self.stage = stage
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
@@ -42,19 +70,18 @@ class StageLoop:
         self.state = state
         self.load = load
         self.end_epoch = end_epoch
-        self.folder = ctx.stage_dir(stage)
+        self.folder = host.folder
         self.history: list[dict[str, float]] = []
 
     def _save(self, rng: np.random.Generator, epoch: int, step: int, epoch_done: bool) -> None:
-        states = gather_objects(self.ctx.process, rng_state(rng))
-        if not self.ctx.process.is_main:
+        states = gather_objects(self.host.process, rng_state(rng))
+        if not self.host.process.is_main:
             return
         save_checkpoint(
             self.folder,
             {
                 "stage": self.stage,
-                "config": self.ctx.config.to_dict(),
-                "categories": list(self.ctx.split.categories),
+                **self.host.checkpoint_info,
                 "epoch": epoch,
                 "step": step,
                 "rng": states,
@@ -65,8 +92,8 @@ class StageLoop:
         )
 
     def run(self) -> Path:
-        ctx = self.ctx
-        rng = ctx.rank_rng(self.stage)
+        host = self.host
+        rng = host.rng
         epoch, step = 0, 0
         latest = self.folder / LATEST
         if latest.exists():
@@ -74,10 +101,10 @@ class StageLoop:
             self.load(saved)
             epoch, step = saved["epoch"], saved["step"]
             self.history = list(saved["history"])
-            restore_rng(rng, saved["rng"][ctx.process.rank])
+            restore_rng(rng, saved["rng"][host.process.rank])
             log.info("%s: resuming at epoch %d, step %d", self.stage, epoch + 1, step)
         writer = None
-        if ctx.process.is_main:
+        if host.process.is_main:
             from torch.utils.tensorboard import SummaryWriter
 
             writer = SummaryWriter(str(self.folder / "tensorboard"))
@@ -86,7 +113,7 @@ class StageLoop:
             total=total,
             initial=epoch * self.steps_per_epoch + step,
             desc=self.stage,
-            disable=not (ctx.progress and ctx.process.is_main),
+            disable=not (host.progress and host.process.is_main),
             dynamic_ncols=True,
         )
         try:
@@ -95,7 +122,7 @@ class StageLoop:
                 sums: dict[str, float] = {}
                 counted = 0
                 while step < self.steps_per_epoch:
-                    if any_rank(ctx.process, ctx.stop.requested):
+                    if any_rank(host.process, host.stop.requested):
                         self._save(rng, epoch, step, epoch_done=False)
                         raise TrainingInterrupted(
                             f"{self.stage}: interrupted at epoch {epoch + 1} step {step}; "
@@ -115,7 +142,7 @@ class StageLoop:
                 summary = {key: value / max(counted, 1) for key, value in sums.items()}
                 epoch += 1
                 step = 0
-                if ctx.process.is_main:
+                if host.process.is_main:
                     summary.update(self.end_epoch(epoch))
                     summary["epoch"] = epoch
                     summary["seconds"] = time.monotonic() - started

@@ -73,6 +73,20 @@ class EqualWeightAverage:
         for mean, current in zip(self.model.parameters(), model.parameters(), strict=True):
             mean.lerp_(current.detach(), 1.0 / self.count)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": None if self.model is None else self.model.state_dict(),
+            "count": self.count,
+        }
+
+    def load_state_dict(self, state: dict[str, Any], like: nn.Module) -> None:
+        """Restore a saved average; `like` is a model of the same shape (its copy holds it)."""
+        self.count = int(state["count"])
+        self.model = None
+        if state["model"] is not None:
+            self.model = copy.deepcopy(like).requires_grad_(False)
+            self.model.load_state_dict(state["model"])
+
 
 @torch.no_grad()
 def recalibrate_batch_norm(model: nn.Module, batches: Iterable[tuple[torch.Tensor, ...]]) -> int:

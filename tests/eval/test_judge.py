@@ -9,6 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
+from training.checkpoint import LATEST, load_checkpoint
+from training.context import TrainingInterrupted
 from training.evaluate import read_photo
 from training.judge import (
     JudgeCheckpointError,
@@ -259,6 +261,37 @@ def test_saved_judge_is_the_average_of_the_last_epochs_with_fresh_batch_norm(sce
 def test_judge_config_refuses_bad_cutmix_and_averaging(changes, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(TOY_CONFIG, **changes)
+
+
+class StopAfterChecks:
+    """A stop flag that asks to stop once it has been checked `checks` times (the loop checks
+    it before every step)."""
+
+    def __init__(self, checks: int):
+        self.checks = checks
+
+    @property
+    def requested(self) -> bool:
+        self.checks -= 1
+        return self.checks < 0
+
+
+def test_interrupted_judge_resumes_exactly_and_refuses_another_config(scenes, tmp_path):
+    config = dataclasses.replace(TOY_CONFIG, cutmix_probability=0.5, average_epochs=3)
+    straight = load_judge(train_judge(scenes, tmp_path / "straight", config, "cpu"))[0]
+    # 36 training photos in batches of 16: 2 steps an epoch; stop before epoch 4's 2nd step,
+    # inside the averaged epochs.
+    with pytest.raises(TrainingInterrupted, match="interrupted at epoch 4 step 1"):
+        train_judge(scenes, tmp_path / "stopped", config, "cpu", stop=StopAfterChecks(7))
+    saved = load_checkpoint(tmp_path / "stopped" / LATEST, "judge")
+    assert (saved["epoch"], saved["step"], saved["average"]["count"]) == (3, 1, 0)
+    assert JudgeConfig.from_dict(saved["config"]) == config
+    resumed = load_judge(train_judge(scenes, tmp_path / "stopped", config, "cpu"))[0]
+    for name, value in straight.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[name]), name
+    other = dataclasses.replace(config, lr=1e-3)
+    with pytest.raises(JudgeCheckpointError, match="another JudgeConfig .differs in lr"):
+        train_judge(scenes, tmp_path / "stopped", other, "cpu")
 
 
 def test_blur_augmentation_softens_fine_texture():

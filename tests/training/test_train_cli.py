@@ -85,6 +85,15 @@ def test_all_stages_end_to_end(tmp_path, n_categories):
     judge, _ = load_judge(run / "judge" / "judge.pt")
     assert isinstance(judge, JudgeEnsemble) == (n_categories == 3)
     assert (run / "judge" / "member_1" / "judge.pt").is_file() == (n_categories == 3)
+    first_judge = (run / "judge" / ("member_0" if n_categories == 3 else "")) / "latest.pt"
+    assert load_checkpoint(first_judge, "judge")["epoch"] == TINY_JUDGE["epochs"]
+    assert json.loads((run / "judge" / "judge_config.json").read_text()) == judge_config
+    # --resume without --judge-config finds the recorded configs; every epoch is done, so
+    # the judge comes out the same.
+    before = judge.state_dict()
+    assert main(["--resume", str(run), "--cache-dir", str(tmp_path / "cache"),
+                 "--no-progress", "--stages", "judge"]) == 0  # fmt: skip
+    assert_same_weights(before, load_judge(run / "judge" / "judge.pt")[0].state_dict())
     info = json.loads((run / "run.json").read_text())
     assert info["data"]["categories"] == [f"cat{i}" for i in range(n_categories)]
     assert len(info["data"]["train_tracks"]) + len(info["data"]["validation_tracks"]) == (
