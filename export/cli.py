@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 EXIT_FAILED = 1
+DEFAULT_SCENE_MEMORY_SECONDS = 16.0  # one window: the scene follows the last phrase or so
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="scale the generator's noise by this (0, 1] inside generator.onnx: lower draws "
         "more typical scenes, less varied ones (the truncation trick; default 1, off)",
     )
+    parser.add_argument(
+        "--scene-memory",
+        type=float,
+        default=DEFAULT_SCENE_MEMORY_SECONDS,
+        metavar="SECONDS",
+        help="time constant of the app's scene memory, stored in the metadata: the scene "
+        "follows the music averaged over about this long "
+        f"(default {DEFAULT_SCENE_MEMORY_SECONDS:g}; 0: every encoder result as it comes)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,12 +52,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"musicscape export: --truncation must be in (0, 1], got {args.truncation}",
               file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
+    if not 0.0 <= args.scene_memory < float("inf"):
+        print(f"musicscape export: --scene-memory must be a number of seconds >= 0, got "
+              f"{args.scene_memory}", file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
     try:
         info = read_run_info(args.run)
         eval_figures = json.loads(args.eval_json.read_text()) if args.eval_json else {}
         version = args.model_version or args.run.resolve().name
         data_root = args.data or Path(info["data_root"])
-        metadata = run_metadata(args.run, data_root, version, eval_figures, args.truncation)
+        metadata = run_metadata(
+            args.run, data_root, version, eval_figures, args.truncation, args.scene_memory
+        )
     except (FileNotFoundError, CheckpointError, ValueError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -151,6 +151,7 @@ def run_metadata(
     model_version: str,
     eval_figures: dict,
     truncation: float = 1.0,
+    scene_memory_seconds: float = 0.0,
 ) -> ModelMetadata:
     """The ModelMetadata every exported file of the run carries; the category prototypes
     are the training images' embedding centroids (what category_scores compares with)."""
@@ -188,4 +189,5 @@ def run_metadata(
         training_data=training_data,
         eval_figures=eval_figures,
         category_prototypes=tuple(tuple(float(x) for x in row) for row in centroids),
+        scene_memory_seconds=scene_memory_seconds,
     )

@@ -16,6 +16,11 @@ between generated and real photos in the judge's feature space); centroid_accura
 judge's accuracy on images generated from each category's mean music feature); stability
 (share of consecutive windows of one track with the same retrieval category).
 
+Retrieval and generation read each window's feature through the app's scene memory (the
+model's `scene_memory_seconds`, or `EvalConfig.scene_memory_seconds`), fed the windows of a
+track in order, one hop apart: the figures are those of the scenes the app shows.
+"per_window" holds retrieval accuracy, shares and stability of the windows alone.
+
 No torch here: onnxruntime is imported where sessions are made, Pillow where photos are read.
 """
 
@@ -52,6 +57,7 @@ from visualizer.model_files import (
     ModelFileError,
     ModelMetadata,
 )
+from visualizer.scene_memory import remembered_sequence
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +106,7 @@ class EvalConfig:
     batch: int = 16  # windows per encoder run
     pairwise_sample: int = 1000  # items per category for mean pairwise distances
     threads: int = 0  # ONNX Runtime intra-op threads; 0 = its default
+    scene_memory_seconds: float | None = None  # None: the model's; 0: each window alone
 
     def __post_init__(self) -> None:
         if self.draws_per_window < 1 or self.centroid_draws < 1 or self.batch < 1:
@@ -108,6 +115,9 @@ class EvalConfig:
             raise ValueError(f"window_hop_fraction must be in (0, 1]: {self.window_hop_fraction}")
         if self.pairwise_sample < 2:
             raise ValueError(f"pairwise_sample must be at least 2: {self.pairwise_sample}")
+        memory = self.scene_memory_seconds
+        if memory is not None and not 0.0 <= memory < float("inf"):
+            raise ValueError(f"scene_memory_seconds must be a finite number >= 0: {memory}")
 
 
 @dataclass
@@ -209,8 +219,9 @@ def load_model_set(models_dir: Path, threads: int) -> ModelSet:
 class TrackResult:
     path: Path
     category: int  # music category index (encoder order)
-    features: np.ndarray  # [W, feature_dim]
-    retrieved: np.ndarray  # [W] category index per window
+    features: np.ndarray  # [W, feature_dim] through the scene memory
+    retrieved: np.ndarray  # [W] category index per window, through the scene memory
+    window_retrieved: np.ndarray  # [W] category index of each window alone
 
 
 @dataclass
@@ -272,11 +283,13 @@ def select_tracks(
 
 
 def encode_tracks(
-    tracks: list[tuple[Path, int]], models: ModelSet, config: EvalConfig
+    tracks: list[tuple[Path, int]], models: ModelSet, config: EvalConfig, memory_seconds: float
 ) -> MusicEvaluation:
-    """Decode, analyse and encode every window of every track; unreadable tracks are skipped."""
+    """Decode, analyse and encode every window of every track, each track's features read
+    through a scene memory of `memory_seconds`; unreadable tracks are skipped."""
     contract = models.contract
     hop_frames = max(1, round(contract.n_frames * config.window_hop_fraction))
+    hop_seconds = hop_frames * contract.frame_seconds
     result = MusicEvaluation()
     for number, (path, category) in enumerate(tracks, start=1):
         try:
@@ -298,11 +311,20 @@ def encode_tracks(
                 features.append(feature)
                 scores.append(score)
                 pending = []
-        all_scores = np.concatenate(scores)
-        result.tracks.append(
-            TrackResult(path, category, np.concatenate(features), all_scores.argmax(axis=1))
+        window_scores = np.concatenate(scores)
+        remembered_features, remembered_scores = remembered_sequence(
+            np.concatenate(features), window_scores, memory_seconds, hop_seconds
         )
-        log.info("eval: track %d/%d %s: %d windows", number, len(tracks), path, len(all_scores))
+        result.tracks.append(
+            TrackResult(
+                path,
+                category,
+                remembered_features,
+                remembered_scores.argmax(axis=1),
+                window_scores.argmax(axis=1),
+            )
+        )
+        log.info("eval: track %d/%d %s: %d windows", number, len(tracks), path, len(window_scores))
     return result
 
 
@@ -442,10 +464,11 @@ def judge_real_photos(scenes_dir: Path, models: ModelSet, batch: int) -> RealPho
     )
 
 
-def stability(tracks: list[TrackResult]) -> float | None:
-    """Share of consecutive window pairs within a track with the same retrieval category."""
-    same = sum(int(np.sum(t.retrieved[1:] == t.retrieved[:-1])) for t in tracks)
-    pairs = sum(max(len(t.retrieved) - 1, 0) for t in tracks)
+def stability(per_track: list[np.ndarray]) -> float | None:
+    """Share of consecutive window pairs within a track with the same category
+    (`per_track`: each track's category per window)."""
+    same = sum(int(np.sum(chosen[1:] == chosen[:-1])) for chosen in per_track)
+    pairs = sum(max(len(chosen) - 1, 0) for chosen in per_track)
     return same / pairs if pairs else None
 
 
@@ -493,7 +516,12 @@ def evaluate(
     music_dir = ", ".join(str(folder) for folder in music_dirs)
     if not tracks:
         raise EvaluationError(f"{music_dir}: no tracks to evaluate for subset {subset!r}")
-    music = encode_tracks(tracks, models, config)
+    memory_seconds = (
+        models.encoder.metadata.scene_memory_seconds
+        if config.scene_memory_seconds is None
+        else config.scene_memory_seconds
+    )
+    music = encode_tracks(tracks, models, config, memory_seconds)
     if not music.tracks:
         raise EvaluationError(
             f"{music_dir}: none of the {len(tracks)} tracks could be read "
@@ -502,6 +530,7 @@ def evaluate(
     features = np.concatenate([t.features for t in music.tracks])
     truth = np.concatenate([np.full(len(t.retrieved), t.category) for t in music.tracks])
     retrieved = np.concatenate([t.retrieved for t in music.tracks])
+    window_retrieved = np.concatenate([t.window_retrieved for t in music.tracks])
 
     rng = np.random.default_rng(config.seed)
     draws = config.draws_per_window
@@ -573,7 +602,13 @@ def evaluate(
             "diversity_per_category": diversity_per_category,
             "fid_judge": fid,
             "centroid_accuracy": float(np.mean(centroid_judged_all == centroid_truth_all)),
-            "stability": stability(music.tracks),
+            "stability": stability([t.retrieved for t in music.tracks]),
+        },
+        "scene_memory_seconds": memory_seconds,
+        "per_window": {
+            "retrieval_accuracy": float(np.mean(window_retrieved == truth)),
+            "retrieval_chosen_share": _chosen_share(window_retrieved, categories),
+            "stability": stability([t.window_retrieved for t in music.tracks]),
         },
         "real_photos": real_summary,
         "models": str(models_dir),
@@ -622,6 +657,9 @@ def format_summary(result: dict[str, Any]) -> str:
         "",
         f"centroid accuracy  {_figure(generation['centroid_accuracy'])}",
         f"stability          {_figure(generation['stability'])}",
+        f"scene memory       {result['scene_memory_seconds']:g} s  (each window alone: "
+        f"retrieval {_figure(result['per_window']['retrieval_accuracy'])}, "
+        f"stability {_figure(result['per_window']['stability'])})",
         f"diversity          {_figure(generation['diversity'])}"
         + ("" if real else "  (needs --scenes)"),
         f"fid_judge          {_figure(generation['fid_judge'], 2)}"

@@ -50,6 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     parser.add_argument(
+        "--scene-memory",
+        type=float,
+        metavar="SECONDS",
+        help="time constant of the scene memory the windows are read through "
+        "(default: the model's, as the app uses it; 0: each window alone)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=0, help="ONNX Runtime threads (default: its own choice)"
     )
     parser.add_argument("--verbose", action="store_true", help="log every track")
@@ -75,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
             centroid_draws=args.centroid_draws,
             seed=args.seed,
             threads=args.threads,
+            scene_memory_seconds=args.scene_memory,
         )
         result = evaluate(args.models, args.music, args.scenes, args.subset, config, args.samples)
     except (ModelFileError, DataLayoutError, EvaluationError, ValueError) as error:

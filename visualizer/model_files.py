@@ -49,8 +49,16 @@ class ModelMetadata:
     # the category's music is pulled towards): lets the app hold a category from the start.
     # Empty in files exported before it existed.
     category_prototypes: tuple[tuple[float, ...], ...] = ()
+    # The time constant of the app's scene memory (visualizer.scene_memory); 0 = off, as in
+    # files exported before it existed.
+    scene_memory_seconds: float = 0.0
 
     def __post_init__(self) -> None:
+        if not (0.0 <= self.scene_memory_seconds < float("inf")):
+            raise ModelFileError(
+                f"scene_memory_seconds must be a finite number >= 0, got "
+                f"{self.scene_memory_seconds}"
+            )
         prototypes = self.category_prototypes
         if prototypes and (
             len(prototypes) != len(self.categories)
@@ -105,6 +113,7 @@ class ModelMetadata:
                 category_prototypes=tuple(
                     tuple(float(x) for x in row) for row in values.get("category_prototypes", [])
                 ),
+                scene_memory_seconds=float(values.get("scene_memory_seconds", 0.0)),
             )
         except ModelFileError as error:
             raise ModelFileError(f"{source}: {error}") from error

@@ -148,12 +148,20 @@ def make_window(qtbot, settings, empty_demo_dir):
     """Opens real main windows (silent clock unless asked for the output device); shuts them."""
     windows = []
 
-    def make(model_dir, demo_dir=None, store=None, use_output_device=False, input_rate=None):
+    def make(
+        model_dir,
+        demo_dir=None,
+        store=None,
+        use_output_device=False,
+        input_rate=None,
+        worker_settings=None,
+    ):
         window = MainWindow(
             store or settings,
             model_dir,
             demo_dir or empty_demo_dir,
             use_output_device=use_output_device,
+            worker_settings=worker_settings,
             input_rate=input_rate,
         )
         qtbot.addWidget(window)

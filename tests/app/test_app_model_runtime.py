@@ -96,6 +96,27 @@ def test_provider_missing_from_this_build_is_skipped_for_cpu(model_dir):
     assert runtime.providers.running == ("CPUExecutionProvider",)
 
 
+def test_scene_memory_round_trips_and_a_negative_one_is_refused(tmp_path):
+    import dataclasses
+
+    import onnx
+
+    metadata = dataclasses.replace(small_metadata(), scene_memory_seconds=12.5)
+    build_encoder(tmp_path / ENCODER_FILE, metadata)
+    build_generator(tmp_path / GENERATOR_FILE, metadata)
+    assert ModelRuntime(tmp_path).metadata.scene_memory_seconds == 12.5
+    model = onnx.load(str(tmp_path / ENCODER_FILE))
+    for prop in model.metadata_props:
+        if prop.key == "musicscape.scene_memory_seconds":
+            prop.value = "-3"
+    onnx.save(model, str(tmp_path / ENCODER_FILE))
+    with pytest.raises(ModelFileError) as caught:
+        ModelRuntime(tmp_path)
+    assert str(caught.value) == (
+        "music_encoder.onnx: scene_memory_seconds must be a finite number >= 0, got -3.0"
+    )
+
+
 def test_category_prototypes_round_trip_and_a_wrong_shape_is_refused(tmp_path):
     import dataclasses
 

@@ -53,13 +53,30 @@ def _director(**options):
 
 def test_feature_glides_toward_a_new_encoding_never_jumps():
     director = _director(glide_seconds=1.0)
-    director.on_encoding(np.zeros(4, np.float32), np.array([1.0, 0.0]))
+    director.on_encoding(np.zeros(4, np.float32), np.array([1.0, 0.0]), now=0.0)
     director.step(0.0)
-    director.on_encoding(np.ones(4, np.float32), np.array([0.0, 1.0]))
+    director.on_encoding(np.ones(4, np.float32), np.array([0.0, 1.0]), now=0.0)
     _, feature = director.step(1.0)
     np.testing.assert_allclose(feature, 1.0 - np.exp(-1.0), rtol=1e-5)
     _, feature = director.step(2.0)
     np.testing.assert_allclose(feature, 1.0 - np.exp(-2.0), rtol=1e-5)
+
+
+def test_encodings_pass_through_the_scene_memory_and_a_new_source_forgets_it():
+    director = _director(glide_seconds=1e-6, memory_seconds=8.0)
+    director.on_encoding(np.zeros(4, np.float32), np.array([0.0, 0.0]), now=100.0)
+    director.step(0.0)
+    director.on_encoding(np.ones(4, np.float32), np.array([0.0, 3.0]), now=108.0)
+    _, feature = director.step(1.0)
+    remembered = 1.0 - np.exp(-1.0)  # one time constant after the step
+    np.testing.assert_allclose(feature, remembered, rtol=1e-5)
+    np.testing.assert_allclose(
+        director.probabilities, softmax(np.array([0.0, 3.0 * remembered])), rtol=1e-5
+    )
+    director.forget_music()
+    director.on_encoding(np.full(4, -1.0, np.float32), np.array([2.0, 0.0]), now=108.25)
+    _, feature = director.step(2.0)
+    np.testing.assert_allclose(feature, -1.0, rtol=1e-5)  # the new source's own feature
 
 
 def test_beats_kick_the_noise_by_the_reactivity():
@@ -82,8 +99,8 @@ def test_beats_kick_the_noise_by_the_reactivity():
 def test_hold_and_bias_blend_toward_the_category_prototype():
     director = _director(glide_seconds=1e-6)
     sky, water = np.array([1, 0, 0, 0], np.float32), np.array([0, 1, 0, 0], np.float32)
-    director.on_encoding(sky, np.array([2.0, 0.0]))
-    director.on_encoding(water, np.array([0.0, 2.0]))
+    director.on_encoding(sky, np.array([2.0, 0.0]), now=0.0)
+    director.on_encoding(water, np.array([0.0, 2.0]), now=0.0)
     director.mode = SceneMode(HOLD, 0)
     _, feature = director.step(1.0)
     np.testing.assert_allclose(feature, sky, atol=1e-6)
@@ -97,12 +114,12 @@ def test_hold_starts_from_the_models_prototype_then_follows_the_music():
     shipped = np.array([[0, 0, 1, 0], [0, 0, 0, 1]], np.float32)
     director = _director(glide_seconds=1e-6, prototypes=shipped)
     assert director.knows(1)
-    director.on_encoding(np.array([1, 0, 0, 0], np.float32), np.array([2.0, 0.0]))
+    director.on_encoding(np.array([1, 0, 0, 0], np.float32), np.array([2.0, 0.0]), now=0.0)
     director.step(0.0)
     director.mode = SceneMode(HOLD, 1)  # water: the music has not produced it yet
     _, feature = director.step(1.0)
     np.testing.assert_allclose(feature, shipped[1], atol=1e-6)
-    director.on_encoding(np.array([0, 1, 0, 0], np.float32), np.array([0.0, 2.0]))
+    director.on_encoding(np.array([0, 1, 0, 0], np.float32), np.array([0.0, 2.0]), now=0.0)
     _, feature = director.step(2.0)
     np.testing.assert_allclose(feature, [0, 1, 0, 0], atol=1e-6)  # the music's own water
     assert not _director().knows(1)  # no shipped prototypes: nothing to hold yet

@@ -15,11 +15,12 @@ from PyQt6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PyQt6.QtGui import QDropEvent, QGuiApplication
 
 from visualizer.app.app_settings import SOURCE_INPUT
+from visualizer.app.frame_worker import WorkerSettings
 from visualizer.app.scene_director import AUTO, BIAS, HOLD
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE
 
 from .conftest import write_ogg
-from .onnx_models import build_encoder, build_generator, small_metadata
+from .onnx_models import build_encoder, build_generator, build_model_dir, small_metadata
 
 FRAME_TIMEOUT_MS = 10_000
 
@@ -60,6 +61,16 @@ def test_file_playback_paints_scene_spectrogram_and_bars(qtbot, make_window, mod
     qtbot.waitUntil(lambda: 20.0 <= window.source.position_seconds < 25.0, timeout=3000)
     summary = window.stats.summary()
     assert summary["latency_ms_p50"] is not None  # beats were carried to the screen
+
+
+def test_scene_memory_is_the_models_unless_the_user_sets_one(qtbot, make_window, tmp_path):
+    import dataclasses
+
+    metadata = dataclasses.replace(small_metadata(), scene_memory_seconds=12.0)
+    models = build_model_dir(tmp_path / "models", metadata=metadata)
+    assert make_window(models).worker.director.memory.seconds == 12.0
+    chosen = WorkerSettings(scene_memory_seconds=0.0)
+    assert make_window(models, worker_settings=chosen).worker.director.memory.seconds == 0.0
 
 
 def test_first_run_plays_the_demo_clip(qtbot, make_window, model_dir, tmp_path, beats_file):

@@ -71,6 +71,34 @@ def test_retrieval_and_generation_figures_match_the_construction(result):
     assert generation["stability"] == pytest.approx(6 / 7)
 
 
+def test_without_scene_memory_the_per_window_figures_are_the_figures(result):
+    assert result["scene_memory_seconds"] == 0.0
+    per_window = result["per_window"]
+    assert per_window["retrieval_accuracy"] == pytest.approx(result["retrieval"]["accuracy"])
+    assert per_window["retrieval_chosen_share"] == result["retrieval"]["chosen_share"]
+    assert per_window["stability"] == pytest.approx(6 / 7)
+
+
+def test_windows_are_read_through_the_models_scene_memory(data, capsys):
+    models = tiny_models.build_model_dir(data["root"] / "models_memory", scene_memory_seconds=3.0)
+    result = evaluate(models, data["music"], None, "all", EvalConfig(threads=1))
+    assert result["scene_memory_seconds"] == 3.0
+    # water/w1 windows (1 s apart) alone: W W D D D. Remembered over 3 s, the third window
+    # holds 1/3 of its desert feature (the running mean of three), so it stays water:
+    # W W W D D, and the fourth turns desert (0.478 water, 0.522 desert).
+    assert result["retrieval"]["per_category"] == pytest.approx(
+        {"desert": 1.0, "sky": 1.0, "water": 0.6}
+    )
+    assert result["retrieval"]["chosen_share"] == pytest.approx(
+        {"desert": 0.6, "sky": 0.1, "water": 0.3}
+    )
+    assert result["per_window"]["retrieval_accuracy"] == pytest.approx(0.7)
+    assert result["generation"]["stability"] == pytest.approx(6 / 7)  # one switch either way
+    assert "scene memory       3 s  (each window alone: retrieval 0.700" in format_summary(result)
+    assert _cli("--models", str(models), "--music", str(data["music"]), "--scene-memory", "0") == 0
+    assert "scene memory       0 s" in capsys.readouterr().out
+
+
 def test_unreadable_track_is_skipped_and_reported(result):
     assert [entry["path"].rsplit("/", 2)[-2:] for entry in result["skipped_tracks"]] == [
         ["water", "broken.wav"]

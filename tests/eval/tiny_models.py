@@ -49,6 +49,7 @@ def metadata(
     feature_dim: int = len(CATEGORIES),
     image_size: int = IMAGE_SIZE,
     training_data: dict | None = None,
+    scene_memory_seconds: float = 0.0,
 ) -> ModelMetadata:
     return ModelMetadata(
         frontend=CONTRACT,
@@ -58,6 +59,7 @@ def metadata(
         image_size=image_size,
         model_version="eval-test",
         training_data=training_data or {},
+        scene_memory_seconds=scene_memory_seconds,
     )
 
 
@@ -168,7 +170,7 @@ def photo_levels(category: str, shade: int) -> tuple[int, int, int]:
     return (max(0, red + (2 * shade - 1) * PHOTO_SHADE), green, blue)
 
 
-def build_model_dir(directory: Path) -> Path:
+def build_model_dir(directory: Path, scene_memory_seconds: float = 0.0) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     build_encoder(
         directory / ENCODER_FILE,
@@ -176,7 +178,8 @@ def build_model_dir(directory: Path) -> Path:
             training_data={
                 "train_tracks": ["music/desert/d1.wav", "music/water/w1.wav"],
                 "validation_tracks": ["music-extra/sky/s1.wav"],
-            }
+            },
+            scene_memory_seconds=scene_memory_seconds,
         ),
     )
     build_generator(directory / GENERATOR_FILE, metadata())

@@ -137,6 +137,7 @@ def test_exported_generator_is_the_weight_average(exported, trained_run):
     metadata = ModelMetadata.from_props(props, GENERATOR_FILE)
     assert metadata.training_data["generator_weights"] == "weight average"
     assert metadata.training_data["noise_truncation"] == 1.0  # the default: no truncation
+    assert metadata.scene_memory_seconds == 16.0  # the default scene memory
 
 
 def test_truncation_scales_the_noise_inside_the_exported_generator(trained_run, tmp_path, capsys):
@@ -147,7 +148,7 @@ def test_truncation_scales_the_noise_inside_the_exported_generator(trained_run, 
 
     out = tmp_path / "truncated"
     assert export("--run", str(trained_run), "--out", str(out), "--no-judge",
-                  "--truncation", "0.5") == 0  # fmt: skip
+                  "--truncation", "0.5", "--scene-memory", "0") == 0  # fmt: skip
     saved = load_checkpoint(trained_run / "gan" / LATEST, "gan")
     config = TrainConfig.from_dict(saved["config"]).gan.generator
     generator = Generator(config).eval()
@@ -161,10 +162,14 @@ def test_truncation_scales_the_noise_inside_the_exported_generator(trained_run, 
         assert np.abs(image - generator(noise, feature).numpy()).max() > 1e-3
     for name in (ENCODER_FILE, GENERATOR_FILE):
         props = {p.key: p.value for p in onnx.load(str(out / name)).metadata_props}
-        assert ModelMetadata.from_props(props, name).training_data["noise_truncation"] == 0.5
+        metadata = ModelMetadata.from_props(props, name)
+        assert metadata.training_data["noise_truncation"] == 0.5
+        assert metadata.scene_memory_seconds == 0.0
     for bad in ("0", "1.5"):
         assert export("--run", str(trained_run), "--out", str(out), "--truncation", bad) == 1
         assert f"--truncation must be in (0, 1], got {float(bad)}" in capsys.readouterr().err
+    assert export("--run", str(trained_run), "--out", str(out), "--scene-memory", "-1") == 1
+    assert "--scene-memory must be a number of seconds >= 0, got -1.0" in capsys.readouterr().err
 
 
 def test_export_refuses_a_run_without_judge(trained_run, tmp_path, capsys):

@@ -44,6 +44,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the models' rate when the input supports it, else the input's own)",
     )
     group.add_argument(
+        "--scene-memory",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="the scene follows the music averaged over about this long (default: the "
+        "model's, 16 s for the bundled one; 0: every encoder result as it comes)",
+    )
+    group.add_argument(
         "--silent",
         action="store_true",
         help="play files through a silent real-time clock instead of the output device",
@@ -53,6 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.input_rate is not None and not 1000 <= args.input_rate <= 384_000:
         print(f"musicscape: --input-rate must be 1000-384000 Hz, got {args.input_rate}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if args.scene_memory is not None and not 0.0 <= args.scene_memory <= 600.0:
+        print(f"musicscape: --scene-memory must be 0-600 seconds, got {args.scene_memory}",
               file=sys.stderr)  # fmt: skip
         return 2
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
@@ -79,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         model_dir=args.models or assets / "models",
         demo_dir=assets / "demo",
         use_output_device=not args.silent,
-        worker_settings=WorkerSettings(fps=args.fps),
+        worker_settings=WorkerSettings(fps=args.fps, scene_memory_seconds=args.scene_memory),
         input_rate=args.input_rate,
     )
     if args.file:

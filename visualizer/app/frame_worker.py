@@ -44,6 +44,7 @@ class WorkerSettings:
     spectrogram_columns: int = 344  # ~8 s at the default hop
     spectrogram_rows: int = 256
     log_frequency: bool = True
+    scene_memory_seconds: float | None = None  # None: the model's scene_memory_seconds
 
 
 def image_to_rgb8(image: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -77,6 +78,11 @@ class FrameWorker(QThread):
             meta.noise_dim,
             contract.frame_seconds,
             prototypes=np.asarray(meta.category_prototypes, dtype=np.float32),
+            memory_seconds=(
+                meta.scene_memory_seconds
+                if settings.scene_memory_seconds is None
+                else settings.scene_memory_seconds
+            ),
         )
         self.rolling = RollingSTFT(contract)
         self.spectrogram = SpectrogramImage(
@@ -206,6 +212,7 @@ class FrameWorker(QThread):
                 self.rolling.reset()
                 if self.resampler is not None:
                     self.resampler.reset()
+                self.director.forget_music()
                 last_encode = -np.inf
             now = time.perf_counter()
             count, last_time = self.ring.read_until(
@@ -235,7 +242,7 @@ class FrameWorker(QThread):
                 self._start_encoding()
             encoding = self._take_encoding()
             if encoding is not None:
-                self.director.on_encoding(*encoding)
+                self.director.on_encoding(*encoding, now)
             noise, feature = self.director.step(now)
             started = time.perf_counter()
             image = self.runtime.generate(noise, feature)

@@ -1,6 +1,9 @@
 """Turns encoder results and the onset stream into the generator's inputs at display rate.
 
-- The conditioning feature glides toward each new encoder result (exponential, time
+- Encoder results pass through the scene memory (`memory_seconds`, the model's
+  `scene_memory_seconds` unless the user sets another): the scene follows the music's
+  character over the last phrase or so instead of flipping with every window.
+- The conditioning feature glides toward the remembered feature (exponential, time
   constant `glide_seconds`), so a scene change is a cross-fade through the generator,
   never a jump.
 - The noise drifts slowly around a circle (the picture keeps moving in quiet passages),
@@ -20,6 +23,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from visualizer.scene_memory import SceneMemory
 
 AUTO = "auto"
 HOLD = "hold"
@@ -60,10 +65,13 @@ class SceneDirector:
         mean_seconds: float = 1.0,
         beat_threshold: float = 0.55,
         prototypes: np.ndarray | None = None,
+        memory_seconds: float = 0.0,
     ):
         self.categories = categories
         self._rng = np.random.default_rng(seed)
         self.glide_seconds = glide_seconds
+        self.memory = SceneMemory(memory_seconds)
+        self._last_encoding: float | None = None
         self.drift_seconds = drift_seconds
         self.reactivity = 1.0
         self.mode = SceneMode()
@@ -100,7 +108,16 @@ class SceneDirector:
         music has produced."""
         return self._shipped or bool(self._prototype_counts[category] > 0)
 
-    def on_encoding(self, feature: np.ndarray, scores: np.ndarray) -> None:
+    def forget_music(self) -> None:
+        """A new source: the memory starts afresh (the picture still glides from where it is)."""
+        self.memory.reset()
+        self._last_encoding = None
+
+    def on_encoding(self, feature: np.ndarray, scores: np.ndarray, now: float) -> None:
+        """An encoder result that arrived at `now` (seconds)."""
+        elapsed = 0.0 if self._last_encoding is None else max(0.0, now - self._last_encoding)
+        self._last_encoding = now
+        feature, scores = self.memory.update(feature, scores, elapsed)
         self.probabilities = softmax(scores)
         winner = int(np.argmax(scores))
         self._prototype_counts[winner] += 1
