@@ -149,11 +149,16 @@ class StageLoop:
                     for key, value in summary.items():
                         writer.add_scalar(f"{self.stage}/epoch/{key}", value, epoch)
                     log.info(
-                        "%s epoch %d/%d: %s",
+                        "%s epoch %d/%d: %s (%.0f s)",
                         self.stage,
                         epoch,
                         self.epochs,
-                        ", ".join(f"{k} {v:.4g}" for k, v in summary.items()),
+                        ", ".join(
+                            f"{k} {v:.4g}"
+                            for k, v in summary.items()
+                            if k not in ("epoch", "seconds")
+                        ),
+                        summary["seconds"],
                     )
                 self.history.append(summary)
                 self._save(rng, epoch, 0, epoch_done=True)
