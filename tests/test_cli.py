@@ -67,5 +67,5 @@ def test_an_impossible_input_rate_is_refused_before_any_window(capsys):
 def test_a_negative_scene_memory_is_refused_before_any_window(capsys):
     assert main(["--scene-memory", "-1"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "musicscape: --scene-memory must be 0-600 seconds, got -1.0"
+        "musicscape: --scene-memory must be 0-120 seconds, got -1.0"
     )

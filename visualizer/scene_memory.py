@@ -20,6 +20,8 @@ import math
 
 import numpy as np
 
+MAX_APP_SECONDS = 120  # the longest scene memory the app offers (its control and --scene-memory)
+
 
 class SceneMemory:
     def __init__(self, seconds: float):

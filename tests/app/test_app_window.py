@@ -73,6 +73,25 @@ def test_scene_memory_is_the_models_unless_the_user_sets_one(qtbot, make_window,
     assert make_window(models, worker_settings=chosen).worker.director.memory.seconds == 0.0
 
 
+def test_scene_memory_control_applies_at_once_and_persists(qtbot, make_window, tmp_path, settings):
+    import dataclasses
+
+    metadata = dataclasses.replace(small_metadata(), scene_memory_seconds=12.0)
+    models = build_model_dir(tmp_path / "models", metadata=metadata)
+    window = make_window(models)
+    assert window.panel.scene_memory.value() == 12  # the model's, shown
+    assert settings.scene_memory_seconds is None  # showing it chose nothing
+    window.panel.scene_memory.setValue(30)
+    assert window.worker.director.memory.seconds == 30.0
+    assert settings.scene_memory_seconds == 30.0
+    window.set_scene_memory(500.0)  # beyond the control's range: the longest it offers
+    assert window.worker.director.memory.seconds == 120.0
+    assert window.panel.scene_memory.value() == 120
+    later = make_window(models)  # the user's choice outlives the window and beats the model's
+    assert later.worker.director.memory.seconds == 120.0
+    assert later.panel.scene_memory.value() == 120
+
+
 def test_first_run_plays_the_demo_clip(qtbot, make_window, model_dir, tmp_path, beats_file):
     demo = tmp_path / "demo_clips"
     demo.mkdir()

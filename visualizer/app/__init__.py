@@ -63,9 +63,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"musicscape: --input-rate must be 1000-384000 Hz, got {args.input_rate}",
               file=sys.stderr)  # fmt: skip
         return 2
-    if args.scene_memory is not None and not 0.0 <= args.scene_memory <= 600.0:
-        print(f"musicscape: --scene-memory must be 0-600 seconds, got {args.scene_memory}",
-              file=sys.stderr)  # fmt: skip
+    from visualizer.scene_memory import MAX_APP_SECONDS
+
+    if args.scene_memory is not None and not 0.0 <= args.scene_memory <= MAX_APP_SECONDS:
+        print(f"musicscape: --scene-memory must be 0-{MAX_APP_SECONDS} seconds, "
+              f"got {args.scene_memory}", file=sys.stderr)  # fmt: skip
         return 2
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         if sys.platform.startswith("linux") and "QT_QPA_PLATFORM" not in os.environ:

@@ -79,6 +79,15 @@ class AppSettings:
         self._set("scene/reactivity", float(value))
 
     @property
+    def scene_memory_seconds(self) -> float | None:
+        """The scene memory the user chose; None: the model's own."""
+        return self._get("scene/memory_seconds", None, float)
+
+    @scene_memory_seconds.setter
+    def scene_memory_seconds(self, value: float) -> None:
+        self._set("scene/memory_seconds", float(value))
+
+    @property
     def scene_mode(self) -> str:
         return self._get("scene/mode", "auto", str)
 

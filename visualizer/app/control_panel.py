@@ -1,6 +1,6 @@
 """The compact side panel: what is running (source, devices, provider, fps, latency), live
 category bars, and the controls (source picker, transport, A/V offset, scene mode, reactivity,
-spectrogram options). It only shows and emits; the main window decides."""
+scene memory, spectrogram options). It only shows and emits; the main window decides."""
 
 from __future__ import annotations
 
@@ -16,9 +16,12 @@ from PyQt6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSlider,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
+
+from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .spectrogram_view import COLORMAPS
 
@@ -34,6 +37,7 @@ class ControlPanel(QWidget):
     seek_requested = pyqtSignal(float)  # seconds
     av_offset_changed = pyqtSignal(float)  # ms
     reactivity_changed = pyqtSignal(float)
+    scene_memory_changed = pyqtSignal(float)  # seconds
     mode_chosen = pyqtSignal(int)  # index in the mode box
     log_frequency_changed = pyqtSignal(bool)
     colormap_changed = pyqtSignal(str)
@@ -122,6 +126,16 @@ class ControlPanel(QWidget):
         )
         scene_form.addRow("Mode", self.mode_box)
         scene_form.addRow("Reactivity", self.reactivity)
+        self.scene_memory = QSpinBox()
+        self.scene_memory.setRange(0, MAX_APP_SECONDS)
+        self.scene_memory.setSuffix(" s")
+        self.scene_memory.setToolTip(
+            "How long the scene averages the music over (0: it follows every change at once)"
+        )
+        self.scene_memory.valueChanged.connect(
+            lambda seconds: self.scene_memory_changed.emit(float(seconds))
+        )
+        scene_form.addRow("Scene memory", self.scene_memory)
         self.log_frequency = QCheckBox("Log frequency axis")
         self.log_frequency.toggled.connect(self.log_frequency_changed.emit)
         self.colormap = QComboBox()

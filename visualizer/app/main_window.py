@@ -27,6 +27,7 @@ from PyQt6.QtWidgets import (
 
 from visualizer.frontend import AudioDecodeError, FrontEndContract
 from visualizer.model_files import ModelFileError
+from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .app_settings import SOURCE_DEMO, SOURCE_FILE, SOURCE_INPUT, AppSettings
 from .audio_sources import (
@@ -112,6 +113,8 @@ class MainWindow(QMainWindow):
         self.worker_settings = worker_settings or WorkerSettings()
         self.worker_settings.av_offset_ms = settings.av_offset_ms
         self.worker_settings.log_frequency = settings.log_frequency
+        if self.worker_settings.scene_memory_seconds is None:  # no --scene-memory given
+            self.worker_settings.scene_memory_seconds = settings.scene_memory_seconds
         self.setWindowTitle("musicscape")
         self.setAcceptDrops(True)
         self.faults: dict[str, str] = {}
@@ -195,6 +198,7 @@ class MainWindow(QMainWindow):
         panel.seek_requested.connect(self.seek)
         panel.av_offset_changed.connect(self.set_av_offset)
         panel.reactivity_changed.connect(self.set_reactivity)
+        panel.scene_memory_changed.connect(self.set_scene_memory)
         panel.mode_chosen.connect(self._on_mode_chosen)
         panel.log_frequency_changed.connect(self.set_log_frequency)
         panel.colormap_changed.connect(self._on_colormap)
@@ -291,6 +295,9 @@ class MainWindow(QMainWindow):
             return
         self.worker = FrameWorker(self.runtime, self.ring, self.worker_settings)
         self.worker.director.reactivity = self.settings.reactivity
+        self.panel.scene_memory.blockSignals(True)  # showing the model's value is no choice
+        self.panel.scene_memory.setValue(round(self.worker.director.memory.seconds))
+        self.panel.scene_memory.blockSignals(False)
         self._apply_scene_mode()
         self.spectrogram.set_layout(self.worker.spectrogram)
         self.worker.frame_ready.connect(self._on_frame_ready)
@@ -610,6 +617,16 @@ class MainWindow(QMainWindow):
             self.worker.director.reactivity = value
         if abs(self.panel.reactivity.value() - round(value * 100)) > 0:
             self.panel.reactivity.setValue(round(value * 100))
+
+    def set_scene_memory(self, seconds: float) -> None:
+        """The user's scene memory: kept in the settings, used at once and by later models."""
+        seconds = min(max(seconds, 0.0), float(MAX_APP_SECONDS))
+        self.settings.scene_memory_seconds = seconds
+        self.worker_settings.scene_memory_seconds = seconds
+        if self.worker is not None:
+            self.worker.director.memory.seconds = seconds
+        if self.panel.scene_memory.value() != round(seconds):
+            self.panel.scene_memory.setValue(round(seconds))
 
     def set_av_offset(self, milliseconds: float) -> None:
         self.settings.av_offset_ms = milliseconds
