@@ -90,6 +90,10 @@ def test_scene_memory_control_applies_at_once_and_persists(qtbot, make_window, t
     later = make_window(models)  # the user's choice outlives the window and beats the model's
     assert later.worker.director.memory.seconds == 120.0
     assert later.panel.scene_memory.value() == 120
+    for stored in ("-5", "nan", "lots"):  # a hand-edited settings file: the model's value
+        settings.store.setValue("scene/memory_seconds", stored)
+        assert settings.scene_memory_seconds is None
+        assert make_window(models).worker.director.memory.seconds == 12.0
 
 
 def test_first_run_plays_the_demo_clip(qtbot, make_window, model_dir, tmp_path, beats_file):

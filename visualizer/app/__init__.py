@@ -48,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         type=float,
         default=None,
-        help="the scene follows the music averaged over about this long (default: the "
-        "model's, 16 s for the bundled one; 0: every encoder result as it comes)",
+        help="the scene follows the music averaged over about this long, 0-120 s (default: "
+        "the panel's last choice, else the model's, 16 s for the bundled one; 0: every "
+        "encoder result as it comes)",
     )
     group.add_argument(
         "--silent",

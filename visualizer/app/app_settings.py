@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from PyQt6.QtCore import QByteArray, QSettings
 
+from visualizer.scene_memory import MAX_APP_SECONDS
+
 SOURCE_DEMO = "demo"
 SOURCE_FILE = "file"
 SOURCE_INPUT = "input"
@@ -80,8 +82,10 @@ class AppSettings:
 
     @property
     def scene_memory_seconds(self) -> float | None:
-        """The scene memory the user chose; None: the model's own."""
-        return self._get("scene/memory_seconds", None, float)
+        """The scene memory the user chose; None: the model's own (also when the stored
+        value is not one the app offers)."""
+        value = self._get("scene/memory_seconds", None, float)
+        return value if value is not None and 0.0 <= value <= MAX_APP_SECONDS else None
 
     @scene_memory_seconds.setter
     def scene_memory_seconds(self, value: float) -> None:
