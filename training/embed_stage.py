@@ -95,7 +95,6 @@ def run_embed_stage(ctx: RunContext) -> Path:
 
     loop = StageLoop(
         LoopHost.for_run(ctx, "embed"),
-        "embed",
         config.epochs,
         config.steps_per_epoch,
         step,

@@ -272,7 +272,6 @@ def run_gan_stage(ctx: RunContext) -> Path:
 
     loop = StageLoop(
         LoopHost.for_run(ctx, "gan"),
-        "gan",
         config.epochs,
         config.steps_per_epoch,
         step,

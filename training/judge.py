@@ -483,6 +483,7 @@ def train_judge(
         epoch_order, position = saved["epoch_order"], saved["position"]
 
     host = LoopHost(
+        stage="judge",
         folder=out_dir,
         rng=np.random.default_rng(config.seed),
         process=ProcessInfo(rank=0, world_size=1, device=torch.device(device)),
@@ -490,7 +491,7 @@ def train_judge(
         progress=progress,
         checkpoint_info={"config": asdict(config), "categories": list(categories)},
     )
-    loop = StageLoop(host, "judge", config.epochs, steps_per_epoch, step, state, load, end_epoch)
+    loop = StageLoop(host, config.epochs, steps_per_epoch, step, state, load, end_epoch)
     loop.run()
 
     if average.model is not None:

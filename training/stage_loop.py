@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 class LoopHost:
     """What a StageLoop needs from the run around it."""
 
+    stage: str  # the stage's name, stored in and checked against its checkpoints
     folder: Path  # checkpoints and TensorBoard logs go here
     rng: np.random.Generator  # the stage's sampling RNG, saved and restored with it
     process: ProcessInfo
@@ -35,6 +36,7 @@ class LoopHost:
     @classmethod
     def for_run(cls, ctx: RunContext, stage: str) -> LoopHost:
         return cls(
+            stage=stage,
             folder=ctx.stage_dir(stage),
             rng=ctx.rank_rng(stage),
             process=ctx.process,
@@ -54,7 +56,6 @@ class StageLoop:
     def __init__(
         self,
         host: LoopHost,
-        stage: str,
         epochs: int,
         steps_per_epoch: int,
         step: Callable[[np.random.Generator], dict[str, float]],
@@ -63,7 +64,7 @@ class StageLoop:
         end_epoch: Callable[[int], dict[str, float]],
     ):
         self.host = host
-        self.stage = stage
+        self.stage = host.stage
         self.epochs = epochs
         self.steps_per_epoch = steps_per_epoch
         self.step = step

@@ -96,20 +96,24 @@ def test_provider_missing_from_this_build_is_skipped_for_cpu(model_dir):
     assert runtime.providers.running == ("CPUExecutionProvider",)
 
 
+def _set_encoder_prop(model_dir, key: str, value: str) -> None:
+    """Rewrite one metadata_props entry of the directory's encoder file."""
+    import onnx
+
+    model = onnx.load(str(model_dir / ENCODER_FILE))
+    (prop,) = [prop for prop in model.metadata_props if prop.key == key]
+    prop.value = value
+    onnx.save(model, str(model_dir / ENCODER_FILE))
+
+
 def test_scene_memory_round_trips_and_a_negative_one_is_refused(tmp_path):
     import dataclasses
-
-    import onnx
 
     metadata = dataclasses.replace(small_metadata(), scene_memory_seconds=12.5)
     build_encoder(tmp_path / ENCODER_FILE, metadata)
     build_generator(tmp_path / GENERATOR_FILE, metadata)
     assert ModelRuntime(tmp_path).metadata.scene_memory_seconds == 12.5
-    model = onnx.load(str(tmp_path / ENCODER_FILE))
-    for prop in model.metadata_props:
-        if prop.key == "musicscape.scene_memory_seconds":
-            prop.value = "-3"
-    onnx.save(model, str(tmp_path / ENCODER_FILE))
+    _set_encoder_prop(tmp_path, "musicscape.scene_memory_seconds", "-3")
     with pytest.raises(ModelFileError) as caught:
         ModelRuntime(tmp_path)
     assert str(caught.value) == (
@@ -120,19 +124,12 @@ def test_scene_memory_round_trips_and_a_negative_one_is_refused(tmp_path):
 def test_category_prototypes_round_trip_and_a_wrong_shape_is_refused(tmp_path):
     import dataclasses
 
-    import onnx
-
     rows = tuple(tuple(float(i + j) for j in range(32)) for i in range(len(CATEGORIES)))
     metadata = dataclasses.replace(small_metadata(), category_prototypes=rows)
     build_encoder(tmp_path / ENCODER_FILE, metadata)
     build_generator(tmp_path / GENERATOR_FILE, metadata)
     assert ModelRuntime(tmp_path).metadata.category_prototypes == rows
-
-    model = onnx.load(str(tmp_path / ENCODER_FILE))
-    for prop in model.metadata_props:
-        if prop.key == "musicscape.category_prototypes":
-            prop.value = "[[1.0, 2.0]]"
-    onnx.save(model, str(tmp_path / ENCODER_FILE))
+    _set_encoder_prop(tmp_path, "musicscape.category_prototypes", "[[1.0, 2.0]]")
     with pytest.raises(ModelFileError) as caught:
         ModelRuntime(tmp_path)
     assert str(caught.value) == (
