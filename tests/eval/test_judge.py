@@ -256,6 +256,7 @@ def test_saved_judge_is_the_average_of_the_last_epochs_with_fresh_batch_norm(sce
         ({"cutmix_probability": 1.5}, "cutmix_probability must be in"),
         ({"average_epochs": 7}, r"average_epochs must be in \[0, epochs=6\]"),
         ({"average_epochs": 2, "average_calibration_batches": 0}, "calibration_batches"),
+        ({"optimizer": "adam"}, r"optimizer must be one of \('adamw', 'sgd'\): 'adam'"),
     ],
 )
 def test_judge_config_refuses_bad_cutmix_and_averaging(changes, message):
@@ -276,8 +277,13 @@ class StopAfterChecks:
         return self.checks < 0
 
 
-def test_interrupted_judge_resumes_exactly_and_refuses_another_config(scenes, tmp_path):
-    config = dataclasses.replace(TOY_CONFIG, cutmix_probability=0.5, average_epochs=3)
+@pytest.mark.parametrize(("optimizer", "lr"), [("adamw", 5e-3), ("sgd", 0.05)])
+def test_interrupted_judge_resumes_exactly_and_refuses_another_config(
+    scenes, tmp_path, optimizer, lr
+):
+    config = dataclasses.replace(
+        TOY_CONFIG, cutmix_probability=0.5, average_epochs=3, optimizer=optimizer, lr=lr
+    )
     straight = load_judge(train_judge(scenes, tmp_path / "straight", config, "cpu"))[0]
     # 36 training photos in batches of 16: 2 steps an epoch; stop before epoch 4's 2nd step,
     # inside the averaged epochs.
@@ -286,10 +292,11 @@ def test_interrupted_judge_resumes_exactly_and_refuses_another_config(scenes, tm
     saved = load_checkpoint(tmp_path / "stopped" / LATEST, "judge")
     assert (saved["epoch"], saved["step"], saved["average"]["count"]) == (3, 1, 0)
     assert JudgeConfig.from_dict(saved["config"]) == config
+    assert ("momentum_buffer" in saved["optimizer"]["state"][0]) == (optimizer == "sgd")
     resumed = load_judge(train_judge(scenes, tmp_path / "stopped", config, "cpu"))[0]
     for name, value in straight.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[name]), name
-    other = dataclasses.replace(config, lr=1e-3)
+    other = dataclasses.replace(config, lr=lr / 5)
     with pytest.raises(JudgeCheckpointError, match="another JudgeConfig .differs in lr"):
         train_judge(scenes, tmp_path / "stopped", other, "cpu")
 
