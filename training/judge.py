@@ -14,8 +14,9 @@ Training: every photo is decoded once into a uint8 array (at `store_size`, a lit
 than `image_size`, so random resized crops keep detail); batches are augmented on the fly
 (random resized crop + horizontal flip via one affine resampling, colour jitter), sampled
 class-balanced, optionally CutMix'ed, with label smoothing, AdamW (or SGD with Nesterov
-momentum, `optimizer="sgd"`) and a one-cycle learning rate; the saved weights may be the mean of the last epochs' (`average_epochs`). Photos are split
-by image per category with `split_by_item`, so the held-out list is known and reproducible.
+momentum, `optimizer="sgd"`) and a one-cycle learning rate; the saved weights may be the
+mean of the last epochs' (`average_epochs`). Photos are split by image per category with
+`split_by_item`, so the held-out list is known and reproducible.
 """
 
 from __future__ import annotations
