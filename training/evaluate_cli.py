@@ -45,8 +45,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--centroid-draws",
         type=int,
-        default=64,
-        help="generated images per category mean feature (default 64)",
+        default=256,
+        help="generated images per category mean feature (default 256)",
     )
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     parser.add_argument(

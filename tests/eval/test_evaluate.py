@@ -67,6 +67,12 @@ def test_retrieval_and_generation_figures_match_the_construction(result):
     assert generation["chosen_share"] == pytest.approx({"desert": 0.7, "sky": 0.3, "water": 0.0})
     # water's mean feature is 0.4 water + 0.6 desert -> a desert-like colour -> judged desert
     assert generation["centroid_accuracy"] == pytest.approx(2 / 3)
+    assert generation["centroid_per_category"] == {"desert": 1.0, "sky": 1.0, "water": 0.0}
+    assert generation["centroid_draws"] == EvalConfig().centroid_draws
+    assert (
+        "centroid accuracy  0.667  (256 draws each: desert 1.000, sky 1.000, water 0.000)"
+        in format_summary(result)
+    )
     # desert track: 3 of 3 pairs agree; water track: 3 of 4; the 1-window sky track has none
     assert generation["stability"] == pytest.approx(6 / 7)
 
