@@ -31,6 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "more typical scenes, less varied ones (the truncation trick; default 1, off)",
     )
     parser.add_argument(
+        "--gan-epoch",
+        type=int,
+        metavar="N",
+        help="export the generator saved after GAN epoch N (gan/epoch_NNN.pt; default the "
+        "latest): a GAN's quality swings between epochs, so compare a few with eval first",
+    )
+    parser.add_argument(
         "--scene-memory",
         type=float,
         default=DEFAULT_SCENE_MEMORY_SECONDS,
@@ -62,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
         version = args.model_version or args.run.resolve().name
         data_root = args.data or Path(info["data_root"])
         metadata = run_metadata(
-            args.run, data_root, version, eval_figures, args.truncation, args.scene_memory
+            args.run,
+            data_root,
+            version,
+            eval_figures,
+            args.truncation,
+            args.scene_memory,
+            args.gan_epoch,
         )
     except (FileNotFoundError, CheckpointError, ValueError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)
@@ -80,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         exports = (
             (ENCODER_FILE, export_encoder, ()),
-            (GENERATOR_FILE, export_generator, (args.truncation,)),
+            (GENERATOR_FILE, export_generator, (args.truncation, args.gan_epoch)),
         )
         for name, exporter, extra in exports:
             figures = export_in_subprocess(

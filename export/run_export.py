@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from export.onnx_export import EXAMPLE_BATCH, check_against_torch, export_module
-from training.checkpoint import LATEST, load_checkpoint
+from training.checkpoint import LATEST, epoch_file, load_checkpoint
 from training.config import TrainConfig
 from visualizer.model_files import ModelFileError, ModelMetadata
 
@@ -101,6 +101,13 @@ def export_encoder(run_dir: str, data_root: str, out_path: str, props: dict) -> 
     }
 
 
+def gan_checkpoint(run_dir: Path, epoch: int | None) -> dict:
+    """The GAN checkpoint to export: the run's latest, or the one saved after `epoch`."""
+    return load_checkpoint(
+        Path(run_dir) / "gan" / (LATEST if epoch is None else epoch_file(epoch)), "gan"
+    )
+
+
 def generator_weights(saved: dict) -> dict:
     """The generator a GAN checkpoint ships: its weight average when it has one (BatchNorm
     statistics measured at the end of the last whole epoch), else the last step's weights."""
@@ -109,16 +116,22 @@ def generator_weights(saved: dict) -> dict:
 
 
 def export_generator(
-    run_dir: str, data_root: str, out_path: str, props: dict, truncation: float = 1.0
+    run_dir: str,
+    data_root: str,
+    out_path: str,
+    props: dict,
+    truncation: float = 1.0,
+    gan_epoch: int | None = None,
 ) -> dict:
-    """Export generator.onnx, its noise scaled by `truncation` inside the graph; checks it on
-    random features and on real encoder features."""
+    """Export generator.onnx (from the GAN checkpoint of `gan_epoch`, default the latest), its
+    noise scaled by `truncation` inside the graph; checks it on random features and on real
+    encoder features."""
     import torch
 
     from training.config import TrainConfig as Config
     from training.models import Generator, TruncatedGenerator
 
-    saved = load_checkpoint(Path(run_dir) / "gan" / LATEST, "gan")
+    saved = gan_checkpoint(Path(run_dir), gan_epoch)
     config = Config.from_dict(saved["config"]).gan.generator
     trained = Generator(config)
     trained.load_state_dict(generator_weights(saved))
@@ -152,9 +165,11 @@ def run_metadata(
     eval_figures: dict,
     truncation: float = 1.0,
     scene_memory_seconds: float = 0.0,
+    gan_epoch: int | None = None,
 ) -> ModelMetadata:
     """The ModelMetadata every exported file of the run carries; the category prototypes
-    are the training images' embedding centroids (what category_scores compares with)."""
+    are the training images' embedding centroids (what category_scores compares with).
+    `gan_epoch`: the GAN checkpoint the generator comes from (default the latest)."""
     from training.context import read_run_info
     from visualizer.frontend import FrontEndContract
 
@@ -162,7 +177,7 @@ def run_metadata(
     config = TrainConfig.from_dict(info["config"])
     embed, embedding, split = _trained_embedding(run_dir, data_root)
     centroids = training_image_centroids(embedding, split)
-    gan = load_checkpoint(run_dir / "gan" / LATEST, "gan")
+    gan = gan_checkpoint(run_dir, gan_epoch)
     gan_config = TrainConfig.from_dict(gan["config"]).gan.generator
     training_data = dict(info["data"])
     training_data.update(

@@ -172,6 +172,33 @@ def test_truncation_scales_the_noise_inside_the_exported_generator(trained_run, 
     assert "--scene-memory must be a number of seconds >= 0, got -1.0" in capsys.readouterr().err
 
 
+def test_gan_epoch_exports_that_epochs_generator(exported, trained_run, tmp_path, capsys):
+    from export.run_export import generator_weights
+    from training.checkpoint import load_checkpoint
+    from training.config import TrainConfig
+    from training.models import Generator
+
+    out = tmp_path / "epoch1"
+    assert export("--run", str(trained_run), "--out", str(out), "--no-judge",
+                  "--gan-epoch", "1") == 0  # fmt: skip
+    saved = load_checkpoint(trained_run / "gan" / "epoch_001.pt", "gan")
+    config = TrainConfig.from_dict(saved["config"]).gan.generator
+    generator = Generator(config).eval()
+    generator.load_state_dict(generator_weights(saved))
+    noise, feature = torch.randn(4, config.noise_dim), torch.randn(4, config.feature_dim)
+    inputs = {"noise": noise.numpy(), "feature": feature.numpy()}
+    (image,) = session(out / GENERATOR_FILE).run(None, inputs)
+    with torch.no_grad():
+        np.testing.assert_allclose(image, generator(noise, feature).numpy(), atol=1e-5)
+    (latest_image,) = session(exported / GENERATOR_FILE).run(None, inputs)
+    assert np.abs(image - latest_image).max() > 1e-3
+    for name, folder, epochs in ((GENERATOR_FILE, out, 1), (GENERATOR_FILE, exported, 2)):
+        props = {p.key: p.value for p in onnx.load(str(folder / name)).metadata_props}
+        assert ModelMetadata.from_props(props, name).training_data["gan_epochs"] == epochs
+    assert export("--run", str(trained_run), "--out", str(out), "--gan-epoch", "7") == 1
+    assert "epoch_007.pt: no such checkpoint" in capsys.readouterr().err
+
+
 def test_export_refuses_a_run_without_judge(trained_run, tmp_path, capsys):
     judge = trained_run / "judge" / "judge.pt"
     hidden = judge.with_suffix(".hidden")
