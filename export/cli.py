@@ -59,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"musicscape export: --truncation must be in (0, 1], got {args.truncation}",
               file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
+    if args.gan_epoch is not None and args.gan_epoch < 1:
+        print(f"musicscape export: --gan-epoch must be 1 or more, got {args.gan_epoch}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
     if not 0.0 <= args.scene_memory < float("inf"):
         print(f"musicscape export: --scene-memory must be a number of seconds >= 0, got "
               f"{args.scene_memory}", file=sys.stderr)  # fmt: skip

@@ -197,6 +197,8 @@ def test_gan_epoch_exports_that_epochs_generator(exported, trained_run, tmp_path
         assert ModelMetadata.from_props(props, name).training_data["gan_epochs"] == epochs
     assert export("--run", str(trained_run), "--out", str(out), "--gan-epoch", "7") == 1
     assert "epoch_007.pt: no such checkpoint" in capsys.readouterr().err
+    assert export("--run", str(trained_run), "--out", str(out), "--gan-epoch", "0") == 1
+    assert "--gan-epoch must be 1 or more, got 0" in capsys.readouterr().err
 
 
 def test_export_refuses_a_run_without_judge(trained_run, tmp_path, capsys):
