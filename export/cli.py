@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         exports = (
-            (ENCODER_FILE, export_encoder, ()),
+            (ENCODER_FILE, export_encoder, (args.gan_epoch,)),
             (GENERATOR_FILE, export_generator, (args.truncation, args.gan_epoch)),
         )
         for name, exporter, extra in exports:

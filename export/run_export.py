@@ -46,13 +46,25 @@ def training_image_centroids(embedding, split):
     return image_centroids(embedding.image, images, len(split.categories), "cpu")
 
 
-def _scored_encoder(run_dir: Path, data_root: Path, props: dict):
-    """The music encoder with the metadata's category prototypes baked in as the centroids
-    of category_scores (computed once, by `run_metadata`)."""
+def saved_feature_centre(saved_gan: dict, feature_dim: int):
+    """[feature_dim]: the mean music feature the GAN checkpoint's conditions were centred on
+    (zero for a checkpoint trained without centring)."""
+    import torch
+
+    centre = saved_gan.get("feature_centre")
+    return torch.zeros(feature_dim) if centre is None else centre.float()
+
+
+def _scored_encoder(run_dir: Path, data_root: Path, props: dict, gan_epoch: int | None = None):
+    """The music encoder as the app uses it: its feature centred on the GAN checkpoint's
+    feature centre, and category scores against the metadata's category prototypes (computed
+    once, by `run_metadata`, and centred the same way)."""
     import torch
     from torch import nn
 
     _, embedding, split = _trained_embedding(run_dir, data_root)
+    feature_dim = embedding.music.config.feature_dim
+    centre = saved_feature_centre(gan_checkpoint(run_dir, gan_epoch), feature_dim)
     prototypes = ModelMetadata.from_props(props, "the export's metadata").category_prototypes
     centroids = torch.tensor(prototypes, dtype=torch.float32)
 
@@ -60,10 +72,11 @@ def _scored_encoder(run_dir: Path, data_root: Path, props: dict):
         def __init__(self):
             super().__init__()
             self.encoder = embedding.music
+            self.register_buffer("centre", centre.clone())
             self.register_buffer("centroids", centroids.clone())
 
         def forward(self, window: torch.Tensor):
-            feature = self.encoder(window)
+            feature = self.encoder(window) - self.centre
             return feature, feature @ self.centroids.T
 
     return ScoredEncoder().eval(), split
@@ -81,12 +94,15 @@ def real_windows(data_root: Path, tracks: list[str], frontend: dict, count: int)
     return np.stack(windows)
 
 
-def export_encoder(run_dir: str, data_root: str, out_path: str, props: dict) -> dict:
-    """Export music_encoder.onnx; returns the parity figures (max abs diff per input kind)."""
+def export_encoder(
+    run_dir: str, data_root: str, out_path: str, props: dict, gan_epoch: int | None = None
+) -> dict:
+    """Export music_encoder.onnx (centred on the feature centre of the GAN checkpoint of
+    `gan_epoch`, default the latest); returns the parity figures (max abs diff per input kind)."""
     import torch
 
     torch.manual_seed(0)
-    module, split = _scored_encoder(Path(run_dir), Path(data_root), props)
+    module, split = _scored_encoder(Path(run_dir), Path(data_root), props, gan_epoch)
     config = module.encoder.config
     shape = (2, config.n_bins, config.n_frames)
     example = torch.rand(EXAMPLE_BATCH, *shape) * 2 - 1
@@ -142,7 +158,7 @@ def export_generator(
         torch.randn(EXAMPLE_BATCH, config.feature_dim),
     )
     export_module(generator, example, ["noise", "feature"], ["image"], out_path, props)
-    scored, split = _scored_encoder(Path(run_dir), Path(data_root), props)
+    scored, split = _scored_encoder(Path(run_dir), Path(data_root), props, gan_epoch)
     tracks = split.relative(split.validation_tracks or split.train_tracks)
     windows = torch.from_numpy(
         real_windows(Path(data_root), tracks, json.loads(props["musicscape.frontend"]), 3)
@@ -168,16 +184,18 @@ def run_metadata(
     gan_epoch: int | None = None,
 ) -> ModelMetadata:
     """The ModelMetadata every exported file of the run carries; the category prototypes
-    are the training images' embedding centroids (what category_scores compares with).
-    `gan_epoch`: the GAN checkpoint the generator comes from (default the latest)."""
+    are the training images' embedding centroids (what category_scores compares with), less
+    the GAN checkpoint's feature centre. `gan_epoch`: the GAN checkpoint the generator comes
+    from (default the latest)."""
     from training.context import read_run_info
     from visualizer.frontend import FrontEndContract
 
     info = read_run_info(run_dir)
     config = TrainConfig.from_dict(info["config"])
     embed, embedding, split = _trained_embedding(run_dir, data_root)
-    centroids = training_image_centroids(embedding, split)
     gan = gan_checkpoint(run_dir, gan_epoch)
+    centre = saved_feature_centre(gan, config.embed.music.feature_dim)
+    centroids = training_image_centroids(embedding, split) - centre
     gan_config = TrainConfig.from_dict(gan["config"]).gan.generator
     training_data = dict(info["data"])
     training_data.update(
@@ -190,6 +208,7 @@ def run_metadata(
                 "last step" if gan.get("generator_average") is None else "weight average"
             ),
             "noise_truncation": truncation,
+            "feature_centre_length": round(float(centre.norm()), 6),
             "embed_history_last": embed["history"][-1] if embed["history"] else {},
             "loss": config.embed.loss,
         }

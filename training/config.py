@@ -139,9 +139,23 @@ class GanStageConfig:
     windows_per_track: int = 24  # encoder features precomputed per training track
     prototype_fraction: float = 0.25  # conditions drawn from image-embedding prototypes
     interpolate_fraction: float = 0.25  # GAN-INT: mix two same-category features
+    # Conditions mixing a feature of the category with one of another category, at a uniform
+    # share, kept only when the category scores still name the category: G learns to draw
+    # what retrieval calls the category up to the border between them, where unseen music
+    # lands (without these it learns only the middle of each category's region).
+    cross_fraction: float = 0.0
     # Every condition moves in a random direction by up to this share of its length, so G
     # also learns the space around the training features, where unseen music lands; 0 = off.
     condition_noise: float = 0.0
+    # Centre the music feature space on the training music's mean feature (each training track
+    # weighted equally) before G sees a feature and before category scores compare it with the
+    # image prototypes (which move with it; the scores' softmax and argmax are those of the
+    # centred feature against the plain prototypes). Encoder features are unit vectors that
+    # share a large common part (its length is ~0.5 on ../shared/data); unseen music keeps it
+    # and lands on whichever prototype lies along it, a hub chosen far too often (Suzuki et
+    # al. 2013, "Centering similarity measures to reduce hubs"). Export bakes the centre into
+    # the music encoder, so the app and eval see centred features. False: no centring.
+    centre_features: bool = True
     # Weight of D's auxiliary category loss (AC-GAN) in both D's and G's loss; 0 = GAN-CLS only.
     category_weight: float = 1.0
     # Mode seeking (MSGAN, Mao et al. 2019): half the batch repeats the other half's music with
@@ -161,6 +175,12 @@ class GanStageConfig:
             raise ValueError(
                 f"gan.lr_decay_epochs must be in [0, epochs={self.epochs}], "
                 f"got {self.lr_decay_epochs}"
+            )
+        fractions = (self.prototype_fraction, self.interpolate_fraction, self.cross_fraction)
+        if min(fractions) < 0 or sum(fractions) > 1:
+            raise ValueError(
+                "gan.prototype_fraction, interpolate_fraction and cross_fraction must be >= 0 "
+                f"and sum to at most 1, got {fractions}"
             )
         if self.condition_noise < 0:
             raise ValueError(f"gan.condition_noise must be >= 0, got {self.condition_noise}")

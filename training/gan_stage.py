@@ -3,9 +3,13 @@
 Conditioning (class-level pairing, as the paper): a real image of category c is paired
 with the frozen encoder's feature of a window from a training track of category c. Some
 conditions are replaced by the category's image-embedding prototype (the point the
-embedding pulls music of c towards) and some interpolate two features of c (GAN-INT),
-so G sees the region of the joint space around each category, not only the exact
-training windows; at run time unseen music lands somewhere in that region.
+embedding pulls music of c towards), some interpolate two features of c (GAN-INT) and
+some (`cross_fraction`) mix a feature of c with one of another category as long as the
+category scores still name c, so G sees the region of the joint space that retrieval
+calls c, not only the exact training windows; at run time unseen music lands somewhere in
+that region, often near a border. With
+`centre_features` every condition is first centred on the training music's mean feature
+(saved in each checkpoint as "feature_centre"; export bakes it into the music encoder).
 
 G's weights are averaged over steps (`ema_decay`); the average draws the sample grids and
 is what export writes. The learning rates can fall linearly over the last epochs.
@@ -47,6 +51,29 @@ def perturb_condition(
     direction = torch.from_numpy(rng.standard_normal(feature.shape[-1])).to(feature)
     step = float(rng.uniform(0.0, strength)) * feature.norm() / direction.norm()
     return feature + step * direction
+
+
+def mix_across_categories(
+    feature: torch.Tensor,
+    label: int,
+    features: torch.Tensor,
+    features_of: list[np.ndarray],
+    prototypes: torch.Tensor,
+    rng: np.random.Generator,
+    tries: int = 8,
+) -> torch.Tensor:
+    """`feature` (of category `label`) mixed with a feature of another category at a uniform
+    share, such that the category scores (`prototypes` [C, D]) still give the mix to
+    `label`; after `tries` mixes scored elsewhere, `feature` itself."""
+    others = [c for c in range(len(features_of)) if c != label]
+    for _ in range(tries):
+        other = others[rng.integers(len(others))]
+        pool = features_of[other]
+        share = float(rng.random())
+        mix = (1.0 - share) * feature + share * features[pool[rng.integers(len(pool))]]
+        if int(torch.argmax(prototypes @ mix)) == label:
+            return mix
+    return feature
 
 
 def gan_learning_rate(config: GanStageConfig, steps_done: int) -> float:
@@ -91,6 +118,15 @@ def condition_bank(
     return torch.cat(features), np.asarray(labels, dtype=np.int64)
 
 
+def feature_centre(features: torch.Tensor, config: GanStageConfig) -> torch.Tensor:
+    """[D]: the point the GAN's conditioning space is centred on: the mean of the condition
+    bank (every training track contributes the same number of windows), or zero when
+    `centre_features` is off."""
+    if not config.centre_features:
+        return torch.zeros(features.shape[1], dtype=features.dtype)
+    return features.double().mean(dim=0).to(features.dtype)
+
+
 def run_gan_stage(ctx: RunContext) -> Path:
     config = ctx.config.gan
     device = ctx.process.device
@@ -104,6 +140,9 @@ def run_gan_stage(ctx: RunContext) -> Path:
     prototypes = image_centroids(embedding.image, embed_images, n_classes, device).cpu()
     features, feature_labels = condition_bank(ctx, embedding, music, device)
     del embedding
+    centre = feature_centre(features, config)
+    features, prototypes = features - centre, prototypes - centre
+    log.info("gan: conditions centred on a mean feature of length %.3f", float(centre.norm()))
     images = ImageBank(ctx.split.train_images, config.generator.image_size, skipped)
     check_every_category("training images", images.labels, categories)
     features_of = [np.flatnonzero(feature_labels == c) for c in range(n_classes)]
@@ -125,8 +164,8 @@ def run_gan_stage(ctx: RunContext) -> Path:
     progress = {"steps_done": 0}
 
     def conditions(labels: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        """A condition per label: a music feature, a prototype, or a same-category mix,
-        perturbed by `condition_noise`."""
+        """A condition per label: a music feature, a prototype, a same-category mix or a
+        cross-category mix still scored as the label, perturbed by `condition_noise`."""
         rows = []
         for label in labels:
             pool = features_of[label]
@@ -138,6 +177,12 @@ def run_gan_stage(ctx: RunContext) -> Path:
                 other = features[pool[rng.integers(len(pool))]]
                 beta = float(rng.random())
                 feature = beta * feature + (1.0 - beta) * other
+            elif draw < (
+                config.prototype_fraction + config.interpolate_fraction + config.cross_fraction
+            ):
+                feature = mix_across_categories(
+                    feature, label, features, features_of, prototypes, rng
+                )
             rows.append(perturb_condition(feature, config.condition_noise, rng))
         return torch.stack(rows).to(device)
 
@@ -255,6 +300,7 @@ def run_gan_stage(ctx: RunContext) -> Path:
             "optimizer_g": optimizer_g.state_dict(),
             "optimizer_d": optimizer_d.state_dict(),
             "generator_average": None if average is None else average.state_dict(),
+            "feature_centre": centre,
         }
 
     def load(saved: dict) -> None:

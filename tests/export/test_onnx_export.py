@@ -94,23 +94,31 @@ def test_metadata_round_trip(exported, trained_run):
         assert ModelMetadata.from_props(metadata.to_props(), name) == metadata
 
 
-def test_category_scores_are_feature_dot_image_centroids(exported, trained_run):
+def test_encoder_is_centred_and_scores_against_centred_image_centroids(exported, trained_run):
     from export.run_export import _scored_encoder, _trained_embedding, training_image_centroids
+    from training.checkpoint import LATEST, load_checkpoint
 
     data_root = Path(json.loads((trained_run / "run.json").read_text())["data_root"])
     _, embedding, split = _trained_embedding(trained_run, data_root)
-    centroids = training_image_centroids(embedding, split).numpy()
+    centre = load_checkpoint(trained_run / "gan" / LATEST, "gan")["feature_centre"].numpy()
+    assert np.linalg.norm(centre) > 0.05  # centring is on by default, and moves something
+    centroids = training_image_centroids(embedding, split).numpy() - centre
     encoder_props = {p.key: p.value for p in onnx.load(str(exported / ENCODER_FILE)).metadata_props}
     scored, _ = _scored_encoder(trained_run, data_root, encoder_props)
     np.testing.assert_allclose(scored.centroids.numpy(), centroids, atol=1e-6)
     window = torch.rand(2, 2, 1024, 689) * 2 - 1
     feature, scores = session(exported / ENCODER_FILE).run(None, {"window": window.numpy()})
+    with torch.no_grad():
+        plain = embedding.music(window).numpy()
+    np.testing.assert_allclose(feature, plain - centre, atol=1e-4)
     np.testing.assert_allclose(scores, feature @ centroids.T, rtol=1e-4, atol=1e-4)
     assert check_against_torch(scored, exported / ENCODER_FILE, (window,)) <= 1e-4
     for name in (ENCODER_FILE, GENERATOR_FILE):
         props = {p.key: p.value for p in onnx.load(str(exported / name)).metadata_props}
-        prototypes = ModelMetadata.from_props(props, name).category_prototypes
-        np.testing.assert_allclose(np.array(prototypes), centroids, atol=1e-6)
+        metadata = ModelMetadata.from_props(props, name)
+        np.testing.assert_allclose(np.array(metadata.category_prototypes), centroids, atol=1e-6)
+        length = metadata.training_data["feature_centre_length"]
+        assert length == pytest.approx(np.linalg.norm(centre), abs=1e-6)
 
 
 def test_exported_generator_is_the_weight_average(exported, trained_run):

@@ -122,3 +122,63 @@ def test_perturbed_condition_moves_by_at_most_its_share_of_the_length():
     assert 0.0 <= min(shares) < 0.02 and 0.78 < max(shares) <= 0.8 + 1e-6
     assert abs(np.mean(shares) - 0.4) < 0.04  # uniform in [0, 0.8]
     assert perturb_condition(feature, 0.0, rng) is feature
+
+
+def test_feature_centre_is_the_bank_mean_or_zero_when_off():
+    from training.gan_stage import feature_centre
+
+    features = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 2.0], [0.5, 0.5, -1.0]])
+    centre = feature_centre(features, GanStageConfig())
+    torch.testing.assert_close(centre, torch.tensor([0.5, 0.5, 1.0]))
+    off = feature_centre(features, GanStageConfig(centre_features=False))
+    assert off.dtype == features.dtype and torch.equal(off, torch.zeros(3))
+
+
+def test_a_checkpoint_without_a_feature_centre_exports_uncentred():
+    from export.run_export import saved_feature_centre
+
+    assert torch.equal(saved_feature_centre({}, 4), torch.zeros(4))
+    saved = {"feature_centre": torch.tensor([0.25, -0.5], dtype=torch.float64)}
+    centre = saved_feature_centre(saved, 2)
+    assert centre.dtype == torch.float32 and centre.tolist() == [0.25, -0.5]
+
+
+def test_cross_category_mixes_stay_in_the_region_scored_as_their_category():
+    from training.gan_stage import mix_across_categories
+
+    prototypes = torch.eye(3)
+    features = torch.tensor([[1.0, 0.1, 0.0], [0.9, 0.0, 0.2], [0.0, 1.0, 0.0], [0.1, 0.0, 1.0]])
+    features_of = [np.array([0, 1]), np.array([2]), np.array([3])]
+    rng = np.random.default_rng(0)
+    mixes = torch.stack(
+        [mix_across_categories(features[0], 0, features, features_of, prototypes, rng)
+         for _ in range(300)]
+    )  # fmt: skip
+    scores = mixes @ prototypes.T
+    assert torch.all(scores.argmax(1) == 0)
+    margins = scores[:, 0] - scores[:, 1:].max(1).values
+    assert margins.min() < 0.05  # mixes reach the border with another category
+    moved = (mixes - features[0]).norm(dim=1)
+    assert (moved > 1e-6).float().mean() > 0.9  # nearly every draw is a real mix
+    # Each mix moves towards category 1 (y grows) or 2 (z grows), never both:
+    towards = torch.stack([(mixes[:, 1] - 0.1) > 1e-6, mixes[:, 2] > 1e-6], dim=1)
+    assert torch.all(towards.sum(1) == (moved > 1e-6).long())
+
+
+def test_cross_category_mix_falls_back_to_the_feature_when_no_mix_scores_its_category():
+    from training.gan_stage import mix_across_categories
+
+    prototypes = torch.eye(2)
+    features = torch.tensor([[0.4, 0.5], [0.0, 1.0]])  # category 0's feature already scores 1
+    mixed = mix_across_categories(
+        features[0], 0, features, [np.array([0]), np.array([1])], prototypes,
+        np.random.default_rng(0),
+    )  # fmt: skip
+    assert torch.equal(mixed, features[0])
+
+
+def test_condition_fractions_must_fit_in_one():
+    with pytest.raises(ValueError, match="sum to at most 1"):
+        GanStageConfig(prototype_fraction=0.5, interpolate_fraction=0.3, cross_fraction=0.3)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        GanStageConfig(cross_fraction=-0.1)
