@@ -31,6 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "more typical scenes, less varied ones (the truncation trick; default 1, off)",
     )
     parser.add_argument(
+        "--category-pull",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="inside generator.onnx, move the music feature this share [0, 1] of the way "
+        "toward the prototype of the category it scores highest against, so the scene "
+        "follows the category the app names (default 0, off)",
+    )
+    parser.add_argument(
         "--gan-epoch",
         type=int,
         metavar="N",
@@ -59,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"musicscape export: --truncation must be in (0, 1], got {args.truncation}",
               file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
+    if not 0.0 <= args.category_pull <= 1.0:
+        print(f"musicscape export: --category-pull must be in [0, 1], got {args.category_pull}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
     if args.gan_epoch is not None and args.gan_epoch < 1:
         print(f"musicscape export: --gan-epoch must be 1 or more, got {args.gan_epoch}",
               file=sys.stderr)  # fmt: skip
@@ -80,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             args.truncation,
             args.scene_memory,
             args.gan_epoch,
+            args.category_pull,
         )
     except (FileNotFoundError, CheckpointError, ValueError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)
@@ -97,7 +111,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         exports = (
             (ENCODER_FILE, export_encoder, (args.gan_epoch,)),
-            (GENERATOR_FILE, export_generator, (args.truncation, args.gan_epoch)),
+            (
+                GENERATOR_FILE,
+                export_generator,
+                (args.truncation, args.gan_epoch, args.category_pull),
+            ),
         )
         for name, exporter, extra in exports:
             figures = export_in_subprocess(

@@ -138,20 +138,27 @@ def export_generator(
     props: dict,
     truncation: float = 1.0,
     gan_epoch: int | None = None,
+    category_pull: float = 0.0,
 ) -> dict:
     """Export generator.onnx (from the GAN checkpoint of `gan_epoch`, default the latest), its
-    noise scaled by `truncation` inside the graph; checks it on random features and on real
-    encoder features."""
+    noise scaled by `truncation` and its feature pulled `category_pull` of the way toward the
+    best-scoring category prototype of the metadata, both inside the graph; checks it on
+    random features and on real encoder features."""
     import torch
 
     from training.config import TrainConfig as Config
-    from training.models import Generator, TruncatedGenerator
+    from training.models import CategoryPulledGenerator, Generator, TruncatedGenerator
 
     saved = gan_checkpoint(Path(run_dir), gan_epoch)
     config = Config.from_dict(saved["config"]).gan.generator
     trained = Generator(config)
     trained.load_state_dict(generator_weights(saved))
-    generator = TruncatedGenerator(trained, truncation).eval()
+    prototypes = ModelMetadata.from_props(props, "the export's metadata").category_prototypes
+    generator = CategoryPulledGenerator(
+        TruncatedGenerator(trained, truncation),
+        torch.tensor(prototypes, dtype=torch.float32),
+        category_pull,
+    ).eval()
     torch.manual_seed(0)
     example = (
         torch.randn(EXAMPLE_BATCH, config.noise_dim),
@@ -182,6 +189,7 @@ def run_metadata(
     truncation: float = 1.0,
     scene_memory_seconds: float = 0.0,
     gan_epoch: int | None = None,
+    category_pull: float = 0.0,
 ) -> ModelMetadata:
     """The ModelMetadata every exported file of the run carries; the category prototypes
     are the training images' embedding centroids (what category_scores compares with), less
@@ -208,6 +216,7 @@ def run_metadata(
                 "last step" if gan.get("generator_average") is None else "weight average"
             ),
             "noise_truncation": truncation,
+            "category_pull": category_pull,
             "feature_centre_length": round(float(centre.norm()), 6),
             "embed_history_last": embed["history"][-1] if embed["history"] else {},
             "loss": config.embed.loss,

@@ -145,6 +145,7 @@ def test_exported_generator_is_the_weight_average(exported, trained_run):
     metadata = ModelMetadata.from_props(props, GENERATOR_FILE)
     assert metadata.training_data["generator_weights"] == "weight average"
     assert metadata.training_data["noise_truncation"] == 1.0  # the default: no truncation
+    assert metadata.training_data["category_pull"] == 0.0  # the default: no pull
     assert metadata.scene_memory_seconds == 16.0  # the default scene memory
 
 
@@ -178,6 +179,40 @@ def test_truncation_scales_the_noise_inside_the_exported_generator(trained_run, 
         assert f"--truncation must be in (0, 1], got {float(bad)}" in capsys.readouterr().err
     assert export("--run", str(trained_run), "--out", str(out), "--scene-memory", "-1") == 1
     assert "--scene-memory must be a number of seconds >= 0, got -1.0" in capsys.readouterr().err
+
+
+def test_category_pull_happens_inside_the_exported_generator(trained_run, tmp_path, capsys):
+    from export.run_export import generator_weights
+    from training.checkpoint import LATEST, load_checkpoint
+    from training.config import TrainConfig
+    from training.models import Generator
+
+    out = tmp_path / "pulled"
+    assert export("--run", str(trained_run), "--out", str(out), "--no-judge",
+                  "--category-pull", "0.5") == 0  # fmt: skip
+    saved = load_checkpoint(trained_run / "gan" / LATEST, "gan")
+    config = TrainConfig.from_dict(saved["config"]).gan.generator
+    generator = Generator(config).eval()
+    generator.load_state_dict(generator_weights(saved))
+    props = {p.key: p.value for p in onnx.load(str(out / GENERATOR_FILE)).metadata_props}
+    metadata = ModelMetadata.from_props(props, GENERATOR_FILE)
+    assert metadata.training_data["category_pull"] == 0.5
+    prototypes = np.asarray(metadata.category_prototypes, dtype=np.float32)  # [3, feature_dim]
+    feature = prototypes[[2, 0, 1, 2]] + 0.3 * np.random.default_rng(0).standard_normal(
+        (4, config.feature_dim), dtype=np.float32
+    )
+    nearest = (feature @ prototypes.T).argmax(axis=1)
+    pulled = feature + 0.5 * (prototypes[nearest] - feature)
+    noise = torch.randn(4, config.noise_dim)
+    (image,) = session(out / GENERATOR_FILE).run(None, {"noise": noise.numpy(), "feature": feature})
+    with torch.no_grad():
+        expected = generator(noise, torch.from_numpy(pulled)).numpy()
+        np.testing.assert_allclose(image, expected, atol=1e-5)
+        unpulled = generator(noise, torch.from_numpy(feature)).numpy()
+        assert np.abs(image - unpulled).max() > 1e-3
+    for bad in ("-0.5", "2"):
+        assert export("--run", str(trained_run), "--out", str(out), "--category-pull", bad) == 1
+        assert f"--category-pull must be in [0, 1], got {float(bad)}" in capsys.readouterr().err
 
 
 def test_gan_epoch_exports_that_epochs_generator(exported, trained_run, tmp_path, capsys):

@@ -9,7 +9,13 @@ from training.config import (
     MusicEncoderConfig,
 )
 from training.losses import joint_embedding_loss
-from training.models import Discriminator, Generator, ImageEncoder, MusicEncoder
+from training.models import (
+    CategoryPulledGenerator,
+    Discriminator,
+    Generator,
+    ImageEncoder,
+    MusicEncoder,
+)
 
 
 def test_dssje_loss_matches_hand_computed_value():
@@ -93,6 +99,27 @@ def test_gan_builds_and_trains_a_step_at(size):
 def test_gan_refuses_a_size_that_is_not_a_power_of_two():
     with pytest.raises(ValueError, match="power of two"):
         Generator(GeneratorConfig(image_size=96))
+
+
+def test_category_pull_moves_the_feature_toward_its_best_scoring_prototype():
+    torch.manual_seed(0)
+    generator = Generator(
+        GeneratorConfig(image_size=16, noise_dim=8, feature_dim=3, base_channels=4)
+    ).eval()
+    prototypes = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    feature = torch.tensor([[0.2, 0.6, 0.3], [0.9, -0.1, 0.0]])  # best: category 1, then 0
+    noise = torch.randn(2, 8)
+    pulled = CategoryPulledGenerator(generator, prototypes, 0.25).eval()
+    expected_feature = torch.tensor([[0.15, 0.7, 0.225], [0.925, -0.075, 0.0]])
+    with torch.no_grad():
+        torch.testing.assert_close(pulled(noise, feature), generator(noise, expected_feature))
+        off = CategoryPulledGenerator(generator, prototypes, 0.0)
+        torch.testing.assert_close(off(noise, feature), generator(noise, feature))
+        full = CategoryPulledGenerator(generator, prototypes, 1.0)
+        torch.testing.assert_close(full(noise, feature), generator(noise, prototypes[[1, 0]]))
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=f"category pull must be in \\[0, 1\\], got {bad}"):
+            CategoryPulledGenerator(generator, prototypes, bad)
 
 
 def test_pair_inconsistency_is_one_minus_the_pairs_cosine():

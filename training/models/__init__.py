@@ -1,7 +1,14 @@
 """The paper's networks: music encoder, image encoder, conditional DCGAN."""
 
-from .gan import Discriminator, Generator, TruncatedGenerator
+from .gan import CategoryPulledGenerator, Discriminator, Generator, TruncatedGenerator
 from .image_encoder import ImageEncoder
 from .music_encoder import MusicEncoder
 
-__all__ = ["Discriminator", "Generator", "ImageEncoder", "MusicEncoder", "TruncatedGenerator"]
+__all__ = [
+    "CategoryPulledGenerator",
+    "Discriminator",
+    "Generator",
+    "ImageEncoder",
+    "MusicEncoder",
+    "TruncatedGenerator",
+]

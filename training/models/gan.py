@@ -86,6 +86,29 @@ class TruncatedGenerator(nn.Module):
         return self.generator(noise * self.truncation, feature)
 
 
+class CategoryPulledGenerator(nn.Module):
+    """G with its music feature first pulled a share `pull` of the way toward the prototype
+    of the category it scores highest against (the category retrieval names): what G draws
+    then follows retrieval also for music that lands between categories. `prototypes`
+    [n_categories, feature_dim] are the category prototypes the app scores against; 0 = G
+    itself."""
+
+    def __init__(self, generator: nn.Module, prototypes: torch.Tensor, pull: float):
+        super().__init__()
+        if not 0.0 <= pull <= 1.0:
+            raise ValueError(f"category pull must be in [0, 1], got {pull}")
+        self.generator = generator
+        self.register_buffer("prototypes", prototypes.float().clone())
+        self.pull = pull
+
+    def forward(self, noise: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+        if self.pull == 0.0:
+            return self.generator(noise, feature)
+        nearest = (feature @ self.prototypes.T).argmax(dim=1)  # [B]
+        target = self.prototypes[nearest]  # [B, feature_dim]
+        return self.generator(noise, feature + self.pull * (target - feature))
+
+
 class Discriminator(nn.Module):
     """D(image, feature) -> (match logit [B], category logits [B, n_classes]).
 
