@@ -85,6 +85,12 @@ class JudgeConfig:
     # last epoch's weights.
     average_epochs: int = 0
     average_calibration_batches: int = 40
+    # Knowledge distillation (Hinton et al. 2015): a trained judge checkpoint (one judge or an
+    # ensemble, holding out the same photos) whose class probabilities for each whole
+    # training photo are soft targets; the loss is (1 - teacher_weight) x the label's cross
+    # entropy + teacher_weight x the teacher's. None: labels only.
+    teacher: str | None = None
+    teacher_weight: float = 0.5
     seed: int = 0
     validation_fraction: float = 0.2
 
@@ -117,6 +123,8 @@ class JudgeConfig:
             )
         if self.average_epochs and self.average_calibration_batches < 1:
             raise ValueError("average_calibration_batches must be at least 1")
+        if not 0.0 <= self.teacher_weight <= 1.0:
+            raise ValueError(f"teacher_weight must be in [0, 1]: {self.teacher_weight}")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> JudgeConfig:
@@ -345,6 +353,50 @@ def cutmix(
     return mixed, partner, kept
 
 
+def judge_loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    soft_targets: torch.Tensor | None,
+    config: JudgeConfig,
+) -> torch.Tensor:
+    """The label's cross entropy (smoothed by `config.label_smoothing`), mixed with the cross
+    entropy against a teacher's probabilities `soft_targets` [B, C] by `config.teacher_weight`
+    when there are any. logits [B, C], labels [B]."""
+    hard = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
+    if soft_targets is None:
+        return hard
+    soft = -(soft_targets * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    return (1.0 - config.teacher_weight) * hard + config.teacher_weight * soft
+
+
+@torch.no_grad()
+def teacher_probabilities(
+    path: Path, categories: tuple[str, ...], train_set: PhotoSet, held_out: PhotoSet
+) -> torch.Tensor:
+    """[N, C]: the class probabilities a trained judge gives each whole training photo (eval
+    mode, resampled to its input size). It must hold out the same photos as the judge it
+    teaches, so that no held-out photo shaped its answers."""
+    teacher, info = load_judge(path)
+    if tuple(info["categories"]) != tuple(categories) or sorted(
+        info["validation_photos"]
+    ) != sorted(held_out.paths):
+        raise JudgeCheckpointError(
+            f"{path}: the teacher's categories or held-out photos differ from this judge's "
+            "(train it on the same scenes with the same seed and validation_fraction)"
+        )
+    size = judge_input_size(teacher)
+    probabilities = []
+    for start in range(0, len(train_set.labels), 256):
+        images = to_model_input(train_set.images[start : start + 256])
+        images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
+        logits, _ = teacher(images.contiguous(memory_format=torch.channels_last))
+        probabilities.append(torch.softmax(logits, dim=1))
+    result = torch.cat(probabilities)
+    agreement = float((result.argmax(1).numpy() == train_set.labels).mean())
+    log.info("judge: teacher %s agrees with %.3f of the training labels", path, agreement)
+    return result
+
+
 def balanced_indices(labels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
     """`count` indices drawn with replacement so that every category is equally likely."""
     frequency = np.bincount(labels)
@@ -426,6 +478,11 @@ def train_judge(
     if len(np.unique(train_set.labels)) < len(categories):
         raise ValueError(f"{scenes_root}: a category has no readable training photo")
     _refuse_other_config(out_dir / LATEST, config)
+    soft_targets = None
+    if config.teacher is not None:
+        soft_targets = teacher_probabilities(
+            Path(config.teacher), categories, train_set, validation_set
+        ).to(device)
 
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)  # augmentation and CutMix
@@ -461,10 +518,12 @@ def train_judge(
         ):
             images, partner, kept = cutmix(images, generator)
         logits, _ = model(images.to(device, memory_format=torch.channels_last))
-        loss = kept * F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
+        soft = None if soft_targets is None else soft_targets[chosen.to(device)]
+        loss = kept * judge_loss(logits, labels, soft, config)
         if partner is not None:
-            loss = loss + (1.0 - kept) * F.cross_entropy(
-                logits, labels[partner.to(device)], label_smoothing=config.label_smoothing
+            other = partner.to(device)
+            loss = loss + (1.0 - kept) * judge_loss(
+                logits, labels[other], None if soft is None else soft[other], config
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from training.judge import (
     combine_judges,
     cutmix,
     export_judge,
+    judge_loss,
     load_judge,
     train_judge,
 )
@@ -257,6 +259,7 @@ def test_saved_judge_is_the_average_of_the_last_epochs_with_fresh_batch_norm(sce
         ({"average_epochs": 7}, r"average_epochs must be in \[0, epochs=6\]"),
         ({"average_epochs": 2, "average_calibration_batches": 0}, "calibration_batches"),
         ({"optimizer": "adam"}, r"optimizer must be one of \('adamw', 'sgd'\): 'adam'"),
+        ({"teacher_weight": 1.5}, r"teacher_weight must be in \[0, 1\]: 1.5"),
     ],
 )
 def test_judge_config_refuses_bad_cutmix_and_averaging(changes, message):
@@ -367,3 +370,41 @@ def test_combine_refuses_other_held_out_photos_and_nested_ensembles(checkpoint, 
         combine_judges([pair, checkpoint], tmp_path / "nested")
     with pytest.raises(JudgeCheckpointError, match="an ensemble; continue from one"):
         train_judge(scenes, tmp_path / "more", TOY_CONFIG, "cpu", initial_checkpoint=pair)
+
+
+def test_judge_loss_mixes_the_labels_and_the_teachers_cross_entropy():
+    logits = torch.tensor([[0.0, float(np.log(3.0))]])  # probabilities 0.25, 0.75
+    labels = torch.tensor([1])
+    teacher = torch.tensor([[0.5, 0.5]])
+    plain = dataclasses.replace(TOY_CONFIG, label_smoothing=0.0, teacher_weight=0.5)
+    hard = -np.log(0.75)
+    soft = -(0.5 * np.log(0.25) + 0.5 * np.log(0.75))
+    assert float(judge_loss(logits, labels, None, plain)) == pytest.approx(hard, abs=1e-6)
+    mixed = float(judge_loss(logits, labels, teacher, plain))
+    assert mixed == pytest.approx(0.5 * hard + 0.5 * soft, abs=1e-6)
+    smoothed = dataclasses.replace(plain, label_smoothing=0.1, teacher_weight=1.0)
+    assert float(judge_loss(logits, labels, teacher, smoothed)) == pytest.approx(soft, abs=1e-6)
+    smoothed = dataclasses.replace(smoothed, teacher_weight=0.0)
+    expected = -(0.05 * np.log(0.25) + 0.95 * np.log(0.75))
+    assert float(judge_loss(logits, labels, teacher, smoothed)) == pytest.approx(expected, abs=1e-6)
+
+
+def test_judge_learns_from_a_teacher_with_the_same_held_out_photos(checkpoint, scenes, tmp_path):
+    # A teacher trained where every category's folder holds another category's photos
+    # (same file names, so the same held-out photos) names each colour wrongly.
+    swapped = tmp_path / "swapped"
+    names = list(COLOURS)
+    for name, source in zip(names, names[1:] + names[:1], strict=True):
+        shutil.copytree(scenes / source, swapped / name)
+    (swapped / "green" / "broken.jpg").rename(swapped / "red" / "broken.jpg")  # from red/
+    wrong_teacher = train_judge(swapped, tmp_path / "wrong_teacher", TOY_CONFIG, "cpu")
+    for weight, accuracy in ((1.0, 0.0), (0.0, 1.0)):
+        student = dataclasses.replace(TOY_CONFIG, teacher=str(wrong_teacher), teacher_weight=weight)
+        _, info = load_judge(train_judge(scenes, tmp_path / f"student_{weight}", student, "cpu"))
+        assert info["validation_accuracy"] == accuracy
+        assert info["config"]["teacher"] == str(wrong_teacher)
+    other_split = dataclasses.replace(TOY_CONFIG, seed=5, epochs=1)
+    reshuffled = train_judge(scenes, tmp_path / "other", other_split, "cpu")
+    refused = dataclasses.replace(TOY_CONFIG, teacher=str(reshuffled))
+    with pytest.raises(JudgeCheckpointError, match="teacher's categories or held-out photos"):
+        train_judge(scenes, tmp_path / "refused", refused, "cpu")
