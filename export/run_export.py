@@ -55,16 +55,15 @@ def saved_feature_centre(saved_gan: dict, feature_dim: int):
     return torch.zeros(feature_dim) if centre is None else centre.float()
 
 
-def _scored_encoder(run_dir: Path, data_root: Path, props: dict, gan_epoch: int | None = None):
-    """The music encoder as the app uses it: its feature centred on the GAN checkpoint's
-    feature centre, and category scores against the metadata's category prototypes (computed
-    once, by `run_metadata`, and centred the same way)."""
+def _scored_encoder(run_dir: Path, data_root: Path, props: dict, saved_gan: dict):
+    """The music encoder as the app uses it: its feature centred on the feature centre of
+    the GAN checkpoint `saved_gan`, and category scores against the metadata's category
+    prototypes (computed once, by `run_metadata`, and centred the same way)."""
     import torch
     from torch import nn
 
     _, embedding, split = _trained_embedding(run_dir, data_root)
-    feature_dim = embedding.music.config.feature_dim
-    centre = saved_feature_centre(gan_checkpoint(run_dir, gan_epoch), feature_dim)
+    centre = saved_feature_centre(saved_gan, embedding.music.config.feature_dim)
     prototypes = ModelMetadata.from_props(props, "the export's metadata").category_prototypes
     centroids = torch.tensor(prototypes, dtype=torch.float32)
 
@@ -102,7 +101,8 @@ def export_encoder(
     import torch
 
     torch.manual_seed(0)
-    module, split = _scored_encoder(Path(run_dir), Path(data_root), props, gan_epoch)
+    saved_gan = gan_checkpoint(Path(run_dir), gan_epoch)
+    module, split = _scored_encoder(Path(run_dir), Path(data_root), props, saved_gan)
     config = module.encoder.config
     shape = (2, config.n_bins, config.n_frames)
     example = torch.rand(EXAMPLE_BATCH, *shape) * 2 - 1
@@ -165,7 +165,7 @@ def export_generator(
         torch.randn(EXAMPLE_BATCH, config.feature_dim),
     )
     export_module(generator, example, ["noise", "feature"], ["image"], out_path, props)
-    scored, split = _scored_encoder(Path(run_dir), Path(data_root), props, gan_epoch)
+    scored, split = _scored_encoder(Path(run_dir), Path(data_root), props, saved)
     tracks = split.relative(split.validation_tracks or split.train_tracks)
     windows = torch.from_numpy(
         real_windows(Path(data_root), tracks, json.loads(props["musicscape.frontend"]), 3)

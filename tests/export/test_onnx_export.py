@@ -100,11 +100,12 @@ def test_encoder_is_centred_and_scores_against_centred_image_centroids(exported,
 
     data_root = Path(json.loads((trained_run / "run.json").read_text())["data_root"])
     _, embedding, split = _trained_embedding(trained_run, data_root)
-    centre = load_checkpoint(trained_run / "gan" / LATEST, "gan")["feature_centre"].numpy()
+    saved_gan = load_checkpoint(trained_run / "gan" / LATEST, "gan")
+    centre = saved_gan["feature_centre"].numpy()
     assert np.linalg.norm(centre) > 0.05  # centring is on by default, and moves something
     centroids = training_image_centroids(embedding, split).numpy() - centre
     encoder_props = {p.key: p.value for p in onnx.load(str(exported / ENCODER_FILE)).metadata_props}
-    scored, _ = _scored_encoder(trained_run, data_root, encoder_props)
+    scored, _ = _scored_encoder(trained_run, data_root, encoder_props, saved_gan)
     np.testing.assert_allclose(scored.centroids.numpy(), centroids, atol=1e-6)
     window = torch.rand(2, 2, 1024, 689) * 2 - 1
     feature, scores = session(exported / ENCODER_FILE).run(None, {"window": window.numpy()})
