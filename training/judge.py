@@ -365,7 +365,7 @@ def judge_loss(
     hard = F.cross_entropy(logits, labels, label_smoothing=config.label_smoothing)
     if soft_targets is None:
         return hard
-    soft = -(soft_targets * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
+    soft = F.cross_entropy(logits, soft_targets)
     return (1.0 - config.teacher_weight) * hard + config.teacher_weight * soft
 
 
@@ -377,9 +377,7 @@ def teacher_probabilities(
     mode, resampled to its input size). It must hold out the same photos as the judge it
     teaches, so that no held-out photo shaped its answers."""
     teacher, info = load_judge(path)
-    if tuple(info["categories"]) != tuple(categories) or sorted(
-        info["validation_photos"]
-    ) != sorted(held_out.paths):
+    if not _same_split(info, list(categories), held_out.paths):
         raise JudgeCheckpointError(
             f"{path}: the teacher's categories or held-out photos differ from this judge's "
             "(train it on the same scenes with the same seed and validation_fraction)"
@@ -695,6 +693,12 @@ def load_judge(path: Path) -> tuple[SceneJudge | JudgeEnsemble, dict[str, Any]]:
     return ensemble.eval(), info
 
 
+def _same_split(info: dict[str, Any], categories: list[str], held_out_photos: list[str]) -> bool:
+    """Whether a loaded judge (`info` from `load_judge`) has these categories and held out
+    exactly these photos."""
+    return info["categories"] == categories and info["validation_photos"] == held_out_photos
+
+
 def combine_judges(checkpoints: list[Path], out_dir: Path) -> Path:
     """Combine trained judges (same categories and held-out photos) into one ensemble
     checkpoint out_dir/judge.pt, measured on those held-out photos; returns its path."""
@@ -703,10 +707,7 @@ def combine_judges(checkpoints: list[Path], out_dir: Path) -> Path:
     for (model, info), path in zip(loaded, checkpoints, strict=True):
         if isinstance(model, JudgeEnsemble):
             raise JudgeCheckpointError(f"{path}: already an ensemble; combine its members")
-        if (info["categories"], info["validation_photos"]) != (
-            first["categories"],
-            first["validation_photos"],
-        ):
+        if not _same_split(info, first["categories"], first["validation_photos"]):
             raise JudgeCheckpointError(
                 f"{path}: its categories or held-out photos differ from {checkpoints[0]}'s "
                 "(train every member on the same scenes with the same seed and "
