@@ -286,12 +286,14 @@ def to_model_input(images: np.ndarray) -> torch.Tensor:
 def augment(batch: torch.Tensor, config: JudgeConfig, generator: torch.Generator) -> torch.Tensor:
     """Random resized crop + mirror (one bilinear resampling) and colour jitter.
 
-    batch: [B,3,store,store] in [-1,1] -> [B,3,image_size,image_size] in [-1,1].
+    batch: [B,3,store,store] in [-1,1] -> [B,3,image_size,image_size] in [-1,1], on the
+    batch's device. The random draws come from the CPU `generator` on any device, so a run
+    on a GPU draws the same crops, mirrors and jitter as one on the CPU.
     """
-    count = batch.shape[0]
+    count, device = batch.shape[0], batch.device
 
     def uniform(low: float, high: float) -> torch.Tensor:
-        return low + (high - low) * torch.rand(count, generator=generator)
+        return (low + (high - low) * torch.rand(count, generator=generator)).to(device)
 
     area = uniform(config.crop_min_area, 1.0)
     aspect = torch.exp(uniform(math.log(3 / 4), math.log(4 / 3)))
@@ -299,8 +301,8 @@ def augment(batch: torch.Tensor, config: JudgeConfig, generator: torch.Generator
     height = torch.sqrt(area / aspect).clamp(max=1.0)
     centre_x = (1.0 - width) * uniform(-1.0, 1.0)
     centre_y = (1.0 - height) * uniform(-1.0, 1.0)
-    mirror = torch.where(torch.rand(count, generator=generator) < 0.5, -1.0, 1.0)
-    theta = torch.zeros(count, 2, 3)
+    mirror = torch.where(torch.rand(count, generator=generator).to(device) < 0.5, -1.0, 1.0)
+    theta = torch.zeros(count, 2, 3, device=device)
     theta[:, 0, 0] = width * mirror
     theta[:, 0, 2] = centre_x
     theta[:, 1, 1] = height
@@ -316,7 +318,7 @@ def augment(batch: torch.Tensor, config: JudgeConfig, generator: torch.Generator
         small = max(2, round(size / factor))
         soft = F.interpolate(out, size=(small, small), mode="bilinear", antialias=True)
         soft = F.interpolate(soft, size=(size, size), mode="bilinear", align_corners=False)
-        chosen = torch.rand(count, generator=generator) < config.blur_probability
+        chosen = torch.rand(count, generator=generator).to(device) < config.blur_probability
         out = torch.where(chosen.view(-1, 1, 1, 1), soft, out)
 
     jitter = config.colour_jitter
@@ -404,14 +406,15 @@ def balanced_indices(labels: np.ndarray, count: int, rng: np.random.Generator) -
 
 @torch.no_grad()
 def predict(model: SceneJudge | JudgeEnsemble, images: np.ndarray, batch: int = 256) -> np.ndarray:
-    """Eval-mode logits [N, C] for uint8 photos [N, size, size, 3] (the model's input size)."""
+    """Eval-mode logits [N, C] for uint8 photos [N, size, size, 3] (the model's input size),
+    computed on the model's device."""
     model.eval()
-    out = [
-        model(to_model_input(images[i : i + batch]).contiguous(memory_format=torch.channels_last))[
-            0
-        ]
-        for i in range(0, len(images), batch)
-    ]
+    device = next(model.parameters()).device
+    out = []
+    for start in range(0, len(images), batch):
+        inputs = to_model_input(images[start : start + batch])
+        logits, _ = model(inputs.to(device, memory_format=torch.channels_last))
+        out.append(logits.cpu())
     return torch.cat(out).numpy()
 
 
@@ -494,7 +497,7 @@ def train_judge(
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.2
     )
-    stored = to_model_input(train_set.images)  # [N,3,store,store] float, once
+    stored = to_model_input(train_set.images).to(device)  # [N,3,store,store] float, once
     average = EqualWeightAverage()
     epoch_order = np.empty(0, dtype=np.int64)  # this epoch's photos, drawn at its first step
     position = 0  # steps taken in this epoch
@@ -533,9 +536,7 @@ def train_judge(
     def end_epoch(epoch: int) -> dict[str, float]:
         if epoch > config.epochs - config.average_epochs:
             average.add(model)
-        model.cpu()
         predictions = predict(model, validation_set.images).argmax(1)
-        model.to(device, memory_format=torch.channels_last)
         return {"held_out_accuracy": float(np.mean(predictions == validation_set.labels))}
 
     def state() -> dict[str, Any]:

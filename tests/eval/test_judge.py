@@ -135,6 +135,16 @@ def test_augment_gives_training_size_images_in_range():
     assert float(out.min()) >= -1.0 and float(out.max()) <= 1.0
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_augment_on_a_gpu_draws_the_same_augmentations_as_on_the_cpu():
+    config = JudgeConfig(image_size=16, store_size=20, widths=(4, 8), blur_probability=0.5)
+    batch = torch.rand(8, 3, 20, 20, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    on_cpu = augment(batch, config, torch.Generator().manual_seed(0))
+    on_gpu = augment(batch.cuda(), config, torch.Generator().manual_seed(0))
+    assert on_gpu.device.type == "cuda"
+    assert torch.allclose(on_gpu.cpu(), on_cpu, atol=1e-5)
+
+
 def test_export_judge_writes_onnx_with_the_judges_metadata(checkpoint, tmp_path):
     import onnxruntime as ort
 
