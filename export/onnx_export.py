@@ -35,6 +35,30 @@ def _input_dims(model: onnx.ModelProto) -> dict[str, list[int | str]]:
     return dims
 
 
+def _strip_source_annotations(model: onnx.ModelProto) -> None:
+    """Drop the exporter's per-node and per-value annotations (stack traces with this
+    machine's source paths and line numbers, FX node names): they are not part of the
+    model, they leak the build machine's paths, and they make a re-export of the same
+    weights differ byte for byte whenever a source line moves."""
+
+    def strip_graph(graph: onnx.GraphProto) -> None:
+        for value in (*graph.input, *graph.output, *graph.value_info):
+            del value.metadata_props[:]
+        for node in graph.node:
+            del node.metadata_props[:]
+            for attribute in node.attribute:
+                if attribute.type == onnx.AttributeProto.GRAPH:
+                    strip_graph(attribute.g)
+                for subgraph in attribute.graphs:
+                    strip_graph(subgraph)
+        del graph.metadata_props[:]
+
+    strip_graph(model.graph)
+    for function in model.functions:
+        for node in function.node:
+            del node.metadata_props[:]
+
+
 def export_module(
     module,
     example_inputs: tuple,
@@ -75,6 +99,7 @@ def export_module(
         )
     program.optimize()
     model = program.model_proto
+    _strip_source_annotations(model)
     del model.metadata_props[:]
     for key, value in metadata.items():
         entry = model.metadata_props.add()

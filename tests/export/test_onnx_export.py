@@ -264,6 +264,21 @@ def test_model_without_metadata_is_refused(tmp_path):
         ModelMetadata.from_props(props, "m.onnx")
 
 
+def test_exported_files_carry_no_source_annotations_and_repeat_byte_for_byte(tmp_path):
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    example = (torch.randn(2, 4),)
+    export_module(module, example, ["x"], ["y"], tmp_path / "a.onnx", {"k": "v"})
+    # the same module exported from another source line: the traces would differ
+    export_module(module, example, ["x"], ["y"], tmp_path / "b.onnx", {"k": "v"})
+    written = onnx.load(str(tmp_path / "a.onnx"))
+    annotated = [node.name for node in written.graph.node if len(node.metadata_props)]
+    assert annotated == []
+    assert all(len(v.metadata_props) == 0 for v in (*written.graph.input, *written.graph.output))
+    assert str(Path(__file__).parent).encode() not in (tmp_path / "a.onnx").read_bytes()
+    assert (tmp_path / "a.onnx").read_bytes() == (tmp_path / "b.onnx").read_bytes()
+
+
 def test_parity_check_fails_with_figures(tmp_path):
     module = torch.nn.Linear(4, 2)
     export_module(module, (torch.randn(2, 4),), ["x"], ["y"], tmp_path / "m.onnx", {"k": "v"})
