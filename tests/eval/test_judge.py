@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
+from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from PIL import Image
@@ -26,8 +29,9 @@ from training.judge import (
     load_judge,
     train_judge,
 )
+from visualizer.app.model_runtime import default_model_dir
 from visualizer.frontend import FrontEndContract
-from visualizer.model_files import ModelFileError, ModelMetadata
+from visualizer.model_files import JUDGE_FILE, ModelFileError, ModelMetadata
 
 COLOURS = {"blue": (40, 60, 200), "green": (40, 190, 60), "red": (200, 40, 40)}
 PHOTOS_PER_CATEGORY = 15
@@ -418,3 +422,25 @@ def test_judge_learns_from_a_teacher_with_the_same_held_out_photos(checkpoint, s
     refused = dataclasses.replace(TOY_CONFIG, teacher=str(reshuffled))
     with pytest.raises(JudgeCheckpointError, match="teacher's categories or held-out photos"):
         train_judge(scenes, tmp_path / "refused", refused, "cpu")
+
+
+def test_the_judge_recipe_is_the_shipped_judges():
+    """training/recipes/judge_128x3.json is what `--judge-config` takes to retrain the
+    shipped judge: its members have exactly the convolutions judge.onnx holds."""
+    recipe = Path(__file__).parents[2] / "training" / "recipes" / "judge_128x3.json"
+    members = [JudgeConfig.from_dict(values) for values in json.loads(recipe.read_text())]
+    ensemble = JudgeEnsemble([SceneJudge(config, 4) for config in members])
+    shipped = onnx.load(str(default_model_dir() / JUDGE_FILE))
+    metadata = ModelMetadata.from_props(
+        {p.key: p.value for p in shipped.metadata_props}, JUDGE_FILE
+    )
+    assert (metadata.image_size, metadata.feature_dim) == (128, ensemble.feature_dim)
+    assert len(metadata.eval_figures["member_accuracies"]) == len(members) == 3
+    shipped_convolutions = {
+        init.name: list(init.dims) for init in shipped.graph.initializer if len(init.dims) == 4
+    }
+    recipe_convolutions = {
+        name: list(value.shape) for name, value in ensemble.state_dict().items() if value.ndim == 4
+    }
+    assert len(recipe_convolutions) == 50
+    assert shipped_convolutions == recipe_convolutions
