@@ -41,22 +41,24 @@ def _strip_source_annotations(model: onnx.ModelProto) -> None:
     model, they leak the build machine's paths, and they make a re-export of the same
     weights differ byte for byte whenever a source line moves."""
 
-    def strip_graph(graph: onnx.GraphProto) -> None:
-        for value in (*graph.input, *graph.output, *graph.value_info):
-            del value.metadata_props[:]
-        for node in graph.node:
+    def strip_nodes(nodes) -> None:
+        for node in nodes:
             del node.metadata_props[:]
             for attribute in node.attribute:
                 if attribute.type == onnx.AttributeProto.GRAPH:
                     strip_graph(attribute.g)
                 for subgraph in attribute.graphs:
                     strip_graph(subgraph)
+
+    def strip_graph(graph: onnx.GraphProto) -> None:
+        for value in (*graph.input, *graph.output, *graph.value_info):
+            del value.metadata_props[:]
+        strip_nodes(graph.node)
         del graph.metadata_props[:]
 
     strip_graph(model.graph)
     for function in model.functions:
-        for node in function.node:
-            del node.metadata_props[:]
+        strip_nodes(function.node)
 
 
 def export_module(

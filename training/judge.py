@@ -384,14 +384,7 @@ def teacher_probabilities(
             f"{path}: the teacher's categories or held-out photos differ from this judge's "
             "(train it on the same scenes with the same seed and validation_fraction)"
         )
-    size = judge_input_size(teacher)
-    probabilities = []
-    for start in range(0, len(train_set.labels), 256):
-        images = to_model_input(train_set.images[start : start + 256])
-        images = F.interpolate(images, size=(size, size), mode="bilinear", antialias=True)
-        logits, _ = teacher(images.contiguous(memory_format=torch.channels_last))
-        probabilities.append(torch.softmax(logits, dim=1))
-    result = torch.cat(probabilities)
+    result = torch.softmax(torch.from_numpy(predict(teacher, train_set.images)), dim=1)
     agreement = float((result.argmax(1).numpy() == train_set.labels).mean())
     log.info("judge: teacher %s agrees with %.3f of the training labels", path, agreement)
     return result
@@ -406,13 +399,16 @@ def balanced_indices(labels: np.ndarray, count: int, rng: np.random.Generator) -
 
 @torch.no_grad()
 def predict(model: SceneJudge | JudgeEnsemble, images: np.ndarray, batch: int = 256) -> np.ndarray:
-    """Eval-mode logits [N, C] for uint8 photos [N, size, size, 3] (the model's input size),
-    computed on the model's device."""
+    """Eval-mode logits [N, C] for uint8 photos [N, H, W, 3], computed on the model's device;
+    photos of another size than the model's input are resampled to it (bilinear, antialiased)."""
     model.eval()
     device = next(model.parameters()).device
+    size = judge_input_size(model)
     out = []
     for start in range(0, len(images), batch):
         inputs = to_model_input(images[start : start + batch])
+        if inputs.shape[2:] != (size, size):
+            inputs = F.interpolate(inputs, size=(size, size), mode="bilinear", antialias=True)
         logits, _ = model(inputs.to(device, memory_format=torch.channels_last))
         out.append(logits.cpu())
     return torch.cat(out).numpy()
