@@ -27,7 +27,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="model directory (default: the bundled assets/models)",
     )
-    group.add_argument("--file", metavar="AUDIO", help="play and visualise this audio file")
+    group.add_argument(
+        "--file",
+        metavar="AUDIO",
+        nargs="+",
+        help="play and visualise these audio files, folders of them or .m3u playlists, in order",
+    )
+    group.add_argument(
+        "--loop", action="store_true", help="start the --file list again after its last file"
+    )
+    group.add_argument(
+        "--input",
+        metavar="NAME|INDEX",
+        help="capture this input (an index or name from --list-devices, monitor sources too)",
+    )
+    group.add_argument("--list-devices", action="store_true", help="list the audio inputs and exit")
     group.add_argument(
         "--settings", metavar="INI", help="keep settings in this file instead of the user's"
     )
@@ -60,16 +74,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.input_rate is not None and not 1000 <= args.input_rate <= 384_000:
-        print(f"musicscape: --input-rate must be 1000-384000 Hz, got {args.input_rate}",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    from visualizer.scene_memory import MAX_APP_SECONDS
+    from .audio_sources import AudioDeviceError, list_inputs
+    from .command_line import describe_inputs, find_input, option_problem
+    from .playlist import Playlist, PlaylistError
 
-    if args.scene_memory is not None and not 0.0 <= args.scene_memory <= MAX_APP_SECONDS:
-        print(f"musicscape: --scene-memory must be 0-{MAX_APP_SECONDS} seconds, "
-              f"got {args.scene_memory}", file=sys.stderr)  # fmt: skip
+    problem = option_problem(args)
+    if problem:
+        print(f"musicscape: {problem}", file=sys.stderr)
         return 2
+    playlist = None
+    if args.file:
+        try:
+            playlist = Playlist.from_paths(args.file, loop=args.loop)
+        except PlaylistError as error:
+            print(f"musicscape: --file: {error}", file=sys.stderr)
+            return 2
+    choice = None
+    if args.list_devices or args.input is not None:
+        try:
+            inputs = list_inputs()
+        except AudioDeviceError as error:
+            print(f"musicscape: {error}", file=sys.stderr)
+            return 1
+        if args.list_devices:
+            print(describe_inputs(inputs))
+            return 0
+        try:
+            choice = find_input(args.input, inputs)
+        except ValueError as error:
+            print(f"musicscape: --input: {error}", file=sys.stderr)
+            return 2
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         if sys.platform.startswith("linux") and "QT_QPA_PLATFORM" not in os.environ:
             print(
@@ -97,8 +131,10 @@ def run(args: argparse.Namespace) -> int:
         worker_settings=WorkerSettings(fps=args.fps, scene_memory_seconds=args.scene_memory),
         input_rate=args.input_rate,
     )
-    if args.file:
-        window.play_file(args.file)
+    if choice is not None:
+        window.capture_input(choice)
+    elif playlist is not None:
+        window.play_playlist(playlist)
     if args.fullscreen:
         window.showFullScreen()
     else:

@@ -297,6 +297,11 @@ class FilePlayback:
         return f"file: {self.path.name}"
 
     @property
+    def finished(self) -> bool:
+        """The whole file has been decoded and handed to the output (never, when looping)."""
+        return self.ended and self._seek_request is None and self.played_fifo >= self._fifo.written
+
+    @property
     def position_seconds(self) -> float:
         played = self.played_fifo - self._origin_fifo
         seconds = (self._origin_sample + max(played, 0)) / self.ring.sample_rate

@@ -43,6 +43,7 @@ from .frame_stats import FrameStats
 from .frame_worker import FrameWorker, WorkerSettings
 from .model_loader import ModelLoader
 from .model_runtime import ModelRuntime
+from .playlist import AUDIO_SUFFIXES, Playlist
 from .sample_ring import SampleRing
 from .scene_canvas import SceneCanvas
 from .scene_director import AUTO, BIAS, HOLD, SceneMode
@@ -52,7 +53,7 @@ RING_SECONDS = 8.0
 HEALTH_PERIOD_MS = 250
 SILENT_DEVICE_SECONDS = 2.5  # an input that delivered nothing this long is treated as lost
 RETRY_SECONDS = 2.0
-AUDIO_EXTENSIONS = "*.wav *.flac *.ogg *.oga *.opus *.mp3 *.aiff *.aif"
+AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_SUFFIXES)
 
 SHORTCUTS = (
     ("F11", "full screen on / off"),
@@ -61,7 +62,8 @@ SHORTCUTS = (
     ("Tab", "hide / show the controls and spectrogram"),
     ("S", "canvas alone on a chosen screen (Esc brings it back)"),
     ("O", "open an audio file"),
-    ("Space", "play / pause the file"),
+    ("Space", "play / pause the file (after the last file: from the start)"),
+    ("N", "next file of the --file list"),
     ("← / →", "seek 5 s back / forward"),
     ("0 or A", "scene chosen by the music (auto)"),
     ("1 … 9", "hold that category"),
@@ -127,6 +129,8 @@ class MainWindow(QMainWindow):
         self._retry_at = 0.0
         self._last_blocks = 0
         self.canvas_window: CanvasWindow | None = None
+        self.playlist: Playlist | None = None  # the files that play one after another
+        self.playlist_ended = False  # the last file has played: shown, not silently frozen
 
         self.canvas = SceneCanvas(self.stats)
         self.spectrogram = SpectrogramView(settings.colormap)
@@ -217,6 +221,7 @@ class MainWindow(QMainWindow):
         self._shortcut("S", self.choose_canvas_screen)
         self._shortcut("O", self.choose_file)
         self._shortcut("Space", self.toggle_pause)
+        self._shortcut("N", self.next_file)
         self._shortcut("Left", lambda: self.seek_relative(-5.0))
         self._shortcut("Right", lambda: self.seek_relative(5.0))
         self._shortcut("0", self.set_auto_mode)
@@ -445,13 +450,44 @@ class MainWindow(QMainWindow):
             self._sync_picker()
 
     def play_file(self, path: str | Path) -> bool:
-        if not self._play(Path(path), loop=False):
+        return self.play_playlist(Playlist([Path(path)]))
+
+    def play_playlist(self, playlist: Playlist) -> bool:
+        """Play the playlist's current file; at its end the next one plays (or, after the
+        last, the window says the list has ended). A file that cannot play is skipped."""
+        skipped = []
+        for _ in playlist.files:
+            path = playlist.current
+            if self._play(path, loop=playlist.loops_one_file):
+                self.set_fault("playlist", "\n".join(skipped) or None)
+                self.playlist = playlist
+                self.playlist_ended = False
+                self.settings.source_kind = SOURCE_FILE
+                self.settings.file_path = str(path)
+                self.panel.source_picker.setItemText(1, f"File: {path.name}")
+                self._sync_picker()
+                return True
+            skipped.append(f"Skipped: {self.faults['source']}")
+            if len(playlist.files) == 1 or playlist.advance() is None:
+                return False
+        return False
+
+    def next_file(self) -> bool:
+        """N: the playlist's next file; after the last (and no --loop), the ended state."""
+        playlist = self.playlist
+        if playlist is None or self.settings.source_kind != SOURCE_FILE:
             return False
-        self.settings.source_kind = SOURCE_FILE
-        self.settings.file_path = str(path)
-        self.panel.source_picker.setItemText(1, f"File: {Path(path).name}")
-        self._sync_picker()
-        return True
+        if playlist.advance() is not None and self.play_playlist(playlist):
+            return True
+        self._show_ended()
+        return False
+
+    def _show_ended(self) -> None:
+        self.playlist_ended = True
+        if isinstance(self.source, FilePlayback):
+            self.source.paused = True
+        self.panel.play_button.setText("Play")
+        self.panel.source_label.setText(f"{self.panel.source_label.text()} (ended)")
 
     def _play(self, path: Path, loop: bool) -> bool:
         try:
@@ -487,7 +523,10 @@ class MainWindow(QMainWindow):
             self.play_file(path)
 
     def toggle_pause(self) -> None:
-        if isinstance(self.source, FilePlayback):
+        if self.playlist_ended and self.playlist is not None:  # play the list again
+            self.playlist.index = 0
+            self.play_playlist(self.playlist)
+        elif isinstance(self.source, FilePlayback):
             self.source.paused = not self.source.paused
             self.panel.play_button.setText("Play" if self.source.paused else "Pause")
 
@@ -520,6 +559,8 @@ class MainWindow(QMainWindow):
             self.panel.set_position(source.position_seconds, source.duration_seconds)
             if source.decode_error:
                 self.set_fault("source", f"Playback stopped: {source.decode_error}")
+            elif source.finished and not self.playlist_ended and self.playlist is not None:
+                self.next_file()
         if not isinstance(source, FilePlayback):
             self.panel.set_position(None, None)
 

@@ -1,0 +1,219 @@
+"""`--file` sets (files, folders, .m3u), `--loop`, the end of a list, `--list-devices`,
+`--input` and the range of every numeric option: real files, real windows, the real command."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from visualizer.app.audio_sources import InputChoice
+from visualizer.app.command_line import describe_inputs, find_input, host_and_port, option_problem
+from visualizer.app.playlist import Playlist, PlaylistError
+from visualizer.cli import main
+
+from .conftest import RATE, write_ogg
+
+FRAME_TIMEOUT_MS = 10_000
+
+
+def _tone(seconds: float, hz: float) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+@pytest.fixture
+def clips(tmp_path):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    paths = [write_ogg(folder / name, _tone(1.5, 440.0)) for name in ("b.ogg", "A.ogg")]
+    (folder / "notes.txt").write_text("not audio")
+    return folder, paths
+
+
+def test_a_folder_plays_its_audio_files_by_name(clips):
+    folder, (b, a) = clips
+    assert Playlist.from_paths([folder]).files == [a, b]
+
+
+def test_an_m3u_lists_relative_and_absolute_entries_and_skips_comments(clips, tmp_path):
+    folder, (b, a) = clips
+    m3u = tmp_path / "show.m3u"
+    m3u.write_text(f"#EXTM3U\n#EXTINF:1,B\nset/b.ogg\n\n{a}\n")
+    playlist = Playlist.from_paths([m3u, b], loop=True)
+    assert playlist.files == [folder / "b.ogg", a, b]
+    assert [playlist.advance(), playlist.advance(), playlist.advance()] == [a, b, folder / "b.ogg"]
+
+
+def test_the_end_of_a_list_without_loop_is_none(clips):
+    _, (b, a) = clips
+    playlist = Playlist.from_paths([a, b])
+    assert (playlist.current, playlist.advance(), playlist.advance()) == (a, b, None)
+    assert (
+        Playlist([a], loop=True).loops_one_file and not Playlist([a, b], loop=True).loops_one_file
+    )
+
+
+def test_sets_that_name_nothing_playable_are_refused_by_name(clips, tmp_path):
+    folder, _ = clips
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    broken_list = tmp_path / "broken.m3u"
+    broken_list.write_text("#EXTM3U\nset/b.ogg\nset/gone.ogg\n")
+    cases = {
+        tmp_path / "nope.ogg": f"{tmp_path / 'nope.ogg'} does not exist",
+        empty: f"the folder {empty} holds no audio file (.wav .flac .ogg",
+        broken_list: f"{broken_list}, line 3: set/gone.ogg does not exist",
+    }
+    for path, message in cases.items():
+        with pytest.raises(PlaylistError) as error:
+            Playlist.from_paths([folder, path])
+        assert str(error.value).startswith(message)
+
+
+def _args(**values) -> argparse.Namespace:
+    defaults = dict(fps=60.0, input_rate=None, scene_memory=None, osc_in=None, osc_out=None)
+    return argparse.Namespace(**{**defaults, **values})
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"fps": 0.0}, "--fps must be 1-240 frames per second, got 0.0"),
+        ({"fps": -5.0}, "--fps must be 1-240 frames per second, got -5.0"),
+        ({"fps": float("nan")}, "--fps must be 1-240 frames per second, got nan"),
+        ({"fps": 1000.0}, "--fps must be 1-240 frames per second, got 1000.0"),
+        ({"fps": float("inf")}, "--fps must be 1-240 frames per second, got inf"),
+        ({"input_rate": 999}, "--input-rate must be 1000-384000 Hz, got 999"),
+        ({"scene_memory": 120.5}, "--scene-memory must be 0-120 seconds, got 120.5"),
+        ({"osc_in": 70000}, "--osc-in must be 0-65535 (a UDP port; 0: any free one), got 70000"),
+        (
+            {"osc_out": "localhost"},
+            "--osc-out must be HOST:PORT with a port 1-65535, got 'localhost'",
+        ),
+        ({"osc_out": "h:0"}, "--osc-out must be HOST:PORT with a port 1-65535, got 'h:0'"),
+    ],
+)
+def test_every_numeric_option_out_of_range_is_named(values, message):
+    assert option_problem(_args(**values)) == message
+
+
+def test_numeric_options_in_range_pass():
+    assert option_problem(_args(fps=1.0, input_rate=48_000, scene_memory=0.0, osc_in=0)) is None
+    assert option_problem(_args(fps=240.0, scene_memory=120.0, osc_out="127.0.0.1:9000")) is None
+    assert host_and_port(":9000") == ("127.0.0.1", 9000)
+    assert host_and_port("[::1]:9001") == ("::1", 9001)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--fps", "0"], "musicscape: --fps must be 1-240 frames per second, got 0.0"),
+        (["--fps", "nan"], "musicscape: --fps must be 1-240 frames per second, got nan"),
+        (["--file", "/no/such/file.ogg"], "musicscape: --file: /no/such/file.ogg does not exist"),
+    ],
+)
+def test_the_command_refuses_before_any_window(argv, message, capsys):
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == message
+
+
+INPUTS = [
+    InputChoice("default", "default"),
+    InputChoice("pulse", "pulse"),
+    InputChoice("PulseAudio: test", "pulse", pulse_source="musicscape_test"),
+    InputChoice("PulseAudio: monitor of musicscape_test", "pulse", "musicscape_test.monitor"),
+]
+
+
+def test_an_input_is_found_by_index_exact_name_source_name_or_unique_part():
+    assert find_input("2", INPUTS) is INPUTS[2]
+    assert find_input("pulse", INPUTS) is INPUTS[1]  # exact beats the inputs containing it
+    assert find_input("musicscape_test.monitor", INPUTS) is INPUTS[3]
+    assert find_input("MONITOR", INPUTS) is INPUTS[3]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("7", "there is no input 7 (this machine has 4: 0-3); `musicscape --list-devices` lists"),
+        ("musicscape", "'musicscape' matches 2 inputs (PulseAudio: test; PulseAudio: monitor of"),
+        ("USB mixer", "no input matches 'USB mixer'; `musicscape --list-devices` lists them"),
+    ],
+)
+def test_an_input_that_is_not_there_or_ambiguous_is_refused(spec, message):
+    with pytest.raises(ValueError) as error:
+        find_input(spec, INPUTS)
+    assert str(error.value).startswith(message)
+
+
+def test_list_devices_prints_every_input_of_the_real_pulse_server(pulse_server, capsys):
+    assert main(["--list-devices"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Audio inputs (pass the index or a name to --input):"
+    from visualizer.app.audio_sources import list_inputs
+
+    inputs = list_inputs()
+    assert out[1:] == describe_inputs(inputs).splitlines()[1:]
+    monitor = next(line for line in out if "[PulseAudio source musicscape_test.monitor]" in line)
+    index = int(monitor.split()[0])
+    assert find_input(str(index), inputs).pulse_source == "musicscape_test.monitor"
+    assert main(["--input", "no such input anywhere"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "musicscape: --input: no input matches 'no such input anywhere'; "
+        "`musicscape --list-devices` lists them"
+    )
+
+
+def _wait_for_file(qtbot, window, name: str) -> None:
+    qtbot.waitUntil(
+        lambda: window.panel.source_label.text() == f"file: {name}", timeout=FRAME_TIMEOUT_MS
+    )
+
+
+def test_the_next_file_plays_at_the_end_and_the_last_says_ended(
+    qtbot, make_window, model_dir, clips
+):
+    folder, _ = clips
+    window = make_window(model_dir)
+    assert window.play_playlist(Playlist.from_paths([folder]))
+    assert window.panel.source_label.text() == "file: A.ogg"
+    _wait_for_file(qtbot, window, "b.ogg")
+    assert window.settings.file_path == str(folder / "b.ogg")
+    qtbot.waitUntil(lambda: window.playlist_ended, timeout=FRAME_TIMEOUT_MS)
+    assert window.panel.source_label.text() == "file: b.ogg (ended)"
+    assert window.panel.play_button.text() == "Play"
+    assert window.source.paused
+    window.toggle_pause()  # Play after the end: the list from the start
+    assert window.panel.source_label.text() == "file: A.ogg"
+    assert not window.playlist_ended and window.panel.play_button.text() == "Pause"
+
+
+def test_loop_starts_the_list_again_and_n_skips(qtbot, make_window, model_dir, clips):
+    folder, _ = clips
+    window = make_window(model_dir)
+    window.play_playlist(Playlist.from_paths([folder], loop=True))
+    assert window.next_file() and window.panel.source_label.text() == "file: b.ogg"
+    _wait_for_file(qtbot, window, "A.ogg")  # after the last, the first again
+    assert not window.playlist_ended
+
+
+def test_one_looped_file_plays_on_seamlessly(qtbot, make_window, model_dir, clips):
+    _, (b, _) = clips
+    window = make_window(model_dir)
+    window.play_playlist(Playlist([b], loop=True))
+    assert window.source.loop
+    qtbot.wait(2500)  # past its 1.5 s
+    assert window.source.path == b and not window.playlist_ended
+
+
+def test_a_file_that_cannot_play_is_skipped(qtbot, make_window, model_dir, clips, tmp_path):
+    _, (b, a) = clips
+    broken = tmp_path / "broken.ogg"
+    broken.write_bytes(b"OggS" + bytes(range(256)) * 4)
+    window = make_window(model_dir)
+    assert window.play_playlist(Playlist([broken, a]))
+    assert window.panel.source_label.text() == "file: A.ogg"
+    assert "source" not in window.faults
+    assert window.faults["playlist"].startswith(f"Skipped: Cannot play that file: {broken}")

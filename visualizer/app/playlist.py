@@ -1,0 +1,98 @@
+"""What `--file` names: audio files, folders of them and .m3u playlists, played in order.
+
+`Playlist.from_paths` expands each argument in the order given: a file as itself, a folder
+as its audio files (by name, not recursing), an .m3u/.m3u8 as the entries it lists
+(relative ones against the playlist's own folder; `#` lines are comments). A path that does
+not exist, an .m3u entry that does not, or a set with no audio file at all is refused with
+a `PlaylistError` that names it. Whether each file decodes is found out when it plays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif")
+PLAYLIST_SUFFIXES = (".m3u", ".m3u8")
+
+
+class PlaylistError(ValueError):
+    """A --file argument that names nothing playable; the message says which and why."""
+
+
+def _m3u_entries(path: Path) -> list[Path]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlaylistError(f"cannot read the playlist {path}: {error}") from error
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        entry = Path(line)
+        entry = entry if entry.is_absolute() else path.parent / entry
+        if not entry.is_file():
+            raise PlaylistError(f"{path}, line {number}: {line} does not exist")
+        entries.append(entry)
+    return entries
+
+
+def _folder_entries(path: Path) -> list[Path]:
+    return sorted(
+        (entry for entry in path.iterdir() if entry.suffix.lower() in AUDIO_SUFFIXES),
+        key=lambda entry: entry.name.lower(),
+    )
+
+
+class Playlist:
+    """Files in play order and where play stands; `loop` starts again after the last."""
+
+    def __init__(self, files: Sequence[Path], loop: bool = False):
+        if not files:
+            raise PlaylistError("the playlist is empty")
+        self.files = [Path(file) for file in files]
+        self.loop = loop
+        self.index = 0
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[str | Path], loop: bool = False) -> Playlist:
+        files: list[Path] = []
+        for given in paths:
+            path = Path(given)
+            if path.is_dir():
+                found = _folder_entries(path)
+                if not found:
+                    raise PlaylistError(
+                        f"the folder {path} holds no audio file ({' '.join(AUDIO_SUFFIXES)})"
+                    )
+                files.extend(found)
+            elif path.suffix.lower() in PLAYLIST_SUFFIXES and path.is_file():
+                found = _m3u_entries(path)
+                if not found:
+                    raise PlaylistError(f"the playlist {path} lists no file")
+                files.extend(found)
+            elif path.is_file():
+                files.append(path)
+            else:
+                raise PlaylistError(f"{path} does not exist")
+        return cls(files, loop)
+
+    @property
+    def current(self) -> Path:
+        return self.files[self.index]
+
+    @property
+    def loops_one_file(self) -> bool:
+        """One file looped: it plays on seamlessly instead of being opened again."""
+        return self.loop and len(self.files) == 1
+
+    def advance(self) -> Path | None:
+        """Move to the next file and return it; None after the last when not looping."""
+        if self.index + 1 < len(self.files):
+            self.index += 1
+        elif self.loop:
+            self.index = 0
+        else:
+            return None
+        return self.current
