@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from visualizer.app.audio_sources import list_inputs
+from visualizer.app.audio_sources import PULSE_DEVICE, CaptureSource, InputChoice, list_inputs
+from visualizer.app.sample_ring import SampleRing
 
 from .conftest import RATE
 
@@ -61,7 +62,7 @@ def test_tone_into_the_sink_reaches_spectrogram_canvas_and_bars(qtbot, pulse_win
     silent_bars = [bar.value() for bar in window.panel.bars]
     painted = window.canvas.frames_painted
     tone_player()
-    layout = window.worker.spectrogram
+    layout = window.spectrogram.layout_
     tone_row = layout.row_of_hz(TONE_HZ)
 
     def tone_on_screen():
@@ -138,7 +139,7 @@ def test_an_input_opened_at_its_own_rate_is_converted_to_the_models_rate(
     assert window.worker.ring is window.ring and window.worker.resampler is not None
     qtbot.waitUntil(lambda: window.ring.written > 44_100, timeout=AUDIO_TIMEOUT_MS)
     tone_player()
-    tone_row = window.worker.spectrogram.row_of_hz(TONE_HZ)
+    tone_row = window.spectrogram.layout_.row_of_hz(TONE_HZ)
 
     def tone_on_screen():  # unconverted, 1500 Hz at 44.1 kHz would show at 750 Hz
         shown = window.spectrogram.shown()
@@ -148,3 +149,40 @@ def test_an_input_opened_at_its_own_rate_is_converted_to_the_models_rate(
     assert window.source.overflows == 0
     assert window.play_file(beats_file)  # a file is decoded at the models' rate: no conversion
     assert window.ring.sample_rate == RATE and window.worker.resampler is None
+
+
+def _recording_sources() -> list[str]:
+    """The names of the sources PulseAudio streams now record from."""
+    names = {}
+    for line in subprocess.run(
+        ["pactl", "list", "short", "sources"], capture_output=True, text=True, check=True
+    ).stdout.splitlines():
+        index, name = line.split("\t")[:2]
+        names[index] = name
+    outputs = subprocess.run(
+        ["pactl", "list", "short", "source-outputs"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return [names[line.split("\t")[1]] for line in outputs]
+
+
+def test_a_monitor_choice_does_not_leak_into_a_later_plain_pulse_input(pulse_server):
+    module = subprocess.run(
+        ["pactl", "load-module", "module-null-source", "source_name=musicscape_mic"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    subprocess.run(["pactl", "set-default-source", "musicscape_mic"], check=True)
+    ring = SampleRing(RATE, RATE)
+    try:
+        monitor = CaptureSource(monitor_choice(), ring)
+        monitor.start()
+        assert _recording_sources() == ["musicscape_test.monitor"]
+        monitor.stop()
+        plain = CaptureSource(InputChoice(label="pulse", device=PULSE_DEVICE), ring)
+        plain.start()
+        assert _recording_sources() == ["musicscape_mic"]
+        plain.stop()
+    finally:
+        subprocess.run(["pactl", "set-default-source", "musicscape_test.monitor"], check=True)
+        subprocess.run(["pactl", "unload-module", module], check=True)

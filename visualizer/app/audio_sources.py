@@ -10,6 +10,7 @@ Without any output device a `ClockedNullOutput` thread plays the same role in re
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -125,6 +126,25 @@ def capture_rate(choice: InputChoice, preferred: int) -> int:
         return preferred
 
 
+@contextlib.contextmanager
+def _pulse_source(name: str | None):
+    """PulseAudio's 'pulse' device opens the source named by PULSE_SOURCE, read when the
+    stream opens: set it for that moment only, so a later plain 'pulse' input opens the
+    default source again."""
+    if name is None:
+        yield
+        return
+    before = os.environ.get("PULSE_SOURCE")
+    os.environ["PULSE_SOURCE"] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PULSE_SOURCE"]
+        else:
+            os.environ["PULSE_SOURCE"] = before
+
+
 class CaptureSource:
     """An input device stream writing into the analysis ring."""
 
@@ -143,17 +163,16 @@ class CaptureSource:
 
     def start(self) -> None:
         sd = _sounddevice()
-        if self.choice.pulse_source:
-            os.environ["PULSE_SOURCE"] = self.choice.pulse_source  # read when 'pulse' opens
         try:
-            self._stream = sd.InputStream(
-                device=self.choice.device,
-                channels=1,
-                samplerate=self.ring.sample_rate,
-                blocksize=self.block,
-                dtype="float32",
-                callback=self._callback,
-            )
+            with _pulse_source(self.choice.pulse_source):
+                self._stream = sd.InputStream(
+                    device=self.choice.device,
+                    channels=1,
+                    samplerate=self.ring.sample_rate,
+                    blocksize=self.block,
+                    dtype="float32",
+                    callback=self._callback,
+                )
             self._stream.start()
         except (sd.PortAudioError, ValueError) as error:
             self._stream = None

@@ -5,13 +5,20 @@ Two threads: the frame loop (a QThread, paced at the display rate) and an encode
 so a slow encoder never delays a frame. ONNX Runtime releases the GIL while it runs.
 The frame loop keeps only the newest finished frame; the GUI is signalled once and takes
 whatever is newest when it gets to it, so stale frames are dropped, never queued.
+
+The thread contract: the GUI never writes into the worker. It sends `WorkerCommand`s with
+`FrameWorker.send`; the frame loop applies them between frames and publishes the settings it
+now runs with as one immutable `WorkerSettings` (`FrameWorker.settings`, replaced whole).
+Each frame carries the scene mode it was made under and the spectrogram layout its columns
+were rendered with, so the GUI reads worker state only from what the worker hands over.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
@@ -20,7 +27,7 @@ from visualizer.frontend import RollingSTFT
 
 from .model_runtime import ModelRuntime
 from .sample_ring import SampleRing
-from .scene_director import SceneDirector
+from .scene_director import AUTO, SceneDirector, SceneMode
 from .spectrogram_image import SpectrogramImage
 from .stream_resampler import StreamResampler
 
@@ -34,10 +41,15 @@ class FramePacket:
     onset_time: float | None  # set on the first frame a beat influenced: that beat's time
     probabilities: np.ndarray  # softmax of the latest category scores
     spectrogram: np.ndarray | None  # uint8 [rows, columns] when new columns arrived
+    spectrogram_layout: SpectrogramImage  # the layout the columns were rendered with
+    scene_mode: SceneMode
+    mode_waiting: bool  # a held/biased category the worker has no prototype of yet
 
 
-@dataclass
+@dataclass(frozen=True)
 class WorkerSettings:
+    """What a worker runs with. Immutable: the GUI changes a running worker only by commands."""
+
     fps: float = 60.0
     encoder_hz: float = 4.0
     av_offset_ms: float = 0.0  # positive: the picture later
@@ -45,6 +57,63 @@ class WorkerSettings:
     spectrogram_rows: int = 256
     log_frequency: bool = True
     scene_memory_seconds: float | None = None  # None: the model's scene_memory_seconds
+    reactivity: float = 1.0
+    scene_mode: SceneMode = SceneMode()
+
+
+@dataclass(frozen=True)
+class WorkerCommand:
+    """A change the GUI asks of a running worker (`FrameWorker.send`), applied by the worker
+    thread between frames. `applied_to` gives the settings after it, so the sender can keep
+    its own copy for the next worker in step."""
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return settings
+
+
+@dataclass(frozen=True)
+class ResetAudio(WorkerCommand):
+    """Forget the audio so far (a new source or a seek)."""
+
+
+@dataclass(frozen=True)
+class SetReactivity(WorkerCommand):
+    value: float
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return replace(settings, reactivity=self.value)
+
+
+@dataclass(frozen=True)
+class SetSceneMode(WorkerCommand):
+    mode: SceneMode
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return replace(settings, scene_mode=self.mode)
+
+
+@dataclass(frozen=True)
+class SetSceneMemory(WorkerCommand):
+    seconds: float
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return replace(settings, scene_memory_seconds=self.seconds)
+
+
+@dataclass(frozen=True)
+class SetAvOffset(WorkerCommand):
+    milliseconds: float
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return replace(settings, av_offset_ms=self.milliseconds)
+
+
+@dataclass(frozen=True)
+class SetLogFrequency(WorkerCommand):
+    enabled: bool
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return replace(settings, log_frequency=self.enabled)
 
 
 def image_to_rgb8(image: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -64,33 +133,28 @@ class FrameWorker(QThread):
         runtime: ModelRuntime,
         ring: SampleRing,
         settings: WorkerSettings,
-        director: SceneDirector | None = None,
     ):
         super().__init__()
         self.runtime = runtime
         self.ring = ring
-        self.settings = settings
         contract = runtime.metadata.frontend
         meta = runtime.metadata
-        self.director = director or SceneDirector(
+        if settings.scene_memory_seconds is None:
+            settings = replace(settings, scene_memory_seconds=meta.scene_memory_seconds)
+        self.settings = settings  # what the loop runs with; only the worker replaces it
+        self._director = SceneDirector(
             meta.categories,
             meta.feature_dim,
             meta.noise_dim,
             contract.frame_seconds,
             prototypes=np.asarray(meta.category_prototypes, dtype=np.float32),
-            memory_seconds=(
-                meta.scene_memory_seconds
-                if settings.scene_memory_seconds is None
-                else settings.scene_memory_seconds
-            ),
+            memory_seconds=settings.scene_memory_seconds,
         )
+        self._director.reactivity = settings.reactivity
+        self._director.mode = settings.scene_mode
         self.rolling = RollingSTFT(contract)
-        self.spectrogram = SpectrogramImage(
-            contract,
-            settings.spectrogram_columns,
-            settings.log_frequency,
-            settings.spectrogram_rows,
-        )
+        self._spectrogram = self._spectrogram_layout(settings)
+        self._commands: queue.SimpleQueue[WorkerCommand] = queue.SimpleQueue()
         self._scratch = np.empty(ring.capacity, dtype=np.float32)
         # An input opened at its own rate is converted to the models' rate here.
         self.resampler = (
@@ -107,7 +171,6 @@ class FrameWorker(QThread):
         self._latest: FramePacket | None = None
         self._posted = False
         self._stopping = False
-        self._reset_requested = False
         self.dropped_frames = 0
         self.frames_produced = 0
         self.encoder_runs = 0
@@ -119,19 +182,9 @@ class FrameWorker(QThread):
         self._encoder_wake.set()
         self.wait()
 
-    def request_reset(self) -> None:
-        """Forget the audio so far (a new source or a seek)."""
-        self._reset_requested = True
-
-    def set_log_frequency(self, log_frequency: bool) -> None:
-        settings = self.settings
-        settings.log_frequency = log_frequency
-        self.spectrogram = SpectrogramImage(
-            self.runtime.metadata.frontend,
-            settings.spectrogram_columns,
-            log_frequency,
-            settings.spectrogram_rows,
-        )
+    def send(self, command: WorkerCommand) -> None:
+        """Queue `command`; the worker applies it before its next frame."""
+        self._commands.put(command)
 
     def take_latest(self) -> FramePacket | None:
         with self._publish_lock:
@@ -139,6 +192,36 @@ class FrameWorker(QThread):
         return packet
 
     # Worker side.
+    def _spectrogram_layout(self, settings: WorkerSettings) -> SpectrogramImage:
+        return SpectrogramImage(
+            self.runtime.metadata.frontend,
+            settings.spectrogram_columns,
+            settings.log_frequency,
+            settings.spectrogram_rows,
+        )
+
+    def _apply_commands(self) -> bool:
+        """Apply the queued commands; True when one of them asked to forget the audio."""
+        settings = self.settings
+        reset = False
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            reset = reset or isinstance(command, ResetAudio)
+            settings = command.applied_to(settings)
+        if settings is self.settings:
+            return reset
+        director = self._director
+        director.reactivity = settings.reactivity
+        director.mode = settings.scene_mode
+        director.memory.seconds = settings.scene_memory_seconds
+        if settings.log_frequency != self.settings.log_frequency:
+            self._spectrogram = self._spectrogram_layout(settings)
+        self.settings = settings
+        return reset
+
     def _publish(self, packet: FramePacket) -> None:
         with self._publish_lock:
             stale = self._latest
@@ -146,7 +229,9 @@ class FrameWorker(QThread):
                 self.dropped_frames += 1
                 if packet.onset_time is None:  # a beat must still reach the screen
                     packet.onset_time = stale.onset_time
-                if packet.spectrogram is None:
+                if packet.spectrogram is None and (
+                    stale.spectrogram_layout is packet.spectrogram_layout
+                ):
                     packet.spectrogram = stale.spectrogram
             self._latest = packet
             notify = not self._posted
@@ -205,15 +290,14 @@ class FrameWorker(QThread):
         pending_onset: float | None = None
         sequence = 0
         while not self._stopping:
-            settings = self.settings
-            if self._reset_requested:
-                self._reset_requested = False
+            if self._apply_commands():
                 self.ring.reset_reader()
                 self.rolling.reset()
                 if self.resampler is not None:
                     self.resampler.reset()
-                self.director.forget_music()
+                self._director.forget_music()
                 last_encode = -np.inf
+            settings = self.settings
             now = time.perf_counter()
             count, last_time = self.ring.read_until(
                 now - settings.av_offset_ms / 1000.0, self._scratch
@@ -227,7 +311,7 @@ class FrameWorker(QThread):
                 new_frames = self.rolling.push(samples)
                 if new_frames:
                     onsets = self.rolling.onset()[-min(new_frames, contract.n_frames) :]
-                    beat = self.director.on_onsets(onsets)
+                    beat = self._director.on_onsets(onsets)
                     if beat >= 0 and last_time is not None:
                         # The beat frame's last sample: later frames end one hop each later.
                         frames_after = len(onsets) - 1 - beat
@@ -236,14 +320,14 @@ class FrameWorker(QThread):
                             contract.sample_rate
                         )
                     columns = self.rolling.latest_columns(settings.spectrogram_columns)
-                    spectrogram = self.spectrogram.render(columns[0])
+                    spectrogram = self._spectrogram.render(columns[0])
             if self.rolling.total_frames and now - last_encode >= 1.0 / settings.encoder_hz:
                 last_encode = now
                 self._start_encoding()
             encoding = self._take_encoding()
             if encoding is not None:
-                self.director.on_encoding(*encoding, now)
-            noise, feature = self.director.step(now)
+                self._director.on_encoding(*encoding, now)
+            noise, feature = self._director.step(now)
             started = time.perf_counter()
             image = self.runtime.generate(noise, feature)
             self.generate_seconds += time.perf_counter() - started
@@ -255,8 +339,14 @@ class FrameWorker(QThread):
                     produced_time=time.perf_counter(),
                     audio_time=audio_time,
                     onset_time=pending_onset,
-                    probabilities=self.director.probabilities.copy(),
+                    probabilities=self._director.probabilities.copy(),
                     spectrogram=spectrogram,
+                    spectrogram_layout=self._spectrogram,
+                    scene_mode=settings.scene_mode,
+                    mode_waiting=(
+                        settings.scene_mode.kind != AUTO
+                        and not self._director.knows(settings.scene_mode.category)
+                    ),
                 )
             )
             pending_onset = None

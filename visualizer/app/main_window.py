@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer
@@ -40,7 +41,17 @@ from .audio_sources import (
 )
 from .control_panel import ControlPanel
 from .frame_stats import FrameStats
-from .frame_worker import FrameWorker, WorkerSettings
+from .frame_worker import (
+    FrameWorker,
+    ResetAudio,
+    SetAvOffset,
+    SetLogFrequency,
+    SetReactivity,
+    SetSceneMemory,
+    SetSceneMode,
+    WorkerCommand,
+    WorkerSettings,
+)
 from .model_loader import ModelLoader
 from .model_runtime import ModelRuntime
 from .playlist import AUDIO_SUFFIXES, Playlist
@@ -112,11 +123,19 @@ class MainWindow(QMainWindow):
         self.model_dir = Path(model_dir)
         self.demo_dir = Path(demo_dir)
         self.use_output_device = use_output_device
-        self.worker_settings = worker_settings or WorkerSettings()
-        self.worker_settings.av_offset_ms = settings.av_offset_ms
-        self.worker_settings.log_frequency = settings.log_frequency
-        if self.worker_settings.scene_memory_seconds is None:  # no --scene-memory given
-            self.worker_settings.scene_memory_seconds = settings.scene_memory_seconds
+        chosen = worker_settings or WorkerSettings()
+        # What the next worker starts with; a running worker changes only through _send.
+        self.worker_settings = replace(
+            chosen,
+            av_offset_ms=settings.av_offset_ms,
+            log_frequency=settings.log_frequency,
+            reactivity=settings.reactivity,
+            scene_memory_seconds=(
+                settings.scene_memory_seconds  # no --scene-memory given
+                if chosen.scene_memory_seconds is None
+                else chosen.scene_memory_seconds
+            ),
+        )
         self.setWindowTitle("musicscape")
         self.setAcceptDrops(True)
         self.faults: dict[str, str] = {}
@@ -299,15 +318,19 @@ class MainWindow(QMainWindow):
         if self.runtime is None:
             return
         self.worker = FrameWorker(self.runtime, self.ring, self.worker_settings)
-        self.worker.director.reactivity = self.settings.reactivity
         self.panel.scene_memory.blockSignals(True)  # showing the model's value is no choice
-        self.panel.scene_memory.setValue(round(self.worker.director.memory.seconds))
+        self.panel.scene_memory.setValue(round(self.worker.settings.scene_memory_seconds))
         self.panel.scene_memory.blockSignals(False)
-        self._apply_scene_mode()
-        self.spectrogram.set_layout(self.worker.spectrogram)
         self.worker.frame_ready.connect(self._on_frame_ready)
         self.worker.failed.connect(lambda message: self.set_fault("worker", message))
         self.worker.start()
+
+    def _send(self, command: WorkerCommand) -> None:
+        """Change what the worker runs with: this window's settings for later workers, and
+        the running worker's between its frames."""
+        self.worker_settings = command.applied_to(self.worker_settings)
+        if self.worker is not None:
+            self.worker.send(command)
 
     def _stop_worker(self) -> None:
         worker, self.worker = self.worker, None
@@ -338,9 +361,16 @@ class MainWindow(QMainWindow):
         if packet is None:
             return
         self.canvas.show_frame(packet.sequence, packet.image, packet.onset_time)
+        if packet.spectrogram_layout is not self.spectrogram.layout_:
+            self.spectrogram.set_layout(packet.spectrogram_layout)
         if packet.spectrogram is not None and self.spectrogram.isVisible():
             self.spectrogram.show_columns(packet.spectrogram)
         self.panel.set_probabilities(packet.probabilities)
+        text = packet.scene_mode.describe(worker.runtime.metadata.categories)
+        if packet.mode_waiting:
+            text += " (waiting to hear it once)"
+        if self.panel.mode_label.text() != text:
+            self.panel.mode_label.setText(text)
 
     # ----- sources -----
     def refresh_inputs(self) -> None:
@@ -413,8 +443,7 @@ class MainWindow(QMainWindow):
 
     def _replace_source(self, source) -> bool:
         self._stop_source()
-        if self.worker is not None:
-            self.worker.request_reset()
+        self._send(ResetAudio())
         try:
             source.start()
         except (AudioDeviceError, AudioDecodeError) as error:
@@ -606,13 +635,6 @@ class MainWindow(QMainWindow):
         if self.stats.latencies:
             recent = list(self.stats.latencies)[-20:]
             self.panel.latency_label.setText(f"{1e3 * sorted(recent)[len(recent) // 2]:.0f} ms")
-        worker = self.worker
-        if worker is not None and self.runtime is not None:
-            mode = worker.director.mode
-            text = mode.describe(self.runtime.metadata.categories)
-            if mode.kind != AUTO and not worker.director.knows(mode.category):
-                text += " (waiting to hear it once)"
-            self.panel.mode_label.setText(text)
 
     # ----- scene controls -----
     def set_scene(self, kind: str, index: int) -> None:
@@ -638,8 +660,7 @@ class MainWindow(QMainWindow):
         else:
             mode = SceneMode(kind, categories.index(name))
             box_index = 1 + mode.category + (len(categories) if kind == BIAS else 0)
-        if self.worker is not None:
-            self.worker.director.mode = mode
+        self._send(SetSceneMode(mode))
         self.panel.mode_box.setCurrentIndex(box_index)
 
     def _on_mode_chosen(self, index: int) -> None:
@@ -654,8 +675,7 @@ class MainWindow(QMainWindow):
     def set_reactivity(self, value: float) -> None:
         value = min(max(value, 0.0), 3.0)
         self.settings.reactivity = value
-        if self.worker is not None:
-            self.worker.director.reactivity = value
+        self._send(SetReactivity(value))
         if abs(self.panel.reactivity.value() - round(value * 100)) > 0:
             self.panel.reactivity.setValue(round(value * 100))
 
@@ -663,22 +683,17 @@ class MainWindow(QMainWindow):
         """The user's scene memory: kept in the settings, used at once and by later models."""
         seconds = min(max(seconds, 0.0), float(MAX_APP_SECONDS))
         self.settings.scene_memory_seconds = seconds
-        self.worker_settings.scene_memory_seconds = seconds
-        if self.worker is not None:
-            self.worker.director.memory.seconds = seconds
+        self._send(SetSceneMemory(seconds))
         if self.panel.scene_memory.value() != round(seconds):
             self.panel.scene_memory.setValue(round(seconds))
 
     def set_av_offset(self, milliseconds: float) -> None:
         self.settings.av_offset_ms = milliseconds
-        self.worker_settings.av_offset_ms = milliseconds
+        self._send(SetAvOffset(milliseconds))
 
     def set_log_frequency(self, enabled: bool) -> None:
         self.settings.log_frequency = enabled
-        self.worker_settings.log_frequency = enabled
-        if self.worker is not None:
-            self.worker.set_log_frequency(enabled)
-            self.spectrogram.set_layout(self.worker.spectrogram)
+        self._send(SetLogFrequency(enabled))
 
     def _on_colormap(self, name: str) -> None:
         self.settings.colormap = name

@@ -38,7 +38,7 @@ def softmax(scores: np.ndarray) -> np.ndarray:
     return (weights / weights.sum()).astype(np.float32)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SceneMode:
     kind: str = AUTO  # AUTO, HOLD or BIAS
     category: int = 0
