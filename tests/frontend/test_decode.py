@@ -177,3 +177,52 @@ def test_non_finite_samples_in_a_file_are_zeroed_before_resampling_and_counted(t
     clean = data.copy()
     clean[[5, 500, 30_000]] = 0.0
     np.testing.assert_allclose(decoded, resample_poly(clean, 1, 2), atol=1e-5)
+
+
+def test_gsm_wav_which_cannot_seek_decodes_and_seeks(tmp_path):
+    path = tmp_path / "gsm.wav"
+    sf.write(path, tone(440.0, 3.0, 8_000, 1), 8_000, format="WAV", subtype="GSM610")
+    assert not sf.SoundFile(path).seekable()
+    with AudioFileReader(path, RATE, chunk_seconds=0.5) as reader:
+        whole = reader.read(reader.frames)
+        reader.seek(2.0)
+        after_seek = reader.read(RATE // 2)
+    assert len(whole) == 67_032  # 24,000 samples padded to whole GSM blocks: 24,320 at 8 kHz
+    assert dominant_frequency(whole[RATE // 2 : 2 * RATE], RATE) == pytest.approx(440.0, abs=1.0)
+    np.testing.assert_allclose(after_seek, whole[2 * RATE : 2 * RATE + RATE // 2], atol=1e-6)
+
+
+def test_flac_with_a_damaged_comment_block_is_refused_by_name(tmp_path):
+    path = tmp_path / "flipped.flac"
+    sf.write(path, tone(440.0, 3.0, RATE, 1), RATE, format="FLAC", subtype="PCM_16")
+    damaged = bytearray(path.read_bytes())
+    vendor = damaged.index(b"reference libFLAC")
+    comment_count = vendor + int.from_bytes(damaged[vendor - 4 : vendor], "little")
+    damaged[comment_count + 2] ^= 0xFF  # the block claims 16 million comments
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(CorruptAudioError, match=rf"^{path}: decoding failed near 0.0 s"):
+        decode_file(path, RATE)
+
+
+def test_truncated_mp3_is_refused_where_its_data_ends(tmp_path):
+    path = tmp_path / "cut.mp3"
+    sf.write(path, tone(440.0, 6.0, 44_100, 1), 44_100, format="MP3")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(
+        CorruptAudioError, match=rf"^{path}: the audio data ends at 2.9 s, before the 6.0 s"
+    ):
+        decode_file(path, RATE)
+
+
+def test_levels_no_recording_reaches_are_refused_by_name(tmp_path):
+    loud = tone(440.0, 1.0, RATE, 1)[:, 0] * 4.0  # +6 dB over full scale: a float file may
+    path = tmp_path / "hot.wav"
+    sf.write(path, loud, RATE, subtype="FLOAT")
+    assert np.max(np.abs(decode_file(path, RATE))) == pytest.approx(2.0, abs=1e-3)
+    loud[RATE // 2] = 5.7e29
+    path = tmp_path / "damaged.wav"
+    sf.write(path, loud, RATE, subtype="FLOAT")
+    with pytest.raises(
+        CorruptAudioError, match=rf"^{path}: decoded samples reach 5.7e\+29 near 0.0 s"
+    ):
+        decode_file(path, RATE)

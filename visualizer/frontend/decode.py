@@ -3,9 +3,13 @@
 `AudioFileReader` streams: it reads the file in blocks, downmixes, resamples with a
 polyphase filter in overlapping chunks (the same filter `scipy.signal.resample_poly`
 uses, so streamed output equals a one-shot resample), and can seek. A two-hour file is
-never held in memory. `decode_file` is the whole-file convenience for training.
+never held in memory. `decode_file` is the whole-file convenience for short files.
+The file is read front to back without seeking (so formats libsndfile cannot seek in, such
+as GSM 6.10 WAV, decode too); only `seek` moves, reopening such a file and reading forward.
 NaN/inf samples are decoded as 0 (before resampling, so they cannot smear) and counted
-in `nonfinite_samples`.
+in `nonfinite_samples`. Every failure of the underlying decoder, a file whose data ends
+before its header says, and decoded levels no real recording reaches (a damaged file) raise
+`CorruptAudioError` naming the file.
 """
 
 from __future__ import annotations
@@ -22,6 +26,11 @@ from .stft import sanitize
 
 MIN_SAMPLE_RATE = 8_000
 MAX_SAMPLE_RATE = 192_000
+# Full scale is 1.0. Float files may go somewhat over it, damaged ones decode to 1e3 and far
+# beyond; a decoded peak above this refuses the file.
+MAX_SAMPLE_PEAK = 100.0
+# Most input samples (all channels together) read at once: bounds memory for many channels.
+MAX_CHUNK_SAMPLES = 1 << 22
 
 # Leading bytes of the containers libsndfile decodes; used to tell a damaged file of a
 # supported kind ("corrupt") from a file of another kind ("unsupported").
@@ -142,10 +151,16 @@ class AudioFileReader:
         self._up, self._down = _resampling_ratio(self.source_rate, self.target_rate)
         half_filter_input = math.ceil(10 * max(self._up, self._down) / self._up) + 1
         self._context = self._down * math.ceil(half_filter_input / self._down)
-        self._chunk_in = self._down * max(1, round(chunk_seconds * self.source_rate / self._down))
+        chunk_frames = min(chunk_seconds * self.source_rate, MAX_CHUNK_SAMPLES / self.channels)
+        self._chunk_in = self._down * max(1, round(chunk_frames / self._down))
         self._position_in = 0  # next input frame to resample (a multiple of `down`)
         self.nonfinite_samples = 0  # NaN/inf samples in the file, decoded as 0
         self._pending = np.zeros(0, dtype=np.float32)
+        self._file_position = 0  # the next frame the open file returns
+        # The last input frames read, downmixed, from `_kept_start` on: the next chunk's
+        # leading context comes from here instead of seeking back.
+        self._kept = np.zeros(0, dtype=np.float32)
+        self._kept_start = 0
 
     @property
     def frames(self) -> int:
@@ -177,22 +192,69 @@ class AudioFileReader:
         self._position_in = (frame // self._down) * self._down
         self._pending = np.zeros(0, dtype=np.float32)
 
+    def _decoding_failed(self, frame: int, error: Exception) -> CorruptAudioError:
+        return CorruptAudioError(
+            f"{self.path}: decoding failed near {frame / self.source_rate:.1f} s ({error})"
+        )
+
+    def _move_file_to(self, frame: int) -> None:
+        """Position the open file at `frame`; a file that cannot seek is reopened and read
+        forward to it."""
+        try:
+            if self._file.seekable():
+                self._file.seek(frame)
+            else:
+                self._file.close()
+                self._file = _open_soundfile(self.path)
+                for _ in self._file.blocks(self._chunk_in, frames=frame, dtype="float32"):
+                    pass
+        except (sf.LibsndfileError, RuntimeError) as error:
+            raise self._decoding_failed(frame, error) from error
+        self._file_position = frame
+
+    def _read_file(self, lo: int, hi: int) -> np.ndarray:
+        """Input frames [lo, hi) of the file (inside it), downmixed and checked."""
+        if lo != self._file_position:
+            self._move_file_to(lo)
+        try:
+            data = self._file.read(hi - lo, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as error:
+            raise self._decoding_failed(lo, error) from error
+        self._file_position = lo + len(data)
+        if len(data) < hi - lo:
+            raise CorruptAudioError(
+                f"{self.path}: the audio data ends at {self._file_position / self.source_rate:.1f}"
+                f" s, before the {self.duration_seconds:.1f} s its header claims (truncated or "
+                "damaged)"
+            )
+        mono = data.mean(axis=1, dtype=np.float32) if self.channels > 1 else data[:, 0]
+        mono, bad = sanitize(mono)
+        self.nonfinite_samples += bad
+        peak = float(np.max(np.abs(mono))) if len(mono) else 0.0
+        if peak > MAX_SAMPLE_PEAK:
+            raise CorruptAudioError(
+                f"{self.path}: decoded samples reach {peak:.3g} near {lo / self.source_rate:.1f} s"
+                f" (full scale is 1.0; refused above {MAX_SAMPLE_PEAK:g}): the file is damaged"
+            )
+        return mono
+
     def _read_mono(self, start: int, stop: int) -> np.ndarray:
         """Input frames [start, stop) downmixed to mono, zeros outside the file."""
         out = np.zeros(stop - start, dtype=np.float32)
         lo, hi = max(start, 0), min(stop, self.source_frames)
-        if hi > lo:
-            self._file.seek(lo)
-            try:
-                data = self._file.read(hi - lo, dtype="float32", always_2d=True)
-            except (sf.LibsndfileError, RuntimeError) as error:
-                raise CorruptAudioError(
-                    f"{self.path}: decoding failed near {lo / self.source_rate:.1f} s ({error})"
-                ) from error
-            mono = data.mean(axis=1, dtype=np.float32) if self.channels > 1 else data[:, 0]
-            mono, bad = sanitize(mono)
-            self.nonfinite_samples += bad
-            out[lo - start : lo - start + len(mono)] = mono
+        if hi <= lo:
+            return out
+        kept_stop = self._kept_start + len(self._kept)
+        if self._kept_start <= lo < kept_stop:
+            reused = self._kept[lo - self._kept_start : hi - self._kept_start]
+            out[lo - start : lo - start + len(reused)] = reused
+            lo_fresh = lo + len(reused)
+        else:
+            lo_fresh = lo
+        if lo_fresh < hi:
+            out[lo_fresh - start : hi - start] = self._read_file(lo_fresh, hi)
+        self._kept_start = max(lo, hi - 2 * self._context)
+        self._kept = out[self._kept_start - start : hi - start].copy()
         return out
 
     def _next_chunk(self) -> np.ndarray:
