@@ -101,6 +101,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--file", metavar="AUDIO", help="music for --app (default: a synthetic beat track)"
     )
+    parser.add_argument(
+        "--soak",
+        metavar="MINUTES",
+        type=float,
+        help="also run the app this long on the looping demo clip, reporting RSS and CPU "
+        "every minute and the RSS growth rate",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,6 +138,18 @@ def run(args: argparse.Namespace) -> int:
         for name, value in app.items():
             shown = f"{value:.2f}" if isinstance(value, float) else value
             print(f"app.{name}: {shown}")
+    if args.soak is not None:
+        from visualizer.app import default_assets_dir
+        from visualizer.app.app_bench import run_soak
+
+        soak = run_soak(model_dir, default_assets_dir() / "demo", args.soak)
+        report["soak"] = soak
+        growth = soak["rss_growth_mb_per_hour"]
+        print(
+            "soak.rss_growth: "
+            + ("needs 3 minutes or more" if growth is None else f"{growth:.2f} MB/h")
+            + f" over {soak['samples'][-1]['minute']:.1f} min"
+        )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(report, handle, indent=2)

@@ -14,12 +14,15 @@ the metadata holds. A model directory contains:
                       outputs "logits" [batch, n_categories], "features" [batch, judge_feature_dim]
 
 Each file's metadata_props hold `ModelMetadata.to_props()`; the app refuses a file whose
-metadata is missing or whose declared shapes do not match its inputs.
+metadata is missing, holds a value outside its range (each number has one below, so a
+damaged or hostile file cannot ask for an absurd window or scene memory), or whose declared
+shapes do not match its inputs. Every refusal names the file and the key.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,6 +36,99 @@ METADATA_PREFIX = "musicscape."
 
 class ModelFileError(ValueError):
     """A model file is missing, unreadable, or does not match what musicscape expects."""
+
+
+MAX_SCENE_MEMORY_SECONDS = 3600.0
+MAX_CATEGORIES = 256
+MAX_WINDOW_VALUES = 2**26  # one model input window: 256 MB of float32 (the bundled: 1.4 M)
+
+# key: (lowest, highest, whole numbers only) for every number the metadata holds.
+NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
+    "feature_dim": (1, 65_536, True),
+    "noise_dim": (1, 65_536, True),
+    "image_size": (1, 4096, True),
+    "scene_memory_seconds": (0.0, MAX_SCENE_MEMORY_SECONDS, False),
+}
+FRONTEND_RANGES: dict[str, tuple[float, float, bool]] = {
+    "sample_rate": (1000, 384_000, True),
+    "n_fft": (16, 65_536, True),
+    "hop": (1, 65_536, True),
+    "n_bins": (1, 32_769, True),
+    "window_seconds": (0.01, 600.0, False),
+    "floor_db": (-400.0, -0.01, False),
+    "phase_fade_db": (0.01, 400.0, False),
+    "version": (1, 1_000, True),
+}
+
+
+def check_number(key: str, value: object, allowed: tuple[float, float, bool]) -> None:
+    """Refuse `value` unless it is a finite (whole, if asked) number inside `allowed`;
+    the message names `key`."""
+    low, high, whole = allowed
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (
+        number
+        and math.isfinite(value)
+        and low <= value <= high
+        and (not whole or float(value).is_integer())
+    ):
+        kind = "a whole number" if whole else "a number"
+        raise ModelFileError(
+            f"{METADATA_PREFIX}{key} must be {kind} from {low:g} to {high:g}, "
+            f"got {json.dumps(value)}"
+        )
+
+
+def _check_ranges(values: dict[str, Any]) -> None:
+    """Every value of parsed metadata inside its range, before anything is built from it."""
+    for key, allowed in NUMBER_RANGES.items():
+        if key in values:
+            check_number(key, values[key], allowed)
+    frontend = values["frontend"]
+    if not isinstance(frontend, dict):
+        raise ModelFileError(f"{METADATA_PREFIX}frontend must be a JSON object")
+    for key, allowed in FRONTEND_RANGES.items():
+        if key in frontend:
+            check_number(f"frontend.{key}", frontend[key], allowed)
+    window = frontend.get("window", "hann")
+    if not isinstance(window, str) or not _known_window(window):
+        raise ModelFileError(
+            f"{METADATA_PREFIX}frontend.window must name a window function such as "
+            f'"hann", got {json.dumps(window)}'
+        )
+    categories = values["categories"]
+    if not (
+        isinstance(categories, list)
+        and 2 <= len(categories) <= MAX_CATEGORIES
+        and all(isinstance(name, str) and name.strip() for name in categories)
+        and len(set(categories)) == len(categories)
+    ):
+        raise ModelFileError(
+            f"{METADATA_PREFIX}categories must be 2 to {MAX_CATEGORIES} different non-empty "
+            f"names, got {json.dumps(categories)[:200]}"
+        )
+    for key in ("training_data", "eval_figures"):
+        if not isinstance(values.get(key, {}), dict):
+            raise ModelFileError(f"{METADATA_PREFIX}{key} must be a JSON object")
+    prototypes = values.get("category_prototypes", [])
+    if not isinstance(prototypes, list) or not all(
+        isinstance(row, list)
+        and all(
+            isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) for x in row
+        )
+        for row in prototypes
+    ):
+        raise ModelFileError(f"{METADATA_PREFIX}category_prototypes must be rows of finite numbers")
+
+
+def _known_window(name: str) -> bool:
+    import scipy.signal
+
+    try:
+        scipy.signal.get_window(name, 16)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -54,10 +150,16 @@ class ModelMetadata:
     scene_memory_seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (0.0 <= self.scene_memory_seconds < float("inf")):
+        check_number(
+            "scene_memory_seconds",
+            self.scene_memory_seconds,
+            NUMBER_RANGES["scene_memory_seconds"],
+        )
+        channels, n_bins, n_frames = self.frontend.input_shape
+        if channels * n_bins * n_frames > MAX_WINDOW_VALUES:
             raise ModelFileError(
-                f"scene_memory_seconds must be a finite number >= 0, got "
-                f"{self.scene_memory_seconds}"
+                f"{METADATA_PREFIX}frontend: a window of {channels} x {n_bins} x {n_frames} "
+                f"values is more than musicscape handles ({MAX_WINDOW_VALUES})"
             )
         prototypes = self.category_prototypes
         if prototypes and (
@@ -101,6 +203,7 @@ class ModelMetadata:
             )
         try:
             values = {key: json.loads(value) for key, value in ours.items()}
+            _check_ranges(values)
             return cls(
                 frontend=FrontEndContract.from_dict(values["frontend"]),
                 categories=tuple(str(name) for name in values["categories"]),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from visualizer.cli import main
 
 
@@ -57,3 +59,28 @@ def test_bench_reports_a_missing_model_directory(tmp_path, capsys):
     report = json.loads(out.read_text())
     assert "model directory not found" in report["models_error"]
     assert "encoder" not in report["stages"]
+
+
+def test_rss_growth_is_the_least_squares_slope_per_hour():
+    from visualizer.app.app_bench import rss_growth_mb_per_hour
+
+    assert rss_growth_mb_per_hour([1.0, 2.0, 3.0], [100.0, 100.5, 101.0]) == pytest.approx(30.0)
+    assert rss_growth_mb_per_hour([1.0, 2.0, 3.0, 4.0], [50.0, 51.0, 50.0, 51.0]) == (
+        pytest.approx(12.0)
+    )
+
+
+def test_soak_samples_rss_cpu_and_fps_at_each_interval(model_dir, beats_file, tmp_path, qapp):
+    from visualizer.app.app_bench import run_soak
+
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    (demo / "beats.ogg").symlink_to(beats_file)
+    soak = run_soak(model_dir, demo, minutes=3 / 60, interval_seconds=1.0)
+    samples = soak["samples"]
+    assert len(samples) == 3
+    assert [round(sample["minute"] * 60) for sample in samples] == [1, 2, 3]
+    for sample in samples:
+        assert sample["rss_mb"] > 50 and sample["cpu_percent"] >= 0 and sample["fps"] > 0
+        assert sample["faults"] == "" or "No audio input" in sample["faults"]
+    assert isinstance(soak["rss_growth_mb_per_hour"], float)

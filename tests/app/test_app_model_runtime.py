@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -117,7 +119,110 @@ def test_scene_memory_round_trips_and_a_negative_one_is_refused(tmp_path):
     with pytest.raises(ModelFileError) as caught:
         ModelRuntime(tmp_path)
     assert str(caught.value) == (
-        "music_encoder.onnx: scene_memory_seconds must be a finite number >= 0, got -3.0"
+        "music_encoder.onnx: musicscape.scene_memory_seconds must be a number from 0 to "
+        "3600, got -3"
+    )
+
+
+FRONTEND = json.dumps(FrontEndContract().to_dict())
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        (
+            "musicscape.scene_memory_seconds",
+            "1e308",
+            "musicscape.scene_memory_seconds must be a number from 0 to 3600, got 1e+308",
+        ),
+        (
+            "musicscape.scene_memory_seconds",
+            "NaN",
+            "musicscape.scene_memory_seconds must be a number from 0 to 3600, got NaN",
+        ),
+        (
+            "musicscape.scene_memory_seconds",
+            '"16"',
+            'musicscape.scene_memory_seconds must be a number from 0 to 3600, got "16"',
+        ),
+        (
+            "musicscape.feature_dim",
+            "32.5",
+            "musicscape.feature_dim must be a whole number from 1 to 65536, got 32.5",
+        ),
+        (
+            "musicscape.noise_dim",
+            "0",
+            "musicscape.noise_dim must be a whole number from 1 to 65536, got 0",
+        ),
+        (
+            "musicscape.image_size",
+            "1e9",
+            "musicscape.image_size must be a whole number from 1 to 4096, got 1000000000.0",
+        ),
+        (
+            "musicscape.frontend",
+            FRONTEND.replace('"window_seconds": 16.0', '"window_seconds": 1e308'),
+            "musicscape.frontend.window_seconds must be a number from 0.01 to 600, got 1e+308",
+        ),
+        (
+            "musicscape.frontend",
+            FRONTEND.replace('"sample_rate": 22050', '"sample_rate": true'),
+            "musicscape.frontend.sample_rate must be a whole number from 1000 to 384000, got true",
+        ),
+        (
+            "musicscape.frontend",
+            FRONTEND.replace('"hop": 512', '"hop": 1').replace(
+                '"window_seconds": 16.0', '"window_seconds": 600'
+            ),
+            "musicscape.frontend: a window of 2 x 1024 x 13230000 values is more than "
+            "musicscape handles (67108864)",
+        ),
+        (
+            "musicscape.frontend",
+            FRONTEND.replace('"hann"', '"no-such-window"'),
+            'musicscape.frontend.window must name a window function such as "hann", '
+            'got "no-such-window"',
+        ),
+        (
+            "musicscape.frontend",
+            "[1, 2]",
+            "musicscape.frontend must be a JSON object",
+        ),
+        (
+            "musicscape.categories",
+            '["sky", "sky", "water"]',
+            "musicscape.categories must be 2 to 256 different non-empty names, got "
+            '["sky", "sky", "water"]',
+        ),
+        (
+            "musicscape.training_data",
+            "[]",
+            "musicscape.training_data must be a JSON object",
+        ),
+    ],
+)
+def test_every_metadata_value_is_range_checked_naming_file_and_key(tmp_path, key, value, message):
+    directory = _directory(tmp_path)
+    _set_encoder_prop(directory, key, value)
+    with pytest.raises(ModelFileError) as caught:
+        ModelRuntime(directory)
+    assert str(caught.value) == f"music_encoder.onnx: {message}"
+
+
+def test_non_finite_category_prototypes_are_refused(tmp_path):
+    import dataclasses
+
+    rows = tuple(tuple(0.5 for _ in range(32)) for _ in CATEGORIES)
+    metadata = dataclasses.replace(small_metadata(), category_prototypes=rows)
+    build_encoder(tmp_path / ENCODER_FILE, metadata)
+    build_generator(tmp_path / GENERATOR_FILE, metadata)
+    bad = json.dumps([[0.5] * 32] * 3 + [[0.5] * 31 + [float("inf")]])
+    _set_encoder_prop(tmp_path, "musicscape.category_prototypes", bad)
+    with pytest.raises(ModelFileError) as caught:
+        ModelRuntime(tmp_path)
+    assert str(caught.value) == (
+        "music_encoder.onnx: musicscape.category_prototypes must be rows of finite numbers"
     )
 
 

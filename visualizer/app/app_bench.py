@@ -5,6 +5,10 @@ sink counts: it is a real device), otherwise through a clocked null output that 
 samples over in real time; the report says which. Figures come from what the canvas
 actually painted: frame intervals, and latency from the play time of a beat's samples
 to the paint of the first frame that beat influenced.
+
+`musicscape bench --soak MINUTES` runs the app that long on the looping demo clip and
+reports RSS and CPU every minute, and the RSS growth rate (a least-squares line through
+the minutes after the first, in MB per hour).
 """
 
 from __future__ import annotations
@@ -92,3 +96,71 @@ def run_app_bench(model_dir: Path, seconds: float, audio_file: str | None) -> di
             window.close()
             application.processEvents()
     return report
+
+
+def rss_growth_mb_per_hour(minutes: list[float], rss_mb: list[float]) -> float:
+    """The slope of the least-squares line through (minute, RSS), in MB per hour."""
+    slope = np.polyfit(np.asarray(minutes, dtype=float), np.asarray(rss_mb, dtype=float), 1)[0]
+    return float(slope * 60.0)
+
+
+def run_soak(model_dir: Path, demo_dir: Path, minutes: float, interval_seconds: float = 60.0):
+    """Runs the app on the looping demo clip for `minutes`; prints and returns one sample
+    (RSS, CPU, fps, faults) per `interval_seconds` and the RSS growth rate."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    import psutil
+    from PyQt6.QtCore import QEventLoop, QTimer
+    from PyQt6.QtWidgets import QApplication
+
+    from .app_settings import SOURCE_DEMO, AppSettings, settings_from_file
+    from .main_window import MainWindow
+
+    application = QApplication.instance() or QApplication(sys.argv[:1])
+    samples = []
+    with tempfile.TemporaryDirectory(prefix="musicscape-soak-") as scratch:
+        settings = AppSettings(settings_from_file(str(Path(scratch) / "settings.ini")))
+        settings.source_kind = SOURCE_DEMO
+        window = MainWindow(settings, model_dir, demo_dir)
+        window.resize(1280, 720)
+        window.show()
+        try:
+            if window.worker is None or window.source is None:
+                raise RuntimeError(window.fault_text() or "the app did not start")
+            process = psutil.Process()
+            process.cpu_percent(None)
+            started = time.perf_counter()
+            for index in range(1, max(1, round(minutes * 60.0 / interval_seconds)) + 1):
+                loop = QEventLoop()
+                due = started + index * interval_seconds - time.perf_counter()
+                QTimer.singleShot(max(0, round(due * 1000)), loop.quit)
+                loop.exec()
+                now = time.perf_counter()
+                sample = {
+                    "minute": (now - started) / 60.0,
+                    "rss_mb": process.memory_info().rss / 2**20,
+                    "cpu_percent": process.cpu_percent(None),
+                    "fps": window.stats.fps(now),
+                    "faults": window.fault_text(),
+                }
+                samples.append(sample)
+                print(
+                    f"soak {sample['minute']:6.1f} min  rss {sample['rss_mb']:7.1f} MB  "
+                    f"cpu {sample['cpu_percent']:5.1f}%  fps {sample['fps']:4.0f}"
+                    + (f"  faults: {sample['faults']}" if sample["faults"] else ""),
+                    flush=True,
+                )
+        finally:
+            window.shutdown()
+            window.close()
+            application.processEvents()
+    after_first = [sample for sample in samples if sample["minute"] > 1.0 + 1e-6] or samples
+    growth = (
+        rss_growth_mb_per_hour(
+            [sample["minute"] for sample in after_first],
+            [sample["rss_mb"] for sample in after_first],
+        )
+        if len(after_first) >= 2
+        else None
+    )
+    return {"samples": samples, "rss_growth_mb_per_hour": growth}
