@@ -44,6 +44,12 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ("onnxruntime",),
     ),
     "bench": Subcommand("visualizer.bench", "time the audio front end, models and app", None),
+    "render": Subcommand(
+        "visualizer.render",
+        "render a music file to a video (H.264 + AAC) with the app's picture",
+        "cpu",
+        ("onnxruntime", "av"),
+    ),
 }
 
 

@@ -1,0 +1,363 @@
+"""`musicscape render AUDIO -o OUT.mp4`: the live app's picture, offline, as a video.
+
+The same parts as the app's frame worker — the rolling STFT, the scene director, the model
+runtime and the upscaling seam (`visualizer.upscale.to_output_size`) — run on a deterministic
+clock: frame i is shown at i / fps and sees the audio up to that instant; the encoder runs
+every 1 / encoder_hz seconds of audio, synchronously, so the same file, models and seed give
+the same frames on every run. The video (H.264) and the file's own audio (AAC) are muxed
+together by PyAV as they are made, so an interrupted render (Ctrl-C) still closes into a
+playable file holding what was rendered so far, in sync.
+
+`--frames DIR` also writes every frame as frame_000000.png ... and frames.json: per frame its
+time, how many new analysis (STFT) frames it saw, whether a beat started on it, whether an
+encoder result arrived on it and the spectral flux of its newest analysis frame (what
+`musicscape bench --motion` measures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from visualizer.app.frame_worker import image_to_rgb8
+from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneDirector, SceneMode
+from visualizer.frontend import AudioDecodeError, AudioFileReader, RollingSTFT
+
+AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
+AAC_FALLBACK_RATE = 48000
+ENCODER_HZ = 4.0  # the app's default (WorkerSettings.encoder_hz)
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class FrameInfo:
+    index: int
+    time: float  # seconds from the start of the file
+    new_analysis_frames: int
+    beat: bool  # a beat started on this frame
+    encoded: bool  # an encoder result arrived on this frame
+    onset: float  # spectral flux of the newest analysis frame so far
+
+
+def parse_mode(text: str, categories: tuple[str, ...]) -> SceneMode:
+    """'auto', 'hold:CAT' or 'bias:CAT', CAT a category name or its number (1 = first)."""
+    if text == AUTO:
+        return SceneMode()
+    kind, _, name = text.partition(":")
+    if kind not in (HOLD, BIAS) or not name:
+        raise ValueError(f"--mode must be auto, hold:CATEGORY or bias:CATEGORY, got '{text}'")
+    if name.isdigit() and 1 <= int(name) <= len(categories):
+        return SceneMode(kind, int(name) - 1)
+    if name in categories:
+        return SceneMode(kind, categories.index(name))
+    raise ValueError(
+        f"--mode {text}: no category '{name}' in these models (they have "
+        f"{', '.join(categories)}, or 1-{len(categories)})"
+    )
+
+
+class OfflinePipeline:
+    """The app's analysis and scene direction, fed by a file on a deterministic clock."""
+
+    def __init__(
+        self,
+        runtime,
+        seed: int = 0,
+        mode: SceneMode | None = None,
+        reactivity: float = 1.0,
+        memory_seconds: float | None = None,
+        encoder_hz: float = ENCODER_HZ,
+    ):
+        meta = runtime.metadata
+        self.runtime = runtime
+        self.contract = meta.frontend
+        self.director = SceneDirector(
+            meta.categories,
+            meta.feature_dim,
+            meta.noise_dim,
+            self.contract.frame_seconds,
+            seed=seed,
+            prototypes=np.asarray(meta.category_prototypes, dtype=np.float32),
+            memory_seconds=meta.scene_memory_seconds if memory_seconds is None else memory_seconds,
+        )
+        self.director.mode = mode or SceneMode()
+        self.director.reactivity = reactivity
+        self.rolling = RollingSTFT(self.contract)
+        self.encoder_interval = 1.0 / encoder_hz
+        self._window = np.empty(self.contract.input_shape, dtype=np.float32)
+        self._last_encode = -math.inf
+        self._index = 0
+        self._shape = (meta.image_size, meta.image_size, 3)
+
+    def frame(self, samples: np.ndarray, now: float) -> tuple[np.ndarray, FrameInfo]:
+        """Push the samples that arrived since the previous frame; return the frame shown
+        at `now` (uint8 [S, S, 3] at the generator's size) and what it saw."""
+        director = self.director
+        new_frames = self.rolling.push(samples)
+        beat = encoded = False
+        if new_frames:
+            onsets = self.rolling.onset()[-min(new_frames, self.contract.n_frames) :]
+            beat = director.on_onsets(onsets) >= 0
+        if self.rolling.total_frames and now - self._last_encode >= self.encoder_interval:
+            self._last_encode = now
+            self.rolling.window(self._window)
+            director.on_encoding(*self.runtime.encode(self._window), now)
+            encoded = True
+        noise, feature = director.step(now)
+        image = image_to_rgb8(
+            self.runtime.generate(noise, feature), np.empty(self._shape, np.uint8)
+        )
+        onset = float(self.rolling.onset()[-1]) if self.rolling.total_frames else 0.0
+        info = FrameInfo(self._index, now, new_frames, beat, encoded, onset)
+        self._index += 1
+        return image, info
+
+
+class VideoWriter:
+    """An MP4 with an H.264 video stream and the source's audio as AAC, muxed as they come."""
+
+    def __init__(self, path: Path, size: int, fps: float, audio_path: Path):
+        import av
+        import soundfile as sf
+
+        self.path = path
+        self._container = av.open(str(path), mode="w")
+        rate = Fraction(fps).limit_denominator(1001)
+        video = self._container.add_stream("libx264", rate=rate)
+        video.width = video.height = size
+        video.pix_fmt = "yuv420p"
+        video.options = {"preset": "superfast", "crf": "18"}
+        self._video = video
+        self._source = sf.SoundFile(str(audio_path))
+        channels = min(self._source.channels, 2)
+        self._layout = "stereo" if channels == 2 else "mono"
+        self._source_rate = self._source.samplerate
+        out_rate = self._source_rate if self._source_rate in AAC_RATES else AAC_FALLBACK_RATE
+        audio = self._container.add_stream("aac", rate=out_rate)
+        audio.layout = self._layout
+        self._audio = audio
+        self._resampler = av.AudioResampler(format="fltp", layout=self._layout, rate=out_rate)
+        self._audio_samples = 0  # source samples muxed so far
+        self._frames = 0
+        self._av = av
+
+    def write(self, rgb: np.ndarray) -> None:
+        frame = self._av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts = self._frames
+        frame.time_base = 1 / self._video.codec_context.framerate
+        self._frames += 1
+        self._container.mux(self._video.encode(frame))
+
+    def write_audio_until(self, seconds: float) -> None:
+        """Mux the source's audio up to `seconds` (the end of the last frame written)."""
+        wanted = int(round(seconds * self._source_rate)) - self._audio_samples
+        if wanted <= 0:
+            return
+        data = self._source.read(wanted, dtype="float32", always_2d=True)
+        if len(data) == 0:
+            return
+        if self._source.channels > 2:
+            data = np.stack([data[:, 0::2].mean(axis=1), data[:, 1::2].mean(axis=1)], axis=1)
+        planar = np.ascontiguousarray(data.T[: 1 if self._layout == "mono" else 2])
+        frame = self._av.AudioFrame.from_ndarray(planar, format="fltp", layout=self._layout)
+        frame.sample_rate = self._source_rate
+        frame.pts = self._audio_samples
+        frame.time_base = Fraction(1, self._source_rate)
+        self._audio_samples += len(data)
+        for resampled in self._resampler.resample(frame):
+            self._container.mux(self._audio.encode(resampled))
+
+    def close(self) -> None:
+        for resampled in self._resampler.resample(None):
+            self._container.mux(self._audio.encode(resampled))
+        self._container.mux(self._audio.encode(None))
+        self._container.mux(self._video.encode(None))
+        self._container.close()
+        self._source.close()
+
+
+class Progress:
+    """One line on stderr: a bar, the share done, speed against real time and the ETA."""
+
+    def __init__(self, total_seconds: float, stream=sys.stderr, width: int = 30):
+        self.total = total_seconds
+        self.stream = stream
+        self.width = width
+        self.started = time.perf_counter()
+        self._shown = -math.inf
+
+    def update(self, done_seconds: float, final: bool = False) -> None:
+        now = time.perf_counter()
+        if not final and now - self._shown < 0.5:
+            return
+        self._shown = now
+        elapsed = max(now - self.started, 1e-9)
+        share = min(done_seconds / self.total, 1.0) if self.total > 0 else 1.0
+        speed = done_seconds / elapsed
+        eta = (self.total - done_seconds) / speed if speed > 0 else math.inf
+        filled = round(share * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        eta_text = "--:--" if not math.isfinite(eta) else f"{int(eta) // 60}:{int(eta) % 60:02d}"
+        self.stream.write(
+            f"\rrender [{bar}] {share * 100:5.1f}%  {done_seconds:6.1f}/{self.total:.1f} s  "
+            f"{speed:4.2f}x real time  ETA {eta_text}"
+        )
+        if final:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+@dataclass
+class RenderResult:
+    frames: int
+    seconds: float  # audio time rendered
+    wall_seconds: float
+    interrupted: bool
+    infos: list[FrameInfo]
+
+    @property
+    def speed(self) -> float:
+        """Rendered seconds per wall-clock second."""
+        return self.seconds / self.wall_seconds if self.wall_seconds > 0 else math.inf
+
+
+def render(
+    runtime,
+    audio_path: Path,
+    out_path: Path,
+    size: int,
+    fps: float,
+    seed: int = 0,
+    mode: SceneMode | None = None,
+    reactivity: float = 1.0,
+    frames_dir: Path | None = None,
+    progress: Progress | None = None,
+    max_seconds: float | None = None,
+) -> RenderResult:
+    """Render `audio_path` to `out_path`; returns what was rendered (also when interrupted:
+    the file is closed and playable either way)."""
+    from PIL import Image
+
+    from visualizer.upscale import to_output_size
+
+    contract = runtime.metadata.frontend
+    reader = AudioFileReader(audio_path, contract.sample_rate)
+    duration = reader.duration_seconds
+    if max_seconds is not None:
+        duration = min(duration, max_seconds)
+    total_frames = max(1, math.floor(duration * fps))
+    if frames_dir is not None:
+        frames_dir.mkdir(parents=True, exist_ok=True)
+    pipeline = OfflinePipeline(runtime, seed=seed, mode=mode, reactivity=reactivity)
+    writer = VideoWriter(out_path, size, fps, audio_path)
+    infos: list[FrameInfo] = []
+    read_samples = 0
+    interrupted = False
+    started = time.perf_counter()
+    try:
+        for index in range(total_frames):
+            now = index / fps
+            due = math.floor(now * contract.sample_rate)
+            samples = reader.read(due - read_samples)
+            read_samples = due
+            image, info = pipeline.frame(samples, now)
+            shown = to_output_size(image, size)
+            writer.write(shown)
+            writer.write_audio_until((index + 1) / fps)
+            infos.append(info)
+            if frames_dir is not None:
+                Image.fromarray(shown).save(frames_dir / f"frame_{index:06d}.png", compress_level=1)
+            if progress is not None:
+                progress.update((index + 1) / fps)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        writer.close()
+        reader.close()
+        if frames_dir is not None:
+            with open(frames_dir / "frames.json", "w") as handle:
+                json.dump({"fps": fps, "frames": [asdict(info) for info in infos]}, handle)
+    wall = time.perf_counter() - started
+    if progress is not None:
+        progress.update(len(infos) / fps, final=True)
+    return RenderResult(len(infos), len(infos) / fps, wall, interrupted, infos)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("audio", metavar="AUDIO", type=Path, help="the music to render")
+    parser.add_argument(
+        "-o", "--out", metavar="OUT.mp4", type=Path, required=True, help="the video to write"
+    )
+    parser.add_argument(
+        "--size", type=int, default=512, help="output width and height in pixels (default 512)"
+    )
+    parser.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    parser.add_argument(
+        "--models", metavar="DIR", type=Path, help="model directory (default: assets/models)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the motion's random seed (same seed, same frames)"
+    )
+    parser.add_argument(
+        "--mode",
+        default=AUTO,
+        metavar="auto|hold:CAT|bias:CAT",
+        help="auto: the music chooses the scene; hold:CAT / bias:CAT: hold or bias toward a "
+        "category (name or number, 1 = first), as the app's keys 1-9 do (default auto)",
+    )
+    parser.add_argument(
+        "--reactivity", type=float, default=1.0, help="how strongly beats move the picture"
+    )
+    parser.add_argument(
+        "--frames", metavar="DIR", type=Path, help="also write every frame as PNG into DIR"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from visualizer.app.model_runtime import ModelRuntime, default_model_dir
+    from visualizer.model_files import ModelFileError
+
+    if args.size < 1 or args.fps <= 0 or args.reactivity < 0:
+        print(
+            "musicscape render: --size and --fps must be positive, --reactivity >= 0",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        runtime = ModelRuntime(args.models or default_model_dir(), intra_op_threads=1)
+        mode = parse_mode(args.mode, runtime.metadata.categories)
+        reader = AudioFileReader(args.audio, runtime.metadata.frontend.sample_rate)
+        duration = reader.duration_seconds
+        reader.close()
+    except (ModelFileError, AudioDecodeError, ValueError) as error:
+        print(f"musicscape render: {error}", file=sys.stderr)
+        return 2
+    result = render(
+        runtime,
+        args.audio,
+        args.out,
+        args.size,
+        args.fps,
+        seed=args.seed,
+        mode=mode,
+        reactivity=args.reactivity,
+        frames_dir=args.frames,
+        progress=Progress(duration),
+    )
+    print(
+        f"wrote {args.out}: {result.frames} frames, {result.seconds:.1f} s at {args.size} px, "
+        f"{result.speed:.2f}x real time",
+        file=sys.stderr,
+    )
+    if result.interrupted:
+        print(f"interrupted: {args.out} holds the first {result.seconds:.1f} s", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
