@@ -4,7 +4,8 @@
 #   ./install.sh          the app (ONNX Runtime on CPU)
 #   ./install.sh --gpu    the app with onnxruntime-gpu (CUDA) instead
 #   ./install.sh --train  also torch and the training/export tools
-#   ./install.sh --dev    training tools plus the test tools (what CI uses)
+#   ./install.sh --vj     also OSC and MIDI control (python-osc, mido, python-rtmidi)
+#   ./install.sh --dev    training tools, OSC/MIDI, plus the test tools (what CI uses)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,8 +15,9 @@ for arg in "$@"; do
   case "$arg" in
     --gpu) runtime=gpu ;;
     --train) extras+=(train) ;;
-    --dev) extras+=(train dev) ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --vj) extras+=(vj) ;;
+    --dev) extras+=(train vj dev) ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done

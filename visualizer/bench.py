@@ -99,6 +99,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seconds", type=float, default=10.0, help="how long --app runs (default 10)"
     )
     parser.add_argument(
+        "--osc",
+        action="store_true",
+        help="also run the app headless with --osc-out to a receiver on loopback and time "
+        "each beat from its audio time to its arrival ('vj' extra)",
+    )
+    parser.add_argument(
         "--file", metavar="AUDIO", help="music for --app (default: a synthetic beat track)"
     )
     parser.add_argument(
@@ -138,6 +144,14 @@ def run(args: argparse.Namespace) -> int:
         for name, value in app.items():
             shown = f"{value:.2f}" if isinstance(value, float) else value
             print(f"app.{name}: {shown}")
+    if args.osc:
+        from visualizer.app.osc_bench import run_osc_bench
+
+        osc = run_osc_bench(model_dir, args.seconds, args.file)
+        report["osc"] = osc
+        for name, value in osc.items():
+            shown = f"{value:.2f}" if isinstance(value, float) else value
+            print(f"osc.{name}: {shown}")
     if args.soak is not None:
         from visualizer.app import default_assets_dir
         from visualizer.app.app_bench import run_soak

@@ -43,6 +43,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--list-devices", action="store_true", help="list the audio inputs and exit")
     group.add_argument(
+        "--osc-in",
+        metavar="PORT",
+        type=int,
+        help="take OSC commands on this UDP port (the README lists the addresses; 'vj' extra)",
+    )
+    group.add_argument(
+        "--osc-out",
+        metavar="HOST:PORT",
+        help="send category probabilities, scene, onset envelope and beats over OSC there",
+    )
+    group.add_argument(
         "--settings", metavar="INI", help="keep settings in this file instead of the user's"
     )
     group.add_argument("--fullscreen", action="store_true", help="start in full screen")
@@ -75,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .audio_sources import AudioDeviceError, list_inputs
-    from .command_line import describe_inputs, find_input, option_problem
+    from .command_line import describe_inputs, find_input, host_and_port, option_problem
     from .playlist import Playlist, PlaylistError
 
     problem = option_problem(args)
@@ -131,6 +142,10 @@ def run(args: argparse.Namespace) -> int:
         worker_settings=WorkerSettings(fps=args.fps, scene_memory_seconds=args.scene_memory),
         input_rate=args.input_rate,
     )
+    if args.osc_in is not None:
+        window.stage.listen_osc(args.osc_in)
+    if args.osc_out is not None:
+        window.stage.send_osc(*host_and_port(args.osc_out))
     if choice is not None:
         window.capture_input(choice)
     elif playlist is not None:

@@ -44,6 +44,7 @@ class FramePacket:
     spectrogram_layout: SpectrogramImage  # the layout the columns were rendered with
     scene_mode: SceneMode
     mode_waiting: bool  # a held/biased category the worker has no prototype of yet
+    envelope: float = 0.0  # the beat envelope (0-1) this frame was made with
 
 
 @dataclass(frozen=True)
@@ -347,6 +348,7 @@ class FrameWorker(QThread):
                         settings.scene_mode.kind != AUTO
                         and not self._director.knows(settings.scene_mode.category)
                     ),
+                    envelope=self._director.envelope,
                 )
             )
             pending_onset = None

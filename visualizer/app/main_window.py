@@ -59,6 +59,7 @@ from .sample_ring import SampleRing
 from .scene_canvas import SceneCanvas
 from .scene_director import AUTO, BIAS, HOLD, SceneMode
 from .spectrogram_view import SpectrogramView
+from .stage import Stage
 
 RING_SECONDS = 8.0
 HEALTH_PERIOD_MS = 250
@@ -82,6 +83,7 @@ SHORTCUTS = (
     ("+ / −", "more / less reactive to beats"),
     ("L", "log / linear frequency axis"),
     ("Ctrl+R", "reload the models"),
+    ("B", "blackout on / off (the canvas, recording and NDI go black)"),
 )
 
 
@@ -158,6 +160,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._connect_panel()
         self._build_shortcuts()
+        self.stage = Stage(self)  # OSC, MIDI, recording, NDI: through the same methods as keys
         if settings.geometry is not None:
             self.restoreGeometry(settings.geometry)
         else:
@@ -253,6 +256,7 @@ class MainWindow(QMainWindow):
         self._shortcut("-", lambda: self.set_reactivity(self.settings.reactivity - 0.25))
         self._shortcut("L", lambda: self.panel.log_frequency.toggle())
         self._shortcut("Ctrl+R", self.reload_models)
+        self._shortcut("B", lambda: self.stage.toggle_blackout())
 
     # ----- faults -----
     def set_fault(self, area: str, message: str | None) -> None:
@@ -360,7 +364,7 @@ class MainWindow(QMainWindow):
         packet = worker.take_latest()
         if packet is None:
             return
-        self.canvas.show_frame(packet.sequence, packet.image, packet.onset_time)
+        self.canvas.show_frame(packet.sequence, self.stage.frame(packet), packet.onset_time)
         if packet.spectrogram_layout is not self.spectrogram.layout_:
             self.spectrogram.set_layout(packet.spectrogram_layout)
         if packet.spectrogram is not None and self.spectrogram.isVisible():
@@ -770,6 +774,7 @@ class MainWindow(QMainWindow):
     # ----- shutdown -----
     def shutdown(self) -> None:
         self.health_timer.stop()
+        self.stage.close()
         # a reload that finishes after this must not start a worker
         for signal in (self.model_loader.loaded, self.model_loader.failed):
             with contextlib.suppress(TypeError):  # an earlier shutdown disconnected it

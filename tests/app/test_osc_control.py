@@ -1,0 +1,168 @@
+"""OSC against the running app (offscreen): a real python-osc client sends commands to the
+window's UDP port on loopback, a real python-osc server receives what the window sends."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_server import ThreadingOSCUDPServer
+from pythonosc.udp_client import SimpleUDPClient
+
+from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
+from visualizer.app.stage import category_value, number_value, switch_value
+
+TIMEOUT_MS = 15_000
+BEAT_PERIOD = 0.5  # beats_file has a burst every 0.5 s
+
+
+class Receiver:
+    """A real OSC server on a free loopback port, recording (arrival time, address, args)."""
+
+    def __init__(self):
+        dispatcher = Dispatcher()
+        dispatcher.set_default_handler(self._on_message)
+        self.messages: list[tuple[float, str, tuple]] = []
+        self._lock = threading.Lock()
+        self.server = ThreadingOSCUDPServer(("127.0.0.1", 0), dispatcher)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _on_message(self, address, *args):
+        arrived = time.perf_counter()
+        with self._lock:
+            self.messages.append((arrived, address, args))
+
+    def of(self, address: str) -> list[tuple[float, tuple]]:
+        with self._lock:
+            return [(when, args) for when, name, args in self.messages if name == address]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def osc_window(make_window, model_dir, receiver):
+    window = make_window(model_dir)
+    assert window.stage.listen_osc(0)
+    assert window.stage.send_osc("127.0.0.1", receiver.port)
+    client = SimpleUDPClient("127.0.0.1", window.stage.osc_in.port)
+    assert window.stage.osc_label.text() == (
+        f"in: UDP port {window.stage.osc_in.port}; out: 127.0.0.1:{receiver.port}"
+    )
+    return window, client
+
+
+def test_a_hold_message_changes_the_scene(qtbot, osc_window, receiver, beats_file):
+    window, client = osc_window
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: bool(receiver.of("/musicscape/scene")), timeout=TIMEOUT_MS)
+    assert receiver.of("/musicscape/scene")[-1][1][1] == AUTO
+    client.send_message("/musicscape/hold", "mountain")
+    qtbot.waitUntil(
+        lambda: window.worker.settings.scene_mode == SceneMode(HOLD, 2), timeout=TIMEOUT_MS
+    )
+    assert window.settings.scene_mode == HOLD and window.settings.scene_category == "mountain"
+    qtbot.waitUntil(
+        lambda: receiver.of("/musicscape/scene")[-1][1] == ("mountain", HOLD), timeout=TIMEOUT_MS
+    )
+    assert window.panel.mode_box.currentText() == "hold mountain"
+    client.send_message("/musicscape/bias", 2)  # by number: 2 = water
+    qtbot.waitUntil(
+        lambda: window.worker.settings.scene_mode == SceneMode(BIAS, 1), timeout=TIMEOUT_MS
+    )
+    client.send_message("/musicscape/auto", [])
+    qtbot.waitUntil(lambda: window.worker.settings.scene_mode == SceneMode(), timeout=TIMEOUT_MS)
+    probabilities = receiver.of("/musicscape/probabilities")[-1][1]
+    assert len(probabilities) == 4 and abs(sum(probabilities) - 1.0) < 1e-4
+    envelopes = [args[0] for _, args in receiver.of("/musicscape/onset")]
+    assert min(envelopes) >= 0.0 and max(envelopes) > 0.3  # the bursts are beats
+
+
+def test_continuous_controls_blackout_and_fullscreen(qtbot, osc_window, beats_file):
+    window, client = osc_window
+    window.play_file(beats_file)
+    client.send_message("/musicscape/reactivity", 2.5)
+    client.send_message("/musicscape/scene_memory", 30.0)
+    client.send_message("/musicscape/blackout", 1)
+    client.send_message("/musicscape/fullscreen", [])
+    qtbot.waitUntil(lambda: window.settings.reactivity == 2.5, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.worker.settings.scene_memory_seconds == 30.0, timeout=TIMEOUT_MS)
+    assert window.panel.reactivity.value() == 250
+    qtbot.waitUntil(window.isFullScreen, timeout=TIMEOUT_MS)
+    assert window.stage.blackout
+    painted = window.canvas.frames_painted
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 2, timeout=TIMEOUT_MS)
+    assert not window.canvas.current_pixels().any()  # black
+    client.send_message("/musicscape/blackout", 0)
+    qtbot.waitUntil(lambda: not window.stage.blackout, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.canvas.current_pixels().any(), timeout=TIMEOUT_MS)
+
+
+def test_a_bad_message_is_named_in_the_window_and_changes_nothing(qtbot, osc_window):
+    window, client = osc_window
+    client.send_message("/musicscape/hold", "forest")
+    qtbot.waitUntil(lambda: "remote" in window.faults, timeout=TIMEOUT_MS)
+    assert window.faults["remote"] == (
+        "OSC /musicscape/hold: expected a category (sky, water, mountain, desert) or its "
+        "number 1-4, got ['forest']"
+    )
+    assert window.settings.scene_mode == AUTO
+    client.send_message("/musicscape/fly", 1.0)
+    qtbot.waitUntil(
+        lambda: window.faults.get("remote") == "unknown OSC address /musicscape/fly",
+        timeout=TIMEOUT_MS,
+    )
+    client.send_message("/musicscape/reactivity", 1.5)  # a good one clears the complaint
+    qtbot.waitUntil(lambda: "remote" not in window.faults, timeout=TIMEOUT_MS)
+
+
+def test_beats_arrive_with_their_audio_time(qtbot, osc_window, receiver, beats_file):
+    """Arrival only (generous timeout); the latency itself is measured by
+    `musicscape bench --osc`, which prints it."""
+    window, _ = osc_window
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: len(receiver.of("/musicscape/beat")) >= 6, timeout=TIMEOUT_MS)
+    beats = receiver.of("/musicscape/beat")
+    times = np.array([args[0] for _, args in beats])
+    gaps = np.diff(times)
+    # One message per burst, half a second apart (a loaded machine may merge none away).
+    assert np.all(np.abs(gaps[1:] - BEAT_PERIOD) < 0.05), gaps
+    for arrived, (audio_time,) in beats:
+        assert audio_time < arrived  # sent after it was heard, on the same clock
+        assert arrived - audio_time < 2.0
+
+
+def test_argument_parsing():
+    assert switch_value((), False) and not switch_value((), True)
+    assert switch_value((1,), False) and not switch_value((0.0,), True)
+    assert switch_value(("on",), False) and not switch_value(("off",), True)
+    assert number_value((2,), 0, 3) == 2.0
+    assert category_value(("desert",), ("sky", "desert")) == 1
+    assert category_value((1,), ("sky", "desert")) == 0
+    for bad in ((), ("x",), (4,), (1.5,)):
+        with pytest.raises(ValueError):
+            category_value(bad, ("sky", "desert"))
+    for bad in ((), (3.5,), ("1",), (True,)):
+        with pytest.raises(ValueError):
+            number_value(bad, 0, 3)
+
+
+def test_bench_osc_reports_beat_latency(model_dir, qapp):
+    from visualizer.app.osc_bench import run_osc_bench
+
+    report = run_osc_bench(model_dir, 3.0, None)
+    assert report["beats"] >= 3  # a burst every 0.5 s
+    assert 0 < report["latency_ms_p50"] <= report["latency_ms_p95"] <= report["latency_ms_max"]

@@ -1,0 +1,119 @@
+"""OSC in and out over UDP (python-osc, the `vj` extra).
+
+`OscListener` (`--osc-in PORT`) serves on its own thread; every message it receives is
+handed to the GUI thread by a queued Qt signal, so no network thread ever touches a widget
+or the worker. `OscSender` (`--osc-out HOST:PORT`) sends plain UDP datagrams; the window's
+stage calls it on the GUI thread. The addresses are in `INPUT_ADDRESSES` and
+`OUTPUT_ADDRESSES` and the README's table.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PyQt6.QtCore import QObject, pyqtSignal
+
+PREFIX = "/musicscape/"
+EXTRA = "vj"
+
+# address (after PREFIX) -> what its arguments are
+INPUT_ADDRESSES = {
+    "auto": "none: the music chooses the scene",
+    "hold": "category name or number (1 = first): hold that scene",
+    "bias": "category name or number: bias toward that scene",
+    "reactivity": "float 0-3: how much beats move the picture",
+    "scene_memory": "float 0-120: seconds the scene averages the music over",
+    "blackout": "0 / 1, none toggles: a black picture (recording and NDI too)",
+    "fullscreen": "0 / 1, none toggles",
+    "next": "none: the next file of the --file list",
+    "record": "0 / 1, none toggles: record what the canvas shows",
+    "ndi": "0 / 1, none toggles: NDI output",
+}
+OUTPUT_ADDRESSES = {
+    "probabilities": "one float per category, in the models' order (40 Hz)",
+    "scene": "string category, string mode (auto / hold / bias) (40 Hz)",
+    "onset": "float: the beat envelope, 0-1 (40 Hz)",
+    "beat": "double: the beat's audio time, seconds on this machine's monotonic clock "
+    "(Python's time.perf_counter), sent once per beat as soon as it is seen",
+}
+
+
+class OscUnavailable(RuntimeError):
+    """python-osc is not installed, or the port cannot be used; the message says which."""
+
+
+def _python_osc():
+    try:
+        from pythonosc import dispatcher, osc_server, udp_client
+    except ImportError as error:
+        raise OscUnavailable(
+            f"OSC needs the '{EXTRA}' extra (python-osc is missing): "
+            f"pip install '.[{EXTRA}]' or ./install.sh --vj"
+        ) from error
+    return dispatcher, osc_server, udp_client
+
+
+class OscListener(QObject):
+    """Receives OSC on a UDP port; `received(action, args)` fires on the thread that owns
+    this object (the GUI's) for every message under PREFIX, `rejected(text)` for others."""
+
+    received = pyqtSignal(str, tuple)
+    rejected = pyqtSignal(str)
+
+    def __init__(self, port: int, host: str = "0.0.0.0", parent: QObject | None = None):
+        super().__init__(parent)
+        dispatcher_module, osc_server, _ = _python_osc()
+        dispatcher = dispatcher_module.Dispatcher()
+        dispatcher.set_default_handler(self._on_message)
+        try:
+            self._server = osc_server.BlockingOSCUDPServer((host, port), dispatcher)
+        except OSError as error:
+            raise OscUnavailable(f"cannot listen for OSC on UDP port {port}: {error}") from error
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="osc-in", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def _on_message(self, address: str, *args) -> None:  # the network thread: signal only
+        if address.startswith(PREFIX) and address[len(PREFIX) :] in INPUT_ADDRESSES:
+            self.received.emit(address[len(PREFIX) :], tuple(args))
+        else:
+            self.rejected.emit(f"unknown OSC address {address}")
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=2.0)
+
+
+class OscSender:
+    """Sends the stage's figures to one HOST:PORT."""
+
+    def __init__(self, host: str, port: int):
+        _, _, udp_client = _python_osc()
+        from pythonosc.osc_message_builder import OscMessageBuilder
+
+        self.host, self.port = host, port
+        self._builder = OscMessageBuilder
+        try:
+            self._client = udp_client.UDPClient(host, port)
+        except OSError as error:
+            raise OscUnavailable(f"cannot send OSC to {host}:{port}: {error}") from error
+        self.sent = 0
+        self.failed = 0
+
+    def send(self, name: str, *args: tuple[str, object]) -> None:
+        """Send PREFIX+name with (OSC type tag, value) arguments; a refused datagram (no one
+        listening yet) is counted, never raised."""
+        builder = self._builder(PREFIX + name)
+        for tag, value in args:
+            builder.add_arg(value, tag)
+        try:
+            self._client.send(builder.build())
+            self.sent += 1
+        except OSError:
+            self.failed += 1

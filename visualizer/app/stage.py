@@ -1,0 +1,183 @@
+"""The window's stage side: remote control in (OSC, MIDI) and picture and figures out (OSC,
+recording, NDI), for a VJ wiring musicscape into a show.
+
+Everything here runs on the GUI thread. A remote action goes through the same window
+method the keyboard calls (`Stage.perform`), so OSC, MIDI and keys cannot disagree; the
+network and MIDI threads only emit queued Qt signals. Each frame the window shows passes
+through `Stage.frame`, which returns what the canvas paints (black during a blackout) and
+hands the same picture to the recorder and the NDI sender, and beats to OSC.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import QObject, QTimer
+from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLabel
+
+from .frame_worker import FramePacket
+from .osc_control import INPUT_ADDRESSES, OscListener, OscSender, OscUnavailable
+from .scene_director import BIAS, HOLD
+
+OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene and onset envelope
+
+REMOTE_FAULT = "remote"
+
+
+def switch_value(args: tuple, current: bool) -> bool:
+    """An on/off argument: none toggles `current`; a number or bool is on when nonzero."""
+    if not args:
+        return not current
+    value = args[0]
+    if isinstance(value, str):
+        if value.lower() in ("on", "true"):
+            return True
+        if value.lower() in ("off", "false"):
+            return False
+        raise ValueError(f"expected 0 / 1 (or nothing, to toggle), got '{value}'")
+    return bool(value)
+
+
+def number_value(args: tuple, low: float, high: float) -> float:
+    if len(args) != 1 or isinstance(args[0], str | bytes | bool):
+        raise ValueError(f"expected one number {low:g}-{high:g}, got {list(args)}")
+    value = float(args[0])
+    if not low <= value <= high:
+        raise ValueError(f"expected one number {low:g}-{high:g}, got {value:g}")
+    return value
+
+
+def category_value(args: tuple, categories: tuple[str, ...]) -> int:
+    """A category by name or by number (1 = first); its index."""
+    if len(args) == 1:
+        value = args[0]
+        if isinstance(value, str) and value in categories:
+            return categories.index(value)
+        if isinstance(value, int | float) and float(value).is_integer():
+            if 1 <= int(value) <= len(categories):
+                return int(value) - 1
+    raise ValueError(
+        f"expected a category ({', '.join(categories)}) or its number 1-{len(categories)}, "
+        f"got {list(args)}"
+    )
+
+
+class Stage(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.blackout = False
+        self.osc_in: OscListener | None = None
+        self.osc_out: OscSender | None = None
+        self._latest: FramePacket | None = None
+        self._black: np.ndarray | None = None
+        self.beats_sent = 0
+        self._state_timer = QTimer(self)
+        self._state_timer.setInterval(OSC_STATE_PERIOD_MS)
+        self._state_timer.timeout.connect(self._send_state)
+        self.box = QGroupBox("Stage")
+        form = QFormLayout(self.box)
+        self.osc_label = QLabel("off (--osc-in PORT, --osc-out HOST:PORT)")
+        self.osc_label.setWordWrap(True)
+        form.addRow("OSC", self.osc_label)
+        layout = window.panel.layout()
+        layout.insertWidget(layout.count() - 2, self.box)  # above the hint and the stretch
+
+    # ----- remote control -----
+    def perform(self, action: str, args: tuple = ()) -> None:
+        """Do `action` (an INPUT_ADDRESSES name) with OSC-style arguments through the
+        window's own methods; ValueError (in words) for arguments it cannot take."""
+        window = self.window
+        categories = window.runtime.metadata.categories if window.runtime else ()
+        if action == "auto":
+            window.set_auto_mode()
+        elif action in (HOLD, BIAS):
+            window.set_scene(action, category_value(args, categories))
+        elif action == "reactivity":
+            window.set_reactivity(number_value(args, 0.0, 3.0))
+        elif action == "scene_memory":
+            window.set_scene_memory(number_value(args, 0.0, 120.0))
+        elif action == "blackout":
+            self.blackout = switch_value(args, self.blackout)
+        elif action == "fullscreen":
+            if switch_value(args, window.isFullScreen()):
+                window.showFullScreen()
+            else:
+                window.showNormal()
+        elif action == "next":
+            window.next_file()
+        else:
+            raise ValueError(f"unknown action '{action}' (one of {', '.join(INPUT_ADDRESSES)})")
+
+    def _perform_osc(self, action: str, args: tuple) -> None:
+        try:
+            self.perform(action, args)
+        except ValueError as error:
+            self.window.set_fault(REMOTE_FAULT, f"OSC /musicscape/{action}: {error}")
+        else:
+            self.window.set_fault(REMOTE_FAULT, None)
+
+    def toggle_blackout(self) -> None:
+        self.perform("blackout")
+
+    def listen_osc(self, port: int) -> bool:
+        """--osc-in PORT (0: any free port; `osc_in.port` says which)."""
+        try:
+            self.osc_in = OscListener(port, parent=self)
+        except OscUnavailable as error:
+            self.window.set_fault(REMOTE_FAULT, str(error))
+            return False
+        self.osc_in.received.connect(self._perform_osc)
+        self.osc_in.rejected.connect(lambda text: self.window.set_fault(REMOTE_FAULT, text))
+        self._show_osc()
+        return True
+
+    def send_osc(self, host: str, port: int) -> bool:
+        """--osc-out HOST:PORT: figures at 40 Hz and every beat as it is seen."""
+        try:
+            self.osc_out = OscSender(host, port)
+        except OscUnavailable as error:
+            self.window.set_fault(REMOTE_FAULT, str(error))
+            return False
+        self._state_timer.start()
+        self._show_osc()
+        return True
+
+    def _show_osc(self) -> None:
+        parts = []
+        if self.osc_in is not None:
+            parts.append(f"in: UDP port {self.osc_in.port}")
+        if self.osc_out is not None:
+            parts.append(f"out: {self.osc_out.host}:{self.osc_out.port}")
+        self.osc_label.setText("; ".join(parts))
+
+    # ----- what goes out -----
+    def frame(self, packet: FramePacket) -> np.ndarray:
+        """The picture to show for `packet`; beats go out over OSC at once."""
+        self._latest = packet
+        if packet.onset_time is not None and self.osc_out is not None:
+            self.osc_out.send("beat", ("d", packet.onset_time))
+            self.beats_sent += 1
+        image = packet.image
+        if self.blackout:
+            if self._black is None or self._black.shape != image.shape:
+                self._black = np.zeros_like(image)
+            image = self._black
+        return image
+
+    def _send_state(self) -> None:
+        packet, out, window = self._latest, self.osc_out, self.window
+        if packet is None or out is None or window.runtime is None:
+            return
+        categories = window.runtime.metadata.categories
+        mode = packet.scene_mode
+        shown = mode.category if mode.kind == HOLD else int(np.argmax(packet.probabilities))
+        out.send("probabilities", *(("f", float(value)) for value in packet.probabilities))
+        out.send("scene", ("s", categories[shown]), ("s", mode.kind))
+        out.send("onset", ("f", float(packet.envelope)))
+
+    def close(self) -> None:
+        self._state_timer.stop()
+        if self.osc_in is not None:
+            self.osc_in.close()
+            self.osc_in = None
+        self.osc_out = None
