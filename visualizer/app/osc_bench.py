@@ -23,10 +23,10 @@ from .app_bench import WARMUP_SECONDS, synthetic_music
 def run_osc_bench(model_dir: Path, seconds: float, audio_file: str | None) -> dict:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from pythonosc.dispatcher import Dispatcher
-    from pythonosc.osc_server import ThreadingOSCUDPServer
     from PyQt6.QtCore import QEventLoop, QTimer
     from PyQt6.QtWidgets import QApplication
+    from pythonosc.dispatcher import Dispatcher
+    from pythonosc.osc_server import ThreadingOSCUDPServer
 
     from .app_settings import SOURCE_FILE, AppSettings, settings_from_file
     from .main_window import MainWindow
