@@ -41,10 +41,38 @@ def test_missing_extra_is_named_in_one_line(command, block, extra):
     result = run_cli(command, "--some-option", "value", block=block)
     assert result.returncode == EXIT_USAGE
     lines = result.stderr.strip().splitlines()
+    either = " (or 'gpu')" if extra == "cpu" else ""
     assert lines == [
-        f"musicscape {command}: needs the '{extra}' extra (missing {block}): "
-        f"pip install 'musicscape[{extra}]'"
+        f"musicscape {command}: needs the '{extra}' extra{either} (missing {block}); "
+        f"from a clone of musicscape: pip install '.[{extra}]'"
     ]
+
+
+NO_RUNTIME = (
+    "needs the 'cpu' extra (or 'gpu') (missing onnxruntime); "
+    "from a clone of musicscape: pip install '.[cpu]'"
+)
+
+
+def test_the_app_without_onnxruntime_names_the_extra_in_one_line():
+    result = run_cli(block="onnxruntime")
+    assert result.returncode == EXIT_USAGE
+    assert result.stderr.strip().splitlines() == [f"musicscape: {NO_RUNTIME}"]
+
+
+def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_path):
+    out = tmp_path / "bench.json"
+    result = run_cli("bench", "--runs", "3", "--json", str(out), block="onnxruntime")
+    assert result.returncode == 0
+    assert result.stderr.strip().splitlines() == [
+        f"musicscape bench: {NO_RUNTIME} (timing the front end only)",
+        f"wrote {out}",
+    ]
+    report = json.loads(out.read_text())
+    assert set(report["stages"]) == {"stft_push_512", "stft_window_read", "stft_offline_16s"}
+    app = run_cli("bench", "--app", block="onnxruntime")
+    assert app.returncode == EXIT_USAGE
+    assert app.stderr.strip().splitlines() == [f"musicscape bench: {NO_RUNTIME}"]
 
 
 def test_bench_writes_stage_figures(tmp_path):

@@ -119,17 +119,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from visualizer.cli import missing_extra
     from visualizer.model_files import ModelFileError
 
     contract = FrontEndContract()
     stages = frontend_stages(contract, args.runs)
     report: dict[str, object] = {"stages": stages, "machine": machine_summary()}
     model_dir = Path(args.models) if args.models else _bundled_models()
-    try:
-        stages.update(model_stages(model_dir, args.runs))
-    except ModelFileError as error:
-        report["models_error"] = str(error)
-        print(f"models not timed: {error}", file=sys.stderr)
+    no_runtime = missing_extra("musicscape bench", "cpu", ("onnxruntime",))
+    if no_runtime and args.app:
+        print(no_runtime, file=sys.stderr)
+        return 2
+    if no_runtime:
+        report["models_error"] = no_runtime
+        print(f"{no_runtime} (timing the front end only)", file=sys.stderr)
+    else:
+        try:
+            stages.update(model_stages(model_dir, args.runs))
+        except ModelFileError as error:
+            report["models_error"] = str(error)
+            print(f"models not timed: {error}", file=sys.stderr)
     width = max(len(name) for name in stages)
     for name, figures in stages.items():
         print(
@@ -153,10 +162,10 @@ def run(args: argparse.Namespace) -> int:
             shown = f"{value:.2f}" if isinstance(value, float) else value
             print(f"osc.{name}: {shown}")
     if args.soak is not None:
-        from visualizer.app import default_assets_dir
         from visualizer.app.app_bench import run_soak
+        from visualizer.bundled import assets_dir
 
-        soak = run_soak(model_dir, default_assets_dir() / "demo", args.soak)
+        soak = run_soak(model_dir, assets_dir() / "demo", args.soak)
         report["soak"] = soak
         growth = soak["rss_growth_mb_per_hour"]
         print(

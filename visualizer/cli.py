@@ -75,12 +75,19 @@ def _missing_extra_message(argv: list[str]) -> str | None:
     spec = SUBCOMMANDS.get(command)
     if spec is None:
         return None
-    missing = _missing_modules(spec.requires)
+    return missing_extra(f"musicscape {command}", spec.extra, spec.requires)
+
+
+def missing_extra(who: str, extra: str, modules: tuple[str, ...]) -> str | None:
+    """One line saying which extra provides the `modules` that do not import, and a command
+    that installs it from a clone; None when they all import."""
+    missing = _missing_modules(modules)
     if not missing:
         return None
+    alternative = " (or 'gpu')" if extra == "cpu" else ""
     return (
-        f"musicscape {command}: needs the '{spec.extra}' extra (missing {', '.join(missing)}): "
-        f"pip install 'musicscape[{spec.extra}]'"
+        f"{who}: needs the '{extra}' extra{alternative} (missing {', '.join(missing)}); "
+        f"from a clone of musicscape: pip install '.[{extra}]'"
     )
 
 
@@ -129,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
                 "for the commands that are.",
                 file=sys.stderr,
             )
+            return EXIT_USAGE
+        message = missing_extra("musicscape", "cpu", ("onnxruntime",))
+        if message:
+            print(message, file=sys.stderr)
             return EXIT_USAGE
         return int(importlib.import_module("visualizer.app").run(args))
     module = modules[args.command]

@@ -11,11 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-
-def default_assets_dir() -> Path:
-    import visualizer
-
-    return Path(visualizer.__file__).resolve().parents[1] / "assets"
+from visualizer.bundled import assets_dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -133,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     application.setApplicationName("musicscape")
     store = settings_from_file(args.settings) if args.settings else user_settings()
     settings = AppSettings(store)
-    assets = default_assets_dir()
+    assets = assets_dir()
     window = MainWindow(
         settings,
         model_dir=args.models or assets / "models",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from visualizer.bundled import assets_dir
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, ModelFileError, ModelMetadata
 
 # Best first; only those this onnxruntime build offers are requested.
@@ -27,10 +28,8 @@ CPU_PROVIDER = "CPUExecutionProvider"
 
 
 def default_model_dir() -> Path:
-    """The repository's bundled models: <repo>/assets/models."""
-    import visualizer
-
-    return Path(visualizer.__file__).resolve().parents[1] / "assets" / "models"
+    """The bundled models."""
+    return assets_dir() / "models"
 
 
 def _format_shape(shape: Sequence[object]) -> str:

@@ -1,0 +1,15 @@
+"""Where the bundled models and demo music are, however musicscape was installed.
+
+They live in the `assets` package: assets/ in a clone (editable install), package data in an
+installed wheel. This is the one place that knows it.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+
+def assets_dir() -> Path:
+    """The bundled assets folder, holding `models/` and `demo/`."""
+    return Path(str(files("assets")))
