@@ -4,6 +4,11 @@ encoder:   mean over frames of the power channel -> MatMul -> "feature" [B, F];
            feature -> MatMul -> "category_scores" [B, C]
 generator: concat(noise, feature) -> MatMul -> Tanh -> Reshape -> "image" [B, 3, S, S]
            (or, with `convolutional=True`, a DCGAN-shaped stack of ConvTranspose layers)
+
+Damaged variants for the output checks: `weight_scale` 0 (constant output), `nan_pixels`
+(that many pixels' weights NaN), `nan_above` (every pixel NaN while feature[0] exceeds it:
+0 * sqrt(nan_above - feature[0]) is added), `fail_above` (ONNX Runtime raises while
+feature[0] exceeds it: the image is reshaped to 4 channels).
 """
 
 from __future__ import annotations
@@ -43,11 +48,13 @@ def build_encoder(
     input_shape: tuple[int, int, int] | None = None,
     with_metadata: bool = True,
     seed: int = 0,
+    weight_scale: float = 1.0,
 ) -> Path:
     rng = np.random.default_rng(seed)
     channels, n_bins, n_frames = input_shape or metadata.frontend.input_shape
     feature_dim, n_categories = metadata.feature_dim, len(metadata.categories)
-    weights = (rng.standard_normal((n_bins, feature_dim)) / np.sqrt(n_bins)).astype(np.float32)
+    weights = rng.standard_normal((n_bins, feature_dim)) * weight_scale / np.sqrt(n_bins)
+    weights = weights.astype(np.float32)
     centroids = rng.standard_normal((feature_dim, n_categories)).astype(np.float32)
     nodes = [
         helper.make_node("Slice", ["window", "starts", "ends", "axes"], ["power"]),
@@ -88,6 +95,10 @@ def build_generator(
     convolutional: bool = False,
     with_metadata: bool = True,
     seed: int = 1,
+    weight_scale: float = 1.0,
+    nan_pixels: int = 0,
+    nan_above: float | None = None,
+    fail_above: float | None = None,
 ) -> Path:
     rng = np.random.default_rng(seed)
     size, inputs = metadata.image_size, metadata.noise_dim + metadata.feature_dim
@@ -95,16 +106,47 @@ def build_generator(
     nodes = [helper.make_node("Concat", ["noise", "feature"], ["joint"], axis=1)]
     if not convolutional:
         weights = rng.standard_normal((inputs, 3 * size * size)).astype(np.float32)
-        weights /= np.sqrt(inputs)
+        weights *= weight_scale / np.sqrt(inputs)
+        weights[:, :nan_pixels] = np.nan
         initializers += [
             _constant("weights", weights),
             _constant("image_shape", np.array([-1, 3, size, size], np.int64)),
+            _constant("first", np.array([0], np.int64)),
         ]
+        nodes.append(helper.make_node("Gather", ["feature", "first"], ["feature0"], axis=1))
         nodes += [
             helper.make_node("MatMul", ["joint", "weights"], ["pixels"]),
-            helper.make_node("Tanh", ["pixels"], ["flat_image"]),
-            helper.make_node("Reshape", ["flat_image", "image_shape"], ["image"]),
+            helper.make_node("Tanh", ["pixels"], ["tanh_pixels"]),
         ]
+        if nan_above is None:
+            nodes.append(helper.make_node("Identity", ["tanh_pixels"], ["flat_image"]))
+        else:
+            initializers += [
+                _constant("limit", np.array(nan_above, np.float32)),
+                _constant("zero", np.array(0.0, np.float32)),
+            ]
+            nodes += [
+                helper.make_node("Sub", ["limit", "feature0"], ["headroom"]),
+                helper.make_node("Sqrt", ["headroom"], ["root"]),
+                helper.make_node("Mul", ["root", "zero"], ["poison"]),
+                helper.make_node("Add", ["tanh_pixels", "poison"], ["flat_image"]),
+            ]
+        shape = "image_shape"
+        if fail_above is not None:
+            initializers += [
+                _constant("fail_limit", np.array(fail_above, np.float32)),
+                _constant("channel_axis", np.array([0, 1, 0, 0], np.int64)),
+            ]
+            nodes += [
+                helper.make_node("Greater", ["feature0", "fail_limit"], ["over"]),
+                helper.make_node("Cast", ["over"], ["over_float"], to=TensorProto.FLOAT),
+                helper.make_node("ReduceMax", ["over_float"], ["any_over"], keepdims=0),
+                helper.make_node("Cast", ["any_over"], ["extra"], to=TensorProto.INT64),
+                helper.make_node("Mul", ["channel_axis", "extra"], ["extra_channel"]),
+                helper.make_node("Add", ["image_shape", "extra_channel"], ["trap_shape"]),
+            ]
+            shape = "trap_shape"
+        nodes.append(helper.make_node("Reshape", ["flat_image", shape], ["image"]))
     else:
         widths = [512, 256, 128, 64, 3]  # 4 -> 8 -> 16 -> 32 -> 64
         seed_side = size // 16

@@ -240,3 +240,37 @@ def test_category_prototypes_round_trip_and_a_wrong_shape_is_refused(tmp_path):
     assert str(caught.value) == (
         "music_encoder.onnx: category_prototypes must be 4 rows of 32 values (one per category)"
     )
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            {"generator": {"nan_pixels": 1}},
+            "generator.onnx: its image output holds NaN or infinity (1 of 12288 values); "
+            "the weights are damaged, export it again",
+        ),
+        (
+            {"generator": {"weight_scale": 0.0}},
+            "generator.onnx: its image output is 0 everywhere; the weights are damaged, "
+            "export it again",
+        ),
+        (
+            {"encoder": {"weight_scale": 0.0}},
+            "music_encoder.onnx: its feature output is 0 everywhere; the weights are "
+            "damaged, export it again",
+        ),
+        (
+            {"encoder": {"weight_scale": float("inf")}},
+            "music_encoder.onnx: its feature output holds NaN or infinity (32 of 32 values); "
+            "the weights are damaged, export it again",
+        ),
+    ],
+)
+def test_outputs_are_tried_before_a_runtime_is_handed_out(tmp_path, damage, message):
+    metadata = small_metadata()
+    build_encoder(tmp_path / ENCODER_FILE, metadata, **damage.get("encoder", {}))
+    build_generator(tmp_path / GENERATOR_FILE, metadata, **damage.get("generator", {}))
+    with pytest.raises(ModelFileError) as caught:
+        ModelRuntime(tmp_path)
+    assert str(caught.value) == message

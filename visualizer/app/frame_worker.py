@@ -125,9 +125,20 @@ def image_to_rgb8(image: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+NON_FINITE_IMAGE = (
+    "The generator gives NaN or infinity: its frames are not shown (the model is damaged; "
+    "Ctrl+R loads good files)"
+)
+NON_FINITE_FEATURE = (
+    "The music encoder gives NaN or infinity: the scene keeps the music it had (the model is "
+    "damaged; Ctrl+R loads good files)"
+)
+
+
 class FrameWorker(QThread):
     frame_ready = pyqtSignal()
     failed = pyqtSignal(str)  # plain-words message for the window
+    recovered = pyqtSignal()  # the models give usable output again after `failed`
 
     def __init__(
         self,
@@ -172,6 +183,9 @@ class FrameWorker(QThread):
         self._latest: FramePacket | None = None
         self._posted = False
         self._stopping = False
+        self._faults: dict[str, str] = {}  # part (encoder, generator) -> what is wrong
+        self._fault_lock = threading.Lock()
+        self.bad_frames = 0  # generated frames refused for NaN or infinity
         self.dropped_frames = 0
         self.frames_produced = 0
         self.encoder_runs = 0
@@ -240,6 +254,22 @@ class FrameWorker(QThread):
         if notify:
             self.frame_ready.emit()
 
+    def _report(self, part: str, message: str | None) -> None:
+        """Say when `part` starts (message) or stops (None) giving unusable output; the
+        window hears only changes."""
+        with self._fault_lock:
+            if self._faults.get(part) == message:
+                return
+            if message is None:
+                del self._faults[part]
+            else:
+                self._faults[part] = message
+            remaining = "\n".join(self._faults.values())
+        if remaining:
+            self.failed.emit(remaining)
+        else:
+            self.recovered.emit()
+
     def _encode_loop(self) -> None:
         while True:
             self._encoder_wake.wait()
@@ -249,8 +279,12 @@ class FrameWorker(QThread):
             try:
                 result = self.runtime.encode(self._encoder_input)
             except Exception as error:  # noqa: BLE001 - ORT raises many types
-                self.failed.emit(f"The music encoder failed: {error}")
+                self._report("encoder", f"The music encoder failed: {error}")
                 result = None
+            else:
+                usable = all(np.isfinite(values).all() for values in result)
+                self._report("encoder", None if usable else NON_FINITE_FEATURE)
+                result = result if usable else None
             with self._encoder_lock:
                 self._encoder_result = result
                 self._encoder_busy = False
@@ -332,6 +366,13 @@ class FrameWorker(QThread):
             started = time.perf_counter()
             image = self.runtime.generate(noise, feature)
             self.generate_seconds += time.perf_counter() - started
+            if not np.isfinite(image).all():
+                self.bad_frames += 1
+                self._report("generator", NON_FINITE_IMAGE)
+                time.sleep(1.0 / settings.fps)
+                next_tick = time.perf_counter()
+                continue
+            self._report("generator", None)
             rgb = image_to_rgb8(image, np.empty((size, size, 3), dtype=np.uint8))
             self._publish(
                 FramePacket(

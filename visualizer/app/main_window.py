@@ -321,13 +321,16 @@ class MainWindow(QMainWindow):
     def _start_worker(self) -> None:
         if self.runtime is None:
             return
-        self.worker = FrameWorker(self.runtime, self.ring, self.worker_settings)
+        worker = FrameWorker(self.runtime, self.ring, self.worker_settings)
+        worker.frame_ready.connect(self._on_frame_ready)
+        worker.failed.connect(lambda message: self.set_fault("worker", message))
+        worker.recovered.connect(lambda: self.set_fault("worker", None))
+        self.worker = worker
+        self.set_fault("worker", None)  # a new worker: what an earlier one reported is over
         self.panel.scene_memory.blockSignals(True)  # showing the model's value is no choice
-        self.panel.scene_memory.setValue(round(self.worker.settings.scene_memory_seconds))
+        self.panel.scene_memory.setValue(round(worker.settings.scene_memory_seconds))
         self.panel.scene_memory.blockSignals(False)
-        self.worker.frame_ready.connect(self._on_frame_ready)
-        self.worker.failed.connect(lambda message: self.set_fault("worker", message))
-        self.worker.start()
+        worker.start()
 
     def _send(self, command: WorkerCommand) -> None:
         """Change what the worker runs with: this window's settings for later workers, and
@@ -339,7 +342,8 @@ class MainWindow(QMainWindow):
     def _stop_worker(self) -> None:
         worker, self.worker = self.worker, None
         if worker is not None:
-            worker.frame_ready.disconnect()
+            for signal in (worker.frame_ready, worker.failed, worker.recovered):
+                signal.disconnect()  # nothing it still had queued reaches the window
             worker.stop()
 
     def _ensure_ring(self, rate: int | None = None) -> SampleRing:

@@ -4,6 +4,11 @@ The app never trusts a file: each must carry `ModelMetadata` (visualizer/model_f
 its metadata_props, its inputs and outputs must have the shapes that metadata declares, and
 the encoder and generator must agree with each other. Every refusal is a `ModelFileError`
 whose message names the file and says what is wrong, in words a user can act on.
+
+Before a runtime is handed out, its outputs are tried: the encoder on a silent window and on
+a noise window, the generator on the silent window's feature. Output that is not finite, the
+same number everywhere, or an encoder that answers two different windows alike is refused
+(damaged weights paint garbage, black or nothing), so a bad model never replaces a good one.
 """
 
 from __future__ import annotations
@@ -99,6 +104,7 @@ class ModelRuntime:
         self._noise = np.zeros((1, self.metadata.noise_dim), dtype=np.float32)
         self._feature = np.zeros((1, self.metadata.feature_dim), dtype=np.float32)
         self._window = np.zeros((1, *contract.input_shape), dtype=np.float32)
+        self._check_outputs()
 
     @property
     def active_provider(self) -> str:
@@ -219,6 +225,40 @@ class ModelRuntime:
             "image",
         )
 
+    def _check_outputs(self) -> None:
+        """Run both models once on known input; refuse output no picture can come from."""
+        shape = self.metadata.frontend.input_shape
+        silence = np.zeros(shape, dtype=np.float32)
+        silence[0] = -1.0  # what the front end makes of silence: power at the floor, phase 0
+        noise_window = np.random.default_rng(0).uniform(-1.0, 1.0, shape).astype(np.float32)
+        try:
+            silent_feature, silent_scores = (array.copy() for array in self.encode(silence))
+            feature, scores = self.encode(noise_window)
+        except Exception as error:  # noqa: BLE001 - ORT raises many types
+            raise ModelFileError(f"{ENCODER_FILE}: fails to run ({_first_line(error)})") from error
+        for name, values in (
+            ("feature", silent_feature),
+            ("feature", feature),
+            ("category_scores", silent_scores),
+            ("category_scores", scores),
+        ):
+            _require_finite(ENCODER_FILE, name, values)
+        _require_varied(ENCODER_FILE, "feature", feature)
+        if np.array_equal(feature, silent_feature):
+            raise ModelFileError(
+                f"{ENCODER_FILE}: gives the same feature for silence and for noise (it does "
+                "not listen to its input); the file is damaged, export it again"
+            )
+        noise = np.random.default_rng(1).standard_normal(self.metadata.noise_dim)
+        try:
+            image = self.generate(noise.astype(np.float32), silent_feature)
+        except Exception as error:  # noqa: BLE001
+            raise ModelFileError(
+                f"{GENERATOR_FILE}: fails to run ({_first_line(error)})"
+            ) from error
+        _require_finite(GENERATOR_FILE, "image", image)
+        _require_varied(GENERATOR_FILE, "image", image)
+
     def encode(self, window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One window [2, n_bins, n_frames] -> (feature [feature_dim], category_scores [C])."""
         self._window[0] = window
@@ -231,6 +271,23 @@ class ModelRuntime:
         self._feature[0] = feature
         (image,) = self.generator.run(["image"], {"noise": self._noise, "feature": self._feature})
         return image[0]
+
+
+def _require_finite(name: str, output: str, values: np.ndarray) -> None:
+    bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+    if bad:
+        raise ModelFileError(
+            f"{name}: its {output} output holds NaN or infinity ({bad} of {values.size} "
+            "values); the weights are damaged, export it again"
+        )
+
+
+def _require_varied(name: str, output: str, values: np.ndarray) -> None:
+    if values.size > 1 and np.ptp(values) == 0.0:
+        raise ModelFileError(
+            f"{name}: its {output} output is {float(values.flat[0]):g} everywhere; the "
+            "weights are damaged, export it again"
+        )
 
 
 def _first_line(error: Exception) -> str:
