@@ -1,4 +1,4 @@
-"""`musicscape train`: the embedding, GAN and judge stages, in order, each also alone.
+"""`musicscape train`: the embedding, GAN, judge and upscaler stages, in order, each also alone.
 
 Torch is imported only inside `run`. Under torchrun (several processes) the process group
 is joined first and every rank trains; only rank 0 writes logs, samples and checkpoints.
@@ -13,8 +13,9 @@ import logging
 import sys
 from pathlib import Path
 
-STAGES = ("embed", "gan", "judge")
+STAGES = ("embed", "gan", "judge", "upscaler")
 JUDGE_CONFIG_FILE = "judge_config.json"
+UPSCALER_CONFIG_FILE = "upscaler_config.json"
 EXIT_INTERRUPTED = 130
 EXIT_FAILED = 1
 
@@ -25,7 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", type=Path, help="run folder to create (checkpoints, logs)")
     parser.add_argument("--resume", type=Path, help="continue the run in this folder")
-    parser.add_argument("--stages", default="embed,gan", help="comma list of embed,gan,judge")
+    parser.add_argument(
+        "--stages", default="embed,gan", help="comma list of embed,gan,judge,upscaler"
+    )
     parser.add_argument("--epochs-embed", type=int, help="embedding epochs")
     parser.add_argument("--epochs-gan", type=int, help="GAN epochs")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
@@ -34,6 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--judge-config",
         type=Path,
         help="JSON JudgeConfig for the judge stage; a JSON list of them trains an ensemble",
+    )
+    parser.add_argument(
+        "--upscaler-config",
+        type=Path,
+        help="JSON UpscalerConfig for the upscaler stage (overrides the defaults)",
     )
     parser.add_argument(
         "--cache-dir", type=Path, help="feature cache (default ~/.cache/musicscape)"
@@ -106,6 +114,27 @@ def _judge_stage(ctx, judge_config_path: Path | None, device: str) -> Path:
     return combine_judges(members, folder)
 
 
+def _upscaler_stage(ctx, upscaler_config_path: Path | None) -> Path:
+    """Train the learned upscaler on the run's photos into upscaler/; the config used is
+    recorded in upscaler/upscaler_config.json, so `--resume` continues with it."""
+    from training.upscaler import STAGE, UpscalerConfig, train_upscaler
+
+    folder = ctx.stage_dir(STAGE)
+    recorded = folder / UPSCALER_CONFIG_FILE
+    if upscaler_config_path is not None:
+        values = json.loads(upscaler_config_path.read_text())
+    elif recorded.is_file():
+        values = json.loads(recorded.read_text())
+    else:
+        values = {}
+    config = UpscalerConfig.from_dict(values)
+    folder.mkdir(parents=True, exist_ok=True)
+    recorded.write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
+    return train_upscaler(
+        ctx.data_root / "scenes", folder, config, stop=ctx.stop, progress=ctx.progress
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -115,8 +144,8 @@ def run(args: argparse.Namespace) -> int:
     from training.data import split_data
     from training.embed_stage import run_embed_stage
     from training.feature_cache import FeatureCache
-    from training.folders import DataLayoutError
     from training.gan_stage import StageOrderError, run_gan_stage
+    from visualizer.folders import DataLayoutError
     from visualizer.frontend import FrontEndContract
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -185,8 +214,10 @@ def run(args: argparse.Namespace) -> int:
                 run_embed_stage(ctx)
             elif stage == "gan":
                 run_gan_stage(ctx)
-            elif process.is_main:
+            elif stage == "judge" and process.is_main:
                 _judge_stage(ctx, args.judge_config, args.device)
+            elif stage == "upscaler" and process.is_main:
+                _upscaler_stage(ctx, args.upscaler_config)
             if process.is_main:
                 ctx.write_run_info()
         log.info(
