@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from visualizer.frontend import FrontEndContract, RollingSTFT, analyse_signal, analyse_window
+from visualizer.frontend import (
+    FrontEndContract,
+    RollingSTFT,
+    analyse_blocks,
+    analyse_signal,
+    analyse_window,
+)
 
 CONTRACT = FrontEndContract()
 
@@ -180,3 +186,15 @@ def test_latest_columns_are_the_newest_frames():
     rolling.push(signal)
     features, _ = analyse_signal(signal, CONTRACT)
     np.testing.assert_array_equal(rolling.latest_columns(5)[0], features[0, :, -5:])
+
+
+def test_analysis_in_blocks_equals_analysing_the_whole_signal():
+    signal = music_like(21.3, seed=2)
+    features, onset = analyse_signal(signal, CONTRACT)
+    edges = np.cumsum(np.random.default_rng(3).integers(1, 40_000, size=100))
+    blocks = np.split(signal, edges[edges < len(signal)])
+    parts = list(analyse_blocks(blocks, CONTRACT))
+    assert sum(len(part_onset) for _, part_onset in parts) == len(signal) // CONTRACT.hop
+    streamed = np.concatenate([columns for columns, _ in parts]).transpose(1, 2, 0)
+    assert window_difference(streamed, features) <= 1e-5
+    np.testing.assert_allclose(np.concatenate([o for _, o in parts]), onset, atol=1e-6)

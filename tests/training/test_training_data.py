@@ -1,11 +1,13 @@
 import numpy as np
 import pytest
+import soundfile as sf
 
+from tests.long_tracks import peak_rss_mb, write_long_track
 from tests.training.synthetic import make_dataset
 from training.config import DataConfig, EmbedStageConfig
 from training.data import BalancedSampler, ImageBank, MusicBank, split_data
 from training.feature_cache import FeatureCache
-from visualizer.frontend import FrontEndContract
+from visualizer.frontend import FrontEndContract, analyse_signal, decode_file
 
 
 def test_split_by_track_is_disjoint_and_deterministic(tmp_path):
@@ -40,6 +42,21 @@ def test_feature_cache_hits_on_second_read_and_misses_on_new_contract(tmp_path):
     changed = FeatureCache(tmp_path / "cache", FrontEndContract(floor_db=-90.0))
     changed.features(track)
     assert (changed.hits, changed.misses) == (0, 1)
+
+
+def test_feature_cache_streams_a_long_track_and_equals_analysing_it_whole(tmp_path):
+    rng = np.random.default_rng(5)
+    time = np.arange(40 * 44_100) / 44_100  # 40 s: several streamed blocks
+    signal = 0.3 * np.sin(2 * np.pi * 330 * time * (1 + time / 80)) + 0.05 * rng.standard_normal(
+        time.size
+    )
+    track = tmp_path / "long.wav"
+    sf.write(track, signal.astype(np.float32), 44_100, subtype="FLOAT")
+    contract = FrontEndContract()
+    cached = np.asarray(FeatureCache(tmp_path / "cache", contract).features(track))
+    whole, _ = analyse_signal(decode_file(track, contract.sample_rate), contract)
+    assert cached.shape == whole.shape == (2, 1024, 40 * 22_050 // 512)
+    np.testing.assert_allclose(cached, whole.astype(np.float16), atol=2e-3, rtol=0)
 
 
 def test_corrupt_track_and_image_are_skipped_and_counted(tmp_path):
@@ -134,3 +151,14 @@ def test_consistency_pairs_need_an_even_per_class():
     with pytest.raises(ValueError, match="per_class must be even"):
         EmbedStageConfig(per_class=3, consistency_weight=1.0)
     assert EmbedStageConfig(per_class=3).consistency_weight == 0.0
+
+
+def test_feature_cache_of_a_ten_minute_track_stays_under_512_mb(tmp_path):
+    track = write_long_track(tmp_path / "long.wav", minutes=10)
+    code = (
+        "from training.feature_cache import FeatureCache\n"
+        "from visualizer.frontend import FrontEndContract\n"
+        f"cache = FeatureCache({str(tmp_path / 'cache')!r}, FrontEndContract())\n"
+        f"assert cache.features({str(track)!r}).shape == (2, 1024, 10 * 60 * 22050 // 512)\n"
+    )
+    assert peak_rss_mb(code) < 512

@@ -10,7 +10,14 @@ from .decode import (
     UnsupportedAudioError,
     decode_file,
 )
-from .stft import FrameAnalyser, RollingSTFT, analyse_signal, analyse_window, sanitize
+from .stft import (
+    FrameAnalyser,
+    RollingSTFT,
+    analyse_blocks,
+    analyse_signal,
+    analyse_window,
+    sanitize,
+)
 
 __all__ = [
     "AudioDecodeError",
@@ -22,6 +29,7 @@ __all__ = [
     "NotAnAudioFileError",
     "RollingSTFT",
     "UnsupportedAudioError",
+    "analyse_blocks",
     "analyse_signal",
     "analyse_window",
     "decode_file",

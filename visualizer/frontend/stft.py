@@ -6,6 +6,8 @@ so a rolling window equals the offline analysis of the same samples.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import numpy as np
 import scipy.fft
 import scipy.signal
@@ -83,14 +85,6 @@ class FrameAnalyser:
         self._previous_power = log_power[-1].copy()
 
 
-def causal_frames(signal: np.ndarray, contract: FrontEndContract) -> np.ndarray:
-    """View of every complete causal frame of `signal` (zeros before its first sample)."""
-    padded = np.concatenate([np.zeros(contract.n_fft - contract.hop, np.float32), signal])
-    count = len(signal) // contract.hop
-    windows = np.lib.stride_tricks.sliding_window_view(padded, contract.n_fft)
-    return windows[:: contract.hop][:count]
-
-
 def sanitize(signal: np.ndarray) -> tuple[np.ndarray, int]:
     """Return a float32 copy-or-view of `signal` with NaN/inf replaced by 0, and their count."""
     samples = np.asarray(signal, dtype=np.float32)
@@ -101,6 +95,32 @@ def sanitize(signal: np.ndarray) -> tuple[np.ndarray, int]:
     if bad:
         samples = np.where(finite, samples, np.float32(0.0))
     return samples, bad
+
+
+def analyse_blocks(
+    blocks: Iterable[np.ndarray], contract: FrontEndContract
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Offline analysis of a mono signal that arrives in blocks (a long file as it decodes).
+
+    Yields (columns [k, 2, n_bins], onset [k]) for the causal frames each block completes
+    (none for a block that completes none); joined, they are `analyse_signal` of the whole
+    signal, time first. Memory stays that of one block. Non-finite samples are treated as 0.
+    """
+    analyser = FrameAnalyser(contract)
+    hop, n_fft, n_bins = contract.hop, contract.n_fft, contract.n_bins
+    context = n_fft - hop  # samples the next frame shares with the last (zeros at the start)
+    tail = np.zeros(context, dtype=np.float32)
+    for block in blocks:
+        samples, _ = sanitize(block)
+        stream = np.concatenate([tail, samples])
+        count = (len(stream) - context) // hop
+        if count:
+            frames = np.lib.stride_tricks.sliding_window_view(stream, n_fft)[::hop][:count]
+            columns = np.empty((count, 2, n_bins), dtype=np.float32)
+            onset = np.empty(count, dtype=np.float32)
+            analyser.analyse(frames, columns, onset)
+            yield columns, onset
+        tail = stream[count * hop :]
 
 
 def analyse_signal(signal: np.ndarray, contract: FrontEndContract) -> tuple[np.ndarray, np.ndarray]:
@@ -115,10 +135,7 @@ def analyse_signal(signal: np.ndarray, contract: FrontEndContract) -> tuple[np.n
             f"signal of {samples.size} samples is shorter than one hop ({contract.hop}); "
             "nothing to analyse"
         )
-    frames = causal_frames(samples, contract)
-    columns = np.empty((len(frames), 2, contract.n_bins), dtype=np.float32)
-    onset = np.empty(len(frames), dtype=np.float32)
-    FrameAnalyser(contract).analyse(frames, columns, onset)
+    columns, onset = next(analyse_blocks([samples], contract))
     return np.ascontiguousarray(columns.transpose(1, 2, 0)), onset
 
 
