@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from training.config import DataConfig
 from training.feature_cache import FeatureCache
-from training.folders import (
+from visualizer.folders import (
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
     DataLayoutError,

@@ -36,10 +36,10 @@ from torch import nn
 from training.checkpoint import LATEST, CheckpointError, load_checkpoint
 from training.context import StopFlag
 from training.distributed import ProcessInfo
-from training.evaluate import PhotoReadError, read_photo
-from training.folders import IMAGE_EXTENSIONS, find_category_files, split_by_item
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import EqualWeightAverage, recalibrate_batch_norm
+from visualizer.folders import IMAGE_EXTENSIONS, find_category_files, split_by_item
+from visualizer.photos import PhotoReadError, read_photo
 
 log = logging.getLogger(__name__)
 

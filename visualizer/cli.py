@@ -38,7 +38,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
         ("torch", "onnx"),
     ),
     "eval": Subcommand(
-        "training.evaluate_cli",
+        "visualizer.eval.cli",
         "measure exported models on folders of music",
         "cpu",
         ("onnxruntime",),

@@ -19,8 +19,8 @@ import pytest
 
 from tests.eval import tiny_models
 from tests.eval.tiny_models import COLOUR_LEVELS, level_to_unit, photo_levels
-from training import evaluate_cli
-from training.evaluate import (
+from visualizer.eval import cli as evaluate_cli
+from visualizer.eval.evaluate import (
     EvalConfig,
     EvaluationError,
     evaluate,
@@ -208,7 +208,7 @@ def test_sample_grid_draws_each_categorys_windows_in_track_order(data, capsys):
 def test_eval_does_not_import_torch(data):
     script = (
         "import sys\n"
-        "from training.evaluate import evaluate, EvalConfig\n"
+        "from visualizer.eval.evaluate import evaluate, EvalConfig\n"
         f"evaluate({str(data['models'])!r}, {str(data['music'])!r}, None, 'all', "
         "EvalConfig(threads=1))\n"
         "assert 'torch' not in sys.modules, 'eval imported torch'\n"

@@ -37,7 +37,7 @@ import numpy as np
 import scipy.linalg
 import scipy.ndimage
 
-from training.folders import (
+from visualizer.folders import (
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
     DataLayoutError,
@@ -57,6 +57,7 @@ from visualizer.model_files import (
     ModelFileError,
     ModelMetadata,
 )
+from visualizer.photos import PhotoReadError, read_photo
 from visualizer.scene_memory import remembered_sequence
 
 log = logging.getLogger(__name__)
@@ -64,34 +65,8 @@ log = logging.getLogger(__name__)
 SUBSETS = ("all", "train", "validation")
 
 
-class PhotoReadError(ValueError):
-    """A photo could not be decoded; the message names the file and the reason."""
-
-
 class EvaluationError(ValueError):
     """The evaluation cannot run on these inputs; the message says why."""
-
-
-def read_photo(path: Path, size: int) -> np.ndarray:
-    """A photo as uint8 RGB [size, size, 3]: centre-cropped square, antialiased resize.
-
-    The judge's training and held-out photos and `musicscape eval`'s real photos all go
-    through this, so both see the same pixels.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
-    except (OSError, UnidentifiedImageError, ValueError) as error:
-        raise PhotoReadError(f"{path}: unreadable image ({error})") from error
-    width, height = image.size
-    side = min(width, height)
-    left, top = (width - side) // 2, (height - side) // 2
-    image = image.crop((left, top, left + side, top + side))
-    if side != size:
-        image = image.resize((size, size), Image.Resampling.LANCZOS)
-    return np.asarray(image, dtype=np.uint8)
 
 
 SAMPLE_COLUMNS = 8
@@ -696,9 +671,7 @@ __all__ = [
     "EvalConfig",
     "EvaluationError",
     "ModelFileError",
-    "PhotoReadError",
     "evaluate",
     "format_summary",
-    "read_photo",
     "write_json",
 ]

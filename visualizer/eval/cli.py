@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from training.evaluate import (
+    from visualizer.eval.evaluate import (
         DataLayoutError,
         EvalConfig,
         EvaluationError,

@@ -15,7 +15,6 @@ from PIL import Image
 
 from training.checkpoint import LATEST, load_checkpoint
 from training.context import TrainingInterrupted
-from training.evaluate import read_photo
 from training.judge import (
     JudgeCheckpointError,
     JudgeConfig,
@@ -32,6 +31,7 @@ from training.judge import (
 from visualizer.app.model_runtime import default_model_dir
 from visualizer.frontend import FrontEndContract
 from visualizer.model_files import JUDGE_FILE, ModelFileError, ModelMetadata
+from visualizer.photos import read_photo
 
 COLOURS = {"blue": (40, 60, 200), "green": (40, 190, 60), "red": (200, 40, 40)}
 PHOTOS_PER_CATEGORY = 15

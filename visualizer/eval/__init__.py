@@ -1,0 +1,1 @@
+"""`musicscape eval`: measures an exported model directory with ONNX Runtime, never torch."""
