@@ -3,6 +3,8 @@
 Writes music_encoder.onnx, generator.onnx and judge.onnx as visualizer/model_files.py
 specifies, each with ModelMetadata.to_props(); each file is exported in its own process and
 compared with torch on random and real inputs (max abs difference <= 1e-4, else it fails).
+When the run has a trained upscaler (upscaler/upscaler.pt) it also writes upscaler.onnx
+(visualizer/upscale.py); `--upscaler-only` writes that file alone.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-json", type=Path, help="eval figures to store in the metadata")
     parser.add_argument("--model-version", default=None, help="version string (default: run name)")
     parser.add_argument("--no-judge", action="store_true", help="export without judge.onnx")
+    parser.add_argument(
+        "--upscaler-only",
+        action="store_true",
+        help="write only upscaler.onnx from the run's upscaler/upscaler.pt (a run that trained "
+        "only `--stages upscaler`, or to add the upscaler to a model folder)",
+    )
     parser.add_argument(
         "--truncation",
         type=float,
@@ -80,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"musicscape export: --scene-memory must be a number of seconds >= 0, got "
               f"{args.scene_memory}", file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
+    upscaler_checkpoint = args.run / "upscaler" / "upscaler.pt"
+    if args.upscaler_only:
+        return _export_upscaler(args, upscaler_checkpoint)
     try:
         info = read_run_info(args.run)
         eval_figures = json.loads(args.eval_json.read_text()) if args.eval_json else {}
@@ -132,4 +143,32 @@ def run(args: argparse.Namespace) -> int:
     except (ExportMismatchError, ModelFileError, CheckpointError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)
         return EXIT_FAILED
+    if upscaler_checkpoint.is_file():
+        return _export_upscaler(args, upscaler_checkpoint)
+    return 0
+
+
+def _export_upscaler(args: argparse.Namespace, checkpoint: Path) -> int:
+    from export.onnx_export import ExportMismatchError, export_in_subprocess
+    from export.upscaler_export import export_upscaler
+    from training.checkpoint import CheckpointError
+    from visualizer.upscale import UPSCALER_FILE
+
+    if not checkpoint.is_file():
+        print(
+            f"musicscape export: {checkpoint} is missing; train it with "
+            f"`musicscape train --resume {args.run} --stages upscaler`",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    version = args.model_version or args.run.resolve().name
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        difference = export_in_subprocess(
+            export_upscaler, checkpoint, args.out / UPSCALER_FILE, version
+        )
+    except (ExportMismatchError, CheckpointError) as error:
+        print(f"musicscape export: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{UPSCALER_FILE}: max abs diff vs torch {difference:.3g}")
     return 0

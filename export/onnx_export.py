@@ -69,12 +69,15 @@ def export_module(
     path: Path,
     metadata: dict[str, str],
     dynamic_batch: bool = True,
+    dynamic_spatial: bool = False,
 ) -> None:
     """Export `module` (eval mode) to `path` with `metadata` in metadata_props.
 
     `example_inputs` must have batch size 2 when `dynamic_batch` (a batch of 1 lets the
-    exporter specialise the axis). Raises ValueError if the written graph's inputs do not
-    have the example's non-batch dimensions and a symbolic batch axis.
+    exporter specialise the axis). `dynamic_spatial` also leaves axes 2 and 3 (height and
+    width) of every input symbolic, for a fully convolutional image model. Raises ValueError
+    if the written graph's inputs do not have the example's other dimensions and symbolic
+    dynamic axes.
     """
     import torch
 
@@ -89,6 +92,13 @@ def export_module(
     if dynamic_batch:
         batch = torch.export.Dim(BATCH_AXIS_NAME, min=1, max=4096)
         dynamic_shapes = tuple({0: batch} for _ in example_inputs)
+    if dynamic_spatial:
+        height = torch.export.Dim("height", min=2, max=4096)
+        width = torch.export.Dim("width", min=2, max=4096)
+        dynamic_shapes = tuple(
+            {**(shapes or {}), 2: height, 3: width}
+            for shapes in (dynamic_shapes or (None,) * len(example_inputs))
+        )
     with torch.no_grad():
         program = torch.onnx.export(
             module,
@@ -115,10 +125,11 @@ def export_module(
     for name, example in zip(input_names, example_inputs, strict=True):
         expected: list[int | str] = list(int(d) for d in example.shape)
         got = dims[name]
-        if dynamic_batch:
-            if not isinstance(got[0], str) or got[0] == "":
-                raise ValueError(f"{path}: input {name!r} has a fixed batch axis {got}")
-            expected[0] = got[0]
+        dynamic_axes = ([0] if dynamic_batch else []) + ([2, 3] if dynamic_spatial else [])
+        for axis in dynamic_axes:
+            if not isinstance(got[axis], str) or got[axis] == "":
+                raise ValueError(f"{path}: input {name!r} has a fixed axis {axis}: {got}")
+            expected[axis] = got[axis]
         if got != expected:
             raise ValueError(f"{path}: input {name!r} exported as {got}, expected {expected}")
     outputs = [value.name for value in written.graph.output]
