@@ -189,6 +189,37 @@ class GanStageConfig:
 
 
 @dataclass(frozen=True)
+class PretrainStageConfig:
+    """Self-supervised pretraining of the music encoder (see pretrain_stage.py)."""
+
+    music_dirs: tuple[str, ...] = ()  # unlabelled music folders under the data root
+    crop_frames: int = 344  # ~8 s at the default contract
+    batch_tracks: int = 16  # tracks per batch, two views each
+    temperature: float = 0.2
+    head_hidden: int = 512
+    head_dim: int = 128
+    max_semitones: float = 2.0
+    max_stretch: float = 0.1
+    gain_db: float = 12.0
+    tilt_db: float = 9.0
+    noise_probability: float = 0.3
+    reverb_probability: float = 0.3
+    steps_per_epoch: int = 50
+    epochs: int = 10
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    grad_clip: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.batch_tracks < 2:
+            raise ValueError(f"pretrain.batch_tracks must be >= 2, got {self.batch_tracks}")
+        if self.crop_frames < 16:
+            raise ValueError(f"pretrain.crop_frames must be >= 16, got {self.crop_frames}")
+        if not 0.0 <= self.max_stretch < 1.0:
+            raise ValueError(f"pretrain.max_stretch must be in [0, 1), got {self.max_stretch}")
+
+
+@dataclass(frozen=True)
 class AugmentConfig:
     gain_db: float = 12.0
     tilt_db: float = 6.0
@@ -211,6 +242,7 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     embed: EmbedStageConfig = field(default_factory=EmbedStageConfig)
     gan: GanStageConfig = field(default_factory=GanStageConfig)
+    pretrain: PretrainStageConfig = field(default_factory=PretrainStageConfig)
     seed: int = 1234
     deterministic: bool = False
 

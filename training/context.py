@@ -58,7 +58,7 @@ class RunContext:
 
     def rank_rng(self, stage: str) -> np.random.Generator:
         """The stage's sampling RNG for this rank (restored from a checkpoint on resume)."""
-        stage_number = {"embed": 1, "gan": 2}[stage]
+        stage_number = {"embed": 1, "gan": 2, "pretrain": 3}[stage]
         return np.random.default_rng([self.config.seed, stage_number, self.process.rank])
 
     def write_run_info(self) -> None:

@@ -1,0 +1,111 @@
+"""Linear probes on frozen music features, cross-validated by track.
+
+A probe is multinomial logistic regression on standardised features (statistics from its
+training windows only), class-balanced, with an L2 penalty; it measures how much of the
+category a frozen representation carries in a form that reaches unseen tracks. The
+representations compared: the spectral summary below (no learning), and music-encoder
+trunks (random, self-supervised).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from training.cross_validation import FoldPredictions
+from visualizer.frontend import FrontEndContract
+from visualizer.frontend.descriptors import DescriptorAnalyser
+
+SUMMARY_BANDS = 32
+
+
+class SpectralSummary:
+    """[2 * SUMMARY_BANDS + 16] per window: mean and standard deviation over time of the log
+    power in log-spaced bands, the normalised chroma, and the window's descriptors."""
+
+    def __init__(self, contract: FrontEndContract):
+        self.descriptors = DescriptorAnalyser(contract)
+        edges = np.geomspace(2, contract.n_bins, SUMMARY_BANDS + 1).astype(np.int64)
+        self.edges = np.unique(edges)
+
+    def __call__(self, window: np.ndarray) -> np.ndarray:
+        power = np.asarray(window[0], dtype=np.float32)  # [n_bins, T]
+        bands = np.stack(
+            [
+                power[lo:hi].mean(axis=0)
+                for lo, hi in zip(self.edges[:-1], self.edges[1:], strict=True)
+            ]
+        )  # [bands, T]
+        linear = self.descriptors.linear_power(power)
+        chroma = self.descriptors.chroma(linear)
+        chroma = chroma / max(chroma.sum(), 1e-12)
+        described = self.descriptors.describe(power)
+        scalars = [
+            described.loudness_db / 30.0,
+            np.log2(max(described.onset_rate, 0.1)),
+            np.log2(max(described.centroid_hz, 50.0) / 1000.0),
+            described.mode,
+        ]
+        return np.concatenate(
+            [bands.mean(axis=1), bands.std(axis=1), chroma, np.asarray(scalars)]
+        ).astype(np.float32)
+
+
+def train_probe(
+    features: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    weight_decay: float,
+    steps: int = 300,
+) -> tuple[np.ndarray, np.ndarray, torch.nn.Linear]:
+    """(mean, scale, linear layer) of a class-balanced logistic regression (L-BFGS)."""
+    mean = features.mean(axis=0)
+    scale = features.std(axis=0) + 1e-6
+    x = torch.from_numpy((features - mean) / scale).float()
+    y = torch.from_numpy(labels).long()
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    weights = torch.tensor(counts.sum() / (n_classes * np.maximum(counts, 1)), dtype=torch.float32)
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(x.shape[1], n_classes)
+    optimiser = torch.optim.LBFGS(layer.parameters(), lr=1.0, max_iter=steps, history_size=20)
+
+    def closure():
+        optimiser.zero_grad()
+        loss = F.cross_entropy(layer(x), y, weight=weights)
+        loss = loss + weight_decay * layer.weight.square().sum()
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return mean, scale, layer
+
+
+@torch.no_grad()
+def probe_predict(probe, features: np.ndarray) -> np.ndarray:
+    mean, scale, layer = probe
+    return layer(torch.from_numpy((features - mean) / scale).float()).argmax(1).numpy()
+
+
+def probe_cv(
+    features: np.ndarray,
+    labels: np.ndarray,
+    tracks: list[str],
+    track_fold: dict[str, int],
+    n_classes: int,
+    weight_decay: float,
+) -> list[FoldPredictions]:
+    """Per fold: a probe trained on the other folds' windows predicts the held-out windows."""
+    folds = np.asarray([track_fold[t] for t in tracks])
+    out = []
+    for fold in range(max(track_fold.values()) + 1):
+        held = folds == fold
+        probe = train_probe(features[~held], labels[~held], n_classes, weight_decay)
+        out.append(
+            FoldPredictions(
+                labels[held],
+                probe_predict(probe, features[held]),
+                [t for t, h in zip(tracks, held, strict=True) if h],
+            )
+        )
+    return out

@@ -1,0 +1,174 @@
+"""Music descriptors of one analysis window, and the music's feel (arousal, valence) from them.
+
+Everything here reads the power channel the front end already computed ([n_bins, T] in
+contract units, see contract.py), so it costs a few milliseconds per window and runs in the
+app, in `eval` and in training alike. It is causal: a window's descriptors depend only on
+its own frames.
+
+Descriptors:
+- loudness_db: the mean over frames of the frame's total power, in dB relative to a 0 dBFS
+  sine (a full-scale sine reads 0 dB, -20 dB for one at a tenth of the amplitude).
+- onset_rate: onsets per second of the spectral flux (the mean positive rise of log power
+  between frames, as the front end's onset envelope), counted as local maxima that rise
+  above the window's median flux by `ONSET_THRESHOLD` units and are at least
+  `MIN_ONSET_GAP_SECONDS` apart.
+- centroid_hz: the spectral centroid of the window's summed power.
+- mode: how much better the window's chroma matches major than minor: the mean of two
+  differences of best Pearson correlations over the 12 rotations, one with the
+  Krumhansl-Kessler key profiles (the key over the window) and one with major and minor
+  triads (the chords; the key profiles alone barely separate a major triad from its
+  relative minor key). Positive: major, negative: minor; |mode| <= 2.
+
+Feel, each in [-1, 1] (music-colour studies: Palmer et al., PNAS 2013; Whiteford et al.,
+i-Perception 2018), from four terms clipped to [-1, 1]:
+    loud   = (loudness_db + 30) / 15          -45 dB -> -1, -15 dB -> +1
+    pace   = log2(onset_rate / 2) / 2         0.5 onsets/s -> -1, 2 -> 0, 8 -> +1
+    bright = log2(centroid_hz / 1500) / 1.5   ~530 Hz -> -1, ~4.2 kHz -> +1
+    major  = mode / 0.5
+    arousal = 0.4 loud + 0.4 pace + 0.2 bright
+    valence = 0.6 major + 0.25 pace + 0.15 bright
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .contract import FrontEndContract
+
+ONSET_THRESHOLD = 0.01  # contract units of mean positive log-power rise (0.5 dB)
+MIN_ONSET_GAP_SECONDS = 0.1
+CHROMA_LOW_HZ = 110.0
+CHROMA_HIGH_HZ = 4200.0
+KRUMHANSL_MAJOR = np.array(
+    [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88], dtype=np.float64
+)
+KRUMHANSL_MINOR = np.array(
+    [6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17], dtype=np.float64
+)
+MAJOR_TRIAD = np.array([1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0], dtype=np.float64)
+MINOR_TRIAD = np.array([1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0], dtype=np.float64)
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+@dataclass(frozen=True)
+class MusicDescriptors:
+    loudness_db: float
+    onset_rate: float
+    centroid_hz: float
+    mode: float
+    key: str  # the best-matching key, e.g. "C major" or "A minor"
+    arousal: float
+    valence: float
+
+    def as_dict(self) -> dict[str, float | str]:
+        return {
+            "loudness_db": self.loudness_db,
+            "onset_rate": self.onset_rate,
+            "centroid_hz": self.centroid_hz,
+            "mode": self.mode,
+            "key": self.key,
+            "arousal": self.arousal,
+            "valence": self.valence,
+        }
+
+
+class DescriptorAnalyser:
+    """Descriptors of power windows [n_bins, T] analysed under one contract."""
+
+    def __init__(self, contract: FrontEndContract):
+        self.contract = contract
+        self._units_to_db = np.float32(-contract.floor_db / 2.0)
+        frequencies = np.arange(contract.n_bins) * contract.sample_rate / contract.n_fft
+        self._frequencies = frequencies
+        in_range = (frequencies >= CHROMA_LOW_HZ) & (frequencies <= CHROMA_HIGH_HZ)
+        self._chroma_bins = np.flatnonzero(in_range)
+        midi = 69.0 + 12.0 * np.log2(frequencies[self._chroma_bins] / 440.0)
+        self._pitch_class = np.mod(np.round(midi).astype(np.int64), 12)
+        self._frames_per_second = contract.sample_rate / contract.hop
+        self._min_gap = max(1, int(round(MIN_ONSET_GAP_SECONDS * self._frames_per_second)))
+
+    def linear_power(self, power_units: np.ndarray) -> np.ndarray:
+        """[n_bins, T] power relative to a 0 dBFS sine's peak bin (floor stays the floor)."""
+        db = (np.asarray(power_units, dtype=np.float32) - np.float32(1.0)) * self._units_to_db
+        return np.power(np.float32(10.0), db / np.float32(10.0))
+
+    def describe(self, power_units: np.ndarray) -> MusicDescriptors:
+        """Descriptors of one window's power channel [n_bins, T] (contract units)."""
+        power_units = np.asarray(power_units, dtype=np.float32)
+        if power_units.ndim != 2 or power_units.shape[0] != self.contract.n_bins:
+            raise ValueError(
+                f"expected a power window [{self.contract.n_bins}, T], got {power_units.shape}"
+            )
+        linear = self.linear_power(power_units)
+        frame_power = linear.sum(axis=0)  # [T]
+        loudness_db = float(np.mean(10.0 * np.log10(np.maximum(frame_power, 1e-12))))
+        spectrum = linear.sum(axis=1)  # [n_bins]
+        centroid_hz = float(np.sum(self._frequencies * spectrum) / max(spectrum.sum(), 1e-12))
+        onset_rate = self.onset_rate(power_units)
+        mode, key = self.mode_and_key(linear)
+        arousal, valence = feel(loudness_db, onset_rate, centroid_hz, mode)
+        return MusicDescriptors(loudness_db, onset_rate, centroid_hz, mode, key, arousal, valence)
+
+    def onset_rate(self, power_units: np.ndarray) -> float:
+        rise = np.maximum(np.diff(power_units, axis=1), 0.0).mean(axis=0)  # [T - 1]
+        if rise.size < 3:
+            return 0.0
+        threshold = float(np.median(rise)) + ONSET_THRESHOLD
+        peaks = np.flatnonzero(
+            (rise[1:-1] > threshold) & (rise[1:-1] >= rise[:-2]) & (rise[1:-1] > rise[2:])
+        )
+        count, last = 0, -self._min_gap
+        for peak in peaks:
+            if peak - last >= self._min_gap:
+                count += 1
+                last = peak
+        return count * self._frames_per_second / power_units.shape[1]
+
+    def chroma(self, linear: np.ndarray) -> np.ndarray:
+        """[12] mean magnitude per pitch class (C = 0) of the bins between 110 Hz and 4.2 kHz."""
+        magnitude = np.sqrt(linear[self._chroma_bins]).sum(axis=1)
+        return np.bincount(self._pitch_class, weights=magnitude, minlength=12)
+
+    def mode_and_key(self, linear: np.ndarray) -> tuple[float, str]:
+        chroma = self.chroma(linear)
+        if np.ptp(chroma) <= 1e-9 * max(chroma.max(), 1e-30):
+            return 0.0, "none"
+        major = best_rotation(chroma, KRUMHANSL_MAJOR)
+        minor = best_rotation(chroma, KRUMHANSL_MINOR)
+        best_major, best_minor = int(np.argmax(major)), int(np.argmax(minor))
+        key_difference = major[best_major] - minor[best_minor]
+        triad_difference = np.max(best_rotation(chroma, MAJOR_TRIAD)) - np.max(
+            best_rotation(chroma, MINOR_TRIAD)
+        )
+        mode = float(0.5 * (key_difference + triad_difference))
+        key = (
+            f"{PITCH_CLASSES[best_major]} major"
+            if mode >= 0
+            else f"{PITCH_CLASSES[best_minor]} minor"
+        )
+        return mode, key
+
+
+def best_rotation(chroma: np.ndarray, profile: np.ndarray) -> np.ndarray:
+    """[12] Pearson correlation of `chroma` with `profile` rotated to each tonic (C = 0)."""
+    centred = chroma - chroma.mean()
+    rotations = np.stack([np.roll(profile, k) for k in range(12)])
+    rotations = rotations - rotations.mean(axis=1, keepdims=True)
+    return (rotations @ centred) / (
+        np.linalg.norm(rotations, axis=1) * max(np.linalg.norm(centred), 1e-30)
+    )
+
+
+def feel(
+    loudness_db: float, onset_rate: float, centroid_hz: float, mode: float
+) -> tuple[float, float]:
+    """(arousal, valence) in [-1, 1] by the formula in the module docstring."""
+    loud = float(np.clip((loudness_db + 30.0) / 15.0, -1.0, 1.0))
+    pace = float(np.clip(np.log2(max(onset_rate, 1e-3) / 2.0) / 2.0, -1.0, 1.0))
+    bright = float(np.clip(np.log2(max(centroid_hz, 1.0) / 1500.0) / 1.5, -1.0, 1.0))
+    major = float(np.clip(mode / 0.5, -1.0, 1.0))
+    arousal = 0.4 * loud + 0.4 * pace + 0.2 * bright
+    valence = 0.6 * major + 0.25 * pace + 0.15 * bright
+    return arousal, valence
