@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"{name}: max abs diff vs torch {figures}")
         if not args.no_judge:
-            from training.judge import export_judge
+            from export.judge_export import export_judge
 
             difference = export_in_subprocess(
                 export_judge, judge_checkpoint, args.out / JUDGE_FILE, props

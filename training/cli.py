@@ -89,7 +89,9 @@ def _judge_stage(ctx, judge_config_path: Path | None, device: str) -> Path:
     """Train the judge; a JSON list of JudgeConfigs trains each into judge/member_<i>/ and
     combines them into one ensemble judge/judge.pt. The configs used are recorded in
     judge/judge_config.json, so `--resume` continues with them."""
-    from training.judge import JudgeConfig, combine_judges, train_judge
+    from training.judge.config import JudgeConfig
+    from training.judge.ensemble import combine_judges
+    from training.judge.trainer import train_judge
 
     scenes, folder = ctx.data_root / "scenes", ctx.stage_dir("judge")
     recorded = folder / JUDGE_CONFIG_FILE

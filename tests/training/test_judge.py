@@ -13,21 +13,16 @@ import pytest
 import torch
 from PIL import Image
 
+from export.judge_export import export_judge
 from training.checkpoint import LATEST, load_checkpoint
 from training.context import TrainingInterrupted
-from training.judge import (
-    JudgeCheckpointError,
-    JudgeConfig,
-    JudgeEnsemble,
-    SceneJudge,
-    augment,
-    combine_judges,
-    cutmix,
-    export_judge,
-    judge_loss,
-    load_judge,
-    train_judge,
-)
+from training.judge.augment import augment, cutmix
+from training.judge.checkpoint import JudgeCheckpointError, load_judge
+from training.judge.config import JudgeConfig
+from training.judge.distill import judge_loss
+from training.judge.ensemble import combine_judges
+from training.judge.models import JudgeEnsemble, SceneJudge
+from training.judge.trainer import train_judge
 from visualizer.app.model_runtime import default_model_dir
 from visualizer.frontend import FrontEndContract
 from visualizer.model_files import JUDGE_FILE, ModelFileError, ModelMetadata

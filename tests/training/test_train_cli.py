@@ -80,7 +80,8 @@ def test_all_stages_end_to_end(tmp_path, n_categories):
 
     grid = Image.open(run / "gan" / "samples_epoch_002.png")
     assert grid.size == (8 * 16, n_categories * 16)
-    from training.judge import JudgeEnsemble, load_judge
+    from training.judge.checkpoint import load_judge
+    from training.judge.models import JudgeEnsemble
 
     judge, _ = load_judge(run / "judge" / "judge.pt")
     assert isinstance(judge, JudgeEnsemble) == (n_categories == 3)

@@ -1,0 +1,80 @@
+"""Several trained judges combined into one ensemble checkpoint."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.judge.checkpoint import (
+    CHECKPOINT_FILE,
+    ENSEMBLE_FORMAT,
+    JudgeCheckpointError,
+    load_judge,
+    same_split,
+)
+from training.judge.models import JudgeEnsemble, per_category_accuracy, predict
+from training.judge.photos import read_photo_set
+
+log = logging.getLogger(__name__)
+
+
+def combine_judges(checkpoints: list[Path], out_dir: Path) -> Path:
+    """Combine trained judges (same categories and held-out photos) into one ensemble
+    checkpoint out_dir/judge.pt, measured on those held-out photos; returns its path."""
+    loaded = [load_judge(path) for path in checkpoints]
+    first = loaded[0][1]
+    for (model, info), path in zip(loaded, checkpoints, strict=True):
+        if isinstance(model, JudgeEnsemble):
+            raise JudgeCheckpointError(f"{path}: already an ensemble; combine its members")
+        if not same_split(info, first["categories"], first["validation_photos"]):
+            raise JudgeCheckpointError(
+                f"{path}: its categories or held-out photos differ from {checkpoints[0]}'s "
+                "(train every member on the same scenes with the same seed and "
+                "validation_fraction)"
+            )
+    ensemble = JudgeEnsemble([model for model, _ in loaded]).eval()
+    categories = tuple(first["categories"])
+    scenes_root = Path(first["scenes_root"])
+    photos = first["validation_photos"]
+    labelled = [(scenes_root / photo, categories.index(photo.split("/")[0])) for photo in photos]
+    unreadable: list[tuple[str, str]] = []
+    held_out = read_photo_set(scenes_root, labelled, ensemble.image_size, unreadable)
+    if unreadable:
+        raise JudgeCheckpointError(f"held-out photo unreadable now: {unreadable[0][1]}")
+    predictions = predict(ensemble, held_out.images).argmax(1)
+    accuracy = float(np.mean(predictions == held_out.labels))
+    per_category = per_category_accuracy(predictions, held_out.labels, categories)
+    saved = {
+        "format": ENSEMBLE_FORMAT,
+        "members": [
+            {"config": asdict(model.config), "model_state": model.state_dict()}
+            for model in ensemble.members
+        ],
+        "member_accuracies": [info["validation_accuracy"] for _, info in loaded],
+        "categories": list(categories),
+        "validation_accuracy": accuracy,
+        "validation_per_category": per_category,
+        "validation_photos": photos,
+        "train_photo_count": first["train_photo_count"],
+        "skipped": first["skipped"],
+        "scenes_root": first["scenes_root"],
+        "train_seconds": sum(info["train_seconds"] for _, info in loaded),
+        "split": first["split"],
+    }
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / CHECKPOINT_FILE
+    torch.save(saved, path)
+    log.info(
+        "judge ensemble of %d: held-out accuracy %.3f (members %s) %s; wrote %s",
+        len(loaded),
+        accuracy,
+        [round(value, 3) for value in saved["member_accuracies"]],
+        {name: round(value, 3) for name, value in per_category.items()},
+        path,
+    )
+    return path
