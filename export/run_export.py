@@ -82,14 +82,15 @@ def _scored_encoder(run_dir: Path, data_root: Path, props: dict, saved_gan: dict
 
 
 def real_windows(data_root: Path, tracks: list[str], frontend: dict, count: int) -> np.ndarray:
-    """`count` analysed windows [count, 2, n_bins, n_frames] from the start of listed tracks."""
-    from visualizer.frontend import FrontEndContract, analyse_window, decode_file
+    """`count` analysed windows [count, 2, n_bins, n_frames] from the start of listed tracks
+    (only the first window of each is decoded)."""
+    from visualizer.frontend import AudioFileReader, FrontEndContract, analyse_window
 
     contract = FrontEndContract.from_dict(frontend)
     windows = []
     for relative in tracks[:count]:
-        signal = decode_file(data_root / relative, contract.sample_rate)
-        windows.append(analyse_window(signal[: contract.window_samples], contract))
+        with AudioFileReader(data_root / relative, contract.sample_rate) as reader:
+            windows.append(analyse_window(reader.read(contract.window_samples), contract))
     return np.stack(windows)
 
 
