@@ -105,6 +105,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "each beat from its audio time to its arrival ('vj' extra)",
     )
     parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also run the app headless --seconds without, then --seconds while recording, "
+        "and report the live frame rate of each and the recording's dropped frames",
+    )
+    parser.add_argument(
         "--file", metavar="AUDIO", help="music for --app (default: a synthetic beat track)"
     )
     parser.add_argument(
@@ -161,6 +167,14 @@ def run(args: argparse.Namespace) -> int:
         for name, value in osc.items():
             shown = f"{value:.2f}" if isinstance(value, float) else value
             print(f"osc.{name}: {shown}")
+    if args.record:
+        from visualizer.app.record_bench import run_record_bench
+
+        recording = run_record_bench(model_dir, args.seconds, args.file)
+        report["record"] = recording
+        for name, value in recording.items():
+            shown = f"{value:.2f}" if isinstance(value, float) else value
+            print(f"record.{name}: {shown}")
     if args.soak is not None:
         from visualizer.app.app_bench import run_soak
         from visualizer.bundled import assets_dir

@@ -50,6 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="send category probabilities, scene, onset envelope and beats over OSC there",
     )
     group.add_argument(
+        "--record-dir",
+        metavar="DIR",
+        type=Path,
+        help="where R (or the Record button, or OSC) writes videos (default: ~/Videos, "
+        "else the current directory)",
+    )
+    group.add_argument(
         "--settings", metavar="INI", help="keep settings in this file instead of the user's"
     )
     group.add_argument("--fullscreen", action="store_true", help="start in full screen")
@@ -96,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         except PlaylistError as error:
             print(f"musicscape: --file: {error}", file=sys.stderr)
             return 2
+    if args.record_dir is not None and not args.record_dir.is_dir():
+        print(f"musicscape: --record-dir: {args.record_dir} is not a folder", file=sys.stderr)
+        return 2
     choice = None
     if args.list_devices or args.input is not None:
         try:
@@ -138,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
         worker_settings=WorkerSettings(fps=args.fps, scene_memory_seconds=args.scene_memory),
         input_rate=args.input_rate,
     )
+    if args.record_dir is not None:
+        window.stage.record_dir = args.record_dir
     if args.osc_in is not None:
         window.stage.listen_osc(args.osc_in)
     if args.osc_out is not None:

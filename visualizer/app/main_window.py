@@ -84,6 +84,7 @@ SHORTCUTS = (
     ("L", "log / linear frequency axis"),
     ("Ctrl+R", "reload the models"),
     ("B", "blackout on / off (the canvas, recording and NDI go black)"),
+    ("R", "record what the canvas shows, with the sound, on / off"),
 )
 
 
@@ -257,6 +258,7 @@ class MainWindow(QMainWindow):
         self._shortcut("L", lambda: self.panel.log_frequency.toggle())
         self._shortcut("Ctrl+R", self.reload_models)
         self._shortcut("B", lambda: self.stage.toggle_blackout())
+        self._shortcut("R", lambda: self.stage.toggle_recording())
 
     # ----- faults -----
     def set_fault(self, area: str, message: str | None) -> None:

@@ -94,3 +94,24 @@ class SampleRing:
     def pending(self) -> int:
         """Samples written and not yet consumed."""
         return self.written - self.read_position
+
+    # A passive second reader (the recorder): copies, never moves the consumer's position.
+    def copy_since(self, position: int, out: np.ndarray) -> tuple[int, int, float | None]:
+        """Copy into `out` the samples of the complete blocks written from `position` on
+        (from the oldest still held when the writer has lapped `position`; at most
+        len(out)). Returns (position of the first sample copied, count, time of the sample
+        just before `position + count`, i.e. of the last one copied; None when none)."""
+        blocks = self.blocks
+        if not blocks:
+            return position, 0, None
+        slot = (blocks - 1) % self._records
+        end, end_time = int(self._block_end[slot]), float(self._block_time[slot])
+        start = max(position, end - self.capacity)
+        count = min(end - start, len(out))
+        if count <= 0:
+            return start, 0, None
+        first_index = start % self.capacity
+        first = min(count, self.capacity - first_index)
+        out[:first] = self._samples[first_index : first_index + first]
+        out[first:count] = self._samples[: count - first]
+        return start, count, end_time - (end - start - count) / self.sample_rate

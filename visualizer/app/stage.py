@@ -10,15 +10,30 @@ hands the same picture to the recorder and the NDI sender, and beats to OSC.
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+from pathlib import Path
+
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer
-from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLabel
+from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLabel, QPushButton
+
+from visualizer.video_file import VideoFileError
 
 from .frame_worker import FramePacket
 from .osc_control import INPUT_ADDRESSES, OscListener, OscSender, OscUnavailable
+from .recorder import Recorder, RecordingSummary
 from .scene_director import BIAS, HOLD
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene and onset envelope
+AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
+RECORD_SIZE = 720  # pixels, square like the scene
+
+
+def default_record_dir() -> Path:
+    videos = Path.home() / "Videos"
+    return videos if videos.is_dir() else Path.cwd()
+
 
 REMOTE_FAULT = "remote"
 
@@ -71,6 +86,15 @@ class Stage(QObject):
         self._latest: FramePacket | None = None
         self._black: np.ndarray | None = None
         self.beats_sent = 0
+        self.record_dir = default_record_dir()
+        self.recorder: Recorder | None = None
+        self.last_recording: RecordingSummary | None = None
+        self._ring = None
+        self._ring_position = 0
+        self._ring_scratch: np.ndarray | None = None
+        self._audio_timer = QTimer(self)
+        self._audio_timer.setInterval(AUDIO_PULL_MS)
+        self._audio_timer.timeout.connect(self._pull_audio)
         self._state_timer = QTimer(self)
         self._state_timer.setInterval(OSC_STATE_PERIOD_MS)
         self._state_timer.timeout.connect(self._send_state)
@@ -79,6 +103,12 @@ class Stage(QObject):
         self.osc_label = QLabel("off (--osc-in PORT, --osc-out HOST:PORT)")
         self.osc_label.setWordWrap(True)
         form.addRow("OSC", self.osc_label)
+        self.record_button = QPushButton("Record (R)")
+        self.record_button.setCheckable(True)
+        self.record_button.clicked.connect(lambda: self.perform("record"))
+        self.record_label = QLabel("")
+        self.record_label.setWordWrap(True)
+        form.addRow(self.record_button, self.record_label)
         layout = window.panel.layout()
         layout.insertWidget(layout.count() - 2, self.box)  # above the hint and the stretch
 
@@ -105,6 +135,11 @@ class Stage(QObject):
                 window.showNormal()
         elif action == "next":
             window.next_file()
+        elif action == "record":
+            if switch_value(args, self.recorder is not None):
+                self.start_recording()
+            else:
+                self.stop_recording()
         else:
             raise ValueError(f"unknown action '{action}' (one of {', '.join(INPUT_ADDRESSES)})")
 
@@ -118,6 +153,65 @@ class Stage(QObject):
 
     def toggle_blackout(self) -> None:
         self.perform("blackout")
+
+    def toggle_recording(self) -> None:
+        self.perform("record")
+
+    # ----- recording -----
+    def start_recording(self) -> bool:
+        """Record what the canvas shows, with the audio, to record_dir (R, the button, OSC)."""
+        if self.recorder is not None:
+            return True
+        window = self.window
+        ring = window.ring
+        path = self.record_dir / f"musicscape-{datetime.now():%Y%m%d-%H%M%S}.mp4"
+        try:
+            self.recorder = Recorder(
+                path, RECORD_SIZE, window.worker_settings.fps, ring.sample_rate, time.perf_counter()
+            )
+        except (VideoFileError, ValueError) as error:
+            self.record_label.setText(f"Cannot record: {error}")
+            self.record_button.setChecked(False)
+            return False
+        self._ring, self._ring_position = ring, ring.written
+        self._ring_scratch = np.empty(ring.capacity, dtype=np.float32)
+        self._audio_timer.start()
+        self.record_button.setChecked(True)
+        self.record_label.setText(f"recording to {path}")
+        return True
+
+    def stop_recording(self) -> RecordingSummary | None:
+        recorder, self.recorder = self.recorder, None
+        self.record_button.setChecked(False)
+        if recorder is None:
+            return None
+        self._pull_audio(recorder)
+        self._audio_timer.stop()
+        summary = recorder.stop()
+        self.last_recording = summary
+        self.record_label.setText(summary.describe())
+        return summary
+
+    def _pull_audio(self, recorder: Recorder | None = None) -> None:
+        """Hand the audio written since the last pull to the recorder (GUI thread, a copy)."""
+        recorder = recorder or self.recorder
+        ring = self.window.ring
+        if recorder is None:
+            return
+        if ring is not self._ring:  # the source changed the ring
+            if ring.sample_rate != recorder.audio_rate:
+                self.stop_recording()
+                self.record_label.setText(
+                    f"{self.record_label.text()} (stopped: the audio changed to "
+                    f"{ring.sample_rate} Hz)"
+                )
+                return
+            self._ring, self._ring_position = ring, ring.written
+            self._ring_scratch = np.empty(ring.capacity, dtype=np.float32)
+        start, count, last_time = ring.copy_since(self._ring_position, self._ring_scratch)
+        if count:
+            self._ring_position = start + count
+            recorder.add_audio(self._ring_scratch[:count].copy(), last_time)
 
     def listen_osc(self, port: int) -> bool:
         """--osc-in PORT (0: any free port; `osc_in.port` says which)."""
@@ -162,6 +256,8 @@ class Stage(QObject):
             if self._black is None or self._black.shape != image.shape:
                 self._black = np.zeros_like(image)
             image = self._black
+        if self.recorder is not None:
+            self.recorder.add_frame(image, time.perf_counter())
         return image
 
     def _send_state(self) -> None:
@@ -176,6 +272,7 @@ class Stage(QObject):
         out.send("onset", ("f", float(packet.envelope)))
 
     def close(self) -> None:
+        self.stop_recording()
         self._state_timer.stop()
         if self.osc_in is not None:
             self.osc_in.close()

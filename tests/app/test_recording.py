@@ -1,0 +1,161 @@
+"""Recording: the video file writer (H.264 + AAC through PyAV) read back by PyAV, the
+recorder's constant-rate timing, and the running window recording what the canvas shows."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+import soundfile as sf
+from PyQt6.QtCore import Qt
+
+from visualizer.app.recorder import Recorder
+from visualizer.app.sample_ring import SampleRing
+from visualizer.video_file import VideoFileWriter
+
+RATE = 22_050
+TIMEOUT_MS = 15_000
+
+
+def read_back(path):
+    """(frames as RGB arrays, mono audio, audio rate, codec names) decoded by PyAV."""
+    with av.open(str(path)) as container:
+        codecs = sorted(stream.codec_context.name for stream in container.streams)
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    with av.open(str(path)) as container:
+        chunks = [f.to_ndarray()[0] for f in container.decode(audio=0)]
+        rate = container.streams.audio[0].rate
+    return frames, np.concatenate(chunks), rate, codecs
+
+
+def solid(rgb, size=32):
+    return np.full((size, size, 3), rgb, dtype=np.uint8)
+
+
+def peak_hz(samples, rate):
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return np.argmax(spectrum) * rate / len(samples)
+
+
+def test_writer_makes_h264_and_aac_that_read_back(tmp_path):
+    path = tmp_path / "clip.mp4"
+    writer = VideoFileWriter(path, 64, 64, 30, RATE)
+    for index in range(30):  # 1 s: red then blue, scaled from 32 px to 64
+        writer.write_frame(solid((230, 20, 20) if index < 15 else (20, 20, 230)))
+    t = np.arange(RATE) / RATE
+    writer.write_audio((0.5 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32))
+    writer.close()
+    frames, audio, rate, codecs = read_back(path)
+    assert codecs == ["aac", "h264"]
+    assert len(frames) == 30 and frames[0].shape == (64, 64, 3)
+    red, blue = frames[5].reshape(-1, 3).mean(0), frames[25].reshape(-1, 3).mean(0)
+    assert red[0] > 200 and red[2] < 50 and blue[2] > 200 and blue[0] < 50
+    assert rate == RATE and abs(len(audio) - RATE) < 2048  # AAC pads to whole frames
+    assert abs(peak_hz(audio[2048:-2048], rate) - 440.0) < 3.0
+
+
+def test_writer_refuses_odd_sizes_and_resamples_rates_aac_lacks(tmp_path):
+    with pytest.raises(ValueError, match="even size"):
+        VideoFileWriter(tmp_path / "odd.mp4", 63, 64, 30, RATE)
+    writer = VideoFileWriter(tmp_path / "odd_rate.mp4", 32, 32, 30, 37_000)
+    writer.write_frame(solid((0, 0, 0)))
+    writer.write_audio(np.zeros(37_000, dtype=np.float32))
+    writer.close()
+    assert read_back(tmp_path / "odd_rate.mp4")[2] == 48_000
+
+
+def test_recorder_keeps_a_constant_rate_and_places_audio_by_time(tmp_path):
+    fps, start = 10.0, 100.0
+    recorder = Recorder(tmp_path / "timed.mp4", 32, fps, RATE, start_time=start)
+    shown = [0.0, 0.1, 0.2, 0.5, 0.52, 0.6]  # 0.3 and 0.4 skipped; 0.52 falls in 0.5's slot
+    for index, when in enumerate(shown):
+        recorder.add_frame(solid((index * 40, 0, 0)), start + when)
+    half = np.full(RATE // 2, 0.25, dtype=np.float32)
+    recorder.add_audio(half, start + 0.5 - 1 / RATE)  # 0.0-0.5 s
+    recorder.add_audio(half, start + 1.5 - 1 / RATE)  # 1.0-1.5 s: a 0.5 s gap before it
+    summary = recorder.stop()
+    assert (summary.frames_shown, summary.frames_written) == (6, 7)
+    assert (summary.frames_repeated, summary.frames_merged, summary.frames_dropped) == (2, 1, 0)
+    assert summary.error is None
+    frames, audio, _, _ = read_back(tmp_path / "timed.mp4")
+    reds = [round(frame[..., 0].mean() / 40) for frame in frames]
+    assert reds == [0, 1, 2, 2, 2, 3, 5]
+    level = lambda a, b: float(np.abs(audio[int(a * RATE) : int(b * RATE)]).mean())  # noqa: E731
+    assert level(0.1, 0.4) > 0.2 and level(0.6, 0.9) < 0.01 and level(1.1, 1.4) > 0.2
+
+
+def test_ring_copy_since_leaves_the_consumer_alone():
+    ring = SampleRing(1000, RATE)
+    ring.write(np.arange(300, dtype=np.float32), 10.0)
+    ring.write(np.arange(300, 600, dtype=np.float32), 11.0)
+    out = np.empty(1000, dtype=np.float32)
+    start, count, last = ring.copy_since(100, out)
+    assert (start, count, last) == (100, 500, 11.0)
+    assert np.array_equal(out[:count], np.arange(100, 600))
+    assert ring.read_position == 0
+    ring.write(np.arange(600, 1500, dtype=np.float32), 12.0)  # laps position 100
+    start, count, last = ring.copy_since(600, out)
+    assert (start, count, last) == (600, 900, 12.0)
+    start, count, _ = ring.copy_since(0, out)
+    assert (start, count) == (500, 1000) and out[0] == 500.0
+
+
+def test_the_window_records_what_the_canvas_shows_with_the_sound(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    window = make_window(model_dir)
+    window.stage.record_dir = tmp_path
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert window.stage.recorder is not None and window.stage.record_button.isChecked()
+    painted = window.canvas.frames_painted
+    qtbot.wait(3000)
+    window.stage.perform("blackout", (1,))  # the last second black, in the file too
+    qtbot.wait(1000)
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    summary = window.stage.last_recording
+    shown_live = window.canvas.frames_painted - painted
+    print(
+        f"\nrecording: {summary.seconds:.2f} s, shown live {shown_live}, to the recorder "
+        f"{summary.frames_shown}, written {summary.frames_written}, dropped "
+        f"{summary.frames_dropped}, repeated {summary.frames_repeated}, merged "
+        f"{summary.frames_merged}"
+    )
+    assert summary.error is None and not window.stage.record_button.isChecked()
+    assert window.stage.record_label.text().startswith(f"Saved {summary.path.name}: ")
+    frames, audio, rate, codecs = read_back(summary.path)
+    assert codecs == ["aac", "h264"] and rate == RATE
+    assert len(frames) == summary.frames_written >= 3.5 * 30  # 60 fps aimed at; loaded: 30
+    assert frames[0].shape == (720, 720, 3)
+    assert frames[len(frames) // 4].mean() > 5 and frames[-1].max() < 20  # black at the end
+    # The sound is the file's, continuous: two stretches of it sit in the file 1.5 s apart.
+    assert abs(len(audio) / rate - summary.seconds) < 0.25
+    source = sf.read(beats_file, dtype="float32")[0]
+    first, first_score = locate(audio[rate // 2 : rate], source)
+    second, second_score = locate(audio[2 * rate : 2 * rate + rate // 2], source)
+    assert first_score > 0.9 and second_score > 0.9, (first_score, second_score)
+    assert abs((second - first) - 1.5 * rate) < 0.005 * rate
+
+
+def locate(segment, source):
+    """Where `segment` best matches in `source` (sample index) and the normalised match."""
+    size = len(source) + len(segment)
+    correlation = np.fft.irfft(
+        np.fft.rfft(source, size) * np.conj(np.fft.rfft(segment, size)), size
+    )[: len(source) - len(segment)]
+    index = int(np.argmax(correlation))
+    window = source[index : index + len(segment)]
+    score = correlation[index] / (np.linalg.norm(window) * np.linalg.norm(segment) + 1e-12)
+    return index, float(score)
+
+
+def test_bench_record_reports_live_rates_and_drops(model_dir, qapp):
+    from visualizer.app.record_bench import run_record_bench
+
+    report = run_record_bench(model_dir, 2.0, None)
+    assert report["error"] is None and report["live_fps"] > 0 and report["recording_live_fps"] > 0
+    assert abs(report["recorded_seconds"] - 2.0) < 0.5  # constant 60 fps over the 2 s
+    assert report["recorder_frames_dropped"] >= 0 and report["file_mb"] > 0

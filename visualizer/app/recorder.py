@@ -1,0 +1,145 @@
+"""Recording what the canvas shows, with the audio, to a video file, off the GUI thread.
+
+The GUI thread only hands over references: each frame it shows (with its display time) and
+each new stretch of audio from the analysis ring (with the time of its last sample), both on
+the one monotonic clock. An encoder thread turns them into a constant-rate video with
+`VideoFileWriter` (H.264 + AAC): frame slot i covers [start + i/fps, start + (i+1)/fps); a
+slot the display skipped repeats the frame before it, a second frame in one slot is left
+out, and audio is placed by its time (a gap, such as a pause, becomes silence). If the
+encoder falls behind by more than `backlog_frames`, newer frames are dropped and counted;
+the live picture is never held up.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from visualizer.video_file import VideoFileWriter
+
+RESYNC_SECONDS = 0.02  # audio further than this from its place is moved there
+
+
+@dataclass(frozen=True)
+class RecordingSummary:
+    path: Path
+    seconds: float
+    frames_shown: int  # frames the window showed while recording
+    frames_written: int  # frames in the file (constant rate)
+    frames_repeated: int  # slots the display skipped, filled with the frame before
+    frames_merged: int  # frames that fell in a slot already filled
+    frames_dropped: int  # frames the encoder had no time for (it fell behind)
+    error: str | None = None
+
+    def describe(self) -> str:
+        if self.error:
+            return f"Recording failed: {self.error}"
+        return (
+            f"Saved {self.path.name}: {self.seconds:.1f} s, {self.frames_written} frames "
+            f"({self.frames_dropped} dropped, {self.frames_repeated} repeated)"
+        )
+
+
+class Recorder:
+    def __init__(
+        self,
+        path: str | Path,
+        size: int,
+        fps: float,
+        audio_rate: int,
+        start_time: float,
+        backlog_frames: int = 60,
+    ):
+        # x264's fastest preset: at veryfast a loaded 2-core machine fell behind at 720 px
+        self.writer = VideoFileWriter(path, size, size, fps, audio_rate, preset="ultrafast")
+        self.path = Path(path)
+        self.fps = float(fps)
+        self.audio_rate = int(audio_rate)
+        self.start_time = start_time
+        self.backlog_frames = backlog_frames
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._frames_queued = 0  # GUI side; the encoder thread counts down below
+        self._frames_done = 0
+        self.frames_shown = 0
+        self.frames_dropped = 0
+        self.frames_repeated = 0
+        self.frames_merged = 0
+        self._last_frame: np.ndarray | None = None
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
+        self._thread.start()
+
+    # GUI thread: hand over references, nothing else.
+    def add_frame(self, image: np.ndarray, shown_time: float) -> None:
+        """A frame the canvas shows from `shown_time`; the array must not change later."""
+        self.frames_shown += 1
+        if self._frames_queued - self._frames_done >= self.backlog_frames:
+            self.frames_dropped += 1
+            return
+        self._frames_queued += 1
+        self._queue.put(("frame", image, shown_time))
+
+    def add_audio(self, samples: np.ndarray, last_sample_time: float) -> None:
+        """Mono float32 samples (a copy the caller gives up), the last heard at the time."""
+        self._queue.put(("audio", samples, last_sample_time))
+
+    def stop(self) -> RecordingSummary:
+        self._queue.put(None)
+        self._thread.join()
+        return RecordingSummary(
+            path=self.path,
+            seconds=self.writer.video_seconds,
+            frames_shown=self.frames_shown,
+            frames_written=self.writer.frames_written,
+            frames_repeated=self.frames_repeated,
+            frames_merged=self.frames_merged,
+            frames_dropped=self.frames_dropped,
+            error=self.error,
+        )
+
+    # Encoder thread.
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            kind, data, when = item
+            if kind == "frame":
+                self._frames_done += 1
+            if self.error is not None:
+                continue  # keep draining: the GUI never waits on a failed recording
+            try:
+                if kind == "frame":
+                    self._write_frame(data, when)
+                else:
+                    self._write_audio(data, when)
+            except Exception as error:  # noqa: BLE001 - a full disk, a codec error: reported
+                self.error = str(error)
+        try:
+            self.writer.close()
+        except Exception as error:  # noqa: BLE001 - reported, never raised into the GUI
+            self.error = self.error or str(error)
+
+    def _write_frame(self, image: np.ndarray, shown_time: float) -> None:
+        slot = round((shown_time - self.start_time) * self.fps)
+        if slot < self.writer.frames_written:
+            self.frames_merged += 1
+            return
+        while self._last_frame is not None and self.writer.frames_written < slot:
+            self.writer.write_frame(self._last_frame)
+            self.frames_repeated += 1
+        self.writer.write_frame(image)
+        self._last_frame = image
+
+    def _write_audio(self, samples: np.ndarray, last_sample_time: float) -> None:
+        first_time = last_sample_time - (len(samples) - 1) / self.audio_rate
+        place = round((first_time - self.start_time) * self.audio_rate)
+        offset = place - self.writer.samples_written
+        if abs(offset) <= RESYNC_SECONDS * self.audio_rate:
+            offset = 0  # clock jitter: keep the sound continuous
+        if offset > 0:
+            self.writer.write_audio(np.zeros(offset, dtype=np.float32))
+        elif offset < 0:
+            samples = samples[-offset:]  # already covered (or before the start)
+        self.writer.write_audio(samples)

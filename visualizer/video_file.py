@@ -1,0 +1,121 @@
+"""One reusable video file writer: RGB frames at a constant rate as H.264, float samples as
+AAC, muxed into an MP4 (or any container FFmpeg names by the suffix) by PyAV.
+
+Frames may be any size: each is scaled (bilinear) to the writer's size. Audio at a rate AAC
+cannot carry is resampled to 48 kHz. Frame i lasts 1/fps from i/fps; audio sample j is at
+j/rate, so a caller keeps the two in step by how many of each it writes. `close()` flushes
+both encoders: a file closed after an interruption still plays, holding what was written.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
+AAC_FALLBACK_RATE = 48_000
+
+
+class VideoFileError(RuntimeError):
+    """PyAV is missing or the file cannot be written; the message says which."""
+
+
+def _pyav():
+    try:
+        import av
+    except ImportError as error:
+        raise VideoFileError(
+            "writing video needs PyAV (the 'cpu' or 'gpu' extra): pip install av"
+        ) from error
+    return av
+
+
+class VideoFileWriter:
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        fps: float,
+        audio_rate: int,
+        channels: int = 1,
+        crf: int = 20,
+        preset: str = "veryfast",
+    ):
+        if width % 2 or height % 2 or width < 16 or height < 16:
+            raise ValueError(f"H.264 needs an even size of at least 16, got {width}x{height}")
+        if channels not in (1, 2):
+            raise ValueError(f"audio must be mono or stereo, got {channels} channels")
+        av = _pyav()
+        self._av = av
+        self.path = Path(path)
+        try:
+            self._container = av.open(str(self.path), mode="w")
+        except (OSError, av.FFmpegError) as error:
+            raise VideoFileError(f"cannot write {self.path}: {error}") from error
+        self.fps = Fraction(fps).limit_denominator(1001)
+        video = self._container.add_stream("libx264", rate=self.fps)
+        video.width, video.height = width, height
+        video.pix_fmt = "yuv420p"
+        video.options = {"preset": preset, "crf": str(crf)}
+        self._video = video
+        self.width, self.height = width, height
+        self.audio_rate = int(audio_rate)
+        self._layout = "stereo" if channels == 2 else "mono"
+        self.channels = channels
+        out_rate = self.audio_rate if self.audio_rate in AAC_RATES else AAC_FALLBACK_RATE
+        self._audio = self._container.add_stream("aac", rate=out_rate)
+        self._audio.layout = self._layout
+        self._resampler = av.AudioResampler(format="fltp", layout=self._layout, rate=out_rate)
+        self.frames_written = 0
+        self.samples_written = 0
+        self._closed = False
+
+    @property
+    def video_seconds(self) -> float:
+        return self.frames_written / float(self.fps)
+
+    @property
+    def audio_seconds(self) -> float:
+        return self.samples_written / self.audio_rate
+
+    def write_frame(self, rgb: np.ndarray) -> None:
+        """uint8 [H, W, 3] RGB; scaled to the writer's size when it differs."""
+        frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = frame.reformat(
+            width=self.width, height=self.height, format="yuv420p", interpolation="BILINEAR"
+        )
+        frame.pts = self.frames_written
+        frame.time_base = 1 / self.fps
+        self.frames_written += 1
+        self._container.mux(self._video.encode(frame))
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        """float32 samples in [-1, 1]: [n] (mono) or [n, channels]."""
+        data = np.asarray(samples, dtype=np.float32)
+        if data.ndim == 1:
+            data = data[:, None]
+        if data.shape[1] != self.channels:
+            raise ValueError(f"expected {self.channels} channels, got {data.shape[1]}")
+        if len(data) == 0:
+            return
+        planar = np.ascontiguousarray(data.T)
+        frame = self._av.AudioFrame.from_ndarray(planar, format="fltp", layout=self._layout)
+        frame.sample_rate = self.audio_rate
+        frame.pts = self.samples_written
+        frame.time_base = Fraction(1, self.audio_rate)
+        self.samples_written += len(data)
+        for resampled in self._resampler.resample(frame):
+            self._container.mux(self._audio.encode(resampled))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for resampled in self._resampler.resample(None):
+            self._container.mux(self._audio.encode(resampled))
+        self._container.mux(self._audio.encode(None))
+        self._container.mux(self._video.encode(None))
+        self._container.close()
