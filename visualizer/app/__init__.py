@@ -150,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.record_dir is not None:
         window.stage.record_dir = args.record_dir
+    window.stage.open_midi()
     if args.osc_in is not None:
         window.stage.listen_osc(args.osc_in)
     if args.osc_out is not None:

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 from PyQt6.QtCore import QObject, QTimer
-from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLabel, QPushButton
+from PyQt6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
 
 from visualizer.video_file import VideoFileError
 
 from .frame_worker import FramePacket
+from .midi_control import MidiBindings, MidiInput, MidiUnavailable, targets
 from .osc_control import INPUT_ADDRESSES, OscListener, OscSender, OscUnavailable
 from .recorder import Recorder, RecordingSummary
 from .scene_director import BIAS, HOLD
@@ -86,6 +87,7 @@ class Stage(QObject):
         self._latest: FramePacket | None = None
         self._black: np.ndarray | None = None
         self.beats_sent = 0
+        self.midi_status = ""
         self.record_dir = default_record_dir()
         self.recorder: Recorder | None = None
         self.last_recording: RecordingSummary | None = None
@@ -109,6 +111,21 @@ class Stage(QObject):
         self.record_label = QLabel("")
         self.record_label.setWordWrap(True)
         form.addRow(self.record_button, self.record_label)
+        self.midi_bindings = MidiBindings(window.settings.store)
+        self.midi: MidiInput | None = None
+        self.midi_target = QComboBox()
+        self.midi_target.addItems(targets())
+        self.midi_target.currentTextChanged.connect(self._show_binding)
+        self.learn_button = QPushButton("Learn")
+        self.learn_button.setToolTip("Then move a knob or strike a pad: it drives this control")
+        self.learn_button.clicked.connect(lambda: self.learn_midi(self.midi_target.currentText()))
+        learn_row = QHBoxLayout()
+        learn_row.addWidget(self.midi_target, 1)
+        learn_row.addWidget(self.learn_button)
+        form.addRow("MIDI", learn_row)
+        self.midi_label = QLabel("")
+        self.midi_label.setWordWrap(True)
+        form.addRow(self.midi_label)
         layout = window.panel.layout()
         layout.insertWidget(layout.count() - 2, self.box)  # above the hint and the stretch
 
@@ -150,6 +167,47 @@ class Stage(QObject):
             self.window.set_fault(REMOTE_FAULT, f"OSC /musicscape/{action}: {error}")
         else:
             self.window.set_fault(REMOTE_FAULT, None)
+
+    # ----- MIDI -----
+    def open_midi(self) -> bool:
+        """Listen to every MIDI input port; the panel says which, or why there are none."""
+        try:
+            self.midi = MidiInput(self)
+        except MidiUnavailable as error:
+            self.midi_status = str(error)
+            self._show_binding()
+            return False
+        self.midi.received.connect(self.on_midi_message)
+        names = ", ".join(self.midi.names) or "none connected"
+        self.midi_status = f"MIDI inputs: {names}"
+        self._show_binding()
+        return True
+
+    def learn_midi(self, target: str) -> None:
+        self.midi_bindings.learn(target)
+        self.midi_target.setCurrentText(target)
+        self.learn_button.setEnabled(False)
+        waiting = f"Move a control or strike a pad for {target}…"
+        self.midi_label.setText(waiting if self.midi else f"{waiting}\n{self.midi_status}")
+
+    def on_midi_message(self, message) -> None:
+        """A MIDI message, on the GUI thread (MidiInput's queued signal)."""
+        learning = self.midi_bindings.learning
+        action = self.midi_bindings.handle(message)
+        if learning is not None and self.midi_bindings.learning is None:
+            self.learn_button.setEnabled(True)
+            self._show_binding()
+        if action is not None:
+            try:
+                self.perform(*action)
+            except ValueError as error:  # a category these models lack
+                self.window.set_fault(REMOTE_FAULT, f"MIDI {action[0]}: {error}")
+
+    def _show_binding(self) -> None:
+        target = self.midi_target.currentText()
+        control = self.midi_bindings.control_of(target)
+        bound = f"{target} ← {control.describe()}" if control else f"{target}: not bound"
+        self.midi_label.setText(f"{bound}\n{self.midi_status}")
 
     def toggle_blackout(self) -> None:
         self.perform("blackout")
@@ -278,3 +336,6 @@ class Stage(QObject):
             self.osc_in.close()
             self.osc_in = None
         self.osc_out = None
+        if self.midi is not None:
+            self.midi.close()
+            self.midi = None

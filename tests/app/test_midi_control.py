@@ -1,0 +1,148 @@
+"""MIDI learn: the binding logic with real mido messages, bindings persisting in a real
+QSettings file, the running window driven through the stage's MIDI slot, and real ports
+where ALSA has a sequencer (a clear message where it has none, as in containers and CI)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import mido
+import pytest
+
+from visualizer.app.app_settings import settings_from_file
+from visualizer.app.midi_control import (
+    ALSA_SEQUENCER,
+    MidiBindings,
+    MidiControl,
+    MidiInput,
+    MidiUnavailable,
+    targets,
+)
+from visualizer.app.scene_director import HOLD, SceneMode
+
+HAS_SEQUENCER = os.path.exists(ALSA_SEQUENCER)
+TIMEOUT_MS = 10_000
+
+
+def cc(control, value, channel=0):
+    return mido.Message("control_change", channel=channel, control=control, value=value)
+
+
+def note(number, velocity=100, channel=9):
+    kind = "note_on" if velocity else "note_off"
+    return mido.Message(kind, channel=channel, note=number, velocity=velocity)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return settings_from_file(str(tmp_path / "midi.ini"))
+
+
+def test_a_learnt_knob_drives_its_continuous_control_over_its_whole_range(store):
+    bindings = MidiBindings(store)
+    assert bindings.handle(cc(7, 10)) is None  # nothing bound yet
+    bindings.learn("reactivity")
+    assert bindings.handle(cc(7, 90)) is None and bindings.learning is None  # bound by it
+    assert bindings.control_of("reactivity") == MidiControl("cc", 0, 7)
+    assert bindings.handle(cc(7, 0)) == ("reactivity", (0.0,))
+    assert bindings.handle(cc(7, 127)) == ("reactivity", (3.0,))
+    assert bindings.handle(cc(7, 127, channel=1)) is None  # another channel: another control
+    bindings.learn("scene_memory")
+    bindings.handle(cc(8, 0))
+    assert bindings.handle(cc(8, 127)) == ("scene_memory", (120.0,))
+
+
+def test_pads_and_buttons_fire_once_per_press(store):
+    bindings = MidiBindings(store)
+    bindings.learn("hold 2")
+    bindings.handle(note(36))
+    assert bindings.handle(note(36, 0)) is None  # the release of the learnt pad
+    assert bindings.handle(note(36, 100)) == ("hold", (2,))
+    assert bindings.handle(note(36, 0)) is None
+    bindings.learn("blackout")
+    bindings.handle(cc(64, 127))  # a sustain pedal
+    assert bindings.handle(cc(64, 0)) is None
+    assert bindings.handle(cc(64, 127)) == ("blackout", ())
+    assert bindings.handle(cc(64, 120)) is None  # still down: no second press
+    assert [bindings.handle(cc(64, v)) for v in (40, 70, 100)] == [None, ("blackout", ()), None]
+
+
+def test_a_control_learnt_again_moves_and_bindings_persist(store, tmp_path):
+    bindings = MidiBindings(store)
+    bindings.learn("next")
+    bindings.handle(note(40))
+    bindings.learn("next")  # learnt again on another pad: the old one is freed
+    bindings.handle(note(41))
+    bindings.learn("bias 9")
+    bindings.handle(cc(20, 127))
+    again = MidiBindings(settings_from_file(str(tmp_path / "midi.ini")))
+    assert again.bindings == {
+        MidiControl("note", 9, 41): "next",
+        MidiControl("cc", 0, 20): "bias 9",
+    }
+    assert again.handle(note(40)) is None and again.handle(note(41)) == ("next", ())
+    store.setValue("midi/bindings", "cc/0/1=reactivity;garbage;cc/x/2=next;note/0/5=fly")
+    assert MidiBindings(store).bindings == {MidiControl("cc", 0, 1): "reactivity"}
+
+
+def test_every_continuous_control_and_category_key_can_be_bound():
+    names = targets()
+    assert {"reactivity", "scene_memory", "auto", "blackout", "next", "record"} <= set(names)
+    assert {f"hold {n}" for n in range(1, 10)} | {f"bias {n}" for n in range(1, 10)} <= set(names)
+    with pytest.raises(ValueError, match="no control 'volume'"):
+        MidiBindings(settings_from_file(os.devnull)).learn("volume")
+
+
+def test_the_window_learns_and_follows_midi(qtbot, make_window, model_dir, settings):
+    window = make_window(model_dir)
+    stage = window.stage
+    stage.learn_midi("hold 3")
+    assert not stage.learn_button.isEnabled()
+    stage.on_midi_message(note(38))
+    assert stage.learn_button.isEnabled()
+    assert stage.midi_label.text().startswith("hold 3 ← note 38 (channel 10)")
+    stage.on_midi_message(note(38))
+    assert window.settings.scene_mode == HOLD and window.settings.scene_category == "mountain"
+    qtbot.waitUntil(
+        lambda: window.worker.settings.scene_mode == SceneMode(HOLD, 2), timeout=TIMEOUT_MS
+    )
+    stage.learn_midi("reactivity")
+    stage.on_midi_message(cc(1, 0))
+    stage.on_midi_message(cc(1, 127))
+    assert window.settings.reactivity == 3.0 and window.panel.reactivity.value() == 300
+    stage.learn_midi("hold 9")  # these models have 4 categories
+    stage.on_midi_message(note(50))
+    stage.on_midi_message(note(50))
+    assert window.faults["remote"].startswith("MIDI hold: expected a category")
+    later = make_window(model_dir)  # the bindings outlive the window
+    assert later.stage.midi_bindings.control_of("hold 3") == MidiControl("note", 9, 38)
+
+
+@pytest.mark.skipif(HAS_SEQUENCER, reason="this machine has an ALSA sequencer")
+def test_without_a_sequencer_midi_says_so_plainly(make_window, model_dir):
+    with pytest.raises(MidiUnavailable) as error:
+        MidiInput()
+    assert str(error.value) == (
+        "MIDI is off: this machine has no ALSA sequencer (/dev/snd/seq is missing; load the "
+        "snd-seq kernel module, or run where the sound devices are visible)"
+    )
+    window = make_window(model_dir)
+    assert not window.stage.open_midi()
+    assert window.stage.midi_label.text().endswith(str(error.value))
+    assert "remote" not in window.faults  # the app runs on without MIDI
+
+
+@pytest.mark.skipif(not HAS_SEQUENCER, reason=f"no ALSA sequencer ({ALSA_SEQUENCER} missing)")
+def test_a_real_virtual_port_reaches_the_window(qtbot, make_window, model_dir):
+    mido.set_backend("mido.backends.rtmidi")
+    with mido.open_output("musicscape-test-controller", virtual=True) as controller:
+        time.sleep(0.2)
+        window = make_window(model_dir)
+        assert window.stage.open_midi()
+        assert "musicscape-test-controller" in window.stage.midi_label.text()
+        window.stage.learn_midi("reactivity")
+        controller.send(cc(11, 0))
+        qtbot.waitUntil(lambda: window.stage.learn_button.isEnabled(), timeout=TIMEOUT_MS)
+        controller.send(cc(11, 127))
+        qtbot.waitUntil(lambda: window.settings.reactivity == 3.0, timeout=TIMEOUT_MS)

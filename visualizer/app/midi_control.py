@@ -1,0 +1,188 @@
+"""MIDI learn (mido + python-rtmidi, the `vj` extra): bind a knob, fader, pad or key to a
+control, and the bindings persist in the app's QSettings.
+
+`MidiBindings` is the logic, free of ports and threads: `learn(target)` arms it, the next
+control change or note binds to that target, and afterwards `handle(message)` turns the
+bound control's messages into a stage action (`Stage.perform`'s name and arguments). A
+continuous target (reactivity, scene memory) follows a control's whole range; a button
+target (a category, blackout, next file...) fires when a note is struck or a control
+crosses its midpoint upward, so a knob turned past the middle fires once, not on every step.
+
+`MidiInput` opens every MIDI input port; rtmidi's callback thread only emits a queued Qt
+signal, so the bindings and the window run on the GUI thread. Where ALSA has no sequencer
+(/dev/snd/seq missing, as in containers and CI), it says so in one line instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+from PyQt6.QtCore import QObject, QSettings, pyqtSignal
+
+EXTRA = "vj"
+SETTINGS_KEY = "midi/bindings"
+ALSA_SEQUENCER = "/dev/snd/seq"
+
+# target -> (stage action, range) ; a range makes it continuous, None a button
+CONTINUOUS = {"reactivity": (0.0, 3.0), "scene_memory": (0.0, 120.0)}
+BUTTONS = ("auto", "blackout", "fullscreen", "next", "record")
+CATEGORY_BUTTONS = 9  # "hold 1" ... "hold 9", "bias 1" ... "bias 9", like the keys
+
+
+def targets() -> list[str]:
+    """Every control MIDI can be bound to, in the order the panel lists them."""
+    return [
+        *CONTINUOUS,
+        *BUTTONS,
+        *(f"hold {number}" for number in range(1, CATEGORY_BUTTONS + 1)),
+        *(f"bias {number}" for number in range(1, CATEGORY_BUTTONS + 1)),
+    ]
+
+
+class MidiUnavailable(RuntimeError):
+    """No MIDI here: the extra is missing or there is no ALSA sequencer; says which."""
+
+
+@dataclass(frozen=True)
+class MidiControl:
+    """One physical control: a controller number or a note, on a channel (0-15)."""
+
+    kind: str  # "cc" or "note"
+    channel: int
+    number: int
+
+    @classmethod
+    def of(cls, message) -> MidiControl | None:
+        if message.type == "control_change":
+            return cls("cc", message.channel, message.control)
+        if message.type in ("note_on", "note_off"):
+            return cls("note", message.channel, message.note)
+        return None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.channel}/{self.number}"
+
+    @classmethod
+    def from_key(cls, key: str) -> MidiControl:
+        kind, channel, number = key.split("/")
+        if kind not in ("cc", "note"):
+            raise ValueError(f"not a MIDI control: {key}")
+        return cls(kind, int(channel), int(number))
+
+    def describe(self) -> str:
+        what = "CC" if self.kind == "cc" else "note"
+        return f"{what} {self.number} (channel {self.channel + 1})"
+
+
+def _level(message) -> float:
+    """0-1: a controller's value, a note's velocity (a note-off is 0)."""
+    if message.type == "control_change":
+        return message.value / 127.0
+    return message.velocity / 127.0 if message.type == "note_on" else 0.0
+
+
+class MidiBindings:
+    def __init__(self, store: QSettings):
+        self.store = store
+        self.bindings: dict[MidiControl, str] = {}
+        self.learning: str | None = None
+        self._levels: dict[MidiControl, float] = {}
+        known = set(targets())
+        for entry in str(store.value(SETTINGS_KEY, "") or "").split(";"):
+            key, _, target = entry.partition("=")
+            try:
+                control = MidiControl.from_key(key)
+            except ValueError:
+                continue  # a hand-edited or older entry: ignored
+            if target in known:
+                self.bindings[control] = target
+
+    def learn(self, target: str) -> None:
+        if target not in targets():
+            raise ValueError(f"no control '{target}' to bind (one of {', '.join(targets())})")
+        self.learning = target
+
+    def control_of(self, target: str) -> MidiControl | None:
+        return next((c for c, bound in self.bindings.items() if bound == target), None)
+
+    def _bind(self, control: MidiControl, target: str) -> None:
+        self.bindings = {c: t for c, t in self.bindings.items() if t != target}
+        self.bindings[control] = target
+        entries = ";".join(f"{c.key}={t}" for c, t in sorted(self.bindings.items(), key=str))
+        self.store.setValue(SETTINGS_KEY, entries)
+        self.store.sync()
+
+    def handle(self, message) -> tuple[str, tuple] | None:
+        """The stage action a message asks for (name, arguments), or None. While learning,
+        the first control change or struck note is bound instead (and returns None)."""
+        control = MidiControl.of(message)
+        if control is None:
+            return None
+        level = _level(message)
+        previous = self._levels.get(control, 0.0)
+        self._levels[control] = level
+        if self.learning is not None:
+            if message.type == "note_off" or (message.type == "note_on" and level == 0.0):
+                return None  # the release of the pad that was just learnt
+            self._bind(control, self.learning)
+            self.learning = None
+            return None
+        target = self.bindings.get(control)
+        if target is None:
+            return None
+        if target in CONTINUOUS:
+            low, high = CONTINUOUS[target]
+            return target, (low + level * (high - low),)
+        if not (level >= 0.5 > previous or (control.kind == "note" and level > 0.0)):
+            return None  # a release, or a control already past its midpoint
+        kind, _, number = target.partition(" ")
+        return (kind, (int(number),)) if number else (kind, ())
+
+
+def _mido():
+    try:
+        import mido
+    except ImportError as error:
+        raise MidiUnavailable(
+            f"MIDI needs the '{EXTRA}' extra (mido is missing): pip install '.[{EXTRA}]' "
+            "or ./install.sh --vj"
+        ) from error
+    if sys.platform.startswith("linux") and not os.path.exists(ALSA_SEQUENCER):
+        raise MidiUnavailable(
+            f"MIDI is off: this machine has no ALSA sequencer ({ALSA_SEQUENCER} is missing; "
+            "load the snd-seq kernel module, or run where the sound devices are visible)"
+        )
+    try:
+        mido.set_backend("mido.backends.rtmidi", load=True)
+    except ImportError as error:
+        raise MidiUnavailable(
+            f"MIDI needs python-rtmidi (the '{EXTRA}' extra): pip install '.[{EXTRA}]'"
+        ) from error
+    return mido
+
+
+class MidiInput(QObject):
+    """Every MIDI input port, opened; `received(message)` fires on the owner's (GUI) thread."""
+
+    received = pyqtSignal(object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        mido = _mido()
+        self._ports = []
+        try:
+            names = mido.get_input_names()
+            for name in names:
+                self._ports.append(mido.open_input(name, callback=self.received.emit))
+        except (OSError, SystemError, RuntimeError) as error:  # rtmidi's ALSA failures
+            self.close()
+            raise MidiUnavailable(f"MIDI inputs cannot be opened: {error}") from error
+        self.names = names
+
+    def close(self) -> None:
+        ports, self._ports = self._ports, []
+        for port in ports:
+            port.close()
