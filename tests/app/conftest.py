@@ -3,6 +3,7 @@ in a temporary INI file, and a private PulseAudio daemon with a null sink."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -78,20 +79,17 @@ set-default-source musicscape_test.monitor
 """
 
 
-@pytest.fixture(scope="session")
-def pulse_server(tmp_path_factory):
-    """A private PulseAudio daemon with a null sink whose monitor is the default source.
-
-    PULSE_SERVER points every client (PortAudio's 'pulse' device, paplay) at it.
-    """
+def start_pulse_daemon(directory: Path) -> subprocess.Popen:
+    """A PulseAudio daemon with a null sink listening on `directory`/native (started again
+    on the same socket after a kill, as a restarted sound server is)."""
     binary = shutil.which("pulseaudio")
     if binary is None:
         pytest.skip("the pulseaudio binary is not installed (apt install pulseaudio)")
-    directory = tmp_path_factory.mktemp("pulse")
     socket = directory / "native"
     config = directory / "test.pa"
     config.write_text(PULSE_CONFIG.format(socket=socket))
     environment = dict(os.environ, HOME=str(directory), XDG_RUNTIME_DIR=str(directory))
+    socket.unlink(missing_ok=True)  # left behind by a killed daemon
     daemon = subprocess.Popen(
         [
             binary,
@@ -115,22 +113,50 @@ def pulse_server(tmp_path_factory):
             daemon.kill()
             pytest.fail(f"pulseaudio did not start: {error[-2000:]}")
         time.sleep(0.05)
+    return daemon
+
+
+@contextlib.contextmanager
+def pulse_clients_use(socket: Path):
+    """Point every PulseAudio client (PortAudio's 'pulse' device, paplay, pactl) at
+    `socket` for the block, PortAudio's device list made afresh on entry and exit."""
     saved = {key: os.environ.get(key) for key in ("PULSE_SERVER", "PULSE_SOURCE")}
     os.environ["PULSE_SERVER"] = f"unix:{socket}"
     os.environ.pop("PULSE_SOURCE", None)
     _reinitialise_portaudio()
-    yield f"unix:{socket}"
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
+    try:
+        yield f"unix:{socket}"
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _reinitialise_portaudio()
+
+
+def stop_daemon(daemon: subprocess.Popen) -> None:
     daemon.terminate()
     try:
         daemon.wait(timeout=5)
     except subprocess.TimeoutExpired:
         daemon.kill()
-    _reinitialise_portaudio()
+        daemon.wait()
+
+
+@pytest.fixture(scope="session")
+def pulse_server(tmp_path_factory):
+    """A private PulseAudio daemon with a null sink whose monitor is the default source.
+
+    PULSE_SERVER points every client (PortAudio's 'pulse' device, paplay) at it.
+    """
+    directory = tmp_path_factory.mktemp("pulse")
+    daemon = start_pulse_daemon(directory)
+    try:
+        with pulse_clients_use(directory / "native") as server:
+            yield server
+    finally:
+        stop_daemon(daemon)
 
 
 def _reinitialise_portaudio() -> None:

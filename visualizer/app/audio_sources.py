@@ -97,6 +97,15 @@ def list_inputs() -> list[InputChoice]:
     return choices
 
 
+def rescan_devices() -> None:
+    """Make PortAudio list the devices afresh. Its list is fixed when it initialises, so a
+    sound server that started later (or a device plugged in since) is missing from it until
+    then. Re-initialising closes every open stream: close them first."""
+    sd = _sounddevice()
+    sd._terminate()
+    sd._initialize()
+
+
 def has_output_device() -> bool:
     sd = _sounddevice()
     try:
@@ -195,6 +204,15 @@ class CaptureSource:
                 stream.close()
             except Exception:  # noqa: BLE001 - a vanished device may fail to close; it is gone
                 pass
+
+
+def _close_quietly(stream) -> None:
+    """Close an output (a PortAudio stream is aborted first: a dead one never drains)."""
+    if stream is not None:
+        try:
+            stream.close()
+        except Exception:  # noqa: BLE001 - closing a vanished device
+            pass
 
 
 class PlaybackFifo:
@@ -308,6 +326,7 @@ class FilePlayback:
         self.use_output_device = use_output_device
         self.output_name = "none"
         self._output = None
+        self._device_output = False  # an output device (not the null clock) was opened
         self._output_delay = 0.0
         self.decode_error: str | None = None
 
@@ -330,28 +349,64 @@ class FilePlayback:
         self._fill()
         self._feeder = threading.Thread(target=self._feed, name="file-feeder", daemon=True)
         self._feeder.start()
-        rate = self.ring.sample_rate
         if self.use_output_device and has_output_device():
-            sd = _sounddevice()
             try:
-                self._output = sd.OutputStream(
-                    samplerate=rate,
-                    channels=1,
-                    blocksize=self.block,
-                    dtype="float32",
-                    callback=self._callback,
-                    device=PULSE_DEVICE if self._has_pulse(sd) else None,
-                )
-                self._output_delay = float(self._output.latency)
-                self._output.start()
-                device = sd.query_devices(self._output.device)
-                self.output_name = str(device["name"])
+                self.open_output()
                 return
-            except (sd.PortAudioError, ValueError):
-                self._output = None
-        self._output = ClockedNullOutput(self._null_render, rate, self.block)
+            except AudioDeviceError:
+                pass
+        self._output = ClockedNullOutput(self._null_render, self.ring.sample_rate, self.block)
         self._output.start()
         self.output_name = "none (silent real-time clock)"
+
+    def open_output(self) -> None:
+        """Open and start the output device (PulseAudio's when PortAudio lists it, else the
+        default); playback goes on from the first sample not yet heard."""
+        sd = _sounddevice()
+        stream = None
+        try:
+            stream = sd.OutputStream(
+                samplerate=self.ring.sample_rate,
+                channels=1,
+                blocksize=self.block,
+                dtype="float32",
+                callback=self._callback,
+                device=PULSE_DEVICE if self._has_pulse(sd) else None,
+            )
+            self._output_delay = float(stream.latency)
+            stream.start()
+            self.output_name = str(sd.query_devices(stream.device)["name"])
+        except (sd.PortAudioError, ValueError) as error:
+            _close_quietly(stream)
+            raise AudioDeviceError(f"cannot open the output device: {error}") from error
+        self._output = stream
+        self._device_output = True
+
+    def close_output(self) -> None:
+        """Let go of the output device (the file position stays where playback reached)."""
+        output, self._output = self._output, None
+        _close_quietly(output)
+
+    def reopen_output(self) -> None:
+        """After the output was lost: close what is left of it, let PortAudio look for
+        devices afresh and open the output again. AudioDeviceError while there is none."""
+        self.close_output()
+        rescan_devices()
+        self.open_output()
+
+    @property
+    def uses_device(self) -> bool:
+        """Whether playback goes to an output device (not the silent real-time clock)."""
+        return self._device_output
+
+    @property
+    def output_lost(self) -> bool:
+        """The output device stopped taking samples (unplugged, its sound server died) or
+        could not be opened again since: playback is held where it stopped."""
+        if not self._device_output or self._stopping:
+            return False
+        output = self._output
+        return output is None or not output.active
 
     @staticmethod
     def _has_pulse(sd) -> bool:
@@ -426,13 +481,7 @@ class FilePlayback:
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
-        output, self._output = self._output, None
-        if output is not None:
-            try:
-                output.stop()
-                output.close()
-            except Exception:  # noqa: BLE001 - closing a vanished device
-                pass
+        self.close_output()
         if self._feeder is not None:
             self._feeder.join(timeout=2.0)
         self.reader.close()

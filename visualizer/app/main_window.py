@@ -38,6 +38,7 @@ from .audio_sources import (
     InputChoice,
     capture_rate,
     list_inputs,
+    rescan_devices,
 )
 from .control_panel import ControlPanel
 from .frame_stats import FrameStats
@@ -65,6 +66,7 @@ RING_SECONDS = 8.0
 HEALTH_PERIOD_MS = 250
 SILENT_DEVICE_SECONDS = 2.5  # an input that delivered nothing this long is treated as lost
 RETRY_SECONDS = 2.0
+OUTPUT_RETRY_SECONDS = 1.0  # a lost output device is looked for this often
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_SUFFIXES)
 
 SHORTCUTS = (
@@ -149,6 +151,7 @@ class MainWindow(QMainWindow):
         self.inputs: list[InputChoice] = []
         self._source_silent_since: float | None = None
         self._retry_at = 0.0
+        self._output_retry_at = 0.0
         self._last_blocks = 0
         self.canvas_window: CanvasWindow | None = None
         self.playlist: Playlist | None = None  # the files that play one after another
@@ -219,7 +222,7 @@ class MainWindow(QMainWindow):
     def _connect_panel(self) -> None:
         panel = self.panel
         panel.source_chosen.connect(self._on_source_chosen)
-        panel.refresh_requested.connect(self.refresh_inputs)
+        panel.refresh_requested.connect(self.rescan_inputs)
         panel.open_file_requested.connect(self.choose_file)
         panel.play_pause_requested.connect(self.toggle_pause)
         panel.seek_requested.connect(self.seek)
@@ -383,6 +386,26 @@ class MainWindow(QMainWindow):
             self.panel.mode_label.setText(text)
 
     # ----- sources -----
+    def rescan_inputs(self) -> None:
+        """The refresh button: PortAudio looks for devices afresh (a sound server started
+        since, a device plugged in), then the picker lists them. Re-initialising PortAudio
+        closes every stream, so the current source lets go of its device and takes it again."""
+        source = self.source
+        if isinstance(source, CaptureSource):
+            self._stop_source()
+        elif isinstance(source, FilePlayback) and source.uses_device:
+            source.close_output()
+        with contextlib.suppress(AudioDeviceError):  # no PortAudio: refresh_inputs says so
+            rescan_devices()
+        self.refresh_inputs()
+        if isinstance(source, CaptureSource):
+            choice = self._input_by_key(source.choice.key)
+            if choice is not None:
+                self.capture_input(choice)
+        elif isinstance(source, FilePlayback) and source.uses_device:
+            with contextlib.suppress(AudioDeviceError):  # lost: the health check retries
+                source.open_output()
+
     def refresh_inputs(self) -> None:
         try:
             self.inputs = list_inputs()
@@ -596,6 +619,7 @@ class MainWindow(QMainWindow):
             self._watch_input(source, now)
         elif isinstance(source, FilePlayback):
             self.panel.set_position(source.position_seconds, source.duration_seconds)
+            self._watch_output(source, now)
             if source.decode_error:
                 self.set_fault("source", f"Playback stopped: {source.decode_error}")
             elif source.finished and not self.playlist_ended and self.playlist is not None:
@@ -622,10 +646,9 @@ class MainWindow(QMainWindow):
         self._retry_at = now + RETRY_SECONDS
         key = self.settings.input_key
         self._stop_source()
-        try:
-            self.inputs = list_inputs()
-        except AudioDeviceError:
-            self.inputs = []
+        with contextlib.suppress(AudioDeviceError):  # no PortAudio: refresh_inputs says so
+            rescan_devices()  # a sound server that (re)started since is listed only then
+        self.refresh_inputs()
         choice = self._input_by_key(key)
         label = key.split(":", 1)[-1]
         if choice is not None and self._replace_source(
@@ -638,6 +661,27 @@ class MainWindow(QMainWindow):
             "source",
             f"Lost input '{label}': it stopped delivering sound. Retrying every "
             f"{RETRY_SECONDS:.0f} s; pick another input to switch.",
+        )
+
+    def _watch_output(self, playback: FilePlayback, now: float) -> None:
+        """A file's output device that stopped (unplugged, its sound server died) is opened
+        again every OUTPUT_RETRY_SECONDS; playback is held where it stopped meanwhile."""
+        lost_prefix = "Lost the output device"
+        if not playback.output_lost:
+            if self.faults.get("source", "").startswith(lost_prefix):
+                self.set_fault("source", None)
+            return
+        if now >= self._output_retry_at:
+            self._output_retry_at = now + OUTPUT_RETRY_SECONDS
+            with contextlib.suppress(AudioDeviceError):
+                playback.reopen_output()
+                return
+        minutes, seconds = divmod(int(playback.position_seconds), 60)
+        self.set_fault(
+            "source",
+            f"{lost_prefix} '{playback.output_name}': the file is held at "
+            f"{minutes}:{seconds:02d} and goes on when the device is back (looking for it "
+            f"every {OUTPUT_RETRY_SECONDS:.0f} s; Space and seeking still work).",
         )
 
     def _update_figures(self, now: float) -> None:

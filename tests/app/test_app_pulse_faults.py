@@ -1,0 +1,163 @@
+"""Fault injection with a real PulseAudio daemon: killed (SIGKILL, as a crash) and started
+again on the same socket while the app captures or plays, and started only after the app.
+The app says what happened and carries on by itself once the server is back; a file keeps
+its position meanwhile and Space and seeking still work."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import Qt
+
+from visualizer.app.app_settings import SOURCE_INPUT
+from visualizer.app.audio_sources import CaptureSource, list_inputs, rescan_devices
+
+from .conftest import RATE, pulse_clients_use, start_pulse_daemon
+
+AUDIO_TIMEOUT_MS = 15_000
+MONITOR = "PulseAudio: monitor of musicscape_test"
+
+
+class RestartablePulse:
+    def __init__(self, directory):
+        self.directory = directory
+        self.daemon: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.daemon = start_pulse_daemon(self.directory)
+
+    def start_before_the_app(self) -> None:
+        self.start()
+        rescan_devices()  # as PortAudio initialising in an app started after the server
+
+    def kill(self) -> None:
+        if self.daemon is not None:
+            self.daemon.kill()
+            self.daemon.wait()
+            self.daemon = None
+
+
+@pytest.fixture
+def pulse(tmp_path_factory):
+    """A PulseAudio server that is not running yet; clients point at its socket."""
+    server = RestartablePulse(tmp_path_factory.mktemp("pa"))
+    with pulse_clients_use(server.directory / "native"):
+        try:
+            yield server
+        finally:
+            server.kill()
+
+
+def picker_labels(window) -> list[str]:
+    picker = window.panel.source_picker
+    return [picker.itemText(index) for index in range(picker.count())]
+
+
+def heard_rms(seconds: float) -> float:
+    """The RMS of what the null sink plays over the next `seconds`."""
+    record = subprocess.Popen(
+        ["parec", "--raw", "--format=float32le", "--channels=1", f"--rate={RATE}"]
+        + ["-d", "musicscape_test.monitor"],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        record.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        record.terminate()
+    heard = np.frombuffer(record.communicate(timeout=5)[0], dtype=np.float32)
+    return float(np.sqrt(np.mean(heard[-RATE // 2 :] ** 2))) if len(heard) > RATE // 2 else 0.0
+
+
+def test_capture_carries_on_after_pulseaudio_is_killed_and_restarted(
+    qtbot, pulse, make_window, model_dir
+):
+    pulse.start_before_the_app()
+    window = make_window(model_dir, use_output_device=True)
+    choice = next(c for c in list_inputs() if c.label == MONITOR)
+    assert window.capture_input(choice)
+    qtbot.waitUntil(lambda: window.ring.written > RATE // 2, timeout=AUDIO_TIMEOUT_MS)
+    pulse.kill()
+    qtbot.waitUntil(
+        lambda: window.faults.get("source", "").startswith("Lost input 'musicscape_test.monitor'"),
+        timeout=AUDIO_TIMEOUT_MS,
+    )
+    pulse.start()
+    qtbot.waitUntil(lambda: "source" not in window.faults, timeout=AUDIO_TIMEOUT_MS)
+    written = window.ring.written
+    qtbot.waitUntil(lambda: window.ring.written > written + RATE // 2, timeout=AUDIO_TIMEOUT_MS)
+    assert isinstance(window.source, CaptureSource) and window.source.choice.label == MONITOR
+
+
+def test_a_file_is_held_while_pulseaudio_is_down_and_plays_on_from_there(
+    qtbot, pulse, make_window, model_dir, beats_file
+):
+    pulse.start_before_the_app()
+    window = make_window(model_dir, use_output_device=True)
+    assert window.play_file(beats_file)
+    playback = window.source
+    assert playback.output_name == "pulse"
+    qtbot.waitUntil(lambda: playback.position_seconds > 1.0, timeout=AUDIO_TIMEOUT_MS)
+    pulse.kill()
+    qtbot.waitUntil(lambda: playback.output_lost, timeout=AUDIO_TIMEOUT_MS)
+    held = playback.position_seconds
+    minutes, seconds = divmod(int(held), 60)
+    qtbot.waitUntil(
+        lambda: window.faults.get("source", "").startswith(
+            f"Lost the output device 'pulse': the file is held at {minutes}:{seconds:02d} "
+            "and goes on when the device is back"
+        ),
+        timeout=AUDIO_TIMEOUT_MS,
+    )
+    qtbot.wait(1500)  # retries come and go; nothing plays
+    assert playback.position_seconds == held
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert playback.paused and window.panel.play_button.text() == "Play"
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not playback.paused and window.panel.play_button.text() == "Pause"
+    qtbot.keyClick(window, Qt.Key.Key_Right)  # 5 s on
+    qtbot.waitUntil(
+        lambda: abs(playback.position_seconds - (held + 5.0)) < 1.0 / RATE,
+        timeout=AUDIO_TIMEOUT_MS,
+    )
+    qtbot.wait(600)
+    assert abs(playback.position_seconds - (held + 5.0)) < 1.0 / RATE
+    pulse.start()
+    qtbot.waitUntil(lambda: "source" not in window.faults, timeout=AUDIO_TIMEOUT_MS)
+    assert window.source is playback and not playback.output_lost
+    qtbot.waitUntil(lambda: playback.position_seconds > held + 5.5, timeout=AUDIO_TIMEOUT_MS)
+    assert heard_rms(1.5) > 0.05  # the music comes out again
+
+
+def test_started_while_pulseaudio_is_down_the_remembered_input_is_found_once_it_is_up(
+    qtbot, pulse, make_window, model_dir, settings
+):
+    settings.source_kind = SOURCE_INPUT
+    settings.input_key = "pulse:musicscape_test.monitor"
+    window = make_window(model_dir, use_output_device=True)
+    assert window.faults["source"] == (
+        "The remembered input 'musicscape_test.monitor' is not connected; waiting for it "
+        "(or pick another input)."
+    )
+    assert picker_labels(window) == ["Demo clip", "File…"]
+    pulse.start()
+    qtbot.waitUntil(lambda: isinstance(window.source, CaptureSource), timeout=AUDIO_TIMEOUT_MS)
+    assert window.source.choice.label == MONITOR
+    written = window.ring.written
+    qtbot.waitUntil(lambda: window.ring.written > written + RATE // 2, timeout=AUDIO_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "source" not in window.faults, timeout=AUDIO_TIMEOUT_MS)
+    assert MONITOR in picker_labels(window)
+    assert window.panel.source_picker.currentText() == MONITOR
+
+
+def test_refresh_lists_the_inputs_of_a_sound_server_started_after_the_app(
+    qtbot, pulse, make_window, model_dir
+):
+    window = make_window(model_dir, use_output_device=True)
+    assert picker_labels(window) == ["Demo clip", "File…"]
+    assert window.faults["inputs"] == "No audio input device found; files still play."
+    pulse.start()
+    window.panel.refresh_requested.emit()
+    assert MONITOR in picker_labels(window)
+    assert "inputs" not in window.faults
