@@ -5,7 +5,8 @@
 #   ./install.sh --gpu    the app with onnxruntime-gpu (CUDA) instead
 #   ./install.sh --train  also torch and the training/export tools
 #   ./install.sh --vj     also OSC and MIDI control (python-osc, mido, python-rtmidi)
-#   ./install.sh --dev    training tools, OSC/MIDI, plus the test tools (what CI uses)
+#   ./install.sh --ndi    also NDI output (cyndilib, which bundles Vizrt's NDI runtime)
+#   ./install.sh --dev    training tools, OSC/MIDI, NDI, plus the test tools (what CI uses)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,7 +17,8 @@ for arg in "$@"; do
     --gpu) runtime=gpu ;;
     --train) extras+=(train) ;;
     --vj) extras+=(vj) ;;
-    --dev) extras+=(train vj dev) ;;
+    --ndi) extras+=(ndi) ;;
+    --dev) extras+=(train vj ndi dev) ;;
     -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac

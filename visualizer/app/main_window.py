@@ -87,6 +87,7 @@ SHORTCUTS = (
     ("Ctrl+R", "reload the models"),
     ("B", "blackout on / off (the canvas, recording and NDI go black)"),
     ("R", "record what the canvas shows, with the sound, on / off"),
+    ("Shift+N", "NDI output of the picture on / off"),
 )
 
 
@@ -262,6 +263,7 @@ class MainWindow(QMainWindow):
         self._shortcut("Ctrl+R", self.reload_models)
         self._shortcut("B", lambda: self.stage.toggle_blackout())
         self._shortcut("R", lambda: self.stage.toggle_recording())
+        self._shortcut("Shift+N", lambda: self.stage.toggle_ndi())
 
     # ----- faults -----
     def set_fault(self, area: str, message: str | None) -> None:

@@ -22,6 +22,7 @@ from visualizer.video_file import VideoFileError
 
 from .frame_worker import FramePacket
 from .midi_control import MidiBindings, MidiInput, MidiUnavailable, targets
+from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import INPUT_ADDRESSES, OscListener, OscSender, OscUnavailable
 from .recorder import Recorder, RecordingSummary
 from .scene_director import BIAS, HOLD
@@ -126,6 +127,13 @@ class Stage(QObject):
         self.midi_label = QLabel("")
         self.midi_label.setWordWrap(True)
         form.addRow(self.midi_label)
+        self.ndi: NdiOutput | None = None
+        self.ndi_button = QPushButton("NDI out (Shift+N)")
+        self.ndi_button.setCheckable(True)
+        self.ndi_button.clicked.connect(lambda: self.perform("ndi"))
+        self.ndi_label = QLabel("off")
+        self.ndi_label.setWordWrap(True)
+        form.addRow(self.ndi_button, self.ndi_label)
         layout = window.panel.layout()
         layout.insertWidget(layout.count() - 2, self.box)  # above the hint and the stretch
 
@@ -152,6 +160,8 @@ class Stage(QObject):
                 window.showNormal()
         elif action == "next":
             window.next_file()
+        elif action == "ndi":
+            self.set_ndi(switch_value(args, self.ndi is not None))
         elif action == "record":
             if switch_value(args, self.recorder is not None):
                 self.start_recording()
@@ -214,6 +224,30 @@ class Stage(QObject):
 
     def toggle_recording(self) -> None:
         self.perform("record")
+
+    def toggle_ndi(self) -> None:
+        self.perform("ndi")
+
+    # ----- NDI -----
+    def set_ndi(self, on: bool) -> bool:
+        """Send the frames the canvas shows as the NDI source 'musicscape', or stop."""
+        if not on:
+            if self.ndi is not None:
+                self.ndi.close()
+                self.ndi = None
+            self.ndi_button.setChecked(False)
+            self.ndi_label.setText("off")
+            return True
+        if self.ndi is None:
+            try:
+                self.ndi = NdiOutput(self.window.worker_settings.fps)
+            except NdiUnavailable as error:
+                self.ndi_button.setChecked(False)
+                self.ndi_label.setText(str(error))
+                return False
+        self.ndi_button.setChecked(True)
+        self.ndi_label.setText(f"sending as '{self.ndi.name}' from the next frame")
+        return True
 
     # ----- recording -----
     def start_recording(self) -> bool:
@@ -316,7 +350,21 @@ class Stage(QObject):
             image = self._black
         if self.recorder is not None:
             self.recorder.add_frame(image, time.perf_counter())
+        if self.ndi is not None:
+            self._send_ndi(image)
         return image
+
+    def _send_ndi(self, image: np.ndarray) -> None:
+        first = self.ndi.full_name is None
+        try:
+            self.ndi.send(image)
+        except NdiUnavailable as error:
+            self.set_ndi(False)
+            self.ndi_label.setText(str(error))
+            return
+        if first:
+            height, width, _ = image.shape
+            self.ndi_label.setText(f"sending '{self.ndi.full_name}', {width}×{height}")
 
     def _send_state(self) -> None:
         packet, out, window = self._latest, self.osc_out, self.window
@@ -339,3 +387,4 @@ class Stage(QObject):
         if self.midi is not None:
             self.midi.close()
             self.midi = None
+        self.set_ndi(False)

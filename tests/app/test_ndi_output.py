@@ -1,0 +1,114 @@
+"""NDI output, received on this machine by the same library (cyndilib, the 'ndi' extra).
+
+Discovery: NDI on Linux advertises sources through the Avahi daemon (mDNS), which
+containers and CI lack; NDI's own config file can list addresses to look at instead, so
+the receiver here finds the app's source at 127.0.0.1 (NDI_CONFIG_DIR, set for this test
+session only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+TIMEOUT_S = 20.0
+
+
+@pytest.fixture(scope="module")
+def ndi(tmp_path_factory):
+    config = tmp_path_factory.mktemp("ndi")
+    (config / "ndi-config.v1.json").write_text(
+        json.dumps({"ndi": {"networks": {"ips": "127.0.0.1", "discovery": ""}}})
+    )
+    saved = os.environ.get("NDI_CONFIG_DIR")
+    os.environ["NDI_CONFIG_DIR"] = str(config)  # read when the runtime first starts
+    cyndilib = pytest.importorskip("cyndilib", reason="the 'ndi' extra is not installed")
+    yield cyndilib
+    if saved is None:
+        os.environ.pop("NDI_CONFIG_DIR", None)
+    else:
+        os.environ["NDI_CONFIG_DIR"] = saved
+
+
+class NdiReceiver:
+    def __init__(self, source_name: str):
+        from cyndilib.finder import Finder
+        from cyndilib.receiver import Receiver
+        from cyndilib.video_frame import VideoRecvFrame
+        from cyndilib.wrapper import RecvBandwidth, RecvColorFormat
+
+        self.finder = Finder()
+        self.finder.open()
+        deadline = time.monotonic() + TIMEOUT_S
+        while source_name not in self.finder.get_source_names():
+            assert time.monotonic() < deadline, f"no NDI source {source_name!r} found"
+            self.finder.wait_for_sources(0.5)
+        self.receiver = Receiver(
+            color_format=RecvColorFormat.RGBX_RGBA, bandwidth=RecvBandwidth.highest
+        )
+        self.frame = VideoRecvFrame()
+        self.receiver.set_video_frame(self.frame)
+        self.receiver.set_source(self.finder.get_source(source_name))
+
+    def next_frame(self, qtbot) -> np.ndarray:
+        """The next video frame, [H, W, 4] RGBA (the event loop keeps running meanwhile)."""
+        from cyndilib.receiver import ReceiveFrameType
+
+        deadline = time.monotonic() + TIMEOUT_S
+        while time.monotonic() < deadline:
+            received = self.receiver.receive(ReceiveFrameType.recv_video, 50)
+            if received & ReceiveFrameType.recv_video:
+                width, height = self.frame.get_resolution()
+                return np.asarray(self.frame).copy().reshape(height, width, 4)
+            qtbot.wait(10)
+        raise AssertionError("no NDI video frame arrived")
+
+    def close(self):
+        self.receiver.disconnect()
+        self.finder.close()
+
+
+def test_the_picture_is_received_over_ndi(qtbot, ndi, make_window, model_dir, beats_file):
+    window = make_window(model_dir)
+    window.play_file(beats_file)
+    stage = window.stage
+    stage.perform("blackout", (1,))
+    assert stage.set_ndi(True) and stage.ndi_button.isChecked()
+    qtbot.waitUntil(lambda: stage.ndi.full_name is not None, timeout=10_000)
+    name = stage.ndi.full_name
+    assert name.endswith("(musicscape)")
+    assert stage.ndi_label.text() == f"sending '{name}', 64×64"
+    receiver = NdiReceiver(name)
+    try:
+        black = receiver.next_frame(qtbot)
+        assert black.shape == (64, 64, 4) and black[..., :3].max() <= 8
+        assert black[..., 3].min() == 255
+        stage.perform("blackout", (0,))
+        qtbot.waitUntil(lambda: not stage.blackout, timeout=5000)
+        for _ in range(30):  # frames already on their way may still be black
+            picture = receiver.next_frame(qtbot)
+            if picture[..., :3].mean() > 8:
+                break
+        assert picture[..., :3].mean() > 8 and picture[..., :3].std() > 2  # a scene
+    finally:
+        receiver.close()
+    stage.perform("ndi", (0,))
+    assert stage.ndi is None and stage.ndi_label.text() == "off"
+
+
+def test_without_the_extra_ndi_names_it():
+    code = (
+        "import sys; sys.modules['cyndilib'] = None\n"
+        "from visualizer.app.ndi_output import NdiOutput, NdiUnavailable\n"
+        "try:\n    NdiOutput(60)\nexcept NdiUnavailable as error:\n    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == (
+        "NDI output needs the 'ndi' extra (cyndilib is missing): pip install '.[ndi]' or "
+        "./install.sh --ndi"
+    )
