@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 T = TypeVar("T")
 
 
 def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
-    """Rebuild dataclass `cls` from `values`, nested dataclasses and tuples included."""
+    """Rebuild dataclass `cls` from `values`, nested dataclasses and tuples included. Keys in
+    the class's RETIRED_KEYS (settings older runs stored that no longer exist) are dropped."""
+    retired = getattr(cls, "RETIRED_KEYS", ())
+    values = {name: value for name, value in values.items() if name not in retired}
     known = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:
@@ -230,8 +233,10 @@ class AugmentConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    validation_fraction: float = 0.25
-    image_validation_fraction: float = 0.1
+    # Photos are split by visualizer.photos.split_photos, the same for every stage.
+    RETIRED_KEYS: ClassVar[tuple[str, ...]] = ("image_validation_fraction",)
+
+    validation_fraction: float = 0.25  # of each category's tracks
     seed: int = 1234
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     extra_music: tuple[str, ...] = ()  # more <dir>/<category>/* music folders under the root

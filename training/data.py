@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from training.config import DataConfig
 from training.feature_cache import FeatureCache
@@ -25,6 +24,8 @@ from visualizer.folders import (
     split_by_item,
 )
 from visualizer.frontend import AudioDecodeError, FrontEndContract
+from visualizer.photos import PhotoReadError, read_photo, split_photos
+from visualizer.pixels import to_unit
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +92,7 @@ def split_data(root: Path, config: DataConfig) -> DataSplit:
         )
         train_tracks += [(path, index) for path in training]
         validation_tracks += [(path, index) for path in validation]
-        training, validation = split_by_item(
-            scenes.files[name], config.image_validation_fraction, config.seed
-        )
+        training, validation = split_photos(scenes.files[name])
         train_images += [(path, index) for path in training]
         validation_images += [(path, index) for path in validation]
     return DataSplit(
@@ -163,37 +162,35 @@ class MusicBank:
         return sorted({int(round(x)) for x in np.linspace(0, last, count)})
 
 
-def load_image(path: Path, size: int) -> np.ndarray:
-    """uint8 [size, size, 3]; raises ValueError for a file PIL cannot read."""
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGB").resize((size, size), Image.BILINEAR))
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"{path}: unreadable image ({error})") from error
-
-
 class ImageBank:
-    """Images resized to `size`, held in memory as uint8 [N, size, size, 3]."""
+    """Photos read once (`read_photo`: centre-cropped to `size`), held in memory as uint8
+    [N, size, size, 3] with their labels and paths; unreadable ones are skipped and listed."""
 
     def __init__(self, images: list[tuple[Path, int]], size: int, skipped: list[tuple[Path, str]]):
-        pixels, labels = [], []
+        pixels, labels, paths = [], [], []
         for path, label in images:
             try:
-                pixels.append(load_image(path, size))
-            except ValueError as error:
+                pixels.append(read_photo(path, size))
+            except PhotoReadError as error:
                 log.warning("skipping %s", error)
                 skipped.append((path, str(error)))
                 continue
             labels.append(label)
+            paths.append(path)
         self.pixels = np.stack(pixels) if pixels else np.zeros((0, size, size, 3), np.uint8)
         self.labels = np.asarray(labels, dtype=np.int64)
+        self.paths = paths
+
+    def relative_paths(self, root: Path) -> list[str]:
+        """The photos' paths relative to `root`, as "<category>/<file>"."""
+        return [path.relative_to(root).as_posix() for path in self.paths]
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def batch(self, indices: np.ndarray) -> np.ndarray:
         """float32 [B, 3, size, size] in [-1, 1]."""
-        return self.pixels[indices].transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1.0
+        return to_unit(self.pixels[indices].transpose(0, 3, 1, 2))
 
     def of(self, label: int) -> np.ndarray:
         return np.flatnonzero(self.labels == label)

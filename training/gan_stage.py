@@ -34,6 +34,7 @@ from training.embedding import JointEmbedding, image_centroids
 from training.models import Discriminator, Generator
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import WeightAverage, recalibrate_batch_norm
+from visualizer.pixels import to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +333,7 @@ def write_grid(samples: torch.Tensor, rows: int, path: Path) -> None:
     """Save [rows * cols, 3, S, S] images in [-1, 1] as one PNG, one row per category."""
     count, _, size, _ = samples.shape
     cols = count // rows
-    pixels = ((samples.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    pixels = to_uint8(samples.permute(0, 2, 3, 1).numpy())
     grid = pixels.reshape(rows, cols, size, size, 3).transpose(0, 2, 1, 3, 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid.reshape(rows * size, cols * size, 3)).save(path)

@@ -1,7 +1,9 @@
 """Reading photos: the one way every part of musicscape turns a photo file into pixels.
 
 Training (embedding, GAN, judge) and `musicscape eval` all read photos here, so the GAN
-learns from the same framing of a photo as the judge that scores it.
+learns from the same framing of a photo as the judge that scores it, and all of them split
+a category's photos into training and held-out photos the same way (`split_photos`): no
+model trains on a photo that the judge or eval holds out.
 """
 
 from __future__ import annotations
@@ -9,6 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
+from visualizer.folders import split_by_item
+
+HELD_OUT_SHARE = 0.2  # of each category's photos
+SPLIT_SEED = 0
 
 
 class PhotoReadError(ValueError):
@@ -31,3 +38,8 @@ def read_photo(path: Path, size: int) -> np.ndarray:
     if side != size:
         image = image.resize((size, size), Image.Resampling.LANCZOS)
     return np.asarray(image, dtype=np.uint8)
+
+
+def split_photos(photos: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(training, held-out) photos of one category: the one photo split of musicscape."""
+    return split_by_item(photos, HELD_OUT_SHARE, SPLIT_SEED)

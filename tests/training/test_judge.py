@@ -24,9 +24,10 @@ from training.judge.ensemble import combine_judges
 from training.judge.models import JudgeEnsemble, SceneJudge
 from training.judge.trainer import train_judge
 from visualizer.app.model_runtime import default_model_dir
+from visualizer.folders import IMAGE_EXTENSIONS, find_category_files
 from visualizer.frontend import FrontEndContract
 from visualizer.model_files import JUDGE_FILE, ModelFileError, ModelMetadata
-from visualizer.photos import read_photo
+from visualizer.photos import read_photo, split_photos
 
 COLOURS = {"blue": (40, 60, 200), "green": (40, 190, 60), "red": (200, 40, 40)}
 PHOTOS_PER_CATEGORY = 15
@@ -69,6 +70,17 @@ def scenes(tmp_path_factory):
     return root
 
 
+ONE_EPOCH = dataclasses.replace(TOY_CONFIG, epochs=1)
+
+
+def more_photos(scenes: Path, root: Path) -> Path:
+    """The scenes plus one more photo per category: another held-out split."""
+    shutil.copytree(scenes, root)
+    for name in COLOURS:
+        shutil.copy(scenes / name / "00.png", root / name / "99.png")
+    return root
+
+
 @pytest.fixture(scope="module")
 def checkpoint(scenes, tmp_path_factory):
     torch.set_num_threads(1)
@@ -83,13 +95,20 @@ def half_size_checkpoint(scenes, tmp_path_factory):
     return train_judge(scenes, tmp_path_factory.mktemp("run8"), config, "cpu")
 
 
-def test_judge_learns_a_separable_toy_and_records_the_held_out_photos(checkpoint):
+def test_judge_learns_a_separable_toy_and_records_the_held_out_photos(checkpoint, scenes):
     model, info = load_judge(checkpoint)
     assert info["categories"] == ["blue", "green", "red"]
     assert info["validation_accuracy"] == 1.0
     assert info["validation_per_category"] == {"blue": 1.0, "green": 1.0, "red": 1.0}
-    # 15 readable photos per category, 20% held out per category = 3 each
+    # 15 readable photos per category, 20% held out per category = 3 each: the one photo
+    # split, which the embedding and GAN hold out too.
     assert len(info["validation_photos"]) == 9
+    found = find_category_files(scenes, IMAGE_EXTENSIONS)
+    assert info["validation_photos"] == [
+        path.relative_to(scenes).as_posix()
+        for name in found.categories
+        for path in split_photos(found.files[name])[1]
+    ]
     assert info["train_photo_count"] == 36
     assert [entry[0].endswith("red/broken.jpg") for entry in info["skipped"]] == [True]
     assert info["config"]["widths"] == (8, 16)
@@ -196,8 +215,10 @@ def test_judge_config_refuses_impossible_sizes():
     assert JudgeConfig(image_size=128).store_size == 160
     with pytest.raises(ValueError, match="store_size 32 < image_size 64"):
         JudgeConfig(store_size=32)
-    with pytest.raises(ValueError, match="unknown judge config keys: colour"):
+    with pytest.raises(ValueError, match="JudgeConfig: unknown config keys colour"):
         JudgeConfig.from_dict({"colour": 1})
+    # Older judges recorded their own photo split; every stage now shares one.
+    assert JudgeConfig.from_dict({"validation_fraction": 0.3}) == JudgeConfig()
 
 
 def test_training_continues_from_a_judge_with_the_same_shape_and_split(
@@ -370,8 +391,9 @@ def test_exported_ensemble_matches_torch_and_records_its_members(
 
 
 def test_combine_refuses_other_held_out_photos_and_nested_ensembles(checkpoint, scenes, tmp_path):
-    other_split = dataclasses.replace(TOY_CONFIG, seed=5, epochs=1)
-    reshuffled = train_judge(scenes, tmp_path / "other", other_split, "cpu")
+    reshuffled = train_judge(
+        more_photos(scenes, tmp_path / "more_photos"), tmp_path / "other", ONE_EPOCH, "cpu"
+    )
     with pytest.raises(JudgeCheckpointError, match="held-out photos differ"):
         combine_judges([checkpoint, reshuffled], tmp_path / "refused")
     pair = combine_judges([checkpoint, checkpoint], tmp_path / "pair")
@@ -412,8 +434,9 @@ def test_judge_learns_from_a_teacher_with_the_same_held_out_photos(checkpoint, s
         _, info = load_judge(train_judge(scenes, tmp_path / f"student_{weight}", student, "cpu"))
         assert info["validation_accuracy"] == accuracy
         assert info["config"]["teacher"] == str(wrong_teacher)
-    other_split = dataclasses.replace(TOY_CONFIG, seed=5, epochs=1)
-    reshuffled = train_judge(scenes, tmp_path / "other", other_split, "cpu")
+    reshuffled = train_judge(
+        more_photos(scenes, tmp_path / "more_photos"), tmp_path / "other", ONE_EPOCH, "cpu"
+    )
     refused = dataclasses.replace(TOY_CONFIG, teacher=str(reshuffled))
     with pytest.raises(JudgeCheckpointError, match="teacher's categories or held-out photos"):
         train_judge(scenes, tmp_path / "refused", refused, "cpu")

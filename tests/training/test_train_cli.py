@@ -26,7 +26,6 @@ TINY_JUDGE = {
     "widths": [4, 8],
     "epochs": 1,
     "batch": 4,
-    "validation_fraction": 0.25,
 }
 
 

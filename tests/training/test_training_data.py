@@ -7,12 +7,14 @@ from tests.training.synthetic import make_dataset
 from training.config import DataConfig, EmbedStageConfig
 from training.data import BalancedSampler, ImageBank, MusicBank, split_data
 from training.feature_cache import FeatureCache
+from visualizer.folders import IMAGE_EXTENSIONS, find_category_files
 from visualizer.frontend import FrontEndContract, analyse_signal, decode_file
+from visualizer.photos import split_photos
 
 
 def test_split_by_track_is_disjoint_and_deterministic(tmp_path):
     root = make_dataset(tmp_path / "data", n_categories=3, tracks=5, seconds=0.5, images=6)
-    config = DataConfig(validation_fraction=0.4, image_validation_fraction=0.34, seed=7)
+    config = DataConfig(validation_fraction=0.4, seed=7)
     first = split_data(root, config)
     again = split_data(root, config)
     train = {path for path, _ in first.train_tracks}
@@ -22,6 +24,12 @@ def test_split_by_track_is_disjoint_and_deterministic(tmp_path):
     assert first.summary() == again.summary()
     assert first.summary()["validation_track_counts"] == {"cat0": 2, "cat1": 2, "cat2": 2}
     assert not {p for p, _ in first.train_images} & {p for p, _ in first.validation_images}
+    # Photos: the one split every stage shares (the judge's held-out photos), seed or not.
+    scenes = find_category_files(root / "scenes", IMAGE_EXTENSIONS)
+    assert [p for p, _ in first.validation_images] == [
+        path for name in scenes.categories for path in split_photos(scenes.files[name])[1]
+    ]
+    assert len(first.validation_images) == 3  # 20% of 6 photos, 1 per category
     other = split_data(root, DataConfig(validation_fraction=0.4, seed=8))
     assert other.summary()["validation_tracks"] != first.summary()["validation_tracks"]
 
@@ -63,7 +71,7 @@ def test_corrupt_track_and_image_are_skipped_and_counted(tmp_path):
     root = make_dataset(tmp_path / "data", n_categories=2, tracks=2, seconds=0.5, images=2)
     (root / "music" / "cat0" / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     (root / "scenes" / "cat1" / "broken.png").write_bytes(b"not a png at all")
-    split = split_data(root, DataConfig(validation_fraction=0.0, image_validation_fraction=0.0))
+    split = split_data(root, DataConfig(validation_fraction=0.0))
     contract = FrontEndContract()
     skipped: list = []
     tracks = split.train_tracks + split.validation_tracks

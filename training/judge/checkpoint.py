@@ -10,6 +10,7 @@ import torch
 from training.checkpoint import CheckpointError
 from training.judge.config import JudgeConfig
 from training.judge.models import JudgeEnsemble, SceneJudge
+from visualizer.photos import HELD_OUT_SHARE, SPLIT_SEED
 
 CHECKPOINT_FILE = "judge.pt"
 CHECKPOINT_FORMAT = 1  # one SceneJudge
@@ -22,7 +23,7 @@ class JudgeCheckpointError(CheckpointError):
 
 def load_judge(path: Path) -> tuple[SceneJudge | JudgeEnsemble, dict[str, Any]]:
     """(model in eval mode, info: everything stored except the weights, plus "split": the
-    held-out split's seed and validation_fraction)."""
+    photo split's seed and held-out share)."""
     path = Path(path)
     if not path.is_file():
         raise JudgeCheckpointError(f"{path}: no such judge checkpoint")
@@ -45,10 +46,7 @@ def load_judge(path: Path) -> tuple[SceneJudge | JudgeEnsemble, dict[str, Any]]:
     if saved["format"] == CHECKPOINT_FORMAT:
         info = {key: value for key, value in saved.items() if key != "model_state"}
         model = member(info["config"], saved["model_state"])
-        info["split"] = {
-            "seed": model.config.seed,
-            "validation_fraction": model.config.validation_fraction,
-        }
+        info["split"] = {"seed": SPLIT_SEED, "validation_fraction": HELD_OUT_SHARE}
         return model.eval(), info
     info = {key: value for key, value in saved.items() if key != "members"}
     ensemble = JudgeEnsemble([member(m["config"], m["model_state"]) for m in saved["members"]])

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from training.config import config_from_dict
 
 OPTIMIZERS = ("adamw", "sgd")
 
 
 @dataclass
 class JudgeConfig:
+    # Photos are held out by visualizer.photos.split_photos, the same for every stage.
+    RETIRED_KEYS: ClassVar[tuple[str, ...]] = ("validation_fraction",)
+
     image_size: int = 64  # model input side (the generator's output size)
     # Side photos are decoded to; random crops are taken from it. None: 1.25 x image_size.
     store_size: int | None = None
@@ -45,7 +50,6 @@ class JudgeConfig:
     teacher: str | None = None
     teacher_weight: float = 0.5
     seed: int = 0
-    validation_fraction: float = 0.2
 
     def __post_init__(self) -> None:
         self.widths = tuple(int(w) for w in self.widths)
@@ -60,8 +64,6 @@ class JudgeConfig:
             )
         if self.store_size < self.image_size:
             raise ValueError(f"store_size {self.store_size} < image_size {self.image_size}")
-        if not 0.0 < self.validation_fraction < 1.0:
-            raise ValueError(f"validation_fraction must be in (0, 1): {self.validation_fraction}")
         if not 0.0 < self.crop_min_area <= 1.0:
             raise ValueError(f"crop_min_area must be in (0, 1]: {self.crop_min_area}")
         if self.optimizer not in OPTIMIZERS:
@@ -81,8 +83,4 @@ class JudgeConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> JudgeConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown judge config keys: {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_dict(cls, values)

@@ -9,10 +9,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from training.data import ImageBank
 from training.judge.checkpoint import JudgeCheckpointError, load_judge, same_split
 from training.judge.config import JudgeConfig
 from training.judge.models import predict
-from training.judge.photos import PhotoSet
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +35,18 @@ def judge_loss(
 
 @torch.no_grad()
 def teacher_probabilities(
-    path: Path, categories: tuple[str, ...], train_set: PhotoSet, held_out: PhotoSet
+    path: Path, categories: tuple[str, ...], train_set: ImageBank, held_out_photos: list[str]
 ) -> torch.Tensor:
     """[N, C]: the class probabilities a trained judge gives each whole training photo (eval
     mode, resampled to its input size). It must hold out the same photos as the judge it
     teaches, so that no held-out photo shaped its answers."""
     teacher, info = load_judge(path)
-    if not same_split(info, list(categories), held_out.paths):
+    if not same_split(info, list(categories), held_out_photos):
         raise JudgeCheckpointError(
             f"{path}: the teacher's categories or held-out photos differ from this judge's "
-            "(train it on the same scenes with the same seed and validation_fraction)"
+            "(train it on the same scenes)"
         )
-    result = torch.softmax(torch.from_numpy(predict(teacher, train_set.images)), dim=1)
+    result = torch.softmax(torch.from_numpy(predict(teacher, train_set.pixels)), dim=1)
     agreement = float((result.argmax(1).numpy() == train_set.labels).mean())
     log.info("judge: teacher %s agrees with %.3f of the training labels", path, agreement)
     return result

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from training.data import ImageBank
 from training.judge.checkpoint import (
     CHECKPOINT_FILE,
     ENSEMBLE_FORMAT,
@@ -17,7 +18,6 @@ from training.judge.checkpoint import (
     same_split,
 )
 from training.judge.models import JudgeEnsemble, per_category_accuracy, predict
-from training.judge.photos import read_photo_set
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +33,18 @@ def combine_judges(checkpoints: list[Path], out_dir: Path) -> Path:
         if not same_split(info, first["categories"], first["validation_photos"]):
             raise JudgeCheckpointError(
                 f"{path}: its categories or held-out photos differ from {checkpoints[0]}'s "
-                "(train every member on the same scenes with the same seed and "
-                "validation_fraction)"
+                "(train every member on the same scenes)"
             )
     ensemble = JudgeEnsemble([model for model, _ in loaded]).eval()
     categories = tuple(first["categories"])
     scenes_root = Path(first["scenes_root"])
     photos = first["validation_photos"]
     labelled = [(scenes_root / photo, categories.index(photo.split("/")[0])) for photo in photos]
-    unreadable: list[tuple[str, str]] = []
-    held_out = read_photo_set(scenes_root, labelled, ensemble.image_size, unreadable)
+    unreadable: list[tuple[Path, str]] = []
+    held_out = ImageBank(labelled, ensemble.image_size, unreadable)
     if unreadable:
         raise JudgeCheckpointError(f"held-out photo unreadable now: {unreadable[0][1]}")
-    predictions = predict(ensemble, held_out.images).argmax(1)
+    predictions = predict(ensemble, held_out.pixels).argmax(1)
     accuracy = float(np.mean(predictions == held_out.labels))
     per_category = per_category_accuracy(predictions, held_out.labels, categories)
     saved = {

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.judge.config import JudgeConfig
+from visualizer.pixels import to_unit
 
 
 class ResidualBlock(nn.Module):
@@ -119,8 +120,7 @@ def judge_input_size(model: SceneJudge | JudgeEnsemble) -> int:
 
 def to_model_input(images: np.ndarray) -> torch.Tensor:
     """uint8 [N,H,W,3] -> float32 [N,3,H,W] in [-1, 1]."""
-    tensor = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
-    return tensor.mul_(2.0 / 255.0).sub_(1.0)
+    return torch.from_numpy(to_unit(images)).permute(0, 3, 1, 2)
 
 
 @torch.no_grad()

@@ -14,6 +14,7 @@ from torch import nn
 
 from training.checkpoint import LATEST, load_checkpoint
 from training.context import StopFlag
+from training.data import ImageBank
 from training.distributed import ProcessInfo
 from training.judge.augment import augment, cutmix
 from training.judge.checkpoint import (
@@ -31,12 +32,19 @@ from training.judge.models import (
     predict,
     to_model_input,
 )
-from training.judge.photos import balanced_indices, read_photo_set
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import EqualWeightAverage, recalibrate_batch_norm
-from visualizer.folders import IMAGE_EXTENSIONS, find_category_files, split_by_item
+from visualizer.folders import IMAGE_EXTENSIONS, find_category_files
+from visualizer.photos import split_photos
 
 log = logging.getLogger(__name__)
+
+
+def balanced_indices(labels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` indices drawn with replacement so that every category is equally likely."""
+    frequency = np.bincount(labels)
+    weights = 1.0 / frequency[labels]
+    return rng.choice(len(labels), size=count, replace=True, p=weights / weights.sum())
 
 
 def make_optimizer(model: nn.Module, config: JudgeConfig) -> torch.optim.Optimizer:
@@ -67,9 +75,9 @@ def train_judge(
     `TrainingInterrupted`; called again on the same `out_dir` it resumes exactly where it
     stopped. A checkpoint written with another JudgeConfig is refused.
 
-    `initial_checkpoint`: start from that judge's weights (same widths, categories and
-    held-out split) instead of from scratch, e.g. a short low-rate run with milder
-    augmentation after the main one.
+    `initial_checkpoint`: start from that judge's weights (same widths and categories)
+    instead of from scratch, e.g. a short low-rate run with milder augmentation after the
+    main one.
     """
     scenes_root = Path(scenes_root).resolve()
     out_dir = Path(out_dir)
@@ -79,24 +87,22 @@ def train_judge(
     train_items: list[tuple[Path, int]] = []
     validation_items: list[tuple[Path, int]] = []
     for index, name in enumerate(categories):
-        train_files, validation_files = split_by_item(
-            found.files[name], config.validation_fraction, config.seed
-        )
+        train_files, validation_files = split_photos(found.files[name])
         train_items += [(path, index) for path in train_files]
         validation_items += [(path, index) for path in validation_files]
 
     started = time.monotonic()
-    skipped: list[tuple[str, str]] = [(str(p), reason) for p, reason in found.skipped]
-    train_set = read_photo_set(scenes_root, train_items, config.store_size, skipped)
-    validation_set = read_photo_set(scenes_root, validation_items, config.image_size, skipped)
-    unreadable = len(train_items) + len(validation_items) - len(train_set.labels)
-    unreadable -= len(validation_set.labels)
+    unreadable: list[tuple[Path, str]] = []
+    train_set = ImageBank(train_items, config.store_size, unreadable)
+    validation_set = ImageBank(validation_items, config.image_size, unreadable)
+    held_out_photos = validation_set.relative_paths(scenes_root)
+    skipped = [(str(path), reason) for path, reason in found.skipped + unreadable]
     log.info(
         "judge data: %d training, %d held-out photos in %s; %d unreadable skipped (%.0f s)",
         len(train_set.labels),
         len(validation_set.labels),
         dict(zip(categories, np.bincount(train_set.labels).tolist(), strict=True)),
-        unreadable,
+        len(unreadable),
         time.monotonic() - started,
     )
     if len(np.unique(train_set.labels)) < len(categories):
@@ -105,7 +111,7 @@ def train_judge(
     soft_targets = None
     if config.teacher is not None:
         soft_targets = teacher_probabilities(
-            Path(config.teacher), categories, train_set, validation_set
+            Path(config.teacher), categories, train_set, held_out_photos
         ).to(device)
 
     torch.manual_seed(config.seed)
@@ -120,7 +126,7 @@ def train_judge(
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.2
     )
-    stored = to_model_input(train_set.images).to(device)  # [N,3,store,store] float, once
+    stored = to_model_input(train_set.pixels).to(device)  # [N,3,store,store] float, once
     average = EqualWeightAverage()
     epoch_order = np.empty(0, dtype=np.int64)  # this epoch's photos, drawn at its first step
     position = 0  # steps taken in this epoch
@@ -159,7 +165,7 @@ def train_judge(
     def end_epoch(epoch: int) -> dict[str, float]:
         if epoch > config.epochs - config.average_epochs:
             average.add(model)
-        predictions = predict(model, validation_set.images).argmax(1)
+        predictions = predict(model, validation_set.pixels).argmax(1)
         return {"held_out_accuracy": float(np.mean(predictions == validation_set.labels))}
 
     def state() -> dict[str, Any]:
@@ -199,7 +205,7 @@ def train_judge(
         calibration = _calibration_batches(stored, train_set.labels, config, device)
         recalibrate_batch_norm(model, calibration)
     model.cpu().eval()
-    predictions = predict(model, validation_set.images).argmax(1)
+    predictions = predict(model, validation_set.pixels).argmax(1)
     validation_accuracy = float(np.mean(predictions == validation_set.labels))
     per_category = per_category_accuracy(predictions, validation_set.labels, categories)
     if average.model is not None:
@@ -214,7 +220,7 @@ def train_judge(
         "categories": list(categories),
         "validation_accuracy": validation_accuracy,
         "validation_per_category": per_category,
-        "validation_photos": validation_set.paths,
+        "validation_photos": held_out_photos,
         "train_photo_count": len(train_set.labels),
         "skipped": skipped,
         "scenes_root": str(scenes_root),
@@ -271,12 +277,10 @@ def _initial_state(
         previous.config.widths == config.widths
         and previous.config.blocks_per_stage == config.blocks_per_stage
         and tuple(info["categories"]) == categories
-        and previous.config.seed == config.seed
-        and previous.config.validation_fraction == config.validation_fraction
     )
     if not same:
         raise JudgeCheckpointError(
-            f"{path}: cannot continue from this judge: its widths, blocks, categories or "
-            "held-out split (seed, validation_fraction) differ from this run's"
+            f"{path}: cannot continue from this judge: its widths, blocks or categories "
+            "differ from this run's"
         )
     return previous.state_dict()

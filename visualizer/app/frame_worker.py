@@ -24,6 +24,7 @@ import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
 from visualizer.frontend import RollingSTFT
+from visualizer.pixels import to_uint8
 
 from .model_runtime import ModelRuntime
 from .sample_ring import SampleRing
@@ -115,14 +116,6 @@ class SetLogFrequency(WorkerCommand):
 
     def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
         return replace(settings, log_frequency=self.enabled)
-
-
-def image_to_rgb8(image: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """[3, S, S] float in [-1, 1] -> out uint8 [S, S, 3]."""
-    scaled = (image.transpose(1, 2, 0) + 1.0) * 127.5
-    np.clip(scaled, 0.0, 255.0, out=scaled)
-    np.copyto(out, scaled, casting="unsafe")
-    return out
 
 
 NON_FINITE_IMAGE = (
@@ -373,7 +366,7 @@ class FrameWorker(QThread):
                 next_tick = time.perf_counter()
                 continue
             self._report("generator", None)
-            rgb = image_to_rgb8(image, np.empty((size, size, 3), dtype=np.uint8))
+            rgb = to_uint8(image.transpose(1, 2, 0), np.empty((size, size, 3), dtype=np.uint8))
             self._publish(
                 FramePacket(
                     sequence=sequence,

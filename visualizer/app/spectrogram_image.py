@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from visualizer.frontend import FrontEndContract
+from visualizer.pixels import to_uint8
 
 LOWEST_LOG_HZ = 40.0
 
@@ -46,7 +47,4 @@ class SpectrogramImage:
             scaled[:, : self.columns - count] = -1.0
         target = scaled[:, self.columns - count :]
         np.take(power_columns, self.row_bins, axis=0, out=target)
-        out = np.empty(scaled.shape, dtype=np.uint8)
-        np.clip((scaled + 1.0) * 127.5, 0.0, 255.0, out=scaled)
-        np.copyto(out, scaled, casting="unsafe")
-        return out
+        return to_uint8(scaled)

@@ -58,6 +58,7 @@ from visualizer.model_files import (
     ModelMetadata,
 )
 from visualizer.photos import PhotoReadError, read_photo
+from visualizer.pixels import to_uint8, to_unit
 from visualizer.scene_memory import remembered_sequence
 
 log = logging.getLogger(__name__)
@@ -357,7 +358,7 @@ def sample_grid(
             ["image"],
             {"noise": noise.astype(np.float32), "feature": features[chosen].astype(np.float32)},
         )
-        pixels = np.clip((images + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+        pixels = to_uint8(images)
         rows.append(np.concatenate(list(pixels.transpose(0, 2, 3, 1)), axis=1))
     return np.concatenate(rows, axis=0)
 
@@ -429,8 +430,7 @@ def judge_real_photos(scenes_dir: Path, models: ModelSet, batch: int) -> RealPho
             skipped.append({"path": str(path), "reason": str(error)})
     features, judged = [], []
     for start in range(0, len(pixels), batch):
-        chunk = np.stack(pixels[start : start + batch]).astype(np.float32)
-        images = chunk.transpose(0, 3, 1, 2) * np.float32(2.0 / 255.0) - np.float32(1.0)
+        images = to_unit(np.stack(pixels[start : start + batch]).transpose(0, 3, 1, 2))
         category, feature = judge_images(models, np.ascontiguousarray(images))
         judged.append(category)
         features.append(feature)
