@@ -26,6 +26,7 @@ No torch here: onnxruntime is imported where sessions are made, Pillow where pho
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
@@ -45,10 +46,10 @@ from visualizer.folders import (
 )
 from visualizer.frontend import (
     AudioDecodeError,
+    AudioFileReader,
     FrontEndContract,
-    analyse_signal,
+    analyse_blocks,
     analyse_window,
-    decode_file,
 )
 from visualizer.model_files import (
     ENCODER_FILE,
@@ -64,6 +65,7 @@ from visualizer.scene_memory import remembered_sequence
 log = logging.getLogger(__name__)
 
 SUBSETS = ("all", "train", "validation")
+STREAM_BLOCK_SAMPLES = 1 << 18  # samples decoded and analysed at a time (12 s)
 
 
 class EvaluationError(ValueError):
@@ -206,19 +208,30 @@ class MusicEvaluation:
     skipped: list[dict[str, str]] = field(default_factory=list)
 
 
-def track_windows(signal: np.ndarray, contract: FrontEndContract, hop_frames: int):
-    """Yield the [2, n_bins, n_frames] windows of a track, one every `hop_frames` frames.
+def track_windows(reader: AudioFileReader, contract: FrontEndContract, hop_frames: int):
+    """Yield the [2, n_bins, n_frames] windows of the track `reader` reads, one every
+    `hop_frames` frames, decoding and analysing it in streamed blocks (memory stays that of
+    a window and a block, whatever the track's length).
 
     A track shorter than one window gives one window preceded by silence (as the app's
     rolling buffer shows it); longer tracks give every whole window from the start.
     """
-    if len(signal) < contract.window_samples:
-        yield analyse_window(signal, contract)
+    head = reader.read(contract.window_samples)
+    if len(head) < contract.window_samples:
+        yield analyse_window(head, contract)
         return
-    features, _ = analyse_signal(signal, contract)
-    last_start = features.shape[2] - contract.n_frames
-    for start in range(0, last_start + 1, hop_frames):
-        yield features[:, :, start : start + contract.n_frames]
+    n_frames = contract.n_frames
+    kept = np.zeros((0, 2, contract.n_bins), dtype=np.float32)  # frames from `first` on
+    first = next_start = 0
+    blocks = itertools.chain([head], reader.blocks(STREAM_BLOCK_SAMPLES))
+    for columns, _ in analyse_blocks(blocks, contract):
+        kept = np.concatenate([kept, columns])
+        while next_start + n_frames <= first + len(kept):
+            offset = next_start - first
+            yield kept[offset : offset + n_frames].transpose(1, 2, 0)
+            next_start += hop_frames
+        dropped = min(next_start - first, len(kept))
+        kept, first = kept[dropped:], first + dropped
 
 
 def select_tracks(
@@ -261,32 +274,34 @@ def select_tracks(
 def encode_tracks(
     tracks: list[tuple[Path, int]], models: ModelSet, config: EvalConfig, memory_seconds: float
 ) -> MusicEvaluation:
-    """Decode, analyse and encode every window of every track, each track's features read
-    through a scene memory of `memory_seconds`; unreadable tracks are skipped."""
+    """Decode, analyse and encode every window of every track (streamed: memory does not grow
+    with a track's length), each track's features read through a scene memory of
+    `memory_seconds`; a track that cannot be decoded, at its start or anywhere later, is
+    skipped and listed with the reason."""
     contract = models.contract
     hop_frames = max(1, round(contract.n_frames * config.window_hop_fraction))
     hop_seconds = hop_frames * contract.frame_seconds
     result = MusicEvaluation()
     for number, (path, category) in enumerate(tracks, start=1):
+        features, scores = [], []
+        pending: list[np.ndarray] = []
         try:
-            signal = decode_file(path, contract.sample_rate)
+            with AudioFileReader(path, contract.sample_rate) as reader:
+                windows = track_windows(reader, contract, hop_frames)
+                for window in itertools.chain(windows, [None]):
+                    if window is not None:
+                        pending.append(window)
+                    if pending and (window is None or len(pending) == config.batch):
+                        feature, score = models.encoder.run(
+                            ["feature", "category_scores"], {"window": np.stack(pending)}
+                        )
+                        features.append(feature)
+                        scores.append(score)
+                        pending = []
         except AudioDecodeError as error:
             log.warning("skipping track: %s", error)
             result.skipped.append({"path": str(path), "reason": str(error)})
             continue
-        features, scores = [], []
-        pending: list[np.ndarray] = []
-        windows = track_windows(signal, contract, hop_frames)
-        for window in (*windows, None):
-            if window is not None:
-                pending.append(window)
-            if pending and (window is None or len(pending) == config.batch):
-                feature, score = models.encoder.run(
-                    ["feature", "category_scores"], {"window": np.stack(pending)}
-                )
-                features.append(feature)
-                scores.append(score)
-                pending = []
         window_scores = np.concatenate(scores)
         remembered_features, remembered_scores = remembered_sequence(
             np.concatenate(features), window_scores, memory_seconds, hop_seconds
