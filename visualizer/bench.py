@@ -120,6 +120,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run the app this long on the looping demo clip, reporting RSS and CPU "
         "every minute and the RSS growth rate",
     )
+    parser.add_argument(
+        "--motion",
+        action="store_true",
+        help="render the demo clips (or --file) at 60 fps with --frames and measure how the "
+        "picture moves (visualizer/motion.py)",
+    )
+    parser.add_argument(
+        "--size",
+        type=int,
+        default=None,
+        help="output size in pixels of the frames --motion renders (default 64)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -187,6 +199,15 @@ def run(args: argparse.Namespace) -> int:
             + ("needs 3 minutes or more" if growth is None else f"{growth:.2f} MB/h")
             + f" over {soak['samples'][-1]['minute']:.1f} min"
         )
+    if args.motion:
+        from visualizer.bundled import assets_dir
+        from visualizer.motion import run_motion_bench
+
+        files = [Path(args.file)] if args.file else sorted((assets_dir() / "demo").glob("*.ogg"))
+        motion = run_motion_bench(model_dir, files, args.size or 64, 60.0)
+        report["motion"] = motion
+        for name, figures in motion.items():
+            print(f"motion.{name}: " + "  ".join(f"{k} {v:.3g}" for k, v in figures.items()))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(report, handle, indent=2)

@@ -1,12 +1,13 @@
 """`musicscape render AUDIO -o OUT.mp4`: the live app's picture, offline, as a video.
 
 The same parts as the app's frame worker — the rolling STFT, the scene director, the model
-runtime and the upscaling seam (`visualizer.upscale.to_output_size`) — run on a deterministic
-clock: frame i is shown at i / fps and sees the audio up to that instant; the encoder runs
-every 1 / encoder_hz seconds of audio, synchronously, so the same file, models and seed give
-the same frames on every run. The video (H.264) and the file's own audio (AAC) are muxed
-together by PyAV as they are made, so an interrupted render (Ctrl-C) still closes into a
-playable file holding what was rendered so far, in sync.
+runtime and the upscaler (`visualizer.upscale`, learned when the model directory has one) —
+run on a deterministic clock: frame i is shown at i / fps and sees the audio up to that
+instant; the encoder runs every 1 / encoder_hz seconds of audio, synchronously, so the same
+file, models and seed give the same frames on every run. The video (H.264) and the file's
+own audio at its own rate (AAC) are muxed together as they are made
+(`visualizer.video_file`), so an interrupted render (Ctrl-C) still closes into a playable
+file holding what was rendered so far, in sync.
 
 `--frames DIR` also writes every frame as frame_000000.png ... and frames.json: per frame its
 time, how many new analysis (STFT) frames it saw, whether a beat started on it, whether an
@@ -22,17 +23,14 @@ import math
 import sys
 import time
 from dataclasses import asdict, dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from visualizer.app.frame_worker import image_to_rgb8
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneDirector, SceneMode
 from visualizer.frontend import AudioDecodeError, AudioFileReader, RollingSTFT
 
-AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
-AAC_FALLBACK_RATE = 48000
+VIDEO_PRESET = "superfast"  # x264: about twice as fast as veryfast, alike on these pictures
 ENCODER_HZ = 4.0  # the app's default (WorkerSettings.encoder_hz)
 EXIT_INTERRUPTED = 130
 
@@ -95,93 +93,52 @@ class OfflinePipeline:
         self._window = np.empty(self.contract.input_shape, dtype=np.float32)
         self._last_encode = -math.inf
         self._index = 0
-        self._shape = (meta.image_size, meta.image_size, 3)
 
     def frame(self, samples: np.ndarray, now: float) -> tuple[np.ndarray, FrameInfo]:
-        """Push the samples that arrived since the previous frame; return the frame shown
-        at `now` (uint8 [S, S, 3] at the generator's size) and what it saw."""
+        """Push the samples that arrived since the previous frame; return the generator's
+        image for the frame shown at `now` (float [3, S, S] in [-1, 1]) and what it saw."""
         director = self.director
         new_frames = self.rolling.push(samples)
         beat = encoded = False
         if new_frames:
             onsets = self.rolling.onset()[-min(new_frames, self.contract.n_frames) :]
-            beat = director.on_onsets(onsets) >= 0
+            heard = self.rolling.total_frames * self.contract.hop / self.contract.sample_rate
+            beat = director.on_onsets(onsets, heard) >= 0  # the newest frame ended at `heard`
         if self.rolling.total_frames and now - self._last_encode >= self.encoder_interval:
             self._last_encode = now
             self.rolling.window(self._window)
             director.on_encoding(*self.runtime.encode(self._window), now)
             encoded = True
         noise, feature = director.step(now)
-        image = image_to_rgb8(
-            self.runtime.generate(noise, feature), np.empty(self._shape, np.uint8)
-        )
+        image = self.runtime.generate(noise, feature)
         onset = float(self.rolling.onset()[-1]) if self.rolling.total_frames else 0.0
         info = FrameInfo(self._index, now, new_frames, beat, encoded, onset)
         self._index += 1
         return image, info
 
 
-class VideoWriter:
-    """An MP4 with an H.264 video stream and the source's audio as AAC, muxed as they come."""
+class SourceAudio:
+    """The file's own audio, at its own rate, in up to two channels, for the video's track."""
 
-    def __init__(self, path: Path, size: int, fps: float, audio_path: Path):
-        import av
+    def __init__(self, path: Path):
         import soundfile as sf
 
-        self.path = path
-        self._container = av.open(str(path), mode="w")
-        rate = Fraction(fps).limit_denominator(1001)
-        video = self._container.add_stream("libx264", rate=rate)
-        video.width = video.height = size
-        video.pix_fmt = "yuv420p"
-        video.options = {"preset": "superfast", "crf": "18"}
-        self._video = video
-        self._source = sf.SoundFile(str(audio_path))
-        channels = min(self._source.channels, 2)
-        self._layout = "stereo" if channels == 2 else "mono"
-        self._source_rate = self._source.samplerate
-        out_rate = self._source_rate if self._source_rate in AAC_RATES else AAC_FALLBACK_RATE
-        audio = self._container.add_stream("aac", rate=out_rate)
-        audio.layout = self._layout
-        self._audio = audio
-        self._resampler = av.AudioResampler(format="fltp", layout=self._layout, rate=out_rate)
-        self._audio_samples = 0  # source samples muxed so far
-        self._frames = 0
-        self._av = av
+        self._file = sf.SoundFile(str(path))
+        self.rate = int(self._file.samplerate)
+        self.channels = min(int(self._file.channels), 2)
+        self.position = 0  # samples handed out so far
 
-    def write(self, rgb: np.ndarray) -> None:
-        frame = self._av.VideoFrame.from_ndarray(rgb, format="rgb24")
-        frame.pts = self._frames
-        frame.time_base = 1 / self._video.codec_context.framerate
-        self._frames += 1
-        self._container.mux(self._video.encode(frame))
-
-    def write_audio_until(self, seconds: float) -> None:
-        """Mux the source's audio up to `seconds` (the end of the last frame written)."""
-        wanted = int(round(seconds * self._source_rate)) - self._audio_samples
-        if wanted <= 0:
-            return
-        data = self._source.read(wanted, dtype="float32", always_2d=True)
-        if len(data) == 0:
-            return
-        if self._source.channels > 2:
+    def read_until(self, seconds: float) -> np.ndarray:
+        """The samples from where the last call stopped up to `seconds`: [n, channels]."""
+        wanted = max(0, round(seconds * self.rate) - self.position)
+        data = self._file.read(wanted, dtype="float32", always_2d=True)
+        self.position += wanted
+        if self._file.channels > 2:  # odd channels to the left, even to the right
             data = np.stack([data[:, 0::2].mean(axis=1), data[:, 1::2].mean(axis=1)], axis=1)
-        planar = np.ascontiguousarray(data.T[: 1 if self._layout == "mono" else 2])
-        frame = self._av.AudioFrame.from_ndarray(planar, format="fltp", layout=self._layout)
-        frame.sample_rate = self._source_rate
-        frame.pts = self._audio_samples
-        frame.time_base = Fraction(1, self._source_rate)
-        self._audio_samples += len(data)
-        for resampled in self._resampler.resample(frame):
-            self._container.mux(self._audio.encode(resampled))
+        return data
 
     def close(self) -> None:
-        for resampled in self._resampler.resample(None):
-            self._container.mux(self._audio.encode(resampled))
-        self._container.mux(self._audio.encode(None))
-        self._container.mux(self._video.encode(None))
-        self._container.close()
-        self._source.close()
+        self._file.close()
 
 
 class Progress:
@@ -246,7 +203,8 @@ def render(
     the file is closed and playable either way)."""
     from PIL import Image
 
-    from visualizer.upscale import to_output_size
+    from visualizer.upscale import load_upscaler
+    from visualizer.video_file import VideoFileWriter
 
     contract = runtime.metadata.frontend
     reader = AudioFileReader(audio_path, contract.sample_rate)
@@ -257,7 +215,11 @@ def render(
     if frames_dir is not None:
         frames_dir.mkdir(parents=True, exist_ok=True)
     pipeline = OfflinePipeline(runtime, seed=seed, mode=mode, reactivity=reactivity)
-    writer = VideoWriter(out_path, size, fps, audio_path)
+    upscaler = load_upscaler(runtime.model_dir)
+    audio = SourceAudio(audio_path)
+    writer = VideoFileWriter(
+        out_path, size, size, fps, audio.rate, audio.channels, preset=VIDEO_PRESET
+    )
     infos: list[FrameInfo] = []
     read_samples = 0
     interrupted = False
@@ -269,9 +231,9 @@ def render(
             samples = reader.read(due - read_samples)
             read_samples = due
             image, info = pipeline.frame(samples, now)
-            shown = to_output_size(image, size)
-            writer.write(shown)
-            writer.write_audio_until((index + 1) / fps)
+            shown = upscaler.upscale(image, size)
+            writer.write_frame(shown)
+            writer.write_audio(audio.read_until((index + 1) / fps))
             infos.append(info)
             if frames_dir is not None:
                 Image.fromarray(shown).save(frames_dir / f"frame_{index:06d}.png", compress_level=1)
@@ -282,6 +244,7 @@ def render(
     finally:
         writer.close()
         reader.close()
+        audio.close()
         if frames_dir is not None:
             with open(frames_dir / "frames.json", "w") as handle:
                 json.dump({"fps": fps, "frames": [asdict(info) for info in infos]}, handle)

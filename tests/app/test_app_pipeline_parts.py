@@ -51,15 +51,19 @@ def _director(**options):
     )
 
 
-def test_feature_glides_toward_a_new_encoding_never_jumps():
-    director = _director(glide_seconds=1.0)
-    director.on_encoding(np.zeros(4, np.float32), np.array([1.0, 0.0]), now=0.0)
-    director.step(0.0)
-    director.on_encoding(np.ones(4, np.float32), np.array([0.0, 1.0]), now=0.0)
-    _, feature = director.step(1.0)
-    np.testing.assert_allclose(feature, 1.0 - np.exp(-1.0), rtol=1e-5)
-    _, feature = director.step(2.0)
-    np.testing.assert_allclose(feature, 1.0 - np.exp(-2.0), rtol=1e-5)
+def test_feature_cross_fades_to_a_new_encoding_in_two_stages_at_any_frame_rate():
+    """Two exponential stages in series: after t, 1 - exp(-t/tau) * (1 + t/tau) of the way,
+    whether the frames come one second apart or a hundred a second."""
+    for frames_per_second in (1, 100):
+        director = _director(glide_seconds=1.0)
+        director.on_encoding(np.zeros(4, np.float32), np.array([1.0, 0.0]), now=0.0)
+        director.step(0.0)
+        director.on_encoding(np.ones(4, np.float32), np.array([0.0, 1.0]), now=0.0)
+        for index in range(1, 2 * frames_per_second + 1):
+            _, feature = director.step(index / frames_per_second)
+            if index == frames_per_second:
+                np.testing.assert_allclose(feature, 1.0 - 2.0 * np.exp(-1.0), rtol=1e-5)
+        np.testing.assert_allclose(feature, 1.0 - 3.0 * np.exp(-2.0), rtol=1e-5)
 
 
 def test_encodings_pass_through_the_scene_memory_and_a_new_source_forgets_it():
@@ -79,20 +83,42 @@ def test_encodings_pass_through_the_scene_memory_and_a_new_source_forgets_it():
     np.testing.assert_allclose(feature, -1.0, rtol=1e-5)  # the new source's own feature
 
 
-def test_beats_kick_the_noise_by_the_reactivity():
-    director = _director()
+def _pulse(seconds: float, attack: float = 0.03, decay: float = 0.15) -> float:
+    """A strength-1 pulse `seconds` after its beat: exp(-t/decay) - exp(-t/attack), peak 1."""
+    peak_time = np.log(decay / attack) * attack * decay / (decay - attack)
+    peak = np.exp(-peak_time / decay) - np.exp(-peak_time / attack)
+    return (np.exp(-seconds / decay) - np.exp(-seconds / attack)) / peak
+
+
+def test_a_beat_is_a_bounded_pulse_from_when_its_frame_ended():
+    director = _director(pulse_attack_seconds=0.03, pulse_decay_seconds=0.15, pulse_size=0.5)
     steady = np.full(300, 0.01, np.float32)  # 6 s of steady sound
-    assert director.on_onsets(steady) == 0  # the first value rises from nothing: a beat
-    assert director.on_onsets(steady) == -1  # steady sound is no beat
-    onsets = np.concatenate([steady[:20], [0.5], steady[:20]]).astype(np.float32)
-    assert director.on_onsets(onsets) == 20
-    director.reactivity = 0.0
-    calm, _ = director.step(5.0)
-    calm = calm.copy()
-    director.reactivity = 2.0
-    kicked, _ = director.step(5.0)
-    assert np.linalg.norm(kicked - calm) == pytest.approx(
-        2.0 * director.envelope * np.sqrt(8), rel=1e-4
+    assert director.on_onsets(steady, end_time=6.0) == 0  # the first value rises: a beat
+    director.step(6.0)
+    assert director.on_onsets(steady, end_time=12.0) == -1  # steady sound is no beat
+    director.step(12.0)
+    assert director.envelope == pytest.approx(0.0, abs=1e-12)  # the first pulse has gone
+    onsets = np.concatenate([steady[:20], [0.5]]).astype(np.float32)
+    assert director.on_onsets(onsets, end_time=13.0) == 20  # its frame ended at 13.0
+    times = 13.0 + np.arange(1, 40) / 100.0
+    envelopes = []
+    for now in times:
+        director.step(now)
+        envelopes.append(director.envelope)
+    np.testing.assert_allclose(envelopes, [_pulse(now - 13.0) for now in times], rtol=1e-6)
+    assert max(envelopes) <= 1.0 and times[int(np.argmax(envelopes))] == pytest.approx(13.06)
+
+
+def test_the_pulse_pushes_the_noise_in_proportion_to_the_reactivity():
+    director = _director()
+    director.on_onsets(np.array([0.0, 0.5], np.float32), end_time=1.0)
+    pushes = {}
+    for reactivity in (0.0, 1.0, 2.0):
+        director.reactivity = reactivity
+        pushes[reactivity] = director.step(1.05)[0].copy()
+    assert director.envelope > 0.5
+    np.testing.assert_allclose(
+        pushes[2.0] - pushes[0.0], 2.0 * (pushes[1.0] - pushes[0.0]), rtol=1e-5, atol=1e-6
     )
 
 

@@ -1,16 +1,28 @@
 """Turns encoder results and the onset stream into the generator's inputs at display rate.
 
+Everything the generator sees is a smooth function of display time, so every displayed
+frame moves, also those that see no new analysis frame (the STFT hop is longer than a
+60-fps frame):
+
 - Encoder results pass through the scene memory (`memory_seconds`, the model's
   `scene_memory_seconds` unless the user sets another): the scene follows the music's
   character over the last phrase or so instead of flipping with every window.
-- The conditioning feature glides toward the remembered feature (exponential, time
-  constant `glide_seconds`), so a scene change is a cross-fade through the generator,
-  never a jump.
-- The noise drifts slowly around a circle (the picture keeps moving in quiet passages),
-  and a beat envelope pushes it along a direction chosen anew at each beat, scaled by
-  `reactivity`. A beat is a rise of the spectral flux above its running mean, measured
-  against the recent peak of such rises, so steady sound never reads as beats and loud
-  and quiet music move the picture alike.
+- The conditioning feature follows the remembered feature through two exponential stages
+  in series (time constant `glide_seconds` each, updated exactly for any frame interval), so
+  a change of scene is an S-shaped cross-fade through the generator that takes about
+  3.4 time constants from 10% to 90% (1.5 s by default), never a jump; holding or releasing
+  a category cross-fades the same way.
+- The noise travels around a circle at a speed that follows the music's energy (the
+  running level of its onsets): slowly in quiet passages, faster when the music is busy.
+- A beat is a pulse: from the moment its analysis frame ended, the beat envelope (0-1)
+  rises fast (time constant `pulse_attack_seconds`) toward the beat's strength times the
+  headroom left above the envelope, and falls back slowly (`pulse_decay_seconds`): a
+  difference of two exponentials. The envelope pushes the noise along a direction that
+  turns slowly (one turn per `pulse_turn_seconds`), scaled by `pulse_size` and
+  `reactivity`, so a beat moves the picture a bounded step each frame instead of drawing a
+  new picture. A beat is a rise of the spectral flux above its running mean, measured
+  against the recent peak of such rises, so steady sound never reads as beats and loud and
+  quiet music move the picture alike.
 - Scene mode: "auto" lets the music choose; holding or biasing a category blends the
   feature toward that category's prototype: the model file's prototype at first (when
   it ships one), then the running mean of the features the encoder produced while that
@@ -58,9 +70,15 @@ class SceneDirector:
         noise_dim: int,
         frame_seconds: float,
         seed: int = 0,
-        glide_seconds: float = 0.8,
+        glide_seconds: float = 0.45,
         drift_seconds: float = 20.0,
-        beat_decay_seconds: float = 0.25,
+        quiet_speed: float = 0.3,
+        busy_speed: float = 2.0,
+        energy_seconds: float = 1.0,
+        pulse_attack_seconds: float = 0.03,
+        pulse_decay_seconds: float = 0.15,
+        pulse_turn_seconds: float = 8.0,
+        pulse_size: float = 0.6,
         peak_decay_seconds: float = 6.0,
         mean_seconds: float = 1.0,
         beat_threshold: float = 0.55,
@@ -73,14 +91,21 @@ class SceneDirector:
         self.memory = SceneMemory(memory_seconds)
         self._last_encoding: float | None = None
         self.drift_seconds = drift_seconds
+        self.quiet_speed = quiet_speed
+        self.busy_speed = busy_speed
+        self.pulse_attack_seconds = pulse_attack_seconds
+        self.pulse_decay_seconds = pulse_decay_seconds
+        self.pulse_turn_seconds = pulse_turn_seconds
+        self.pulse_size = pulse_size
         self.reactivity = 1.0
         self.mode = SceneMode()
         self.beat_threshold = beat_threshold
-        self._beat_decay = math.exp(-frame_seconds / beat_decay_seconds)
         self._peak_decay = math.exp(-frame_seconds / peak_decay_seconds)
         self._mean_decay = math.exp(-frame_seconds / mean_seconds)
+        self._energy_decay = math.exp(-frame_seconds / energy_seconds)
         self._mean = 0.0
         self._feature = np.zeros(feature_dim, dtype=np.float32)
+        self._glide_middle = np.zeros(feature_dim, dtype=np.float32)  # the first stage
         self._target = np.zeros(feature_dim, dtype=np.float32)
         self._prototypes = np.zeros((len(categories), feature_dim), dtype=np.float32)
         self._prototype_counts = np.zeros(len(categories), dtype=np.int64)
@@ -90,11 +115,20 @@ class SceneDirector:
         scale = math.sqrt(noise_dim)
         self._circle_a = self._unit(noise_dim) * scale
         self._circle_b = self._unit(noise_dim) * scale
-        self._kick = self._unit(noise_dim) * scale
+        self._pulse_a = self._unit(noise_dim) * scale
+        self._pulse_b = self._unit(noise_dim) * scale
         self._noise = np.zeros(noise_dim, dtype=np.float32)
         self._peak = 1e-6
         self._previous_level = 0.0
-        self.envelope = 0.0
+        self.energy = 0.0  # running onset level, 0-1
+        self.envelope = 0.0  # the beat pulse, 0-1, at the last step
+        self._phase = 0.0
+        self._pending_beat = 0.0  # strength of a beat heard since the last step, 0 = none
+        self._pulse_start: float | None = None
+        self._pulse_from = 0.0
+        self._pulse_strength = 0.0
+        self._pending_beat_time = math.inf
+        self._frame_seconds = frame_seconds
         self.probabilities = np.full(len(categories), 1.0 / len(categories), dtype=np.float32)
         self._has_feature = False
         self._last_step: float | None = None
@@ -126,10 +160,13 @@ class SceneDirector:
         self._target[:] = feature
         if not self._has_feature:
             self._feature[:] = feature
+            self._glide_middle[:] = feature
             self._has_feature = True
 
-    def on_onsets(self, onsets: np.ndarray) -> int:
-        """Feed the spectral flux of new frames; return the index of the first beat, or -1."""
+    def on_onsets(self, onsets: np.ndarray, end_time: float | None = None) -> int:
+        """Feed the spectral flux of new frames, the last of them ending at `end_time` (on
+        the clock `step` is given; None: at the next step); return the index of the first
+        beat, or -1. A beat's pulse starts when its frame ended."""
         first_beat = -1
         for index, value in enumerate(onsets):
             value = float(value)
@@ -137,14 +174,24 @@ class SceneDirector:
             self._mean = self._mean * self._mean_decay + value * (1.0 - self._mean_decay)
             self._peak = max(excess, self._peak * self._peak_decay, 1e-6)
             level = excess / self._peak
-            self.envelope *= self._beat_decay
+            self.energy = self.energy * self._energy_decay + level * (1.0 - self._energy_decay)
             if level >= self.beat_threshold and self._previous_level < self.beat_threshold:
-                self.envelope = max(self.envelope, level)
-                self._kick = self._unit(len(self._kick)) * math.sqrt(len(self._kick))
+                self._pending_beat = max(self._pending_beat, min(level, 1.0))
+                self._pending_beat_time = (
+                    math.inf
+                    if end_time is None
+                    else end_time - (len(onsets) - 1 - index) * self._frame_seconds
+                )
                 if first_beat < 0:
                     first_beat = index
             self._previous_level = level
         return first_beat
+
+    def _pulse_shape_peak(self) -> float:
+        """The peak of exp(-t / decay) - exp(-t / attack)."""
+        attack, decay = self.pulse_attack_seconds, self.pulse_decay_seconds
+        peak_time = math.log(decay / attack) * attack * decay / (decay - attack)
+        return math.exp(-peak_time / decay) - math.exp(-peak_time / attack)
 
     def _conditioning_target(self) -> np.ndarray:
         weight = MODE_WEIGHT.get(self.mode.kind, 0.0)
@@ -153,14 +200,54 @@ class SceneDirector:
         prototype = self._prototypes[self.mode.category]
         return (1.0 - weight) * self._target + weight * prototype
 
+    def _glide(self, elapsed: float) -> None:
+        """Two exponential stages in series toward the target, exact for a target held
+        over `elapsed` seconds."""
+        ratio = elapsed / self.glide_seconds
+        decay = np.float32(math.exp(-ratio))
+        carried = np.float32(ratio * math.exp(-ratio))
+        target = self._conditioning_target()
+        middle_offset = self._glide_middle - target
+        self._feature[:] = target + (self._feature - target) * decay + middle_offset * carried
+        self._glide_middle[:] = target + middle_offset * decay
+
+    def _pulse_at(self, now: float) -> float:
+        """The beat envelope at `now`: the level it had when the last beat came, decaying,
+        plus that beat's pulse, a difference of a fast and a slow exponential scaled to peak
+        at the beat's share of the headroom (so it never exceeds 1)."""
+        if self._pulse_start is None:
+            return 0.0
+        since = max(0.0, now - self._pulse_start)
+        decay = math.exp(-since / self.pulse_decay_seconds)
+        rise = decay - math.exp(-since / self.pulse_attack_seconds)
+        return self._pulse_from * decay + self._pulse_strength * rise / self._pulse_shape_peak()
+
+    def _pulse(self, now: float) -> float:
+        """The beat envelope at `now`, a pulse starting when a beat heard since the last
+        step was played."""
+        if self._pending_beat > 0.0:
+            start = min(self._pending_beat_time, now)
+            self._pending_beat_time = math.inf
+            self._pulse_from = self._pulse_at(start)
+            self._pulse_strength = self._pending_beat * (1.0 - self._pulse_from)
+            self._pulse_start = start
+            self._pending_beat = 0.0
+        return self._pulse_at(now)
+
     def step(self, now: float) -> tuple[np.ndarray, np.ndarray]:
         """The generator's (noise, feature) for a frame shown at `now` (seconds)."""
         elapsed = 0.0 if self._last_step is None else max(0.0, now - self._last_step)
         self._last_step = now
-        blend = 1.0 - math.exp(-elapsed / self.glide_seconds) if elapsed else 0.0
-        self._feature += np.float32(blend) * (self._conditioning_target() - self._feature)
-        angle = 2.0 * math.pi * now / self.drift_seconds
-        np.multiply(self._circle_a, math.cos(angle), out=self._noise)
-        self._noise += self._circle_b * math.sin(angle)
-        self._noise += self._kick * np.float32(self.reactivity * self.envelope)
+        if elapsed:
+            self._glide(elapsed)
+        speed = self.quiet_speed + (self.busy_speed - self.quiet_speed) * min(self.energy, 1.0)
+        self._phase += 2.0 * math.pi * speed * elapsed / self.drift_seconds
+        np.multiply(self._circle_a, math.cos(self._phase), out=self._noise)
+        self._noise += self._circle_b * math.sin(self._phase)
+        self.envelope = self._pulse(now)
+        push = np.float32(self.pulse_size * self.reactivity * self.envelope)
+        if push:
+            turn = 2.0 * math.pi * now / self.pulse_turn_seconds
+            direction = self._pulse_a * math.cos(turn) + self._pulse_b * math.sin(turn)
+            self._noise += direction * push
         return self._noise, self._feature
