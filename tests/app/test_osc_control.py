@@ -3,6 +3,9 @@ window's UDP port on loopback, a real python-osc server receives what the window
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -166,3 +169,35 @@ def test_bench_osc_reports_beat_latency(model_dir, qapp):
     report = run_osc_bench(model_dir, 3.0, None)
     assert report["beats"] >= 3  # a burst every 0.5 s
     assert 0 < report["latency_ms_p50"] <= report["latency_ms_p95"] <= report["latency_ms_max"]
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (
+            "from visualizer.app.osc_control import OscListener; OscListener(0)",
+            "OSC needs the 'vj' extra (python-osc is missing): pip install '.[vj]' or "
+            "./install.sh --vj",
+        ),
+        (
+            "from visualizer.app.midi_control import MidiInput; MidiInput()",
+            "MIDI needs the 'vj' extra (mido is missing): pip install '.[vj]' or ./install.sh --vj",
+        ),
+    ],
+)
+def test_without_the_vj_extra_osc_and_midi_name_it(code, message):
+    script = "\n".join(
+        [
+            "import sys",
+            "sys.modules['pythonosc'] = sys.modules['mido'] = None  # as if not installed",
+            "try:",
+            f"    {code}",
+            "except RuntimeError as error:",
+            "    print(error)",
+        ]
+    )
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=environment
+    )
+    assert result.stdout.strip() == message, result.stderr
