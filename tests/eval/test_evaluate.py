@@ -226,10 +226,10 @@ def _copy_models(data, destination):
 def test_missing_model_file_is_refused(data, tmp_path, capsys):
     models = _copy_models(data, tmp_path / "models")
     (models / JUDGE_FILE).unlink()
-    with pytest.raises(ModelFileError, match="judge.onnx: missing model file"):
+    with pytest.raises(ModelFileError, match="judge.onnx: missing from "):
         evaluate(models, data["music"])
     assert _cli("--models", str(models), "--music", str(data["music"])) == 1
-    assert "judge.onnx: missing model file" in capsys.readouterr().err
+    assert "judge.onnx: missing from " in capsys.readouterr().err
 
 
 def test_model_without_metadata_is_refused(data, tmp_path):
@@ -244,7 +244,7 @@ def test_generator_with_other_categories_is_refused(data, tmp_path):
     tiny_models.build_generator(
         models / GENERATOR_FILE, tiny_models.metadata(categories=("desert", "sky", "forest"))
     )
-    with pytest.raises(ModelFileError, match="generator.onnx: categories .* differ"):
+    with pytest.raises(ModelFileError, match="generator.onnx: its categories .* does not match"):
         evaluate(models, data["music"])
 
 

@@ -20,39 +20,27 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.bundled import assets_dir
-from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, ModelFileError, ModelMetadata
+from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, ModelFileError
+from visualizer.model_sessions import (
+    CPU_PROVIDER,
+    check_encoder,
+    check_generator,
+    first_line,
+    open_model,
+)
 
 # Best first; only those this onnxruntime build offers are requested.
 PREFERRED_PROVIDERS = (
     "CUDAExecutionProvider",
     "CoreMLExecutionProvider",
     "DmlExecutionProvider",
-    "CPUExecutionProvider",
+    CPU_PROVIDER,
 )
-CPU_PROVIDER = "CPUExecutionProvider"
 
 
 def default_model_dir() -> Path:
     """The bundled models."""
     return assets_dir() / "models"
-
-
-def _format_shape(shape: Sequence[object]) -> str:
-    return "[" + ", ".join(str(d) if isinstance(d, int) else "*" for d in shape) + "]"
-
-
-def _shape_matches(actual: Sequence[object], expected: Sequence[int | None]) -> bool:
-    """True when ranks agree and every fixed dimension of `actual` equals `expected`.
-
-    A symbolic (named) or unknown dimension in the file matches anything; `None` in
-    `expected` is the batch dimension, which may be anything.
-    """
-    if len(actual) != len(expected):
-        return False
-    return all(
-        want is None or not isinstance(have, int) or have == want
-        for have, want in zip(actual, expected, strict=True)
-    )
 
 
 @dataclass(frozen=True)
@@ -77,28 +65,24 @@ class ModelRuntime:
     ):
         import onnxruntime as ort
 
-        self._ort = ort
         self.model_dir = Path(model_dir)
         if not self.model_dir.is_dir():
             raise ModelFileError(
                 f"{self.model_dir}: model directory not found (expected {ENCODER_FILE} and "
                 f"{GENERATOR_FILE} in it; choose one with --models DIR)"
             )
-        self.intra_op_threads = intra_op_threads
         wanted = tuple(providers) if providers is not None else PREFERRED_PROVIDERS
         available = set(ort.get_available_providers())
         requested = tuple(name for name in wanted if name in available) or (CPU_PROVIDER,)
-        self.encoder, encoder_warning = self._open(ENCODER_FILE, requested)
-        self.generator, generator_warning = self._open(GENERATOR_FILE, requested)
-        self.metadata = self._read_metadata(self.encoder, ENCODER_FILE)
-        generator_metadata = self._read_metadata(self.generator, GENERATOR_FILE)
-        self._check_agreement(generator_metadata)
-        self._check_encoder()
-        self._check_generator()
+        self.encoder = open_model(self.model_dir / ENCODER_FILE, requested, intra_op_threads)
+        self.generator = open_model(self.model_dir / GENERATOR_FILE, requested, intra_op_threads)
+        self.metadata = self.encoder.metadata
+        check_encoder(self.encoder)
+        check_generator(self.generator, self.encoder)
         self.providers = ProviderChoice(
             requested=requested,
-            running=tuple(self.encoder.get_providers()),
-            warning=encoder_warning or generator_warning,
+            running=self.encoder.providers,
+            warning=self.encoder.warning or self.generator.warning,
         )
         contract = self.metadata.frontend
         self._noise = np.zeros((1, self.metadata.noise_dim), dtype=np.float32)
@@ -111,120 +95,6 @@ class ModelRuntime:
         """The provider that actually runs the models (what get_providers() reports first)."""
         return self.providers.running[0]
 
-    def _session_options(self):
-        options = self._ort.SessionOptions()
-        options.intra_op_num_threads = self.intra_op_threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = self._ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        return options
-
-    def _open(self, name: str, requested: tuple[str, ...]):
-        path = self.model_dir / name
-        if not path.is_file():
-            raise ModelFileError(f"{name}: missing from {self.model_dir}")
-        ort = self._ort
-        try:
-            session = ort.InferenceSession(
-                str(path), sess_options=self._session_options(), providers=list(requested)
-            )
-        except Exception as error:  # noqa: BLE001 - ORT raises many unrelated types
-            if requested != (CPU_PROVIDER,) and not self._is_unreadable(error):
-                session = self._open_cpu(path, name)
-                return session, (
-                    f"{requested[0]} failed for {name} ({_first_line(error)}); running on CPU"
-                )
-            raise ModelFileError(
-                f"{name}: not a readable ONNX model ({_first_line(error)})"
-            ) from error
-        running = session.get_providers()
-        warning = None
-        if requested[0] != CPU_PROVIDER and running[0] != requested[0]:
-            warning = f"{requested[0]} is not usable here (fell back to {running[0]})"
-        return session, warning
-
-    def _open_cpu(self, path: Path, name: str):
-        try:
-            return self._ort.InferenceSession(
-                str(path), sess_options=self._session_options(), providers=[CPU_PROVIDER]
-            )
-        except Exception as error:  # noqa: BLE001
-            raise ModelFileError(
-                f"{name}: not a readable ONNX model ({_first_line(error)})"
-            ) from error
-
-    @staticmethod
-    def _is_unreadable(error: Exception) -> bool:
-        text = str(error)
-        return any(word in text for word in ("INVALID_PROTOBUF", "Protobuf", "INVALID_GRAPH"))
-
-    @staticmethod
-    def _read_metadata(session, name: str) -> ModelMetadata:
-        props = dict(session.get_modelmeta().custom_metadata_map)
-        return ModelMetadata.from_props(props, name)
-
-    def _check_agreement(self, generator_metadata: ModelMetadata) -> None:
-        ours = self.metadata
-        for field in ("feature_dim", "categories"):
-            if getattr(ours, field) != getattr(generator_metadata, field):
-                raise ModelFileError(
-                    f"{GENERATOR_FILE}: its {field} {getattr(generator_metadata, field)} does not "
-                    f"match {ENCODER_FILE}'s {getattr(ours, field)}; the two files come from "
-                    "different exports"
-                )
-
-    @staticmethod
-    def _expect(
-        name: str, kind: str, args, tensor: str, expected: tuple[int | None, ...], meaning: str
-    ):
-        by_name = {arg.name: arg for arg in args}
-        if tensor not in by_name:
-            raise ModelFileError(
-                f"{name}: has no {kind} named '{tensor}' (it has {', '.join(sorted(by_name))})"
-            )
-        shape = by_name[tensor].shape
-        if not _shape_matches(shape, expected):
-            raise ModelFileError(
-                f"{name} expects {tensor} {_format_shape(shape)} but its contract says "
-                f"{meaning} {_format_shape(expected[1:])}"
-            )
-
-    def _check_encoder(self) -> None:
-        meta, session = self.metadata, self.encoder
-        shape = meta.frontend.input_shape
-        self._expect(
-            ENCODER_FILE, "input", session.get_inputs(), "window", (None, *shape), "window"
-        )
-        outputs = session.get_outputs()
-        self._expect(
-            ENCODER_FILE, "output", outputs, "feature", (None, meta.feature_dim), "feature"
-        )
-        self._expect(
-            ENCODER_FILE,
-            "output",
-            outputs,
-            "category_scores",
-            (None, len(meta.categories)),
-            "one score per category",
-        )
-
-    def _check_generator(self) -> None:
-        meta, session = self.metadata, self.generator
-        inputs = session.get_inputs()
-        self._expect(GENERATOR_FILE, "input", inputs, "noise", (None, meta.noise_dim), "noise")
-        self._expect(
-            GENERATOR_FILE, "input", inputs, "feature", (None, meta.feature_dim), "feature"
-        )
-        size = meta.image_size
-        self._expect(
-            GENERATOR_FILE,
-            "output",
-            session.get_outputs(),
-            "image",
-            (None, 3, size, size),
-            "image",
-        )
-
     def _check_outputs(self) -> None:
         """Run both models once on known input; refuse output no picture can come from."""
         shape = self.metadata.frontend.input_shape
@@ -235,7 +105,7 @@ class ModelRuntime:
             silent_feature, silent_scores = (array.copy() for array in self.encode(silence))
             feature, scores = self.encode(noise_window)
         except Exception as error:  # noqa: BLE001 - ORT raises many types
-            raise ModelFileError(f"{ENCODER_FILE}: fails to run ({_first_line(error)})") from error
+            raise ModelFileError(f"{ENCODER_FILE}: fails to run ({first_line(error)})") from error
         for name, values in (
             ("feature", silent_feature),
             ("feature", feature),
@@ -253,9 +123,7 @@ class ModelRuntime:
         try:
             image = self.generate(noise.astype(np.float32), silent_feature)
         except Exception as error:  # noqa: BLE001
-            raise ModelFileError(
-                f"{GENERATOR_FILE}: fails to run ({_first_line(error)})"
-            ) from error
+            raise ModelFileError(f"{GENERATOR_FILE}: fails to run ({first_line(error)})") from error
         _require_finite(GENERATOR_FILE, "image", image)
         _require_varied(GENERATOR_FILE, "image", image)
 
@@ -288,8 +156,3 @@ def _require_varied(name: str, output: str, values: np.ndarray) -> None:
             f"{name}: its {output} output is {float(values.flat[0]):g} everywhere; the "
             "weights are damaged, export it again"
         )
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:300] if text else type(error).__name__

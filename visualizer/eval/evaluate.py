@@ -56,7 +56,13 @@ from visualizer.model_files import (
     GENERATOR_FILE,
     JUDGE_FILE,
     ModelFileError,
-    ModelMetadata,
+)
+from visualizer.model_sessions import (
+    ModelSession,
+    check_encoder,
+    check_generator,
+    check_judge,
+    open_model,
 )
 from visualizer.photos import PhotoReadError, read_photo
 from visualizer.pixels import to_uint8, to_unit
@@ -99,52 +105,10 @@ class EvalConfig:
 
 
 @dataclass
-class OnnxModel:
-    path: Path
-    session: Any  # onnxruntime.InferenceSession
-    metadata: ModelMetadata
-
-    def input_shape(self, name: str) -> list[int | str]:
-        for value in self.session.get_inputs():
-            if value.name == name:
-                return list(value.shape)
-        raise KeyError(name)
-
-    def run(self, outputs: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return self.session.run(outputs, feeds)
-
-
-def load_onnx_model(
-    path: Path, inputs: tuple[str, ...], outputs: tuple[str, ...], threads: int
-) -> OnnxModel:
-    """An ONNX Runtime session on `path` with musicscape metadata and the expected names."""
-    import onnxruntime as ort
-
-    if not path.is_file():
-        raise ModelFileError(f"{path}: missing model file")
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-    try:
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime raises its own exception types
-        raise ModelFileError(f"{path}: not a loadable ONNX model ({error})") from error
-    metadata = ModelMetadata.from_props(session.get_modelmeta().custom_metadata_map, str(path))
-    have_inputs = sorted(value.name for value in session.get_inputs())
-    have_outputs = {value.name for value in session.get_outputs()}
-    if have_inputs != sorted(inputs) or not set(outputs) <= have_outputs:
-        raise ModelFileError(
-            f"{path}: has inputs {have_inputs} and outputs {sorted(have_outputs)}, expected "
-            f"inputs {sorted(inputs)} and outputs {sorted(outputs)}"
-        )
-    return OnnxModel(path, session, metadata)
-
-
-@dataclass
 class ModelSet:
-    encoder: OnnxModel
-    generator: OnnxModel
-    judge: OnnxModel
+    encoder: ModelSession
+    generator: ModelSession
+    judge: ModelSession
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -160,36 +124,19 @@ def load_model_set(models_dir: Path, threads: int) -> ModelSet:
     models_dir = Path(models_dir)
     if not models_dir.is_dir():
         raise ModelFileError(f"{models_dir}: no such model directory")
-    encoder = load_onnx_model(
-        models_dir / ENCODER_FILE, ("window",), ("feature", "category_scores"), threads
-    )
-    generator = load_onnx_model(
-        models_dir / GENERATOR_FILE, ("noise", "feature"), ("image",), threads
-    )
-    judge = load_onnx_model(models_dir / JUDGE_FILE, ("image",), ("logits", "features"), threads)
-    models = ModelSet(encoder, generator, judge)
+    encoder = open_model(models_dir / ENCODER_FILE, threads=threads)
+    generator = open_model(models_dir / GENERATOR_FILE, threads=threads)
+    judge = open_model(models_dir / JUDGE_FILE, threads=threads)
+    check_encoder(encoder)
+    check_generator(generator, encoder)
+    check_judge(judge)
     categories = encoder.metadata.categories
-    if generator.metadata.categories != categories:
-        raise ModelFileError(
-            f"{generator.path}: categories {list(generator.metadata.categories)} differ from "
-            f"the encoder's {list(categories)}"
-        )
     if sorted(judge.metadata.categories) != sorted(categories):
         raise ModelFileError(
-            f"{judge.path}: categories {list(judge.metadata.categories)} differ from the "
+            f"{judge.name}: categories {list(judge.metadata.categories)} differ from the "
             f"encoder's {list(categories)}"
         )
-    expected_window = list(models.contract.input_shape)
-    if encoder.input_shape("window")[1:] != expected_window:
-        raise ModelFileError(
-            f"{encoder.path}: input 'window' is {encoder.input_shape('window')}, its front-end "
-            f"contract says [batch, {', '.join(map(str, expected_window))}]"
-        )
-    if generator.metadata.feature_dim != encoder.metadata.feature_dim:
-        raise ModelFileError(
-            f"{generator.path}: feature_dim {generator.metadata.feature_dim} differs from the "
-            f"encoder's {encoder.metadata.feature_dim}"
-        )
+    models = ModelSet(encoder, generator, judge)
     return models
 
 
@@ -253,7 +200,7 @@ def select_tracks(
         listed = models.encoder.metadata.training_data.get(key)
         if not isinstance(listed, list):
             raise EvaluationError(
-                f"{models.encoder.path}: metadata training_data has no '{key}' list, so "
+                f"{models.encoder.name}: metadata training_data has no '{key}' list, so "
                 f"--subset {subset} cannot be selected; use --subset all"
             )
         wanted = {"/".join(Path(entry).parts[-2:]) for entry in listed}
