@@ -104,7 +104,8 @@ class OfflinePipeline:
             onsets = self.rolling.onset()[-min(new_frames, self.contract.n_frames) :]
             heard = self.rolling.total_frames * self.contract.hop / self.contract.sample_rate
             beat = director.on_onsets(onsets, heard) >= 0  # the newest frame ended at `heard`
-        if self.rolling.total_frames and now - self._last_encode >= self.encoder_interval:
+        due = now - self._last_encode >= self.encoder_interval - 1e-9  # i/fps - j/fps is inexact
+        if self.rolling.total_frames and due:
             self._last_encode = now
             self.rolling.window(self._window)
             director.on_encoding(*self.runtime.encode(self._window), now)

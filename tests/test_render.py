@@ -1,0 +1,211 @@
+"""`musicscape render` on the bundled models: real decoding, ONNX Runtime, H.264 + AAC encoding
+by PyAV, and the files read back."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PIL import Image
+
+from visualizer.app.model_runtime import ModelRuntime, default_model_dir
+from visualizer.app.scene_director import HOLD, SceneMode
+from visualizer.motion import frame_changes, load_frames
+from visualizer.render import OfflinePipeline, Progress, parse_mode, render, run
+from visualizer.upscale import to_rgb8
+
+RATE = 44_100
+CLICK_PERIOD = 0.5
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    return ModelRuntime(default_model_dir(), intra_op_threads=1)
+
+
+def click_track(path: Path, seconds: float, rate: int = RATE) -> Path:
+    """A soft stereo chord with a 5-ms click every CLICK_PERIOD s from 0.25 s on."""
+    t = np.arange(int(seconds * rate)) / rate
+    chord = 0.05 * np.sin(2 * np.pi * 220 * t) + 0.05 * np.sin(2 * np.pi * 330 * t)
+    clicks = (np.mod(t - 0.25, CLICK_PERIOD) < 0.005) & (t >= 0.25)
+    noise = np.random.default_rng(0).standard_normal(len(t))
+    mono = chord + 0.8 * clicks * noise
+    sf.write(path, np.stack([mono, 0.5 * mono], axis=1).astype(np.float32), rate)
+    return path
+
+
+def decoded(path: Path) -> tuple[list[np.ndarray], np.ndarray, dict]:
+    import av
+
+    with av.open(str(path)) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        info = {
+            "video_codec": video.codec_context.name,
+            "audio_codec": audio.codec_context.name,
+            "size": (video.codec_context.width, video.codec_context.height),
+            "rate": audio.codec_context.sample_rate,
+            "channels": audio.codec_context.channels,
+        }
+        frames, sound = [], []
+        for frame in container.decode(video=0, audio=0):
+            if isinstance(frame, av.VideoFrame):
+                frames.append(frame.to_ndarray(format="rgb24"))
+            else:
+                sound.append(frame.to_ndarray())
+    return frames, np.concatenate(sound, axis=1), info
+
+
+def test_the_video_holds_h264_frames_and_the_files_audio_as_aac_in_step(tmp_path, runtime):
+    music = click_track(tmp_path / "clicks.wav", 3.0)
+    result = render(runtime, music, tmp_path / "out.mp4", 64, 30.0, frames_dir=tmp_path / "f")
+    assert (result.frames, result.interrupted) == (90, False)
+    frames, sound, info = decoded(tmp_path / "out.mp4")
+    assert info == {
+        "video_codec": "h264",
+        "audio_codec": "aac",
+        "size": (64, 64),
+        "rate": RATE,
+        "channels": 2,
+    }
+    assert len(frames) == 90
+    # AAC pads to whole 1024-sample frames and adds its priming: within two of them.
+    assert abs(sound.shape[1] - 3 * RATE) <= 2 * 1024
+    right_over_left = np.abs(sound[1]).sum() / np.abs(sound[0]).sum()
+    assert right_over_left == pytest.approx(0.5, abs=0.02)
+    written, log = load_frames(tmp_path / "f")
+    assert len(written) == len(log["frames"]) == 90
+    shown = np.asarray(Image.open(tmp_path / "f" / "frame_000045.png"))
+    # H.264 at crf 20 in yuv420p: close to the PNG, not equal.
+    assert np.abs(frames[45].astype(float) - shown).mean() < 6.0
+
+
+def test_the_same_seed_gives_the_same_frames_and_another_seed_others(tmp_path, runtime):
+    music = click_track(tmp_path / "clicks.wav", 2.0)
+    renders = {}
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        render(
+            runtime,
+            music,
+            tmp_path / f"{name}.mp4",
+            64,
+            30.0,
+            seed=seed,
+            frames_dir=tmp_path / name,
+        )
+        renders[name] = load_frames(tmp_path / name)[0]
+    np.testing.assert_array_equal(renders["a"], renders["b"])
+    assert np.abs(renders["a"][-1] - renders["c"][-1]).mean() > 1.0
+
+
+def test_a_click_track_gives_pulses_at_the_clicks_and_no_cut(tmp_path, runtime):
+    music = click_track(tmp_path / "clicks.wav", 6.0)
+    render(runtime, music, tmp_path / "out.mp4", 64, 60.0, frames_dir=tmp_path / "f")
+    frames, log = load_frames(tmp_path / "f")
+    entries = log["frames"]
+    changes = frame_changes(frames)
+    beat_times = [entry["time"] for entry in entries if entry["beat"]]
+    clicks = 0.25 + CLICK_PERIOD * np.arange(12)
+    # The sound's start is a beat; then one beat per click, on the first frame that sees
+    # the click: its analysis frame ends within one hop (23 ms) of the click, the display
+    # frame within one frame (17 ms) after that.
+    assert beat_times[0] < 0.05
+    assert len(beat_times[1:]) == len(clicks)
+    for click, beat in zip(clicks, beat_times[1:], strict=True):
+        assert 0.0 <= beat - click <= 0.023 + 1 / 60 + 1e-9
+    first_encoded = next(entry["index"] for entry in entries if entry["encoded"])
+    assert changes[first_encoded + 1 :].max() <= 15.0  # no cut anywhere
+    times = np.array([entry["time"] for entry in entries])
+    after_click = np.zeros(len(entries), bool)
+    for beat in beat_times:
+        after_click |= (times >= beat) & (times < beat + 0.15)
+    measured = np.arange(len(entries)) > first_encoded
+    pulsing = changes[after_click & measured].mean()
+    between = changes[~after_click & measured].mean()
+    assert pulsing > 3.0 * between
+
+
+def test_a_held_scene_switch_is_a_bounded_cross_fade_of_over_a_second(tmp_path, runtime):
+    music = click_track(tmp_path / "clicks.wav", 8.0)
+    contract = runtime.metadata.frontend
+    samples = sf.read(music, dtype="float32")[0].mean(axis=1)
+    from scipy.signal import resample_poly
+
+    samples = resample_poly(samples, contract.sample_rate, RATE).astype(np.float32)
+    pipeline = OfflinePipeline(runtime)
+    director = pipeline.director
+    director.quiet_speed = director.busy_speed = director.pulse_size = 0.0  # only the fade
+    fps, switch_time = 60.0, 3.0
+    frames, read = [], 0
+    for index in range(int(8.0 * fps)):
+        now = index / fps
+        if now == switch_time:
+            winner = int(np.argmax(director.probabilities))
+            director.mode = SceneMode(HOLD, (winner + 2) % len(runtime.metadata.categories))
+        due = math.floor(now * contract.sample_rate)
+        image, _ = pipeline.frame(samples[read:due], now)
+        read = due
+        frames.append(to_rgb8(image).astype(np.float64))
+    frames = np.stack(frames)
+    start = int(switch_time * fps)
+    changes = frame_changes(frames[start - 1 :])[1:]
+    distance = np.abs(frames[start:] - frames[-1]).mean(axis=(1, 2, 3))
+    assert distance[0] > 20.0  # another scene
+    assert changes.max() <= 3.0  # per frame, a small step
+    ninety = int(np.argmax(distance < 0.1 * distance[0]))
+    assert ninety / fps >= 1.0
+
+
+def test_an_interrupted_render_leaves_a_playable_file_in_sync(tmp_path, runtime):
+    class StopAfterOneSecond(Progress):
+        def update(self, done_seconds: float, final: bool = False) -> None:
+            if done_seconds >= 1.0 and not final:
+                raise KeyboardInterrupt  # what Ctrl-C raises in the main thread
+
+    music = click_track(tmp_path / "clicks.wav", 4.0)
+    result = render(
+        runtime, music, tmp_path / "out.mp4", 64, 30.0, progress=StopAfterOneSecond(4.0)
+    )
+    assert result.interrupted and result.frames == 30
+    frames, sound, _ = decoded(tmp_path / "out.mp4")
+    assert len(frames) == 30
+    assert abs(sound.shape[1] - RATE) <= 2 * 1024
+
+
+def test_modes_name_a_category_by_name_or_number():
+    categories = ("desert", "mountain", "sky", "water")
+    assert parse_mode("auto", categories) == SceneMode()
+    assert parse_mode("hold:water", categories) == SceneMode(HOLD, 3)
+    assert parse_mode("hold:2", categories) == SceneMode(HOLD, 1)
+    with pytest.raises(ValueError, match="desert, mountain, sky, water"):
+        parse_mode("hold:forest", categories)
+    with pytest.raises(ValueError, match="auto, hold:CATEGORY or bias:CATEGORY"):
+        parse_mode("freeze", categories)
+
+
+def test_an_unreadable_file_is_refused_naming_it(tmp_path, capsys):
+    from visualizer.cli import build_parser
+
+    missing = tmp_path / "nothing.ogg"
+    parser, _ = build_parser()
+    args = parser.parse_args(["render", str(missing), "-o", str(tmp_path / "out.mp4")])
+    assert run(args) == 2
+    assert str(missing) in capsys.readouterr().err
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_frames_json_records_what_each_frame_saw(tmp_path, runtime):
+    music = click_track(tmp_path / "clicks.wav", 1.0)
+    render(runtime, music, tmp_path / "out.mp4", 64, 60.0, frames_dir=tmp_path / "f")
+    log = json.loads((tmp_path / "f" / "frames.json").read_text())
+    entries = log["frames"]
+    assert log["fps"] == 60.0 and len(entries) == 60
+    assert [entry["time"] for entry in entries] == pytest.approx(np.arange(60) / 60)
+    # 22,050 Hz, hop 512: frame i has seen floor(i / 60 * 22050 / 512) analysis frames.
+    seen = np.cumsum([entry["new_analysis_frames"] for entry in entries])
+    np.testing.assert_array_equal(seen, np.floor(np.arange(60) / 60 * 22050) // 512)
+    encoded = [entry["index"] for entry in entries if entry["encoded"]]
+    assert encoded == [2, 17, 32, 47]  # the first analysis frame, then every 0.25 s
