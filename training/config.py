@@ -8,35 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
-T = TypeVar("T")
-
-
-def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
-    """Rebuild dataclass `cls` from `values`, nested dataclasses and tuples included. Keys in
-    the class's RETIRED_KEYS (settings older runs stored that no longer exist) are dropped."""
-    retired = getattr(cls, "RETIRED_KEYS", ())
-    values = {name: value for name, value in values.items() if name not in retired}
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ValueError(f"{cls.__name__}: unknown config keys {', '.join(unknown)}")
-    kwargs: dict[str, Any] = {}
-    for name, value in values.items():
-        default = known[name].default
-        if (
-            default is dataclasses.MISSING
-            and known[name].default_factory is not dataclasses.MISSING
-        ):
-            default = known[name].default_factory()
-        if dataclasses.is_dataclass(default):
-            kwargs[name] = config_from_dict(type(default), value)
-        elif isinstance(default, tuple):
-            kwargs[name] = tuple(value)
-        else:
-            kwargs[name] = value
-    return cls(**kwargs)
+from visualizer.frontend.records import from_dict
 
 
 @dataclass(frozen=True)
@@ -256,7 +230,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        return config_from_dict(cls, values)
+        return from_dict(cls, values)
 
 
 def tiny_config(image_size: int = 16) -> TrainConfig:

@@ -38,11 +38,11 @@ from PIL import Image
 from torch import nn
 
 from training.checkpoint import LATEST, CheckpointError, load_checkpoint
-from training.config import config_from_dict
 from training.context import StopFlag
 from training.distributed import ProcessInfo
 from training.stage_loop import LoopHost, StageLoop
 from visualizer.folders import IMAGE_EXTENSIONS, find_category_files, split_by_item
+from visualizer.frontend.records import from_dict
 from visualizer.photos import PhotoReadError, read_photo
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class UpscalerConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> UpscalerConfig:
-        return config_from_dict(cls, values)
+        return from_dict(cls, values)
 
 
 class UpscalerNet(nn.Module):

@@ -215,7 +215,7 @@ def test_judge_config_refuses_impossible_sizes():
     assert JudgeConfig(image_size=128).store_size == 160
     with pytest.raises(ValueError, match="store_size 32 < image_size 64"):
         JudgeConfig(store_size=32)
-    with pytest.raises(ValueError, match="JudgeConfig: unknown config keys colour"):
+    with pytest.raises(ValueError, match="JudgeConfig: unknown keys colour"):
         JudgeConfig.from_dict({"colour": 1})
     # Older judges recorded their own photo split; every stage now shares one.
     assert JudgeConfig.from_dict({"validation_fraction": 0.3}) == JudgeConfig()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from training.config import config_from_dict
+from visualizer.frontend.records import from_dict
 
 OPTIMIZERS = ("adamw", "sgd")
 
@@ -83,4 +83,4 @@ class JudgeConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> JudgeConfig:
-        return config_from_dict(cls, values)
+        return from_dict(cls, values)

@@ -28,6 +28,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from .records import from_dict
+
 FRONTEND_VERSION = 1
 
 
@@ -80,14 +82,10 @@ class FrontEndContract:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FrontEndContract:
         """Rebuild a contract, refusing unknown keys and a newer representation version."""
-        known = {field.name: field for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - set(known))
-        if unknown:
-            raise ValueError(f"unknown front-end contract keys: {', '.join(unknown)}")
         version = int(values.get("version", FRONTEND_VERSION))
         if version > FRONTEND_VERSION:
             raise ValueError(
                 f"front-end contract version {version} is newer than this musicscape "
                 f"understands ({FRONTEND_VERSION}); upgrade musicscape"
             )
-        return cls(**{name: type(known[name].default)(value) for name, value in values.items()})
+        return from_dict(cls, values)
