@@ -101,7 +101,9 @@ def split_data(root: Path, config: DataConfig) -> DataSplit:
 
 
 class MusicBank:
-    """Cached features of tracks, with their labels; tracks that fail to load are skipped."""
+    """Cached features of tracks, with their labels; tracks that fail to load are skipped and
+    listed in `skipped` (a track it already lists, found unreadable by an earlier stage, is
+    left out without another try, so each bad file is reported and counted once)."""
 
     def __init__(
         self,
@@ -114,12 +116,16 @@ class MusicBank:
         self.features: list[np.ndarray] = []
         self.labels: list[int] = []
         self.paths: list[Path] = []
+        known_bad = {known for known, _ in skipped}
         for path, label in tracks:
+            if path in known_bad:
+                continue
             try:
                 features = cache.features(path)
             except (AudioDecodeError, ValueError, OSError) as error:
-                log.warning("skipping unreadable track %s: %s", path, error)
-                skipped.append((path, str(error)))
+                reason = str(error) if str(error).startswith(str(path)) else f"{path}: {error}"
+                log.warning("skipping unreadable track %s", reason)
+                skipped.append((path, reason))
                 continue
             self.features.append(features)
             self.labels.append(label)
@@ -164,11 +170,15 @@ class MusicBank:
 
 class ImageBank:
     """Photos read once (`read_photo`: centre-cropped to `size`), held in memory as uint8
-    [N, size, size, 3] with their labels and paths; unreadable ones are skipped and listed."""
+    [N, size, size, 3] with their labels and paths; unreadable ones are skipped and listed in
+    `skipped`, once (one it already lists is left out without another try)."""
 
     def __init__(self, images: list[tuple[Path, int]], size: int, skipped: list[tuple[Path, str]]):
         pixels, labels, paths = [], [], []
+        known_bad = {known for known, _ in skipped}
         for path, label in images:
+            if path in known_bad:
+                continue
             try:
                 pixels.append(read_photo(path, size))
             except PhotoReadError as error:

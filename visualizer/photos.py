@@ -23,12 +23,17 @@ class PhotoReadError(ValueError):
 
 
 def read_photo(path: Path, size: int) -> np.ndarray:
-    """A photo as uint8 RGB [size, size, 3]: centre-cropped square, antialiased resize."""
+    """A photo as uint8 RGB [size, size, 3]: centre-cropped square, antialiased resize.
+
+    Raises PhotoReadError naming the file for one Pillow cannot decode, and for one whose
+    header claims more than twice Pillow's MAX_IMAGE_PIXELS (a decompression bomb)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as opened:
             image = opened.convert("RGB")
+    except Image.DecompressionBombError as error:  # a header claiming gigapixels
+        raise PhotoReadError(f"{path}: refused, too large to decode safely ({error})") from error
     except (OSError, UnidentifiedImageError, ValueError) as error:
         raise PhotoReadError(f"{path}: unreadable image ({error})") from error
     width, height = image.size
