@@ -18,6 +18,9 @@ from training.checkpoint import (
     save_checkpoint,
 )
 from training.cli import main as train_main
+from training.judge.checkpoint import CHECKPOINT_FORMAT as JUDGE_FORMAT
+from training.judge.checkpoint import JudgeCheckpointError, load_judge
+from training.judge.distill import teacher_probabilities
 
 
 class CreatesAFileWhenUnpickled:
@@ -84,6 +87,17 @@ def test_export_refuses_a_run_folder_whose_checkpoint_would_run_code(
     code = export_cli.run(parser.parse_args(["--run", str(run), "--out", str(tmp_path / "out")]))
     assert code == 1
     assert f"{run / stage / LATEST}: refused" in capsys.readouterr().err
+    assert not marker.exists()
+
+
+def test_a_judge_or_teacher_checkpoint_that_would_run_code_is_refused_unrun(tmp_path):
+    path, marker = tmp_path / "judge.pt", tmp_path / "ran"
+    payload = {"format": JUDGE_FORMAT, "categories": ["a", "b"], "config": {}}
+    torch.save({**payload, "extra": CreatesAFileWhenUnpickled(marker)}, path)
+    with pytest.raises(JudgeCheckpointError, match=rf"^{path}: unreadable judge checkpoint"):
+        load_judge(path)
+    with pytest.raises(JudgeCheckpointError, match=rf"^{path}: unreadable judge checkpoint"):
+        teacher_probabilities(path, ("a", "b"), train_set=None, held_out_photos=[])
     assert not marker.exists()
 
 

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from training.checkpoint import save_torch_file
 from training.data import ImageBank
 from training.judge.checkpoint import (
     CHECKPOINT_FILE,
@@ -67,7 +67,7 @@ def combine_judges(checkpoints: list[Path], out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / CHECKPOINT_FILE
-    torch.save(saved, path)
+    save_torch_file(path, saved)
     log.info(
         "judge ensemble of %d: held-out accuracy %.3f (members %s) %s; wrote %s",
         len(loaded),

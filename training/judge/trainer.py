@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.checkpoint import LATEST, load_checkpoint
+from training.checkpoint import LATEST, load_checkpoint, save_torch_file
 from training.context import StopFlag
 from training.data import ImageBank
 from training.distributed import ProcessInfo
@@ -227,7 +227,7 @@ def train_judge(
         "train_seconds": time.monotonic() - started,
     }
     path = out_dir / CHECKPOINT_FILE
-    torch.save({"model_state": model.state_dict(), **info}, path)
+    save_torch_file(path, {"model_state": model.state_dict(), **info})
     log.info(
         "judge: held-out accuracy %.3f %s; wrote %s",
         validation_accuracy,
