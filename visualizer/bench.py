@@ -130,7 +130,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--size",
         type=int,
         default=None,
-        help="output size in pixels of the frames --motion renders (default 64)",
+        help="output size in pixels: of the app's frames for --app (default: the largest that "
+        "holds the display rate, as the app picks it), of the frames --motion renders "
+        "(default 64)",
     )
 
 
@@ -166,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     if args.app:
         from visualizer.app.app_bench import run_app_bench
 
-        app = run_app_bench(model_dir, args.seconds, args.file)
+        app = run_app_bench(model_dir, args.seconds, args.file, args.size)
         report["app"] = app
         for name, value in app.items():
             shown = f"{value:.2f}" if isinstance(value, float) else value

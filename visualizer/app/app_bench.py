@@ -13,6 +13,7 @@ the minutes after the first, in MB per hour).
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -35,7 +36,11 @@ def synthetic_music(path: Path, seconds: float, rate: int) -> Path:
     return path
 
 
-def run_app_bench(model_dir: Path, seconds: float, audio_file: str | None) -> dict:
+def run_app_bench(
+    model_dir: Path, seconds: float, audio_file: str | None, output_size: int | None = None
+) -> dict:
+    """The app on a file for `seconds`; its frames at `output_size` pixels (None: the size
+    the app picks, see output_size.py)."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import psutil
@@ -43,6 +48,7 @@ def run_app_bench(model_dir: Path, seconds: float, audio_file: str | None) -> di
     from PyQt6.QtWidgets import QApplication
 
     from .app_settings import SOURCE_FILE, AppSettings, settings_from_file
+    from .frame_worker import WorkerSettings
     from .main_window import MainWindow
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
@@ -52,7 +58,12 @@ def run_app_bench(model_dir: Path, seconds: float, audio_file: str | None) -> di
         settings = AppSettings(settings_from_file(str(scratch_dir / "settings.ini")))
         settings.source_kind = SOURCE_FILE
         settings.file_path = str(music)
-        window = MainWindow(settings, model_dir, scratch_dir / "no-demo")
+        window = MainWindow(
+            settings,
+            model_dir,
+            scratch_dir / "no-demo",
+            worker_settings=WorkerSettings(output_size=output_size),
+        )
         window.resize(1280, 720)
         window.show()
 
@@ -75,8 +86,12 @@ def run_app_bench(model_dir: Path, seconds: float, audio_file: str | None) -> di
             elapsed = time.perf_counter() - started
             summary = window.stats.summary()
             source = window.source
+            interval_ms = 1e3 / window.worker.settings.fps
             report = {
                 **summary,
+                "output_size": window.worker.settings.output_size,
+                "frame_interval_target_ms": interval_ms,
+                "frame_p95_over_interval": (summary["frame_ms_p95"] or math.nan) / interval_ms,
                 "cpu_percent": cpu,
                 "rss_mb": process.memory_info().rss / 2**20,
                 "input_overflows": int(window.ring.overflows - overflows_before),

@@ -62,6 +62,7 @@ class ControlPanel(QWidget):
         self.device_label = QLabel("-")
         self.provider_label = QLabel("-")
         self.fps_label = QLabel("-")
+        self.picture_label = QLabel("-")
         self.latency_label = QLabel("-")
         self.mode_label = QLabel("-")
         for label in (self.source_label, self.device_label, self.mode_label):
@@ -70,6 +71,7 @@ class ControlPanel(QWidget):
         form.addRow("Device", self.device_label)
         form.addRow("Runs on", self.provider_label)
         form.addRow("Frames", self.fps_label)
+        form.addRow("Picture", self.picture_label)
         form.addRow("Latency", self.latency_label)
         form.addRow("Scene", self.mode_label)
         layout.addWidget(status)

@@ -24,9 +24,11 @@ import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
 from visualizer.frontend import RollingSTFT
-from visualizer.pixels import to_uint8
+from visualizer.model_files import ModelFileError
+from visualizer.upscale import Upscaler, load_upscaler
 
 from .model_runtime import ModelRuntime
+from .output_size import pick_output_size
 from .sample_ring import SampleRing
 from .scene_director import AUTO, SceneDirector, SceneMode
 from .spectrogram_image import SpectrogramImage
@@ -36,7 +38,7 @@ from .stream_resampler import StreamResampler
 @dataclass
 class FramePacket:
     sequence: int
-    image: np.ndarray  # uint8 [S, S, 3], RGB, C-contiguous
+    image: np.ndarray  # uint8 [N, N, 3], RGB, C-contiguous, N = output_size
     produced_time: float  # perf_counter seconds when the frame was finished
     audio_time: float | None  # capture/play time of the newest sample analysed
     onset_time: float | None  # set on the first frame a beat influenced: that beat's time
@@ -46,6 +48,8 @@ class FramePacket:
     scene_mode: SceneMode
     mode_waiting: bool  # a held/biased category the worker has no prototype of yet
     envelope: float = 0.0  # the beat envelope (0-1) this frame was made with
+    output_size: int = 0  # N
+    upscaling: str = ""  # how the generator's picture became N pixels, in words
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class WorkerSettings:
     scene_memory_seconds: float | None = None  # None: the model's scene_memory_seconds
     reactivity: float = 1.0
     scene_mode: SceneMode = SceneMode()
+    output_size: int | None = None  # None: the largest that holds fps here (output_size.py)
 
 
 @dataclass(frozen=True)
@@ -308,10 +313,22 @@ class FrameWorker(QThread):
             self._encoder_wake.set()
             encoder.join(timeout=5.0)
 
+    def _load_upscaler(self) -> Upscaler:
+        """The model directory's upscaler; a bad one is reported and the picture resized."""
+        try:
+            return load_upscaler(self.runtime.model_dir)
+        except ModelFileError as error:
+            self.failed.emit(f"The upscaler is not used: {error}")
+            return Upscaler()
+
     def _frame_loop(self) -> None:
         contract = self.runtime.metadata.frontend
         hop_seconds = contract.frame_seconds
-        size = self.runtime.metadata.image_size
+        upscaler = self._load_upscaler()
+        if self.settings.output_size is None:
+            size = pick_output_size(self.runtime, upscaler, self.settings.fps)
+            self.settings = replace(self.settings, output_size=size)
+        size = self.settings.output_size
         next_tick = time.perf_counter()
         last_encode = -np.inf
         audio_time: float | None = None
@@ -339,11 +356,11 @@ class FrameWorker(QThread):
                 new_frames = self.rolling.push(samples)
                 if new_frames:
                     onsets = self.rolling.onset()[-min(new_frames, contract.n_frames) :]
-                    beat = self._director.on_onsets(onsets)
+                    tail = self.rolling.total_samples % contract.hop  # after the last frame
+                    beat = self._director.on_onsets(onsets, now - tail / contract.sample_rate)
                     if beat >= 0 and last_time is not None:
                         # The beat frame's last sample: later frames end one hop each later.
                         frames_after = len(onsets) - 1 - beat
-                        tail = self.rolling.total_samples % contract.hop
                         pending_onset = last_time - (frames_after * contract.hop + tail) / (
                             contract.sample_rate
                         )
@@ -366,7 +383,7 @@ class FrameWorker(QThread):
                 next_tick = time.perf_counter()
                 continue
             self._report("generator", None)
-            rgb = to_uint8(image.transpose(1, 2, 0), np.empty((size, size, 3), dtype=np.uint8))
+            rgb = upscaler.upscale(image, size)
             self._publish(
                 FramePacket(
                     sequence=sequence,
@@ -383,6 +400,8 @@ class FrameWorker(QThread):
                         and not self._director.knows(settings.scene_mode.category)
                     ),
                     envelope=self._director.envelope,
+                    output_size=size,
+                    upscaling=upscaler.description,
                 )
             )
             pending_onset = None

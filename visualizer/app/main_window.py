@@ -381,6 +381,9 @@ class MainWindow(QMainWindow):
         if packet.spectrogram is not None and self.spectrogram.isVisible():
             self.spectrogram.show_columns(packet.spectrogram)
         self.panel.set_probabilities(packet.probabilities)
+        picture = f"{packet.output_size} px ({packet.upscaling})"
+        if self.panel.picture_label.text() != picture:
+            self.panel.picture_label.setText(picture)
         text = packet.scene_mode.describe(worker.runtime.metadata.categories)
         if packet.mode_waiting:
             text += " (waiting to hear it once)"
