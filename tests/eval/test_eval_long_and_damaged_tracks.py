@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests.bad_files import write_flac_with_a_damaged_comment_block
 from tests.eval import tiny_models
 from tests.long_tracks import peak_rss_mb, write_long_track
 from visualizer.eval.evaluate import EvalConfig, evaluate, track_windows
@@ -43,12 +44,7 @@ def eval_dirs(tmp_path):
 def test_tracks_damaged_at_the_start_or_midway_are_skipped_by_name(eval_dirs):
     music = eval_dirs["music"]
     rate = tiny_models.CONTRACT.sample_rate
-    flac = music / "desert" / "flipped.flac"
-    sf.write(flac, tiny_models.tone("desert", 3.0), rate, format="FLAC", subtype="PCM_16")
-    damaged = bytearray(flac.read_bytes())
-    vendor = damaged.index(b"reference libFLAC")
-    damaged[vendor + int.from_bytes(damaged[vendor - 4 : vendor], "little") + 2] ^= 0xFF
-    flac.write_bytes(bytes(damaged))
+    flac = write_flac_with_a_damaged_comment_block(music / "desert" / "flipped.flac", rate)
     loud = np.concatenate([tiny_models.tone("sky", 40.0), tiny_models.tone("sky", 1.0)])
     loud[-rate // 2] = 5.7e29  # 40.5 s in, in the decoder's 4-s chunk from 40 s
     sf.write(music / "sky" / "loud.wav", loud, rate, subtype="FLOAT")

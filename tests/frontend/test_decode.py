@@ -7,6 +7,7 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from tests.bad_files import write_flac_with_a_damaged_comment_block
 from visualizer.frontend import (
     AudioFileReader,
     CorruptAudioError,
@@ -193,13 +194,7 @@ def test_gsm_wav_which_cannot_seek_decodes_and_seeks(tmp_path):
 
 
 def test_flac_with_a_damaged_comment_block_is_refused_by_name(tmp_path):
-    path = tmp_path / "flipped.flac"
-    sf.write(path, tone(440.0, 3.0, RATE, 1), RATE, format="FLAC", subtype="PCM_16")
-    damaged = bytearray(path.read_bytes())
-    vendor = damaged.index(b"reference libFLAC")
-    comment_count = vendor + int.from_bytes(damaged[vendor - 4 : vendor], "little")
-    damaged[comment_count + 2] ^= 0xFF  # the block claims 16 million comments
-    path.write_bytes(bytes(damaged))
+    path = write_flac_with_a_damaged_comment_block(tmp_path / "flipped.flac")
     with pytest.raises(CorruptAudioError, match=rf"^{path}: decoding failed near 0.0 s"):
         decode_file(path, RATE)
 
