@@ -1,0 +1,41 @@
+"""Damaged files in the running app: refused at the start or stopped midway, with a line in
+the window naming the file and the reason; the app keeps running."""
+
+from __future__ import annotations
+
+import numpy as np
+import soundfile as sf
+
+from tests.bad_files import write_flac_with_a_damaged_comment_block
+
+from .conftest import RATE
+
+
+def test_a_file_that_fails_on_its_first_read_is_named_in_the_window(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    window = make_window(model_dir)
+    assert window.play_file(beats_file)
+    flac = write_flac_with_a_damaged_comment_block(tmp_path / "flipped.flac")
+    assert not window.play_file(flac)
+    assert f"{flac}: decoding failed near 0.0 s" in window.faults["source"]
+    playing = window.canvas.frames_painted
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > playing + 10, timeout=10_000)
+
+
+def test_a_file_damaged_midway_plays_until_there_then_says_why_it_stopped(
+    qtbot, make_window, model_dir, tmp_path
+):
+    time = np.arange(8 * RATE) / RATE
+    signal = (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
+    signal[5 * RATE] = 5.7e29  # in the decoder's 4-s chunk from 4 s
+    path = tmp_path / "damaged.wav"
+    sf.write(path, signal, RATE, subtype="FLOAT")
+    window = make_window(model_dir)
+    assert window.play_file(path)
+    assert "source" not in window.faults
+    qtbot.waitUntil(lambda: "source" in window.faults, timeout=15_000)
+    assert window.faults["source"].startswith(
+        f"Playback stopped: {path}: decoded samples reach 5.7e+29 near 4.0 s"
+    )
+    assert window.source.position_seconds > 2.0  # what came before the damage was played
