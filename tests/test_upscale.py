@@ -1,0 +1,110 @@
+"""visualizer/upscale.py: generator image -> output-size RGB, learned or resized (no torch).
+
+The learned path is checked with a hand-built upscaler.onnx (nearest x2, known answers) and
+with the shipped assets/models/upscaler.onnx (a flat image stays flat; a slanted edge comes
+out closer to the truth than nearest or bicubic enlargement)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+from PIL import Image
+
+from visualizer.model_files import ModelFileError
+from visualizer.upscale import (
+    UPSCALER_FILE,
+    Upscaler,
+    UpscalerMetadata,
+    load_upscaler,
+    resize_rgb8,
+    to_rgb8,
+)
+
+METADATA = UpscalerMetadata(scale=2, input_size=8, model_version="nearest-x2")
+
+
+def save_upscaler(folder: Path, metadata: UpscalerMetadata | None, output: str = "upscaled"):
+    """A real ONNX upscaler: nearest-neighbour x2 of input 'image' [batch, 3, h, w]."""
+    scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1.0, 1.0, 2.0, 2.0])
+    node = helper.make_node("Resize", ["image", "", "scales"], [output], mode="nearest")
+    graph = helper.make_graph(
+        [node],
+        "nearest_x2",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["b", 3, "h", "w"])],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, ["b", 3, "H", "W"])],
+        [scales],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    if metadata is not None:
+        helper.set_model_props(model, metadata.to_props())
+    onnx.checker.check_model(model)
+    onnx.save(model, str(folder / UPSCALER_FILE))
+
+
+def generator_image(side: int = 8, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(-1, 1, (3, side, side)).astype(np.float32)
+
+
+def test_to_rgb8_maps_the_generator_range_to_bytes():
+    image = np.array([-1.0, -0.5, 0.0, 0.999, 1.0, 3.0, -3.0], np.float32).reshape(1, 1, 7)
+    pixels = to_rgb8(np.repeat(image, 3, axis=0))
+    assert pixels.dtype == np.uint8 and pixels.flags.c_contiguous
+    assert pixels[0, :, 0].tolist() == [0, 64, 128, 255, 255, 255, 0]
+
+
+def test_without_a_model_it_is_a_bicubic_resize(tmp_path):
+    upscaler = load_upscaler(tmp_path)  # a folder without upscaler.onnx
+    assert not upscaler.learned and upscaler.description == "bicubic resize"
+    assert not load_upscaler(None).learned
+    image = generator_image()
+    pixels = upscaler.upscale(image, 20)
+    expected = Image.fromarray(to_rgb8(image)).resize((20, 20), Image.Resampling.BICUBIC)
+    assert pixels.shape == (20, 20, 3) and np.array_equal(pixels, np.asarray(expected))
+    flat = np.full((3, 8, 8), 0.5, np.float32)
+    assert np.all(upscaler.upscale(flat, 33) == 191)  # round(0.5 * 127.5 + 127.5)
+    assert np.array_equal(upscaler.upscale(image, 8), to_rgb8(image))
+
+
+def test_a_learned_model_runs_then_the_result_is_resized(tmp_path):
+    save_upscaler(tmp_path, METADATA)
+    upscaler = load_upscaler(tmp_path)
+    assert upscaler.learned and upscaler.metadata == METADATA
+    assert upscaler.description == "learned x2 (nearest-x2)"
+    image = generator_image()
+    doubled = np.repeat(np.repeat(to_rgb8(image), 2, axis=0), 2, axis=1)
+    assert np.array_equal(upscaler.upscale(image, 16), doubled)
+    assert np.array_equal(upscaler.upscale(image, 40), resize_rgb8(doubled, 40))
+    assert np.array_equal(upscaler.upscale(image, 12), resize_rgb8(doubled, 12))
+    # At or below the generator's size the model adds nothing: a plain resize.
+    assert np.array_equal(upscaler.upscale(image, 6), resize_rgb8(to_rgb8(image), 6))
+    with pytest.raises(ValueError, match="expected an image"):
+        upscaler.upscale(image[0], 16)
+    with pytest.raises(ValueError, match="at least 1"):
+        upscaler.upscale(image, 0)
+
+
+def test_a_bad_upscaler_file_is_refused_naming_it(tmp_path):
+    save_upscaler(tmp_path, None)
+    with pytest.raises(ModelFileError, match="upscaler.onnx: not a musicscape upscaler"):
+        load_upscaler(tmp_path)
+    save_upscaler(tmp_path, METADATA, output="image_out")
+    with pytest.raises(ModelFileError, match="output 'upscaled'"):
+        load_upscaler(tmp_path)
+    (tmp_path / UPSCALER_FILE).write_bytes(b"not an onnx file")
+    with pytest.raises(ModelFileError, match="upscaler.onnx: not a readable ONNX model"):
+        load_upscaler(tmp_path)
+
+
+def test_metadata_round_trips_and_a_scale_below_two_is_refused():
+    metadata = UpscalerMetadata(4, 64, "v1", {"train_photo_count": 5}, {"clean": {"psnr": 27.0}})
+    assert UpscalerMetadata.from_props(metadata.to_props(), "x") == metadata
+    props = {**metadata.to_props(), "musicscape.upscaler.scale": "1"}
+    with pytest.raises(ModelFileError, match="x: upscaler scale 1 is below 2"):
+        UpscalerMetadata.from_props(props, "x")
+    with pytest.raises(ValueError, match="both the session and its metadata"):
+        Upscaler(metadata=metadata)
