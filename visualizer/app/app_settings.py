@@ -132,6 +132,14 @@ class AppSettings:
         self._set("vj/canvas_screen", value)
 
     @property
+    def canvas_fill(self) -> bool:
+        return self._get("vj/canvas_fill", False, bool)
+
+    @canvas_fill.setter
+    def canvas_fill(self, value: bool) -> None:
+        self._set("vj/canvas_fill", bool(value))
+
+    @property
     def geometry(self) -> QByteArray | None:
         value = self.store.value("window/geometry")
         return value if isinstance(value, QByteArray) else None

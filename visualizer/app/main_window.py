@@ -75,6 +75,7 @@ SHORTCUTS = (
     ("H or ?", "show / hide this help"),
     ("Tab", "hide / show the controls and spectrogram"),
     ("S", "canvas alone on a chosen screen (Esc brings it back)"),
+    ("F", "fill the screen with the scene (edges cropped) / whole scene with bars"),
     ("O", "open an audio file"),
     ("Space", "play / pause the file (after the last file: from the start)"),
     ("N", "next file of the --file list"),
@@ -159,6 +160,7 @@ class MainWindow(QMainWindow):
         self.playlist_ended = False  # the last file has played: shown, not silently frozen
 
         self.canvas = SceneCanvas(self.stats)
+        self.canvas.set_fill(settings.canvas_fill)
         self.spectrogram = SpectrogramView(settings.colormap)
         self.panel = ControlPanel()
         self.help_overlay = self._build_help()
@@ -246,6 +248,7 @@ class MainWindow(QMainWindow):
         self._shortcut("?", self.toggle_help)
         self._shortcut("Tab", self.toggle_chrome)
         self._shortcut("S", self.choose_canvas_screen)
+        self._shortcut("F", self.toggle_fill)
         self._shortcut("O", self.choose_file)
         self._shortcut("Space", self.toggle_pause)
         self._shortcut("N", self.next_file)
@@ -764,6 +767,10 @@ class MainWindow(QMainWindow):
             self.showNormal()
         else:
             self.showFullScreen()
+
+    def toggle_fill(self) -> None:
+        self.settings.canvas_fill = not self.canvas.fill
+        self.canvas.set_fill(self.settings.canvas_fill)
 
     def leave_fullscreen(self) -> None:
         if self.help_overlay.isVisible():

@@ -1,4 +1,5 @@
-"""The image canvas: the newest scene, smoothly upscaled to fill the widget, aspect kept."""
+"""The image canvas: the newest scene, smoothly upscaled to the widget, aspect kept: whole with
+black bars, or (`fill`) covering the widget with the overhang cropped."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ class SceneCanvas(QWidget):
         self._image: QImage | None = None
         self._unshown: tuple[int, float | None] | None = None
         self.frames_painted = 0
+        self.fill = False  # cover a non-square widget (crop) instead of black bars
+
+    def set_fill(self, fill: bool) -> None:
+        self.fill = bool(fill)
+        self.update()
 
     def show_frame(self, sequence: int, pixels: np.ndarray, onset_time: float | None) -> None:
         """pixels: uint8 [S, S, 3] RGB, C-contiguous; painted at the next paint event."""
@@ -38,10 +44,12 @@ class SceneCanvas(QWidget):
         return self._pixels
 
     def target_rect(self) -> QRectF:
-        """The largest square-aspect (image-aspect) rectangle centred in the widget."""
+        """The image-aspect rectangle centred in the widget: the largest inside it, or with
+        `fill` the smallest that covers it (its overhang is cut off by the widget's edges)."""
         if self._image is None:
             return QRectF(self.rect())
-        scale = min(self.width() / self._image.width(), self.height() / self._image.height())
+        fit = min if not self.fill else max
+        scale = fit(self.width() / self._image.width(), self.height() / self._image.height())
         width, height = self._image.width() * scale, self._image.height() * scale
         return QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
 

@@ -1,0 +1,60 @@
+"""The canvas on a non-square widget: the whole scene with black bars, or (fill) the widget
+covered by the scene with its overhang cropped; F toggles it and the choice persists."""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtCore import QRectF, Qt
+
+from visualizer.app.frame_stats import FrameStats
+from visualizer.app.scene_canvas import SceneCanvas
+
+
+def scene() -> np.ndarray:
+    """8x8 RGB: top half red, bottom half green, the leftmost column blue."""
+    pixels = np.zeros((8, 8, 3), np.uint8)
+    pixels[:4] = (255, 0, 0)
+    pixels[4:] = (0, 255, 0)
+    pixels[:, 0] = (0, 0, 255)
+    return pixels
+
+
+def colour_at(canvas: SceneCanvas, x: int, y: int) -> tuple[int, int, int]:
+    colour = canvas.grab().toImage().pixelColor(x, y)
+    return colour.red(), colour.green(), colour.blue()
+
+
+def test_bars_by_default_and_cropped_cover_with_fill(qtbot):
+    canvas = SceneCanvas(FrameStats())
+    qtbot.addWidget(canvas)
+    canvas.resize(400, 200)
+    canvas.show_frame(1, scene(), None)
+    assert canvas.target_rect() == QRectF(100, 0, 200, 200)
+    assert colour_at(canvas, 50, 100) == (0, 0, 0)  # a bar
+    assert colour_at(canvas, 200, 50) == (255, 0, 0)
+    assert colour_at(canvas, 110, 100)[2] > 200  # the blue column at the picture's left edge
+
+    canvas.set_fill(True)
+    assert canvas.target_rect() == QRectF(0, -100, 400, 400)
+    assert colour_at(canvas, 10, 20)[2] > 200  # the blue column now at the widget's edge
+    assert colour_at(canvas, 200, 10) == (255, 0, 0)  # the top quarter of the scene is cut
+    assert colour_at(canvas, 200, 190) == (0, 255, 0)
+    assert colour_at(canvas, 390, 100) != (0, 0, 0)  # no bar anywhere
+
+    canvas.resize(200, 400)  # a portrait widget: the sides are cropped instead
+    assert canvas.target_rect() == QRectF(-100, 0, 400, 400)
+
+
+def test_f_toggles_fill_and_it_persists(qtbot, make_window, model_dir):
+    window = make_window(model_dir)
+    assert not window.canvas.fill
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)  # shortcuts need an active window
+    qtbot.keyClick(window, Qt.Key.Key_F)
+    assert window.canvas.fill and window.settings.canvas_fill
+    assert "fill the screen" in window.help_overlay.text()
+    window.close()
+    again = make_window(model_dir)
+    assert again.canvas.fill
+    again.toggle_fill()
+    assert not again.canvas.fill and not again.settings.canvas_fill
