@@ -82,11 +82,12 @@ def test_the_picture_is_received_over_ndi(qtbot, ndi, make_window, model_dir, be
     qtbot.waitUntil(lambda: stage.ndi.full_name is not None, timeout=10_000)
     name = stage.ndi.full_name
     assert name.endswith("(musicscape)")
-    assert stage.ndi_label.text() == f"sending '{name}', 64×64"
+    height, width, _ = window.canvas.current_pixels().shape  # the frames the canvas shows
+    assert stage.ndi_label.text() == f"sending '{name}', {width}×{height}"
     receiver = NdiReceiver(name)
     try:
         black = receiver.next_frame(qtbot)
-        assert black.shape == (64, 64, 4) and black[..., :3].max() <= 8
+        assert black.shape == (height, width, 4) and black[..., :3].max() <= 8
         assert black[..., 3].min() == 255
         stage.perform("blackout", (0,))
         qtbot.waitUntil(lambda: not stage.blackout, timeout=5000)
