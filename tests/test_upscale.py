@@ -108,3 +108,20 @@ def test_metadata_round_trips_and_a_scale_below_two_is_refused():
         UpscalerMetadata.from_props(props, "x")
     with pytest.raises(ValueError, match="both the session and its metadata"):
         Upscaler(metadata=metadata)
+
+
+def test_bench_times_the_resize_and_the_learned_upscaler_on_one_and_two_threads(tmp_path):
+    from visualizer.bench import upscaler_stages
+
+    assert sorted(upscaler_stages(tmp_path, runs=3)) == ["resize_256", "resize_512"]
+    save_upscaler(tmp_path, METADATA)
+    stages = upscaler_stages(tmp_path, runs=3)
+    assert sorted(stages) == [
+        "resize_256",
+        "resize_512",
+        "upscaler_256_1t",
+        "upscaler_256_2t",
+        "upscaler_512_1t",
+        "upscaler_512_2t",
+    ]
+    assert all(figures["runs"] == 3 for figures in stages.values())

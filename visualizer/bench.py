@@ -2,7 +2,10 @@
 
 Writes {"stages": {name: {"median_ms", "p95_ms", "runs"}}, "machine": {...}} to --json.
 With a model directory (--models, default the bundled assets/models) the stages include
-`encoder` and `generator` (ONNX Runtime, one intra-op thread, batch 1). `--app` also runs
+`encoder` and `generator` (ONNX Runtime, one intra-op thread, batch 1), and the upscaling
+of one generator image to 256 and 512 px: `resize_<N>` (Pillow bicubic, the fallback) and,
+when the folder has upscaler.onnx, `upscaler_<N>_<T>t` (the learned one on T = 1 and 2
+ONNX Runtime threads, its output resized to N as the app and render do). `--app` also runs
 the real app headless on a file for --seconds and adds {"app": {...}} (see
 visualizer/app/app_bench.py).
 """
@@ -69,6 +72,36 @@ def model_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
         "encoder": time_calls(lambda: runtime.encode(window), max(runs // 5, 10)),
         "generator": time_calls(lambda: runtime.generate(noise, feature), runs),
     }
+
+
+UPSCALE_SIZES = (256, 512)
+
+
+def upscaler_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
+    """One generator-sized image to each of UPSCALE_SIZES: resized, and learned on 1 and 2
+    threads when `model_dir` holds upscaler.onnx."""
+    from functools import partial
+
+    from visualizer.upscale import load_upscaler
+
+    def image(side: int) -> np.ndarray:
+        return np.random.default_rng(0).uniform(-1.0, 1.0, (3, side, side)).astype(np.float32)
+
+    fallback = load_upscaler(None)
+    stages = {
+        f"resize_{size}": time_calls(partial(fallback.upscale, image(64), size), runs)
+        for size in UPSCALE_SIZES
+    }
+    for threads in (1, 2):
+        upscaler = load_upscaler(model_dir, threads=threads)
+        if not upscaler.learned:
+            break
+        scene = image(upscaler.metadata.input_size)
+        for size in UPSCALE_SIZES:
+            stages[f"upscaler_{size}_{threads}t"] = time_calls(
+                partial(upscaler.upscale, scene, size), runs
+            )
+    return stages
 
 
 def machine_summary() -> dict[str, object]:
@@ -156,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         try:
             stages.update(model_stages(model_dir, args.runs))
+            stages.update(upscaler_stages(model_dir, args.runs))
         except ModelFileError as error:
             report["models_error"] = str(error)
             print(f"models not timed: {error}", file=sys.stderr)
