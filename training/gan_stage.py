@@ -18,6 +18,7 @@ is what export writes. The learning rates can fall linearly over the last epochs
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -128,52 +129,32 @@ def feature_centre(features: torch.Tensor, config: GanStageConfig) -> torch.Tens
     return features.double().mean(dim=0).to(features.dtype)
 
 
-def run_gan_stage(ctx: RunContext) -> Path:
-    config = ctx.config.gan
-    device = ctx.process.device
-    categories = ctx.split.categories
-    n_classes = len(categories)
-    skipped = ctx.split.skipped
-    embedding = load_embedding(ctx).to(device)
-    music = MusicBank(ctx.split.train_tracks, ctx.cache, ctx.contract, skipped)
-    check_every_category("training tracks", music.labels, categories)
-    embed_images = ImageBank(ctx.split.train_images, ctx.config.embed.image.image_size, skipped)
-    prototypes = image_centroids(embedding.image, embed_images, n_classes, device).cpu()
-    features, feature_labels = condition_bank(ctx, embedding, music, device)
-    del embedding
-    centre = feature_centre(features, config)
-    features, prototypes = features - centre, prototypes - centre
-    log.info("gan: conditions centred on a mean feature of length %.3f", float(centre.norm()))
-    images = ImageBank(ctx.split.train_images, config.generator.image_size, skipped)
-    check_every_category("training images", images.labels, categories)
-    features_of = [np.flatnonzero(feature_labels == c) for c in range(n_classes)]
-    images_of = [images.of(c) for c in range(n_classes)]
+class ConditionSampler:
+    """Draws the generator's conditions: per label a music feature of that category, a
+    prototype, a same-category mix or a cross-category mix still scored as the label,
+    perturbed by `condition_noise` (see the module docstring)."""
 
-    torch.manual_seed(ctx.config.seed + 2)
-    generator = Generator(config.generator).to(device, memory_format=torch.channels_last)
-    discriminator = Discriminator(config.discriminator, n_classes).to(
-        device, memory_format=torch.channels_last
-    )
-    trained_g, trained_d = (
-        wrap_model(generator, ctx.process),
-        wrap_model(discriminator, ctx.process),
-    )
-    betas = (config.beta1, 0.999)
-    optimizer_g = torch.optim.Adam(generator.parameters(), lr=config.learning_rate, betas=betas)
-    optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=config.learning_rate, betas=betas)
-    average = WeightAverage(generator, config.ema_decay) if config.ema_decay > 0 else None
-    progress = {"steps_done": 0}
+    def __init__(
+        self,
+        features: torch.Tensor,
+        feature_labels: np.ndarray,
+        prototypes: torch.Tensor,
+        config: GanStageConfig,
+        device,
+    ):
+        self.features, self.prototypes = features, prototypes
+        self.features_of = [np.flatnonzero(feature_labels == c) for c in range(len(prototypes))]
+        self.config, self.device = config, device
 
-    def conditions(labels: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-        """A condition per label: a music feature, a prototype, a same-category mix or a
-        cross-category mix still scored as the label, perturbed by `condition_noise`."""
+    def draw(self, labels: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+        config, features = self.config, self.features
         rows = []
         for label in labels:
-            pool = features_of[label]
+            pool = self.features_of[label]
             feature = features[pool[rng.integers(len(pool))]]
             draw = rng.random()
             if draw < config.prototype_fraction:
-                feature = prototypes[label]
+                feature = self.prototypes[label]
             elif draw < config.prototype_fraction + config.interpolate_fraction:
                 other = features[pool[rng.integers(len(pool))]]
                 beta = float(rng.random())
@@ -182,149 +163,242 @@ def run_gan_stage(ctx: RunContext) -> Path:
                 config.prototype_fraction + config.interpolate_fraction + config.cross_fraction
             ):
                 feature = mix_across_categories(
-                    feature, label, features, features_of, prototypes, rng
+                    feature, label, features, self.features_of, self.prototypes, rng
                 )
             rows.append(perturb_condition(feature, config.condition_noise, rng))
-        return torch.stack(rows).to(device)
+        return torch.stack(rows).to(self.device)
 
-    def step(rng: np.random.Generator) -> dict[str, float]:
-        size = config.batch_size
-        learning_rate = gan_learning_rate(config, progress["steps_done"])
-        for optimizer in (optimizer_g, optimizer_d):
+    def grid(self, rng: np.random.Generator) -> torch.Tensor:
+        """[C * GRID_COLUMNS, D]: random training features, one row of the grid a category."""
+        return torch.stack(
+            [
+                self.features[pool[rng.integers(len(pool))]]
+                for pool in self.features_of
+                for _ in range(GRID_COLUMNS)
+            ]
+        )
+
+
+@dataclass
+class GanBatch:
+    real: torch.Tensor  # [B, 3, S, S] photos of `categories`
+    right: torch.Tensor  # [B, D] conditions of the photos' categories
+    wrong: torch.Tensor  # [B, D] conditions of other categories
+    noise: torch.Tensor  # [B, noise_dim]
+    categories: torch.Tensor  # [B] category indices
+    paired: int  # rows i and paired + i share their music (mode seeking); 0: none
+
+
+class GanTrainer:
+    """G and D, their optimisers and G's weight average, trained one step at a time."""
+
+    def __init__(
+        self,
+        ctx: RunContext,
+        images: ImageBank,
+        conditions: ConditionSampler,
+        centre: torch.Tensor,
+    ):
+        self.config = config = ctx.config.gan
+        self.device = device = ctx.process.device
+        self.n_classes = len(ctx.split.categories)
+        self.images, self.conditions, self.centre = images, conditions, centre
+        self.images_of = [images.of(c) for c in range(self.n_classes)]
+        torch.manual_seed(ctx.config.seed + 2)
+        self.generator = Generator(config.generator).to(device, memory_format=torch.channels_last)
+        self.discriminator = Discriminator(config.discriminator, self.n_classes).to(
+            device, memory_format=torch.channels_last
+        )
+        self.trained_g = wrap_model(self.generator, ctx.process)
+        self.trained_d = wrap_model(self.discriminator, ctx.process)
+        betas = (config.beta1, 0.999)
+        self.optimizer_g = torch.optim.Adam(
+            self.generator.parameters(), lr=config.learning_rate, betas=betas
+        )
+        self.optimizer_d = torch.optim.Adam(
+            self.discriminator.parameters(), lr=config.learning_rate, betas=betas
+        )
+        self.average = (
+            WeightAverage(self.generator, config.ema_decay) if config.ema_decay > 0 else None
+        )
+        self.steps_done = 0
+        self.seed = ctx.config.seed
+        self.samples_dir = ctx.stage_dir("gan")
+        grid_rng = np.random.default_rng([self.seed, 23])
+        self.grid_noise = torch.from_numpy(
+            grid_rng.standard_normal((self.n_classes * GRID_COLUMNS, config.generator.noise_dim))
+        ).float()
+        self.grid_features = conditions.grid(grid_rng)
+
+    def step(self, rng: np.random.Generator) -> dict[str, float]:
+        learning_rate = gan_learning_rate(self.config, self.steps_done)
+        for optimizer in (self.optimizer_g, self.optimizer_d):
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate
+        batch = self.draw_batch(rng)
+        self.trained_g.train()
+        self.trained_d.train()
+        fake = self.trained_g(batch.noise, batch.right)
+        figures = self.discriminator_step(batch, fake)
+        figures |= self.generator_step(batch, fake)
+        if self.average is not None:
+            self.average.update(self.generator)
+        self.steps_done += 1
+        return {**figures, "learning_rate": learning_rate}
+
+    def draw_batch(self, rng: np.random.Generator) -> GanBatch:
+        config, size, n_classes = self.config, self.config.batch_size, self.n_classes
         # Mode seeking pairs row i with row half + i: same music, other noise.
-        paired, half = config.mode_seeking_weight > 0, size // 2
+        half = size // 2 if config.mode_seeking_weight > 0 else 0
         labels = rng.integers(0, n_classes, size)
-        if paired:
-            labels[half : 2 * half] = labels[:half]
-        chosen = np.asarray([images_of[c][rng.integers(len(images_of[c]))] for c in labels])
-        real = torch.from_numpy(images.batch(chosen)).to(device)
-        real = real.contiguous(memory_format=torch.channels_last)
+        labels[half : 2 * half] = labels[:half]
+        chosen = np.asarray(
+            [self.images_of[c][rng.integers(len(self.images_of[c]))] for c in labels]
+        )
+        real = torch.from_numpy(self.images.batch(chosen)).to(self.device)
         wrong_labels = (labels + rng.integers(1, n_classes, size)) % n_classes
-        right = conditions(labels, rng)
-        if paired:
-            right[half : 2 * half] = right[:half]
-        wrong = conditions(wrong_labels, rng)
+        right = self.conditions.draw(labels, rng)
+        right[half : 2 * half] = right[:half]
+        wrong = self.conditions.draw(wrong_labels, rng)
         noise = torch.from_numpy(rng.standard_normal((size, config.generator.noise_dim)))
-        noise = noise.float().to(device)
-        ones = torch.ones(size, device=device)
-        zeros = torch.zeros(size, device=device)
-        trained_g.train()
-        trained_d.train()
+        return GanBatch(
+            real=real.contiguous(memory_format=torch.channels_last),
+            right=right,
+            wrong=wrong,
+            noise=noise.float().to(self.device),
+            categories=torch.from_numpy(labels).to(self.device),
+            paired=half,
+        )
 
-        categories_of = torch.from_numpy(labels).to(device)
-
-        # ---- D step: real+matching music -> 1; real+mismatched music and fake -> 0 (GAN-CLS);
-        # ---- the auxiliary head learns the category of real photos (AC-GAN)
-        fake = trained_g(noise, right)
-        match_real, category_real = trained_d(real, right)
-        match_wrong, _ = trained_d(real, wrong)
-        match_fake, _ = trained_d(fake.detach(), right)
-        loss_real = F.binary_cross_entropy_with_logits(match_real, ones)
-        loss_wrong = F.binary_cross_entropy_with_logits(match_wrong, zeros)
-        loss_fake = F.binary_cross_entropy_with_logits(match_fake, zeros)
-        loss_category_real = F.cross_entropy(category_real, categories_of)
+    def discriminator_step(self, batch: GanBatch, fake: torch.Tensor) -> dict[str, float]:
+        """Real + matching music -> 1; real + mismatched music and fake -> 0 (GAN-CLS); the
+        auxiliary head learns the category of real photos (AC-GAN)."""
+        d, config = self.trained_d, self.config
+        match_real, category_real = d(batch.real, batch.right)
+        match_wrong, _ = d(batch.real, batch.wrong)
+        match_fake, _ = d(fake.detach(), batch.right)
+        loss_real = F.binary_cross_entropy_with_logits(match_real, torch.ones_like(match_real))
+        loss_wrong = F.binary_cross_entropy_with_logits(match_wrong, torch.zeros_like(match_wrong))
+        loss_fake = F.binary_cross_entropy_with_logits(match_fake, torch.zeros_like(match_fake))
+        loss_category_real = F.cross_entropy(category_real, batch.categories)
         loss_d = loss_real + 0.5 * (loss_wrong + loss_fake)
         loss_d = loss_d + config.category_weight * loss_category_real
-        optimizer_d.zero_grad(set_to_none=True)
+        self.optimizer_d.zero_grad(set_to_none=True)
         loss_d.backward()
-        optimizer_d.step()
-
-        # ---- G step: make D call the fake a real image matching its music, of its category
-        match_fake, category_fake = trained_d(fake, right)
-        loss_category_fake = F.cross_entropy(category_fake, categories_of)
-        loss_g = F.binary_cross_entropy_with_logits(match_fake, ones)
-        loss_g = loss_g + config.category_weight * loss_category_fake
-        loss_mode = torch.zeros((), device=device)
-        if paired:
-            # ---- same music, other noise: the image must move with the noise (MSGAN)
-            image_gap = (fake[:half] - fake[half : 2 * half]).abs().mean(dim=(1, 2, 3))
-            noise_gap = (noise[:half] - noise[half : 2 * half]).abs().mean(dim=1)
-            loss_mode = 1.0 / ((image_gap / noise_gap).mean() + 1e-5)
-            loss_g = loss_g + config.mode_seeking_weight * loss_mode
-        optimizer_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        optimizer_g.step()
-        if average is not None:
-            average.update(generator)
-        progress["steps_done"] += 1
+        self.optimizer_d.step()
         return {
             "loss_d": float(loss_d.detach()),
-            "loss_g": float(loss_g.detach()),
             "d_real": float(loss_real.detach()),
             "d_wrong": float(loss_wrong.detach()),
             "d_category_real": float(loss_category_real.detach()),
-            "g_category_fake": float(loss_category_fake.detach()),
-            "g_mode_seeking": float(loss_mode.detach()),
-            "learning_rate": learning_rate,
         }
 
-    grid_rng = np.random.default_rng([ctx.config.seed, 23])
-    grid_noise = torch.from_numpy(
-        grid_rng.standard_normal((n_classes * GRID_COLUMNS, config.generator.noise_dim))
-    ).float()
-    grid_features = torch.stack(
-        [
-            features[features_of[c][grid_rng.integers(len(features_of[c]))]]
-            for c in range(n_classes)
-            for _ in range(GRID_COLUMNS)
-        ]
-    )
+    def generator_step(self, batch: GanBatch, fake: torch.Tensor) -> dict[str, float]:
+        """Make D call the fake a real image matching its music, of its category; with mode
+        seeking, the image must move with the noise for the same music (MSGAN)."""
+        config = self.config
+        match_fake, category_fake = self.trained_d(fake, batch.right)
+        loss_category_fake = F.cross_entropy(category_fake, batch.categories)
+        loss_g = F.binary_cross_entropy_with_logits(match_fake, torch.ones_like(match_fake))
+        loss_g = loss_g + config.category_weight * loss_category_fake
+        loss_mode = torch.zeros((), device=self.device)
+        half = batch.paired
+        if half:
+            image_gap = (fake[:half] - fake[half : 2 * half]).abs().mean(dim=(1, 2, 3))
+            noise_gap = (batch.noise[:half] - batch.noise[half : 2 * half]).abs().mean(dim=1)
+            loss_mode = 1.0 / ((image_gap / noise_gap).mean() + 1e-5)
+            loss_g = loss_g + config.mode_seeking_weight * loss_mode
+        self.optimizer_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.optimizer_g.step()
+        return {
+            "loss_g": float(loss_g.detach()),
+            "g_category_fake": float(loss_category_fake.detach()),
+            "g_mode_seeking": float(loss_mode.detach()),
+        }
 
-    def calibration_batches(epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def calibration_batches(self, epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Training-like (noise, condition) batches, the same for a resumed run."""
-        rng = np.random.default_rng([ctx.config.seed, 24, epoch])
+        rng = np.random.default_rng([self.seed, 24, epoch])
+        noise_dim = self.config.generator.noise_dim
         batches = []
-        for _ in range(config.ema_calibration_batches):
-            labels = rng.integers(0, n_classes, CALIBRATION_BATCH)
-            noise = rng.standard_normal((CALIBRATION_BATCH, config.generator.noise_dim))
-            batches.append((torch.from_numpy(noise).float().to(device), conditions(labels, rng)))
+        for _ in range(self.config.ema_calibration_batches):
+            labels = rng.integers(0, self.n_classes, CALIBRATION_BATCH)
+            noise = rng.standard_normal((CALIBRATION_BATCH, noise_dim))
+            noise = torch.from_numpy(noise).float().to(self.device)
+            batches.append((noise, self.conditions.draw(labels, rng)))
         return batches
 
     @torch.no_grad()
-    def end_epoch(epoch: int) -> dict[str, float]:
-        drawing = generator
-        if average is not None:
-            recalibrate_batch_norm(average.model, calibration_batches(epoch))
-            drawing = average.model
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        """Re-measure the average's BatchNorm statistics and draw the sample grid with it."""
+        drawing = self.generator
+        if self.average is not None:
+            recalibrate_batch_norm(self.average.model, self.calibration_batches(epoch))
+            drawing = self.average.model
         drawing.eval()
-        samples = drawing(grid_noise.to(device), grid_features.to(device)).cpu()
-        generator.train()
-        write_grid(samples, n_classes, ctx.stage_dir("gan") / f"samples_epoch_{epoch:03d}.png")
+        samples = drawing(self.grid_noise.to(self.device), self.grid_features.to(self.device))
+        self.generator.train()
+        write_grid(
+            samples.cpu(), self.n_classes, self.samples_dir / f"samples_epoch_{epoch:03d}.png"
+        )
         return {}
 
-    def state() -> dict:
+    def state(self) -> dict:
         return {
-            "generator": generator.state_dict(),
-            "discriminator": discriminator.state_dict(),
-            "optimizer_g": optimizer_g.state_dict(),
-            "optimizer_d": optimizer_d.state_dict(),
-            "generator_average": None if average is None else average.state_dict(),
-            "feature_centre": centre,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "optimizer_g": self.optimizer_g.state_dict(),
+            "optimizer_d": self.optimizer_d.state_dict(),
+            "generator_average": None if self.average is None else self.average.state_dict(),
+            "feature_centre": self.centre,
         }
 
-    def load(saved: dict) -> None:
-        generator.load_state_dict(saved["generator"])
-        discriminator.load_state_dict(saved["discriminator"])
-        optimizer_g.load_state_dict(saved["optimizer_g"])
-        optimizer_d.load_state_dict(saved["optimizer_d"])
-        progress["steps_done"] = saved["epoch"] * config.steps_per_epoch + saved["step"]
-        if average is not None:
+    def load(self, saved: dict) -> None:
+        self.generator.load_state_dict(saved["generator"])
+        self.discriminator.load_state_dict(saved["discriminator"])
+        self.optimizer_g.load_state_dict(saved["optimizer_g"])
+        self.optimizer_d.load_state_dict(saved["optimizer_d"])
+        self.steps_done = saved["epoch"] * self.config.steps_per_epoch + saved["step"]
+        if self.average is not None:
             if saved.get("generator_average") is None:
                 log.warning("gan: the checkpoint has no weight average; starting one now")
-                average.restart_from(generator)
+                self.average.restart_from(self.generator)
             else:
-                average.load_state_dict(saved["generator_average"])
+                self.average.load_state_dict(saved["generator_average"])
 
+
+def run_gan_stage(ctx: RunContext) -> Path:
+    """Train G and D on photos of the training split and conditions from the trained
+    encoder's features of the training tracks; returns the latest checkpoint."""
+    config = ctx.config.gan
+    device = ctx.process.device
+    categories = ctx.split.categories
+    skipped = ctx.split.skipped
+    embedding = load_embedding(ctx).to(device)
+    music = MusicBank(ctx.split.train_tracks, ctx.cache, ctx.contract, skipped)
+    check_every_category("training tracks", music.labels, categories)
+    embed_images = ImageBank(ctx.split.train_images, ctx.config.embed.image.image_size, skipped)
+    prototypes = image_centroids(embedding.image, embed_images, len(categories), device).cpu()
+    features, feature_labels = condition_bank(ctx, embedding, music, device)
+    del embedding
+    centre = feature_centre(features, config)
+    log.info("gan: conditions centred on a mean feature of length %.3f", float(centre.norm()))
+    conditions = ConditionSampler(
+        features - centre, feature_labels, prototypes - centre, config, device
+    )
+    images = ImageBank(ctx.split.train_images, config.generator.image_size, skipped)
+    check_every_category("training images", images.labels, categories)
+
+    trainer = GanTrainer(ctx, images, conditions, centre)
     loop = StageLoop(
         LoopHost.for_run(ctx, "gan"),
         config.epochs,
         config.steps_per_epoch,
-        step,
-        state,
-        load,
-        end_epoch,
+        trainer.step,
+        trainer.state,
+        trainer.load,
+        trainer.end_epoch,
     )
     return loop.run()
 
