@@ -132,13 +132,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seconds", type=float, default=10.0, help="how long --app runs (default 10)"
     )
     parser.add_argument(
-        "--osc",
+        "--osc-beats",
         action="store_true",
         help="also run the app headless with --osc-out to a receiver on loopback and time "
         "each beat from its audio time to its arrival ('vj' extra)",
     )
     parser.add_argument(
-        "--record",
+        "--recording",
         action="store_true",
         help="also run the app headless --seconds without, then --seconds while recording, "
         "and report the live frame rate of each and the recording's dropped frames",
@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
         for name, value in app.items():
             shown = f"{value:.2f}" if isinstance(value, float) else value
             print(f"app.{name}: {shown}")
-    if args.osc:
+    if args.osc_beats:
         from visualizer.app.osc_bench import run_osc_bench
 
         osc = run_osc_bench(model_dir, args.seconds, args.file)
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         for name, value in osc.items():
             shown = f"{value:.2f}" if isinstance(value, float) else value
             print(f"osc.{name}: {shown}")
-    if args.record:
+    if args.recording:
         from visualizer.app.record_bench import run_record_bench
 
         recording = run_record_bench(model_dir, args.seconds, args.file)

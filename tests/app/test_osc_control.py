@@ -134,7 +134,7 @@ def test_a_bad_message_is_named_in_the_window_and_changes_nothing(qtbot, osc_win
 
 def test_beats_arrive_with_their_audio_time(qtbot, osc_window, receiver, beats_file):
     """Arrival only (generous timeout); the latency itself is measured by
-    `musicscape bench --osc`, which prints it."""
+    `musicscape bench --osc-beats`, which prints it."""
     window, _ = osc_window
     window.play_file(beats_file)
     qtbot.waitUntil(lambda: len(receiver.of("/musicscape/beat")) >= 6, timeout=TIMEOUT_MS)

@@ -137,6 +137,7 @@ class FrameWorker(QThread):
     frame_ready = pyqtSignal()
     failed = pyqtSignal(str)  # plain-words message for the window
     recovered = pyqtSignal()  # the models give usable output again after `failed`
+    beat = pyqtSignal(float)  # a beat's audio time, as soon as it is found (before its frame)
 
     def __init__(
         self,
@@ -364,6 +365,7 @@ class FrameWorker(QThread):
                         pending_onset = last_time - (frames_after * contract.hop + tail) / (
                             contract.sample_rate
                         )
+                        self.beat.emit(pending_onset)
                     columns = self.rolling.latest_columns(settings.spectrogram_columns)
                     spectrogram = self._spectrogram.render(columns[0])
             if self.rolling.total_frames and now - last_encode >= 1.0 / settings.encoder_hz:

@@ -1,5 +1,5 @@
-"""The real app, headless, playing a file: the shared set-up of `bench --osc` and
-`bench --record` (offscreen Qt when there is no display, settings in a scratch file)."""
+"""The real app, headless, playing a file: the shared set-up of `bench --osc-beats` and
+`bench --recording` (offscreen Qt when there is no display, settings in a scratch file)."""
 
 from __future__ import annotations
 

@@ -335,6 +335,7 @@ class MainWindow(QMainWindow):
         worker.frame_ready.connect(self._on_frame_ready)
         worker.failed.connect(lambda message: self.set_fault("worker", message))
         worker.recovered.connect(lambda: self.set_fault("worker", None))
+        worker.beat.connect(self.stage.beat)
         self.worker = worker
         self.set_fault("worker", None)  # a new worker: what an earlier one reported is over
         self.panel.scene_memory.blockSignals(True)  # showing the model's value is no choice

@@ -1,4 +1,4 @@
-"""`musicscape bench --osc`: how late beats reach an OSC receiver.
+"""`musicscape bench --osc-beats`: how late beats reach an OSC receiver.
 
 The real app runs headless on a file with `--osc-out` pointed at a python-osc server on
 loopback in this process. Each `/musicscape/beat` carries the beat's audio time (the play

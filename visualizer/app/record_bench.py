@@ -1,4 +1,4 @@
-"""`musicscape bench --record`: what recording costs the live picture.
+"""`musicscape bench --recording`: what recording costs the live picture.
 
 The real app runs headless on a file for N seconds without recording, then N seconds while
 recording (`Stage.start_recording`, H.264 + AAC on the recorder's thread). For each half:

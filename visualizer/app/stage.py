@@ -337,12 +337,17 @@ class Stage(QObject):
         self.osc_label.setText("; ".join(parts))
 
     # ----- what goes out -----
-    def frame(self, packet: FramePacket) -> np.ndarray:
-        """The picture to show for `packet`; beats go out over OSC at once."""
-        self._latest = packet
-        if packet.onset_time is not None and self.osc_out is not None:
-            self.osc_out.send("beat", ("d", packet.onset_time))
+    def beat(self, audio_time: float) -> None:
+        """A beat the worker just found (its signal, queued to the GUI thread), sent over
+        OSC before the frame it moves is made."""
+        if self.osc_out is not None:
+            self.osc_out.send("beat", ("d", audio_time))
             self.beats_sent += 1
+
+    def frame(self, packet: FramePacket) -> np.ndarray:
+        """The picture to show for `packet` (black during a blackout), also handed to the
+        recorder and the NDI sender."""
+        self._latest = packet
         image = packet.image
         if self.blackout:
             if self._black is None or self._black.shape != image.shape:
