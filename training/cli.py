@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-STAGES = ("embed", "gan", "judge", "upscaler")
+STAGES = ("pretrain", "embed", "gan", "judge", "upscaler")
 JUDGE_CONFIG_FILE = "judge_config.json"
 UPSCALER_CONFIG_FILE = "upscaler_config.json"
 EXIT_INTERRUPTED = 130
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="run folder to create (checkpoints, logs)")
     parser.add_argument("--resume", type=Path, help="continue the run in this folder")
     parser.add_argument(
-        "--stages", default="embed,gan", help="comma list of embed,gan,judge,upscaler"
+        "--stages", default="embed,gan", help="comma list of pretrain,embed,gan,judge,upscaler"
     )
     parser.add_argument("--epochs-embed", type=int, help="embedding epochs")
     parser.add_argument("--epochs-gan", type=int, help="GAN epochs")
@@ -48,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--loss", choices=("dssje", "infonce"), help="joint embedding loss")
     parser.add_argument("--seed", type=int, help="seed for splits, sampling and weights")
+    parser.add_argument(
+        "--cv",
+        type=int,
+        metavar="K",
+        help="track-grouped K-fold cross-validation of the embed stage over every labelled "
+        "track: <out>/fold_<f>/ per fold, pooled figures in <out>/cv.json",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
         "--threads",
@@ -147,11 +154,19 @@ def run(args: argparse.Namespace) -> int:
     from training.embed_stage import run_embed_stage
     from training.feature_cache import FeatureCache
     from training.gan_stage import StageOrderError, run_gan_stage
+    from training.pretrain_stage import run_pretrain_stage
     from visualizer.folders import DataLayoutError
     from visualizer.frontend import FrontEndContract
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    if args.cv is not None and (args.cv < 2 or stages != ["embed"] or args.resume is not None):
+        print(
+            "musicscape train: --cv K needs K >= 2, --stages embed and --out (a stopped "
+            "cross-validation resumes when started again with the same --out)",
+            file=sys.stderr,
+        )
+        return 2
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         print(f"musicscape train: unknown stages {unknown} (choose from {STAGES})", file=sys.stderr)
@@ -211,8 +226,27 @@ def run(args: argparse.Namespace) -> int:
     if process.is_main:
         ctx.write_run_info()
     try:
+        if args.cv is not None:
+            from training.embed_cv import run_embed_cv
+
+            figures = run_embed_cv(ctx, args.cv)
+            for name, values in figures.items():
+                log.info(
+                    "cv %s: accuracy %.3f (folds %.3f +- %.3f), per category %s",
+                    name,
+                    values["accuracy"],
+                    values["fold_mean"],
+                    values["fold_std"],
+                    {
+                        key: round(value, 3)
+                        for key, value in values["per_category_accuracy"].items()
+                    },
+                )
+            return 0
         for stage in stages:
-            if stage == "embed":
+            if stage == "pretrain":
+                run_pretrain_stage(ctx)
+            elif stage == "embed":
                 run_embed_stage(ctx)
             elif stage == "gan":
                 run_gan_stage(ctx)

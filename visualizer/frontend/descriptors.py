@@ -6,8 +6,9 @@ app, in `eval` and in training alike. It is causal: a window's descriptors depen
 its own frames.
 
 Descriptors:
-- loudness_db: the mean over frames of the frame's total power, in dB relative to a 0 dBFS
-  sine (a full-scale sine reads 0 dB, -20 dB for one at a tenth of the amplitude).
+- loudness_db: the mean over frames of the frame's total power above the floor (divided by
+  the window's equivalent noise bandwidth), in dB relative to a 0 dBFS sine (a full-scale
+  sine reads 0 dB, -20 dB for one at a tenth of the amplitude; silence reads -120 dB).
 - onset_rate: onsets per second of the spectral flux (the mean positive rise of log power
   between frames, as the front end's onset envelope), counted as local maxima that rise
   above the window's median flux by `ONSET_THRESHOLD` units and are at least
@@ -34,6 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.signal
 
 from .contract import FrontEndContract
 
@@ -82,6 +84,9 @@ class DescriptorAnalyser:
         self._units_to_db = np.float32(-contract.floor_db / 2.0)
         frequencies = np.arange(contract.n_bins) * contract.sample_rate / contract.n_fft
         self._frequencies = frequencies
+        # A sine spreads over the window's equivalent noise bandwidth (1.5 bins for Hann).
+        window = scipy.signal.get_window(contract.window, contract.n_fft)
+        self._noise_bandwidth = contract.n_fft * np.sum(window**2) / np.sum(window) ** 2
         in_range = (frequencies >= CHROMA_LOW_HZ) & (frequencies <= CHROMA_HIGH_HZ)
         self._chroma_bins = np.flatnonzero(in_range)
         midi = 69.0 + 12.0 * np.log2(frequencies[self._chroma_bins] / 440.0)
@@ -90,9 +95,11 @@ class DescriptorAnalyser:
         self._min_gap = max(1, int(round(MIN_ONSET_GAP_SECONDS * self._frames_per_second)))
 
     def linear_power(self, power_units: np.ndarray) -> np.ndarray:
-        """[n_bins, T] power relative to a 0 dBFS sine's peak bin (floor stays the floor)."""
+        """[n_bins, T] power relative to a 0 dBFS sine's peak bin, the floor read as 0."""
         db = (np.asarray(power_units, dtype=np.float32) - np.float32(1.0)) * self._units_to_db
-        return np.power(np.float32(10.0), db / np.float32(10.0))
+        linear = np.power(np.float32(10.0), db / np.float32(10.0))
+        linear[power_units <= -1.0] = 0.0
+        return linear
 
     def describe(self, power_units: np.ndarray) -> MusicDescriptors:
         """Descriptors of one window's power channel [n_bins, T] (contract units)."""
@@ -102,7 +109,7 @@ class DescriptorAnalyser:
                 f"expected a power window [{self.contract.n_bins}, T], got {power_units.shape}"
             )
         linear = self.linear_power(power_units)
-        frame_power = linear.sum(axis=0)  # [T]
+        frame_power = linear.sum(axis=0) / self._noise_bandwidth  # [T], a sine: its power
         loudness_db = float(np.mean(10.0 * np.log10(np.maximum(frame_power, 1e-12))))
         spectrum = linear.sum(axis=1)  # [n_bins]
         centroid_hz = float(np.sum(self._frequencies * spectrum) / max(spectrum.sum(), 1e-12))

@@ -1,0 +1,86 @@
+"""Music descriptors and feel on synthetic signals with known answers."""
+
+import numpy as np
+import pytest
+
+from visualizer.frontend import FrontEndContract, analyse_signal
+from visualizer.frontend.descriptors import DescriptorAnalyser, feel
+
+CONTRACT = FrontEndContract()
+RATE = CONTRACT.sample_rate
+TIME = np.arange(8 * RATE) / RATE
+
+
+def tones(midi_notes, amplitude=0.2):
+    frequencies = [440.0 * 2.0 ** ((note - 69) / 12) for note in midi_notes]
+    return sum(amplitude * np.sin(2 * np.pi * f * TIME) for f in frequencies).astype(np.float32)
+
+
+def clicks(per_second, amplitude=0.5):
+    signal = np.zeros(TIME.size, dtype=np.float32)
+    step = int(RATE / per_second)
+    for start in range(step // 2, signal.size - 50, step):
+        signal[start : start + 50] = amplitude * np.hanning(50)
+    return signal
+
+
+def describe(signal):
+    features, _ = analyse_signal(signal, CONTRACT)
+    return DescriptorAnalyser(CONTRACT).describe(features[0])
+
+
+@pytest.mark.parametrize(
+    ("notes", "key"),
+    [((60, 64, 67), "C major"), ((62, 66, 69), "D major"), ((57, 60, 64), "A minor"),
+     ((64, 67, 71), "E minor")],
+)  # fmt: skip
+def test_a_triad_names_its_key_and_mode(notes, key):
+    described = describe(tones(notes))
+    assert described.key == key
+    assert (described.mode > 0.15) == key.endswith("major")
+    assert (described.mode < -0.15) == key.endswith("minor")
+
+
+def test_a_major_triad_feels_more_positive_than_its_relative_minor():
+    assert describe(tones((60, 64, 67))).valence > describe(tones((57, 60, 64))).valence + 0.3
+
+
+def test_loudness_follows_the_gain_in_db():
+    sine = np.sin(2 * np.pi * 440.0 * TIME).astype(np.float32)
+    loud, soft = describe(0.5 * sine), describe(0.05 * sine)
+    # within 0.1 dB: the first frames, partly before the signal starts, read lower
+    assert loud.loudness_db == pytest.approx(20 * np.log10(0.5), abs=0.1)
+    assert loud.loudness_db - soft.loudness_db == pytest.approx(20.0, abs=0.01)
+    assert loud.arousal > soft.arousal
+
+
+@pytest.mark.parametrize("rate", [1.0, 2.0, 4.0, 8.0])
+def test_onset_rate_counts_clicks(rate):
+    assert describe(clicks(rate)).onset_rate == pytest.approx(rate, rel=0.05)
+
+
+def test_fast_clicks_have_more_arousal_than_slow_ones():
+    assert describe(clicks(8.0)).arousal > describe(clicks(1.0)).arousal + 0.3
+
+
+def test_centroid_of_a_sine_is_its_frequency():
+    described = describe((0.3 * np.sin(2 * np.pi * 1000.0 * TIME)).astype(np.float32))
+    assert described.centroid_hz == pytest.approx(1000.0, rel=0.01)
+
+
+def test_silence_has_no_key_and_no_onsets():
+    described = describe(np.zeros(TIME.size, dtype=np.float32))
+    assert described.key == "none"
+    assert described.mode == 0.0
+    assert described.onset_rate == 0.0
+
+
+def test_feel_formula_at_its_anchor_points():
+    assert feel(-15.0, 8.0, 1500.0 * 2**1.5, 0.5) == pytest.approx((1.0, 1.0))
+    assert feel(-45.0, 0.5, 1500.0 / 2**1.5, -0.5) == pytest.approx((-1.0, -1.0))
+    assert feel(-30.0, 2.0, 1500.0, 0.0) == pytest.approx((0.0, 0.0))
+
+
+def test_a_window_of_the_wrong_shape_is_refused():
+    with pytest.raises(ValueError, match="expected a power window"):
+        DescriptorAnalyser(CONTRACT).describe(np.zeros((512, 10), np.float32))

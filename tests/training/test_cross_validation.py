@@ -1,0 +1,112 @@
+"""Track-grouped folds, pooled CV figures, linear probes and `musicscape train --cv`."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.training.synthetic import make_dataset, write_config
+from training.cli import main
+from training.config import DataConfig
+from training.cross_validation import (
+    FoldPredictions,
+    cv_figures,
+    fold_splits,
+    stratified_track_folds,
+    window_starts,
+)
+from training.data import split_data
+from training.probe import probe_cv
+
+
+def test_folds_are_stratified_and_balanced():
+    labels = [0] * 8 + [1] * 5 + [2] * 3
+    folds = stratified_track_folds(labels, 4, seed=7)
+    assert sorted(np.bincount(folds).tolist()) == [4, 4, 4, 4]
+    for label, count in ((0, 8), (1, 5), (2, 3)):
+        per_fold = np.bincount(folds[np.asarray(labels) == label], minlength=4)
+        assert per_fold.max() - per_fold.min() <= 1 and per_fold.sum() == count
+    assert np.array_equal(folds, stratified_track_folds(labels, 4, seed=7))
+
+
+def test_fewer_tracks_than_folds_is_refused():
+    with pytest.raises(ValueError, match="3 tracks cannot fill 5 folds"):
+        stratified_track_folds([0, 1, 1], 5, seed=0)
+
+
+def test_every_track_is_held_out_exactly_once(tmp_path):
+    data = make_dataset(tmp_path / "data", n_categories=2, tracks=5)
+    split = split_data(data, DataConfig())
+    splits = fold_splits(split, 5, seed=3)
+    held = [track for s in splits for track in s.validation_tracks]
+    everything = sorted(split.train_tracks + split.validation_tracks)
+    assert sorted(held) == everything
+    for s in splits:
+        assert not set(s.train_tracks) & set(s.validation_tracks)
+        assert sorted(s.train_tracks + s.validation_tracks) == everything
+        assert s.train_images == split.train_images
+
+
+def test_cv_figures_by_hand():
+    folds = [
+        FoldPredictions(np.array([0, 0, 1]), np.array([0, 1, 1]), ["a", "a", "b"]),
+        FoldPredictions(np.array([1, 0]), np.array([0, 0]), ["c", "d"]),
+    ]
+    figures = cv_figures(folds, ("x", "y"))
+    assert figures["accuracy"] == pytest.approx(3 / 5)
+    assert figures["per_fold_accuracy"] == pytest.approx([2 / 3, 1 / 2])
+    assert figures["fold_mean"] == pytest.approx(7 / 12)
+    assert figures["fold_std"] == pytest.approx(np.std([2 / 3, 1 / 2], ddof=1))
+    assert figures["per_category_accuracy"] == pytest.approx({"x": 2 / 3, "y": 0.5})
+    assert figures["balanced_accuracy"] == pytest.approx(7 / 12)
+    assert figures["chosen_shares"] == pytest.approx({"x": 0.6, "y": 0.4})
+    # a: votes 0,1 -> tie -> 0 (right); b right; c wrong; d right
+    assert figures["track_accuracy"] == pytest.approx(3 / 4)
+    assert figures["tracks"] == 4 and figures["windows"] == 5
+
+
+def test_window_starts_cover_a_track():
+    assert window_starts(100, 40, 20) == [0, 20, 40, 60]
+    assert window_starts(30, 40, 20) == [0]
+
+
+def test_a_probe_on_separable_features_is_always_right_and_on_noise_near_chance():
+    rng = np.random.default_rng(0)
+    tracks = [f"t{i}" for i in range(20) for _ in range(6)]
+    labels = np.asarray([i % 2 for i in range(20) for _ in range(6)])
+    track_fold = {f"t{i}": i % 5 for i in range(20)}
+    separable = rng.normal(0, 1, (120, 8)).astype(np.float32)
+    separable[:, 0] += 6.0 * labels
+    folds = probe_cv(separable, labels, tracks, track_fold, 2, weight_decay=1e-3)
+    assert cv_figures(folds, ("a", "b"))["accuracy"] == 1.0
+    noise = rng.normal(0, 1, (120, 8)).astype(np.float32)
+    folds = probe_cv(noise, labels, tracks, track_fold, 2, weight_decay=1e-3)
+    assert 0.25 < cv_figures(folds, ("a", "b"))["accuracy"] < 0.75
+
+
+@pytest.mark.slow
+def test_train_cv_writes_pooled_figures_over_every_track(tmp_path):
+    data = make_dataset(tmp_path / "data", n_categories=2, tracks=3, seconds=2.0)
+    config = write_config(tmp_path / "tiny.json")
+    code = main(
+        ["--data", str(data), "--out", str(tmp_path / "cv"), "--config", str(config),
+         "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--stages", "embed",
+         "--cv", "3"]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads((tmp_path / "cv" / "cv.json").read_text())
+    assert result["k"] == 3
+    for name in ("retrieval", "retrieval_centred"):
+        assert result[name]["tracks"] == 6 and result[name]["folds"] == 3
+        assert len(result[name]["per_fold_accuracy"]) == 3
+        assert sum(result[name]["chosen_shares"].values()) == pytest.approx(1.0)
+    for fold in range(3):
+        assert (tmp_path / "cv" / f"fold_{fold}" / "embed" / "latest.pt").is_file()
+
+
+def test_cv_needs_the_embed_stage_alone(tmp_path, capsys):
+    code = main(["--data", str(tmp_path), "--out", str(tmp_path / "o"), "--cv", "5"])
+    assert code == 2
+    assert "--cv K needs K >= 2, --stages embed" in capsys.readouterr().err
+    assert not Path(tmp_path / "o").exists()

@@ -1,0 +1,117 @@
+"""`musicscape train --cv K`: the embedding stage cross-validated by track.
+
+Fold f trains the embedding (its config as for a normal run) on every labelled track not
+dealt to f, in `<out>/fold_<f>/` (each fold checkpoints and resumes like a run), then scores
+windows of its held-out tracks, every half window, against the image prototypes of its
+training photos: raw (retrieval as the embed stage measures it) and centred on its
+training tracks' mean feature (as the shipped models score, see GanStageConfig). The
+pooled figures go to `<out>/cv.json`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.checkpoint import load_checkpoint
+from training.context import RunContext
+from training.cross_validation import (
+    FoldPredictions,
+    cv_figures,
+    fold_splits,
+    window_starts,
+    write_cv_json,
+)
+from training.data import ImageBank, MusicBank
+from training.embed_stage import run_embed_stage
+from training.embedding import JointEmbedding, image_centroids
+
+log = logging.getLogger(__name__)
+
+CV_FILE = "cv.json"
+BATCH = 16
+
+
+@torch.no_grad()
+def window_features(model: JointEmbedding, bank: MusicBank, device) -> tuple[list, list]:
+    """Per track: features [windows, D] of windows every half window."""
+    model.eval()
+    n_frames = bank.contract.n_frames
+    per_track = []
+    for track in range(len(bank)):
+        starts = window_starts(bank.features[track].shape[2], n_frames, n_frames // 2)
+        chunks = []
+        for offset in range(0, len(starts), BATCH):
+            windows = np.stack([bank.window(track, s) for s in starts[offset : offset + BATCH]])
+            chunks.append(model.music(torch.from_numpy(windows).to(device)).cpu())
+        per_track.append(torch.cat(chunks))
+    return per_track, list(bank.labels)
+
+
+def fold_predictions(ctx: RunContext, checkpoint: Path) -> tuple[FoldPredictions, FoldPredictions]:
+    """(raw, centred) predictions for the held-out tracks of the fold `ctx` trains on."""
+    device = ctx.process.device
+    saved = load_checkpoint(checkpoint, "embed")
+    model = JointEmbedding(ctx.config.embed).to(device)
+    model.load_state_dict(saved["model"])
+    skipped = ctx.split.skipped
+    images = ImageBank(ctx.split.train_images, ctx.config.embed.image.image_size, skipped)
+    prototypes = image_centroids(model.image, images, len(ctx.split.categories), device).cpu()
+    train_features, _ = window_features(
+        model, MusicBank(ctx.split.train_tracks, ctx.cache, ctx.contract, skipped), device
+    )
+    centre = torch.stack([f.mean(0) for f in train_features]).mean(0)  # each track counts once
+    held = MusicBank(ctx.split.validation_tracks, ctx.cache, ctx.contract, skipped)
+    held_features, labels = window_features(model, held, device)
+    features = torch.cat(held_features)
+    window_labels = np.concatenate(
+        [np.full(len(f), label) for f, label in zip(held_features, labels, strict=True)]
+    )
+    tracks = [str(held.paths[t]) for t, f in enumerate(held_features) for _ in range(len(f))]
+    raw = (features @ prototypes.T).argmax(1).numpy()
+    centred = ((features - centre) @ (prototypes - centre).T).argmax(1).numpy()
+    return (
+        FoldPredictions(window_labels, raw, tracks),
+        FoldPredictions(window_labels, centred, tracks),
+    )
+
+
+def run_embed_cv(ctx: RunContext, k: int) -> dict:
+    """Train and score every fold (resuming finished ones), write cv.json, return it."""
+    raw_folds, centred_folds = [], []
+    for fold, split in enumerate(fold_splits(ctx.split, k, ctx.config.data.seed)):
+        fold_ctx = dataclasses.replace(ctx, run_dir=ctx.run_dir / f"fold_{fold}", split=split)
+        fold_ctx.run_dir.mkdir(parents=True, exist_ok=True)
+        fold_ctx.write_run_info()
+        log.info(
+            "cv fold %d/%d: %d training tracks, %d held out",
+            fold + 1,
+            k,
+            len(split.train_tracks),
+            len(split.validation_tracks),
+        )
+        checkpoint = run_embed_stage(fold_ctx)
+        raw, centred = fold_predictions(fold_ctx, checkpoint)
+        raw_folds.append(raw)
+        centred_folds.append(centred)
+        log.info(
+            "cv fold %d: held-out window accuracy %.3f (centred %.3f)",
+            fold + 1,
+            float(np.mean(raw.chosen == raw.labels)),
+            float(np.mean(centred.chosen == centred.labels)),
+        )
+    categories = ctx.split.categories
+    figures = {
+        "retrieval": cv_figures(raw_folds, categories),
+        "retrieval_centred": cv_figures(centred_folds, categories),
+    }
+    write_cv_json(
+        ctx.run_dir / CV_FILE,
+        figures,
+        {"k": k, "seed": ctx.config.data.seed, "config": ctx.config.to_dict()},
+    )
+    return figures
