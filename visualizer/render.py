@@ -28,7 +28,15 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneDirector, SceneMode
+from visualizer.feel import (
+    DEFAULT_FEEL_STRENGTH,
+    MAX_FEEL_STRENGTH,
+    FeelFollower,
+    colour_shift,
+    grade,
+)
 from visualizer.frontend import AudioDecodeError, AudioFileReader, RollingSTFT
+from visualizer.frontend.descriptors import DescriptorAnalyser
 
 VIDEO_PRESET = "superfast"  # x264: about twice as fast as veryfast, alike on these pictures
 ENCODER_HZ = 4.0  # the app's default (WorkerSettings.encoder_hz)
@@ -73,6 +81,7 @@ class OfflinePipeline:
         reactivity: float = 1.0,
         memory_seconds: float | None = None,
         encoder_hz: float = ENCODER_HZ,
+        feel_strength: float = DEFAULT_FEEL_STRENGTH,
     ):
         meta = runtime.metadata
         self.runtime = runtime
@@ -93,6 +102,10 @@ class OfflinePipeline:
         self._window = np.empty(self.contract.input_shape, dtype=np.float32)
         self._last_encode = -math.inf
         self._index = 0
+        self.descriptor_analyser = DescriptorAnalyser(self.contract)
+        self.feel = FeelFollower()
+        self.feel_strength = feel_strength
+        colour_shift(0.0, 0.0, feel_strength)  # refuses a strength out of range now
 
     def frame(self, samples: np.ndarray, now: float) -> tuple[np.ndarray, FrameInfo]:
         """Push the samples that arrived since the previous frame; return the generator's
@@ -109,9 +122,10 @@ class OfflinePipeline:
             self._last_encode = now
             self.rolling.window(self._window)
             director.on_encoding(*self.runtime.encode(self._window), now)
+            self.feel.update(self.descriptor_analyser.describe(self._window[0]), now)
             encoded = True
         noise, feature = director.step(now)
-        image = self.runtime.generate(noise, feature)
+        image = grade(self.runtime.generate(noise, feature), self.feel.shift(self.feel_strength))
         onset = float(self.rolling.onset()[-1]) if self.rolling.total_frames else 0.0
         info = FrameInfo(self._index, now, new_frames, beat, encoded, onset)
         self._index += 1
@@ -196,6 +210,7 @@ def render(
     seed: int = 0,
     mode: SceneMode | None = None,
     reactivity: float = 1.0,
+    feel_strength: float = DEFAULT_FEEL_STRENGTH,
     frames_dir: Path | None = None,
     progress: Progress | None = None,
     max_seconds: float | None = None,
@@ -215,7 +230,9 @@ def render(
     total_frames = max(1, math.floor(duration * fps))
     if frames_dir is not None:
         frames_dir.mkdir(parents=True, exist_ok=True)
-    pipeline = OfflinePipeline(runtime, seed=seed, mode=mode, reactivity=reactivity)
+    pipeline = OfflinePipeline(
+        runtime, seed=seed, mode=mode, reactivity=reactivity, feel_strength=feel_strength
+    )
     upscaler = load_upscaler(runtime.model_dir)
     audio = SourceAudio(audio_path)
     writer = VideoFileWriter(
@@ -281,6 +298,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--reactivity", type=float, default=1.0, help="how strongly beats move the picture"
     )
     parser.add_argument(
+        "--feel",
+        type=float,
+        default=DEFAULT_FEEL_STRENGTH,
+        metavar="STRENGTH",
+        help=f"how strongly light and colour follow the music's feel, 0 (off) to "
+        f"{MAX_FEEL_STRENGTH:g} (default {DEFAULT_FEEL_STRENGTH:g})",
+    )
+    parser.add_argument(
         "--frames", metavar="DIR", type=Path, help="also write every frame as PNG into DIR"
     )
 
@@ -292,6 +317,12 @@ def run(args: argparse.Namespace) -> int:
     if args.size < 1 or args.fps <= 0 or args.reactivity < 0:
         print(
             "musicscape render: --size and --fps must be positive, --reactivity >= 0",
+            file=sys.stderr,
+        )
+        return 2
+    if not 0.0 <= args.feel <= MAX_FEEL_STRENGTH:
+        print(
+            f"musicscape render: --feel must be in [0, {MAX_FEEL_STRENGTH:g}], got {args.feel}",
             file=sys.stderr,
         )
         return 2
@@ -313,6 +344,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         mode=mode,
         reactivity=args.reactivity,
+        feel_strength=args.feel,
         frames_dir=args.frames,
         progress=Progress(duration),
     )

@@ -23,7 +23,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
+from visualizer.feel import DEFAULT_FEEL_STRENGTH, FeelFollower, grade
 from visualizer.frontend import RollingSTFT
+from visualizer.frontend.descriptors import DescriptorAnalyser, MusicDescriptors
 from visualizer.model_files import ModelFileError
 from visualizer.upscale import Upscaler, load_upscaler
 
@@ -50,6 +52,8 @@ class FramePacket:
     envelope: float = 0.0  # the beat envelope (0-1) this frame was made with
     output_size: int = 0  # N
     upscaling: str = ""  # how the generator's picture became N pixels, in words
+    arousal: float = 0.0  # the music's feel the picture was graded by (feel.py)
+    valence: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class WorkerSettings:
     reactivity: float = 1.0
     scene_mode: SceneMode = SceneMode()
     output_size: int | None = None  # None: the largest that holds fps here (output_size.py)
+    feel_strength: float = DEFAULT_FEEL_STRENGTH  # light and colour follow the feel (feel.py)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,14 @@ class SetAvOffset(WorkerCommand):
 
     def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
         return replace(settings, av_offset_ms=self.milliseconds)
+
+
+@dataclass(frozen=True)
+class SetFeelStrength(WorkerCommand):
+    value: float
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return replace(settings, feel_strength=self.value)
 
 
 @dataclass(frozen=True)
@@ -178,6 +191,9 @@ class FrameWorker(QThread):
         self._encoder_lock = threading.Lock()
         self._encoder_busy = False
         self._encoder_result: tuple[np.ndarray, np.ndarray] | None = None
+        self._descriptor_analyser = DescriptorAnalyser(contract)
+        self._encoder_descriptors: MusicDescriptors | None = None
+        self._feel = FeelFollower()
         self._publish_lock = threading.Lock()
         self._latest: FramePacket | None = None
         self._posted = False
@@ -284,8 +300,10 @@ class FrameWorker(QThread):
                 usable = all(np.isfinite(values).all() for values in result)
                 self._report("encoder", None if usable else NON_FINITE_FEATURE)
                 result = result if usable else None
+            descriptors = self._descriptor_analyser.describe(self._encoder_input[0])
             with self._encoder_lock:
                 self._encoder_result = result
+                self._encoder_descriptors = descriptors
                 self._encoder_busy = False
             self.encoder_runs += 1
 
@@ -297,10 +315,14 @@ class FrameWorker(QThread):
         self.rolling.window(self._encoder_input)
         self._encoder_wake.set()
 
-    def _take_encoding(self) -> tuple[np.ndarray, np.ndarray] | None:
+    def _take_encoding(
+        self,
+    ) -> tuple[tuple[np.ndarray, np.ndarray] | None, MusicDescriptors | None]:
+        """The newest (features, scores) and the same window's descriptors, each once."""
         with self._encoder_lock:
             result, self._encoder_result = self._encoder_result, None
-        return result
+            descriptors, self._encoder_descriptors = self._encoder_descriptors, None
+        return result, descriptors
 
     def run(self) -> None:
         encoder = threading.Thread(target=self._encode_loop, name="music-encoder", daemon=True)
@@ -342,6 +364,7 @@ class FrameWorker(QThread):
                 if self.resampler is not None:
                     self.resampler.reset()
                 self._director.forget_music()
+                self._feel.reset()
                 last_encode = -np.inf
             settings = self.settings
             now = time.perf_counter()
@@ -371,9 +394,11 @@ class FrameWorker(QThread):
             if self.rolling.total_frames and now - last_encode >= 1.0 / settings.encoder_hz:
                 last_encode = now
                 self._start_encoding()
-            encoding = self._take_encoding()
+            encoding, descriptors = self._take_encoding()
             if encoding is not None:
                 self._director.on_encoding(*encoding, now)
+            if descriptors is not None:
+                self._feel.update(descriptors, now)
             noise, feature = self._director.step(now)
             started = time.perf_counter()
             image = self.runtime.generate(noise, feature)
@@ -385,7 +410,7 @@ class FrameWorker(QThread):
                 next_tick = time.perf_counter()
                 continue
             self._report("generator", None)
-            rgb = upscaler.upscale(image, size)
+            rgb = upscaler.upscale(grade(image, self._feel.shift(settings.feel_strength)), size)
             self._publish(
                 FramePacket(
                     sequence=sequence,
@@ -404,6 +429,8 @@ class FrameWorker(QThread):
                     envelope=self._director.envelope,
                     output_size=size,
                     upscaling=upscaler.description,
+                    arousal=self._feel.arousal,
+                    valence=self._feel.valence,
                 )
             )
             pending_onset = None
