@@ -29,16 +29,16 @@ def _entry(index, beat=False, encoded=False, new=1, onset=0.0):
 
 
 def test_figures_from_known_changes():
-    # Frame levels 0, 0, 0, 6, 6, 8, 9, 9: changes 0, 0, 0, 6, 0, 2, 1, 0.
-    levels = np.array([0, 0, 0, 6, 6, 8, 9, 9], float)
+    # Frame levels 3, 0, 0, 6, 6, 8, 9, 9: changes -, 3, 0, 6, 0, 2, 1, 0.
+    levels = np.array([3, 0, 0, 6, 6, 8, 9, 9], float)
     frames = np.broadcast_to(levels[:, None, None, None], (8, 2, 2, 3))
     changes = frame_changes(frames)
-    np.testing.assert_array_equal(changes, [0, 0, 0, 6, 0, 2, 1, 0])
+    np.testing.assert_array_equal(changes, [0, 3, 0, 6, 0, 2, 1, 0])
     log = {
         "fps": 60.0,
         "frames": [
-            _entry(0, new=0),
-            _entry(1, encoded=True),  # measured from frame 2 on
+            _entry(0, new=0),  # the first frame has no change: measured from frame 1 on
+            _entry(1, encoded=True, onset=0.0),
             _entry(2, new=0, onset=0.0),
             _entry(3, beat=True, onset=1.0),
             _entry(4, new=0, onset=1.0),
@@ -48,18 +48,18 @@ def test_figures_from_known_changes():
         ],
     }
     figures = motion_figures(changes, log)
-    measured = np.array([0, 6, 0, 2, 1, 0], float)
-    onset = np.array([0, 1, 1, 0.5, 0, 0])
-    assert figures["frames"] == 6 and figures["beats"] == 1
+    measured = np.array([3, 0, 6, 0, 2, 1, 0], float)
+    onset = np.array([0, 0, 1, 1, 0.5, 0, 0])
+    assert figures["frames"] == 7 and figures["beats"] == 1
     assert figures["beat_mean_change"] == 6.0
     assert figures["max_change"] == 6.0
-    assert figures["mean_change"] == pytest.approx(1.5)
+    assert figures["mean_change"] == pytest.approx(12 / 7)
     assert figures["p99_change"] == pytest.approx(np.percentile(measured, 99))
     assert figures["onset_correlation"] == pytest.approx(np.corrcoef(measured, onset)[0, 1])
-    # Without a new analysis frame: frames 2, 4, 6 (0, 0, 1); with: 3, 5, 7 (6, 2, 0).
-    assert figures["still_ratio"] == pytest.approx((1 / 3) / (8 / 3))
+    # Without a new analysis frame: frames 2, 4, 6 (0, 0, 1); with: 1, 3, 5, 7 (3, 6, 2, 0).
+    assert figures["still_ratio"] == pytest.approx((1 / 3) / (11 / 4))
 
 
-def test_a_render_without_an_encoder_result_is_refused():
-    with pytest.raises(ValueError, match="no encoder result"):
+def test_too_short_a_render_is_refused():
+    with pytest.raises(ValueError, match="2 frames: too few"):
         motion_figures(np.zeros(2), {"fps": 60.0, "frames": [_entry(0), _entry(1)]})

@@ -116,13 +116,12 @@ def test_a_click_track_gives_pulses_at_the_clicks_and_no_cut(tmp_path, runtime):
     assert len(beat_times[1:]) == len(clicks)
     for click, beat in zip(clicks, beat_times[1:], strict=True):
         assert 0.0 <= beat - click <= 0.023 + 1 / 60 + 1e-9
-    first_encoded = next(entry["index"] for entry in entries if entry["encoded"])
-    assert changes[first_encoded + 1 :].max() <= 15.0  # no cut anywhere
+    assert changes.max() <= 15.0  # no cut anywhere, from the first frame on
     times = np.array([entry["time"] for entry in entries])
     after_click = np.zeros(len(entries), bool)
     for beat in beat_times:
         after_click |= (times >= beat) & (times < beat + 0.15)
-    measured = np.arange(len(entries)) > first_encoded
+    measured = np.arange(len(entries)) > 0
     pulsing = changes[after_click & measured].mean()
     between = changes[~after_click & measured].mean()
     assert pulsing > 3.0 * between

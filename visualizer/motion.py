@@ -2,8 +2,7 @@
 
 Reads a `musicscape render --frames DIR` folder (the PNGs and frames.json), averages every
 frame down to 64x64 (area mean) and takes each frame's change: the mean absolute difference
-from the previous frame, in 1/255 units. From the first frame after the first encoder result
-on (before it the picture has no music to follow), it reports:
+from the previous frame, in 1/255 units. Over every frame but the first, it reports:
 
 - `beat_mean_change`: the mean change of the frames a beat started on;
 - `p99_change`, `max_change`: over all frames (a render holds one scene mode throughout, so
@@ -58,10 +57,9 @@ def load_frames(frames_dir: Path) -> tuple[np.ndarray, dict]:
 def motion_figures(changes: np.ndarray, log: dict) -> dict[str, float]:
     """The figures above from per-frame changes and the render's frames.json."""
     entries = log["frames"]
-    first = next((entry["index"] for entry in entries if entry["encoded"]), None)
-    if first is None:
-        raise ValueError("no encoder result in this render: nothing to measure")
-    measured = slice(first + 1, len(entries))
+    if len(entries) < 3:
+        raise ValueError(f"{len(entries)} frames: too few to measure motion")
+    measured = slice(1, len(entries))
     change = changes[measured]
     beat = np.array([entry["beat"] for entry in entries[measured]], dtype=bool)
     onset = np.array([entry["onset"] for entry in entries[measured]])

@@ -127,6 +127,7 @@ def test_hold_and_bias_blend_toward_the_category_prototype():
     sky, water = np.array([1, 0, 0, 0], np.float32), np.array([0, 1, 0, 0], np.float32)
     director.on_encoding(sky, np.array([2.0, 0.0]), now=0.0)
     director.on_encoding(water, np.array([0.0, 2.0]), now=0.0)
+    director.step(0.0)
     director.mode = SceneMode(HOLD, 0)
     _, feature = director.step(1.0)
     np.testing.assert_allclose(feature, sky, atol=1e-6)

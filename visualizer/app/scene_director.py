@@ -11,7 +11,8 @@ frame moves, also those that see no new analysis frame (the STFT hop is longer t
   in series (time constant `glide_seconds` each, updated exactly for any frame interval), so
   a change of scene is an S-shaped cross-fade through the generator that takes about
   3.4 time constants from 10% to 90% (1.5 s by default), never a jump; holding or releasing
-  a category cross-fades the same way.
+  a category cross-fades the same way, and so does the start: the picture fades from the
+  generator's neutral scene (the zero feature) into the first music it hears.
 - The noise travels around a circle at a speed that follows the music's energy (the
   running level of its onsets): slowly in quiet passages, faster when the music is busy.
 - A beat is a pulse: from the moment its analysis frame ended, the beat envelope (0-1)
@@ -130,7 +131,6 @@ class SceneDirector:
         self._pending_beat_time = math.inf
         self._frame_seconds = frame_seconds
         self.probabilities = np.full(len(categories), 1.0 / len(categories), dtype=np.float32)
-        self._has_feature = False
         self._last_step: float | None = None
 
     def _unit(self, size: int) -> np.ndarray:
@@ -158,10 +158,6 @@ class SceneDirector:
         rate = 1.0 / min(self._prototype_counts[winner], 20)  # mean, then a moving mean
         self._prototypes[winner] += rate * (feature - self._prototypes[winner])
         self._target[:] = feature
-        if not self._has_feature:
-            self._feature[:] = feature
-            self._glide_middle[:] = feature
-            self._has_feature = True
 
     def on_onsets(self, onsets: np.ndarray, end_time: float | None = None) -> int:
         """Feed the spectral flux of new frames, the last of them ending at `end_time` (on
