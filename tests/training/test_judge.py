@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from export.judge_export import export_judge
-from training.checkpoint import LATEST, load_checkpoint
+from training.checkpoint import LATEST, CheckpointError, load_checkpoint
 from training.context import TrainingInterrupted
 from training.judge.augment import augment, cutmix
 from training.judge.checkpoint import JudgeCheckpointError, load_judge
@@ -196,17 +196,20 @@ def test_export_judge_refuses_other_categories(checkpoint, tmp_path):
         export_judge(checkpoint, tmp_path / "judge.onnx", shared.to_props())
 
 
-def test_load_judge_refuses_a_missing_or_foreign_file(tmp_path):
-    with pytest.raises(JudgeCheckpointError, match="no such judge checkpoint"):
+def test_load_judge_refuses_a_missing_or_foreign_file(checkpoint, tmp_path):
+    with pytest.raises(CheckpointError, match="absent.pt: no such checkpoint"):
         load_judge(tmp_path / "absent.pt")
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint")
-    with pytest.raises(JudgeCheckpointError, match="unreadable judge checkpoint"):
+    with pytest.raises(CheckpointError, match="garbage.pt: refused"):
         load_judge(garbage)
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(1)}, foreign)
-    with pytest.raises(JudgeCheckpointError, match="not a musicscape judge checkpoint"):
+    with pytest.raises(CheckpointError, match="foreign.pt: not a musicscape training checkpoint"):
         load_judge(foreign)
+    # The trainer's resumable checkpoint beside judge.pt is no finished judge.
+    with pytest.raises(CheckpointError, match="a 'judge' checkpoint, expected 'judge_model'"):
+        load_judge(checkpoint.parent / LATEST)
 
 
 def test_judge_config_refuses_impossible_sizes():

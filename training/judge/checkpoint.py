@@ -7,14 +7,16 @@ from typing import Any
 
 import torch
 
-from training.checkpoint import CheckpointError
+from training.checkpoint import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint, save_torch_file
 from training.judge.config import JudgeConfig
 from training.judge.models import JudgeEnsemble, SceneJudge
 from visualizer.photos import HELD_OUT_SHARE, SPLIT_SEED
 
 CHECKPOINT_FILE = "judge.pt"
-CHECKPOINT_FORMAT = 1  # one SceneJudge
-ENSEMBLE_FORMAT = 2  # a JudgeEnsemble written by combine_judges
+# judge.pt is a training checkpoint (training/checkpoint.py) of its own stage name: the
+# trainer's resumable latest.pt and epoch files in the same folder are stage "judge".
+JUDGE_FILE_STAGE = "judge_model"
+SINGLE, ENSEMBLE = "judge", "ensemble"  # its "kind": one SceneJudge, or combine_judges'
 
 
 class JudgeCheckpointError(CheckpointError):
@@ -24,18 +26,7 @@ class JudgeCheckpointError(CheckpointError):
 def load_judge(path: Path) -> tuple[SceneJudge | JudgeEnsemble, dict[str, Any]]:
     """(model in eval mode, info: everything stored except the weights, plus "split": the
     photo split's seed and held-out share)."""
-    path = Path(path)
-    if not path.is_file():
-        raise JudgeCheckpointError(f"{path}: no such judge checkpoint")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a damaged file
-        raise JudgeCheckpointError(f"{path}: unreadable judge checkpoint ({error})") from error
-    if not isinstance(saved, dict) or saved.get("format") not in (
-        CHECKPOINT_FORMAT,
-        ENSEMBLE_FORMAT,
-    ):
-        raise JudgeCheckpointError(f"{path}: not a musicscape judge checkpoint")
+    saved = load_checkpoint(Path(path), JUDGE_FILE_STAGE)
     n_categories = len(saved["categories"])
 
     def member(config: dict[str, Any], state: dict[str, torch.Tensor]) -> SceneJudge:
@@ -43,7 +34,7 @@ def load_judge(path: Path) -> tuple[SceneJudge | JudgeEnsemble, dict[str, Any]]:
         model.load_state_dict(state)
         return model
 
-    if saved["format"] == CHECKPOINT_FORMAT:
+    if saved["kind"] == SINGLE:
         info = {key: value for key, value in saved.items() if key != "model_state"}
         model = member(info["config"], saved["model_state"])
         info["split"] = {"seed": SPLIT_SEED, "validation_fraction": HELD_OUT_SHARE}
@@ -57,3 +48,11 @@ def same_split(info: dict[str, Any], categories: list[str], held_out_photos: lis
     """Whether a loaded judge (`info` from `load_judge`) has these categories and held out
     exactly these photos."""
     return info["categories"] == categories and info["validation_photos"] == held_out_photos
+
+
+def save_judge(path: Path, kind: str, payload: dict[str, Any]) -> None:
+    """Write judge.pt: `payload` (weights, config, categories, held-out photos, figures) in
+    the training checkpoint format."""
+    save_torch_file(
+        path, {"format": CHECKPOINT_FORMAT, "stage": JUDGE_FILE_STAGE, "kind": kind, **payload}
+    )

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from training.checkpoint import save_torch_file
 from training.data import ImageBank
 from training.judge.checkpoint import (
     CHECKPOINT_FILE,
-    ENSEMBLE_FORMAT,
+    ENSEMBLE,
     JudgeCheckpointError,
     load_judge,
     same_split,
+    save_judge,
 )
 from training.judge.models import JudgeEnsemble, per_category_accuracy, predict
 
@@ -48,7 +48,6 @@ def combine_judges(checkpoints: list[Path], out_dir: Path) -> Path:
     accuracy = float(np.mean(predictions == held_out.labels))
     per_category = per_category_accuracy(predictions, held_out.labels, categories)
     saved = {
-        "format": ENSEMBLE_FORMAT,
         "members": [
             {"config": asdict(model.config), "model_state": model.state_dict()}
             for model in ensemble.members
@@ -67,7 +66,7 @@ def combine_judges(checkpoints: list[Path], out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / CHECKPOINT_FILE
-    save_torch_file(path, saved)
+    save_judge(path, ENSEMBLE, saved)
     log.info(
         "judge ensemble of %d: held-out accuracy %.3f (members %s) %s; wrote %s",
         len(loaded),

@@ -12,16 +12,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.checkpoint import LATEST, load_checkpoint, save_torch_file
+from training.checkpoint import LATEST, load_checkpoint
 from training.context import StopFlag
 from training.data import ImageBank
 from training.distributed import ProcessInfo
 from training.judge.augment import augment, cutmix
 from training.judge.checkpoint import (
     CHECKPOINT_FILE,
-    CHECKPOINT_FORMAT,
+    SINGLE,
     JudgeCheckpointError,
     load_judge,
+    save_judge,
 )
 from training.judge.config import JudgeConfig
 from training.judge.distill import judge_loss, teacher_probabilities
@@ -215,7 +216,6 @@ def train_judge(
             validation_accuracy,
         )
     info = {
-        "format": CHECKPOINT_FORMAT,
         "config": asdict(config),
         "categories": list(categories),
         "validation_accuracy": validation_accuracy,
@@ -227,7 +227,7 @@ def train_judge(
         "train_seconds": time.monotonic() - started,
     }
     path = out_dir / CHECKPOINT_FILE
-    save_torch_file(path, {"model_state": model.state_dict(), **info})
+    save_judge(path, SINGLE, {"model_state": model.state_dict(), **info})
     log.info(
         "judge: held-out accuracy %.3f %s; wrote %s",
         validation_accuracy,
