@@ -39,12 +39,14 @@ def test_bench_app_writes_stage_and_app_figures(model_dir, beats_file, tmp_path,
         "frame_ms_p95",
         "latency_ms_p50",
         "latency_ms_p95",
+        "event_loop_gap_ms_p50",
+        "event_loop_gap_ms_max",
         "cpu_percent",
         "rss_mb",
         "input_overflows",
         "output_device",
     }
-    assert 30 <= app["fps"] <= 65  # paced at 60; a loaded 2-core machine may lag
+    assert 0 < app["fps"] <= 65  # paced at 60; how close it gets is the bench's figure
     assert app["input_overflows"] == 0
     assert app["beats_measured"] >= 2 and app["latency_ms_p50"] > 0
     assert app["output_device"] in ("pulse", "default", "none (silent real-time clock)")

@@ -44,7 +44,7 @@ def run_app_bench(
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import psutil
-    from PyQt6.QtCore import QEventLoop, QTimer
+    from PyQt6.QtCore import QEventLoop, Qt, QTimer
     from PyQt6.QtWidgets import QApplication
 
     from .app_settings import SOURCE_FILE, AppSettings, settings_from_file
@@ -81,7 +81,15 @@ def run_app_bench(
             process.cpu_percent(None)
             started = time.perf_counter()
             overflows_before = window.ring.overflows
+            # How long the GUI thread goes without serving a 2-ms timer while the app runs.
+            ticks: list[float] = []
+            ticker = QTimer()
+            ticker.setTimerType(Qt.TimerType.PreciseTimer)
+            ticker.timeout.connect(lambda: ticks.append(time.perf_counter()))
+            ticker.start(2)
             wait(seconds)
+            ticker.stop()
+            gaps_ms = np.diff(ticks) * 1e3 if len(ticks) > 1 else np.zeros(1)
             cpu = process.cpu_percent(None)
             elapsed = time.perf_counter() - started
             summary = window.stats.summary()
@@ -92,6 +100,8 @@ def run_app_bench(
                 "output_size": window.worker.settings.output_size,
                 "frame_interval_target_ms": interval_ms,
                 "frame_p95_over_interval": (summary["frame_ms_p95"] or math.nan) / interval_ms,
+                "event_loop_gap_ms_p50": float(np.median(gaps_ms)),
+                "event_loop_gap_ms_max": float(gaps_ms.max()),
                 "cpu_percent": cpu,
                 "rss_mb": process.memory_info().rss / 2**20,
                 "input_overflows": int(window.ring.overflows - overflows_before),
