@@ -10,7 +10,15 @@ import soundfile as sf
 from tests.bad_files import write_flac_with_a_damaged_comment_block
 from tests.eval import tiny_models
 from tests.long_tracks import peak_rss_mb, write_long_track
-from visualizer.eval.evaluate import EvalConfig, evaluate, track_windows
+from visualizer.eval.evaluate import (
+    EvalConfig,
+    ModelSet,
+    encode_tracks,
+    evaluate,
+    generate_and_judge,
+    load_model_set,
+    track_windows,
+)
 from visualizer.frontend import AudioFileReader, FrontEndContract, analyse_signal, decode_file
 
 
@@ -85,3 +93,34 @@ def test_peak_memory_of_eval_does_not_grow_with_a_tracks_length(eval_dirs, tmp_p
     short, long = peak_with_a_long_track(2), peak_with_a_long_track(20)
     # Whole-track analysis held ~10 bytes of features per sample: 20 minutes added ~90 MB.
     assert long - short < 15, (short, long)
+
+
+class RecordsBatchSizes:
+    """A model session that records the batch size of every run it passes on."""
+
+    def __init__(self, session):
+        self.session = session
+        self.batch_sizes: list[int] = []
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+    def run(self, outputs, inputs):
+        self.batch_sizes.append(len(next(iter(inputs.values()))))
+        return self.session.run(outputs, inputs)
+
+
+def test_every_model_run_of_eval_holds_at_most_batch_items(eval_dirs):
+    models = load_model_set(eval_dirs["models"], threads=1)
+    recorded = ModelSet(
+        *(RecordsBatchSizes(s) for s in (models.encoder, models.generator, models.judge))
+    )
+    features = np.random.default_rng(0).standard_normal((3, 3)).astype(np.float32)
+    rng = np.random.default_rng(1)
+    categories, _ = generate_and_judge(recorded, features, 256, rng, 4)  # as for a centroid
+    assert len(categories) == 768
+    assert recorded.generator.batch_sizes == recorded.judge.batch_sizes == [4] * 192
+    music = encode_tracks(
+        [(eval_dirs["music"] / "water" / "w1.wav", 2)], recorded, EvalConfig(batch=4), 0.0
+    )
+    assert len(music.tracks[0].retrieved) == 5 and recorded.encoder.batch_sizes == [4, 1]

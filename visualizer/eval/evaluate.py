@@ -87,7 +87,9 @@ class EvalConfig:
     centroid_draws: int = 256  # per category: one judge mistake moves the figure by 0.1%
     window_hop_fraction: float = 0.5  # hop between windows, as a share of the window (8 s of 16)
     seed: int = 0
-    batch: int = 16  # windows per encoder run
+    # Windows per encoder run, images per generator and judge run: each costs ~20 MB with the
+    # shipped models, so eval stays under 512 MB RSS.
+    batch: int = 4
     pairwise_sample: int = 1000  # items per category for mean pairwise distances
     threads: int = 0  # ONNX Runtime intra-op threads; 0 = its default
     scene_memory_seconds: float | None = None  # None: the model's; 0: each window alone
@@ -289,11 +291,13 @@ def judge_images(models: ModelSet, images: np.ndarray) -> tuple[np.ndarray, np.n
 def generate_and_judge(
     models: ModelSet, features: np.ndarray, draws: int, rng: np.random.Generator, batch: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Judge `draws` generated images per feature row: (categories [N*draws], features)."""
+    """Judge `draws` generated images per feature row, `batch` images per run:
+    (categories [N*draws], features)."""
     noise_dim = models.generator.metadata.noise_dim
+    rows = np.repeat(features.astype(np.float32), draws, axis=0)
     categories, judge_features = [], []
-    for start in range(0, len(features), batch):
-        chunk = np.repeat(features[start : start + batch].astype(np.float32), draws, axis=0)
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
         noise = rng.standard_normal((len(chunk), noise_dim)).astype(np.float32)
         (images,) = models.generator.run(["image"], {"noise": noise, "feature": chunk})
         category, judged = judge_images(models, images)
@@ -471,9 +475,7 @@ def evaluate(
 
     rng = np.random.default_rng(config.seed)
     draws = config.draws_per_window
-    generated, generated_features = generate_and_judge(
-        models, features, draws, rng, max(1, config.batch * 4 // draws)
-    )
+    generated, generated_features = generate_and_judge(models, features, draws, rng, config.batch)
     generated_truth = np.repeat(truth, draws)
     confusion = np.zeros((len(categories), len(categories)), dtype=np.int64)
     np.add.at(confusion, (generated_truth, generated), 1)
@@ -481,7 +483,7 @@ def evaluate(
     centroid_truth, centroid_judged = [], []
     for index in np.unique(truth):
         centroid = features[truth == index].mean(axis=0, keepdims=True)
-        judged, _ = generate_and_judge(models, centroid, config.centroid_draws, rng, 1)
+        judged, _ = generate_and_judge(models, centroid, config.centroid_draws, rng, config.batch)
         centroid_truth.append(np.full(len(judged), index))
         centroid_judged.append(judged)
     centroid_truth_all = np.concatenate(centroid_truth)
@@ -498,7 +500,7 @@ def evaluate(
     diversity_per_category: dict[str, float] = {}
     real_summary: dict[str, Any] | None = None
     if scenes_dir is not None:
-        real = judge_real_photos(Path(scenes_dir), models, batch=64)
+        real = judge_real_photos(Path(scenes_dir), models, config.batch)
         for index in np.unique(generated_truth):
             real_rows = real.features[real.labels == index]
             if len(real_rows) < 2:
