@@ -187,6 +187,43 @@ class Progress:
         self.stream.flush()
 
 
+class FrameQueue:
+    """Hands finished frames to a writer thread (encoding, muxing, PNGs) so that it runs
+    beside the next frame's analysis, models and upscale: ONNX Runtime, Pillow and FFmpeg
+    release the GIL, so a 2-core machine works on both at once. Bounded, so a slow writer
+    holds the producer back instead of filling memory."""
+
+    def __init__(self, write, depth: int = 8):
+        import queue
+        import threading
+
+        self._write = write
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="render-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._write(*item)
+                except BaseException as error:  # noqa: BLE001 - re-raised in the producer
+                    self._error = error
+
+    def put(self, index: int, shown: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put((index, shown))
+
+    def close(self) -> None:
+        """Write everything queued, stop the thread; raise what writing raised."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 @dataclass
 class RenderResult:
     frames: int
@@ -238,6 +275,14 @@ def render(
     writer = VideoFileWriter(
         out_path, size, size, fps, audio.rate, audio.channels, preset=VIDEO_PRESET
     )
+
+    def write(index: int, shown: np.ndarray) -> None:
+        writer.write_frame(shown)
+        writer.write_audio(audio.read_until((index + 1) / fps))
+        if frames_dir is not None:
+            Image.fromarray(shown).save(frames_dir / f"frame_{index:06d}.png", compress_level=1)
+
+    output = FrameQueue(write)
     infos: list[FrameInfo] = []
     read_samples = 0
     interrupted = False
@@ -249,20 +294,19 @@ def render(
             samples = reader.read(due - read_samples)
             read_samples = due
             image, info = pipeline.frame(samples, now)
-            shown = upscaler.upscale(image, size)
-            writer.write_frame(shown)
-            writer.write_audio(audio.read_until((index + 1) / fps))
+            output.put(index, upscaler.upscale(image, size))
             infos.append(info)
-            if frames_dir is not None:
-                Image.fromarray(shown).save(frames_dir / f"frame_{index:06d}.png", compress_level=1)
             if progress is not None:
                 progress.update((index + 1) / fps)
     except KeyboardInterrupt:
         interrupted = True
     finally:
-        writer.close()
-        reader.close()
-        audio.close()
+        try:
+            output.close()  # writes what is queued (after Ctrl-C too)
+        finally:
+            writer.close()
+            reader.close()
+            audio.close()
         if frames_dir is not None:
             with open(frames_dir / "frames.json", "w") as handle:
                 json.dump({"fps": fps, "frames": [asdict(info) for info in infos]}, handle)
