@@ -197,6 +197,7 @@ def run_metadata(
     the GAN checkpoint's feature centre. `gan_epoch`: the GAN checkpoint the generator comes
     from (default the latest)."""
     from training.context import read_run_info
+    from training.models.gan import CATEGORY_PULL_TEMPERATURE
     from visualizer.frontend import FrontEndContract
 
     info = read_run_info(run_dir)
@@ -218,6 +219,7 @@ def run_metadata(
             ),
             "noise_truncation": truncation,
             "category_pull": category_pull,
+            "category_pull_temperature": CATEGORY_PULL_TEMPERATURE,
             "feature_centre_length": round(float(centre.norm()), 6),
             "embed_history_last": embed["history"][-1] if embed["history"] else {},
             "loss": config.embed.loss,

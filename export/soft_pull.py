@@ -1,10 +1,11 @@
 """Turns the hard category pull inside an exported generator.onnx into a soft one.
 
-`export --category-pull SHARE` bakes `feature + SHARE * (prototype[argmax(scores)] - feature)`
-into the graph (CategoryPulledGenerator, scores = feature @ prototypes.T). Where music
-crosses from one category to the next, the argmax flips and the picture cuts in one frame,
-however smoothly the app glides the feature. This rewrite replaces the argmax and gather
-with a score-weighted mean of the prototypes,
+Generators exported before the pull was made soft carry
+`feature + SHARE * (prototype[argmax(scores)] - feature)` in the graph (scores = feature @
+prototypes.T). Where music crosses from one category to the next, the argmax flips and the
+picture cuts in one frame, however smoothly the app glides the feature. This rewrite
+replaces the argmax and gather with a score-weighted mean of the prototypes, as
+CategoryPulledGenerator now exports it,
 
     target = softmax(scores / temperature) @ prototypes,
 

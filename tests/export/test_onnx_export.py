@@ -198,12 +198,15 @@ def test_category_pull_happens_inside_the_exported_generator(trained_run, tmp_pa
     props = {p.key: p.value for p in onnx.load(str(out / GENERATOR_FILE)).metadata_props}
     metadata = ModelMetadata.from_props(props, GENERATOR_FILE)
     assert metadata.training_data["category_pull"] == 0.5
+    assert metadata.training_data["category_pull_temperature"] == 0.02
     prototypes = np.asarray(metadata.category_prototypes, dtype=np.float32)  # [3, feature_dim]
     feature = prototypes[[2, 0, 1, 2]] + 0.3 * np.random.default_rng(0).standard_normal(
         (4, config.feature_dim), dtype=np.float32
     )
-    nearest = (feature @ prototypes.T).argmax(axis=1)
-    pulled = feature + 0.5 * (prototypes[nearest] - feature)
+    logits = feature @ prototypes.T / 0.02  # the soft pull: softmax(scores / 0.02)
+    weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+    weights /= weights.sum(axis=1, keepdims=True)
+    pulled = feature + 0.5 * (weights @ prototypes - feature)
     noise = torch.randn(4, config.noise_dim)
     (image,) = session(out / GENERATOR_FILE).run(None, {"noise": noise.numpy(), "feature": feature})
     with torch.no_grad():

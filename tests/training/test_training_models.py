@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -120,6 +122,26 @@ def test_category_pull_moves_the_feature_toward_its_best_scoring_prototype():
     for bad in (-0.1, 1.5):
         with pytest.raises(ValueError, match=f"category pull must be in \\[0, 1\\], got {bad}"):
             CategoryPulledGenerator(generator, prototypes, bad)
+    with pytest.raises(ValueError, match="temperature must be > 0, got 0.0"):
+        CategoryPulledGenerator(generator, prototypes, 0.5, temperature=0.0)
+
+
+def test_the_category_pull_is_soft_between_categories():
+    torch.manual_seed(0)
+    generator = Generator(
+        GeneratorConfig(image_size=16, noise_dim=8, feature_dim=3, base_channels=4)
+    ).eval()
+    prototypes = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    # Scores 0.5 and 0.49: weights softmax([25, 24.5]) = [0.6225, 0.3775] at 0.02.
+    feature = torch.tensor([[0.5, 0.49, 0.2]])
+    noise = torch.randn(1, 8)
+    weight = 1.0 / (1.0 + math.exp(-0.5))
+    target = torch.tensor([[weight, 1.0 - weight, 0.0]], dtype=torch.float32)
+    pulled = CategoryPulledGenerator(generator, prototypes, 0.5).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(
+            pulled(noise, feature), generator(noise, feature + 0.5 * (target - feature))
+        )
 
 
 def test_pair_inconsistency_is_one_minus_the_pairs_cosine():
