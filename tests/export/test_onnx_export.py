@@ -61,6 +61,7 @@ def session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
+@pytest.mark.slow  # uses the trained run
 def test_files_have_the_specified_tensors(exported):
     encoder = session(exported / ENCODER_FILE)
     assert [i.name for i in encoder.get_inputs()] == ["window"]
@@ -79,6 +80,7 @@ def test_files_have_the_specified_tensors(exported):
     assert logits.shape == (5, 3)
 
 
+@pytest.mark.slow  # uses the trained run
 def test_metadata_round_trip(exported, trained_run):
     run_info = json.loads((trained_run / "run.json").read_text())
     for name in (ENCODER_FILE, GENERATOR_FILE):
@@ -94,6 +96,7 @@ def test_metadata_round_trip(exported, trained_run):
         assert ModelMetadata.from_props(metadata.to_props(), name) == metadata
 
 
+@pytest.mark.slow  # uses the trained run
 def test_encoder_is_centred_and_scores_against_centred_image_centroids(exported, trained_run):
     from export.run_export import _scored_encoder, _trained_embedding, training_image_centroids
     from training.checkpoint import LATEST, load_checkpoint
@@ -122,6 +125,7 @@ def test_encoder_is_centred_and_scores_against_centred_image_centroids(exported,
         assert length == pytest.approx(np.linalg.norm(centre), abs=1e-6)
 
 
+@pytest.mark.slow  # uses the trained run
 def test_exported_generator_is_the_weight_average(exported, trained_run):
     from training.checkpoint import LATEST, load_checkpoint
     from training.config import TrainConfig
@@ -150,6 +154,7 @@ def test_exported_generator_is_the_weight_average(exported, trained_run):
     assert metadata.scene_memory_seconds == 16.0  # the default scene memory
 
 
+@pytest.mark.slow  # uses the trained run
 def test_truncation_scales_the_noise_inside_the_exported_generator(trained_run, tmp_path, capsys):
     from export.run_export import generator_weights
     from training.checkpoint import LATEST, load_checkpoint
@@ -182,6 +187,7 @@ def test_truncation_scales_the_noise_inside_the_exported_generator(trained_run, 
     assert "--scene-memory must be a number of seconds >= 0, got -1.0" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # uses the trained run
 def test_category_pull_happens_inside_the_exported_generator(trained_run, tmp_path, capsys):
     from export.run_export import generator_weights
     from training.checkpoint import LATEST, load_checkpoint
@@ -219,6 +225,7 @@ def test_category_pull_happens_inside_the_exported_generator(trained_run, tmp_pa
         assert f"--category-pull must be in [0, 1], got {float(bad)}" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # uses the trained run
 def test_gan_epoch_exports_that_epochs_generator(exported, trained_run, tmp_path, capsys):
     from export.run_export import generator_weights
     from training.checkpoint import load_checkpoint
@@ -248,6 +255,7 @@ def test_gan_epoch_exports_that_epochs_generator(exported, trained_run, tmp_path
     assert "--gan-epoch must be 1 or more, got 0" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # uses the trained run
 def test_export_refuses_a_run_without_judge(trained_run, tmp_path, capsys):
     judge = trained_run / "judge" / "judge.pt"
     hidden = judge.with_suffix(".hidden")
