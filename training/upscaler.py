@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 STAGE = "upscaler"
 CHECKPOINT_FILE = "upscaler.pt"
 CHECKPOINT_FORMAT = "musicscape-upscaler-1"
+# Convolutions repeat the edge pixels outward (zero padding darkens a frame around the picture).
+EDGE = "replicate"
 
 
 class UpscalerCheckpointError(CheckpointError):
@@ -118,19 +120,19 @@ class UpscalerNet(nn.Module):
         super().__init__()
         self.scale = config.scale
         layers: list[nn.Module] = [
-            nn.Conv2d(3, config.features, 5, padding=2),  # [B,features,h,w]
+            nn.Conv2d(3, config.features, 5, padding=2, padding_mode=EDGE),  # [B,features,h,w]
             nn.PReLU(config.features),
             nn.Conv2d(config.features, config.shrink, 1),  # [B,shrink,h,w]
             nn.PReLU(config.shrink),
         ]
         for _ in range(config.mapping):
             layers += [
-                nn.Conv2d(config.shrink, config.shrink, 3, padding=1),
+                nn.Conv2d(config.shrink, config.shrink, 3, padding=1, padding_mode=EDGE),
                 nn.PReLU(config.shrink),
             ]
         self.body = nn.Sequential(*layers)
         # [B,shrink,h,w] -> [B,3*scale^2,h,w] -> pixel shuffle [B,3,h*scale,w*scale]
-        self.head = nn.Conv2d(config.shrink, 3 * config.scale**2, 3, padding=1)
+        self.head = nn.Conv2d(config.shrink, 3 * config.scale**2, 3, padding=1, padding_mode=EDGE)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 

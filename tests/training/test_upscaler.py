@@ -121,6 +121,21 @@ def test_an_untrained_upscaler_is_bilinear_upsampling(scale):
         np.testing.assert_allclose(out[index], expected, atol=1e-6)
 
 
+def test_a_flat_image_gives_a_flat_output_to_the_very_edges():
+    """Edge padding: every layer sees a flat image as flat up to its borders, so each of the
+    scale x scale output phases is one value everywhere (zero padding would shade a frame)."""
+    torch.manual_seed(0)
+    model = UpscalerNet(dataclasses.replace(TINY, scale=4)).eval()
+    for parameter in model.parameters():
+        torch.nn.init.normal_(parameter, std=0.3)
+    with torch.no_grad():
+        out = model(torch.full((1, 3, 9, 9), 0.2))[0]
+    for row in range(4):
+        for column in range(4):
+            phase = out[:, row::4, column::4]
+            assert float(phase.amax(dim=(1, 2)).sub(phase.amin(dim=(1, 2))).max()) < 1e-6
+
+
 def test_gaussian_blur_keeps_constants_and_spreads_a_point_by_the_kernel():
     sigmas = torch.tensor([0.5, 1.0])
     constant = torch.full((2, 3, 9, 9), 0.25)
