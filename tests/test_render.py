@@ -208,3 +208,27 @@ def test_frames_json_records_what_each_frame_saw(tmp_path, runtime):
     np.testing.assert_array_equal(seen, np.floor(np.arange(60) / 60 * 22050) // 512)
     encoded = [entry["index"] for entry in entries if entry["encoded"]]
     assert encoded == [2, 17, 32, 47]  # the first analysis frame, then every 0.25 s
+
+
+def test_feel_grades_each_frame_of_the_pipeline_by_the_music_followed_so_far(runtime):
+    """Two pipelines on the same seed and music, at feel 0 and 1: every frame at feel 1 is
+    exactly the feel-0 frame graded by the shift the follower holds; loud fast clicks over
+    a chord give a high arousal."""
+    from visualizer.feel import grade
+
+    rate = runtime.metadata.frontend.sample_rate
+    t = np.arange(6 * rate) / rate
+    chord = sum(0.2 * np.sin(2 * np.pi * f * t) for f in (523.25, 659.25, 783.99))
+    signal = (chord + 0.5 * (np.mod(t, 0.125) < 0.004)).astype(np.float32)
+    fps, frames = 10.0, 60
+    block = len(signal) // frames
+    plain = OfflinePipeline(runtime, seed=3, feel_strength=0.0)
+    felt = OfflinePipeline(runtime, seed=3, feel_strength=1.0)
+    for index in range(frames):
+        samples = signal[index * block : (index + 1) * block]
+        image, _ = plain.frame(samples, index / fps)
+        graded, _ = felt.frame(samples, index / fps)
+        np.testing.assert_array_equal(graded, grade(image, felt.feel.shift(1.0)))
+    assert felt.feel.arousal > 0.2
+    assert abs(felt.feel.shift(1.0).lightness) > 1.0
+    assert (plain.feel.arousal, plain.feel.valence) == (felt.feel.arousal, felt.feel.valence)

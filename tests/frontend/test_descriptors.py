@@ -19,7 +19,7 @@ def tones(midi_notes, amplitude=0.2):
 def clicks(per_second, amplitude=0.5):
     signal = np.zeros(TIME.size, dtype=np.float32)
     step = int(RATE / per_second)
-    for start in range(step // 2, signal.size - 50, step):
+    for start in range(RATE // 20, signal.size - 50, step):  # from 50 ms on
         signal[start : start + 50] = amplitude * np.hanning(50)
     return signal
 
@@ -84,3 +84,12 @@ def test_feel_formula_at_its_anchor_points():
 def test_a_window_of_the_wrong_shape_is_refused():
     with pytest.raises(ValueError, match="expected a power window"):
         DescriptorAnalyser(CONTRACT).describe(np.zeros((512, 10), np.float32))
+
+
+def test_silence_before_the_music_is_left_out():
+    music = tones((60, 64, 67)) + clicks(4.0)
+    alone = describe(music)
+    late = describe(np.concatenate([np.zeros(TIME.size, np.float32), music]))
+    assert late.loudness_db == pytest.approx(alone.loudness_db, abs=0.2)
+    assert late.onset_rate == pytest.approx(alone.onset_rate, rel=0.05)
+    assert late.key == alone.key

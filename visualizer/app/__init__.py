@@ -81,6 +81,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "encoder result as it comes)",
     )
     group.add_argument(
+        "--feel",
+        metavar="STRENGTH",
+        type=float,
+        default=None,
+        help="how strongly light and colour follow the music's feel (arousal, valence), "
+        "0 (off) to 2 (default: the panel's last choice, else 0.5)",
+    )
+    group.add_argument(
         "--silent",
         action="store_true",
         help="play files through a silent real-time clock instead of the output device",
@@ -146,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         demo_dir=assets / "demo",
         use_output_device=not args.silent,
         worker_settings=WorkerSettings(fps=args.fps, scene_memory_seconds=args.scene_memory),
+        feel_strength=args.feel,
         input_rate=args.input_rate,
     )
     if args.record_dir is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PyQt6.QtCore import QByteArray, QSettings
 
+from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 SOURCE_DEMO = "demo"
@@ -71,6 +72,17 @@ class AppSettings:
     @av_offset_ms.setter
     def av_offset_ms(self, value: float) -> None:
         self._set("playback/av_offset_ms", float(value))
+
+    @property
+    def feel_strength(self) -> float:
+        """How strongly light and colour follow the music's feel (a stored value out of
+        range reads as the default)."""
+        value = self._get("scene/feel_strength", DEFAULT_FEEL_STRENGTH, float)
+        return value if 0.0 <= value <= MAX_FEEL_STRENGTH else DEFAULT_FEEL_STRENGTH
+
+    @feel_strength.setter
+    def feel_strength(self, value: float) -> None:
+        self._set("scene/feel_strength", float(value))
 
     @property
     def reactivity(self) -> float:

@@ -12,6 +12,7 @@ import argparse
 import math
 from dataclasses import dataclass
 
+from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .audio_sources import InputChoice
@@ -40,6 +41,7 @@ NUMERIC_OPTIONS = (
     NumericOption("--fps", 1, MAX_FPS, "frames per second"),
     NumericOption("--input-rate", 1000, 384_000, "Hz"),
     NumericOption("--scene-memory", 0, MAX_APP_SECONDS, "seconds"),
+    NumericOption("--feel", 0, MAX_FEEL_STRENGTH, "(0: off)"),
     NumericOption("--osc-in", 0, 65_535, "(a UDP port; 0: any free one)"),
 )
 

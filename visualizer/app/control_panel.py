@@ -21,12 +21,14 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .spectrogram_view import COLORMAPS
 
 BAR_STEPS = 1000
 REACTIVITY_STEPS = 100  # slider units per 1.0 of reactivity
+FEEL_STEPS = 100  # slider units per 1.0 of feel strength
 
 
 class ControlPanel(QWidget):
@@ -37,6 +39,7 @@ class ControlPanel(QWidget):
     seek_requested = pyqtSignal(float)  # seconds
     av_offset_changed = pyqtSignal(float)  # ms
     reactivity_changed = pyqtSignal(float)
+    feel_changed = pyqtSignal(float)
     scene_memory_changed = pyqtSignal(float)  # seconds
     mode_chosen = pyqtSignal(int)  # index in the mode box
     log_frequency_changed = pyqtSignal(bool)
@@ -128,6 +131,14 @@ class ControlPanel(QWidget):
         )
         scene_form.addRow("Mode", self.mode_box)
         scene_form.addRow("Reactivity", self.reactivity)
+        self.feel = QSlider(Qt.Orientation.Horizontal)
+        self.feel.setRange(0, round(MAX_FEEL_STRENGTH * FEEL_STEPS))
+        self.feel.setToolTip(
+            "How strongly light and colour follow the music's feel: lighter, warmer and more "
+            "saturated for fast major music, darker and bluer for slow minor music (0: off)"
+        )
+        self.feel.valueChanged.connect(lambda value: self.feel_changed.emit(value / FEEL_STEPS))
+        scene_form.addRow("Feel", self.feel)
         self.scene_memory = QSpinBox()
         self.scene_memory.setRange(0, MAX_APP_SECONDS)
         self.scene_memory.setSuffix(" s")

@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.frontend import AudioDecodeError, FrontEndContract
 from visualizer.model_files import ModelFileError
 from visualizer.scene_memory import MAX_APP_SECONDS
@@ -40,12 +41,13 @@ from .audio_sources import (
     list_inputs,
     rescan_devices,
 )
-from .control_panel import ControlPanel
+from .control_panel import FEEL_STEPS, ControlPanel
 from .frame_stats import FrameStats
 from .frame_worker import (
     FrameWorker,
     ResetAudio,
     SetAvOffset,
+    SetFeelStrength,
     SetLogFrequency,
     SetReactivity,
     SetSceneMemory,
@@ -123,6 +125,7 @@ class MainWindow(QMainWindow):
         use_output_device: bool = True,
         worker_settings: WorkerSettings | None = None,
         input_rate: int | None = None,
+        feel_strength: float | None = None,
     ):
         super().__init__()
         self.input_rate = input_rate  # open inputs at this rate (None: the models' if they can)
@@ -137,6 +140,7 @@ class MainWindow(QMainWindow):
             av_offset_ms=settings.av_offset_ms,
             log_frequency=settings.log_frequency,
             reactivity=settings.reactivity,
+            feel_strength=settings.feel_strength if feel_strength is None else feel_strength,
             scene_memory_seconds=(
                 settings.scene_memory_seconds  # no --scene-memory given
                 if chosen.scene_memory_seconds is None
@@ -208,6 +212,7 @@ class MainWindow(QMainWindow):
         self.help_overlay.setParent(central)
         self.help_overlay.hide()
         self.panel.reactivity.setValue(round(self.settings.reactivity * 100))
+        self.panel.feel.setValue(round(self.worker_settings.feel_strength * FEEL_STEPS))
         self.panel.av_offset.setValue(self.settings.av_offset_ms)
         self.panel.log_frequency.setChecked(self.settings.log_frequency)
         self.panel.colormap.setCurrentText(self.settings.colormap)
@@ -231,6 +236,7 @@ class MainWindow(QMainWindow):
         panel.seek_requested.connect(self.seek)
         panel.av_offset_changed.connect(self.set_av_offset)
         panel.reactivity_changed.connect(self.set_reactivity)
+        panel.feel_changed.connect(self.set_feel_strength)
         panel.scene_memory_changed.connect(self.set_scene_memory)
         panel.mode_chosen.connect(self._on_mode_chosen)
         panel.log_frequency_changed.connect(self.set_log_frequency)
@@ -741,6 +747,14 @@ class MainWindow(QMainWindow):
         self._send(SetReactivity(value))
         if abs(self.panel.reactivity.value() - round(value * 100)) > 0:
             self.panel.reactivity.setValue(round(value * 100))
+
+    def set_feel_strength(self, value: float) -> None:
+        """How strongly light and colour follow the music's feel (kept in the settings)."""
+        value = min(max(value, 0.0), MAX_FEEL_STRENGTH)
+        self.settings.feel_strength = value
+        self._send(SetFeelStrength(value))
+        if self.panel.feel.value() != round(value * FEEL_STEPS):
+            self.panel.feel.setValue(round(value * FEEL_STEPS))
 
     def set_scene_memory(self, seconds: float) -> None:
         """The user's scene memory: kept in the settings, used at once and by later models."""

@@ -18,6 +18,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
 
+from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.video_file import VideoFileError
 
 from .frame_worker import FramePacket
@@ -149,6 +150,8 @@ class Stage(QObject):
             window.set_scene(action, category_value(args, categories))
         elif action == "reactivity":
             window.set_reactivity(number_value(args, 0.0, 3.0))
+        elif action == "feel":
+            window.set_feel_strength(number_value(args, 0.0, MAX_FEEL_STRENGTH))
         elif action == "scene_memory":
             window.set_scene_memory(number_value(args, 0.0, 120.0))
         elif action == "blackout":

@@ -8,7 +8,8 @@ its own frames.
 Descriptors:
 - loudness_db: the mean over frames of the frame's total power above the floor (divided by
   the window's equivalent noise bandwidth), in dB relative to a 0 dBFS sine (a full-scale
-  sine reads 0 dB, -20 dB for one at a tenth of the amplitude; silence reads -120 dB).
+  sine reads 0 dB, -20 dB for one at a tenth of the amplitude). The frames of digital
+  silence before the first sound are left out of every descriptor; all-silent: -120 dB.
 - onset_rate: onsets per second of the spectral flux (the mean positive rise of log power
   between frames, as the front end's onset envelope), counted as local maxima that rise
   above the window's median flux by `ONSET_THRESHOLD` units and are at least
@@ -39,6 +40,7 @@ import scipy.signal
 
 from .contract import FrontEndContract
 
+SILENCE_DB = -120.0  # the loudness a window of digital silence reads
 ONSET_THRESHOLD = 0.01  # contract units of mean positive log-power rise (0.5 dB)
 MIN_ONSET_GAP_SECONDS = 0.1
 CHROMA_LOW_HZ = 110.0
@@ -102,36 +104,52 @@ class DescriptorAnalyser:
         return linear
 
     def describe(self, power_units: np.ndarray) -> MusicDescriptors:
-        """Descriptors of one window's power channel [n_bins, T] (contract units)."""
+        """Descriptors of one window's power channel [n_bins, T] (contract units), from its
+        first sounding frame on."""
         power_units = np.asarray(power_units, dtype=np.float32)
         if power_units.ndim != 2 or power_units.shape[0] != self.contract.n_bins:
             raise ValueError(
                 f"expected a power window [{self.contract.n_bins}, T], got {power_units.shape}"
             )
+        # The frames of digital silence before the first sound (the rolling window's part
+        # before the music arrived) say nothing about the music.
+        sounding = np.flatnonzero((power_units > -1.0).any(axis=0))
+        if sounding.size == 0:
+            arousal, valence = feel(SILENCE_DB, 0.0, 0.0, 0.0)
+            return MusicDescriptors(SILENCE_DB, 0.0, 0.0, 0.0, "none", arousal, valence)
+        after_silence = sounding[0] > 0
+        power_units = power_units[:, sounding[0] :]
         linear = self.linear_power(power_units)
         frame_power = linear.sum(axis=0) / self._noise_bandwidth  # [T], a sine: its power
         loudness_db = float(np.mean(10.0 * np.log10(np.maximum(frame_power, 1e-12))))
         spectrum = linear.sum(axis=1)  # [n_bins]
         centroid_hz = float(np.sum(self._frequencies * spectrum) / max(spectrum.sum(), 1e-12))
-        onset_rate = self.onset_rate(power_units)
+        onset_rate = self.onset_rate(power_units, after_silence)
         mode, key = self.mode_and_key(linear)
         arousal, valence = feel(loudness_db, onset_rate, centroid_hz, mode)
         return MusicDescriptors(loudness_db, onset_rate, centroid_hz, mode, key, arousal, valence)
 
-    def onset_rate(self, power_units: np.ndarray) -> float:
-        rise = np.maximum(np.diff(power_units, axis=1), 0.0).mean(axis=0)  # [T - 1]
-        if rise.size < 3:
+    def onset_rate(self, power_units: np.ndarray, after_silence: bool = False) -> float:
+        """Onsets per second; `after_silence`: the frame before the first was digital
+        silence, so the first frame's rise over it counts too."""
+        if after_silence:
+            floor = np.full((power_units.shape[0], 1), -1.0, dtype=power_units.dtype)
+            power_units = np.concatenate([floor, power_units], axis=1)
+        rise = np.maximum(np.diff(power_units, axis=1), 0.0).mean(axis=0)  # [frames - 1]
+        if rise.size < 2:
             return 0.0
         threshold = float(np.median(rise)) + ONSET_THRESHOLD
+        padded = np.concatenate([[0.0], rise, [0.0]])  # rises are >= 0: ends can be peaks
+        middle = padded[1:-1]
         peaks = np.flatnonzero(
-            (rise[1:-1] > threshold) & (rise[1:-1] >= rise[:-2]) & (rise[1:-1] > rise[2:])
+            (middle > threshold) & (middle >= padded[:-2]) & (middle > padded[2:])
         )
         count, last = 0, -self._min_gap
         for peak in peaks:
             if peak - last >= self._min_gap:
                 count += 1
                 last = peak
-        return count * self._frames_per_second / power_units.shape[1]
+        return count * self._frames_per_second / rise.size
 
     def chroma(self, linear: np.ndarray) -> np.ndarray:
         """[12] mean magnitude per pitch class (C = 0) of the bins between 110 Hz and 4.2 kHz."""
