@@ -23,7 +23,7 @@ import numpy as np
 
 from visualizer.frontend import AudioFileReader
 
-from .sample_ring import SampleRing
+from .sample_ring import SampleRing, copy_in, copy_out
 
 PULSE_DEVICE = "pulse"
 
@@ -216,7 +216,8 @@ def _close_quietly(stream) -> None:
 
 
 class PlaybackFifo:
-    """Preallocated FIFO between the decoding thread and the output callback."""
+    """Preallocated FIFO between the decoding thread and the output callback (the same
+    wrapping copies as the SampleRing, without times)."""
 
     def __init__(self, capacity: int):
         self.capacity = capacity
@@ -229,10 +230,7 @@ class PlaybackFifo:
         return self.capacity - (self.written - self.read)
 
     def put(self, samples: np.ndarray) -> None:
-        start = self.written % self.capacity
-        first = min(len(samples), self.capacity - start)
-        self._data[start : start + first] = samples[:first]
-        self._data[: len(samples) - first] = samples[first:]
+        copy_in(self._data, self.written, samples)
         self.written += len(samples)
 
     def take(self, out: np.ndarray) -> int:
@@ -240,10 +238,7 @@ class PlaybackFifo:
         if self.flush_to is not None:
             self.read, self.flush_to = self.flush_to, None
         count = min(len(out), self.written - self.read)
-        start = self.read % self.capacity
-        first = min(count, self.capacity - start)
-        out[:first] = self._data[start : start + first]
-        out[first:count] = self._data[: count - first]
+        copy_out(self._data, self.read, out, count)
         self.read += count
         return count
 

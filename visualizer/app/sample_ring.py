@@ -11,6 +11,24 @@ from __future__ import annotations
 import numpy as np
 
 
+def copy_in(ring: np.ndarray, position: int, block: np.ndarray) -> None:
+    """Write `block` (at most len(ring) samples) at running sample `position` of `ring`,
+    wrapping around its end."""
+    start = position % len(ring)
+    first = min(len(block), len(ring) - start)
+    ring[start : start + first] = block[:first]
+    ring[: len(block) - first] = block[first:]
+
+
+def copy_out(ring: np.ndarray, position: int, out: np.ndarray, count: int) -> None:
+    """Read `count` samples from running sample `position` of `ring` into out[:count],
+    wrapping around its end."""
+    start = position % len(ring)
+    first = min(count, len(ring) - start)
+    out[:first] = ring[start : start + first]
+    out[first:count] = ring[: count - first]
+
+
 class SampleRing:
     def __init__(self, capacity: int, sample_rate: int, block_records: int = 4096):
         self.capacity = int(capacity)
@@ -32,11 +50,7 @@ class SampleRing:
             self.written += count - self.capacity
             block = block[-self.capacity :]
             count = self.capacity
-        start = self.written % self.capacity
-        first = min(count, self.capacity - start)
-        self._samples[start : start + first] = block[:first]
-        if first < count:
-            self._samples[: count - first] = block[first:]
+        copy_in(self._samples, self.written, block)
         slot = self.blocks % self._records
         self._block_end[slot] = self.written + count
         self._block_time[slot] = last_sample_time
@@ -81,11 +95,7 @@ class SampleRing:
         count = min(stop - self.read_position, len(out))
         if count <= 0:
             return 0, None
-        start = self.read_position % self.capacity
-        first = min(count, self.capacity - start)
-        out[:first] = self._samples[start : start + first]
-        if first < count:
-            out[first:count] = self._samples[: count - first]
+        copy_out(self._samples, self.read_position, out, count)
         self.read_position += count
         if stop_time is not None:
             stop_time -= (stop - self.read_position) * period  # `out` may have truncated it
@@ -110,8 +120,5 @@ class SampleRing:
         count = min(end - start, len(out))
         if count <= 0:
             return start, 0, None
-        first_index = start % self.capacity
-        first = min(count, self.capacity - first_index)
-        out[:first] = self._samples[first_index : first_index + first]
-        out[first:count] = self._samples[: count - first]
+        copy_out(self._samples, start, out, count)
         return start, count, end_time - (end - start - count) / self.sample_rate
