@@ -24,7 +24,7 @@ import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, FeelFollower, grade
-from visualizer.frontend import RollingSTFT
+from visualizer.frontend import RollingSTFT, StreamResampler
 from visualizer.frontend.descriptors import DescriptorAnalyser, MusicDescriptors
 from visualizer.model_files import ModelFileError
 from visualizer.upscale import Upscaler, load_upscaler
@@ -34,7 +34,6 @@ from .output_size import pick_output_size
 from .sample_ring import SampleRing
 from .scene_director import AUTO, SceneDirector, SceneMode
 from .spectrogram_image import SpectrogramImage
-from .stream_resampler import StreamResampler
 
 
 @dataclass

@@ -10,6 +10,7 @@ from .decode import (
     UnsupportedAudioError,
     decode_file,
 )
+from .resample import StreamResampler
 from .stft import (
     FrameAnalyser,
     RollingSTFT,
@@ -28,6 +29,7 @@ __all__ = [
     "FrontEndContract",
     "NotAnAudioFileError",
     "RollingSTFT",
+    "StreamResampler",
     "UnsupportedAudioError",
     "analyse_blocks",
     "analyse_signal",

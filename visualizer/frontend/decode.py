@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
+from .resample import Polyphase
 from .stft import sanitize
 
 MIN_SAMPLE_RATE = 8_000
@@ -119,11 +119,6 @@ def _open_soundfile(path: Path) -> sf.SoundFile:
         ) from error
 
 
-def _resampling_ratio(source_rate: int, target_rate: int) -> tuple[int, int]:
-    divisor = math.gcd(source_rate, target_rate)
-    return target_rate // divisor, source_rate // divisor
-
-
 class AudioFileReader:
     """Streams a file as mono float32 at `target_rate`, block by block, with seeking.
 
@@ -148,9 +143,9 @@ class AudioFileReader:
         if self.source_frames <= 0:
             self._file.close()
             raise EmptyAudioError(f"{self.path}: the file holds no audio samples")
-        self._up, self._down = _resampling_ratio(self.source_rate, self.target_rate)
-        half_filter_input = math.ceil(10 * max(self._up, self._down) / self._up) + 1
-        self._context = self._down * math.ceil(half_filter_input / self._down)
+        self._polyphase = Polyphase.between(self.source_rate, self.target_rate)
+        self._up, self._down = self._polyphase.up, self._polyphase.down
+        self._context = self._polyphase.context
         chunk_frames = min(chunk_seconds * self.source_rate, MAX_CHUNK_SAMPLES / self.channels)
         self._chunk_in = self._down * max(1, round(chunk_frames / self._down))
         self._position_in = 0  # next input frame to resample (a multiple of `down`)
@@ -261,14 +256,8 @@ class AudioFileReader:
         start = self._position_in
         stop = min(start + self._chunk_in, self.source_frames)
         padded = self._read_mono(start - self._context, stop + self._context)
-        if self._up == self._down == 1:
-            resampled = padded
-        else:
-            resampled = resample_poly(padded, self._up, self._down).astype(np.float32)
-        skip = self._context * self._up // self._down
-        count = math.ceil((stop - start) * self._up / self._down)
         self._position_in = start + self._chunk_in
-        return resampled[skip : skip + count]
+        return self._polyphase.convert(padded, stop - start)
 
     def read(self, count: int) -> np.ndarray:
         """Return up to `count` samples; fewer only at the end of the file, none after it."""
