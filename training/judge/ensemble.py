@@ -17,7 +17,8 @@ from training.judge.checkpoint import (
     same_split,
     save_judge,
 )
-from training.judge.models import JudgeEnsemble, per_category_accuracy, predict
+from training.judge.models import JudgeEnsemble, predict
+from visualizer.metrics import accuracy_per_category
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def combine_judges(checkpoints: list[Path], out_dir: Path) -> Path:
         raise JudgeCheckpointError(f"held-out photo unreadable now: {unreadable[0][1]}")
     predictions = predict(ensemble, held_out.pixels).argmax(1)
     accuracy = float(np.mean(predictions == held_out.labels))
-    per_category = per_category_accuracy(predictions, held_out.labels, categories)
+    per_category = accuracy_per_category(held_out.labels, predictions, categories)
     saved = {
         "members": [
             {"config": asdict(model.config), "model_state": model.state_dict()}

@@ -138,13 +138,3 @@ def predict(model: SceneJudge | JudgeEnsemble, images: np.ndarray, batch: int = 
         logits, _ = model(inputs.to(device, memory_format=torch.channels_last))
         out.append(logits.cpu())
     return torch.cat(out).numpy()
-
-
-def per_category_accuracy(
-    predictions: np.ndarray, labels: np.ndarray, categories: tuple[str, ...]
-) -> dict[str, float]:
-    return {
-        name: float(np.mean(predictions[labels == index] == index))
-        for index, name in enumerate(categories)
-        if np.any(labels == index)
-    }

@@ -29,13 +29,13 @@ from training.judge.distill import judge_loss, teacher_probabilities
 from training.judge.models import (
     JudgeEnsemble,
     SceneJudge,
-    per_category_accuracy,
     predict,
     to_model_input,
 )
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import EqualWeightAverage, recalibrate_batch_norm
 from visualizer.folders import IMAGE_EXTENSIONS, find_category_files
+from visualizer.metrics import accuracy_per_category
 from visualizer.photos import split_photos
 
 log = logging.getLogger(__name__)
@@ -208,7 +208,7 @@ def train_judge(
     model.cpu().eval()
     predictions = predict(model, validation_set.pixels).argmax(1)
     validation_accuracy = float(np.mean(predictions == validation_set.labels))
-    per_category = per_category_accuracy(predictions, validation_set.labels, categories)
+    per_category = accuracy_per_category(validation_set.labels, predictions, categories)
     if average.model is not None:
         log.info(
             "judge: the average of the last %d epochs' weights: held-out acc %.3f",

@@ -57,6 +57,7 @@ from visualizer.model_files import (
     JUDGE_FILE,
     ModelFileError,
 )
+from visualizer.metrics import accuracy_per_category
 from visualizer.model_sessions import (
     ModelSession,
     check_encoder,
@@ -413,16 +414,6 @@ def stability(per_track: list[np.ndarray]) -> float | None:
     return same / pairs if pairs else None
 
 
-def _accuracy_per_category(
-    truth: np.ndarray, predicted: np.ndarray, categories: tuple[str, ...]
-) -> dict[str, float]:
-    return {
-        name: float(np.mean(predicted[truth == index] == index))
-        for index, name in enumerate(categories)
-        if np.any(truth == index)
-    }
-
-
 def _chosen_share(chosen: np.ndarray, categories: tuple[str, ...]) -> dict[str, float]:
     """Share of all answers that went to each category (a collapse shows as a share near 0)."""
     counts = np.bincount(chosen, minlength=len(categories))
@@ -516,7 +507,7 @@ def evaluate(
             "photos": int(len(real.labels)),
             "source": real.source,
             "judge_accuracy": float(np.mean(real.judged == real.labels)),
-            "judge_per_category": _accuracy_per_category(real.labels, real.judged, categories),
+            "judge_per_category": accuracy_per_category(real.labels, real.judged, categories),
             "skipped": real.skipped,
         }
 
@@ -528,12 +519,12 @@ def evaluate(
         "skipped_tracks": skipped_files + music.skipped,
         "retrieval": {
             "accuracy": float(np.mean(retrieved == truth)),
-            "per_category": _accuracy_per_category(truth, retrieved, categories),
+            "per_category": accuracy_per_category(truth, retrieved, categories),
             "chosen_share": _chosen_share(retrieved, categories),
         },
         "generation": {
             "accuracy": float(np.trace(confusion) / confusion.sum()),
-            "per_category": _accuracy_per_category(generated_truth, generated, categories),
+            "per_category": accuracy_per_category(generated_truth, generated, categories),
             "chosen_share": _chosen_share(generated, categories),
             "confusion": confusion.tolist(),
             "draws_per_window": draws,
@@ -541,7 +532,7 @@ def evaluate(
             "diversity_per_category": diversity_per_category,
             "fid_judge": fid,
             "centroid_accuracy": float(np.mean(centroid_judged_all == centroid_truth_all)),
-            "centroid_per_category": _accuracy_per_category(
+            "centroid_per_category": accuracy_per_category(
                 centroid_truth_all, centroid_judged_all, categories
             ),
             "centroid_draws": config.centroid_draws,
