@@ -51,13 +51,13 @@ from visualizer.frontend import (
     analyse_blocks,
     analyse_window,
 )
+from visualizer.metrics import accuracy_per_category
 from visualizer.model_files import (
     ENCODER_FILE,
     GENERATOR_FILE,
     JUDGE_FILE,
     ModelFileError,
 )
-from visualizer.metrics import accuracy_per_category
 from visualizer.model_sessions import (
     ModelSession,
     check_encoder,
