@@ -30,7 +30,7 @@ from visualizer.model_files import ModelFileError
 from visualizer.upscale import Upscaler, load_upscaler
 
 from .model_runtime import ModelRuntime
-from .output_size import pick_output_size
+from .output_size import pick_output
 from .sample_ring import SampleRing
 from .scene_director import AUTO, SceneDirector, SceneMode
 from .spectrogram_image import SpectrogramImage
@@ -348,7 +348,7 @@ class FrameWorker(QThread):
         hop_seconds = contract.frame_seconds
         upscaler = self._load_upscaler()
         if self.settings.output_size is None:
-            size = pick_output_size(self.runtime, upscaler, self.settings.fps)
+            size, upscaler = pick_output(self.runtime, upscaler, self.settings.fps)
             self.settings = replace(self.settings, output_size=size)
         size = self.settings.output_size
         next_tick = time.perf_counter()
