@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 import psutil
 import pyqtgraph as pg
+import pytest
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import QApplication
 
+from visualizer.app.frame_stats import FrameStats, RecentValues
 from visualizer.app.spectrogram_image import SpectrogramImage
 from visualizer.app.spectrogram_view import SpectrogramView
 from visualizer.frontend import FrontEndContract
@@ -56,3 +58,32 @@ def test_spectrogram_is_drawn_in_the_colour_map_low_frequencies_at_the_bottom(qt
     bottom = picture.pixelColor(x, int(picture.height() * 0.8))
     assert top == QColor(*(int(v) for v in lut[10]))
     assert bottom == QColor(*(int(v) for v in lut[250]))
+
+
+def test_recent_values_hold_the_newest_in_order():
+    values = RecentValues(3)
+    assert len(values) == 0 and not values and list(values) == []
+    for value in (1.0, 2.0, 3.0, 4.0, 5.0):
+        values.append(value)
+    assert len(values) == 3 and list(values) == [3.0, 4.0, 5.0]
+    assert values[0] == 3.0 and values[-1] == 5.0 and values[-3] == 3.0
+    assert np.array_equal(np.asarray(values), [3.0, 4.0, 5.0])
+    with pytest.raises(IndexError):
+        values[3]
+    values.clear()
+    assert len(values) == 0
+
+
+def test_frame_stats_take_no_more_memory_as_they_fill():
+    stats = FrameStats()
+    process = psutil.Process()
+    before = process.memory_info().rss
+    for frame in range(40_000):  # twice the history, at 60 fps, a beat every 10th frame
+        now = frame / 60.0
+        stats.displayed(frame, now - 0.02 if frame % 10 == 0 else None, now)
+    grown = process.memory_info().rss - before
+    # deques of floats took ~32 bytes a value: ~1.4 MB here
+    assert grown < 256 * 1024, f"{grown} bytes"
+    assert len(stats.display_times) == 20_000 and stats.display_times[-1] == 39_999 / 60.0
+    assert stats.fps(39_999 / 60.0) == 61.0  # frames at and within one second before now
+    assert stats.summary()["latency_ms_p50"] == pytest.approx(20.0)

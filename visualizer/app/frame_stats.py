@@ -1,12 +1,13 @@
 """What the screen actually showed: display times, frame intervals and audio-to-frame latency.
 
 Recorded at paint time by the canvas. `latency` is display time minus the capture (or,
-for a file, play) time of the beat that first influenced the frame.
+for a file, play) time of the beat that first influenced the frame. Each series keeps its
+newest `history` values in an array allocated up front, so the app's memory does not climb
+while the series fill (a deque of floats took ~32 bytes more per frame for the first five
+minutes, which a soak reads as growth).
 """
 
 from __future__ import annotations
-
-from collections import deque
 
 import numpy as np
 
@@ -15,11 +16,50 @@ def percentile_ms(values, q: float) -> float | None:
     return float(np.percentile(np.asarray(values) * 1e3, q)) if len(values) else None
 
 
+class RecentValues:
+    """The newest `capacity` floats appended, oldest first: len, indexing, iteration and
+    numpy conversion like a bounded deque, in one preallocated array."""
+
+    def __init__(self, capacity: int):
+        self._values = np.zeros(capacity, dtype=np.float64)
+        self._appended = 0
+
+    def append(self, value: float) -> None:
+        self._values[self._appended % len(self._values)] = value
+        self._appended += 1
+
+    def clear(self) -> None:
+        self._appended = 0
+
+    def __len__(self) -> int:
+        return min(self._appended, len(self._values))
+
+    def __getitem__(self, index: int) -> float:
+        count = len(self)
+        if not -count <= index < count:
+            raise IndexError(f"index {index} out of {count} values")
+        oldest = self._appended - count
+        return float(self._values[(oldest + index % count) % len(self._values)])
+
+    def ordered(self) -> np.ndarray:
+        """A copy of the values, oldest first."""
+        count = len(self)
+        start = (self._appended - count) % len(self._values)
+        return np.roll(self._values, -start)[:count] if count else self._values[:0].copy()
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        values = self.ordered()
+        return values if dtype is None else values.astype(dtype)
+
+    def __iter__(self):
+        return iter(self.ordered().tolist())
+
+
 class FrameStats:
     def __init__(self, history: int = 20_000):
-        self.display_times: deque[float] = deque(maxlen=history)
-        self.intervals: deque[float] = deque(maxlen=history)
-        self.latencies: deque[float] = deque(maxlen=history)
+        self.display_times = RecentValues(history)
+        self.intervals = RecentValues(history)
+        self.latencies = RecentValues(history)
         self.sequences_shown = 0
         self.last_sequence = -1
         self.skipped = 0  # frames produced but never shown (newer ones replaced them)
@@ -42,12 +82,8 @@ class FrameStats:
 
     def fps(self, now: float, span: float = 1.0) -> float:
         """Frames shown in the last `span` seconds, per second."""
-        recent = 0
-        for shown in reversed(self.display_times):
-            if now - shown > span:
-                break
-            recent += 1
-        return recent / span
+        recent = np.count_nonzero(self.display_times.ordered() >= now - span)
+        return int(recent) / span
 
     def summary(self) -> dict[str, float | None]:
         duration = (
