@@ -52,8 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--cv",
         type=int,
         metavar="K",
-        help="track-grouped K-fold cross-validation of the embed stage over every labelled "
-        "track: <out>/fold_<f>/ per fold, pooled figures in <out>/cv.json",
+        help="track-grouped K-fold cross-validation over every labelled track, pooled "
+        "figures in <out>/cv.json: with --stages embed, the embedding trained per fold "
+        "(<out>/fold_<f>/); with --stages pretrain, linear probes on the pretrained encoder "
+        "(frozen), a random one and a spectral summary",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
@@ -160,10 +162,12 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
-    if args.cv is not None and (args.cv < 2 or stages != ["embed"] or args.resume is not None):
+    if args.cv is not None and (
+        args.cv < 2 or stages not in (["embed"], ["pretrain"]) or args.resume is not None
+    ):
         print(
-            "musicscape train: --cv K needs K >= 2, --stages embed and --out (a stopped "
-            "cross-validation resumes when started again with the same --out)",
+            "musicscape train: --cv K needs K >= 2, --stages embed or pretrain, and --out (a "
+            "stopped cross-validation resumes when started again with the same --out)",
             file=sys.stderr,
         )
         return 2
@@ -227,9 +231,10 @@ def run(args: argparse.Namespace) -> int:
         ctx.write_run_info()
     try:
         if args.cv is not None:
-            from training.embed_cv import run_embed_cv
+            from training.embed_cv import run_embed_cv, run_pretrain_cv
 
-            figures = run_embed_cv(ctx, args.cv)
+            run_cv = run_embed_cv if stages == ["embed"] else run_pretrain_cv
+            figures = run_cv(ctx, args.cv)
             for name, values in figures.items():
                 log.info(
                     "cv %s: accuracy %.3f (folds %.3f +- %.3f), per category %s",

@@ -1,4 +1,5 @@
-"""`musicscape train --cv K`: the embedding stage cross-validated by track.
+"""`musicscape train --cv K`: the embedding stage, or the pretrained encoder, cross-validated
+by track.
 
 Fold f trains the embedding (its config as for a normal run) on every labelled track not
 dealt to f, in `<out>/fold_<f>/` (each fold checkpoints and resumes like a run), then scores
@@ -113,5 +114,37 @@ def run_embed_cv(ctx: RunContext, k: int) -> dict:
         ctx.run_dir / CV_FILE,
         figures,
         {"k": k, "seed": ctx.config.data.seed, "config": ctx.config.to_dict()},
+    )
+    return figures
+
+
+def run_pretrain_cv(ctx: RunContext, k: int) -> dict:
+    """Pretrain (or finish pretraining) in `<out>/pretrain/`, then probe CV of its frozen
+    encoder beside a random encoder of the same config and the spectral summary."""
+    from training.models import MusicEncoder
+    from training.pretrain_stage import run_pretrain_stage
+    from training.probe import PROBE_WEIGHT_DECAY, probe_report
+
+    checkpoint = run_pretrain_stage(ctx)
+    music_config = ctx.config.embed.music
+    torch.manual_seed(ctx.config.seed)
+    random_encoder = MusicEncoder(music_config)
+    pretrained = MusicEncoder(music_config)
+    pretrained.load_state_dict(load_checkpoint(checkpoint, "pretrain")["music_encoder"])
+    figures = probe_report(
+        ctx,
+        k,
+        {"random_encoder": random_encoder, "pretrained_encoder": pretrained},
+        PROBE_WEIGHT_DECAY,
+    )
+    write_cv_json(
+        ctx.run_dir / CV_FILE,
+        figures,
+        {
+            "k": k,
+            "seed": ctx.config.data.seed,
+            "probe_weight_decay": PROBE_WEIGHT_DECAY,
+            "config": ctx.config.to_dict(),
+        },
     )
     return figures

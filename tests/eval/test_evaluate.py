@@ -292,3 +292,21 @@ def test_judge_with_another_input_size_gets_resized_images(data, tmp_path):
     )
     result = evaluate(models, data["music"], None, "all", EvalConfig(threads=1))
     assert result["generation"]["confusion"] == [[16, 0, 0], [0, 4, 0], [12, 8, 0]]
+
+
+def test_feel_figures_follow_the_grade_on_flat_pictures(result):
+    """The tiny generator paints flat colours, so every graded setting draws exactly what it
+    asks (up to uint8 rounding and clipping): r close to 1 for L*, C* and b*."""
+    feel = result["feel"]
+    assert feel["settings"] == 16 and feel["draws_per_setting"] == 256
+    assert feel["strength"] == 0.5
+    for name in ("lightness", "chroma", "yellowness"):
+        assert feel["asked_vs_drawn"][name] > 0.99, name
+    assert -1.0 <= feel["music_to_picture_spearman"] <= 1.0
+    assert "feel               music vs picture" in format_summary(result)
+
+
+def test_feel_at_strength_zero_asks_for_nothing(data):
+    config = EvalConfig(threads=1, feel_strength=0.0, feel_draws=8, centroid_draws=8)
+    feel = evaluate(data["models"], data["music"], None, "all", config)["feel"]
+    assert feel["asked_vs_drawn"] == {"lightness": None, "chroma": None, "yellowness": None}

@@ -8,7 +8,7 @@ import pytest
 
 from tests.training.synthetic import make_dataset, write_config
 from training.cli import main
-from training.config import DataConfig
+from training.config import DataConfig, TrainConfig, tiny_config
 from training.cross_validation import (
     FoldPredictions,
     cv_figures,
@@ -17,7 +17,7 @@ from training.cross_validation import (
     window_starts,
 )
 from training.data import split_data
-from training.probe import probe_cv
+from training.probe import PROBE_WEIGHT_DECAY, probe_cv
 
 
 def test_folds_are_stratified_and_balanced():
@@ -108,5 +108,29 @@ def test_train_cv_writes_pooled_figures_over_every_track(tmp_path):
 def test_cv_needs_the_embed_stage_alone(tmp_path, capsys):
     code = main(["--data", str(tmp_path), "--out", str(tmp_path / "o"), "--cv", "5"])
     assert code == 2
-    assert "--cv K needs K >= 2, --stages embed" in capsys.readouterr().err
+    assert "--cv K needs K >= 2, --stages embed or pretrain" in capsys.readouterr().err
     assert not Path(tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_train_cv_of_pretraining_probes_three_representations(tmp_path):
+    data = make_dataset(tmp_path / "data", n_categories=2, tracks=3, seconds=2.0)
+    values = tiny_config(16).to_dict()
+    values["pretrain"] = {
+        "crop_frames": 32, "batch_tracks": 3, "head_hidden": 8, "head_dim": 4,
+        "steps_per_epoch": 2, "epochs": 1,
+    }  # fmt: skip
+    config = write_config(tmp_path / "tiny.json", TrainConfig.from_dict(values))
+    code = main(
+        ["--data", str(data), "--out", str(tmp_path / "cv"), "--config", str(config),
+         "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--stages", "pretrain",
+         "--cv", "3"]
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads((tmp_path / "cv" / "cv.json").read_text())
+    assert result["probe_weight_decay"] == PROBE_WEIGHT_DECAY
+    for name in ("spectral_summary", "random_encoder", "pretrained_encoder"):
+        assert result[name]["tracks"] == 6 and result[name]["folds"] == 3
+    # the synthetic categories are tones two octaves apart: the band means tell them apart
+    assert result["spectral_summary"]["accuracy"] == 1.0
+    assert (tmp_path / "cv" / "pretrain" / "latest.pt").is_file()

@@ -38,6 +38,15 @@ import numpy as np
 import scipy.linalg
 import scipy.ndimage
 
+from visualizer.feel import (
+    DEFAULT_FEEL_STRENGTH,
+    MAX_FEEL_STRENGTH,
+    ColourShift,
+    PictureAttributes,
+    colour_shift,
+    grade,
+    picture_attributes,
+)
 from visualizer.folders import (
     AUDIO_EXTENSIONS,
     IMAGE_EXTENSIONS,
@@ -51,6 +60,7 @@ from visualizer.frontend import (
     analyse_blocks,
     analyse_window,
 )
+from visualizer.frontend.descriptors import DescriptorAnalyser
 from visualizer.metrics import accuracy_per_category
 from visualizer.model_files import (
     ENCODER_FILE,
@@ -94,6 +104,9 @@ class EvalConfig:
     pairwise_sample: int = 1000  # items per category for mean pairwise distances
     threads: int = 0  # ONNX Runtime intra-op threads; 0 = its default
     scene_memory_seconds: float | None = None  # None: the model's; 0: each window alone
+    feel_strength: float = DEFAULT_FEEL_STRENGTH  # the grade feel figures are measured at
+    feel_settings: int = 16  # random (arousal, valence) settings for asked-vs-drawn
+    feel_draws: int = 256  # generated images per setting
 
     def __post_init__(self) -> None:
         if self.draws_per_window < 1 or self.centroid_draws < 1 or self.batch < 1:
@@ -102,6 +115,10 @@ class EvalConfig:
             raise ValueError(f"window_hop_fraction must be in (0, 1]: {self.window_hop_fraction}")
         if self.pairwise_sample < 2:
             raise ValueError(f"pairwise_sample must be at least 2: {self.pairwise_sample}")
+        if not 0.0 <= self.feel_strength <= MAX_FEEL_STRENGTH:
+            raise ValueError(f"feel_strength must be in [0, {MAX_FEEL_STRENGTH}]")
+        if self.feel_settings < 3 or self.feel_draws < 1:
+            raise ValueError("feel_settings must be at least 3 and feel_draws at least 1")
         memory = self.scene_memory_seconds
         if memory is not None and not 0.0 <= memory < float("inf"):
             raise ValueError(f"scene_memory_seconds must be a finite number >= 0: {memory}")
@@ -150,6 +167,8 @@ class TrackResult:
     features: np.ndarray  # [W, feature_dim] through the scene memory
     retrieved: np.ndarray  # [W] category index per window, through the scene memory
     window_retrieved: np.ndarray  # [W] category index of each window alone
+    arousal: np.ndarray  # [W] the music's feel per window (frontend/descriptors.py)
+    valence: np.ndarray  # [W]
 
 
 @dataclass
@@ -232,8 +251,9 @@ def encode_tracks(
     hop_frames = max(1, round(contract.n_frames * config.window_hop_fraction))
     hop_seconds = hop_frames * contract.frame_seconds
     result = MusicEvaluation()
+    describer = DescriptorAnalyser(contract)
     for number, (path, category) in enumerate(tracks, start=1):
-        features, scores = [], []
+        features, scores, feels = [], [], []
         pending: list[np.ndarray] = []
         try:
             with AudioFileReader(path, contract.sample_rate) as reader:
@@ -241,6 +261,8 @@ def encode_tracks(
                 for window in itertools.chain(windows, [None]):
                     if window is not None:
                         pending.append(window)
+                        described = describer.describe(window[0])
+                        feels.append((described.arousal, described.valence))
                     if pending and (window is None or len(pending) == config.batch):
                         feature, score = models.encoder.run(
                             ["feature", "category_scores"], {"window": np.stack(pending)}
@@ -263,6 +285,8 @@ def encode_tracks(
                 remembered_features,
                 remembered_scores.argmax(axis=1),
                 window_scores.argmax(axis=1),
+                np.asarray([a for a, _ in feels]),
+                np.asarray([v for _, v in feels]),
             )
         )
         log.info("eval: track %d/%d %s: %d windows", number, len(tracks), path, len(window_scores))
@@ -305,6 +329,94 @@ def generate_and_judge(
         categories.append(category)
         judge_features.append(judged)
     return np.concatenate(categories), np.concatenate(judge_features)
+
+
+def generated_attributes(
+    models: ModelSet, features: np.ndarray, shifts: list[ColourShift], seed: int, batch: int
+) -> list[PictureAttributes]:
+    """Light and colour of one generated picture per feature row, graded by its shift."""
+    rng = np.random.default_rng(seed)
+    noise_dim = models.generator.metadata.noise_dim
+    out = []
+    for start in range(0, len(features), batch):
+        chunk = features[start : start + batch].astype(np.float32)
+        noise = rng.standard_normal((len(chunk), noise_dim)).astype(np.float32)
+        (images,) = models.generator.run(["image"], {"noise": noise, "feature": chunk})
+        for image, shift in zip(images, shifts[start : start + batch], strict=True):
+            out.append(picture_attributes(to_uint8(grade(image, shift).transpose(1, 2, 0))))
+    return out
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def zscore(values: np.ndarray) -> np.ndarray:
+    return (values - values.mean()) / max(float(values.std()), 1e-12)
+
+
+def feel_figures(
+    models: ModelSet,
+    features: np.ndarray,
+    arousal: np.ndarray,
+    valence: np.ndarray,
+    config: EvalConfig,
+) -> dict[str, Any]:
+    """How the picture follows the music's feel at `config.feel_strength`:
+    - music_to_picture_spearman: per window, Spearman's rank correlation between arousal +
+      valence and z(L*) + z(C*) + z(b*) of a picture generated from the window's feature and
+      graded by the window's feel;
+    - asked_vs_drawn: over `feel_settings` random (arousal, valence) settings, Pearson's r
+      between the L*, C* and b* each setting asks for (the plain pictures' mean moved by the
+      shift) and the mean drawn over `feel_draws` pictures of random windows."""
+    from scipy.stats import pearsonr, spearmanr
+
+    strength = config.feel_strength
+    shifts = [colour_shift(a, v, strength) for a, v in zip(arousal, valence, strict=True)]
+    drawn = generated_attributes(models, features, shifts, config.seed, config.batch)
+    picture = sum(
+        zscore(np.asarray([getattr(d, name) for d in drawn]))
+        for name in ("lightness", "chroma", "yellowness")
+    )
+    music_to_picture = _finite_or_none(spearmanr(arousal + valence, picture).statistic)
+
+    rng = np.random.default_rng(config.seed + 1)
+    rows = rng.integers(0, len(features), config.feel_draws)
+    plain = generated_attributes(
+        models, features[rows], [ColourShift()] * len(rows), config.seed, config.batch
+    )
+    plain_lab = np.asarray([[p.lightness, p.chroma, p.yellowness] for p in plain]).mean(axis=0)
+    asked, got = [], []
+    for a, v in rng.uniform(-1.0, 1.0, (config.feel_settings, 2)):
+        shift = colour_shift(a, v, strength)
+        graded = generated_attributes(
+            models, features[rows], [shift] * len(rows), config.seed, config.batch
+        )
+        got.append(np.asarray([[g.lightness, g.chroma, g.yellowness] for g in graded]).mean(0))
+        asked.append(
+            [
+                plain_lab[0] + shift.lightness,
+                plain_lab[1] * shift.saturation,
+                plain_lab[2] * shift.saturation + shift.yellowness,
+            ]
+        )
+    asked_array, got_array = np.asarray(asked), np.asarray(got)
+    return {
+        "strength": strength,
+        "music_to_picture_spearman": music_to_picture,
+        "arousal_mean": float(arousal.mean()),
+        "valence_mean": float(valence.mean()),
+        "asked_vs_drawn": {
+            name: (
+                _finite_or_none(pearsonr(asked_array[:, i], got_array[:, i]).statistic)
+                if np.ptp(asked_array[:, i]) > 0
+                else None  # strength 0 asks for nothing
+            )
+            for i, name in enumerate(("lightness", "chroma", "yellowness"))
+        },
+        "settings": config.feel_settings,
+        "draws_per_setting": config.feel_draws,
+    }
 
 
 def sample_grid(
@@ -463,6 +575,13 @@ def evaluate(
     truth = np.concatenate([np.full(len(t.retrieved), t.category) for t in music.tracks])
     retrieved = np.concatenate([t.retrieved for t in music.tracks])
     window_retrieved = np.concatenate([t.window_retrieved for t in music.tracks])
+    feel = feel_figures(
+        models,
+        features,
+        np.concatenate([t.arousal for t in music.tracks]),
+        np.concatenate([t.valence for t in music.tracks]),
+        config,
+    )
 
     rng = np.random.default_rng(config.seed)
     draws = config.draws_per_window
@@ -538,6 +657,7 @@ def evaluate(
             "centroid_draws": config.centroid_draws,
             "stability": stability([t.retrieved for t in music.tracks]),
         },
+        "feel": feel,
         "scene_memory_seconds": memory_seconds,
         "per_window": {
             "retrieval_accuracy": float(np.mean(window_retrieved == truth)),
@@ -597,6 +717,10 @@ def format_summary(result: dict[str, Any]) -> str:
         )
         + ")",
         f"stability          {_figure(generation['stability'])}",
+        f"feel               music vs picture "
+        f"{_figure(result['feel']['music_to_picture_spearman'])} "
+        f"(Spearman, strength {result['feel']['strength']:g}); asked vs drawn r: "
+        + ", ".join(f"{k} {_figure(v)}" for k, v in result["feel"]["asked_vs_drawn"].items()),
         f"scene memory       {result['scene_memory_seconds']:g} s  (each window alone: "
         f"retrieval {_figure(result['per_window']['retrieval_accuracy'])}, "
         f"stability {_figure(result['per_window']['stability'])})",
