@@ -18,8 +18,7 @@ from training.checkpoint import (
     save_checkpoint,
 )
 from training.cli import main as train_main
-from training.judge.checkpoint import CHECKPOINT_FORMAT as JUDGE_FORMAT
-from training.judge.checkpoint import JudgeCheckpointError, load_judge
+from training.judge.checkpoint import JUDGE_FILE_STAGE, SINGLE, load_judge
 from training.judge.distill import teacher_probabilities
 
 
@@ -92,11 +91,13 @@ def test_export_refuses_a_run_folder_whose_checkpoint_would_run_code(
 
 def test_a_judge_or_teacher_checkpoint_that_would_run_code_is_refused_unrun(tmp_path):
     path, marker = tmp_path / "judge.pt", tmp_path / "ran"
-    payload = {"format": JUDGE_FORMAT, "categories": ["a", "b"], "config": {}}
+    payload = {"format": CHECKPOINT_FORMAT, "stage": JUDGE_FILE_STAGE, "kind": SINGLE}
+    payload |= {"categories": ["a", "b"], "config": {}}
     torch.save({**payload, "extra": CreatesAFileWhenUnpickled(marker)}, path)
-    with pytest.raises(JudgeCheckpointError, match=rf"^{path}: unreadable judge checkpoint"):
+    refused = rf"^{path}: refused: it holds Python objects other than tensors"
+    with pytest.raises(CheckpointError, match=refused):
         load_judge(path)
-    with pytest.raises(JudgeCheckpointError, match=rf"^{path}: unreadable judge checkpoint"):
+    with pytest.raises(CheckpointError, match=refused):
         teacher_probabilities(path, ("a", "b"), train_set=None, held_out_photos=[])
     assert not marker.exists()
 

@@ -20,7 +20,8 @@ SINGLE, ENSEMBLE = "judge", "ensemble"  # its "kind": one SceneJudge, or combine
 
 
 class JudgeCheckpointError(CheckpointError):
-    """A judge checkpoint is missing, unreadable or not a judge checkpoint."""
+    """A readable judge checkpoint that cannot serve here (other held-out photos, an ensemble
+    where one judge is needed, another JudgeConfig); load_checkpoint refuses unreadable ones."""
 
 
 def load_judge(path: Path) -> tuple[SceneJudge | JudgeEnsemble, dict[str, Any]]:
