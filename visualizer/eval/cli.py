@@ -57,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: the model's, as the app uses it; 0: each window alone)",
     )
     parser.add_argument(
+        "--feel",
+        type=float,
+        default=0.5,
+        metavar="STRENGTH",
+        help="feel strength the feel figures are measured at, 0-2 (default 0.5, the app's)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=0, help="ONNX Runtime threads (default: its own choice)"
     )
     parser.add_argument("--verbose", action="store_true", help="log every track")
@@ -83,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             threads=args.threads,
             scene_memory_seconds=args.scene_memory,
+            feel_strength=args.feel,
         )
         result = evaluate(args.models, args.music, args.scenes, args.subset, config, args.samples)
     except (ModelFileError, DataLayoutError, EvaluationError, ValueError) as error:
