@@ -125,3 +125,48 @@ def test_bench_times_the_resize_and_the_learned_upscaler_on_one_and_two_threads(
         "upscaler_512_2t",
     ]
     assert all(figures["runs"] == 3 for figures in stages.values())
+
+
+def shipped_upscaler() -> Upscaler:
+    from visualizer.bundled import assets_dir
+
+    return load_upscaler(assets_dir() / "models")
+
+
+def test_the_shipped_upscaler_is_learned_x4_and_beat_bicubic_on_held_out_photos():
+    upscaler = shipped_upscaler()
+    assert upscaler.learned and upscaler.description == "learned x4 (upscaler-x4-2)"
+    meta = upscaler.metadata
+    assert (meta.scale, meta.input_size) == (4, 64)
+    assert meta.training_data["categories"] == ["desert", "mountain", "sky", "water"]
+    assert len(meta.training_data["validation_photos"]) == 589
+    for subset in ("clean", "degraded"):
+        figures = meta.eval_figures[subset]
+        assert figures["psnr"] > figures["bicubic_psnr"] + 0.5
+        assert figures["ssim"] > figures["bicubic_ssim"] + 0.02
+
+
+@pytest.mark.parametrize("value", [-0.6, 0.0, 0.5, 0.9])
+def test_the_shipped_upscaler_keeps_a_flat_image_flat(value):
+    flat = np.full((3, 64, 64), value, np.float32)
+    expected = int(to_rgb8(flat)[0, 0, 0])
+    for size in (256, 512):
+        pixels = shipped_upscaler().upscale(flat, size).astype(int)
+        assert np.abs(pixels - expected).max() <= 1
+
+
+def test_the_shipped_upscaler_draws_a_slanted_edge_closer_than_nearest_or_bicubic():
+    # The truth: a sharp edge at 256 px, tilted 0.3 rad; the input: its 4x4 block means.
+    rows, columns = np.mgrid[0:256, 0:256] + 0.5
+    side = (columns - 128) * np.cos(0.3) + (rows - 128) * np.sin(0.3) > 0
+    truth = np.repeat(np.where(side, 200.0, 50.0)[..., None], 3, axis=2)
+    small = truth.reshape(64, 4, 64, 4, 3).mean(axis=(1, 3))
+    image = (small / 127.5 - 1.0).transpose(2, 0, 1).astype(np.float32)
+
+    def psnr(pixels: np.ndarray) -> float:
+        return float(10 * np.log10(255**2 / np.mean((pixels.astype(float) - truth) ** 2)))
+
+    learned = psnr(shipped_upscaler().upscale(image, 256))
+    nearest = psnr(np.repeat(np.repeat(to_rgb8(image), 4, axis=0), 4, axis=1))
+    bicubic = psnr(load_upscaler(None).upscale(image, 256))
+    assert learned > bicubic + 2.0 > nearest + 3.0

@@ -1,0 +1,85 @@
+"""The model card's upscaler figure: generator scenes at 512 px, bicubic beside learned.
+
+    python -m export.upscaler_figure --models assets/models --out assets/models/upscaler_512.png
+
+One row per category: the generator.onnx scene drawn from that category's prototype feature
+(seeded noise), enlarged to 512 px by Pillow's bicubic resize (left) and by the folder's
+upscaler.onnx through `visualizer.upscale` (right), as the app and `musicscape render` do.
+Each cell is the centre 256 x 256 of the 512-px picture at 1:1, so the PNG shows the pixels
+a 512-px canvas shows. No torch: ONNX Runtime and Pillow only.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+SIZE = 512
+CELL = 256
+LABEL_HEIGHT = 18
+
+
+def side_by_side(model_dir: Path, seed: int = 0) -> np.ndarray:
+    """uint8 [LABEL_HEIGHT + C * CELL, 2 * CELL, 3]: one row per category, bicubic | learned."""
+    import onnxruntime as ort
+    from PIL import Image, ImageDraw
+
+    from visualizer.model_files import GENERATOR_FILE, ModelFileError, ModelMetadata
+    from visualizer.upscale import load_upscaler
+
+    upscaler = load_upscaler(model_dir)
+    if not upscaler.learned:
+        raise ModelFileError(f"{model_dir}: no upscaler.onnx to compare")
+    bicubic = load_upscaler(None)
+    session = ort.InferenceSession(
+        str(model_dir / GENERATOR_FILE), providers=["CPUExecutionProvider"]
+    )
+    meta = ModelMetadata.from_props(
+        dict(session.get_modelmeta().custom_metadata_map), GENERATOR_FILE
+    )
+    if not meta.category_prototypes:
+        raise ModelFileError(f"{GENERATOR_FILE}: no category prototypes to draw scenes from")
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((len(meta.categories), meta.noise_dim)).astype(np.float32)
+    features = np.asarray(meta.category_prototypes, dtype=np.float32)
+    (images,) = session.run(["image"], {"noise": noise, "feature": features})
+    margin = (SIZE - CELL) // 2
+    rows = []
+    for image in images:
+        cells = [method.upscale(image, SIZE) for method in (bicubic, upscaler)]
+        rows.append(
+            np.concatenate([c[margin : margin + CELL, margin : margin + CELL] for c in cells], 1)
+        )
+    figure = np.concatenate([np.zeros((LABEL_HEIGHT, 2 * CELL, 3), np.uint8), *rows], axis=0)
+    picture = Image.fromarray(figure)
+    draw = ImageDraw.Draw(picture)
+    draw.text((6, 3), f"{meta.image_size} px, bicubic to {SIZE}", fill=(255, 255, 255))
+    draw.text(
+        (CELL + 6, 3),
+        f"{meta.image_size} px, {upscaler.description} to {SIZE}",
+        fill=(255, 255, 255),
+    )
+    for index, name in enumerate(meta.categories):
+        draw.text((6, LABEL_HEIGHT + index * CELL + 4), name, fill=(255, 255, 255))
+    return np.asarray(picture)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from PIL import Image
+
+    parser = argparse.ArgumentParser(prog="python -m export.upscaler_figure")
+    parser.add_argument(
+        "--models", type=Path, required=True, help="model folder with upscaler.onnx"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="PNG to write")
+    parser.add_argument("--seed", type=int, default=0, help="noise seed")
+    args = parser.parse_args(argv)
+    Image.fromarray(side_by_side(args.models, args.seed)).save(args.out, optimize=True)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
