@@ -4,12 +4,14 @@ The worker's per-frame work that grows with the output size is the generator plu
 upscaler (`visualizer.upscale`: learned when the model directory has one, else a bicubic
 resize). `pick_output` times both on this machine for the candidate sizes, smallest first
 (the cost grows with the size, so the search stops at the first that does not fit), and
-keeps the largest whose median time fits `FRAME_SHARE` of the frame interval; the rest of
-the interval is left to the analysis, the encoder (a few times a second), painting and the
-other thread. (The median, not a high percentile: on a shared machine the slowest frames are
-other processes' time slices, which hit every size alike.) A learned upscaler is tried
-first; when it fits no size, the bicubic resize is; when nothing fits, the generator's own
-size, which the canvas enlarges as it paints.
+keeps the largest whose median time fits `FRAME_SHARE` of the frame interval. The rest of
+the interval is left to the analysis, the encoder (a few times a second), the other thread
+and painting, which grows with the size too: on the 2-core development machine under load,
+half the interval let the app pick 384-768 px and its beat-to-picture latency rose from
+18-21 ms at 64 px to 50-63 ms. The median, not a high percentile: on a shared machine the
+slowest frames are other processes' time slices, which hit every size alike. A learned
+upscaler is tried first; when it fits no size, the bicubic resize is; when nothing fits,
+the generator's own size, which the canvas enlarges as it paints.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from visualizer.upscale import Upscaler
 
 CANDIDATE_SIZES = (256, 384, 512, 768, 1024)
-FRAME_SHARE = 0.5
+FRAME_SHARE = 0.25
 TIMED_FRAMES = 6
 
 
