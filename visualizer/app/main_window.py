@@ -14,12 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer
-from PyQt6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PyQt6.QtGui import QGuiApplication
 from PyQt6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QSplitter,
     QVBoxLayout,
@@ -41,6 +40,7 @@ from .audio_sources import (
     list_inputs,
     rescan_devices,
 )
+from .canvas_window import CanvasWindow
 from .control_panel import FEEL_STEPS, ControlPanel
 from .frame_stats import FrameStats
 from .frame_worker import (
@@ -55,6 +55,7 @@ from .frame_worker import (
     WorkerCommand,
     WorkerSettings,
 )
+from .keyboard import bind_keys, help_overlay
 from .model_loader import ModelLoader
 from .model_runtime import ModelRuntime
 from .playlist import AUDIO_SUFFIXES, Playlist
@@ -70,50 +71,6 @@ SILENT_DEVICE_SECONDS = 2.5  # an input that delivered nothing this long is trea
 RETRY_SECONDS = 2.0
 OUTPUT_RETRY_SECONDS = 1.0  # a lost output device is looked for this often
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_SUFFIXES)
-
-SHORTCUTS = (
-    ("F11", "full screen on / off"),
-    ("Esc", "leave full screen, close this help"),
-    ("H or ?", "show / hide this help"),
-    ("Tab", "hide / show the controls and spectrogram"),
-    ("S", "canvas alone on a chosen screen (Esc brings it back)"),
-    ("F", "fill the screen with the scene (edges cropped) / whole scene with bars"),
-    ("O", "open an audio file"),
-    ("Space", "play / pause the file (after the last file: from the start)"),
-    ("N", "next file of the --file list"),
-    ("← / →", "seek 5 s back / forward"),
-    ("0 or A", "scene chosen by the music (auto)"),
-    ("1 … 9", "hold that category"),
-    ("Shift+1 … 9", "bias toward that category"),
-    ("+ / −", "more / less reactive to beats"),
-    ("L", "log / linear frequency axis"),
-    ("Ctrl+R", "reload the models"),
-    ("B", "blackout on / off (the canvas, recording and NDI go black)"),
-    ("R", "record what the canvas shows, with the sound, on / off"),
-    ("Shift+N", "NDI output of the picture on / off"),
-)
-
-
-class CanvasWindow(QWidget):
-    """A top-level window holding the canvas alone, for a second screen."""
-
-    def __init__(self, on_close):
-        super().__init__()
-        self.setWindowTitle("musicscape canvas")
-        self.setStyleSheet("background: black;")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self._on_close = on_close
-
-    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        if event.key() == Qt.Key.Key_Escape:
-            self.close()
-        else:
-            super().keyPressEvent(event)
-
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self._on_close()
-        super().closeEvent(event)
 
 
 class MainWindow(QMainWindow):
@@ -167,10 +124,10 @@ class MainWindow(QMainWindow):
         self.canvas.set_fill(settings.canvas_fill)
         self.spectrogram = SpectrogramView(settings.colormap)
         self.panel = ControlPanel()
-        self.help_overlay = self._build_help()
+        self.help_overlay = help_overlay()
         self._build_layout()
         self._connect_panel()
-        self._build_shortcuts()
+        bind_keys(self)
         self.stage = Stage(self)  # OSC, MIDI, recording, NDI: through the same methods as keys
         if settings.geometry is not None:
             self.restoreGeometry(settings.geometry)
@@ -217,16 +174,6 @@ class MainWindow(QMainWindow):
         self.panel.log_frequency.setChecked(self.settings.log_frequency)
         self.panel.colormap.setCurrentText(self.settings.colormap)
 
-    def _build_help(self) -> QLabel:
-        rows = "".join(f"<tr><td><b>{key}</b></td><td>{what}</td></tr>" for key, what in SHORTCUTS)
-        overlay = QLabel(f"<h3>Keyboard</h3><table cellspacing='6'>{rows}</table>")
-        overlay.setStyleSheet(
-            "QLabel { background: rgba(0, 0, 0, 200); color: white; padding: 16px; "
-            "border-radius: 8px; }"
-        )
-        overlay.setTextFormat(Qt.TextFormat.RichText)
-        return overlay
-
     def _connect_panel(self) -> None:
         panel = self.panel
         panel.source_chosen.connect(self._on_source_chosen)
@@ -241,38 +188,6 @@ class MainWindow(QMainWindow):
         panel.mode_chosen.connect(self._on_mode_chosen)
         panel.log_frequency_changed.connect(self.set_log_frequency)
         panel.colormap_changed.connect(self._on_colormap)
-
-    def _shortcut(self, keys: str, action) -> None:
-        shortcut = QShortcut(QKeySequence(keys), self)
-        shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
-        shortcut.activated.connect(action)
-
-    def _build_shortcuts(self) -> None:
-        self._shortcut("F11", self.toggle_fullscreen)
-        self._shortcut("Esc", self.leave_fullscreen)
-        self._shortcut("H", self.toggle_help)
-        self._shortcut("?", self.toggle_help)
-        self._shortcut("Tab", self.toggle_chrome)
-        self._shortcut("S", self.choose_canvas_screen)
-        self._shortcut("F", self.toggle_fill)
-        self._shortcut("O", self.choose_file)
-        self._shortcut("Space", self.toggle_pause)
-        self._shortcut("N", self.next_file)
-        self._shortcut("Left", lambda: self.seek_relative(-5.0))
-        self._shortcut("Right", lambda: self.seek_relative(5.0))
-        self._shortcut("0", self.set_auto_mode)
-        self._shortcut("A", self.set_auto_mode)
-        for number in range(1, 10):
-            self._shortcut(str(number), lambda index=number - 1: self.set_scene(HOLD, index))
-            self._shortcut(f"Shift+{number}", lambda index=number - 1: self.set_scene(BIAS, index))
-        self._shortcut("+", lambda: self.set_reactivity(self.settings.reactivity + 0.25))
-        self._shortcut("=", lambda: self.set_reactivity(self.settings.reactivity + 0.25))
-        self._shortcut("-", lambda: self.set_reactivity(self.settings.reactivity - 0.25))
-        self._shortcut("L", lambda: self.panel.log_frequency.toggle())
-        self._shortcut("Ctrl+R", self.reload_models)
-        self._shortcut("B", lambda: self.stage.toggle_blackout())
-        self._shortcut("R", lambda: self.stage.toggle_recording())
-        self._shortcut("Shift+N", lambda: self.stage.toggle_ndi())
 
     # ----- faults -----
     def set_fault(self, area: str, message: str | None) -> None:

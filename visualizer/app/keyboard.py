@@ -1,0 +1,88 @@
+"""The keyboard: every key binding of the main window, and the help overlay that lists them.
+
+The table of keys and what they do and the bindings live side by side here, so the help
+the window shows (H or ?) is the list of what the keys are bound to.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QKeySequence, QShortcut
+from PyQt6.QtWidgets import QLabel
+
+from .scene_director import BIAS, HOLD
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+SHORTCUTS = (
+    ("F11", "full screen on / off"),
+    ("Esc", "leave full screen, close this help"),
+    ("H or ?", "show / hide this help"),
+    ("Tab", "hide / show the controls and spectrogram"),
+    ("S", "canvas alone on a chosen screen (Esc brings it back)"),
+    ("F", "fill the screen with the scene (edges cropped) / whole scene with bars"),
+    ("O", "open an audio file"),
+    ("Space", "play / pause the file (after the last file: from the start)"),
+    ("N", "next file of the --file list"),
+    ("← / →", "seek 5 s back / forward"),
+    ("0 or A", "scene chosen by the music (auto)"),
+    ("1 … 9", "hold that category"),
+    ("Shift+1 … 9", "bias toward that category"),
+    ("+ / −", "more / less reactive to beats"),
+    ("L", "log / linear frequency axis"),
+    ("Ctrl+R", "reload the models"),
+    ("B", "blackout on / off (the canvas, recording and NDI go black)"),
+    ("R", "record what the canvas shows, with the sound, on / off"),
+    ("Shift+N", "NDI output of the picture on / off"),
+)
+
+
+def help_overlay() -> QLabel:
+    """The help the window shows over its canvas (hidden until H or ?)."""
+    rows = "".join(f"<tr><td><b>{key}</b></td><td>{what}</td></tr>" for key, what in SHORTCUTS)
+    overlay = QLabel(f"<h3>Keyboard</h3><table cellspacing='6'>{rows}</table>")
+    overlay.setStyleSheet(
+        "QLabel { background: rgba(0, 0, 0, 200); color: white; padding: 16px; "
+        "border-radius: 8px; }"
+    )
+    overlay.setTextFormat(Qt.TextFormat.RichText)
+    return overlay
+
+
+def bind_keys(window: MainWindow) -> None:
+    """Bind every key of SHORTCUTS to the window's actions (application-wide, so they work
+    on the detached canvas too)."""
+
+    def bind(keys: str, action) -> None:
+        shortcut = QShortcut(QKeySequence(keys), window)
+        shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        shortcut.activated.connect(action)
+
+    bind("F11", window.toggle_fullscreen)
+    bind("Esc", window.leave_fullscreen)
+    bind("H", window.toggle_help)
+    bind("?", window.toggle_help)
+    bind("Tab", window.toggle_chrome)
+    bind("S", window.choose_canvas_screen)
+    bind("F", window.toggle_fill)
+    bind("O", window.choose_file)
+    bind("Space", window.toggle_pause)
+    bind("N", window.next_file)
+    bind("Left", lambda: window.seek_relative(-5.0))
+    bind("Right", lambda: window.seek_relative(5.0))
+    bind("0", window.set_auto_mode)
+    bind("A", window.set_auto_mode)
+    for number in range(1, 10):
+        bind(str(number), lambda index=number - 1: window.set_scene(HOLD, index))
+        bind(f"Shift+{number}", lambda index=number - 1: window.set_scene(BIAS, index))
+    bind("+", lambda: window.set_reactivity(window.settings.reactivity + 0.25))
+    bind("=", lambda: window.set_reactivity(window.settings.reactivity + 0.25))
+    bind("-", lambda: window.set_reactivity(window.settings.reactivity - 0.25))
+    bind("L", lambda: window.panel.log_frequency.toggle())
+    bind("Ctrl+R", window.reload_models)
+    bind("B", lambda: window.stage.toggle_blackout())
+    bind("R", lambda: window.stage.toggle_recording())
+    bind("Shift+N", lambda: window.stage.toggle_ndi())
