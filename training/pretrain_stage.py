@@ -141,12 +141,11 @@ def nt_xent(projections: torch.Tensor, temperature: float) -> tuple[torch.Tensor
 def run_pretrain_stage(ctx: RunContext) -> Path:
     config = ctx.config.pretrain
     device = ctx.process.device
-    skipped: list[tuple[Path, str]] = []
-    bank = MusicBank(pretraining_tracks(ctx), ctx.cache, ctx.contract, skipped)
-    ctx.split.skipped.extend(item for item in skipped if item not in ctx.split.skipped)
+    tracks = pretraining_tracks(ctx)
+    bank = MusicBank(tracks, ctx.cache, ctx.contract, ctx.split.skipped)
     if len(bank) < 2:
         raise RuntimeError(f"pretraining needs at least two readable tracks, found {len(bank)}")
-    log.info("pretrain: %d tracks (%d skipped)", len(bank), len(skipped))
+    log.info("pretrain: %d tracks (%d skipped)", len(bank), len(tracks) - len(bank))
     views = PretrainViews(bank, config, ctx.contract.floor_db)
 
     torch.manual_seed(ctx.config.seed)
