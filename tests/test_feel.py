@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from visualizer.feel import (
-    ColourShift,
+    PHOTO_CHROMA,
+    PHOTO_LIGHTNESS,
+    PHOTO_YELLOWNESS,
+    ColourTarget,
     FeelFollower,
-    colour_shift,
+    colour_target,
     grade,
     lab_to_srgb,
     picture_attributes,
@@ -41,37 +44,63 @@ def test_lab_round_trip():
 
 def test_strength_zero_changes_nothing():
     image = np.random.default_rng(1).uniform(-1, 1, (3, 8, 8)).astype(np.float32)
-    assert colour_shift(0.9, -0.7, 0.0) == ColourShift()
-    assert grade(image, colour_shift(0.9, -0.7, 0.0)) is image
+    assert grade(image, colour_target(0.9, -0.7), 0.0) is image
 
 
-def test_shift_formula_at_full_strength():
-    shift = colour_shift(1.0, 1.0, 1.0)
-    assert shift == ColourShift(lightness=8.0, saturation=1.5, yellowness=10.0, redness=0.0)
-    shift = colour_shift(1.0, -1.0, 1.0)
-    assert shift == ColourShift(lightness=-16.0, saturation=1.2, yellowness=-10.0, redness=6.0)
+def test_target_formula():
+    # the typical feel of real music asks for the photos' typical light and colour
+    neutral = colour_target(0.36, 0.0)
+    assert neutral == pytest.approx(
+        ColourTarget(PHOTO_LIGHTNESS[0], PHOTO_CHROMA[0], PHOTO_YELLOWNESS[0], 0.0)
+    )
+    # one spread more valence (0.18): lighter, more saturated, yellower
+    happier = colour_target(0.36, 0.18)
+    assert happier.lightness == pytest.approx(PHOTO_LIGHTNESS[0] + 0.7 * PHOTO_LIGHTNESS[1])
+    assert happier.chroma == pytest.approx(PHOTO_CHROMA[0] + 0.3 * PHOTO_CHROMA[1])
+    assert happier.yellowness == pytest.approx(PHOTO_YELLOWNESS[0] + 0.8 * PHOTO_YELLOWNESS[1])
+    # loud and negative: darker, more saturated, redder; clipped at 2.5 spreads
+    assert colour_target(5.0, -5.0) == pytest.approx(
+        ColourTarget(
+            PHOTO_LIGHTNESS[0] + PHOTO_LIGHTNESS[1] * (-0.7 * 2.5 - 0.3 * 2.5),
+            PHOTO_CHROMA[0] + PHOTO_CHROMA[1] * (0.6 * 2.5 - 0.3 * 2.5),
+            PHOTO_YELLOWNESS[0] - PHOTO_YELLOWNESS[1] * 0.8 * 2.5,
+            3.0 * 5.0,
+        )
+    )
 
 
-@pytest.mark.parametrize("strength", [-0.1, 2.5, math.nan, math.inf])
+@pytest.mark.parametrize("strength", [-0.1, 1.5, math.nan, math.inf])
 def test_strength_out_of_range_is_refused(strength):
     with pytest.raises(ValueError, match="feel strength must be in"):
-        colour_shift(0.0, 0.0, strength)
+        grade(np.zeros((3, 2, 2), np.float32), colour_target(0.0, 0.0), strength)
+
+
+def attributes_of(image):
+    return picture_attributes(np.round((image.transpose(1, 2, 0) + 1) * 127.5))
+
+
+@pytest.mark.parametrize("strength", [0.5, 1.0])
+def test_a_picture_moves_its_share_of_the_way_to_the_target(strength):
+    image = np.random.default_rng(2).uniform(-0.5, 0.3, (3, 16, 16)).astype(np.float32)
+    plain = attributes_of(image)
+    target = ColourTarget(lightness=60.0, chroma=25.0, yellowness=12.0, redness=0.0)
+    graded = attributes_of(grade(image, target, strength))
+    assert graded.lightness == pytest.approx(
+        (1 - strength) * plain.lightness + strength * 60.0, abs=0.5
+    )
+    assert graded.yellowness == pytest.approx(
+        (1 - strength) * plain.yellowness + strength * 12.0, abs=0.5
+    )
+    assert graded.chroma == pytest.approx((1 - strength) * plain.chroma + strength * 25.0, abs=0.5)
 
 
 def test_happy_music_draws_lighter_yellower_and_sad_darker_bluer():
-    rng = np.random.default_rng(2)
-    image = rng.uniform(-0.6, 0.6, (3, 16, 16)).astype(np.float32)
-
-    def attributes(arousal, valence):
-        graded = grade(image, colour_shift(arousal, valence, 1.0))
-        return picture_attributes(np.round((graded.transpose(1, 2, 0) + 1) * 127.5))
-
-    plain = picture_attributes(np.round((image.transpose(1, 2, 0) + 1) * 127.5))
-    happy, sad = attributes(0.5, 0.8), attributes(-0.5, -0.8)
-    assert happy.lightness == pytest.approx(plain.lightness + 12 * 0.8 - 4 * 0.5, abs=0.6)
-    assert sad.lightness == pytest.approx(plain.lightness - 12 * 0.8 + 4 * 0.5, abs=0.6)
-    assert happy.yellowness > plain.yellowness + 7 > sad.yellowness + 14
-    assert happy.chroma > plain.chroma > sad.chroma
+    image = np.random.default_rng(3).uniform(-0.6, 0.6, (3, 16, 16)).astype(np.float32)
+    happy = attributes_of(grade(image, colour_target(0.6, 0.3), 0.5))
+    sad = attributes_of(grade(image, colour_target(0.1, -0.3), 0.5))
+    assert happy.lightness > sad.lightness + 5
+    assert happy.yellowness > sad.yellowness + 5
+    assert happy.chroma > sad.chroma
 
 
 def test_follower_takes_the_first_value_then_moves_exponentially():

@@ -1,18 +1,26 @@
-"""Light and colour that follow the music's feel: arousal and valence -> a CIELAB grade.
+"""Light and colour that follow the music's feel: arousal and valence -> CIELAB targets.
 
 The music's descriptors (frontend/descriptors.py) give an arousal and a valence estimate
-per analysis window; `FeelFollower` smooths them over a few seconds, and `colour_shift`
-maps them to a change of the picture in CIELAB, in the direction of the music-colour
-studies (Palmer et al., PNAS 2013: faster, major-mode music with lighter, more saturated,
-yellower colours, slower minor music with darker, greyer, bluer ones; Whiteford et al.,
-i-Perception 2018: loud, harsh music with darker, redder, more saturated ones). At
-strength s (0 = off, 1 = full):
-    lightness  L* += s * (12 valence - 4 arousal)
-    saturation a*, b* *= 1 + s * (0.35 arousal + 0.15 valence)
-    yellowness b* += s * 10 valence
-    redness    a* += s * 6 arousal * (1 - valence) / 2
-The category and the scene still come from the models and the performer; only light and
-colour move. The grade works on the generator's picture before it is upscaled.
+per analysis window; `FeelFollower` smooths them over a few seconds, and `colour_target`
+maps them to the mean light and colour a picture of that music should have, in the
+direction of the music-colour studies (Palmer et al., PNAS 2013: faster, major-mode music
+with lighter, more saturated, yellower colours, slower minor music with darker, greyer,
+bluer ones; Whiteford et al., i-Perception 2018: loud, harsh music with darker, redder,
+more saturated ones). Arousal and valence are read in units of their spread on real music
+(za = (arousal - 0.36) / 0.24, zv = valence / 0.18, each clipped to +-2.5: measured on 536
+windows of ../shared/data/music-unlabelled), and the targets in units of the spread of the
+photos the models draw (mean L* 51.7 +- 11.5, C* 16.6 +- 11.0, b* -0.1 +- 13.6 over 600
+photos at 64 px):
+    L* target = 51.7 + 11.5 (0.7 zv - 0.3 za)
+    C* target = 16.6 + 11.0 (0.6 za + 0.3 zv)
+    b* target = -0.1 + 13.6 (0.8 zv)
+    a* push   = 3 max(za - zv, 0)                      (loud and dark: redder)
+`grade` moves a picture a share s (the strength, 0 = off, 1 = all the way) from its own
+mean L*, C* and b* to the target's (and pushes a* by s times the redness). At s = 1 every
+picture of a feel has that feel's mean L*, C* and b*; at the default 0.5 the scene keeps
+half of its own. The
+category and the scene still come from the models and the performer; only light and colour
+move. The grade works on the generator's picture before it is upscaled.
 """
 
 from __future__ import annotations
@@ -26,7 +34,17 @@ from visualizer.frontend.descriptors import MusicDescriptors
 
 FEEL_MEMORY_SECONDS = 4.0
 DEFAULT_FEEL_STRENGTH = 0.5
-MAX_FEEL_STRENGTH = 2.0
+MAX_FEEL_STRENGTH = 1.0
+# Feel on real music: (mean, spread) of arousal and valence per window (module docstring).
+AROUSAL_SPREAD = (0.36, 0.24)
+VALENCE_SPREAD = (0.0, 0.18)
+FEEL_Z_LIMIT = 2.5
+CHROMA_SCALE_LIMIT = 4.0  # the colours' spread grows at most this much
+CHROMA_BISECTIONS = 14
+# Light and colour of the photos: (mean, spread) of a photo's mean L*, C* and b*.
+PHOTO_LIGHTNESS = (51.7, 11.5)
+PHOTO_CHROMA = (16.6, 11.0)
+PHOTO_YELLOWNESS = (-0.1, 13.6)
 
 # sRGB (D65) <-> CIE XYZ
 _RGB_TO_XYZ = np.array(
@@ -90,40 +108,63 @@ def picture_attributes(rgb: np.ndarray) -> PictureAttributes:
 
 
 @dataclass(frozen=True)
-class ColourShift:
-    lightness: float = 0.0  # added to L*
-    saturation: float = 1.0  # a* and b* scaled by this
-    yellowness: float = 0.0  # added to b*
-    redness: float = 0.0  # added to a*
+class ColourTarget:
+    """The mean light and colour a picture of some feel moves toward (see the docstring)."""
 
-    @property
-    def is_identity(self) -> bool:
-        return self == ColourShift()
+    lightness: float  # mean L*
+    chroma: float  # mean C*
+    yellowness: float  # mean b*
+    redness: float  # added to a*
 
 
-def colour_shift(arousal: float, valence: float, strength: float) -> ColourShift:
-    """The grade for a feel, by the formula in the module docstring."""
-    if not 0.0 <= strength <= MAX_FEEL_STRENGTH or not math.isfinite(strength):
-        raise ValueError(f"feel strength must be in [0, {MAX_FEEL_STRENGTH}], got {strength}")
-    if strength == 0.0:
-        return ColourShift()
-    return ColourShift(
-        lightness=strength * (12.0 * valence - 4.0 * arousal),
-        saturation=max(1.0 + strength * (0.35 * arousal + 0.15 * valence), 0.0),
-        yellowness=strength * 10.0 * valence,
-        redness=strength * 6.0 * arousal * (1.0 - valence) / 2.0,
+def colour_target(arousal: float, valence: float) -> ColourTarget:
+    """The target for a feel, by the formula in the module docstring."""
+    za = float(
+        np.clip((arousal - AROUSAL_SPREAD[0]) / AROUSAL_SPREAD[1], -FEEL_Z_LIMIT, FEEL_Z_LIMIT)
+    )
+    zv = float(
+        np.clip((valence - VALENCE_SPREAD[0]) / VALENCE_SPREAD[1], -FEEL_Z_LIMIT, FEEL_Z_LIMIT)
+    )
+    return ColourTarget(
+        lightness=PHOTO_LIGHTNESS[0] + PHOTO_LIGHTNESS[1] * (0.7 * zv - 0.3 * za),
+        chroma=max(PHOTO_CHROMA[0] + PHOTO_CHROMA[1] * (0.6 * za + 0.3 * zv), 0.0),
+        yellowness=PHOTO_YELLOWNESS[0] + PHOTO_YELLOWNESS[1] * 0.8 * zv,
+        redness=3.0 * max(za - zv, 0.0),
     )
 
 
-def grade(image: np.ndarray, shift: ColourShift) -> np.ndarray:
-    """A generator picture [3, H, W] in [-1, 1] graded by `shift` (same shape and range)."""
-    if shift.is_identity:
+def check_strength(strength: float) -> float:
+    if not (math.isfinite(strength) and 0.0 <= strength <= MAX_FEEL_STRENGTH):
+        raise ValueError(f"feel strength must be in [0, {MAX_FEEL_STRENGTH:g}], got {strength}")
+    return strength
+
+
+def grade(image: np.ndarray, target: ColourTarget, strength: float) -> np.ndarray:
+    """A generator picture [3, H, W] in [-1, 1] moved `strength` of the way from its own mean
+    L*, C* and b* to `target`'s (same shape and range); strength 0 returns `image` itself.
+
+    L* is shifted; the mean b* is shifted and the mean a* pushed by the redness; then the
+    colours' spread around that mean colour is scaled (by bisection) until the mean chroma
+    is the blend of the picture's own and the target's. Clipping to the sRGB gamut can
+    leave the drawn figures short of the asked ones for extreme targets."""
+    if check_strength(strength) == 0.0:
         return image
     rgb = (np.moveaxis(np.asarray(image, dtype=np.float64), 0, -1) + 1.0) / 2.0
     lab = srgb_to_lab(np.clip(rgb, 0.0, 1.0))
-    lab[..., 0] = np.clip(lab[..., 0] + shift.lightness, 0.0, 100.0)
-    lab[..., 1] = lab[..., 1] * shift.saturation + shift.redness
-    lab[..., 2] = lab[..., 2] * shift.saturation + shift.yellowness
+    lightness, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    mean_a, mean_b = float(a.mean()), float(b.mean())
+    new_a = mean_a + strength * target.redness
+    new_b = mean_b + strength * (target.yellowness - mean_b)
+    wanted = (1.0 - strength) * float(np.hypot(a, b).mean()) + strength * target.chroma
+    low, high = 0.0, CHROMA_SCALE_LIMIT
+    for _ in range(CHROMA_BISECTIONS):
+        scale = 0.5 * (low + high)
+        chroma = np.hypot(new_a + scale * (a - mean_a), new_b + scale * (b - mean_b)).mean()
+        low, high = (scale, high) if chroma < wanted else (low, scale)
+    scale = 0.5 * (low + high)
+    lab[..., 0] = np.clip(lightness + strength * (target.lightness - lightness.mean()), 0.0, 100.0)
+    lab[..., 1] = new_a + scale * (a - mean_a)
+    lab[..., 2] = new_b + scale * (b - mean_b)
     graded = lab_to_srgb(lab) * 2.0 - 1.0
     return np.moveaxis(graded, -1, 0).astype(image.dtype)
 
@@ -152,5 +193,5 @@ class FeelFollower:
             self.valence = keep * self.valence + (1.0 - keep) * descriptors.valence
         self._last_time = now
 
-    def shift(self, strength: float) -> ColourShift:
-        return colour_shift(self.arousal, self.valence, strength)
+    def target(self) -> ColourTarget:
+        return colour_target(self.arousal, self.valence)

@@ -32,7 +32,7 @@ from visualizer.feel import (
     DEFAULT_FEEL_STRENGTH,
     MAX_FEEL_STRENGTH,
     FeelFollower,
-    colour_shift,
+    check_strength,
     grade,
 )
 from visualizer.frontend import AudioDecodeError, AudioFileReader, RollingSTFT
@@ -105,7 +105,7 @@ class OfflinePipeline:
         self.descriptor_analyser = DescriptorAnalyser(self.contract)
         self.feel = FeelFollower()
         self.feel_strength = feel_strength
-        colour_shift(0.0, 0.0, feel_strength)  # refuses a strength out of range now
+        check_strength(feel_strength)  # refuses a strength out of range now
 
     def frame(self, samples: np.ndarray, now: float) -> tuple[np.ndarray, FrameInfo]:
         """Push the samples that arrived since the previous frame; return the generator's
@@ -125,7 +125,7 @@ class OfflinePipeline:
             self.feel.update(self.descriptor_analyser.describe(self._window[0]), now)
             encoded = True
         noise, feature = director.step(now)
-        image = grade(self.runtime.generate(noise, feature), self.feel.shift(self.feel_strength))
+        image = grade(self.runtime.generate(noise, feature), self.feel.target(), self.feel_strength)
         onset = float(self.rolling.onset()[-1]) if self.rolling.total_frames else 0.0
         info = FrameInfo(self._index, now, new_frames, beat, encoded, onset)
         self._index += 1

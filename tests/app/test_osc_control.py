@@ -99,14 +99,14 @@ def test_continuous_controls_blackout_and_fullscreen(qtbot, osc_window, beats_fi
     window.play_file(beats_file)
     client.send_message("/musicscape/reactivity", 2.5)
     client.send_message("/musicscape/scene_memory", 30.0)
-    client.send_message("/musicscape/feel", 1.25)
+    client.send_message("/musicscape/feel", 0.75)
     client.send_message("/musicscape/blackout", 1)
     client.send_message("/musicscape/fullscreen", [])
     qtbot.waitUntil(lambda: window.settings.reactivity == 2.5, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: window.worker.settings.scene_memory_seconds == 30.0, timeout=TIMEOUT_MS)
     assert window.panel.reactivity.value() == 250
-    qtbot.waitUntil(lambda: window.worker.settings.feel_strength == 1.25, timeout=TIMEOUT_MS)
-    assert window.panel.feel.value() == 125 and window.settings.feel_strength == 1.25
+    qtbot.waitUntil(lambda: window.worker.settings.feel_strength == 0.75, timeout=TIMEOUT_MS)
+    assert window.panel.feel.value() == 75 and window.settings.feel_strength == 0.75
     qtbot.waitUntil(window.isFullScreen, timeout=TIMEOUT_MS)
     assert window.stage.blackout
     painted = window.canvas.frames_painted

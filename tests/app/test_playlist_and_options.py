@@ -89,8 +89,8 @@ def _args(**values) -> argparse.Namespace:
         ({"fps": float("inf")}, "--fps must be 1-240 frames per second, got inf"),
         ({"input_rate": 999}, "--input-rate must be 1000-384000 Hz, got 999"),
         ({"scene_memory": 120.5}, "--scene-memory must be 0-120 seconds, got 120.5"),
-        ({"feel": 2.5}, "--feel must be 0-2 (0: off), got 2.5"),
-        ({"feel": float("nan")}, "--feel must be 0-2 (0: off), got nan"),
+        ({"feel": 1.5}, "--feel must be 0-1 (0: off), got 1.5"),
+        ({"feel": float("nan")}, "--feel must be 0-1 (0: off), got nan"),
         ({"osc_in": 70000}, "--osc-in must be 0-65535 (a UDP port; 0: any free one), got 70000"),
         (
             {"osc_out": "localhost"},
@@ -105,7 +105,7 @@ def test_every_numeric_option_out_of_range_is_named(values, message):
 
 def test_numeric_options_in_range_pass():
     assert option_problem(_args(fps=1.0, input_rate=48_000, scene_memory=0.0, osc_in=0)) is None
-    assert option_problem(_args(feel=0.0)) is None and option_problem(_args(feel=2.0)) is None
+    assert option_problem(_args(feel=0.0)) is None and option_problem(_args(feel=1.0)) is None
     assert option_problem(_args(fps=240.0, scene_memory=120.0, osc_out="127.0.0.1:9000")) is None
     assert host_and_port(":9000") == ("127.0.0.1", 9000)
     assert host_and_port("[::1]:9001") == ("::1", 9001)

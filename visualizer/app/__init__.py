@@ -86,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         help="how strongly light and colour follow the music's feel (arousal, valence), "
-        "0 (off) to 2 (default: the panel's last choice, else 0.5)",
+        "0 (off) to 1 (default: the panel's last choice, else 0.5)",
     )
     group.add_argument(
         "--silent",

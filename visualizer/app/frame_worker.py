@@ -409,7 +409,8 @@ class FrameWorker(QThread):
                 next_tick = time.perf_counter()
                 continue
             self._report("generator", None)
-            rgb = upscaler.upscale(grade(image, self._feel.shift(settings.feel_strength)), size)
+            graded = grade(image, self._feel.target(), settings.feel_strength)
+            rgb = upscaler.upscale(graded, size)
             self._publish(
                 FramePacket(
                     sequence=sequence,

@@ -26,7 +26,7 @@ SETTINGS_KEY = "midi/bindings"
 ALSA_SEQUENCER = "/dev/snd/seq"
 
 # target -> (stage action, range) ; a range makes it continuous, None a button
-CONTINUOUS = {"reactivity": (0.0, 3.0), "scene_memory": (0.0, 120.0), "feel": (0.0, 2.0)}
+CONTINUOUS = {"reactivity": (0.0, 3.0), "scene_memory": (0.0, 120.0), "feel": (0.0, 1.0)}
 BUTTONS = ("auto", "blackout", "fullscreen", "next", "record", "ndi")
 CATEGORY_BUTTONS = 9  # "hold 1" ... "hold 9", "bias 1" ... "bias 9", like the keys
 

@@ -23,7 +23,7 @@ INPUT_ADDRESSES = {
     "bias": "category name or number: bias toward that scene",
     "reactivity": "float 0-3: how much beats move the picture",
     "scene_memory": "float 0-120: seconds the scene averages the music over",
-    "feel": "float 0-2: how strongly light and colour follow the music's feel (0: off)",
+    "feel": "float 0-1: how strongly light and colour follow the music's feel (0: off)",
     "blackout": "0 / 1, none toggles: a black picture (recording and NDI too)",
     "fullscreen": "0 / 1, none toggles",
     "next": "none: the next file of the --file list",

@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.5,
         metavar="STRENGTH",
-        help="feel strength the feel figures are measured at, 0-2 (default 0.5, the app's)",
+        help="feel strength the feel figures are measured at, 0-1 (default 0.5, the app's)",
     )
     parser.add_argument(
         "--threads", type=int, default=0, help="ONNX Runtime threads (default: its own choice)"

@@ -41,9 +41,9 @@ import scipy.ndimage
 from visualizer.feel import (
     DEFAULT_FEEL_STRENGTH,
     MAX_FEEL_STRENGTH,
-    ColourShift,
+    ColourTarget,
     PictureAttributes,
-    colour_shift,
+    colour_target,
     grade,
     picture_attributes,
 )
@@ -332,9 +332,15 @@ def generate_and_judge(
 
 
 def generated_attributes(
-    models: ModelSet, features: np.ndarray, shifts: list[ColourShift], seed: int, batch: int
+    models: ModelSet,
+    features: np.ndarray,
+    targets: list[ColourTarget],
+    strength: float,
+    seed: int,
+    batch: int,
 ) -> list[PictureAttributes]:
-    """Light and colour of one generated picture per feature row, graded by its shift."""
+    """Light and colour of one generated picture per feature row, graded toward its target
+    at `strength`."""
     rng = np.random.default_rng(seed)
     noise_dim = models.generator.metadata.noise_dim
     out = []
@@ -342,8 +348,9 @@ def generated_attributes(
         chunk = features[start : start + batch].astype(np.float32)
         noise = rng.standard_normal((len(chunk), noise_dim)).astype(np.float32)
         (images,) = models.generator.run(["image"], {"noise": noise, "feature": chunk})
-        for image, shift in zip(images, shifts[start : start + batch], strict=True):
-            out.append(picture_attributes(to_uint8(grade(image, shift).transpose(1, 2, 0))))
+        for image, target in zip(images, targets[start : start + batch], strict=True):
+            graded = grade(image, target, strength)
+            out.append(picture_attributes(to_uint8(graded.transpose(1, 2, 0))))
     return out
 
 
@@ -365,15 +372,16 @@ def feel_figures(
     """How the picture follows the music's feel at `config.feel_strength`:
     - music_to_picture_spearman: per window, Spearman's rank correlation between arousal +
       valence and z(L*) + z(C*) + z(b*) of a picture generated from the window's feature and
-      graded by the window's feel;
-    - asked_vs_drawn: over `feel_settings` random (arousal, valence) settings, Pearson's r
-      between the L*, C* and b* each setting asks for (the plain pictures' mean moved by the
-      shift) and the mean drawn over `feel_draws` pictures of random windows."""
+      graded toward the window's feel;
+    - asked_vs_drawn: over `feel_settings` random (arousal, valence) settings spanning the
+      feel's range, Pearson's r between the mean L*, C* and b* each setting asks for (the
+      plain pictures' mean moved `strength` of the way to its target) and the mean drawn over
+      `feel_draws` pictures of random windows."""
     from scipy.stats import pearsonr, spearmanr
 
     strength = config.feel_strength
-    shifts = [colour_shift(a, v, strength) for a, v in zip(arousal, valence, strict=True)]
-    drawn = generated_attributes(models, features, shifts, config.seed, config.batch)
+    targets = [colour_target(a, v) for a, v in zip(arousal, valence, strict=True)]
+    drawn = generated_attributes(models, features, targets, strength, config.seed, config.batch)
     picture = sum(
         zscore(np.asarray([getattr(d, name) for d in drawn]))
         for name in ("lightness", "chroma", "yellowness")
@@ -382,24 +390,20 @@ def feel_figures(
 
     rng = np.random.default_rng(config.seed + 1)
     rows = rng.integers(0, len(features), config.feel_draws)
+    neutral = colour_target(0.0, 0.0)
     plain = generated_attributes(
-        models, features[rows], [ColourShift()] * len(rows), config.seed, config.batch
+        models, features[rows], [neutral] * len(rows), 0.0, config.seed, config.batch
     )
     plain_lab = np.asarray([[p.lightness, p.chroma, p.yellowness] for p in plain]).mean(axis=0)
     asked, got = [], []
     for a, v in rng.uniform(-1.0, 1.0, (config.feel_settings, 2)):
-        shift = colour_shift(a, v, strength)
+        target = colour_target(a, v)
         graded = generated_attributes(
-            models, features[rows], [shift] * len(rows), config.seed, config.batch
+            models, features[rows], [target] * len(rows), strength, config.seed, config.batch
         )
         got.append(np.asarray([[g.lightness, g.chroma, g.yellowness] for g in graded]).mean(0))
-        asked.append(
-            [
-                plain_lab[0] + shift.lightness,
-                plain_lab[1] * shift.saturation,
-                plain_lab[2] * shift.saturation + shift.yellowness,
-            ]
-        )
+        wanted = np.asarray([target.lightness, target.chroma, target.yellowness])
+        asked.append((1.0 - strength) * plain_lab + strength * wanted)
     asked_array, got_array = np.asarray(asked), np.asarray(got)
     return {
         "strength": strength,
@@ -409,7 +413,7 @@ def feel_figures(
         "asked_vs_drawn": {
             name: (
                 _finite_or_none(pearsonr(asked_array[:, i], got_array[:, i]).statistic)
-                if np.ptp(asked_array[:, i]) > 0
+                if np.ptp(asked_array[:, i]) > 1e-9
                 else None  # strength 0 asks for nothing
             )
             for i, name in enumerate(("lightness", "chroma", "yellowness"))
