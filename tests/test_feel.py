@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from visualizer.feel import (
+    AROUSAL_SPREAD,
     PHOTO_CHROMA,
     PHOTO_LIGHTNESS,
     PHOTO_YELLOWNESS,
+    VALENCE_SPREAD,
     ColourTarget,
     FeelFollower,
     colour_target,
@@ -103,14 +105,20 @@ def test_happy_music_draws_lighter_yellower_and_sad_darker_bluer():
     assert happy.chroma > sad.chroma
 
 
-def test_follower_takes_the_first_value_then_moves_exponentially():
+def test_follower_glides_from_the_typical_feel_toward_the_newest_window():
     follower = FeelFollower(memory_seconds=2.0)
-    follower.update(descriptors(0.8, -0.4), now=10.0)
-    assert (follower.arousal, follower.valence) == (0.8, -0.4)
-    follower.update(descriptors(-0.2, 0.6), now=12.0)  # one time constant later
-    keep = math.exp(-1.0)
-    assert follower.arousal == pytest.approx(keep * 0.8 - (1 - keep) * 0.2)
-    assert follower.valence == pytest.approx(-keep * 0.4 + (1 - keep) * 0.6)
+    follower.step(10.0)
+    assert (follower.arousal, follower.valence) == (AROUSAL_SPREAD[0], VALENCE_SPREAD[0])
+    follower.update(descriptors(0.8, -0.4))
+    assert (follower.arousal, follower.valence) == (AROUSAL_SPREAD[0], VALENCE_SPREAD[0])
+    follower.step(12.0)  # one time constant later
+    moved = 1.0 - math.exp(-1.0)
+    assert follower.arousal == pytest.approx(0.36 + moved * (0.8 - 0.36))
+    assert follower.valence == pytest.approx(moved * -0.4)
+    for frame in range(1, 601):  # 10 s at 60 fps: small steps, then there
+        before = follower.valence
+        follower.step(12.0 + frame / 60)
+        assert abs(follower.valence - before) < 0.01
+    assert follower.valence == pytest.approx(-0.4, abs=0.01)
     follower.reset()
-    follower.update(descriptors(0.1, 0.2), now=13.0)
-    assert (follower.arousal, follower.valence) == (0.1, 0.2)
+    assert (follower.arousal, follower.valence) == (AROUSAL_SPREAD[0], VALENCE_SPREAD[0])

@@ -170,8 +170,10 @@ def grade(image: np.ndarray, target: ColourTarget, strength: float) -> np.ndarra
 
 
 class FeelFollower:
-    """Arousal and valence followed over about `memory_seconds` (an exponential moving
-    average in time; the first value is taken as it is)."""
+    """Arousal and valence glide toward the newest window's, over about `memory_seconds`
+    (an exponential approach advanced every displayed frame by `step`, so light and colour
+    never jump when a new window is described). They start at the typical feel of real
+    music (AROUSAL_SPREAD, VALENCE_SPREAD means), whose target is the photos' mean."""
 
     def __init__(self, memory_seconds: float = FEEL_MEMORY_SECONDS):
         if not memory_seconds > 0:
@@ -180,17 +182,20 @@ class FeelFollower:
         self.reset()
 
     def reset(self) -> None:
-        self.arousal = 0.0
-        self.valence = 0.0
+        self.arousal = self._goal_arousal = AROUSAL_SPREAD[0]
+        self.valence = self._goal_valence = VALENCE_SPREAD[0]
         self._last_time: float | None = None
 
-    def update(self, descriptors: MusicDescriptors, now: float) -> None:
-        if self._last_time is None:
-            self.arousal, self.valence = descriptors.arousal, descriptors.valence
-        else:
-            keep = math.exp(-max(now - self._last_time, 0.0) / self.memory_seconds)
-            self.arousal = keep * self.arousal + (1.0 - keep) * descriptors.arousal
-            self.valence = keep * self.valence + (1.0 - keep) * descriptors.valence
+    def update(self, descriptors: MusicDescriptors) -> None:
+        """The newest window's feel becomes the goal."""
+        self._goal_arousal, self._goal_valence = descriptors.arousal, descriptors.valence
+
+    def step(self, now: float) -> None:
+        """Advance toward the goal to display time `now` (seconds)."""
+        if self._last_time is not None:
+            move = 1.0 - math.exp(-max(now - self._last_time, 0.0) / self.memory_seconds)
+            self.arousal += move * (self._goal_arousal - self.arousal)
+            self.valence += move * (self._goal_valence - self.valence)
         self._last_time = now
 
     def target(self) -> ColourTarget:

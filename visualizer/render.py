@@ -122,9 +122,10 @@ class OfflinePipeline:
             self._last_encode = now
             self.rolling.window(self._window)
             director.on_encoding(*self.runtime.encode(self._window), now)
-            self.feel.update(self.descriptor_analyser.describe(self._window[0]), now)
+            self.feel.update(self.descriptor_analyser.describe(self._window[0]))
             encoded = True
         noise, feature = director.step(now)
+        self.feel.step(now)
         image = grade(self.runtime.generate(noise, feature), self.feel.target(), self.feel_strength)
         onset = float(self.rolling.onset()[-1]) if self.rolling.total_frames else 0.0
         info = FrameInfo(self._index, now, new_frames, beat, encoded, onset)

@@ -397,7 +397,8 @@ class FrameWorker(QThread):
             if encoding is not None:
                 self._director.on_encoding(*encoding, now)
             if descriptors is not None:
-                self._feel.update(descriptors, now)
+                self._feel.update(descriptors)
+            self._feel.step(now)
             noise, feature = self._director.step(now)
             started = time.perf_counter()
             image = self.runtime.generate(noise, feature)
