@@ -24,32 +24,26 @@ from training.cross_validation import (
     FoldPredictions,
     cv_figures,
     fold_splits,
-    window_starts,
     write_cv_json,
 )
 from training.data import ImageBank, MusicBank
 from training.embed_stage import run_embed_stage
 from training.embedding import JointEmbedding, image_centroids
+from training.probe import window_representations
 
 log = logging.getLogger(__name__)
 
 CV_FILE = "cv.json"
-BATCH = 16
 
 
-@torch.no_grad()
 def window_features(model: JointEmbedding, bank: MusicBank, device) -> tuple[list, list]:
-    """Per track: features [windows, D] of windows every half window."""
-    model.eval()
-    n_frames = bank.contract.n_frames
-    per_track = []
-    for track in range(len(bank)):
-        starts = window_starts(bank.features[track].shape[2], n_frames, n_frames // 2)
-        chunks = []
-        for offset in range(0, len(starts), BATCH):
-            windows = np.stack([bank.window(track, s) for s in starts[offset : offset + BATCH]])
-            chunks.append(model.music(torch.from_numpy(windows).to(device)).cpu())
-        per_track.append(torch.cat(chunks))
+    """Per track of `bank`: features [windows, D] of its windows every half window, and
+    the track's label."""
+    vectors, _, window_tracks = window_representations(
+        bank, bank.contract.n_frames // 2, {"music": model.music}, device=device
+    )
+    features = torch.from_numpy(vectors["music"])
+    per_track = [features[[t == str(path) for t in window_tracks]] for path in bank.paths]
     return per_track, list(bank.labels)
 
 

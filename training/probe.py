@@ -121,10 +121,11 @@ def probe_cv(
 
 @torch.no_grad()
 def window_representations(
-    bank, hop_frames: int, representations: dict[str, object], batch: int = 16
+    bank, hop_frames: int, representations: dict[str, object], batch: int = 16, device="cpu"
 ) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
     """Every `hop_frames` of every track of `bank`, each representation's vector of the
-    window (a callable on one window, or a music encoder run in eval mode on batches):
+    window (a callable on one window, or a music encoder on `device` run in eval mode on
+    batches):
     ({name: [N, D]}, labels [N], track paths [N]). Windows are made a batch at a time."""
     for representation in representations.values():
         if isinstance(representation, torch.nn.Module):
@@ -137,7 +138,8 @@ def window_representations(
         windows = np.stack(pending)
         for name, representation in representations.items():
             if isinstance(representation, torch.nn.Module):
-                vectors[name].append(representation(torch.from_numpy(windows)).numpy())
+                batch_on_device = torch.from_numpy(windows).to(device)
+                vectors[name].append(representation(batch_on_device).cpu().numpy())
             else:
                 vectors[name].append(np.stack([representation(w) for w in windows]))
         pending.clear()
