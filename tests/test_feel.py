@@ -14,6 +14,7 @@ from visualizer.feel import (
     ColourTarget,
     FeelFollower,
     colour_target,
+    describe_feel,
     grade,
     lab_to_srgb,
     picture_attributes,
@@ -122,3 +123,9 @@ def test_follower_glides_from_the_typical_feel_toward_the_newest_window():
     assert follower.valence == pytest.approx(-0.4, abs=0.01)
     follower.reset()
     assert (follower.arousal, follower.valence) == (AROUSAL_SPREAD[0], VALENCE_SPREAD[0])
+
+
+def test_feel_in_words():
+    assert describe_feel(0.36, 0.0) == "moderate, neutral (arousal +0.36, valence +0.00)"
+    assert describe_feel(0.6, 0.1) == "energetic, bright (arousal +0.60, valence +0.10)"
+    assert describe_feel(0.1, -0.1) == "calm, dark (arousal +0.10, valence -0.10)"

@@ -133,6 +133,16 @@ def colour_target(arousal: float, valence: float) -> ColourTarget:
     )
 
 
+def describe_feel(arousal: float, valence: float) -> str:
+    """The feel in words, against the typical feel of real music (half a spread either way
+    counts), with the numbers: "energetic, bright (arousal +0.62, valence +0.20)"."""
+    za = (arousal - AROUSAL_SPREAD[0]) / AROUSAL_SPREAD[1]
+    zv = (valence - VALENCE_SPREAD[0]) / VALENCE_SPREAD[1]
+    energy = "energetic" if za > 0.5 else "calm" if za < -0.5 else "moderate"
+    mood = "bright" if zv > 0.5 else "dark" if zv < -0.5 else "neutral"
+    return f"{energy}, {mood} (arousal {arousal:+.2f}, valence {valence:+.2f})"
+
+
 def check_strength(strength: float) -> float:
     if not (math.isfinite(strength) and 0.0 <= strength <= MAX_FEEL_STRENGTH):
         raise ValueError(f"feel strength must be in [0, {MAX_FEEL_STRENGTH:g}], got {strength}")

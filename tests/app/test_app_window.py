@@ -6,6 +6,7 @@ play through a real one.
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
@@ -49,6 +50,13 @@ def test_file_playback_paints_scene_spectrogram_and_bars(qtbot, make_window, mod
     values = [bar.value() for bar in window.panel.bars]
     assert abs(sum(values) - 1000) <= len(values) and max(values) > 250
     assert "source" not in window.faults and "models" not in window.faults
+    # The feel the picture is graded by, in words and numbers, from the worker's frames.
+    feel = re.fullmatch(
+        r"(calm|moderate|energetic), (dark|neutral|bright) "
+        r"\(arousal ([+-]\d\.\d\d), valence ([+-]\d\.\d\d)\)",
+        window.panel.feel_label.text(),
+    )
+    assert feel is not None and (feel[3], feel[4]) != ("+0.36", "+0.00")  # moved off the start
     # Playing position advances; pause holds it; seek moves it.
     qtbot.waitUntil(lambda: window.source.position_seconds > 1.0, timeout=FRAME_TIMEOUT_MS)
     window.toggle_pause()

@@ -68,6 +68,7 @@ class ControlPanel(QWidget):
         self.picture_label = QLabel("-")
         self.latency_label = QLabel("-")
         self.mode_label = QLabel("-")
+        self.feel_label = QLabel("-")
         for label in (self.source_label, self.device_label, self.mode_label):
             label.setWordWrap(True)
         form.addRow("Source", self.source_label)
@@ -77,6 +78,7 @@ class ControlPanel(QWidget):
         form.addRow("Picture", self.picture_label)
         form.addRow("Latency", self.latency_label)
         form.addRow("Scene", self.mode_label)
+        form.addRow("Feel", self.feel_label)
         layout.addWidget(status)
 
         self.bars_box = QGroupBox("Categories")

@@ -25,7 +25,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from visualizer.feel import MAX_FEEL_STRENGTH
+from visualizer.feel import MAX_FEEL_STRENGTH, describe_feel
 from visualizer.frontend import AudioDecodeError, FrontEndContract
 from visualizer.model_files import ModelFileError
 from visualizer.scene_memory import MAX_APP_SECONDS
@@ -314,6 +314,9 @@ class MainWindow(QMainWindow):
             text += " (waiting to hear it once)"
         if self.panel.mode_label.text() != text:
             self.panel.mode_label.setText(text)
+        feel = describe_feel(packet.arousal, packet.valence)
+        if self.panel.feel_label.text() != feel:
+            self.panel.feel_label.setText(feel)
 
     # ----- sources -----
     def rescan_inputs(self) -> None:
