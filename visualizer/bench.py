@@ -59,8 +59,17 @@ def frontend_stages(contract: FrontEndContract, runs: int) -> dict[str, dict[str
 
 
 def model_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
-    """The ONNX models on one thread: one encoder pass over a window, one generated frame."""
+    """The ONNX models on one thread: one encoder pass over a window, one generated frame;
+    and the feel: the descriptors of a window, the grade of a frame."""
     from visualizer.app.model_runtime import ModelRuntime
+    from visualizer.feel import (
+        AROUSAL_SPREAD,
+        DEFAULT_FEEL_STRENGTH,
+        VALENCE_SPREAD,
+        colour_target,
+        grade,
+    )
+    from visualizer.frontend.descriptors import DescriptorAnalyser
 
     runtime = ModelRuntime(model_dir, intra_op_threads=1)
     meta = runtime.metadata
@@ -68,9 +77,15 @@ def model_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
     window = rng.uniform(-1.0, 1.0, meta.frontend.input_shape).astype(np.float32)
     noise = rng.standard_normal(meta.noise_dim).astype(np.float32)
     feature = rng.standard_normal(meta.feature_dim).astype(np.float32)
+    image = runtime.generate(noise, feature)
+    target = colour_target(AROUSAL_SPREAD[0] + AROUSAL_SPREAD[1], VALENCE_SPREAD[1])
+    descriptors = DescriptorAnalyser(meta.frontend)
     return {
         "encoder": time_calls(lambda: runtime.encode(window), max(runs // 5, 10)),
         "generator": time_calls(lambda: runtime.generate(noise, feature), runs),
+        # the feel: per encoder run, and per frame at the default strength
+        "descriptors": time_calls(lambda: descriptors.describe(window[0]), max(runs // 5, 10)),
+        "feel_grade": time_calls(lambda: grade(image, target, DEFAULT_FEEL_STRENGTH), runs),
     }
 
 

@@ -29,7 +29,7 @@ def test_bench_app_writes_stage_and_app_figures(model_dir, beats_file, tmp_path,
     )
     assert code == 0
     report = json.loads(out.read_text())
-    for stage in ("stft_push_512", "encoder", "generator"):
+    for stage in ("stft_push_512", "encoder", "generator", "descriptors", "feel_grade"):
         assert report["stages"][stage]["runs"] >= 10
         assert 0 < report["stages"][stage]["median_ms"] <= report["stages"][stage]["p95_ms"]
     app = report["app"]
