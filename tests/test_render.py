@@ -232,3 +232,18 @@ def test_feel_grades_each_frame_of_the_pipeline_by_the_music_followed_so_far(run
     assert felt.feel.arousal > 0.2
     assert not np.array_equal(graded, image)
     assert (plain.feel.arousal, plain.feel.valence) == (felt.feel.arousal, felt.feel.valence)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--fps", "nan"], ["--fps", "0"], ["--reactivity", "nan"], ["--seed", "-1"], ["--size", "0"]],
+)
+def test_numbers_out_of_range_are_refused_in_one_line(tmp_path, option, capsys):
+    from visualizer.cli import main
+
+    assert main(["render", str(tmp_path / "a.ogg"), "-o", str(tmp_path / "o.mp4"), *option]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "musicscape render: --size and --fps must be positive, --reactivity a number >= 0 "
+        "and --seed >= 0"
+    )
+    assert not (tmp_path / "o.mp4").exists()

@@ -72,7 +72,10 @@ def _config(args, resumed: dict | None):
     if resumed is not None:
         config = TrainConfig.from_dict(resumed["config"])
     elif args.config is not None:
-        config = TrainConfig.from_dict(json.loads(args.config.read_text()))
+        try:
+            config = TrainConfig.from_dict(json.loads(args.config.read_text()))
+        except (OSError, ValueError, TypeError) as error:
+            raise ValueError(f"--config {args.config}: {error}") from error
     else:
         config = TrainConfig()
     if args.epochs_embed is not None:
@@ -198,7 +201,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"musicscape train: --threads must be >= 1, got {args.threads}", file=sys.stderr)
             return 2
         torch.set_num_threads(args.threads)
-    config = _config(args, resumed)
+    for option in ("epochs_embed", "epochs_gan"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            flag = "--" + option.replace("_", "-")
+            print(f"musicscape train: {flag} must be at least 1, got {value}", file=sys.stderr)
+            return 2
+    try:
+        config = _config(args, resumed)
+    except (ValueError, TypeError) as error:
+        print(f"musicscape train: {error}", file=sys.stderr)
+        return 2
     if config.deterministic:
         torch.use_deterministic_algorithms(True)
     process = distributed.start(args.device)

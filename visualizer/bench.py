@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -184,12 +185,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# option -> (smallest, largest) value it takes
+OPTION_RANGES = {
+    "runs": (1, 100_000),
+    "seconds": (0.5, 24 * 3600),
+    "soak": (1.0, 7 * 24 * 60),
+    "size": (16, 4096),
+}
+
+
+def option_problem(args: argparse.Namespace) -> str | None:
+    """The first numeric option out of its range, in words; None when all are fine."""
+    for name, (low, high) in OPTION_RANGES.items():
+        value = getattr(args, name, None)
+        if value is not None and not (math.isfinite(value) and low <= value <= high):
+            return f"--{name} must be {low:g}-{high:g}, got {value}"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from visualizer.cli import missing_extra
     from visualizer.model_files import ModelFileError
 
+    problem = option_problem(args)
+    if problem:
+        print(f"musicscape bench: {problem}", file=sys.stderr)
+        return 2
     contract = FrontEndContract()
     stages = frontend_stages(contract, args.runs)
     report: dict[str, object] = {"stages": stages, "machine": machine_summary()}

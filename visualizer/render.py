@@ -359,9 +359,17 @@ def run(args: argparse.Namespace) -> int:
     from visualizer.app.model_runtime import ModelRuntime, default_model_dir
     from visualizer.model_files import ModelFileError
 
-    if args.size < 1 or args.fps <= 0 or args.reactivity < 0:
+    if not (
+        args.size >= 1
+        and math.isfinite(args.fps)
+        and args.fps > 0
+        and math.isfinite(args.reactivity)
+        and args.reactivity >= 0
+        and args.seed >= 0
+    ):
         print(
-            "musicscape render: --size and --fps must be positive, --reactivity >= 0",
+            "musicscape render: --size and --fps must be positive, --reactivity a number "
+            ">= 0 and --seed >= 0",
             file=sys.stderr,
         )
         return 2

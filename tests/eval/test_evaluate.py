@@ -312,3 +312,8 @@ def test_feel_at_strength_zero_asks_for_nothing(data):
     config = EvalConfig(threads=1, feel_strength=0.0, feel_draws=8, centroid_draws=8)
     feel = evaluate(data["models"], data["music"], None, "all", config)["feel"]
     assert feel["asked_vs_drawn"] == {"lightness": None, "chroma": None, "yellowness": None}
+
+
+def test_negative_threads_are_refused():
+    with pytest.raises(ValueError, match="threads must be >= 0"):
+        EvalConfig(threads=-1)

@@ -251,3 +251,21 @@ def test_generator_draws_the_colour_of_the_category_its_music_belongs_to(tmp_pat
     distances = np.linalg.norm(row_colours[:, None] - np.asarray(COLOURS[:3])[None], axis=2)
     assert distances.argmin(axis=1).tolist() == [0, 1, 2], row_colours.round()
     assert distances.diagonal().max() < 40.0, row_colours.round()
+
+
+def test_epochs_below_one_and_bad_configs_are_refused_in_one_line(tmp_path, capsys):
+    data = make_dataset(tmp_path / "data", n_categories=2)
+    common = ["--data", str(data), "--out", str(tmp_path / "run"), "--no-progress"]
+    assert main([*common, "--epochs-gan", "0"]) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == "musicscape train: --epochs-gan must be at least 1, got 0"
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"gan": {"ema_decay": 2.0}}')
+    assert main([*common, "--config", str(broken)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"musicscape train: --config {broken}: gan.ema_decay must be in [0, 1)")
+    broken.write_text("{not json")
+    assert main([*common, "--config", str(broken)]) == 2
+    assert capsys.readouterr().err.startswith(f"musicscape train: --config {broken}: Expecting")

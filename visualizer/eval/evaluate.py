@@ -113,6 +113,8 @@ class EvalConfig:
             raise ValueError("draws_per_window, centroid_draws and batch must be at least 1")
         if not 0 < self.window_hop_fraction <= 1:
             raise ValueError(f"window_hop_fraction must be in (0, 1]: {self.window_hop_fraction}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be >= 0 (0: ONNX Runtime's choice), got {self.threads}")
         if self.pairwise_sample < 2:
             raise ValueError(f"pairwise_sample must be at least 2: {self.pairwise_sample}")
         if not 0.0 <= self.feel_strength <= MAX_FEEL_STRENGTH:
