@@ -104,8 +104,8 @@ def test_a_negative_scene_memory_is_refused_before_any_window(capsys):
     [
         (["--runs", "0"], "musicscape bench: --runs must be 1-100000, got 0"),
         (["--seconds", "nan", "--app"], "musicscape bench: --seconds must be 0.5-86400, got nan"),
-        (["--soak", "-5"], "musicscape bench: --soak must be 1-10080, got -5.0"),
-        (["--size", "0", "--motion"], "musicscape bench: --size must be 16-4096, got 0"),
+        (["--soak", "-5"], "musicscape bench: --soak must be 1-10080 minutes, got -5.0"),
+        (["--size", "0", "--motion"], "musicscape bench: --size must be 16-4096 pixels, got 0"),
     ],
 )
 def test_bench_refuses_numeric_options_out_of_range(argv, message, capsys):

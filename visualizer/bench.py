@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import sys
@@ -24,6 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from visualizer.frontend import FrontEndContract, RollingSTFT, analyse_window
+from visualizer.options import NumericOption, first_problem
 
 
 def time_calls(call: Callable[[], object], runs: int, warmup: int = 5) -> dict[str, float]:
@@ -185,22 +185,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# option -> (smallest, largest) value it takes
-OPTION_RANGES = {
-    "runs": (1, 100_000),
-    "seconds": (0.5, 24 * 3600),
-    "soak": (1.0, 7 * 24 * 60),
-    "size": (16, 4096),
-}
-
-
-def option_problem(args: argparse.Namespace) -> str | None:
-    """The first numeric option out of its range, in words; None when all are fine."""
-    for name, (low, high) in OPTION_RANGES.items():
-        value = getattr(args, name, None)
-        if value is not None and not (math.isfinite(value) and low <= value <= high):
-            return f"--{name} must be {low:g}-{high:g}, got {value}"
-    return None
+NUMERIC_OPTIONS = (
+    NumericOption("--runs", 1, 100_000),
+    NumericOption("--seconds", 0.5, 24 * 3600),
+    NumericOption("--soak", 1, 7 * 24 * 60, "minutes"),
+    NumericOption("--size", 16, 4096, "pixels"),
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -209,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     from visualizer.cli import missing_extra
     from visualizer.model_files import ModelFileError
 
-    problem = option_problem(args)
+    problem = first_problem(args, NUMERIC_OPTIONS)
     if problem:
         print(f"musicscape bench: {problem}", file=sys.stderr)
         return 2

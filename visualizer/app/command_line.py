@@ -9,32 +9,14 @@ PulseAudio source name contains it).
 from __future__ import annotations
 
 import argparse
-import math
-from dataclasses import dataclass
 
 from visualizer.feel import MAX_FEEL_STRENGTH
+from visualizer.options import NumericOption, first_problem
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .audio_sources import InputChoice
 
 MAX_FPS = 240
-
-
-@dataclass(frozen=True)
-class NumericOption:
-    flag: str
-    low: float
-    high: float
-    unit: str
-
-    @property
-    def attribute(self) -> str:
-        return self.flag.lstrip("-").replace("-", "_")
-
-    def problem(self, value: float | None) -> str | None:
-        if value is None or (math.isfinite(value) and self.low <= value <= self.high):
-            return None
-        return f"{self.flag} must be {self.low:g}-{self.high:g} {self.unit}, got {value}"
 
 
 NUMERIC_OPTIONS = (
@@ -48,10 +30,9 @@ NUMERIC_OPTIONS = (
 
 def option_problem(args: argparse.Namespace) -> str | None:
     """The first numeric option out of its range, in words; None when all are fine."""
-    for option in NUMERIC_OPTIONS:
-        problem = option.problem(getattr(args, option.attribute, None))
-        if problem:
-            return problem
+    problem = first_problem(args, NUMERIC_OPTIONS)
+    if problem:
+        return problem
     if getattr(args, "osc_out", None) is not None:
         try:
             host_and_port(args.osc_out)

@@ -1,0 +1,39 @@
+"""Numeric command-line options and their ranges: one way to refuse a value in one line.
+
+Each command lists its `NumericOption`s; `first_problem` names the first value that is out
+of its range or not finite (the option, the range and the value), before anything runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NumericOption:
+    flag: str
+    low: float
+    high: float
+    unit: str = ""
+
+    @property
+    def attribute(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+    def problem(self, value: float | None) -> str | None:
+        if value is None or (math.isfinite(value) and self.low <= value <= self.high):
+            return None
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{self.flag} must be {self.low:g}-{self.high:g}{unit}, got {value}"
+
+
+def first_problem(args: argparse.Namespace, options: Iterable[NumericOption]) -> str | None:
+    """The first of `options` whose value in `args` is out of range, in words; None if none."""
+    for option in options:
+        problem = option.problem(getattr(args, option.attribute, None))
+        if problem:
+            return problem
+    return None
