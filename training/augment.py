@@ -44,6 +44,18 @@ def pitch_shift(window: np.ndarray, semitones: float) -> np.ndarray:
     return shifted.astype(window.dtype)
 
 
+def gain_and_tilt(power: np.ndarray, gain_db: float, tilt_db: float, floor_db: float) -> None:
+    """In place on log power [n_bins, T] (contract units): add `gain_db` and a spectral tilt
+    of `tilt_db` from the lowest bin to the highest (-tilt/2 .. +tilt/2); silence stays
+    silence and nothing falls below the floor."""
+    ramp = np.linspace(-0.5, 0.5, power.shape[0], dtype=np.float32)[:, None]
+    floor = power <= -1.0
+    power += np.float32(_db_to_units(gain_db, floor_db))
+    power += np.float32(_db_to_units(tilt_db, floor_db)) * ramp
+    np.clip(power, -1.0, None, out=power)
+    power[floor] = -1.0
+
+
 def augment_windows(
     windows: np.ndarray,
     labels: np.ndarray,
@@ -55,7 +67,7 @@ def augment_windows(
     if not config.enabled:
         return windows
     out = windows.copy()
-    batch, _, n_bins, _ = out.shape
+    batch = out.shape[0]
     for index in range(batch):
         if config.mix_probability > 0 and rng.random() < config.mix_probability:
             partners = np.flatnonzero((labels == labels[index]) & (np.arange(batch) != index))
@@ -68,12 +80,7 @@ def augment_windows(
             out[index] = pitch_shift(
                 out[index], rng.uniform(-config.max_semitones, config.max_semitones)
             )
-        gain = _db_to_units(rng.uniform(-config.gain_db, config.gain_db), floor_db)
-        tilt = _db_to_units(rng.uniform(-config.tilt_db, config.tilt_db), floor_db)
-        ramp = np.linspace(-0.5, 0.5, n_bins, dtype=np.float32)[:, None]
-        power = out[index, 0]
-        floor = power <= -1.0
-        power += np.float32(gain) + np.float32(tilt) * ramp
-        np.clip(power, -1.0, None, out=power)
-        power[floor] = -1.0  # silence stays silence
+        gain = rng.uniform(-config.gain_db, config.gain_db)
+        tilt = rng.uniform(-config.tilt_db, config.tilt_db)
+        gain_and_tilt(out[index, 0], gain, tilt, floor_db)
     return out

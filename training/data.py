@@ -139,14 +139,18 @@ class MusicBank:
 
     def window(self, track: int, start: int) -> np.ndarray:
         """float32 [2, n_bins, n_frames] from frame `start`; short tracks get silence first."""
-        n_frames = self.contract.n_frames
+        return self.crop(track, start, self.contract.n_frames)
+
+    def crop(self, track: int, start: int, frames: int) -> np.ndarray:
+        """float32 [2, n_bins, frames] from frame `start`; a track shorter than `frames` gets
+        silence first."""
         features = self.features[track]
         available = features.shape[2]
-        if available >= n_frames:
-            return np.asarray(features[:, :, start : start + n_frames], dtype=np.float32)
-        out = np.zeros((2, features.shape[1], n_frames), dtype=np.float32)
+        if available >= frames:
+            return np.asarray(features[:, :, start : start + frames], dtype=np.float32)
+        out = np.zeros((2, features.shape[1], frames), dtype=np.float32)
         out[0] = -1.0
-        out[:, :, n_frames - available :] = features
+        out[:, :, frames - available :] = features
         return out
 
     def random_start(self, track: int, rng: np.random.Generator) -> int:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from training.augment import mix_power, pitch_shift
+from training.augment import gain_and_tilt, mix_power, pitch_shift
 from training.config import PretrainStageConfig
 from training.context import RunContext
 from training.data import MusicBank
@@ -81,24 +81,14 @@ class PretrainViews:
             2.0 ** rng.uniform(-np.log2(1 + config.max_stretch), np.log2(1 + config.max_stretch))
         )
         needed = int(np.ceil(config.crop_frames * rate)) + 1
-        features = self.bank.features[track]
-        start = int(rng.integers(0, max(features.shape[2] - needed, 0) + 1))
-        raw = np.asarray(features[:, :, start : start + needed], dtype=np.float32)
-        if raw.shape[2] < needed:
-            padded = np.zeros((2, raw.shape[1], needed), np.float32)
-            padded[0] = -1.0
-            padded[:, :, needed - raw.shape[2] :] = raw
-            raw = padded
-        window = time_stretch(raw, rate, config.crop_frames)
+        available = self.bank.features[track].shape[2]
+        start = int(rng.integers(0, max(available - needed, 0) + 1))
+        window = time_stretch(self.bank.crop(track, start, needed), rate, config.crop_frames)
         window = pitch_shift(window, rng.uniform(-config.max_semitones, config.max_semitones))
-        units_per_db = -2.0 / self.floor_db
         power = window[0]
-        floor = power <= -1.0
-        ramp = np.linspace(-0.5, 0.5, power.shape[0], dtype=np.float32)[:, None]
-        power += np.float32(units_per_db * rng.uniform(-config.gain_db, config.gain_db))
-        power += np.float32(units_per_db * rng.uniform(-config.tilt_db, config.tilt_db)) * ramp
-        np.clip(power, -1.0, None, out=power)
-        power[floor] = -1.0
+        gain = rng.uniform(-config.gain_db, config.gain_db)
+        gain_and_tilt(power, gain, rng.uniform(-config.tilt_db, config.tilt_db), self.floor_db)
+        units_per_db = -2.0 / self.floor_db
         if rng.random() < config.noise_probability:
             level = 1.0 + units_per_db * rng.uniform(-70.0, -35.0)  # noise at -70..-35 dB
             noise = np.full_like(power, np.float32(level))
