@@ -30,6 +30,7 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -315,18 +316,27 @@ def judge_images(models: ModelSet, images: np.ndarray) -> tuple[np.ndarray, np.n
     return judge_to_encoder[logits.argmax(axis=1)], features
 
 
+def generated_batches(
+    models: ModelSet, rows: np.ndarray, rng: np.random.Generator, batch: int
+) -> Iterator[np.ndarray]:
+    """The generator's images [<=batch, 3, S, S] for `rows` of features, `batch` rows per run,
+    each row with a fresh noise draw from `rng` (drawn a run at a time, in row order)."""
+    noise_dim = models.generator.metadata.noise_dim
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch].astype(np.float32)
+        noise = rng.standard_normal((len(chunk), noise_dim)).astype(np.float32)
+        (images,) = models.generator.run(["image"], {"noise": noise, "feature": chunk})
+        yield images
+
+
 def generate_and_judge(
     models: ModelSet, features: np.ndarray, draws: int, rng: np.random.Generator, batch: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Judge `draws` generated images per feature row, `batch` images per run:
     (categories [N*draws], features)."""
-    noise_dim = models.generator.metadata.noise_dim
     rows = np.repeat(features.astype(np.float32), draws, axis=0)
     categories, judge_features = [], []
-    for start in range(0, len(rows), batch):
-        chunk = rows[start : start + batch]
-        noise = rng.standard_normal((len(chunk), noise_dim)).astype(np.float32)
-        (images,) = models.generator.run(["image"], {"noise": noise, "feature": chunk})
+    for images in generated_batches(models, rows, rng, batch):
         category, judged = judge_images(models, images)
         categories.append(category)
         judge_features.append(judged)
@@ -343,17 +353,12 @@ def generated_attributes(
 ) -> list[PictureAttributes]:
     """Light and colour of one generated picture per feature row, graded toward its target
     at `strength`."""
-    rng = np.random.default_rng(seed)
-    noise_dim = models.generator.metadata.noise_dim
-    out = []
-    for start in range(0, len(features), batch):
-        chunk = features[start : start + batch].astype(np.float32)
-        noise = rng.standard_normal((len(chunk), noise_dim)).astype(np.float32)
-        (images,) = models.generator.run(["image"], {"noise": noise, "feature": chunk})
-        for image, target in zip(images, targets[start : start + batch], strict=True):
-            graded = grade(image, target, strength)
-            out.append(picture_attributes(to_uint8(graded.transpose(1, 2, 0))))
-    return out
+    batches = generated_batches(models, features, np.random.default_rng(seed), batch)
+    images = (image for images in batches for image in images)  # one batch held at a time
+    return [
+        picture_attributes(to_uint8(grade(image, target, strength).transpose(1, 2, 0)))
+        for image, target in zip(images, targets, strict=True)
+    ]
 
 
 def _finite_or_none(value: float) -> float | None:
