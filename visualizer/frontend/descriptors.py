@@ -66,17 +66,6 @@ class MusicDescriptors:
     arousal: float
     valence: float
 
-    def as_dict(self) -> dict[str, float | str]:
-        return {
-            "loudness_db": self.loudness_db,
-            "onset_rate": self.onset_rate,
-            "centroid_hz": self.centroid_hz,
-            "mode": self.mode,
-            "key": self.key,
-            "arousal": self.arousal,
-            "valence": self.valence,
-        }
-
 
 class DescriptorAnalyser:
     """Descriptors of power windows [n_bins, T] analysed under one contract."""
