@@ -15,12 +15,12 @@ from onnx import TensorProto, helper
 from PIL import Image
 
 from visualizer.model_files import ModelFileError
+from visualizer.resize import Filter, resize_rgb8
 from visualizer.upscale import (
     UPSCALER_FILE,
     Upscaler,
     UpscalerMetadata,
     load_upscaler,
-    resize_rgb8,
     to_rgb8,
 )
 
@@ -78,10 +78,12 @@ def test_a_learned_model_runs_then_the_result_is_resized(tmp_path):
     image = generator_image()
     doubled = np.repeat(np.repeat(to_rgb8(image), 2, axis=0), 2, axis=1)
     assert np.array_equal(upscaler.upscale(image, 16), doubled)
-    assert np.array_equal(upscaler.upscale(image, 40), resize_rgb8(doubled, 40))
-    assert np.array_equal(upscaler.upscale(image, 12), resize_rgb8(doubled, 12))
+    assert np.array_equal(upscaler.upscale(image, 40), resize_rgb8(doubled, 40, Filter.BICUBIC))
+    assert np.array_equal(upscaler.upscale(image, 12), resize_rgb8(doubled, 12, Filter.BICUBIC))
     # At or below the generator's size the model adds nothing: a plain resize.
-    assert np.array_equal(upscaler.upscale(image, 6), resize_rgb8(to_rgb8(image), 6))
+    assert np.array_equal(
+        upscaler.upscale(image, 6), resize_rgb8(to_rgb8(image), 6, Filter.BICUBIC)
+    )
     with pytest.raises(ValueError, match="expected an image"):
         upscaler.upscale(image[0], 16)
     with pytest.raises(ValueError, match="at least 1"):

@@ -44,6 +44,7 @@ from training.stage_loop import LoopHost, StageLoop
 from visualizer.folders import IMAGE_EXTENSIONS, find_category_files, split_by_item
 from visualizer.frontend.records import from_dict
 from visualizer.photos import PhotoReadError, read_photo
+from visualizer.resize import Filter, resize_rgb8
 
 log = logging.getLogger(__name__)
 
@@ -137,13 +138,15 @@ class UpscalerNet(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """The skip is torch's bilinear: it is part of the network, exported as ONNX Resize."""
         base = F.interpolate(image, scale_factor=self.scale, mode="bilinear", align_corners=False)
         out = base + F.pixel_shuffle(self.head(self.body(image)), self.scale)
         return out if self.training else out.clamp(-1.0, 1.0)
 
 
 def shrink(images: torch.Tensor, scale: int) -> torch.Tensor:
-    """[B,3,H,W] in [0,1] -> [B,3,H/scale,W/scale]: antialiased bicubic, clipped to [0,1]."""
+    """[B,3,H,W] in [0,1] -> [B,3,H/scale,W/scale]: antialiased bicubic, clipped to [0,1].
+    Torch's resize, not visualizer.resize: it makes training pairs from tensors in a batch."""
     height, width = images.shape[2] // scale, images.shape[3] // scale
     small = F.interpolate(images, size=(height, width), mode="bicubic", antialias=True)
     return small.clamp(0.0, 1.0)
@@ -264,11 +267,6 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     return (unit + 0.5).floor().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
-def bicubic(image: np.ndarray, size: int) -> np.ndarray:
-    """uint8 [h,w,3] -> uint8 [size,size,3] by Pillow's bicubic resize (the app's fallback)."""
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BICUBIC))
-
-
 @torch.no_grad()
 def held_out_figures(
     model: UpscalerNet, photos: np.ndarray, config: UpscalerConfig, degraded: bool
@@ -289,7 +287,9 @@ def held_out_figures(
         for index in range(small.shape[0]):
             truth = photos[start + index]
             ours = to_uint8(learned[index])
-            theirs = bicubic(to_uint8(small[index] * 2.0 - 1.0), config.photo_size)
+            theirs = resize_rgb8(
+                to_uint8(small[index] * 2.0 - 1.0), config.photo_size, Filter.BICUBIC
+            )  # the app's enlargement without a learned upscaler
             sums["psnr"] += psnr(ours, truth)
             sums["ssim"] += ssim(ours, truth)
             sums["bicubic_psnr"] += psnr(theirs, truth)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.folders import split_by_item
+from visualizer.resize import Filter, resize_rgb8
 
 HELD_OUT_SHARE = 0.2  # of each category's photos
 SPLIT_SEED = 0
@@ -23,7 +24,8 @@ class PhotoReadError(ValueError):
 
 
 def read_photo(path: Path, size: int) -> np.ndarray:
-    """A photo as uint8 RGB [size, size, 3]: centre-cropped square, antialiased resize.
+    """A photo as uint8 RGB [size, size, 3]: centre-cropped square, Lanczos resize
+    (antialiased when shrinking).
 
     Raises PhotoReadError naming the file for one Pillow cannot decode, and for one whose
     header claims more than twice Pillow's MAX_IMAGE_PIXELS (a decompression bomb)."""
@@ -39,10 +41,8 @@ def read_photo(path: Path, size: int) -> np.ndarray:
     width, height = image.size
     side = min(width, height)
     left, top = (width - side) // 2, (height - side) // 2
-    image = image.crop((left, top, left + side, top + side))
-    if side != size:
-        image = image.resize((size, size), Image.Resampling.LANCZOS)
-    return np.asarray(image, dtype=np.uint8)
+    square = np.asarray(image.crop((left, top, left + side, top + side)), dtype=np.uint8)
+    return resize_rgb8(square, size, Filter.LANCZOS)
 
 
 def split_photos(photos: list[Path]) -> tuple[list[Path], list[Path]]:

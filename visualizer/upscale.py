@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from visualizer.model_files import ModelFileError
+from visualizer.resize import Filter, resize_rgb8
 
 UPSCALER_FILE = "upscaler.onnx"
 UPSCALER_PREFIX = "musicscape.upscaler."
@@ -79,17 +80,6 @@ def to_rgb8(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(unit, dtype=np.float32).astype(np.uint8)
 
 
-def resize_rgb8(pixels: np.ndarray, size: int) -> np.ndarray:
-    """uint8 [H, W, 3] -> uint8 [size, size, 3] by Pillow's bicubic filter (antialiased when
-    shrinking); the same array when it already has that size."""
-    from PIL import Image
-
-    if pixels.shape[:2] == (size, size):
-        return pixels
-    resized = Image.fromarray(pixels).resize((size, size), Image.Resampling.BICUBIC)
-    return np.asarray(resized)
-
-
 class Upscaler:
     """Turns generator images into output-size RGB frames (see the module docstring).
 
@@ -124,10 +114,10 @@ class Upscaler:
         if size < 1:
             raise ValueError(f"output size must be at least 1, got {size}")
         if self.session is None or size <= image.shape[1]:
-            return resize_rgb8(to_rgb8(image), size)
+            return resize_rgb8(to_rgb8(image), size, Filter.BICUBIC)
         batch = np.ascontiguousarray(image[None], dtype=np.float32)
         (upscaled,) = self.session.run(["upscaled"], {"image": batch})
-        return resize_rgb8(to_rgb8(upscaled[0]), size)
+        return resize_rgb8(to_rgb8(upscaled[0]), size, Filter.BICUBIC)
 
 
 def load_upscaler(

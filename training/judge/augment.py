@@ -16,7 +16,8 @@ def augment(batch: torch.Tensor, config: JudgeConfig, generator: torch.Generator
 
     batch: [B,3,store,store] in [-1,1] -> [B,3,image_size,image_size] in [-1,1], on the
     batch's device. The random draws come from the CPU `generator` on any device, so a run
-    on a GPU draws the same crops, mirrors and jitter as one on the CPU.
+    on a GPU draws the same crops, mirrors and jitter as one on the CPU. Its resampling
+    (grid_sample, and F.interpolate for the blur) is torch's: it runs on the batch's device.
     """
     count, device = batch.shape[0], batch.device
 

@@ -126,7 +126,8 @@ def to_model_input(images: np.ndarray) -> torch.Tensor:
 @torch.no_grad()
 def predict(model: SceneJudge | JudgeEnsemble, images: np.ndarray, batch: int = 256) -> np.ndarray:
     """Eval-mode logits [N, C] for uint8 photos [N, H, W, 3], computed on the model's device;
-    photos of another size than the model's input are resampled to it (bilinear, antialiased)."""
+    photos of another size than the model's input are resampled to it (bilinear, antialiased;
+    torch's resize, on the batch as the model sees it, not visualizer.resize)."""
     model.eval()
     device = next(model.parameters()).device
     size = judge_input_size(model)
