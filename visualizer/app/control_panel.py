@@ -4,6 +4,8 @@ scene memory, spectrogram options). It only shows and emits; the main window dec
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QCheckBox,
@@ -21,10 +23,13 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from visualizer.feel import MAX_FEEL_STRENGTH
+from visualizer.feel import MAX_FEEL_STRENGTH, describe_feel
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .spectrogram_view import COLORMAPS
+
+if TYPE_CHECKING:
+    from .frame_worker import FramePacket
 
 BAR_STEPS = 1000
 REACTIVITY_STEPS = 100  # slider units per 1.0 of reactivity
@@ -184,6 +189,29 @@ class ControlPanel(QWidget):
     def set_probabilities(self, probabilities) -> None:
         for bar, value in zip(self.bars, probabilities, strict=False):
             bar.setValue(round(float(value) * BAR_STEPS))
+
+    def show_frame(self, packet: FramePacket, categories: tuple[str, ...]) -> None:
+        """What a shown frame was made of: the category bars, the picture's size and how it
+        was enlarged, the scene mode and the feel (labels set only when their text changes)."""
+        self.set_probabilities(packet.probabilities)
+        picture = f"{packet.output_size} px ({packet.upscaling})"
+        if self.picture_label.text() != picture:
+            self.picture_label.setText(picture)
+        text = packet.scene_mode.describe(categories)
+        if packet.mode_waiting:
+            text += " (waiting to hear it once)"
+        if self.mode_label.text() != text:
+            self.mode_label.setText(text)
+        feel = describe_feel(packet.arousal, packet.valence)
+        if self.feel_label.text() != feel:
+            self.feel_label.setText(feel)
+
+    def show_figures(self, fps: float, latencies) -> None:
+        """The live frame rate, and the median audio-to-picture latency of the last 20 beats."""
+        self.fps_label.setText(f"{fps:.0f} fps")
+        if latencies:
+            recent = list(latencies)[-20:]
+            self.latency_label.setText(f"{1e3 * sorted(recent)[len(recent) // 2]:.0f} ms")
 
     def set_position(self, position: float | None, duration: float | None) -> None:
         enabled = duration is not None and duration > 0

@@ -1,0 +1,119 @@
+"""The device watchdog: a lost input or output device, a file that ended or broke.
+
+The window calls `check` a few times a second. An input that delivered nothing for
+SILENT_DEVICE_SECONDS is treated as lost: the device list is made afresh and the same input
+is opened again every RETRY_SECONDS until it delivers. A file's output device that stopped
+is looked for every OUTPUT_RETRY_SECONDS while the file is held where it was. Each becomes a
+line in the panel, gone when the device is back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING
+
+from .app_settings import SOURCE_INPUT
+from .audio_sources import AudioDeviceError, CaptureSource, FilePlayback, rescan_devices
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+SILENT_DEVICE_SECONDS = 2.5  # an input that delivered nothing this long is treated as lost
+RETRY_SECONDS = 2.0
+OUTPUT_RETRY_SECONDS = 1.0  # a lost output device is looked for this often
+
+
+class DeviceWatchdog:
+    """Watches the current source of one window (see the module docstring)."""
+
+    def __init__(self, window: MainWindow):
+        self.window = window
+        self._silent_since: float | None = None
+        self._retry_at = 0.0
+        self._output_retry_at = 0.0
+        self._last_blocks = 0
+
+    def source_started(self, blocks: int) -> None:
+        """A source started; `blocks`: the ring's block count now (new ones mean sound)."""
+        self._last_blocks = blocks
+        self._silent_since = None
+
+    def input_missing_since(self, now: float) -> None:
+        """The chosen input is not there (or did not open): look for it again from `now`."""
+        self._silent_since = now
+
+    def check(self, now: float) -> None:
+        window = self.window
+        sources = window.sources
+        source = sources.source
+        if window.settings.source_kind == SOURCE_INPUT:
+            self._watch_input(source, now)
+        elif isinstance(source, FilePlayback):
+            window.panel.set_position(source.position_seconds, source.duration_seconds)
+            self._watch_output(source, now)
+            if source.decode_error:
+                window.set_fault("source", f"Playback stopped: {source.decode_error}")
+            elif source.finished and not sources.playlist_ended and sources.playlist is not None:
+                sources.next_file()
+        if not isinstance(source, FilePlayback):
+            window.panel.set_position(None, None)
+
+    def _watch_input(self, source, now: float) -> None:
+        window = self.window
+        ring = window.link.ring
+        delivering = (
+            isinstance(source, CaptureSource) and source.alive and ring.blocks != self._last_blocks
+        )
+        self._last_blocks = ring.blocks
+        if delivering:
+            self._silent_since = None
+            if "source" in window.faults and window.faults["source"].startswith("Lost"):
+                window.set_fault("source", None)
+            return
+        if self._silent_since is None:
+            self._silent_since = now
+            return
+        if now - self._silent_since < SILENT_DEVICE_SECONDS or now < self._retry_at:
+            return
+        self._retry_at = now + RETRY_SECONDS
+        sources = window.sources
+        key = window.settings.input_key
+        sources.stop()
+        with contextlib.suppress(AudioDeviceError):  # no PortAudio: refresh_inputs says so
+            rescan_devices()  # a sound server that (re)started since is listed only then
+        sources.refresh_inputs()
+        choice = sources.input_by_key(key)
+        label = key.split(":", 1)[-1]
+        if choice is not None and sources.switch_to(
+            CaptureSource(choice, sources.capture_ring(choice))
+        ):
+            self._silent_since = now
+            window.set_fault("source", f"Lost input '{label}'; reconnected, waiting for sound.")
+            return
+        window.set_fault(
+            "source",
+            f"Lost input '{label}': it stopped delivering sound. Retrying every "
+            f"{RETRY_SECONDS:.0f} s; pick another input to switch.",
+        )
+
+    def _watch_output(self, playback: FilePlayback, now: float) -> None:
+        """A file's output device that stopped (unplugged, its sound server died) is opened
+        again every OUTPUT_RETRY_SECONDS; playback is held where it stopped meanwhile."""
+        window = self.window
+        lost_prefix = "Lost the output device"
+        if not playback.output_lost:
+            if window.faults.get("source", "").startswith(lost_prefix):
+                window.set_fault("source", None)
+            return
+        if now >= self._output_retry_at:
+            self._output_retry_at = now + OUTPUT_RETRY_SECONDS
+            with contextlib.suppress(AudioDeviceError):
+                playback.reopen_output()
+                return
+        minutes, seconds = divmod(int(playback.position_seconds), 60)
+        window.set_fault(
+            "source",
+            f"{lost_prefix} '{playback.output_name}': the file is held at "
+            f"{minutes}:{seconds:02d} and goes on when the device is back (looking for it "
+            f"every {OUTPUT_RETRY_SECONDS:.0f} s; Space and seeking still work).",
+        )

@@ -1,0 +1,124 @@
+"""The scene controls: the scene mode, reactivity, feel, scene memory, A/V offset, the
+spectrogram's axis and colours.
+
+Keys, the panel, OSC and MIDI all land here. Each control is kept in the user's settings
+and reaches the worker as a `WorkerCommand` between its frames; the panel shows the value
+that was applied (clipped to its range).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from visualizer.feel import MAX_FEEL_STRENGTH
+from visualizer.scene_memory import MAX_APP_SECONDS
+
+from .control_panel import FEEL_STEPS
+from .frame_worker import (
+    SetAvOffset,
+    SetFeelStrength,
+    SetLogFrequency,
+    SetReactivity,
+    SetSceneMemory,
+    SetSceneMode,
+)
+from .scene_director import AUTO, BIAS, HOLD, SceneMode
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+class SceneControls:
+    """What the user steers of the picture, for one window."""
+
+    def __init__(self, window: MainWindow):
+        self.window = window
+        self.settings = window.settings
+        self.panel = window.panel
+
+    def _categories(self) -> tuple[str, ...] | None:
+        runtime = self.window.link.runtime
+        return None if runtime is None else runtime.metadata.categories
+
+    def show_categories(self, names: tuple[str, ...]) -> None:
+        """The models' categories: one bar each, and the mode box's hold / bias entries."""
+        panel = self.panel
+        panel.set_categories(names)
+        panel.mode_box.clear()
+        panel.mode_box.addItem("auto (the music chooses)")
+        for name in names:
+            panel.mode_box.addItem(f"hold {name}")
+        for name in names:
+            panel.mode_box.addItem(f"bias toward {name}")
+        self.apply_scene_mode()
+
+    def set_scene(self, kind: str, index: int) -> None:
+        categories = self._categories()
+        if categories is None or index >= len(categories):
+            return
+        self.settings.scene_mode = kind
+        self.settings.scene_category = categories[index]
+        self.apply_scene_mode()
+
+    def set_auto_mode(self) -> None:
+        self.settings.scene_mode = AUTO
+        self.apply_scene_mode()
+
+    def apply_scene_mode(self) -> None:
+        categories = self._categories()
+        if categories is None:
+            return
+        kind = self.settings.scene_mode
+        name = self.settings.scene_category
+        if kind not in (HOLD, BIAS) or name not in categories:
+            mode = SceneMode()
+            box_index = 0
+        else:
+            mode = SceneMode(kind, categories.index(name))
+            box_index = 1 + mode.category + (len(categories) if kind == BIAS else 0)
+        self.window.link.send(SetSceneMode(mode))
+        self.panel.mode_box.setCurrentIndex(box_index)
+
+    def on_mode_chosen(self, index: int) -> None:
+        count = len(self._categories() or ())
+        if index == 0 or count == 0:
+            self.set_auto_mode()
+        elif index <= count:
+            self.set_scene(HOLD, index - 1)
+        else:
+            self.set_scene(BIAS, index - 1 - count)
+
+    def set_reactivity(self, value: float) -> None:
+        value = min(max(value, 0.0), 3.0)
+        self.settings.reactivity = value
+        self.window.link.send(SetReactivity(value))
+        if abs(self.panel.reactivity.value() - round(value * 100)) > 0:
+            self.panel.reactivity.setValue(round(value * 100))
+
+    def set_feel_strength(self, value: float) -> None:
+        """How strongly light and colour follow the music's feel (kept in the settings)."""
+        value = min(max(value, 0.0), MAX_FEEL_STRENGTH)
+        self.settings.feel_strength = value
+        self.window.link.send(SetFeelStrength(value))
+        if self.panel.feel.value() != round(value * FEEL_STEPS):
+            self.panel.feel.setValue(round(value * FEEL_STEPS))
+
+    def set_scene_memory(self, seconds: float) -> None:
+        """The user's scene memory: kept in the settings, used at once and by later models."""
+        seconds = min(max(seconds, 0.0), float(MAX_APP_SECONDS))
+        self.settings.scene_memory_seconds = seconds
+        self.window.link.send(SetSceneMemory(seconds))
+        if self.panel.scene_memory.value() != round(seconds):
+            self.panel.scene_memory.setValue(round(seconds))
+
+    def set_av_offset(self, milliseconds: float) -> None:
+        self.settings.av_offset_ms = milliseconds
+        self.window.link.send(SetAvOffset(milliseconds))
+
+    def set_log_frequency(self, enabled: bool) -> None:
+        self.settings.log_frequency = enabled
+        self.window.link.send(SetLogFrequency(enabled))
+
+    def set_colormap(self, name: str) -> None:
+        self.settings.colormap = name
+        self.window.spectrogram.set_colormap(name)

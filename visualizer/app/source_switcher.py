@@ -1,0 +1,287 @@
+"""Where the sound comes from: the demo clip, a file or a playlist, or an input device.
+
+The source picker lists the demo, the last file and every input; choosing, opening or
+dropping a file switches the source, and the choice is kept in the user's settings. A file
+plays through the output device (play, pause, seek); a playlist goes on to its next file at
+the end of one and says when the last has played. A source that cannot start becomes a line
+in the panel; the picture goes on with the one it had.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PyQt6.QtWidgets import QFileDialog
+
+from visualizer.frontend import AudioDecodeError
+
+from .app_settings import SOURCE_DEMO, SOURCE_FILE, SOURCE_INPUT
+from .audio_sources import (
+    AudioDeviceError,
+    CaptureSource,
+    FilePlayback,
+    InputChoice,
+    capture_rate,
+    list_inputs,
+    rescan_devices,
+)
+from .frame_worker import ResetAudio
+from .playlist import AUDIO_SUFFIXES, Playlist
+from .sample_ring import SampleRing
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_SUFFIXES)
+
+
+class SourceSwitcher:
+    """The current source of one window and the choice of the next."""
+
+    def __init__(
+        self, window: MainWindow, demo_dir: Path, use_output_device: bool, input_rate: int | None
+    ):
+        self.window = window
+        self.settings = window.settings
+        self.panel = window.panel
+        self.demo_dir = Path(demo_dir)
+        self.use_output_device = use_output_device
+        self.input_rate = input_rate  # open inputs at this rate (None: the models' if they can)
+        self.source: CaptureSource | FilePlayback | None = None
+        self.inputs: list[InputChoice] = []
+        self.playlist: Playlist | None = None  # the files that play one after another
+        self.playlist_ended = False  # the last file has played: shown, not silently frozen
+
+    # ----- the picker -----
+    def rescan_inputs(self) -> None:
+        """The refresh button: PortAudio looks for devices afresh (a sound server started
+        since, a device plugged in), then the picker lists them. Re-initialising PortAudio
+        closes every stream, so the current source lets go of its device and takes it again."""
+        source = self.source
+        if isinstance(source, CaptureSource):
+            self.stop()
+        elif isinstance(source, FilePlayback) and source.uses_device:
+            source.close_output()
+        with contextlib.suppress(AudioDeviceError):  # no PortAudio: refresh_inputs says so
+            rescan_devices()
+        self.refresh_inputs()
+        if isinstance(source, CaptureSource):
+            choice = self.input_by_key(source.choice.key)
+            if choice is not None:
+                self.capture_input(choice)
+        elif isinstance(source, FilePlayback) and source.uses_device:
+            with contextlib.suppress(AudioDeviceError):  # lost: the health check retries
+                source.open_output()
+
+    def refresh_inputs(self) -> None:
+        try:
+            self.inputs = list_inputs()
+        except AudioDeviceError as error:
+            self.inputs = []
+            self.window.set_fault("inputs", str(error))
+        else:
+            self.window.set_fault(
+                "inputs", None if self.inputs else "No audio input device found; files still play."
+            )
+        picker = self.panel.source_picker
+        picker.clear()
+        picker.addItem("Demo clip")
+        picker.addItem(
+            f"File: {Path(self.settings.file_path).name}" if self.settings.file_path else "File…"
+        )
+        for choice in self.inputs:
+            picker.addItem(choice.label)
+        self._sync_picker()
+
+    def _sync_picker(self) -> None:
+        picker = self.panel.source_picker
+        kind = self.settings.source_kind
+        if kind == SOURCE_DEMO:
+            picker.setCurrentIndex(0)
+        elif kind == SOURCE_FILE:
+            picker.setCurrentIndex(1)
+        else:
+            keys = [choice.key for choice in self.inputs]
+            if self.settings.input_key in keys:
+                picker.setCurrentIndex(2 + keys.index(self.settings.input_key))
+
+    def on_source_chosen(self, index: int) -> None:
+        if index == 0:
+            self.play_demo()
+        elif index == 1:
+            if self.settings.file_path:
+                self.play_file(self.settings.file_path)
+            else:
+                self.choose_file()
+        else:
+            self.capture_input(self.inputs[index - 2])
+
+    def input_by_key(self, key: str) -> InputChoice | None:
+        return next((choice for choice in self.inputs if choice.key == key), None)
+
+    def start_remembered(self) -> None:
+        """At start-up: the source the user had last time (the demo the first time)."""
+        kind = self.settings.source_kind
+        if kind == SOURCE_FILE and self.settings.file_path:
+            self.play_file(self.settings.file_path)
+        elif kind == SOURCE_INPUT and self.settings.input_key:
+            choice = self.input_by_key(self.settings.input_key)
+            if choice is None:
+                self.window.set_fault(
+                    "source",
+                    f"The remembered input '{self.settings.input_key.split(':', 1)[1]}' is not "
+                    "connected; waiting for it (or pick another input).",
+                )
+                self.window.watchdog.input_missing_since(time.perf_counter())
+            else:
+                self.capture_input(choice)
+        else:
+            self.play_demo()
+
+    # ----- switching -----
+    def switch_to(self, source: CaptureSource | FilePlayback) -> bool:
+        """Stop the current source and start `source`; False (and no source) when it cannot
+        start, its reason in the panel."""
+        window = self.window
+        self.stop()
+        window.link.send(ResetAudio())
+        try:
+            source.start()
+        except (AudioDeviceError, AudioDecodeError) as error:
+            window.set_fault("source", str(error))
+            return False
+        self.source = source
+        window.watchdog.source_started(window.link.ring.blocks)
+        window.set_fault("source", None)
+        self.panel.source_label.setText(source.description)
+        if isinstance(source, FilePlayback):
+            self.panel.device_label.setText(f"output: {source.output_name}")
+            self.panel.play_button.setText("Pause")
+        else:
+            self.panel.device_label.setText(source.choice.label)
+        return True
+
+    def stop(self) -> None:
+        source, self.source = self.source, None
+        if source is not None:
+            source.stop()
+
+    def restart_current(self) -> None:
+        """The same source again (the models' rate changed: a new ring)."""
+        source = self.source
+        if isinstance(source, FilePlayback):
+            self._play(source.path, loop=source.loop)
+        elif isinstance(source, CaptureSource):
+            self.capture_input(source.choice)
+
+    def capture_ring(self, choice: InputChoice) -> SampleRing:
+        rate = self.input_rate or capture_rate(choice, self.window.link.contract.sample_rate)
+        return self.window.link.ensure_ring(rate)
+
+    def capture_input(self, choice: InputChoice) -> bool:
+        self.settings.source_kind = SOURCE_INPUT
+        self.settings.input_key = choice.key
+        ok = self.switch_to(CaptureSource(choice, self.capture_ring(choice)))
+        if not ok:
+            self.window.watchdog.input_missing_since(time.perf_counter())
+        self._sync_picker()
+        return ok
+
+    def demo_clip(self) -> Path | None:
+        clips = sorted(self.demo_dir.glob("*.ogg")) if self.demo_dir.is_dir() else []
+        return clips[0] if clips else None
+
+    def play_demo(self) -> None:
+        clip = self.demo_clip()
+        if clip is None:
+            self.window.set_fault(
+                "source",
+                f"No demo clip found in {self.demo_dir}; open a file (O) or pick an input.",
+            )
+            return
+        if self._play(clip, loop=True):
+            self.settings.source_kind = SOURCE_DEMO
+            self._sync_picker()
+
+    def _play(self, path: Path, loop: bool) -> bool:
+        try:
+            playback = FilePlayback(
+                path,
+                self.window.link.ensure_ring(),
+                use_output_device=self.use_output_device,
+                loop=loop,
+            )
+        except AudioDecodeError as error:
+            self.window.set_fault("source", f"Cannot play that file: {error}")
+            return False
+        return self.switch_to(playback)
+
+    # ----- files and playlists -----
+    def play_file(self, path: str | Path) -> bool:
+        return self.play_playlist(Playlist([Path(path)]))
+
+    def play_playlist(self, playlist: Playlist) -> bool:
+        """Play the playlist's current file; at its end the next one plays (or, after the
+        last, the window says the list has ended). A file that cannot play is skipped."""
+        skipped = []
+        for _ in playlist.files:
+            path = playlist.current
+            if self._play(path, loop=playlist.loops_one_file):
+                self.window.set_fault("playlist", "\n".join(skipped) or None)
+                self.playlist = playlist
+                self.playlist_ended = False
+                self.settings.source_kind = SOURCE_FILE
+                self.settings.file_path = str(path)
+                self.panel.source_picker.setItemText(1, f"File: {path.name}")
+                self._sync_picker()
+                return True
+            skipped.append(f"Skipped: {self.window.faults['source']}")
+            if len(playlist.files) == 1 or playlist.advance() is None:
+                return False
+        return False
+
+    def next_file(self) -> bool:
+        """N: the playlist's next file; after the last (and no --loop), the ended state."""
+        playlist = self.playlist
+        if playlist is None or self.settings.source_kind != SOURCE_FILE:
+            return False
+        if playlist.advance() is not None and self.play_playlist(playlist):
+            return True
+        self._show_ended()
+        return False
+
+    def _show_ended(self) -> None:
+        self.playlist_ended = True
+        if isinstance(self.source, FilePlayback):
+            self.source.paused = True
+        self.panel.play_button.setText("Play")
+        self.panel.source_label.setText(f"{self.panel.source_label.text()} (ended)")
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.window,
+            "Open an audio file",
+            str(Path.home()),
+            f"Audio ({AUDIO_EXTENSIONS});;All (*)",
+        )
+        if path:
+            self.play_file(path)
+
+    def toggle_pause(self) -> None:
+        if self.playlist_ended and self.playlist is not None:  # play the list again
+            self.playlist.index = 0
+            self.play_playlist(self.playlist)
+        elif isinstance(self.source, FilePlayback):
+            self.source.paused = not self.source.paused
+            self.panel.play_button.setText("Play" if self.source.paused else "Pause")
+
+    def seek(self, seconds: float) -> None:
+        if isinstance(self.source, FilePlayback):
+            self.source.seek(seconds)
+
+    def seek_relative(self, delta: float) -> None:
+        if isinstance(self.source, FilePlayback):
+            self.source.seek(self.source.position_seconds + delta)
