@@ -45,6 +45,7 @@ from visualizer.folders import IMAGE_EXTENSIONS, find_category_files, split_by_i
 from visualizer.frontend.records import from_dict
 from visualizer.photos import PhotoReadError, read_photo
 from visualizer.resize import Filter, resize_rgb8
+from visualizer.upscale import to_rgb8
 
 log = logging.getLogger(__name__)
 
@@ -261,12 +262,6 @@ def ssim(estimate: np.ndarray, target: np.ndarray) -> float:
     return float(np.mean(numerator / denominator))
 
 
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """[3,H,W] in [-1,1] -> uint8 [H,W,3] (rounded)."""
-    unit = (image.clamp(-1.0, 1.0) + 1.0) * 127.5
-    return (unit + 0.5).floor().to(torch.uint8).permute(1, 2, 0).numpy()
-
-
 @torch.no_grad()
 def held_out_figures(
     model: UpscalerNet, photos: np.ndarray, config: UpscalerConfig, degraded: bool
@@ -286,9 +281,9 @@ def held_out_figures(
         learned = model(small * 2.0 - 1.0)
         for index in range(small.shape[0]):
             truth = photos[start + index]
-            ours = to_uint8(learned[index])
+            ours = to_rgb8(learned[index].cpu().numpy())
             theirs = resize_rgb8(
-                to_uint8(small[index] * 2.0 - 1.0), config.photo_size, Filter.BICUBIC
+                to_rgb8((small[index] * 2.0 - 1.0).numpy()), config.photo_size, Filter.BICUBIC
             )  # the app's enlargement without a learned upscaler
             sums["psnr"] += psnr(ours, truth)
             sums["ssim"] += ssim(ours, truth)

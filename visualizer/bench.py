@@ -135,6 +135,13 @@ def _bundled_models():
     return default_model_dir()
 
 
+def print_figures(prefix: str, figures: dict[str, object]) -> None:
+    """One line per figure, `prefix.name: value` (floats to two decimals)."""
+    for name, value in figures.items():
+        shown = f"{value:.2f}" if isinstance(value, float) else value
+        print(f"{prefix}.{name}: {shown}")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="OUT", help="write the figures to this JSON file")
     parser.add_argument("--runs", type=int, default=200, help="timed runs per stage (default 200)")
@@ -232,25 +239,19 @@ def run(args: argparse.Namespace) -> int:
 
         app = run_app_bench(model_dir, args.seconds, args.file, args.size)
         report["app"] = app
-        for name, value in app.items():
-            shown = f"{value:.2f}" if isinstance(value, float) else value
-            print(f"app.{name}: {shown}")
+        print_figures("app", app)
     if args.osc_beats:
         from visualizer.app.osc_bench import run_osc_bench
 
         osc = run_osc_bench(model_dir, args.seconds, args.file)
         report["osc"] = osc
-        for name, value in osc.items():
-            shown = f"{value:.2f}" if isinstance(value, float) else value
-            print(f"osc.{name}: {shown}")
+        print_figures("osc", osc)
     if args.recording:
         from visualizer.app.record_bench import run_record_bench
 
         recording = run_record_bench(model_dir, args.seconds, args.file)
         report["record"] = recording
-        for name, value in recording.items():
-            shown = f"{value:.2f}" if isinstance(value, float) else value
-            print(f"record.{name}: {shown}")
+        print_figures("record", recording)
     if args.soak is not None:
         from visualizer.app.app_bench import run_soak
         from visualizer.bundled import assets_dir

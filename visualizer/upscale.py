@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from visualizer.model_files import ModelFileError
+from visualizer.pixels import to_uint8
 from visualizer.resize import Filter, resize_rgb8
 
 UPSCALER_FILE = "upscaler.onnx"
@@ -75,9 +76,9 @@ class UpscalerMetadata:
 
 
 def to_rgb8(image: np.ndarray) -> np.ndarray:
-    """float [3, H, W] in [-1, 1] -> uint8 [H, W, 3] RGB, C-contiguous (rounded, clipped)."""
-    unit = np.clip(image.transpose(1, 2, 0) * 127.5 + 128.0, 0.0, 255.0)
-    return np.ascontiguousarray(unit, dtype=np.float32).astype(np.uint8)
+    """float [3, H, W] in [-1, 1] -> uint8 [H, W, 3] RGB, C-contiguous (pixels.to_uint8:
+    rounded, clipped)."""
+    return to_uint8(np.ascontiguousarray(image.transpose(1, 2, 0), dtype=np.float32))
 
 
 class Upscaler:

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from export.judge_export import export_judge
+from tests.training.stop_flags import StopAfterChecks
 from training.checkpoint import LATEST, CheckpointError, load_checkpoint
 from training.context import TrainingInterrupted
 from training.judge.augment import augment, cutmix
@@ -298,19 +299,6 @@ def test_saved_judge_is_the_average_of_the_last_epochs_with_fresh_batch_norm(sce
 def test_judge_config_refuses_bad_cutmix_and_averaging(changes, message):
     with pytest.raises(ValueError, match=message):
         dataclasses.replace(TOY_CONFIG, **changes)
-
-
-class StopAfterChecks:
-    """A stop flag that asks to stop once it has been checked `checks` times (the loop checks
-    it before every step)."""
-
-    def __init__(self, checks: int):
-        self.checks = checks
-
-    @property
-    def requested(self) -> bool:
-        self.checks -= 1
-        return self.checks < 0
 
 
 @pytest.mark.parametrize(("optimizer", "lr"), [("adamw", 5e-3), ("sgd", 0.05)])

@@ -16,9 +16,10 @@ import torch
 from PIL import Image
 
 from export.upscaler_export import export_upscaler
+from tests.training.stop_flags import StopAfterChecks
 from tests.training.synthetic import make_dataset
 from training.checkpoint import LATEST, load_checkpoint
-from training.context import StopFlag, TrainingInterrupted
+from training.context import TrainingInterrupted
 from training.upscaler import (
     UpscalerCheckpointError,
     UpscalerConfig,
@@ -67,19 +68,6 @@ def bilinear_reference(image: np.ndarray, scale: int) -> np.ndarray:
         + image[:, rows_high] * row_share[None, :, None]
     )
     return rows[:, :, cols_low] * (1 - col_share) + rows[:, :, cols_high] * col_share
-
-
-class StopAfterChecks(StopFlag):
-    """A stop flag that asks to stop once it has been checked `checks` times (the loop checks
-    it before every step)."""
-
-    def __init__(self, checks: int):
-        self.checks = checks
-
-    @property
-    def requested(self) -> bool:
-        self.checks -= 1
-        return self.checks < 0
 
 
 @pytest.fixture(scope="module")
