@@ -9,7 +9,7 @@ from visualizer.app.model_runtime import ModelRuntime, default_model_dir
 from visualizer.app.output_size import CANDIDATE_SIZES, pick_output
 from visualizer.upscale import Upscaler
 
-from .test_app_window import wait_for_frames
+from .test_main_window import wait_for_frames
 
 
 def test_the_largest_size_that_fits_the_frame_interval_is_picked():

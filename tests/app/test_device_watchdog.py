@@ -1,7 +1,8 @@
-"""Fault injection with a real PulseAudio daemon: killed (SIGKILL, as a crash) and started
-again on the same socket while the app captures or plays, and started only after the app.
-The app says what happened and carries on by itself once the server is back; a file keeps
-its position meanwhile and Space and seeking still work."""
+"""The device watchdog (and the source picker's refresh), by fault injection with a real
+PulseAudio daemon: killed (SIGKILL, as a crash) and started again on the same socket while
+the app captures or plays, and started only after the app. The app says what happened and
+carries on by itself once the server is back; a file keeps its position meanwhile and Space
+and seeking still work."""
 
 from __future__ import annotations
 

@@ -1,48 +1,11 @@
-"""The worker's pure parts: sample ring, scene director, spectrogram image, frame stats."""
+"""The scene director: feature glides, the scene memory, beat pulses, hold and bias."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from visualizer.app.frame_stats import FrameStats
-from visualizer.app.sample_ring import SampleRing
 from visualizer.app.scene_director import BIAS, HOLD, SceneDirector, SceneMode, softmax
-from visualizer.app.spectrogram_image import SpectrogramImage
-from visualizer.frontend import FrontEndContract, analyse_signal
-
-
-def test_ring_reads_only_samples_whose_time_has_come():
-    ring = SampleRing(capacity=1000, sample_rate=100)
-    ring.write(np.arange(10, dtype=np.float32), last_sample_time=1.0)  # samples at 0.91..1.0
-    out = np.empty(1000, np.float32)
-    count, last = ring.read_until(0.955, out)
-    assert count == 5 and out[:5].tolist() == [0, 1, 2, 3, 4]
-    assert last == pytest.approx(0.95)
-    count, last = ring.read_until(2.0, out)
-    assert out[:count].tolist() == [5, 6, 7, 8, 9] and last == pytest.approx(1.0)
-    assert ring.read_until(3.0, out) == (0, None)
-
-
-def test_ring_wraps_and_counts_an_overflow_when_lapped():
-    ring = SampleRing(capacity=8, sample_rate=100)
-    out = np.empty(8, np.float32)
-    ring.write(np.arange(6, dtype=np.float32), 1.0)
-    assert ring.read_until(1.0, out)[0] == 6
-    ring.write(np.arange(6, 12, dtype=np.float32), 2.0)  # wraps around the end
-    count, _ = ring.read_until(2.0, out)
-    assert out[:count].tolist() == [6, 7, 8, 9, 10, 11]
-    ring.write(np.arange(12, 32, dtype=np.float32), 3.0)  # more than the capacity
-    count, _ = ring.read_until(3.0, out)
-    assert ring.overflows == 1
-    assert out[:count].tolist() == list(range(24, 32))
-
-
-def test_ring_reset_skips_what_was_written():
-    ring = SampleRing(capacity=100, sample_rate=100)
-    ring.write(np.ones(50, np.float32), 1.0)
-    ring.reset_reader()
-    assert ring.read_until(5.0, np.empty(100, np.float32)) == (0, None)
 
 
 def _director(**options):
@@ -150,28 +113,3 @@ def test_hold_starts_from_the_models_prototype_then_follows_the_music():
     _, feature = director.step(2.0)
     np.testing.assert_allclose(feature, [0, 1, 0, 0], atol=1e-6)  # the music's own water
     assert not _director().knows(1)  # no shipped prototypes: nothing to hold yet
-
-
-def test_spectrogram_image_puts_a_tone_on_its_row():
-    contract = FrontEndContract()
-    t = np.arange(contract.sample_rate * 2) / contract.sample_rate
-    tone_hz = 1000.0
-    power, _ = analyse_signal((0.5 * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32), contract)
-    for log_frequency in (True, False):
-        image = SpectrogramImage(contract, columns=50, log_frequency=log_frequency, rows=256)
-        rendered = image.render(power[0][:, -30:])
-        assert rendered.shape == (len(image.row_bins), 50) and rendered.dtype == np.uint8
-        assert (rendered[:, :20] == 0).all()  # columns not yet heard read as the floor
-        peak_row = int(np.argmax(rendered[:, -1]))
-        assert peak_row == image.row_of_hz(tone_hz)
-
-
-def test_frame_stats_summary():
-    stats = FrameStats()
-    for index in range(11):
-        stats.displayed(index * 2, 0.1 * index - 0.02 if index % 2 else None, 0.1 * index)
-    summary = stats.summary()
-    assert summary["fps"] == pytest.approx(10.0)
-    assert summary["frame_ms_p50"] == pytest.approx(100.0)
-    assert summary["latency_ms_p50"] == pytest.approx(20.0)
-    assert stats.skipped == 10

@@ -1,0 +1,124 @@
+"""The scene controls: each control clipped to its range, kept in the settings, shown in the
+panel and sent to the worker as a command (never written into the worker)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from visualizer.app.control_panel import ControlPanel
+from visualizer.app.frame_worker import (
+    SetAvOffset,
+    SetFeelStrength,
+    SetLogFrequency,
+    SetReactivity,
+    SetSceneMemory,
+    SetSceneMode,
+)
+from visualizer.app.scene_controls import SceneControls
+from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
+from visualizer.feel import MAX_FEEL_STRENGTH
+from visualizer.scene_memory import MAX_APP_SECONDS
+
+CATEGORIES = ("sky", "water", "mountain")
+
+
+class LinkStandIn:
+    """What SceneControls uses of the worker link: the models' categories and `send`."""
+
+    def __init__(self, categories: tuple[str, ...] | None):
+        self.runtime = None
+        if categories is not None:
+            self.use(categories)
+        self.sent = []
+
+    def use(self, categories: tuple[str, ...]) -> None:
+        """New models with these categories (as WorkerLink.use_runtime, before the panel)."""
+        self.runtime = SimpleNamespace(metadata=SimpleNamespace(categories=categories))
+
+    def send(self, command) -> None:
+        self.sent.append(command)
+
+
+@pytest.fixture
+def make_controls(qtbot, settings):
+    def make(categories: tuple[str, ...] | None = CATEGORIES):
+        panel = ControlPanel()
+        qtbot.addWidget(panel)
+        window = SimpleNamespace(
+            settings=settings,
+            panel=panel,
+            link=LinkStandIn(categories),
+            spectrogram=SimpleNamespace(set_colormap=lambda name: None),
+        )
+        controls = SceneControls(window)
+        controls.show_categories(categories or ())
+        window.link.sent.clear()
+        return controls, window
+
+    return make
+
+
+def test_values_are_clipped_kept_shown_and_sent_as_commands(make_controls):
+    controls, window = make_controls()
+    controls.set_reactivity(5.0)
+    controls.set_feel_strength(-1.0)
+    controls.set_scene_memory(10_000.0)
+    controls.set_av_offset(-40.0)
+    controls.set_log_frequency(False)
+    assert window.link.sent == [
+        SetReactivity(3.0),
+        SetFeelStrength(0.0),
+        SetSceneMemory(float(MAX_APP_SECONDS)),
+        SetAvOffset(-40.0),
+        SetLogFrequency(False),
+    ]
+    settings = window.settings
+    assert settings.reactivity == 3.0 and settings.feel_strength == 0.0
+    assert settings.scene_memory_seconds == MAX_APP_SECONDS
+    assert settings.av_offset_ms == -40.0 and settings.log_frequency is False
+    assert window.panel.reactivity.value() == 300
+    assert window.panel.scene_memory.value() == MAX_APP_SECONDS
+    controls.set_feel_strength(MAX_FEEL_STRENGTH + 1)
+    assert window.link.sent[-1] == SetFeelStrength(MAX_FEEL_STRENGTH)
+
+
+def test_the_mode_box_lists_auto_then_hold_then_bias_per_category(make_controls):
+    controls, window = make_controls()
+    box = window.panel.mode_box
+    assert [box.itemText(i) for i in range(box.count())] == [
+        "auto (the music chooses)",
+        *(f"hold {name}" for name in CATEGORIES),
+        *(f"bias toward {name}" for name in CATEGORIES),
+    ]
+    controls.on_mode_chosen(2)  # hold water
+    controls.on_mode_chosen(6)  # bias toward mountain
+    controls.on_mode_chosen(0)
+    assert window.link.sent == [
+        SetSceneMode(SceneMode(HOLD, 1)),
+        SetSceneMode(SceneMode(BIAS, 2)),
+        SetSceneMode(SceneMode()),
+    ]
+    assert window.settings.scene_mode == AUTO and box.currentIndex() == 0
+
+
+def test_a_scene_is_kept_by_name_and_applied_when_the_models_have_it(make_controls):
+    controls, window = make_controls()
+    controls.set_scene(BIAS, 1)
+    assert window.settings.scene_category == "water"
+    assert window.panel.mode_box.currentIndex() == 1 + 1 + len(CATEGORIES)
+    controls.set_scene(HOLD, len(CATEGORIES))  # no such category: nothing changes
+    assert window.link.sent == [SetSceneMode(SceneMode(BIAS, 1))]
+    window.link.sent.clear()
+    window.link.use(("water", "desert"))  # new models: water is now category 0
+    controls.show_categories(("water", "desert"))
+    assert window.link.sent == [SetSceneMode(SceneMode(BIAS, 0))]
+
+
+def test_without_models_no_scene_mode_is_sent(make_controls):
+    controls, window = make_controls(categories=None)
+    controls.set_scene(HOLD, 0)
+    controls.set_auto_mode()
+    controls.on_mode_chosen(1)
+    assert window.link.sent == []
