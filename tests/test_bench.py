@@ -1,0 +1,42 @@
+"""`musicscape bench` (visualizer/bench.py): the stage figures, their printed lines and the
+refusal of options out of range. The app, OSC and recording benches are in tests/app."""
+
+import json
+
+import pytest
+
+from visualizer.bench import print_figures
+from visualizer.cli import main
+
+
+def test_bench_writes_stage_figures(tmp_path):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--runs", "20", "--json", str(out)]) == 0
+    stages = json.loads(out.read_text())["stages"]
+    for name in ("stft_push_512", "stft_window_read", "stft_offline_16s"):
+        figures = stages[name]
+        assert set(figures) == {"median_ms", "p95_ms", "runs"}
+        assert 0 < figures["median_ms"] <= figures["p95_ms"]
+
+
+def test_figures_print_one_line_each_floats_to_two_decimals(capsys):
+    print_figures("app", {"fps": 59.8765, "frames": 120, "provider": "CPU"})
+    assert capsys.readouterr().out.splitlines() == [
+        "app.fps: 59.88",
+        "app.frames: 120",
+        "app.provider: CPU",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--runs", "0"], "musicscape bench: --runs must be 1-100000, got 0"),
+        (["--seconds", "nan", "--app"], "musicscape bench: --seconds must be 0.5-86400, got nan"),
+        (["--soak", "-5"], "musicscape bench: --soak must be 1-10080 minutes, got -5.0"),
+        (["--size", "0", "--motion"], "musicscape bench: --size must be 16-4096 pixels, got 0"),
+    ],
+)
+def test_bench_refuses_numeric_options_out_of_range(argv, message, capsys):
+    assert main(["bench", *argv]) == 2
+    assert capsys.readouterr().err.strip() == message
