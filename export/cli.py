@@ -5,12 +5,17 @@ specifies, each with ModelMetadata.to_props(); each file is exported in its own 
 compared with torch on random and real inputs (max abs difference <= 1e-4, else it fails).
 When the run has a trained upscaler (upscaler/upscaler.pt) it also writes upscaler.onnx
 (visualizer/upscale.py); `--upscaler-only` writes that file alone.
+
+A run whose GAN took its conditions from an exported music encoder (`gan.encoder_onnx`)
+writes generator.onnx alone, with that encoder's metadata (see run_export.py), and copies
+music_encoder.onnx, judge.onnx and upscaler.onnx unchanged from the encoder's folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -67,7 +72,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from export.onnx_export import ExportMismatchError, export_in_subprocess
-    from export.run_export import export_encoder, export_generator, run_metadata
+    from export.run_export import (
+        encoder_onnx_of,
+        export_encoder,
+        export_generator,
+        gan_checkpoint,
+        run_metadata,
+    )
     from training.checkpoint import CheckpointError
     from training.context import read_run_info
     from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, JUDGE_FILE, ModelFileError
@@ -96,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         eval_figures = json.loads(args.eval_json.read_text()) if args.eval_json else {}
         version = args.model_version or args.run.resolve().name
         data_root = args.data or Path(info["data_root"])
+        encoder_path = encoder_onnx_of(gan_checkpoint(args.run, args.gan_epoch), data_root)
+        if encoder_path is not None:
+            return _export_on_encoder(args, data_root, encoder_path, version, eval_figures)
         metadata = run_metadata(
             args.run,
             data_root,
@@ -145,6 +159,55 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if upscaler_checkpoint.is_file():
         return _export_upscaler(args, upscaler_checkpoint)
+    return 0
+
+
+ENCODER_FOLDER_FILES = ("music_encoder.onnx", "judge.onnx", "upscaler.onnx")
+
+
+def _export_on_encoder(
+    args: argparse.Namespace,
+    data_root: Path,
+    encoder_path: Path,
+    version: str,
+    eval_figures: dict,
+) -> int:
+    """generator.onnx of a GAN trained on an exported encoder, with that encoder's metadata;
+    the encoder's folder's other model files copied unchanged beside it."""
+    from export.onnx_export import ExportMismatchError, export_in_subprocess
+    from export.run_export import encoder_onnx_metadata, export_generator, gan_checkpoint
+    from training.checkpoint import CheckpointError
+    from visualizer.model_files import GENERATOR_FILE, ModelFileError
+
+    try:
+        metadata = encoder_onnx_metadata(
+            encoder_path,
+            gan_checkpoint(args.run, args.gan_epoch),
+            version,
+            eval_figures,
+            args.truncation,
+            args.category_pull,
+        )
+        args.out.mkdir(parents=True, exist_ok=True)
+        figures = export_in_subprocess(
+            export_generator,
+            str(args.run),
+            str(data_root),
+            str(args.out / GENERATOR_FILE),
+            metadata.to_props(),
+            args.truncation,
+            args.gan_epoch,
+            args.category_pull,
+        )
+    except (ExportMismatchError, ModelFileError, CheckpointError) as error:
+        print(f"musicscape export: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{GENERATOR_FILE}: max abs diff vs torch {figures}")
+    for name in ENCODER_FOLDER_FILES:
+        source = encoder_path.parent / name if name != "music_encoder.onnx" else encoder_path
+        if source.is_file() and source.resolve() != (args.out / name).resolve():
+            shutil.copyfile(source, args.out / name)
+            print(f"{name}: copied unchanged from {source}")
     return 0
 
 

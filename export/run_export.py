@@ -1,11 +1,17 @@
 """Exporting a training run's models: music encoder (+ category scores), generator, judge.
 
+A run whose GAN took its conditions from an exported music encoder (`gan.encoder_onnx`)
+exports only its generator: its metadata is that encoder's (categories, prototypes,
+front end, training data), with the generator's own sizes, picture attributes and pull
+(`encoder_onnx_metadata`), and the encoder's folder gives the other files unchanged.
+
 Each exporter is a module-level function so it can run in its own spawned process (an LSTM
 export fixes the time axis of later LSTM exports in the same process).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -132,6 +138,41 @@ def generator_weights(saved: dict) -> dict:
     return saved["generator"] if average is None else average["model"]
 
 
+def encoder_onnx_of(saved_gan: dict, data_root: Path) -> Path | None:
+    """The exported music encoder a GAN checkpoint took its conditions from
+    (`gan.encoder_onnx`: as given when absolute or present, else under the data root), or
+    None for one trained on its run's embedding."""
+    given = TrainConfig.from_dict(saved_gan["config"]).gan.encoder_onnx
+    if not given:
+        return None
+    path = Path(given)
+    return path if path.is_absolute() or path.exists() else Path(data_root) / path
+
+
+def _real_features(run_dir: Path, data_root: Path, props: dict, saved: dict):
+    """[3, feature_dim]: the app's features of the first windows of three validation tracks,
+    from the run's embedding or from the exported encoder the GAN was trained on."""
+    import torch
+
+    frontend = json.loads(props["musicscape.frontend"])
+    encoder_path = encoder_onnx_of(saved, data_root)
+    if encoder_path is None:
+        scored, split = _scored_encoder(run_dir, data_root, props, saved)
+        tracks = split.relative(split.validation_tracks or split.train_tracks)
+        windows = torch.from_numpy(real_windows(data_root, tracks, frontend, 3))
+        with torch.no_grad():
+            features, _ = scored(windows)
+        return features
+    from visualizer.model_sessions import open_model
+
+    encoder = open_model(encoder_path, threads=1)
+    data = encoder.metadata.training_data
+    tracks = list(data.get("validation_tracks") or data.get("train_tracks") or [])
+    windows = real_windows(data_root, tracks, frontend, 3)
+    (features,) = encoder.run(["feature"], {"window": windows})
+    return torch.from_numpy(np.asarray(features, dtype=np.float32))
+
+
 def export_generator(
     run_dir: str,
     data_root: str,
@@ -143,8 +184,9 @@ def export_generator(
 ) -> dict:
     """Export generator.onnx (from the GAN checkpoint of `gan_epoch`, default the latest), its
     noise scaled by `truncation` and its feature pulled `category_pull` of the way toward the
-    best-scoring category prototype of the metadata, both inside the graph; checks it on
-    random features and on real encoder features."""
+    best-scoring category prototype of the metadata, both inside the graph (a generator
+    conditioned on picture attributes takes them as a third input, "attributes" [B, 4],
+    passed through unchanged); checks it on random features and on real encoder features."""
     import torch
 
     from training.config import TrainConfig as Config
@@ -161,25 +203,72 @@ def export_generator(
         category_pull,
     ).eval()
     torch.manual_seed(0)
-    example = (
+    example = [
         torch.randn(EXAMPLE_BATCH, config.noise_dim),
         torch.randn(EXAMPLE_BATCH, config.feature_dim),
-    )
-    export_module(generator, example, ["noise", "feature"], ["image"], out_path, props)
-    scored, split = _scored_encoder(Path(run_dir), Path(data_root), props, saved)
-    tracks = split.relative(split.validation_tracks or split.train_tracks)
-    windows = torch.from_numpy(
-        real_windows(Path(data_root), tracks, json.loads(props["musicscape.frontend"]), 3)
-    )
-    with torch.no_grad():
-        features, _ = scored(windows)
-    noise = torch.randn(3, config.noise_dim)
+    ]
+    names = ["noise", "feature"]
+    if config.attribute_dim:
+        example.append(torch.randn(EXAMPLE_BATCH, config.attribute_dim))
+        names.append("attributes")
+    export_module(generator, tuple(example), names, ["image"], out_path, props)
+    features = _real_features(Path(run_dir), Path(data_root), props, saved)  # [<=3, D]
+    rows = len(features)
+    noise = torch.randn(rows, config.noise_dim)
+    extra = (torch.randn(rows, config.attribute_dim) * 1.5,) if config.attribute_dim else ()
     return {
         "random": check_against_torch(
-            generator, out_path, (noise, torch.randn(3, config.feature_dim))
+            generator, out_path, (noise, torch.randn(rows, config.feature_dim), *extra)
         ),
-        "real": check_against_torch(generator, out_path, (noise, features)),
+        "real": check_against_torch(generator, out_path, (noise, features, *extra)),
     }
+
+
+def encoder_onnx_metadata(
+    encoder_path: Path,
+    saved_gan: dict,
+    model_version: str,
+    eval_figures: dict,
+    truncation: float = 1.0,
+    category_pull: float = 0.0,
+) -> ModelMetadata:
+    """generator.onnx's metadata for a GAN trained on an exported encoder's conditions: a copy
+    of that encoder's (categories, prototypes, front end, training data, scene memory), with
+    this generator's sizes, version, figures, picture attributes and, in the training data,
+    its epochs, truncation and pull."""
+    from training.models.gan import CATEGORY_PULL_TEMPERATURE
+    from visualizer.model_sessions import open_model
+
+    encoder = open_model(encoder_path, threads=1).metadata
+    generator = TrainConfig.from_dict(saved_gan["config"]).gan.generator
+    if generator.feature_dim != encoder.feature_dim:
+        raise ModelFileError(
+            f"{encoder_path.name}: feature_dim {encoder.feature_dim}, the generator's "
+            f"{generator.feature_dim}"
+        )
+    training_data = dict(encoder.training_data)
+    training_data.update(
+        {
+            "gan_epochs": saved_gan["epoch"],
+            "generator_weights": (
+                "last step" if saved_gan.get("generator_average") is None else "weight average"
+            ),
+            "noise_truncation": truncation,
+            "category_pull": category_pull,
+            "category_pull_temperature": CATEGORY_PULL_TEMPERATURE,
+            "generator_conditions": f"{encoder_path.name} {encoder.model_version}",
+            "generator_upsample": generator.upsample,
+        }
+    )
+    return dataclasses.replace(
+        encoder,
+        noise_dim=generator.noise_dim,
+        image_size=generator.image_size,
+        model_version=model_version,
+        training_data=training_data,
+        eval_figures=eval_figures,
+        picture_attributes=dict(saved_gan.get("attribute_stats") or {}),
+    )
 
 
 def run_metadata(
@@ -207,6 +296,7 @@ def run_metadata(
     centre = saved_feature_centre(gan, config.embed.music.feature_dim)
     centroids = training_image_centroids(embedding, split) - centre
     gan_config = TrainConfig.from_dict(gan["config"]).gan.generator
+    attribute_stats = dict(gan.get("attribute_stats") or {})
     training_data = dict(info["data"])
     training_data.update(
         {
@@ -236,4 +326,5 @@ def run_metadata(
         eval_figures=eval_figures,
         category_prototypes=tuple(tuple(float(x) for x in row) for row in centroids),
         scene_memory_seconds=scene_memory_seconds,
+        picture_attributes=attribute_stats,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from visualizer.frontend.records import from_dict
+from visualizer.picture_attributes import ATTRIBUTE_NAMES
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class ImageEncoderConfig:
     unit_norm: bool = True
 
 
+UPSAMPLE_KINDS = ("transposed", "resize")
+
+
 @dataclass(frozen=True)
 class GeneratorConfig:
     image_size: int = 64
@@ -63,6 +67,21 @@ class GeneratorConfig:
     feature_dim: int = 1024
     projected_dim: int = 128
     base_channels: int = 32  # channels at the last stage; doubled towards 4x4
+    # Picture attributes (visualizer/picture_attributes.py, z-units) G is conditioned on,
+    # concatenated to its code like the projected feature; 0 = none.
+    attribute_dim: int = 0
+    # How G doubles its resolution: "transposed" (ConvTranspose2d, stride 2: the DCGAN of the
+    # paper, which leaves a checkerboard) or "resize" (nearest x2 then a 3x3 conv, Odena et
+    # al. 2016, "Deconvolution and checkerboard artifacts").
+    upsample: str = "transposed"
+
+    def __post_init__(self) -> None:
+        if self.upsample not in UPSAMPLE_KINDS:
+            raise ValueError(
+                f"generator.upsample must be one of {UPSAMPLE_KINDS}, got {self.upsample!r}"
+            )
+        if self.attribute_dim < 0:
+            raise ValueError(f"generator.attribute_dim must be >= 0, got {self.attribute_dim}")
 
 
 @dataclass(frozen=True)
@@ -144,6 +163,14 @@ class GanStageConfig:
     # Over the last N epochs both learning rates fall linearly towards zero; 0 = constant.
     lr_decay_epochs: int = 0
     ema_calibration_batches: int = 16  # batches that measure the average's BatchNorm statistics
+    # With generator.attribute_dim 4, G is asked for the picture attributes of each batch's
+    # real photo (z-units of the training photos' stats) and this weighs the mean squared
+    # error, in z-units, between what it drew and what it was asked.
+    attribute_weight: float = 1.0
+    # Conditions from an exported music encoder (music_encoder.onnx; path, absolute or under
+    # the data root) instead of the run's embed stage: its centred features, its metadata's
+    # category prototypes and its metadata's training tracks; "" = the run's embedding.
+    encoder_onnx: str = ""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.ema_decay < 1.0:
@@ -163,6 +190,13 @@ class GanStageConfig:
             raise ValueError(f"gan.condition_noise must be >= 0, got {self.condition_noise}")
         if self.ema_calibration_batches < 1:
             raise ValueError("gan.ema_calibration_batches must be at least 1")
+        if self.attribute_weight < 0:
+            raise ValueError(f"gan.attribute_weight must be >= 0, got {self.attribute_weight}")
+        if self.generator.attribute_dim not in (0, len(ATTRIBUTE_NAMES)):
+            raise ValueError(
+                f"gan.generator.attribute_dim must be 0 or {len(ATTRIBUTE_NAMES)} "
+                f"({', '.join(ATTRIBUTE_NAMES)}), got {self.generator.attribute_dim}"
+            )
 
 
 @dataclass(frozen=True)

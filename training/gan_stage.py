@@ -13,6 +13,17 @@ that region, often near a border. With
 
 G's weights are averaged over steps (`ema_decay`); the average draws the sample grids and
 is what export writes. The learning rates can fall linearly over the last epochs.
+
+With `generator.attribute_dim` 4, G is also asked for picture attributes (mean L*, C*, b*
+and the contrast of L*; visualizer/picture_attributes.py) in z-units of the training
+photos' stats: in training, those of each row's real photo, and it is penalised by
+`attribute_weight` times the squared error between what it drew and what it was asked.
+The stats are saved in each checkpoint ("attribute_stats"); export writes them into the
+generator's metadata.
+
+With `encoder_onnx` the conditions come from an exported music encoder instead of the
+run's embed stage: its (already centred) features of windows of the training tracks its
+metadata lists, and its metadata's category prototypes (see `onnx_condition_source`).
 """
 
 from __future__ import annotations
@@ -33,8 +44,10 @@ from training.data import ImageBank, MusicBank, check_every_category
 from training.distributed import wrap_model
 from training.embedding import JointEmbedding, image_centroids
 from training.models import Discriminator, Generator
+from training.picture_attributes import attributes_in_z
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import WeightAverage, recalibrate_batch_norm
+from visualizer.picture_attributes import AttributeStats, category_request, measure_attributes
 from visualizer.pixels import to_uint8
 
 log = logging.getLogger(__name__)
@@ -187,6 +200,19 @@ class GanBatch:
     noise: torch.Tensor  # [B, noise_dim]
     categories: torch.Tensor  # [B] category indices
     paired: int  # rows i and paired + i share their music (mode seeking); 0: none
+    asked: torch.Tensor | None = None  # [B, 4] attributes G is asked for (z-units); None: off
+
+
+def photo_attribute_stats(images: ImageBank, n_classes: int) -> tuple[AttributeStats, np.ndarray]:
+    """(the stats of the photos' attributes, every photo's attributes in z-units [N, 4])."""
+    raw = np.concatenate(
+        [
+            measure_attributes(images.pixels[start : start + 512] / 255.0)
+            for start in range(0, len(images), 512)
+        ]
+    )
+    stats = AttributeStats.from_measurements(raw, images.labels, n_classes)
+    return stats, stats.to_z(raw).astype(np.float32)
 
 
 class GanTrainer:
@@ -229,6 +255,32 @@ class GanTrainer:
             grid_rng.standard_normal((self.n_classes * GRID_COLUMNS, config.generator.noise_dim))
         ).float()
         self.grid_features = conditions.grid(grid_rng)
+        self.attribute_stats: AttributeStats | None = None
+        self.grid_attributes = None
+        if config.generator.attribute_dim:
+            # Every photo's attributes in z-units [N, 4]; the grid asks each row for the
+            # typical light of its category.
+            self.attribute_stats, photo_z = photo_attribute_stats(images, self.n_classes)
+            self.photo_attributes = torch.from_numpy(photo_z)
+            stats = self.attribute_stats
+            self.attribute_mean = torch.tensor(stats.mean, dtype=torch.float32, device=device)
+            self.attribute_spread = torch.tensor(stats.spread, dtype=torch.float32, device=device)
+            typical = category_request(np.eye(self.n_classes), stats)  # [C, 4]
+            self.grid_attributes = torch.from_numpy(
+                np.repeat(typical, GRID_COLUMNS, axis=0)
+            ).float()
+            log.info(
+                "gan: photo attributes %s: mean %s, spread %s",
+                ", ".join(stats.names),
+                np.round(stats.mean, 2).tolist(),
+                np.round(stats.spread, 2).tolist(),
+            )
+
+    def generate(self, model, noise, feature, attributes) -> torch.Tensor:
+        """model(noise, feature[, attributes]) -> [B, 3, S, S]."""
+        if attributes is None:
+            return model(noise, feature)
+        return model(noise, feature, attributes)
 
     def step(self, rng: np.random.Generator) -> dict[str, float]:
         learning_rate = gan_learning_rate(self.config, self.steps_done)
@@ -238,7 +290,7 @@ class GanTrainer:
         batch = self.draw_batch(rng)
         self.trained_g.train()
         self.trained_d.train()
-        fake = self.trained_g(batch.noise, batch.right)
+        fake = self.generate(self.trained_g, batch.noise, batch.right, batch.asked)  # [B,3,S,S]
         figures = self.discriminator_step(batch, fake)
         figures |= self.generator_step(batch, fake)
         if self.average is not None:
@@ -261,6 +313,13 @@ class GanTrainer:
         right[half : 2 * half] = right[:half]
         wrong = self.conditions.draw(wrong_labels, rng)
         noise = torch.from_numpy(rng.standard_normal((size, config.generator.noise_dim)))
+        asked = None
+        if self.attribute_stats is not None:
+            # G is asked for its row's real photo's light and colour; paired rows (mode
+            # seeking) ask the same as their partner, so only the noise differs between them.
+            asked = self.photo_attributes[chosen].clone()  # [B, 4] z-units
+            asked[half : 2 * half] = asked[:half]
+            asked = asked.to(self.device)
         return GanBatch(
             real=real.contiguous(memory_format=torch.channels_last),
             right=right,
@@ -268,6 +327,7 @@ class GanTrainer:
             noise=noise.float().to(self.device),
             categories=torch.from_numpy(labels).to(self.device),
             paired=half,
+            asked=asked,
         )
 
     def discriminator_step(self, batch: GanBatch, fake: torch.Tensor) -> dict[str, float]:
@@ -295,19 +355,25 @@ class GanTrainer:
 
     def generator_step(self, batch: GanBatch, fake: torch.Tensor) -> dict[str, float]:
         """Make D call the fake a real image matching its music, of its category; with mode
-        seeking, the image must move with the noise for the same music (MSGAN)."""
+        seeking, the image must move with the noise for the same music (MSGAN); with
+        attributes, the image must have the light and colour G was asked for."""
         config = self.config
-        match_fake, category_fake = self.trained_d(fake, batch.right)
+        match_fake, category_fake = self.trained_d(fake, batch.right)  # [B], [B, C]
         loss_category_fake = F.cross_entropy(category_fake, batch.categories)
         loss_g = F.binary_cross_entropy_with_logits(match_fake, torch.ones_like(match_fake))
         loss_g = loss_g + config.category_weight * loss_category_fake
         loss_mode = torch.zeros((), device=self.device)
         half = batch.paired
         if half:
-            image_gap = (fake[:half] - fake[half : 2 * half]).abs().mean(dim=(1, 2, 3))
+            image_gap = (fake[:half] - fake[half : 2 * half]).abs().mean(dim=(1, 2, 3))  # [H]
             noise_gap = (batch.noise[:half] - batch.noise[half : 2 * half]).abs().mean(dim=1)
             loss_mode = 1.0 / ((image_gap / noise_gap).mean() + 1e-5)
             loss_g = loss_g + config.mode_seeking_weight * loss_mode
+        loss_attributes = torch.zeros((), device=self.device)
+        if batch.asked is not None:
+            drawn = attributes_in_z(fake, self.attribute_mean, self.attribute_spread)  # [B, 4]
+            loss_attributes = F.mse_loss(drawn, batch.asked)
+            loss_g = loss_g + config.attribute_weight * loss_attributes
         self.optimizer_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizer_g.step()
@@ -315,6 +381,7 @@ class GanTrainer:
             "loss_g": float(loss_g.detach()),
             "g_category_fake": float(loss_category_fake.detach()),
             "g_mode_seeking": float(loss_mode.detach()),
+            "g_attributes": float(loss_attributes.detach()),
         }
 
     def calibration_batches(self, epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -326,6 +393,12 @@ class GanTrainer:
             labels = rng.integers(0, self.n_classes, CALIBRATION_BATCH)
             noise = rng.standard_normal((CALIBRATION_BATCH, noise_dim))
             noise = torch.from_numpy(noise).float().to(self.device)
+            if self.attribute_stats is not None:
+                # the attributes of random photos of each row's category, as in training
+                photos = [self.images_of[c][rng.integers(len(self.images_of[c]))] for c in labels]
+                asked = self.photo_attributes[np.asarray(photos)].to(self.device)
+                batches.append((noise, self.conditions.draw(labels, rng), asked))
+                continue
             batches.append((noise, self.conditions.draw(labels, rng)))
         return batches
 
@@ -337,7 +410,15 @@ class GanTrainer:
             recalibrate_batch_norm(self.average.model, self.calibration_batches(epoch))
             drawing = self.average.model
         drawing.eval()
-        samples = drawing(self.grid_noise.to(self.device), self.grid_features.to(self.device))
+        grid_attributes = None
+        if self.grid_attributes is not None:
+            grid_attributes = self.grid_attributes.to(self.device)
+        samples = self.generate(
+            drawing,
+            self.grid_noise.to(self.device),
+            self.grid_features.to(self.device),
+            grid_attributes,
+        )
         self.generator.train()
         write_grid(
             samples.cpu(), self.n_classes, self.samples_dir / f"samples_epoch_{epoch:03d}.png"
@@ -352,6 +433,9 @@ class GanTrainer:
             "optimizer_d": self.optimizer_d.state_dict(),
             "generator_average": None if self.average is None else self.average.state_dict(),
             "feature_centre": self.centre,
+            "attribute_stats": (
+                None if self.attribute_stats is None else self.attribute_stats.to_dict()
+            ),
         }
 
     def load(self, saved: dict) -> None:
@@ -368,10 +452,82 @@ class GanTrainer:
                 self.average.load_state_dict(saved["generator_average"])
 
 
-def run_gan_stage(ctx: RunContext) -> Path:
-    """Train G and D on photos of the training split and conditions from the trained
-    encoder's features of the training tracks; returns the latest checkpoint."""
-    config = ctx.config.gan
+def encoder_onnx_path(ctx: RunContext) -> Path:
+    """The exported music encoder `gan.encoder_onnx` names: as given when absolute or
+    present, else under the data root."""
+    given = Path(ctx.config.gan.encoder_onnx)
+    if given.is_absolute() or given.exists():
+        return given
+    return ctx.data_root / given
+
+
+def encoder_training_tracks(metadata, data_root: Path, source: str) -> list[tuple[Path, int]]:
+    """The (path, label) training tracks an exported encoder's metadata lists
+    (`training_data.train_tracks`, "<folder>/<category>/<file>" under the data root)."""
+    listed = metadata.training_data.get("train_tracks")
+    if not isinstance(listed, list) or not listed:
+        raise StageOrderError(f"{source}: its metadata lists no training_data.train_tracks")
+    tracks = []
+    for relative in listed:
+        category = Path(str(relative)).parent.name
+        if category not in metadata.categories:
+            raise StageOrderError(
+                f"{source}: training track {relative} is in no category of "
+                f"{list(metadata.categories)}"
+            )
+        tracks.append((data_root / str(relative), metadata.categories.index(category)))
+    return tracks
+
+
+def onnx_condition_source(
+    ctx: RunContext,
+) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
+    """(features [N, D], their labels [N], prototypes [C, D]) from the exported music
+    encoder `gan.encoder_onnx`: its "feature" output (already centred by its export) of
+    `windows_per_track` random windows of each training track its metadata lists (so the
+    split is exactly the encoder's), and its metadata's category prototypes."""
+    from visualizer.model_files import ModelFileError
+    from visualizer.model_sessions import check_encoder, open_model
+
+    path = encoder_onnx_path(ctx)
+    try:
+        encoder = open_model(path, threads=1)
+        check_encoder(encoder)
+    except ModelFileError as error:
+        raise StageOrderError(f"gan.encoder_onnx: {error}") from error
+    meta = encoder.metadata
+    if tuple(meta.categories) != tuple(ctx.split.categories):
+        raise StageOrderError(
+            f"{path}: categories {list(meta.categories)} differ from the data's "
+            f"{list(ctx.split.categories)}"
+        )
+    if meta.frontend != ctx.contract:
+        raise StageOrderError(f"{path}: its front-end contract differs from the run's")
+    if not meta.category_prototypes:
+        raise StageOrderError(f"{path}: its metadata has no category_prototypes")
+    tracks = encoder_training_tracks(meta, ctx.data_root, str(path))
+    music = MusicBank(tracks, ctx.cache, ctx.contract, ctx.split.skipped)
+    check_every_category("training tracks", music.labels, ctx.split.categories)
+    log.info("gan: conditions from %s on its %d training tracks", path, len(music))
+    rng = np.random.default_rng([ctx.config.seed, 22])
+    count = ctx.config.gan.windows_per_track
+    features, labels = [], []
+    for track in range(len(music)):
+        windows = np.stack(
+            [music.window(track, music.random_start(track, rng)) for _ in range(count)]
+        )
+        (feature,) = encoder.run(["feature"], {"window": windows})
+        features.append(torch.from_numpy(np.asarray(feature, dtype=np.float32)))
+        labels += [music.labels[track]] * count
+    prototypes = torch.tensor(meta.category_prototypes, dtype=torch.float32)
+    return torch.cat(features), np.asarray(labels, dtype=np.int64), prototypes
+
+
+def embedding_condition_source(
+    ctx: RunContext,
+) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
+    """(features [N, D], their labels [N], prototypes [C, D]) from the run's trained
+    embedding: features of the training tracks and the training photos' centroids."""
     device = ctx.process.device
     categories = ctx.split.categories
     skipped = ctx.split.skipped
@@ -381,8 +537,24 @@ def run_gan_stage(ctx: RunContext) -> Path:
     embed_images = ImageBank(ctx.split.train_images, ctx.config.embed.image.image_size, skipped)
     prototypes = image_centroids(embedding.image, embed_images, len(categories), device).cpu()
     features, feature_labels = condition_bank(ctx, embedding, music, device)
-    del embedding
-    centre = feature_centre(features, config)
+    return features, feature_labels, prototypes
+
+
+def run_gan_stage(ctx: RunContext) -> Path:
+    """Train G and D on photos of the training split and conditions from the trained
+    encoder's features of the training tracks (or the exported encoder's, with
+    `encoder_onnx`); returns the latest checkpoint."""
+    config = ctx.config.gan
+    device = ctx.process.device
+    categories = ctx.split.categories
+    skipped = ctx.split.skipped
+    if config.encoder_onnx:
+        # The exported encoder's features are centred already: nothing more to centre.
+        features, feature_labels, prototypes = onnx_condition_source(ctx)
+        centre = torch.zeros(features.shape[1], dtype=features.dtype)
+    else:
+        features, feature_labels, prototypes = embedding_condition_source(ctx)
+        centre = feature_centre(features, config)
     log.info("gan: conditions centred on a mean feature of length %.3f", float(centre.norm()))
     conditions = ConditionSampler(
         features - centre, feature_labels, prototypes - centre, config, device

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from visualizer.frontend.descriptors import MusicDescriptors
+from visualizer.picture_attributes import lab_to_srgb, srgb_to_lab
 
 FEEL_MEMORY_SECONDS = 4.0
 DEFAULT_FEEL_STRENGTH = 0.5
@@ -45,47 +46,6 @@ CHROMA_BISECTIONS = 14
 PHOTO_LIGHTNESS = (51.7, 11.5)
 PHOTO_CHROMA = (16.6, 11.0)
 PHOTO_YELLOWNESS = (-0.1, 13.6)
-
-# sRGB (D65) <-> CIE XYZ
-_RGB_TO_XYZ = np.array(
-    [
-        [0.4124564, 0.3575761, 0.1804375],
-        [0.2126729, 0.7151522, 0.0721750],
-        [0.0193339, 0.1191920, 0.9503041],
-    ]
-)
-_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
-_WHITE = _RGB_TO_XYZ.sum(axis=1)  # D65 white point, Y = 1
-_EPSILON = 216.0 / 24389.0
-_KAPPA = 24389.0 / 27.0
-
-
-def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """[..., 3] sRGB in [0, 1] -> [..., 3] CIELAB (L* 0-100)."""
-    rgb = np.asarray(rgb, dtype=np.float64)
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    xyz = linear @ _RGB_TO_XYZ.T / _WHITE
-    f = np.where(xyz > _EPSILON, np.cbrt(xyz), (_KAPPA * xyz + 16.0) / 116.0)
-    return np.stack(
-        [
-            116.0 * f[..., 1] - 16.0,
-            500.0 * (f[..., 0] - f[..., 1]),
-            200.0 * (f[..., 1] - f[..., 2]),
-        ],
-        axis=-1,
-    )
-
-
-def lab_to_srgb(lab: np.ndarray) -> np.ndarray:
-    """[..., 3] CIELAB -> [..., 3] sRGB, clipped to [0, 1]."""
-    lab = np.asarray(lab, dtype=np.float64)
-    fy = (lab[..., 0] + 16.0) / 116.0
-    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
-    cubed = f**3
-    xyz = np.where(cubed > _EPSILON, cubed, (116.0 * f - 16.0) / _KAPPA)
-    xyz[..., 1] = np.where(lab[..., 0] > _KAPPA * _EPSILON, fy**3, lab[..., 0] / _KAPPA)
-    linear = np.clip((xyz * _WHITE) @ _XYZ_TO_RGB.T, 0.0, 1.0)
-    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
 
 
 @dataclass(frozen=True)

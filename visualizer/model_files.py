@@ -8,7 +8,10 @@ the metadata holds. A model directory contains:
                       output "category_scores" float32 [batch, n_categories]
                              (inner product with each category's image-embedding centroid)
 - generator.onnx      inputs "noise" float32 [batch, noise_dim],
-                             "feature" float32 [batch, feature_dim]
+                             "feature" float32 [batch, feature_dim],
+                             and, for a generator conditioned on picture attributes,
+                             "attributes" float32 [batch, 4] (z-units of the metadata's
+                             `picture_attributes`; visualizer/picture_attributes.py)
                       output "image" float32 [batch, 3, image_size, image_size] in [-1, 1]
 - judge.onnx          input  "image" float32 [batch, 3, judge_size, judge_size] in [-1, 1]
                       outputs "logits" [batch, n_categories], "features" [batch, judge_feature_dim]
@@ -27,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from visualizer.frontend import FrontEndContract
+from visualizer.picture_attributes import AttributeStats
 
 ENCODER_FILE = "music_encoder.onnx"
 GENERATOR_FILE = "generator.onnx"
@@ -110,6 +114,19 @@ def _check_ranges(values: dict[str, Any]) -> None:
     for key in ("training_data", "eval_figures"):
         if not isinstance(values.get(key, {}), dict):
             raise ModelFileError(f"{METADATA_PREFIX}{key} must be a JSON object")
+    attributes = values.get("picture_attributes", {})
+    if not isinstance(attributes, dict):
+        raise ModelFileError(f"{METADATA_PREFIX}picture_attributes must be a JSON object")
+    if attributes:
+        try:
+            stats = AttributeStats.from_dict(attributes)
+        except ValueError as error:
+            raise ModelFileError(f"{METADATA_PREFIX}{error}") from error
+        if len(stats.category_mean) != len(categories):
+            raise ModelFileError(
+                f"{METADATA_PREFIX}picture_attributes.category_mean must have one row per "
+                f"category ({len(categories)}), got {len(stats.category_mean)}"
+            )
     prototypes = values.get("category_prototypes", [])
     if not isinstance(prototypes, list) or not all(
         isinstance(row, list)
@@ -148,6 +165,10 @@ class ModelMetadata:
     # The time constant of the app's scene memory (visualizer.scene_memory); 0 = off, as in
     # files exported before it existed.
     scene_memory_seconds: float = 0.0
+    # The training photos' picture attributes (AttributeStats.to_dict()) of a generator
+    # conditioned on them (its "attributes" input is in z-units of these); empty otherwise,
+    # as in files exported before it existed.
+    picture_attributes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_number(
@@ -170,6 +191,12 @@ class ModelMetadata:
                 f"category_prototypes must be {len(self.categories)} rows of "
                 f"{self.feature_dim} values (one per category)"
             )
+
+    def attribute_stats(self) -> AttributeStats | None:
+        """The picture attributes' stats, or None for a generator without them."""
+        if not self.picture_attributes:
+            return None
+        return AttributeStats.from_dict(self.picture_attributes)
 
     def to_props(self) -> dict[str, str]:
         """String key/value pairs for an ONNX model's metadata_props."""
@@ -217,6 +244,7 @@ class ModelMetadata:
                     tuple(float(x) for x in row) for row in values.get("category_prototypes", [])
                 ),
                 scene_memory_seconds=float(values.get("scene_memory_seconds", 0.0)),
+                picture_attributes=dict(values.get("picture_attributes", {})),
             )
         except ModelFileError as error:
             raise ModelFileError(f"{source}: {error}") from error

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from visualizer.model_files import ModelFileError, ModelMetadata
+from visualizer.model_files import METADATA_PREFIX, ModelFileError, ModelMetadata
+from visualizer.picture_attributes import ATTRIBUTE_NAMES
 
 CPU_PROVIDER = "CPUExecutionProvider"
 
@@ -93,7 +94,8 @@ def check_encoder(encoder: ModelSession) -> None:
 
 
 def check_generator(generator: ModelSession, encoder: ModelSession) -> None:
-    """noise, feature -> image [B, 3, S, S]; the same export as `encoder`."""
+    """noise, feature (and attributes [B, 4] where it has them) -> image [B, 3, S, S]; the
+    same export as `encoder`."""
     meta = generator.metadata
     for field in ("feature_dim", "categories"):
         theirs, ours = getattr(meta, field), getattr(encoder.metadata, field)
@@ -104,8 +106,20 @@ def check_generator(generator: ModelSession, encoder: ModelSession) -> None:
             )
     _expect(generator, "input", "noise", (None, meta.noise_dim), "noise")
     _expect(generator, "input", "feature", (None, meta.feature_dim), "feature")
+    if has_attributes(generator):
+        _expect(generator, "input", "attributes", (None, len(ATTRIBUTE_NAMES)), "attributes")
+        if not meta.picture_attributes:
+            raise ModelFileError(
+                f"{generator.name}: it takes attributes but its metadata has no "
+                f"{METADATA_PREFIX}picture_attributes; re-export it"
+            )
     size = meta.image_size
     _expect(generator, "output", "image", (None, 3, size, size), "image")
+
+
+def has_attributes(generator: ModelSession) -> bool:
+    """Whether a generator takes the "attributes" input (picture attributes, z-units)."""
+    return any(arg.name == "attributes" for arg in generator.session.get_inputs())
 
 
 def check_judge(judge: ModelSession) -> None:

@@ -1,8 +1,11 @@
 """Conditional DCGAN (pytorch/examples dcgan, conditioned as GAN-CLS, Reed et al. 2016).
 
 The music feature is L2-normalised and projected to `projected_dim` (leaky ReLU); G
-concatenates it with the noise, D tiles it over its 4x4 map. Resolution is any power of two
-from 16 up (64 is the paper's): one up/down-sampling stage per factor of two above 4.
+concatenates it with the noise (and, when configured, the picture attributes it is asked
+for), D tiles it over its 4x4 map. G doubles its resolution by stride-2 transposed convs
+(the paper's DCGAN) or by resize-convolution (`upsample="resize"`, no checkerboard).
+Resolution is any power of two from 16 up (64 is the paper's): one up/down-sampling stage
+per factor of two above 4.
 """
 
 from __future__ import annotations
@@ -35,37 +38,65 @@ class FeatureProjection(nn.Module):
         return self.activation(self.linear(unit))
 
 
+def _upsample(in_channels: int, out_channels: int, kind: str) -> list[nn.Module]:
+    """[B, in, s, s] -> [B, out, 2s, 2s]: a stride-2 transposed conv, or nearest x2 then a
+    3x3 conv (resize-convolution: every output pixel sees the same number of input pixels,
+    so no checkerboard)."""
+    if kind == "transposed":
+        return [nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=False)]
+    return [
+        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=False),
+    ]
+
+
 class Generator(nn.Module):
+    """G(noise, feature, attributes) -> image [B, 3, S, S] in [-1, 1]; `attributes` [B,
+    attribute_dim] (picture attributes in z-units) only when the config has them."""
+
     def __init__(self, config: GeneratorConfig):
         super().__init__()
         self.config = config
         stages = _stages(config.image_size)
         self.project = FeatureProjection(config.feature_dim, config.projected_dim)
         widths = [config.base_channels * 2 ** (stages - 1 - i) for i in range(stages)]
+        code_dim = config.noise_dim + config.projected_dim + config.attribute_dim
         layers: list[nn.Module] = [
-            # [B, noise+projected, 1, 1] -> [B, w0, 4, 4]
-            nn.ConvTranspose2d(
-                config.noise_dim + config.projected_dim, widths[0], 4, 1, 0, bias=False
-            ),
+            # [B, code, 1, 1] -> [B, w0, 4, 4]
+            nn.ConvTranspose2d(code_dim, widths[0], 4, 1, 0, bias=False),
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(True),
         ]
         for index in range(stages - 1):
             layers += [
                 # [B, w_i, s, s] -> [B, w_{i+1}, 2s, 2s]
-                nn.ConvTranspose2d(widths[index], widths[index + 1], 4, 2, 1, bias=False),
+                *_upsample(widths[index], widths[index + 1], config.upsample),
                 nn.BatchNorm2d(widths[index + 1]),
                 nn.ReLU(True),
             ]
         layers += [
             # [B, w_last, S/2, S/2] -> [B, 3, S, S]
-            nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1, bias=False),
+            *_upsample(widths[-1], 3, config.upsample),
             nn.Tanh(),
         ]
         self.layers = nn.Sequential(*layers)
 
-    def forward(self, noise: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
-        code = torch.cat([noise, self.project(feature)], dim=1)  # [B, noise+projected]
+    def forward(
+        self,
+        noise: torch.Tensor,
+        feature: torch.Tensor,
+        attributes: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        parts = [noise, self.project(feature)]  # [B, noise], [B, projected]
+        if self.config.attribute_dim:
+            if attributes is None or attributes.shape[1] != self.config.attribute_dim:
+                raise ValueError(
+                    f"this generator needs attributes [B, {self.config.attribute_dim}]"
+                )
+            parts.append(attributes)  # [B, attribute_dim]
+        elif attributes is not None:
+            raise ValueError("this generator takes no attributes (attribute_dim 0)")
+        code = torch.cat(parts, dim=1)  # [B, code]
         return self.layers(code[:, :, None, None])  # [B, 3, S, S]
 
 
@@ -80,10 +111,16 @@ class TruncatedGenerator(nn.Module):
         self.generator = generator
         self.truncation = truncation
 
-    def forward(self, noise: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        noise: torch.Tensor,
+        feature: torch.Tensor,
+        attributes: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        extra = () if attributes is None else (attributes,)
         if self.truncation == 1.0:
-            return self.generator(noise, feature)
-        return self.generator(noise * self.truncation, feature)
+            return self.generator(noise, feature, *extra)
+        return self.generator(noise * self.truncation, feature, *extra)
 
 
 CATEGORY_PULL_TEMPERATURE = 0.02
@@ -116,13 +153,19 @@ class CategoryPulledGenerator(nn.Module):
         self.pull = pull
         self.temperature = temperature
 
-    def forward(self, noise: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self,
+        noise: torch.Tensor,
+        feature: torch.Tensor,
+        attributes: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        extra = () if attributes is None else (attributes,)  # passed through unchanged
         if self.pull == 0.0:
-            return self.generator(noise, feature)
+            return self.generator(noise, feature, *extra)
         scores = feature @ self.prototypes.T  # [B, n_categories]
         weights = torch.softmax(scores / self.temperature, dim=1)
         target = weights @ self.prototypes  # [B, feature_dim]
-        return self.generator(noise, feature + self.pull * (target - feature))
+        return self.generator(noise, feature + self.pull * (target - feature), *extra)
 
 
 class Discriminator(nn.Module):

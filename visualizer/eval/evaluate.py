@@ -16,6 +16,12 @@ between generated and real photos in the judge's feature space); centroid_accura
 judge's accuracy on images generated from each category's mean music feature); stability
 (share of consecutive windows of one track with the same retrieval category).
 
+A generator conditioned on picture attributes (an "attributes" input) is asked, at every
+draw, for the typical light and colour of the category its feature scores as
+(`category_request` of softmax(scores / the pull temperature)), as the app asks when no feel
+is set; `attribute_control` then measures how well it draws what it is asked, and
+`checkerboard` the diagonal period-2 peak of its pictures' power spectrum (any generator).
+
 Retrieval and generation read each window's feature through the app's scene memory (the
 model's `scene_memory_seconds`, or `EvalConfig.scene_memory_seconds`), fed the windows of a
 track in order, one hop apart: the figures are those of the scenes the app shows.
@@ -62,7 +68,7 @@ from visualizer.frontend import (
     analyse_window,
 )
 from visualizer.frontend.descriptors import DescriptorAnalyser
-from visualizer.metrics import accuracy_per_category
+from visualizer.metrics import accuracy_per_category, checkerboard_ratio
 from visualizer.model_files import (
     ENCODER_FILE,
     GENERATOR_FILE,
@@ -74,9 +80,16 @@ from visualizer.model_sessions import (
     check_encoder,
     check_generator,
     check_judge,
+    has_attributes,
     open_model,
 )
-from visualizer.photos import PhotoReadError, read_photo
+from visualizer.photos import PhotoReadError, read_photo, split_photos
+from visualizer.picture_attributes import (
+    ATTRIBUTE_NAMES,
+    AttributeStats,
+    category_request,
+    measure_attributes,
+)
 from visualizer.pixels import to_uint8, to_unit
 from visualizer.scene_memory import remembered_sequence
 
@@ -91,6 +104,10 @@ class EvaluationError(ValueError):
 
 
 SAMPLE_COLUMNS = 8
+DEFAULT_PULL_TEMPERATURE = 0.02  # training.models.gan.CATEGORY_PULL_TEMPERATURE
+CONTROL_STEPS = (-1.5, -0.75, 0.0, 0.75, 1.5)  # z-units each attribute is asked for
+CHECKERBOARD_DRAWS = 32  # per category, from its prototype
+CHECKERBOARD_PHOTOS = 512  # real photos the reference ratio is measured on, at most
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,7 @@ class EvalConfig:
     feel_strength: float = DEFAULT_FEEL_STRENGTH  # the grade feel figures are measured at
     feel_settings: int = 16  # random (arousal, valence) settings for asked-vs-drawn
     feel_draws: int = 256  # generated images per setting
+    control_draws: int = 256  # generated images per attribute-control setting
 
     def __post_init__(self) -> None:
         if self.draws_per_window < 1 or self.centroid_draws < 1 or self.batch < 1:
@@ -122,6 +140,8 @@ class EvalConfig:
             raise ValueError(f"feel_strength must be in [0, {MAX_FEEL_STRENGTH}]")
         if self.feel_settings < 3 or self.feel_draws < 1:
             raise ValueError("feel_settings must be at least 3 and feel_draws at least 1")
+        if self.control_draws < 2:
+            raise ValueError(f"control_draws must be at least 2, got {self.control_draws}")
         memory = self.scene_memory_seconds
         if memory is not None and not 0.0 <= memory < float("inf"):
             raise ValueError(f"scene_memory_seconds must be a finite number >= 0: {memory}")
@@ -132,6 +152,16 @@ class ModelSet:
     encoder: ModelSession
     generator: ModelSession
     judge: ModelSession
+    # The stats of the picture attributes the generator is conditioned on; None: it has none.
+    attribute_stats: AttributeStats | None = None
+
+    @property
+    def pull_temperature(self) -> float:
+        """The soft category pull's temperature the generator was exported with."""
+        value = self.generator.metadata.training_data.get("category_pull_temperature")
+        if isinstance(value, int | float) and value > 0:
+            return float(value)
+        return DEFAULT_PULL_TEMPERATURE
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -159,8 +189,43 @@ def load_model_set(models_dir: Path, threads: int) -> ModelSet:
             f"{judge.name}: categories {list(judge.metadata.categories)} differ from the "
             f"encoder's {list(categories)}"
         )
-    models = ModelSet(encoder, generator, judge)
-    return models
+    stats = generator.metadata.attribute_stats() if has_attributes(generator) else None
+    return ModelSet(encoder, generator, judge, stats)
+
+
+def attribute_requests(models: ModelSet, features: np.ndarray) -> np.ndarray:
+    """[B, 4] z-units: for each feature row, the typical light and colour of the categories
+    it scores as, weighted by softmax(scores / the pull temperature) (`category_request`)."""
+    prototypes = np.asarray(
+        models.encoder.metadata.category_prototypes
+        or models.generator.metadata.category_prototypes,
+        dtype=np.float64,
+    )
+    if not len(prototypes):  # nothing to score against: every category alike
+        weights = np.full((len(features), len(models.categories)), 1.0 / len(models.categories))
+        return category_request(weights, models.attribute_stats)
+    scores = features.astype(np.float64) @ prototypes.T / models.pull_temperature  # [B, C]
+    weights = np.exp(scores - scores.max(axis=1, keepdims=True))
+    weights /= weights.sum(axis=1, keepdims=True)
+    return category_request(weights, models.attribute_stats)
+
+
+def generate(
+    models: ModelSet,
+    noise: np.ndarray,
+    features: np.ndarray,
+    attributes: np.ndarray | None = None,
+) -> np.ndarray:
+    """The generator's images [B, 3, S, S] for noise [B, noise_dim] and features [B, D]; a
+    generator with an "attributes" input is asked for `attributes` [B, 4] (z-units), by
+    default the category request of each feature (`attribute_requests`)."""
+    feeds = {"noise": noise.astype(np.float32), "feature": features.astype(np.float32)}
+    if models.attribute_stats is not None:
+        if attributes is None:
+            attributes = attribute_requests(models, features)
+        feeds["attributes"] = np.asarray(attributes, dtype=np.float32)
+    (images,) = models.generator.run(["image"], feeds)
+    return images
 
 
 @dataclass
@@ -325,8 +390,7 @@ def generated_batches(
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch].astype(np.float32)
         noise = rng.standard_normal((len(chunk), noise_dim)).astype(np.float32)
-        (images,) = models.generator.run(["image"], {"noise": noise, "feature": chunk})
-        yield images
+        yield generate(models, noise, chunk)
 
 
 def generate_and_judge(
@@ -444,13 +508,125 @@ def sample_grid(
         windows = np.flatnonzero(truth == index)
         chosen = windows[np.linspace(0, len(windows) - 1, columns).round().astype(int)]
         noise = rng.standard_normal((columns, models.generator.metadata.noise_dim))
-        (images,) = models.generator.run(
-            ["image"],
-            {"noise": noise.astype(np.float32), "feature": features[chosen].astype(np.float32)},
-        )
-        pixels = to_uint8(images)
+        pixels = to_uint8(generate(models, noise, features[chosen]))
         rows.append(np.concatenate(list(pixels.transpose(0, 2, 3, 1)), axis=1))
     return np.concatenate(rows, axis=0)
+
+
+def drawn_attributes(images: np.ndarray) -> np.ndarray:
+    """[B, 4] raw attributes of generator images [B, 3, S, S] in [-1, 1]."""
+    return measure_attributes((images.transpose(0, 2, 3, 1).astype(np.float64) + 1.0) / 2.0)
+
+
+def correlation(asked: np.ndarray, drawn: np.ndarray) -> float | None:
+    """Pearson's r, or None when either side does not vary (nothing to correlate)."""
+    from scipy.stats import pearsonr
+
+    if np.ptp(asked) < 1e-9 or np.ptp(drawn) < 1e-9:
+        return None
+    return _finite_or_none(pearsonr(asked, drawn).statistic)
+
+
+def attribute_control_figures(
+    models: ModelSet,
+    features: np.ndarray,
+    truth: np.ndarray,
+    config: EvalConfig,
+) -> dict[str, Any] | None:
+    """How well a generator conditioned on picture attributes draws what it is asked (None
+    for one without them). Settings: per category of `truth`, each attribute asked at every
+    z of CONTROL_STEPS with the others at the category's mean (its `category_request`);
+    each setting draws `control_draws` pictures from random windows of that category with
+    fresh noise. Per attribute: Pearson's r between asked z and the mean drawn z over its
+    settings (the issue's figure), the same over every draw, and the mean drawn z at each
+    step (the slope of the response)."""
+    stats = models.attribute_stats
+    if stats is None:
+        return None
+    rng = np.random.default_rng([config.seed, 31])
+    noise_dim = models.generator.metadata.noise_dim
+    figures: dict[str, Any] = {}
+    for index, name in enumerate(ATTRIBUTE_NAMES):
+        asked_means, drawn_means, asked_all, drawn_all = [], [], [], []
+        response: dict[str, list[float]] = {}
+        for category in np.unique(truth):
+            pool = np.flatnonzero(truth == category)
+            base = category_request(np.eye(len(models.categories))[category], stats)  # [4]
+            for step in CONTROL_STEPS:
+                request = base.copy()
+                request[index] = step
+                rows = features[pool[rng.integers(len(pool), size=config.control_draws)]]
+                drawn = []
+                for start in range(0, len(rows), max(config.batch, 64)):
+                    chunk = rows[start : start + max(config.batch, 64)]
+                    noise = rng.standard_normal((len(chunk), noise_dim))
+                    asked = np.repeat(request[None], len(chunk), axis=0)
+                    images = generate(models, noise, chunk, asked)
+                    drawn.append(stats.to_z(drawn_attributes(images))[:, index])
+                got = np.concatenate(drawn)
+                asked_means.append(step)
+                drawn_means.append(float(got.mean()))
+                asked_all.append(np.full(len(got), step))
+                drawn_all.append(got)
+                response.setdefault(f"{step:+.2f}", []).append(float(got.mean()))
+        every_asked, every_drawn = np.concatenate(asked_all), np.concatenate(drawn_all)
+        figures[name] = {
+            "pearson_r": correlation(np.asarray(asked_means), np.asarray(drawn_means)),
+            "pearson_r_per_draw": correlation(every_asked, every_drawn),
+            "drawn_mean_z_per_step": {
+                step: float(np.mean(values)) for step, values in response.items()
+            },
+        }
+    return {
+        "attributes": figures,
+        "steps_z": list(CONTROL_STEPS),
+        "categories": [models.categories[c] for c in np.unique(truth)],
+        "draws_per_setting": config.control_draws,
+        "targets": {"lightness": 0.9, "chroma": 0.9, "yellowness": 0.8},
+    }
+
+
+def checkerboard_figures(
+    models: ModelSet, seed: int, scenes_dir: Path | None = None
+) -> dict[str, Any]:
+    """`checkerboard_ratio` of CHECKERBOARD_DRAWS pictures per category drawn from its
+    prototype (noise seed `seed`), and of up to CHECKERBOARD_PHOTOS held-out real photos at
+    the generator's size for reference when `scenes_dir` is given."""
+    prototypes = np.asarray(models.encoder.metadata.category_prototypes, dtype=np.float32)
+    if not len(prototypes):
+        return {"generated": None, "reason": "the encoder's metadata has no prototypes"}
+    rng = np.random.default_rng(seed)
+    features = np.repeat(prototypes, CHECKERBOARD_DRAWS, axis=0)
+    noise = rng.standard_normal((len(features), models.generator.metadata.noise_dim))
+    images = np.concatenate(
+        [
+            generate(models, noise[start : start + 64], features[start : start + 64])
+            for start in range(0, len(features), 64)
+        ]
+    )
+    result: dict[str, Any] = {
+        "generated": checkerboard_ratio(images),
+        "images": int(len(images)),
+        "target": 1.5,
+    }
+    if scenes_dir is not None:
+        size = models.generator.metadata.image_size
+        found = find_category_files(Path(scenes_dir), IMAGE_EXTENSIONS)
+        held_out = [p for name in found.categories for p in split_photos(found.files[name])[1]]
+        chosen = held_out
+        if len(held_out) > CHECKERBOARD_PHOTOS:
+            spaced = np.linspace(0, len(held_out) - 1, CHECKERBOARD_PHOTOS).round().astype(int)
+            chosen = [held_out[i] for i in spaced]
+        pixels = []
+        for path in chosen:
+            try:
+                pixels.append(read_photo(path, size))
+            except PhotoReadError:
+                continue
+        if pixels:
+            result["real_photos"] = checkerboard_ratio(np.stack(pixels).transpose(0, 3, 1, 2))
+            result["photos"] = len(pixels)
+    return result
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -594,6 +770,9 @@ def evaluate(
         config,
     )
 
+    attribute_control = attribute_control_figures(models, features, truth, config)
+    checkerboard = checkerboard_figures(models, config.seed + 1, scenes_dir)
+
     rng = np.random.default_rng(config.seed)
     draws = config.draws_per_window
     generated, generated_features = generate_and_judge(models, features, draws, rng, config.batch)
@@ -669,6 +848,8 @@ def evaluate(
             "stability": stability([t.retrieved for t in music.tracks]),
         },
         "feel": feel,
+        "attribute_control": attribute_control,
+        "checkerboard": checkerboard,
         "scene_memory_seconds": memory_seconds,
         "per_window": {
             "retrieval_accuracy": float(np.mean(window_retrieved == truth)),
@@ -732,6 +913,23 @@ def format_summary(result: dict[str, Any]) -> str:
         f"{_figure(result['feel']['music_to_picture_spearman'])} "
         f"(Spearman, strength {result['feel']['strength']:g}); asked vs drawn r: "
         + ", ".join(f"{k} {_figure(v)}" for k, v in result["feel"]["asked_vs_drawn"].items()),
+        "attribute control  "
+        + (
+            "n/a (the generator takes no attributes)"
+            if result["attribute_control"] is None
+            else "asked vs drawn r: "
+            + ", ".join(
+                f"{name} {_figure(values['pearson_r'])}"
+                for name, values in result["attribute_control"]["attributes"].items()
+            )
+            + f" ({result['attribute_control']['draws_per_setting']} draws per setting)"
+        ),
+        f"checkerboard       {_figure(result['checkerboard']['generated'], 2)}x"
+        + (
+            f"  (real photos {result['checkerboard']['real_photos']:.2f}x)"
+            if "real_photos" in result["checkerboard"]
+            else ""
+        ),
         f"scene memory       {result['scene_memory_seconds']:g} s  (each window alone: "
         f"retrieval {_figure(result['per_window']['retrieval_accuracy'])}, "
         f"stability {_figure(result['per_window']['stability'])})",

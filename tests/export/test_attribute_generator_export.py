@@ -1,0 +1,131 @@
+"""A generator conditioned on picture attributes, trained on an exported encoder's conditions:
+torch vs ONNX Runtime parity, the "attributes" input, and the export that copies the
+encoder's metadata and files."""
+
+import argparse
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from export import cli as export_cli
+from export.onnx_export import EXAMPLE_BATCH, check_against_torch, export_module
+from tests.training.synthetic import make_dataset
+from training.checkpoint import LATEST, load_checkpoint
+from training.cli import main as train_main
+from training.config import GeneratorConfig, tiny_config
+from training.models import CategoryPulledGenerator, Generator, TruncatedGenerator
+from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, ModelMetadata
+from visualizer.model_sessions import check_generator, has_attributes, open_model
+from visualizer.picture_attributes import AttributeStats
+
+
+def export(*argv: str) -> int:
+    parser = argparse.ArgumentParser()
+    export_cli.add_arguments(parser)
+    return export_cli.run(parser.parse_args(list(argv)))
+
+
+def test_attribute_generator_matches_torch_in_onnx_runtime(tmp_path):
+    torch.manual_seed(0)
+    config = GeneratorConfig(
+        image_size=16, noise_dim=8, feature_dim=6, base_channels=4, attribute_dim=4,
+        upsample="resize",
+    )  # fmt: skip
+    model = Generator(config).eval()
+    wrapped = CategoryPulledGenerator(TruncatedGenerator(model, 0.4), torch.eye(3, 6), 0.6).eval()
+    example = tuple(torch.randn(EXAMPLE_BATCH, n) for n in (8, 6, 4))
+    path = tmp_path / "generator.onnx"
+    export_module(wrapped, example, ["noise", "feature", "attributes"], ["image"], path, {})
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [(i.name, i.shape[1]) for i in session.get_inputs()] == [
+        ("noise", 8), ("feature", 6), ("attributes", 4),
+    ]  # fmt: skip
+    inputs = (torch.randn(5, 8), torch.randn(5, 6), torch.randn(5, 4) * 1.5)
+    assert check_against_torch(wrapped, path, inputs) <= 1e-4
+
+
+@pytest.fixture(scope="module")
+def encoder_run(tmp_path_factory) -> dict[str, Path]:
+    """A tiny embedding exported to models/, then a GAN with attributes and resize-conv
+    trained on that music_encoder.onnx in another run."""
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("encoder_run")
+    data = make_dataset(root / "data", n_categories=2, tracks=3)
+    config = tiny_config(16)
+    (root / "embed.json").write_text(json.dumps(config.to_dict()))
+    common = ["--cache-dir", str(root / "cache"), "--no-progress"]
+    embed_run = root / "embed_run"
+    embed_config = str(root / "embed.json")
+    assert train_main(["--data", str(data), "--out", str(embed_run), "--config", embed_config,
+                       "--stages", "embed,gan", *common]) == 0  # fmt: skip
+    assert export("--run", str(embed_run), "--out", str(root / "models"), "--no-judge") == 0
+    (root / "models" / "judge.onnx").write_bytes(b"not read, only copied")
+    gan = dataclasses.replace(
+        config.gan,
+        generator=dataclasses.replace(config.gan.generator, attribute_dim=4, upsample="resize"),
+        encoder_onnx=str(root / "models" / ENCODER_FILE),
+    )
+    (root / "gan.json").write_text(json.dumps(dataclasses.replace(config, gan=gan).to_dict()))
+    assert train_main(["--data", str(data), "--out", str(root / "gan_run"), "--config",
+                       str(root / "gan.json"), "--stages", "gan", *common]) == 0  # fmt: skip
+    out = root / "candidate"
+    assert export("--run", str(root / "gan_run"), "--out", str(out), "--truncation", "0.4",
+                  "--category-pull", "0.6") == 0  # fmt: skip
+    return {"root": root, "data": data, "models": root / "models", "out": out}
+
+
+@pytest.mark.slow  # trains two tiny runs and exports them
+def test_gan_on_an_exported_encoder_uses_its_tracks_prototypes_and_photo_stats(encoder_run):
+    saved = load_checkpoint(encoder_run["root"] / "gan_run" / "gan" / LATEST, "gan")
+    assert float(saved["feature_centre"].norm()) == 0.0  # the encoder's features are centred
+    stats = AttributeStats.from_dict(saved["attribute_stats"])
+    assert len(stats.category_mean) == 2 and all(s > 0 for s in stats.spread)
+    assert saved["history"][-1]["g_attributes"] > 0
+
+
+@pytest.mark.slow  # trains two tiny runs and exports them
+def test_export_writes_the_generator_with_the_encoders_metadata_and_copies_the_rest(encoder_run):
+    models, out = encoder_run["models"], encoder_run["out"]
+    assert (out / ENCODER_FILE).read_bytes() == (models / ENCODER_FILE).read_bytes()
+    assert (out / "judge.onnx").read_bytes() == b"not read, only copied"
+    encoder = open_model(out / ENCODER_FILE)
+    generator = open_model(out / GENERATOR_FILE)
+    check_generator(generator, encoder)
+    assert has_attributes(generator) and not has_attributes(encoder)
+    meta, source = generator.metadata, encoder.metadata
+    assert meta.category_prototypes == source.category_prototypes
+    assert meta.training_data["train_tracks"] == source.training_data["train_tracks"]
+    assert meta.training_data["noise_truncation"] == 0.4
+    assert meta.training_data["category_pull"] == 0.6
+    assert meta.attribute_stats() is not None
+    props = {p.key: p.value for p in onnx.load(str(out / GENERATOR_FILE)).metadata_props}
+    assert ModelMetadata.from_props(props, GENERATOR_FILE) == meta
+    feeds = {
+        "noise": np.zeros((3, 8), np.float32),
+        "feature": np.asarray(meta.category_prototypes[:1] * 3, np.float32),
+        "attributes": np.asarray([[-1.5] * 4, [0.0] * 4, [1.5] * 4], np.float32),
+    }
+    (image,) = generator.run(["image"], feeds)
+    assert image.shape == (3, 3, 16, 16) and np.isfinite(image).all()
+
+
+@pytest.mark.slow  # trains two tiny runs and exports them
+def test_a_generator_that_takes_attributes_needs_their_stats(encoder_run, tmp_path):
+    source = encoder_run["out"] / GENERATOR_FILE
+    model = onnx.load(str(source))
+    for entry in model.metadata_props:
+        if entry.key == "musicscape.picture_attributes":
+            entry.value = "{}"
+    onnx.save(model, str(tmp_path / GENERATOR_FILE))
+    shutil.copy(encoder_run["out"] / ENCODER_FILE, tmp_path / ENCODER_FILE)
+    from visualizer.model_files import ModelFileError
+
+    with pytest.raises(ModelFileError, match="no musicscape.picture_attributes"):
+        check_generator(open_model(tmp_path / GENERATOR_FILE), open_model(tmp_path / ENCODER_FILE))

@@ -1,0 +1,102 @@
+"""The generator's options: resize-convolution upsampling and picture-attribute input."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from training.config import GanStageConfig, GeneratorConfig, tiny_config
+from training.models import CategoryPulledGenerator, Generator, TruncatedGenerator
+from visualizer.metrics import checkerboard_ratio
+
+
+def generator(**options) -> Generator:
+    torch.manual_seed(0)
+    values = {"image_size": 16, "noise_dim": 8, "feature_dim": 6, "base_channels": 4}
+    return Generator(GeneratorConfig(**(values | options))).eval()
+
+
+@pytest.mark.parametrize("size", [16, 64])
+def test_resize_convolution_generator_draws_the_size_without_strided_transposed_convs(size):
+    resize = generator(image_size=size, upsample="resize")
+    with torch.no_grad():
+        image = resize(torch.randn(3, 8), torch.randn(3, 6))
+    assert image.shape == (3, 3, size, size) and float(image.abs().max()) <= 1.0
+    transposed = [m for m in resize.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert [m.stride for m in transposed] == [(1, 1)]  # only the 1x1 -> 4x4 projection
+    upsamples = [m for m in resize.modules() if isinstance(m, nn.Upsample)]
+    assert len(upsamples) == int(np.log2(size)) - 2
+    assert all(m.mode == "nearest" and m.scale_factor == 2 for m in upsamples)
+
+
+def test_the_transposed_default_keeps_the_papers_layers_and_weight_names():
+    old = generator()
+    assert old.config.upsample == "transposed" and old.config.attribute_dim == 0
+    strides = [m.stride for m in old.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert strides == [(1, 1), (2, 2), (2, 2)]
+    # Checkpoints of the shipped architecture still load: same names, same shapes.
+    shapes = {name: tuple(value.shape) for name, value in old.state_dict().items()}
+    assert shapes["layers.0.weight"] == (8 + 128, 8, 4, 4)
+    assert shapes["layers.6.weight"] == (4, 3, 4, 4)
+
+
+def test_resize_convolution_leaves_no_checkerboard_at_initialisation():
+    noise = torch.randn(64, 8, generator=torch.Generator().manual_seed(1))
+    feature = torch.randn(64, 6, generator=torch.Generator().manual_seed(2))
+    ratios = {}
+    for kind in ("transposed", "resize"):
+        model = generator(image_size=32, upsample=kind)
+        with torch.no_grad():
+            ratios[kind] = checkerboard_ratio(model(noise, feature).numpy())
+    assert ratios["resize"] < 1.5 < ratios["transposed"]
+
+
+def test_attributes_are_a_required_input_that_changes_the_picture():
+    model = generator(attribute_dim=4, upsample="resize")
+    noise, feature = torch.randn(2, 8), torch.randn(2, 6)
+    with torch.no_grad():
+        dark = model(noise, feature, torch.full((2, 4), -1.5))
+        bright = model(noise, feature, torch.full((2, 4), 1.5))
+    assert not torch.allclose(dark, bright)
+    assert model.layers[0].in_channels == 8 + 128 + 4
+    with pytest.raises(ValueError, match="needs attributes"):
+        model(noise, feature)
+    with pytest.raises(ValueError, match="takes no attributes"):
+        generator()(noise, feature, torch.zeros(2, 4))
+
+
+def test_truncation_and_category_pull_pass_the_attributes_through():
+    model = generator(attribute_dim=4, upsample="resize")
+    prototypes = torch.eye(2, 6)
+    wrapped = CategoryPulledGenerator(TruncatedGenerator(model, 0.5), prototypes, 1.0).eval()
+    noise, attributes = torch.randn(2, 8), torch.randn(2, 4)
+    feature = torch.tensor([[1.0, 0, 0, 0, 0, 0], [0, 1.0, 0, 0, 0, 0]]) * 3
+    with torch.no_grad():
+        torch.testing.assert_close(
+            wrapped(noise, feature, attributes), model(noise * 0.5, prototypes, attributes)
+        )
+
+
+def test_config_refuses_unknown_options():
+    with pytest.raises(ValueError, match="upsample must be one of"):
+        GeneratorConfig(upsample="bilinear")
+    with pytest.raises(ValueError, match="attribute_dim must be >= 0"):
+        GeneratorConfig(attribute_dim=-1)
+    with pytest.raises(ValueError, match="attribute_dim must be 0 or 4"):
+        GanStageConfig(generator=GeneratorConfig(attribute_dim=3))
+    with pytest.raises(ValueError, match="attribute_weight"):
+        GanStageConfig(attribute_weight=-1.0)
+
+
+def test_the_options_round_trip_through_the_train_config():
+    config = tiny_config(16)
+    gan = dataclasses.replace(
+        config.gan,
+        generator=dataclasses.replace(config.gan.generator, attribute_dim=4, upsample="resize"),
+        attribute_weight=2.0,
+        encoder_onnx="models/music_encoder.onnx",
+    )
+    config = dataclasses.replace(config, gan=gan)
+    assert type(config).from_dict(config.to_dict()) == config
