@@ -18,6 +18,7 @@ from visualizer.feel import (
     grade,
     lab_to_srgb,
     picture_attributes,
+    requested_attributes,
     srgb_to_lab,
 )
 from visualizer.frontend.descriptors import MusicDescriptors
@@ -129,3 +130,18 @@ def test_feel_in_words():
     assert describe_feel(0.36, 0.0) == "moderate, neutral (arousal +0.36, valence +0.00)"
     assert describe_feel(0.6, 0.1) == "energetic, bright (arousal +0.60, valence +0.10)"
     assert describe_feel(0.1, -0.1) == "calm, dark (arousal +0.10, valence -0.10)"
+
+
+def test_a_conditioned_generator_is_asked_its_share_of_the_way_to_the_target():
+    mean = np.array([50.0, 20.0, 0.0, 15.0])
+    spread = np.array([10.0, 10.0, 10.0, 5.0])
+    base = np.array([1.0, -1.0, 0.5, 0.8])
+    target = ColourTarget(lightness=70.0, chroma=20.0, yellowness=-10.0, redness=3.0)
+    # target in photo units: lightness +2, chroma 0, yellowness -1; contrast is not asked
+    assert np.allclose(requested_attributes(base, target, 0.0, mean, spread), base)
+    assert np.allclose(
+        requested_attributes(base, target, 0.5, mean, spread), [1.5, -0.5, -0.25, 0.8]
+    )
+    assert np.allclose(requested_attributes(base, target, 1.0, mean, spread), [2.0, 0.0, -1.0, 0.8])
+    with pytest.raises(ValueError, match="feel strength"):
+        requested_attributes(base, target, 1.5, mean, spread)

@@ -170,3 +170,24 @@ class FeelFollower:
 
     def target(self) -> ColourTarget:
         return colour_target(self.arousal, self.valence)
+
+
+def requested_attributes(
+    base: np.ndarray,
+    target: ColourTarget,
+    strength: float,
+    mean: np.ndarray,
+    spread: np.ndarray,
+) -> np.ndarray:
+    """What to ask a generator that draws the light and colour it is asked for (attributes
+    in units of the photos' `mean` and `spread`, in picture_attributes.ATTRIBUTE_NAMES order:
+    lightness, chroma, yellowness, contrast): `base` (the scored category's typical light and
+    colour) moved `strength` of the way toward `target`'s lightness, chroma and yellowness,
+    as `grade` moves a drawn picture; contrast stays the base's. Redness has no attribute
+    and is not asked."""
+    check_strength(strength)
+    wanted = np.array([target.lightness, target.chroma, target.yellowness], dtype=np.float64)
+    wanted_z = (wanted - np.asarray(mean[:3], np.float64)) / np.asarray(spread[:3], np.float64)
+    request = np.array(base, dtype=np.float64)
+    request[:3] += strength * (wanted_z - request[:3])
+    return request.astype(np.float32)

@@ -33,7 +33,6 @@ from visualizer.feel import (
     MAX_FEEL_STRENGTH,
     FeelFollower,
     check_strength,
-    grade,
 )
 from visualizer.frontend import AudioDecodeError, AudioFileReader, RollingSTFT
 from visualizer.frontend.descriptors import DescriptorAnalyser
@@ -126,7 +125,7 @@ class OfflinePipeline:
             encoded = True
         noise, feature = director.step(now)
         self.feel.step(now)
-        image = grade(self.runtime.generate(noise, feature), self.feel.target(), self.feel_strength)
+        image = self.runtime.paint(noise, feature, self.feel.target(), self.feel_strength)
         onset = float(self.rolling.onset()[-1]) if self.rolling.total_frames else 0.0
         info = FrameInfo(self._index, now, new_frames, beat, encoded, onset)
         self._index += 1

@@ -13,6 +13,7 @@ feature[0] exceeds it: the image is reshaped to 4 channels).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -203,3 +204,65 @@ def build_model_dir(
     build_encoder(directory / ENCODER_FILE, metadata)
     build_generator(directory / GENERATOR_FILE, metadata, convolutional=convolutional)
     return directory
+
+
+# Picture-attribute stats of the attribute generator's tests (raw units; z = (raw - mean) / spread).
+ATTRIBUTE_STATS = {
+    "names": ["lightness", "chroma", "yellowness", "contrast"],
+    "mean": [50.0, 20.0, 0.0, 15.0],
+    "spread": [10.0, 10.0, 10.0, 5.0],
+    "category_mean": [
+        [60.0, 15.0, -10.0, 15.0],
+        [45.0, 20.0, -5.0, 12.0],
+        [50.0, 18.0, 5.0, 20.0],
+        [55.0, 30.0, 20.0, 10.0],
+    ],
+}
+
+
+def attribute_metadata(feature_dim: int = 32, seed: int = 4) -> ModelMetadata:
+    """small_metadata with category prototypes and the picture attributes above."""
+    prototypes = np.random.default_rng(seed).standard_normal((len(CATEGORIES), feature_dim))
+    return replace(
+        small_metadata(feature_dim=feature_dim),
+        category_prototypes=tuple(tuple(float(x) for x in row) for row in prototypes),
+        picture_attributes=ATTRIBUTE_STATS,
+    )
+
+
+def build_attribute_generator(path: Path, metadata: ModelMetadata, seed: int = 5) -> Path:
+    """noise, feature, attributes [B, 4] -> Tanh(concat(noise, feature) @ weights +
+    attributes @ attribute_weights) -> "image" [B, 3, S, S]: a generator conditioned on
+    picture attributes whose output shows exactly what it was asked."""
+    rng = np.random.default_rng(seed)
+    size, inputs = metadata.image_size, metadata.noise_dim + metadata.feature_dim
+    weights = (rng.standard_normal((inputs, 3 * size * size)) / np.sqrt(inputs)).astype(np.float32)
+    attribute_weights = (0.3 * rng.standard_normal((4, 3 * size * size))).astype(np.float32)
+    nodes = [
+        helper.make_node("Concat", ["noise", "feature"], ["joint"], axis=1),
+        helper.make_node("MatMul", ["joint", "weights"], ["from_music"]),
+        helper.make_node("MatMul", ["attributes", "attribute_weights"], ["from_attributes"]),
+        helper.make_node("Add", ["from_music", "from_attributes"], ["pixels"]),
+        helper.make_node("Tanh", ["pixels"], ["flat_image"]),
+        helper.make_node("Reshape", ["flat_image", "image_shape"], ["image"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "test_attribute_generator",
+        [
+            helper.make_tensor_value_info(
+                "noise", TensorProto.FLOAT, ["batch", metadata.noise_dim]
+            ),
+            helper.make_tensor_value_info(
+                "feature", TensorProto.FLOAT, ["batch", metadata.feature_dim]
+            ),
+            helper.make_tensor_value_info("attributes", TensorProto.FLOAT, ["batch", 4]),
+        ],
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, size, size])],
+        initializer=[
+            _constant("weights", weights),
+            _constant("attribute_weights", attribute_weights),
+            _constant("image_shape", np.array([-1, 3, size, size], np.int64)),
+        ],
+    )
+    return save_graph(graph, path, metadata)

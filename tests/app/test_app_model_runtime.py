@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from visualizer.app.model_runtime import ModelRuntime
+from visualizer.feel import ColourTarget, grade
 from visualizer.frontend import FrontEndContract
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, ModelFileError
 
-from .onnx_models import CATEGORIES, build_encoder, build_generator, small_metadata
+from .onnx_models import (
+    CATEGORIES,
+    attribute_metadata,
+    build_attribute_generator,
+    build_encoder,
+    build_generator,
+    small_metadata,
+)
 
 
 def test_valid_directory_loads_and_runs_on_cpu(model_dir):
@@ -274,3 +283,71 @@ def test_outputs_are_tried_before_a_runtime_is_handed_out(tmp_path, damage, mess
     with pytest.raises(ModelFileError) as caught:
         ModelRuntime(tmp_path)
     assert str(caught.value) == message
+
+
+def _graph_image(directory, noise, feature, attributes):
+    """What the attribute generator's graph computes, in numpy."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(directory / GENERATOR_FILE)).graph
+    weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    joint = np.concatenate([noise, feature])
+    pixels = np.tanh(joint @ weights["weights"] + attributes @ weights["attribute_weights"])
+    return pixels.reshape(weights["image_shape"][1:])
+
+
+def test_a_generator_conditioned_on_attributes_is_asked_the_scored_category_light_then_the_feel(
+    tmp_path,
+):
+    metadata = attribute_metadata()
+    build_encoder(tmp_path / ENCODER_FILE, metadata)
+    build_attribute_generator(tmp_path / GENERATOR_FILE, metadata)
+    runtime = ModelRuntime(tmp_path)
+    rng = np.random.default_rng(7)
+    noise = rng.standard_normal(metadata.noise_dim).astype(np.float32)
+    prototypes = np.asarray(metadata.category_prototypes)
+    # A feature that scores as "mountain" (row 2) by a wide margin: softmax at 0.02 is one-hot.
+    feature = (prototypes[2] / np.linalg.norm(prototypes[2]) ** 2).astype(np.float32)
+    mountain_z = (np.array([50.0, 18.0, 5.0, 20.0]) - [50.0, 20.0, 0.0, 15.0]) / [10, 10, 10, 5]
+    assert mountain_z == pytest.approx([0.0, -0.2, 0.5, 1.0])
+    np.testing.assert_allclose(
+        runtime.paint(noise, feature, None, 0.0),
+        _graph_image(tmp_path, noise, feature, mountain_z),
+        atol=1e-5,
+    )
+    target = ColourTarget(lightness=70.0, chroma=40.0, yellowness=-10.0, redness=3.0)
+    # Asked all the way to the feel: lightness +2, chroma +2, yellowness -1; contrast stays.
+    np.testing.assert_allclose(
+        runtime.paint(noise, feature, target, 1.0),
+        _graph_image(tmp_path, noise, feature, np.array([2.0, 2.0, -1.0, 1.0])),
+        atol=1e-5,
+    )
+    halfway = np.array([1.0, 0.9, -0.25, 1.0])
+    np.testing.assert_allclose(
+        runtime.paint(noise, feature, target, 0.5),
+        _graph_image(tmp_path, noise, feature, halfway),
+        atol=1e-5,
+    )
+
+
+def test_a_generator_without_attributes_has_its_picture_graded(model_dir):
+    runtime = ModelRuntime(model_dir)
+    meta = runtime.metadata
+    rng = np.random.default_rng(8)
+    noise = rng.standard_normal(meta.noise_dim).astype(np.float32)
+    feature = rng.standard_normal(meta.feature_dim).astype(np.float32)
+    target = ColourTarget(lightness=70.0, chroma=40.0, yellowness=-10.0, redness=3.0)
+    plain = runtime.generate(noise, feature)
+    np.testing.assert_array_equal(runtime.paint(noise, feature, target, 0.0), plain)
+    np.testing.assert_allclose(
+        runtime.paint(noise, feature, target, 0.7), grade(plain, target, 0.7), atol=1e-6
+    )
+
+
+def test_an_attribute_generator_without_its_stats_is_refused(tmp_path):
+    metadata = attribute_metadata()
+    build_encoder(tmp_path / ENCODER_FILE, metadata)
+    build_attribute_generator(tmp_path / GENERATOR_FILE, replace(metadata, picture_attributes={}))
+    with pytest.raises(ModelFileError, match="takes attributes but its metadata has no"):
+        ModelRuntime(tmp_path)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
-from visualizer.feel import DEFAULT_FEEL_STRENGTH, FeelFollower, grade
+from visualizer.feel import DEFAULT_FEEL_STRENGTH, FeelFollower
 from visualizer.frontend import RollingSTFT, StreamResampler
 from visualizer.frontend.descriptors import DescriptorAnalyser, MusicDescriptors
 from visualizer.model_files import ModelFileError
@@ -401,7 +401,7 @@ class FrameWorker(QThread):
             self._feel.step(now)
             noise, feature = self._director.step(now)
             started = time.perf_counter()
-            image = self.runtime.generate(noise, feature)
+            image = self.runtime.paint(noise, feature, self._feel.target(), settings.feel_strength)
             self.generate_seconds += time.perf_counter() - started
             if not np.isfinite(image).all():
                 self.bad_frames += 1
@@ -410,8 +410,7 @@ class FrameWorker(QThread):
                 next_tick = time.perf_counter()
                 continue
             self._report("generator", None)
-            graded = grade(image, self._feel.target(), settings.feel_strength)
-            rgb = upscaler.upscale(graded, size)
+            rgb = upscaler.upscale(image, size)
             self._publish(
                 FramePacket(
                     sequence=sequence,

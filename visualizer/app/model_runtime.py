@@ -20,14 +20,18 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.bundled import assets_dir
+from visualizer.feel import ColourTarget, grade, requested_attributes
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, ModelFileError
 from visualizer.model_sessions import (
     CPU_PROVIDER,
     check_encoder,
     check_generator,
     first_line,
+    has_attributes,
     open_model,
+    pull_temperature,
 )
+from visualizer.picture_attributes import feature_request
 
 # Best first; only those this onnxruntime build offers are requested.
 PREFERRED_PROVIDERS = (
@@ -88,6 +92,19 @@ class ModelRuntime:
         self._noise = np.zeros((1, self.metadata.noise_dim), dtype=np.float32)
         self._feature = np.zeros((1, self.metadata.feature_dim), dtype=np.float32)
         self._window = np.zeros((1, *contract.input_shape), dtype=np.float32)
+        # A generator conditioned on picture attributes is asked for them (`paint`); one
+        # without them has its picture graded instead.
+        self.attribute_stats = (
+            self.generator.metadata.attribute_stats() if has_attributes(self.generator) else None
+        )
+        self._attributes = np.zeros((1, 4), dtype=np.float32)
+        self._prototypes = np.asarray(self.metadata.category_prototypes, dtype=np.float64)
+        self._pull_temperature = pull_temperature(self.generator)
+        if self.attribute_stats is not None and not len(self._prototypes):
+            raise ModelFileError(
+                f"{GENERATOR_FILE}: it takes picture attributes but {ENCODER_FILE} has no "
+                "category prototypes to choose them by; export the two together again"
+            )
         self._check_outputs()
 
     @property
@@ -134,10 +151,35 @@ class ModelRuntime:
         return feature[0], scores[0]
 
     def generate(self, noise: np.ndarray, feature: np.ndarray) -> np.ndarray:
-        """noise [noise_dim], feature [feature_dim] -> image [3, S, S] in [-1, 1]."""
+        """noise [noise_dim], feature [feature_dim] -> image [3, S, S] in [-1, 1], with the
+        light and colour typical of the category the feature scores as."""
+        return self.paint(noise, feature, None, 0.0)
+
+    def paint(
+        self,
+        noise: np.ndarray,
+        feature: np.ndarray,
+        target: ColourTarget | None,
+        strength: float,
+    ) -> np.ndarray:
+        """The picture for noise [noise_dim] and feature [feature_dim], its light and colour
+        moved `strength` of the way toward `target` (visualizer/feel.py): asked of a
+        generator conditioned on picture attributes (from the typical light of the
+        categories the feature scores as), graded after drawing for one without them.
+        -> image [3, S, S] in [-1, 1]."""
         self._noise[0] = noise
         self._feature[0] = feature
-        (image,) = self.generator.run(["image"], {"noise": self._noise, "feature": self._feature})
+        inputs = {"noise": self._noise, "feature": self._feature}
+        stats = self.attribute_stats
+        if stats is not None:
+            base = feature_request(feature, self._prototypes, self._pull_temperature, stats)
+            if target is not None and strength > 0.0:
+                base = requested_attributes(base, target, strength, stats.mean, stats.spread)
+            self._attributes[0] = base
+            inputs["attributes"] = self._attributes
+        (image,) = self.generator.run(["image"], inputs)
+        if stats is None and target is not None:
+            return grade(image[0], target, strength)
         return image[0]
 
 
