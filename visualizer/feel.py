@@ -49,25 +49,6 @@ PHOTO_YELLOWNESS = (-0.1, 13.6)
 
 
 @dataclass(frozen=True)
-class PictureAttributes:
-    lightness: float  # mean L*
-    chroma: float  # mean C* = sqrt(a*^2 + b*^2)
-    yellowness: float  # mean b*
-    contrast: float  # standard deviation of L*
-
-
-def picture_attributes(rgb: np.ndarray) -> PictureAttributes:
-    """Light and colour of a uint8 [H, W, 3] picture."""
-    lab = srgb_to_lab(np.asarray(rgb, dtype=np.float64) / 255.0)
-    return PictureAttributes(
-        lightness=float(lab[..., 0].mean()),
-        chroma=float(np.hypot(lab[..., 1], lab[..., 2]).mean()),
-        yellowness=float(lab[..., 2].mean()),
-        contrast=float(lab[..., 0].std()),
-    )
-
-
-@dataclass(frozen=True)
 class ColourTarget:
     """The mean light and colour a picture of some feel moves toward (see the docstring)."""
 

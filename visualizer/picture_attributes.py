@@ -91,6 +91,12 @@ def measure_attributes(images: np.ndarray) -> np.ndarray:
     )
 
 
+def image_attributes(images: np.ndarray) -> np.ndarray:
+    """Generator images [N, 3, S, S] in [-1, 1] -> [N, 4] raw attributes."""
+    images = np.asarray(images, dtype=np.float64)
+    return measure_attributes((images.transpose(0, 2, 3, 1) + 1.0) / 2.0)
+
+
 def _vector(name: str, values: Any, length: int) -> tuple[float, ...]:
     try:
         row = tuple(float(x) for x in values)

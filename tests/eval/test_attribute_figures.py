@@ -16,10 +16,19 @@ from visualizer.eval.evaluate import (
     attribute_requests,
     evaluate,
     format_summary,
+    generate,
+    generated_attributes,
+    load_model_set,
 )
+from visualizer.feel import colour_target, requested_attributes
 from visualizer.metrics import checkerboard_ratio
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE
-from visualizer.picture_attributes import ATTRIBUTE_NAMES, AttributeStats, category_request
+from visualizer.picture_attributes import (
+    ATTRIBUTE_NAMES,
+    AttributeStats,
+    category_request,
+    image_attributes,
+)
 
 CATEGORIES = tiny_models.CATEGORIES
 STATS = AttributeStats(
@@ -72,11 +81,10 @@ def build_attribute_generator(path, meta) -> None:
     save_graph(graph, path, meta)
 
 
-@pytest.fixture(scope="module")
-def attribute_result(tmp_path_factory):
+def build_attribute_models(root):
+    """The tiny model directory with its generator swapped for the attribute generator."""
     import dataclasses
 
-    root = tmp_path_factory.mktemp("attribute_eval")
     models = tiny_models.build_model_dir(root / "models")
     prototypes = tuple(tuple(row) for row in np.eye(len(CATEGORIES)).tolist())
     encoder_meta = dataclasses.replace(
@@ -90,9 +98,37 @@ def attribute_result(tmp_path_factory):
         tiny_models.metadata(), category_prototypes=prototypes, picture_attributes=STATS.to_dict()
     )
     build_attribute_generator(models / GENERATOR_FILE, generator_meta)
+    return models
+
+
+@pytest.fixture(scope="module")
+def attribute_result(tmp_path_factory):
+    root = tmp_path_factory.mktemp("attribute_eval")
+    models = build_attribute_models(root)
     music = tiny_models.build_music_dir(root / "music")
     config = EvalConfig(threads=1, control_draws=8, feel_draws=8, centroid_draws=4)
     return evaluate(models, music, None, "all", config)
+
+
+def test_feel_pictures_of_an_attribute_generator_are_asked_not_graded(tmp_path):
+    models = load_model_set(build_attribute_models(tmp_path), threads=1)
+    features = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    targets = [colour_target(0.9, 0.4), colour_target(0.0, -0.4)]
+    drawn = generated_attributes(models, features, targets, 1.0, seed=3, batch=8)
+    base = category_request(np.eye(3)[[0, 2]], STATS)  # one-hot at the pull temperature
+    asked = np.stack(
+        [
+            requested_attributes(row, target, 1.0, STATS.mean, STATS.spread)
+            for row, target in zip(base, targets, strict=True)
+        ]
+    )
+    # This generator ignores noise and feature: its picture shows the asked lightness and
+    # yellowness only, so an ungraded picture of the ask is what the app would show.
+    noise = np.zeros((2, models.generator.metadata.noise_dim))
+    expected = image_attributes(generate(models, noise, features, asked))
+    np.testing.assert_allclose(drawn, expected, atol=1e-9)
+    # Grading would also have moved chroma toward the target; asking leaves it as drawn.
+    assert drawn[0, 0] > drawn[1, 0] + 10  # the energetic, bright feel is asked lighter
 
 
 def test_attribute_control_measures_what_the_generator_draws_as_asked(attribute_result):

@@ -43,16 +43,14 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
-import scipy.ndimage
 
 from visualizer.feel import (
     DEFAULT_FEEL_STRENGTH,
     MAX_FEEL_STRENGTH,
     ColourTarget,
-    PictureAttributes,
     colour_target,
     grade,
-    picture_attributes,
+    requested_attributes,
 )
 from visualizer.folders import (
     AUDIO_EXTENSIONS,
@@ -88,9 +86,10 @@ from visualizer.picture_attributes import (
     ATTRIBUTE_NAMES,
     AttributeStats,
     category_request,
-    measure_attributes,
+    image_attributes,
 )
 from visualizer.pixels import to_uint8, to_unit
+from visualizer.resize import resize_planes
 from visualizer.scene_memory import remembered_sequence
 
 log = logging.getLogger(__name__)
@@ -361,19 +360,11 @@ def encode_tracks(
     return result
 
 
-def resize_images(images: np.ndarray, size: int) -> np.ndarray:
-    """[B,3,H,W] -> [B,3,size,size], bilinear (for a judge whose input size differs)."""
-    if images.shape[2] == size and images.shape[3] == size:
-        return images
-    zoom = (1.0, 1.0, size / images.shape[2], size / images.shape[3])
-    return scipy.ndimage.zoom(images, zoom, order=1).astype(np.float32)
-
-
 def judge_images(models: ModelSet, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(category index in ENCODER order [B], judge features [B, D]) for images in [-1,1]."""
     size = models.judge.metadata.image_size
     logits, features = models.judge.run(
-        ["logits", "features"], {"image": resize_images(images, size)}
+        ["logits", "features"], {"image": resize_planes(images, size)}
     )
     judge_to_encoder = np.array(
         [models.categories.index(name) for name in models.judge.metadata.categories]
@@ -414,15 +405,36 @@ def generated_attributes(
     strength: float,
     seed: int,
     batch: int,
-) -> list[PictureAttributes]:
-    """Light and colour of one generated picture per feature row, graded toward its target
-    at `strength`."""
-    batches = generated_batches(models, features, np.random.default_rng(seed), batch)
-    images = (image for images in batches for image in images)  # one batch held at a time
-    return [
-        picture_attributes(to_uint8(grade(image, target, strength).transpose(1, 2, 0)))
-        for image, target in zip(images, targets, strict=True)
-    ]
+) -> np.ndarray:
+    """[N, 4] raw attributes of one picture per feature row [N, D], its light and colour
+    moved `strength` of the way toward its target as the app paints it: asked of a
+    generator conditioned on picture attributes (`requested_attributes` from each row's
+    category request), graded after drawing for one without them."""
+    stats = models.attribute_stats
+    if stats is None:
+        batches = generated_batches(models, features, np.random.default_rng(seed), batch)
+        images = (image for images in batches for image in images)  # one batch at a time
+        return np.concatenate(
+            [
+                image_attributes(grade(image, target, strength)[None])
+                for image, target in zip(images, targets, strict=True)
+            ]
+        )
+    base = attribute_requests(models, features)  # [N, 4]
+    asked = np.stack(
+        [
+            requested_attributes(row, target, strength, stats.mean, stats.spread)
+            for row, target in zip(base, targets, strict=True)
+        ]
+    )
+    rng = np.random.default_rng(seed)
+    noise_dim = models.generator.metadata.noise_dim
+    drawn = []
+    for start in range(0, len(features), batch):
+        chunk = features[start : start + batch]
+        noise = rng.standard_normal((len(chunk), noise_dim)).astype(np.float32)
+        drawn.append(image_attributes(generate(models, noise, chunk, asked[start : start + batch])))
+    return np.concatenate(drawn)
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -453,10 +465,7 @@ def feel_figures(
     strength = config.feel_strength
     targets = [colour_target(a, v) for a, v in zip(arousal, valence, strict=True)]
     drawn = generated_attributes(models, features, targets, strength, config.seed, config.batch)
-    picture = sum(
-        zscore(np.asarray([getattr(d, name) for d in drawn]))
-        for name in ("lightness", "chroma", "yellowness")
-    )
+    picture = sum(zscore(drawn[:, i]) for i in range(3))  # lightness, chroma, yellowness
     music_to_picture = _finite_or_none(spearmanr(arousal + valence, picture).statistic)
 
     rng = np.random.default_rng(config.seed + 1)
@@ -465,14 +474,14 @@ def feel_figures(
     plain = generated_attributes(
         models, features[rows], [neutral] * len(rows), 0.0, config.seed, config.batch
     )
-    plain_lab = np.asarray([[p.lightness, p.chroma, p.yellowness] for p in plain]).mean(axis=0)
+    plain_lab = plain[:, :3].mean(axis=0)
     asked, got = [], []
     for a, v in rng.uniform(-1.0, 1.0, (config.feel_settings, 2)):
         target = colour_target(a, v)
         graded = generated_attributes(
             models, features[rows], [target] * len(rows), strength, config.seed, config.batch
         )
-        got.append(np.asarray([[g.lightness, g.chroma, g.yellowness] for g in graded]).mean(0))
+        got.append(graded[:, :3].mean(axis=0))
         wanted = np.asarray([target.lightness, target.chroma, target.yellowness])
         asked.append((1.0 - strength) * plain_lab + strength * wanted)
     asked_array, got_array = np.asarray(asked), np.asarray(got)
@@ -511,11 +520,6 @@ def sample_grid(
         pixels = to_uint8(generate(models, noise, features[chosen]))
         rows.append(np.concatenate(list(pixels.transpose(0, 2, 3, 1)), axis=1))
     return np.concatenate(rows, axis=0)
-
-
-def drawn_attributes(images: np.ndarray) -> np.ndarray:
-    """[B, 4] raw attributes of generator images [B, 3, S, S] in [-1, 1]."""
-    return measure_attributes((images.transpose(0, 2, 3, 1).astype(np.float64) + 1.0) / 2.0)
 
 
 def correlation(asked: np.ndarray, drawn: np.ndarray) -> float | None:
@@ -562,7 +566,7 @@ def attribute_control_figures(
                     noise = rng.standard_normal((len(chunk), noise_dim))
                     asked = np.repeat(request[None], len(chunk), axis=0)
                     images = generate(models, noise, chunk, asked)
-                    drawn.append(stats.to_z(drawn_attributes(images))[:, index])
+                    drawn.append(stats.to_z(image_attributes(images))[:, index])
                 got = np.concatenate(drawn)
                 asked_means.append(step)
                 drawn_means.append(float(got.mean()))
