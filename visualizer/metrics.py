@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 
 
 def accuracy_per_category(
@@ -42,3 +43,29 @@ def checkerboard_ratio(images: np.ndarray) -> float:
         if dy or dx
     ]
     return float(power[row, column] / max(float(np.mean(neighbours)), 1e-300))
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Frechet distance between Gaussians fitted to the rows of `a` and of `b`."""
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("the Frechet distance needs at least two items on each side")
+    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
+    cov_a = np.atleast_2d(np.cov(a, rowvar=False))
+    cov_b = np.atleast_2d(np.cov(b, rowvar=False))
+    root = scipy.linalg.sqrtm(cov_a @ cov_b)
+    root = np.real(root)
+    value = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * root)
+    return float(max(value, 0.0))
+
+
+def mean_pairwise_distance(items: np.ndarray, sample: int, rng: np.random.Generator) -> float:
+    """Mean Euclidean distance over all pairs of (at most `sample`, drawn) rows."""
+    if len(items) < 2:
+        return float("nan")
+    if len(items) > sample:
+        items = items[rng.choice(len(items), sample, replace=False)]
+    items = items.astype(np.float64)
+    squared = np.sum(items**2, axis=1)
+    distance = np.sqrt(np.maximum(squared[:, None] + squared[None, :] - 2 * items @ items.T, 0))
+    count = len(items)
+    return float(distance[np.triu_indices(count, k=1)].mean())

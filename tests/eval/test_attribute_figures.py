@@ -11,17 +11,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from tests.eval import tiny_models
 from tests.onnx_graphs import save_graph
-from visualizer.eval.evaluate import (
-    EvalConfig,
-    attribute_requests,
-    evaluate,
-    format_summary,
-    generate,
-    generated_attributes,
-    load_model_set,
-)
+from visualizer.eval.config import EvalConfig
+from visualizer.eval.evaluate import evaluate
+from visualizer.eval.model_set import attribute_requests, generate, load_model_set
+from visualizer.eval.picture_figures import generated_attributes
+from visualizer.eval.report import format_summary
 from visualizer.feel import colour_target, requested_attributes
-from visualizer.metrics import checkerboard_ratio
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE
 from visualizer.picture_attributes import (
     ATTRIBUTE_NAMES,
@@ -173,21 +168,3 @@ def test_every_draw_asks_for_the_typical_light_of_the_scored_category():
     np.testing.assert_allclose(
         attribute_requests(models, features), category_request(weights, STATS), atol=1e-12
     )
-
-
-def test_checkerboard_ratio_known_answers():
-    rng = np.random.default_rng(0)
-    board = ((np.arange(16)[:, None] + np.arange(16)[None]) % 2) * 2.0 - 1.0
-    images = np.broadcast_to(board, (8, 3, 16, 16)) + 0.01 * rng.standard_normal((8, 3, 16, 16))
-    assert checkerboard_ratio(images) > 1e3
-    white = rng.standard_normal((2048, 3, 16, 16))
-    assert checkerboard_ratio(white) == pytest.approx(1.0, abs=0.15)
-    # smooth noise: a blurred field has less power at the top frequencies, not a peak
-    from scipy.ndimage import gaussian_filter
-
-    smooth = gaussian_filter(rng.standard_normal((256, 3, 32, 32)), (0, 0, 1, 1), mode="wrap")
-    assert checkerboard_ratio(smooth) <= 1.2
-    with pytest.raises(ValueError, match="N, 3, H, W"):
-        checkerboard_ratio(np.zeros((4, 16, 16, 3)))
-    with pytest.raises(ValueError, match="even"):
-        checkerboard_ratio(np.zeros((4, 3, 15, 15)))

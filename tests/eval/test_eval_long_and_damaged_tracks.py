@@ -10,15 +10,10 @@ import soundfile as sf
 from tests.bad_files import write_flac_with_a_damaged_comment_block
 from tests.eval import tiny_models
 from tests.long_tracks import peak_rss_mb, write_long_track
-from visualizer.eval.evaluate import (
-    EvalConfig,
-    ModelSet,
-    encode_tracks,
-    evaluate,
-    generate_and_judge,
-    load_model_set,
-    track_windows,
-)
+from visualizer.eval.config import EvalConfig
+from visualizer.eval.evaluate import evaluate
+from visualizer.eval.model_set import ModelSet, generate_and_judge, load_model_set
+from visualizer.eval.tracks import encode_tracks, track_windows
 from visualizer.frontend import AudioFileReader, FrontEndContract, analyse_signal, decode_file
 
 
@@ -80,7 +75,8 @@ def test_peak_memory_of_eval_does_not_grow_with_a_tracks_length(eval_dirs, tmp_p
         write_long_track(music / "desert" / "long.wav", minutes, frequency)
         code = (
             "from pathlib import Path\n"
-            "from visualizer.eval.evaluate import EvalConfig, evaluate\n"
+            "from visualizer.eval.config import EvalConfig\n"
+            "from visualizer.eval.evaluate import evaluate\n"
             f"models = Path({str(eval_dirs['models'])!r})\n"
             f"scenes = Path({str(eval_dirs['scenes'])!r})\n"
             f"config = EvalConfig(threads=1, draws_per_window=1)\n"

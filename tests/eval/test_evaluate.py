@@ -20,14 +20,10 @@ import pytest
 from tests.eval import tiny_models
 from tests.eval.tiny_models import COLOUR_LEVELS, level_to_unit, photo_levels
 from visualizer.eval import cli as evaluate_cli
-from visualizer.eval.evaluate import (
-    EvalConfig,
-    EvaluationError,
-    evaluate,
-    format_summary,
-    frechet_distance,
-    mean_pairwise_distance,
-)
+from visualizer.eval.config import EvalConfig, EvaluationError
+from visualizer.eval.evaluate import evaluate
+from visualizer.eval.report import format_summary
+from visualizer.metrics import frechet_distance
 from visualizer.model_files import GENERATOR_FILE, JUDGE_FILE, ModelFileError
 
 
@@ -154,19 +150,6 @@ def test_subset_selects_the_encoders_listed_tracks(data, subset, windows, accura
     assert result["retrieval"]["accuracy"] == pytest.approx(accuracy)
 
 
-def test_frechet_distance_of_a_shifted_copy_is_the_squared_shift():
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(200, 3))
-    assert frechet_distance(a, a + np.array([1.0, 2.0, 2.0])) == pytest.approx(9.0, abs=1e-6)
-    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
-
-
-def test_mean_pairwise_distance_of_a_square():
-    corners = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    rng = np.random.default_rng(0)
-    assert mean_pairwise_distance(corners, 10, rng) == pytest.approx((4 + 2 * np.sqrt(2)) / 6)
-
-
 def _cli(*argv: str) -> int:
     parser = argparse.ArgumentParser()
     evaluate_cli.add_arguments(parser)
@@ -208,7 +191,8 @@ def test_sample_grid_draws_each_categorys_windows_in_track_order(data, capsys):
 def test_eval_does_not_import_torch(data):
     script = (
         "import sys\n"
-        "from visualizer.eval.evaluate import evaluate, EvalConfig\n"
+        "from visualizer.eval.config import EvalConfig\n"
+        "from visualizer.eval.evaluate import evaluate\n"
         f"evaluate({str(data['models'])!r}, {str(data['music'])!r}, None, 'all', "
         "EvalConfig(threads=1))\n"
         "assert 'torch' not in sys.modules, 'eval imported torch'\n"

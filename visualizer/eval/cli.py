@@ -70,15 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from visualizer.eval.evaluate import (
-        DataLayoutError,
-        EvalConfig,
-        EvaluationError,
-        ModelFileError,
-        evaluate,
-        format_summary,
-        write_json,
-    )
+    from visualizer.eval.config import EvalConfig, EvaluationError
+    from visualizer.eval.evaluate import evaluate
+    from visualizer.eval.report import format_summary, write_json
+    from visualizer.folders import DataLayoutError
+    from visualizer.model_files import ModelFileError
 
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
