@@ -117,10 +117,9 @@ class TruncatedGenerator(nn.Module):
         feature: torch.Tensor,
         attributes: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        extra = () if attributes is None else (attributes,)
         if self.truncation == 1.0:
-            return self.generator(noise, feature, *extra)
-        return self.generator(noise * self.truncation, feature, *extra)
+            return self.generator(noise, feature, attributes)
+        return self.generator(noise * self.truncation, feature, attributes)
 
 
 CATEGORY_PULL_TEMPERATURE = 0.02
@@ -159,13 +158,13 @@ class CategoryPulledGenerator(nn.Module):
         feature: torch.Tensor,
         attributes: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        extra = () if attributes is None else (attributes,)  # passed through unchanged
         if self.pull == 0.0:
-            return self.generator(noise, feature, *extra)
+            return self.generator(noise, feature, attributes)
         scores = feature @ self.prototypes.T  # [B, n_categories]
         weights = torch.softmax(scores / self.temperature, dim=1)
         target = weights @ self.prototypes  # [B, feature_dim]
-        return self.generator(noise, feature + self.pull * (target - feature), *extra)
+        # The attributes pass through unchanged.
+        return self.generator(noise, feature + self.pull * (target - feature), attributes)
 
 
 class Discriminator(nn.Module):
