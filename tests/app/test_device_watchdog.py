@@ -13,7 +13,12 @@ import pytest
 from PyQt6.QtCore import Qt
 
 from visualizer.app.app_settings import SOURCE_INPUT
-from visualizer.app.audio_sources import CaptureSource, list_inputs, rescan_devices
+from visualizer.app.audio_sources import (
+    SILENT_CLOCK_NAME,
+    CaptureSource,
+    list_inputs,
+    rescan_devices,
+)
 
 from .conftest import RATE, pulse_clients_use, start_pulse_daemon
 
@@ -129,6 +134,34 @@ def test_a_file_is_held_while_pulseaudio_is_down_and_plays_on_from_there(
     assert window.source is playback and not playback.output_lost
     qtbot.waitUntil(lambda: playback.position_seconds > held + 5.5, timeout=AUDIO_TIMEOUT_MS)
     assert heard_rms(1.5) > 0.05  # the music comes out again
+
+
+def test_a_file_started_while_pulseaudio_is_down_moves_to_it_once_it_is_up(
+    qtbot, pulse, make_window, model_dir, beats_file
+):
+    window = make_window(model_dir, use_output_device=True)
+    assert window.play_file(beats_file)
+    playback = window.source
+    assert playback.on_silent_clock and playback.output_name == SILENT_CLOCK_NAME
+    qtbot.waitUntil(
+        lambda: (
+            window.faults.get("source")
+            == (
+                f"No output device: '{beats_file.name}' plays silently in real time and moves to "
+                "the output device once one appears."
+            )
+        ),
+        timeout=AUDIO_TIMEOUT_MS,
+    )
+    qtbot.waitUntil(lambda: playback.position_seconds > 1.0, timeout=AUDIO_TIMEOUT_MS)
+    pulse.start()
+    up = playback.position_seconds
+    qtbot.waitUntil(lambda: "source" not in window.faults, timeout=AUDIO_TIMEOUT_MS)
+    assert window.source is playback and playback.uses_device and not playback.on_silent_clock
+    assert playback.output_name == "pulse"
+    assert playback.position_seconds >= up  # it went on from where the clock was
+    qtbot.waitUntil(lambda: playback.position_seconds > up + 1.0, timeout=AUDIO_TIMEOUT_MS)
+    assert heard_rms(1.5) > 0.05  # and the music comes out
 
 
 def test_started_while_pulseaudio_is_down_the_remembered_input_is_found_once_it_is_up(

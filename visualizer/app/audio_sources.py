@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -26,6 +27,7 @@ from visualizer.frontend import AudioFileReader
 from .sample_ring import SampleRing, copy_in, copy_out
 
 PULSE_DEVICE = "pulse"
+SILENT_CLOCK_NAME = "none (silent real-time clock)"
 
 
 class AudioDeviceError(RuntimeError):
@@ -104,6 +106,29 @@ def rescan_devices() -> None:
     sd = _sounddevice()
     sd._terminate()
     sd._initialize()
+
+
+def sound_server_answers() -> bool:
+    """Whether a PulseAudio server (or PipeWire's) accepts connections on the socket its
+    clients use (PULSE_SERVER's unix:PATH, else $XDG_RUNTIME_DIR/pulse/native): a check
+    that costs a connect(), where asking PortAudio means re-initialising it (~50-90 ms)."""
+    server = os.environ.get("PULSE_SERVER", "")
+    if server.startswith("unix:"):
+        path = server[len("unix:") :]
+    elif server:
+        return False  # a network server: only PortAudio can tell
+    else:
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        if not runtime:
+            return False
+        path = os.path.join(runtime, "pulse", "native")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.05)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def has_output_device() -> bool:
@@ -350,9 +375,12 @@ class FilePlayback:
                 return
             except AudioDeviceError:
                 pass
+        self._start_silent_clock()
+
+    def _start_silent_clock(self) -> None:
         self._output = ClockedNullOutput(self._null_render, self.ring.sample_rate, self.block)
         self._output.start()
-        self.output_name = "none (silent real-time clock)"
+        self.output_name = SILENT_CLOCK_NAME
 
     def open_output(self) -> None:
         """Open and start the output device (PulseAudio's when PortAudio lists it, else the
@@ -376,6 +404,27 @@ class FilePlayback:
             raise AudioDeviceError(f"cannot open the output device: {error}") from error
         self._output = stream
         self._device_output = True
+
+    @property
+    def on_silent_clock(self) -> bool:
+        """An output device was asked for, but there was none when playback started: the
+        file plays on the silent real-time clock until one appears (`move_to_device`)."""
+        return self.use_output_device and not self._device_output and not self._stopping
+
+    def move_to_device(self) -> None:
+        """From the silent clock to an output device that appeared since (PortAudio lists
+        the devices afresh first); playback goes on from the first sample not yet heard.
+        AudioDeviceError while there is none, and the clock goes on."""
+        rescan_devices()  # the silent clock is no PortAudio stream: nothing to close first
+        if not has_output_device():
+            raise AudioDeviceError("no output device")
+        clock, self._output = self._output, None
+        _close_quietly(clock)
+        try:
+            self.open_output()
+        except AudioDeviceError:
+            self._start_silent_clock()
+            raise
 
     def close_output(self) -> None:
         """Let go of the output device (the file position stays where playback reached)."""

@@ -3,8 +3,10 @@
 The window calls `check` a few times a second. An input that delivered nothing for
 SILENT_DEVICE_SECONDS is treated as lost: the device list is made afresh and the same input
 is opened again every RETRY_SECONDS until it delivers. A file's output device that stopped
-is looked for every OUTPUT_RETRY_SECONDS while the file is held where it was. Each becomes a
-line in the panel, gone when the device is back.
+is looked for every OUTPUT_RETRY_SECONDS while the file is held where it was. A file that
+started with no output device plays on a silent real-time clock and moves to an output
+device once a sound server answers. Each becomes a line in the panel, gone when the device
+is back.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ import contextlib
 from typing import TYPE_CHECKING
 
 from .app_settings import SOURCE_INPUT
-from .audio_sources import AudioDeviceError, CaptureSource, FilePlayback, rescan_devices
+from .audio_sources import (
+    AudioDeviceError,
+    CaptureSource,
+    FilePlayback,
+    rescan_devices,
+    sound_server_answers,
+)
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -21,6 +29,7 @@ if TYPE_CHECKING:
 SILENT_DEVICE_SECONDS = 2.5  # an input that delivered nothing this long is treated as lost
 RETRY_SECONDS = 2.0
 OUTPUT_RETRY_SECONDS = 1.0  # a lost output device is looked for this often
+SILENT_CLOCK_FAULT = "No output device"
 
 
 class DeviceWatchdog:
@@ -100,6 +109,9 @@ class DeviceWatchdog:
         """A file's output device that stopped (unplugged, its sound server died) is opened
         again every OUTPUT_RETRY_SECONDS; playback is held where it stopped meanwhile."""
         window = self.window
+        if playback.on_silent_clock:
+            self._watch_silent_clock(playback, now)
+            return
         lost_prefix = "Lost the output device"
         if not playback.output_lost:
             if window.faults.get("source", "").startswith(lost_prefix):
@@ -116,4 +128,23 @@ class DeviceWatchdog:
             f"{lost_prefix} '{playback.output_name}': the file is held at "
             f"{minutes}:{seconds:02d} and goes on when the device is back (looking for it "
             f"every {OUTPUT_RETRY_SECONDS:.0f} s; Space and seeking still work).",
+        )
+
+    def _watch_silent_clock(self, playback: FilePlayback, now: float) -> None:
+        """A file that plays on the silent clock (there was no output device when it
+        started) moves to an output device once a sound server answers; PortAudio is asked
+        only then (re-initialising it stalls this thread for tens of milliseconds)."""
+        window = self.window
+        if now >= self._output_retry_at:
+            self._output_retry_at = now + OUTPUT_RETRY_SECONDS
+            if sound_server_answers():
+                with contextlib.suppress(AudioDeviceError):
+                    playback.move_to_device()
+                    if window.faults.get("source", "").startswith(SILENT_CLOCK_FAULT):
+                        window.set_fault("source", None)
+                    return
+        window.set_fault(
+            "source",
+            f"{SILENT_CLOCK_FAULT}: '{playback.path.name}' plays silently in real time and "
+            "moves to the output device once one appears.",
         )

@@ -130,6 +130,8 @@ class MainWindow(QMainWindow):
 
     # ----- faults -----
     def set_fault(self, area: str, message: str | None) -> None:
+        if self.faults.get(area) == (message or None):
+            return  # the watchdog says the same a few times a second
         if message:
             self.faults[area] = message
         else:
