@@ -138,6 +138,11 @@ def _check_ranges(values: dict[str, Any]) -> None:
         raise ModelFileError(f"{METADATA_PREFIX}category_prototypes must be rows of finite numbers")
 
 
+def unprefixed(props: dict[str, str], prefix: str) -> dict[str, str]:
+    """The metadata_props whose key starts with `prefix`, keyed without it."""
+    return {key[len(prefix) :]: value for key, value in props.items() if key.startswith(prefix)}
+
+
 def _known_window(name: str) -> bool:
     import scipy.signal
 
@@ -208,11 +213,7 @@ class ModelMetadata:
     @classmethod
     def from_props(cls, props: dict[str, str], source: str) -> ModelMetadata:
         """Parse metadata_props; `source` names the file in every error."""
-        ours = {
-            key[len(METADATA_PREFIX) :]: value
-            for key, value in props.items()
-            if key.startswith(METADATA_PREFIX)
-        }
+        ours = unprefixed(props, METADATA_PREFIX)
         required = (
             "frontend",
             "categories",

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from visualizer.model_files import ModelFileError
+from visualizer.model_files import ModelFileError, unprefixed
 from visualizer.pixels import to_uint8
 from visualizer.resize import Filter, resize_rgb8
 
@@ -47,11 +47,7 @@ class UpscalerMetadata:
 
     @classmethod
     def from_props(cls, props: dict[str, str], source: str) -> UpscalerMetadata:
-        ours = {
-            key[len(UPSCALER_PREFIX) :]: value
-            for key, value in props.items()
-            if key.startswith(UPSCALER_PREFIX)
-        }
+        ours = unprefixed(props, UPSCALER_PREFIX)
         missing = [key for key in ("scale", "input_size", "model_version") if key not in ours]
         if missing:
             raise ModelFileError(

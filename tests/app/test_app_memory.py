@@ -26,6 +26,7 @@ def _view(qtbot) -> SpectrogramView:
     return view
 
 
+@pytest.mark.slow  # ~10 s end to end
 def test_spectrogram_updates_keep_no_memory(qtbot):
     view = _view(qtbot)
     rng = np.random.default_rng(0)

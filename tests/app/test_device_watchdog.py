@@ -76,6 +76,7 @@ def heard_rms(seconds: float) -> float:
     return float(np.sqrt(np.mean(heard[-RATE // 2 :] ** 2))) if len(heard) > RATE // 2 else 0.0
 
 
+@pytest.mark.slow  # ~10 s end to end
 def test_capture_carries_on_after_pulseaudio_is_killed_and_restarted(
     qtbot, pulse, make_window, model_dir
 ):
@@ -96,6 +97,7 @@ def test_capture_carries_on_after_pulseaudio_is_killed_and_restarted(
     assert isinstance(window.source, CaptureSource) and window.source.choice.label == MONITOR
 
 
+@pytest.mark.slow  # ~10 s end to end
 def test_a_file_is_held_while_pulseaudio_is_down_and_plays_on_from_there(
     qtbot, pulse, make_window, model_dir, beats_file
 ):
