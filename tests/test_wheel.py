@@ -138,6 +138,11 @@ def test_the_installed_wheel_runs_the_app_on_its_bundled_models_from_anywhere(tm
     assert "models_error" not in report  # the bundled models were found and loaded
     assert report["stages"]["encoder"]["runs"] >= 5 and report["stages"]["generator"]["runs"] >= 5
     app = report["app"]
-    # A machine without a sound card may say so; models and the demo file raised nothing.
-    assert set(app["faults"].splitlines()) <= {"No audio input device found; files still play."}
+    # A machine without a sound card may say so (files then play on a silent real-time
+    # clock); models and the demo file raised nothing.
+    assert set(app["faults"].splitlines()) <= {
+        "No audio input device found; files still play.",
+        "No output device: 'docks_excerpt.ogg' plays silently in real time and moves to the "
+        "output device once one appears.",
+    }
     assert app["frames_produced"] > 0 and app["encoder_runs"] > 0
