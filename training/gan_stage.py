@@ -29,6 +29,7 @@ metadata lists, and its metadata's category prototypes (see `onnx_condition_sour
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,9 +119,10 @@ def load_embedding(ctx: RunContext) -> JointEmbedding:
 
 @torch.no_grad()
 def condition_bank(
-    ctx: RunContext, embedding: JointEmbedding, music: MusicBank, device
+    ctx: RunContext, music: MusicBank, encode: Callable[[np.ndarray], torch.Tensor]
 ) -> tuple[torch.Tensor, np.ndarray]:
-    """Encoder features of `windows_per_track` random windows of every training track."""
+    """Features of `windows_per_track` random windows of every track of `music`, by `encode`
+    (windows [n, 2, bins, frames] -> features [n, D] on the CPU): ([N, D], labels [N])."""
     rng = np.random.default_rng([ctx.config.seed, 22])
     count = ctx.config.gan.windows_per_track
     features, labels = [], []
@@ -128,7 +130,7 @@ def condition_bank(
         windows = np.stack(
             [music.window(track, music.random_start(track, rng)) for _ in range(count)]
         )
-        features.append(embedding.music(torch.from_numpy(windows).to(device)).cpu())
+        features.append(encode(windows))
         labels += [music.labels[track]] * count
     return torch.cat(features), np.asarray(labels, dtype=np.int64)
 
@@ -509,18 +511,14 @@ def onnx_condition_source(
     music = MusicBank(tracks, ctx.cache, ctx.contract, ctx.split.skipped)
     check_every_category("training tracks", music.labels, ctx.split.categories)
     log.info("gan: conditions from %s on its %d training tracks", path, len(music))
-    rng = np.random.default_rng([ctx.config.seed, 22])
-    count = ctx.config.gan.windows_per_track
-    features, labels = [], []
-    for track in range(len(music)):
-        windows = np.stack(
-            [music.window(track, music.random_start(track, rng)) for _ in range(count)]
-        )
+
+    def encode(windows: np.ndarray) -> torch.Tensor:
         (feature,) = encoder.run(["feature"], {"window": windows})
-        features.append(torch.from_numpy(np.asarray(feature, dtype=np.float32)))
-        labels += [music.labels[track]] * count
+        return torch.from_numpy(np.asarray(feature, dtype=np.float32))
+
+    features, labels = condition_bank(ctx, music, encode)
     prototypes = torch.tensor(meta.category_prototypes, dtype=torch.float32)
-    return torch.cat(features), np.asarray(labels, dtype=np.int64), prototypes
+    return features, labels, prototypes
 
 
 def embedding_condition_source(
@@ -536,7 +534,9 @@ def embedding_condition_source(
     check_every_category("training tracks", music.labels, categories)
     embed_images = ImageBank(ctx.split.train_images, ctx.config.embed.image.image_size, skipped)
     prototypes = image_centroids(embedding.image, embed_images, len(categories), device).cpu()
-    features, feature_labels = condition_bank(ctx, embedding, music, device)
+    features, feature_labels = condition_bank(
+        ctx, music, lambda windows: embedding.music(torch.from_numpy(windows).to(device)).cpu()
+    )
     return features, feature_labels, prototypes
 
 
