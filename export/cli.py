@@ -162,9 +162,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-ENCODER_FOLDER_FILES = ("music_encoder.onnx", "judge.onnx", "upscaler.onnx")
-
-
 def _export_on_encoder(
     args: argparse.Namespace,
     data_root: Path,
@@ -177,7 +174,8 @@ def _export_on_encoder(
     from export.onnx_export import ExportMismatchError, export_in_subprocess
     from export.run_export import encoder_onnx_metadata, export_generator, gan_checkpoint
     from training.checkpoint import CheckpointError
-    from visualizer.model_files import GENERATOR_FILE, ModelFileError
+    from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, JUDGE_FILE, ModelFileError
+    from visualizer.upscale import UPSCALER_FILE
 
     try:
         metadata = encoder_onnx_metadata(
@@ -203,8 +201,11 @@ def _export_on_encoder(
         print(f"musicscape export: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(f"{GENERATOR_FILE}: max abs diff vs torch {figures}")
-    for name in ENCODER_FOLDER_FILES:
-        source = encoder_path.parent / name if name != "music_encoder.onnx" else encoder_path
+    # The encoder file itself (whatever its name), then its folder's judge and upscaler.
+    copies = {ENCODER_FILE: encoder_path} | {
+        name: encoder_path.parent / name for name in (JUDGE_FILE, UPSCALER_FILE)
+    }
+    for name, source in copies.items():
         if source.is_file() and source.resolve() != (args.out / name).resolve():
             shutil.copyfile(source, args.out / name)
             print(f"{name}: copied unchanged from {source}")
