@@ -13,6 +13,9 @@ from typing import Any, ClassVar
 from visualizer.frontend.records import from_dict
 from visualizer.picture_attributes import ATTRIBUTE_NAMES
 
+# DiffAugment's policies (training/image_augment.py), in the order they are applied
+AUGMENT_POLICIES = ("color", "translation", "cutout")
+
 
 @dataclass(frozen=True)
 class MusicEncoderConfig:
@@ -171,8 +174,16 @@ class GanStageConfig:
     # the data root) instead of the run's embed stage: its centred features, its metadata's
     # category prototypes and its metadata's training tracks; "" = the run's embedding.
     encoder_onnx: str = ""
+    # DiffAugment policies (training/image_augment.py: "color", "translation", "cutout")
+    # applied to every image D sees, real and fake, in D's step and G's; () = off.
+    diff_augment: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        unknown = set(self.diff_augment) - set(AUGMENT_POLICIES)
+        if unknown:
+            raise ValueError(
+                f"gan.diff_augment: unknown policies {sorted(unknown)}; known: {AUGMENT_POLICIES}"
+            )
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"gan.ema_decay must be in [0, 1), got {self.ema_decay}")
         if not 0 <= self.lr_decay_epochs <= self.epochs:

@@ -21,6 +21,10 @@ photos' stats: in training, those of each row's real photo, and it is penalised 
 The stats are saved in each checkpoint ("attribute_stats"); export writes them into the
 generator's metadata.
 
+With `diff_augment` every image D sees, real or fake, in D's step and in G's, first goes
+through the same kind of random differentiable transform (training/image_augment.py), so D
+cannot memorise the few thousand photos.
+
 With `encoder_onnx` the conditions come from an exported music encoder instead of the
 run's embed stage: its (already centred) features of windows of the training tracks its
 metadata lists, and its metadata's category prototypes (see `onnx_condition_source`).
@@ -44,6 +48,7 @@ from training.context import RunContext
 from training.data import ImageBank, MusicBank, check_every_category
 from training.distributed import wrap_model
 from training.embedding import JointEmbedding, image_centroids
+from training.image_augment import diff_augment
 from training.models import Discriminator, Generator
 from training.picture_attributes import attributes_in_z
 from training.stage_loop import LoopHost, StageLoop
@@ -293,8 +298,8 @@ class GanTrainer:
         self.trained_g.train()
         self.trained_d.train()
         fake = self.generate(self.trained_g, batch.noise, batch.right, batch.asked)  # [B,3,S,S]
-        figures = self.discriminator_step(batch, fake)
-        figures |= self.generator_step(batch, fake)
+        figures = self.discriminator_step(batch, fake, rng)
+        figures |= self.generator_step(batch, fake, rng)
         if self.average is not None:
             self.average.update(self.generator)
         self.steps_done += 1
@@ -332,13 +337,19 @@ class GanTrainer:
             asked=asked,
         )
 
-    def discriminator_step(self, batch: GanBatch, fake: torch.Tensor) -> dict[str, float]:
+    def augment(self, images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        """What D sees of `images` [B, 3, S, S]: DiffAugment by `diff_augment` (or as is)."""
+        return diff_augment(images, self.config.diff_augment, rng)
+
+    def discriminator_step(
+        self, batch: GanBatch, fake: torch.Tensor, rng: np.random.Generator
+    ) -> dict[str, float]:
         """Real + matching music -> 1; real + mismatched music and fake -> 0 (GAN-CLS); the
         auxiliary head learns the category of real photos (AC-GAN)."""
         d, config = self.trained_d, self.config
-        match_real, category_real = d(batch.real, batch.right)
-        match_wrong, _ = d(batch.real, batch.wrong)
-        match_fake, _ = d(fake.detach(), batch.right)
+        match_real, category_real = d(self.augment(batch.real, rng), batch.right)
+        match_wrong, _ = d(self.augment(batch.real, rng), batch.wrong)
+        match_fake, _ = d(self.augment(fake.detach(), rng), batch.right)
         loss_real = F.binary_cross_entropy_with_logits(match_real, torch.ones_like(match_real))
         loss_wrong = F.binary_cross_entropy_with_logits(match_wrong, torch.zeros_like(match_wrong))
         loss_fake = F.binary_cross_entropy_with_logits(match_fake, torch.zeros_like(match_fake))
@@ -355,12 +366,14 @@ class GanTrainer:
             "d_category_real": float(loss_category_real.detach()),
         }
 
-    def generator_step(self, batch: GanBatch, fake: torch.Tensor) -> dict[str, float]:
+    def generator_step(
+        self, batch: GanBatch, fake: torch.Tensor, rng: np.random.Generator
+    ) -> dict[str, float]:
         """Make D call the fake a real image matching its music, of its category; with mode
         seeking, the image must move with the noise for the same music (MSGAN); with
         attributes, the image must have the light and colour G was asked for."""
         config = self.config
-        match_fake, category_fake = self.trained_d(fake, batch.right)  # [B], [B, C]
+        match_fake, category_fake = self.trained_d(self.augment(fake, rng), batch.right)
         loss_category_fake = F.cross_entropy(category_fake, batch.categories)
         loss_g = F.binary_cross_entropy_with_logits(match_fake, torch.ones_like(match_fake))
         loss_g = loss_g + config.category_weight * loss_category_fake

@@ -97,6 +97,7 @@ def test_the_options_round_trip_through_the_train_config():
         generator=dataclasses.replace(config.gan.generator, attribute_dim=4, upsample="resize"),
         attribute_weight=2.0,
         encoder_onnx="models/music_encoder.onnx",
+        diff_augment=("translation", "cutout"),
     )
     config = dataclasses.replace(config, gan=gan)
     assert type(config).from_dict(config.to_dict()) == config

@@ -139,12 +139,17 @@ def test_embed_stage_with_consistency_pairs_logs_their_loss_and_stability(tmp_pa
 
 
 @pytest.mark.slow
-def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_weight_average_and_decay(
+def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_augments(
     tmp_path, dataset
 ):
     base = tiny_config(16)
     gan = dataclasses.replace(
-        base.gan, ema_decay=0.9, lr_decay_epochs=1, learning_rate=1e-3, condition_noise=0.5
+        base.gan,
+        ema_decay=0.9,
+        lr_decay_epochs=1,
+        learning_rate=1e-3,
+        condition_noise=0.5,
+        diff_augment=("color", "translation", "cutout"),
     )
     config = dataclasses.replace(base, gan=gan)
     assert train(tmp_path, dataset, "straight", "--stages", "embed,gan", config=config) == 0
