@@ -60,7 +60,7 @@ class ImageEncoderConfig:
     unit_norm: bool = True
 
 
-UPSAMPLE_KINDS = ("transposed", "resize")
+UPSAMPLE_KINDS = ("transposed", "resize", "bilinear")
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,9 @@ class GeneratorConfig:
     # concatenated to its code like the projected feature; 0 = none.
     attribute_dim: int = 0
     # How G doubles its resolution: "transposed" (ConvTranspose2d, stride 2: the DCGAN of the
-    # paper, which leaves a checkerboard) or "resize" (nearest x2 then a 3x3 conv, Odena et
-    # al. 2016, "Deconvolution and checkerboard artifacts").
+    # paper, which leaves a checkerboard), "resize" (nearest x2 then a 3x3 conv, Odena et
+    # al. 2016, "Deconvolution and checkerboard artifacts") or "bilinear" (bilinear x2 then a
+    # 3x3 conv: nearest's 2x2 blocks still carry energy at the period-2 frequencies).
     upsample: str = "transposed"
 
     def __post_init__(self) -> None:

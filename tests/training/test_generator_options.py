@@ -18,9 +18,14 @@ def generator(**options) -> Generator:
     return Generator(GeneratorConfig(**(values | options))).eval()
 
 
-@pytest.mark.parametrize("size", [16, 64])
-def test_resize_convolution_generator_draws_the_size_without_strided_transposed_convs(size):
-    resize = generator(image_size=size, upsample="resize")
+@pytest.mark.parametrize(
+    ("size", "kind", "mode"),
+    [(16, "resize", "nearest"), (64, "resize", "nearest"), (64, "bilinear", "bilinear")],
+)
+def test_resize_convolution_generator_draws_the_size_without_strided_transposed_convs(
+    size, kind, mode
+):
+    resize = generator(image_size=size, upsample=kind)
     with torch.no_grad():
         image = resize(torch.randn(3, 8), torch.randn(3, 6))
     assert image.shape == (3, 3, size, size) and float(image.abs().max()) <= 1.0
@@ -28,7 +33,7 @@ def test_resize_convolution_generator_draws_the_size_without_strided_transposed_
     assert [m.stride for m in transposed] == [(1, 1)]  # only the 1x1 -> 4x4 projection
     upsamples = [m for m in resize.modules() if isinstance(m, nn.Upsample)]
     assert len(upsamples) == int(np.log2(size)) - 2
-    assert all(m.mode == "nearest" and m.scale_factor == 2 for m in upsamples)
+    assert all(m.mode == mode and m.scale_factor == 2 for m in upsamples)
 
 
 def test_the_transposed_default_keeps_the_papers_layers_and_weight_names():
@@ -46,11 +51,11 @@ def test_resize_convolution_leaves_no_checkerboard_at_initialisation():
     noise = torch.randn(64, 8, generator=torch.Generator().manual_seed(1))
     feature = torch.randn(64, 6, generator=torch.Generator().manual_seed(2))
     ratios = {}
-    for kind in ("transposed", "resize"):
+    for kind in ("transposed", "resize", "bilinear"):
         model = generator(image_size=32, upsample=kind)
         with torch.no_grad():
             ratios[kind] = checkerboard_ratio(model(noise, feature).numpy())
-    assert ratios["resize"] < 1.5 < ratios["transposed"]
+    assert ratios["bilinear"] < 1.5 and ratios["resize"] < 1.5 < ratios["transposed"]
 
 
 def test_attributes_are_a_required_input_that_changes_the_picture():
@@ -81,7 +86,7 @@ def test_truncation_and_category_pull_pass_the_attributes_through():
 
 def test_config_refuses_unknown_options():
     with pytest.raises(ValueError, match="upsample must be one of"):
-        GeneratorConfig(upsample="bilinear")
+        GeneratorConfig(upsample="bicubic")
     with pytest.raises(ValueError, match="attribute_dim must be >= 0"):
         GeneratorConfig(attribute_dim=-1)
     with pytest.raises(ValueError, match="attribute_dim must be 0 or 4"):

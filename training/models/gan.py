@@ -3,7 +3,8 @@
 The music feature is L2-normalised and projected to `projected_dim` (leaky ReLU); G
 concatenates it with the noise (and, when configured, the picture attributes it is asked
 for), D tiles it over its 4x4 map. G doubles its resolution by stride-2 transposed convs
-(the paper's DCGAN) or by resize-convolution (`upsample="resize"`, no checkerboard).
+(the paper's DCGAN) or by resize-convolution (`upsample="resize"` nearest or
+`"bilinear"`, no checkerboard).
 Resolution is any power of two from 16 up (64 is the paper's): one up/down-sampling stage
 per factor of two above 4.
 """
@@ -39,13 +40,15 @@ class FeatureProjection(nn.Module):
 
 
 def _upsample(in_channels: int, out_channels: int, kind: str) -> list[nn.Module]:
-    """[B, in, s, s] -> [B, out, 2s, 2s]: a stride-2 transposed conv, or nearest x2 then a
-    3x3 conv (resize-convolution: every output pixel sees the same number of input pixels,
-    so no checkerboard)."""
+    """[B, in, s, s] -> [B, out, 2s, 2s]: a stride-2 transposed conv, or nearest ("resize")
+    or bilinear x2 then a 3x3 conv (resize-convolution: every output pixel sees the same
+    number of input pixels, so no checkerboard from uneven overlap; bilinear also leaves no
+    2x2 blocks)."""
     if kind == "transposed":
         return [nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=False)]
+    mode = "nearest" if kind == "resize" else "bilinear"
     return [
-        nn.Upsample(scale_factor=2, mode="nearest"),
+        nn.Upsample(scale_factor=2, mode=mode),
         nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=False),
     ]
 
