@@ -178,6 +178,9 @@ class GanStageConfig:
     # DiffAugment policies (training/image_augment.py: "color", "translation", "cutout")
     # applied to every image D sees, real and fake, in D's step and G's; () = off.
     diff_augment: tuple[str, ...] = ()
+    # Spectral regularisation (training/spectrum.py): weight of the L1 distance between the
+    # azimuthal log power spectrum of G's batch and the training photos'; 0 = off.
+    spectrum_weight: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = set(self.diff_augment) - set(AUGMENT_POLICIES)
@@ -202,6 +205,8 @@ class GanStageConfig:
             raise ValueError(f"gan.condition_noise must be >= 0, got {self.condition_noise}")
         if self.ema_calibration_batches < 1:
             raise ValueError("gan.ema_calibration_batches must be at least 1")
+        if self.spectrum_weight < 0:
+            raise ValueError(f"gan.spectrum_weight must be >= 0, got {self.spectrum_weight}")
         if self.attribute_weight < 0:
             raise ValueError(f"gan.attribute_weight must be >= 0, got {self.attribute_weight}")
         if self.generator.attribute_dim not in (0, len(ATTRIBUTE_NAMES)):

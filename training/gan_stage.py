@@ -51,6 +51,7 @@ from training.embedding import JointEmbedding, image_centroids
 from training.image_augment import diff_augment
 from training.models import Discriminator, Generator
 from training.picture_attributes import attributes_in_z
+from training.spectrum import photo_spectrum_profile, spectrum_loss
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import WeightAverage, recalibrate_batch_norm
 from visualizer.picture_attributes import AttributeStats, category_request, measure_attributes
@@ -262,6 +263,9 @@ class GanTrainer:
             grid_rng.standard_normal((self.n_classes * GRID_COLUMNS, config.generator.noise_dim))
         ).float()
         self.grid_features = conditions.grid(grid_rng)
+        self.photo_spectrum = None
+        if config.spectrum_weight > 0:
+            self.photo_spectrum = photo_spectrum_profile(images.pixels).to(device)  # [R]
         self.attribute_stats: AttributeStats | None = None
         self.grid_attributes = None
         if config.generator.attribute_dim:
@@ -371,7 +375,8 @@ class GanTrainer:
     ) -> dict[str, float]:
         """Make D call the fake a real image matching its music, of its category; with mode
         seeking, the image must move with the noise for the same music (MSGAN); with
-        attributes, the image must have the light and colour G was asked for."""
+        attributes, the image must have the light and colour G was asked for; with the
+        spectral term, the batch must have the photos' power spectrum."""
         config = self.config
         match_fake, category_fake = self.trained_d(self.augment(fake, rng), batch.right)
         loss_category_fake = F.cross_entropy(category_fake, batch.categories)
@@ -389,6 +394,10 @@ class GanTrainer:
             drawn = attributes_in_z(fake, self.attribute_mean, self.attribute_spread)  # [B, 4]
             loss_attributes = F.mse_loss(drawn, batch.asked)
             loss_g = loss_g + config.attribute_weight * loss_attributes
+        loss_spectrum = torch.zeros((), device=self.device)
+        if self.photo_spectrum is not None:
+            loss_spectrum = spectrum_loss(fake, self.photo_spectrum)
+            loss_g = loss_g + config.spectrum_weight * loss_spectrum
         self.optimizer_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizer_g.step()
@@ -397,6 +406,7 @@ class GanTrainer:
             "g_category_fake": float(loss_category_fake.detach()),
             "g_mode_seeking": float(loss_mode.detach()),
             "g_attributes": float(loss_attributes.detach()),
+            "g_spectrum": float(loss_spectrum.detach()),
         }
 
     def calibration_batches(self, epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -93,6 +93,8 @@ def test_config_refuses_unknown_options():
         GanStageConfig(generator=GeneratorConfig(attribute_dim=3))
     with pytest.raises(ValueError, match="attribute_weight"):
         GanStageConfig(attribute_weight=-1.0)
+    with pytest.raises(ValueError, match="spectrum_weight must be >= 0"):
+        GanStageConfig(spectrum_weight=-0.1)
 
 
 def test_the_options_round_trip_through_the_train_config():
@@ -103,6 +105,7 @@ def test_the_options_round_trip_through_the_train_config():
         attribute_weight=2.0,
         encoder_onnx="models/music_encoder.onnx",
         diff_augment=("translation", "cutout"),
+        spectrum_weight=0.5,
     )
     config = dataclasses.replace(config, gan=gan)
     assert type(config).from_dict(config.to_dict()) == config

@@ -139,7 +139,7 @@ def test_embed_stage_with_consistency_pairs_logs_their_loss_and_stability(tmp_pa
 
 
 @pytest.mark.slow
-def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_augments(
+def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_regularisers(
     tmp_path, dataset
 ):
     base = tiny_config(16)
@@ -150,6 +150,7 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_a
         learning_rate=1e-3,
         condition_noise=0.5,
         diff_augment=("color", "translation", "cutout"),
+        spectrum_weight=1.0,
     )
     config = dataclasses.replace(base, gan=gan)
     assert train(tmp_path, dataset, "straight", "--stages", "embed,gan", config=config) == 0
@@ -170,6 +171,7 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_a
     # epoch 1 at the full rate; epoch 2 (the decay epoch, 3 steps) at 3/4, 2/4 and 1/4 of it
     rates = [epoch["learning_rate"] for epoch in resumed["history"]]
     assert rates == pytest.approx([1e-3, 0.5e-3])
+    assert all(epoch["g_spectrum"] > 0 for epoch in resumed["history"])
 
 
 @pytest.mark.slow

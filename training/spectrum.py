@@ -1,0 +1,62 @@
+"""Spectral regularisation of the generator (Durall et al., CVPR 2020, "Watch your
+up-convolution"): up-sampling layers leave generated pictures with a power spectrum unlike
+photos' at the highest frequencies (the checkerboard is its peak at the diagonal period 2).
+G is pulled to draw the photos' spectrum: the L1 distance between the azimuthal means of
+the batch's mean log luma power spectrum and the training photos'.
+
+Every radius weighs the same in the profile, so the few frequencies at the corner of the
+spectrum (where the checkerboard lies) count as much as the many low ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+LUMA = (0.299, 0.587, 0.114)
+EPSILON = 1e-8
+
+
+def radius_index(size: int) -> torch.Tensor:
+    """[size, size] the rounded distance of each FFT bin from zero frequency (0 .. ~size/sqrt2)."""
+    frequencies = torch.fft.fftfreq(size) * size  # 0, 1, ..., -1
+    fy, fx = torch.meshgrid(frequencies, frequencies, indexing="ij")
+    return torch.sqrt(fy**2 + fx**2).round().long()
+
+
+def azimuthal_mean(values: torch.Tensor) -> torch.Tensor:
+    """[S, S] values per FFT bin -> [R] their mean per rounded radius."""
+    radius = radius_index(values.shape[-1]).to(values.device).flatten()
+    count = torch.bincount(radius).to(values)  # [R]
+    return torch.zeros_like(count).index_add_(0, radius, values.flatten()) / count
+
+
+def log_spectrum_profile(images: torch.Tensor) -> torch.Tensor:
+    """images [B, 3, S, S] (any scale; each picture's mean luma is removed) -> [R] the
+    azimuthal mean, per rounded radius, of log(mean over the batch of |FFT(luma)|^2)."""
+    luma = torch.einsum("c,bchw->bhw", images.new_tensor(LUMA), images)  # [B, S, S]
+    luma = luma - luma.mean(dim=(1, 2), keepdim=True)
+    power = (torch.fft.fft2(luma).abs() ** 2).mean(dim=0)  # [S, S]
+    return azimuthal_mean(torch.log(power + EPSILON))  # [R]
+
+
+def photo_spectrum_profile(pixels: np.ndarray, batch: int = 512) -> torch.Tensor:
+    """uint8 photos [N, S, S, 3] -> [R], the profile of all of them (power averaged over all
+    N, in [-1, 1] units as G draws)."""
+    if not len(pixels):
+        raise ValueError("no photos to measure a spectrum on")
+    size = pixels.shape[1]
+    power = torch.zeros(size, size, dtype=torch.float64)
+    weights = torch.tensor(LUMA, dtype=torch.float64)
+    for start in range(0, len(pixels), batch):
+        chunk = torch.from_numpy(pixels[start : start + batch]).double() / 127.5 - 1.0
+        luma = chunk @ weights  # [b, S, S]
+        luma = luma - luma.mean(dim=(1, 2), keepdim=True)
+        power += (torch.fft.fft2(luma).abs() ** 2).sum(dim=0)
+    return azimuthal_mean(torch.log(power / len(pixels) + EPSILON)).float()
+
+
+def spectrum_loss(fake: torch.Tensor, photo_profile: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between the batch's profile and the photos' [R], over every
+    radius but 0 (each picture's mean is removed, so zero frequency holds no power)."""
+    return (log_spectrum_profile(fake)[1:] - photo_profile[1:]).abs().mean()
