@@ -23,28 +23,30 @@ LABEL_HEIGHT = 18
 
 def side_by_side(model_dir: Path, seed: int = 0) -> np.ndarray:
     """uint8 [LABEL_HEIGHT + C * CELL, 2 * CELL, 3]: one row per category, bicubic | learned."""
-    import onnxruntime as ort
     from PIL import Image, ImageDraw
 
-    from visualizer.model_files import GENERATOR_FILE, ModelFileError, ModelMetadata
+    from visualizer.model_files import GENERATOR_FILE, ModelFileError
+    from visualizer.model_sessions import has_attributes, open_model
+    from visualizer.picture_attributes import category_request
     from visualizer.upscale import load_upscaler
 
     upscaler = load_upscaler(model_dir)
     if not upscaler.learned:
         raise ModelFileError(f"{model_dir}: no upscaler.onnx to compare")
     bicubic = load_upscaler(None)
-    session = ort.InferenceSession(
-        str(model_dir / GENERATOR_FILE), providers=["CPUExecutionProvider"]
-    )
-    meta = ModelMetadata.from_props(
-        dict(session.get_modelmeta().custom_metadata_map), GENERATOR_FILE
-    )
+    generator = open_model(model_dir / GENERATOR_FILE, threads=1)
+    meta = generator.metadata
     if not meta.category_prototypes:
         raise ModelFileError(f"{GENERATOR_FILE}: no category prototypes to draw scenes from")
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((len(meta.categories), meta.noise_dim)).astype(np.float32)
     features = np.asarray(meta.category_prototypes, dtype=np.float32)
-    (images,) = session.run(["image"], {"noise": noise, "feature": features})
+    feeds = {"noise": noise, "feature": features}
+    if has_attributes(generator):
+        # each category's typical light and colour, as the app asks with no feel
+        typical = category_request(np.eye(len(meta.categories)), meta.attribute_stats())
+        feeds["attributes"] = typical.astype(np.float32)
+    (images,) = generator.run(["image"], feeds)
     margin = (SIZE - CELL) // 2
     rows = []
     for image in images:

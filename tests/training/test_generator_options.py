@@ -1,13 +1,15 @@
 """The generator's options: resize-convolution upsampling and picture-attribute input."""
 
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from training.config import GanStageConfig, GeneratorConfig, tiny_config
+from training.config import GanStageConfig, GeneratorConfig, TrainConfig, tiny_config
 from training.models import CategoryPulledGenerator, Generator, TruncatedGenerator
 from visualizer.metrics import checkerboard_ratio
 
@@ -109,3 +111,16 @@ def test_the_options_round_trip_through_the_train_config():
     )
     config = dataclasses.replace(config, gan=gan)
     assert type(config).from_dict(config.to_dict()) == config
+
+
+def test_the_bundled_generators_recipe_is_a_train_config_with_its_settings():
+    """training/recipes/gan_attributes_diffaugment.json is what `--config` takes to retrain
+    the bundled generator on the bundled encoder's conditions."""
+    recipe = Path(__file__).parents[2] / "training" / "recipes" / "gan_attributes_diffaugment.json"
+    config = TrainConfig.from_dict(json.loads(recipe.read_text()))
+    gan = config.gan
+    assert (gan.generator.attribute_dim, gan.generator.upsample) == (4, "resize")
+    assert gan.diff_augment == ("translation", "cutout")
+    assert (gan.attribute_weight, gan.epochs, gan.lr_decay_epochs) == (3.0, 30, 10)
+    assert gan.encoder_onnx == "assets/models/music_encoder.onnx"
+    assert (Path(__file__).parents[2] / gan.encoder_onnx).is_file()
