@@ -210,12 +210,15 @@ def test_frames_json_records_what_each_frame_saw(tmp_path, runtime):
     assert encoded == [2, 17, 32, 47]  # the first analysis frame, then every 0.25 s
 
 
-def test_feel_grades_each_frame_of_the_pipeline_by_the_music_followed_so_far(runtime):
-    """Two pipelines on the same seed and music, at feel 0 and 1: every frame at feel 1 is
-    exactly the feel-0 frame graded toward the target the follower holds; loud fast clicks
-    over a chord give a high arousal."""
-    from visualizer.feel import grade
+def test_feel_asks_each_frame_for_the_light_and_colour_of_the_music_followed_so_far(runtime):
+    """Two pipelines on the same seed and music, at feel 0 and 1: loud fast clicks over a
+    major chord give a high arousal, and the bundled generator (conditioned on picture
+    attributes) asked at feel 1 draws frames whose mean L*, C* and b* lie much nearer the
+    target the follower holds than the feel-0 frames do."""
+    from visualizer.picture_attributes import measure_attributes
 
+    assert runtime.attribute_stats is not None
+    spread = np.asarray(runtime.attribute_stats.spread[:3])
     rate = runtime.metadata.frontend.sample_rate
     t = np.arange(6 * rate) / rate
     chord = sum(0.2 * np.sin(2 * np.pi * f * t) for f in (523.25, 659.25, 783.99))
@@ -224,14 +227,24 @@ def test_feel_grades_each_frame_of_the_pipeline_by_the_music_followed_so_far(run
     block = len(signal) // frames
     plain = OfflinePipeline(runtime, seed=3, feel_strength=0.0)
     felt = OfflinePipeline(runtime, seed=3, feel_strength=1.0)
+    distance = {"plain": [], "felt": []}
     for index in range(frames):
         samples = signal[index * block : (index + 1) * block]
-        image, _ = plain.frame(samples, index / fps)
-        graded, _ = felt.frame(samples, index / fps)
-        np.testing.assert_array_equal(graded, grade(image, felt.feel.target(), 1.0))
+        pictures = {
+            "plain": plain.frame(samples, index / fps)[0],
+            "felt": felt.frame(samples, index / fps)[0],
+        }
+        target = felt.feel.target()
+        wanted = np.array([target.lightness, target.chroma, target.yellowness])
+        for name, picture in pictures.items():
+            drawn = measure_attributes(((picture.transpose(1, 2, 0) + 1) / 2)[None])[0, :3]
+            distance[name].append(np.abs(drawn - wanted) / spread)  # z-units
     assert felt.feel.arousal > 0.2
-    assert not np.array_equal(graded, image)
     assert (plain.feel.arousal, plain.feel.valence) == (felt.feel.arousal, felt.feel.valence)
+    plain_distance = np.mean(distance["plain"][frames // 2 :], axis=0)
+    felt_distance = np.mean(distance["felt"][frames // 2 :], axis=0)
+    assert np.all(felt_distance < 0.5 * plain_distance)
+    assert np.all(felt_distance < 0.5)
 
 
 @pytest.mark.parametrize(
