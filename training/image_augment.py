@@ -46,14 +46,18 @@ def translate(
     from outside is 0."""
     count, _, height, width = images.shape
     reach_y, reach_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
-    shift_y = torch.from_numpy(rng.integers(-reach_y, reach_y + 1, count))[:, None, None]
-    shift_x = torch.from_numpy(rng.integers(-reach_x, reach_x + 1, count))[:, None, None]
+    device = images.device
+    shift_y = torch.from_numpy(rng.integers(-reach_y, reach_y + 1, count)).to(device)
+    shift_x = torch.from_numpy(rng.integers(-reach_x, reach_x + 1, count)).to(device)
     index_b, index_y, index_x = torch.meshgrid(
-        torch.arange(count), torch.arange(height), torch.arange(width), indexing="ij"
+        torch.arange(count, device=device),
+        torch.arange(height, device=device),
+        torch.arange(width, device=device),
+        indexing="ij",
     )  # [B, H, W] each
     # Reads from the image padded by one pixel of 0: a source outside the image lands on it.
-    index_y = torch.clamp(index_y + shift_y + 1, 0, height + 1)
-    index_x = torch.clamp(index_x + shift_x + 1, 0, width + 1)
+    index_y = torch.clamp(index_y + shift_y[:, None, None] + 1, 0, height + 1)
+    index_x = torch.clamp(index_x + shift_x[:, None, None] + 1, 0, width + 1)
     padded = F.pad(images, [1, 1, 1, 1])  # [B, C, H + 2, W + 2]
     moved = padded.permute(0, 2, 3, 1)[index_b, index_y, index_x]  # [B, H, W, C]
     return moved.permute(0, 3, 1, 2)
