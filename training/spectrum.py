@@ -31,12 +31,18 @@ def azimuthal_mean(values: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(count).index_add_(0, radius, values.flatten()) / count
 
 
-def log_spectrum_profile(images: torch.Tensor) -> torch.Tensor:
-    """images [B, 3, S, S] (any scale; each picture's mean luma is removed) -> [R] the
-    azimuthal mean, per rounded radius, of log(mean over the batch of |FFT(luma)|^2)."""
+def luma_power_sum(images: torch.Tensor) -> torch.Tensor:
+    """images [B, 3, S, S] -> [S, S] the sum over the batch of |FFT(luma)|^2, each picture's
+    mean luma removed first."""
     luma = torch.einsum("c,bchw->bhw", images.new_tensor(LUMA), images)  # [B, S, S]
     luma = luma - luma.mean(dim=(1, 2), keepdim=True)
-    power = (torch.fft.fft2(luma).abs() ** 2).mean(dim=0)  # [S, S]
+    return (torch.fft.fft2(luma).abs() ** 2).sum(dim=0)
+
+
+def log_spectrum_profile(images: torch.Tensor) -> torch.Tensor:
+    """images [B, 3, S, S] (any scale) -> [R] the azimuthal mean, per rounded radius, of
+    log(mean over the batch of |FFT(luma)|^2)."""
+    power = luma_power_sum(images) / images.shape[0]  # [S, S]
     return azimuthal_mean(torch.log(power + EPSILON))  # [R]
 
 
@@ -45,15 +51,11 @@ def photo_spectrum_profile(pixels: np.ndarray, batch: int = 512) -> torch.Tensor
     N, in [-1, 1] units as G draws)."""
     if not len(pixels):
         raise ValueError("no photos to measure a spectrum on")
-    size = pixels.shape[1]
-    power = torch.zeros(size, size, dtype=torch.float64)
-    weights = torch.tensor(LUMA, dtype=torch.float64)
-    for start in range(0, len(pixels), batch):
-        chunk = torch.from_numpy(pixels[start : start + batch]).double() / 127.5 - 1.0
-        luma = chunk @ weights  # [b, S, S]
-        luma = luma - luma.mean(dim=(1, 2), keepdim=True)
-        power += (torch.fft.fft2(luma).abs() ** 2).sum(dim=0)
-    return azimuthal_mean(torch.log(power / len(pixels) + EPSILON)).float()
+    power = sum(
+        luma_power_sum(torch.from_numpy(pixels[start : start + batch]).permute(0, 3, 1, 2).double())
+        for start in range(0, len(pixels), batch)
+    )  # [S, S]; the luma's offset from [0, 255] to [-1, 1] is removed with its mean
+    return azimuthal_mean(torch.log(power / 127.5**2 / len(pixels) + EPSILON)).float()
 
 
 def spectrum_loss(fake: torch.Tensor, photo_profile: torch.Tensor) -> torch.Tensor:
