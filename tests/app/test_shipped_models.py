@@ -38,7 +38,11 @@ def test_shipped_generator_draws_the_light_and_colour_it_is_asked_for():
     prototypes = np.asarray(runtime.metadata.category_prototypes, np.float32)
     draws = 32
     features = np.repeat(prototypes, draws, axis=0)
-    noise = np.random.default_rng(2).standard_normal((len(features), 100)).astype(np.float32)
+    noise = (
+        np.random.default_rng(2)
+        .standard_normal((len(features), runtime.metadata.noise_dim))
+        .astype(np.float32)
+    )
     typical = np.repeat(category_request(np.eye(len(prototypes)), stats), draws, axis=0)
     for index, name in enumerate(ATTRIBUTE_NAMES):
         drawn = []
