@@ -61,6 +61,7 @@ class ImageEncoderConfig:
 
 
 UPSAMPLE_KINDS = ("transposed", "resize", "bilinear")
+OUTPUT_FILTERS = ("none", "diagonal_notch")
 
 
 @dataclass(frozen=True)
@@ -78,11 +79,20 @@ class GeneratorConfig:
     # al. 2016, "Deconvolution and checkerboard artifacts") or "bilinear" (bilinear x2 then a
     # 3x3 conv: nearest's 2x2 blocks still carry energy at the period-2 frequencies).
     upsample: str = "transposed"
+    # A fixed filter after the output tanh: "diagonal_notch" removes the diagonal period-2
+    # frequency (the checkerboard) that the tanh's curvature makes from a resize-conv's
+    # output, where the linear path leaves none; axis-aligned detail passes unchanged.
+    output_filter: str = "none"
 
     def __post_init__(self) -> None:
         if self.upsample not in UPSAMPLE_KINDS:
             raise ValueError(
                 f"generator.upsample must be one of {UPSAMPLE_KINDS}, got {self.upsample!r}"
+            )
+        if self.output_filter not in OUTPUT_FILTERS:
+            raise ValueError(
+                f"generator.output_filter must be one of {OUTPUT_FILTERS}, "
+                f"got {self.output_filter!r}"
             )
         if self.attribute_dim < 0:
             raise ValueError(f"generator.attribute_dim must be >= 0, got {self.attribute_dim}")

@@ -32,12 +32,15 @@ def export(*argv: str) -> int:
     return export_cli.run(parser.parse_args(list(argv)))
 
 
-@pytest.mark.parametrize("upsample", ["resize", "bilinear"])
-def test_attribute_generator_matches_torch_in_onnx_runtime(tmp_path, upsample):
+@pytest.mark.parametrize(
+    ("upsample", "output_filter"),
+    [("resize", "none"), ("bilinear", "none"), ("resize", "diagonal_notch")],
+)
+def test_attribute_generator_matches_torch_in_onnx_runtime(tmp_path, upsample, output_filter):
     torch.manual_seed(0)
     config = GeneratorConfig(
         image_size=16, noise_dim=8, feature_dim=6, base_channels=4, attribute_dim=4,
-        upsample=upsample,
+        upsample=upsample, output_filter=output_filter,
     )  # fmt: skip
     model = Generator(config).eval()
     wrapped = CategoryPulledGenerator(TruncatedGenerator(model, 0.4), torch.eye(3, 6), 0.6).eval()

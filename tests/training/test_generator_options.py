@@ -11,6 +11,7 @@ from torch import nn
 
 from training.config import GanStageConfig, GeneratorConfig, TrainConfig, tiny_config
 from training.models import CategoryPulledGenerator, Generator, TruncatedGenerator
+from training.models.gan import DiagonalNotch
 from visualizer.metrics import checkerboard_ratio
 
 
@@ -60,6 +61,52 @@ def test_resize_convolution_leaves_no_checkerboard_at_initialisation():
     assert ratios["bilinear"] < 1.5 and ratios["resize"] < 1.5 < ratios["transposed"]
 
 
+def test_the_diagonal_notch_removes_the_checkerboard_and_passes_axis_aligned_patterns():
+    notch = DiagonalNotch(3)
+    rows, columns = torch.meshgrid(torch.arange(8), torch.arange(8), indexing="ij")
+    checkerboard = 0.5 * (-1.0) ** (rows + columns)  # the (pi, pi) frequency alone
+    stripes = 0.5 * (-1.0) ** columns  # (0, pi): vertical stripes of period 2
+    ramp = rows / 8 - 0.4  # smooth along one axis
+    images = torch.stack([checkerboard, stripes, ramp]).float()[None]  # [1, 3, 8, 8]
+    with torch.no_grad():
+        filtered = notch(images)[0]
+    # Mirrored edges continue both periodic patterns: exact up to the border.
+    torch.testing.assert_close(filtered[0], torch.zeros(8, 8))
+    torch.testing.assert_close(filtered[1], images[0, 1])
+    torch.testing.assert_close(filtered[2], images[0, 2])  # linear along an axis: exact
+    with torch.no_grad():
+        flat = notch(torch.full((1, 3, 4, 4), 0.9))
+        clipped = notch(torch.full((1, 3, 4, 4), 1.0) + 2 * checkerboard[:4, :4])
+    torch.testing.assert_close(flat, torch.full((1, 3, 4, 4), 0.9))
+    assert float(clipped.max()) == 1.0
+
+
+def test_the_notch_takes_a_faint_checkerboard_out_of_a_set_of_pictures():
+    torch.manual_seed(3)
+    coarse = torch.randn(64, 3, 8, 8)
+    pictures = nn.functional.interpolate(coarse, size=32, mode="bilinear") * 0.3
+    rows, columns = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    faint = pictures + 0.02 * (-1.0) ** (rows + columns)
+    with torch.no_grad():
+        notched = DiagonalNotch(3)(faint)
+    assert checkerboard_ratio(faint.numpy()) > 100
+    assert checkerboard_ratio(notched.numpy()) < 1.0
+    # Everywhere else the pictures barely change: the notch takes only diagonal detail.
+    assert float((notched - pictures).abs().mean()) < 0.01
+
+
+def test_the_notch_adds_no_weights_so_checkpoints_without_it_load():
+    plain = generator(upsample="resize", attribute_dim=4)
+    notched = generator(upsample="resize", attribute_dim=4, output_filter="diagonal_notch")
+    assert isinstance(notched.layers[-1], DiagonalNotch)
+    notched.load_state_dict(plain.state_dict())  # strict: the same names and shapes
+    noise, feature, attributes = torch.randn(4, 8), torch.randn(4, 6), torch.randn(4, 4)
+    with torch.no_grad():
+        before = plain(noise, feature, attributes)
+        after = notched(noise, feature, attributes)
+    torch.testing.assert_close(after, DiagonalNotch(3)(before))
+
+
 def test_attributes_are_a_required_input_that_changes_the_picture():
     model = generator(attribute_dim=4, upsample="resize")
     noise, feature = torch.randn(2, 8), torch.randn(2, 6)
@@ -89,6 +136,8 @@ def test_truncation_and_category_pull_pass_the_attributes_through():
 def test_config_refuses_unknown_options():
     with pytest.raises(ValueError, match="upsample must be one of"):
         GeneratorConfig(upsample="bicubic")
+    with pytest.raises(ValueError, match="output_filter must be one of"):
+        GeneratorConfig(output_filter="blur")
     with pytest.raises(ValueError, match="attribute_dim must be >= 0"):
         GeneratorConfig(attribute_dim=-1)
     with pytest.raises(ValueError, match="attribute_dim must be 0 or 4"):
@@ -103,7 +152,9 @@ def test_the_options_round_trip_through_the_train_config():
     config = tiny_config(16)
     gan = dataclasses.replace(
         config.gan,
-        generator=dataclasses.replace(config.gan.generator, attribute_dim=4, upsample="resize"),
+        generator=dataclasses.replace(
+            config.gan.generator, attribute_dim=4, upsample="resize", output_filter="diagonal_notch"
+        ),
         attribute_weight=2.0,
         encoder_onnx="models/music_encoder.onnx",
         diff_augment=("translation", "cutout"),

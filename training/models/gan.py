@@ -4,7 +4,8 @@ The music feature is L2-normalised and projected to `projected_dim` (leaky ReLU)
 concatenates it with the noise (and, when configured, the picture attributes it is asked
 for), D tiles it over its 4x4 map. G doubles its resolution by stride-2 transposed convs
 (the paper's DCGAN) or by resize-convolution (`upsample="resize"` nearest or
-`"bilinear"`, no checkerboard).
+`"bilinear"`, no checkerboard from uneven overlap); a fixed `DiagonalNotch` after the
+output tanh can remove the checkerboard the tanh itself makes.
 Resolution is any power of two from 16 up (64 is the paper's): one up/down-sampling stage
 per factor of two above 4.
 """
@@ -53,6 +54,27 @@ def _upsample(in_channels: int, out_channels: int, kind: str) -> list[nn.Module]
     ]
 
 
+class DiagonalNotch(nn.Module):
+    """[B, C, S, S] -> [B, C, S, S]: each channel filtered by 1 - (1 - cos wx)(1 - cos wy) / 4,
+    which is 0 at the diagonal period-2 frequency (pi, pi), the checkerboard, and 1 along
+    both axes (a horizontal or vertical edge passes unchanged); edges mirrored, the
+    result kept in [-1, 1]. The kernel is fixed, not learned."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        second_difference = torch.tensor([-1.0, 2.0, -1.0]) / 4  # 1 - cos w, halved
+        kernel = -torch.outer(second_difference, second_difference)
+        kernel[1, 1] += 1.0
+        self.register_buffer(
+            "kernel", kernel.expand(channels, 1, 3, 3).contiguous(), persistent=False
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        padded = nn.functional.pad(images, (1, 1, 1, 1), mode="reflect")
+        filtered = nn.functional.conv2d(padded, self.kernel, groups=images.shape[1])
+        return filtered.clamp(-1.0, 1.0)
+
+
 class Generator(nn.Module):
     """G(noise, feature, attributes) -> image [B, 3, S, S] in [-1, 1]; `attributes` [B,
     attribute_dim] (picture attributes in z-units) only when the config has them."""
@@ -82,6 +104,8 @@ class Generator(nn.Module):
             *_upsample(widths[-1], 3, config.upsample),
             nn.Tanh(),
         ]
+        if config.output_filter == "diagonal_notch":
+            layers.append(DiagonalNotch(3))
         self.layers = nn.Sequential(*layers)
 
     def forward(
