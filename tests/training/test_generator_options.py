@@ -175,3 +175,40 @@ def test_the_bundled_generators_recipe_is_a_train_config_with_its_settings():
     assert (gan.attribute_weight, gan.epochs, gan.lr_decay_epochs) == (3.0, 30, 10)
     assert gan.encoder_onnx == "assets/models/music_encoder.onnx"
     assert (Path(__file__).parents[2] / gan.encoder_onnx).is_file()
+
+
+@pytest.mark.parametrize(
+    ("recipe", "image_size", "base_channels", "epochs", "decay_epochs"),
+    [
+        ("gan_attributes_notch.json", 64, 32, 30, 10),
+        ("gan_128_attributes_notch.json", 128, 16, 24, 8),
+    ],
+)
+def test_the_notch_recipes_are_the_bundled_recipe_with_the_notch(
+    recipe, image_size, base_channels, epochs, decay_epochs
+):
+    """The notch recipes change only the output filter, the size (and, at 128 px, the
+    widths and the schedule, to keep an epoch affordable on a CPU) of the bundled recipe."""
+    recipes = Path(__file__).parents[2] / "training" / "recipes"
+    bundled = TrainConfig.from_dict(
+        json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
+    ).gan
+    gan = TrainConfig.from_dict(json.loads((recipes / recipe).read_text())).gan
+    assert gan.generator.output_filter == "diagonal_notch"
+    assert gan.generator.image_size == gan.discriminator.image_size == image_size
+    assert gan.generator.base_channels == gan.discriminator.base_channels == base_channels
+    assert (gan.epochs, gan.lr_decay_epochs) == (epochs, decay_epochs)
+    assert gan == dataclasses.replace(
+        bundled,
+        generator=dataclasses.replace(
+            bundled.generator,
+            image_size=image_size,
+            base_channels=base_channels,
+            output_filter="diagonal_notch",
+        ),
+        discriminator=dataclasses.replace(
+            bundled.discriminator, image_size=image_size, base_channels=base_channels
+        ),
+        epochs=epochs,
+        lr_decay_epochs=decay_epochs,
+    )
