@@ -63,6 +63,7 @@ FRONTEND_RANGES: dict[str, tuple[float, float, bool]] = {
     "phase_fade_db": (0.01, 400.0, False),
     "version": (1, 1_000, True),
 }
+NOISE_TRUNCATION_RANGE = (0.001, 1.0, False)
 
 
 def check_number(key: str, value: object, allowed: tuple[float, float, bool]) -> None:
@@ -187,6 +188,7 @@ class ModelMetadata:
                 f"{METADATA_PREFIX}frontend: a window of {channels} x {n_bins} x {n_frames} "
                 f"values is more than musicscape handles ({MAX_WINDOW_VALUES})"
             )
+        self.noise_truncation()
         prototypes = self.category_prototypes
         if prototypes and (
             len(prototypes) != len(self.categories)
@@ -196,6 +198,13 @@ class ModelMetadata:
                 f"category_prototypes must be {len(self.categories)} rows of "
                 f"{self.feature_dim} values (one per category)"
             )
+
+    def noise_truncation(self) -> float:
+        """The factor generator.onnx scales its noise by (`training_data.noise_truncation`,
+        written by `musicscape export --truncation`); 1 when the file does not say."""
+        value = self.training_data.get("noise_truncation", 1.0)
+        check_number("training_data.noise_truncation", value, NOISE_TRUNCATION_RANGE)
+        return float(value)
 
     def attribute_stats(self) -> AttributeStats | None:
         """The picture attributes' stats, or None for a generator without them."""

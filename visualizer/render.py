@@ -85,14 +85,10 @@ class OfflinePipeline:
         meta = runtime.metadata
         self.runtime = runtime
         self.contract = meta.frontend
-        self.director = SceneDirector(
-            meta.categories,
-            meta.feature_dim,
-            meta.noise_dim,
-            self.contract.frame_seconds,
+        self.director = SceneDirector.for_model(
+            meta,
+            meta.scene_memory_seconds if memory_seconds is None else memory_seconds,
             seed=seed,
-            prototypes=np.asarray(meta.category_prototypes, dtype=np.float32),
-            memory_seconds=meta.scene_memory_seconds if memory_seconds is None else memory_seconds,
         )
         self.director.mode = mode or SceneMode()
         self.director.reactivity = reactivity

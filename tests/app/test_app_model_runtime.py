@@ -209,6 +209,16 @@ FRONTEND = json.dumps(FrontEndContract().to_dict())
             "[]",
             "musicscape.training_data must be a JSON object",
         ),
+        (
+            "musicscape.training_data",
+            '{"noise_truncation": 0}',
+            "musicscape.training_data.noise_truncation must be a number from 0.001 to 1, got 0",
+        ),
+        (
+            "musicscape.training_data",
+            '{"noise_truncation": "0.4"}',
+            'musicscape.training_data.noise_truncation must be a number from 0.001 to 1, got "0.4"',
+        ),
     ],
 )
 def test_every_metadata_value_is_range_checked_naming_file_and_key(tmp_path, key, value, message):

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from visualizer.app.scene_director import BIAS, HOLD, SceneDirector, SceneMode, softmax
+from visualizer.app.scene_director import (
+    BIAS,
+    HOLD,
+    MOTION_TRUNCATION,
+    SceneDirector,
+    SceneMode,
+    softmax,
+)
+from visualizer.bundled import assets_dir
+from visualizer.model_sessions import open_model
 
 
 def _director(**options):
@@ -113,3 +122,45 @@ def test_hold_starts_from_the_models_prototype_then_follows_the_music():
     _, feature = director.step(2.0)
     np.testing.assert_allclose(feature, [0, 1, 0, 0], atol=1e-6)  # the music's own water
     assert not _director().knows(1)  # no shipped prototypes: nothing to hold yet
+
+
+def test_motion_is_scaled_to_the_generators_noise_truncation():
+    """A generator that scales its noise by 0.8 gets half the travel and half the pulse of
+    one at the tuned 0.4, so the noise it actually sees moves alike."""
+    tuned = _director(noise_truncation=MOTION_TRUNCATION, quiet_speed=1.0, busy_speed=1.0)
+    wider = _director(noise_truncation=2 * MOTION_TRUNCATION, quiet_speed=1.0, busy_speed=1.0)
+    tuned.step(0.0)
+    wider.step(0.0)
+    np.testing.assert_allclose(wider.step(10.0)[0], tuned.step(5.0)[0], rtol=1e-5, atol=1e-6)
+    pushes = {}
+    for name, director in (("tuned", tuned), ("wider", wider)):
+        director.reactivity = 0.0
+        still = director.step(20.0)[0].copy()
+        director.on_onsets(np.array([0.0, 0.5], np.float32), end_time=19.95)
+        director.reactivity = 1.0
+        pushes[name] = director.step(20.0)[0] - still
+    assert np.linalg.norm(pushes["tuned"]) > 0.1
+    np.testing.assert_allclose(pushes["wider"], 0.5 * pushes["tuned"], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="noise_truncation"):
+        _director(noise_truncation=0.0)
+
+
+def test_a_director_for_a_model_takes_its_noise_truncation_from_the_metadata():
+    metadata = open_model(assets_dir() / "models" / "generator.onnx", threads=1).metadata
+    truncation = metadata.training_data["noise_truncation"]
+    assert metadata.noise_truncation() == truncation
+    built = SceneDirector.for_model(metadata, memory_seconds=0.0, seed=5)
+    expected = SceneDirector(
+        metadata.categories,
+        metadata.feature_dim,
+        metadata.noise_dim,
+        metadata.frontend.frame_seconds,
+        seed=5,
+        prototypes=np.asarray(metadata.category_prototypes, np.float32),
+        noise_truncation=truncation,
+    )
+    for director in (built, expected):
+        director.step(0.0)
+        director.mode = SceneMode(HOLD, 1)
+    for got, want in zip(built.step(7.0), expected.step(7.0), strict=True):
+        np.testing.assert_array_equal(got, want)

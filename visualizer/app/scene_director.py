@@ -24,6 +24,10 @@ frame moves, also those that see no new analysis frame (the STFT hop is longer t
   new picture. A beat is a rise of the spectral flux above its running mean, measured
   against the recent peak of such rises, so steady sound never reads as beats and loud and
   quiet music move the picture alike.
+- The speeds and the pulse are tuned for a generator that scales its noise by
+  `MOTION_TRUNCATION` (the truncation inside generator.onnx, `noise_truncation`); for one
+  that scales it by another factor they are scaled by `MOTION_TRUNCATION / noise_truncation`,
+  so that what the generator sees moves alike and so does the picture.
 - Scene mode: "auto" lets the music choose; holding or biasing a category blends the
   feature toward that category's prototype: the model file's prototype at first (when
   it ships one), then the running mean of the features the encoder produced while that
@@ -37,12 +41,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from visualizer.model_files import ModelMetadata
 from visualizer.scene_memory import SceneMemory
 
 AUTO = "auto"
 HOLD = "hold"
 BIAS = "bias"
 MODE_WEIGHT = {HOLD: 1.0, BIAS: 0.5}
+MOTION_TRUNCATION = 0.4
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -85,8 +91,12 @@ class SceneDirector:
         beat_threshold: float = 0.55,
         prototypes: np.ndarray | None = None,
         memory_seconds: float = 0.0,
+        noise_truncation: float = MOTION_TRUNCATION,
     ):
+        if not 0.0 < noise_truncation <= 1.0:
+            raise ValueError(f"noise_truncation must be in (0, 1], got {noise_truncation}")
         self.categories = categories
+        self._motion_scale = MOTION_TRUNCATION / noise_truncation
         self._rng = np.random.default_rng(seed)
         self.glide_seconds = glide_seconds
         self.memory = SceneMemory(memory_seconds)
@@ -132,6 +142,23 @@ class SceneDirector:
         self._frame_seconds = frame_seconds
         self.probabilities = np.full(len(categories), 1.0 / len(categories), dtype=np.float32)
         self._last_step: float | None = None
+
+    @classmethod
+    def for_model(
+        cls, metadata: ModelMetadata, memory_seconds: float, seed: int = 0
+    ) -> SceneDirector:
+        """The director for a generator with this metadata: its categories, sizes, frame
+        rate, prototypes and noise truncation."""
+        return cls(
+            metadata.categories,
+            metadata.feature_dim,
+            metadata.noise_dim,
+            metadata.frontend.frame_seconds,
+            seed=seed,
+            prototypes=np.asarray(metadata.category_prototypes, dtype=np.float32),
+            memory_seconds=memory_seconds,
+            noise_truncation=metadata.noise_truncation(),
+        )
 
     def _unit(self, size: int) -> np.ndarray:
         vector = self._rng.standard_normal(size)
@@ -237,11 +264,11 @@ class SceneDirector:
         if elapsed:
             self._glide(elapsed)
         speed = self.quiet_speed + (self.busy_speed - self.quiet_speed) * min(self.energy, 1.0)
-        self._phase += 2.0 * math.pi * speed * elapsed / self.drift_seconds
+        self._phase += 2.0 * math.pi * speed * self._motion_scale * elapsed / self.drift_seconds
         np.multiply(self._circle_a, math.cos(self._phase), out=self._noise)
         self._noise += self._circle_b * math.sin(self._phase)
         self.envelope = self._pulse(now)
-        push = np.float32(self.pulse_size * self.reactivity * self.envelope)
+        push = np.float32(self.pulse_size * self._motion_scale * self.reactivity * self.envelope)
         if push:
             turn = 2.0 * math.pi * now / self.pulse_turn_seconds
             direction = self._pulse_a * math.cos(turn) + self._pulse_b * math.sin(turn)
