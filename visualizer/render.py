@@ -86,7 +86,7 @@ class OfflinePipeline:
         self.runtime = runtime
         self.contract = meta.frontend
         self.director = SceneDirector.for_model(
-            meta,
+            runtime,
             meta.scene_memory_seconds if memory_seconds is None else memory_seconds,
             seed=seed,
         )

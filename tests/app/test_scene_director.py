@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from visualizer.app.model_runtime import ModelRuntime
 from visualizer.app.scene_director import (
     BIAS,
     HOLD,
@@ -14,7 +15,6 @@ from visualizer.app.scene_director import (
     softmax,
 )
 from visualizer.bundled import assets_dir
-from visualizer.model_sessions import open_model
 
 
 def _director(**options):
@@ -145,11 +145,12 @@ def test_motion_is_scaled_to_the_generators_noise_truncation():
         _director(noise_truncation=0.0)
 
 
-def test_a_director_for_a_model_takes_its_noise_truncation_from_the_metadata():
-    metadata = open_model(assets_dir() / "models" / "generator.onnx", threads=1).metadata
-    truncation = metadata.training_data["noise_truncation"]
-    assert metadata.noise_truncation() == truncation
-    built = SceneDirector.for_model(metadata, memory_seconds=0.0, seed=5)
+def test_a_director_for_a_runtime_takes_the_generators_noise_truncation():
+    runtime = ModelRuntime(assets_dir() / "models")
+    truncation = runtime.generator.metadata.training_data["noise_truncation"]
+    assert runtime.generator.metadata.noise_truncation() == truncation
+    metadata = runtime.metadata
+    built = SceneDirector.for_model(runtime, memory_seconds=0.0, seed=5)
     expected = SceneDirector(
         metadata.categories,
         metadata.feature_dim,

@@ -165,7 +165,7 @@ class FrameWorker(QThread):
         if settings.scene_memory_seconds is None:
             settings = replace(settings, scene_memory_seconds=meta.scene_memory_seconds)
         self.settings = settings  # what the loop runs with; only the worker replaces it
-        self._director = SceneDirector.for_model(meta, settings.scene_memory_seconds)
+        self._director = SceneDirector.for_model(runtime, settings.scene_memory_seconds)
         self._director.reactivity = settings.reactivity
         self._director.mode = settings.scene_mode
         self.rolling = RollingSTFT(contract)

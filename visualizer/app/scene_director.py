@@ -38,11 +38,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from visualizer.model_files import ModelMetadata
 from visualizer.scene_memory import SceneMemory
+
+if TYPE_CHECKING:
+    from visualizer.app.model_runtime import ModelRuntime
 
 AUTO = "auto"
 HOLD = "hold"
@@ -145,10 +148,11 @@ class SceneDirector:
 
     @classmethod
     def for_model(
-        cls, metadata: ModelMetadata, memory_seconds: float, seed: int = 0
+        cls, runtime: ModelRuntime, memory_seconds: float, seed: int = 0
     ) -> SceneDirector:
-        """The director for a generator with this metadata: its categories, sizes, frame
-        rate, prototypes and noise truncation."""
+        """The director for a runtime's models: the encoder's categories, sizes, frame rate
+        and prototypes, the generator's noise truncation."""
+        metadata = runtime.metadata
         return cls(
             metadata.categories,
             metadata.feature_dim,
@@ -157,7 +161,7 @@ class SceneDirector:
             seed=seed,
             prototypes=np.asarray(metadata.category_prototypes, dtype=np.float32),
             memory_seconds=memory_seconds,
-            noise_truncation=metadata.noise_truncation(),
+            noise_truncation=runtime.generator.metadata.noise_truncation(),
         )
 
     def _unit(self, size: int) -> np.ndarray:
