@@ -19,6 +19,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from training.config import OUTPUT_FILTERS
+
 EXIT_FAILED = 1
 DEFAULT_SCENE_MEMORY_SECONDS = 16.0  # one window: the scene follows the last phrase or so
 
@@ -51,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="inside generator.onnx, move the music feature this share [0, 1] of the way "
         "toward the prototype of the category it scores highest against, so the scene "
         "follows the category the app names (default 0, off)",
+    )
+    parser.add_argument(
+        "--output-filter",
+        choices=OUTPUT_FILTERS,
+        help="a fixed filter after the generator's output in place of the one it was trained "
+        "with (it has no weights): diagonal_notch takes out the checkerboard frequency "
+        "(default: the checkpoint's)",
     )
     parser.add_argument(
         "--gan-epoch",
@@ -119,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
             args.scene_memory,
             args.gan_epoch,
             args.category_pull,
+            args.output_filter,
         )
     except (FileNotFoundError, CheckpointError, ValueError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)
@@ -139,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
             (
                 GENERATOR_FILE,
                 export_generator,
-                (args.truncation, args.gan_epoch, args.category_pull),
+                (args.truncation, args.gan_epoch, args.category_pull, args.output_filter),
             ),
         )
         for name, exporter, extra in exports:
@@ -185,6 +195,7 @@ def _export_on_encoder(
             eval_figures,
             args.truncation,
             args.category_pull,
+            args.output_filter,
         )
         args.out.mkdir(parents=True, exist_ok=True)
         figures = export_in_subprocess(
@@ -196,6 +207,7 @@ def _export_on_encoder(
             args.truncation,
             args.gan_epoch,
             args.category_pull,
+            args.output_filter,
         )
     except (ExportMismatchError, ModelFileError, CheckpointError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)

@@ -138,6 +138,16 @@ def generator_weights(saved: dict) -> dict:
     return saved["generator"] if average is None else average["model"]
 
 
+def exported_generator_config(saved_gan: dict, output_filter: str | None = None):
+    """The GeneratorConfig a GAN checkpoint exports with: its own, with `output_filter`
+    (a fixed filter without weights, `GeneratorConfig.output_filter`) in place of the
+    trained one when given."""
+    config = TrainConfig.from_dict(saved_gan["config"]).gan.generator
+    if output_filter is None:
+        return config
+    return dataclasses.replace(config, output_filter=output_filter)
+
+
 def encoder_onnx_of(saved_gan: dict, data_root: Path) -> Path | None:
     """The exported music encoder a GAN checkpoint took its conditions from
     (`gan.encoder_onnx`: as given when absolute or present, else under the data root), or
@@ -181,19 +191,20 @@ def export_generator(
     truncation: float = 1.0,
     gan_epoch: int | None = None,
     category_pull: float = 0.0,
+    output_filter: str | None = None,
 ) -> dict:
     """Export generator.onnx (from the GAN checkpoint of `gan_epoch`, default the latest), its
     noise scaled by `truncation` and its feature pulled `category_pull` of the way toward the
     best-scoring category prototype of the metadata, both inside the graph (a generator
     conditioned on picture attributes takes them as a third input, "attributes" [B, 4],
-    passed through unchanged); checks it on random features and on real encoder features."""
+    passed through unchanged), with `output_filter` when given in place of the trained one;
+    checks it on random features and on real encoder features."""
     import torch
 
-    from training.config import TrainConfig as Config
     from training.models import CategoryPulledGenerator, Generator, TruncatedGenerator
 
     saved = gan_checkpoint(Path(run_dir), gan_epoch)
-    config = Config.from_dict(saved["config"]).gan.generator
+    config = exported_generator_config(saved, output_filter)
     trained = Generator(config)
     trained.load_state_dict(generator_weights(saved))
     prototypes = ModelMetadata.from_props(props, "the export's metadata").category_prototypes
@@ -231,16 +242,17 @@ def encoder_onnx_metadata(
     eval_figures: dict,
     truncation: float = 1.0,
     category_pull: float = 0.0,
+    output_filter: str | None = None,
 ) -> ModelMetadata:
     """generator.onnx's metadata for a GAN trained on an exported encoder's conditions: a copy
     of that encoder's (categories, prototypes, front end, training data, scene memory), with
     this generator's sizes, version, figures, picture attributes and, in the training data,
-    its epochs, truncation and pull."""
+    its epochs, truncation, pull and output filter."""
     from training.models.gan import CATEGORY_PULL_TEMPERATURE
     from visualizer.model_sessions import open_model
 
     encoder = open_model(encoder_path, threads=1).metadata
-    generator = TrainConfig.from_dict(saved_gan["config"]).gan.generator
+    generator = exported_generator_config(saved_gan, output_filter)
     if generator.feature_dim != encoder.feature_dim:
         raise ModelFileError(
             f"{encoder_path.name}: feature_dim {encoder.feature_dim}, the generator's "
@@ -258,6 +270,7 @@ def encoder_onnx_metadata(
             "category_pull_temperature": CATEGORY_PULL_TEMPERATURE,
             "generator_conditions": f"{encoder_path.name} {encoder.model_version}",
             "generator_upsample": generator.upsample,
+            "generator_output_filter": generator.output_filter,
         }
     )
     return dataclasses.replace(
@@ -280,6 +293,7 @@ def run_metadata(
     scene_memory_seconds: float = 0.0,
     gan_epoch: int | None = None,
     category_pull: float = 0.0,
+    output_filter: str | None = None,
 ) -> ModelMetadata:
     """The ModelMetadata every exported file of the run carries; the category prototypes
     are the training images' embedding centroids (what category_scores compares with), less
@@ -295,7 +309,7 @@ def run_metadata(
     gan = gan_checkpoint(run_dir, gan_epoch)
     centre = saved_feature_centre(gan, config.embed.music.feature_dim)
     centroids = training_image_centroids(embedding, split) - centre
-    gan_config = TrainConfig.from_dict(gan["config"]).gan.generator
+    gan_config = exported_generator_config(gan, output_filter)
     attribute_stats = dict(gan.get("attribute_stats") or {})
     training_data = dict(info["data"])
     training_data.update(
@@ -313,6 +327,7 @@ def run_metadata(
             "feature_centre_length": round(float(centre.norm()), 6),
             "embed_history_last": embed["history"][-1] if embed["history"] else {},
             "loss": config.embed.loss,
+            "generator_output_filter": gan_config.output_filter,
         }
     )
     return ModelMetadata(

@@ -133,3 +133,30 @@ def test_a_generator_that_takes_attributes_needs_their_stats(encoder_run, tmp_pa
 
     with pytest.raises(ModelFileError, match="no musicscape.picture_attributes"):
         check_generator(open_model(tmp_path / GENERATOR_FILE), open_model(tmp_path / ENCODER_FILE))
+
+
+@pytest.mark.slow  # trains two tiny runs and exports them
+def test_export_can_put_the_notch_after_a_generator_trained_without_it(encoder_run, tmp_path):
+    """--output-filter diagonal_notch: the same weights, their picture through the notch."""
+    from training.models.gan import DiagonalNotch
+
+    notched_dir = tmp_path / "notched"
+    assert export("--run", str(encoder_run["root"] / "gan_run"), "--out", str(notched_dir),
+                  "--truncation", "0.4", "--category-pull", "0.6",
+                  "--output-filter", "diagonal_notch") == 0  # fmt: skip
+    plain = open_model(encoder_run["out"] / GENERATOR_FILE)
+    notched = open_model(notched_dir / GENERATOR_FILE)
+    assert plain.metadata.training_data["generator_output_filter"] == "none"
+    assert notched.metadata.training_data["generator_output_filter"] == "diagonal_notch"
+    rng = np.random.default_rng(4)
+    feeds = {
+        "noise": rng.standard_normal((5, 8)).astype(np.float32),
+        "feature": rng.standard_normal((5, plain.metadata.feature_dim)).astype(np.float32),
+        "attributes": rng.standard_normal((5, 4)).astype(np.float32),
+    }
+    (before,) = plain.run(["image"], feeds)
+    (after,) = notched.run(["image"], feeds)
+    with torch.no_grad():
+        expected = DiagonalNotch(3)(torch.from_numpy(before)).numpy()
+    np.testing.assert_allclose(after, expected, atol=1e-5)
+    assert np.abs(after - before).max() > 1e-3
