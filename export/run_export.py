@@ -19,7 +19,7 @@ import numpy as np
 
 from export.onnx_export import EXAMPLE_BATCH, check_against_torch, export_module
 from training.checkpoint import LATEST, epoch_file, load_checkpoint
-from training.config import TrainConfig
+from training.config import GeneratorConfig, TrainConfig
 from visualizer.model_files import ModelFileError, ModelMetadata
 
 
@@ -138,7 +138,9 @@ def generator_weights(saved: dict) -> dict:
     return saved["generator"] if average is None else average["model"]
 
 
-def exported_generator_config(saved_gan: dict, output_filter: str | None = None):
+def exported_generator_config(
+    saved_gan: dict, output_filter: str | None = None
+) -> GeneratorConfig:
     """The GeneratorConfig a GAN checkpoint exports with: its own, with `output_filter`
     (a fixed filter without weights, `GeneratorConfig.output_filter`) in place of the
     trained one when given."""
