@@ -138,9 +138,7 @@ def generator_weights(saved: dict) -> dict:
     return saved["generator"] if average is None else average["model"]
 
 
-def exported_generator_config(
-    saved_gan: dict, output_filter: str | None = None
-) -> GeneratorConfig:
+def exported_generator_config(saved_gan: dict, output_filter: str | None = None) -> GeneratorConfig:
     """The GeneratorConfig a GAN checkpoint exports with: its own, with `output_filter`
     (a fixed filter without weights, `GeneratorConfig.output_filter`) in place of the
     trained one when given."""
