@@ -1,10 +1,15 @@
-"""The shared figures' known answers: Frechet distance, mean pairwise distance, the
-checkerboard ratio."""
+"""The shared figures' known answers: Frechet distance (plain and with one side reweighted to
+a category mix), mean pairwise distance, the checkerboard ratio."""
 
 import numpy as np
 import pytest
 
-from visualizer.metrics import checkerboard_ratio, frechet_distance, mean_pairwise_distance
+from visualizer.metrics import (
+    checkerboard_ratio,
+    frechet_distance,
+    mean_pairwise_distance,
+    mix_weights,
+)
 
 
 def test_frechet_distance_of_a_shifted_copy_is_the_squared_shift():
@@ -41,3 +46,35 @@ def test_checkerboard_ratio_known_answers():
 def test_frechet_distance_needs_two_items_a_side():
     with pytest.raises(ValueError, match="at least two items"):
         frechet_distance(np.zeros((1, 3)), np.zeros((5, 3)))
+
+
+def test_weighted_frechet_distance_counts_rows_as_if_repeated():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(300, 3)), rng.normal(size=(40, 3)) + 0.5
+    counts = rng.integers(0, 4, size=40)
+    repeated = np.repeat(b, counts, axis=0)
+    assert frechet_distance(a, b, counts) == pytest.approx(frechet_distance(a, repeated), rel=1e-9)
+    assert frechet_distance(a, b, np.ones(40)) == pytest.approx(frechet_distance(a, b), rel=1e-12)
+
+
+def test_a_category_mix_that_differs_has_a_distance_and_matching_it_removes_it():
+    # two categories one unit apart on the first axis; the photos hold them 1:1, the
+    # generated pictures 3:1: the plain distance is the squared shift of the mean (0.25^2)
+    # plus the covariance term; weighting the photos to 3:1 brings it to 0.
+    base = np.array([[0.0, 0.0], [0.0, 1.0], [0.0, -1.0], [0.0, 0.5], [0.0, -0.5]])
+    photos = np.concatenate([base, base, base + [1.0, 0.0], base + [1.0, 0.0]])
+    labels = np.repeat([0, 1], 2 * len(base))
+    generated = np.concatenate([base, base, base, base + [1.0, 0.0]])
+    assert frechet_distance(generated, photos) > 0.0625
+    weights = mix_weights(labels, np.array([0.75, 0.25]))
+    np.testing.assert_allclose(weights, [1.5] * 10 + [0.5] * 10)
+    assert frechet_distance(generated, photos, weights) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_mix_weights_refuse_what_they_cannot_mean():
+    with pytest.raises(ValueError, match="no items of category 2"):
+        mix_weights(np.array([0, 0, 1]), np.array([0.5, 0.25, 0.25]))
+    with pytest.raises(ValueError, match="non-negative"):
+        frechet_distance(np.zeros((3, 2)), np.zeros((3, 2)), np.array([1.0, -1.0, 1.0]))
+    with pytest.raises(ValueError, match="3 non-negative"):
+        frechet_distance(np.zeros((3, 2)), np.zeros((3, 2)), np.ones(2))

@@ -45,17 +45,52 @@ def checkerboard_ratio(images: np.ndarray) -> float:
     return float(power[row, column] / max(float(np.mean(neighbours)), 1e-300))
 
 
-def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Frechet distance between Gaussians fitted to the rows of `a` and of `b`."""
+def _weighted_moments(
+    items: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, covariance) of the rows of `items`, each counted `weights` times (frequency
+    weights: the covariance divides by sum(weights) - 1, as for repeated rows)."""
+    items = np.asarray(items, dtype=np.float64)
+    if weights is None:
+        return items.mean(axis=0), np.atleast_2d(np.cov(items, rowvar=False))
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (len(items),) or np.any(weights < 0) or weights.sum() <= 1.0:
+        raise ValueError(
+            f"weights must be {len(items)} non-negative numbers summing to more than 1"
+        )
+    mean = weights @ items / weights.sum()
+    centred = items - mean
+    return mean, np.atleast_2d((weights[:, None] * centred).T @ centred / (weights.sum() - 1.0))
+
+
+def frechet_distance(a: np.ndarray, b: np.ndarray, weights_b: np.ndarray | None = None) -> float:
+    """Frechet distance between Gaussians fitted to the rows of `a` and of `b`.
+
+    `weights_b` [len(b)]: fit `b`'s Gaussian with each row counted that many times (e.g. to
+    give real photos the category mix of the generated pictures)."""
     if len(a) < 2 or len(b) < 2:
         raise ValueError("the Frechet distance needs at least two items on each side")
-    mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a = np.atleast_2d(np.cov(a, rowvar=False))
-    cov_b = np.atleast_2d(np.cov(b, rowvar=False))
+    mean_a, cov_a = _weighted_moments(a, None)
+    mean_b, cov_b = _weighted_moments(b, weights_b)
     root = scipy.linalg.sqrtm(cov_a @ cov_b)
     root = np.real(root)
     value = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * root)
     return float(max(value, 0.0))
+
+
+def mix_weights(labels: np.ndarray, wanted_share: np.ndarray) -> np.ndarray:
+    """Frequency weights [N] that give items with `labels` [N] the category mix
+    `wanted_share` [C] (summing to 1) and keep their total count N: each item of category c
+    counts N * wanted_share[c] / (items of c). A wanted category with no items raises
+    ValueError."""
+    labels = np.asarray(labels)
+    wanted_share = np.asarray(wanted_share, dtype=np.float64)
+    counts = np.bincount(labels, minlength=len(wanted_share)).astype(np.float64)
+    lacking = np.flatnonzero((wanted_share > 0) & (counts == 0))
+    if len(lacking):
+        raise ValueError(f"no items of category {int(lacking[0])}, which the mix asks for")
+    per_item = np.divide(wanted_share, counts, out=np.zeros_like(counts), where=counts > 0)
+    return len(labels) * per_item[labels]
 
 
 def mean_pairwise_distance(items: np.ndarray, sample: int, rng: np.random.Generator) -> float:

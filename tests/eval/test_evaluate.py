@@ -132,12 +132,22 @@ def test_diversity_and_fid_use_the_judges_held_out_photos(result):
     generated = np.array([desert] * 16 + [sky] * 4 + water_generated)
     photos = np.array([row for name in ("desert", "sky", "water") for row in real[name]])
     assert generation["fid_judge"] == pytest.approx(frechet_distance(generated, photos), rel=1e-4)
+    # the music's mix is desert 16, sky 4, water 20 of 40 pictures; 2 photos each of 6
+    music_mix_weights = np.repeat([6 * 16 / 40 / 2, 6 * 4 / 40 / 2, 6 * 20 / 40 / 2], 2)
+    assert generation["fid_judge_mix_matched"] == pytest.approx(
+        frechet_distance(generated, photos, music_mix_weights), rel=1e-4
+    )
+    assert generation["fid_judge_mix_floor"] == pytest.approx(
+        frechet_distance(photos, photos, music_mix_weights), rel=1e-4, abs=1e-6
+    )
+    assert "photos in the music's category mix" in format_summary(result)
 
 
 def test_without_scenes_the_photo_figures_are_absent(data):
     result = evaluate(data["models"], data["music"], None, "all", EvalConfig(threads=1))
     assert result["generation"]["diversity"] is None
     assert result["generation"]["fid_judge"] is None
+    assert result["generation"]["fid_judge_mix_matched"] is None
     assert "(needs --scenes)" in format_summary(result)
 
 

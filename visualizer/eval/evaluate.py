@@ -12,7 +12,9 @@ Figures: retrieval accuracy per category; the generation confusion matrix (rows 
 category, columns = judge's category, counts, as the paper's Table 1); diversity (mean
 pairwise distance of judge features among generated images of one category over the same
 among real photos of that category, averaged over categories); fid_judge (Frechet distance
-between generated and real photos in the judge's feature space); centroid_accuracy (the
+between generated and real photos in the judge's feature space; "fid_judge_mix_matched" the
+same with the photos weighted to the music's category mix, and "fid_judge_mix_floor" what
+fid_judge would be for pictures that were real photos in that mix); centroid_accuracy (the
 judge's accuracy on images generated from each category's mean music feature); stability
 (share of consecutive windows of one track with the same retrieval category).
 
@@ -48,7 +50,12 @@ from visualizer.eval.picture_figures import (
     sample_grid,
 )
 from visualizer.eval.tracks import encode_tracks, select_tracks
-from visualizer.metrics import accuracy_per_category, frechet_distance, mean_pairwise_distance
+from visualizer.metrics import (
+    accuracy_per_category,
+    frechet_distance,
+    mean_pairwise_distance,
+    mix_weights,
+)
 
 
 def stability(per_track: list[np.ndarray]) -> float | None:
@@ -142,7 +149,7 @@ def evaluate(
         Path(samples_path).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(grid).save(samples_path)
 
-    diversity = fid = None
+    diversity = fid = fid_mix_matched = fid_mix_floor = None
     diversity_per_category: dict[str, float] = {}
     real_summary: dict[str, Any] | None = None
     if scenes_dir is not None:
@@ -157,8 +164,14 @@ def evaluate(
             diversity_per_category[categories[index]] = ratio
         if diversity_per_category:
             diversity = float(np.mean(list(diversity_per_category.values())))
+        music_mix = np.bincount(generated_truth, minlength=len(categories)) / len(generated_truth)
+        photo_counts = np.bincount(real.labels, minlength=len(categories))
         try:
             fid = frechet_distance(generated_features, real.features)
+            if np.all(photo_counts[music_mix > 0] > 0):  # else no photos give that mix
+                photo_weights = mix_weights(real.labels, music_mix)
+                fid_mix_matched = frechet_distance(generated_features, real.features, photo_weights)
+                fid_mix_floor = frechet_distance(real.features, real.features, photo_weights)
         except ValueError as error:
             raise EvaluationError(f"{scenes_dir}: {error}") from error
         real_summary = {
@@ -189,6 +202,8 @@ def evaluate(
             "diversity": diversity,
             "diversity_per_category": diversity_per_category,
             "fid_judge": fid,
+            "fid_judge_mix_matched": fid_mix_matched,
+            "fid_judge_mix_floor": fid_mix_floor,
             "centroid_accuracy": float(np.mean(centroid_judged_all == centroid_truth_all)),
             "centroid_per_category": accuracy_per_category(
                 centroid_truth_all, centroid_judged_all, categories

@@ -82,6 +82,12 @@ def format_summary(result: dict[str, Any]) -> str:
         f"fid_judge          {_figure(generation['fid_judge'], 2)}"
         + (f"  (vs {real['photos']} {real['source']} photos)" if real else "  (needs --scenes)"),
     ]
+    if generation.get("fid_judge_mix_matched") is not None:
+        lines.append(
+            f"  photos in the music's category mix: {generation['fid_judge_mix_matched']:.2f}"
+            f"  (real photos in that mix would score {generation['fid_judge_mix_floor']:.2f}"
+            " on fid_judge)"
+        )
     if real:
         lines.append(
             f"judge on real      {_figure(real['judge_accuracy'])}  "
