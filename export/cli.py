@@ -18,8 +18,12 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from training.config import OUTPUT_FILTERS
+
+if TYPE_CHECKING:
+    from export.run_export import GeneratorExportOptions
 
 EXIT_FAILED = 1
 DEFAULT_SCENE_MEMORY_SECONDS = 16.0  # one window: the scene follows the last phrase or so
@@ -82,6 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from export.onnx_export import ExportMismatchError, export_in_subprocess
     from export.run_export import (
+        GeneratorExportOptions,
         encoder_onnx_of,
         export_encoder,
         export_generator,
@@ -111,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
     upscaler_checkpoint = args.run / "upscaler" / "upscaler.pt"
     if args.upscaler_only:
         return _export_upscaler(args, upscaler_checkpoint)
+    options = GeneratorExportOptions(
+        args.truncation, args.gan_epoch, args.category_pull, args.output_filter
+    )
     try:
         info = read_run_info(args.run)
         eval_figures = json.loads(args.eval_json.read_text()) if args.eval_json else {}
@@ -118,17 +126,9 @@ def run(args: argparse.Namespace) -> int:
         data_root = args.data or Path(info["data_root"])
         encoder_path = encoder_onnx_of(gan_checkpoint(args.run, args.gan_epoch), data_root)
         if encoder_path is not None:
-            return _export_on_encoder(args, data_root, encoder_path, version, eval_figures)
+            return _export_on_encoder(args, data_root, encoder_path, version, eval_figures, options)
         metadata = run_metadata(
-            args.run,
-            data_root,
-            version,
-            eval_figures,
-            args.truncation,
-            args.scene_memory,
-            args.gan_epoch,
-            args.category_pull,
-            args.output_filter,
+            args.run, data_root, version, eval_figures, args.scene_memory, options
         )
     except (FileNotFoundError, CheckpointError, ValueError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)
@@ -146,11 +146,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         exports = (
             (ENCODER_FILE, export_encoder, (args.gan_epoch,)),
-            (
-                GENERATOR_FILE,
-                export_generator,
-                (args.truncation, args.gan_epoch, args.category_pull, args.output_filter),
-            ),
+            (GENERATOR_FILE, export_generator, (options,)),
         )
         for name, exporter, extra in exports:
             figures = export_in_subprocess(
@@ -178,6 +174,7 @@ def _export_on_encoder(
     encoder_path: Path,
     version: str,
     eval_figures: dict,
+    options: GeneratorExportOptions,
 ) -> int:
     """generator.onnx of a GAN trained on an exported encoder, with that encoder's metadata;
     the encoder's folder's other model files copied unchanged beside it."""
@@ -190,12 +187,10 @@ def _export_on_encoder(
     try:
         metadata = encoder_onnx_metadata(
             encoder_path,
-            gan_checkpoint(args.run, args.gan_epoch),
+            gan_checkpoint(args.run, options.gan_epoch),
             version,
             eval_figures,
-            args.truncation,
-            args.category_pull,
-            args.output_filter,
+            options,
         )
         args.out.mkdir(parents=True, exist_ok=True)
         figures = export_in_subprocess(
@@ -204,10 +199,7 @@ def _export_on_encoder(
             str(data_root),
             str(args.out / GENERATOR_FILE),
             metadata.to_props(),
-            args.truncation,
-            args.gan_epoch,
-            args.category_pull,
-            args.output_filter,
+            options,
         )
     except (ExportMismatchError, ModelFileError, CheckpointError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)

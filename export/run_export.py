@@ -23,6 +23,38 @@ from training.config import GeneratorConfig, TrainConfig
 from visualizer.model_files import ModelFileError, ModelMetadata
 
 
+@dataclasses.dataclass(frozen=True)
+class GeneratorExportOptions:
+    """How generator.onnx is made from the run's GAN: from the checkpoint of `gan_epoch`
+    (None: the latest), its noise scaled by `truncation`, its feature pulled
+    `category_pull` of the way toward the best-scoring category prototype, and with
+    `output_filter` (None: the trained one) after its output; all inside the graph."""
+
+    truncation: float = 1.0
+    gan_epoch: int | None = None
+    category_pull: float = 0.0
+    output_filter: str | None = None
+
+
+def _generator_training_data(saved_gan: dict, options: GeneratorExportOptions) -> dict:
+    """The generator's entries of the metadata's training data: its epochs and weights, and
+    what the export changed (truncation, pull, output filter)."""
+    from training.models.gan import CATEGORY_PULL_TEMPERATURE
+
+    return {
+        "gan_epochs": saved_gan["epoch"],
+        "generator_weights": (
+            "last step" if saved_gan.get("generator_average") is None else "weight average"
+        ),
+        "noise_truncation": options.truncation,
+        "category_pull": options.category_pull,
+        "category_pull_temperature": CATEGORY_PULL_TEMPERATURE,
+        "generator_output_filter": exported_generator_config(
+            saved_gan, options.output_filter
+        ).output_filter,
+    }
+
+
 def _trained_embedding(run_dir: Path, data_root: Path):
     """(the run's embed checkpoint, its joint embedding in eval mode, its data split)."""
     from training.data import split_data
@@ -188,30 +220,25 @@ def export_generator(
     data_root: str,
     out_path: str,
     props: dict,
-    truncation: float = 1.0,
-    gan_epoch: int | None = None,
-    category_pull: float = 0.0,
-    output_filter: str | None = None,
+    options: GeneratorExportOptions = GeneratorExportOptions(),
 ) -> dict:
-    """Export generator.onnx (from the GAN checkpoint of `gan_epoch`, default the latest), its
-    noise scaled by `truncation` and its feature pulled `category_pull` of the way toward the
-    best-scoring category prototype of the metadata, both inside the graph (a generator
-    conditioned on picture attributes takes them as a third input, "attributes" [B, 4],
-    passed through unchanged), with `output_filter` when given in place of the trained one;
-    checks it on random features and on real encoder features."""
+    """Export generator.onnx as `options` say, pulling toward the category prototypes of
+    the metadata (a generator conditioned on picture attributes takes them as a third
+    input, "attributes" [B, 4], passed through unchanged); checks it on random features and
+    on real encoder features."""
     import torch
 
     from training.models import CategoryPulledGenerator, Generator, TruncatedGenerator
 
-    saved = gan_checkpoint(Path(run_dir), gan_epoch)
-    config = exported_generator_config(saved, output_filter)
+    saved = gan_checkpoint(Path(run_dir), options.gan_epoch)
+    config = exported_generator_config(saved, options.output_filter)
     trained = Generator(config)
     trained.load_state_dict(generator_weights(saved))
     prototypes = ModelMetadata.from_props(props, "the export's metadata").category_prototypes
     generator = CategoryPulledGenerator(
-        TruncatedGenerator(trained, truncation),
+        TruncatedGenerator(trained, options.truncation),
         torch.tensor(prototypes, dtype=torch.float32),
-        category_pull,
+        options.category_pull,
     ).eval()
     torch.manual_seed(0)
     example = [
@@ -240,37 +267,27 @@ def encoder_onnx_metadata(
     saved_gan: dict,
     model_version: str,
     eval_figures: dict,
-    truncation: float = 1.0,
-    category_pull: float = 0.0,
-    output_filter: str | None = None,
+    options: GeneratorExportOptions = GeneratorExportOptions(),
 ) -> ModelMetadata:
     """generator.onnx's metadata for a GAN trained on an exported encoder's conditions: a copy
     of that encoder's (categories, prototypes, front end, training data, scene memory), with
     this generator's sizes, version, figures, picture attributes and, in the training data,
     its epochs, truncation, pull and output filter."""
-    from training.models.gan import CATEGORY_PULL_TEMPERATURE
     from visualizer.model_sessions import open_model
 
     encoder = open_model(encoder_path, threads=1).metadata
-    generator = exported_generator_config(saved_gan, output_filter)
+    generator = exported_generator_config(saved_gan, options.output_filter)
     if generator.feature_dim != encoder.feature_dim:
         raise ModelFileError(
             f"{encoder_path.name}: feature_dim {encoder.feature_dim}, the generator's "
             f"{generator.feature_dim}"
         )
     training_data = dict(encoder.training_data)
+    training_data.update(_generator_training_data(saved_gan, options))
     training_data.update(
         {
-            "gan_epochs": saved_gan["epoch"],
-            "generator_weights": (
-                "last step" if saved_gan.get("generator_average") is None else "weight average"
-            ),
-            "noise_truncation": truncation,
-            "category_pull": category_pull,
-            "category_pull_temperature": CATEGORY_PULL_TEMPERATURE,
             "generator_conditions": f"{encoder_path.name} {encoder.model_version}",
             "generator_upsample": generator.upsample,
-            "generator_output_filter": generator.output_filter,
         }
     )
     return dataclasses.replace(
@@ -289,27 +306,22 @@ def run_metadata(
     data_root: Path,
     model_version: str,
     eval_figures: dict,
-    truncation: float = 1.0,
     scene_memory_seconds: float = 0.0,
-    gan_epoch: int | None = None,
-    category_pull: float = 0.0,
-    output_filter: str | None = None,
+    options: GeneratorExportOptions = GeneratorExportOptions(),
 ) -> ModelMetadata:
     """The ModelMetadata every exported file of the run carries; the category prototypes
     are the training images' embedding centroids (what category_scores compares with), less
-    the GAN checkpoint's feature centre. `gan_epoch`: the GAN checkpoint the generator comes
-    from (default the latest)."""
+    the feature centre of the GAN checkpoint the generator comes from (`options`)."""
     from training.context import read_run_info
-    from training.models.gan import CATEGORY_PULL_TEMPERATURE
     from visualizer.frontend import FrontEndContract
 
     info = read_run_info(run_dir)
     config = TrainConfig.from_dict(info["config"])
     embed, embedding, split = _trained_embedding(run_dir, data_root)
-    gan = gan_checkpoint(run_dir, gan_epoch)
+    gan = gan_checkpoint(run_dir, options.gan_epoch)
     centre = saved_feature_centre(gan, config.embed.music.feature_dim)
     centroids = training_image_centroids(embedding, split) - centre
-    gan_config = exported_generator_config(gan, output_filter)
+    gan_config = exported_generator_config(gan, options.output_filter)
     attribute_stats = dict(gan.get("attribute_stats") or {})
     training_data = dict(info["data"])
     training_data.update(
@@ -317,19 +329,12 @@ def run_metadata(
             "seed": config.data.seed,
             "data_root": info["data_root"],
             "embed_epochs": embed["epoch"],
-            "gan_epochs": gan["epoch"],
-            "generator_weights": (
-                "last step" if gan.get("generator_average") is None else "weight average"
-            ),
-            "noise_truncation": truncation,
-            "category_pull": category_pull,
-            "category_pull_temperature": CATEGORY_PULL_TEMPERATURE,
             "feature_centre_length": round(float(centre.norm()), 6),
             "embed_history_last": embed["history"][-1] if embed["history"] else {},
             "loss": config.embed.loss,
-            "generator_output_filter": gan_config.output_filter,
         }
     )
+    training_data.update(_generator_training_data(gan, options))
     return ModelMetadata(
         frontend=FrontEndContract.from_dict(info["frontend"]),
         categories=tuple(embed["categories"]),
