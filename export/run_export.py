@@ -38,7 +38,8 @@ class GeneratorExportOptions:
 
 def _generator_training_data(saved_gan: dict, options: GeneratorExportOptions) -> dict:
     """The generator's entries of the metadata's training data: its epochs and weights, and
-    what the export changed (truncation, pull, output filter)."""
+    the truncation and pull the export put in (the output filter is the callers' last
+    entry, where it has always been, so a re-export stays byte-identical)."""
     from training.models.gan import CATEGORY_PULL_TEMPERATURE
 
     return {
@@ -49,9 +50,6 @@ def _generator_training_data(saved_gan: dict, options: GeneratorExportOptions) -
         "noise_truncation": options.truncation,
         "category_pull": options.category_pull,
         "category_pull_temperature": CATEGORY_PULL_TEMPERATURE,
-        "generator_output_filter": exported_generator_config(
-            saved_gan, options.output_filter
-        ).output_filter,
     }
 
 
@@ -288,6 +286,7 @@ def encoder_onnx_metadata(
         {
             "generator_conditions": f"{encoder_path.name} {encoder.model_version}",
             "generator_upsample": generator.upsample,
+            "generator_output_filter": generator.output_filter,
         }
     )
     return dataclasses.replace(
@@ -329,12 +328,13 @@ def run_metadata(
             "seed": config.data.seed,
             "data_root": info["data_root"],
             "embed_epochs": embed["epoch"],
+            **_generator_training_data(gan, options),
             "feature_centre_length": round(float(centre.norm()), 6),
             "embed_history_last": embed["history"][-1] if embed["history"] else {},
             "loss": config.embed.loss,
+            "generator_output_filter": gan_config.output_filter,
         }
     )
-    training_data.update(_generator_training_data(gan, options))
     return ModelMetadata(
         frontend=FrontEndContract.from_dict(info["frontend"]),
         categories=tuple(embed["categories"]),
