@@ -164,16 +164,18 @@ def evaluate(
             diversity_per_category[categories[index]] = ratio
         if diversity_per_category:
             diversity = float(np.mean(list(diversity_per_category.values())))
-        music_mix = np.bincount(generated_truth, minlength=len(categories)) / len(generated_truth)
-        photo_counts = np.bincount(real.labels, minlength=len(categories))
         try:
             fid = frechet_distance(generated_features, real.features)
-            if np.all(photo_counts[music_mix > 0] > 0):  # else no photos give that mix
-                photo_weights = mix_weights(real.labels, music_mix)
-                fid_mix_matched = frechet_distance(generated_features, real.features, photo_weights)
-                fid_mix_floor = frechet_distance(real.features, real.features, photo_weights)
         except ValueError as error:
             raise EvaluationError(f"{scenes_dir}: {error}") from error
+        music_mix = np.bincount(generated_truth, minlength=len(categories)) / len(generated_truth)
+        try:
+            photo_weights = mix_weights(real.labels, music_mix)
+        except ValueError:  # a category of the music has no photos: none give its mix
+            pass
+        else:
+            fid_mix_matched = frechet_distance(generated_features, real.features, photo_weights)
+            fid_mix_floor = frechet_distance(real.features, real.features, photo_weights)
         real_summary = {
             "photos": int(len(real.labels)),
             "source": real.source,
