@@ -64,6 +64,10 @@ FRONTEND_RANGES: dict[str, tuple[float, float, bool]] = {
     "version": (1, 1_000, True),
 }
 NOISE_TRUNCATION_RANGE = (0.001, 1.0, False)
+# The soft category pull's softmax temperature (training.models.gan.CATEGORY_PULL_TEMPERATURE);
+# files exported before it was recorded used the default.
+DEFAULT_PULL_TEMPERATURE = 0.02
+PULL_TEMPERATURE_RANGE = (1e-6, 100.0, False)
 
 
 def check_number(key: str, value: object, allowed: tuple[float, float, bool]) -> None:
@@ -189,6 +193,7 @@ class ModelMetadata:
                 f"values is more than musicscape handles ({MAX_WINDOW_VALUES})"
             )
         self.noise_truncation()
+        self.category_pull_temperature()
         prototypes = self.category_prototypes
         if prototypes and (
             len(prototypes) != len(self.categories)
@@ -204,6 +209,13 @@ class ModelMetadata:
         written by `musicscape export --truncation`); 1 when the file does not say."""
         value = self.training_data.get("noise_truncation", 1.0)
         check_number("training_data.noise_truncation", value, NOISE_TRUNCATION_RANGE)
+        return float(value)
+
+    def category_pull_temperature(self) -> float:
+        """The temperature of the soft category pull generator.onnx was exported with
+        (`training_data.category_pull_temperature`); the default when the file does not say."""
+        value = self.training_data.get("category_pull_temperature", DEFAULT_PULL_TEMPERATURE)
+        check_number("training_data.category_pull_temperature", value, PULL_TEMPERATURE_RANGE)
         return float(value)
 
     def attribute_stats(self) -> AttributeStats | None:

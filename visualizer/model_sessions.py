@@ -9,7 +9,6 @@ the session says so in `warning`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,15 +176,3 @@ def first_line(error: Exception) -> str:
     characters."""
     text = str(error).strip().splitlines()
     return text[0][:300] if text else type(error).__name__
-
-
-DEFAULT_PULL_TEMPERATURE = 0.02  # training.models.gan.CATEGORY_PULL_TEMPERATURE
-
-
-def pull_temperature(generator: ModelSession) -> float:
-    """The temperature of the soft category pull the generator was exported with (its
-    metadata's training data; files from before it was recorded used the default)."""
-    value = generator.metadata.training_data.get("category_pull_temperature")
-    if isinstance(value, int | float) and math.isfinite(value) and value > 0:
-        return float(value)
-    return DEFAULT_PULL_TEMPERATURE

@@ -136,6 +136,19 @@ def test_scene_memory_round_trips_and_a_negative_one_is_refused(tmp_path):
 FRONTEND = json.dumps(FrontEndContract().to_dict())
 
 
+def test_the_pull_temperature_is_the_files_own_or_the_default_when_it_does_not_say(tmp_path):
+    import dataclasses
+
+    metadata = dataclasses.replace(
+        small_metadata(), training_data={"category_pull_temperature": 0.05}
+    )
+    build_encoder(tmp_path / ENCODER_FILE, metadata)
+    build_generator(tmp_path / GENERATOR_FILE, metadata)
+    assert ModelRuntime(tmp_path).generator.metadata.category_pull_temperature() == 0.05
+    build_generator(tmp_path / GENERATOR_FILE, small_metadata())
+    assert ModelRuntime(tmp_path).generator.metadata.category_pull_temperature() == 0.02
+
+
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
@@ -218,6 +231,18 @@ FRONTEND = json.dumps(FrontEndContract().to_dict())
             "musicscape.training_data",
             '{"noise_truncation": "0.4"}',
             'musicscape.training_data.noise_truncation must be a number from 0.001 to 1, got "0.4"',
+        ),
+        (
+            "musicscape.training_data",
+            '{"category_pull_temperature": 0}',
+            "musicscape.training_data.category_pull_temperature must be a number from 1e-06 to "
+            "100, got 0",
+        ),
+        (
+            "musicscape.training_data",
+            '{"category_pull_temperature": null}',
+            "musicscape.training_data.category_pull_temperature must be a number from 1e-06 to "
+            "100, got null",
         ),
     ],
 )

@@ -151,6 +151,29 @@ def test_without_scenes_the_photo_figures_are_absent(data):
     assert "(needs --scenes)" in format_summary(result)
 
 
+def test_a_music_category_without_photos_leaves_only_the_mix_figures_empty(data, tmp_path):
+    import shutil
+
+    scenes = tmp_path / "scenes"
+    shutil.copytree(data["scenes"], scenes)
+    shutil.rmtree(scenes / "sky")
+    result = evaluate(data["models"], data["music"], scenes, "all", EvalConfig(threads=1))
+    generation = result["generation"]
+    assert result["real_photos"]["photos"] == 4
+    assert generation["fid_judge_mix_matched"] is None
+    assert generation["fid_judge_mix_floor"] is None
+    desert, sky = (
+        level_to_unit(COLOUR_LEVELS[name]).astype(np.float64) for name in ("desert", "sky")
+    )
+    generated = np.array([desert] * 16 + [sky] * 4 + [sky] * 8 + [desert] * 12)
+    photos = np.array(
+        [level_to_unit(photo_levels(name, s)) for name in ("desert", "water") for s in (0, 1)],
+        dtype=np.float64,
+    )
+    assert generation["fid_judge"] == pytest.approx(frechet_distance(generated, photos), rel=1e-4)
+    assert "photos in the music's category mix" not in format_summary(result)
+
+
 @pytest.mark.parametrize(
     ("subset", "windows", "accuracy"), [("train", 9, 6 / 9), ("validation", 1, 1.0)]
 )

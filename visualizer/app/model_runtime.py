@@ -29,7 +29,6 @@ from visualizer.model_sessions import (
     first_line,
     has_attributes,
     open_model,
-    pull_temperature,
 )
 from visualizer.picture_attributes import feature_request
 
@@ -99,7 +98,7 @@ class ModelRuntime:
         )
         self._attributes = np.zeros((1, 4), dtype=np.float32)
         self._prototypes = np.asarray(self.metadata.category_prototypes, dtype=np.float64)
-        self._pull_temperature = pull_temperature(self.generator)
+        self._pull_temperature = self.generator.metadata.category_pull_temperature()
         if self.attribute_stats is not None and not len(self._prototypes):
             raise ModelFileError(
                 f"{GENERATOR_FILE}: it takes picture attributes but {ENCODER_FILE} has no "

@@ -19,7 +19,6 @@ from visualizer.model_sessions import (
     check_judge,
     has_attributes,
     open_model,
-    pull_temperature,
 )
 from visualizer.picture_attributes import AttributeStats, category_request, feature_request
 from visualizer.resize import resize_planes
@@ -36,7 +35,7 @@ class ModelSet:
     @property
     def pull_temperature(self) -> float:
         """The soft category pull's temperature the generator was exported with."""
-        return pull_temperature(self.generator)
+        return self.generator.metadata.category_pull_temperature()
 
     @property
     def categories(self) -> tuple[str, ...]:
