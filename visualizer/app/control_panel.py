@@ -74,7 +74,9 @@ class ControlPanel(QWidget):
         self.latency_label = QLabel("-")
         self.mode_label = QLabel("-")
         self.feel_label = QLabel("-")
-        for label in (self.source_label, self.device_label, self.mode_label):
+        # Every value may be wider than the panel (a long file name, a feel with its numbers,
+        # a provider that fell back): each wraps rather than being cut at the panel's edge.
+        for label in self.now_labels():
             label.setWordWrap(True)
         form.addRow("Source", self.source_label)
         form.addRow("Device", self.device_label)
@@ -185,6 +187,19 @@ class ControlPanel(QWidget):
             bar.setFormat("%p%")
             self.bars_layout.addRow(f"{index + 1} {name}", bar)
             self.bars.append(bar)
+
+    def now_labels(self) -> tuple[QLabel, ...]:
+        """The value labels of the "Now" box, in the order it shows them."""
+        return (
+            self.source_label,
+            self.device_label,
+            self.provider_label,
+            self.fps_label,
+            self.picture_label,
+            self.latency_label,
+            self.mode_label,
+            self.feel_label,
+        )
 
     def set_probabilities(self, probabilities) -> None:
         for bar, value in zip(self.bars, probabilities, strict=False):
