@@ -121,6 +121,26 @@ def test_continuous_controls_blackout_and_fullscreen(qtbot, osc_window, beats_fi
     qtbot.waitUntil(lambda: window.canvas.current_pixels().any(), timeout=TIMEOUT_MS)
 
 
+def test_a_picture_message_saves_the_shown_picture(qtbot, osc_window, beats_file, tmp_path):
+    window, client = osc_window
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    window.stage.record_dir = folder
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 5, timeout=TIMEOUT_MS)
+    client.send_message("/musicscape/picture", [])
+    qtbot.waitUntil(
+        lambda: window.stage.picture_label.text().startswith("Saved "), timeout=TIMEOUT_MS
+    )
+    (saved,) = folder.iterdir()
+    assert window.stage.picture_label.text() == f"Saved {saved.name}"
+    from PIL import Image
+
+    with Image.open(saved) as picture:
+        size = window.canvas.current_pixels().shape[1::-1]
+        assert picture.size == size and picture.mode == "RGB"
+
+
 def test_a_bad_message_is_named_in_the_window_and_changes_nothing(qtbot, osc_window):
     window, client = osc_window
     client.send_message("/musicscape/hold", "forest")

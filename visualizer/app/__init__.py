@@ -53,8 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--record-dir",
         metavar="DIR",
         type=Path,
-        help="where R (or the Record button, or OSC) writes videos (default: ~/Videos, "
-        "else the current directory)",
+        help="where R (or the Record button, or OSC) writes videos and P saves pictures "
+        "(default: ~/Videos, else the current directory)",
     )
     group.add_argument(
         "--settings", metavar="INI", help="keep settings in this file instead of the user's"

@@ -36,6 +36,7 @@ SHORTCUTS = (
     ("Ctrl+R", "reload the models"),
     ("B", "blackout on / off (the canvas, recording and NDI go black)"),
     ("R", "record what the canvas shows, with the sound, on / off"),
+    ("P", "save the picture the canvas shows (PNG, in the record folder)"),
     ("Shift+N", "NDI output of the picture on / off"),
 )
 
@@ -85,4 +86,5 @@ def bind_keys(window: MainWindow) -> None:
     bind("Ctrl+R", window.reload_models)
     bind("B", lambda: window.stage.toggle_blackout())
     bind("R", lambda: window.stage.toggle_recording())
+    bind("P", lambda: window.stage.perform("picture"))
     bind("Shift+N", lambda: window.stage.toggle_ndi())

@@ -27,7 +27,7 @@ ALSA_SEQUENCER = "/dev/snd/seq"
 
 # target -> (stage action, range) ; a range makes it continuous, None a button
 CONTINUOUS = {"reactivity": (0.0, 3.0), "scene_memory": (0.0, 120.0), "feel": (0.0, 1.0)}
-BUTTONS = ("auto", "blackout", "fullscreen", "next", "record", "ndi")
+BUTTONS = ("auto", "blackout", "fullscreen", "next", "record", "picture", "ndi")
 CATEGORY_BUTTONS = 9  # "hold 1" ... "hold 9", "bias 1" ... "bias 9", like the keys
 
 

@@ -29,6 +29,7 @@ INPUT_ADDRESSES = {
     "next": "none: the next file of the --file list",
     "record": "0 / 1, none toggles: record what the canvas shows",
     "ndi": "0 / 1, none toggles: NDI output",
+    "picture": "none: save the picture the canvas shows as a PNG in the record folder",
 }
 OUTPUT_ADDRESSES = {
     "probabilities": "one float per category, in the models' order (40 Hz)",

@@ -1,11 +1,12 @@
 """The window's stage side: remote control in (OSC, MIDI) and picture and figures out (OSC,
-recording, NDI), for a VJ wiring musicscape into a show.
+recording, saved pictures, NDI), for a VJ wiring musicscape into a show.
 
 Everything here runs on the GUI thread. A remote action goes through the same window
 method the keyboard calls (`Stage.perform`), so OSC, MIDI and keys cannot disagree; the
 network and MIDI threads only emit queued Qt signals. Each frame the window shows passes
 through `Stage.frame`, which returns what the canvas paints (black during a blackout) and
-hands the same picture to the recorder and the NDI sender, and beats to OSC.
+hands the same picture to the recorder and the NDI sender (and keeps it for P, which saves
+it as a PNG), and beats to OSC.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .frame_worker import FramePacket
 from .midi_control import MidiBindings, MidiInput, MidiUnavailable, targets
 from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import INPUT_ADDRESSES, OscListener, OscSender, OscUnavailable
+from .picture_saver import PictureSaver
 from .recorder import Recorder, RecordingSummary
 from .scene_director import BIAS, HOLD
 
@@ -87,6 +89,7 @@ class Stage(QObject):
         self.osc_in: OscListener | None = None
         self.osc_out: OscSender | None = None
         self._latest: FramePacket | None = None
+        self._shown: np.ndarray | None = None  # the picture the canvas shows now
         self._black: np.ndarray | None = None
         self.beats_sent = 0
         self.midi_status = ""
@@ -113,6 +116,14 @@ class Stage(QObject):
         self.record_label = QLabel("")
         self.record_label.setWordWrap(True)
         form.addRow(self.record_button, self.record_label)
+        self.picture_saver = PictureSaver(self)
+        self.picture_saver.saved.connect(self._show_saved_picture)
+        self.picture_button = QPushButton("Picture (P)")
+        self.picture_button.setToolTip("Save the picture the canvas shows as a PNG")
+        self.picture_button.clicked.connect(lambda: self.perform("picture"))
+        self.picture_label = QLabel("")
+        self.picture_label.setWordWrap(True)
+        form.addRow(self.picture_button, self.picture_label)
         self.midi_bindings = MidiBindings(window.settings.store)
         self.midi: MidiInput | None = None
         self.midi_target = QComboBox()
@@ -170,6 +181,8 @@ class Stage(QObject):
                 self.start_recording()
             else:
                 self.stop_recording()
+        elif action == "picture":
+            self.save_picture()
         else:
             raise ValueError(f"unknown action '{action}' (one of {', '.join(INPUT_ADDRESSES)})")
 
@@ -251,6 +264,24 @@ class Stage(QObject):
         self.ndi_button.setChecked(True)
         self.ndi_label.setText(f"sending as '{self.ndi.name}' from the next frame")
         return True
+
+    # ----- saved pictures -----
+    def save_picture(self) -> Path | None:
+        """Save the picture the canvas shows (blackout included) as a PNG in record_dir, off
+        the GUI thread (P, the button, OSC); the panel says where, or why not."""
+        if self._shown is None:
+            self.picture_label.setText("No picture yet: nothing has been shown")
+            return None
+        height, width, _ = self._shown.shape
+        path = self.picture_saver.save(self._shown, self.record_dir)
+        self.picture_label.setText(f"saving {path.name} ({width}×{height})")
+        return path
+
+    def _show_saved_picture(self, path: str, error: str) -> None:
+        if error:
+            self.picture_label.setText(f"Cannot save the picture: {error}")
+        else:
+            self.picture_label.setText(f"Saved {Path(path).name}")
 
     # ----- recording -----
     def start_recording(self) -> bool:
@@ -360,6 +391,7 @@ class Stage(QObject):
             self.recorder.add_frame(image, time.perf_counter())
         if self.ndi is not None:
             self._send_ndi(image)
+        self._shown = image
         return image
 
     def _send_ndi(self, image: np.ndarray) -> None:
@@ -387,6 +419,7 @@ class Stage(QObject):
 
     def close(self) -> None:
         self.stop_recording()
+        self.picture_saver.wait()
         self._state_timer.stop()
         if self.osc_in is not None:
             self.osc_in.close()

@@ -1,0 +1,106 @@
+"""Saving the picture the canvas shows (P, the panel's button, OSC, MIDI): real PNG files
+written off the GUI thread, read back pixel for pixel."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import datetime
+
+import numpy as np
+from PIL import Image
+from PyQt6.QtCore import Qt
+
+from visualizer.app.picture_saver import PictureSaver, picture_path
+
+TIMEOUT_MS = 15_000
+NAME = re.compile(r"musicscape-\d{8}-\d{6}-\d{3}(-\d+)?\.png")
+
+
+def _collect(saver: PictureSaver) -> list[tuple[str, str]]:
+    results: list[tuple[str, str]] = []
+    saver.saved.connect(lambda path, error: results.append((path, error)))
+    return results
+
+
+def _read(path) -> np.ndarray:
+    with Image.open(path) as image:
+        assert image.mode == "RGB"
+        return np.asarray(image)
+
+
+def test_saved_pictures_read_back_exactly_under_names_that_never_collide(qtbot, tmp_path):
+    saver = PictureSaver()
+    results = _collect(saver)
+    rng = np.random.default_rng(0)
+    pictures = [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(3)]
+    paths = [saver.save(pixels, tmp_path) for pixels in pictures]
+    qtbot.waitUntil(lambda: len(results) == 3, timeout=TIMEOUT_MS)
+    assert sorted(results) == sorted((str(path), "") for path in paths)
+    assert len(set(paths)) == 3
+    for path, pixels in zip(paths, pictures, strict=True):
+        assert NAME.fullmatch(path.name), path.name
+        np.testing.assert_array_equal(_read(path), pixels)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+
+
+def test_a_folder_that_cannot_be_written_is_named_and_leaves_nothing(qtbot, tmp_path):
+    saver = PictureSaver()
+    results = _collect(saver)
+    missing = tmp_path / "gone"
+    path = saver.save(np.zeros((8, 8, 3), np.uint8), missing)
+    qtbot.waitUntil(lambda: len(results) == 1, timeout=TIMEOUT_MS)
+    assert results == [(str(path), f"{path}: No such file or directory")]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_picture_name_taken_or_on_disk_gets_the_next_number(tmp_path):
+    when = datetime(2026, 12, 2, 6, 15, 0, 42_999)
+    first = picture_path(tmp_path, when, set())
+    assert first.name == "musicscape-20261202-061500-042.png"
+    assert picture_path(tmp_path, when, {first}).name == "musicscape-20261202-061500-042-2.png"
+    (tmp_path / "musicscape-20261202-061500-042-2.png").touch()
+    assert picture_path(tmp_path, when, {first}).name == "musicscape-20261202-061500-042-3.png"
+
+
+def test_only_uint8_rgb_pictures_are_taken(tmp_path):
+    saver = PictureSaver()
+    for bad in (np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.uint8)):
+        try:
+            saver.save(bad, tmp_path)
+        except ValueError as error:
+            assert "expected uint8 RGB [H, W, 3]" in str(error)
+        else:
+            raise AssertionError(f"{bad.dtype} {bad.shape} was taken")
+
+
+def test_the_window_saves_what_the_canvas_shows(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    window = make_window(model_dir)
+    stage = window.stage
+    stage.save_picture()
+    assert stage.picture_label.text() == "No picture yet: nothing has been shown"
+    stage.record_dir = tmp_path
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    results = _collect(stage.picture_saver)
+    # A known frame through the window's own path, then P at once: that frame is saved.
+    rng = np.random.default_rng(1)
+    known = rng.integers(0, 256, stage._latest.image.shape, dtype=np.uint8)
+    stage.frame(dataclasses.replace(stage._latest, image=known))
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    qtbot.keyClick(window, Qt.Key.Key_P)
+    qtbot.waitUntil(lambda: len(results) == 1, timeout=TIMEOUT_MS)
+    path, error = results[0]
+    assert error == "" and stage.picture_label.text() == f"Saved {path.rsplit('/', 1)[1]}"
+    np.testing.assert_array_equal(_read(path), known)
+    # During a blackout the canvas is black, and so is the saved picture.
+    stage.perform("blackout", (1,))
+    painted = window.canvas.frames_painted
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 2, timeout=TIMEOUT_MS)
+    stage.picture_button.click()
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=TIMEOUT_MS)
+    black = _read(results[1][0])
+    assert black.shape == known.shape and not black.any()
