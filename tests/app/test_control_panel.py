@@ -50,12 +50,38 @@ def test_the_widest_values_wrap_inside_the_panel_instead_of_being_cut(qtbot):
     assert panel.minimumSizeHint().width() <= panel.maximumWidth()
     assert panel.width() == panel.maximumWidth()
     for label in panel.now_labels():
-        inside = label.contentsRect()
-        flags = Qt.TextFlag.TextWordWrap if label.wordWrap() else Qt.TextFlag.TextSingleLine
-        needed = label.fontMetrics().boundingRect(
-            QRect(0, 0, inside.width(), 10_000), int(flags.value), label.text()
-        )
-        assert needed.width() <= inside.width(), label.text()
-        assert needed.height() <= inside.height(), label.text()
-        right_edge = label.mapTo(panel, inside.topRight()).x()
+        _assert_text_fits(label)
+        right_edge = label.mapTo(panel, label.contentsRect().topRight()).x()
         assert right_edge < panel.width(), label.text()
+
+
+def _assert_text_fits(label) -> None:
+    """The label's whole text, wrapped as the label wraps it, fits inside it."""
+    inside = label.contentsRect()
+    flags = Qt.TextFlag.TextWordWrap if label.wordWrap() else Qt.TextFlag.TextSingleLine
+    needed = label.fontMetrics().boundingRect(
+        QRect(0, 0, inside.width(), 10_000), int(flags.value), label.text()
+    )
+    assert needed.width() <= inside.width(), label.text()
+    assert needed.height() <= inside.height(), label.text()
+
+
+def test_a_short_window_scrolls_the_panel_instead_of_squeezing_its_rows(
+    qtbot, make_window, model_dir
+):
+    window = make_window(model_dir)
+    window.resize(900, 420)
+    panel = window.panel
+    panel.feel_label.setText("energetic, neutral (arousal +0.99, valence -0.05)")
+    QApplication.processEvents()
+    assert window.height() == 420
+    assert panel.height() >= panel.minimumSizeHint().height()  # every row its full height
+    scroll = window.panel_scroll
+    assert scroll.verticalScrollBar().maximum() > 0
+    for label in panel.now_labels():
+        _assert_text_fits(label)
+    button = window.stage.picture_button  # the last boxes are reached by scrolling
+    scroll.ensureWidgetVisible(button)
+    QApplication.processEvents()
+    top_left = button.mapTo(scroll.viewport(), button.rect().topLeft())
+    assert 0 <= top_left.y() and top_left.y() + button.height() <= scroll.viewport().height()

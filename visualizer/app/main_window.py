@@ -17,7 +17,16 @@ from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtGui import QGuiApplication
-from PyQt6.QtWidgets import QHBoxLayout, QInputDialog, QMainWindow, QSplitter, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .app_settings import AppSettings
 from .audio_sources import CaptureSource, FilePlayback, InputChoice
@@ -103,7 +112,16 @@ class MainWindow(QMainWindow):
         layout = QHBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter, 1)
-        layout.addWidget(self.panel)
+        # The panel scrolls when the window is shorter than its boxes (a laptop screen, a
+        # projector at 720p), instead of squeezing their rows over each other.
+        self.panel_scroll = QScrollArea()
+        self.panel_scroll.setWidget(self.panel)
+        self.panel_scroll.setWidgetResizable(True)
+        self.panel_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.panel_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scrollbar = self.panel_scroll.verticalScrollBar().sizeHint().width()
+        self.panel_scroll.setFixedWidth(self.panel.maximumWidth() + scrollbar)
+        layout.addWidget(self.panel_scroll)
         self.setCentralWidget(central)
         self.help_overlay.setParent(central)
         self.help_overlay.hide()
@@ -278,8 +296,8 @@ class MainWindow(QMainWindow):
         overlay.raise_()
 
     def toggle_chrome(self) -> None:
-        hidden = self.panel.isVisible()
-        self.panel.setVisible(not hidden)
+        hidden = self.panel_scroll.isVisible()
+        self.panel_scroll.setVisible(not hidden)
         self.spectrogram.setVisible(not hidden)
 
     def choose_canvas_screen(self) -> None:
