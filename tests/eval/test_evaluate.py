@@ -221,6 +221,47 @@ def test_sample_grid_draws_each_categorys_windows_in_track_order(data, capsys):
             )
 
 
+def test_sample_grid_at_display_size_shows_each_picture_as_the_app_does(data, tmp_path):
+    import shutil
+
+    from PIL import Image
+
+    from tests.test_upscale import METADATA, save_upscaler
+    from visualizer.resize import Filter, resize_rgb8
+
+    size = tiny_models.IMAGE_SIZE
+
+    def grid(models, big: int | None) -> np.ndarray:
+        out = tmp_path / f"samples_{models.name}_{big}.png"
+        argv = ["--models", str(models), "--music", str(data["music"]), "--samples", str(out)]
+        assert _cli(*argv, *(["--sample-size", str(big)] if big else [])) == 0
+        return np.asarray(Image.open(out))
+
+    def cells(pixels: np.ndarray, side: int) -> list[np.ndarray]:
+        rows, columns = pixels.shape[0] // side, pixels.shape[1] // side
+        return [
+            pixels[r * side : (r + 1) * side, c * side : (c + 1) * side]
+            for r in range(rows)
+            for c in range(columns)
+        ]
+
+    native = cells(grid(data["models"], None), size)
+    # Without upscaler.onnx: each picture by bicubic resize, as the app enlarges it.
+    resized = grid(data["models"], 3 * size)
+    assert resized.shape == (3 * 3 * size, 8 * 3 * size, 3)
+    for small, big in zip(native, cells(resized, 3 * size), strict=True):
+        np.testing.assert_array_equal(big, resize_rgb8(small, 3 * size, Filter.BICUBIC))
+    # With one (nearest x2): each picture through it.
+    learned_dir = tmp_path / "learned"
+    shutil.copytree(data["models"], learned_dir)
+    save_upscaler(learned_dir, METADATA)
+    doubled = cells(grid(learned_dir, 2 * size), 2 * size)
+    for small, big in zip(native, doubled, strict=True):
+        np.testing.assert_array_equal(big, np.repeat(np.repeat(small, 2, axis=0), 2, axis=1))
+    assert _cli("--models", str(data["models"]), "--music", str(data["music"]),
+                "--samples", str(tmp_path / "x.png"), "--sample-size", "0") == 1  # fmt: skip
+
+
 def test_eval_does_not_import_torch(data):
     script = (
         "import sys\n"

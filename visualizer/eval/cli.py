@@ -28,6 +28,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write a PNG of generated images: one row per category, 8 of its windows",
     )
     parser.add_argument(
+        "--sample-size",
+        type=int,
+        metavar="N",
+        help="each --samples picture at N pixels, as the app shows it at that size (through "
+        "the directory's upscaler.onnx, else a bicubic resize; default: the generator's size)",
+    )
+    parser.add_argument(
         "--scenes",
         type=Path,
         help="folder of <category>/<photo> real photos, for diversity and fid_judge "
@@ -87,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
             threads=args.threads,
             scene_memory_seconds=args.scene_memory,
             feel_strength=args.feel,
+            sample_size=args.sample_size,
         )
         result = evaluate(args.models, args.music, args.scenes, args.subset, config, args.samples)
     except (ModelFileError, DataLayoutError, EvaluationError, ValueError) as error:

@@ -16,6 +16,7 @@ class EvaluationError(ValueError):
 
 
 SAMPLE_COLUMNS = 8
+MAX_SAMPLE_SIZE = 2048  # pixels per sample-grid picture
 CONTROL_STEPS = (-1.5, -0.75, 0.0, 0.75, 1.5)  # z-units each attribute is asked for
 CHECKERBOARD_DRAWS = 32  # per category, from its prototype
 CHECKERBOARD_PHOTOS = 512  # real photos the reference ratio is measured on, at most
@@ -37,6 +38,9 @@ class EvalConfig:
     feel_settings: int = 16  # random (arousal, valence) settings for asked-vs-drawn
     feel_draws: int = 256  # generated images per setting
     control_draws: int = 256  # generated images per attribute-control setting
+    # Side of each sample-grid picture: None = the generator's own; larger, the picture as
+    # the app and render show it at that size (the model directory's upscaler, else bicubic).
+    sample_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.draws_per_window < 1 or self.centroid_draws < 1 or self.batch < 1:
@@ -53,6 +57,10 @@ class EvalConfig:
             raise ValueError("feel_settings must be at least 3 and feel_draws at least 1")
         if self.control_draws < 2:
             raise ValueError(f"control_draws must be at least 2, got {self.control_draws}")
+        if self.sample_size is not None and not 1 <= self.sample_size <= MAX_SAMPLE_SIZE:
+            raise ValueError(
+                f"sample_size must be 1-{MAX_SAMPLE_SIZE} pixels, got {self.sample_size}"
+            )
         memory = self.scene_memory_seconds
         if memory is not None and not 0.0 <= memory < float("inf"):
             raise ValueError(f"scene_memory_seconds must be a finite number >= 0: {memory}")

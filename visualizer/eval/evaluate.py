@@ -56,6 +56,7 @@ from visualizer.metrics import (
     mean_pairwise_distance,
     mix_weights,
 )
+from visualizer.upscale import load_upscaler
 
 
 def stability(per_track: list[np.ndarray]) -> float | None:
@@ -83,7 +84,8 @@ def evaluate(
     """Every figure of `musicscape eval` as a JSON-ready dict (see the module docstring).
 
     `music_dirs`: one or more folders of `<category>/<track>` files, evaluated together.
-    `samples_path`: also write a PNG grid of generated images (`sample_grid`, 8 columns).
+    `samples_path`: also write a PNG grid of generated images (`sample_grid`, 8 columns),
+    each at `config.sample_size` as the app shows it (the directory's upscaler) when set.
     """
     config = config or EvalConfig()
     started = time.monotonic()
@@ -145,7 +147,10 @@ def evaluate(
     if samples_path is not None:
         from PIL import Image
 
-        grid = sample_grid(models, features, truth, SAMPLE_COLUMNS, config.seed)
+        upscaler = load_upscaler(models_dir, threads=max(config.threads, 1))
+        grid = sample_grid(
+            models, features, truth, SAMPLE_COLUMNS, config.seed, upscaler, config.sample_size
+        )
         Path(samples_path).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(grid).save(samples_path)
 

@@ -29,7 +29,8 @@ from visualizer.folders import IMAGE_EXTENSIONS, find_category_files
 from visualizer.metrics import checkerboard_ratio
 from visualizer.photos import PhotoReadError, read_photo, split_photos
 from visualizer.picture_attributes import ATTRIBUTE_NAMES, category_request, image_attributes
-from visualizer.pixels import to_uint8, to_unit
+from visualizer.pixels import to_unit
+from visualizer.upscale import Upscaler
 
 
 def generated_attributes(
@@ -138,21 +139,32 @@ def feel_figures(
 
 
 def sample_grid(
-    models: ModelSet, features: np.ndarray, truth: np.ndarray, columns: int, seed: int
+    models: ModelSet,
+    features: np.ndarray,
+    truth: np.ndarray,
+    columns: int,
+    seed: int,
+    upscaler: Upscaler | None = None,
+    size: int | None = None,
 ) -> np.ndarray:
-    """uint8 [rows * S, columns * S, 3]: one row per category present in `truth` (encoder
+    """uint8 [rows * N, columns * N, 3]: one row per category present in `truth` (encoder
     order), drawn from `columns` of its windows evenly spaced in track order, one seeded
-    noise draw each; a category with fewer windows repeats them."""
+    noise draw each; a category with fewer windows repeats them. Each picture is
+    `upscaler.upscale(image, N)`, as the app shows it at N px (N = `size`, by default the
+    generator's side; without an upscaler, a bicubic resize)."""
     if columns < 1:
         raise ValueError(f"a sample grid needs at least one column, got {columns}")
+    upscaler = upscaler or Upscaler()
+    size = size or models.generator.metadata.image_size
     rng = np.random.default_rng([seed, 7])
     rows = []
     for index in np.unique(truth):
         windows = np.flatnonzero(truth == index)
         chosen = windows[np.linspace(0, len(windows) - 1, columns).round().astype(int)]
         noise = rng.standard_normal((columns, models.generator.metadata.noise_dim))
-        pixels = to_uint8(generate(models, noise, features[chosen]))
-        rows.append(np.concatenate(list(pixels.transpose(0, 2, 3, 1)), axis=1))
+        images = generate(models, noise, features[chosen])  # [columns, 3, S, S]
+        pictures = [upscaler.upscale(image, size) for image in images]  # [N, N, 3] each
+        rows.append(np.concatenate(pictures, axis=1))
     return np.concatenate(rows, axis=0)
 
 
