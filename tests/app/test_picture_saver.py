@@ -85,10 +85,12 @@ def test_the_window_saves_what_the_canvas_shows(
     window.play_file(beats_file)
     qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
     results = _collect(stage.picture_saver)
-    # A known frame through the window's own path, then P at once: that frame is saved.
+    # A known frame through the window's own path to the canvas, then P at once: that frame
+    # is saved.
     rng = np.random.default_rng(1)
     known = rng.integers(0, 256, stage._latest.image.shape, dtype=np.uint8)
-    stage.frame(dataclasses.replace(stage._latest, image=known))
+    packet = dataclasses.replace(stage._latest, image=known)
+    window.canvas.show_frame(packet.sequence, stage.frame(packet), None)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)
     qtbot.keyClick(window, Qt.Key.Key_P)

@@ -5,8 +5,8 @@ Everything here runs on the GUI thread. A remote action goes through the same wi
 method the keyboard calls (`Stage.perform`), so OSC, MIDI and keys cannot disagree; the
 network and MIDI threads only emit queued Qt signals. Each frame the window shows passes
 through `Stage.frame`, which returns what the canvas paints (black during a blackout) and
-hands the same picture to the recorder and the NDI sender (and keeps it for P, which saves
-it as a PNG), and beats to OSC.
+hands the same picture to the recorder and the NDI sender, and beats to OSC; P saves the
+picture the canvas holds as a PNG.
 """
 
 from __future__ import annotations
@@ -89,7 +89,6 @@ class Stage(QObject):
         self.osc_in: OscListener | None = None
         self.osc_out: OscSender | None = None
         self._latest: FramePacket | None = None
-        self._shown: np.ndarray | None = None  # the picture the canvas shows now
         self._black: np.ndarray | None = None
         self.beats_sent = 0
         self.midi_status = ""
@@ -269,11 +268,12 @@ class Stage(QObject):
     def save_picture(self) -> Path | None:
         """Save the picture the canvas shows (blackout included) as a PNG in record_dir, off
         the GUI thread (P, the button, OSC); the panel says where, or why not."""
-        if self._shown is None:
+        shown = self.window.canvas.current_pixels()
+        if shown is None:
             self.picture_label.setText("No picture yet: nothing has been shown")
             return None
-        height, width, _ = self._shown.shape
-        path = self.picture_saver.save(self._shown, self.record_dir)
+        height, width, _ = shown.shape
+        path = self.picture_saver.save(shown, self.record_dir)
         self.picture_label.setText(f"saving {path.name} ({width}×{height})")
         return path
 
@@ -391,7 +391,6 @@ class Stage(QObject):
             self.recorder.add_frame(image, time.perf_counter())
         if self.ndi is not None:
             self._send_ndi(image)
-        self._shown = image
         return image
 
     def _send_ndi(self, image: np.ndarray) -> None:
