@@ -37,9 +37,10 @@ class GeneratorExportOptions:
 
 
 def _generator_training_data(saved_gan: dict, options: GeneratorExportOptions) -> dict:
-    """The generator's entries of the metadata's training data: its epochs and weights, and
+    """The generator's entries of the metadata's training data: its epochs, weights and GAN
+    settings (the checkpoint's own config, so a card can be checked against the file), and
     the truncation and pull the export put in (the output filter is the callers' last
-    entry, where it has always been, so a re-export stays byte-identical)."""
+    entry)."""
     from training.models.gan import CATEGORY_PULL_TEMPERATURE
 
     return {
@@ -50,6 +51,7 @@ def _generator_training_data(saved_gan: dict, options: GeneratorExportOptions) -
         "noise_truncation": options.truncation,
         "category_pull": options.category_pull,
         "category_pull_temperature": CATEGORY_PULL_TEMPERATURE,
+        "gan_config": saved_gan["config"]["gan"],
     }
 
 
@@ -331,6 +333,8 @@ def run_metadata(
             **_generator_training_data(gan, options),
             "feature_centre_length": round(float(centre.norm()), 6),
             "embed_history_last": embed["history"][-1] if embed["history"] else {},
+            "embed_config": embed["config"]["embed"],
+            "data_config": embed["config"]["data"],
             "loss": config.embed.loss,
             "generator_output_filter": gan_config.output_filter,
         }

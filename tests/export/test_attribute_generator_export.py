@@ -108,6 +108,10 @@ def test_export_writes_the_generator_with_the_encoders_metadata_and_copies_the_r
     assert meta.training_data["train_tracks"] == source.training_data["train_tracks"]
     assert meta.training_data["noise_truncation"] == 0.4
     assert meta.training_data["category_pull"] == 0.6
+    # the encoder's settings come from its file, the generator's from this GAN run
+    assert meta.training_data["embed_config"] == source.training_data["embed_config"]
+    assert meta.training_data["gan_config"]["generator"]["attribute_dim"] == 4
+    assert source.training_data["gan_config"]["generator"]["attribute_dim"] == 0
     assert meta.attribute_stats() is not None
     props = {p.key: p.value for p in onnx.load(str(out / GENERATOR_FILE)).metadata_props}
     assert ModelMetadata.from_props(props, GENERATOR_FILE) == meta

@@ -92,6 +92,10 @@ def test_metadata_round_trip(exported, trained_run):
         assert metadata.training_data["train_tracks"] == run_info["data"]["train_tracks"]
         assert metadata.training_data["validation_tracks"] == run_info["data"]["validation_tracks"]
         assert len(metadata.training_data["validation_tracks"]) == 3  # one per category
+        # the settings that trained the file travel with it
+        assert metadata.training_data["embed_config"] == run_info["config"]["embed"]
+        assert metadata.training_data["data_config"] == run_info["config"]["data"]
+        assert metadata.training_data["gan_config"] == run_info["config"]["gan"]
         assert metadata.eval_figures == {"centroid_accuracy": 0.5}
         assert ModelMetadata.from_props(metadata.to_props(), name) == metadata
 
