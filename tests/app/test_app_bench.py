@@ -45,6 +45,8 @@ def test_bench_app_writes_stage_and_app_figures(model_dir, beats_file, tmp_path,
         "rss_mb",
         "input_overflows",
         "output_device",
+        "output_size",
+        "output_size_changes",
     }
     assert 0 < app["fps"] <= 65  # paced at 60; how close it gets is the bench's figure
     assert app["input_overflows"] == 0

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from visualizer.app.frame_worker import WorkerSettings
 from visualizer.app.model_runtime import ModelRuntime, default_model_dir
-from visualizer.app.output_size import CANDIDATE_SIZES, pick_output
+from visualizer.app.output_size import (
+    CANDIDATE_SIZES,
+    OutputGovernor,
+    OutputLevel,
+    output_levels,
+    pick_output,
+)
 from visualizer.upscale import Upscaler
 
 from .test_main_window import wait_for_frames
@@ -15,10 +22,10 @@ from .test_main_window import wait_for_frames
 def test_the_largest_size_that_fits_the_frame_interval_is_picked():
     runtime = ModelRuntime(default_model_dir(), intra_op_threads=1)
     plain = Upscaler()
-    assert pick_output(runtime, plain, fps=0.01) == (max(CANDIDATE_SIZES), plain)  # 50 s
+    levels = output_levels(runtime.metadata.image_size, plain)
+    assert pick_output(runtime, levels, fps=0.01) == OutputLevel(max(CANDIDATE_SIZES), plain)
     # No machine generates and resizes a frame in 0.5 ns: the generator's own size.
-    size, upscaler = pick_output(runtime, plain, fps=1e9)
-    assert size == runtime.metadata.image_size and not upscaler.learned
+    assert pick_output(runtime, levels, fps=1e9) == OutputLevel(runtime.metadata.image_size, plain)
 
 
 def test_frames_come_at_the_size_asked_for_and_the_panel_says_so(
@@ -67,6 +74,73 @@ def test_a_learned_upscaler_that_fits_is_used(tmp_path):
     runtime = ModelRuntime(default_model_dir(), intra_op_threads=1)
     learned = _nearest_x2_upscaler(tmp_path)
     assert learned.learned
-    assert pick_output(runtime, learned, fps=0.01) == (max(CANDIDATE_SIZES), learned)
-    size, upscaler = pick_output(runtime, learned, fps=1e9)  # nothing fits
-    assert size == runtime.metadata.image_size and not upscaler.learned
+    levels = output_levels(runtime.metadata.image_size, learned)
+    assert pick_output(runtime, levels, fps=0.01) == OutputLevel(max(CANDIDATE_SIZES), learned)
+    nothing_fits = pick_output(runtime, levels, fps=1e9)
+    assert nothing_fits == levels[0]
+    assert nothing_fits.size == runtime.metadata.image_size and not nothing_fits.upscaler.learned
+
+
+def test_the_ladder_goes_from_the_generators_size_through_bicubic_to_learned(tmp_path):
+    plain = Upscaler()
+    assert output_levels(64, plain) == [OutputLevel(size, plain) for size in (64, *CANDIDATE_SIZES)]
+    assert [level.size for level in output_levels(384, plain)] == [384, 512, 768, 1024]
+    learned = _nearest_x2_upscaler(tmp_path)
+    levels = output_levels(64, learned)
+    assert [(level.size, level.upscaler.learned) for level in levels] == [
+        (64, False),
+        *((size, False) for size in CANDIDATE_SIZES),
+        *((size, True) for size in CANDIDATE_SIZES),
+    ]
+
+
+def _governor(start_index: int = 2) -> OutputGovernor:
+    """fps 10: one decision every 10 frames, a budget of 25 ms (FRAME_SHARE 0.25 of 100 ms),
+    a level left for being slow waits 100 frames, then 200, ..."""
+    levels = output_levels(64, Upscaler())  # 64, 256, 384, 512, 768, 1024
+    return OutputGovernor(levels, levels[start_index], fps=10.0)
+
+
+def _feed(governor: OutputGovernor, seconds: float, frames: int) -> list[int]:
+    return [governor.record(seconds).size for _ in range(frames)]
+
+
+def test_the_governor_steps_down_after_a_slow_second_and_up_after_an_easy_one():
+    governor = _governor()
+    assert governor.budget == 0.025 and governor.level.size == 384
+    # the decision waits for a whole second of frames, and looks at its median
+    assert _feed(governor, 0.030, 9) == [384] * 9
+    assert governor.record(0.001).size == 256  # median of nine 30 ms and one 1 ms: too slow
+    assert governor.steps_down == 1
+    # between three quarters of the budget and the budget: stays
+    assert _feed(governor, 0.020, 30) == [256] * 30
+    # 384 was left for being slow at frame 10: not tried again before frame 110
+    assert _feed(governor, 0.001, 69) == [256] * 69  # frames 41-109
+    assert governor.record(0.001).size == 384 and governor.steps_up == 1
+    # an easy second above a level never left: straight up
+    assert _feed(governor, 0.001, 10) == [384] * 9 + [512]
+    # slow at 512: back down, and 512 waits 100 frames; a slow 384 goes on down
+    assert _feed(governor, 0.030, 10)[-1] == 384
+    assert _feed(governor, 0.030, 10)[-1] == 256 and governor.steps_down == 3
+
+
+def test_the_governor_stays_inside_its_ladder():
+    bottom = _governor(start_index=0)
+    assert _feed(bottom, 1.0, 30) == [64] * 30 and bottom.steps_down == 0
+    top = _governor(start_index=5)
+    assert _feed(top, 0.0, 30) == [1024] * 30 and top.steps_up == 0
+    with pytest.raises(ValueError, match="not one of the output levels"):
+        OutputGovernor(output_levels(64, Upscaler()), OutputLevel(100, Upscaler()), fps=60.0)
+
+
+def test_the_wait_before_a_retry_doubles_up_to_its_cap():
+    governor = _governor(start_index=1)
+    assert _feed(governor, 0.001, 10)[-1] == 384  # up
+    waits = []
+    for _ in range(8):
+        assert _feed(governor, 0.030, 10)[-1] == 256  # too slow at 384: down
+        frames = 1
+        while governor.record(0.001).size == 256:  # easy at 256, until 384 is tried again
+            frames += 1
+        waits.append(frames)
+    assert waits == [100, 200, 400, 800, 1600, 3200, 3200, 3200]  # at fps 10: 10 s to 320 s

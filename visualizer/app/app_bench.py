@@ -98,6 +98,7 @@ def run_app_bench(
             report = {
                 **summary,
                 "output_size": window.worker.settings.output_size,
+                "output_size_changes": window.worker.output_size_changes,
                 "picture": window.panel.picture_label.text(),
                 "frame_interval_target_ms": interval_ms,
                 "frame_p95_over_interval": (summary["frame_ms_p95"] or math.nan) / interval_ms,

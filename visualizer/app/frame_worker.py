@@ -30,7 +30,7 @@ from visualizer.model_files import ModelFileError
 from visualizer.upscale import Upscaler, load_upscaler
 
 from .model_runtime import ModelRuntime
-from .output_size import pick_output
+from .output_size import OutputGovernor, OutputLevel, output_levels, pick_output
 from .sample_ring import SampleRing
 from .scene_director import AUTO, SceneDirector, SceneMode
 from .spectrogram_image import SpectrogramImage
@@ -195,6 +195,7 @@ class FrameWorker(QThread):
         self.bad_frames = 0  # generated frames refused for NaN or infinity
         self.dropped_frames = 0
         self.frames_produced = 0
+        self.output_size_changes = 0  # by the OutputGovernor, when the size is the app's pick
         self.encoder_runs = 0
         self.generate_seconds = 0.0
 
@@ -340,10 +341,14 @@ class FrameWorker(QThread):
         contract = self.runtime.metadata.frontend
         hop_seconds = contract.frame_seconds
         upscaler = self._load_upscaler()
+        governor = None
         if self.settings.output_size is None:
-            size, upscaler = pick_output(self.runtime, upscaler, self.settings.fps)
-            self.settings = replace(self.settings, output_size=size)
-        size = self.settings.output_size
+            levels = output_levels(self.runtime.metadata.image_size, upscaler)
+            level = pick_output(self.runtime, levels, self.settings.fps)
+            governor = OutputGovernor(levels, level, self.settings.fps)
+            self.settings = replace(self.settings, output_size=level.size)
+        else:
+            level = OutputLevel(self.settings.output_size, upscaler)
         next_tick = time.perf_counter()
         last_encode = -np.inf
         audio_time: float | None = None
@@ -403,7 +408,8 @@ class FrameWorker(QThread):
                 next_tick = time.perf_counter()
                 continue
             self._report("generator", None)
-            rgb = upscaler.upscale(image, size)
+            rgb = level.upscaler.upscale(image, level.size)
+            frame_work = time.perf_counter() - started
             self._publish(
                 FramePacket(
                     sequence=sequence,
@@ -420,13 +426,18 @@ class FrameWorker(QThread):
                         and not self._director.knows(settings.scene_mode.category)
                     ),
                     envelope=self._director.envelope,
-                    output_size=size,
-                    upscaling=upscaler.description,
+                    output_size=level.size,
+                    upscaling=level.upscaler.description,
                     arousal=self._feel.arousal,
                     valence=self._feel.valence,
                 )
             )
             pending_onset = None
+            if governor is not None:
+                level = governor.record(frame_work)
+                if level.size != self.settings.output_size:
+                    self.settings = replace(self.settings, output_size=level.size)
+                    self.output_size_changes += 1
             sequence += 1
             self.frames_produced += 1
             next_tick += 1.0 / settings.fps
