@@ -337,18 +337,21 @@ class FrameWorker(QThread):
             self.failed.emit(f"The upscaler is not used: {error}")
             return Upscaler()
 
+    def _start_output(self) -> tuple[OutputLevel, OutputGovernor | None]:
+        """The first frames' size and upscaler, and the governor that keeps the size right
+        while the app runs (None when a size was asked for)."""
+        upscaler = self._load_upscaler()
+        if self.settings.output_size is not None:
+            return OutputLevel(self.settings.output_size, upscaler), None
+        levels = output_levels(self.runtime.metadata.image_size, upscaler)
+        level = pick_output(self.runtime, levels, self.settings.fps)
+        self.settings = replace(self.settings, output_size=level.size)
+        return level, OutputGovernor(levels, level, self.settings.fps)
+
     def _frame_loop(self) -> None:
         contract = self.runtime.metadata.frontend
         hop_seconds = contract.frame_seconds
-        upscaler = self._load_upscaler()
-        governor = None
-        if self.settings.output_size is None:
-            levels = output_levels(self.runtime.metadata.image_size, upscaler)
-            level = pick_output(self.runtime, levels, self.settings.fps)
-            governor = OutputGovernor(levels, level, self.settings.fps)
-            self.settings = replace(self.settings, output_size=level.size)
-        else:
-            level = OutputLevel(self.settings.output_size, upscaler)
+        level, governor = self._start_output()
         next_tick = time.perf_counter()
         last_encode = -np.inf
         audio_time: float | None = None
