@@ -96,9 +96,13 @@ def test_the_ladder_goes_from_the_generators_size_through_bicubic_to_learned(tmp
 
 def _governor(start_index: int = 2) -> OutputGovernor:
     """fps 10: one decision every 10 frames, a budget of 25 ms (FRAME_SHARE 0.25 of 100 ms),
-    a level left for being slow waits 100 frames, then 200, ..."""
+    a level left for being slow waits 100 frames, then 200, ...; past its 20 warm-up frames,
+    which nothing moves."""
     levels = output_levels(64, Upscaler())  # 64, 256, 384, 512, 768, 1024
-    return OutputGovernor(levels, levels[start_index], fps=10.0)
+    governor = OutputGovernor(levels, levels[start_index], fps=10.0)
+    assert governor.warmup_frames == 20
+    assert _feed(governor, 1.0, 20) == [levels[start_index].size] * 20
+    return governor
 
 
 def _feed(governor: OutputGovernor, seconds: float, frames: int) -> list[int]:
@@ -108,20 +112,20 @@ def _feed(governor: OutputGovernor, seconds: float, frames: int) -> list[int]:
 def test_the_governor_steps_down_after_a_slow_second_and_up_after_an_easy_one():
     governor = _governor()
     assert governor.budget == 0.025 and governor.level.size == 384
-    # the decision waits for a whole second of frames, and looks at its median
-    assert _feed(governor, 0.030, 9) == [384] * 9
-    assert governor.record(0.001).size == 256  # median of nine 30 ms and one 1 ms: too slow
+    # the decision waits for a whole second of frames, and looks at its median: over 30 ms
+    assert _feed(governor, 0.040, 9) == [384] * 9
+    assert governor.record(0.001).size == 256  # median of nine 40 ms and one 1 ms: too slow
     assert governor.steps_down == 1
-    # between three quarters of the budget and the budget: stays
-    assert _feed(governor, 0.020, 30) == [256] * 30
-    # 384 was left for being slow at frame 10: not tried again before frame 110
-    assert _feed(governor, 0.001, 69) == [256] * 69  # frames 41-109
+    # between three quarters of the budget and a fifth over it: stays
+    assert _feed(governor, 0.020, 10) + _feed(governor, 0.029, 20) == [256] * 30
+    # 384 was left for being slow (frame 30): not tried again for 100 frames (frame 130)
+    assert _feed(governor, 0.001, 69) == [256] * 69  # frames 61-129
     assert governor.record(0.001).size == 384 and governor.steps_up == 1
     # an easy second above a level never left: straight up
     assert _feed(governor, 0.001, 10) == [384] * 9 + [512]
     # slow at 512: back down, and 512 waits 100 frames; a slow 384 goes on down
-    assert _feed(governor, 0.030, 10)[-1] == 384
-    assert _feed(governor, 0.030, 10)[-1] == 256 and governor.steps_down == 3
+    assert _feed(governor, 0.040, 10)[-1] == 384
+    assert _feed(governor, 0.040, 10)[-1] == 256 and governor.steps_down == 3
 
 
 def test_the_governor_stays_inside_its_ladder():
@@ -138,7 +142,7 @@ def test_the_wait_before_a_retry_doubles_up_to_its_cap():
     assert _feed(governor, 0.001, 10)[-1] == 384  # up
     waits = []
     for _ in range(8):
-        assert _feed(governor, 0.030, 10)[-1] == 256  # too slow at 384: down
+        assert _feed(governor, 0.040, 10)[-1] == 256  # too slow at 384: down
         frames = 1
         while governor.record(0.001).size == 256:  # easy at 256, until 384 is tried again
             frames += 1

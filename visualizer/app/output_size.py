@@ -17,12 +17,14 @@ That first pick is made once, at start, on a machine that may be busy then and i
 or the other way round (a VJ's show software starting beside it). `OutputGovernor` keeps it
 right while the app runs: it times every frame's generator and upscale, and steps one level
 down the ladder (`output_levels`, in order of preference) when a second's median overruns
-the budget, so the display rate holds, and one level up when a second's median uses less
-than three quarters of it: the generator costs the same at every size and a step up adds
+the budget by a fifth, so the display rate holds, and one level up when a second's median
+uses less than three quarters of it (between the two it stays: on an idle machine 256 px
+took 3.7-4.3 ms a second, and a plain overrun sent it to 64 px for the next 10 s): the generator costs the same at every size and a step up adds
 only the upscale's growth (on the loaded 2-core machine: 2.3 ms at 64 px, 3.2 ms at 256 px
 bicubic, 3.7 ms at 384 px, against a budget of 4.2 ms at 60 fps). A level it had to leave is
 not tried again for a while, twice as long each time, so a size that does not fit is not
-retried every few seconds.
+retried every few seconds. The first two seconds are not judged: there the first encoder
+runs and cold caches made an idle machine's first second overrun at a size that fits.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ CANDIDATE_SIZES = (256, 384, 512, 768, 1024)
 FRAME_SHARE = 0.25
 TIMED_FRAMES = 6
 STEP_UP_SHARE = 0.75  # step up when a second's median uses less than this share of the budget
+STEP_DOWN_SHARE = 1.2  # step down when it uses more than this share of it
 RETRY_SECONDS = 10.0  # a level left for being too slow waits this long, doubled each time
 MAX_RETRY_SECONDS = 320.0
+WARMUP_SECONDS = 2.0  # not judged: the first encoder runs and cold caches slow the first frames
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class OutputGovernor:
         self.index = levels.index(start)
         self.budget = FRAME_SHARE / fps
         self.window_frames = max(1, round(fps))
+        self.warmup_frames = round(WARMUP_SECONDS * fps)
         self.retry_frames = max(1, round(RETRY_SECONDS * fps))
         self.max_retry_frames = max(1, round(MAX_RETRY_SECONDS * fps))
         self._times: list[float] = []
@@ -130,12 +135,14 @@ class OutputGovernor:
 
     def record(self, seconds: float) -> OutputLevel:
         self._frame += 1
+        if self._frame <= self.warmup_frames:
+            return self.level
         self._times.append(seconds)
         if len(self._times) < self.window_frames:
             return self.level
         median = float(np.median(self._times))
         self._times.clear()
-        if median > self.budget and self.index > 0:
+        if median > STEP_DOWN_SHARE * self.budget and self.index > 0:
             wait = self._wait.get(self.index, self.retry_frames)
             self._blocked_until[self.index] = self._frame + wait
             self._wait[self.index] = min(2 * wait, self.max_retry_frames)
