@@ -18,13 +18,14 @@ or the other way round (a VJ's show software starting beside it). `OutputGoverno
 right while the app runs: it times every frame's generator and upscale, and steps one level
 down the ladder (`output_levels`, in order of preference) when a second's median overruns
 the budget by a fifth, so the display rate holds, and one level up when a second's median
-uses less than three quarters of it (between the two it stays: on an idle machine 256 px
-took 3.7-4.3 ms a second, and a plain overrun sent it to 64 px for the next 10 s): the generator costs the same at every size and a step up adds
-only the upscale's growth (on the loaded 2-core machine: 2.3 ms at 64 px, 3.2 ms at 256 px
-bicubic, 3.7 ms at 384 px, against a budget of 4.2 ms at 60 fps). A level it had to leave is
-not tried again for a while, twice as long each time, so a size that does not fit is not
-retried every few seconds. The first two seconds are not judged: there the first encoder
-runs and cold caches made an idle machine's first second overrun at a size that fits.
+uses less than three quarters of it. A step up adds only the upscale's growth, as the
+generator costs the same at every size (on the loaded 2-core machine: 2.3 ms at 64 px, 3.2
+ms at 256 px bicubic, 3.7 ms at 384 px, against a budget of 4.2 ms at 60 fps). Between the
+two thresholds it stays: on an idle machine 256 px took 3.7-4.3 ms a second, and stepping
+down at a plain overrun sent it to 64 px. A level it had to leave is not tried again for a
+while, twice as long each time, so a size that does not fit is not retried every few
+seconds. The first two seconds are not judged: there the first encoder runs and cold caches
+made an idle machine's first second overrun at a size that fits.
 """
 
 from __future__ import annotations
