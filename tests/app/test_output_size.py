@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
+from tests.test_upscale import save_upscaler
 from visualizer.app.frame_worker import WorkerSettings
 from visualizer.app.model_runtime import ModelRuntime, default_model_dir
 from visualizer.app.output_size import (
@@ -14,7 +14,7 @@ from visualizer.app.output_size import (
     output_levels,
     pick_output,
 )
-from visualizer.upscale import Upscaler
+from visualizer.upscale import Upscaler, UpscalerMetadata, load_upscaler
 
 from .test_main_window import wait_for_frames
 
@@ -49,24 +49,8 @@ def test_the_app_picks_a_size_and_shows_it(qtbot, make_window, model_dir, beats_
 
 
 def _nearest_x2_upscaler(directory):
-    """A real upscaler.onnx: each pixel doubled (ONNX Resize, nearest), with its metadata."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    from visualizer.upscale import UPSCALER_FILE, UpscalerMetadata, load_upscaler
-
-    scales = numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "scales")
-    graph = helper.make_graph(
-        [helper.make_node("Resize", ["image", "", "scales"], ["upscaled"], mode="nearest")],
-        "x2",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["b", 3, "h", "w"])],
-        [helper.make_tensor_value_info("upscaled", TensorProto.FLOAT, ["b", 3, "H", "W"])],
-        [scales],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    helper.set_model_props(model, UpscalerMetadata(2, 64, "nearest-x2").to_props())
-    onnx.save(model, str(directory / UPSCALER_FILE))
+    """A real upscaler.onnx for the bundled 64-px generator: each pixel doubled."""
+    save_upscaler(directory, UpscalerMetadata(scale=2, input_size=64, model_version="nearest-x2"))
     return load_upscaler(directory)
 
 

@@ -195,7 +195,7 @@ class FrameWorker(QThread):
         self.bad_frames = 0  # generated frames refused for NaN or infinity
         self.dropped_frames = 0
         self.frames_produced = 0
-        self.output_size_changes = 0  # by the OutputGovernor, when the size is the app's pick
+        self.output_governor: OutputGovernor | None = None  # set when the size is the app's pick
         self.encoder_runs = 0
         self.generate_seconds = 0.0
 
@@ -337,21 +337,29 @@ class FrameWorker(QThread):
             self.failed.emit(f"The upscaler is not used: {error}")
             return Upscaler()
 
-    def _start_output(self) -> tuple[OutputLevel, OutputGovernor | None]:
-        """The first frames' size and upscaler, and the governor that keeps the size right
-        while the app runs (None when a size was asked for)."""
+    @property
+    def output_size_changes(self) -> int:
+        """How often the output size changed while running (0 when a size was asked for)."""
+        governor = self.output_governor
+        return 0 if governor is None else governor.steps_up + governor.steps_down
+
+    def _start_output(self) -> OutputLevel:
+        """The first frames' size and upscaler; when the size is the app's pick, also the
+        governor that keeps it right while the app runs (`output_governor`)."""
         upscaler = self._load_upscaler()
         if self.settings.output_size is not None:
-            return OutputLevel(self.settings.output_size, upscaler), None
+            return OutputLevel(self.settings.output_size, upscaler)
         levels = output_levels(self.runtime.metadata.image_size, upscaler)
         level = pick_output(self.runtime, levels, self.settings.fps)
         self.settings = replace(self.settings, output_size=level.size)
-        return level, OutputGovernor(levels, level, self.settings.fps)
+        self.output_governor = OutputGovernor(levels, level, self.settings.fps)
+        return level
 
     def _frame_loop(self) -> None:
         contract = self.runtime.metadata.frontend
         hop_seconds = contract.frame_seconds
-        level, governor = self._start_output()
+        level = self._start_output()
+        governor = self.output_governor
         next_tick = time.perf_counter()
         last_encode = -np.inf
         audio_time: float | None = None
@@ -440,7 +448,6 @@ class FrameWorker(QThread):
                 level = governor.record(frame_work)
                 if level.size != self.settings.output_size:
                     self.settings = replace(self.settings, output_size=level.size)
-                    self.output_size_changes += 1
             sequence += 1
             self.frames_produced += 1
             next_tick += 1.0 / settings.fps

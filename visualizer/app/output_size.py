@@ -100,7 +100,7 @@ def pick_output(runtime, levels: list[OutputLevel], fps: float) -> OutputLevel:
     native, *enlarged = levels
     for learned in (True, False):
         candidates = [level for level in enlarged if level.upscaler.learned == learned]
-        fitting = largest_fitting(runtime, candidates, budget) if candidates else None
+        fitting = largest_fitting(runtime, candidates, budget)
         if fitting is not None:
             return fitting
     return native

@@ -147,7 +147,9 @@ def evaluate(
     if samples_path is not None:
         from PIL import Image
 
-        upscaler = load_upscaler(models_dir, threads=max(config.threads, 1))
+        upscaler = None  # the directory's upscaler only matters at a display size
+        if config.sample_size is not None:
+            upscaler = load_upscaler(models_dir, threads=max(config.threads, 1))
         grid = sample_grid(
             models, features, truth, SAMPLE_COLUMNS, config.seed, upscaler, config.sample_size
         )
