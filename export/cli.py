@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from training.config import OUTPUT_FILTERS
+from visualizer.scene_memory import DEFAULT_SCENE_MEMORY_SECONDS
 
 if TYPE_CHECKING:
     from export.run_export import GeneratorExportOptions
 
 EXIT_FAILED = 1
-DEFAULT_SCENE_MEMORY_SECONDS = 16.0  # one window: the scene follows the last phrase or so
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -106,6 +106,10 @@ class DiscriminatorConfig:
     base_channels: int = 32  # channels at the first stage; doubled towards 4x4
 
 
+# The music encoder's parts with weights (MusicEncoder's submodules), for embed.frozen_music.
+MUSIC_ENCODER_PARTS = ("power", "phase", "fuse", "lstm", "head")
+
+
 @dataclass(frozen=True)
 class EmbedStageConfig:
     music: MusicEncoderConfig = field(default_factory=MusicEncoderConfig)
@@ -120,6 +124,13 @@ class EmbedStageConfig:
     # (a track's scene should not flicker from one window to the next); 0 = off.
     consistency_weight: float = 0.0
     consistency_shift: float = 0.5
+    # Start the music encoder from a self-supervised pretraining checkpoint (`pretrain/
+    # latest.pt` or `pretrain/epoch_NNN.pt` of a `--stages pretrain` run with the same
+    # `music` config); "" = random weights. `frozen_music` names parts of the encoder
+    # (MUSIC_ENCODER_PARTS) kept at their starting weights: ("power", "phase") freezes the
+    # two CNNs and trains the fusion, LSTM and head.
+    music_init: str = ""
+    frozen_music: tuple[str, ...] = ()
     steps_per_epoch: int = 50
     epochs: int = 10
     learning_rate: float = 1e-3
@@ -127,6 +138,14 @@ class EmbedStageConfig:
     grad_clip: float = 5.0
 
     def __post_init__(self) -> None:
+        unknown = sorted(set(self.frozen_music) - set(MUSIC_ENCODER_PARTS))
+        if unknown:
+            raise ValueError(
+                f"embed.frozen_music: unknown parts {unknown}; the music encoder's parts are "
+                f"{', '.join(MUSIC_ENCODER_PARTS)}"
+            )
+        if set(self.frozen_music) == set(MUSIC_ENCODER_PARTS):
+            raise ValueError("embed.frozen_music names every part: no music weight would train")
         if self.consistency_weight < 0:
             raise ValueError(f"embed.consistency_weight must be >= 0: {self.consistency_weight}")
         if self.consistency_weight > 0 and self.per_class % 2:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from training.data import DataSplit
+from visualizer.scene_memory import remembered_sequence
 
 
 def stratified_track_folds(labels: list[int] | np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -102,6 +103,21 @@ def cv_figures(folds: list[FoldPredictions], categories: tuple[str, ...]) -> dic
         "chosen_shares": {name: float(shares[i]) for i, name in enumerate(categories)},
         "track_accuracy": float(np.mean(track_correct)),
     }
+
+
+def remembered_choices(
+    scores: np.ndarray, tracks: list[str], memory_seconds: float, hop_seconds: float
+) -> np.ndarray:
+    """The category chosen for each window [N] from its scores [N, C] read through the
+    scene memory: each track's windows (in order, `hop_seconds` apart) through a memory of
+    its own, as `musicscape eval` and the app read them."""
+    chosen = np.empty(len(scores), dtype=np.int64)
+    track_of = np.asarray(tracks)
+    for track in dict.fromkeys(tracks):
+        rows = np.flatnonzero(track_of == track)
+        _, remembered = remembered_sequence(scores[rows], scores[rows], memory_seconds, hop_seconds)
+        chosen[rows] = remembered.argmax(1)
+    return chosen
 
 
 def window_starts(n_frames_track: int, window_frames: int, hop_frames: int) -> list[int]:

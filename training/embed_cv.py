@@ -5,8 +5,10 @@ Fold f trains the embedding (its config as for a normal run) on every labelled t
 dealt to f, in `<out>/fold_<f>/` (each fold checkpoints and resumes like a run), then scores
 windows of its held-out tracks, every half window, against the image prototypes of its
 training photos: raw (retrieval as the embed stage measures it) and centred on its
-training tracks' mean feature (as the shipped models score, see GanStageConfig). The
-pooled figures go to `<out>/cv.json`.
+training tracks' mean feature (as the shipped models score, see GanStageConfig), each for
+the window alone and read through the app's scene memory (each track's windows in order,
+`DEFAULT_SCENE_MEMORY_SECONDS`, as `musicscape eval` reads them). The pooled figures go to
+`<out>/cv.json`.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from training.cross_validation import (
     FoldPredictions,
     cv_figures,
     fold_splits,
+    remembered_choices,
     write_cv_json,
 )
 from training.data import ImageBank, MusicBank
 from training.embed_stage import run_embed_stage
 from training.embedding import JointEmbedding, image_centroids
 from training.probe import window_representations
+from visualizer.scene_memory import DEFAULT_SCENE_MEMORY_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +51,12 @@ def window_features(model: JointEmbedding, bank: MusicBank, device) -> tuple[lis
     return per_track, list(bank.labels)
 
 
-def fold_predictions(ctx: RunContext, checkpoint: Path) -> tuple[FoldPredictions, FoldPredictions]:
-    """(raw, centred) predictions for the held-out tracks of the fold `ctx` trains on."""
+SCORINGS = ("retrieval", "retrieval_centred", "retrieval_memory", "retrieval_centred_memory")
+
+
+def fold_predictions(ctx: RunContext, checkpoint: Path) -> dict[str, FoldPredictions]:
+    """Predictions for the held-out tracks of the fold `ctx` trains on, per scoring of
+    `SCORINGS`: raw or centred, each window alone or through the scene memory."""
     device = ctx.process.device
     saved = load_checkpoint(checkpoint, "embed")
     model = JointEmbedding(ctx.config.embed).to(device)
@@ -67,17 +75,25 @@ def fold_predictions(ctx: RunContext, checkpoint: Path) -> tuple[FoldPredictions
         [np.full(len(f), label) for f, label in zip(held_features, labels, strict=True)]
     )
     tracks = [str(held.paths[t]) for t, f in enumerate(held_features) for _ in range(len(f))]
-    raw = (features @ prototypes.T).argmax(1).numpy()
-    centred = ((features - centre) @ (prototypes - centre).T).argmax(1).numpy()
-    return (
-        FoldPredictions(window_labels, raw, tracks),
-        FoldPredictions(window_labels, centred, tracks),
-    )
+    raw = (features @ prototypes.T).numpy()
+    centred = ((features - centre) @ (prototypes - centre).T).numpy()
+    hop_seconds = (ctx.contract.n_frames // 2) * ctx.contract.frame_seconds
+    chosen = {
+        "retrieval": raw.argmax(1),
+        "retrieval_centred": centred.argmax(1),
+        "retrieval_memory": remembered_choices(
+            raw, tracks, DEFAULT_SCENE_MEMORY_SECONDS, hop_seconds
+        ),
+        "retrieval_centred_memory": remembered_choices(
+            centred, tracks, DEFAULT_SCENE_MEMORY_SECONDS, hop_seconds
+        ),
+    }
+    return {name: FoldPredictions(window_labels, chosen[name], tracks) for name in SCORINGS}
 
 
 def run_embed_cv(ctx: RunContext, k: int) -> dict:
     """Train and score every fold (resuming finished ones), write cv.json, return it."""
-    raw_folds, centred_folds = [], []
+    predictions: dict[str, list[FoldPredictions]] = {name: [] for name in SCORINGS}
     for fold, split in enumerate(fold_splits(ctx.split, k, ctx.config.data.seed)):
         fold_ctx = dataclasses.replace(ctx, run_dir=ctx.run_dir / f"fold_{fold}", split=split)
         fold_ctx.run_dir.mkdir(parents=True, exist_ok=True)
@@ -90,24 +106,27 @@ def run_embed_cv(ctx: RunContext, k: int) -> dict:
             len(split.validation_tracks),
         )
         checkpoint = run_embed_stage(fold_ctx)
-        raw, centred = fold_predictions(fold_ctx, checkpoint)
-        raw_folds.append(raw)
-        centred_folds.append(centred)
+        fold_result = fold_predictions(fold_ctx, checkpoint)
+        for name, fold_prediction in fold_result.items():
+            predictions[name].append(fold_prediction)
         log.info(
-            "cv fold %d: held-out window accuracy %.3f (centred %.3f)",
+            "cv fold %d: held-out window accuracy %s",
             fold + 1,
-            float(np.mean(raw.chosen == raw.labels)),
-            float(np.mean(centred.chosen == centred.labels)),
+            ", ".join(
+                f"{name} {np.mean(p.chosen == p.labels):.3f}" for name, p in fold_result.items()
+            ),
         )
     categories = ctx.split.categories
-    figures = {
-        "retrieval": cv_figures(raw_folds, categories),
-        "retrieval_centred": cv_figures(centred_folds, categories),
-    }
+    figures = {name: cv_figures(folds, categories) for name, folds in predictions.items()}
     write_cv_json(
         ctx.run_dir / CV_FILE,
         figures,
-        {"k": k, "seed": ctx.config.data.seed, "config": ctx.config.to_dict()},
+        {
+            "k": k,
+            "seed": ctx.config.data.seed,
+            "scene_memory_seconds": DEFAULT_SCENE_MEMORY_SECONDS,
+            "config": ctx.config.to_dict(),
+        },
     )
     return figures
 

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 
 from training.augment import augment_windows
+from training.checkpoint import CheckpointError, load_checkpoint
+from training.config import EmbedStageConfig, TrainConfig
 from training.context import RunContext
 from training.data import BalancedSampler, ImageBank, MusicBank, check_every_category
 from training.distributed import wrap_model
@@ -19,6 +21,26 @@ from training.stage_loop import LoopHost, StageLoop
 log = logging.getLogger(__name__)
 
 EVAL_WINDOWS_PER_TRACK = 4
+
+
+def start_music_encoder(model: JointEmbedding, config: EmbedStageConfig) -> list[torch.nn.Module]:
+    """Load `config.music_init` (a pretraining checkpoint) into the music encoder and freeze
+    the parts `config.frozen_music` names; returns the frozen modules (kept in eval mode, so
+    their BatchNorm statistics stay as they start too)."""
+    if config.music_init:
+        saved = load_checkpoint(Path(config.music_init), "pretrain")
+        pretrained = TrainConfig.from_dict(saved["config"]).embed.music
+        if pretrained != config.music:
+            raise CheckpointError(
+                f"{config.music_init}: pretrained a music encoder with {pretrained}, but "
+                f"embed.music is {config.music}"
+            )
+        model.music.load_state_dict(saved["music_encoder"])
+        log.info("embed: music encoder starts from %s", config.music_init)
+    frozen = [getattr(model.music, part) for part in config.frozen_music]
+    for module in frozen:
+        module.requires_grad_(False)
+    return frozen
 
 
 def run_embed_stage(ctx: RunContext) -> Path:
@@ -35,10 +57,14 @@ def run_embed_stage(ctx: RunContext) -> Path:
     sampler = BalancedSampler(music, images, n_classes, config.per_class)
 
     torch.manual_seed(ctx.config.seed)
-    model = JointEmbedding(config).to(device)
+    model = JointEmbedding(config)
+    frozen = start_music_encoder(model, config)
+    model = model.to(device)
     trained = wrap_model(model, ctx.process)
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        [p for p in model.parameters() if p.requires_grad],
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
     )
     floor_db = ctx.contract.floor_db
 
@@ -49,6 +75,8 @@ def run_embed_stage(ctx: RunContext) -> Path:
         )
         windows = augment_windows(windows, window_labels, rng, ctx.config.data.augment, floor_db)
         trained.train()
+        for module in frozen:
+            module.eval()
         music_features, image_features = trained(
             torch.from_numpy(windows).to(device), torch.from_numpy(batch_images).to(device)
         )

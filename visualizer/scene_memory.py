@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+DEFAULT_SCENE_MEMORY_SECONDS = 16.0  # one window: the scene follows the last phrase or so
 MAX_APP_SECONDS = 120  # the longest scene memory the app offers (its control and --scene-memory)
 
 

@@ -13,10 +13,12 @@ from training.cross_validation import (
     FoldPredictions,
     cv_figures,
     fold_splits,
+    remembered_choices,
     stratified_track_folds,
     window_starts,
 )
 from training.data import split_data
+from training.embed_cv import SCORINGS
 from training.probe import PROBE_WEIGHT_DECAY, probe_cv
 
 
@@ -66,6 +68,18 @@ def test_cv_figures_by_hand():
     assert figures["tracks"] == 4 and figures["windows"] == 5
 
 
+def test_remembered_choices_follow_each_track_through_its_own_memory():
+    scores = np.array(
+        [[1.0, 0.0], [0.0, 0.6], [0.0, 0.6], [0.0, 1.0], [0.2, 0.0]], dtype=np.float32
+    )
+    tracks = ["a", "a", "a", "b", "b"]
+    # a: [1, 0]; then rate max(1 - e^-0.5, 1/2) = 0.5 -> [0.5, 0.3] (still 0); then rate
+    # max(1 - e^-0.5, 1/3) = 0.393 -> [0.303, 0.418] (now 1). b starts afresh: [0, 1], then
+    # rate 0.5 -> [0.1, 0.5]: still 1, where the window alone says 0
+    assert remembered_choices(scores, tracks, 16.0, 8.0).tolist() == [0, 0, 1, 1, 1]
+    assert remembered_choices(scores, tracks, 0.0, 8.0).tolist() == [0, 1, 1, 1, 0]
+
+
 def test_window_starts_cover_a_track():
     assert window_starts(100, 40, 20) == [0, 20, 40, 60]
     assert window_starts(30, 40, 20) == [0]
@@ -96,8 +110,8 @@ def test_train_cv_writes_pooled_figures_over_every_track(tmp_path):
     )  # fmt: skip
     assert code == 0
     result = json.loads((tmp_path / "cv" / "cv.json").read_text())
-    assert result["k"] == 3
-    for name in ("retrieval", "retrieval_centred"):
+    assert result["k"] == 3 and result["scene_memory_seconds"] == 16.0
+    for name in SCORINGS:
         assert result[name]["tracks"] == 6 and result[name]["folds"] == 3
         assert len(result[name]["per_fold_accuracy"]) == 3
         assert sum(result[name]["chosen_shares"].values()) == pytest.approx(1.0)
