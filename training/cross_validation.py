@@ -120,6 +120,11 @@ def remembered_choices(
     return chosen
 
 
+def cv_hop_frames(contract) -> int:
+    """CV reads held-out windows every half window (8 s at the default contract)."""
+    return contract.n_frames // 2
+
+
 def window_starts(n_frames_track: int, window_frames: int, hop_frames: int) -> list[int]:
     """Window starts every `hop_frames` covering a track (one start, 0, for a short track)."""
     last = max(n_frames_track - window_frames, 0)

@@ -25,6 +25,7 @@ from training.context import RunContext
 from training.cross_validation import (
     FoldPredictions,
     cv_figures,
+    cv_hop_frames,
     fold_splits,
     remembered_choices,
     write_cv_json,
@@ -40,16 +41,11 @@ log = logging.getLogger(__name__)
 CV_FILE = "cv.json"
 
 
-def hop_frames(contract) -> int:
-    """The held-out windows start every half window (8 s at the default contract)."""
-    return contract.n_frames // 2
-
-
 def window_features(model: JointEmbedding, bank: MusicBank, device) -> tuple[list, list]:
-    """Per track of `bank`: features [windows, D] of its windows every `hop_frames`, and
+    """Per track of `bank`: features [windows, D] of its windows every `cv_hop_frames`, and
     the track's label."""
     vectors, _, window_tracks = window_representations(
-        bank, hop_frames(bank.contract), {"music": model.music}, device=device
+        bank, cv_hop_frames(bank.contract), {"music": model.music}, device=device
     )
     features = torch.from_numpy(vectors["music"])
     per_track = [features[[t == str(path) for t in window_tracks]] for path in bank.paths]
@@ -82,7 +78,7 @@ def fold_predictions(ctx: RunContext, checkpoint: Path) -> dict[str, FoldPredict
     tracks = [str(held.paths[t]) for t, f in enumerate(held_features) for _ in range(len(f))]
     raw = (features @ prototypes.T).numpy()
     centred = ((features - centre) @ (prototypes - centre).T).numpy()
-    hop_seconds = hop_frames(ctx.contract) * ctx.contract.frame_seconds
+    hop_seconds = cv_hop_frames(ctx.contract) * ctx.contract.frame_seconds
     chosen = {
         "retrieval": raw.argmax(1),
         "retrieval_centred": centred.argmax(1),

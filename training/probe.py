@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from training.cross_validation import (
     FoldPredictions,
     cv_figures,
+    cv_hop_frames,
     stratified_track_folds,
     window_starts,
 )
@@ -168,7 +169,7 @@ def probe_report(ctx, k: int, encoders: dict[str, object], weight_decay: float) 
     track_fold = {str(path): int(fold) for path, fold in zip(bank.paths, folds, strict=True)}
     representations = {"spectral_summary": SpectralSummary(ctx.contract), **encoders}
     vectors, labels, window_tracks = window_representations(
-        bank, ctx.contract.n_frames // 2, representations
+        bank, cv_hop_frames(ctx.contract), representations
     )
     n_classes = len(ctx.split.categories)
     return {
