@@ -115,11 +115,8 @@ def test_pretrain_stage_reads_labelled_and_unlabelled_music(tmp_path, caplog):
     data = make_dataset(tmp_path / "data", n_categories=2, tracks=2, seconds=2.0)
     unlabelled = make_dataset(tmp_path / "more", n_categories=1, tracks=3, seconds=2.0)
     (unlabelled / "music").rename(data / "unlabelled")
-    values = tiny_config(16).to_dict()
-    values["pretrain"] = {
-        "music_dirs": ["unlabelled"], "crop_frames": 32, "batch_tracks": 3,
-        "head_hidden": 8, "head_dim": 4, "steps_per_epoch": 2, "epochs": 1,
-    }  # fmt: skip
+    values = _pretrain_values()
+    values["pretrain"]["music_dirs"] = ["unlabelled"]
     config = write_config(tmp_path / "config.json", TrainConfig.from_dict(values))
     common = ["--data", str(data), "--cache-dir", str(tmp_path / "cache"), "--no-progress"]
     run = tmp_path / "run"
