@@ -90,6 +90,29 @@ def test_a_learned_model_runs_then_the_result_is_resized(tmp_path):
         upscaler.upscale(image, 0)
 
 
+def test_the_final_resize_takes_the_model_output_to_other_sizes_only(tmp_path):
+    save_upscaler(tmp_path, METADATA)
+    calls = []
+
+    def nearest(pixels: np.ndarray, size: int) -> np.ndarray:
+        calls.append((pixels.copy(), size))
+        rows = np.arange(size) * pixels.shape[0] // size
+        return pixels[rows][:, rows]
+
+    upscaler = load_upscaler(tmp_path, final_resize=nearest)
+    image = generator_image()
+    doubled = np.repeat(np.repeat(to_rgb8(image), 2, axis=0), 2, axis=1)
+    assert np.array_equal(upscaler.upscale(image, 16), doubled) and calls == []
+    quadrupled = np.repeat(np.repeat(doubled, 2, axis=0), 2, axis=1)
+    assert np.array_equal(upscaler.upscale(image, 32), quadrupled)
+    assert len(calls) == 1 and calls[0][1] == 32 and np.array_equal(calls[0][0], doubled)
+    # The plain resize (no model, or at the generator's size) stays bicubic.
+    assert np.array_equal(
+        upscaler.upscale(image, 6), resize_rgb8(to_rgb8(image), 6, Filter.BICUBIC)
+    )
+    assert len(calls) == 1
+
+
 def test_a_bad_upscaler_file_is_refused_naming_it(tmp_path):
     save_upscaler(tmp_path, None)
     with pytest.raises(ModelFileError, match="upscaler.onnx: not a musicscape upscaler"):

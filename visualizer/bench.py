@@ -5,8 +5,8 @@ With a model directory (--models, default the bundled assets/models) the stages 
 `encoder` and `generator` (ONNX Runtime, one intra-op thread, batch 1), and the upscaling
 of one generator image to 256 and 512 px: `resize_<N>` (Pillow bicubic, the fallback) and,
 when the folder has upscaler.onnx, `upscaler_<N>_<T>t` (the learned one on T = 1 and 2
-ONNX Runtime threads, its output resized to N as the app and render do). `--app` also runs
-the real app headless on a file for --seconds and adds {"app": {...}} (see
+ONNX Runtime threads, its output resized to N by Qt as the app and render do). `--app`
+also runs the real app headless on a file for --seconds and adds {"app": {...}} (see
 visualizer/app/app_bench.py).
 """
 
@@ -98,6 +98,7 @@ def upscaler_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
     threads when `model_dir` holds upscaler.onnx."""
     from functools import partial
 
+    from visualizer.app.qt_resize import smooth_resize_rgb8
     from visualizer.upscale import load_upscaler
 
     def image(side: int) -> np.ndarray:
@@ -109,7 +110,7 @@ def upscaler_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
         for size in UPSCALE_SIZES
     }
     for threads in (1, 2):
-        upscaler = load_upscaler(model_dir, threads=threads)
+        upscaler = load_upscaler(model_dir, threads=threads, final_resize=smooth_resize_rgb8)
         if not upscaler.learned:
             break
         scene = image(upscaler.metadata.input_size)

@@ -252,6 +252,7 @@ def render(
     the file is closed and playable either way)."""
     from PIL import Image
 
+    from visualizer.app.qt_resize import smooth_resize_rgb8
     from visualizer.upscale import load_upscaler
     from visualizer.video_file import VideoFileWriter
 
@@ -266,7 +267,7 @@ def render(
     pipeline = OfflinePipeline(
         runtime, seed=seed, mode=mode, reactivity=reactivity, feel_strength=feel_strength
     )
-    upscaler = load_upscaler(runtime.model_dir)
+    upscaler = load_upscaler(runtime.model_dir, final_resize=smooth_resize_rgb8)
     audio = SourceAudio(audio_path)
     writer = VideoFileWriter(
         out_path, size, size, fps, audio.rate, audio.channels, preset=VIDEO_PRESET

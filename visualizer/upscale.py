@@ -8,8 +8,10 @@ The app and `musicscape render` both call this, so they show the same pixels:
 `image` is what generator.onnx paints, float [3, S, S] in [-1, 1]; `pixels` is uint8
 [size, size, 3] RGB, C-contiguous (a QImage or a video frame as is). With upscaler.onnx
 the image goes through it (S -> S * scale; its metadata says the scale) and the result is
-resized to `size` when that differs; without it, or when `size` <= S, the image is resized
-by Pillow's bicubic filter (antialiased when shrinking). No torch here.
+resized to `size` when that differs, by the Upscaler's `final_resize` (Pillow's bicubic
+filter unless its maker passes another: the app and render pass Qt's smooth scaling,
+`visualizer.app.qt_resize`, four times faster at 512 px); without it, or when `size` <= S,
+the image is resized by Pillow's bicubic filter (antialiased when shrinking). No torch here.
 
 upscaler.onnx  input  "image"    float32 [batch, 3, height, width] in [-1, 1] (any size)
                output "upscaled" float32 [batch, 3, height * scale, width * scale] in [-1, 1]
@@ -19,7 +21,7 @@ Its metadata_props hold `UpscalerMetadata.to_props()`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,22 +75,37 @@ class UpscalerMetadata:
 
 def to_rgb8(image: np.ndarray) -> np.ndarray:
     """float [3, H, W] in [-1, 1] -> uint8 [H, W, 3] RGB, C-contiguous (pixels.to_uint8:
-    rounded, clipped)."""
-    return to_uint8(np.ascontiguousarray(image.transpose(1, 2, 0), dtype=np.float32))
+    rounded, clipped; converted plane by plane, then interleaved as bytes)."""
+    return np.ascontiguousarray(to_uint8(image).transpose(1, 2, 0))
+
+
+RgbResize = Callable[[np.ndarray, int], np.ndarray]  # uint8 [H, W, 3], size -> [size, size, 3]
+
+
+def bicubic_resize(pixels: np.ndarray, size: int) -> np.ndarray:
+    """uint8 [H, W, 3] -> uint8 [size, size, 3] by Pillow's bicubic filter."""
+    return resize_rgb8(pixels, size, Filter.BICUBIC)
 
 
 class Upscaler:
     """Turns generator images into output-size RGB frames (see the module docstring).
 
     `session` (an onnxruntime.InferenceSession of upscaler.onnx) and `metadata` together, or
-    neither for the plain resize. `load_upscaler` builds one from a model directory.
+    neither for the plain resize. `final_resize` takes the model's output to the asked size
+    when the two differ. `load_upscaler` builds one from a model directory.
     """
 
-    def __init__(self, session=None, metadata: UpscalerMetadata | None = None):
+    def __init__(
+        self,
+        session=None,
+        metadata: UpscalerMetadata | None = None,
+        final_resize: RgbResize = bicubic_resize,
+    ):
         if (session is None) != (metadata is None):
             raise ValueError("an Upscaler needs both the session and its metadata, or neither")
         self.session = session
         self.metadata = metadata
+        self.final_resize = final_resize
 
     @property
     def learned(self) -> bool:
@@ -105,7 +122,8 @@ class Upscaler:
         """image float [3, S, S] in [-1, 1] (a generator output) -> uint8 [size, size, 3] RGB.
 
         Learned when this Upscaler has a model and `size` > S: S -> S * scale by the model,
-        then resized to `size` if that differs; otherwise a bicubic resize of the image."""
+        then `final_resize` to `size` if that differs; otherwise a bicubic resize of the
+        image."""
         if image.ndim != 3 or image.shape[0] != 3:
             raise ValueError(f"expected an image [3, S, S], got shape {image.shape}")
         if size < 1:
@@ -114,18 +132,20 @@ class Upscaler:
             return resize_rgb8(to_rgb8(image), size, Filter.BICUBIC)
         batch = np.ascontiguousarray(image[None], dtype=np.float32)
         (upscaled,) = self.session.run(["upscaled"], {"image": batch})
-        return resize_rgb8(to_rgb8(upscaled[0]), size, Filter.BICUBIC)
+        pixels = to_rgb8(upscaled[0])
+        return pixels if pixels.shape[:2] == (size, size) else self.final_resize(pixels, size)
 
 
 def load_upscaler(
     model_dir: str | Path | None,
     threads: int = 1,
     providers: Sequence[str] = ("CPUExecutionProvider",),
+    final_resize: RgbResize = bicubic_resize,
 ) -> Upscaler:
     """The upscaler of a model directory: learned when it holds upscaler.onnx, else the plain
     resize (also when `model_dir` is None). A file that is there but unreadable, without
     upscaler metadata or with other inputs and outputs raises ModelFileError naming it.
-    `threads` bounds ONNX Runtime's intra-op threads."""
+    `threads` bounds ONNX Runtime's intra-op threads; `final_resize` is the Upscaler's."""
     if model_dir is None or not (Path(model_dir) / UPSCALER_FILE).is_file():
         return Upscaler()
     import onnxruntime as ort
@@ -152,4 +172,4 @@ def load_upscaler(
         )
     if len(inputs["image"]) != 4 or inputs["image"][1] != 3:
         raise ModelFileError(f"{UPSCALER_FILE}: input 'image' is {inputs['image']}, not RGB")
-    return Upscaler(session, metadata)
+    return Upscaler(session, metadata, final_resize)

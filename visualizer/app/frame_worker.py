@@ -31,6 +31,7 @@ from visualizer.upscale import Upscaler, load_upscaler
 
 from .model_runtime import ModelRuntime
 from .output_size import OutputGovernor, OutputLevel, output_levels, pick_output
+from .qt_resize import smooth_resize_rgb8
 from .sample_ring import SampleRing
 from .scene_director import AUTO, SceneDirector, SceneMode
 from .spectrogram_image import SpectrogramImage
@@ -332,7 +333,7 @@ class FrameWorker(QThread):
     def _load_upscaler(self) -> Upscaler:
         """The model directory's upscaler; a bad one is reported and the picture resized."""
         try:
-            return load_upscaler(self.runtime.model_dir)
+            return load_upscaler(self.runtime.model_dir, final_resize=smooth_resize_rgb8)
         except ModelFileError as error:
             self.failed.emit(f"The upscaler is not used: {error}")
             return Upscaler()
