@@ -81,6 +81,9 @@ def run_app_bench(
             process.cpu_percent(None)
             started = time.perf_counter()
             overflows_before = window.ring.overflows
+            produced_before = window.worker.frames_produced
+            dropped_before = window.worker.dropped_frames
+            encoder_runs_before = window.worker.encoder_runs
             # How long the GUI thread goes without serving a 2-ms timer while the app runs.
             ticks: list[float] = []
             ticker = QTimer()
@@ -111,9 +114,9 @@ def run_app_bench(
                 "seconds": elapsed,
                 "output_device": source.output_name,
                 "provider": window.runtime.active_provider,
-                "frames_produced": window.worker.frames_produced,
-                "frames_dropped_before_display": window.worker.dropped_frames,
-                "encoder_runs": window.worker.encoder_runs,
+                "frames_produced": window.worker.frames_produced - produced_before,
+                "frames_dropped_before_display": window.worker.dropped_frames - dropped_before,
+                "encoder_runs": window.worker.encoder_runs - encoder_runs_before,
                 "faults": window.fault_text(),
                 "frame_ms_means": "interval between consecutive painted frames",
                 "latency_from": "play time of a beat's samples to the paint of its first frame",
