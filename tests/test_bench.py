@@ -35,6 +35,10 @@ def test_figures_print_one_line_each_floats_to_two_decimals(capsys):
         (["--seconds", "nan", "--app"], "musicscape bench: --seconds must be 0.5-86400, got nan"),
         (["--soak", "-5"], "musicscape bench: --soak must be 1-10080 minutes, got -5.0"),
         (["--size", "0", "--motion"], "musicscape bench: --size must be 16-4096 pixels, got 0"),
+        (
+            ["--fps", "0", "--app"],
+            "musicscape bench: --fps must be 1-240 frames per second, got 0.0",
+        ),
     ],
 )
 def test_bench_refuses_numeric_options_out_of_range(argv, message, capsys):

@@ -23,7 +23,7 @@ from collections.abc import Callable
 import numpy as np
 
 from visualizer.frontend import FrontEndContract, RollingSTFT, analyse_window
-from visualizer.options import NumericOption, first_problem
+from visualizer.options import MAX_FPS, NumericOption, first_problem
 
 
 def time_calls(call: Callable[[], object], runs: int, warmup: int = 5) -> dict[str, float]:
@@ -184,6 +184,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "picture moves (visualizer/motion.py)",
     )
     parser.add_argument(
+        "--fps",
+        type=float,
+        default=60.0,
+        help="the display rate the app runs at for --app, as the app's --fps (default 60)",
+    )
+    parser.add_argument(
         "--size",
         type=int,
         default=None,
@@ -198,6 +204,7 @@ NUMERIC_OPTIONS = (
     NumericOption("--seconds", 0.5, 24 * 3600),
     NumericOption("--soak", 1, 7 * 24 * 60, "minutes"),
     NumericOption("--size", 16, 4096, "pixels"),
+    NumericOption("--fps", 1, MAX_FPS, "frames per second"),
 )
 
 
@@ -238,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
     if args.app:
         from visualizer.app.app_bench import run_app_bench
 
-        app = run_app_bench(model_dir, args.seconds, args.file, args.size)
+        app = run_app_bench(model_dir, args.seconds, args.file, args.size, args.fps)
         report["app"] = app
         print_figures("app", app)
     if args.osc_beats:

@@ -11,6 +11,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+MAX_FPS = 240  # the highest display rate the app and bench accept
+
 
 @dataclass(frozen=True)
 class NumericOption:

@@ -37,10 +37,14 @@ def synthetic_music(path: Path, seconds: float, rate: int) -> Path:
 
 
 def run_app_bench(
-    model_dir: Path, seconds: float, audio_file: str | None, output_size: int | None = None
+    model_dir: Path,
+    seconds: float,
+    audio_file: str | None,
+    output_size: int | None = None,
+    fps: float = 60.0,
 ) -> dict:
-    """The app on a file for `seconds`; its frames at `output_size` pixels (None: the size
-    the app picks, see output_size.py)."""
+    """The app on a file for `seconds` at `fps` frames a second; its frames at `output_size`
+    pixels (None: the size the app picks, see output_size.py)."""
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import psutil
@@ -62,7 +66,7 @@ def run_app_bench(
             settings,
             model_dir,
             scratch_dir / "no-demo",
-            worker_settings=WorkerSettings(output_size=output_size),
+            worker_settings=WorkerSettings(output_size=output_size, fps=fps),
         )
         window.resize(1280, 720)
         window.show()

@@ -11,13 +11,10 @@ from __future__ import annotations
 import argparse
 
 from visualizer.feel import MAX_FEEL_STRENGTH
-from visualizer.options import NumericOption, first_problem
+from visualizer.options import MAX_FPS, NumericOption, first_problem
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .audio_sources import InputChoice
-
-MAX_FPS = 240
-
 
 NUMERIC_OPTIONS = (
     NumericOption("--fps", 1, MAX_FPS, "frames per second"),
