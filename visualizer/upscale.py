@@ -10,7 +10,7 @@ The app and `musicscape render` both call this, so they show the same pixels:
 the image goes through it (S -> S * scale; its metadata says the scale) and the result is
 resized to `size` when that differs, by the Upscaler's `final_resize` (Pillow's bicubic
 filter unless its maker passes another: the app and render pass Qt's smooth scaling,
-`visualizer.app.qt_resize`, four times faster at 512 px); without it, or when `size` <= S,
+`visualizer.app.qt_resize`, three to four times faster at 512 px); without it, or when `size` <= S,
 the image is resized by Pillow's bicubic filter (antialiased when shrinking). No torch here.
 
 upscaler.onnx  input  "image"    float32 [batch, 3, height, width] in [-1, 1] (any size)
@@ -129,7 +129,7 @@ class Upscaler:
         if size < 1:
             raise ValueError(f"output size must be at least 1, got {size}")
         if self.session is None or size <= image.shape[1]:
-            return resize_rgb8(to_rgb8(image), size, Filter.BICUBIC)
+            return bicubic_resize(to_rgb8(image), size)
         batch = np.ascontiguousarray(image[None], dtype=np.float32)
         (upscaled,) = self.session.run(["upscaled"], {"image": batch})
         pixels = to_rgb8(upscaled[0])
