@@ -19,13 +19,18 @@ def test_a_flat_picture_stays_flat_at_any_size(size):
     assert np.all(pixels == np.array([200, 31, 77], np.uint8))
 
 
-def test_doubling_a_ramp_keeps_each_pixel_as_the_mean_of_its_two_by_two_block():
-    ramp = np.tile((np.arange(32, dtype=np.uint8) * 8)[None, :, None], (32, 1, 3))
-    doubled = smooth_resize_rgb8(ramp, 64).astype(float)
+def test_doubling_ramps_keeps_each_pixel_as_the_mean_of_its_two_by_two_block():
+    rising = np.arange(32, dtype=np.uint8) * 8
+    ramps = np.empty((32, 32, 3), np.uint8)
+    ramps[..., 0] = rising  # red rises, green falls, blue stays: channels must stay apart
+    ramps[..., 1] = 248 - rising
+    ramps[..., 2] = 100
+    doubled = smooth_resize_rgb8(ramps, 64).astype(float)
     blocks = doubled.reshape(32, 2, 32, 2, 3).mean(axis=(1, 3))
-    assert np.abs(blocks[:, 1:-1] - ramp[:, 1:-1]).max() <= 1.0  # interior: linear is exact
-    assert np.all(np.diff(doubled[10, :, 0]) >= 0)  # no ringing: stays monotone
-    assert np.abs(doubled[:, :, 0] - doubled[:, :, 1]).max() == 0  # channels kept apart
+    assert np.abs(blocks[:, 1:-1] - ramps[:, 1:-1]).max() <= 1.0  # interior: linear is exact
+    assert np.all(np.diff(doubled[10, :, 0]) >= 0)  # no ringing: red stays monotone
+    assert np.all(np.diff(doubled[10, :, 1]) <= 0)
+    assert np.all(doubled[..., 2] == 100)
 
 
 def test_shrinking_a_checkerboard_averages_it():
