@@ -210,6 +210,10 @@ class GanStageConfig:
     # Spectral regularisation (training/spectrum.py): weight of the L1 distance between the
     # azimuthal log power spectrum of G's batch and the training photos'; 0 = off.
     spectrum_weight: float = 0.0
+    # R1 gradient penalty on real images (gamma; Mescheder et al. 2018), applied lazily every
+    # `r1_every` D steps and scaled by it (StyleGAN2); 0 = off.
+    r1_weight: float = 0.0
+    r1_every: int = 4
 
     def __post_init__(self) -> None:
         unknown = set(self.diff_augment) - set(AUGMENT_POLICIES)
@@ -232,6 +236,10 @@ class GanStageConfig:
             )
         if self.condition_noise < 0:
             raise ValueError(f"gan.condition_noise must be >= 0, got {self.condition_noise}")
+        if self.r1_weight < 0:
+            raise ValueError(f"gan.r1_weight must be >= 0, got {self.r1_weight}")
+        if self.r1_every < 1:
+            raise ValueError(f"gan.r1_every must be at least 1, got {self.r1_every}")
         if self.ema_calibration_batches < 1:
             raise ValueError("gan.ema_calibration_batches must be at least 1")
         if self.spectrum_weight < 0:

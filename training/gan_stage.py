@@ -25,6 +25,10 @@ With `diff_augment` every image D sees, real or fake, in D's step and in G's, fi
 through the same kind of random differentiable transform (training/image_augment.py), so D
 cannot memorise the few thousand photos.
 
+With `r1_weight` D is also penalised, every `r1_every` steps, for the squared gradient of its
+match logit on the real images it sees (R1); the logged `d_r1` is that penalty averaged over
+all of the epoch's steps, the ones without it counting as 0.
+
 With `encoder_onnx` the conditions come from an exported music encoder instead of the
 run's embed stage: its (already centred) features of windows of the training tracks its
 metadata lists, and its metadata's category prototypes (see `onnx_condition_source`).
@@ -96,6 +100,14 @@ def mix_across_categories(
         if int(torch.argmax(prototypes @ mix)) == label:
             return mix
     return feature
+
+
+def r1_penalty(match: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """E over the batch of ||d match_i / d image_i||^2 (R1, Mescheder et al. 2018): `match`
+    [B] computed from `images` [B, 3, S, S], which must require grad. The graph is kept, so
+    D can be trained on the penalty."""
+    (gradient,) = torch.autograd.grad(match.sum(), images, create_graph=True)
+    return gradient.square().sum(dim=(1, 2, 3)).mean()
 
 
 def gan_learning_rate(config: GanStageConfig, steps_done: int) -> float:
@@ -351,7 +363,13 @@ class GanTrainer:
         """Real + matching music -> 1; real + mismatched music and fake -> 0 (GAN-CLS); the
         auxiliary head learns the category of real photos (AC-GAN)."""
         d, config = self.trained_d, self.config
-        match_real, category_real = d(self.augment(batch.real, rng), batch.right)
+        real_seen = self.augment(batch.real, rng)  # [B, 3, S, S]
+        # Lazy R1 (Mescheder et al. 2018): every `r1_every` steps, penalise the gradient of
+        # D's match logit on real images, scaled by the interval.
+        penalise = config.r1_weight > 0 and self.steps_done % config.r1_every == 0
+        if penalise:
+            real_seen = real_seen.detach().requires_grad_(True)
+        match_real, category_real = d(real_seen, batch.right)
         match_wrong, _ = d(self.augment(batch.real, rng), batch.wrong)
         match_fake, _ = d(self.augment(fake.detach(), rng), batch.right)
         loss_real = F.binary_cross_entropy_with_logits(match_real, torch.ones_like(match_real))
@@ -360,6 +378,10 @@ class GanTrainer:
         loss_category_real = F.cross_entropy(category_real, batch.categories)
         loss_d = loss_real + 0.5 * (loss_wrong + loss_fake)
         loss_d = loss_d + config.category_weight * loss_category_real
+        penalty = torch.zeros((), device=self.device)
+        if penalise:
+            penalty = r1_penalty(match_real, real_seen)
+            loss_d = loss_d + 0.5 * config.r1_weight * config.r1_every * penalty
         self.optimizer_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.optimizer_d.step()
@@ -368,6 +390,7 @@ class GanTrainer:
             "d_real": float(loss_real.detach()),
             "d_wrong": float(loss_wrong.detach()),
             "d_category_real": float(loss_category_real.detach()),
+            "d_r1": float(penalty.detach()),
         }
 
     def generator_step(

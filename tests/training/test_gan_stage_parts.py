@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from training.config import GanStageConfig
-from training.gan_stage import gan_learning_rate
+from training.gan_stage import gan_learning_rate, r1_penalty
 from training.weight_average import EqualWeightAverage, WeightAverage, recalibrate_batch_norm
 
 
@@ -96,6 +96,20 @@ def test_learning_rate_is_constant_then_falls_linearly_over_the_last_epochs():
     assert {gan_learning_rate(constant, done) for done in range(40)} == {1.0}
 
 
+def test_r1_penalty_is_the_mean_squared_input_gradient_and_trains_its_weights():
+    # match_i = <w, x_i> + |x_i|^2 / 2, so d match_i / d x_i = w + x_i.
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(3, 4, 4, generator=generator, requires_grad=True)
+    images = torch.randn(2, 3, 4, 4, generator=generator, requires_grad=True)
+    match = (images * weight).sum(dim=(1, 2, 3)) + 0.5 * images.square().sum(dim=(1, 2, 3))
+    penalty = r1_penalty(match, images)
+    expected = (weight + images).square().sum(dim=(1, 2, 3)).mean()
+    assert float(penalty) == pytest.approx(float(expected), rel=1e-6)
+    (weight_gradient,) = torch.autograd.grad(penalty, weight)
+    # d/dw mean_i |w + x_i|^2 = 2 (w + mean_i x_i)
+    assert torch.allclose(weight_gradient, 2 * (weight + images.mean(dim=0)), atol=1e-5)
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -103,6 +117,8 @@ def test_learning_rate_is_constant_then_falls_linearly_over_the_last_epochs():
         ({"ema_decay": -0.1}, "ema_decay"),
         ({"lr_decay_epochs": 11}, "lr_decay_epochs"),
         ({"ema_calibration_batches": 0}, "ema_calibration_batches"),
+        ({"r1_weight": -1.0}, "r1_weight"),
+        ({"r1_every": 0}, "r1_every"),
     ],
 )
 def test_gan_config_refuses_bad_averaging_and_decay_settings(changes, message):

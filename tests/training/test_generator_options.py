@@ -159,6 +159,8 @@ def test_the_options_round_trip_through_the_train_config():
         encoder_onnx="models/music_encoder.onnx",
         diff_augment=("translation", "cutout"),
         spectrum_weight=0.5,
+        r1_weight=0.1,
+        r1_every=2,
     )
     config = dataclasses.replace(config, gan=gan)
     assert type(config).from_dict(config.to_dict()) == config
@@ -212,3 +214,13 @@ def test_the_notch_recipes_are_the_bundled_recipe_with_the_notch(
         epochs=epochs,
         lr_decay_epochs=decay_epochs,
     )
+
+
+def test_the_r1_recipe_is_the_bundled_recipe_with_a_lazy_r1_penalty():
+    recipes = Path(__file__).parents[2] / "training" / "recipes"
+    bundled = TrainConfig.from_dict(
+        json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
+    ).gan
+    gan = TrainConfig.from_dict(json.loads((recipes / "gan_attributes_r1.json").read_text())).gan
+    assert (gan.r1_weight, gan.r1_every) == (0.1, 4)
+    assert gan == dataclasses.replace(bundled, r1_weight=0.1)

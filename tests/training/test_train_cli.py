@@ -151,6 +151,8 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
         condition_noise=0.5,
         diff_augment=("color", "translation", "cutout"),
         spectrum_weight=1.0,
+        r1_weight=1.0,
+        r1_every=2,
     )
     config = dataclasses.replace(base, gan=gan)
     assert train(tmp_path, dataset, "straight", "--stages", "embed,gan", config=config) == 0
@@ -172,6 +174,7 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
     rates = [epoch["learning_rate"] for epoch in resumed["history"]]
     assert rates == pytest.approx([1e-3, 0.5e-3])
     assert all(epoch["g_spectrum"] > 0 for epoch in resumed["history"])
+    assert all(epoch["d_r1"] > 0 for epoch in resumed["history"])
 
 
 @pytest.mark.slow
