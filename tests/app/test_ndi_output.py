@@ -16,6 +16,8 @@ import time
 import numpy as np
 import pytest
 
+from visualizer.app.frame_worker import WorkerSettings
+
 TIMEOUT_S = 20.0
 
 
@@ -74,7 +76,8 @@ class NdiReceiver:
 
 
 def test_the_picture_is_received_over_ndi(qtbot, ndi, make_window, model_dir, beats_file):
-    window = make_window(model_dir)
+    # A fixed output size: the app's own pick may step down on a loaded machine mid-test.
+    window = make_window(model_dir, worker_settings=WorkerSettings(output_size=96))
     window.play_file(beats_file)
     stage = window.stage
     stage.perform("blackout", (1,))
