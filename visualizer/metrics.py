@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 
 
 def accuracy_per_category(
@@ -72,10 +71,21 @@ def frechet_distance(a: np.ndarray, b: np.ndarray, weights_b: np.ndarray | None 
         raise ValueError("the Frechet distance needs at least two items on each side")
     mean_a, cov_a = _weighted_moments(a, None)
     mean_b, cov_b = _weighted_moments(b, weights_b)
-    root = scipy.linalg.sqrtm(cov_a @ cov_b)
-    root = np.real(root)
-    value = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * root)
+    value = (
+        np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b) - 2.0 * _trace_sqrt(cov_a, cov_b)
+    )
     return float(max(value, 0.0))
+
+
+def _trace_sqrt(cov_a: np.ndarray, cov_b: np.ndarray) -> float:
+    """tr sqrt(cov_a @ cov_b) for covariance (symmetric positive semi-definite) matrices, as
+    tr sqrt(S cov_b S) with S = cov_a^(1/2): the same eigenvalues, but of a symmetric matrix,
+    so eigenvalue solvers for symmetric matrices give them stably even when either matrix is
+    singular (fewer items than dimensions), where a general matrix square root may not."""
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    inner = root_a @ cov_b @ root_a
+    return float(np.sum(np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2.0), 0.0, None))))
 
 
 def mix_weights(labels: np.ndarray, wanted_share: np.ndarray) -> np.ndarray:

@@ -29,7 +29,9 @@ class FrameAnalyser:
         peak_amplitude = float(self.window.sum()) / 2.0  # |X| at the peak bin of a 0 dBFS sine
         self._inverse_reference = np.float32(1.0 / peak_amplitude**2)
         self._power_floor = np.float32(10.0 ** (contract.floor_db / 10.0))
-        self._db_to_unit = np.float32(-2.0 / contract.floor_db)  # floor -> -1, 0 dB -> +1
+        # log10(power) -> units: floor -> -1, 0 dB -> +1. One float32 rounding of the float64
+        # product, so the floor lands exactly on -1 (10 * float32(0.02) rounds below 0.2).
+        self._log10_to_unit = np.float32(10.0 * -2.0 / contract.floor_db)
         bins = np.arange(n_bins, dtype=np.float64)
         expected = 2.0 * np.pi * bins * contract.hop / n_fft
         self._expected_advance = np.mod(expected + np.pi, 2.0 * np.pi).astype(np.float32) - np.pi
@@ -56,7 +58,7 @@ class FrameAnalyser:
         np.maximum(power, self._power_floor, out=power)
         log_power = out[:, 0, :]
         np.log10(power, out=log_power)
-        log_power *= np.float32(10.0) * self._db_to_unit
+        log_power *= self._log10_to_unit
         log_power += np.float32(1.0)
 
         phase = np.angle(spectrum)
