@@ -104,7 +104,7 @@ def test_r1_penalty_is_the_mean_squared_input_gradient_and_trains_its_weights():
     match = (images * weight).sum(dim=(1, 2, 3)) + 0.5 * images.square().sum(dim=(1, 2, 3))
     penalty = r1_penalty(match, images)
     expected = (weight + images).square().sum(dim=(1, 2, 3)).mean()
-    assert float(penalty) == pytest.approx(float(expected), rel=1e-6)
+    assert float(penalty.detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
     (weight_gradient,) = torch.autograd.grad(penalty, weight)
     # d/dw mean_i |w + x_i|^2 = 2 (w + mean_i x_i)
     assert torch.allclose(weight_gradient, 2 * (weight + images.mean(dim=0)), atol=1e-5)
