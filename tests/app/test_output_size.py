@@ -38,6 +38,17 @@ def test_frames_come_at_the_size_asked_for_and_the_panel_says_so(
     assert window.panel.picture_label.text() == "96 px (bicubic resize)"
 
 
+def test_at_the_generators_own_size_the_panel_names_no_resize(
+    qtbot, make_window, model_dir, beats_file
+):
+    own = ModelRuntime(model_dir).metadata.image_size
+    window = make_window(model_dir, worker_settings=WorkerSettings(output_size=own))
+    assert window.play_file(beats_file)
+    wait_for_frames(qtbot, window, 10)
+    assert window.canvas.current_pixels().shape == (own, own, 3)
+    assert window.panel.picture_label.text() == f"{own} px (the generator's own size)"
+
+
 def test_the_app_picks_a_size_and_shows_it(qtbot, make_window, model_dir, beats_file):
     window = make_window(model_dir)
     assert window.play_file(beats_file)
@@ -45,7 +56,9 @@ def test_the_app_picks_a_size_and_shows_it(qtbot, make_window, model_dir, beats_
     size = window.worker.settings.output_size
     assert size in (*CANDIDATE_SIZES, window.runtime.metadata.image_size)
     assert window.canvas.current_pixels().shape == (size, size, 3)
-    assert window.panel.picture_label.text() == f"{size} px (bicubic resize)"
+    native = size == window.runtime.metadata.image_size
+    resize = "the generator's own size" if native else "bicubic resize"
+    assert window.panel.picture_label.text() == f"{size} px ({resize})"
 
 
 def _nearest_x2_upscaler(directory):

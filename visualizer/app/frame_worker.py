@@ -439,7 +439,11 @@ class FrameWorker(QThread):
                     ),
                     envelope=self._director.envelope,
                     output_size=level.size,
-                    upscaling=level.upscaler.description,
+                    upscaling=(
+                        level.upscaler.description
+                        if level.size > self.runtime.metadata.image_size
+                        else "the generator's own size"
+                    ),
                     arousal=self._feel.arousal,
                     valence=self._feel.valence,
                 )
