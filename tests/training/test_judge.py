@@ -23,7 +23,7 @@ from training.judge.config import JudgeConfig
 from training.judge.distill import judge_loss
 from training.judge.ensemble import combine_judges
 from training.judge.models import JudgeEnsemble, SceneJudge
-from training.judge.trainer import train_judge
+from training.judge.trainer import train_judge, training_memory_format
 from visualizer.app.model_runtime import default_model_dir
 from visualizer.folders import IMAGE_EXTENSIONS, find_category_files
 from visualizer.frontend import FrontEndContract
@@ -453,3 +453,9 @@ def test_the_judge_recipe_is_the_shipped_judges():
     }
     assert len(recipe_convolutions) == 50
     assert shipped_convolutions == recipe_convolutions
+
+
+def test_narrow_judges_train_in_the_plain_layout_and_wide_ones_channels_last():
+    """oneDNN's channels_last backward corrupts memory with 4- and 8-channel layers."""
+    assert training_memory_format(JudgeConfig(widths=(4, 8))) == torch.contiguous_format
+    assert training_memory_format(JudgeConfig(widths=(16, 32))) == torch.channels_last
