@@ -98,12 +98,26 @@ class GeneratorConfig:
             raise ValueError(f"generator.attribute_dim must be >= 0, got {self.attribute_dim}")
 
 
+DISCRIMINATOR_NORMALIZATIONS = ("batch", "spectral")
+
+
 @dataclass(frozen=True)
 class DiscriminatorConfig:
     image_size: int = 64
     feature_dim: int = 1024
     projected_dim: int = 128
     base_channels: int = 32  # channels at the first stage; doubled towards 4x4
+    # "batch": BatchNorm after each strided conv (DCGAN); "spectral": no BatchNorm, every
+    # conv and linear layer spectrally normalised (Miyato et al. 2018, SNGAN): D's Lipschitz
+    # constant is bounded, and real and fake batches no longer share batch statistics.
+    normalization: str = "batch"
+
+    def __post_init__(self) -> None:
+        if self.normalization not in DISCRIMINATOR_NORMALIZATIONS:
+            raise ValueError(
+                f"discriminator.normalization must be one of {DISCRIMINATOR_NORMALIZATIONS}, "
+                f"got {self.normalization!r}"
+            )
 
 
 # The music encoder's parts with weights (MusicEncoder's submodules), for embed.frozen_music.

@@ -161,6 +161,7 @@ def test_the_options_round_trip_through_the_train_config():
         spectrum_weight=0.5,
         r1_weight=0.1,
         r1_every=2,
+        discriminator=dataclasses.replace(config.gan.discriminator, normalization="spectral"),
     )
     config = dataclasses.replace(config, gan=gan)
     assert type(config).from_dict(config.to_dict()) == config
@@ -224,3 +225,20 @@ def test_the_r1_recipe_is_the_bundled_recipe_with_a_lazy_r1_penalty():
     gan = TrainConfig.from_dict(json.loads((recipes / "gan_attributes_r1.json").read_text())).gan
     assert (gan.r1_weight, gan.r1_every) == (0.1, 4)
     assert gan == dataclasses.replace(bundled, r1_weight=0.1)
+
+
+def test_the_spectral_recipe_is_the_bundled_recipe_with_a_spectrally_normalised_d():
+    recipes = Path(__file__).parents[2] / "training" / "recipes"
+    bundled = TrainConfig.from_dict(
+        json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
+    ).gan
+    gan = TrainConfig.from_dict(
+        json.loads((recipes / "gan_attributes_spectral.json").read_text())
+    ).gan
+    assert gan.discriminator.normalization == "spectral"
+    assert gan == dataclasses.replace(
+        bundled,
+        discriminator=dataclasses.replace(bundled.discriminator, normalization="spectral"),
+        epochs=36,
+        lr_decay_epochs=12,
+    )

@@ -153,6 +153,7 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
         spectrum_weight=1.0,
         r1_weight=1.0,
         r1_every=2,
+        discriminator=dataclasses.replace(base.gan.discriminator, normalization="spectral"),
     )
     config = dataclasses.replace(base, gan=gan)
     assert train(tmp_path, dataset, "straight", "--stages", "embed,gan", config=config) == 0

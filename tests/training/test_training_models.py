@@ -169,3 +169,28 @@ def test_centroid_figures_count_flips_between_consecutive_windows():
     assert figures["stability"] == pytest.approx(2 / 4)
     assert figures["window_accuracy"] == pytest.approx(5 / 6)
     assert figures["track_accuracy"] == 1.0 and figures["min_category_share"] == pytest.approx(0.5)
+
+
+def test_spectral_discriminator_has_no_batchnorm_and_unit_spectral_norm_weights():
+    torch.manual_seed(0)
+    d = Discriminator(
+        DiscriminatorConfig(
+            image_size=16, feature_dim=8, base_channels=4, normalization="spectral"
+        ),
+        n_classes=3,
+    )
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    for _ in range(50):  # each training-mode forward runs one power iteration per layer
+        d(torch.randn(2, 3, 16, 16), torch.randn(2, 8))
+    weighted = [m for m in d.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    # 2 strided convs, the music projection, 2 joint convs, the category classifier
+    assert len(weighted) == 6
+    for layer in weighted:
+        matrix = layer.weight.detach().reshape(layer.weight.shape[0], -1)
+        assert float(torch.linalg.matrix_norm(matrix, ord=2)) == pytest.approx(1.0, abs=0.02)
+
+
+def test_batchnorm_discriminator_is_the_default_and_unknown_normalization_is_refused():
+    assert DiscriminatorConfig().normalization == "batch"
+    with pytest.raises(ValueError, match="discriminator.normalization"):
+        DiscriminatorConfig(normalization="layer")

@@ -209,30 +209,40 @@ class Discriminator(nn.Module):
         self.config = config
         stages = _stages(config.image_size)
         widths = [config.base_channels * 2**i for i in range(stages)]
+        spectral = config.normalization == "spectral"
+
+        def weighted(layer: nn.Module) -> nn.Module:
+            return nn.utils.parametrizations.spectral_norm(layer) if spectral else layer
+
+        def normalised(channels: int) -> list[nn.Module]:
+            return [] if spectral else [nn.BatchNorm2d(channels)]
+
         layers: list[nn.Module] = [
             # [B, 3, S, S] -> [B, w0, S/2, S/2]
-            nn.Conv2d(3, widths[0], 4, 2, 1, bias=False),
+            weighted(nn.Conv2d(3, widths[0], 4, 2, 1, bias=False)),
             nn.LeakyReLU(0.2, inplace=True),
         ]
         for index in range(stages - 1):
             layers += [
                 # [B, w_i, s, s] -> [B, w_{i+1}, s/2, s/2]
-                nn.Conv2d(widths[index], widths[index + 1], 4, 2, 1, bias=False),
-                nn.BatchNorm2d(widths[index + 1]),
+                weighted(nn.Conv2d(widths[index], widths[index + 1], 4, 2, 1, bias=False)),
+                *normalised(widths[index + 1]),
                 nn.LeakyReLU(0.2, inplace=True),
             ]
         self.image_layers = nn.Sequential(*layers)
         self.project = FeatureProjection(config.feature_dim, config.projected_dim)
+        if spectral:
+            weighted(self.project.linear)
         self.joint = nn.Sequential(
             # [B, w_last + projected, 4, 4] -> [B, w_last, 4, 4]
-            nn.Conv2d(widths[-1] + config.projected_dim, widths[-1], 1, 1, 0, bias=False),
-            nn.BatchNorm2d(widths[-1]),
+            weighted(nn.Conv2d(widths[-1] + config.projected_dim, widths[-1], 1, 1, 0, bias=False)),
+            *normalised(widths[-1]),
             nn.LeakyReLU(0.2, inplace=True),
             # [B, w_last, 4, 4] -> [B, 1, 1, 1]
-            nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False),
+            weighted(nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False)),
         )
         # [B, w_last, 4, 4] -> [B, n_classes]
-        self.classify = nn.Linear(widths[-1] * 4 * 4, n_classes)
+        self.classify = weighted(nn.Linear(widths[-1] * 4 * 4, n_classes))
 
     def forward(
         self, image: torch.Tensor, feature: torch.Tensor
