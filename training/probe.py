@@ -3,8 +3,8 @@
 A probe is multinomial logistic regression on standardised features (statistics from its
 training windows only), class-balanced, with an L2 penalty; it measures how much of the
 category a frozen representation carries in a form that reaches unseen tracks. The
-representations compared: the spectral summary below (no learning), and music-encoder
-trunks (random, self-supervised).
+representations compared: the spectral summary and the key-blind tonal and rhythm summary
+below (no learning), and music-encoder trunks (random, self-supervised).
 """
 
 from __future__ import annotations
@@ -21,12 +21,21 @@ from training.cross_validation import (
     window_starts,
 )
 from visualizer.frontend import FrontEndContract
-from visualizer.frontend.descriptors import DescriptorAnalyser
+from visualizer.frontend.descriptors import (
+    KRUMHANSL_MAJOR,
+    KRUMHANSL_MINOR,
+    DescriptorAnalyser,
+    best_rotation,
+)
 
 SUMMARY_BANDS = 32
 # The probes' L2 weight: of 1e-4, 1e-3, 1e-2 and 1e-1, the best CV window accuracy on the
 # spectral summary of the shipped data (0.291; the others 0.275-0.278).
 PROBE_WEIGHT_DECAY = 1e-2
+# Edges of the lag bands of the onset autocorrelation in the tonal and rhythm summary:
+# 50 ms to 2.8 s, 16 bands a constant ratio apart (a tempo histogram).
+RHYTHM_LAG_EDGE_SECONDS = np.geomspace(0.05, 2.8, 17)
+RHYTHM_BANDS = 8
 
 
 class SpectralSummary:
@@ -59,6 +68,59 @@ class SpectralSummary:
         return np.concatenate(
             [bands.mean(axis=1), bands.std(axis=1), chroma, np.asarray(scalars)]
         ).astype(np.float32)
+
+
+class TonalRhythmSummary:
+    """Per window, blind to the key: the normalised chroma rotated so that the best-matching
+    key's tonic (Krumhansl major or minor profile) is first [12], the chroma's DFT magnitudes
+    (unchanged by transposition) [6], the three best key correlations [3], whether that key
+    is minor [1]; then the autocorrelation of the onset strength (mean rise of log power),
+    its largest value in each band of lags between RHYTHM_LAG_EDGE_SECONDS [bands], the
+    spread over time of log power in RHYTHM_BANDS bands, and the spectral flatness's mean
+    and spread over time [2]. Tempo, metre, scale and timbre's movement, with no absolute
+    pitch, which says nothing about a scene."""
+
+    def __init__(self, contract: FrontEndContract):
+        self.descriptors = DescriptorAnalyser(contract)
+        frames_per_second = contract.sample_rate / contract.hop
+        edges = np.round(RHYTHM_LAG_EDGE_SECONDS * frames_per_second).astype(np.int64)
+        self.lag_edges = np.unique(edges)
+
+    def tonal(self, linear: np.ndarray) -> np.ndarray:
+        chroma = self.descriptors.chroma(linear)
+        chroma = chroma / max(chroma.sum(), 1e-12)
+        keys = np.concatenate(
+            [best_rotation(chroma, KRUMHANSL_MAJOR), best_rotation(chroma, KRUMHANSL_MINOR)]
+        )  # [24]: C..B major, then C..B minor
+        best = int(np.argmax(keys))
+        return np.concatenate(
+            [
+                np.roll(chroma, -(best % 12)),
+                np.abs(np.fft.rfft(chroma))[1:],
+                np.sort(keys)[::-1][:3],
+                [float(best >= 12)],
+            ]
+        )
+
+    def rhythm(self, power: np.ndarray, linear: np.ndarray) -> np.ndarray:
+        onset = np.maximum(np.diff(power, axis=1), 0.0).mean(axis=0)  # [T - 1]
+        onset = onset - onset.mean()
+        autocorrelation = np.correlate(onset, onset, "full")[onset.size - 1 :]
+        autocorrelation = autocorrelation / max(float(autocorrelation[0]), 1e-12)
+        lagged = np.zeros(self.lag_edges.size - 1)
+        for band, (low, high) in enumerate(
+            zip(self.lag_edges[:-1], self.lag_edges[1:], strict=True)
+        ):
+            if low < autocorrelation.size:
+                lagged[band] = autocorrelation[low : min(high, autocorrelation.size)].max()
+        movement = [band.mean() for band in np.array_split(power.std(axis=1), RHYTHM_BANDS)]
+        flatness = np.exp(np.mean(np.log(linear + 1e-10), axis=0)) / (linear.mean(axis=0) + 1e-10)
+        return np.concatenate([lagged, movement, [flatness.mean(), flatness.std()]])
+
+    def __call__(self, window: np.ndarray) -> np.ndarray:
+        power = np.asarray(window[0], dtype=np.float32)  # [n_bins, T]
+        linear = self.descriptors.linear_power(power)
+        return np.concatenate([self.tonal(linear), self.rhythm(power, linear)]).astype(np.float32)
 
 
 def train_probe(
@@ -159,7 +221,7 @@ def window_representations(
 
 
 def probe_report(ctx, k: int, encoders: dict[str, object], weight_decay: float) -> dict:
-    """Probe CV over every labelled track of the run's data for the spectral summary and
+    """Probe CV over every labelled track of the run's data for the two summaries and
     each named encoder (frozen): {name: cv_figures}. Folds as `musicscape train --cv`."""
     from training.data import MusicBank
 
@@ -167,7 +229,11 @@ def probe_report(ctx, k: int, encoders: dict[str, object], weight_decay: float) 
     bank = MusicBank(tracks, ctx.cache, ctx.contract, ctx.split.skipped)
     folds = stratified_track_folds(bank.labels, k, ctx.config.data.seed)
     track_fold = {str(path): int(fold) for path, fold in zip(bank.paths, folds, strict=True)}
-    representations = {"spectral_summary": SpectralSummary(ctx.contract), **encoders}
+    representations = {
+        "spectral_summary": SpectralSummary(ctx.contract),
+        "tonal_rhythm_summary": TonalRhythmSummary(ctx.contract),
+        **encoders,
+    }
     vectors, labels, window_tracks = window_representations(
         bank, cv_hop_frames(ctx.contract), representations
     )

@@ -127,7 +127,7 @@ def test_cv_needs_the_embed_stage_alone(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_train_cv_of_pretraining_probes_three_representations(tmp_path):
+def test_train_cv_of_pretraining_probes_four_representations(tmp_path):
     data = make_dataset(tmp_path / "data", n_categories=2, tracks=3, seconds=2.0)
     values = tiny_config(16).to_dict()
     values["pretrain"] = {
@@ -143,7 +143,9 @@ def test_train_cv_of_pretraining_probes_three_representations(tmp_path):
     assert code == 0
     result = json.loads((tmp_path / "cv" / "cv.json").read_text())
     assert result["probe_weight_decay"] == PROBE_WEIGHT_DECAY
-    for name in ("spectral_summary", "random_encoder", "pretrained_encoder"):
+    for name in (
+        "spectral_summary", "tonal_rhythm_summary", "random_encoder", "pretrained_encoder"
+    ):  # fmt: skip
         assert result[name]["tracks"] == 6 and result[name]["folds"] == 3
     # the synthetic categories are tones two octaves apart: the band means tell them apart
     assert result["spectral_summary"]["accuracy"] == 1.0

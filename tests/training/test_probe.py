@@ -1,0 +1,79 @@
+"""The probes' hand-made summaries on synthetic signals with known answers."""
+
+import numpy as np
+import pytest
+
+from training.probe import RHYTHM_BANDS, TonalRhythmSummary
+from visualizer.frontend import FrontEndContract, analyse_window
+from visualizer.frontend.descriptors import KRUMHANSL_MAJOR
+
+CONTRACT = FrontEndContract()
+RATE = CONTRACT.sample_rate
+TIME = np.arange(16 * RATE) / RATE
+SUMMARY = TonalRhythmSummary(CONTRACT)
+TONAL = slice(0, 22)
+
+
+def tones(midi_notes, amplitude=0.2):
+    frequencies = [440.0 * 2.0 ** ((note - 69) / 12) for note in midi_notes]
+    return sum(amplitude * np.sin(2 * np.pi * f * TIME) for f in frequencies).astype(np.float32)
+
+
+def clicks(every_seconds, amplitude=0.5):
+    signal = np.zeros(TIME.size, dtype=np.float32)
+    for start in range(RATE // 20, signal.size - 50, int(round(every_seconds * RATE))):
+        signal[start : start + 50] = amplitude * np.hanning(50)
+    return signal
+
+
+def summarise(signal):
+    return SUMMARY(analyse_window(signal, CONTRACT))
+
+
+def key_of(tonic):
+    """The twelve pitch classes from MIDI note `tonic` up, each as loud as the major key
+    profile says: a signal whose chroma is the profile of the key on `tonic`."""
+    profile = KRUMHANSL_MAJOR / KRUMHANSL_MAJOR.max()
+    return sum(tones([tonic + step], amplitude=0.1 * weight) for step, weight in enumerate(profile))
+
+
+def test_the_summary_has_its_documented_length():
+    bands = SUMMARY.lag_edges.size - 1
+    assert bands == 16
+    assert summarise(key_of(60)).shape == (22 + bands + RHYTHM_BANDS + 2,)
+
+
+@pytest.mark.parametrize("shift", range(1, 12))
+def test_the_tonal_part_is_blind_to_the_key(shift):
+    # from C6 up, where semitones are 3 or more STFT bins apart (around middle C a sine's
+    # bins spill into the neighbouring pitch classes and the key can read as a minor one)
+    c_major = summarise(key_of(84))[TONAL]
+    transposed = summarise(key_of(84 + shift))[TONAL]
+    assert transposed[21] == 0.0  # major
+    np.testing.assert_allclose(transposed, c_major, atol=0.03)
+
+
+def test_the_tonic_comes_first_and_a_minor_triad_says_minor():
+    major = summarise(tones((62, 66, 69)))  # D major
+    minor = summarise(tones((57, 60, 64)))  # A minor
+    # the rotated chroma: tonic, major third (4) and fifth (7) of D major; A minor's third is 3
+    assert set(np.argsort(major[:12])[-3:]) == {0, 4, 7}
+    assert set(np.argsort(minor[:12])[-3:]) == {0, 3, 7}
+    assert (major[21], minor[21]) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("every_seconds", [0.25, 0.5, 1.0])
+def test_the_onset_autocorrelation_peaks_at_the_click_period(every_seconds):
+    bands = SUMMARY.lag_edges.size - 1
+    rhythm = summarise(clicks(every_seconds))[22 : 22 + bands]
+    edge_seconds = SUMMARY.lag_edges * CONTRACT.hop / RATE
+    holds_a_multiple = np.asarray(
+        [
+            np.any((edge_seconds[b] - 0.03 <= multiples) & (multiples < edge_seconds[b + 1] + 0.03))
+            for b in range(bands)
+            for multiples in [every_seconds * np.arange(1, 12)]
+        ]
+    )
+    at_period = np.flatnonzero(edge_seconds[:-1] <= every_seconds)[-1]
+    assert rhythm[at_period] > 0.7
+    assert np.all(rhythm[~holds_a_multiple] < 0.1)
