@@ -178,6 +178,9 @@ class GanStageConfig:
     steps_per_epoch: int = 100
     epochs: int = 10
     learning_rate: float = 2e-4
+    # D's learning rate is this times G's, through the same schedule (two time-scale update
+    # rule, Heusel et al. 2017; a spectrally normalised D learns slowly at G's rate).
+    discriminator_lr_scale: float = 1.0
     beta1: float = 0.5
     windows_per_track: int = 24  # encoder features precomputed per training track
     prototype_fraction: float = 0.25  # conditions drawn from image-embedding prototypes
@@ -250,6 +253,10 @@ class GanStageConfig:
             )
         if self.condition_noise < 0:
             raise ValueError(f"gan.condition_noise must be >= 0, got {self.condition_noise}")
+        if self.discriminator_lr_scale <= 0:
+            raise ValueError(
+                f"gan.discriminator_lr_scale must be > 0, got {self.discriminator_lr_scale}"
+            )
         if self.r1_weight < 0:
             raise ValueError(f"gan.r1_weight must be >= 0, got {self.r1_weight}")
         if self.r1_every < 1:

@@ -262,7 +262,9 @@ class GanTrainer:
             self.generator.parameters(), lr=config.learning_rate, betas=betas
         )
         self.optimizer_d = torch.optim.Adam(
-            self.discriminator.parameters(), lr=config.learning_rate, betas=betas
+            self.discriminator.parameters(),
+            lr=config.learning_rate * config.discriminator_lr_scale,
+            betas=betas,
         )
         self.average = (
             WeightAverage(self.generator, config.ema_decay) if config.ema_decay > 0 else None
@@ -307,9 +309,12 @@ class GanTrainer:
 
     def step(self, rng: np.random.Generator) -> dict[str, float]:
         learning_rate = gan_learning_rate(self.config, self.steps_done)
-        for optimizer in (self.optimizer_g, self.optimizer_d):
+        for optimizer, scale in (
+            (self.optimizer_g, 1.0),
+            (self.optimizer_d, self.config.discriminator_lr_scale),
+        ):
             for group in optimizer.param_groups:
-                group["lr"] = learning_rate
+                group["lr"] = learning_rate * scale
         batch = self.draw_batch(rng)
         self.trained_g.train()
         self.trained_d.train()

@@ -119,6 +119,7 @@ def test_r1_penalty_is_the_mean_squared_input_gradient_and_trains_its_weights():
         ({"ema_calibration_batches": 0}, "ema_calibration_batches"),
         ({"r1_weight": -1.0}, "r1_weight"),
         ({"r1_every": 0}, "r1_every"),
+        ({"discriminator_lr_scale": 0.0}, "discriminator_lr_scale"),
     ],
 )
 def test_gan_config_refuses_bad_averaging_and_decay_settings(changes, message):

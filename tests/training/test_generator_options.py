@@ -162,6 +162,7 @@ def test_the_options_round_trip_through_the_train_config():
         r1_weight=0.1,
         r1_every=2,
         discriminator=dataclasses.replace(config.gan.discriminator, normalization="spectral"),
+        discriminator_lr_scale=4.0,
     )
     config = dataclasses.replace(config, gan=gan)
     assert type(config).from_dict(config.to_dict()) == config

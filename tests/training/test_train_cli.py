@@ -154,6 +154,7 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
         r1_weight=1.0,
         r1_every=2,
         discriminator=dataclasses.replace(base.gan.discriminator, normalization="spectral"),
+        discriminator_lr_scale=2.0,
     )
     config = dataclasses.replace(base, gan=gan)
     assert train(tmp_path, dataset, "straight", "--stages", "embed,gan", config=config) == 0
@@ -174,6 +175,10 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
     # epoch 1 at the full rate; epoch 2 (the decay epoch, 3 steps) at 3/4, 2/4 and 1/4 of it
     rates = [epoch["learning_rate"] for epoch in resumed["history"]]
     assert rates == pytest.approx([1e-3, 0.5e-3])
+    # D steps at twice G's rate through the same schedule: the last step's rates
+    last_g = resumed["optimizer_g"]["param_groups"][0]["lr"]
+    assert last_g == pytest.approx(0.25e-3)
+    assert resumed["optimizer_d"]["param_groups"][0]["lr"] == pytest.approx(2 * last_g)
     assert all(epoch["g_spectrum"] > 0 for epoch in resumed["history"])
     assert all(epoch["d_r1"] > 0 for epoch in resumed["history"])
 
