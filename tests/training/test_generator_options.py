@@ -228,7 +228,7 @@ def test_the_r1_recipe_is_the_bundled_recipe_with_a_lazy_r1_penalty():
     assert gan == dataclasses.replace(bundled, r1_weight=0.1)
 
 
-def test_the_spectral_recipe_is_the_bundled_recipe_with_a_spectrally_normalised_d():
+def test_the_spectral_recipe_is_the_bundled_recipe_with_a_spectrally_normalised_faster_d():
     recipes = Path(__file__).parents[2] / "training" / "recipes"
     bundled = TrainConfig.from_dict(
         json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
@@ -240,6 +240,7 @@ def test_the_spectral_recipe_is_the_bundled_recipe_with_a_spectrally_normalised_
     assert gan == dataclasses.replace(
         bundled,
         discriminator=dataclasses.replace(bundled.discriminator, normalization="spectral"),
+        discriminator_lr_scale=4.0,
         epochs=36,
         lr_decay_epochs=12,
     )
