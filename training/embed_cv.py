@@ -137,7 +137,7 @@ def run_pretrain_cv(ctx: RunContext, k: int) -> dict:
     encoder beside a random encoder of the same config and the spectral summary."""
     from training.models import MusicEncoder
     from training.pretrain_stage import run_pretrain_stage
-    from training.probe import PROBE_WEIGHT_DECAY, probe_report
+    from training.probe import PROBE_WEIGHT_DECAYS, probe_report
 
     checkpoint = run_pretrain_stage(ctx)
     music_config = ctx.config.embed.music
@@ -146,10 +146,7 @@ def run_pretrain_cv(ctx: RunContext, k: int) -> dict:
     pretrained = MusicEncoder(music_config)
     pretrained.load_state_dict(load_checkpoint(checkpoint, "pretrain")["music_encoder"])
     figures = probe_report(
-        ctx,
-        k,
-        {"random_encoder": random_encoder, "pretrained_encoder": pretrained},
-        PROBE_WEIGHT_DECAY,
+        ctx, k, {"random_encoder": random_encoder, "pretrained_encoder": pretrained}
     )
     write_cv_json(
         ctx.run_dir / CV_FILE,
@@ -157,7 +154,8 @@ def run_pretrain_cv(ctx: RunContext, k: int) -> dict:
         {
             "k": k,
             "seed": ctx.config.data.seed,
-            "probe_weight_decay": PROBE_WEIGHT_DECAY,
+            "probe_weight_decays": list(PROBE_WEIGHT_DECAYS),
+            "scene_memory_seconds": DEFAULT_SCENE_MEMORY_SECONDS,
             "config": ctx.config.to_dict(),
         },
     )

@@ -2,12 +2,18 @@
 
 A probe is multinomial logistic regression on standardised features (statistics from its
 training windows only), class-balanced, with an L2 penalty; it measures how much of the
-category a frozen representation carries in a form that reaches unseen tracks. The
+category a frozen representation carries in a form that reaches unseen tracks. The L2
+weight is chosen inside each fold (nested): of PROBE_WEIGHT_DECAYS, the one whose probes
+score best on the fold's training tracks when each of the other folds is held out in turn,
+so no held-out window takes part in the choice. Each held-out track's windows are read
+each alone and, in order, through the app's scene memory. The
 representations compared: the spectral summary and the key-blind tonal and rhythm summary
 below (no learning), and music-encoder trunks (random, self-supervised).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,6 +23,7 @@ from training.cross_validation import (
     FoldPredictions,
     cv_figures,
     cv_hop_frames,
+    remembered_choices,
     stratified_track_folds,
     window_starts,
 )
@@ -27,11 +34,11 @@ from visualizer.frontend.descriptors import (
     DescriptorAnalyser,
     best_rotation,
 )
+from visualizer.scene_memory import DEFAULT_SCENE_MEMORY_SECONDS
 
 SUMMARY_BANDS = 32
-# The probes' L2 weight: of 1e-4, 1e-3, 1e-2 and 1e-1, the best CV window accuracy on the
-# spectral summary of the shipped data (0.291; the others 0.275-0.278).
-PROBE_WEIGHT_DECAY = 1e-2
+# The L2 weights a probe chooses from, fold by fold (nested CV).
+PROBE_WEIGHT_DECAYS = (1e-3, 1e-2, 1e-1, 1.0)
 # Edges of the lag bands of the onset autocorrelation in the tonal and rhythm summary:
 # 50 ms to 2.8 s, 16 bands a constant ratio apart (a tempo histogram).
 RHYTHM_LAG_EDGE_SECONDS = np.geomspace(0.05, 2.8, 17)
@@ -153,9 +160,54 @@ def train_probe(
 
 
 @torch.no_grad()
-def probe_predict(probe, features: np.ndarray) -> np.ndarray:
+def probe_probabilities(probe, features: np.ndarray) -> np.ndarray:
+    """[N, C] class probabilities of a probe from `train_probe`."""
     mean, scale, layer = probe
-    return layer(torch.from_numpy((features - mean) / scale).float()).argmax(1).numpy()
+    logits = layer(torch.from_numpy((features - mean) / scale).float())
+    return torch.softmax(logits, dim=1).numpy()
+
+
+@dataclass
+class ProbeCV:
+    """A probe's cross-validated answers: each window's class probabilities [N, C] from the
+    probe of the fold that held its track out, and the L2 weight each fold chose."""
+
+    probabilities: np.ndarray
+    chosen_weight_decays: list[float]
+
+
+def held_out_probabilities(
+    features: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    n_classes: int,
+    weight_decay: float,
+) -> np.ndarray:
+    """[N, C]: each row's probabilities from a probe trained on the rows of the other folds."""
+    probabilities = np.zeros((len(labels), n_classes), dtype=np.float32)
+    for fold in np.unique(folds):
+        held = folds == fold
+        probe = train_probe(features[~held], labels[~held], n_classes, weight_decay)
+        probabilities[held] = probe_probabilities(probe, features[held])
+    return probabilities
+
+
+def nested_weight_decay(
+    features: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    n_classes: int,
+    candidates: tuple[float, ...],
+) -> float:
+    """Of `candidates`, the L2 weight with the best window accuracy over `folds` (each held
+    out in turn); the smaller weight wins a tie."""
+    best_weight, best_accuracy = None, -1.0
+    for weight_decay in sorted(candidates):
+        chosen = held_out_probabilities(features, labels, folds, n_classes, weight_decay).argmax(1)
+        accuracy = float(np.mean(chosen == labels))
+        if accuracy > best_accuracy:
+            best_weight, best_accuracy = weight_decay, accuracy
+    return best_weight
 
 
 def probe_cv(
@@ -164,22 +216,40 @@ def probe_cv(
     tracks: list[str],
     track_fold: dict[str, int],
     n_classes: int,
-    weight_decay: float,
-) -> list[FoldPredictions]:
-    """Per fold: a probe trained on the other folds' windows predicts the held-out windows."""
+    weight_decays: tuple[float, ...] = PROBE_WEIGHT_DECAYS,
+) -> ProbeCV:
+    """Per fold: a probe trained on the other folds' windows, its L2 weight chosen among
+    `weight_decays` by the same CV over those folds alone, gives the held-out windows'
+    probabilities."""
     folds = np.asarray([track_fold[t] for t in tracks])
-    out = []
+    probabilities = np.zeros((len(labels), n_classes), dtype=np.float32)
+    chosen = []
     for fold in range(max(track_fold.values()) + 1):
         held = folds == fold
-        probe = train_probe(features[~held], labels[~held], n_classes, weight_decay)
-        out.append(
-            FoldPredictions(
-                labels[held],
-                probe_predict(probe, features[held]),
-                [t for t, h in zip(tracks, held, strict=True) if h],
+        weight_decay = weight_decays[0]
+        if len(weight_decays) > 1:
+            weight_decay = nested_weight_decay(
+                features[~held], labels[~held], folds[~held], n_classes, weight_decays
             )
+        probe = train_probe(features[~held], labels[~held], n_classes, weight_decay)
+        probabilities[held] = probe_probabilities(probe, features[held])
+        chosen.append(float(weight_decay))
+    return ProbeCV(probabilities, chosen)
+
+
+def fold_predictions(
+    chosen: np.ndarray, labels: np.ndarray, tracks: list[str], track_fold: dict[str, int]
+) -> list[FoldPredictions]:
+    """Per-window choices split into the folds that held their tracks out."""
+    folds = np.asarray([track_fold[t] for t in tracks])
+    return [
+        FoldPredictions(
+            labels[folds == fold],
+            chosen[folds == fold],
+            [t for t, f in zip(tracks, folds, strict=True) if f == fold],
         )
-    return out
+        for fold in range(max(track_fold.values()) + 1)
+    ]
 
 
 @torch.no_grad()
@@ -220,9 +290,11 @@ def window_representations(
     return stacked, np.asarray(labels, dtype=np.int64), tracks
 
 
-def probe_report(ctx, k: int, encoders: dict[str, object], weight_decay: float) -> dict:
+def probe_report(ctx, k: int, encoders: dict[str, object]) -> dict:
     """Probe CV over every labelled track of the run's data for the two summaries and
-    each named encoder (frozen): {name: cv_figures}. Folds as `musicscape train --cv`."""
+    each named encoder (frozen), folds as `musicscape train --cv`: {name: cv_figures of
+    each window alone, plus "memory": the same read through the scene memory, and
+    "chosen_weight_decays": each fold's L2 weight}."""
     from training.data import MusicBank
 
     tracks = sorted(ctx.split.train_tracks + ctx.split.validation_tracks)
@@ -234,14 +306,24 @@ def probe_report(ctx, k: int, encoders: dict[str, object], weight_decay: float) 
         "tonal_rhythm_summary": TonalRhythmSummary(ctx.contract),
         **encoders,
     }
-    vectors, labels, window_tracks = window_representations(
-        bank, cv_hop_frames(ctx.contract), representations
-    )
-    n_classes = len(ctx.split.categories)
-    return {
-        name: cv_figures(
-            probe_cv(features, labels, window_tracks, track_fold, n_classes, weight_decay),
-            ctx.split.categories,
+    hop_frames = cv_hop_frames(ctx.contract)
+    vectors, labels, window_tracks = window_representations(bank, hop_frames, representations)
+    hop_seconds = hop_frames * ctx.contract.frame_seconds
+    categories = ctx.split.categories
+    report = {}
+    for name, features in vectors.items():
+        probed = probe_cv(features, labels, window_tracks, track_fold, len(categories))
+        remembered = remembered_choices(
+            probed.probabilities, window_tracks, DEFAULT_SCENE_MEMORY_SECONDS, hop_seconds
         )
-        for name, features in vectors.items()
-    }
+        report[name] = {
+            **cv_figures(
+                fold_predictions(probed.probabilities.argmax(1), labels, window_tracks, track_fold),
+                categories,
+            ),
+            "memory": cv_figures(
+                fold_predictions(remembered, labels, window_tracks, track_fold), categories
+            ),
+            "chosen_weight_decays": probed.chosen_weight_decays,
+        }
+    return report

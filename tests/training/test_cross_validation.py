@@ -19,7 +19,13 @@ from training.cross_validation import (
 )
 from training.data import split_data
 from training.embed_cv import SCORINGS
-from training.probe import PROBE_WEIGHT_DECAY, probe_cv
+from training.probe import (
+    PROBE_WEIGHT_DECAYS,
+    fold_predictions,
+    held_out_probabilities,
+    nested_weight_decay,
+    probe_cv,
+)
 
 
 def test_folds_are_stratified_and_balanced():
@@ -85,18 +91,66 @@ def test_window_starts_cover_a_track():
     assert window_starts(30, 40, 20) == [0]
 
 
-def test_a_probe_on_separable_features_is_always_right_and_on_noise_near_chance():
-    rng = np.random.default_rng(0)
+def two_category_tracks(informative: float, seed: int = 0):
+    """20 tracks of 6 windows, two categories alternating, 8-d features whose first
+    dimension is shifted by `informative` for the second category; folds by track % 5."""
+    rng = np.random.default_rng(seed)
     tracks = [f"t{i}" for i in range(20) for _ in range(6)]
     labels = np.asarray([i % 2 for i in range(20) for _ in range(6)])
     track_fold = {f"t{i}": i % 5 for i in range(20)}
-    separable = rng.normal(0, 1, (120, 8)).astype(np.float32)
-    separable[:, 0] += 6.0 * labels
-    folds = probe_cv(separable, labels, tracks, track_fold, 2, weight_decay=1e-3)
-    assert cv_figures(folds, ("a", "b"))["accuracy"] == 1.0
-    noise = rng.normal(0, 1, (120, 8)).astype(np.float32)
-    folds = probe_cv(noise, labels, tracks, track_fold, 2, weight_decay=1e-3)
-    assert 0.25 < cv_figures(folds, ("a", "b"))["accuracy"] < 0.75
+    features = rng.normal(0, 1, (120, 8)).astype(np.float32)
+    features[:, 0] += informative * labels
+    return features, labels, tracks, track_fold
+
+
+def test_a_probe_on_separable_features_is_always_right_and_on_noise_near_chance():
+    separable, labels, tracks, track_fold = two_category_tracks(6.0)
+    probed = probe_cv(separable, labels, tracks, track_fold, 2, weight_decays=(1e-3,))
+    assert probed.chosen_weight_decays == [1e-3] * 5
+    np.testing.assert_allclose(probed.probabilities.sum(axis=1), 1.0, atol=1e-5)
+    chosen = probed.probabilities.argmax(1)
+    figures = cv_figures(fold_predictions(chosen, labels, tracks, track_fold), ("a", "b"))
+    assert figures["accuracy"] == 1.0 and figures["per_fold_accuracy"] == [1.0] * 5
+    noise, labels, tracks, track_fold = two_category_tracks(0.0, seed=1)
+    chosen = probe_cv(noise, labels, tracks, track_fold, 2, (1e-3,)).probabilities.argmax(1)
+    figures = cv_figures(fold_predictions(chosen, labels, tracks, track_fold), ("a", "b"))
+    assert 0.25 < figures["accuracy"] < 0.75
+
+
+def test_the_nested_choice_is_the_most_accurate_weight_and_the_smaller_on_a_tie():
+    # many track-specific dimensions beside one weakly informative one: the L2 weight matters
+    rng = np.random.default_rng(2)
+    labels = np.asarray([i % 2 for i in range(20) for _ in range(6)])
+    folds = np.asarray([i % 5 for i in range(20) for _ in range(6)])
+    features = np.repeat(rng.normal(0, 1, (20, 60)), 6, axis=0) + rng.normal(0, 0.3, (120, 60))
+    features[:, 0] = labels + rng.normal(0, 0.5, 120)
+    features = features.astype(np.float32)
+    candidates = (10.0, 1e-3, 1e-1)
+    accuracy = {
+        weight: np.mean(
+            held_out_probabilities(features, labels, folds, 2, weight).argmax(1) == labels
+        )
+        for weight in candidates
+    }
+    assert len(set(accuracy.values())) == 3
+    assert nested_weight_decay(features, labels, folds, 2, candidates) == max(
+        accuracy, key=accuracy.get
+    )
+    separable, labels, tracks, track_fold = two_category_tracks(6.0)
+    folds = np.asarray([track_fold[t] for t in tracks])
+    assert nested_weight_decay(separable, labels, folds, 2, (1e-1, 1e-3)) == 1e-3  # both 1.0
+
+
+def test_a_fold_chooses_its_weight_without_its_own_windows():
+    features, labels, tracks, track_fold = two_category_tracks(1.0)
+    held = np.asarray([track_fold[t] == 0 for t in tracks])
+    before = probe_cv(features, labels, tracks, track_fold, 2, PROBE_WEIGHT_DECAYS)
+    scrambled = labels.copy()
+    scrambled[held] = 1 - scrambled[held]  # fold 0's answers turned round
+    after = probe_cv(features, scrambled, tracks, track_fold, 2, PROBE_WEIGHT_DECAYS)
+    assert after.chosen_weight_decays[0] == before.chosen_weight_decays[0]
+    np.testing.assert_array_equal(after.probabilities[held], before.probabilities[held])
+    assert set(before.chosen_weight_decays) <= set(PROBE_WEIGHT_DECAYS)
 
 
 @pytest.mark.slow
@@ -142,11 +196,15 @@ def test_train_cv_of_pretraining_probes_four_representations(tmp_path):
     )  # fmt: skip
     assert code == 0
     result = json.loads((tmp_path / "cv" / "cv.json").read_text())
-    assert result["probe_weight_decay"] == PROBE_WEIGHT_DECAY
+    assert result["probe_weight_decays"] == list(PROBE_WEIGHT_DECAYS)
+    assert result["scene_memory_seconds"] == 16.0
     for name in (
         "spectral_summary", "tonal_rhythm_summary", "random_encoder", "pretrained_encoder"
     ):  # fmt: skip
         assert result[name]["tracks"] == 6 and result[name]["folds"] == 3
+        assert result[name]["memory"]["tracks"] == 6 and result[name]["memory"]["folds"] == 3
+        assert len(result[name]["chosen_weight_decays"]) == 3
+        assert set(result[name]["chosen_weight_decays"]) <= set(PROBE_WEIGHT_DECAYS)
     # the synthetic categories are tones two octaves apart: the band means tell them apart
     assert result["spectral_summary"]["accuracy"] == 1.0
     assert (tmp_path / "cv" / "pretrain" / "latest.pt").is_file()
