@@ -237,7 +237,7 @@ def probe_cv(
     return ProbeCV(probabilities, chosen)
 
 
-def fold_predictions(
+def split_by_fold(
     chosen: np.ndarray, labels: np.ndarray, tracks: list[str], track_fold: dict[str, int]
 ) -> list[FoldPredictions]:
     """Per-window choices split into the folds that held their tracks out."""
@@ -318,11 +318,11 @@ def probe_report(ctx, k: int, encoders: dict[str, object]) -> dict:
         )
         report[name] = {
             **cv_figures(
-                fold_predictions(probed.probabilities.argmax(1), labels, window_tracks, track_fold),
+                split_by_fold(probed.probabilities.argmax(1), labels, window_tracks, track_fold),
                 categories,
             ),
             "memory": cv_figures(
-                fold_predictions(remembered, labels, window_tracks, track_fold), categories
+                split_by_fold(remembered, labels, window_tracks, track_fold), categories
             ),
             "chosen_weight_decays": probed.chosen_weight_decays,
         }

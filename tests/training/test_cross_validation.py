@@ -21,10 +21,10 @@ from training.data import split_data
 from training.embed_cv import SCORINGS
 from training.probe import (
     PROBE_WEIGHT_DECAYS,
-    fold_predictions,
     held_out_probabilities,
     nested_weight_decay,
     probe_cv,
+    split_by_fold,
 )
 
 
@@ -109,11 +109,11 @@ def test_a_probe_on_separable_features_is_always_right_and_on_noise_near_chance(
     assert probed.chosen_weight_decays == [1e-3] * 5
     np.testing.assert_allclose(probed.probabilities.sum(axis=1), 1.0, atol=1e-5)
     chosen = probed.probabilities.argmax(1)
-    figures = cv_figures(fold_predictions(chosen, labels, tracks, track_fold), ("a", "b"))
+    figures = cv_figures(split_by_fold(chosen, labels, tracks, track_fold), ("a", "b"))
     assert figures["accuracy"] == 1.0 and figures["per_fold_accuracy"] == [1.0] * 5
     noise, labels, tracks, track_fold = two_category_tracks(0.0, seed=1)
     chosen = probe_cv(noise, labels, tracks, track_fold, 2, (1e-3,)).probabilities.argmax(1)
-    figures = cv_figures(fold_predictions(chosen, labels, tracks, track_fold), ("a", "b"))
+    figures = cv_figures(split_by_fold(chosen, labels, tracks, track_fold), ("a", "b"))
     assert 0.25 < figures["accuracy"] < 0.75
 
 
