@@ -8,7 +8,9 @@ training photos: raw (retrieval as the embed stage measures it) and centred on i
 training tracks' mean feature (as the shipped models score, see GanStageConfig), each for
 the window alone and read through the app's scene memory (each track's windows in order,
 `DEFAULT_SCENE_MEMORY_SECONDS`, as `musicscape eval` reads them). The pooled figures go to
-`<out>/cv.json`.
+`<out>/cv.json`; each fold's held-out scores, window by window, to
+`<out>/fold_<f>/held_out_scores.npz`, so that other read-outs (a probe beside the
+encoder, another memory) can be cross-validated on the same folds without encoding again.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from visualizer.scene_memory import DEFAULT_SCENE_MEMORY_SECONDS
 log = logging.getLogger(__name__)
 
 CV_FILE = "cv.json"
+HELD_OUT_SCORES_FILE = "held_out_scores.npz"
 
 
 def window_features(model: JointEmbedding, bank: MusicBank, device) -> tuple[list, list]:
@@ -78,6 +81,13 @@ def fold_predictions(ctx: RunContext, checkpoint: Path) -> dict[str, FoldPredict
     tracks = [str(held.paths[t]) for t, f in enumerate(held_features) for _ in range(len(f))]
     raw = (features @ prototypes.T).numpy()
     centred = ((features - centre) @ (prototypes - centre).T).numpy()
+    np.savez(
+        ctx.run_dir / HELD_OUT_SCORES_FILE,
+        raw=raw,
+        centred=centred,
+        labels=window_labels,
+        tracks=np.asarray(tracks),
+    )
     hop_seconds = cv_hop_frames(ctx.contract) * ctx.contract.frame_seconds
     chosen = {
         "retrieval": raw.argmax(1),

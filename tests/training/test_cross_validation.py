@@ -18,7 +18,7 @@ from training.cross_validation import (
     window_starts,
 )
 from training.data import split_data
-from training.embed_cv import SCORINGS
+from training.embed_cv import HELD_OUT_SCORES_FILE, SCORINGS
 from training.probe import (
     PROBE_WEIGHT_DECAYS,
     held_out_probabilities,
@@ -171,6 +171,13 @@ def test_train_cv_writes_pooled_figures_over_every_track(tmp_path):
         assert sum(result[name]["chosen_shares"].values()) == pytest.approx(1.0)
     for fold in range(3):
         assert (tmp_path / "cv" / f"fold_{fold}" / "embed" / "latest.pt").is_file()
+        # the saved scores are the ones the fold's figures were read from
+        saved = np.load(tmp_path / "cv" / f"fold_{fold}" / HELD_OUT_SCORES_FILE)
+        assert saved["raw"].shape == saved["centred"].shape == (len(saved["labels"]), 2)
+        assert len(set(saved["tracks"].tolist())) == 2
+        for scores, name in ((saved["raw"], "retrieval"), (saved["centred"], "retrieval_centred")):
+            accuracy = np.mean(scores.argmax(1) == saved["labels"])
+            assert accuracy == pytest.approx(result[name]["per_fold_accuracy"][fold])
 
 
 def test_cv_needs_the_embed_stage_alone(tmp_path, capsys):
