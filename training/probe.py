@@ -37,8 +37,10 @@ from visualizer.frontend.descriptors import (
 from visualizer.scene_memory import DEFAULT_SCENE_MEMORY_SECONDS
 
 SUMMARY_BANDS = 32
-# The L2 weights a probe chooses from, fold by fold (nested CV).
+# The L2 weights a probe chooses from, fold by fold (nested CV), and the one it takes
+# when its training folds are too few to choose by (K = 2 leaves one).
 PROBE_WEIGHT_DECAYS = (1e-3, 1e-2, 1e-1, 1.0)
+UNCHOSEN_WEIGHT_DECAY = 1e-2
 # Edges of the lag bands of the onset autocorrelation in the tonal and rhythm summary:
 # 50 ms to 2.8 s, 16 bands a constant ratio apart (a tempo histogram).
 RHYTHM_LAG_EDGE_SECONDS = np.geomspace(0.05, 2.8, 17)
@@ -219,15 +221,17 @@ def probe_cv(
     weight_decays: tuple[float, ...] = PROBE_WEIGHT_DECAYS,
 ) -> ProbeCV:
     """Per fold: a probe trained on the other folds' windows, its L2 weight chosen among
-    `weight_decays` by the same CV over those folds alone, gives the held-out windows'
-    probabilities."""
+    `weight_decays` by the same CV over those folds alone (UNCHOSEN_WEIGHT_DECAY when
+    they are a single fold), gives the held-out windows' probabilities."""
     folds = np.asarray([track_fold[t] for t in tracks])
     probabilities = np.zeros((len(labels), n_classes), dtype=np.float32)
     chosen = []
     for fold in range(max(track_fold.values()) + 1):
         held = folds == fold
         weight_decay = weight_decays[0]
-        if len(weight_decays) > 1:
+        if len(weight_decays) > 1 and np.unique(folds[~held]).size < 2:
+            weight_decay = UNCHOSEN_WEIGHT_DECAY
+        elif len(weight_decays) > 1:
             weight_decay = nested_weight_decay(
                 features[~held], labels[~held], folds[~held], n_classes, weight_decays
             )

@@ -21,6 +21,7 @@ from training.data import split_data
 from training.embed_cv import HELD_OUT_SCORES_FILE, SCORINGS
 from training.probe import (
     PROBE_WEIGHT_DECAYS,
+    UNCHOSEN_WEIGHT_DECAY,
     held_out_probabilities,
     nested_weight_decay,
     probe_cv,
@@ -139,6 +140,14 @@ def test_the_nested_choice_is_the_most_accurate_weight_and_the_smaller_on_a_tie(
     separable, labels, tracks, track_fold = two_category_tracks(6.0)
     folds = np.asarray([track_fold[t] for t in tracks])
     assert nested_weight_decay(separable, labels, folds, 2, (1e-1, 1e-3)) == 1e-3  # both 1.0
+
+
+def test_two_folds_leave_nothing_to_choose_by():
+    features, labels, tracks, _ = two_category_tracks(6.0)
+    halves = {t: int(t[1:]) // 2 % 2 for t in tracks}  # both categories in each half
+    probed = probe_cv(features, labels, tracks, halves, 2, PROBE_WEIGHT_DECAYS)
+    assert probed.chosen_weight_decays == [UNCHOSEN_WEIGHT_DECAY] * 2
+    assert np.mean(probed.probabilities.argmax(1) == labels) == 1.0
 
 
 def test_a_fold_chooses_its_weight_without_its_own_windows():
