@@ -202,7 +202,12 @@ def nested_weight_decay(
     candidates: tuple[float, ...],
 ) -> float:
     """Of `candidates`, the L2 weight with the best window accuracy over `folds` (each held
-    out in turn); the smaller weight wins a tie."""
+    out in turn); the smaller weight wins a tie. A single candidate is taken as it is, and
+    a single fold leaves nothing to choose by: UNCHOSEN_WEIGHT_DECAY."""
+    if len(candidates) == 1:
+        return candidates[0]
+    if np.unique(folds).size < 2:
+        return UNCHOSEN_WEIGHT_DECAY
     best_weight, best_accuracy = None, -1.0
     for weight_decay in sorted(candidates):
         chosen = held_out_probabilities(features, labels, folds, n_classes, weight_decay).argmax(1)
@@ -221,20 +226,16 @@ def probe_cv(
     weight_decays: tuple[float, ...] = PROBE_WEIGHT_DECAYS,
 ) -> ProbeCV:
     """Per fold: a probe trained on the other folds' windows, its L2 weight chosen among
-    `weight_decays` by the same CV over those folds alone (UNCHOSEN_WEIGHT_DECAY when
-    they are a single fold), gives the held-out windows' probabilities."""
+    `weight_decays` by the same CV over those folds alone (`nested_weight_decay`), gives the
+    held-out windows' probabilities."""
     folds = np.asarray([track_fold[t] for t in tracks])
     probabilities = np.zeros((len(labels), n_classes), dtype=np.float32)
     chosen = []
     for fold in range(max(track_fold.values()) + 1):
         held = folds == fold
-        weight_decay = weight_decays[0]
-        if len(weight_decays) > 1 and np.unique(folds[~held]).size < 2:
-            weight_decay = UNCHOSEN_WEIGHT_DECAY
-        elif len(weight_decays) > 1:
-            weight_decay = nested_weight_decay(
-                features[~held], labels[~held], folds[~held], n_classes, weight_decays
-            )
+        weight_decay = nested_weight_decay(
+            features[~held], labels[~held], folds[~held], n_classes, weight_decays
+        )
         probe = train_probe(features[~held], labels[~held], n_classes, weight_decay)
         probabilities[held] = probe_probabilities(probe, features[held])
         chosen.append(float(weight_decay))
