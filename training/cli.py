@@ -57,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(<out>/fold_<f>/); with --stages pretrain, linear probes on the pretrained encoder "
         "(frozen), a random one and a spectral summary",
     )
+    parser.add_argument(
+        "--cv-folds",
+        metavar="F[,F...]",
+        help="with --cv K --stages embed: train and score only these folds (0 to K-1), to run "
+        "folds side by side (one process per core, --threads 1 each, the same --out); a "
+        "run without --cv-folds then finds them finished and writes cv.json",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
         "--threads",
@@ -174,6 +181,22 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    try:
+        only_folds = tuple(int(f) for f in (args.cv_folds or "").split(",") if f.strip())
+    except ValueError:
+        only_folds = None
+    if args.cv_folds is not None and (
+        args.cv is None
+        or stages != ["embed"]
+        or not only_folds
+        or not 0 <= min(only_folds) <= max(only_folds) < args.cv
+    ):
+        print(
+            f"musicscape train: --cv-folds {args.cv_folds} needs --cv K --stages embed and "
+            f"folds from 0 to K-1",
+            file=sys.stderr,
+        )
+        return 2
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         print(f"musicscape train: unknown stages {unknown} (choose from {STAGES})", file=sys.stderr)
@@ -246,6 +269,13 @@ def run(args: argparse.Namespace) -> int:
         if args.cv is not None:
             from training.embed_cv import run_embed_cv, run_pretrain_cv
 
+            if args.cv_folds is not None:
+                run_embed_cv(ctx, args.cv, only_folds)
+                log.info(
+                    "cv folds %s scored; run again without --cv-folds to pool every fold",
+                    ", ".join(map(str, only_folds)),
+                )
+                return 0
             run_cv = run_embed_cv if stages == ["embed"] else run_pretrain_cv
             figures = run_cv(ctx, args.cv)
             for name, values in figures.items():

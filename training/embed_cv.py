@@ -11,6 +11,10 @@ the window alone and read through the app's scene memory (each track's windows i
 `<out>/cv.json`; each fold's held-out scores, window by window, to
 `<out>/fold_<f>/held_out_scores.npz`, so that other read-outs (a probe beside the
 encoder, another memory) can be cross-validated on the same folds without encoding again.
+
+Folds are independent, so they can run side by side: `only_folds` trains and scores those
+folds alone and pools nothing; a later run over every fold finds them finished (their
+checkpoints at the last epoch) and only pools.
 """
 
 from __future__ import annotations
@@ -102,10 +106,16 @@ def fold_predictions(ctx: RunContext, checkpoint: Path) -> dict[str, FoldPredict
     return {name: FoldPredictions(window_labels, chosen[name], tracks) for name in SCORINGS}
 
 
-def run_embed_cv(ctx: RunContext, k: int) -> dict:
-    """Train and score every fold (resuming finished ones), write cv.json, return it."""
+def run_embed_cv(ctx: RunContext, k: int, only_folds: tuple[int, ...] = ()) -> dict | None:
+    """Train and score every fold (resuming finished ones), write cv.json, return it; with
+    `only_folds`, train and score those folds alone and return None."""
+    outside = [fold for fold in only_folds if not 0 <= fold < k]
+    if outside:
+        raise ValueError(f"folds {outside} are not among the {k} folds 0-{k - 1}")
     predictions: dict[str, list[FoldPredictions]] = {name: [] for name in SCORINGS}
     for fold, split in enumerate(fold_splits(ctx.split, k, ctx.config.data.seed)):
+        if only_folds and fold not in only_folds:
+            continue
         fold_ctx = dataclasses.replace(ctx, run_dir=ctx.run_dir / f"fold_{fold}", split=split)
         fold_ctx.run_dir.mkdir(parents=True, exist_ok=True)
         fold_ctx.write_run_info()
@@ -127,6 +137,8 @@ def run_embed_cv(ctx: RunContext, k: int) -> dict:
                 f"{name} {np.mean(p.chosen == p.labels):.3f}" for name, p in fold_result.items()
             ),
         )
+    if only_folds:
+        return None
     categories = ctx.split.categories
     figures = {name: cv_figures(folds, categories) for name, folds in predictions.items()}
     write_cv_json(

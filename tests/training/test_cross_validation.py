@@ -166,12 +166,20 @@ def test_a_fold_chooses_its_weight_without_its_own_windows():
 def test_train_cv_writes_pooled_figures_over_every_track(tmp_path):
     data = make_dataset(tmp_path / "data", n_categories=2, tracks=3, seconds=2.0)
     config = write_config(tmp_path / "tiny.json")
-    code = main(
-        ["--data", str(data), "--out", str(tmp_path / "cv"), "--config", str(config),
-         "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--stages", "embed",
-         "--cv", "3"]
-    )  # fmt: skip
-    assert code == 0
+    arguments = [
+        "--data", str(data), "--out", str(tmp_path / "cv"), "--config", str(config),
+        "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--stages", "embed",
+        "--cv", "3",
+    ]  # fmt: skip
+    # fold 1 alone first, as a process beside the others would: scored, nothing pooled
+    assert main([*arguments, "--cv-folds", "1"]) == 0
+    fold_1 = tmp_path / "cv" / "fold_1" / "embed" / "latest.pt"
+    trained_alone = fold_1.read_bytes()
+    assert (tmp_path / "cv" / "fold_1" / HELD_OUT_SCORES_FILE).is_file()
+    assert not (tmp_path / "cv" / "fold_0").exists()
+    assert not (tmp_path / "cv" / "cv.json").exists()
+    assert main(arguments) == 0
+    assert fold_1.read_bytes() == trained_alone  # found finished, not trained again
     result = json.loads((tmp_path / "cv" / "cv.json").read_text())
     assert result["k"] == 3 and result["scene_memory_seconds"] == 16.0
     for name in SCORINGS:
@@ -187,6 +195,23 @@ def test_train_cv_writes_pooled_figures_over_every_track(tmp_path):
         for scores, name in ((saved["raw"], "retrieval"), (saved["centred"], "retrieval_centred")):
             accuracy = np.mean(scores.argmax(1) == saved["labels"])
             assert accuracy == pytest.approx(result[name]["per_fold_accuracy"][fold])
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--cv", "3", "--stages", "embed", "--cv-folds", "3"],
+        ["--cv", "3", "--stages", "embed", "--cv-folds", "0,x"],
+        ["--cv", "3", "--stages", "embed", "--cv-folds", ","],
+        ["--cv", "3", "--stages", "pretrain", "--cv-folds", "0"],
+        ["--stages", "embed", "--cv-folds", "0"],
+    ],
+)
+def test_cv_folds_must_be_folds_of_an_embed_cv(tmp_path, capsys, extra):
+    code = main(["--data", str(tmp_path), "--out", str(tmp_path / "o"), *extra])
+    assert code == 2
+    assert "needs --cv K --stages embed and folds from 0 to K-1" in capsys.readouterr().err
+    assert not Path(tmp_path / "o").exists()
 
 
 def test_cv_needs_the_embed_stage_alone(tmp_path, capsys):
