@@ -87,15 +87,24 @@ def test_the_ladder_goes_from_the_generators_size_through_bicubic_to_learned(tmp
     assert [(level.size, level.upscaler.learned) for level in levels] == [
         (64, False),
         *((size, False) for size in CANDIDATE_SIZES),
-        *((size, True) for size in CANDIDATE_SIZES),
+        # the x2 model makes 128 px: smaller sizes would cost as much and show less
+        *((size, True) for size in CANDIDATE_SIZES if size >= 128),
     ]
+    assert CANDIDATE_SIZES[:3] == (128, 192, 256)  # rungs between 64 px and 256 px
+
+
+def test_a_learned_upscaler_gives_no_levels_below_its_own_output(tmp_path):
+    save_upscaler(tmp_path, UpscalerMetadata(scale=4, input_size=64, model_version="x4"))
+    levels = output_levels(64, load_upscaler(tmp_path))
+    assert [level.size for level in levels if level.upscaler.learned] == [256, 384, 512, 768, 1024]
 
 
 def _governor(start_index: int = 2) -> OutputGovernor:
     """fps 10: one decision every 10 frames, a budget of 25 ms (FRAME_SHARE 0.25 of 100 ms),
     a level left for being slow waits 100 frames, then 200, ...; past its 20 warm-up frames,
-    which nothing moves."""
-    levels = output_levels(64, Upscaler())  # 64, 256, 384, 512, 768, 1024
+    which nothing moves. Its ladder: 64, 256, 384, 512, 768, 1024 px."""
+    plain = Upscaler()
+    levels = [OutputLevel(size, plain) for size in (64, 256, 384, 512, 768, 1024)]
     governor = OutputGovernor(levels, levels[start_index], fps=10.0)
     assert governor.warmup_frames == 20
     assert _feed(governor, 1.0, 20) == [levels[start_index].size] * 20
