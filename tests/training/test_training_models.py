@@ -18,6 +18,7 @@ from training.models import (
     ImageEncoder,
     MusicEncoder,
 )
+from training.models.music_encoder import PatchStem
 
 
 def test_dssje_loss_matches_hand_computed_value():
@@ -73,6 +74,28 @@ def test_music_encoder_shapes_and_gain_invariance():
     with torch.no_grad():
         assert encoder(window).shape == (2, 16)
         torch.testing.assert_close(encoder(louder), encoder(window), atol=1e-4, rtol=1e-4)
+
+
+def test_the_patch_stem_trains_as_the_convolution_it_exports_as():
+    torch.manual_seed(0)
+    stem = PatchStem(2, 5, (4, 3))
+    x = torch.randn(3, 2, 17, 23)  # neither side a multiple of the kernel: remainders dropped
+    stem.eval()
+    convolved = stem(x)
+    expected = F.conv2d(x, stem.weight, stem.bias, stride=(4, 3))
+    torch.testing.assert_close(convolved, expected, rtol=0, atol=0)
+    assert convolved.shape == (3, 5, 4, 7)
+    target = torch.randn(3, 5, 4, 7)
+    F.conv2d(x, stem.weight, stem.bias, stride=(4, 3)).mul(target).sum().backward()
+    conv_gradients = [stem.weight.grad.clone(), stem.bias.grad.clone()]
+    stem.zero_grad()
+    stem.train()
+    multiplied = stem(x)
+    torch.testing.assert_close(multiplied, expected, rtol=1e-5, atol=1e-5)
+    multiplied.mul(target).sum().backward()
+    torch.testing.assert_close(stem.weight.grad, conv_gradients[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(stem.bias.grad, conv_gradients[1], rtol=1e-5, atol=1e-5)
+    assert list(stem.state_dict()) == ["weight", "bias"]  # a Conv2d's, so checkpoints load
 
 
 def test_image_encoder_shape():

@@ -15,6 +15,34 @@ from torch import nn
 from training.config import MusicEncoderConfig
 
 
+class PatchStem(nn.Conv2d):
+    """A convolution whose stride is its kernel (non-overlapping patches):
+    [B, C, H, W] -> [B, out, H // kh, W // kw], the same parameters and result as
+    `nn.Conv2d(C, out, kernel, kernel)`. While training, its forward is written as one
+    matrix product over the patches: on one CPU thread the convolution's backward took
+    0.72 s for a batch of 24 windows, the product's forward and backward 0.15 s, most of
+    the embed stage's step. In eval mode (and so in the exported ONNX graph) it is the
+    convolution, whose forward is the faster one."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: tuple[int, int]):
+        super().__init__(in_channels, out_channels, kernel, kernel)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return super().forward(x)
+        kernel_h, kernel_w = self.kernel_size
+        batch, channels, height, width = x.shape
+        rows, cols = height // kernel_h, width // kernel_w
+        patches = x[:, :, : rows * kernel_h, : cols * kernel_w].reshape(
+            batch, channels, rows, kernel_h, cols, kernel_w
+        )
+        patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(
+            batch, rows, cols, channels * kernel_h * kernel_w
+        )  # [B, rows, cols, C * kh * kw]
+        out = patches @ self.weight.reshape(self.out_channels, -1).T + self.bias
+        return out.permute(0, 3, 1, 2)  # [B, out, rows, cols]
+
+
 class BranchCNN(nn.Module):
     """One branch (power or phase): [B, 1, n_bins, n_frames] -> [B, T, C * F]."""
 
@@ -23,9 +51,7 @@ class BranchCNN(nn.Module):
         c = config.channels
         layers: list[nn.Module] = [
             # [B, 1, n_bins, n_frames] -> [B, c0, n_bins/stem_freq, n_frames/stem_time]
-            nn.Conv2d(
-                1, c[0], (config.stem_freq, config.stem_time), (config.stem_freq, config.stem_time)
-            ),
+            PatchStem(1, c[0], (config.stem_freq, config.stem_time)),
             nn.BatchNorm2d(c[0]),
             nn.LeakyReLU(0.2),
         ]
