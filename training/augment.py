@@ -37,11 +37,15 @@ def pitch_shift(window: np.ndarray, semitones: float) -> np.ndarray:
     lower = np.minimum(source.astype(np.int64), n_bins - 1)
     upper = np.minimum(lower + 1, n_bins - 1)
     weight = (source - lower)[None, :, None].astype(np.float32)
-    shifted = window[:, lower] * (1.0 - weight) + window[:, upper] * weight
+    shifted = window[:, lower]  # [2, n_bins, T], new arrays from here on
+    step = window[:, upper]
+    step -= shifted
+    step *= weight
+    shifted += step  # lower + weight * (upper - lower), without further temporaries
     beyond = source > n_bins - 1
     shifted[0, beyond] = -1.0
     shifted[1, beyond] = 0.0
-    return shifted.astype(window.dtype)
+    return shifted.astype(window.dtype, copy=False)
 
 
 def gain_and_tilt(power: np.ndarray, gain_db: float, tilt_db: float, floor_db: float) -> None:

@@ -108,6 +108,19 @@ def test_pitch_shift_by_an_octave_doubles_the_bin():
     assert np.all(down[0, 33:] == -1.0)  # the top octave has no source: silence
 
 
+def test_a_fractional_pitch_shift_interpolates_each_frame_linearly():
+    from training.augment import pitch_shift
+
+    window = np.random.default_rng(0).uniform(-1, 1, (2, 64, 5)).astype(np.float32)
+    shifted = pitch_shift(window, 3.7)
+    source = np.arange(64) / 2 ** (3.7 / 12)  # all inside (shifted up); float32 indices
+    for channel in range(2):
+        for frame in range(5):
+            expected = np.interp(source, np.arange(64), window[channel, :, frame])
+            np.testing.assert_allclose(shifted[channel, :, frame], expected, atol=1e-5)
+    assert shifted.dtype == np.float32 and not np.shares_memory(shifted, window)
+
+
 def test_mixing_two_equal_powers_adds_three_db():
     from training.augment import mix_power
 
