@@ -64,6 +64,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "folds side by side (one process per core, --threads 1 each, the same --out); a "
         "run without --cv-folds then finds them finished and writes cv.json",
     )
+    parser.add_argument(
+        "--cv-epoch",
+        type=int,
+        metavar="N",
+        help="with --cv K --stages embed: train nothing, score every fold's checkpoint of "
+        "epoch N (each epoch is kept) into <out>/cv_epoch_<NNN>.json, to compare "
+        "checkpoints by cross-validation",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
         "--threads",
@@ -197,6 +205,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.cv_epoch is not None and (args.cv is None or stages != ["embed"] or args.cv_epoch < 1):
+        print(
+            f"musicscape train: --cv-epoch {args.cv_epoch} needs --cv K --stages embed and an "
+            f"epoch from 1",
+            file=sys.stderr,
+        )
+        return 2
     unknown = [s for s in stages if s not in STAGES]
     if unknown:
         print(f"musicscape train: unknown stages {unknown} (choose from {STAGES})", file=sys.stderr)
@@ -270,14 +285,16 @@ def run(args: argparse.Namespace) -> int:
             from training.embed_cv import run_embed_cv, run_pretrain_cv
 
             if args.cv_folds is not None:
-                run_embed_cv(ctx, args.cv, only_folds)
+                run_embed_cv(ctx, args.cv, only_folds, args.cv_epoch)
                 log.info(
                     "cv folds %s scored; run again without --cv-folds to pool every fold",
                     ", ".join(map(str, only_folds)),
                 )
                 return 0
-            run_cv = run_embed_cv if stages == ["embed"] else run_pretrain_cv
-            figures = run_cv(ctx, args.cv)
+            if stages == ["embed"]:
+                figures = run_embed_cv(ctx, args.cv, epoch=args.cv_epoch)
+            else:
+                figures = run_pretrain_cv(ctx, args.cv)
             for name, values in figures.items():
                 log.info(
                     "cv %s: accuracy %.3f (folds %.3f +- %.3f), per category %s",
@@ -317,7 +334,13 @@ def run(args: argparse.Namespace) -> int:
         if process.is_main:
             ctx.write_run_info()
         return EXIT_INTERRUPTED
-    except (StageOrderError, DataLayoutError, CheckpointError, RuntimeError) as error:
+    except (
+        StageOrderError,
+        DataLayoutError,
+        CheckpointError,
+        FileNotFoundError,
+        RuntimeError,
+    ) as error:
         print(f"musicscape train: {error}", file=sys.stderr)
         return EXIT_FAILED
     finally:

@@ -14,7 +14,15 @@ encoder, another memory) can be cross-validated on the same folds without encodi
 
 Folds are independent, so they can run side by side: `only_folds` trains and scores those
 folds alone and pools nothing; a later run over every fold finds them finished (their
-checkpoints at the last epoch) and only pools.
+checkpoints at the last epoch) and only pools. `epoch` scores every fold's checkpoint of
+that epoch instead (each epoch is kept), training nothing, into `cv_epoch_<NNN>.json`, so
+checkpoints are compared by CV too.
+
+Beside the encoder, the same windows are read by the key-blind tonal and rhythm summary's
+probe (`training.probe`; its L2 weight chosen inside each fold): its log-probabilities
+alone (`tonal_probe`) and added to the encoder's centred scores (`centred_and_tonal_probe`,
+a rule fixed before it was measured: the centred scores are what the app reads), each
+window alone and through the scene memory (`_memory`).
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.checkpoint import load_checkpoint
+from training.checkpoint import epoch_file, load_checkpoint
+from training.config import TrainConfig
 from training.context import RunContext
 from training.cross_validation import (
     FoldPredictions,
@@ -39,13 +48,15 @@ from training.cross_validation import (
 from training.data import ImageBank, MusicBank
 from training.embed_stage import run_embed_stage
 from training.embedding import JointEmbedding, image_centroids
-from training.probe import window_representations
+from training.probe import TonalRhythmSummary, probe_cv, window_representations
 from visualizer.scene_memory import DEFAULT_SCENE_MEMORY_SECONDS
 
 log = logging.getLogger(__name__)
 
 CV_FILE = "cv.json"
 HELD_OUT_SCORES_FILE = "held_out_scores.npz"
+# Probabilities below this read as this in the log-probabilities the probe read-outs add.
+PROBABILITY_FLOOR = 1e-6
 
 
 def window_features(model: JointEmbedding, bank: MusicBank, device) -> tuple[list, list]:
@@ -62,15 +73,27 @@ def window_features(model: JointEmbedding, bank: MusicBank, device) -> tuple[lis
 SCORINGS = ("retrieval", "retrieval_centred", "retrieval_memory", "retrieval_centred_memory")
 
 
-def fold_predictions(ctx: RunContext, checkpoint: Path) -> dict[str, FoldPredictions]:
+def cv_file(epoch: int | None) -> str:
+    return CV_FILE if epoch is None else f"cv_epoch_{epoch:03d}.json"
+
+
+def held_out_scores_file(epoch: int | None) -> str:
+    return HELD_OUT_SCORES_FILE if epoch is None else f"held_out_scores_epoch_{epoch:03d}.npz"
+
+
+def fold_predictions(
+    ctx: RunContext, checkpoint: Path, scores_file: str = HELD_OUT_SCORES_FILE
+) -> dict[str, FoldPredictions]:
     """Predictions for the held-out tracks of the fold `ctx` trains on, per scoring of
-    `SCORINGS`: raw or centred, each window alone or through the scene memory."""
+    `SCORINGS`: raw or centred, each window alone or through the scene memory; the scores
+    go to `scores_file` in the fold's folder."""
     device = ctx.process.device
     saved = load_checkpoint(checkpoint, "embed")
-    model = JointEmbedding(ctx.config.embed).to(device)
+    config = TrainConfig.from_dict(saved["config"]).embed  # the checkpoint's own
+    model = JointEmbedding(config).to(device)
     model.load_state_dict(saved["model"])
     skipped = ctx.split.skipped
-    images = ImageBank(ctx.split.train_images, ctx.config.embed.image.image_size, skipped)
+    images = ImageBank(ctx.split.train_images, config.image.image_size, skipped)
     prototypes = image_centroids(model.image, images, len(ctx.split.categories), device).cpu()
     train_features, _ = window_features(
         model, MusicBank(ctx.split.train_tracks, ctx.cache, ctx.contract, skipped), device
@@ -86,7 +109,7 @@ def fold_predictions(ctx: RunContext, checkpoint: Path) -> dict[str, FoldPredict
     raw = (features @ prototypes.T).numpy()
     centred = ((features - centre) @ (prototypes - centre).T).numpy()
     np.savez(
-        ctx.run_dir / HELD_OUT_SCORES_FILE,
+        ctx.run_dir / scores_file,
         raw=raw,
         centred=centred,
         labels=window_labels,
@@ -106,28 +129,100 @@ def fold_predictions(ctx: RunContext, checkpoint: Path) -> dict[str, FoldPredict
     return {name: FoldPredictions(window_labels, chosen[name], tracks) for name in SCORINGS}
 
 
-def run_embed_cv(ctx: RunContext, k: int, only_folds: tuple[int, ...] = ()) -> dict | None:
+PROBE_SCORINGS = (
+    "tonal_probe",
+    "tonal_probe_memory",
+    "centred_and_tonal_probe",
+    "centred_and_tonal_probe_memory",
+)
+
+
+def tonal_probe_predictions(
+    ctx: RunContext, k: int, score_files: list[Path]
+) -> tuple[dict[str, list[FoldPredictions]], list[float]]:
+    """The probe read-outs of the module docstring on the windows of each fold's
+    `score_files` (what `fold_predictions` saved, in fold order): (predictions per read-out
+    of `PROBE_SCORINGS`, one FoldPredictions per fold; the L2 weight each fold chose)."""
+    folds = fold_splits(ctx.split, k, ctx.config.data.seed)
+    track_fold = {
+        str(path): f for f, split in enumerate(folds) for path, _ in split.validation_tracks
+    }
+    bank = MusicBank(
+        sorted(ctx.split.train_tracks + ctx.split.validation_tracks),
+        ctx.cache,
+        ctx.contract,
+        ctx.split.skipped,
+    )
+    hop_frames = cv_hop_frames(ctx.contract)
+    vectors, labels, window_tracks = window_representations(
+        bank, hop_frames, {"summary": TonalRhythmSummary(ctx.contract)}
+    )
+    probed = probe_cv(
+        vectors["summary"], labels, window_tracks, track_fold, len(ctx.split.categories)
+    )
+    log_probabilities = np.log(np.maximum(probed.probabilities, PROBABILITY_FLOOR))
+    row_of, seen = {}, {}
+    for row, track in enumerate(window_tracks):  # (track, its n-th window) -> row
+        row_of[track, seen.get(track, 0)] = row
+        seen[track] = seen.get(track, 0) + 1
+    hop_seconds = hop_frames * ctx.contract.frame_seconds
+    predictions: dict[str, list[FoldPredictions]] = {name: [] for name in PROBE_SCORINGS}
+    for score_file in score_files:
+        saved = np.load(score_file)
+        tracks = saved["tracks"].tolist()
+        seen = {}
+        rows = []
+        for track in tracks:
+            rows.append(row_of[track, seen.get(track, 0)])
+            seen[track] = seen.get(track, 0) + 1
+        probe_scores = log_probabilities[rows]
+        readouts = {
+            "tonal_probe": probe_scores,
+            "centred_and_tonal_probe": saved["centred"] + probe_scores,
+        }
+        for name, scores in readouts.items():
+            remembered = remembered_choices(
+                scores, tracks, DEFAULT_SCENE_MEMORY_SECONDS, hop_seconds
+            )
+            predictions[name].append(FoldPredictions(saved["labels"], scores.argmax(1), tracks))
+            predictions[f"{name}_memory"].append(
+                FoldPredictions(saved["labels"], remembered, tracks)
+            )
+    return predictions, probed.chosen_weight_decays
+
+
+def run_embed_cv(
+    ctx: RunContext, k: int, only_folds: tuple[int, ...] = (), epoch: int | None = None
+) -> dict | None:
     """Train and score every fold (resuming finished ones), write cv.json, return it; with
-    `only_folds`, train and score those folds alone and return None."""
+    `only_folds`, train and score those folds alone and return None; with `epoch`, train
+    nothing and score every fold's checkpoint of that epoch (`cv_epoch_<NNN>.json`)."""
     outside = [fold for fold in only_folds if not 0 <= fold < k]
     if outside:
         raise ValueError(f"folds {outside} are not among the {k} folds 0-{k - 1}")
     predictions: dict[str, list[FoldPredictions]] = {name: [] for name in SCORINGS}
+    score_files = []
     for fold, split in enumerate(fold_splits(ctx.split, k, ctx.config.data.seed)):
         if only_folds and fold not in only_folds:
             continue
         fold_ctx = dataclasses.replace(ctx, run_dir=ctx.run_dir / f"fold_{fold}", split=split)
-        fold_ctx.run_dir.mkdir(parents=True, exist_ok=True)
-        fold_ctx.write_run_info()
-        log.info(
-            "cv fold %d/%d: %d training tracks, %d held out",
-            fold + 1,
-            k,
-            len(split.train_tracks),
-            len(split.validation_tracks),
-        )
-        checkpoint = run_embed_stage(fold_ctx)
-        fold_result = fold_predictions(fold_ctx, checkpoint)
+        if epoch is None:
+            fold_ctx.run_dir.mkdir(parents=True, exist_ok=True)
+            fold_ctx.write_run_info()
+            log.info(
+                "cv fold %d/%d: %d training tracks, %d held out",
+                fold + 1,
+                k,
+                len(split.train_tracks),
+                len(split.validation_tracks),
+            )
+            checkpoint = run_embed_stage(fold_ctx)
+        else:
+            checkpoint = fold_ctx.stage_dir("embed") / epoch_file(epoch)
+            if not checkpoint.is_file():
+                raise FileNotFoundError(f"{checkpoint}: fold {fold} has no epoch {epoch}")
+        fold_result = fold_predictions(fold_ctx, checkpoint, held_out_scores_file(epoch))
+        score_files.append(fold_ctx.run_dir / held_out_scores_file(epoch))
         for name, fold_prediction in fold_result.items():
             predictions[name].append(fold_prediction)
         log.info(
@@ -139,15 +234,19 @@ def run_embed_cv(ctx: RunContext, k: int, only_folds: tuple[int, ...] = ()) -> d
         )
     if only_folds:
         return None
+    probe_predictions, chosen_weight_decays = tonal_probe_predictions(ctx, k, score_files)
+    predictions.update(probe_predictions)
     categories = ctx.split.categories
     figures = {name: cv_figures(folds, categories) for name, folds in predictions.items()}
     write_cv_json(
-        ctx.run_dir / CV_FILE,
+        ctx.run_dir / cv_file(epoch),
         figures,
         {
             "k": k,
             "seed": ctx.config.data.seed,
+            "epoch": ctx.config.embed.epochs if epoch is None else epoch,
             "scene_memory_seconds": DEFAULT_SCENE_MEMORY_SECONDS,
+            "tonal_probe_weight_decays": chosen_weight_decays,
             "config": ctx.config.to_dict(),
         },
     )

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.training.synthetic import make_dataset, write_config
-from training.cli import main
+from training.cli import EXIT_FAILED, main
 from training.config import DataConfig, TrainConfig, tiny_config
 from training.cross_validation import (
     FoldPredictions,
@@ -18,7 +18,7 @@ from training.cross_validation import (
     window_starts,
 )
 from training.data import split_data
-from training.embed_cv import HELD_OUT_SCORES_FILE, SCORINGS
+from training.embed_cv import HELD_OUT_SCORES_FILE, PROBE_SCORINGS, SCORINGS
 from training.probe import (
     PROBE_WEIGHT_DECAYS,
     UNCHOSEN_WEIGHT_DECAY,
@@ -163,7 +163,7 @@ def test_a_fold_chooses_its_weight_without_its_own_windows():
 
 
 @pytest.mark.slow
-def test_train_cv_writes_pooled_figures_over_every_track(tmp_path):
+def test_train_cv_writes_pooled_figures_over_every_track(tmp_path, capsys):
     data = make_dataset(tmp_path / "data", n_categories=2, tracks=3, seconds=2.0)
     config = write_config(tmp_path / "tiny.json")
     arguments = [
@@ -186,6 +186,17 @@ def test_train_cv_writes_pooled_figures_over_every_track(tmp_path):
         assert result[name]["tracks"] == 6 and result[name]["folds"] == 3
         assert len(result[name]["per_fold_accuracy"]) == 3
         assert sum(result[name]["chosen_shares"].values()) == pytest.approx(1.0)
+    assert result["epoch"] == 2 and len(result["tonal_probe_weight_decays"]) == 3
+    for name in PROBE_SCORINGS:  # the tonal probe beside the encoder, on the same windows
+        assert result[name]["tracks"] == 6 and result[name]["folds"] == 3
+        assert result[name]["windows"] == result["retrieval"]["windows"]
+    # scoring the folds' epoch-2 checkpoints (the last) again gives the same figures
+    assert main([*arguments, "--cv-epoch", "2"]) == 0
+    again = json.loads((tmp_path / "cv" / "cv_epoch_002.json").read_text())
+    for name in (*SCORINGS, *PROBE_SCORINGS):
+        assert again[name] == result[name]
+    assert main([*arguments, "--cv-epoch", "3"]) == EXIT_FAILED
+    assert "fold 0 has no epoch 3" in capsys.readouterr().err
     for fold in range(3):
         assert (tmp_path / "cv" / f"fold_{fold}" / "embed" / "latest.pt").is_file()
         # the saved scores are the ones the fold's figures were read from
@@ -211,6 +222,21 @@ def test_cv_folds_must_be_folds_of_an_embed_cv(tmp_path, capsys, extra):
     code = main(["--data", str(tmp_path), "--out", str(tmp_path / "o"), *extra])
     assert code == 2
     assert "needs --cv K --stages embed and folds from 0 to K-1" in capsys.readouterr().err
+    assert not Path(tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--stages", "embed", "--cv-epoch", "2"],
+        ["--cv", "3", "--stages", "pretrain", "--cv-epoch", "2"],
+        ["--cv", "3", "--stages", "embed", "--cv-epoch", "0"],
+    ],
+)
+def test_cv_epoch_needs_an_embed_cv_and_an_epoch(tmp_path, capsys, extra):
+    code = main(["--data", str(tmp_path), "--out", str(tmp_path / "o"), *extra])
+    assert code == 2
+    assert "needs --cv K --stages embed and an epoch from 1" in capsys.readouterr().err
     assert not Path(tmp_path / "o").exists()
 
 
