@@ -275,3 +275,17 @@ def test_train_cv_of_pretraining_probes_four_representations(tmp_path):
     # the synthetic categories are tones two octaves apart: the band means tell them apart
     assert result["spectral_summary"]["accuracy"] == 1.0
     assert (tmp_path / "cv" / "pretrain" / "latest.pt").is_file()
+
+
+def test_the_shipped_encoders_settings_are_a_recipe():
+    """training/recipes/embed_shipped_settings.json is what `--config` takes to train (or
+    cross-validate) the joint embedding with the bundled encoder's settings."""
+    recipe = Path(__file__).parents[2] / "training" / "recipes" / "embed_shipped_settings.json"
+    config = TrainConfig.from_dict(json.loads(recipe.read_text()))
+    assert config.data.extra_music == ("music-extra",)
+    augment = config.data.augment
+    assert (augment.gain_db, augment.tilt_db, augment.max_semitones) == (6.0, 3.0, 0.5)
+    assert augment.mix_probability == 0.1
+    embed = config.embed
+    assert (embed.music.lstm_hidden, embed.per_class, embed.epochs) == (128, 6, 30)
+    assert (embed.loss, config.data.seed) == ("dssje", 1234)
