@@ -137,6 +137,17 @@ PROBE_SCORINGS = (
 )
 
 
+def window_keys(tracks: list[str]) -> list[tuple[str, int]]:
+    """Per window (in order, each named by its track): (track, its place among that track's
+    windows), which finds the same window in another list of the same tracks' windows."""
+    seen: dict[str, int] = {}
+    keys = []
+    for track in tracks:
+        keys.append((track, seen.get(track, 0)))
+        seen[track] = seen.get(track, 0) + 1
+    return keys
+
+
 def tonal_probe_predictions(
     ctx: RunContext, k: int, score_files: list[Path]
 ) -> tuple[dict[str, list[FoldPredictions]], list[float]]:
@@ -161,21 +172,13 @@ def tonal_probe_predictions(
         vectors["summary"], labels, window_tracks, track_fold, len(ctx.split.categories)
     )
     log_probabilities = np.log(np.maximum(probed.probabilities, PROBABILITY_FLOOR))
-    row_of, seen = {}, {}
-    for row, track in enumerate(window_tracks):  # (track, its n-th window) -> row
-        row_of[track, seen.get(track, 0)] = row
-        seen[track] = seen.get(track, 0) + 1
+    row_of = {key: row for row, key in enumerate(window_keys(window_tracks))}
     hop_seconds = hop_frames * ctx.contract.frame_seconds
     predictions: dict[str, list[FoldPredictions]] = {name: [] for name in PROBE_SCORINGS}
     for score_file in score_files:
         saved = np.load(score_file)
         tracks = saved["tracks"].tolist()
-        seen = {}
-        rows = []
-        for track in tracks:
-            rows.append(row_of[track, seen.get(track, 0)])
-            seen[track] = seen.get(track, 0) + 1
-        probe_scores = log_probabilities[rows]
+        probe_scores = log_probabilities[[row_of[key] for key in window_keys(tracks)]]
         readouts = {
             "tonal_probe": probe_scores,
             "centred_and_tonal_probe": saved["centred"] + probe_scores,

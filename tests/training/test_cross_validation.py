@@ -18,7 +18,7 @@ from training.cross_validation import (
     window_starts,
 )
 from training.data import split_data
-from training.embed_cv import HELD_OUT_SCORES_FILE, PROBE_SCORINGS, SCORINGS
+from training.embed_cv import HELD_OUT_SCORES_FILE, PROBE_SCORINGS, SCORINGS, window_keys
 from training.probe import (
     PROBE_WEIGHT_DECAYS,
     UNCHOSEN_WEIGHT_DECAY,
@@ -289,3 +289,9 @@ def test_the_shipped_encoders_settings_are_a_recipe():
     embed = config.embed
     assert (embed.music.lstm_hidden, embed.per_class, embed.epochs) == (128, 6, 30)
     assert (embed.loss, config.data.seed) == ("dssje", 1234)
+
+
+def test_window_keys_name_each_window_by_its_track_and_place():
+    assert window_keys(["a", "b", "a", "a", "b"]) == [
+        ("a", 0), ("b", 0), ("a", 1), ("a", 2), ("b", 1)
+    ]  # fmt: skip
