@@ -67,6 +67,18 @@ def _nearest_x2_upscaler(directory):
     return load_upscaler(directory)
 
 
+def test_the_pick_reports_what_each_level_it_timed_cost():
+    runtime = ModelRuntime(default_model_dir(), intra_op_threads=1)
+    plain = Upscaler()
+    levels = output_levels(runtime.metadata.image_size, plain)
+    everything_fits, nothing_fits = {}, {}
+    pick_output(runtime, levels, fps=0.01, timings=everything_fits)
+    assert list(everything_fits) == levels  # the generator's own size, then each, in order
+    assert all(seconds > 0 for seconds in everything_fits.values())
+    pick_output(runtime, levels, fps=1e9, timings=nothing_fits)
+    assert list(nothing_fits) == levels[:2]  # its own size, and the first that did not fit
+
+
 def test_a_learned_upscaler_that_fits_is_used(tmp_path):
     runtime = ModelRuntime(default_model_dir(), intra_op_threads=1)
     learned = _nearest_x2_upscaler(tmp_path)
@@ -154,3 +166,20 @@ def test_the_wait_before_a_retry_doubles_up_to_its_cap():
             frames += 1
         waits.append(frames)
     assert waits == [100, 200, 400, 800, 1600, 3200, 3200, 3200]  # at fps 10: 10 s to 320 s
+
+
+def test_a_step_up_is_judged_by_the_next_levels_measured_extra_cost():
+    """At 60 fps the budget is 4.17 ms: a second at 3.2 ms is over three quarters of it, so
+    without timings the governor stays; timed at start, 128 px costs 0.3 ms more than
+    64 px, which fits, and 192 px 1.2 ms more than 128 px, which does not."""
+    plain = Upscaler()
+    levels = [OutputLevel(size, plain) for size in (64, 128, 192)]
+    timings = {levels[0]: 0.0030, levels[1]: 0.0033, levels[2]: 0.0045}
+    timed = OutputGovernor(levels, levels[0], fps=60.0, timings=timings)
+    untimed = OutputGovernor(levels, levels[0], fps=60.0)
+    for governor in (timed, untimed):
+        assert _feed(governor, 0.0032, 120) == [64] * 120  # warm-up
+    assert _feed(timed, 0.0032, 60)[-1] == 128 and timed.steps_up == 1
+    assert _feed(untimed, 0.0032, 60)[-1] == 64 and untimed.steps_up == 0
+    assert _feed(timed, 0.0033, 120) == [128] * 120  # 3.3 + 1.2 ms does not fit
+    assert _feed(timed, 0.0028, 60)[-1] == 192  # 2.8 + 1.2 ms does

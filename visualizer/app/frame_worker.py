@@ -351,9 +351,10 @@ class FrameWorker(QThread):
         if self.settings.output_size is not None:
             return OutputLevel(self.settings.output_size, upscaler)
         levels = output_levels(self.runtime.metadata.image_size, upscaler)
-        level = pick_output(self.runtime, levels, self.settings.fps)
+        timings = {}
+        level = pick_output(self.runtime, levels, self.settings.fps, timings)
         self.settings = replace(self.settings, output_size=level.size)
-        self.output_governor = OutputGovernor(levels, level, self.settings.fps)
+        self.output_governor = OutputGovernor(levels, level, self.settings.fps, timings)
         return level
 
     def _frame_loop(self) -> None:

@@ -18,7 +18,10 @@ or the other way round (a VJ's show software starting beside it). `OutputGoverno
 right while the app runs: it times every frame's generator and upscale, and steps one level
 down the ladder (`output_levels`, in order of preference) when a second's median overruns
 the budget by a fifth, so the display rate holds, and one level up when a second's median
-uses less than three quarters of it. A step up adds only the upscale's growth, as the
+uses less than three quarters of it (or, for a level timed at start whose next level was
+timed too, when the second's median plus the next level's extra cost fits the budget: on
+the busy machine below, 64 px took 3.25 ms, over three quarters of 4.2 ms, while 128 px
+needed only 0.3 ms more). A step up adds only the upscale's growth, as the
 generator costs the same at every size (on the loaded 2-core machine: 2.3 ms at 64 px, 3.2
 ms at 256 px bicubic, 3.7 ms at 384 px, against a budget of 4.2 ms at 60 fps). Between the
 two thresholds it stays: on an idle machine 256 px took 3.7-4.3 ms a second, and stepping
@@ -90,25 +93,39 @@ def frame_work_seconds(runtime, upscaler: Upscaler, size: int, frames: int = TIM
     return float(np.median(durations))
 
 
-def largest_fitting(runtime, levels: list[OutputLevel], budget: float) -> OutputLevel | None:
+LevelTimings = dict[OutputLevel, float]  # a level's frame work, median seconds
+
+
+def largest_fitting(
+    runtime, levels: list[OutputLevel], budget: float, timings: LevelTimings | None = None
+) -> OutputLevel | None:
     """The largest of `levels` (ascending sizes, one upscaler) whose frame work fits
-    `budget` seconds, or None."""
+    `budget` seconds, or None; each level timed goes into `timings` when given."""
     fitting = None
     for level in levels:
-        if frame_work_seconds(runtime, level.upscaler, level.size) > budget:
+        seconds = frame_work_seconds(runtime, level.upscaler, level.size)
+        if timings is not None:
+            timings[level] = seconds
+        if seconds > budget:
             break
         fitting = level
     return fitting
 
 
-def pick_output(runtime, levels: list[OutputLevel], fps: float) -> OutputLevel:
+def pick_output(
+    runtime, levels: list[OutputLevel], fps: float, timings: LevelTimings | None = None
+) -> OutputLevel:
     """The level of `output_levels` that holds `fps` here: the learned upscaler's largest
-    that fits, else the bicubic resize's, else the generator's own size."""
+    that fits, else the bicubic resize's, else the generator's own size. The frame work of
+    every level it timed (the generator's own size always) goes into `timings` when given,
+    for the `OutputGovernor`."""
     budget = FRAME_SHARE / fps
     native, *enlarged = levels
+    if timings is not None:
+        timings[native] = frame_work_seconds(runtime, native.upscaler, native.size)
     for learned in (True, False):
         candidates = [level for level in enlarged if level.upscaler.learned == learned]
-        fitting = largest_fitting(runtime, candidates, budget)
+        fitting = largest_fitting(runtime, candidates, budget, timings)
         if fitting is not None:
             return fitting
     return native
@@ -119,12 +136,22 @@ class OutputGovernor:
 
     `record(seconds)` takes each frame's generator-plus-upscale time and returns the level
     to make the next frame at. Decisions count frames, not wall time, so they follow from
-    the times alone; `fps` turns the docstring's seconds into frames."""
+    the times alone; `fps` turns the docstring's seconds into frames. `timings` (from
+    `pick_output`) say what each level timed at start cost: where both the current level
+    and the next have one, an easy second steps up when its median plus the next level's
+    extra cost fits the budget, instead of when it uses under three quarters of it."""
 
-    def __init__(self, levels: list[OutputLevel], start: OutputLevel, fps: float):
+    def __init__(
+        self,
+        levels: list[OutputLevel],
+        start: OutputLevel,
+        fps: float,
+        timings: LevelTimings | None = None,
+    ):
         if start not in levels:
             raise ValueError(f"{start} is not one of the output levels")
         self.levels = levels
+        self.timings = dict(timings or {})
         self.index = levels.index(start)
         self.budget = FRAME_SHARE / fps
         self.window_frames = max(1, round(fps))
@@ -158,10 +185,18 @@ class OutputGovernor:
             self.index -= 1
             self.steps_down += 1
         elif (
-            median < STEP_UP_SHARE * self.budget
-            and self.index + 1 < len(self.levels)
+            self.index + 1 < len(self.levels)
             and self._frame >= self._blocked_until.get(self.index + 1, 0)
+            and self._next_level_fits(median)
         ):
             self.index += 1
             self.steps_up += 1
         return self.level
+
+    def _next_level_fits(self, median: float) -> bool:
+        """Whether a second whose median frame work was `median` at this level leaves room
+        for the next one (see the class docstring)."""
+        here, above = self.levels[self.index], self.levels[self.index + 1]
+        if here in self.timings and above in self.timings:
+            return median + self.timings[above] - self.timings[here] < self.budget
+        return median < STEP_UP_SHARE * self.budget
