@@ -45,7 +45,7 @@ from training.cross_validation import (
     remembered_choices,
     write_cv_json,
 )
-from training.data import ImageBank, MusicBank
+from training.data import DataSplit, ImageBank, MusicBank
 from training.embed_stage import run_embed_stage
 from training.embedding import JointEmbedding, image_centroids
 from training.probe import TonalRhythmSummary, probe_cv, window_representations
@@ -149,12 +149,12 @@ def window_keys(tracks: list[str]) -> list[tuple[str, int]]:
 
 
 def tonal_probe_predictions(
-    ctx: RunContext, k: int, score_files: list[Path]
+    ctx: RunContext, folds: list[DataSplit], score_files: list[Path]
 ) -> tuple[dict[str, list[FoldPredictions]], list[float]]:
     """The probe read-outs of the module docstring on the windows of each fold's
-    `score_files` (what `fold_predictions` saved, in fold order): (predictions per read-out
-    of `PROBE_SCORINGS`, one FoldPredictions per fold; the L2 weight each fold chose)."""
-    folds = fold_splits(ctx.split, k, ctx.config.data.seed)
+    `score_files` (what `fold_predictions` saved for the fold splits `folds`, in order):
+    (predictions per read-out of `PROBE_SCORINGS`, one FoldPredictions per fold; the L2
+    weight each fold chose)."""
     track_fold = {
         str(path): f for f, split in enumerate(folds) for path, _ in split.validation_tracks
     }
@@ -205,7 +205,8 @@ def run_embed_cv(
         raise ValueError(f"folds {outside} are not among the {k} folds 0-{k - 1}")
     predictions: dict[str, list[FoldPredictions]] = {name: [] for name in SCORINGS}
     score_files = []
-    for fold, split in enumerate(fold_splits(ctx.split, k, ctx.config.data.seed)):
+    folds = fold_splits(ctx.split, k, ctx.config.data.seed)
+    for fold, split in enumerate(folds):
         if only_folds and fold not in only_folds:
             continue
         fold_ctx = dataclasses.replace(ctx, run_dir=ctx.run_dir / f"fold_{fold}", split=split)
@@ -224,8 +225,9 @@ def run_embed_cv(
             checkpoint = fold_ctx.stage_dir("embed") / epoch_file(epoch)
             if not checkpoint.is_file():
                 raise FileNotFoundError(f"{checkpoint}: fold {fold} has no epoch {epoch}")
-        fold_result = fold_predictions(fold_ctx, checkpoint, held_out_scores_file(epoch))
-        score_files.append(fold_ctx.run_dir / held_out_scores_file(epoch))
+        scores_file = held_out_scores_file(epoch)
+        fold_result = fold_predictions(fold_ctx, checkpoint, scores_file)
+        score_files.append(fold_ctx.run_dir / scores_file)
         for name, fold_prediction in fold_result.items():
             predictions[name].append(fold_prediction)
         log.info(
@@ -237,7 +239,7 @@ def run_embed_cv(
         )
     if only_folds:
         return None
-    probe_predictions, chosen_weight_decays = tonal_probe_predictions(ctx, k, score_files)
+    probe_predictions, chosen_weight_decays = tonal_probe_predictions(ctx, folds, score_files)
     predictions.update(probe_predictions)
     categories = ctx.split.categories
     figures = {name: cv_figures(folds, categories) for name, folds in predictions.items()}
