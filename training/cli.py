@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 STAGES = ("pretrain", "embed", "gan", "judge", "upscaler")
+DEFAULT_STAGES = "embed,gan"
 JUDGE_CONFIG_FILE = "judge_config.json"
 UPSCALER_CONFIG_FILE = "upscaler_config.json"
 EXIT_INTERRUPTED = 130
@@ -27,7 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="run folder to create (checkpoints, logs)")
     parser.add_argument("--resume", type=Path, help="continue the run in this folder")
     parser.add_argument(
-        "--stages", default="embed,gan", help="comma list of pretrain,embed,gan,judge,upscaler"
+        "--stages",
+        help=f"comma list of pretrain,embed,gan,judge,upscaler (default {DEFAULT_STAGES}; "
+        "with --resume, the stages the run was started with)",
     )
     parser.add_argument("--epochs-embed", type=int, help="embedding epochs")
     parser.add_argument("--epochs-gan", type=int, help="GAN epochs")
@@ -179,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     from visualizer.frontend import FrontEndContract
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    stages = [s.strip() for s in args.stages.split(",") if s.strip()]
+    stages = [s.strip() for s in (args.stages or DEFAULT_STAGES).split(",") if s.strip()]
     if args.cv is not None and (
         args.cv < 2 or stages not in (["embed"], ["pretrain"]) or args.resume is not None
     ):
@@ -212,10 +215,6 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    unknown = [s for s in stages if s not in STAGES]
-    if unknown:
-        print(f"musicscape train: unknown stages {unknown} (choose from {STAGES})", file=sys.stderr)
-        return 2
     resumed = None
     if args.resume is not None:
         run_dir = args.resume
@@ -226,11 +225,17 @@ def run(args: argparse.Namespace) -> int:
             return 2
         data_root = Path(resumed["data_root"]) if args.data is None else args.data
         contract = FrontEndContract.from_dict(resumed["frontend"])
+        if args.stages is None and resumed.get("stages"):
+            stages = list(resumed["stages"])
     else:
         if args.data is None or args.out is None:
             print("musicscape train: needs --data and --out (or --resume RUN_DIR)", file=sys.stderr)
             return 2
         run_dir, data_root, contract = args.out, args.data, FrontEndContract()
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        print(f"musicscape train: unknown stages {unknown} (choose from {STAGES})", file=sys.stderr)
+        return 2
     if args.device == "cuda" and not torch.cuda.is_available():
         print("musicscape train: --device cuda but torch sees no GPU", file=sys.stderr)
         return 2
@@ -275,6 +280,7 @@ def run(args: argparse.Namespace) -> int:
         cache=FeatureCache(cache_dir, contract),
         process=process,
         progress=not args.no_progress,
+        stages=tuple(stages),
     )
     ctx.stop.install()
     log = logging.getLogger("training")

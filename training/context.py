@@ -52,6 +52,9 @@ class RunContext:
     process: ProcessInfo
     stop: StopFlag = field(default_factory=StopFlag)
     progress: bool = True
+    # The stages this run trains, in order; recorded in run.json, so `--resume` without
+    # `--stages` continues them and no others.
+    stages: tuple[str, ...] = ()
 
     def stage_dir(self, stage: str) -> Path:
         return self.run_dir / stage
@@ -64,6 +67,7 @@ class RunContext:
     def write_run_info(self) -> None:
         info = {
             "data_root": str(self.data_root),
+            "stages": list(self.stages),
             "config": self.config.to_dict(),
             "frontend": self.contract.to_dict(),
             "data": self.split.summary(),

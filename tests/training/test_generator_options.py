@@ -210,7 +210,7 @@ def test_the_bundled_generators_recipe_is_a_train_config_with_its_settings():
     [
         ("gan_attributes_notch.json", 64, 32, 30, 10),
         ("gan_128_attributes_notch.json", 128, 16, 24, 8),
-        ("gan_128_attributes_notch_36.json", 128, 16, 36, 12),
+        ("gan_128_attributes_notch_30.json", 128, 16, 30, 10),
     ],
 )
 def test_the_notch_recipes_are_the_bundled_recipe_with_the_notch(

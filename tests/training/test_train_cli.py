@@ -117,11 +117,23 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, dataset):
     assert train(tmp_path, dataset, "straight") == 0
     assert train(tmp_path, dataset, "stopped", "--epochs-embed", "1", "--stages", "embed") == 0
     assert main(["--resume", str(tmp_path / "stopped"), "--cache-dir", str(tmp_path / "cache"),
-                 "--no-progress", "--epochs-embed", "2"]) == 0  # fmt: skip
+                 "--no-progress", "--epochs-embed", "2", "--stages", "embed,gan"]) == 0  # fmt: skip
     for stage, key in (("embed", "model"), ("gan", "generator"), ("gan", "discriminator")):
         assert_same_weights(
             weights(tmp_path / "straight", stage, key), weights(tmp_path / "stopped", stage, key)
         )
+    info = json.loads((tmp_path / "stopped" / "run.json").read_text())
+    assert info["stages"] == ["embed", "gan"]
+
+
+def test_resume_without_stages_continues_the_stages_the_run_was_started_with(tmp_path, dataset):
+    assert train(tmp_path, dataset, "run", "--epochs-embed", "1", "--stages", "embed") == 0
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["stages"] == ["embed"]
+    assert main(["--resume", str(tmp_path / "run"), "--cache-dir", str(tmp_path / "cache"),
+                 "--no-progress", "--epochs-embed", "2"]) == 0  # fmt: skip
+    assert load_checkpoint(tmp_path / "run" / "embed" / LATEST, "embed")["epoch"] == 2
+    assert not (tmp_path / "run" / "gan").exists()  # the default stages would train a GAN
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["stages"] == ["embed"]
 
 
 def test_embed_stage_with_consistency_pairs_logs_their_loss_and_stability(tmp_path, dataset):
