@@ -242,7 +242,7 @@ def run_embed_cv(
     probe_predictions, chosen_weight_decays = tonal_probe_predictions(ctx, folds, score_files)
     predictions.update(probe_predictions)
     categories = ctx.split.categories
-    figures = {name: cv_figures(folds, categories) for name, folds in predictions.items()}
+    figures = {name: cv_figures(per_fold, categories) for name, per_fold in predictions.items()}
     write_cv_json(
         ctx.run_dir / cv_file(epoch),
         figures,

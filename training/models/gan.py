@@ -82,7 +82,7 @@ class NearestResizeConv(nn.Conv2d):
         # [out, row phase, column phase, in, 3, 3] -> [out * 4, in, 3, 3], pixel-shuffle order
         kernel = torch.einsum("aiu,bjv,ocuv->oabcij", fold, fold, self.weight)
         kernel = kernel.reshape(self.out_channels * 4, self.in_channels, 3, 3)
-        return nn.functional.pixel_shuffle(nn.functional.conv2d(x, kernel, padding=1), 2)
+        return nn.functional.pixel_shuffle(nn.functional.conv2d(x, kernel, padding=self.padding), 2)
 
 
 class DiagonalNotch(nn.Module):
