@@ -43,6 +43,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "only `--stages upscaler`, or to add the upscaler to a model folder)",
     )
     parser.add_argument(
+        "--probe-only",
+        action="store_true",
+        help="write only music_encoder.onnx: the encoder at --encoder with the run's category "
+        "probe (probe/latest.pt, from `--stages probe`) joined after it",
+    )
+    parser.add_argument(
+        "--encoder",
+        type=Path,
+        help="with --probe-only: the music_encoder.onnx to add the probe to (trained on the "
+        "same tracks as the probe)",
+    )
+    parser.add_argument(
         "--truncation",
         type=float,
         default=1.0,
@@ -93,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         gan_checkpoint,
         run_metadata,
     )
-    from training.checkpoint import CheckpointError
+    from training.checkpoint import LATEST, CheckpointError
     from training.context import read_run_info
     from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, JUDGE_FILE, ModelFileError
 
@@ -116,6 +128,11 @@ def run(args: argparse.Namespace) -> int:
     upscaler_checkpoint = args.run / "upscaler" / "upscaler.pt"
     if args.upscaler_only:
         return _export_upscaler(args, upscaler_checkpoint)
+    if args.probe_only:
+        if args.encoder is None:
+            print("musicscape export: --probe-only needs --encoder ENCODER.onnx", file=sys.stderr)
+            return EXIT_FAILED
+        return _export_probe(args, args.encoder)
     options = GeneratorExportOptions(
         args.truncation, args.gan_epoch, args.category_pull, args.output_filter
     )
@@ -163,6 +180,10 @@ def run(args: argparse.Namespace) -> int:
     except (ExportMismatchError, ModelFileError, CheckpointError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)
         return EXIT_FAILED
+    if (args.run / "probe" / LATEST).is_file():
+        code = _export_probe(args, args.out / ENCODER_FILE)
+        if code:
+            return code
     if upscaler_checkpoint.is_file():
         return _export_upscaler(args, upscaler_checkpoint)
     return 0
@@ -239,4 +260,37 @@ def _export_upscaler(args: argparse.Namespace, checkpoint: Path) -> int:
         print(f"musicscape export: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(f"{UPSCALER_FILE}: max abs diff vs torch {difference:.3g}")
+    return 0
+
+
+def _export_probe(args: argparse.Namespace, encoder: Path) -> int:
+    """OUT/music_encoder.onnx: `encoder` with the run's category probe joined after it."""
+    from export.onnx_export import ExportMismatchError, export_in_subprocess
+    from export.probe_export import attach_category_probe
+    from training.checkpoint import LATEST, CheckpointError
+    from training.context import read_run_info
+    from visualizer.model_files import ENCODER_FILE, ModelFileError
+
+    checkpoint = args.run / "probe" / LATEST
+    if not checkpoint.is_file():
+        print(
+            f"musicscape export: {checkpoint} is missing; train it with "
+            f"`musicscape train --resume {args.run} --stages probe`",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    try:
+        data_root = args.data or Path(read_run_info(args.run)["data_root"])
+        args.out.mkdir(parents=True, exist_ok=True)
+        figures = export_in_subprocess(
+            attach_category_probe,
+            str(encoder),
+            str(checkpoint),
+            str(args.out / ENCODER_FILE),
+            str(data_root),
+        )
+    except (FileNotFoundError, ExportMismatchError, CheckpointError, ModelFileError) as error:
+        print(f"musicscape export: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{ENCODER_FILE}: category probe joined; max abs diff vs torch {figures}")
     return 0

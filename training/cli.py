@@ -13,8 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
-STAGES = ("pretrain", "embed", "gan", "judge", "upscaler")
-DEFAULT_STAGES = "embed,gan"
+STAGES = ("pretrain", "embed", "probe", "gan", "judge", "upscaler")
+DEFAULT_STAGES = "embed,probe,gan"
 JUDGE_CONFIG_FILE = "judge_config.json"
 UPSCALER_CONFIG_FILE = "upscaler_config.json"
 EXIT_INTERRUPTED = 130
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", type=Path, help="continue the run in this folder")
     parser.add_argument(
         "--stages",
-        help=f"comma list of pretrain,embed,gan,judge,upscaler (default {DEFAULT_STAGES}; "
+        help=f"comma list of pretrain,embed,probe,gan,judge,upscaler (default {DEFAULT_STAGES}; "
         "with --resume, the stages the run was started with)",
     )
     parser.add_argument("--epochs-embed", type=int, help="embedding epochs")
@@ -178,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
     from training.feature_cache import FeatureCache
     from training.gan_stage import StageOrderError, run_gan_stage
     from training.pretrain_stage import run_pretrain_stage
+    from training.probe_stage import run_probe_stage
     from visualizer.folders import DataLayoutError
     from visualizer.frontend import FrontEndContract
 
@@ -319,6 +320,8 @@ def run(args: argparse.Namespace) -> int:
                 run_pretrain_stage(ctx)
             elif stage == "embed":
                 run_embed_stage(ctx)
+            elif stage == "probe" and process.is_main:
+                run_probe_stage(ctx)
             elif stage == "gan":
                 run_gan_stage(ctx)
             elif stage == "judge" and process.is_main:

@@ -20,9 +20,11 @@ checkpoints are compared by CV too.
 
 Beside the encoder, the same windows are read by the key-blind tonal and rhythm summary's
 probe (`training.probe`; its L2 weight chosen inside each fold): its log-probabilities
-alone (`tonal_probe`) and added to the encoder's centred scores (`centred_and_tonal_probe`,
-a rule fixed before it was measured: the centred scores are what the app reads), each
-window alone and through the scene memory (`_memory`).
+alone (`tonal_probe`) and `probe.blend_weight` times them added to the encoder's centred
+scores (`centred_and_tonal_probe`: the blend the exported encoder carries, see
+training.models.category_probe), and the same at each weight of PROBE_BLEND_SWEEP
+(`centred_and_tonal_probe_x<weight>`, to choose the weight by), each window alone and
+through the scene memory (`_memory`).
 """
 
 from __future__ import annotations
@@ -48,15 +50,15 @@ from training.cross_validation import (
 from training.data import DataSplit, ImageBank, MusicBank
 from training.embed_stage import run_embed_stage
 from training.embedding import JointEmbedding, image_centroids
-from training.probe import TonalRhythmSummary, probe_cv, window_representations
+from training.models.category_probe import PROBABILITY_FLOOR
+from training.models.tonal_summary import SUMMARY_SCALE_FLOOR, TonalRhythmSummary
+from training.probe import probe_cv, window_representations
 from visualizer.scene_memory import DEFAULT_SCENE_MEMORY_SECONDS
 
 log = logging.getLogger(__name__)
 
 CV_FILE = "cv.json"
 HELD_OUT_SCORES_FILE = "held_out_scores.npz"
-# Probabilities below this read as this in the log-probabilities the probe read-outs add.
-PROBABILITY_FLOOR = 1e-6
 
 
 def window_features(model: JointEmbedding, bank: MusicBank, device) -> tuple[list, list]:
@@ -129,12 +131,14 @@ def fold_predictions(
     return {name: FoldPredictions(window_labels, chosen[name], tracks) for name in SCORINGS}
 
 
-PROBE_SCORINGS = (
+# Blend weights read out beside the config's (`probe.blend_weight`), to choose it by CV.
+PROBE_BLEND_SWEEP = (0.1, 0.2, 0.3, 0.5, 1.0, 2.0)
+PROBE_READOUTS = (
     "tonal_probe",
-    "tonal_probe_memory",
     "centred_and_tonal_probe",
-    "centred_and_tonal_probe_memory",
+    *(f"centred_and_tonal_probe_x{weight:g}" for weight in PROBE_BLEND_SWEEP),
 )
+PROBE_SCORINGS = tuple(name + suffix for name in PROBE_READOUTS for suffix in ("", "_memory"))
 
 
 def window_keys(tracks: list[str]) -> list[tuple[str, int]]:
@@ -169,7 +173,13 @@ def tonal_probe_predictions(
         bank, hop_frames, {"summary": TonalRhythmSummary(ctx.contract)}
     )
     probed = probe_cv(
-        vectors["summary"], labels, window_tracks, track_fold, len(ctx.split.categories)
+        vectors["summary"],
+        labels,
+        window_tracks,
+        track_fold,
+        len(ctx.split.categories),
+        ctx.config.probe.weight_decays,
+        SUMMARY_SCALE_FLOOR,
     )
     log_probabilities = np.log(np.maximum(probed.probabilities, PROBABILITY_FLOOR))
     row_of = {key: row for row, key in enumerate(window_keys(window_tracks))}
@@ -179,9 +189,11 @@ def tonal_probe_predictions(
         saved = np.load(score_file)
         tracks = saved["tracks"].tolist()
         probe_scores = log_probabilities[[row_of[key] for key in window_keys(tracks)]]
-        readouts = {
-            "tonal_probe": probe_scores,
-            "centred_and_tonal_probe": saved["centred"] + probe_scores,
+        blend_weights = {"centred_and_tonal_probe": ctx.config.probe.blend_weight} | {
+            f"centred_and_tonal_probe_x{weight:g}": weight for weight in PROBE_BLEND_SWEEP
+        }
+        readouts = {"tonal_probe": probe_scores} | {
+            name: saved["centred"] + weight * probe_scores for name, weight in blend_weights.items()
         }
         for name, scores in readouts.items():
             remembered = remembered_choices(
@@ -252,6 +264,7 @@ def run_embed_cv(
             "epoch": ctx.config.embed.epochs if epoch is None else epoch,
             "scene_memory_seconds": DEFAULT_SCENE_MEMORY_SECONDS,
             "tonal_probe_weight_decays": chosen_weight_decays,
+            "tonal_probe_blend_weight": ctx.config.probe.blend_weight,
             "config": ctx.config.to_dict(),
         },
     )

@@ -7,8 +7,9 @@ weight is chosen inside each fold (nested): of PROBE_WEIGHT_DECAYS, the one whos
 score best on the fold's training tracks when each of the other folds is held out in turn,
 so no held-out window takes part in the choice. Each held-out track's windows are read
 each alone and, in order, through the app's scene memory. The
-representations compared: the spectral summary and the key-blind tonal and rhythm summary
-below (no learning), and music-encoder trunks (random, self-supervised).
+representations compared: the spectral summary below and the key-blind tonal and rhythm
+summary (`training.models.tonal_summary`), neither learned, and music-encoder trunks
+(random, self-supervised).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from training.config import PROBE_WEIGHT_DECAYS
 from training.cross_validation import (
     FoldPredictions,
     cv_figures,
@@ -27,24 +29,17 @@ from training.cross_validation import (
     stratified_track_folds,
     window_starts,
 )
+from training.models.tonal_summary import TonalRhythmSummary
 from visualizer.frontend import FrontEndContract
-from visualizer.frontend.descriptors import (
-    KRUMHANSL_MAJOR,
-    KRUMHANSL_MINOR,
-    DescriptorAnalyser,
-    best_rotation,
-)
+from visualizer.frontend.descriptors import DescriptorAnalyser
 from visualizer.scene_memory import DEFAULT_SCENE_MEMORY_SECONDS
 
 SUMMARY_BANDS = 32
-# The L2 weights a probe chooses from, fold by fold (nested CV), and the one it takes
-# when its training folds are too few to choose by (K = 2 leaves one).
-PROBE_WEIGHT_DECAYS = (1e-3, 1e-2, 1e-1, 1.0)
+# The L2 weight a probe takes when its training folds are too few to choose by (K = 2
+# leaves one); otherwise it chooses among PROBE_WEIGHT_DECAYS fold by fold (nested CV).
 UNCHOSEN_WEIGHT_DECAY = 1e-2
-# Edges of the lag bands of the onset autocorrelation in the tonal and rhythm summary:
-# 50 ms to 2.8 s, 16 bands a constant ratio apart (a tempo histogram).
-RHYTHM_LAG_EDGE_SECONDS = np.geomspace(0.05, 2.8, 17)
-RHYTHM_BANDS = 8
+# The least spread a feature is standardised by (a constant feature stays near zero).
+DEFAULT_SCALE_FLOOR = 1e-6
 
 
 class SpectralSummary:
@@ -79,69 +74,18 @@ class SpectralSummary:
         ).astype(np.float32)
 
 
-class TonalRhythmSummary:
-    """Per window, blind to the key: the normalised chroma rotated so that the best-matching
-    key's tonic (Krumhansl major or minor profile) is first [12], the chroma's DFT magnitudes
-    (unchanged by transposition) [6], the three best key correlations [3], whether that key
-    is minor [1]; then the autocorrelation of the onset strength (mean rise of log power),
-    its largest value in each band of lags between RHYTHM_LAG_EDGE_SECONDS [bands], the
-    spread over time of log power in RHYTHM_BANDS bands, and the spectral flatness's mean
-    and spread over time [2]. Tempo, metre, scale and timbre's movement, with no absolute
-    pitch, which says nothing about a scene."""
-
-    def __init__(self, contract: FrontEndContract):
-        self.descriptors = DescriptorAnalyser(contract)
-        frames_per_second = contract.sample_rate / contract.hop
-        edges = np.round(RHYTHM_LAG_EDGE_SECONDS * frames_per_second).astype(np.int64)
-        self.lag_edges = np.unique(edges)
-
-    def tonal(self, linear: np.ndarray) -> np.ndarray:
-        chroma = self.descriptors.chroma(linear)
-        chroma = chroma / max(chroma.sum(), 1e-12)
-        keys = np.concatenate(
-            [best_rotation(chroma, KRUMHANSL_MAJOR), best_rotation(chroma, KRUMHANSL_MINOR)]
-        )  # [24]: C..B major, then C..B minor
-        best = int(np.argmax(keys))
-        return np.concatenate(
-            [
-                np.roll(chroma, -(best % 12)),
-                np.abs(np.fft.rfft(chroma))[1:],
-                np.sort(keys)[::-1][:3],
-                [float(best >= 12)],
-            ]
-        )
-
-    def rhythm(self, power: np.ndarray, linear: np.ndarray) -> np.ndarray:
-        onset = np.maximum(np.diff(power, axis=1), 0.0).mean(axis=0)  # [T - 1]
-        onset = onset - onset.mean()
-        autocorrelation = np.correlate(onset, onset, "full")[onset.size - 1 :]
-        autocorrelation = autocorrelation / max(float(autocorrelation[0]), 1e-12)
-        lagged = np.zeros(self.lag_edges.size - 1)
-        for band, (low, high) in enumerate(
-            zip(self.lag_edges[:-1], self.lag_edges[1:], strict=True)
-        ):
-            if low < autocorrelation.size:
-                lagged[band] = autocorrelation[low : min(high, autocorrelation.size)].max()
-        movement = [band.mean() for band in np.array_split(power.std(axis=1), RHYTHM_BANDS)]
-        flatness = np.exp(np.mean(np.log(linear + 1e-10), axis=0)) / (linear.mean(axis=0) + 1e-10)
-        return np.concatenate([lagged, movement, [flatness.mean(), flatness.std()]])
-
-    def __call__(self, window: np.ndarray) -> np.ndarray:
-        power = np.asarray(window[0], dtype=np.float32)  # [n_bins, T]
-        linear = self.descriptors.linear_power(power)
-        return np.concatenate([self.tonal(linear), self.rhythm(power, linear)]).astype(np.float32)
-
-
 def train_probe(
     features: np.ndarray,
     labels: np.ndarray,
     n_classes: int,
     weight_decay: float,
     steps: int = 300,
+    scale_floor: float = DEFAULT_SCALE_FLOOR,
 ) -> tuple[np.ndarray, np.ndarray, torch.nn.Linear]:
-    """(mean, scale, linear layer) of a class-balanced logistic regression (L-BFGS)."""
+    """(mean, scale, linear layer) of a class-balanced logistic regression (L-BFGS) on the
+    features standardised by their training mean and spread (at least `scale_floor`)."""
     mean = features.mean(axis=0)
-    scale = features.std(axis=0) + 1e-6
+    scale = np.maximum(features.std(axis=0), scale_floor)
     x = torch.from_numpy((features - mean) / scale).float()
     y = torch.from_numpy(labels).long()
     counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
@@ -184,14 +128,35 @@ def held_out_probabilities(
     folds: np.ndarray,
     n_classes: int,
     weight_decay: float,
+    scale_floor: float = DEFAULT_SCALE_FLOOR,
 ) -> np.ndarray:
     """[N, C]: each row's probabilities from a probe trained on the rows of the other folds."""
     probabilities = np.zeros((len(labels), n_classes), dtype=np.float32)
     for fold in np.unique(folds):
         held = folds == fold
-        probe = train_probe(features[~held], labels[~held], n_classes, weight_decay)
+        probe = train_probe(
+            features[~held], labels[~held], n_classes, weight_decay, scale_floor=scale_floor
+        )
         probabilities[held] = probe_probabilities(probe, features[held])
     return probabilities
+
+
+def weight_decay_accuracies(
+    features: np.ndarray,
+    labels: np.ndarray,
+    folds: np.ndarray,
+    n_classes: int,
+    candidates: tuple[float, ...],
+    scale_floor: float = DEFAULT_SCALE_FLOOR,
+) -> dict[float, float]:
+    """{L2 weight: window accuracy over `folds`, each held out in turn} for `candidates`."""
+    accuracies = {}
+    for weight_decay in sorted(candidates):
+        probabilities = held_out_probabilities(
+            features, labels, folds, n_classes, weight_decay, scale_floor
+        )
+        accuracies[weight_decay] = float(np.mean(probabilities.argmax(1) == labels))
+    return accuracies
 
 
 def nested_weight_decay(
@@ -200,6 +165,7 @@ def nested_weight_decay(
     folds: np.ndarray,
     n_classes: int,
     candidates: tuple[float, ...],
+    scale_floor: float = DEFAULT_SCALE_FLOOR,
 ) -> float:
     """Of `candidates`, the L2 weight with the best window accuracy over `folds` (each held
     out in turn); the smaller weight wins a tie. A single candidate is taken as it is, and
@@ -208,13 +174,10 @@ def nested_weight_decay(
         return candidates[0]
     if np.unique(folds).size < 2:
         return UNCHOSEN_WEIGHT_DECAY
-    best_weight, best_accuracy = None, -1.0
-    for weight_decay in sorted(candidates):
-        chosen = held_out_probabilities(features, labels, folds, n_classes, weight_decay).argmax(1)
-        accuracy = float(np.mean(chosen == labels))
-        if accuracy > best_accuracy:
-            best_weight, best_accuracy = weight_decay, accuracy
-    return best_weight
+    accuracies = weight_decay_accuracies(
+        features, labels, folds, n_classes, candidates, scale_floor
+    )
+    return max(accuracies, key=lambda weight_decay: (accuracies[weight_decay], -weight_decay))
 
 
 def probe_cv(
@@ -224,6 +187,7 @@ def probe_cv(
     track_fold: dict[str, int],
     n_classes: int,
     weight_decays: tuple[float, ...] = PROBE_WEIGHT_DECAYS,
+    scale_floor: float = DEFAULT_SCALE_FLOOR,
 ) -> ProbeCV:
     """Per fold: a probe trained on the other folds' windows, its L2 weight chosen among
     `weight_decays` by the same CV over those folds alone (`nested_weight_decay`), gives the
@@ -234,9 +198,11 @@ def probe_cv(
     for fold in range(max(track_fold.values()) + 1):
         held = folds == fold
         weight_decay = nested_weight_decay(
-            features[~held], labels[~held], folds[~held], n_classes, weight_decays
+            features[~held], labels[~held], folds[~held], n_classes, weight_decays, scale_floor
         )
-        probe = train_probe(features[~held], labels[~held], n_classes, weight_decay)
+        probe = train_probe(
+            features[~held], labels[~held], n_classes, weight_decay, scale_floor=scale_floor
+        )
         probabilities[held] = probe_probabilities(probe, features[held])
         chosen.append(float(weight_decay))
     return ProbeCV(probabilities, chosen)

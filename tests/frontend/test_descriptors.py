@@ -93,3 +93,21 @@ def test_silence_before_the_music_is_left_out():
     assert late.loudness_db == pytest.approx(alone.loudness_db, abs=0.2)
     assert late.onset_rate == pytest.approx(alone.onset_rate, rel=0.05)
     assert late.key == alone.key
+
+
+def test_chroma_weights_give_the_chroma():
+    analyser = DescriptorAnalyser(CONTRACT)
+    features, _ = analyse_signal(tones((60, 64, 67)), CONTRACT)
+    linear = analyser.linear_power(features[0][:, :300])
+    weights = analyser.chroma_weights()
+    assert weights.shape == (12, CONTRACT.n_bins) and set(np.unique(weights)) == {0.0, 1.0}
+    assert weights.sum(axis=0).max() == 1.0  # each bin adds to one pitch class at most
+    np.testing.assert_allclose(
+        weights @ np.sqrt(linear).sum(axis=1), analyser.chroma(linear), rtol=1e-6
+    )
+    # C major's notes are the loudest pitch classes: C, E and G
+    assert set(np.argsort(analyser.chroma(linear))[-3:]) == {0, 4, 7}
+    # linear_power reads u contract units as (u - 1) * units_to_db dB
+    assert analyser.linear_power(np.full((CONTRACT.n_bins, 1), 0.5))[0, 0] == pytest.approx(
+        10.0 ** (-0.5 * analyser.units_to_db / 10.0), rel=1e-5
+    )

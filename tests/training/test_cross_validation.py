@@ -190,6 +190,11 @@ def test_train_cv_writes_pooled_figures_over_every_track(tmp_path, capsys):
     for name in PROBE_SCORINGS:  # the tonal probe beside the encoder, on the same windows
         assert result[name]["tracks"] == 6 and result[name]["folds"] == 3
         assert result[name]["windows"] == result["retrieval"]["windows"]
+    # the config's blend weight (the default, 0.5) is the sweep's entry of that weight
+    assert result["tonal_probe_blend_weight"] == 0.5
+    for suffix in ("", "_memory"):
+        blended = result[f"centred_and_tonal_probe{suffix}"]
+        assert blended == result[f"centred_and_tonal_probe_x0.5{suffix}"]
     # scoring the folds' epoch-2 checkpoints (the last) again gives the same figures
     assert main([*arguments, "--cv-epoch", "2"]) == 0
     again = json.loads((tmp_path / "cv" / "cv_epoch_002.json").read_text())

@@ -85,6 +85,18 @@ class DescriptorAnalyser:
         self._frames_per_second = contract.sample_rate / contract.hop
         self._min_gap = max(1, int(round(MIN_ONSET_GAP_SECONDS * self._frames_per_second)))
 
+    @property
+    def units_to_db(self) -> float:
+        """dB per contract power unit (`linear_power` reads units u as (u - 1) * this dB)."""
+        return float(self._units_to_db)
+
+    def chroma_weights(self) -> np.ndarray:
+        """[12, n_bins] 0/1: the pitch class each chroma bin adds to, so that
+        `chroma(linear) == chroma_weights() @ sqrt(linear).sum(axis=1)`."""
+        weights = np.zeros((12, self.contract.n_bins))
+        weights[self._pitch_class, self._chroma_bins] = 1.0
+        return weights
+
     def linear_power(self, power_units: np.ndarray) -> np.ndarray:
         """[n_bins, T] power relative to a 0 dBFS sine's peak bin, the floor read as 0."""
         db = (np.asarray(power_units, dtype=np.float32) - np.float32(1.0)) * self._units_to_db

@@ -1,0 +1,98 @@
+"""Stage `probe`: the category probe beside the music encoder (training.models.category_probe).
+
+Reads every half window of the run's training tracks (the tracks the encoder trains on),
+summarises each with the key-blind tonal and rhythm summary, chooses the probe's L2 weight
+among `probe.weight_decays` by track-grouped CV over `probe.folds` folds of those tracks
+(window accuracy of each held-out fold), trains the probe on all of them with it, and saves
+`probe/latest.pt` (the one checkpoint format: config, categories, contract, the probe's
+weights, the tracks it read). One L-BFGS fit, no epochs; `musicscape export` puts it inside
+music_encoder.onnx.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.checkpoint import save_checkpoint
+from training.context import RunContext
+from training.cross_validation import cv_hop_frames, stratified_track_folds
+from training.data import MusicBank, check_every_category
+from training.models.category_probe import CategoryProbe
+from training.models.tonal_summary import SUMMARY_SCALE_FLOOR
+from training.probe import (
+    probe_probabilities,
+    train_probe,
+    weight_decay_accuracies,
+    window_representations,
+)
+
+log = logging.getLogger(__name__)
+
+PROBE_STAGE = "probe"
+
+
+def run_probe_stage(ctx: RunContext) -> Path:
+    config = ctx.config.probe
+    categories = ctx.split.categories
+    n_classes = len(categories)
+    music = MusicBank(ctx.split.train_tracks, ctx.cache, ctx.contract, ctx.split.skipped)
+    check_every_category("training tracks", music.labels, categories)
+    probe = CategoryProbe(ctx.contract, n_classes)
+    vectors, labels, tracks = window_representations(
+        music, cv_hop_frames(ctx.contract), {"summary": probe.summary}
+    )
+    summaries = vectors["summary"]  # [N, summary size]
+    track_names = sorted(set(tracks))
+    label_of = dict(zip(tracks, labels, strict=True))
+    folds = min(config.folds, len(track_names))  # >= 2: every category has a track
+    track_labels = [label_of[track] for track in track_names]
+    track_fold = dict(
+        zip(track_names, stratified_track_folds(track_labels, folds, config.seed), strict=True)
+    )
+    window_folds = np.asarray([track_fold[t] for t in tracks])
+    cv_accuracy = weight_decay_accuracies(
+        summaries, labels, window_folds, n_classes, config.weight_decays, SUMMARY_SCALE_FLOOR
+    )
+    weight_decay = max(cv_accuracy, key=lambda key: (cv_accuracy[key], -key))
+    mean, scale, linear = train_probe(
+        summaries, labels, n_classes, weight_decay, scale_floor=SUMMARY_SCALE_FLOOR
+    )
+    with torch.no_grad():
+        probe.mean.copy_(torch.from_numpy(mean))
+        probe.scale.copy_(torch.from_numpy(scale))
+        probe.linear.load_state_dict(linear.state_dict())
+    training_accuracy = float(
+        np.mean(probe_probabilities((mean, scale, linear), summaries).argmax(1) == labels)
+    )
+    log.info(
+        "probe: %d windows of %d training tracks; L2 %g chosen by %d-fold CV (window "
+        "accuracy %s); accuracy on its training windows %.3f",
+        len(labels),
+        len(track_names),
+        weight_decay,
+        folds,
+        {key: round(value, 3) for key, value in cv_accuracy.items()},
+        training_accuracy,
+    )
+    return save_checkpoint(
+        ctx.stage_dir(PROBE_STAGE),
+        {
+            "stage": PROBE_STAGE,
+            "config": ctx.config.to_dict(),
+            "categories": list(categories),
+            "contract": ctx.contract.to_dict(),
+            "epoch": 1,
+            "step": 0,
+            "probe": probe.state_dict(),
+            "weight_decay": weight_decay,
+            "cv_accuracy": {str(key): value for key, value in cv_accuracy.items()},
+            "training_accuracy": training_accuracy,
+            "train_tracks": ctx.split.relative(ctx.split.train_tracks),
+            "windows": len(labels),
+        },
+        epoch_done=False,
+    )
