@@ -281,6 +281,7 @@ def _export_probe(args: argparse.Namespace, encoder: Path) -> int:
         return EXIT_FAILED
     try:
         data_root = args.data or Path(read_run_info(args.run)["data_root"])
+        eval_figures = json.loads(args.eval_json.read_text()) if args.eval_json else None
         args.out.mkdir(parents=True, exist_ok=True)
         figures = export_in_subprocess(
             attach_category_probe,
@@ -288,6 +289,7 @@ def _export_probe(args: argparse.Namespace, encoder: Path) -> int:
             str(checkpoint),
             str(args.out / ENCODER_FILE),
             str(data_root),
+            eval_figures,
         )
     except (FileNotFoundError, ExportMismatchError, CheckpointError, ModelFileError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)

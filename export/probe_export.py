@@ -103,11 +103,16 @@ def _join(encoder: onnx.ModelProto, nudge: onnx.ModelProto) -> onnx.ModelProto:
 
 
 def attach_category_probe(
-    encoder_path: str, probe_checkpoint: str, out_path: str, data_root: str
+    encoder_path: str,
+    probe_checkpoint: str,
+    out_path: str,
+    data_root: str,
+    eval_figures: dict | None = None,
 ) -> dict:
     """Write `out_path`: the encoder at `encoder_path` with the probe of `probe_checkpoint`
-    joined after it (metadata: the encoder's, `training_data.category_probe` added and the
-    version marked); returns {"real": max abs difference, "blend_weight", "weight_decay"}."""
+    joined after it (metadata: the encoder's, `training_data.category_probe` added, the
+    version marked, and `eval_figures` in place of the encoder's when given); returns
+    {"real": max abs difference, "blend_weight", "weight_decay"}."""
     import onnxruntime as ort
     import torch
 
@@ -146,6 +151,8 @@ def attach_category_probe(
     }
     props = {p.key: p.value for p in encoder.metadata_props}
     props[METADATA_PREFIX + "training_data"] = json.dumps(training_data)
+    if eval_figures is not None:
+        props[METADATA_PREFIX + "eval_figures"] = json.dumps(eval_figures)
     props[METADATA_PREFIX + "model_version"] = json.dumps(
         f"{meta.model_version}+probe{blend_weight:g}"
     )

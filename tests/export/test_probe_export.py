@@ -75,8 +75,10 @@ def real_windows(contract: FrontEndContract) -> np.ndarray:
 @pytest.mark.slow  # trains a tiny run
 def test_probe_only_joins_the_probe_after_the_encoder(runs, tmp_path):
     plain = runs["plain"] / ENCODER_FILE
+    figures = tmp_path / "eval.json"
+    figures.write_text(json.dumps({"train": {"windows": 7}}))
     assert export("--run", str(runs["run"]), "--out", str(tmp_path), "--probe-only",
-                  "--encoder", str(plain)) == 0  # fmt: skip
+                  "--encoder", str(plain), "--eval-json", str(figures)) == 0  # fmt: skip
     probed = tmp_path / ENCODER_FILE
     joined, original = session(probed), session(plain)
     assert [i.name for i in joined.get_inputs()] == ["window"]
@@ -87,6 +89,8 @@ def test_probe_only_joins_the_probe_after_the_encoder(runs, tmp_path):
     assert meta.training_data[PROBE_KEY]["weight_decay"] == saved["weight_decay"]
     assert meta.model_version == before.model_version + "+probe0.5"
     assert meta.category_prototypes == before.category_prototypes
+    assert meta.eval_figures == {"train": {"windows": 7}}
+    assert meta.training_data["train_tracks"] == before.training_data["train_tracks"]
     windows = real_windows(meta.frontend)
     feature, scores = joined.run(None, {"window": windows})
     plain_feature, plain_scores = original.run(None, {"window": windows})
@@ -135,4 +139,4 @@ def test_a_probe_is_refused_by_an_encoder_it_does_not_fit(runs, tmp_path, capsys
     assert export("--run", str(runs["run"]), "--out", str(tmp_path / "e"), "--probe-only") == 1
     assert "--probe-only needs --encoder" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() or not (tmp_path / "a" / ENCODER_FILE).exists()
-    assert json.loads(json.dumps(metadata(plain).training_data)).get(PROBE_KEY) is None
+    assert PROBE_KEY not in metadata(plain).training_data  # the file it read is unchanged

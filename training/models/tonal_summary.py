@@ -71,9 +71,12 @@ class TonalRhythmSummary(nn.Module):
     def __init__(self, contract: FrontEndContract):
         super().__init__()
         analyser = DescriptorAnalyser(contract)
-        # natural log of the linear power per contract unit above 1 (0 dB): the floor, -1,
-        # reads as FLOOR_POWER (the descriptors read it as 0; the chroma takes it off)
-        self.log_power_per_unit = analyser.units_to_db * math.log(10.0) / 10.0
+        # The natural log of the linear power per contract unit above 1 (0 dB): linear power
+        # = exp(log_gain * (u - 1)), and the floor, u = -1, reads as FLOOR_POWER (the
+        # descriptors read it as 0; the chroma takes it off).
+        self.log_gain = analyser.units_to_db * math.log(10.0) / 10.0
+        self.magnitude_scale = math.exp(-self.log_gain / 2.0)
+        self.floor_magnitude_sum = FLOOR_MAGNITUDE * contract.n_frames
         frames_per_second = contract.sample_rate / contract.hop
         edges = np.round(RHYTHM_LAG_EDGE_SECONDS * frames_per_second).astype(np.int64)
         self.lag_edges = np.unique(edges)
@@ -87,6 +90,9 @@ class TonalRhythmSummary(nn.Module):
         self.register_buffer("chroma_weights", torch.tensor(chroma_weights[low:high]).float())
         bin_mean_row = torch.full((1, contract.n_bins), 1.0 / contract.n_bins)
         self.register_buffer("bin_mean_row", bin_mean_row)
+        self.register_buffer("time_sum_column", torch.ones(contract.n_frames, 1))
+        time_mean_column = torch.full((contract.n_frames, 1), 1.0 / contract.n_frames)
+        self.register_buffer("time_mean_column", time_mean_column)
         self.register_buffer("key_profiles", torch.tensor(_key_profiles().T).float())  # [12, 24]
         harmonics = np.arange(1, 7)[None, :] * np.arange(12)[:, None] * 2 * np.pi / 12
         self.register_buffer("dft_cos", torch.tensor(np.cos(harmonics)).float())  # [12, 6]
@@ -105,12 +111,13 @@ class TonalRhythmSummary(nn.Module):
     def size(self) -> int:
         return TONAL_SIZE + self.lag_edges.size - 1 + RHYTHM_BANDS + 2
 
-    def tonal(self, log_linear: torch.Tensor) -> torch.Tensor:
+    def tonal(self, growth: torch.Tensor) -> torch.Tensor:
         low, high = self.chroma_bins
-        # the magnitude above the floor's (so the floor adds nothing, as in the descriptors)
-        magnitude = F.relu(torch.exp(0.5 * log_linear[:, low:high]) - FLOOR_MAGNITUDE)
-        magnitude = magnitude.sum(dim=2)  # [B, chroma bins]
-        chroma = magnitude @ self.chroma_weights  # [B, 12]
+        # sum over time of each bin's magnitude above the floor's (which adds nothing, as in
+        # the descriptors): magnitude = sqrt(linear) = sqrt(growth) * exp(-log_gain / 2)
+        roots = growth[:, low:high].sqrt() @ self.time_sum_column  # [B, chroma bins, 1]
+        magnitude = roots.squeeze(2) * self.magnitude_scale - self.floor_magnitude_sum
+        chroma = F.relu(magnitude) @ self.chroma_weights  # [B, 12]
         chroma = chroma / chroma.sum(dim=1, keepdim=True).clamp_min(1e-12)
         centred = chroma - chroma.mean(dim=1, keepdim=True)
         length = centred.norm(dim=1, keepdim=True).clamp_min(1e-30)
@@ -128,9 +135,7 @@ class TonalRhythmSummary(nn.Module):
         (ONNX Runtime reduces a middle axis several times slower)."""
         return (self.bin_mean_row @ values).squeeze(1)
 
-    def rhythm(
-        self, power: torch.Tensor, log_linear: torch.Tensor, linear: torch.Tensor
-    ) -> torch.Tensor:
+    def rhythm(self, power: torch.Tensor, growth: torch.Tensor) -> torch.Tensor:
         onset = self._bin_mean(F.relu(power[:, :, 1:] - power[:, :, :-1]))  # [B, T - 1]
         onset = onset - onset.mean(dim=1, keepdim=True)
         padded = F.pad(onset, (0, self.max_lag))  # [B, T - 1 + max_lag]
@@ -145,15 +150,21 @@ class TonalRhythmSummary(nn.Module):
             ],
             dim=1,
         )  # [B, lag bands]
-        spread = _spread(power)  # [B, n_bins]
+        # each bin's spread over time, the means as products with a column of 1 / T (which
+        # ONNX Runtime runs faster than reductions), from the centred values (a mean square
+        # less a squared mean loses the spread of quiet bins to float32 cancellation)
+        centred = power - power @ self.time_mean_column  # [B, n_bins, T]
+        spread = (centred.square() @ self.time_mean_column).squeeze(2).sqrt()  # [B, n_bins]
         movement = spread @ self.band_means  # [B, RHYTHM_BANDS]
-        geometric = torch.exp(self._bin_mean(log_linear))  # [B, T]
-        flatness = geometric / self._bin_mean(linear).clamp_min(FLOOR_POWER)
+        # flatness: the geometric mean of the linear power over its arithmetic mean, per frame;
+        # log linear = log_gain * (power - 1), so the geometric mean needs no logarithm
+        geometric = torch.exp(self.log_gain * (self._bin_mean(power) - 1.0))  # [B, T]
+        arithmetic = self._bin_mean(growth) * math.exp(-self.log_gain)
+        flatness = geometric / arithmetic.clamp_min(FLOOR_POWER)
         flat = torch.stack([flatness.mean(dim=1), _spread(flatness)], dim=1)
         return torch.cat([lagged, movement, flat], dim=1)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         power = window[:, 0]  # [B, n_bins, T] contract units
-        log_linear = (power - 1.0) * self.log_power_per_unit  # [B, n_bins, T] ln of power
-        linear = torch.exp(log_linear)
-        return torch.cat([self.tonal(log_linear), self.rhythm(power, log_linear, linear)], dim=1)
+        growth = torch.exp(power * self.log_gain)  # linear power * exp(log_gain)
+        return torch.cat([self.tonal(growth), self.rhythm(power, growth)], dim=1)
