@@ -174,9 +174,13 @@ def nested_weight_decay(
         return candidates[0]
     if np.unique(folds).size < 2:
         return UNCHOSEN_WEIGHT_DECAY
-    accuracies = weight_decay_accuracies(
-        features, labels, folds, n_classes, candidates, scale_floor
+    return best_weight_decay(
+        weight_decay_accuracies(features, labels, folds, n_classes, candidates, scale_floor)
     )
+
+
+def best_weight_decay(accuracies: dict[float, float]) -> float:
+    """The L2 weight with the best accuracy; the smaller weight wins a tie."""
     return max(accuracies, key=lambda weight_decay: (accuracies[weight_decay], -weight_decay))
 
 

@@ -24,6 +24,7 @@ from training.data import MusicBank, check_every_category
 from training.models.category_probe import CategoryProbe
 from training.models.tonal_summary import SUMMARY_SCALE_FLOOR
 from training.probe import (
+    best_weight_decay,
     probe_probabilities,
     train_probe,
     weight_decay_accuracies,
@@ -57,7 +58,7 @@ def run_probe_stage(ctx: RunContext) -> Path:
     cv_accuracy = weight_decay_accuracies(
         summaries, labels, window_folds, n_classes, config.weight_decays, SUMMARY_SCALE_FLOOR
     )
-    weight_decay = max(cv_accuracy, key=lambda key: (cv_accuracy[key], -key))
+    weight_decay = best_weight_decay(cv_accuracy)
     mean, scale, linear = train_probe(
         summaries, labels, n_classes, weight_decay, scale_floor=SUMMARY_SCALE_FLOOR
     )
