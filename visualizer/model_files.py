@@ -6,7 +6,10 @@ the metadata holds. A model directory contains:
 - music_encoder.onnx  input  "window"  float32 [batch, 2, n_bins, n_frames] (the front end's window)
                       output "feature" float32 [batch, feature_dim]
                       output "category_scores" float32 [batch, n_categories]
-                             (inner product with each category's image-embedding centroid)
+                             (inner product with each category's image-embedding centroid;
+                             in a file with a category probe, `training_data.category_probe`,
+                             the feature has already moved by the probe's blend, and the
+                             scores are still its inner products)
 - generator.onnx      inputs "noise" float32 [batch, noise_dim],
                              "feature" float32 [batch, feature_dim],
                              and, for a generator conditioned on picture attributes,
