@@ -33,9 +33,6 @@ KEY_TEMPERATURE = 0.002
 # varies less carries nothing a probe should magnify past float precision, where torch and
 # ONNX Runtime differ by up to ~1e-6.
 SUMMARY_SCALE_FLOOR = 1e-2
-# The linear power the front end's floor (-100 dB) stands for.
-FLOOR_POWER = 1e-10
-FLOOR_MAGNITUDE = math.sqrt(FLOOR_POWER)
 
 
 def _key_profiles() -> np.ndarray:
@@ -72,11 +69,13 @@ class TonalRhythmSummary(nn.Module):
         super().__init__()
         analyser = DescriptorAnalyser(contract)
         # The natural log of the linear power per contract unit above 1 (0 dB): linear power
-        # = exp(log_gain * (u - 1)), and the floor, u = -1, reads as FLOOR_POWER (the
+        # = exp(log_gain * (u - 1)), and the floor, u = -1, reads as floor_power (the
         # descriptors read it as 0; the chroma takes it off).
         self.log_gain = analyser.units_to_db * math.log(10.0) / 10.0
         self.magnitude_scale = math.exp(-self.log_gain / 2.0)
-        self.floor_magnitude_sum = FLOOR_MAGNITUDE * contract.n_frames
+        # the linear power the front end's floor (floor_db, 1e-10 at -100 dB) stands for
+        self.floor_power = 10.0 ** (contract.floor_db / 10.0)
+        self.floor_magnitude_sum = math.sqrt(self.floor_power) * contract.n_frames
         frames_per_second = contract.sample_rate / contract.hop
         edges = np.round(RHYTHM_LAG_EDGE_SECONDS * frames_per_second).astype(np.int64)
         self.lag_edges = np.unique(edges)
@@ -160,7 +159,7 @@ class TonalRhythmSummary(nn.Module):
         # log linear = log_gain * (power - 1), so the geometric mean needs no logarithm
         geometric = torch.exp(self.log_gain * (self._bin_mean(power) - 1.0))  # [B, T]
         arithmetic = self._bin_mean(growth) * math.exp(-self.log_gain)
-        flatness = geometric / arithmetic.clamp_min(FLOOR_POWER)
+        flatness = geometric / arithmetic.clamp_min(self.floor_power)
         flat = torch.stack([flatness.mean(dim=1), _spread(flatness)], dim=1)
         return torch.cat([lagged, movement, flat], dim=1)
 
