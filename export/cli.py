@@ -4,7 +4,9 @@ Writes music_encoder.onnx, generator.onnx and judge.onnx as visualizer/model_fil
 specifies, each with ModelMetadata.to_props(); each file is exported in its own process and
 compared with torch on random and real inputs (max abs difference <= 1e-4, else it fails).
 When the run has a trained upscaler (upscaler/upscaler.pt) it also writes upscaler.onnx
-(visualizer/upscale.py); `--upscaler-only` writes that file alone.
+(visualizer/upscale.py); `--upscaler-only` writes that file alone. When the run has a
+category probe (probe/latest.pt) it is joined inside music_encoder.onnx (export/
+probe_export.py); `--probe-only --encoder FILE` joins it to an exported encoder instead.
 
 A run whose GAN took its conditions from an exported music encoder (`gan.encoder_onnx`)
 writes generator.onnx alone, with that encoder's metadata (see run_export.py), and copies
