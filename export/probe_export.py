@@ -82,7 +82,7 @@ def _join(encoder: onnx.ModelProto, nudge: onnx.ModelProto) -> onnx.ModelProto:
     graph.node.extend(nudge.graph.node)
     graph.initializer.extend(nudge.graph.initializer)
     graph.value_info.extend(nudge.graph.value_info)
-    kept = [output for output in graph.output]
+    kept = list(graph.output)
     del graph.output[:]
     for output in nudge.graph.output:
         output.name = outputs[output.name]

@@ -47,13 +47,10 @@ def run_probe_stage(ctx: RunContext) -> Path:
         music, cv_hop_frames(ctx.contract), {"summary": probe.summary}
     )
     summaries = vectors["summary"]  # [N, summary size]
-    track_names = sorted(set(tracks))
-    label_of = dict(zip(tracks, labels, strict=True))
-    folds = min(config.folds, len(track_names))  # >= 2: every category has a track
-    track_labels = [label_of[track] for track in track_names]
-    track_fold = dict(
-        zip(track_names, stratified_track_folds(track_labels, folds, config.seed), strict=True)
-    )
+    track_labels = dict(sorted(zip(map(str, music.paths), music.labels, strict=True)))
+    folds = min(config.folds, len(track_labels))  # >= 2: every category has a track
+    dealt = stratified_track_folds(list(track_labels.values()), folds, config.seed)
+    track_fold = dict(zip(track_labels, dealt, strict=True))
     window_folds = np.asarray([track_fold[t] for t in tracks])
     cv_accuracy = weight_decay_accuracies(
         summaries, labels, window_folds, n_classes, config.weight_decays, SUMMARY_SCALE_FLOOR
@@ -73,7 +70,7 @@ def run_probe_stage(ctx: RunContext) -> Path:
         "probe: %d windows of %d training tracks; L2 %g chosen by %d-fold CV (window "
         "accuracy %s); accuracy on its training windows %.3f",
         len(labels),
-        len(track_names),
+        len(track_labels),
         weight_decay,
         folds,
         {key: round(value, 3) for key, value in cv_accuracy.items()},

@@ -13,8 +13,7 @@ import torch
 
 from export import cli as export_cli
 from export.probe_export import PROBE_KEY
-from tests.training.synthetic import make_dataset, write_config
-from tests.training.test_probe_stage import click_track
+from tests.training.synthetic import click_track, make_dataset, write_config
 from training.checkpoint import LATEST, load_checkpoint
 from training.cli import main as train_main
 from training.config import tiny_config

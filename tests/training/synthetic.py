@@ -44,6 +44,14 @@ def make_dataset(
     return root
 
 
+def click_track(period: float, seconds: float = 8.0) -> np.ndarray:
+    """Hann-shaped clicks 64 samples long every `period` seconds, from the start."""
+    signal = np.zeros(int(seconds * RATE), dtype=np.float32)
+    for start in range(0, signal.size - 64, int(period * RATE)):
+        signal[start : start + 64] = 0.5 * np.hanning(64)
+    return signal
+
+
 def write_config(path: Path, config: TrainConfig | None = None) -> Path:
     """A JSON TrainConfig (tiny models by default) for `--config`."""
     path.write_text(json.dumps((config or tiny_config(16)).to_dict()))

@@ -7,23 +7,15 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from tests.training.synthetic import RATE, make_dataset, write_config
+from tests.training.synthetic import RATE, click_track, make_dataset, write_config
 from training.checkpoint import LATEST, load_checkpoint
 from training.cli import main
 from training.config import PROBE_WEIGHT_DECAYS, tiny_config
 from training.models.category_probe import CategoryProbe
 from visualizer.frontend import FrontEndContract, analyse_window
 
-SECONDS = 8.0
 # category: clicks every this many seconds (the probe hears tempo, not pitch)
 CLICK_PERIODS = (0.25, 0.7)
-
-
-def click_track(period: float, seconds: float = SECONDS) -> np.ndarray:
-    signal = np.zeros(int(seconds * RATE), dtype=np.float32)
-    for start in range(0, signal.size - 64, int(period * RATE)):
-        signal[start : start + 64] = 0.5 * np.hanning(64)
-    return signal
 
 
 def click_dataset(root: Path) -> Path:
