@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from export.graph_speedups import speed_up_graph
+
 BATCH_AXIS_NAME = "batch"
 EXAMPLE_BATCH = 2
 
@@ -111,6 +113,7 @@ def export_module(
         )
     program.optimize()
     model = program.model_proto
+    speed_up_graph(model)
     _strip_source_annotations(model)
     del model.metadata_props[:]
     for key, value in metadata.items():

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from export.graph_speedups import speed_up_graph
 from export.onnx_export import EXAMPLE_BATCH, ExportMismatchError, export_module
 from visualizer.model_files import METADATA_PREFIX, ModelFileError, ModelMetadata
 
@@ -173,6 +174,7 @@ def attach_category_probe(
             {},
         )  # fmt: skip
         joined = _join(encoder, onnx.load(str(nudge_path)))
+    speed_up_graph(joined)
     del joined.metadata_props[:]
     for key, value in props.items():
         entry = joined.metadata_props.add()

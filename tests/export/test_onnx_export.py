@@ -9,8 +9,10 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from onnx import numpy_helper
 
 from export import cli as export_cli
+from export.graph_speedups import speed_up_graph
 from export.onnx_export import ExportMismatchError, check_against_torch, export_module
 from tests.training.synthetic import make_dataset
 from training.cli import main as train_main
@@ -78,6 +80,17 @@ def test_files_have_the_specified_tensors(exported):
     judge = session(exported / JUDGE_FILE)
     logits, _ = judge.run(None, {"image": image})
     assert logits.shape == (5, 3)
+
+
+@pytest.mark.slow  # uses the trained run
+def test_the_encoders_large_means_and_squares_are_exported_as_products(exported):
+    """export.graph_speedups ran on the written file: nothing is left for it to rewrite,
+    and the standardisation's mean over the bins is a product with a row of 1 / n_bins."""
+    model = onnx.load(str(exported / ENCODER_FILE))
+    assert "Pow" not in [node.op_type for node in model.graph.node]
+    rows = [numpy_helper.to_array(init) for init in model.graph.initializer]
+    assert any(row.shape == (1, 1024) and np.all(row == np.float32(1 / 1024)) for row in rows)
+    assert speed_up_graph(model) == 0
 
 
 @pytest.mark.slow  # uses the trained run
