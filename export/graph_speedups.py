@@ -26,12 +26,14 @@ from onnx import helper, numpy_helper
 MIN_REDUCED_ELEMENTS = 1 << 16
 
 
-def _constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
-    values = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+def _constant_tensors(graph: onnx.GraphProto) -> dict[str, onnx.TensorProto]:
+    """Every initializer and `Constant` node's value by name, unconverted: only the few that
+    a rewrite reads (exponents, axes) become arrays, not the weights."""
+    tensors = {init.name: init for init in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute[0].name == "value":
-            values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    return values
+            tensors[node.output[0]] = node.attribute[0].t
+    return tensors
 
 
 def _float_shapes(model: onnx.ModelProto) -> dict[str, list[int | None]]:
@@ -58,7 +60,7 @@ def _attribute(node: onnx.NodeProto, name: str, default):
 class _Rewriter:
     def __init__(self, model: onnx.ModelProto):
         self.graph = model.graph
-        self.constants = _constants(self.graph)
+        self.constant_tensors = _constant_tensors(self.graph)
         self.shapes = _float_shapes(model)
         self.taken = {init.name for init in self.graph.initializer}
         self.taken.update(out for node in self.graph.node for out in node.output)
@@ -73,13 +75,17 @@ class _Rewriter:
         self.taken.add(name)
         return name
 
+    def value_of(self, name: str) -> np.ndarray | None:
+        tensor = self.constant_tensors.get(name)
+        return None if tensor is None else numpy_helper.to_array(tensor)
+
     def constant(self, stem: str, values: np.ndarray) -> str:
         name = self.fresh(stem)
         self.new_initializers.append(numpy_helper.from_array(values, name))
         return name
 
     def squares(self, node: onnx.NodeProto) -> list[onnx.NodeProto] | None:
-        exponent = self.constants.get(node.input[1])
+        exponent = self.value_of(node.input[1])
         if exponent is None or exponent.size != 1 or float(exponent.reshape(-1)[0]) != 2.0:
             return None
         return [helper.make_node("Mul", [node.input[0]] * 2, list(node.output), name=node.name)]
@@ -90,7 +96,7 @@ class _Rewriter:
         (the axes after it flattened into one while it runs)."""
         shape = self.shapes.get(node.input[0])
         if len(node.input) > 1 and node.input[1]:
-            axes = self.constants.get(node.input[1])
+            axes = self.value_of(node.input[1])
         else:
             axes = _attribute(node, "axes", None)
         if shape is None or axes is None or np.asarray(axes).size != 1:
