@@ -53,9 +53,7 @@ def frontend_stages(contract: FrontEndContract, runs: int) -> dict[str, dict[str
     return {
         "stft_push_512": time_calls(lambda: rolling.push(block), runs * 10),
         "stft_window_read": time_calls(lambda: rolling.window(window), runs * 2),
-        "stft_offline_16s": time_calls(
-            lambda: analyse_window(signal, contract), max(runs // 5, 10)
-        ),
+        "stft_offline_16s": time_calls(lambda: analyse_window(signal, contract), runs),
     }
 
 
@@ -82,10 +80,10 @@ def model_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
     target = colour_target(AROUSAL_SPREAD[0] + AROUSAL_SPREAD[1], VALENCE_SPREAD[1])
     descriptors = DescriptorAnalyser(meta.frontend)
     return {
-        "encoder": time_calls(lambda: runtime.encode(window), max(runs // 5, 10)),
+        "encoder": time_calls(lambda: runtime.encode(window), runs),
         "generator": time_calls(lambda: runtime.generate(noise, feature), runs),
         # the feel: per encoder run, and per frame at the default strength
-        "descriptors": time_calls(lambda: descriptors.describe(window[0]), max(runs // 5, 10)),
+        "descriptors": time_calls(lambda: descriptors.describe(window[0]), runs),
         "feel_grade": time_calls(lambda: grade(image, target, DEFAULT_FEEL_STRENGTH), runs),
     }
 
