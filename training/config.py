@@ -231,6 +231,12 @@ class GanStageConfig:
     # `r1_every` D steps and scaled by it (StyleGAN2); 0 = off.
     r1_weight: float = 0.0
     r1_every: int = 4
+    # LeCam regularisation (Tseng et al. 2021, for GANs on little data): weight of the squared
+    # hinge that keeps D's match logits on real images from rising above the moving average of
+    # its logits on fakes, and those on fakes from falling below the average on real images;
+    # the averages move by 1 - `lecam_decay` a step. 0 = off.
+    lecam_weight: float = 0.0
+    lecam_decay: float = 0.99
 
     def __post_init__(self) -> None:
         unknown = set(self.diff_augment) - set(AUGMENT_POLICIES)
@@ -261,6 +267,10 @@ class GanStageConfig:
             raise ValueError(f"gan.r1_weight must be >= 0, got {self.r1_weight}")
         if self.r1_every < 1:
             raise ValueError(f"gan.r1_every must be at least 1, got {self.r1_every}")
+        if self.lecam_weight < 0:
+            raise ValueError(f"gan.lecam_weight must be >= 0, got {self.lecam_weight}")
+        if not 0.0 <= self.lecam_decay < 1.0:
+            raise ValueError(f"gan.lecam_decay must be in [0, 1), got {self.lecam_decay}")
         if self.ema_calibration_batches < 1:
             raise ValueError("gan.ema_calibration_batches must be at least 1")
         if self.spectrum_weight < 0:

@@ -29,6 +29,10 @@ With `r1_weight` D is also penalised, every `r1_every` steps, for the squared gr
 match logit on the real images it sees (R1); the logged `d_r1` is that penalty averaged over
 all of the epoch's steps, the ones without it counting as 0.
 
+With `lecam_weight` D is also penalised for match logits on real images above the moving
+average of its logits on fakes, and on fakes below the average on real images (LeCam,
+`lecam_penalty`); the two averages are saved in each checkpoint ("lecam_anchors").
+
 With `encoder_onnx` the conditions come from an exported music encoder instead of the
 run's embed stage: its (already centred) features of windows of the training tracks its
 metadata lists, and its metadata's category prototypes (see `onnx_condition_source`).
@@ -108,6 +112,19 @@ def r1_penalty(match: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     D can be trained on the penalty."""
     (gradient,) = torch.autograd.grad(match.sum(), images, create_graph=True)
     return gradient.square().sum(dim=(1, 2, 3)).mean()
+
+
+def lecam_penalty(
+    match_real: torch.Tensor, match_fake: torch.Tensor, anchors: torch.Tensor
+) -> torch.Tensor:
+    """LeCam (Tseng et al. 2021): E relu(real logit - fake anchor)^2 + E relu(real anchor -
+    fake logit)^2, `match_real` [B] and `match_fake` [B] D's logits, `anchors` [2] the moving
+    averages of its logits on real images and on fakes."""
+    anchor_real, anchor_fake = anchors[0], anchors[1]
+    return (
+        F.relu(match_real - anchor_fake).square().mean()
+        + F.relu(anchor_real - match_fake).square().mean()
+    )
 
 
 def gan_learning_rate(config: GanStageConfig, steps_done: int) -> float:
@@ -270,6 +287,8 @@ class GanTrainer:
             WeightAverage(self.generator, config.ema_decay) if config.ema_decay > 0 else None
         )
         self.steps_done = 0
+        # moving averages of D's match logits on real images and on fakes (LeCam) [2]
+        self.lecam_anchors = torch.zeros(2, device=device)
         self.seed = ctx.config.seed
         self.samples_dir = ctx.stage_dir("gan")
         grid_rng = np.random.default_rng([self.seed, 23])
@@ -387,6 +406,12 @@ class GanTrainer:
         if penalise:
             penalty = r1_penalty(match_real, real_seen)
             loss_d = loss_d + 0.5 * config.r1_weight * config.r1_every * penalty
+        lecam = torch.zeros((), device=self.device)
+        if config.lecam_weight > 0:
+            means = torch.stack([match_real.mean(), match_fake.mean()]).detach()  # [2]
+            self.lecam_anchors.lerp_(means, 1.0 - config.lecam_decay)
+            lecam = lecam_penalty(match_real, match_fake, self.lecam_anchors)
+            loss_d = loss_d + config.lecam_weight * lecam
         self.optimizer_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.optimizer_d.step()
@@ -396,6 +421,7 @@ class GanTrainer:
             "d_wrong": float(loss_wrong.detach()),
             "d_category_real": float(loss_category_real.detach()),
             "d_r1": float(penalty.detach()),
+            "d_lecam": float(lecam.detach()),
         }
 
     def generator_step(
@@ -486,6 +512,7 @@ class GanTrainer:
             "optimizer_d": self.optimizer_d.state_dict(),
             "generator_average": None if self.average is None else self.average.state_dict(),
             "feature_centre": self.centre,
+            "lecam_anchors": self.lecam_anchors,
             "attribute_stats": (
                 None if self.attribute_stats is None else self.attribute_stats.to_dict()
             ),
@@ -497,6 +524,8 @@ class GanTrainer:
         self.optimizer_g.load_state_dict(saved["optimizer_g"])
         self.optimizer_d.load_state_dict(saved["optimizer_d"])
         self.steps_done = saved["epoch"] * self.config.steps_per_epoch + saved["step"]
+        if saved.get("lecam_anchors") is not None:
+            self.lecam_anchors.copy_(saved["lecam_anchors"])
         if self.average is not None:
             if saved.get("generator_average") is None:
                 log.warning("gan: the checkpoint has no weight average; starting one now")

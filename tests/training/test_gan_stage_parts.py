@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from training.config import GanStageConfig
-from training.gan_stage import gan_learning_rate, r1_penalty
+from training.gan_stage import gan_learning_rate, lecam_penalty, r1_penalty
 from training.weight_average import EqualWeightAverage, WeightAverage, recalibrate_batch_norm
 
 
@@ -110,9 +110,25 @@ def test_r1_penalty_is_the_mean_squared_input_gradient_and_trains_its_weights():
     assert torch.allclose(weight_gradient, 2 * (weight + images.mean(dim=0)), atol=1e-5)
 
 
+def test_lecam_penalty_is_the_squared_hinge_of_each_logit_past_the_other_sides_anchor():
+    anchors = torch.tensor([1.0, -2.0])  # moving averages: real 1, fake -2
+    match_real = torch.tensor([-3.0, -1.0, 2.0], requires_grad=True)  # above -2 by 0, 1, 4
+    match_fake = torch.tensor([3.0, 0.5, -1.0], requires_grad=True)  # below 1 by 0, 0.5, 2
+    penalty = lecam_penalty(match_real, match_fake, anchors)
+    assert float(penalty) == pytest.approx((0 + 1 + 16) / 3 + (0 + 0.25 + 4) / 3)
+    penalty.backward()
+    assert match_real.grad.tolist() == pytest.approx([0.0, 2 / 3, 8 / 3])
+    assert match_fake.grad.tolist() == pytest.approx([0.0, -1 / 3, -4 / 3])
+    # no penalty once real logits sit below the fake anchor and fake ones above the real one
+    settled = lecam_penalty(torch.tensor([-2.5]), torch.tensor([1.5]), anchors)
+    assert float(settled) == 0.0
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
+        ({"lecam_weight": -0.1}, "lecam_weight"),
+        ({"lecam_decay": 1.0}, "lecam_decay"),
         ({"ema_decay": 1.0}, "ema_decay"),
         ({"ema_decay": -0.1}, "ema_decay"),
         ({"lr_decay_epochs": 11}, "lr_decay_epochs"),

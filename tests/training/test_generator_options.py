@@ -185,6 +185,8 @@ def test_the_options_round_trip_through_the_train_config():
         spectrum_weight=0.5,
         r1_weight=0.1,
         r1_every=2,
+        lecam_weight=0.3,
+        lecam_decay=0.9,
         discriminator=dataclasses.replace(config.gan.discriminator, normalization="spectral"),
         discriminator_lr_scale=4.0,
     )
@@ -251,6 +253,17 @@ def test_the_r1_recipe_is_the_bundled_recipe_with_a_lazy_r1_penalty():
     gan = TrainConfig.from_dict(json.loads((recipes / "gan_attributes_r1.json").read_text())).gan
     assert (gan.r1_weight, gan.r1_every) == (0.1, 4)
     assert gan == dataclasses.replace(bundled, r1_weight=0.1)
+
+
+def test_the_lecam_recipe_is_the_bundled_recipe_with_lecam_regularisation():
+    recipes = Path(__file__).parents[2] / "training" / "recipes"
+    bundled = TrainConfig.from_dict(
+        json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
+    ).gan
+    recipe = json.loads((recipes / "gan_attributes_lecam.json").read_text())
+    gan = TrainConfig.from_dict(recipe).gan
+    assert (gan.lecam_weight, gan.lecam_decay) == (0.3, 0.99)
+    assert gan == dataclasses.replace(bundled, lecam_weight=0.3)
 
 
 def test_the_spectral_recipe_is_the_bundled_recipe_with_a_spectrally_normalised_faster_d():

@@ -163,6 +163,8 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
         spectrum_weight=1.0,
         r1_weight=1.0,
         r1_every=2,
+        lecam_weight=0.3,
+        lecam_decay=0.5,
         discriminator=dataclasses.replace(base.gan.discriminator, normalization="spectral"),
         discriminator_lr_scale=2.0,
     )
@@ -191,6 +193,9 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
     assert resumed["optimizer_d"]["param_groups"][0]["lr"] == pytest.approx(2 * last_g)
     assert all(epoch["g_spectrum"] > 0 for epoch in resumed["history"])
     assert all(epoch["d_r1"] > 0 for epoch in resumed["history"])
+    assert all(epoch["d_lecam"] > 0 for epoch in resumed["history"])
+    assert torch.equal(straight["lecam_anchors"], resumed["lecam_anchors"])
+    assert resumed["lecam_anchors"].abs().min() > 0
 
 
 @pytest.mark.slow
