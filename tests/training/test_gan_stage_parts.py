@@ -115,7 +115,7 @@ def test_lecam_penalty_is_the_squared_hinge_of_each_logit_past_the_other_sides_a
     match_real = torch.tensor([-3.0, -1.0, 2.0], requires_grad=True)  # above -2 by 0, 1, 4
     match_fake = torch.tensor([3.0, 0.5, -1.0], requires_grad=True)  # below 1 by 0, 0.5, 2
     penalty = lecam_penalty(match_real, match_fake, anchors)
-    assert float(penalty) == pytest.approx((0 + 1 + 16) / 3 + (0 + 0.25 + 4) / 3)
+    assert float(penalty.detach()) == pytest.approx((0 + 1 + 16) / 3 + (0 + 0.25 + 4) / 3)
     penalty.backward()
     assert match_real.grad.tolist() == pytest.approx([0.0, 2 / 3, 8 / 3])
     assert match_fake.grad.tolist() == pytest.approx([0.0, -1 / 3, -4 / 3])
