@@ -137,6 +137,20 @@ class _Rewriter:
         return nodes
 
 
+def _names_read(nodes) -> set[str]:
+    """Every tensor name `nodes` read, those read inside their subgraphs (If, Loop, Scan
+    bodies may read the outer graph's initializers) included."""
+    read = set()
+    for node in nodes:
+        read.update(node.input)
+        for attribute in node.attribute:
+            subgraphs = [attribute.g] if attribute.type == onnx.AttributeProto.GRAPH else []
+            for subgraph in [*subgraphs, *attribute.graphs]:
+                read |= _names_read(subgraph.node)
+                read.update(output.name for output in subgraph.output)
+    return read
+
+
 def speed_up_graph(model: onnx.ModelProto) -> int:
     """Rewrite `model`'s main graph in place (see the module docstring), dropping the
     initializers no node reads any more; returns how many nodes were rewritten. Nodes whose
@@ -156,7 +170,7 @@ def speed_up_graph(model: onnx.ModelProto) -> int:
             rewritten += 1
     del model.graph.node[:]
     model.graph.node.extend(nodes)
-    read = {name for node in nodes for name in node.input}
+    read = _names_read(nodes)
     read.update(output.name for output in model.graph.output)
     kept = [init for init in model.graph.initializer if init.name in read]
     del model.graph.initializer[:]

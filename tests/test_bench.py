@@ -20,11 +20,8 @@ def test_bench_writes_stage_figures(tmp_path):
     # the sub-millisecond front-end calls are timed more often; every other stage, the
     # encoder whose median the 15-ms budget is judged by included, exactly --runs times
     runs = {name: figures["runs"] for name, figures in stages.items()}
-    assert runs["stft_push_512"] == 200 and runs["stft_window_read"] == 40
-    assert {runs[name] for name in runs if not name.startswith("stft_")} | {
-        runs["stft_offline_16s"]
-    } == {20}
     assert {"encoder", "generator", "descriptors", "feel_grade"} <= set(runs)
+    assert runs == {name: 20 for name in runs} | {"stft_push_512": 200, "stft_window_read": 40}
 
 
 def test_figures_print_one_line_each_floats_to_two_decimals(capsys):

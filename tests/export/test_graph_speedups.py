@@ -126,3 +126,33 @@ def test_rewriting_twice_changes_nothing_more():
     once = model.SerializeToString()
     assert speed_up_graph(model) == 0
     assert model.SerializeToString() == once
+
+
+def test_an_initializer_read_only_inside_a_subgraph_is_kept():
+    # y0 = x^2 (rewritten, its exponent dropped); y1 = If(x's first value > 0) then x + bias
+    # else x, where only the then-branch reads the outer graph's `bias`
+    two = numpy_helper.from_array(np.asarray(2.0, np.float32), "two")
+    bias = numpy_helper.from_array(np.full((4, 5), 1.5, np.float32), "bias")
+    zero = numpy_helper.from_array(np.asarray(0.0, np.float32), "zero")
+    output = [helper.make_tensor_value_info("branch", TensorProto.FLOAT, None)]
+    then_graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "bias"], ["branch"])], "t", [], output
+    )
+    else_graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["branch"])], "e", [], output
+    )
+    nodes = [
+        helper.make_node("Pow", ["x", "two"], ["y0"]),
+        helper.make_node("ReduceMax", ["x"], ["top"], keepdims=0),
+        helper.make_node("Greater", ["top", "zero"], ["positive"]),
+        helper.make_node(
+            "If", ["positive"], ["y1"], then_branch=then_graph, else_branch=else_graph
+        ),
+    ]
+    model = _model(nodes, [4, 5], [two, bias, zero], output_count=2)
+    assert speed_up_graph(model) == 1
+    assert sorted(init.name for init in model.graph.initializer) == ["bias", "zero"]
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
+    square, shifted = _run(model, x)
+    np.testing.assert_array_equal(square, x * x)
+    np.testing.assert_array_equal(shifted, x + np.float32(1.5))
