@@ -6,6 +6,8 @@ IniFormat file of their own and never touch the user's settings.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PyQt6.QtCore import QByteArray, QSettings
 
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
@@ -55,7 +57,9 @@ class AppSettings:
 
     @file_path.setter
     def file_path(self, value: str) -> None:
-        self._set("source/file", value)
+        # absolute: a file given relative to one folder (`--file music.ogg`) must still be
+        # found when the app next starts from another
+        self._set("source/file", str(Path(value).absolute()))
 
     @property
     def input_key(self) -> str:
