@@ -271,9 +271,10 @@ def run_embed_cv(
     return figures
 
 
-def run_pretrain_cv(ctx: RunContext, k: int) -> dict:
+def run_pretrain_cv(ctx: RunContext, k: int, draws: int = 1) -> dict:
     """Pretrain (or finish pretraining) in `<out>/pretrain/`, then probe CV of its frozen
-    encoder beside a random encoder of the same config and the spectral summary."""
+    encoder beside a random encoder of the same config and the two summaries, the tracks
+    dealt into folds `draws` times (`training.probe.probe_cv_draws`)."""
     from training.models import MusicEncoder
     from training.pretrain_stage import run_pretrain_stage
     from training.probe import PROBE_WEIGHT_DECAYS, probe_report
@@ -285,7 +286,7 @@ def run_pretrain_cv(ctx: RunContext, k: int) -> dict:
     pretrained = MusicEncoder(music_config)
     pretrained.load_state_dict(load_checkpoint(checkpoint, "pretrain")["music_encoder"])
     figures = probe_report(
-        ctx, k, {"random_encoder": random_encoder, "pretrained_encoder": pretrained}
+        ctx, k, {"random_encoder": random_encoder, "pretrained_encoder": pretrained}, draws
     )
     write_cv_json(
         ctx.run_dir / CV_FILE,
@@ -293,6 +294,7 @@ def run_pretrain_cv(ctx: RunContext, k: int) -> dict:
         {
             "k": k,
             "seed": ctx.config.data.seed,
+            "draws": draws,
             "probe_weight_decays": list(PROBE_WEIGHT_DECAYS),
             "scene_memory_seconds": DEFAULT_SCENE_MEMORY_SECONDS,
             "config": ctx.config.to_dict(),

@@ -265,17 +265,15 @@ def window_representations(
     return stacked, np.asarray(labels, dtype=np.int64), tracks
 
 
-def probe_report(ctx, k: int, encoders: dict[str, object]) -> dict:
+def probe_report(ctx, k: int, encoders: dict[str, object], draws: int = 1) -> dict:
     """Probe CV over every labelled track of the run's data for the two summaries and
-    each named encoder (frozen), folds as `musicscape train --cv`: {name: cv_figures of
-    each window alone, plus "memory": the same read through the scene memory, and
-    "chosen_weight_decays": each fold's L2 weight}."""
+    each named encoder (frozen), folds as `musicscape train --cv`, dealt `draws` times
+    (seeds data.seed, data.seed + 1, ...): {name: `probe_cv_draws` figures}."""
     from training.data import MusicBank
 
     tracks = sorted(ctx.split.train_tracks + ctx.split.validation_tracks)
     bank = MusicBank(tracks, ctx.cache, ctx.contract, ctx.split.skipped)
-    folds = stratified_track_folds(bank.labels, k, ctx.config.data.seed)
-    track_fold = {str(path): int(fold) for path, fold in zip(bank.paths, folds, strict=True)}
+    track_labels = {str(path): label for path, label in zip(bank.paths, bank.labels, strict=True)}
     representations = {
         "spectral_summary": SpectralSummary(ctx.contract),
         "tonal_rhythm_summary": TonalRhythmSummary(ctx.contract),
@@ -283,22 +281,73 @@ def probe_report(ctx, k: int, encoders: dict[str, object]) -> dict:
     }
     hop_frames = cv_hop_frames(ctx.contract)
     vectors, labels, window_tracks = window_representations(bank, hop_frames, representations)
-    hop_seconds = hop_frames * ctx.contract.frame_seconds
-    categories = ctx.split.categories
-    report = {}
-    for name, features in vectors.items():
+    seeds = [ctx.config.data.seed + draw for draw in range(draws)]
+    return {
+        name: probe_cv_draws(
+            features,
+            labels,
+            window_tracks,
+            track_labels,
+            k,
+            seeds,
+            ctx.split.categories,
+            hop_frames * ctx.contract.frame_seconds,
+        )
+        for name, features in vectors.items()
+    }
+
+
+def probe_cv_draws(
+    features: np.ndarray,
+    labels: np.ndarray,
+    window_tracks: list[str],
+    track_labels: dict[str, int],
+    k: int,
+    seeds: list[int],
+    categories: tuple[str, ...],
+    hop_seconds: float,
+) -> dict:
+    """Nested probe CV (`probe_cv`) of windows `features` [N, D] under each of `seeds`' deal
+    of the tracks into k stratified folds. The first deal's figures as `cv_figures` writes
+    them, each window alone, then "memory": the same read through the scene memory and
+    "chosen_weight_decays": each fold's L2 weight. A second deal or more adds "draws" (per
+    deal its seed and pooled accuracy each way) and "draws_accuracy" and
+    "draws_memory_accuracy" (mean, spread with ddof 1, least, most): on a few dozen tracks
+    the deal alone moves the pooled accuracy by several points, more than most choices
+    being compared."""
+    names = list(track_labels)
+    draws, report = [], {}
+    for seed in seeds:
+        dealt = stratified_track_folds(list(track_labels.values()), k, seed)
+        track_fold = {name: int(fold) for name, fold in zip(names, dealt, strict=True)}
         probed = probe_cv(features, labels, window_tracks, track_fold, len(categories))
         remembered = remembered_choices(
             probed.probabilities, window_tracks, DEFAULT_SCENE_MEMORY_SECONDS, hop_seconds
         )
-        report[name] = {
-            **cv_figures(
-                split_by_fold(probed.probabilities.argmax(1), labels, window_tracks, track_fold),
-                categories,
-            ),
-            "memory": cv_figures(
-                split_by_fold(remembered, labels, window_tracks, track_fold), categories
-            ),
-            "chosen_weight_decays": probed.chosen_weight_decays,
-        }
+        alone = cv_figures(
+            split_by_fold(probed.probabilities.argmax(1), labels, window_tracks, track_fold),
+            categories,
+        )
+        memory = cv_figures(
+            split_by_fold(remembered, labels, window_tracks, track_fold), categories
+        )
+        if not report:
+            report = {
+                **alone,
+                "memory": memory,
+                "chosen_weight_decays": probed.chosen_weight_decays,
+            }
+        draws.append(
+            {"seed": seed, "accuracy": alone["accuracy"], "memory_accuracy": memory["accuracy"]}
+        )
+    if len(draws) > 1:
+        report["draws"] = draws
+        for key in ("accuracy", "memory_accuracy"):
+            values = np.asarray([draw[key] for draw in draws])
+            report[f"draws_{key}"] = {
+                "mean": float(values.mean()),
+                "std": float(values.std(ddof=1)),
+                "min": float(values.min()),
+                "max": float(values.max()),
+            }
     return report

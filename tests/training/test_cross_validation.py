@@ -25,6 +25,7 @@ from training.probe import (
     held_out_probabilities,
     nested_weight_decay,
     probe_cv,
+    probe_cv_draws,
     split_by_fold,
 )
 
@@ -162,6 +163,57 @@ def test_a_fold_chooses_its_weight_without_its_own_windows():
     assert set(before.chosen_weight_decays) <= set(PROBE_WEIGHT_DECAYS)
 
 
+def test_each_deal_of_the_folds_is_a_cv_of_its_own_and_the_first_deal_is_the_report():
+    features, labels, tracks, _ = two_category_tracks(1.0)
+    track_labels = {t: int(label) for t, label in zip(tracks, labels, strict=True)}
+    report = probe_cv_draws(features, labels, tracks, track_labels, 5, [3, 4, 5], ("a", "b"), 8.0)
+    expected = []
+    for seed in (3, 4, 5):
+        dealt = stratified_track_folds(list(track_labels.values()), 5, seed)
+        track_fold = {t: int(f) for t, f in zip(track_labels, dealt, strict=True)}
+        probed = probe_cv(features, labels, tracks, track_fold, 2)
+        chosen = probed.probabilities.argmax(1)
+        alone = cv_figures(split_by_fold(chosen, labels, tracks, track_fold), ("a", "b"))
+        remembered = remembered_choices(probed.probabilities, tracks, 16.0, 8.0)
+        memory = cv_figures(split_by_fold(remembered, labels, tracks, track_fold), ("a", "b"))
+        expected.append(
+            {"seed": seed, "accuracy": alone["accuracy"], "memory_accuracy": memory["accuracy"]}
+        )
+        if seed == 3:
+            assert {key: report[key] for key in alone} == alone
+            assert report["memory"] == memory
+            assert report["chosen_weight_decays"] == probed.chosen_weight_decays
+    assert report["draws"] == expected
+    accuracies = [draw["accuracy"] for draw in expected]
+    assert len(set(accuracies)) > 1  # the deal alone moves the figure
+    assert report["draws_accuracy"] == {
+        "mean": pytest.approx(np.mean(accuracies)),
+        "std": pytest.approx(np.std(accuracies, ddof=1)),
+        "min": min(accuracies),
+        "max": max(accuracies),
+    }
+    one = probe_cv_draws(features, labels, tracks, track_labels, 5, [3], ("a", "b"), 8.0)
+    assert one == {key: value for key, value in report.items() if not key.startswith("draws")}
+    separable, labels, tracks, _ = two_category_tracks(6.0)
+    report = probe_cv_draws(separable, labels, tracks, track_labels, 5, [1, 2], ("a", "b"), 8.0)
+    assert report["draws_memory_accuracy"] == {"mean": 1.0, "std": 0.0, "min": 1.0, "max": 1.0}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--cv", "3", "--stages", "embed", "--cv-draws", "2"],
+        ["--cv", "3", "--stages", "pretrain", "--cv-draws", "0"],
+        ["--stages", "pretrain", "--cv-draws", "2"],
+    ],
+)
+def test_cv_draws_need_a_cv_of_the_probes(tmp_path, capsys, extra):
+    code = main(["--data", str(tmp_path), "--out", str(tmp_path / "o"), *extra])
+    assert code == 2
+    assert "needs --cv K --stages pretrain and a number of deals from 1" in capsys.readouterr().err
+    assert not Path(tmp_path / "o").exists()
+
+
 @pytest.mark.slow
 def test_train_cv_writes_pooled_figures_over_every_track(tmp_path, capsys):
     data = make_dataset(tmp_path / "data", n_categories=2, tracks=3, seconds=2.0)
@@ -264,11 +316,12 @@ def test_train_cv_of_pretraining_probes_four_representations(tmp_path):
     code = main(
         ["--data", str(data), "--out", str(tmp_path / "cv"), "--config", str(config),
          "--cache-dir", str(tmp_path / "cache"), "--no-progress", "--stages", "pretrain",
-         "--cv", "3"]
+         "--cv", "3", "--cv-draws", "2"]
     )  # fmt: skip
     assert code == 0
     result = json.loads((tmp_path / "cv" / "cv.json").read_text())
     assert result["probe_weight_decays"] == list(PROBE_WEIGHT_DECAYS)
+    assert result["draws"] == 2
     assert result["scene_memory_seconds"] == 16.0
     for name in (
         "spectral_summary", "tonal_rhythm_summary", "random_encoder", "pretrained_encoder"
@@ -277,8 +330,13 @@ def test_train_cv_of_pretraining_probes_four_representations(tmp_path):
         assert result[name]["memory"]["tracks"] == 6 and result[name]["memory"]["folds"] == 3
         assert len(result[name]["chosen_weight_decays"]) == 3
         assert set(result[name]["chosen_weight_decays"]) <= set(PROBE_WEIGHT_DECAYS)
+        seed = result["seed"]
+        assert [draw["seed"] for draw in result[name]["draws"]] == [seed, seed + 1]
+        assert result[name]["draws"][0]["accuracy"] == result[name]["accuracy"]
+        assert result[name]["draws"][0]["memory_accuracy"] == result[name]["memory"]["accuracy"]
     # the synthetic categories are tones two octaves apart: the band means tell them apart
     assert result["spectral_summary"]["accuracy"] == 1.0
+    assert result["spectral_summary"]["draws_accuracy"]["min"] == 1.0
     assert (tmp_path / "cv" / "pretrain" / "latest.pt").is_file()
 
 
