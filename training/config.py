@@ -83,6 +83,11 @@ class GeneratorConfig:
     # frequency (the checkerboard) that the tanh's curvature makes from a resize-conv's
     # output, where the linear path leaves none; axis-aligned detail passes unchanged.
     output_filter: str = "none"
+    # FastGAN's skip-layer excitation (Liu et al. 2021): each of the two lowest-resolution
+    # maps (4x4, 8x8) gates the channels of the map two stages on (16x16, 32x32), a
+    # shortcut from the scene's layout to its texture (a 32-px G has only the first); off =
+    # the DCGAN's plain chain.
+    skip_excitation: bool = False
 
     def __post_init__(self) -> None:
         if self.upsample not in UPSAMPLE_KINDS:

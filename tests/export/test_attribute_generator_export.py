@@ -33,14 +33,21 @@ def export(*argv: str) -> int:
 
 
 @pytest.mark.parametrize(
-    ("upsample", "output_filter"),
-    [("resize", "none"), ("bilinear", "none"), ("resize", "diagonal_notch")],
+    ("upsample", "output_filter", "image_size", "skip_excitation"),
+    [
+        ("resize", "none", 16, False),
+        ("bilinear", "none", 16, False),
+        ("resize", "diagonal_notch", 16, False),
+        ("resize", "diagonal_notch", 64, True),
+    ],
 )
-def test_attribute_generator_matches_torch_in_onnx_runtime(tmp_path, upsample, output_filter):
+def test_attribute_generator_matches_torch_in_onnx_runtime(
+    tmp_path, upsample, output_filter, image_size, skip_excitation
+):
     torch.manual_seed(0)
     config = GeneratorConfig(
-        image_size=16, noise_dim=8, feature_dim=6, base_channels=4, attribute_dim=4,
-        upsample=upsample, output_filter=output_filter,
+        image_size=image_size, noise_dim=8, feature_dim=6, base_channels=4, attribute_dim=4,
+        upsample=upsample, output_filter=output_filter, skip_excitation=skip_excitation,
     )  # fmt: skip
     model = Generator(config).eval()
     wrapped = CategoryPulledGenerator(TruncatedGenerator(model, 0.4), torch.eye(3, 6), 0.6).eval()

@@ -11,7 +11,7 @@ from torch import nn
 
 from training.config import GanStageConfig, GeneratorConfig, TrainConfig, tiny_config
 from training.models import CategoryPulledGenerator, Generator, TruncatedGenerator
-from training.models.gan import DiagonalNotch, NearestResizeConv
+from training.models.gan import DiagonalNotch, NearestResizeConv, SkipExcitation
 from visualizer.metrics import checkerboard_ratio
 
 
@@ -129,6 +129,37 @@ def test_the_notch_adds_no_weights_so_checkpoints_without_it_load():
         before = plain(noise, feature, attributes)
         after = notched(noise, feature, attributes)
     torch.testing.assert_close(after, DiagonalNotch(3)(before))
+
+
+def test_skip_excitation_gates_the_16_and_32_px_maps_by_the_4_and_8_px_ones():
+    plain = generator(image_size=64, upsample="resize", attribute_dim=4)
+    excited = generator(image_size=64, upsample="resize", attribute_dim=4, skip_excitation=True)
+    missing, unexpected = excited.load_state_dict(plain.state_dict(), strict=False)
+    assert unexpected == [] and all(key.startswith("excitations.") for key in missing)
+    assert all(isinstance(module, SkipExcitation) for module in excited.excitations.values())
+    # a zero 4x4 conv makes every gate sigmoid(0) = 0.5, whatever the source map
+    for module in excited.excitations.values():
+        torch.nn.init.zeros_(module.gate[1].weight)
+    noise, feature, attributes = torch.randn(3, 8), torch.randn(3, 6), torch.randn(3, 4)
+    gated_sizes = []
+    with torch.no_grad():
+        x = torch.cat([noise, plain.project(feature), attributes], dim=1)[:, :, None, None]
+        for index, layer in enumerate(plain.layers):
+            x = layer(x)
+            if str(index) in excited.excitations:
+                assert isinstance(layer, nn.ReLU)
+                gated_sizes.append(x.shape[-1])
+                x = x * 0.5
+        torch.testing.assert_close(excited(noise, feature, attributes), x, rtol=0, atol=0)
+    assert gated_sizes == [16, 32]
+    # the gates follow the 4x4 and 8x8 maps: another source, another picture
+    torch.manual_seed(1)
+    for module in excited.excitations.values():
+        torch.nn.init.normal_(module.gate[1].weight)
+    with torch.no_grad():
+        moved = (excited(noise, feature, attributes) - x).abs().max() / x.abs().max()
+    assert moved > 0.05
+    assert generator(image_size=16, skip_excitation=True).excitations.keys() == set()
 
 
 def test_attributes_are_a_required_input_that_changes_the_picture():
@@ -281,4 +312,15 @@ def test_the_spectral_recipe_is_the_bundled_recipe_with_a_spectrally_normalised_
         discriminator_lr_scale=4.0,
         epochs=36,
         lr_decay_epochs=12,
+    )
+
+
+def test_the_sle_recipe_is_the_bundled_recipe_with_skip_layer_excitation():
+    recipes = Path(__file__).parents[2] / "training" / "recipes"
+    bundled = TrainConfig.from_dict(
+        json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
+    ).gan
+    gan = TrainConfig.from_dict(json.loads((recipes / "gan_attributes_sle.json").read_text())).gan
+    assert gan == dataclasses.replace(
+        bundled, generator=dataclasses.replace(bundled.generator, skip_excitation=True)
     )

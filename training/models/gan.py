@@ -106,6 +106,30 @@ class DiagonalNotch(nn.Module):
         return filtered.clamp(-1.0, 1.0)
 
 
+class SkipExcitation(nn.Module):
+    """FastGAN's skip-layer excitation: a low-resolution map [B, source, s, s] -> channel
+    gates [B, target, 1, 1] in (0, 1) for a map further on: pooled to 4x4, a 4x4 conv to one
+    value per channel, leaky ReLU, a 1x1 conv, sigmoid."""
+
+    def __init__(self, source_channels: int, target_channels: int):
+        super().__init__()
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool2d(4),
+            nn.Conv2d(source_channels, target_channels, 4, 1, 0, bias=False),
+            nn.LeakyReLU(0.1),
+            nn.Conv2d(target_channels, target_channels, 1, 1, 0, bias=False),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, source: torch.Tensor) -> torch.Tensor:
+        return self.gate(source)
+
+
+# With skip_excitation: the stage each gated stage takes its gates from, two stages back.
+SKIP_EXCITATION_DISTANCE = 2
+SKIP_EXCITATION_SOURCES = (0, 1)
+
+
 class Generator(nn.Module):
     """G(noise, feature, attributes) -> image [B, 3, S, S] in [-1, 1]; `attributes` [B,
     attribute_dim] (picture attributes in z-units) only when the config has them."""
@@ -123,6 +147,7 @@ class Generator(nn.Module):
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(True),
         ]
+        stage_ends = [len(layers) - 1]  # the index of each stage's last layer (its ReLU)
         for index in range(stages - 1):
             layers += [
                 # [B, w_i, s, s] -> [B, w_{i+1}, 2s, 2s]
@@ -130,6 +155,7 @@ class Generator(nn.Module):
                 nn.BatchNorm2d(widths[index + 1]),
                 nn.ReLU(True),
             ]
+            stage_ends.append(len(layers) - 1)
         layers += [
             # [B, w_last, S/2, S/2] -> [B, 3, S, S]
             *_upsample(widths[-1], 3, config.upsample),
@@ -138,6 +164,33 @@ class Generator(nn.Module):
         if config.output_filter == "diagonal_notch":
             layers.append(DiagonalNotch(3))
         self.layers = nn.Sequential(*layers)
+        # {gated stage: its gates from the stage SKIP_EXCITATION_DISTANCE back}, keyed by
+        # the index of the gated stage's last layer
+        self.excitations = nn.ModuleDict()
+        self.excitation_sources: dict[int, int] = {}
+        if config.skip_excitation:
+            for source in SKIP_EXCITATION_SOURCES:
+                target = source + SKIP_EXCITATION_DISTANCE
+                if target < stages:
+                    key = str(stage_ends[target])
+                    self.excitations[key] = SkipExcitation(widths[source], widths[target])
+                    self.excitation_sources[stage_ends[target]] = stage_ends[source]
+
+    def _run_layers(self, x: torch.Tensor) -> torch.Tensor:
+        """The layers in order; with skip excitation, each gated stage's map times the
+        gates of the map its source stage ended with."""
+        if not self.excitation_sources:
+            return self.layers(x)
+        kept: dict[int, torch.Tensor] = {}
+        sources = set(self.excitation_sources.values())
+        for index, layer in enumerate(self.layers):
+            x = layer(x)
+            if index in self.excitation_sources:
+                # [B, w_t, s, s] * [B, w_t, 1, 1]
+                x = x * self.excitations[str(index)](kept[self.excitation_sources[index]])
+            if index in sources:
+                kept[index] = x
+        return x
 
     def forward(
         self,
@@ -155,7 +208,7 @@ class Generator(nn.Module):
         elif attributes is not None:
             raise ValueError("this generator takes no attributes (attribute_dim 0)")
         code = torch.cat(parts, dim=1)  # [B, code]
-        return self.layers(code[:, :, None, None])  # [B, 3, S, S]
+        return self._run_layers(code[:, :, None, None])  # [B, 3, S, S]
 
 
 class TruncatedGenerator(nn.Module):
