@@ -81,9 +81,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         metavar="N",
         help="with --cv K --stages pretrain: deal the tracks into K folds N times (seeds "
-        "data.seed, which --seed sets, then data.seed + 1, ...) and write each deal's pooled accuracy and their mean and "
-        "spread into cv.json beside the first deal's figures (default 1); on a few dozen "
-        "tracks the deal alone moves the accuracy by several points",
+        "data.seed, which --seed sets, then data.seed + 1, ...) and write each deal's "
+        "pooled accuracy and their mean and spread into cv.json beside the first deal's "
+        "figures (default 1); on a few dozen tracks the deal alone moves the accuracy by "
+        "several points",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument(
