@@ -208,7 +208,11 @@ def test_the_options_round_trip_through_the_train_config():
     gan = dataclasses.replace(
         config.gan,
         generator=dataclasses.replace(
-            config.gan.generator, attribute_dim=4, upsample="resize", output_filter="diagonal_notch"
+            config.gan.generator,
+            attribute_dim=4,
+            upsample="resize",
+            output_filter="diagonal_notch",
+            skip_excitation=True,
         ),
         attribute_weight=2.0,
         encoder_onnx="models/music_encoder.onnx",
@@ -225,12 +229,16 @@ def test_the_options_round_trip_through_the_train_config():
     assert type(config).from_dict(config.to_dict()) == config
 
 
+def recipe_gan(name: str) -> GanStageConfig:
+    """The GAN settings of training/recipes/<name>, as `--config` reads them."""
+    recipe = Path(__file__).parents[2] / "training" / "recipes" / name
+    return TrainConfig.from_dict(json.loads(recipe.read_text())).gan
+
+
 def test_the_bundled_generators_recipe_is_a_train_config_with_its_settings():
     """training/recipes/gan_attributes_diffaugment.json is what `--config` takes to retrain
     the bundled generator on the bundled encoder's conditions."""
-    recipe = Path(__file__).parents[2] / "training" / "recipes" / "gan_attributes_diffaugment.json"
-    config = TrainConfig.from_dict(json.loads(recipe.read_text()))
-    gan = config.gan
+    gan = recipe_gan("gan_attributes_diffaugment.json")
     assert (gan.generator.attribute_dim, gan.generator.upsample) == (4, "resize")
     assert gan.diff_augment == ("translation", "cutout")
     assert (gan.attribute_weight, gan.epochs, gan.lr_decay_epochs) == (3.0, 30, 10)
@@ -251,11 +259,8 @@ def test_the_notch_recipes_are_the_bundled_recipe_with_the_notch(
 ):
     """The notch recipes change only the output filter, the size (and, at 128 px, the
     widths and the schedule, to keep an epoch affordable on a CPU) of the bundled recipe."""
-    recipes = Path(__file__).parents[2] / "training" / "recipes"
-    bundled = TrainConfig.from_dict(
-        json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
-    ).gan
-    gan = TrainConfig.from_dict(json.loads((recipes / recipe).read_text())).gan
+    bundled = recipe_gan("gan_attributes_diffaugment.json")
+    gan = recipe_gan(recipe)
     assert gan.generator.output_filter == "diagonal_notch"
     assert gan.generator.image_size == gan.discriminator.image_size == image_size
     assert gan.generator.base_channels == gan.discriminator.base_channels == base_channels
@@ -277,34 +282,22 @@ def test_the_notch_recipes_are_the_bundled_recipe_with_the_notch(
 
 
 def test_the_r1_recipe_is_the_bundled_recipe_with_a_lazy_r1_penalty():
-    recipes = Path(__file__).parents[2] / "training" / "recipes"
-    bundled = TrainConfig.from_dict(
-        json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
-    ).gan
-    gan = TrainConfig.from_dict(json.loads((recipes / "gan_attributes_r1.json").read_text())).gan
+    bundled = recipe_gan("gan_attributes_diffaugment.json")
+    gan = recipe_gan("gan_attributes_r1.json")
     assert (gan.r1_weight, gan.r1_every) == (0.1, 4)
     assert gan == dataclasses.replace(bundled, r1_weight=0.1)
 
 
 def test_the_lecam_recipe_is_the_bundled_recipe_with_lecam_regularisation():
-    recipes = Path(__file__).parents[2] / "training" / "recipes"
-    bundled = TrainConfig.from_dict(
-        json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
-    ).gan
-    recipe = json.loads((recipes / "gan_attributes_lecam.json").read_text())
-    gan = TrainConfig.from_dict(recipe).gan
+    bundled = recipe_gan("gan_attributes_diffaugment.json")
+    gan = recipe_gan("gan_attributes_lecam.json")
     assert (gan.lecam_weight, gan.lecam_decay) == (0.3, 0.99)
     assert gan == dataclasses.replace(bundled, lecam_weight=0.3)
 
 
 def test_the_spectral_recipe_is_the_bundled_recipe_with_a_spectrally_normalised_faster_d():
-    recipes = Path(__file__).parents[2] / "training" / "recipes"
-    bundled = TrainConfig.from_dict(
-        json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
-    ).gan
-    gan = TrainConfig.from_dict(
-        json.loads((recipes / "gan_attributes_spectral.json").read_text())
-    ).gan
+    bundled = recipe_gan("gan_attributes_diffaugment.json")
+    gan = recipe_gan("gan_attributes_spectral.json")
     assert gan.discriminator.normalization == "spectral"
     assert gan == dataclasses.replace(
         bundled,
@@ -316,11 +309,8 @@ def test_the_spectral_recipe_is_the_bundled_recipe_with_a_spectrally_normalised_
 
 
 def test_the_sle_recipe_is_the_bundled_recipe_with_skip_layer_excitation():
-    recipes = Path(__file__).parents[2] / "training" / "recipes"
-    bundled = TrainConfig.from_dict(
-        json.loads((recipes / "gan_attributes_diffaugment.json").read_text())
-    ).gan
-    gan = TrainConfig.from_dict(json.loads((recipes / "gan_attributes_sle.json").read_text())).gan
+    bundled = recipe_gan("gan_attributes_diffaugment.json")
+    gan = recipe_gan("gan_attributes_sle.json")
     assert gan == dataclasses.replace(
         bundled, generator=dataclasses.replace(bundled.generator, skip_excitation=True)
     )
