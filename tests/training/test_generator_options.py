@@ -252,13 +252,16 @@ def test_the_bundled_generators_recipe_is_a_train_config_with_its_settings():
         ("gan_attributes_notch.json", 64, 32, 30, 10),
         ("gan_128_attributes_notch.json", 128, 16, 24, 8),
         ("gan_128_attributes_notch_30.json", 128, 16, 30, 10),
+        ("gan_128_attributes_notch_long.json", 128, 16, 150, 0),
     ],
 )
 def test_the_notch_recipes_are_the_bundled_recipe_with_the_notch(
     recipe, image_size, base_channels, epochs, decay_epochs
 ):
     """The notch recipes change only the output filter, the size (and, at 128 px, the
-    widths and the schedule, to keep an epoch affordable on a CPU) of the bundled recipe."""
+    widths and the schedule: narrower to keep an epoch affordable on a CPU; the long one a
+    constant learning rate for a GPU run stopped when its time is up) of the bundled
+    recipe."""
     bundled = recipe_gan("gan_attributes_diffaugment.json")
     gan = recipe_gan(recipe)
     assert gan.generator.output_filter == "diagonal_notch"
@@ -299,7 +302,18 @@ RECIPE_TRIES = {
         gan, generator=dataclasses.replace(gan.generator, skip_excitation=True)
     ),
     "gan_attributes_wide_d.json": lambda gan: with_discriminator(gan, base_channels=64),
+    "gan_attributes_long.json": lambda gan: dataclasses.replace(gan, epochs=150, lr_decay_epochs=0),
+    "gan_attributes_long_b64.json": lambda gan: dataclasses.replace(
+        gan, epochs=150, lr_decay_epochs=0, batch_size=64
+    ),
 }
+
+
+def test_the_long_128_px_recipe_at_batch_64_changes_only_the_batch():
+    long_run = recipe_gan("gan_128_attributes_notch_long.json")
+    assert recipe_gan("gan_128_attributes_notch_long_b64.json") == dataclasses.replace(
+        long_run, batch_size=64
+    )
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_TRIES))
