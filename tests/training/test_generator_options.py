@@ -303,17 +303,13 @@ RECIPE_TRIES = {
     ),
     "gan_attributes_wide_d.json": lambda gan: with_discriminator(gan, base_channels=64),
     "gan_attributes_long.json": lambda gan: dataclasses.replace(gan, epochs=150, lr_decay_epochs=0),
-    "gan_attributes_long_b64.json": lambda gan: dataclasses.replace(
-        gan, epochs=150, lr_decay_epochs=0, batch_size=64
-    ),
 }
 
 
-def test_the_long_128_px_recipe_at_batch_64_changes_only_the_batch():
-    long_run = recipe_gan("gan_128_attributes_notch_long.json")
-    assert recipe_gan("gan_128_attributes_notch_long_b64.json") == dataclasses.replace(
-        long_run, batch_size=64
-    )
+@pytest.mark.parametrize("recipe", ["gan_attributes_long", "gan_128_attributes_notch_long"])
+def test_each_batch_64_recipe_is_its_twin_with_only_the_batch_changed(recipe):
+    twin = recipe_gan(f"{recipe}.json")
+    assert recipe_gan(f"{recipe}_b64.json") == dataclasses.replace(twin, batch_size=64)
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_TRIES))
