@@ -236,14 +236,19 @@ def recipe_gan(name: str) -> GanStageConfig:
 
 
 def test_the_bundled_generators_recipe_is_a_train_config_with_its_settings():
-    """training/recipes/gan_attributes_diffaugment.json is what `--config` takes to retrain
-    the bundled generator on the bundled encoder's conditions."""
-    gan = recipe_gan("gan_attributes_diffaugment.json")
+    """training/recipes/gan_attributes_long_b64.json is what `--config` takes to retrain
+    the bundled generator on the bundled encoder's conditions: the base recipe
+    (gan_attributes_diffaugment.json, the previous release's) at batch 64 with a constant
+    learning rate, stopped at the epoch the model card names."""
+    gan = recipe_gan("gan_attributes_long_b64.json")
     assert (gan.generator.attribute_dim, gan.generator.upsample) == (4, "resize")
     assert gan.diff_augment == ("translation", "cutout")
-    assert (gan.attribute_weight, gan.epochs, gan.lr_decay_epochs) == (3.0, 30, 10)
+    assert (gan.attribute_weight, gan.batch_size) == (3.0, 64)
+    assert (gan.epochs, gan.lr_decay_epochs) == (150, 0)
     assert gan.encoder_onnx == "assets/models/music_encoder.onnx"
     assert (Path(__file__).parents[2] / gan.encoder_onnx).is_file()
+    base = recipe_gan("gan_attributes_diffaugment.json")
+    assert gan == dataclasses.replace(base, batch_size=64, epochs=150, lr_decay_epochs=0)
 
 
 @pytest.mark.parametrize(
@@ -255,29 +260,28 @@ def test_the_bundled_generators_recipe_is_a_train_config_with_its_settings():
         ("gan_128_attributes_notch_long.json", 128, 16, 150, 0),
     ],
 )
-def test_the_notch_recipes_are_the_bundled_recipe_with_the_notch(
+def test_the_notch_recipes_are_the_base_recipe_with_the_notch(
     recipe, image_size, base_channels, epochs, decay_epochs
 ):
     """The notch recipes change only the output filter, the size (and, at 128 px, the
     widths and the schedule: narrower to keep an epoch affordable on a CPU; the long one a
-    constant learning rate for a GPU run stopped when its time is up) of the bundled
-    recipe."""
-    bundled = recipe_gan("gan_attributes_diffaugment.json")
+    constant learning rate for a GPU run stopped when its time is up) of the base recipe."""
+    base = recipe_gan("gan_attributes_diffaugment.json")
     gan = recipe_gan(recipe)
     assert gan.generator.output_filter == "diagonal_notch"
     assert gan.generator.image_size == gan.discriminator.image_size == image_size
     assert gan.generator.base_channels == gan.discriminator.base_channels == base_channels
     assert (gan.epochs, gan.lr_decay_epochs) == (epochs, decay_epochs)
     assert gan == dataclasses.replace(
-        bundled,
+        base,
         generator=dataclasses.replace(
-            bundled.generator,
+            base.generator,
             image_size=image_size,
             base_channels=base_channels,
             output_filter="diagonal_notch",
         ),
         discriminator=dataclasses.replace(
-            bundled.discriminator, image_size=image_size, base_channels=base_channels
+            base.discriminator, image_size=image_size, base_channels=base_channels
         ),
         epochs=epochs,
         lr_decay_epochs=decay_epochs,
@@ -288,7 +292,7 @@ def with_discriminator(gan: GanStageConfig, **changes) -> GanStageConfig:
     return dataclasses.replace(gan, discriminator=dataclasses.replace(gan.discriminator, **changes))
 
 
-# Each recipe of a GAN try, as the bundled recipe with only the changes the model card names.
+# Each recipe of a GAN try, as the base recipe with only the changes the model card names.
 RECIPE_TRIES = {
     "gan_attributes_r1.json": lambda gan: dataclasses.replace(gan, r1_weight=0.1),
     "gan_attributes_lecam.json": lambda gan: dataclasses.replace(gan, lecam_weight=0.3),
@@ -313,6 +317,6 @@ def test_each_batch_64_recipe_is_its_twin_with_only_the_batch_changed(recipe):
 
 
 @pytest.mark.parametrize("recipe", sorted(RECIPE_TRIES))
-def test_each_try_recipe_is_the_bundled_recipe_with_only_its_changes(recipe):
-    bundled = recipe_gan("gan_attributes_diffaugment.json")
-    assert recipe_gan(recipe) == RECIPE_TRIES[recipe](bundled)
+def test_each_try_recipe_is_the_base_recipe_with_only_its_changes(recipe):
+    base = recipe_gan("gan_attributes_diffaugment.json")
+    assert recipe_gan(recipe) == RECIPE_TRIES[recipe](base)
