@@ -60,6 +60,9 @@ class FrameAnalyser:
         np.log10(power, out=log_power)
         log_power *= self._log10_to_unit
         log_power += np.float32(1.0)
+        # numpy's SIMD float32 log10 may land an ulp below the floor's exact log (on CPUs
+        # with AVX-512, log10(float32(1e-10)) is -10.000001): power >= floor, so clamp.
+        np.maximum(log_power, np.float32(-1.0), out=log_power)
 
         phase = np.angle(spectrum)
         advance = out[:, 1, :]
