@@ -34,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--epochs-embed", type=int, help="embedding epochs")
     parser.add_argument("--epochs-gan", type=int, help="GAN epochs")
+    parser.add_argument(
+        "--lr-decay-epochs-gan",
+        type=int,
+        metavar="N",
+        help="let the GAN's learning rate down linearly over its last N epochs (0: constant); "
+        "with --resume and --epochs-gan, a run trained at a constant rate goes on with a decay",
+    )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--config", type=Path, help="JSON TrainConfig (overrides the defaults)")
     parser.add_argument(
@@ -114,6 +121,10 @@ def _config(args, resumed: dict | None):
     if args.epochs_gan is not None:
         config = dataclasses.replace(
             config, gan=dataclasses.replace(config.gan, epochs=args.epochs_gan)
+        )
+    if args.lr_decay_epochs_gan is not None:
+        config = dataclasses.replace(
+            config, gan=dataclasses.replace(config.gan, lr_decay_epochs=args.lr_decay_epochs_gan)
         )
     if args.loss is not None:
         config = dataclasses.replace(

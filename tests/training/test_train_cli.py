@@ -283,6 +283,30 @@ def test_generator_draws_the_colour_of_the_category_its_music_belongs_to(tmp_pat
     assert distances.diagonal().max() < 40.0, row_colours.round()
 
 
+@pytest.mark.slow
+def test_constant_rate_gan_resumed_with_a_decay_trains_on_as_if_decayed_from_the_start(
+    tmp_path, dataset
+):
+    base = tiny_config(16)
+    decayed = dataclasses.replace(
+        base, gan=dataclasses.replace(base.gan, epochs=2, lr_decay_epochs=1, learning_rate=1e-3)
+    )
+    constant = dataclasses.replace(
+        decayed, gan=dataclasses.replace(decayed.gan, epochs=1, lr_decay_epochs=0)
+    )
+    assert train(tmp_path, dataset, "straight", "--stages", "embed,gan", config=decayed) == 0
+    assert train(tmp_path, dataset, "resumed", "--stages", "embed,gan", config=constant) == 0
+    assert main(["--resume", str(tmp_path / "resumed"), "--cache-dir", str(tmp_path / "cache"),
+                 "--no-progress", "--stages", "gan", "--epochs-gan", "2",
+                 "--lr-decay-epochs-gan", "1"]) == 0  # fmt: skip
+    straight = load_checkpoint(tmp_path / "straight" / "gan" / LATEST, "gan")
+    resumed = load_checkpoint(tmp_path / "resumed" / "gan" / LATEST, "gan")
+    assert [epoch["learning_rate"] for epoch in resumed["history"]] == pytest.approx([1e-3, 0.5e-3])
+    assert_same_weights(straight["generator"], resumed["generator"])
+    recorded = json.loads((tmp_path / "resumed" / "run.json").read_text())["config"]["gan"]
+    assert (recorded["epochs"], recorded["lr_decay_epochs"]) == (2, 1)
+
+
 def test_epochs_below_one_and_bad_configs_are_refused_in_one_line(tmp_path, capsys):
     data = make_dataset(tmp_path / "data", n_categories=2)
     common = ["--data", str(data), "--out", str(tmp_path / "run"), "--no-progress"]
@@ -290,6 +314,11 @@ def test_epochs_below_one_and_bad_configs_are_refused_in_one_line(tmp_path, caps
     assert (
         capsys.readouterr().err.strip()
         == "musicscape train: --epochs-gan must be at least 1, got 0"
+    )
+    assert main([*common, "--epochs-gan", "3", "--lr-decay-epochs-gan", "4"]) == 2
+    assert (
+        capsys.readouterr().err.strip()
+        == "musicscape train: gan.lr_decay_epochs must be in [0, epochs=3], got 4"
     )
     broken = tmp_path / "broken.json"
     broken.write_text('{"gan": {"ema_decay": 2.0}}')
