@@ -118,14 +118,16 @@ def _config(args, resumed: dict | None):
         config = dataclasses.replace(
             config, embed=dataclasses.replace(config.embed, epochs=args.epochs_embed)
         )
-    if args.epochs_gan is not None:
-        config = dataclasses.replace(
-            config, gan=dataclasses.replace(config.gan, epochs=args.epochs_gan)
+    gan_overrides = {
+        field: value
+        for field, value in (
+            ("epochs", args.epochs_gan),
+            ("lr_decay_epochs", args.lr_decay_epochs_gan),
         )
-    if args.lr_decay_epochs_gan is not None:
-        config = dataclasses.replace(
-            config, gan=dataclasses.replace(config.gan, lr_decay_epochs=args.lr_decay_epochs_gan)
-        )
+        if value is not None
+    }
+    if gan_overrides:  # one replace: the pair is checked together, not one against the old other
+        config = dataclasses.replace(config, gan=dataclasses.replace(config.gan, **gan_overrides))
     if args.loss is not None:
         config = dataclasses.replace(
             config, embed=dataclasses.replace(config.embed, loss=args.loss)

@@ -320,6 +320,20 @@ def test_epochs_below_one_and_bad_configs_are_refused_in_one_line(tmp_path, caps
         capsys.readouterr().err.strip()
         == "musicscape train: gan.lr_decay_epochs must be in [0, epochs=3], got 4"
     )
+    # both GAN flags are checked as a pair: shortening a run whose decay is longer than the
+    # new length works when the decay is shortened with it (it stops at the missing photos)
+    long_decay = tmp_path / "long_decay.json"
+    long_decay.write_text('{"gan": {"epochs": 20, "lr_decay_epochs": 20}}')
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    shortened = ["--data", str(empty), "--out", str(tmp_path / "short"), "--no-progress",
+                 "--config", str(long_decay), "--epochs-gan", "3"]  # fmt: skip
+    assert main(shortened) == 2
+    assert capsys.readouterr().err.strip() == (
+        "musicscape train: gan.lr_decay_epochs must be in [0, epochs=3], got 20"
+    )
+    assert main([*shortened, "--lr-decay-epochs-gan", "1"]) == 2
+    assert capsys.readouterr().err.strip() == f"musicscape train: {empty}/scenes: no such folder"
     broken = tmp_path / "broken.json"
     broken.write_text('{"gan": {"ema_decay": 2.0}}')
     assert main([*common, "--config", str(broken)]) == 2
