@@ -41,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="let the GAN's learning rate down linearly over its last N epochs (0: constant); "
         "with --resume and --epochs-gan, a run trained at a constant rate goes on with a decay",
     )
+    parser.add_argument(
+        "--grow-gan-from",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="start the GAN from this gan checkpoint of a run at half the image size (and "
+        "twice the base channels), grown to this run's size without changing what it draws; "
+        "a new run only",
+    )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--config", type=Path, help="JSON TrainConfig (overrides the defaults)")
     parser.add_argument(
@@ -118,11 +126,14 @@ def _config(args, resumed: dict | None):
         config = dataclasses.replace(
             config, embed=dataclasses.replace(config.embed, epochs=args.epochs_embed)
         )
+    if args.grow_gan_from is not None and resumed is not None:
+        raise ValueError("--grow-gan-from starts a new run; a resumed run goes on as it was")
     gan_overrides = {
         field: value
         for field, value in (
             ("epochs", args.epochs_gan),
             ("lr_decay_epochs", args.lr_decay_epochs_gan),
+            ("grow_from", args.grow_gan_from and str(args.grow_gan_from.resolve())),
         )
         if value is not None
     }

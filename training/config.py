@@ -242,6 +242,10 @@ class GanStageConfig:
     # the averages move by 1 - `lecam_decay` a step. 0 = off.
     lecam_weight: float = 0.0
     lecam_decay: float = 0.99
+    # A gan checkpoint of a run at half this image size and twice the base channels: a new
+    # run starts from its G (weight average) and D grown to this size without changing what
+    # they compute (training/gan_growth.py); "" = from random weights. Read only at the start.
+    grow_from: str = ""
 
     def __post_init__(self) -> None:
         unknown = set(self.diff_augment) - set(AUGMENT_POLICIES)

@@ -51,11 +51,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 from training.checkpoint import LATEST, load_checkpoint
-from training.config import GanStageConfig
+from training.config import GanStageConfig, TrainConfig
 from training.context import RunContext
 from training.data import ImageBank, MusicBank, check_every_category
 from training.distributed import wrap_model
 from training.embedding import JointEmbedding, image_centroids
+from training.gan_growth import check_growable, grow_discriminator, grow_generator
 from training.image_augment import diff_augment
 from training.models import Discriminator, Generator
 from training.picture_attributes import attributes_in_z
@@ -518,6 +519,39 @@ class GanTrainer:
             ),
         }
 
+    def grow(self, path: Path) -> None:
+        """Start G and D from the gan checkpoint `path` of a run at half this size, grown
+        without changing what they compute (training/gan_growth.py); G from its weight
+        average when it has one. The optimisers start afresh."""
+        saved = load_checkpoint(path, "gan")
+        small = TrainConfig.from_dict(saved["config"]).gan
+        check_growable(
+            small.generator, small.discriminator, self.config.generator,
+            self.config.discriminator, path,
+        )  # fmt: skip
+        average = saved.get("generator_average")
+        small_g = saved["generator"] if average is None else average["model"]
+        calibration = self.calibration_batches(0)
+        grow_generator(small_g, small.generator, self.generator, calibration)
+        rng = np.random.default_rng([self.seed, 25])
+        photos = [
+            self.images.batch(rng.integers(0, len(self.images), CALIBRATION_BATCH))
+            for _ in calibration
+        ]
+        grow_discriminator(
+            saved["discriminator"],
+            small.discriminator,
+            self.n_classes,
+            self.discriminator,
+            [
+                (torch.from_numpy(pixels).to(self.device), batch[1])
+                for pixels, batch in zip(photos, calibration, strict=True)
+            ],
+        )
+        if self.average is not None:
+            self.average.restart_from(self.generator)
+        log.info("gan: G and D grown from %s (epoch %d)", path, saved["epoch"])
+
     def load(self, saved: dict) -> None:
         self.generator.load_state_dict(saved["generator"])
         self.discriminator.load_state_dict(saved["discriminator"])
@@ -643,6 +677,8 @@ def run_gan_stage(ctx: RunContext) -> Path:
     check_every_category("training images", images.labels, categories)
 
     trainer = GanTrainer(ctx, images, conditions, centre)
+    if config.grow_from and not (ctx.stage_dir("gan") / LATEST).exists():
+        trainer.grow(Path(config.grow_from))
     loop = StageLoop(
         LoopHost.for_run(ctx, "gan"),
         config.epochs,

@@ -20,7 +20,7 @@ from torch import nn
 from training.config import DiscriminatorConfig, GeneratorConfig
 
 
-def _stages(image_size: int) -> int:
+def stage_count(image_size: int) -> int:
     stages = int(round(math.log2(image_size))) - 2
     if image_size < 16 or 2 ** (stages + 2) != image_size:
         raise ValueError(f"image_size must be a power of two >= 16, got {image_size}")
@@ -137,7 +137,7 @@ class Generator(nn.Module):
     def __init__(self, config: GeneratorConfig):
         super().__init__()
         self.config = config
-        stages = _stages(config.image_size)
+        stages = stage_count(config.image_size)
         self.project = FeatureProjection(config.feature_dim, config.projected_dim)
         widths = [config.base_channels * 2 ** (stages - 1 - i) for i in range(stages)]
         code_dim = config.noise_dim + config.projected_dim + config.attribute_dim
@@ -291,7 +291,7 @@ class Discriminator(nn.Module):
         if n_classes < 2:
             raise ValueError(f"the discriminator needs at least two categories, got {n_classes}")
         self.config = config
-        stages = _stages(config.image_size)
+        stages = stage_count(config.image_size)
         widths = [config.base_channels * 2**i for i in range(stages)]
         spectral = config.normalization == "spectral"
 

@@ -1,0 +1,123 @@
+"""Growing a trained G and D to twice the size: the grown pair starts as the small pair's
+function (G: the same picture, each pixel repeated 2x2; D: the same logits on a picture's
+2x2 average)."""
+
+import pytest
+import torch
+from torch import nn
+
+from training.config import DiscriminatorConfig, GeneratorConfig
+from training.gan_growth import (
+    GrowthError,
+    check_growable,
+    grow_discriminator,
+    grow_generator,
+)
+from training.models import Discriminator, Generator
+from training.models.gan import NearestResizeConv
+
+SMALL_G = GeneratorConfig(
+    image_size=16, noise_dim=8, feature_dim=12, projected_dim=6, base_channels=16,
+    attribute_dim=2, upsample="resize",
+)  # fmt: skip
+LARGE_G = GeneratorConfig(
+    image_size=32, noise_dim=8, feature_dim=12, projected_dim=6, base_channels=8,
+    attribute_dim=2, upsample="resize",
+)  # fmt: skip
+SMALL_D = DiscriminatorConfig(image_size=16, feature_dim=12, projected_dim=6, base_channels=16)
+LARGE_D = DiscriminatorConfig(image_size=32, feature_dim=12, projected_dim=6, base_channels=8)
+CLASSES = 3
+
+
+def trained_like(module: nn.Module) -> nn.Module:
+    """Random weights with BatchNorm scales and shifts away from 1 and 0, as training leaves
+    them, so a test cannot pass on the default initialisation."""
+    with torch.no_grad():
+        for norm in (m for m in module.modules() if isinstance(m, nn.BatchNorm2d)):
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.3, 0.3)
+    return module
+
+
+def test_a_grown_generator_draws_the_small_ones_picture_with_each_pixel_repeated_2x2():
+    torch.manual_seed(0)
+    small = trained_like(Generator(SMALL_G)).train()
+    large = Generator(LARGE_G)
+    inputs = (torch.randn(16, 8), torch.randn(16, 12), torch.randn(16, 2))
+    grow_generator(small.state_dict(), SMALL_G, large, [inputs])
+    assert large.training
+    with torch.no_grad():
+        expected = nn.functional.interpolate(small(*inputs), scale_factor=2.0, mode="nearest")
+        drawn = large(*inputs)
+    assert drawn.shape == (16, 3, 32, 32)
+    # BatchNorm normalises by the biased variance, the running statistics keep the
+    # unbiased one: a factor sqrt(n / (n - 1)) over n = 16 x 16 x 16 values
+    torch.testing.assert_close(drawn, expected, rtol=0, atol=2e-3)
+    assert float((drawn - expected).abs().mean()) < 3e-4
+    # the new stage's other channels reach the picture through zero weights only
+    new_stage, last = [m.weight.detach() for m in large.layers if isinstance(m, NearestResizeConv)][
+        -2:
+    ]
+    assert float(last[:, 6:].abs().max()) == 0.0
+    assert float(new_stage[6:].abs().max()) > 0.0
+
+
+def test_a_grown_discriminator_judges_a_picture_as_the_small_one_judges_its_2x2_average():
+    torch.manual_seed(1)
+    small = trained_like(Discriminator(SMALL_D, CLASSES)).train()
+    large = Discriminator(LARGE_D, CLASSES)
+    images = torch.rand(16, 3, 32, 32) * 2 - 1
+    features = torch.randn(16, 12)
+    grow_discriminator(small.state_dict(), SMALL_D, CLASSES, large, [(images, features)])
+    assert large.training
+    with torch.no_grad():
+        match_small, category_small = small(nn.functional.avg_pool2d(images, 2), features)
+        match_large, category_large = large(images, features)
+    torch.testing.assert_close(match_large, match_small, rtol=0, atol=5e-3)
+    torch.testing.assert_close(category_large, category_small, rtol=0, atol=5e-3)
+    # on other pictures of the same kind it still agrees closely (batch statistics differ)
+    others = torch.rand(16, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        match_other = large(others, features)[0]
+        expected = small(nn.functional.avg_pool2d(others, 2), features)[0]
+    assert float((match_other - expected).abs().max()) < 0.05
+
+
+@pytest.mark.parametrize(
+    ("large_g", "large_d", "message"),
+    [
+        (
+            GeneratorConfig(**{**LARGE_G.__dict__, "image_size": 64}),
+            LARGE_D,
+            "image size 16 cannot grow to 64 (only to 32)",
+        ),
+        (
+            GeneratorConfig(**{**LARGE_G.__dict__, "base_channels": 16}),
+            LARGE_D,
+            "generator base channels 16 need the grown run's to be 8, got 16",
+        ),
+        (
+            LARGE_G,
+            DiscriminatorConfig(**{**LARGE_D.__dict__, "base_channels": 4}),
+            "discriminator base channels 16 need the grown run's to be 8, got 4; the grown "
+            "discriminator needs >= 6 base channels",
+        ),
+        (
+            GeneratorConfig(**{**LARGE_G.__dict__, "output_filter": "diagonal_notch"}),
+            LARGE_D,
+            "both generators need output_filter 'none' (apply it at export)",
+        ),
+        (
+            GeneratorConfig(**{**LARGE_G.__dict__, "attribute_dim": 4}),
+            LARGE_D,
+            "generator attribute_dim 2 differs from the grown run's 4",
+        ),
+    ],
+)
+def test_a_checkpoint_that_cannot_grow_into_the_run_is_refused_naming_it(
+    tmp_path, large_g, large_d, message
+):
+    source = tmp_path / "epoch_084.pt"
+    with pytest.raises(GrowthError) as refused:
+        check_growable(SMALL_G, SMALL_D, large_g, large_d, source)
+    assert str(refused.value) == f"{source}: cannot grow into this run: {message}"
