@@ -211,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
     from training.data import split_data
     from training.embed_stage import run_embed_stage
     from training.feature_cache import FeatureCache
+    from training.gan_growth import GrowthError
     from training.gan_stage import StageOrderError, run_gan_stage
     from training.pretrain_stage import run_pretrain_stage
     from training.probe_stage import run_probe_stage
@@ -398,6 +399,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     except (
         StageOrderError,
+        GrowthError,
         DataLayoutError,
         CheckpointError,
         FileNotFoundError,

@@ -62,20 +62,15 @@ def check_growable(
             f"image size {small_g.image_size} cannot grow to {large_g.image_size} (only to "
             f"{2 * small_g.image_size})"
         )
-    if small_g.base_channels != 2 * large_g.base_channels:
-        problems.append(
-            f"generator base channels {small_g.base_channels} need the grown run's to be "
-            f"{small_g.base_channels // 2}, got {large_g.base_channels}"
-        )
-    if large_g.base_channels < IDENTITY_CHANNELS:
-        problems.append(f"the grown generator needs >= {IDENTITY_CHANNELS} base channels")
-    if small_d.base_channels != 2 * large_d.base_channels:
-        problems.append(
-            f"discriminator base channels {small_d.base_channels} need the grown run's to be "
-            f"{small_d.base_channels // 2}, got {large_d.base_channels}"
-        )
-    if large_d.base_channels < IDENTITY_CHANNELS:
-        problems.append(f"the grown discriminator needs >= {IDENTITY_CHANNELS} base channels")
+    pairs = (("generator", small_g, large_g), ("discriminator", small_d, large_d))
+    for part, small, large in pairs:
+        if small.base_channels != 2 * large.base_channels:
+            problems.append(
+                f"{part} base channels {small.base_channels} need the grown run's to be "
+                f"{small.base_channels // 2}, got {large.base_channels}"
+            )
+        if large.base_channels < IDENTITY_CHANNELS:
+            problems.append(f"the grown {part} needs >= {IDENTITY_CHANNELS} base channels")
     for name in ("noise_dim", "feature_dim", "projected_dim", "attribute_dim"):
         if getattr(small_g, name) != getattr(large_g, name):
             problems.append(
@@ -126,7 +121,7 @@ def grow_generator(
     """Load into `large` (2x the size of `small_config`) the small G of `small_state`, grown
     as the module docstring says; `calibration` yields G's inputs (noise, feature[,
     attributes]) for measuring the new BatchNorm."""
-    small = Generator(small_config)
+    small = Generator(small_config).to(next(large.parameters()).device)
     small.load_state_dict(small_state)
     trunk_end = LAYERS_PER_STAGE * stage_count(small_config.image_size)  # small's last conv
     shared = {
@@ -163,7 +158,7 @@ def grow_discriminator(
     """Load into `large` (2x the size of `small_config`) the small D of `small_state`, grown
     as the module docstring says; `calibration` yields D's inputs (images, features) for
     measuring the new BatchNorm."""
-    small = Discriminator(small_config, n_classes)
+    small = Discriminator(small_config, n_classes).to(next(large.parameters()).device)
     small.load_state_dict(small_state)
     shift = len(large.image_layers) - len(small.image_layers)  # the new front stage
     first = 2  # the small D's first conv and its leaky ReLU have no counterpart by shape

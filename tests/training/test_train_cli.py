@@ -388,3 +388,10 @@ def test_a_gan_grown_to_twice_the_size_starts_by_drawing_the_small_ones_pictures
     assert capsys.readouterr().err.strip() == (
         "musicscape train: --grow-gan-from starts a new run; a resumed run goes on as it was"
     )
+    # a checkpoint that does not fit the run is refused in one line naming it
+    assert train(tmp_path, dataset, "too_large", "--stages", "embed,gan", "--grow-gan-from",
+                 str(small), config=sized(64, 8, 2e-4)) == 1  # fmt: skip
+    assert capsys.readouterr().err.strip() == (
+        f"musicscape train: {small.resolve()}: cannot grow into this run: image size 16 "
+        "cannot grow to 64 (only to 32)"
+    )
