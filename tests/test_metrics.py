@@ -9,6 +9,7 @@ from visualizer.metrics import (
     frechet_distance,
     mean_pairwise_distance,
     mix_weights,
+    streak_ratios,
 )
 
 
@@ -78,3 +79,28 @@ def test_mix_weights_refuse_what_they_cannot_mean():
         frechet_distance(np.zeros((3, 2)), np.zeros((3, 2)), np.array([1.0, -1.0, 1.0]))
     with pytest.raises(ValueError, match="3 non-negative"):
         frechet_distance(np.zeros((3, 2)), np.zeros((3, 2)), np.ones(2))
+
+
+def test_streak_ratios_known_answers():
+    rng = np.random.default_rng(0)
+    # one random row repeated down the picture: every column is a streak
+    row = rng.standard_normal((8, 3, 1, 32))
+    vertical, horizontal = streak_ratios(np.broadcast_to(row, (8, 3, 32, 32)))
+    assert vertical == pytest.approx(1.0, abs=1e-12)
+    assert horizontal == 0.0  # constant down each column: no detail across the columns
+    # its transpose streaks the other way
+    assert streak_ratios(np.broadcast_to(row, (8, 3, 32, 32)).transpose(0, 1, 3, 2)) == (
+        0.0,
+        pytest.approx(1.0, abs=1e-12),
+    )
+    # white noise: the column mean of 64 independent values keeps 1/64 of their power
+    white = rng.standard_normal((256, 3, 64, 64))
+    assert streak_ratios(white) == (
+        pytest.approx(1 / 64, rel=0.05),
+        pytest.approx(1 / 64, rel=0.05),
+    )
+    assert streak_ratios(np.zeros((2, 3, 8, 8))) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="N, 3, H, W"):
+        streak_ratios(np.zeros((4, 16, 16, 3)))
+    with pytest.raises(ValueError, match="at least 3"):
+        streak_ratios(np.zeros((4, 3, 2, 16)))

@@ -44,6 +44,31 @@ def checkerboard_ratio(images: np.ndarray) -> float:
     return float(power[row, column] / max(float(np.mean(neighbours)), 1e-300))
 
 
+def streak_ratios(images: np.ndarray) -> tuple[float, float]:
+    """How much a set of pictures carries streaks: (vertical, horizontal). Vertical: the
+    luma's horizontal second difference (the detail across each row), averaged down every
+    column, its power over the difference's own mean power; horizontal: the same across
+    columns. Detail that lines up down a column (a vertical streak) survives the average
+    and raises the ratio; detail that does not averages away. 1 for a pattern repeated on
+    every row, about 1/H for white noise, 0 for flat pictures. The photos of ../shared/data:
+    vertical 0.022 at 128 px and 0.046 at 64 px, horizontal 0.068 and 0.137 (horizons).
+
+    `images`: [N, 3, H, W] RGB (any scale and offset), H and W at least 3."""
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be [N, 3, H, W], got shape {images.shape}")
+    if min(images.shape[2:]) < 3:
+        raise ValueError(f"images need a height and width of at least 3: {images.shape[2:]}")
+    luma = np.tensordot(np.array([0.299, 0.587, 0.114]), images, axes=([0], [1]))  # [N, H, W]
+
+    def ratio(rows: np.ndarray) -> float:  # [N, H, W]: detail along W, averaged over H
+        detail = rows[:, :, 2:] - 2.0 * rows[:, :, 1:-1] + rows[:, :, :-2]
+        power = float(np.mean(detail**2))
+        return float(np.mean(detail.mean(axis=1) ** 2) / power) if power > 0 else 0.0
+
+    return ratio(luma), ratio(luma.transpose(0, 2, 1))
+
+
 def _weighted_moments(
     items: np.ndarray, weights: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:

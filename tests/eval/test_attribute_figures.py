@@ -149,6 +149,9 @@ def test_plain_generators_have_no_attribute_figures_but_a_checkerboard_figure(tm
     assert result["attribute_control"] is None
     assert "n/a (the generator takes no attributes)" in format_summary(result)
     assert "generated" in result["checkerboard"]
+    # these tiny models have no category prototypes to draw from: no streak figures
+    assert "streaks" not in result["checkerboard"]
+    assert "streaks   " not in format_summary(result)
 
 
 def test_every_draw_asks_for_the_typical_light_of_the_scored_category():
@@ -168,3 +171,9 @@ def test_every_draw_asks_for_the_typical_light_of_the_scored_category():
     np.testing.assert_allclose(
         attribute_requests(models, features), category_request(weights, STATS), atol=1e-12
     )
+
+
+def test_a_generator_of_flat_pictures_draws_no_streaks(attribute_result):
+    checkerboard = attribute_result["checkerboard"]
+    assert checkerboard["streaks"] == {"vertical": 0.0, "horizontal": 0.0}
+    assert "streaks            vertical 0.000, horizontal 0.000" in format_summary(attribute_result)

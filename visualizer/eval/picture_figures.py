@@ -26,7 +26,7 @@ from visualizer.eval.model_set import (
 )
 from visualizer.feel import ColourTarget, colour_target, grade, requested_attributes
 from visualizer.folders import IMAGE_EXTENSIONS, find_category_files
-from visualizer.metrics import checkerboard_ratio
+from visualizer.metrics import checkerboard_ratio, streak_ratios
 from visualizer.photos import PhotoReadError, read_photo, split_photos
 from visualizer.picture_attributes import ATTRIBUTE_NAMES, category_request, image_attributes
 from visualizer.pixels import to_unit
@@ -239,9 +239,9 @@ def attribute_control_figures(
 def checkerboard_figures(
     models: ModelSet, seed: int, scenes_dir: Path | None = None
 ) -> dict[str, Any]:
-    """`checkerboard_ratio` of CHECKERBOARD_DRAWS pictures per category drawn from its
-    prototype (noise seed `seed`), and of up to CHECKERBOARD_PHOTOS held-out real photos at
-    the generator's size for reference when `scenes_dir` is given."""
+    """`checkerboard_ratio` and `streak_ratios` of CHECKERBOARD_DRAWS pictures per category
+    drawn from its prototype (noise seed `seed`), and of up to CHECKERBOARD_PHOTOS held-out
+    real photos at the generator's size for reference when `scenes_dir` is given."""
     prototypes = np.asarray(models.encoder.metadata.category_prototypes, dtype=np.float32)
     if not len(prototypes):
         return {"generated": None, "reason": "the encoder's metadata has no prototypes"}
@@ -254,10 +254,12 @@ def checkerboard_figures(
             for start in range(0, len(features), 64)
         ]
     )
+    vertical, horizontal = streak_ratios(images)
     result: dict[str, Any] = {
         "generated": checkerboard_ratio(images),
         "images": int(len(images)),
         "target": 1.5,
+        "streaks": {"vertical": vertical, "horizontal": horizontal},
     }
     if scenes_dir is not None:
         size = models.generator.metadata.image_size
@@ -274,7 +276,10 @@ def checkerboard_figures(
             except PhotoReadError:
                 continue
         if pixels:
-            result["real_photos"] = checkerboard_ratio(np.stack(pixels).transpose(0, 3, 1, 2))
+            photos = np.stack(pixels).transpose(0, 3, 1, 2)
+            result["real_photos"] = checkerboard_ratio(photos)
+            vertical, horizontal = streak_ratios(photos)
+            result["real_photos_streaks"] = {"vertical": vertical, "horizontal": horizontal}
             result["photos"] = len(pixels)
     return result
 

@@ -11,6 +11,20 @@ def _figure(value: float | None, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _streak_lines(checkerboard: dict[str, Any]) -> list[str]:
+    """The streak line of the summary, when the checkerboard figures have streaks."""
+    if "streaks" not in checkerboard:
+        return []
+    streaks, real = checkerboard["streaks"], checkerboard.get("real_photos_streaks")
+    line = (
+        f"streaks            vertical {streaks['vertical']:.3f}, "
+        f"horizontal {streaks['horizontal']:.3f}"
+    )
+    if real is not None:
+        line += f"  (real photos {real['vertical']:.3f}, {real['horizontal']:.3f})"
+    return [line]
+
+
 def format_summary(result: dict[str, Any]) -> str:
     """A readable table of `evaluate`'s result."""
     categories = result["categories"]
@@ -74,6 +88,7 @@ def format_summary(result: dict[str, Any]) -> str:
             if "real_photos" in result["checkerboard"]
             else ""
         ),
+        *_streak_lines(result["checkerboard"]),
         f"scene memory       {result['scene_memory_seconds']:g} s  (each window alone: "
         f"retrieval {_figure(result['per_window']['retrieval_accuracy'])}, "
         f"stability {_figure(result['per_window']['stability'])})",
