@@ -16,6 +16,14 @@ def accuracy_per_category(
     }
 
 
+def _luma(images: np.ndarray) -> np.ndarray:
+    """[N, 3, H, W] RGB -> [N, H, W] luma (Rec. 601 weights), float64."""
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be [N, 3, H, W], got shape {images.shape}")
+    return np.tensordot(np.array([0.299, 0.587, 0.114]), images, axes=([0], [1]))
+
+
 def checkerboard_ratio(images: np.ndarray) -> float:
     """How much a set of pictures carries a checkerboard: the power of the mean luma power
     spectrum at the diagonal period-2 frequency (half the sampling rate on both axes, where
@@ -25,13 +33,10 @@ def checkerboard_ratio(images: np.ndarray) -> float:
 
     `images`: [N, 3, H, W] RGB (any scale and offset: each picture's mean is removed),
     H and W even."""
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images must be [N, 3, H, W], got shape {images.shape}")
-    height, width = images.shape[2:]
+    luma = _luma(images)  # [N, H, W]
+    height, width = luma.shape[1:]
     if height % 2 or width % 2 or height < 4 or width < 4:
         raise ValueError(f"images need an even height and width of at least 4: {height}x{width}")
-    luma = np.tensordot(np.array([0.299, 0.587, 0.114]), images, axes=([0], [1]))  # [N, H, W]
     luma = luma - luma.mean(axis=(1, 2), keepdims=True)
     power = (np.abs(np.fft.fft2(luma)) ** 2).mean(axis=0)  # [H, W]
     row, column = height // 2, width // 2
@@ -55,12 +60,9 @@ def streak_ratios(images: np.ndarray) -> tuple[float, float]:
     (horizons).
 
     `images`: [N, 3, H, W] RGB (any scale and offset), H and W at least 3."""
-    images = np.asarray(images, dtype=np.float64)
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"images must be [N, 3, H, W], got shape {images.shape}")
-    if min(images.shape[2:]) < 3:
-        raise ValueError(f"images need a height and width of at least 3: {images.shape[2:]}")
-    luma = np.tensordot(np.array([0.299, 0.587, 0.114]), images, axes=([0], [1]))  # [N, H, W]
+    luma = _luma(images)  # [N, H, W]
+    if min(luma.shape[1:]) < 3:
+        raise ValueError(f"images need a height and width of at least 3: {luma.shape[1:]}")
 
     def ratio(rows: np.ndarray) -> float:  # [N, H, W]: detail along W, averaged over H
         detail = rows[:, :, 2:] - 2.0 * rows[:, :, 1:-1] + rows[:, :, :-2]
