@@ -63,6 +63,7 @@ from training.picture_attributes import attributes_in_z
 from training.spectrum import photo_spectrum_profile, spectrum_loss
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import WeightAverage, recalibrate_batch_norm
+from visualizer.metrics import checkerboard_ratio, streak_ratios
 from visualizer.picture_attributes import AttributeStats, category_request, measure_attributes
 from visualizer.pixels import to_uint8
 
@@ -484,7 +485,8 @@ class GanTrainer:
 
     @torch.no_grad()
     def end_epoch(self, epoch: int) -> dict[str, float]:
-        """Re-measure the average's BatchNorm statistics and draw the sample grid with it."""
+        """Re-measure the average's BatchNorm statistics, draw the sample grid with it, and
+        measure the grid's pictures (`sample_figures`)."""
         drawing = self.generator
         if self.average is not None:
             recalibrate_batch_norm(self.average.model, self.calibration_batches(epoch))
@@ -500,10 +502,10 @@ class GanTrainer:
             grid_attributes,
         )
         self.generator.train()
-        write_grid(
+        pixels = write_grid(
             samples.cpu(), self.n_classes, self.samples_dir / f"samples_epoch_{epoch:03d}.png"
         )
-        return {}
+        return sample_figures(pixels)
 
     def state(self) -> dict:
         return {
@@ -691,11 +693,28 @@ def run_gan_stage(ctx: RunContext) -> Path:
     return loop.run()
 
 
-def write_grid(samples: torch.Tensor, rows: int, path: Path) -> None:
-    """Save [rows * cols, 3, S, S] images in [-1, 1] as one PNG, one row per category."""
+def write_grid(samples: torch.Tensor, rows: int, path: Path) -> np.ndarray:
+    """Save [rows * cols, 3, S, S] images in [-1, 1] as one PNG, one row per category;
+    returns the pictures as written, uint8 [rows * cols, S, S, 3]."""
     count, _, size, _ = samples.shape
     cols = count // rows
     pixels = to_uint8(samples.permute(0, 2, 3, 1).numpy())
     grid = pixels.reshape(rows, cols, size, size, 3).transpose(0, 2, 1, 3, 4)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid.reshape(rows * size, cols * size, 3)).save(path)
+    return pixels
+
+
+def sample_figures(pixels: np.ndarray) -> dict[str, float]:
+    """The checkerboard and streak figures `musicscape eval` reports, of the sample grid's
+    pictures (uint8 [N, S, S, 3], as written): logged every epoch, so a run shows the
+    epoch its pictures start to stripe. The grid draws the same noise and music every
+    epoch, so the figures compare across epochs; with its few pictures they are rougher
+    than eval's."""
+    images = pixels.transpose(0, 3, 1, 2)  # [N, 3, S, S]
+    vertical, horizontal = streak_ratios(images)
+    return {
+        "sample_checkerboard": checkerboard_ratio(images),
+        "sample_streaks_vertical": vertical,
+        "sample_streaks_horizontal": horizontal,
+    }

@@ -6,7 +6,13 @@ import torch
 from torch import nn
 
 from training.config import GanStageConfig
-from training.gan_stage import gan_learning_rate, lecam_penalty, r1_penalty
+from training.gan_stage import (
+    gan_learning_rate,
+    lecam_penalty,
+    r1_penalty,
+    sample_figures,
+    write_grid,
+)
 from training.weight_average import EqualWeightAverage, WeightAverage, recalibrate_batch_norm
 
 
@@ -215,3 +221,18 @@ def test_condition_fractions_must_fit_in_one():
         GanStageConfig(prototype_fraction=0.5, interpolate_fraction=0.3, cross_fraction=0.3)
     with pytest.raises(ValueError, match="must be >= 0"):
         GanStageConfig(cross_fraction=-0.1)
+
+
+def test_sample_figures_of_pictures_each_one_row_repeated_are_all_streak(tmp_path):
+    # every picture one random row repeated down its 16 rows: all its detail lines up down
+    # the columns (vertical 1), none runs along them (horizontal 0), and its spectrum has
+    # no power off the zero vertical frequency (checkerboard 0)
+    rows = np.random.default_rng(0).uniform(-1, 1, (4, 3, 1, 16))
+    samples = torch.from_numpy(np.repeat(rows, 16, axis=2)).float()  # [4, 3, 16, 16]
+    pixels = write_grid(samples, 2, tmp_path / "grid.png")
+    assert pixels.shape == (4, 16, 16, 3) and pixels.dtype == np.uint8
+    assert sample_figures(pixels) == {
+        "sample_checkerboard": 0.0,
+        "sample_streaks_vertical": pytest.approx(1.0, abs=1e-12),
+        "sample_streaks_horizontal": 0.0,
+    }

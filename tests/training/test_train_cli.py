@@ -17,6 +17,7 @@ from tests.training.synthetic import make_dataset, write_config
 from training.checkpoint import LATEST, load_checkpoint
 from training.cli import main
 from training.config import TrainConfig, tiny_config
+from training.gan_stage import sample_figures
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_JUDGE = {
@@ -78,6 +79,11 @@ def test_all_stages_end_to_end(tmp_path, n_categories):
 
     grid = Image.open(run / "gan" / "samples_epoch_002.png")
     assert grid.size == (8 * 16, n_categories * 16)
+    # the epoch's picture figures are those of the grid's pictures as written
+    tiles = np.asarray(grid).reshape(n_categories, 16, 8, 16, 3).transpose(0, 2, 1, 3, 4)
+    figures = sample_figures(tiles.reshape(-1, 16, 16, 3))
+    gan_history = load_checkpoint(run / "gan" / LATEST, "gan")["history"]
+    assert {name: gan_history[-1][name] for name in figures} == figures
     from training.judge.checkpoint import load_judge
     from training.judge.models import JudgeEnsemble
 
