@@ -272,7 +272,8 @@ def encoder_onnx_metadata(
     """generator.onnx's metadata for a GAN trained on an exported encoder's conditions: a copy
     of that encoder's (categories, prototypes, front end, training data, scene memory), with
     this generator's sizes, version, figures, picture attributes and, in the training data,
-    its epochs, truncation, pull and output filter."""
+    its epochs, truncation, pull, last doubling and output filter."""
+    from training.models.gan import output_upsample_kind
     from visualizer.model_sessions import open_model
 
     encoder = open_model(encoder_path, threads=1).metadata
@@ -288,6 +289,7 @@ def encoder_onnx_metadata(
         {
             "generator_conditions": f"{encoder_path.name} {encoder.model_version}",
             "generator_upsample": generator.upsample,
+            "generator_output_upsample": output_upsample_kind(generator),
             "generator_output_filter": generator.output_filter,
         }
     )

@@ -79,6 +79,11 @@ class GeneratorConfig:
     # al. 2016, "Deconvolution and checkerboard artifacts") or "bilinear" (bilinear x2 then a
     # 3x3 conv: nearest's 2x2 blocks still carry energy at the period-2 frequencies).
     upsample: str = "transposed"
+    # How G's last doubling, to the output picture, is done: "same" as `upsample`, or one of
+    # its kinds. A G grown from a "resize" G (`training.gan_growth`) with a bilinear last
+    # doubling first draws the small picture bilinearly enlarged instead of in 2x2 blocks,
+    # whose edges all fall between the same column pairs.
+    output_upsample: str = "same"
     # A fixed filter after the output tanh: "diagonal_notch" removes the diagonal period-2
     # frequency (the checkerboard) that the tanh's curvature makes from a resize-conv's
     # output, where the linear path leaves none; axis-aligned detail passes unchanged.
@@ -93,6 +98,11 @@ class GeneratorConfig:
         if self.upsample not in UPSAMPLE_KINDS:
             raise ValueError(
                 f"generator.upsample must be one of {UPSAMPLE_KINDS}, got {self.upsample!r}"
+            )
+        if self.output_upsample != "same" and self.output_upsample not in UPSAMPLE_KINDS:
+            raise ValueError(
+                f"generator.output_upsample must be 'same' or one of {UPSAMPLE_KINDS}, "
+                f"got {self.output_upsample!r}"
             )
         if self.output_filter not in OUTPUT_FILTERS:
             raise ValueError(

@@ -11,9 +11,10 @@ pictures and judgements instead of from noise:
   in 3-5 (the small G's last resize-conv, copied and negated; the BatchNorm's scale and
   shift set to the measured spread and mean of those channels, so it passes them through;
   relu(x) - relu(-x) = x); its last resize-conv takes the centre tap of x only, so the
-  grown G draws tanh of the small G's pre-tanh picture, each pixel repeated 2x2. Its other
-  channels start at their random weights and feed the output through zero weights, which
-  training moves first.
+  grown G draws tanh of the small G's pre-tanh picture, each pixel repeated 2x2 (or, with
+  `output_upsample` "bilinear", that picture bilinearly enlarged: the resize is linear, so
+  it carries relu(x) - relu(-x) = x through too). Its other channels start at their random
+  weights and feed the output through zero weights, which training moves first.
 - D at 2S with half the base channels has one more stage in front. Its first conv averages
   2x2 blocks into channels 0-2 (and their negatives into 3-5, since the leaky ReLU's
   lrelu(x) - lrelu(-x) = (1 + slope) x), its second applies the small D's first conv to that
@@ -35,12 +36,15 @@ from torch import nn
 
 from training.config import DiscriminatorConfig, GeneratorConfig
 from training.models import Discriminator, Generator
-from training.models.gan import NearestResizeConv, stage_count
+from training.models.gan import NearestResizeConv, output_upsample_kind, stage_count
 from training.weight_average import recalibrate_batch_norm
 
 LAYERS_PER_STAGE = 3  # G: upsample, BatchNorm, ReLU; D: conv, BatchNorm, leaky ReLU
 IDENTITY_CHANNELS = 6  # the picture's three channels and their negatives
 LEAKY_SLOPE = 0.2
+# The grown G's last doubling: nearest ("resize", the small G's) or bilinear; either passes
+# the centre tap of its 3x3 conv through unchanged, which the identity start relies on.
+GROWABLE_OUTPUT_UPSAMPLES = ("resize", "bilinear")
 
 
 class GrowthError(ValueError):
@@ -81,6 +85,13 @@ def check_growable(
         if config.upsample != "resize" or config.skip_excitation:
             problems.append("both generators need upsample 'resize' and no skip excitation")
             break
+    if output_upsample_kind(small_g) != "resize":
+        problems.append("the small generator needs output_upsample 'same'")
+    if output_upsample_kind(large_g) not in GROWABLE_OUTPUT_UPSAMPLES:
+        problems.append(
+            f"the grown generator's output_upsample must be one of {GROWABLE_OUTPUT_UPSAMPLES}"
+            f" (its kind: {output_upsample_kind(large_g)!r})"
+        )
     if small_g.output_filter != "none" or large_g.output_filter != "none":
         problems.append("both generators need output_filter 'none' (apply it at export)")
     if (small_d.feature_dim, small_d.projected_dim) != (large_d.feature_dim, large_d.projected_dim):
@@ -135,7 +146,9 @@ def grow_generator(
     small_rgb: NearestResizeConv = small.layers[trunk_end]  # [3, w, 3, 3]
     new_conv: NearestResizeConv = large.layers[trunk_end]  # [w_new, w, 3, 3]
     new_norm: nn.BatchNorm2d = large.layers[trunk_end + 1]
-    large_rgb: NearestResizeConv = large.layers[trunk_end + LAYERS_PER_STAGE]  # [3, w_new, 3, 3]
+    # [3, w_new, 3, 3]: the last doubling's conv (after its bilinear resize, if it has one)
+    last_doubling = large.layers[trunk_end + LAYERS_PER_STAGE :]
+    large_rgb = next(layer for layer in last_doubling if isinstance(layer, nn.Conv2d))
     new_conv.weight[0:3] = small_rgb.weight
     new_conv.weight[3:6] = -small_rgb.weight
     recalibrate_batch_norm(large, calibration)

@@ -33,21 +33,23 @@ def export(*argv: str) -> int:
 
 
 @pytest.mark.parametrize(
-    ("upsample", "output_filter", "image_size", "skip_excitation"),
+    ("upsample", "output_upsample", "output_filter", "image_size", "skip_excitation"),
     [
-        ("resize", "none", 16, False),
-        ("bilinear", "none", 16, False),
-        ("resize", "diagonal_notch", 16, False),
-        ("resize", "diagonal_notch", 64, True),
+        ("resize", "same", "none", 16, False),
+        ("bilinear", "same", "none", 16, False),
+        ("resize", "same", "diagonal_notch", 16, False),
+        ("resize", "same", "diagonal_notch", 64, True),
+        ("resize", "bilinear", "diagonal_notch", 16, False),
     ],
 )
 def test_attribute_generator_matches_torch_in_onnx_runtime(
-    tmp_path, upsample, output_filter, image_size, skip_excitation
+    tmp_path, upsample, output_upsample, output_filter, image_size, skip_excitation
 ):
     torch.manual_seed(0)
     config = GeneratorConfig(
         image_size=image_size, noise_dim=8, feature_dim=6, base_channels=4, attribute_dim=4,
-        upsample=upsample, output_filter=output_filter, skip_excitation=skip_excitation,
+        upsample=upsample, output_upsample=output_upsample, output_filter=output_filter,
+        skip_excitation=skip_excitation,
     )  # fmt: skip
     model = Generator(config).eval()
     wrapped = CategoryPulledGenerator(TruncatedGenerator(model, 0.4), torch.eye(3, 6), 0.6).eval()
@@ -159,6 +161,7 @@ def test_export_can_put_the_notch_after_a_generator_trained_without_it(encoder_r
     notched = open_model(notched_dir / GENERATOR_FILE)
     assert plain.metadata.training_data["generator_output_filter"] == "none"
     assert notched.metadata.training_data["generator_output_filter"] == "diagonal_notch"
+    assert notched.metadata.training_data["generator_output_upsample"] == "resize"
     rng = np.random.default_rng(4)
     feeds = {
         "noise": rng.standard_normal((5, 8)).astype(np.float32),

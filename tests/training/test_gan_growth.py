@@ -62,6 +62,26 @@ def test_a_grown_generator_draws_the_small_ones_picture_with_each_pixel_repeated
     assert float(new_stage[6:].abs().max()) > 0.0
 
 
+def test_a_grown_generator_with_a_bilinear_last_doubling_draws_the_small_picture_enlarged():
+    torch.manual_seed(1)
+    small = trained_like(Generator(SMALL_G)).train()
+    bilinear_g = GeneratorConfig(**{**LARGE_G.__dict__, "output_upsample": "bilinear"})
+    large = Generator(bilinear_g)
+    inputs = (torch.randn(16, 8), torch.randn(16, 12), torch.randn(16, 2))
+    grow_generator(small.state_dict(), SMALL_G, large, [inputs])
+    before_tanh = {}
+    small.layers[-1].register_forward_hook(lambda m, i, o: before_tanh.setdefault("x", i[0]))
+    with torch.no_grad():
+        small(*inputs)
+        enlarged = nn.functional.interpolate(before_tanh["x"], scale_factor=2.0, mode="bilinear")
+        drawn = large(*inputs)
+    torch.testing.assert_close(drawn, torch.tanh(enlarged), rtol=0, atol=2e-3)
+    assert float((drawn - torch.tanh(enlarged)).abs().mean()) < 3e-4
+    # not the 2x2 blocks of a nearest doubling
+    blocks = nn.functional.interpolate(small(*inputs), scale_factor=2.0, mode="nearest")
+    assert float((drawn - blocks).abs().mean()) > 0.01
+
+
 def test_a_grown_discriminator_judges_a_picture_as_the_small_one_judges_its_2x2_average():
     torch.manual_seed(1)
     small = trained_like(Discriminator(SMALL_D, CLASSES)).train()
@@ -108,6 +128,12 @@ def test_a_grown_discriminator_judges_a_picture_as_the_small_one_judges_its_2x2_
             "both generators need output_filter 'none' (apply it at export)",
         ),
         (
+            GeneratorConfig(**{**LARGE_G.__dict__, "output_upsample": "transposed"}),
+            LARGE_D,
+            "the grown generator's output_upsample must be one of ('resize', 'bilinear') "
+            "(its kind: 'transposed')",
+        ),
+        (
             GeneratorConfig(**{**LARGE_G.__dict__, "attribute_dim": 4}),
             LARGE_D,
             "generator attribute_dim 2 differs from the grown run's 4",
@@ -121,3 +147,13 @@ def test_a_checkpoint_that_cannot_grow_into_the_run_is_refused_naming_it(
     with pytest.raises(GrowthError) as refused:
         check_growable(SMALL_G, SMALL_D, large_g, large_d, source)
     assert str(refused.value) == f"{source}: cannot grow into this run: {message}"
+
+
+def test_a_small_generator_with_a_bilinear_last_doubling_is_refused(tmp_path):
+    small_g = GeneratorConfig(**{**SMALL_G.__dict__, "output_upsample": "bilinear"})
+    with pytest.raises(GrowthError) as refused:
+        check_growable(small_g, SMALL_D, LARGE_G, LARGE_D, tmp_path / "small.pt")
+    assert str(refused.value) == (
+        f"{tmp_path / 'small.pt'}: cannot grow into this run: the small generator needs "
+        "output_upsample 'same'"
+    )

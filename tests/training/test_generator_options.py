@@ -63,6 +63,21 @@ def test_the_folded_training_path_of_a_nearest_resize_conv_equals_upsample_then_
     assert list(layer.state_dict()) == ["weight"]
 
 
+def test_output_upsample_changes_only_the_last_doubling():
+    # 16 px: doublings 4 -> 8 -> 16; the last one bilinear, the first nearest (folded)
+    mixed = generator(upsample="resize", output_upsample="bilinear")
+    doublings = [
+        "bilinear" if isinstance(m, nn.Upsample) else "nearest"
+        for m in mixed.layers
+        if isinstance(m, (nn.Upsample, NearestResizeConv))
+    ]
+    assert doublings == ["nearest", "bilinear"]
+    same = generator(upsample="resize", output_upsample="same")
+    assert [type(m) for m in same.layers] == [type(m) for m in generator(upsample="resize").layers]
+    with torch.no_grad():
+        assert mixed(torch.randn(2, 8), torch.randn(2, 6)).shape == (2, 3, 16, 16)
+
+
 def test_the_transposed_default_keeps_the_papers_layers_and_weight_names():
     old = generator()
     assert old.config.upsample == "transposed" and old.config.attribute_dim == 0
@@ -193,6 +208,8 @@ def test_config_refuses_unknown_options():
         GeneratorConfig(upsample="bicubic")
     with pytest.raises(ValueError, match="output_filter must be one of"):
         GeneratorConfig(output_filter="blur")
+    with pytest.raises(ValueError, match="output_upsample must be 'same' or one of"):
+        GeneratorConfig(output_upsample="bicubic")
     with pytest.raises(ValueError, match="attribute_dim must be >= 0"):
         GeneratorConfig(attribute_dim=-1)
     with pytest.raises(ValueError, match="attribute_dim must be 0 or 4"):
@@ -211,6 +228,7 @@ def test_the_options_round_trip_through_the_train_config():
             config.gan.generator,
             attribute_dim=4,
             upsample="resize",
+            output_upsample="bilinear",
             output_filter="diagonal_notch",
             skip_excitation=True,
         ),

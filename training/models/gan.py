@@ -130,6 +130,11 @@ SKIP_EXCITATION_DISTANCE = 2
 SKIP_EXCITATION_SOURCES = (0, 1)
 
 
+def output_upsample_kind(config: GeneratorConfig) -> str:
+    """The kind of G's last doubling: `output_upsample`, or `upsample` where that is "same"."""
+    return config.upsample if config.output_upsample == "same" else config.output_upsample
+
+
 class Generator(nn.Module):
     """G(noise, feature, attributes) -> image [B, 3, S, S] in [-1, 1]; `attributes` [B,
     attribute_dim] (picture attributes in z-units) only when the config has them."""
@@ -158,7 +163,7 @@ class Generator(nn.Module):
             stage_ends.append(len(layers) - 1)
         layers += [
             # [B, w_last, S/2, S/2] -> [B, 3, S, S]
-            *_upsample(widths[-1], 3, config.upsample),
+            *_upsample(widths[-1], 3, output_upsample_kind(config)),
             nn.Tanh(),
         ]
         if config.output_filter == "diagonal_notch":
