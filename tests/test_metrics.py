@@ -9,6 +9,7 @@ from visualizer.metrics import (
     frechet_distance,
     mean_pairwise_distance,
     mix_weights,
+    shared_streak_share,
     streak_ratios,
 )
 
@@ -104,3 +105,23 @@ def test_streak_ratios_known_answers():
         streak_ratios(np.zeros((4, 16, 16, 3)))
     with pytest.raises(ValueError, match="at least 3"):
         streak_ratios(np.zeros((4, 3, 2, 16)))
+
+
+def test_shared_streak_share_known_answers():
+    rng = np.random.default_rng(1)
+    # one picture repeated: all of its column detail is common to the set
+    one = rng.standard_normal((1, 3, 16, 32))
+    assert shared_streak_share(np.repeat(one, 6, axis=0)) == pytest.approx(1.0, abs=1e-12)
+    # independent white-noise pictures share nothing (0 in expectation; spread ~0.003)
+    assert abs(shared_streak_share(rng.standard_normal((64, 3, 64, 64)))) < 0.02
+    # each picture a row pattern common to all plus its own row pattern of the same power,
+    # repeated down the rows: half of the streak power is shared
+    common = rng.standard_normal((1, 3, 1, 256))
+    own = rng.standard_normal((256, 3, 1, 256))
+    half = np.broadcast_to(common + own, (256, 3, 8, 256))
+    assert shared_streak_share(half) == pytest.approx(0.5, abs=0.05)
+    assert shared_streak_share(np.zeros((4, 3, 8, 8))) == 0.0
+    with pytest.raises(ValueError, match="at least 2 pictures"):
+        shared_streak_share(np.zeros((1, 3, 8, 8)))
+    with pytest.raises(ValueError, match="N, 3, H, W"):
+        shared_streak_share(np.zeros((4, 8, 8, 3)))

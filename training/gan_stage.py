@@ -63,7 +63,7 @@ from training.picture_attributes import attributes_in_z
 from training.spectrum import photo_spectrum_profile, spectrum_loss
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import WeightAverage, recalibrate_batch_norm
-from visualizer.metrics import checkerboard_ratio, streak_ratios
+from visualizer.metrics import checkerboard_ratio, shared_streak_share, streak_ratios
 from visualizer.picture_attributes import AttributeStats, category_request, measure_attributes
 from visualizer.pixels import to_uint8
 
@@ -707,14 +707,16 @@ def write_grid(samples: torch.Tensor, rows: int, path: Path) -> np.ndarray:
 
 def sample_figures(pixels: np.ndarray) -> dict[str, float]:
     """The checkerboard and streak figures `musicscape eval` reports, of the sample grid's
-    pictures (uint8 [N, S, S, 3], as written): logged every epoch, so a run shows the
-    epoch its pictures start to stripe. The grid draws the same noise and music every
-    epoch, so the figures compare across epochs; with its few pictures they are rougher
-    than eval's."""
+    pictures (uint8 [N, S, S, 3], as written), and how much of the vertical streaks is one
+    pattern at the same columns in every picture (`shared_streak_share`): logged every
+    epoch, so a run shows the epoch its pictures start to stripe. The grid draws the same
+    noise and music every epoch, so the figures compare across epochs; with its few
+    pictures they are rougher than eval's."""
     images = pixels.transpose(0, 3, 1, 2)  # [N, 3, S, S]
     vertical, horizontal = streak_ratios(images)
     return {
         "sample_checkerboard": checkerboard_ratio(images),
         "sample_streaks_vertical": vertical,
         "sample_streaks_horizontal": horizontal,
+        "sample_streaks_shared": shared_streak_share(images),
     }

@@ -72,6 +72,30 @@ def streak_ratios(images: np.ndarray) -> tuple[float, float]:
     return ratio(luma), ratio(luma.transpose(0, 2, 1))
 
 
+def shared_streak_share(images: np.ndarray) -> float:
+    """How much of a set of pictures' vertical streaks is one pattern at the same columns in
+    every picture (a streak tied to position, not drawn from the picture): each picture's
+    column profile (its luma's horizontal second difference averaged down each column, as
+    in `streak_ratios`), the power of the profiles' mean over their mean power, rescaled so
+    that pictures with independent profiles score 0 in expectation and pictures with one
+    profile score 1: (N * share - 1) / (N - 1). 0 for flat pictures. On 32 pictures: photos
+    -0.01 to 0.01 (64 and 128 px); the bundled 64-px generator's sample grid 0.035; the
+    128-px generator grown from it (model card) 0.07 after one epoch at 128 px, 0.29 after
+    18.
+
+    `images`: [N, 3, H, W] RGB (any scale and offset), N at least 2, H and W at least 3."""
+    luma = _luma(images)  # [N, H, W]
+    if luma.shape[0] < 2 or min(luma.shape[1:]) < 3:
+        raise ValueError(f"need at least 2 pictures of at least 3x3, got shape {images.shape}")
+    profiles = (luma[:, :, 2:] - 2.0 * luma[:, :, 1:-1] + luma[:, :, :-2]).mean(axis=1)
+    power = float(np.mean(profiles**2))
+    if power == 0:
+        return 0.0
+    count = profiles.shape[0]
+    share = float(np.mean(profiles.mean(axis=0) ** 2)) / power
+    return (count * share - 1.0) / (count - 1.0)
+
+
 def _weighted_moments(
     items: np.ndarray, weights: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:

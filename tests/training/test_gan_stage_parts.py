@@ -223,16 +223,18 @@ def test_condition_fractions_must_fit_in_one():
         GanStageConfig(cross_fraction=-0.1)
 
 
-def test_sample_figures_of_pictures_each_one_row_repeated_are_all_streak(tmp_path):
+def test_sample_figures_of_one_picture_of_one_repeated_row_are_all_shared_streak(tmp_path):
     # every picture one random row repeated down its 16 rows: all its detail lines up down
     # the columns (vertical 1), none runs along them (horizontal 0), and its spectrum has
-    # no power off the zero vertical frequency (checkerboard 0)
-    rows = np.random.default_rng(0).uniform(-1, 1, (4, 3, 1, 16))
-    samples = torch.from_numpy(np.repeat(rows, 16, axis=2)).float()  # [4, 3, 16, 16]
-    pixels = write_grid(samples, 2, tmp_path / "grid.png")
+    # no power off the zero vertical frequency (checkerboard 0); the same picture four
+    # times over: its streaks are all shared (1)
+    row = np.random.default_rng(0).uniform(-1, 1, (1, 3, 1, 16))
+    samples = torch.from_numpy(np.repeat(np.repeat(row, 16, axis=2), 4, axis=0)).float()
+    pixels = write_grid(samples, 2, tmp_path / "grid.png")  # [4, 16, 16, 3]
     assert pixels.shape == (4, 16, 16, 3) and pixels.dtype == np.uint8
     assert sample_figures(pixels) == {
         "sample_checkerboard": 0.0,
         "sample_streaks_vertical": pytest.approx(1.0, abs=1e-12),
         "sample_streaks_horizontal": 0.0,
+        "sample_streaks_shared": pytest.approx(1.0, abs=1e-12),
     }
