@@ -242,6 +242,10 @@ class GanStageConfig:
     # Spectral regularisation (training/spectrum.py): weight of the L1 distance between the
     # azimuthal log power spectrum of G's batch and the training photos'; 0 = off.
     spectrum_weight: float = 0.0
+    # Weight of `gan_stage.fixed_pattern_penalty` on G's batch: the share of its pictures'
+    # fine detail (luma second differences) that is one pattern at the same pixels in all
+    # of them, about 1/B for photos; 0 = off.
+    fixed_pattern_weight: float = 0.0
     # R1 gradient penalty on real images (gamma; Mescheder et al. 2018), applied lazily every
     # `r1_every` D steps and scaled by it (StyleGAN2); 0 = off.
     r1_weight: float = 0.0
@@ -294,6 +298,10 @@ class GanStageConfig:
             raise ValueError("gan.ema_calibration_batches must be at least 1")
         if self.spectrum_weight < 0:
             raise ValueError(f"gan.spectrum_weight must be >= 0, got {self.spectrum_weight}")
+        if self.fixed_pattern_weight < 0:
+            raise ValueError(
+                f"gan.fixed_pattern_weight must be >= 0, got {self.fixed_pattern_weight}"
+            )
         if self.attribute_weight < 0:
             raise ValueError(f"gan.attribute_weight must be >= 0, got {self.attribute_weight}")
         if self.generator.attribute_dim not in (0, len(ATTRIBUTE_NAMES)):

@@ -60,7 +60,7 @@ from training.gan_growth import check_growable, grow_discriminator, grow_generat
 from training.image_augment import diff_augment
 from training.models import Discriminator, Generator
 from training.picture_attributes import attributes_in_z
-from training.spectrum import photo_spectrum_profile, spectrum_loss
+from training.spectrum import EPSILON, LUMA, photo_spectrum_profile, spectrum_loss
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import WeightAverage, recalibrate_batch_norm
 from visualizer.metrics import checkerboard_ratio, shared_streak_share, streak_ratios
@@ -114,6 +114,19 @@ def r1_penalty(match: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     D can be trained on the penalty."""
     (gradient,) = torch.autograd.grad(match.sum(), images, create_graph=True)
     return gradient.square().sum(dim=(1, 2, 3)).mean()
+
+
+def fixed_pattern_penalty(images: torch.Tensor) -> torch.Tensor:
+    """How much of a batch's fine detail is one pattern at the same pixels in every picture:
+    the power of the batch mean of the pictures' luma second differences (along the rows
+    and down the columns) over their mean power. `images` [B, 3, S, S] -> a scalar, about
+    1/B for independent pictures (photos) and 1 for identical ones. G's streaks at 128 px
+    were such a pattern, tied to position (model card)."""
+    luma = torch.einsum("c,bchw->bhw", images.new_tensor(LUMA), images)  # [B, S, S]
+    across = luma[:, :, 2:] - 2.0 * luma[:, :, 1:-1] + luma[:, :, :-2]  # [B, S, S-2]
+    down = luma[:, 2:, :] - 2.0 * luma[:, 1:-1, :] + luma[:, :-2, :]  # [B, S-2, S]
+    shared = across.mean(dim=0).square().mean() + down.mean(dim=0).square().mean()
+    return shared / (across.square().mean() + down.square().mean() + EPSILON)
 
 
 def lecam_penalty(
@@ -432,7 +445,8 @@ class GanTrainer:
         """Make D call the fake a real image matching its music, of its category; with mode
         seeking, the image must move with the noise for the same music (MSGAN); with
         attributes, the image must have the light and colour G was asked for; with the
-        spectral term, the batch must have the photos' power spectrum."""
+        spectral term, the batch must have the photos' power spectrum; with the fixed-pattern
+        term, its pictures must not share fine detail at the same pixels."""
         config = self.config
         match_fake, category_fake = self.trained_d(self.augment(fake, rng), batch.right)
         loss_category_fake = F.cross_entropy(category_fake, batch.categories)
@@ -454,6 +468,10 @@ class GanTrainer:
         if self.photo_spectrum is not None:
             loss_spectrum = spectrum_loss(fake, self.photo_spectrum)
             loss_g = loss_g + config.spectrum_weight * loss_spectrum
+        loss_fixed_pattern = torch.zeros((), device=self.device)
+        if config.fixed_pattern_weight:
+            loss_fixed_pattern = fixed_pattern_penalty(fake)
+            loss_g = loss_g + config.fixed_pattern_weight * loss_fixed_pattern
         self.optimizer_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizer_g.step()
@@ -463,6 +481,7 @@ class GanTrainer:
             "g_mode_seeking": float(loss_mode.detach()),
             "g_attributes": float(loss_attributes.detach()),
             "g_spectrum": float(loss_spectrum.detach()),
+            "g_fixed_pattern": float(loss_fixed_pattern.detach()),
         }
 
     def calibration_batches(self, epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

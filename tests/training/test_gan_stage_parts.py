@@ -7,12 +7,14 @@ from torch import nn
 
 from training.config import GanStageConfig
 from training.gan_stage import (
+    fixed_pattern_penalty,
     gan_learning_rate,
     lecam_penalty,
     r1_penalty,
     sample_figures,
     write_grid,
 )
+from training.spectrum import LUMA
 from training.weight_average import EqualWeightAverage, WeightAverage, recalibrate_batch_norm
 
 
@@ -238,3 +240,31 @@ def test_sample_figures_of_one_picture_of_one_repeated_row_are_all_shared_streak
         "sample_streaks_horizontal": 0.0,
         "sample_streaks_shared": pytest.approx(1.0, abs=1e-12),
     }
+
+
+def test_fixed_pattern_penalty_known_answers_and_it_trains_the_pattern_away():
+    generator = torch.Generator().manual_seed(0)
+    one = torch.randn(1, 3, 16, 16, generator=generator)
+    assert float(fixed_pattern_penalty(one.expand(8, -1, -1, -1))) == pytest.approx(1.0, abs=1e-6)
+    # independent pictures: the batch mean keeps 1/B of their detail's power
+    noise = torch.randn(256, 3, 32, 32, generator=generator)
+    assert float(fixed_pattern_penalty(noise)) == pytest.approx(1 / 256, rel=0.1)
+    assert float(fixed_pattern_penalty(torch.zeros(4, 3, 8, 8))) == 0.0
+    # a pattern added to every picture of a batch: the penalty's gradient takes out its fine
+    # detail in luma (its second differences), not its smooth part or its colour
+    pattern = torch.randn(1, 3, 16, 16, generator=generator).requires_grad_()
+    pictures = torch.randn(32, 3, 16, 16, generator=generator)
+
+    def detail_power(images: torch.Tensor) -> float:
+        luma = torch.einsum("c,bchw->bhw", torch.tensor(LUMA), images)
+        return float((luma[..., 2:] - 2 * luma[..., 1:-1] + luma[..., :-2]).square().mean())
+
+    before = (float(fixed_pattern_penalty(pictures + pattern)), detail_power(pattern.detach()))
+    optimiser = torch.optim.Adam([pattern], lr=0.1)
+    for _ in range(60):
+        optimiser.zero_grad()
+        fixed_pattern_penalty(pictures + pattern).backward()
+        optimiser.step()
+    after = (float(fixed_pattern_penalty(pictures + pattern)), detail_power(pattern.detach()))
+    assert before[0] > 0.4 and after[0] < 0.01  # the pictures alone: 1/32 in expectation
+    assert after[1] < 0.2 * before[1]

@@ -168,6 +168,7 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
         condition_noise=0.5,
         diff_augment=("color", "translation", "cutout"),
         spectrum_weight=1.0,
+        fixed_pattern_weight=1.0,
         r1_weight=1.0,
         r1_every=2,
         lecam_weight=0.3,
@@ -199,6 +200,7 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
     assert last_g == pytest.approx(0.25e-3)
     assert resumed["optimizer_d"]["param_groups"][0]["lr"] == pytest.approx(2 * last_g)
     assert all(epoch["g_spectrum"] > 0 for epoch in resumed["history"])
+    assert all(epoch["g_fixed_pattern"] > 0 for epoch in resumed["history"])
     assert all(epoch["d_r1"] > 0 for epoch in resumed["history"])
     assert all(epoch["d_lecam"] > 0 for epoch in resumed["history"])
     assert torch.equal(straight["lecam_anchors"], resumed["lecam_anchors"])
