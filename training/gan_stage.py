@@ -60,7 +60,7 @@ from training.gan_growth import check_growable, grow_discriminator, grow_generat
 from training.image_augment import diff_augment
 from training.models import Discriminator, Generator
 from training.picture_attributes import attributes_in_z
-from training.spectrum import EPSILON, LUMA, photo_spectrum_profile, spectrum_loss
+from training.spectrum import EPSILON, luma_of, photo_spectrum_profile, spectrum_loss
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import WeightAverage, recalibrate_batch_norm
 from visualizer.metrics import checkerboard_ratio, shared_streak_share, streak_ratios
@@ -122,7 +122,7 @@ def fixed_pattern_penalty(images: torch.Tensor) -> torch.Tensor:
     and down the columns) over their mean power. `images` [B, 3, S, S] -> a scalar, about
     1/B for independent pictures (photos) and 1 for identical ones. G's streaks at 128 px
     were such a pattern, tied to position (model card)."""
-    luma = torch.einsum("c,bchw->bhw", images.new_tensor(LUMA), images)  # [B, S, S]
+    luma = luma_of(images)  # [B, S, S]
     across = luma[:, :, 2:] - 2.0 * luma[:, :, 1:-1] + luma[:, :, :-2]  # [B, S, S-2]
     down = luma[:, 2:, :] - 2.0 * luma[:, 1:-1, :] + luma[:, :-2, :]  # [B, S-2, S]
     shared = across.mean(dim=0).square().mean() + down.mean(dim=0).square().mean()

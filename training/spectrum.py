@@ -31,10 +31,15 @@ def azimuthal_mean(values: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(count).index_add_(0, radius, values.flatten()) / count
 
 
+def luma_of(images: torch.Tensor) -> torch.Tensor:
+    """images [B, 3, H, W] RGB -> [B, H, W] luma (Rec. 601 weights)."""
+    return torch.einsum("c,bchw->bhw", images.new_tensor(LUMA), images)
+
+
 def luma_power_sum(images: torch.Tensor) -> torch.Tensor:
     """images [B, 3, S, S] -> [S, S] the sum over the batch of |FFT(luma)|^2, each picture's
     mean luma removed first."""
-    luma = torch.einsum("c,bchw->bhw", images.new_tensor(LUMA), images)  # [B, S, S]
+    luma = luma_of(images)  # [B, S, S]
     luma = luma - luma.mean(dim=(1, 2), keepdim=True)
     return (torch.fft.fft2(luma).abs() ** 2).sum(dim=0)
 

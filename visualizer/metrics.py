@@ -24,6 +24,12 @@ def _luma(images: np.ndarray) -> np.ndarray:
     return np.tensordot(np.array([0.299, 0.587, 0.114]), images, axes=([0], [1]))
 
 
+def _detail_across(luma: np.ndarray) -> np.ndarray:
+    """[N, H, W] luma -> [N, H, W - 2] its second difference along each row (the detail
+    across the columns)."""
+    return luma[:, :, 2:] - 2.0 * luma[:, :, 1:-1] + luma[:, :, :-2]
+
+
 def checkerboard_ratio(images: np.ndarray) -> float:
     """How much a set of pictures carries a checkerboard: the power of the mean luma power
     spectrum at the diagonal period-2 frequency (half the sampling rate on both axes, where
@@ -65,7 +71,7 @@ def streak_ratios(images: np.ndarray) -> tuple[float, float]:
         raise ValueError(f"images need a height and width of at least 3: {luma.shape[1:]}")
 
     def ratio(rows: np.ndarray) -> float:  # [N, H, W]: detail along W, averaged over H
-        detail = rows[:, :, 2:] - 2.0 * rows[:, :, 1:-1] + rows[:, :, :-2]
+        detail = _detail_across(rows)
         power = float(np.mean(detail**2))
         return float(np.mean(detail.mean(axis=1) ** 2) / power) if power > 0 else 0.0
 
@@ -87,7 +93,7 @@ def shared_streak_share(images: np.ndarray) -> float:
     luma = _luma(images)  # [N, H, W]
     if luma.shape[0] < 2 or min(luma.shape[1:]) < 3:
         raise ValueError(f"need at least 2 pictures of at least 3x3, got shape {images.shape}")
-    profiles = (luma[:, :, 2:] - 2.0 * luma[:, :, 1:-1] + luma[:, :, :-2]).mean(axis=1)
+    profiles = _detail_across(luma).mean(axis=1)  # [N, W - 2]
     power = float(np.mean(profiles**2))
     if power == 0:
         return 0.0

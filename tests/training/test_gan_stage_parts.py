@@ -14,7 +14,7 @@ from training.gan_stage import (
     sample_figures,
     write_grid,
 )
-from training.spectrum import LUMA
+from training.spectrum import luma_of
 from training.weight_average import EqualWeightAverage, WeightAverage, recalibrate_batch_norm
 
 
@@ -256,7 +256,7 @@ def test_fixed_pattern_penalty_known_answers_and_it_trains_the_pattern_away():
     pictures = torch.randn(32, 3, 16, 16, generator=generator)
 
     def detail_power(images: torch.Tensor) -> float:
-        luma = torch.einsum("c,bchw->bhw", torch.tensor(LUMA), images)
+        luma = luma_of(images)
         return float((luma[..., 2:] - 2 * luma[..., 1:-1] + luma[..., :-2]).square().mean())
 
     before = (float(fixed_pattern_penalty(pictures + pattern)), detail_power(pattern.detach()))
