@@ -246,6 +246,9 @@ class GanStageConfig:
     # fine detail (luma second differences) that is one pattern at the same pixels in all
     # of them, about 1/B for photos; 0 = off.
     fixed_pattern_weight: float = 0.0
+    # Weight of `spectrum.streak_penalty` on G's batch: how far the power of its luma detail
+    # lined up down the columns and along the rows rises above the training photos'; 0 = off.
+    streak_weight: float = 0.0
     # R1 gradient penalty on real images (gamma; Mescheder et al. 2018), applied lazily every
     # `r1_every` D steps and scaled by it (StyleGAN2); 0 = off.
     r1_weight: float = 0.0
@@ -302,6 +305,8 @@ class GanStageConfig:
             raise ValueError(
                 f"gan.fixed_pattern_weight must be >= 0, got {self.fixed_pattern_weight}"
             )
+        if self.streak_weight < 0:
+            raise ValueError(f"gan.streak_weight must be >= 0, got {self.streak_weight}")
         if self.attribute_weight < 0:
             raise ValueError(f"gan.attribute_weight must be >= 0, got {self.attribute_weight}")
         if self.generator.attribute_dim not in (0, len(ATTRIBUTE_NAMES)):

@@ -60,7 +60,14 @@ from training.gan_growth import check_growable, grow_discriminator, grow_generat
 from training.image_augment import diff_augment
 from training.models import Discriminator, Generator
 from training.picture_attributes import attributes_in_z
-from training.spectrum import EPSILON, luma_of, photo_spectrum_profile, spectrum_loss
+from training.spectrum import (
+    EPSILON,
+    luma_second_differences,
+    photo_spectrum_profile,
+    photo_streak_power,
+    spectrum_loss,
+    streak_penalty,
+)
 from training.stage_loop import LoopHost, StageLoop
 from training.weight_average import WeightAverage, recalibrate_batch_norm
 from visualizer.metrics import checkerboard_ratio, shared_streak_share, streak_ratios
@@ -122,9 +129,7 @@ def fixed_pattern_penalty(images: torch.Tensor) -> torch.Tensor:
     and down the columns) over their mean power. `images` [B, 3, S, S] -> a scalar, about
     1/B for independent pictures (photos) and 1 for identical ones. G's streaks at 128 px
     were such a pattern, tied to position (model card)."""
-    luma = luma_of(images)  # [B, S, S]
-    across = luma[:, :, 2:] - 2.0 * luma[:, :, 1:-1] + luma[:, :, :-2]  # [B, S, S-2]
-    down = luma[:, 2:, :] - 2.0 * luma[:, 1:-1, :] + luma[:, :-2, :]  # [B, S-2, S]
+    across, down = luma_second_differences(images)  # [B, S, S-2], [B, S-2, S]
     shared = across.mean(dim=0).square().mean() + down.mean(dim=0).square().mean()
     return shared / (across.square().mean() + down.square().mean() + EPSILON)
 
@@ -314,6 +319,9 @@ class GanTrainer:
         self.photo_spectrum = None
         if config.spectrum_weight > 0:
             self.photo_spectrum = photo_spectrum_profile(images.pixels).to(device)  # [R]
+        self.photo_streaks = None
+        if config.streak_weight > 0:
+            self.photo_streaks = photo_streak_power(images.pixels).to(device)  # [2]
         self.attribute_stats: AttributeStats | None = None
         self.grid_attributes = None
         if config.generator.attribute_dim:
@@ -446,7 +454,8 @@ class GanTrainer:
         seeking, the image must move with the noise for the same music (MSGAN); with
         attributes, the image must have the light and colour G was asked for; with the
         spectral term, the batch must have the photos' power spectrum; with the fixed-pattern
-        term, its pictures must not share fine detail at the same pixels."""
+        term, its pictures must not share fine detail at the same pixels; with the streak
+        term, its detail must not line up down columns or along rows more than photos'."""
         config = self.config
         match_fake, category_fake = self.trained_d(self.augment(fake, rng), batch.right)
         loss_category_fake = F.cross_entropy(category_fake, batch.categories)
@@ -472,6 +481,10 @@ class GanTrainer:
         if config.fixed_pattern_weight:
             loss_fixed_pattern = fixed_pattern_penalty(fake)
             loss_g = loss_g + config.fixed_pattern_weight * loss_fixed_pattern
+        loss_streaks = torch.zeros((), device=self.device)
+        if self.photo_streaks is not None:
+            loss_streaks = streak_penalty(fake, self.photo_streaks)
+            loss_g = loss_g + config.streak_weight * loss_streaks
         self.optimizer_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.optimizer_g.step()
@@ -482,6 +495,7 @@ class GanTrainer:
             "g_attributes": float(loss_attributes.detach()),
             "g_spectrum": float(loss_spectrum.detach()),
             "g_fixed_pattern": float(loss_fixed_pattern.detach()),
+            "g_streaks": float(loss_streaks.detach()),
         }
 
     def calibration_batches(self, epoch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -63,6 +63,49 @@ def photo_spectrum_profile(pixels: np.ndarray, batch: int = 512) -> torch.Tensor
     return azimuthal_mean(torch.log(power / 127.5**2 / len(pixels) + EPSILON)).float()
 
 
+def luma_second_differences(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """images [B, 3, H, W] -> the luma's second difference along each row [B, H, W-2] (the
+    detail across the columns) and down each column [B, H-2, W]."""
+    luma = luma_of(images)  # [B, H, W]
+    across = luma[:, :, 2:] - 2.0 * luma[:, :, 1:-1] + luma[:, :, :-2]
+    down = luma[:, 2:, :] - 2.0 * luma[:, 1:-1, :] + luma[:, :-2, :]
+    return across, down
+
+
+def axis_streak_power(images: torch.Tensor) -> torch.Tensor:
+    """images [B, 3, H, W] -> [2]: the mean power of the luma's second difference across
+    each row averaged down each column (vertical streaks) and of the one down each column
+    averaged along each row (horizontal streaks): the numerators of
+    `visualizer.metrics.streak_ratios`, over the pictures' own scale rather than their detail,
+    so that drawing more grain does not lower them."""
+    across, down = luma_second_differences(images)  # [B, H, W-2], [B, H-2, W]
+    vertical = across.mean(dim=1).square().mean()  # column profiles [B, W-2]
+    horizontal = down.mean(dim=2).square().mean()  # row profiles [B, H-2]
+    return torch.stack([vertical, horizontal])
+
+
+def photo_streak_power(pixels: np.ndarray, batch: int = 512) -> torch.Tensor:
+    """uint8 photos [N, S, S, 3] -> [2], `axis_streak_power` of all of them in [-1, 1] units
+    as G draws."""
+    if not len(pixels):
+        raise ValueError("no photos to measure streaks on")
+    total = sum(
+        axis_streak_power(
+            torch.from_numpy(pixels[start : start + batch]).permute(0, 3, 1, 2).double() / 127.5
+        )
+        * len(pixels[start : start + batch])
+        for start in range(0, len(pixels), batch)
+    )  # [2]; second differences remove the offset to [-1, 1]
+    return (total / len(pixels)).float()
+
+
+def streak_penalty(fake: torch.Tensor, photo_streaks: torch.Tensor) -> torch.Tensor:
+    """How far the batch's vertical and horizontal streak power rise above the photos' [2],
+    each as a fraction of the photos': sum of relu(fake / photos - 1). 0 for a batch that
+    streaks no more than photos do."""
+    return torch.relu(axis_streak_power(fake) / photo_streaks - 1.0).sum()
+
+
 def spectrum_loss(fake: torch.Tensor, photo_profile: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference between the batch's profile and the photos' [R], over every
     radius but 0 (each picture's mean is removed, so zero frequency holds no power)."""

@@ -220,6 +220,8 @@ def test_config_refuses_unknown_options():
         GanStageConfig(spectrum_weight=-0.1)
     with pytest.raises(ValueError, match="fixed_pattern_weight must be >= 0"):
         GanStageConfig(fixed_pattern_weight=-1.0)
+    with pytest.raises(ValueError, match="streak_weight must be >= 0"):
+        GanStageConfig(streak_weight=-1.0)
 
 
 def test_the_options_round_trip_through_the_train_config():
@@ -239,6 +241,7 @@ def test_the_options_round_trip_through_the_train_config():
         diff_augment=("translation", "cutout"),
         spectrum_weight=0.5,
         fixed_pattern_weight=2.0,
+        streak_weight=3.0,
         r1_weight=0.1,
         r1_every=2,
         lecam_weight=0.3,

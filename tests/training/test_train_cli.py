@@ -169,6 +169,7 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
         diff_augment=("color", "translation", "cutout"),
         spectrum_weight=1.0,
         fixed_pattern_weight=1.0,
+        streak_weight=1.0,
         r1_weight=1.0,
         r1_every=2,
         lecam_weight=0.3,
@@ -201,6 +202,9 @@ def test_gan_resumed_from_an_epoch_checkpoint_reproduces_its_average_decay_and_r
     assert resumed["optimizer_d"]["param_groups"][0]["lr"] == pytest.approx(2 * last_g)
     assert all(epoch["g_spectrum"] > 0 for epoch in resumed["history"])
     assert all(epoch["g_fixed_pattern"] > 0 for epoch in resumed["history"])
+    assert [epoch["g_streaks"] for epoch in resumed["history"]] == [
+        epoch["g_streaks"] for epoch in straight["history"]
+    ]
     assert all(epoch["d_r1"] > 0 for epoch in resumed["history"])
     assert all(epoch["d_lecam"] > 0 for epoch in resumed["history"])
     assert torch.equal(straight["lecam_anchors"], resumed["lecam_anchors"])
