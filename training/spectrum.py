@@ -6,6 +6,9 @@ the batch's mean log luma power spectrum and the training photos'.
 
 Every radius weighs the same in the profile, so the few frequencies at the corner of the
 spectrum (where the checkerboard lies) count as much as the many low ones.
+
+The streak penalty works on the same luma in the picture plane: fine detail (second
+differences) that lines up down the columns or along the rows, against the photos' own.
 """
 
 from __future__ import annotations
