@@ -99,6 +99,8 @@ def photo_streak_power(pixels: np.ndarray, batch: int = 512) -> torch.Tensor:
         * len(pixels[start : start + batch])
         for start in range(0, len(pixels), batch)
     )  # [2]; second differences remove the offset to [-1, 1]
+    if not bool((total > 0).all()):
+        raise ValueError("the photos have no fine detail along one axis to measure streaks against")
     return (total / len(pixels)).float()
 
 

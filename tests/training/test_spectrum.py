@@ -96,6 +96,9 @@ def test_the_photos_streak_power_is_the_batch_power_in_gs_units_whatever_the_bat
     )
     with pytest.raises(ValueError, match="no photos"):
         photo_streak_power(pixels[:0])
+    # flat photos (no detail) would make every batch's penalty infinite
+    with pytest.raises(ValueError, match="no fine detail"):
+        photo_streak_power(np.full((2, 8, 8, 3), 90, dtype=np.uint8))
 
 
 def test_the_streak_penalty_counts_only_what_rises_above_the_photos():
