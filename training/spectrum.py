@@ -13,6 +13,8 @@ differences) that lines up down the columns or along the rows, against the photo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
@@ -54,14 +56,19 @@ def log_spectrum_profile(images: torch.Tensor) -> torch.Tensor:
     return azimuthal_mean(torch.log(power + EPSILON))  # [R]
 
 
+def photo_batches(pixels: np.ndarray, batch: int) -> Iterator[torch.Tensor]:
+    """uint8 photos [N, S, S, 3] -> float64 batches [<= batch, 3, S, S], still in [0, 255]."""
+    for start in range(0, len(pixels), batch):
+        yield torch.from_numpy(pixels[start : start + batch]).permute(0, 3, 1, 2).double()
+
+
 def photo_spectrum_profile(pixels: np.ndarray, batch: int = 512) -> torch.Tensor:
     """uint8 photos [N, S, S, 3] -> [R], the profile of all of them (power averaged over all
     N, in [-1, 1] units as G draws)."""
     if not len(pixels):
         raise ValueError("no photos to measure a spectrum on")
     power = sum(
-        luma_power_sum(torch.from_numpy(pixels[start : start + batch]).permute(0, 3, 1, 2).double())
-        for start in range(0, len(pixels), batch)
+        luma_power_sum(photos) for photos in photo_batches(pixels, batch)
     )  # [S, S]; the luma's offset from [0, 255] to [-1, 1] is removed with its mean
     return azimuthal_mean(torch.log(power / 127.5**2 / len(pixels) + EPSILON)).float()
 
@@ -93,11 +100,7 @@ def photo_streak_power(pixels: np.ndarray, batch: int = 512) -> torch.Tensor:
     if not len(pixels):
         raise ValueError("no photos to measure streaks on")
     total = sum(
-        axis_streak_power(
-            torch.from_numpy(pixels[start : start + batch]).permute(0, 3, 1, 2).double() / 127.5
-        )
-        * len(pixels[start : start + batch])
-        for start in range(0, len(pixels), batch)
+        axis_streak_power(photos / 127.5) * len(photos) for photos in photo_batches(pixels, batch)
     )  # [2]; second differences remove the offset to [-1, 1]
     if not bool((total > 0).all()):
         raise ValueError("the photos have no fine detail along one axis to measure streaks against")
