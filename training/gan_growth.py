@@ -24,14 +24,23 @@ pictures and judgements instead of from noise:
 
 BatchNorm in training mode normalises each batch by its own statistics, so "passes through"
 holds for batches like the calibration ones, not exactly for every batch.
+
+The small G can also be read back from an exported generator.onnx (`generator_from_onnx`),
+so a run can grow the shipped file when the checkpoint that made it is gone; its D then has
+no small D to start from and begins from random weights (`gan.discriminator_warmup_steps`
+lets it learn alone first).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import onnx
 import torch
+from google.protobuf.message import DecodeError
+from onnx import numpy_helper
 from torch import nn
 
 from training.config import DiscriminatorConfig, GeneratorConfig
@@ -40,6 +49,10 @@ from training.models.gan import NearestResizeConv, output_upsample_kind, stage_c
 from training.weight_average import recalibrate_batch_norm
 
 LAYERS_PER_STAGE = 3  # G: upsample, BatchNorm, ReLU; D: conv, BatchNorm, leaky ReLU
+# torch's ONNX exporter folds each eval-mode BatchNorm into the convolution before it: the
+# folded weight keeps the conv's name and its bias is "<weight name>_bias"
+FOLDED_BIAS_SUFFIX = "_bias"
+PROJECTION_WEIGHT = "project.linear.weight"
 IDENTITY_CHANNELS = 6  # the picture's three channels and their negatives
 LEAKY_SLOPE = 0.2
 # The grown G's last doubling: nearest ("resize", the small G's) or bilinear; either passes
@@ -53,20 +66,23 @@ class GrowthError(ValueError):
 
 def check_growable(
     small_g: GeneratorConfig,
-    small_d: DiscriminatorConfig,
+    small_d: DiscriminatorConfig | None,
     large_g: GeneratorConfig,
     large_d: DiscriminatorConfig,
     source: Path,
 ) -> None:
     """Raise GrowthError naming `source` unless the large pair is the small pair at twice
-    the image size and half the base channels (so the shared stages have equal widths)."""
+    the image size and half the base channels (so the shared stages have equal widths);
+    `small_d` None: there is no small D (G alone grows; the large D starts at random)."""
     problems = []
     if large_g.image_size != 2 * small_g.image_size:
         problems.append(
             f"image size {small_g.image_size} cannot grow to {large_g.image_size} (only to "
             f"{2 * small_g.image_size})"
         )
-    pairs = (("generator", small_g, large_g), ("discriminator", small_d, large_d))
+    pairs = [("generator", small_g, large_g)]
+    if small_d is not None:
+        pairs.append(("discriminator", small_d, large_d))
     for part, small, large in pairs:
         if small.base_channels != 2 * large.base_channels:
             problems.append(
@@ -94,10 +110,14 @@ def check_growable(
         )
     if small_g.output_filter != "none" or large_g.output_filter != "none":
         problems.append("both generators need output_filter 'none' (apply it at export)")
-    if (small_d.feature_dim, small_d.projected_dim) != (large_d.feature_dim, large_d.projected_dim):
-        problems.append("the discriminators' feature_dim and projected_dim differ")
-    if small_d.normalization != "batch" or large_d.normalization != "batch":
-        problems.append("both discriminators need normalization 'batch'")
+    if small_d is not None:
+        if (small_d.feature_dim, small_d.projected_dim) != (
+            large_d.feature_dim,
+            large_d.projected_dim,
+        ):
+            problems.append("the discriminators' feature_dim and projected_dim differ")
+        if small_d.normalization != "batch" or large_d.normalization != "batch":
+            problems.append("both discriminators need normalization 'batch'")
     if problems:
         raise GrowthError(f"{source}: cannot grow into this run: " + "; ".join(problems))
 
@@ -204,3 +224,118 @@ def grow_discriminator(
     recalibrate_batch_norm(large, calibration)
     _pass_through(bridge_norm, range(bridge_norm.num_features))
     large.train()
+
+
+def generator_from_onnx(
+    path: Path, calibration: Iterable[tuple[torch.Tensor, ...]]
+) -> tuple[GeneratorConfig, dict]:
+    """The (config, state dict) of the trained G inside the exported generator.onnx `path`
+    (a "resize" G without skip excitation; its export-time notch, truncation and category
+    pull are left out: they are not G's weights). Each BatchNorm the exporter folded into
+    its conv (weight W', bias b) comes back as W' and a BatchNorm whose running statistics
+    are those of its input over `calibration` (G's inputs, as in training) and whose scale
+    and shift pass that input through plus b: in eval mode exactly the file's G, in training
+    mode the same on batches like the calibration ones. Raises GrowthError naming `path`."""
+    try:
+        model = onnx.load(str(path))
+        props = {p.key: json.loads(p.value) for p in model.metadata_props}
+        sizes = {
+            k: int(props[f"musicscape.{k}"]) for k in ("image_size", "noise_dim", "feature_dim")
+        }
+    except (OSError, DecodeError, ValueError, KeyError, TypeError) as error:
+        raise GrowthError(f"{path}: not an exported generator ({error})") from error
+    tensors = {init.name: init for init in model.graph.initializer}
+    prefixes = [
+        name[: -len(PROJECTION_WEIGHT)] for name in tensors if name.endswith(PROJECTION_WEIGHT)
+    ]
+    if len(prefixes) != 1:
+        raise GrowthError(f"{path}: not an exported generator (no single {PROJECTION_WEIGHT})")
+    weights = {
+        name[len(prefixes[0]) :]: torch.from_numpy(numpy_helper.to_array(init).copy())
+        for name, init in tensors.items()
+        if name.startswith(prefixes[0])
+    }
+    resize_modes = {
+        attribute.s.decode()
+        for node in model.graph.node
+        if node.op_type == "Resize"
+        for attribute in node.attribute
+        if attribute.name == "mode"
+    }
+    first = weights["layers.0.weight"]  # [code, w0, 4, 4]
+    if any(name.startswith("excitations.") for name in weights) or resize_modes != {"nearest"}:
+        raise GrowthError(f"{path}: only a 'resize' generator without skip excitation can grow")
+    projected_dim = weights[PROJECTION_WEIGHT].shape[0]
+    stages = stage_count(sizes["image_size"])
+    config = GeneratorConfig(
+        **sizes,
+        projected_dim=projected_dim,
+        base_channels=first.shape[1] // 2 ** (stages - 1),
+        attribute_dim=first.shape[0] - sizes["noise_dim"] - projected_dim,
+        upsample="resize",
+    )
+    generator = Generator(config)
+    state = generator.state_dict()
+    folded_biases = {}
+    for name in list(state):
+        if name.endswith(".num_batches_tracked"):
+            continue
+        source = weights.get(name)
+        index = int(name.split(".")[1]) if name.startswith("layers.") else None
+        if (
+            source is None
+            and index is not None
+            and isinstance(generator.layers[index], nn.BatchNorm2d)
+        ):
+            continue  # set below from the conv before it
+        if source is None or source.shape != state[name].shape:
+            raise GrowthError(
+                f"{path}: its generator has no {name} of shape {tuple(state[name].shape)}"
+            )
+        state[name] = source
+        bias = weights.get(name + FOLDED_BIAS_SUFFIX)
+        if bias is not None:
+            folded_biases[index + 1] = bias
+    generator.load_state_dict(state)
+    norms = {i: m for i, m in enumerate(generator.layers) if isinstance(m, nn.BatchNorm2d)}
+    if set(norms) != set(folded_biases):
+        raise GrowthError(f"{path}: its generator's folded BatchNorms do not match a DCGAN G")
+    with torch.no_grad():
+        for index, norm in norms.items():  # eval mode: y -> y + b
+            norm.running_mean.zero_()
+            norm.running_var.fill_(1.0 - norm.eps)
+            norm.weight.fill_(1.0)
+            norm.bias.copy_(folded_biases[index])
+        _pass_through_measured(generator, norms, list(calibration))
+    return config, generator.state_dict()
+
+
+@torch.no_grad()
+def _pass_through_measured(generator: Generator, norms: dict[int, nn.BatchNorm2d], batches) -> None:
+    """Give each of `norms` (each computing y + b in eval mode) the mean and biased
+    variance of its input over `batches` as running statistics and the scale and shift that
+    undo their normalisation, keeping y + b; eval mode throughout, so every norm measures
+    the input the file's G gives it."""
+    inputs: dict[int, list[torch.Tensor]] = {index: [] for index in norms}
+    hooks = [
+        norm.register_forward_pre_hook(
+            lambda module, args, index=index: inputs[index].append(
+                args[0].transpose(0, 1).flatten(1)
+            )
+        )
+        for index, norm in norms.items()
+    ]  # each [C, B * s * s]
+    generator.eval()
+    try:
+        for batch in batches:
+            generator(*batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    for index, norm in norms.items():
+        seen = torch.cat(inputs[index], dim=1)
+        mean, variance = seen.mean(dim=1), seen.var(dim=1, unbiased=False)
+        norm.bias += mean
+        norm.weight.copy_((variance + norm.eps).sqrt())
+        norm.running_mean.copy_(mean)
+        norm.running_var.copy_(variance)

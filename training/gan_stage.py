@@ -56,7 +56,12 @@ from training.context import RunContext
 from training.data import ImageBank, MusicBank, check_every_category
 from training.distributed import wrap_model
 from training.embedding import JointEmbedding, image_centroids
-from training.gan_growth import check_growable, grow_discriminator, grow_generator
+from training.gan_growth import (
+    check_growable,
+    generator_from_onnx,
+    grow_discriminator,
+    grow_generator,
+)
 from training.image_augment import diff_augment
 from training.models import Discriminator, Generator
 from training.picture_attributes import attributes_in_z
@@ -362,9 +367,11 @@ class GanTrainer:
         self.trained_d.train()
         fake = self.generate(self.trained_g, batch.noise, batch.right, batch.asked)  # [B,3,S,S]
         figures = self.discriminator_step(batch, fake, rng)
-        figures |= self.generator_step(batch, fake, rng)
-        if self.average is not None:
-            self.average.update(self.generator)
+        warmup_steps = self.config.discriminator_warmup_epochs * self.config.steps_per_epoch
+        if self.steps_done >= warmup_steps:
+            figures |= self.generator_step(batch, fake, rng)
+            if self.average is not None:
+                self.average.update(self.generator)
         self.steps_done += 1
         return {**figures, "learning_rate": learning_rate}
 
@@ -557,7 +564,11 @@ class GanTrainer:
     def grow(self, path: Path) -> None:
         """Start G and D from the gan checkpoint `path` of a run at half this size, grown
         without changing what they compute (training/gan_growth.py); G from its weight
-        average when it has one. The optimisers start afresh."""
+        average when it has one. From an exported generator.onnx, G grows from the file's G
+        and D keeps its random weights. The optimisers start afresh."""
+        if path.suffix == ".onnx":
+            self.grow_generator_from_onnx(path)
+            return
         saved = load_checkpoint(path, "gan")
         small = TrainConfig.from_dict(saved["config"]).gan
         check_growable(
@@ -586,6 +597,17 @@ class GanTrainer:
         if self.average is not None:
             self.average.restart_from(self.generator)
         log.info("gan: G and D grown from %s (epoch %d)", path, saved["epoch"])
+
+    def grow_generator_from_onnx(self, path: Path) -> None:
+        calibration = self.calibration_batches(0)
+        small_config, small_g = generator_from_onnx(path, calibration)
+        check_growable(
+            small_config, None, self.config.generator, self.config.discriminator, path
+        )  # fmt: skip
+        grow_generator(small_g, small_config, self.generator, calibration)
+        if self.average is not None:
+            self.average.restart_from(self.generator)
+        log.info("gan: G grown from the exported %s; D from random weights", path)
 
     def load(self, saved: dict) -> None:
         self.generator.load_state_dict(saved["generator"])

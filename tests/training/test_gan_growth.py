@@ -2,19 +2,26 @@
 function (G: the same picture, each pixel repeated 2x2; D: the same logits on a picture's
 2x2 average)."""
 
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 from torch import nn
 
+from export.onnx_export import export_module
 from training.config import DiscriminatorConfig, GeneratorConfig
 from training.gan_growth import (
     GrowthError,
     check_growable,
+    generator_from_onnx,
     grow_discriminator,
     grow_generator,
 )
-from training.models import Discriminator, Generator
-from training.models.gan import NearestResizeConv
+from training.models import CategoryPulledGenerator, Discriminator, Generator, TruncatedGenerator
+from training.models.gan import DiagonalNotch, NearestResizeConv
 
 SMALL_G = GeneratorConfig(
     image_size=16, noise_dim=8, feature_dim=12, projected_dim=6, base_channels=16,
@@ -156,4 +163,89 @@ def test_a_small_generator_with_a_bilinear_last_doubling_is_refused(tmp_path):
     assert str(refused.value) == (
         f"{tmp_path / 'small.pt'}: cannot grow into this run: the small generator needs "
         "output_upsample 'same'"
+    )
+
+
+def exported(generator: Generator, path: Path) -> Path:
+    """`generator` exported as the app's generator.onnx is (truncation, category pull and
+    the config's output filter inside the graph; here truncation 1 and pull 0, so the file
+    draws what `generator` draws); its metadata the sizes a generator file carries."""
+    config = generator.config
+    wrapped = CategoryPulledGenerator(
+        TruncatedGenerator(generator, 1.0), torch.randn(CLASSES, config.feature_dim), 0.0
+    ).eval()
+    example = (torch.randn(2, 8), torch.randn(2, 12), torch.randn(2, 2))
+    sizes = {
+        f"musicscape.{k}": json.dumps(getattr(config, k))
+        for k in ("image_size", "noise_dim", "feature_dim")
+    }
+    export_module(wrapped, example, ["noise", "feature", "attributes"], ["image"], path, sizes)
+    return path
+
+
+def calibrated_like_training(generator: Generator, inputs: tuple) -> Generator:
+    """`trained_like` with running statistics measured on `inputs`, so eval mode differs
+    from the default initialisation's in every BatchNorm."""
+    trained_like(generator)
+    with torch.no_grad():
+        generator.train()(*inputs)
+    return generator.eval()
+
+
+def test_a_generator_read_back_from_its_exported_file_draws_what_the_file_draws(tmp_path):
+    torch.manual_seed(2)
+    notched = GeneratorConfig(**{**SMALL_G.__dict__, "output_filter": "diagonal_notch"})
+    calibration = (torch.randn(64, 8), torch.randn(64, 12), torch.randn(64, 2))
+    original = calibrated_like_training(Generator(notched), calibration)
+    path = exported(original, tmp_path / "generator.onnx")
+    config, state = generator_from_onnx(path, [calibration])
+    # the notch is the export's, not G's weights: the config read back has none
+    assert config == SMALL_G
+    imported = Generator(config)
+    imported.load_state_dict(state)
+    inputs = (torch.randn(5, 8), torch.randn(5, 12), torch.randn(5, 2))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    drawn_by_file = session.run(
+        None,
+        dict(zip(["noise", "feature", "attributes"], (x.numpy() for x in inputs), strict=True)),
+    )[0]
+    with torch.no_grad():
+        drawn = DiagonalNotch(3)(imported.eval()(*inputs)).numpy()
+        # in training mode it normalises by the batch's own statistics: on the calibration
+        # batch that is what eval mode does
+        on_calibration_train = imported.train()(*calibration)
+        on_calibration_eval = imported.eval()(*calibration)
+    np.testing.assert_allclose(drawn, drawn_by_file, rtol=0, atol=1e-5)
+    torch.testing.assert_close(on_calibration_train, on_calibration_eval, rtol=0, atol=1e-4)
+    # every BatchNorm's scale and shift came back from the fold, none is left at its default
+    norms = [m for m in imported.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(norms) == 2 and all(float((n.weight - 1).abs().max()) > 1e-3 for n in norms)
+
+
+def test_a_generator_read_back_from_an_exported_file_grows_to_twice_its_size(tmp_path):
+    torch.manual_seed(3)
+    calibration = (torch.randn(64, 8), torch.randn(64, 12), torch.randn(64, 2))
+    original = calibrated_like_training(Generator(SMALL_G), calibration)
+    config, state = generator_from_onnx(exported(original, tmp_path / "g.onnx"), [calibration])
+    large = Generator(LARGE_G)
+    grow_generator(state, config, large, [calibration])
+    with torch.no_grad():
+        expected = nn.functional.interpolate(original(*calibration), scale_factor=2.0)
+        drawn = large.eval()(*calibration)
+    # the biased and unbiased variances again (n = 64 x 16 x 16 here), as in the growth above
+    torch.testing.assert_close(drawn, expected, rtol=0, atol=2e-3)
+
+
+def test_a_file_that_is_not_a_growable_generator_is_refused_naming_it(tmp_path):
+    garbage = tmp_path / "generator.onnx"
+    garbage.write_bytes(b"not a model")
+    with pytest.raises(GrowthError, match=f"^{garbage}: not an exported generator"):
+        generator_from_onnx(garbage, [])
+    torch.manual_seed(4)
+    transposed = GeneratorConfig(**{**SMALL_G.__dict__, "upsample": "transposed"})
+    path = exported(Generator(transposed).eval(), tmp_path / "transposed.onnx")
+    with pytest.raises(GrowthError) as refused:
+        generator_from_onnx(path, [])
+    assert str(refused.value) == (
+        f"{path}: only a 'resize' generator without skip excitation can grow"
     )
