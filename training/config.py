@@ -261,13 +261,14 @@ class GanStageConfig:
     lecam_decay: float = 0.99
     # A gan checkpoint of a run at half this image size and twice the base channels: a new
     # run starts from its G (weight average) and D grown to this size without changing what
-    # they compute (training/gan_growth.py); or an exported generator.onnx of that size: G
-    # grown from the file's G, D from random weights. "" = from random weights. Read only at
-    # the start.
+    # they compute (training/gan_growth.py); or an exported generator.onnx at half this size
+    # (G grown from the file's G) or at this size (G as it is), D from random weights. "" =
+    # from random weights. Read only at the start.
     grow_from: str = ""
     # Epochs at the start in which only D learns (G is held, its optimiser idle): a D from
-    # random weights beside a G already trained (grown from an exported file) first learns
-    # to judge it, so G's first steps follow a judgement instead of noise. 0 = none.
+    # random weights beside a G already trained (from an exported file) first learns to
+    # judge it, so G's first steps follow a judgement instead of noise. 0 = none; all of the
+    # run's epochs = a D trained for a fixed G, which a run at twice the size can then grow.
     discriminator_warmup_epochs: int = 0
 
     def __post_init__(self) -> None:
@@ -283,9 +284,9 @@ class GanStageConfig:
                 f"gan.lr_decay_epochs must be in [0, epochs={self.epochs}], "
                 f"got {self.lr_decay_epochs}"
             )
-        if not 0 <= self.discriminator_warmup_epochs < self.epochs:
+        if not 0 <= self.discriminator_warmup_epochs <= self.epochs:
             raise ValueError(
-                f"gan.discriminator_warmup_epochs must be in [0, epochs={self.epochs}), "
+                f"gan.discriminator_warmup_epochs must be in [0, epochs={self.epochs}], "
                 f"got {self.discriminator_warmup_epochs}"
             )
         fractions = (self.prototype_fraction, self.interpolate_fraction, self.cross_fraction)

@@ -40,6 +40,7 @@ metadata lists, and its metadata's category prototypes (see `onnx_condition_sour
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ from training.data import ImageBank, MusicBank, check_every_category
 from training.distributed import wrap_model
 from training.embedding import JointEmbedding, image_centroids
 from training.gan_growth import (
+    GrowthError,
     check_growable,
     generator_from_onnx,
     grow_discriminator,
@@ -365,10 +367,13 @@ class GanTrainer:
         batch = self.draw_batch(rng)
         self.trained_g.train()
         self.trained_d.train()
-        fake = self.generate(self.trained_g, batch.noise, batch.right, batch.asked)  # [B,3,S,S]
-        figures = self.discriminator_step(batch, fake, rng)
         warmup_steps = self.config.discriminator_warmup_epochs * self.config.steps_per_epoch
-        if self.steps_done >= warmup_steps:
+        g_learns = self.steps_done >= warmup_steps
+        with torch.set_grad_enabled(g_learns):
+            fake = self.generate(self.trained_g, batch.noise, batch.right, batch.asked)
+        # fake: [B, 3, S, S]
+        figures = self.discriminator_step(batch, fake, rng)
+        if g_learns:
             figures |= self.generator_step(batch, fake, rng)
             if self.average is not None:
                 self.average.update(self.generator)
@@ -565,9 +570,10 @@ class GanTrainer:
         """Start G and D from the gan checkpoint `path` of a run at half this size, grown
         without changing what they compute (training/gan_growth.py); G from its weight
         average when it has one. From an exported generator.onnx, G grows from the file's G
-        and D keeps its random weights. The optimisers start afresh."""
+        and D keeps its random weights (a file at this size gives G as it is). The optimisers
+        start afresh."""
         if path.suffix == ".onnx":
-            self.grow_generator_from_onnx(path)
+            self.start_generator_from_onnx(path)
             return
         saved = load_checkpoint(path, "gan")
         small = TrainConfig.from_dict(saved["config"]).gan
@@ -598,16 +604,27 @@ class GanTrainer:
             self.average.restart_from(self.generator)
         log.info("gan: G and D grown from %s (epoch %d)", path, saved["epoch"])
 
-    def grow_generator_from_onnx(self, path: Path) -> None:
+    def start_generator_from_onnx(self, path: Path) -> None:
+        """G from the exported generator.onnx `path`: grown when the file is at half this
+        run's size, as it is when at this size (the same G config but the export-time
+        output filter); D keeps its random weights."""
         calibration = self.calibration_batches(0)
-        small_config, small_g = generator_from_onnx(path, calibration)
-        check_growable(
-            small_config, None, self.config.generator, self.config.discriminator, path
-        )  # fmt: skip
-        grow_generator(small_g, small_config, self.generator, calibration)
+        file_config, file_g = generator_from_onnx(path, calibration)
+        run_config = self.config.generator
+        if file_config.image_size == run_config.image_size:
+            if file_config != dataclasses.replace(run_config, output_filter="none"):
+                raise GrowthError(
+                    f"{path}: its generator ({file_config}) is not this run's ({run_config})"
+                )
+            self.generator.load_state_dict(file_g)
+            how = "taken as it is"
+        else:
+            check_growable(file_config, None, run_config, self.config.discriminator, path)
+            grow_generator(file_g, file_config, self.generator, calibration)
+            how = "grown"
         if self.average is not None:
             self.average.restart_from(self.generator)
-        log.info("gan: G grown from the exported %s; D from random weights", path)
+        log.info("gan: G %s from the exported %s; D from random weights", how, path)
 
     def load(self, saved: dict) -> None:
         self.generator.load_state_dict(saved["generator"])

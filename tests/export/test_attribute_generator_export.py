@@ -178,7 +178,9 @@ def test_export_can_put_the_notch_after_a_generator_trained_without_it(encoder_r
 
 
 @pytest.mark.slow  # trains a tiny GAN, exports it, then grows the exported file
-def test_a_gan_grown_from_an_exported_generator_lets_d_learn_alone_first(encoder_run, tmp_path):
+def test_a_gan_started_from_an_exported_generator_lets_d_learn_alone_first(
+    encoder_run, tmp_path, capsys
+):
     root, data = encoder_run["root"], encoder_run["data"]
     base = TrainConfig.from_dict(json.loads((root / "gan.json").read_text()))
 
@@ -224,3 +226,21 @@ def test_a_gan_grown_from_an_exported_generator_lets_d_learn_alone_first(encoder
     # grows to within the 8-bit rounding: test_train_cli)
     assert difference.mean() < 3 and np.percentile(difference, 99) <= 10, difference.mean()
     assert np.abs(repeated - repeated.mean()).mean() > 20
+
+    # at the file's own size G is taken as it is; a run of D alone leaves it so, and its
+    # checkpoint (G, and a D trained for it) is one a run at twice the size can grow
+    d_only = tmp_path / "d_only"
+    assert train_main([*common, "--out", str(d_only), "--config",
+                       str(sized(16, 16, epochs=1, discriminator_warmup_epochs=1)),
+                       "--grow-gan-from", str(exported)]) == 0  # fmt: skip
+    saved = load_checkpoint(d_only / "gan" / "epoch_001.pt", "gan")
+    assert saved["optimizer_g"]["state"] == {} and saved["optimizer_d"]["state"] != {}
+    d_only_grid = np.asarray(Image.open(d_only / "gan" / "samples_epoch_001.png")).astype(float)
+    assert np.abs(d_only_grid - small_grid).mean() < 3
+    capsys.readouterr()
+    wider = sized(16, 8, epochs=1, discriminator_warmup_epochs=1)
+    assert train_main([*common, "--out", str(tmp_path / "wider"), "--config", str(wider),
+                       "--grow-gan-from", str(exported)]) == 1  # fmt: skip
+    assert capsys.readouterr().err.startswith(
+        f"musicscape train: {exported.resolve()}: its generator (GeneratorConfig(image_size=16"
+    )

@@ -144,7 +144,7 @@ def test_lecam_penalty_is_the_squared_hinge_of_each_logit_past_the_other_sides_a
         ({"r1_weight": -1.0}, "r1_weight"),
         ({"r1_every": 0}, "r1_every"),
         ({"discriminator_lr_scale": 0.0}, "discriminator_lr_scale"),
-        ({"discriminator_warmup_epochs": 10}, r"warmup_epochs must be in \[0, epochs=10\), got 10"),
+        ({"discriminator_warmup_epochs": 11}, r"warmup_epochs must be in \[0, epochs=10\], got 11"),
         ({"discriminator_warmup_epochs": -1}, "discriminator_warmup_epochs"),
     ],
 )
