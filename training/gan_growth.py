@@ -26,9 +26,10 @@ BatchNorm in training mode normalises each batch by its own statistics, so "pass
 holds for batches like the calibration ones, not exactly for every batch.
 
 The small G can also be read back from an exported generator.onnx (`generator_from_onnx`),
-so a run can grow the shipped file when the checkpoint that made it is gone; its D then has
-no small D to start from and begins from random weights (`gan.discriminator_warmup_steps`
-lets it learn alone first).
+so a run can grow the shipped file when the checkpoint that made it is gone; the file holds
+no D, so the grown D begins from random weights (`gan.discriminator_warmup_epochs` lets it
+learn alone first), or a run at the file's own size trains a D alone for the file's G and
+the 2x run grows that run's checkpoint.
 """
 
 from __future__ import annotations
@@ -262,7 +263,11 @@ def generator_from_onnx(
         for attribute in node.attribute
         if attribute.name == "mode"
     }
-    first = weights["layers.0.weight"]  # [code, w0, 4, 4]
+    first = weights.get("layers.0.weight")  # [code, w0, 4, 4]
+    if first is None or first.ndim != 4:
+        raise GrowthError(
+            f"{path}: not an exported generator (no layers.0.weight [code, w0, 4, 4])"
+        )
     if any(name.startswith("excitations.") for name in weights) or resize_modes != {"nearest"}:
         raise GrowthError(f"{path}: only a 'resize' generator without skip excitation can grow")
     projected_dim = weights[PROJECTION_WEIGHT].shape[0]

@@ -370,8 +370,7 @@ class GanTrainer:
         warmup_steps = self.config.discriminator_warmup_epochs * self.config.steps_per_epoch
         g_learns = self.steps_done >= warmup_steps
         with torch.set_grad_enabled(g_learns):
-            fake = self.generate(self.trained_g, batch.noise, batch.right, batch.asked)
-        # fake: [B, 3, S, S]
+            fake = self.generate(self.trained_g, batch.noise, batch.right, batch.asked)  # [B,3,S,S]
         figures = self.discriminator_step(batch, fake, rng)
         if g_learns:
             figures |= self.generator_step(batch, fake, rng)
