@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CHECKPOINT",
         help="start the GAN from this gan checkpoint of a run at half the image size (and "
         "twice the base channels), grown to this run's size without changing what it draws; "
+        "or from an exported generator.onnx (G grown from the file's at half the size, taken "
+        "as it is at this size; D from random weights: see gan.discriminator_warmup_epochs); "
         "a new run only",
     )
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
@@ -128,6 +130,8 @@ def _config(args, resumed: dict | None):
         )
     if args.grow_gan_from is not None and resumed is not None:
         raise ValueError("--grow-gan-from starts a new run; a resumed run goes on as it was")
+    if args.grow_gan_from is not None and not args.grow_gan_from.is_file():
+        raise ValueError(f"--grow-gan-from {args.grow_gan_from}: no such file")
     gan_overrides = {
         field: value
         for field, value in (

@@ -333,6 +333,11 @@ def test_epochs_below_one_and_bad_configs_are_refused_in_one_line(tmp_path, caps
         capsys.readouterr().err.strip()
         == "musicscape train: gan.lr_decay_epochs must be in [0, epochs=3], got 4"
     )
+    missing = tmp_path / "generator.onnx"
+    assert main([*common, "--stages", "gan", "--grow-gan-from", str(missing)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"musicscape train: --grow-gan-from {missing}: no such file"
+    )
     # both GAN flags are checked as a pair: shortening a run whose decay is longer than the
     # new length works when the decay is shortened with it (it stops at the missing photos)
     long_decay = tmp_path / "long_decay.json"
