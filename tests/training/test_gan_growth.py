@@ -184,8 +184,9 @@ def exported(generator: Generator, path: Path) -> Path:
 
 
 def calibrated_like_training(generator: Generator, inputs: tuple) -> Generator:
-    """`trained_like` with running statistics measured on `inputs`, so eval mode differs
-    from the default initialisation's in every BatchNorm."""
+    """`trained_like` with running statistics moved toward those of `inputs` (one pass in
+    training mode), so eval mode differs from the default initialisation's in every
+    BatchNorm."""
     trained_like(generator)
     with torch.no_grad():
         generator.train()(*inputs)
