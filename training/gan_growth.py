@@ -34,7 +34,6 @@ the 2x run grows that run's checkpoint.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -48,6 +47,7 @@ from training.config import DiscriminatorConfig, GeneratorConfig
 from training.models import Discriminator, Generator
 from training.models.gan import NearestResizeConv, output_upsample_kind, stage_count
 from training.weight_average import recalibrate_batch_norm
+from visualizer.model_files import ModelFileError, ModelMetadata
 
 LAYERS_PER_STAGE = 3  # G: upsample, BatchNorm, ReLU; D: conv, BatchNorm, leaky ReLU
 # torch's ONNX exporter folds each eval-mode BatchNorm into the convolution before it: the
@@ -239,12 +239,15 @@ def generator_from_onnx(
     mode the same on batches like the calibration ones. Raises GrowthError naming `path`."""
     try:
         model = onnx.load(str(path))
-        props = {p.key: json.loads(p.value) for p in model.metadata_props}
-        sizes = {
-            k: int(props[f"musicscape.{k}"]) for k in ("image_size", "noise_dim", "feature_dim")
-        }
-    except (OSError, DecodeError, ValueError, KeyError, TypeError) as error:
+    except (OSError, DecodeError) as error:
         raise GrowthError(f"{path}: not an exported generator ({error})") from error
+    try:
+        metadata = ModelMetadata.from_props(
+            {p.key: p.value for p in model.metadata_props}, str(path)
+        )
+    except ModelFileError as error:
+        raise GrowthError(str(error)) from error
+    sizes = {k: getattr(metadata, k) for k in ("image_size", "noise_dim", "feature_dim")}
     tensors = {init.name: init for init in model.graph.initializer}
     prefixes = [
         name[: -len(PROJECTION_WEIGHT)] for name in tensors if name.endswith(PROJECTION_WEIGHT)
@@ -339,8 +342,8 @@ def _pass_through_measured(generator: Generator, norms: dict[int, nn.BatchNorm2d
             hook.remove()
     for index, norm in norms.items():
         seen = torch.cat(inputs[index], dim=1)
-        mean, variance = seen.mean(dim=1), seen.var(dim=1, unbiased=False)
-        norm.bias += mean
-        norm.weight.copy_((variance + norm.eps).sqrt())
-        norm.running_mean.copy_(mean)
-        norm.running_var.copy_(variance)
+        folded_bias = norm.bias.clone()
+        norm.running_mean.copy_(seen.mean(dim=1))
+        norm.running_var.copy_(seen.var(dim=1, unbiased=False))
+        _pass_through(norm, range(norm.num_features))
+        norm.bias += folded_bias

@@ -2,7 +2,6 @@
 function (G: the same picture, each pixel repeated 2x2; D: the same logits on a picture's
 2x2 average)."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,8 @@ from training.gan_growth import (
 )
 from training.models import CategoryPulledGenerator, Discriminator, Generator, TruncatedGenerator
 from training.models.gan import DiagonalNotch, NearestResizeConv
+from visualizer.frontend import FrontEndContract
+from visualizer.model_files import ModelMetadata
 
 SMALL_G = GeneratorConfig(
     image_size=16, noise_dim=8, feature_dim=12, projected_dim=6, base_channels=16,
@@ -169,17 +170,23 @@ def test_a_small_generator_with_a_bilinear_last_doubling_is_refused(tmp_path):
 def exported(generator: Generator, path: Path) -> Path:
     """`generator` exported as the app's generator.onnx is (truncation, category pull and
     the config's output filter inside the graph; here truncation 1 and pull 0, so the file
-    draws what `generator` draws); its metadata the sizes a generator file carries."""
+    draws what `generator` draws); its metadata a generator file's."""
     config = generator.config
     wrapped = CategoryPulledGenerator(
         TruncatedGenerator(generator, 1.0), torch.randn(CLASSES, config.feature_dim), 0.0
     ).eval()
     example = (torch.randn(2, 8), torch.randn(2, 12), torch.randn(2, 2))
-    sizes = {
-        f"musicscape.{k}": json.dumps(getattr(config, k))
-        for k in ("image_size", "noise_dim", "feature_dim")
-    }
-    export_module(wrapped, example, ["noise", "feature", "attributes"], ["image"], path, sizes)
+    metadata = ModelMetadata(
+        frontend=FrontEndContract(),
+        categories=("a", "b", "c"),
+        feature_dim=config.feature_dim,
+        noise_dim=config.noise_dim,
+        image_size=config.image_size,
+        model_version="test",
+    )
+    export_module(
+        wrapped, example, ["noise", "feature", "attributes"], ["image"], path, metadata.to_props()
+    )
     return path
 
 
