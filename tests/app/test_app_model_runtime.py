@@ -55,6 +55,17 @@ def test_generator_image_shape_and_range(model_dir):
     assert -1.0 <= image.min() < image.max() <= 1.0
 
 
+def test_the_picture_size_is_the_generators_when_the_encoders_metadata_differs(tmp_path):
+    # A generator trained at another size on the same encoder (a 128-px one grown from a
+    # 64-px one) keeps the encoder file, whose metadata still names the old size.
+    build_encoder(tmp_path / ENCODER_FILE, small_metadata(image_size=64))
+    build_generator(tmp_path / GENERATOR_FILE, small_metadata(image_size=32))
+    runtime = ModelRuntime(tmp_path)
+    assert runtime.metadata.image_size == 64 and runtime.image_size == 32
+    image = runtime.generate(np.ones(16, np.float32), np.ones(32, np.float32))
+    assert image.shape == (3, 32, 32)
+
+
 def _directory(tmp_path, **encoder_options):
     metadata = small_metadata()
     build_encoder(tmp_path / ENCODER_FILE, metadata, **encoder_options)

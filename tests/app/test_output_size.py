@@ -22,10 +22,10 @@ from .test_main_window import wait_for_frames
 def test_the_largest_size_that_fits_the_frame_interval_is_picked():
     runtime = ModelRuntime(default_model_dir(), intra_op_threads=1)
     plain = Upscaler()
-    levels = output_levels(runtime.metadata.image_size, plain)
+    levels = output_levels(runtime.image_size, plain)
     assert pick_output(runtime, levels, fps=0.01) == OutputLevel(max(CANDIDATE_SIZES), plain)
     # No machine generates and resizes a frame in 0.5 ns: the generator's own size.
-    assert pick_output(runtime, levels, fps=1e9) == OutputLevel(runtime.metadata.image_size, plain)
+    assert pick_output(runtime, levels, fps=1e9) == OutputLevel(runtime.image_size, plain)
 
 
 def test_frames_come_at_the_size_asked_for_and_the_panel_says_so(
@@ -41,7 +41,7 @@ def test_frames_come_at_the_size_asked_for_and_the_panel_says_so(
 def test_at_the_generators_own_size_the_panel_names_no_resize(
     qtbot, make_window, model_dir, beats_file
 ):
-    own = ModelRuntime(model_dir).metadata.image_size
+    own = ModelRuntime(model_dir).image_size
     window = make_window(model_dir, worker_settings=WorkerSettings(output_size=own))
     assert window.play_file(beats_file)
     wait_for_frames(qtbot, window, 10)
@@ -54,9 +54,9 @@ def test_the_app_picks_a_size_and_shows_it(qtbot, make_window, model_dir, beats_
     assert window.play_file(beats_file)
     wait_for_frames(qtbot, window, 10)
     size = window.worker.settings.output_size
-    assert size in (*CANDIDATE_SIZES, window.runtime.metadata.image_size)
+    assert size in (*CANDIDATE_SIZES, window.runtime.image_size)
     assert window.canvas.current_pixels().shape == (size, size, 3)
-    native = size == window.runtime.metadata.image_size
+    native = size == window.runtime.image_size
     resize = "the generator's own size" if native else "bicubic resize"
     assert window.panel.picture_label.text() == f"{size} px ({resize})"
 
@@ -70,7 +70,7 @@ def _nearest_x2_upscaler(directory):
 def test_the_pick_reports_what_each_level_it_timed_cost():
     runtime = ModelRuntime(default_model_dir(), intra_op_threads=1)
     plain = Upscaler()
-    levels = output_levels(runtime.metadata.image_size, plain)
+    levels = output_levels(runtime.image_size, plain)
     everything_fits, nothing_fits = {}, {}
     pick_output(runtime, levels, fps=0.01, timings=everything_fits)
     assert list(everything_fits) == levels  # the generator's own size, then each, in order
@@ -83,11 +83,11 @@ def test_a_learned_upscaler_that_fits_is_used(tmp_path):
     runtime = ModelRuntime(default_model_dir(), intra_op_threads=1)
     learned = _nearest_x2_upscaler(tmp_path)
     assert learned.learned
-    levels = output_levels(runtime.metadata.image_size, learned)
+    levels = output_levels(runtime.image_size, learned)
     assert pick_output(runtime, levels, fps=0.01) == OutputLevel(max(CANDIDATE_SIZES), learned)
     nothing_fits = pick_output(runtime, levels, fps=1e9)
     assert nothing_fits == levels[0]
-    assert nothing_fits.size == runtime.metadata.image_size and not nothing_fits.upscaler.learned
+    assert nothing_fits.size == runtime.image_size and not nothing_fits.upscaler.learned
 
 
 def test_the_ladder_goes_from_the_generators_size_through_bicubic_to_learned(tmp_path):

@@ -24,7 +24,7 @@ def test_shipped_models_score_the_demo_against_their_own_prototypes():
     np.testing.assert_allclose(scores, prototypes @ feature, atol=1e-4)
     noise = np.random.default_rng(0).standard_normal(metadata.noise_dim).astype(np.float32)
     image = runtime.generate(noise, feature)
-    assert image.shape == (3, metadata.image_size, metadata.image_size)
+    assert image.shape == (3, runtime.image_size, runtime.image_size)
     assert np.isfinite(image).all() and -1.0 <= image.min() < image.max() <= 1.0
 
 

@@ -350,7 +350,7 @@ class FrameWorker(QThread):
         upscaler = self._load_upscaler()
         if self.settings.output_size is not None:
             return OutputLevel(self.settings.output_size, upscaler)
-        levels = output_levels(self.runtime.metadata.image_size, upscaler)
+        levels = output_levels(self.runtime.image_size, upscaler)
         timings = {}
         level = pick_output(self.runtime, levels, self.settings.fps, timings)
         self.settings = replace(self.settings, output_size=level.size)
@@ -442,7 +442,7 @@ class FrameWorker(QThread):
                     output_size=level.size,
                     upscaling=(
                         level.upscaler.description
-                        if level.size > self.runtime.metadata.image_size
+                        if level.size > self.runtime.image_size
                         else "the generator's own size"
                     ),
                     arousal=self._feel.arousal,

@@ -82,6 +82,9 @@ class ModelRuntime:
         self.metadata = self.encoder.metadata
         check_encoder(self.encoder)
         check_generator(self.generator, self.encoder)
+        # The picture's side is the generator's own: a generator trained at another size on
+        # the same encoder (a 128-px one grown from a 64-px one) carries it in its metadata.
+        self.image_size = self.generator.metadata.image_size
         self.providers = ProviderChoice(
             requested=requested,
             running=self.encoder.providers,
