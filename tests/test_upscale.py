@@ -138,9 +138,9 @@ def test_metadata_round_trips_and_a_scale_below_two_is_refused():
 def test_bench_times_the_resize_and_the_learned_upscaler_on_one_and_two_threads(tmp_path):
     from visualizer.bench import upscaler_stages
 
-    assert sorted(upscaler_stages(tmp_path, runs=3)) == ["resize_256", "resize_512"]
+    assert sorted(upscaler_stages(tmp_path, runs=3, image_size=64)) == ["resize_256", "resize_512"]
     save_upscaler(tmp_path, METADATA)
-    stages = upscaler_stages(tmp_path, runs=3)
+    stages = upscaler_stages(tmp_path, runs=3, image_size=64)
     assert sorted(stages) == [
         "resize_256",
         "resize_512",

@@ -57,10 +57,10 @@ def frontend_stages(contract: FrontEndContract, runs: int) -> dict[str, dict[str
     }
 
 
-def model_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
-    """The ONNX models on one thread: one encoder pass over a window, one generated frame;
-    and the feel: the descriptors of a window, the grade of a frame."""
-    from visualizer.app.model_runtime import ModelRuntime
+def model_stages(runtime, runs: int) -> dict[str, dict[str, float]]:
+    """The ONNX models of `runtime` (a ModelRuntime, best on one thread): one encoder pass
+    over a window, one generated frame; and the feel: the descriptors of a window, the
+    grade of a frame."""
     from visualizer.feel import (
         AROUSAL_SPREAD,
         DEFAULT_FEEL_STRENGTH,
@@ -70,7 +70,6 @@ def model_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
     )
     from visualizer.frontend.descriptors import DescriptorAnalyser
 
-    runtime = ModelRuntime(model_dir, intra_op_threads=1)
     meta = runtime.metadata
     rng = np.random.default_rng(0)
     window = rng.uniform(-1.0, 1.0, meta.frontend.input_shape).astype(np.float32)
@@ -91,9 +90,11 @@ def model_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
 UPSCALE_SIZES = (256, 512)
 
 
-def upscaler_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
-    """One generator-sized image to each of UPSCALE_SIZES: resized, and learned on 1 and 2
-    threads when `model_dir` holds upscaler.onnx."""
+def upscaler_stages(model_dir, runs: int, image_size: int) -> dict[str, dict[str, float]]:
+    """One generator-sized image (`image_size`, the generator's own side) to each of
+    UPSCALE_SIZES: resized, and learned on 1 and 2 threads when `model_dir` holds
+    upscaler.onnx (the model enlarges any input size by its scale, so a 128-px picture
+    costs it four times a 64-px one)."""
     from functools import partial
 
     from visualizer.app.qt_resize import smooth_resize_rgb8
@@ -104,14 +105,14 @@ def upscaler_stages(model_dir, runs: int) -> dict[str, dict[str, float]]:
 
     fallback = load_upscaler(None)
     stages = {
-        f"resize_{size}": time_calls(partial(fallback.upscale, image(64), size), runs)
+        f"resize_{size}": time_calls(partial(fallback.upscale, image(image_size), size), runs)
         for size in UPSCALE_SIZES
     }
     for threads in (1, 2):
         upscaler = load_upscaler(model_dir, threads=threads, final_resize=smooth_resize_rgb8)
         if not upscaler.learned:
             break
-        scene = image(upscaler.metadata.input_size)
+        scene = image(image_size)
         for size in UPSCALE_SIZES:
             stages[f"upscaler_{size}_{threads}t"] = time_calls(
                 partial(upscaler.upscale, scene, size), runs
@@ -229,8 +230,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{no_runtime} (timing the front end only)", file=sys.stderr)
     else:
         try:
-            stages.update(model_stages(model_dir, args.runs))
-            stages.update(upscaler_stages(model_dir, args.runs))
+            from visualizer.app.model_runtime import ModelRuntime
+
+            runtime = ModelRuntime(model_dir, intra_op_threads=1)
+            stages.update(model_stages(runtime, args.runs))
+            stages.update(upscaler_stages(model_dir, args.runs, runtime.image_size))
         except ModelFileError as error:
             report["models_error"] = str(error)
             print(f"models not timed: {error}", file=sys.stderr)

@@ -184,10 +184,10 @@ class Progress:
 
 
 class FrameQueue:
-    """Hands finished frames to a writer thread (encoding, muxing, PNGs) so that it runs
-    beside the next frame's analysis, models and upscale: ONNX Runtime, Pillow and FFmpeg
-    release the GIL, so a 2-core machine works on both at once. Bounded, so a slow writer
-    holds the producer back instead of filling memory."""
+    """Hands frames, in order, to a thread that does the next stage with them (`write`:
+    the upscale, or encoding, muxing and PNGs) so that it runs beside the stages before it:
+    ONNX Runtime, Pillow and FFmpeg release the GIL, so a 2-core machine works on them at
+    once. Bounded, so a slow stage holds the one before it back instead of filling memory."""
 
     def __init__(self, write, depth: int = 8):
         import queue
@@ -280,6 +280,9 @@ def render(
             Image.fromarray(shown).save(frames_dir / f"frame_{index:06d}.png", compress_level=1)
 
     output = FrameQueue(write)
+    # The upscale is a stage of its own between the models and the writer: at 128 px and
+    # up the learned upscaler costs more than the rest of a frame together.
+    upscaling = FrameQueue(lambda index, image: output.put(index, upscaler.upscale(image, size)))
     infos: list[FrameInfo] = []
     read_samples = 0
     interrupted = False
@@ -291,7 +294,7 @@ def render(
             samples = reader.read(due - read_samples)
             read_samples = due
             image, info = pipeline.frame(samples, now)
-            output.put(index, upscaler.upscale(image, size))
+            upscaling.put(index, image)
             infos.append(info)
             if progress is not None:
                 progress.update((index + 1) / fps)
@@ -299,7 +302,10 @@ def render(
         interrupted = True
     finally:
         try:
-            output.close()  # writes what is queued (after Ctrl-C too)
+            try:
+                upscaling.close()  # upscales and writes what is queued (after Ctrl-C too)
+            finally:
+                output.close()
         finally:
             writer.close()
             reader.close()
