@@ -11,6 +11,7 @@ from visualizer.app.output_size import (
     CANDIDATE_SIZES,
     OutputGovernor,
     OutputLevel,
+    asked_level,
     output_levels,
     pick_output,
 )
@@ -62,9 +63,20 @@ def test_the_app_picks_a_size_and_shows_it(qtbot, make_window, model_dir, beats_
 
 
 def _nearest_x2_upscaler(directory):
-    """A real upscaler.onnx for the bundled 64-px generator: each pixel doubled."""
+    """A real upscaler.onnx: each pixel doubled."""
     save_upscaler(directory, UpscalerMetadata(scale=2, input_size=64, model_version="nearest-x2"))
     return load_upscaler(directory)
+
+
+def test_a_size_asked_for_is_learned_from_the_upscalers_own_output_up(tmp_path):
+    learned = _nearest_x2_upscaler(tmp_path)
+    plain = Upscaler()
+    # A 128-px generator and an x2 model: its own output is 256 px.
+    assert asked_level(128, learned, 256) == OutputLevel(256, learned)
+    assert asked_level(128, learned, 512) == OutputLevel(512, learned)
+    below = asked_level(128, learned, 192)
+    assert below.size == 192 and not below.upscaler.learned
+    assert asked_level(128, plain, 512) == OutputLevel(512, plain)
 
 
 def test_the_pick_reports_what_each_level_it_timed_cost():

@@ -30,7 +30,7 @@ from visualizer.model_files import ModelFileError
 from visualizer.upscale import Upscaler, load_upscaler
 
 from .model_runtime import ModelRuntime
-from .output_size import OutputGovernor, OutputLevel, output_levels, pick_output
+from .output_size import OutputGovernor, OutputLevel, asked_level, output_levels, pick_output
 from .qt_resize import smooth_resize_rgb8
 from .sample_ring import SampleRing
 from .scene_director import AUTO, SceneDirector, SceneMode
@@ -349,7 +349,7 @@ class FrameWorker(QThread):
         governor that keeps it right while the app runs (`output_governor`)."""
         upscaler = self._load_upscaler()
         if self.settings.output_size is not None:
-            return OutputLevel(self.settings.output_size, upscaler)
+            return asked_level(self.runtime.image_size, upscaler, self.settings.output_size)
         levels = output_levels(self.runtime.image_size, upscaler)
         timings = {}
         level = pick_output(self.runtime, levels, self.settings.fps, timings)

@@ -78,6 +78,16 @@ def output_levels(image_size: int, upscaler: Upscaler) -> list[OutputLevel]:
     return levels
 
 
+def asked_level(image_size: int, upscaler: Upscaler, size: int) -> OutputLevel:
+    """The level for a size the performer asked for (`--size`): the learned upscaler from
+    its own output's size (`image_size` x its scale) up, else the bicubic resize, as
+    `output_levels` ranks them (below its own output the model would cost as much and its
+    picture be shrunk again)."""
+    if upscaler.learned and size >= image_size * upscaler.metadata.scale:
+        return OutputLevel(size, upscaler)
+    return OutputLevel(size, upscaler if not upscaler.learned else Upscaler())
+
+
 def frame_work_seconds(runtime, upscaler: Upscaler, size: int, frames: int = TIMED_FRAMES):
     """Median seconds of one generator run plus its upscale to `size`."""
     meta = runtime.metadata
