@@ -15,7 +15,7 @@ from PIL import Image
 from visualizer.app.model_runtime import ModelRuntime, default_model_dir
 from visualizer.app.scene_director import HOLD, SceneMode
 from visualizer.motion import frame_changes, load_frames
-from visualizer.render import OfflinePipeline, Progress, parse_mode, render, run
+from visualizer.render import FrameQueue, OfflinePipeline, Progress, parse_mode, render, run
 from visualizer.upscale import to_rgb8
 
 RATE = 44_100
@@ -172,6 +172,29 @@ def test_an_interrupted_render_leaves_a_playable_file_in_sync(tmp_path, runtime)
     frames, sound, _ = decoded(tmp_path / "out.mp4")
     assert len(frames) == 30
     assert abs(sound.shape[1] - RATE) <= 2 * 1024
+
+
+def test_chained_stages_keep_the_frame_order_and_raise_what_a_later_stage_raised():
+    # render's stages: the models' thread -> the upscale -> the writer.
+    written = []
+
+    def write(index: int, frame: int) -> None:
+        if index == 5:
+            raise OSError("disk full")
+        written.append((index, frame))
+
+    output = FrameQueue(write)
+    doubling = FrameQueue(lambda index, frame: output.put(index, 2 * frame))
+    with pytest.raises(OSError, match="disk full"):
+        try:
+            for index in range(50):
+                doubling.put(index, index)
+        finally:
+            try:
+                doubling.close()
+            finally:
+                output.close()
+    assert written == [(index, 2 * index) for index in range(5)]
 
 
 def test_modes_name_a_category_by_name_or_number():
