@@ -63,29 +63,38 @@ class OutputLevel:
     upscaler: Upscaler
 
 
+def _plain(upscaler: Upscaler) -> Upscaler:
+    """The bicubic resize: `upscaler` itself when it is not learned."""
+    return upscaler if not upscaler.learned else Upscaler()
+
+
+def _learned_fits(image_size: int, upscaler: Upscaler, size: int) -> bool:
+    """Whether `upscaler` is learned and `size` is at least its own output's
+    (`image_size` x its scale): below it the model would cost as much and its picture be
+    shrunk again."""
+    return upscaler.learned and size >= image_size * upscaler.metadata.scale
+
+
 def output_levels(image_size: int, upscaler: Upscaler) -> list[OutputLevel]:
     """The sizes the app can show, least preferred first: the generator's own size, then the
     bicubic resize to each candidate size, then (with a learned upscaler) the learned one to
-    each candidate size from its own output's (`image_size` x its scale) up, since below it
-    the model would cost as much and its picture be shrunk again; the same order
+    each candidate size from its own output's up (`_learned_fits`); the same order
     `pick_output` prefers them in."""
-    plain = upscaler if not upscaler.learned else Upscaler()
+    plain = _plain(upscaler)
     sizes = [size for size in CANDIDATE_SIZES if size > image_size]
     levels = [OutputLevel(image_size, plain)] + [OutputLevel(size, plain) for size in sizes]
-    if upscaler.learned:
-        learned_size = image_size * upscaler.metadata.scale
-        levels += [OutputLevel(size, upscaler) for size in sizes if size >= learned_size]
+    levels += [
+        OutputLevel(size, upscaler) for size in sizes if _learned_fits(image_size, upscaler, size)
+    ]
     return levels
 
 
 def asked_level(image_size: int, upscaler: Upscaler, size: int) -> OutputLevel:
-    """The level for a size the performer asked for (`--size`): the learned upscaler from
-    its own output's size (`image_size` x its scale) up, else the bicubic resize, as
-    `output_levels` ranks them (below its own output the model would cost as much and its
-    picture be shrunk again)."""
-    if upscaler.learned and size >= image_size * upscaler.metadata.scale:
+    """The level for a size the performer asked for (`--size`), by the rule of
+    `output_levels`: learned where `_learned_fits`, else the bicubic resize."""
+    if _learned_fits(image_size, upscaler, size):
         return OutputLevel(size, upscaler)
-    return OutputLevel(size, upscaler if not upscaler.learned else Upscaler())
+    return OutputLevel(size, _plain(upscaler))
 
 
 def frame_work_seconds(runtime, upscaler: Upscaler, size: int, frames: int = TIMED_FRAMES):
