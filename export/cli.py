@@ -54,7 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--encoder",
         type=Path,
         help="with --probe-only: the music_encoder.onnx to add the probe to (trained on the "
-        "same tracks as the probe)",
+        "same tracks as the probe, or on some of them if the probe heard every labelled track)",
+    )
+    parser.add_argument(
+        "--replace-probe",
+        action="store_true",
+        help="with --probe-only: take out the category probe --encoder already carries and "
+        "join the run's in its place",
     )
     parser.add_argument(
         "--truncation",
@@ -130,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
     upscaler_checkpoint = args.run / "upscaler" / "upscaler.pt"
     if args.upscaler_only:
         return _export_upscaler(args, upscaler_checkpoint)
+    if args.replace_probe and not args.probe_only:
+        print("musicscape export: --replace-probe goes with --probe-only", file=sys.stderr)
+        return EXIT_FAILED
     if args.probe_only:
         if args.encoder is None:
             print("musicscape export: --probe-only needs --encoder ENCODER.onnx", file=sys.stderr)
@@ -292,6 +301,7 @@ def _export_probe(args: argparse.Namespace, encoder: Path) -> int:
             str(args.out / ENCODER_FILE),
             str(data_root),
             eval_figures,
+            args.replace_probe,
         )
     except (FileNotFoundError, ExportMismatchError, CheckpointError, ModelFileError) as error:
         print(f"musicscape export: {error}", file=sys.stderr)

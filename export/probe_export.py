@@ -3,10 +3,14 @@
 `attach_category_probe` exports the probe and its nudge (training.models.category_probe)
 as a graph of (window, feature, category_scores) and joins it after the encoder's graph, so
 the file keeps its one input and two outputs, and the app, render and eval read the blend
-with no change. It refuses an encoder that already carries a probe, or one whose categories,
-front end or training tracks differ from the probe's (the probe would then have heard the
-encoder's held-out tracks). The joined file is checked against ONNX Runtime's encoder
-followed by the torch nudge on real windows (max abs difference <= TOLERANCE).
+with no change. It refuses an encoder that already carries a probe (unless asked to replace
+it: `detach_category_probe` takes the old one out first), or one whose categories or front
+end differ from the probe's, or whose training tracks differ from the probe's, unless the
+probe was fitted on every labelled track (`probe.tracks = "labelled"`): then it must have
+heard all of the encoder's training tracks, and the encoder's validation tracks it heard are
+listed in the metadata (`heard_validation_tracks`) so that `musicscape eval` says that its
+figures on them are not unheard music. The joined file is checked against ONNX Runtime's
+encoder followed by the torch nudge on real windows (max abs difference <= TOLERANCE).
 """
 
 from __future__ import annotations
@@ -40,7 +44,9 @@ def _metadata(model: onnx.ModelProto, source: Path) -> ModelMetadata:
 
 def _check_compatible(meta: ModelMetadata, saved: dict, encoder_path: Path, checkpoint: Path):
     if PROBE_KEY in meta.training_data:
-        raise ModelFileError(f"{encoder_path}: already carries a category probe")
+        raise ModelFileError(
+            f"{encoder_path}: already carries a category probe (replace it with --replace-probe)"
+        )
     if list(meta.categories) != list(saved["categories"]):
         raise ModelFileError(
             f"{checkpoint}: the probe's categories {saved['categories']} are not "
@@ -54,13 +60,64 @@ def _check_compatible(meta: ModelMetadata, saved: dict, encoder_path: Path, chec
     if not meta.category_prototypes:
         raise ModelFileError(f"{encoder_path}: has no category prototypes to blend against")
     listed = meta.training_data.get("train_tracks")
-    if listed is not None and sorted(listed) != sorted(saved["train_tracks"]):
-        unheard = sorted(set(saved["train_tracks"]) - set(listed))
+    if listed is None:
+        return
+    probe_tracks = set(saved["train_tracks"])
+    if probe_fits_every_labelled_track(saved):
+        missed = sorted(set(listed) - probe_tracks)
+        if missed:
+            raise ModelFileError(
+                f"{checkpoint}: the probe, fitted on every labelled track, missed "
+                f"{len(missed)} of {encoder_path.name}'s training tracks, e.g. {missed[:3]}; "
+                "train it on the encoder's data"
+            )
+    elif sorted(listed) != sorted(probe_tracks):
+        unheard = sorted(probe_tracks - set(listed))
         raise ModelFileError(
             f"{checkpoint}: the probe was trained on other tracks than {encoder_path.name} "
             f"({len(unheard)} the encoder did not train on, e.g. {unheard[:3]}); train it "
-            "with the encoder's data split"
+            "with the encoder's data split, or fit it on every labelled track "
+            '(probe.tracks = "labelled")'
         )
+
+
+def probe_fits_every_labelled_track(saved: dict) -> bool:
+    """Whether the probe checkpoint `saved` was fitted on every labelled track."""
+    from training.config import TrainConfig
+
+    return TrainConfig.from_dict(saved["config"]).probe.tracks == "labelled"
+
+
+def probe_version_mark(blend_weight: float, labelled: bool) -> str:
+    """What a joined probe adds to the encoder's model version: its blend weight, and
+    "-labelled" when it was fitted on every labelled track."""
+    return f"+probe{blend_weight:g}" + ("-labelled" if labelled else "")
+
+
+def detach_category_probe(encoder: onnx.ModelProto) -> onnx.ModelProto:
+    """The encoder of a file that carries a category probe, without it: the graph up to the
+    encoder's own outputs (UNBLENDED), renamed back, and its metadata without the probe's
+    entry and version mark."""
+    extracted = onnx.utils.Extractor(encoder).extract_model(["window"], list(UNBLENDED.values()))
+    own = {unblended: name for name, unblended in UNBLENDED.items()}
+    for node in extracted.graph.node:
+        node.output[:] = [own.get(name, name) for name in node.output]
+        node.input[:] = [own.get(name, name) for name in node.input]
+    for output in extracted.graph.output:
+        output.name = own[output.name]
+    props = {p.key: p.value for p in encoder.metadata_props}
+    training_data = json.loads(props[METADATA_PREFIX + "training_data"])
+    blend_weight = training_data.pop(PROBE_KEY)["blend_weight"]
+    props[METADATA_PREFIX + "training_data"] = json.dumps(training_data)
+    version = json.loads(props[METADATA_PREFIX + "model_version"])
+    for labelled in (True, False):
+        version = version.removesuffix(probe_version_mark(blend_weight, labelled))
+    props[METADATA_PREFIX + "model_version"] = json.dumps(version)
+    for key, value in props.items():
+        entry = extracted.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(extracted, full_check=True)
+    return extracted
 
 
 def _join(encoder: onnx.ModelProto, nudge: onnx.ModelProto) -> onnx.ModelProto:
@@ -109,11 +166,13 @@ def attach_category_probe(
     out_path: str,
     data_root: str,
     eval_figures: dict | None = None,
+    replace: bool = False,
 ) -> dict:
     """Write `out_path`: the encoder at `encoder_path` with the probe of `probe_checkpoint`
     joined after it (metadata: the encoder's, `training_data.category_probe` added, the
-    version marked, and `eval_figures` in place of the encoder's when given); returns
-    {"real": max abs difference, "blend_weight", "weight_decay"}."""
+    version marked, and `eval_figures` in place of the encoder's when given); with `replace`,
+    a probe the encoder already carries is taken out first. Returns {"real": max abs
+    difference, "blend_weight", "weight_decay"}."""
     import onnxruntime as ort
     import torch
 
@@ -127,10 +186,13 @@ def attach_category_probe(
     if not encoder_path.is_file():
         raise FileNotFoundError(f"{encoder_path}: no such music encoder")
     encoder = onnx.load(str(encoder_path))
+    if replace and PROBE_KEY in _metadata(encoder, encoder_path).training_data:
+        encoder = detach_category_probe(encoder)
     meta = _metadata(encoder, encoder_path)
     saved = load_checkpoint(probe_checkpoint, "probe")
     _check_compatible(meta, saved, encoder_path, probe_checkpoint)
     blend_weight = TrainConfig.from_dict(saved["config"]).probe.blend_weight
+    labelled = probe_fits_every_labelled_track(saved)
     probe = CategoryProbe(FrontEndContract.from_dict(saved["contract"]), len(meta.categories))
     probe.load_state_dict(saved["probe"])
     prototypes = torch.tensor(meta.category_prototypes, dtype=torch.float32)
@@ -148,6 +210,9 @@ def attach_category_probe(
             "training_accuracy": saved["training_accuracy"],
             "windows": saved["windows"],
             "tracks": len(saved["train_tracks"]),
+            "heard_validation_tracks": sorted(
+                set(saved["train_tracks"]) & set(meta.training_data.get("validation_tracks", []))
+            ),
         },
     }
     props = {p.key: p.value for p in encoder.metadata_props}
@@ -155,12 +220,14 @@ def attach_category_probe(
     if eval_figures is not None:
         props[METADATA_PREFIX + "eval_figures"] = json.dumps(eval_figures)
     props[METADATA_PREFIX + "model_version"] = json.dumps(
-        f"{meta.model_version}+probe{blend_weight:g}"
+        meta.model_version + probe_version_mark(blend_weight, labelled)
     )
     example = torch.from_numpy(np.repeat(windows[:1], EXAMPLE_BATCH, axis=0))
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    original = ort.InferenceSession(str(encoder_path), options, providers=["CPUExecutionProvider"])
+    original = ort.InferenceSession(
+        encoder.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
     features, scores = original.run(list(ENCODER_OUTPUTS), {"window": windows})
     with tempfile.TemporaryDirectory() as folder:
         nudge_path = Path(folder) / "nudge.onnx"

@@ -1,8 +1,9 @@
 """Stage `probe`: the category probe beside the music encoder (training.models.category_probe).
 
-Reads every half window of the run's training tracks (the tracks the encoder trains on),
-summarises each with the key-blind tonal and rhythm summary, chooses the probe's L2 weight
-among `probe.weight_decays` by track-grouped CV over `probe.folds` folds of those tracks
+Reads every half window of the run's training tracks (the tracks the encoder trains on; with
+`probe.tracks = "labelled"`, every labelled track, the validation tracks too), summarises each
+with the key-blind tonal and rhythm summary, chooses the probe's L2 weight among
+`probe.weight_decays` by track-grouped CV over `probe.folds` folds of those tracks
 (window accuracy of each held-out fold), trains the probe on all of them with it, and saves
 `probe/latest.pt` (the one checkpoint format: config, categories, contract, the probe's
 weights, the tracks it read). One L-BFGS fit, no epochs; `musicscape export` puts it inside
@@ -20,7 +21,7 @@ import torch
 from training.checkpoint import save_checkpoint
 from training.context import RunContext
 from training.cross_validation import cv_hop_frames, stratified_track_folds
-from training.data import MusicBank, check_every_category
+from training.data import DataSplit, MusicBank, check_every_category
 from training.models.category_probe import CategoryProbe
 from training.models.tonal_summary import SUMMARY_SCALE_FLOOR
 from training.probe import (
@@ -36,12 +37,21 @@ log = logging.getLogger(__name__)
 PROBE_STAGE = "probe"
 
 
+def probe_tracks(split: DataSplit, which: str) -> list[tuple[Path, int]]:
+    """The (track, label) list the probe is fitted on: the encoder's training tracks
+    ("training") or every labelled track of the split ("labelled"), in the split's order."""
+    if which == "labelled":
+        return split.train_tracks + split.validation_tracks
+    return split.train_tracks
+
+
 def run_probe_stage(ctx: RunContext) -> Path:
     config = ctx.config.probe
     categories = ctx.split.categories
     n_classes = len(categories)
-    music = MusicBank(ctx.split.train_tracks, ctx.cache, ctx.contract, ctx.split.skipped)
-    check_every_category("training tracks", music.labels, categories)
+    fitted_tracks = probe_tracks(ctx.split, config.tracks)
+    music = MusicBank(fitted_tracks, ctx.cache, ctx.contract, ctx.split.skipped)
+    check_every_category(f"the probe's {config.tracks} tracks", music.labels, categories)
     probe = CategoryProbe(ctx.contract, n_classes)
     vectors, labels, tracks = window_representations(
         music, cv_hop_frames(ctx.contract), {"summary": probe.summary}
@@ -67,10 +77,11 @@ def run_probe_stage(ctx: RunContext) -> Path:
         np.mean(probe_probabilities((mean, scale, linear), summaries).argmax(1) == labels)
     )
     log.info(
-        "probe: %d windows of %d training tracks; L2 %g chosen by %d-fold CV (window "
+        "probe: %d windows of %d %s tracks; L2 %g chosen by %d-fold CV (window "
         "accuracy %s); accuracy on its training windows %.3f",
         len(labels),
         len(track_labels),
+        config.tracks,
         weight_decay,
         folds,
         {key: round(value, 3) for key, value in cv_accuracy.items()},
@@ -89,7 +100,7 @@ def run_probe_stage(ctx: RunContext) -> Path:
             "weight_decay": weight_decay,
             "cv_accuracy": {str(key): value for key, value in cv_accuracy.items()},
             "training_accuracy": training_accuracy,
-            "train_tracks": ctx.split.relative(ctx.split.train_tracks),
+            "train_tracks": ctx.split.relative(fitted_tracks),
             "windows": len(labels),
         },
         epoch_done=False,

@@ -101,6 +101,17 @@ def test_windows_are_read_through_the_models_scene_memory(data, capsys):
     assert "scene memory       0 s" in capsys.readouterr().out
 
 
+def test_tracks_a_probe_heard_are_named_in_the_summary(result):
+    # the tiny encoder carries no probe: no track it held out was heard
+    assert result["heard_by_probe"] == []
+    assert "heard by its category probe" not in format_summary(result)
+    heard = {**result, "heard_by_probe": ["water/w1.wav", "sky/s0.wav"]}
+    assert format_summary(heard).splitlines()[1] == (
+        "2 of these tracks were held out from the encoder but heard by its category probe "
+        "(fitted on every labelled track): not unheard music"
+    )
+
+
 def test_unreadable_track_is_skipped_and_reported(result):
     assert [entry["path"].rsplit("/", 2)[-2:] for entry in result["skipped_tracks"]] == [
         ["water", "broken.wav"]

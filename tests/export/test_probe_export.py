@@ -12,12 +12,14 @@ import pytest
 import torch
 
 from export import cli as export_cli
-from export.probe_export import PROBE_KEY
+from export.probe_export import PROBE_KEY, detach_category_probe
 from tests.training.synthetic import click_track, make_dataset, write_config
 from training.checkpoint import LATEST, load_checkpoint
 from training.cli import main as train_main
 from training.config import tiny_config
 from training.models.category_probe import CategoryProbe, ProbeNudge
+from visualizer.eval.tracks import heard_by_probe
+from visualizer.folders import AUDIO_EXTENSIONS, find_category_files
 from visualizer.frontend import FrontEndContract, analyse_window
 from visualizer.model_files import ENCODER_FILE, ModelMetadata
 
@@ -55,7 +57,14 @@ def runs(tmp_path_factory) -> dict[str, Path]:
         config, data=dataclasses.replace(config.data, validation_fraction=0.5)
     )
     other = train(root, "other", "probe", other_split)
-    return {"root": root, "run": run, "plain": root / "plain", "other": other}
+    # the same split, the probe fitted on every labelled track
+    every_track = dataclasses.replace(
+        config, probe=dataclasses.replace(config.probe, tracks="labelled")
+    )
+    labelled = train(root, "labelled", "probe", every_track)
+    return {
+        "root": root, "run": run, "plain": root / "plain", "other": other, "labelled": labelled
+    }  # fmt: skip
 
 
 def session(path: Path) -> ort.InferenceSession:
@@ -139,3 +148,58 @@ def test_a_probe_is_refused_by_an_encoder_it_does_not_fit(runs, tmp_path, capsys
     assert "--probe-only needs --encoder" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() or not (tmp_path / "a" / ENCODER_FILE).exists()
     assert PROBE_KEY not in metadata(plain).training_data  # the file it read is unchanged
+
+
+@pytest.mark.slow  # trains a tiny run
+def test_a_probe_fitted_on_every_labelled_track_names_the_held_out_tracks_it_heard(runs, tmp_path):
+    plain = runs["plain"] / ENCODER_FILE
+    assert export("--run", str(runs["labelled"]), "--out", str(tmp_path), "--probe-only",
+                  "--encoder", str(plain)) == 0  # fmt: skip
+    meta, before = metadata(tmp_path / ENCODER_FILE), metadata(plain)
+    held_out = before.training_data["validation_tracks"]
+    assert len(held_out) == 2 and len(before.training_data["train_tracks"]) == 6
+    assert meta.training_data[PROBE_KEY]["heard_validation_tracks"] == sorted(held_out)
+    assert meta.training_data[PROBE_KEY]["tracks"] == 8
+    assert meta.model_version == before.model_version + "+probe0.5-labelled"
+    # eval names them: the held-out tracks are not unheard music for this file
+    found = find_category_files(runs["root"] / "data" / "music", AUDIO_EXTENSIONS)
+    tracks = [(path, 0) for name in found.categories for path in found.files[name]]
+    named = ["/".join(Path(entry).parts[-2:]) for entry in held_out]
+    assert heard_by_probe(tracks, meta) == sorted(named)
+    assert heard_by_probe(tracks, before) == []
+
+
+@pytest.mark.slow  # trains a tiny run
+def test_replacing_a_probe_gives_the_file_a_direct_join_gives(runs, tmp_path, capsys):
+    plain = runs["plain"] / ENCODER_FILE
+    assert export("--run", str(runs["run"]), "--out", str(tmp_path / "first"), "--probe-only",
+                  "--encoder", str(plain)) == 0  # fmt: skip
+    probed = tmp_path / "first" / ENCODER_FILE
+    # taken out again: the encoder's own outputs and metadata
+    detached = detach_category_probe(onnx.load(str(probed)))
+    windows = real_windows(metadata(plain).frontend)
+    theirs = ort.InferenceSession(detached.SerializeToString(), providers=["CPUExecutionProvider"])
+    for got, expected in zip(
+        theirs.run(None, {"window": windows}),
+        session(plain).run(None, {"window": windows}),
+        strict=True,
+    ):
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    props = {p.key: p.value for p in detached.metadata_props}
+    assert ModelMetadata.from_props(props, "detached") == metadata(plain)
+    # replaced by the labelled run's probe: as if joined to the plain encoder directly
+    assert export("--run", str(runs["labelled"]), "--out", str(tmp_path / "replaced"),
+                  "--probe-only", "--encoder", str(probed), "--replace-probe") == 0  # fmt: skip
+    assert export("--run", str(runs["labelled"]), "--out", str(tmp_path / "direct"),
+                  "--probe-only", "--encoder", str(plain)) == 0  # fmt: skip
+    replaced, direct = tmp_path / "replaced" / ENCODER_FILE, tmp_path / "direct" / ENCODER_FILE
+    assert metadata(replaced) == metadata(direct)
+    for got, expected in zip(
+        session(replaced).run(None, {"window": windows}),
+        session(direct).run(None, {"window": windows}),
+        strict=True,
+    ):
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert export("--run", str(runs["labelled"]), "--out", str(tmp_path / "x"),
+                  "--replace-probe", "--no-judge") == 1  # fmt: skip
+    assert "--replace-probe goes with --probe-only" in capsys.readouterr().err

@@ -1,16 +1,18 @@
 """`musicscape train --stages probe`: the category probe on the run's training tracks."""
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 
 from tests.training.synthetic import RATE, click_track, make_dataset, write_config
 from training.checkpoint import LATEST, load_checkpoint
 from training.cli import main
-from training.config import PROBE_WEIGHT_DECAYS, tiny_config
+from training.config import PROBE_WEIGHT_DECAYS, ProbeStageConfig, tiny_config
 from training.models.category_probe import CategoryProbe
 from visualizer.frontend import FrontEndContract, analyse_window
 
@@ -55,3 +57,27 @@ def test_the_probe_learns_tempo_from_the_training_tracks_alone(tmp_path):
     with torch.no_grad():
         log_p = probe.eval()(torch.from_numpy(unheard)).numpy()
     assert log_p.argmax(1).tolist() == [0, 1]
+
+
+def test_a_probe_fitted_on_every_labelled_track_hears_the_validation_tracks_too(tmp_path):
+    data = click_dataset(tmp_path / "data")
+    config = tiny_config(16)
+    config = dataclasses.replace(config, probe=dataclasses.replace(config.probe, tracks="labelled"))
+    arguments = [
+        "--data", str(data), "--out", str(tmp_path / "run"), "--config",
+        str(write_config(tmp_path / "c.json", config)), "--cache-dir",
+        str(tmp_path / "cache"), "--no-progress", "--stages", "probe",
+    ]  # fmt: skip
+    assert main(arguments) == 0
+    saved = load_checkpoint(tmp_path / "run" / "probe" / LATEST, "probe")
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert sorted(saved["train_tracks"]) == sorted(
+        run["data"]["train_tracks"] + run["data"]["validation_tracks"]
+    )
+    assert len(saved["train_tracks"]) == 8
+    assert saved["training_accuracy"] == 1.0
+
+
+def test_the_probe_tracks_setting_is_checked():
+    with pytest.raises(ValueError, match="probe.tracks must be one of training, labelled"):
+        ProbeStageConfig(tracks="everything")

@@ -49,7 +49,7 @@ from visualizer.eval.picture_figures import (
     judge_real_photos,
     sample_grid,
 )
-from visualizer.eval.tracks import encode_tracks, select_tracks
+from visualizer.eval.tracks import encode_tracks, heard_by_probe, select_tracks
 from visualizer.metrics import (
     accuracy_per_category,
     frechet_distance,
@@ -197,6 +197,7 @@ def evaluate(
         "tracks": len(music.tracks),
         "subset": subset,
         "skipped_tracks": skipped_files + music.skipped,
+        "heard_by_probe": heard_by_probe(tracks, models.encoder.metadata),
         "retrieval": {
             "accuracy": float(np.mean(retrieved == truth)),
             "per_category": accuracy_per_category(truth, retrieved, categories),

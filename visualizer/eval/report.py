@@ -36,6 +36,12 @@ def format_summary(result: dict[str, Any]) -> str:
         "",
         f"{'category':<{width}}{'retrieval':>10}{'generation':>12}",
     ]
+    heard = result.get("heard_by_probe", [])
+    if heard:
+        lines[1:1] = [
+            f"{len(heard)} of these tracks were held out from the encoder but heard by its "
+            "category probe (fitted on every labelled track): not unheard music"
+        ]
     for name in categories:
         r = retrieval["per_category"].get(name)
         g = generation["per_category"].get(name)
