@@ -42,7 +42,9 @@ def _metadata(model: onnx.ModelProto, source: Path) -> ModelMetadata:
     return ModelMetadata.from_props({p.key: p.value for p in model.metadata_props}, str(source))
 
 
-def _check_compatible(meta: ModelMetadata, saved: dict, encoder_path: Path, checkpoint: Path):
+def check_compatible(meta: ModelMetadata, saved: dict, encoder_path: Path, checkpoint: Path):
+    """Raise ModelFileError unless the probe checkpoint `saved` may join the encoder of
+    metadata `meta` (the rules in the module docstring)."""
     if PROBE_KEY in meta.training_data:
         raise ModelFileError(
             f"{encoder_path}: already carries a category probe (replace it with --replace-probe)"
@@ -190,7 +192,7 @@ def attach_category_probe(
         encoder = detach_category_probe(encoder)
     meta = _metadata(encoder, encoder_path)
     saved = load_checkpoint(probe_checkpoint, "probe")
-    _check_compatible(meta, saved, encoder_path, probe_checkpoint)
+    check_compatible(meta, saved, encoder_path, probe_checkpoint)
     blend_weight = TrainConfig.from_dict(saved["config"]).probe.blend_weight
     labelled = probe_fits_every_labelled_track(saved)
     probe = CategoryProbe(FrontEndContract.from_dict(saved["contract"]), len(meta.categories))

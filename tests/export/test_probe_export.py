@@ -3,6 +3,7 @@
 import argparse
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 from export import cli as export_cli
-from export.probe_export import PROBE_KEY, detach_category_probe
+from export.probe_export import PROBE_KEY, check_compatible, detach_category_probe
 from tests.training.synthetic import click_track, make_dataset, write_config
 from training.checkpoint import LATEST, load_checkpoint
 from training.cli import main as train_main
@@ -21,7 +22,7 @@ from training.models.category_probe import CategoryProbe, ProbeNudge
 from visualizer.eval.tracks import heard_by_probe
 from visualizer.folders import AUDIO_EXTENSIONS, find_category_files
 from visualizer.frontend import FrontEndContract, analyse_window
-from visualizer.model_files import ENCODER_FILE, ModelMetadata
+from visualizer.model_files import ENCODER_FILE, ModelFileError, ModelMetadata
 
 
 def export(*argv: str) -> int:
@@ -167,6 +168,15 @@ def test_a_probe_fitted_on_every_labelled_track_names_the_held_out_tracks_it_hea
     named = ["/".join(Path(entry).parts[-2:]) for entry in held_out]
     assert heard_by_probe(tracks, meta) == sorted(named)
     assert heard_by_probe(tracks, before) == []
+    # a probe fitted on every labelled track must still have heard the encoder's own tracks
+    saved = load_checkpoint(runs["labelled"] / "probe" / LATEST, "probe")
+    first = before.training_data["train_tracks"][0]
+    saved["train_tracks"] = [track for track in saved["train_tracks"] if track != first]
+    with pytest.raises(
+        ModelFileError,
+        match=re.escape(f"missed 1 of music_encoder.onnx's training tracks, e.g. ['{first}']"),
+    ):
+        check_compatible(before, saved, plain, runs["labelled"] / "probe" / LATEST)
 
 
 @pytest.mark.slow  # trains a tiny run
