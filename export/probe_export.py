@@ -24,9 +24,8 @@ import onnx
 
 from export.graph_speedups import speed_up_graph
 from export.onnx_export import EXAMPLE_BATCH, ExportMismatchError, export_module
-from visualizer.model_files import METADATA_PREFIX, ModelFileError, ModelMetadata
+from visualizer.model_files import METADATA_PREFIX, PROBE_KEY, ModelFileError, ModelMetadata
 
-PROBE_KEY = "category_probe"
 ENCODER_OUTPUTS = ("feature", "category_scores")
 # The names the encoder's own outputs take inside the joined graph.
 UNBLENDED = {name: f"unblended_{name}" for name in ENCODER_OUTPUTS}

@@ -39,6 +39,8 @@ ENCODER_FILE = "music_encoder.onnx"
 GENERATOR_FILE = "generator.onnx"
 JUDGE_FILE = "judge.onnx"
 METADATA_PREFIX = "musicscape."
+# The entry of an encoder's training_data that describes the category probe inside it.
+PROBE_KEY = "category_probe"
 
 
 class ModelFileError(ValueError):

@@ -21,7 +21,7 @@ from visualizer.frontend import (
     analyse_window,
 )
 from visualizer.frontend.descriptors import DescriptorAnalyser
-from visualizer.model_files import ModelMetadata
+from visualizer.model_files import PROBE_KEY, ModelMetadata
 from visualizer.scene_memory import remembered_sequence
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def heard_by_probe(tracks: list[tuple[Path, int]], encoder: ModelMetadata) -> li
     """Of `tracks`, those (as "category/file") that the category probe inside the encoder of
     metadata `encoder` was fitted on although the encoder held them out (a probe fitted on
     every labelled track): on them the figures are not those of unheard music."""
-    probe = encoder.training_data.get("category_probe") or {}
+    probe = encoder.training_data.get(PROBE_KEY) or {}
     heard = {"/".join(Path(entry).parts[-2:]) for entry in probe.get("heard_validation_tracks", [])}
     named = ("/".join(path.parts[-2:]) for path, _ in tracks)
     return sorted(name for name in named if name in heard)
