@@ -41,6 +41,12 @@ class CategoryFiles:
         return {name: len(self.files[name]) for name in self.categories}
 
 
+def category_file_key(path: str | Path) -> str:
+    """ "category/file" of a file in a `<category>/<file>` folder: how a model's metadata
+    lists of tracks or photos (relative to any data root) are matched to files found here."""
+    return "/".join(Path(path).parts[-2:])
+
+
 def find_category_files(folder: Path, extensions: frozenset[str]) -> CategoryFiles:
     """Files with one of `extensions` in each sub-folder of `folder`, sub-folders = categories."""
     folder = Path(folder)

@@ -25,7 +25,7 @@ from visualizer.eval.model_set import (
     judge_images,
 )
 from visualizer.feel import ColourTarget, colour_target, grade, requested_attributes
-from visualizer.folders import IMAGE_EXTENSIONS, find_category_files
+from visualizer.folders import IMAGE_EXTENSIONS, category_file_key, find_category_files
 from visualizer.metrics import checkerboard_ratio, streak_ratios
 from visualizer.photos import PhotoReadError, read_photo, split_photos
 from visualizer.picture_attributes import ATTRIBUTE_NAMES, category_request, image_attributes
@@ -299,7 +299,7 @@ def judge_real_photos(scenes_dir: Path, models: ModelSet, batch: int) -> RealPho
     held_out = models.judge.metadata.training_data.get("validation_photos")
     wanted = None
     if isinstance(held_out, list):
-        wanted = {"/".join(Path(entry).parts[-2:]) for entry in held_out}
+        wanted = {category_file_key(entry) for entry in held_out}
     photos = [
         (path, models.categories.index(name))
         for name in found.categories
@@ -308,7 +308,7 @@ def judge_real_photos(scenes_dir: Path, models: ModelSet, batch: int) -> RealPho
     ]
     source = "all"
     if wanted is not None:
-        listed = [(p, c) for p, c in photos if f"{p.parent.name}/{p.name}" in wanted]
+        listed = [(p, c) for p, c in photos if category_file_key(p) in wanted]
         if listed:
             photos, source = listed, "held-out"
     if not photos:

@@ -12,7 +12,7 @@ import numpy as np
 
 from visualizer.eval.config import STREAM_BLOCK_SAMPLES, SUBSETS, EvalConfig, EvaluationError
 from visualizer.eval.model_set import ModelSet
-from visualizer.folders import AUDIO_EXTENSIONS, find_category_files
+from visualizer.folders import AUDIO_EXTENSIONS, category_file_key, find_category_files
 from visualizer.frontend import (
     AudioDecodeError,
     AudioFileReader,
@@ -92,12 +92,12 @@ def select_tracks(
                 f"{models.encoder.name}: metadata training_data has no '{key}' list, so "
                 f"--subset {subset} cannot be selected; use --subset all"
             )
-        wanted = {"/".join(Path(entry).parts[-2:]) for entry in listed}
+        wanted = {category_file_key(entry) for entry in listed}
     tracks = []
     for name in found.categories:
         index = models.categories.index(name)
         for path in found.files[name]:
-            if wanted is None or f"{name}/{path.name}" in wanted:
+            if wanted is None or category_file_key(path) in wanted:
                 tracks.append((path, index))
     skipped = [
         {"path": str(path), "reason": reason}
@@ -112,8 +112,8 @@ def heard_by_probe(tracks: list[tuple[Path, int]], encoder: ModelMetadata) -> li
     metadata `encoder` was fitted on although the encoder held them out (a probe fitted on
     every labelled track): on them the figures are not those of unheard music."""
     probe = encoder.training_data.get(PROBE_KEY) or {}
-    heard = {"/".join(Path(entry).parts[-2:]) for entry in probe.get("heard_validation_tracks", [])}
-    named = ("/".join(path.parts[-2:]) for path, _ in tracks)
+    heard = {category_file_key(entry) for entry in probe.get("heard_validation_tracks", [])}
+    named = (category_file_key(path) for path, _ in tracks)
     return sorted(name for name in named if name in heard)
 
 
