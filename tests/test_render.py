@@ -286,3 +286,46 @@ def test_numbers_out_of_range_are_refused_in_one_line(tmp_path, option, capsys):
         "and --seed >= 0"
     )
     assert not (tmp_path / "o.mp4").exists()
+
+
+def render_cli(tmp_path: Path, music: Path, *options: str) -> int:
+    from visualizer.cli import build_parser
+
+    parser, _ = build_parser()
+    out = str(tmp_path / "out.mp4")
+    return run(parser.parse_args(["render", str(music), "-o", out, "--size", "64", *options]))
+
+
+def test_nan_and_infinite_samples_render_as_silence_and_are_counted(tmp_path, capsys):
+    time = np.arange(3 * RATE) / RATE
+    left = (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
+    right = left.copy()
+    left[RATE : RATE + 600] = np.nan
+    right[2 * RATE : 2 * RATE + 400] = -np.inf
+    music = tmp_path / "nans.wav"
+    sf.write(music, np.stack([left, right], axis=1), RATE, subtype="FLOAT")
+    assert render_cli(tmp_path, music, "--fps", "10") == 0
+    # the analysis downmixes first: a frame with a NaN or inf in either channel is one sample
+    assert f"{music}: 1000 samples are NaN or infinite; they were rendered as silence" in (
+        capsys.readouterr().err
+    )
+    frames, sound, _ = decoded(tmp_path / "out.mp4")
+    assert len(frames) == 30
+    assert np.isfinite(sound).all()
+    assert abs(sound.shape[1] - 3 * RATE) <= 2 * 1024
+    assert np.abs(sound[0, : RATE // 2]).max() > 0.2  # the finite rest plays
+
+
+def test_a_file_damaged_midway_renders_up_to_the_damage_and_says_where(tmp_path, capsys):
+    time = np.arange(8 * RATE) / RATE
+    signal = (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
+    signal[5 * RATE] = 5.7e29  # in the decoder's 4-s chunk from 4 s
+    music = tmp_path / "damaged.wav"
+    sf.write(music, signal, RATE, subtype="FLOAT")
+    assert render_cli(tmp_path, music, "--fps", "10") == 1
+    err = capsys.readouterr().err
+    assert f"{music}: decoded samples reach 5.7e+29 near 4.0 s" in err
+    assert f"{tmp_path / 'out.mp4'} holds the first 4.1 s" in err
+    frames, sound, _ = decoded(tmp_path / "out.mp4")
+    assert len(frames) == 41  # frames 0 .. 40 see audio up to 4.0 s, the first chunk
+    assert np.isfinite(sound).all() and np.abs(sound).max() < 1.0

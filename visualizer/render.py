@@ -40,6 +40,7 @@ from visualizer.frontend.descriptors import DescriptorAnalyser
 VIDEO_PRESET = "superfast"  # x264: about twice as fast as veryfast, alike on these pictures
 ENCODER_HZ = 4.0  # the app's default (WorkerSettings.encoder_hz)
 EXIT_INTERRUPTED = 130
+EXIT_DAMAGED_AUDIO = 1  # the file broke off partway; the video holds what came before
 
 
 @dataclass(frozen=True)
@@ -140,10 +141,21 @@ class SourceAudio:
         self.position = 0  # samples handed out so far
 
     def read_until(self, seconds: float) -> np.ndarray:
-        """The samples from where the last call stopped up to `seconds`: [n, channels]."""
+        """The samples from where the last call stopped up to `seconds`: [n, channels].
+        NaN/inf samples come out as 0, as the analysis decodes them; where the file ends
+        early or cannot be decoded the track is silent (the analysis stops the render
+        there, naming the damage)."""
+        import soundfile as sf
+
         wanted = max(0, round(seconds * self.rate) - self.position)
-        data = self._file.read(wanted, dtype="float32", always_2d=True)
+        try:
+            data = self._file.read(wanted, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError):
+            data = np.zeros((0, self._file.channels), dtype=np.float32)
         self.position += wanted
+        if len(data) < wanted:
+            data = np.concatenate([data, np.zeros((wanted - len(data), data.shape[1]), np.float32)])
+        data = np.where(np.isfinite(data), data, np.float32(0.0))
         if self._file.channels > 2:  # odd channels to the left, even to the right
             data = np.stack([data[:, 0::2].mean(axis=1), data[:, 1::2].mean(axis=1)], axis=1)
         return data
@@ -227,6 +239,8 @@ class RenderResult:
     wall_seconds: float
     interrupted: bool
     infos: list[FrameInfo]
+    decode_error: str | None = None  # the file broke off here; the video holds what came before
+    nonfinite_samples: int = 0  # NaN/inf samples of the file, rendered as silence
 
     @property
     def speed(self) -> float:
@@ -286,12 +300,17 @@ def render(
     infos: list[FrameInfo] = []
     read_samples = 0
     interrupted = False
+    decode_error = None
     started = time.perf_counter()
     try:
         for index in range(total_frames):
             now = index / fps
             due = math.floor(now * contract.sample_rate)
-            samples = reader.read(due - read_samples)
+            try:
+                samples = reader.read(due - read_samples)
+            except AudioDecodeError as error:
+                decode_error = str(error)
+                break
             read_samples = due
             image, info = pipeline.frame(samples, now)
             upscaling.put(index, image)
@@ -316,7 +335,15 @@ def render(
     wall = time.perf_counter() - started
     if progress is not None:
         progress.update(len(infos) / fps, final=True)
-    return RenderResult(len(infos), len(infos) / fps, wall, interrupted, infos)
+    return RenderResult(
+        len(infos),
+        len(infos) / fps,
+        wall,
+        interrupted,
+        infos,
+        decode_error=decode_error,
+        nonfinite_samples=reader.nonfinite_samples,
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -408,6 +435,19 @@ def run(args: argparse.Namespace) -> int:
         f"{result.speed:.2f}x real time",
         file=sys.stderr,
     )
+    if result.nonfinite_samples:
+        print(
+            f"musicscape render: {args.audio}: {result.nonfinite_samples} samples are NaN or "
+            "infinite; they were rendered as silence",
+            file=sys.stderr,
+        )
+    if result.decode_error:
+        print(
+            f"musicscape render: {result.decode_error}; {args.out} holds the first "
+            f"{result.seconds:.1f} s",
+            file=sys.stderr,
+        )
+        return EXIT_DAMAGED_AUDIO
     if result.interrupted:
         print(f"interrupted: {args.out} holds the first {result.seconds:.1f} s", file=sys.stderr)
         return EXIT_INTERRUPTED

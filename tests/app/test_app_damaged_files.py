@@ -39,3 +39,24 @@ def test_a_file_damaged_midway_plays_until_there_then_says_why_it_stopped(
         f"Playback stopped: {path}: decoded samples reach 5.7e+29 near 4.0 s"
     )
     assert window.source.position_seconds > 2.0  # what came before the damage was played
+
+
+def test_nan_and_infinite_samples_play_as_silence_and_are_counted_in_the_window(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    time = np.arange(4 * RATE) / RATE
+    signal = (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
+    signal[RATE : RATE + 1000] = np.nan
+    signal[2 * RATE : 2 * RATE + 500] = np.inf
+    path = tmp_path / "nans.wav"
+    sf.write(path, signal, RATE, subtype="FLOAT")
+    window = make_window(model_dir)
+    assert window.play_file(path)
+    qtbot.waitUntil(lambda: "samples" in window.faults, timeout=10_000)
+    assert window.faults["samples"] == (
+        f"{path}: 1500 samples so far are NaN or infinite; they play as silence."
+    )
+    playing = window.canvas.frames_painted
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > playing + 10, timeout=10_000)
+    assert window.play_file(beats_file)
+    assert "samples" not in window.faults  # the line went with the file

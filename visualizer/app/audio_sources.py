@@ -355,6 +355,11 @@ class FilePlayback:
         return f"file: {self.path.name}"
 
     @property
+    def nonfinite_samples(self) -> int:
+        """NaN/inf samples of the file decoded so far; they play and are analysed as 0."""
+        return self.reader.nonfinite_samples
+
+    @property
     def finished(self) -> bool:
         """The whole file has been decoded and handed to the output (never, when looping)."""
         return self.ended and self._seek_request is None and self.played_fifo >= self._fifo.written

@@ -1,4 +1,5 @@
-"""The device watchdog: a lost input or output device, a file that ended or broke.
+"""The device watchdog: a lost input or output device, a file that ended or broke, a file
+with NaN or infinite samples.
 
 The window calls `check` a few times a second. An input that delivered nothing for
 SILENT_DEVICE_SECONDS is treated as lost: the device list is made afresh and the same input
@@ -60,6 +61,12 @@ class DeviceWatchdog:
         elif isinstance(source, FilePlayback):
             window.panel.set_position(source.position_seconds, source.duration_seconds)
             self._watch_output(source, now)
+            if source.nonfinite_samples:
+                window.set_fault(
+                    "samples",
+                    f"{source.path}: {source.nonfinite_samples} samples so far are NaN or "
+                    "infinite; they play as silence.",
+                )
             if source.decode_error:
                 window.set_fault("source", f"Playback stopped: {source.decode_error}")
             elif source.finished and not sources.playlist_ended and sources.playlist is not None:

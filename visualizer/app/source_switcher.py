@@ -147,6 +147,7 @@ class SourceSwitcher:
         start, its reason in the panel."""
         window = self.window
         self.stop()
+        window.set_fault("samples", None)  # the stopped file's NaN/inf line
         window.link.send(ResetAudio())
         try:
             source.start()
