@@ -329,3 +329,32 @@ def test_a_file_damaged_midway_renders_up_to_the_damage_and_says_where(tmp_path,
     frames, sound, _ = decoded(tmp_path / "out.mp4")
     assert len(frames) == 41  # frames 0 .. 40 see audio up to 4.0 s, the first chunk
     assert np.isfinite(sound).all() and np.abs(sound).max() < 1.0
+
+
+@pytest.mark.parametrize(
+    ("out", "reason"),
+    [
+        ("missing/out.mp4", "{tmp}/missing does not exist"),
+        ("music.wav/out.mp4", "{tmp}/music.wav is not a folder"),
+        (
+            "music.wav",
+            "a video file's name ends in .mp4, .m4v, .mov, .mkv (H.264 with AAC), not '.wav'",
+        ),
+        (
+            "out.ogg",
+            "a video file's name ends in .mp4, .m4v, .mov, .mkv (H.264 with AAC), not '.ogg'",
+        ),
+    ],
+)
+def test_an_output_that_cannot_be_a_video_is_refused_before_any_work(tmp_path, capsys, out, reason):
+    from visualizer.cli import build_parser
+
+    music = click_track(tmp_path / "music.wav", 1.0)
+    before = music.read_bytes()
+    parser, _ = build_parser()
+    target = tmp_path / out
+    assert run(parser.parse_args(["render", str(music), "-o", str(target)])) == 2
+    err = capsys.readouterr().err
+    assert err == f"musicscape render: cannot write {target}: {reason.format(tmp=tmp_path)}\n"
+    assert music.read_bytes() == before  # the music is never overwritten
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["music.wav"]

@@ -41,6 +41,7 @@ VIDEO_PRESET = "superfast"  # x264: about twice as fast as veryfast, alike on th
 ENCODER_HZ = 4.0  # the app's default (WorkerSettings.encoder_hz)
 EXIT_INTERRUPTED = 130
 EXIT_DAMAGED_AUDIO = 1  # the file broke off partway; the video holds what came before
+EXIT_WRITE_FAILED = 1
 
 
 @dataclass(frozen=True)
@@ -268,7 +269,7 @@ def render(
 
     from visualizer.app.qt_resize import smooth_resize_rgb8
     from visualizer.upscale import load_upscaler
-    from visualizer.video_file import VideoFileWriter
+    from visualizer.video_file import VideoFileError, VideoFileWriter
 
     contract = runtime.metadata.frontend
     reader = AudioFileReader(audio_path, contract.sample_rate)
@@ -283,9 +284,14 @@ def render(
     )
     upscaler = load_upscaler(runtime.model_dir, final_resize=smooth_resize_rgb8)
     audio = SourceAudio(audio_path)
-    writer = VideoFileWriter(
-        out_path, size, size, fps, audio.rate, audio.channels, preset=VIDEO_PRESET
-    )
+    try:
+        writer = VideoFileWriter(
+            out_path, size, size, fps, audio.rate, audio.channels, preset=VIDEO_PRESET
+        )
+    except VideoFileError:
+        reader.close()
+        audio.close()
+        raise
 
     def write(index: int, shown: np.ndarray) -> None:
         writer.write_frame(shown)
@@ -387,6 +393,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from visualizer.app.model_runtime import ModelRuntime, default_model_dir
     from visualizer.model_files import ModelFileError
+    from visualizer.video_file import VideoFileError
 
     if not (
         args.size >= 1
@@ -417,19 +424,26 @@ def run(args: argparse.Namespace) -> int:
     except (ModelFileError, AudioDecodeError, ValueError) as error:
         print(f"musicscape render: {error}", file=sys.stderr)
         return 2
-    result = render(
-        runtime,
-        args.audio,
-        args.out,
-        args.size,
-        args.fps,
-        seed=args.seed,
-        mode=mode,
-        reactivity=args.reactivity,
-        feel_strength=args.feel,
-        frames_dir=args.frames,
-        progress=Progress(duration),
-    )
+    try:
+        result = render(
+            runtime,
+            args.audio,
+            args.out,
+            args.size,
+            args.fps,
+            seed=args.seed,
+            mode=mode,
+            reactivity=args.reactivity,
+            feel_strength=args.feel,
+            frames_dir=args.frames,
+            progress=Progress(duration),
+        )
+    except VideoFileError as error:  # refused before anything was written
+        print(f"musicscape render: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # writing failed partway (a full disk, a lost drive)
+        print(f"musicscape render: writing {args.out} failed: {error}", file=sys.stderr)
+        return EXIT_WRITE_FAILED
     print(
         f"wrote {args.out}: {result.frames} frames, {result.seconds:.1f} s at {args.size} px, "
         f"{result.speed:.2f}x real time",

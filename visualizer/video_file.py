@@ -1,5 +1,7 @@
 """One reusable video file writer: RGB frames at a constant rate as H.264, float samples as
-AAC, muxed into an MP4 (or any container FFmpeg names by the suffix) by PyAV.
+AAC, muxed by PyAV into the container the name's suffix names (`VIDEO_SUFFIXES`: MP4,
+QuickTime or Matroska); a missing or read-only folder or another suffix is refused before
+anything is written.
 
 Frames may be any size: each is scaled (bilinear) to the writer's size. Audio at a rate AAC
 cannot carry is resampled to 48 kHz. Frame i lasts 1/fps from i/fps; audio sample j is at
@@ -9,6 +11,7 @@ both encoders: a file closed after an interruption still plays, holding what was
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import numpy as np
 
 AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
 AAC_FALLBACK_RATE = 48_000
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")  # containers that hold H.264 and AAC
 
 
 class VideoFileError(RuntimeError):
@@ -51,6 +55,18 @@ class VideoFileWriter:
         av = _pyav()
         self._av = av
         self.path = Path(path)
+        folder = self.path.parent
+        # FFmpeg opens the file only at the first frame: check all this before any work.
+        if self.path.suffix.lower() not in VIDEO_SUFFIXES:
+            raise VideoFileError(
+                f"cannot write {self.path}: a video file's name ends in "
+                f"{', '.join(VIDEO_SUFFIXES)} (H.264 with AAC), not '{self.path.suffix}'"
+            )
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise VideoFileError(f"cannot write {self.path}: {folder} {what}")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise VideoFileError(f"cannot write {self.path}: the folder {folder} is not writable")
         try:
             self._container = av.open(str(self.path), mode="w")
         except (OSError, av.FFmpegError) as error:

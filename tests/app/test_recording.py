@@ -3,6 +3,8 @@ recorder's constant-rate timing, and the running window recording what the canva
 
 from __future__ import annotations
 
+import re
+
 import av
 import numpy as np
 import pytest
@@ -159,3 +161,25 @@ def test_bench_record_reports_live_rates_and_drops(model_dir, qapp):
     assert report["error"] is None and report["live_fps"] > 0 and report["recording_live_fps"] > 0
     assert abs(report["recorded_seconds"] - 2.0) < 0.5  # constant 60 fps over the 2 s
     assert report["recorder_frames_dropped"] >= 0 and report["file_mb"] > 0
+
+
+def test_a_record_folder_gone_since_the_start_is_named_and_nothing_records(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    window = make_window(model_dir)
+    folder = tmp_path / "usb-stick"
+    folder.mkdir()
+    window.stage.record_dir = folder
+    folder.rmdir()  # unplugged while the app runs
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    assert not window.stage.start_recording()
+    label = window.stage.record_label.text()
+    assert re.fullmatch(
+        rf"Cannot record: cannot write {re.escape(str(folder))}/musicscape-\d{{8}}-\d{{6}}\.mp4: "
+        rf"{re.escape(str(folder))} does not exist",
+        label,
+    ), label
+    assert window.stage.recorder is None and not window.stage.record_button.isChecked()
+    painted = window.canvas.frames_painted
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 10, timeout=TIMEOUT_MS)
