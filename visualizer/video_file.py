@@ -11,11 +11,12 @@ both encoders: a file closed after an interruption still plays, holding what was
 
 from __future__ import annotations
 
-import os
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from visualizer.output_files import output_file_problem
 
 AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
 AAC_FALLBACK_RATE = 48_000
@@ -55,18 +56,15 @@ class VideoFileWriter:
         av = _pyav()
         self._av = av
         self.path = Path(path)
-        folder = self.path.parent
         # FFmpeg opens the file only at the first frame: check all this before any work.
         if self.path.suffix.lower() not in VIDEO_SUFFIXES:
             raise VideoFileError(
                 f"cannot write {self.path}: a video file's name ends in "
                 f"{', '.join(VIDEO_SUFFIXES)} (H.264 with AAC), not '{self.path.suffix}'"
             )
-        if not folder.is_dir():
-            what = "is not a folder" if folder.exists() else "does not exist"
-            raise VideoFileError(f"cannot write {self.path}: {folder} {what}")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise VideoFileError(f"cannot write {self.path}: the folder {folder} is not writable")
+        problem = output_file_problem(self.path, create_folders=False)
+        if problem is not None:
+            raise VideoFileError(f"cannot write {self.path}: {problem}")
         try:
             self._container = av.open(str(self.path), mode="w")
         except (OSError, av.FFmpegError) as error:

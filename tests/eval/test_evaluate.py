@@ -386,3 +386,27 @@ def test_feel_at_strength_zero_asks_for_nothing(data):
 def test_negative_threads_are_refused():
     with pytest.raises(ValueError, match="threads must be >= 0"):
         EvalConfig(threads=-1)
+
+
+@pytest.mark.parametrize(
+    ("option", "name", "reason"),
+    [
+        ("--json", "notes.txt/report.json", "{root}/notes.txt is not a folder"),
+        ("--json", "a_folder", "{root}/a_folder is a folder"),
+        ("--samples", "grid.txt", "Pillow writes no picture format named '.txt' (use .png)"),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(
+    data, tmp_path, capsys, option, name, reason
+):
+    (tmp_path / "notes.txt").write_text("mine\n")
+    (tmp_path / "a_folder").mkdir()
+    target = tmp_path / name
+    code = _cli("--models", str(data["models"]), "--music", str(data["music"]), option, str(target))
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"musicscape eval: {option}: cannot write {target}: {reason.format(root=tmp_path)}\n"
+    )
+    assert captured.out == ""  # refused before anything was measured
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"

@@ -82,10 +82,18 @@ def run(args: argparse.Namespace) -> int:
     from visualizer.eval.report import format_summary, write_json
     from visualizer.folders import DataLayoutError
     from visualizer.model_files import ModelFileError
+    from visualizer.output_files import output_file_problem, picture_format
 
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
     )
+    for option, path in (("--json", args.json), ("--samples", args.samples)):
+        problem = path and output_file_problem(path, create_folders=True)
+        if option == "--samples" and path and not problem and not picture_format(path):
+            problem = f"Pillow writes no picture format named '{path.suffix}' (use .png)"
+        if problem:
+            print(f"musicscape eval: {option}: cannot write {path}: {problem}", file=sys.stderr)
+            return EXIT_FAILED
     try:
         config = EvalConfig(
             draws_per_window=args.draws,
