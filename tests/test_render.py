@@ -358,3 +358,18 @@ def test_an_output_that_cannot_be_a_video_is_refused_before_any_work(tmp_path, c
     assert err == f"musicscape render: cannot write {target}: {reason.format(tmp=tmp_path)}\n"
     assert music.read_bytes() == before  # the music is never overwritten
     assert sorted(p.name for p in tmp_path.iterdir()) == ["music.wav"]
+
+
+def test_a_bad_upscaler_is_refused_before_any_work(tmp_path, capsys):
+    models = tmp_path / "models"
+    models.mkdir()
+    for path in default_model_dir().glob("*.onnx"):
+        (models / path.name).symlink_to(path)
+    (models / "upscaler.onnx").unlink()
+    (models / "upscaler.onnx").write_bytes(b"not a model")
+    music = click_track(tmp_path / "music.wav", 1.0)
+    code = render_cli(tmp_path, music, "--models", str(models))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("musicscape render: upscaler.onnx: not a readable ONNX model")
+    assert not (tmp_path / "out.mp4").exists()

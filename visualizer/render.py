@@ -393,6 +393,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from visualizer.app.model_runtime import ModelRuntime, default_model_dir
     from visualizer.model_files import ModelFileError
+    from visualizer.upscale import load_upscaler
     from visualizer.video_file import VideoFileError
 
     if not (
@@ -417,6 +418,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         runtime = ModelRuntime(args.models or default_model_dir(), intra_op_threads=1)
+        load_upscaler(runtime.model_dir)  # a bad upscaler.onnx is refused before any work
         mode = parse_mode(args.mode, runtime.metadata.categories)
         reader = AudioFileReader(args.audio, runtime.metadata.frontend.sample_rate)
         duration = reader.duration_seconds

@@ -410,3 +410,16 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_work(
     )
     assert captured.out == ""  # refused before anything was measured
     assert (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_bad_upscaler_is_refused_before_any_work_when_samples_need_it(data, tmp_path, capsys):
+    models = _copy_models(data, tmp_path / "models")
+    (models / "upscaler.onnx").write_bytes(b"not a model")
+    out = tmp_path / "samples.png"
+    argv = ["--models", str(models), "--music", str(data["music"]), "--samples", str(out)]
+    assert _cli(*argv, "--sample-size", "64") == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("musicscape eval: upscaler.onnx: not a readable ONNX model")
+    assert captured.out == "" and not out.exists()
+    assert _cli(*argv) == 0  # at the generator's own size the upscaler plays no part
+    assert out.is_file()

@@ -90,6 +90,11 @@ def evaluate(
     config = config or EvalConfig()
     started = time.monotonic()
     models = load_model_set(models_dir, config.threads)
+    # the directory's upscaler only matters for samples at a display size; loaded (and a bad
+    # file refused) before anything is measured
+    sample_upscaler = None
+    if samples_path is not None and config.sample_size is not None:
+        sample_upscaler = load_upscaler(models_dir, threads=max(config.threads, 1))
     categories = models.categories
     if isinstance(music_dirs, (str, Path)):
         music_dirs = [music_dirs]
@@ -147,11 +152,14 @@ def evaluate(
     if samples_path is not None:
         from PIL import Image
 
-        upscaler = None  # the directory's upscaler only matters at a display size
-        if config.sample_size is not None:
-            upscaler = load_upscaler(models_dir, threads=max(config.threads, 1))
         grid = sample_grid(
-            models, features, truth, SAMPLE_COLUMNS, config.seed, upscaler, config.sample_size
+            models,
+            features,
+            truth,
+            SAMPLE_COLUMNS,
+            config.seed,
+            sample_upscaler,
+            config.sample_size,
         )
         Path(samples_path).parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(grid).save(samples_path)
