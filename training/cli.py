@@ -313,7 +313,14 @@ def run(args: argparse.Namespace) -> int:
         distributed.stop(process)
         return 2
     cache_dir = args.cache_dir or Path.home() / ".cache" / "musicscape" / "features"
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        if run_dir.exists() and not run_dir.is_dir():
+            raise NotADirectoryError(f"{run_dir} is a file, not a run folder")
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"musicscape train: --out: {error}", file=sys.stderr)
+        distributed.stop(process)
+        return 2
     handler = None
     if process.is_main:
         handler = logging.FileHandler(run_dir / "train.log")

@@ -7,6 +7,7 @@ alone and a `config.json` snapshot beside each checkpoint says what was trained.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -139,6 +140,21 @@ class DiscriminatorConfig:
 MUSIC_ENCODER_PARTS = ("power", "phase", "fuse", "lstm", "head")
 
 
+def check_schedule(stage: str, config: Any, batch_fields: tuple[str, ...]) -> None:
+    """Refuse a stage's loop sizes that would train nothing or diverge at once: `epochs`,
+    `steps_per_epoch` and the batch-size fields at least 1, a finite `learning_rate` > 0,
+    `weight_decay` >= 0 and `grad_clip` > 0 (where the stage has them)."""
+    for name in ("epochs", "steps_per_epoch", *batch_fields):
+        if getattr(config, name) < 1:
+            raise ValueError(f"{stage}.{name} must be at least 1, got {getattr(config, name)}")
+    if not math.isfinite(config.learning_rate) or config.learning_rate <= 0:
+        raise ValueError(f"{stage}.learning_rate must be > 0, got {config.learning_rate}")
+    if getattr(config, "weight_decay", 0.0) < 0:
+        raise ValueError(f"{stage}.weight_decay must be >= 0, got {config.weight_decay}")
+    if getattr(config, "grad_clip", 1.0) <= 0:
+        raise ValueError(f"{stage}.grad_clip must be > 0, got {config.grad_clip}")
+
+
 @dataclass(frozen=True)
 class EmbedStageConfig:
     music: MusicEncoderConfig = field(default_factory=MusicEncoderConfig)
@@ -167,6 +183,7 @@ class EmbedStageConfig:
     grad_clip: float = 5.0
 
     def __post_init__(self) -> None:
+        check_schedule("embed", self, ("per_class",))
         unknown = sorted(set(self.frozen_music) - set(MUSIC_ENCODER_PARTS))
         if unknown:
             raise ValueError(
@@ -272,6 +289,7 @@ class GanStageConfig:
     discriminator_warmup_epochs: int = 0
 
     def __post_init__(self) -> None:
+        check_schedule("gan", self, ("batch_size", "windows_per_track"))
         unknown = set(self.diff_augment) - set(AUGMENT_POLICIES)
         if unknown:
             raise ValueError(
@@ -351,6 +369,7 @@ class PretrainStageConfig:
     grad_clip: float = 5.0
 
     def __post_init__(self) -> None:
+        check_schedule("pretrain", self, ())
         if self.batch_tracks < 2:
             raise ValueError(f"pretrain.batch_tracks must be >= 2, got {self.batch_tracks}")
         if self.crop_frames < 16:

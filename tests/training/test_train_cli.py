@@ -362,6 +362,42 @@ def test_epochs_below_one_and_bad_configs_are_refused_in_one_line(tmp_path, caps
     assert capsys.readouterr().err.startswith(f"musicscape train: --config {broken}: Expecting")
 
 
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ('{"embed": {"epochs": -3}}', "embed.epochs must be at least 1, got -3"),
+        ('{"embed": {"per_class": 0}}', "embed.per_class must be at least 1, got 0"),
+        ('{"gan": {"steps_per_epoch": 0}}', "gan.steps_per_epoch must be at least 1, got 0"),
+        ('{"gan": {"batch_size": 0}}', "gan.batch_size must be at least 1, got 0"),
+        ('{"pretrain": {"learning_rate": 0}}', "pretrain.learning_rate must be > 0, got 0.0"),
+        ('{"embed": {"weight_decay": -0.1}}', "embed.weight_decay must be >= 0, got -0.1"),
+        ('{"pretrain": {"grad_clip": 0}}', "pretrain.grad_clip must be > 0, got 0.0"),
+    ],
+)
+def test_a_schedule_that_would_train_nothing_is_refused_before_any_work(
+    tmp_path, capsys, values, reason
+):
+    data = make_dataset(tmp_path / "data", n_categories=2)
+    config = tmp_path / "config.json"
+    config.write_text(values)
+    run = tmp_path / "run"
+    argv = ["--data", str(data), "--out", str(run), "--no-progress", "--config", str(config)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == f"musicscape train: --config {config}: {reason}"
+    assert not run.exists()
+
+
+def test_an_out_that_is_a_file_is_refused_and_left_alone(tmp_path, capsys):
+    data = make_dataset(tmp_path / "data", n_categories=2)
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine\n")
+    assert main(["--data", str(data), "--out", str(taken), "--no-progress"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"musicscape train: --out: {taken} is a file, not a run folder"
+    )
+    assert taken.read_text() == "mine\n"
+
+
 @pytest.mark.slow
 def test_a_gan_grown_to_twice_the_size_starts_by_drawing_the_small_ones_pictures(
     tmp_path, dataset, capsys
