@@ -274,18 +274,37 @@ def test_feel_asks_each_frame_for_the_light_and_colour_of_the_music_followed_so_
 
 
 @pytest.mark.parametrize(
-    "option",
-    [["--fps", "nan"], ["--fps", "0"], ["--reactivity", "nan"], ["--seed", "-1"], ["--size", "0"]],
+    ("option", "reason"),
+    [
+        (["--fps", "nan"], "--fps must be 1-240 frames per second, got nan"),
+        (["--fps", "1000"], "--fps must be 1-240 frames per second, got 1000.0"),
+        (["--reactivity", "4"], "--reactivity must be 0-3 (the app's + / - keys), got 4.0"),
+        (["--seed", "-1"], "--seed must be 0-4294967295, got -1"),
+        (["--size", "0"], "--size must be 16-4096 pixels, got 0"),
+        (["--size", "100002"], "--size must be 16-4096 pixels, got 100002"),
+        (["--size", "255"], "--size must be even (H.264 halves the colour planes), got 255"),
+        (["--feel", "2"], "--feel must be 0-1 (0: off), got 2.0"),
+    ],
 )
-def test_numbers_out_of_range_are_refused_in_one_line(tmp_path, option, capsys):
+def test_numbers_out_of_range_are_refused_in_one_line(tmp_path, option, reason, capsys):
     from visualizer.cli import main
 
     assert main(["render", str(tmp_path / "a.ogg"), "-o", str(tmp_path / "o.mp4"), *option]) == 2
-    assert capsys.readouterr().err.strip() == (
-        "musicscape render: --size and --fps must be positive, --reactivity a number >= 0 "
-        "and --seed >= 0"
-    )
+    assert capsys.readouterr().err.strip() == f"musicscape render: {reason}"
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_frames_folder_that_is_a_file_is_refused_in_one_line(tmp_path, capsys):
+    from visualizer.cli import main
+
+    taken = tmp_path / "frames"
+    taken.write_text("mine\n")
+    out = tmp_path / "o.mp4"
+    assert main(["render", str(tmp_path / "a.ogg"), "-o", str(out), "--frames", str(taken)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"musicscape render: --frames: {taken} is a file, not a folder"
+    )
+    assert taken.read_text() == "mine\n" and not out.exists()
 
 
 def render_cli(tmp_path: Path, music: Path, *options: str) -> int:

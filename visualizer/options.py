@@ -29,7 +29,12 @@ class NumericOption:
         if value is None or (math.isfinite(value) and self.low <= value <= self.high):
             return None
         unit = f" {self.unit}" if self.unit else ""
-        return f"{self.flag} must be {self.low:g}-{self.high:g}{unit}, got {value}"
+        return f"{self.flag} must be {_number(self.low)}-{_number(self.high)}{unit}, got {value}"
+
+
+def _number(bound: float) -> str:
+    """A range bound as written: whole numbers in full (4294967295, not 4.29497e+09)."""
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
 def first_problem(args: argparse.Namespace, options: Iterable[NumericOption]) -> str | None:

@@ -27,7 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
-from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneDirector, SceneMode
+from visualizer.app.scene_director import (
+    AUTO,
+    BIAS,
+    HOLD,
+    MAX_REACTIVITY,
+    SceneDirector,
+    SceneMode,
+)
 from visualizer.feel import (
     DEFAULT_FEEL_STRENGTH,
     MAX_FEEL_STRENGTH,
@@ -36,10 +43,18 @@ from visualizer.feel import (
 )
 from visualizer.frontend import AudioDecodeError, AudioFileReader, RollingSTFT
 from visualizer.frontend.descriptors import DescriptorAnalyser
+from visualizer.options import MAX_FPS, NumericOption, first_problem
 
 VIDEO_PRESET = "superfast"  # x264: about twice as fast as veryfast, alike on these pictures
 ENCODER_HZ = 4.0  # the app's default (WorkerSettings.encoder_hz)
 EXIT_INTERRUPTED = 130
+NUMERIC_OPTIONS = (
+    NumericOption("--size", 16, 4096, "pixels"),
+    NumericOption("--fps", 1, MAX_FPS, "frames per second"),
+    NumericOption("--reactivity", 0, MAX_REACTIVITY, "(the app's + / - keys)"),
+    NumericOption("--feel", 0, MAX_FEEL_STRENGTH, "(0: off)"),
+    NumericOption("--seed", 0, 2**32 - 1),
+)
 EXIT_DAMAGED_AUDIO = 1  # the file broke off partway; the video holds what came before
 EXIT_WRITE_FAILED = 1
 
@@ -396,24 +411,15 @@ def run(args: argparse.Namespace) -> int:
     from visualizer.upscale import load_upscaler
     from visualizer.video_file import VideoFileError
 
-    if not (
-        args.size >= 1
-        and math.isfinite(args.fps)
-        and args.fps > 0
-        and math.isfinite(args.reactivity)
-        and args.reactivity >= 0
-        and args.seed >= 0
-    ):
-        print(
-            "musicscape render: --size and --fps must be positive, --reactivity a number "
-            ">= 0 and --seed >= 0",
-            file=sys.stderr,
-        )
+    problem = first_problem(args, NUMERIC_OPTIONS)
+    if problem is None and args.size % 2:
+        problem = f"--size must be even (H.264 halves the colour planes), got {args.size}"
+    if problem is not None:
+        print(f"musicscape render: {problem}", file=sys.stderr)
         return 2
-    if not 0.0 <= args.feel <= MAX_FEEL_STRENGTH:
+    if args.frames is not None and args.frames.exists() and not args.frames.is_dir():
         print(
-            f"musicscape render: --feel must be in [0, {MAX_FEEL_STRENGTH:g}], got {args.feel}",
-            file=sys.stderr,
+            f"musicscape render: --frames: {args.frames} is a file, not a folder", file=sys.stderr
         )
         return 2
     try:

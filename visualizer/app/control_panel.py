@@ -26,6 +26,7 @@ from PyQt6.QtWidgets import (
 from visualizer.feel import MAX_FEEL_STRENGTH, describe_feel
 from visualizer.scene_memory import MAX_APP_SECONDS
 
+from .scene_director import MAX_REACTIVITY
 from .spectrogram_view import COLORMAPS
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ class ControlPanel(QWidget):
         self.mode_box = QComboBox()
         self.mode_box.activated.connect(self.mode_chosen.emit)
         self.reactivity = QSlider(Qt.Orientation.Horizontal)
-        self.reactivity.setRange(0, 3 * REACTIVITY_STEPS)
+        self.reactivity.setRange(0, round(MAX_REACTIVITY * REACTIVITY_STEPS))
         self.reactivity.valueChanged.connect(
             lambda value: self.reactivity_changed.emit(value / REACTIVITY_STEPS)
         )

@@ -52,6 +52,7 @@ HOLD = "hold"
 BIAS = "bias"
 MODE_WEIGHT = {HOLD: 1.0, BIAS: 0.5}
 MOTION_TRUNCATION = 0.4
+MAX_REACTIVITY = 3.0  # how far beats may move the picture: 1 = as designed, 0 = not at all
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
