@@ -423,3 +423,24 @@ def test_a_bad_upscaler_is_refused_before_any_work_when_samples_need_it(data, tm
     assert captured.out == "" and not out.exists()
     assert _cli(*argv) == 0  # at the generator's own size the upscaler plays no part
     assert out.is_file()
+
+
+@pytest.mark.parametrize(
+    ("option", "reason"),
+    [
+        (["--draws", "0"], "--draws must be 1-10000 per window, got 0"),
+        (["--seed", "-5"], "--seed must be 0-4294967295, got -5"),
+        (
+            ["--scene-memory", "nan"],
+            "--scene-memory must be 0-3600 seconds (0: each window alone), got nan",
+        ),
+        (["--feel", "3"], "--feel must be 0-1 (0: off), got 3.0"),
+        (["--sample-size", "4096"], "--sample-size must be 1-2048 pixels, got 4096"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_in_one_line_naming_the_option(
+    data, capsys, option, reason
+):
+    assert _cli("--models", str(data["models"]), "--music", str(data["music"]), *option) == 1
+    captured = capsys.readouterr()
+    assert (captured.err, captured.out) == (f"musicscape eval: {reason}\n", "")

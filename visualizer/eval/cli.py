@@ -7,7 +7,20 @@ import logging
 import sys
 from pathlib import Path
 
+from visualizer.eval.config import MAX_SAMPLE_SIZE
+from visualizer.feel import MAX_FEEL_STRENGTH
+from visualizer.options import NumericOption, first_problem
+
 EXIT_FAILED = 1
+NUMERIC_OPTIONS = (
+    NumericOption("--draws", 1, 10_000, "per window"),
+    NumericOption("--centroid-draws", 1, 100_000, "per category"),
+    NumericOption("--seed", 0, 2**32 - 1),
+    NumericOption("--scene-memory", 0, 3600, "seconds (0: each window alone)"),
+    NumericOption("--feel", 0, MAX_FEEL_STRENGTH, "(0: off)"),
+    NumericOption("--threads", 0, 1024, "(0: ONNX Runtime's choice)"),
+    NumericOption("--sample-size", 1, MAX_SAMPLE_SIZE, "pixels"),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s"
     )
+    problem = first_problem(args, NUMERIC_OPTIONS)
+    if problem:
+        print(f"musicscape eval: {problem}", file=sys.stderr)
+        return EXIT_FAILED
     for option, path in (("--json", args.json), ("--samples", args.samples)):
         problem = path and output_file_problem(path, create_folders=True)
         if option == "--samples" and path and not problem and not picture_format(path):
