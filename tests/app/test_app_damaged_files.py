@@ -60,3 +60,24 @@ def test_nan_and_infinite_samples_play_as_silence_and_are_counted_in_the_window(
     qtbot.waitUntil(lambda: window.canvas.frames_painted > playing + 10, timeout=10_000)
     assert window.play_file(beats_file)
     assert "samples" not in window.faults  # the line went with the file
+
+
+def test_a_playlist_goes_on_past_a_file_damaged_midway_and_says_why(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    from visualizer.app.playlist import Playlist
+
+    time = np.arange(8 * RATE) / RATE
+    signal = (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
+    signal[5 * RATE] = 5.7e29  # in the decoder's 4-s chunk from 4 s
+    damaged = tmp_path / "damaged.wav"
+    sf.write(damaged, signal, RATE, subtype="FLOAT")
+    window = make_window(model_dir)
+    assert window.play_playlist(Playlist([damaged, beats_file]))
+    qtbot.waitUntil(lambda: window.source.path == beats_file, timeout=15_000)
+    assert window.faults["playlist"].startswith(
+        f"Skipped the rest: {damaged}: decoded samples reach 5.7e+29 near 4.0 s"
+    )
+    assert "source" not in window.faults and not window.playlist_ended
+    playing = window.canvas.frames_painted
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > playing + 10, timeout=10_000)

@@ -5,6 +5,8 @@ The window calls `check` a few times a second. An input that delivered nothing f
 SILENT_DEVICE_SECONDS is treated as lost: the device list is made afresh and the same input
 is opened again every RETRY_SECONDS until it delivers. A file's output device that stopped
 is looked for every OUTPUT_RETRY_SECONDS while the file is held where it was. A file that
+breaks off midway plays up to the damage; then the playlist's next file plays, the reason
+kept in the playlist line (with no next file, playback stops and says why). A file that
 started with no output device plays on a silent real-time clock and moves to an output
 device once a sound server answers. Each becomes a line in the panel, gone when the device
 is back.
@@ -67,10 +69,13 @@ class DeviceWatchdog:
                     f"{source.path}: {source.nonfinite_samples} samples so far are NaN or "
                     "infinite; they play as silence.",
                 )
-            if source.decode_error:
+            playlist = sources.playlist
+            if source.decode_error and (playlist is None or not playlist.has_next):
                 window.set_fault("source", f"Playback stopped: {source.decode_error}")
-            elif source.finished and not sources.playlist_ended and sources.playlist is not None:
-                sources.next_file()
+            elif source.finished and not sources.playlist_ended and playlist is not None:
+                # a file that broke off played up to the damage; the list goes on
+                broke_off = source.decode_error and f"Skipped the rest: {source.decode_error}"
+                sources.next_file(broke_off or None)
         if not isinstance(source, FilePlayback):
             window.panel.set_position(None, None)
 

@@ -87,6 +87,11 @@ class Playlist:
         """One file looped: it plays on seamlessly instead of being opened again."""
         return self.loop and len(self.files) == 1
 
+    @property
+    def has_next(self) -> bool:
+        """Another file follows the current one (the first again, when looping)."""
+        return self.index + 1 < len(self.files) or (self.loop and len(self.files) > 1)
+
     def advance(self) -> Path | None:
         """Move to the next file and return it; None after the last when not looping."""
         if self.index + 1 < len(self.files):

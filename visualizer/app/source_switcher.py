@@ -224,10 +224,11 @@ class SourceSwitcher:
     def play_file(self, path: str | Path) -> bool:
         return self.play_playlist(Playlist([Path(path)]))
 
-    def play_playlist(self, playlist: Playlist) -> bool:
+    def play_playlist(self, playlist: Playlist, notes: tuple[str, ...] = ()) -> bool:
         """Play the playlist's current file; at its end the next one plays (or, after the
-        last, the window says the list has ended). A file that cannot play is skipped."""
-        skipped = []
+        last, the window says the list has ended). A file that cannot play is skipped;
+        `notes` (how the file before ended, when it broke off) head the playlist line."""
+        skipped = list(notes)
         for _ in playlist.files:
             path = playlist.current
             if self._play(path, loop=playlist.loops_one_file):
@@ -244,12 +245,14 @@ class SourceSwitcher:
                 return False
         return False
 
-    def next_file(self) -> bool:
-        """N: the playlist's next file; after the last (and no --loop), the ended state."""
+    def next_file(self, note: str | None = None) -> bool:
+        """N: the playlist's next file; after the last (and no --loop), the ended state.
+        `note`: why the current file ended early, kept in the playlist line."""
         playlist = self.playlist
         if playlist is None or self.settings.source_kind != SOURCE_FILE:
             return False
-        if playlist.advance() is not None and self.play_playlist(playlist):
+        notes = (note,) if note else ()
+        if playlist.advance() is not None and self.play_playlist(playlist, notes):
             return True
         self._show_ended()
         return False
