@@ -12,6 +12,7 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
+from tests.bad_files import write_wav_damaged_midway
 from visualizer.app.model_runtime import ModelRuntime, default_model_dir
 from visualizer.app.scene_director import HOLD, SceneMode
 from visualizer.motion import frame_changes, load_frames
@@ -336,11 +337,7 @@ def test_nan_and_infinite_samples_render_as_silence_and_are_counted(tmp_path, ca
 
 
 def test_a_file_damaged_midway_renders_up_to_the_damage_and_says_where(tmp_path, capsys):
-    time = np.arange(8 * RATE) / RATE
-    signal = (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
-    signal[5 * RATE] = 5.7e29  # in the decoder's 4-s chunk from 4 s
-    music = tmp_path / "damaged.wav"
-    sf.write(music, signal, RATE, subtype="FLOAT")
+    music = write_wav_damaged_midway(tmp_path / "damaged.wav", 8.0, 5.0, RATE)
     assert render_cli(tmp_path, music, "--fps", "10") == 1
     err = capsys.readouterr().err
     assert f"{music}: decoded samples reach 5.7e+29 near 4.0 s" in err

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import soundfile as sf
 
-from tests.bad_files import write_flac_with_a_damaged_comment_block
+from tests.bad_files import write_flac_with_a_damaged_comment_block, write_wav_damaged_midway
 
 from .conftest import RATE
 
@@ -26,11 +26,7 @@ def test_a_file_that_fails_on_its_first_read_is_named_in_the_window(
 def test_a_file_damaged_midway_plays_until_there_then_says_why_it_stopped(
     qtbot, make_window, model_dir, tmp_path
 ):
-    time = np.arange(8 * RATE) / RATE
-    signal = (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
-    signal[5 * RATE] = 5.7e29  # in the decoder's 4-s chunk from 4 s
-    path = tmp_path / "damaged.wav"
-    sf.write(path, signal, RATE, subtype="FLOAT")
+    path = write_wav_damaged_midway(tmp_path / "damaged.wav", 8.0, 5.0, RATE)
     window = make_window(model_dir)
     assert window.play_file(path)
     assert "source" not in window.faults
@@ -67,11 +63,7 @@ def test_a_playlist_goes_on_past_a_file_damaged_midway_and_says_why(
 ):
     from visualizer.app.playlist import Playlist
 
-    time = np.arange(8 * RATE) / RATE
-    signal = (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
-    signal[5 * RATE] = 5.7e29  # in the decoder's 4-s chunk from 4 s
-    damaged = tmp_path / "damaged.wav"
-    sf.write(damaged, signal, RATE, subtype="FLOAT")
+    damaged = write_wav_damaged_midway(tmp_path / "damaged.wav", 8.0, 5.0, RATE)
     window = make_window(model_dir)
     assert window.play_playlist(Playlist([damaged, beats_file]))
     qtbot.waitUntil(lambda: window.source.path == beats_file, timeout=15_000)
