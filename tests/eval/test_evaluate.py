@@ -444,3 +444,21 @@ def test_numbers_out_of_range_are_refused_in_one_line_naming_the_option(
     assert _cli("--models", str(data["models"]), "--music", str(data["music"]), *option) == 1
     captured = capsys.readouterr()
     assert (captured.err, captured.out) == (f"musicscape eval: {reason}\n", "")
+
+
+def test_nan_and_infinite_samples_are_read_as_silence_and_listed(data, tmp_path):
+    import shutil
+
+    import soundfile as sf
+
+    music = tmp_path / "music"
+    shutil.copytree(data["music"], music)
+    samples = tiny_models.tone("sky", 1.0).astype(np.float32)
+    samples[100:160] = np.nan
+    samples[500:540] = -np.inf
+    spoilt = music / "sky" / "s2.wav"
+    sf.write(spoilt, samples, tiny_models.CONTRACT.sample_rate, subtype="FLOAT")
+    result = evaluate(data["models"], music, config=EvalConfig(threads=1))
+    assert result["nonfinite_tracks"] == [{"path": str(spoilt), "samples": 100}]
+    assert result["tracks"] == 4  # the track is measured, its bad samples as silence
+    assert f"NaN/inf: {spoilt}: 100 samples read as silence" in format_summary(result).splitlines()

@@ -205,6 +205,7 @@ def evaluate(
         "tracks": len(music.tracks),
         "subset": subset,
         "skipped_tracks": skipped_files + music.skipped,
+        "nonfinite_tracks": music.nonfinite,
         "heard_by_probe": heard_by_probe(tracks, models.encoder.metadata),
         "retrieval": {
             "accuracy": float(np.mean(retrieved == truth)),

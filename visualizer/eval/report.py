@@ -116,6 +116,8 @@ def format_summary(result: dict[str, Any]) -> str:
         )
     for skipped in result["skipped_tracks"]:
         lines.append(f"skipped: {skipped['reason']}")
+    for track in result["nonfinite_tracks"]:
+        lines.append(f"NaN/inf: {track['path']}: {track['samples']} samples read as silence")
     return "\n".join(lines)
 
 

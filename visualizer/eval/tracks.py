@@ -42,6 +42,8 @@ class TrackResult:
 class MusicEvaluation:
     tracks: list[TrackResult] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    # tracks with NaN/inf samples (read as silence): {"path", "samples"}
+    nonfinite: list[dict[str, str | int]] = field(default_factory=list)
 
 
 def track_windows(reader: AudioFileReader, contract: FrontEndContract, hop_frames: int):
@@ -147,6 +149,10 @@ def encode_tracks(
                         features.append(feature)
                         scores.append(score)
                         pending = []
+                if reader.nonfinite_samples:
+                    result.nonfinite.append(
+                        {"path": str(path), "samples": reader.nonfinite_samples}
+                    )
         except AudioDecodeError as error:
             log.warning("skipping track: %s", error)
             result.skipped.append({"path": str(path), "reason": str(error)})
