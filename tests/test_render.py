@@ -295,15 +295,17 @@ def test_numbers_out_of_range_are_refused_in_one_line(tmp_path, option, reason, 
     assert not (tmp_path / "o.mp4").exists()
 
 
-def test_a_frames_folder_that_is_a_file_is_refused_in_one_line(tmp_path, capsys):
+@pytest.mark.parametrize("frames", ["taken", "taken/frames"])
+def test_a_frames_folder_that_cannot_be_made_is_refused_in_one_line(tmp_path, capsys, frames):
     from visualizer.cli import main
 
-    taken = tmp_path / "frames"
+    taken = tmp_path / "taken"
     taken.write_text("mine\n")
     out = tmp_path / "o.mp4"
-    assert main(["render", str(tmp_path / "a.ogg"), "-o", str(out), "--frames", str(taken)]) == 2
-    assert capsys.readouterr().err.strip() == (
-        f"musicscape render: --frames: {taken} is a file, not a folder"
+    argv = ["render", str(tmp_path / "a.ogg"), "-o", str(out), "--frames", str(tmp_path / frames)]
+    assert main(argv) == 2
+    assert (
+        capsys.readouterr().err.strip() == f"musicscape render: --frames: {taken} is not a folder"
     )
     assert taken.read_text() == "mine\n" and not out.exists()
 

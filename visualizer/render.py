@@ -287,26 +287,26 @@ def render(
     from visualizer.video_file import VideoFileError, VideoFileWriter
 
     contract = runtime.metadata.frontend
+    upscaler = load_upscaler(runtime.model_dir, final_resize=smooth_resize_rgb8)
     reader = AudioFileReader(audio_path, contract.sample_rate)
+    audio = SourceAudio(audio_path)
+    try:
+        if frames_dir is not None:
+            frames_dir.mkdir(parents=True, exist_ok=True)
+        writer = VideoFileWriter(
+            out_path, size, size, fps, audio.rate, audio.channels, preset=VIDEO_PRESET
+        )
+    except (VideoFileError, OSError):
+        reader.close()
+        audio.close()
+        raise
     duration = reader.duration_seconds
     if max_seconds is not None:
         duration = min(duration, max_seconds)
     total_frames = max(1, math.floor(duration * fps))
-    if frames_dir is not None:
-        frames_dir.mkdir(parents=True, exist_ok=True)
     pipeline = OfflinePipeline(
         runtime, seed=seed, mode=mode, reactivity=reactivity, feel_strength=feel_strength
     )
-    upscaler = load_upscaler(runtime.model_dir, final_resize=smooth_resize_rgb8)
-    audio = SourceAudio(audio_path)
-    try:
-        writer = VideoFileWriter(
-            out_path, size, size, fps, audio.rate, audio.channels, preset=VIDEO_PRESET
-        )
-    except VideoFileError:
-        reader.close()
-        audio.close()
-        raise
 
     def write(index: int, shown: np.ndarray) -> None:
         writer.write_frame(shown)
@@ -408,6 +408,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from visualizer.app.model_runtime import ModelRuntime, default_model_dir
     from visualizer.model_files import ModelFileError
+    from visualizer.output_files import output_file_problem
     from visualizer.upscale import load_upscaler
     from visualizer.video_file import VideoFileError
 
@@ -417,11 +418,11 @@ def run(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"musicscape render: {problem}", file=sys.stderr)
         return 2
-    if args.frames is not None and args.frames.exists() and not args.frames.is_dir():
-        print(
-            f"musicscape render: --frames: {args.frames} is a file, not a folder", file=sys.stderr
-        )
-        return 2
+    if args.frames is not None:
+        problem = output_file_problem(args.frames / "frames.json", create_folders=True)
+        if problem:
+            print(f"musicscape render: --frames: {problem}", file=sys.stderr)
+            return 2
     try:
         runtime = ModelRuntime(args.models or default_model_dir(), intra_op_threads=1)
         load_upscaler(runtime.model_dir)  # a bad upscaler.onnx is refused before any work
