@@ -142,13 +142,14 @@ MUSIC_ENCODER_PARTS = ("power", "phase", "fuse", "lstm", "head")
 
 def check_schedule(stage: str, config: Any, batch_fields: tuple[str, ...]) -> None:
     """Refuse a stage's loop sizes that would train nothing or diverge at once: `epochs`,
-    `steps_per_epoch` and the batch-size fields at least 1, a finite `learning_rate` > 0,
+    `steps_per_epoch` and the batch-size fields at least 1, a finite `learning_rate` >= 0 (0:
+    the weights stay as they start, e.g. to look at a grown GAN before it trains),
     `weight_decay` >= 0 and `grad_clip` > 0 (where the stage has them)."""
     for name in ("epochs", "steps_per_epoch", *batch_fields):
         if getattr(config, name) < 1:
             raise ValueError(f"{stage}.{name} must be at least 1, got {getattr(config, name)}")
-    if not math.isfinite(config.learning_rate) or config.learning_rate <= 0:
-        raise ValueError(f"{stage}.learning_rate must be > 0, got {config.learning_rate}")
+    if not math.isfinite(config.learning_rate) or config.learning_rate < 0:
+        raise ValueError(f"{stage}.learning_rate must be >= 0, got {config.learning_rate}")
     if getattr(config, "weight_decay", 0.0) < 0:
         raise ValueError(f"{stage}.weight_decay must be >= 0, got {config.weight_decay}")
     if getattr(config, "grad_clip", 1.0) <= 0:

@@ -369,7 +369,11 @@ def test_epochs_below_one_and_bad_configs_are_refused_in_one_line(tmp_path, caps
         ('{"embed": {"per_class": 0}}', "embed.per_class must be at least 1, got 0"),
         ('{"gan": {"steps_per_epoch": 0}}', "gan.steps_per_epoch must be at least 1, got 0"),
         ('{"gan": {"batch_size": 0}}', "gan.batch_size must be at least 1, got 0"),
-        ('{"pretrain": {"learning_rate": 0}}', "pretrain.learning_rate must be > 0, got 0.0"),
+        (
+            '{"pretrain": {"learning_rate": -1e-3}}',
+            "pretrain.learning_rate must be >= 0, got -0.001",
+        ),
+        ('{"gan": {"learning_rate": NaN}}', "gan.learning_rate must be >= 0, got nan"),
         ('{"embed": {"weight_decay": -0.1}}', "embed.weight_decay must be >= 0, got -0.1"),
         ('{"pretrain": {"grad_clip": 0}}', "pretrain.grad_clip must be > 0, got 0.0"),
     ],
