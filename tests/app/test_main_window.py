@@ -316,3 +316,32 @@ def test_gui_keeps_turning_while_inference_runs(qtbot, make_window, conv_model_d
     # The GUI served its timer between the encoder runs, and painted the new frames.
     assert len(set(runs_seen)) >= 8
     assert window.canvas.frames_painted > painted_before
+
+
+def test_a_window_larger_than_its_screen_is_fitted_inside_it(
+    qtbot, model_dir, settings, empty_demo_dir
+):
+    from PyQt6.QtCore import QRect
+
+    from visualizer.app.main_window import MainWindow
+
+    def open_window() -> MainWindow:
+        window = MainWindow(settings, model_dir, empty_demo_dir, use_output_device=False)
+        qtbot.addWidget(window)
+        return window
+
+    area = QGuiApplication.primaryScreen().availableGeometry()
+    first = open_window()  # first run: the default 1100 x 720, on this 800 x 800 screen
+    assert (first.width(), first.height()) == (min(1100, area.width()), min(720, area.height()))
+    assert area.contains(first.geometry())
+    # a size and place saved on a bigger monitor, restored on this one
+    first.setGeometry(
+        QRect(area.x() + 300, area.y() + 200, area.width() + 700, area.height() + 400)
+    )
+    settings.geometry = first.saveGeometry()
+    first.shutdown()
+    again = open_window()
+    try:
+        assert area.contains(again.geometry())
+    finally:
+        again.shutdown()

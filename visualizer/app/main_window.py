@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(settings.geometry)
         else:
             self.resize(1100, 720)
+        self._fit_to_screen()
 
         self.link.load_models()
         self.sources.refresh_inputs()
@@ -98,6 +99,20 @@ class MainWindow(QMainWindow):
         self.health_timer.start()
 
     # ----- layout -----
+    def _fit_to_screen(self) -> None:
+        """A window larger than its screen's free area (a 1024x600 netbook, a 720p projector,
+        a size saved on a bigger monitor) shrinks to fit it and moves inside it, so no
+        control is out of reach; the panel scrolls instead."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        area = screen.availableGeometry()
+        width, height = min(self.width(), area.width()), min(self.height(), area.height())
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        if not area.contains(self.geometry()):
+            self.move(area.topLeft())
+
     def _build_layout(self) -> None:
         self.canvas_holder = QWidget()
         holder_layout = QVBoxLayout(self.canvas_holder)
