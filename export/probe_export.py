@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from google.protobuf.message import DecodeError
 
 from export.graph_speedups import speed_up_graph
 from export.onnx_export import EXAMPLE_BATCH, ExportMismatchError, export_module
@@ -186,7 +187,10 @@ def attach_category_probe(
     encoder_path, probe_checkpoint = Path(encoder_path), Path(probe_checkpoint)
     if not encoder_path.is_file():
         raise FileNotFoundError(f"{encoder_path}: no such music encoder")
-    encoder = onnx.load(str(encoder_path))
+    try:
+        encoder = onnx.load(str(encoder_path))
+    except (DecodeError, OSError) as error:
+        raise ModelFileError(f"{encoder_path}: not a readable ONNX model ({error})") from error
     if replace and PROBE_KEY in _metadata(encoder, encoder_path).training_data:
         encoder = detach_category_probe(encoder)
     meta = _metadata(encoder, encoder_path)

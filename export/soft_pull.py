@@ -27,6 +27,7 @@ import sys
 
 import numpy as np
 import onnx
+from google.protobuf.message import DecodeError
 from onnx import helper, numpy_helper
 
 TRAINING_DATA_KEY = "musicscape.training_data"
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         model = soften_category_pull(onnx.load(args.source), args.temperature)
-    except (NoHardPullError, ValueError) as error:
+    except (NoHardPullError, ValueError, DecodeError, OSError) as error:
         print(f"{args.source}: {error}", file=sys.stderr)
         return 2
     onnx.save(model, args.out)

@@ -147,6 +147,11 @@ def test_a_probe_is_refused_by_an_encoder_it_does_not_fit(runs, tmp_path, capsys
     assert "probe/latest.pt is missing" in capsys.readouterr().err
     assert export("--run", str(runs["run"]), "--out", str(tmp_path / "e"), "--probe-only") == 1
     assert "--probe-only needs --encoder" in capsys.readouterr().err
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"RIFF not a model")
+    assert export("--run", str(runs["run"]), "--out", str(tmp_path / "f"), "--probe-only",
+                  "--encoder", str(garbage)) == 1  # fmt: skip
+    assert f"{garbage}: not a readable ONNX model (" in capsys.readouterr().err
     assert not (tmp_path / "a").exists() or not (tmp_path / "a" / ENCODER_FILE).exists()
     assert PROBE_KEY not in metadata(plain).training_data  # the file it read is unchanged
 

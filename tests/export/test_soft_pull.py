@@ -98,3 +98,15 @@ def test_the_shipped_generator_pulls_softly():
     props = {prop.key: prop.value for prop in model.metadata_props}
     training_data = json.loads(props["musicscape.training_data"])
     assert training_data["category_pull_temperature"] == 0.02
+
+
+def test_a_file_that_is_not_onnx_is_refused_in_one_line(tmp_path, capsys):
+    from export.soft_pull import main
+
+    garbage = tmp_path / "generator.onnx"
+    garbage.write_bytes(b"RIFF not a model")
+    out = tmp_path / "soft.onnx"
+    assert main([str(garbage), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{garbage}: Error parsing message") and err.count("\n") == 1
+    assert not out.exists()
