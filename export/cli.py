@@ -116,7 +116,12 @@ def run(args: argparse.Namespace) -> int:
     from training.checkpoint import LATEST, CheckpointError
     from training.context import read_run_info
     from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, JUDGE_FILE, ModelFileError
+    from visualizer.output_files import output_file_problem
 
+    problem = output_file_problem(args.out / ENCODER_FILE, create_folders=True)
+    if problem:
+        print(f"musicscape export: --out {args.out}: {problem}", file=sys.stderr)
+        return EXIT_FAILED
     if not 0.0 < args.truncation <= 1.0:
         print(f"musicscape export: --truncation must be in (0, 1], got {args.truncation}",
               file=sys.stderr)  # fmt: skip

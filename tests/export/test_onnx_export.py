@@ -347,3 +347,15 @@ def test_music_encoder_matches_torch_on_music_like_windows(tmp_path):
     export_module(encoder, (batch,), ["window"], ["feature"], path, {"k": "v"})
     # measured: 7e-8 now, 1.0e-6 with the single long reduction
     assert check_against_torch(encoder, path, (batch,), atol=3e-7) <= 3e-7
+
+
+@pytest.mark.parametrize("out", ["notes.txt", "notes.txt/models"])
+def test_an_out_that_cannot_be_a_folder_is_refused_before_reading_the_run(tmp_path, capsys, out):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine\n")
+    target = tmp_path / out
+    assert export("--run", str(tmp_path / "no_run"), "--out", str(target)) == 1
+    assert (
+        capsys.readouterr().err == f"musicscape export: --out {target}: {taken} is not a folder\n"
+    )
+    assert taken.read_text() == "mine\n"
