@@ -49,3 +49,13 @@ def test_figures_print_one_line_each_floats_to_two_decimals(capsys):
 def test_bench_refuses_numeric_options_out_of_range(argv, message, capsys):
     assert main(["bench", *argv]) == 2
     assert capsys.readouterr().err.strip() == message
+
+
+def test_a_json_path_that_cannot_be_written_is_refused_before_timing(tmp_path, capsys):
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine\n")
+    out = taken / "bench.json"
+    assert main(["bench", "--json", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"musicscape bench: --json: cannot write {out}: {taken} is not a folder"
+    )

@@ -212,8 +212,12 @@ def run(args: argparse.Namespace) -> int:
 
     from visualizer.cli import missing_extra
     from visualizer.model_files import ModelFileError
+    from visualizer.output_files import output_file_problem
 
     problem = first_problem(args, NUMERIC_OPTIONS)
+    if problem is None and args.json:
+        problem = output_file_problem(Path(args.json), create_folders=False)
+        problem = problem and f"--json: cannot write {args.json}: {problem}"
     if problem:
         print(f"musicscape bench: {problem}", file=sys.stderr)
         return 2
