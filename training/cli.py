@@ -221,6 +221,7 @@ def run(args: argparse.Namespace) -> int:
     from training.probe_stage import run_probe_stage
     from visualizer.folders import DataLayoutError
     from visualizer.frontend import FrontEndContract
+    from visualizer.output_files import output_file_problem
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     stages = [s.strip() for s in (args.stages or DEFAULT_STAGES).split(",") if s.strip()]
@@ -313,6 +314,11 @@ def run(args: argparse.Namespace) -> int:
         distributed.stop(process)
         return 2
     cache_dir = args.cache_dir or Path.home() / ".cache" / "musicscape" / "features"
+    cache_problem = output_file_problem(cache_dir / "features.npz", create_folders=True)
+    if cache_problem:
+        print(f"musicscape train: --cache-dir {cache_dir}: {cache_problem}", file=sys.stderr)
+        distributed.stop(process)
+        return 2
     try:
         if run_dir.exists() and not run_dir.is_dir():
             raise NotADirectoryError(f"{run_dir} is a file, not a run folder")

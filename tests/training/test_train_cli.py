@@ -452,3 +452,18 @@ def test_a_gan_grown_to_twice_the_size_starts_by_drawing_the_small_ones_pictures
         f"musicscape train: {small.resolve()}: cannot grow into this run: image size 16 "
         "cannot grow to 64 (only to 32)"
     )
+
+
+def test_a_feature_cache_that_cannot_be_a_folder_is_refused_before_any_track_is_read(
+    tmp_path, capsys
+):
+    data = make_dataset(tmp_path / "data", n_categories=2)
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine\n")
+    run = tmp_path / "run"
+    argv = ["--data", str(data), "--out", str(run), "--no-progress", "--cache-dir", str(taken)]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"musicscape train: --cache-dir {taken}: {taken} is not a folder"
+    )
+    assert taken.read_text() == "mine\n" and not run.exists()
