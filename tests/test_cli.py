@@ -87,3 +87,12 @@ def test_a_negative_scene_memory_is_refused_before_any_window(capsys):
     assert capsys.readouterr().err.strip() == (
         "musicscape: --scene-memory must be 0-120 seconds, got -1.0"
     )
+
+
+def test_a_settings_file_that_cannot_be_kept_is_refused_before_any_window(tmp_path, capsys):
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    assert main(["--settings", str(folder)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"musicscape: --settings: cannot keep settings in {folder}: {folder} is a folder"
+    )

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from visualizer.bundled import assets_dir
+from visualizer.output_files import output_file_problem
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +115,12 @@ def run(args: argparse.Namespace) -> int:
     if args.record_dir is not None and not args.record_dir.is_dir():
         print(f"musicscape: --record-dir: {args.record_dir} is not a folder", file=sys.stderr)
         return 2
+    if args.settings:
+        problem = output_file_problem(Path(args.settings), create_folders=True)
+        if problem:
+            print(f"musicscape: --settings: cannot keep settings in {args.settings}: {problem}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     choice = None
     if args.list_devices or args.input is not None:
         try:
