@@ -409,7 +409,6 @@ def run(args: argparse.Namespace) -> int:
     from visualizer.app.model_runtime import ModelRuntime, default_model_dir
     from visualizer.model_files import ModelFileError
     from visualizer.output_files import output_file_problem
-    from visualizer.upscale import load_upscaler
     from visualizer.video_file import VideoFileError
 
     problem = first_problem(args, NUMERIC_OPTIONS)
@@ -425,7 +424,6 @@ def run(args: argparse.Namespace) -> int:
             return 2
     try:
         runtime = ModelRuntime(args.models or default_model_dir(), intra_op_threads=1)
-        load_upscaler(runtime.model_dir)  # a bad upscaler.onnx is refused before any work
         mode = parse_mode(args.mode, runtime.metadata.categories)
         reader = AudioFileReader(args.audio, runtime.metadata.frontend.sample_rate)
         duration = reader.duration_seconds
@@ -447,7 +445,8 @@ def run(args: argparse.Namespace) -> int:
             frames_dir=args.frames,
             progress=Progress(duration),
         )
-    except VideoFileError as error:  # refused before anything was written
+    except (ModelFileError, VideoFileError) as error:  # a bad upscaler.onnx or output:
+        # refused by render before anything was read or written
         print(f"musicscape render: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # writing failed partway (a full disk, a lost drive)

@@ -74,8 +74,8 @@ class DeviceWatchdog:
                 window.set_fault("source", f"Playback stopped: {source.decode_error}")
             elif source.finished and not sources.playlist_ended and playlist is not None:
                 # a file that broke off played up to the damage; the list goes on
-                broke_off = source.decode_error and f"Skipped the rest: {source.decode_error}"
-                sources.next_file(broke_off or None)
+                error = source.decode_error
+                sources.next_file(f"Skipped the rest: {error}" if error else None)
         if not isinstance(source, FilePlayback):
             window.panel.set_position(None, None)
 
