@@ -20,7 +20,7 @@ def test_bench_writes_stage_figures(tmp_path):
     # the sub-millisecond front-end calls are timed more often; every other stage, the
     # encoder whose median the 15-ms budget is judged by included, exactly --runs times
     runs = {name: figures["runs"] for name, figures in stages.items()}
-    assert {"encoder", "generator", "descriptors", "feel_grade"} <= set(runs)
+    assert {"encoder", "generator", "descriptors", "feel_grade", "dim_1024"} <= set(runs)
     assert runs == {name: 20 for name in runs} | {"stft_push_512": 200, "stft_window_read": 40}
 
 

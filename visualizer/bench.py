@@ -5,7 +5,8 @@ With a model directory (--models, default the bundled assets/models) the stages 
 `encoder` and `generator` (ONNX Runtime, one intra-op thread, batch 1), and the upscaling
 of one generator image to 256 and 512 px: `resize_<N>` (Pillow bicubic, the fallback) and,
 when the folder has upscaler.onnx, `upscaler_<N>_<T>t` (the learned one on T = 1 and 2
-ONNX Runtime threads, its output resized to N by Qt as the app and render do). `--app`
+ONNX Runtime threads, its output resized to N by Qt as the app and render do), and
+`dim_<N>`, the master fader's dimming of an N-px picture. `--app`
 also runs the real app headless on a file for --seconds and adds {"app": {...}} (see
 visualizer/app/app_bench.py).
 """
@@ -88,6 +89,23 @@ def model_stages(runtime, runs: int) -> dict[str, dict[str, float]]:
 
 
 UPSCALE_SIZES = (256, 512)
+DIM_SIZES = (512, 1024)  # output sides the master fader and blackout dim while below full
+
+
+def output_level_stages(runs: int) -> dict[str, dict[str, float]]:
+    """`dim_<N>`: an N-px RGB picture at half level (`visualizer/app/output_level.py`), the
+    cost per frame while the master or a blackout fade is below full (none at full)."""
+    from functools import partial
+
+    from visualizer.app.output_level import dim
+
+    rng = np.random.default_rng(0)
+    return {
+        f"dim_{side}": time_calls(
+            partial(dim, rng.integers(0, 256, (side, side, 3), dtype=np.uint8), 0.5), runs
+        )
+        for side in DIM_SIZES
+    }
 
 
 def upscaler_stages(model_dir, runs: int, image_size: int) -> dict[str, dict[str, float]]:
@@ -223,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     contract = FrontEndContract()
     stages = frontend_stages(contract, args.runs)
+    stages.update(output_level_stages(args.runs))
     report: dict[str, object] = {"stages": stages, "machine": machine_summary()}
     model_dir = Path(args.models) if args.models else _bundled_models()
     no_runtime = missing_extra("musicscape bench", "cpu", ("onnxruntime",))

@@ -30,6 +30,7 @@ import numpy as np
 from visualizer.app.scene_director import (
     AUTO,
     BIAS,
+    DEFAULT_REACTIVITY,
     HOLD,
     MAX_REACTIVITY,
     SceneDirector,
@@ -94,7 +95,7 @@ class OfflinePipeline:
         runtime,
         seed: int = 0,
         mode: SceneMode | None = None,
-        reactivity: float = 1.0,
+        reactivity: float = DEFAULT_REACTIVITY,
         memory_seconds: float | None = None,
         encoder_hz: float = ENCODER_HZ,
         feel_strength: float = DEFAULT_FEEL_STRENGTH,
@@ -272,7 +273,7 @@ def render(
     fps: float,
     seed: int = 0,
     mode: SceneMode | None = None,
-    reactivity: float = 1.0,
+    reactivity: float = DEFAULT_REACTIVITY,
     feel_strength: float = DEFAULT_FEEL_STRENGTH,
     frames_dir: Path | None = None,
     progress: Progress | None = None,
@@ -390,7 +391,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "category (name or number, 1 = first), as the app's keys 1-9 do (default auto)",
     )
     parser.add_argument(
-        "--reactivity", type=float, default=1.0, help="how strongly beats move the picture"
+        "--reactivity",
+        type=float,
+        default=DEFAULT_REACTIVITY,
+        help="how strongly beats move the picture",
     )
     parser.add_argument(
         "--feel",

@@ -53,6 +53,19 @@ def test_a_learnt_knob_drives_its_continuous_control_over_its_whole_range(store)
     assert bindings.handle(cc(8, 127)) == ("scene_memory", (120.0,))
 
 
+def test_a_fader_drives_the_master_and_a_knob_the_blackout_fade(store):
+    bindings = MidiBindings(store)
+    bindings.learn("master")
+    bindings.handle(cc(1, 64))
+    bindings.learn("blackout_fade")
+    bindings.handle(cc(2, 64))
+    assert [bindings.handle(cc(1, value)) for value in (0, 127)] == [
+        ("master", (0.0,)),
+        ("master", (1.0,)),
+    ]
+    assert bindings.handle(cc(2, 127)) == ("blackout_fade", (10.0,))
+
+
 def test_pads_and_buttons_fire_once_per_press(store):
     bindings = MidiBindings(store)
     bindings.learn("hold 2")

@@ -13,6 +13,9 @@ from PyQt6.QtCore import QByteArray, QSettings
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
+from .output_level import MAX_FADE_SECONDS
+from .scene_director import DEFAULT_REACTIVITY, MAX_REACTIVITY
+
 SOURCE_DEMO = "demo"
 SOURCE_FILE = "file"
 SOURCE_INPUT = "input"
@@ -89,8 +92,21 @@ class AppSettings:
         self._set("scene/feel_strength", float(value))
 
     @property
+    def blackout_fade_seconds(self) -> float:
+        """How long the blackout takes to fade (a stored value out of range reads as 0)."""
+        value = self._get("stage/blackout_fade_seconds", 0.0, float)
+        return value if 0.0 <= value <= MAX_FADE_SECONDS else 0.0
+
+    @blackout_fade_seconds.setter
+    def blackout_fade_seconds(self, value: float) -> None:
+        self._set("stage/blackout_fade_seconds", float(value))
+
+    @property
     def reactivity(self) -> float:
-        return self._get("scene/reactivity", 1.0, float)
+        """How much beats move the picture (a stored value out of range reads as the
+        default)."""
+        value = self._get("scene/reactivity", DEFAULT_REACTIVITY, float)
+        return value if 0.0 <= value <= MAX_REACTIVITY else DEFAULT_REACTIVITY
 
     @reactivity.setter
     def reactivity(self, value: float) -> None:

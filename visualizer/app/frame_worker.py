@@ -33,7 +33,7 @@ from .model_runtime import ModelRuntime
 from .output_size import OutputGovernor, OutputLevel, asked_level, output_levels, pick_output
 from .qt_resize import smooth_resize_rgb8
 from .sample_ring import SampleRing
-from .scene_director import AUTO, SceneDirector, SceneMode
+from .scene_director import AUTO, DEFAULT_REACTIVITY, SceneDirector, SceneMode
 from .spectrogram_image import SpectrogramImage
 
 
@@ -67,7 +67,7 @@ class WorkerSettings:
     spectrogram_rows: int = 256
     log_frequency: bool = True
     scene_memory_seconds: float | None = None  # None: the model's scene_memory_seconds
-    reactivity: float = 1.0
+    reactivity: float = DEFAULT_REACTIVITY
     scene_mode: SceneMode = SceneMode()
     output_size: int | None = None  # None: the largest that holds fps here (output_size.py)
     feel_strength: float = DEFAULT_FEEL_STRENGTH  # light and colour follow the feel (feel.py)

@@ -34,7 +34,7 @@ SHORTCUTS = (
     ("+ / −", "more / less reactive to beats"),
     ("L", "log / linear frequency axis"),
     ("Ctrl+R", "reload the models"),
-    ("B", "blackout on / off (the canvas, recording and NDI go black)"),
+    ("B", "blackout on / off: fade to black and back over the Blackout fade time"),
     ("R", "record what the canvas shows, with the sound, on / off"),
     ("P", "save the picture the canvas shows (PNG, in the record folder)"),
     ("Shift+N", "NDI output of the picture on / off"),

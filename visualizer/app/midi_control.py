@@ -4,9 +4,10 @@ control, and the bindings persist in the app's QSettings.
 `MidiBindings` is the logic, free of ports and threads: `learn(target)` arms it, the next
 control change or note binds to that target, and afterwards `handle(message)` turns the
 bound control's messages into a stage action (`Stage.perform`'s name and arguments). A
-continuous target (reactivity, scene memory) follows a control's whole range; a button
-target (a category, blackout, next file...) fires when a note is struck or a control
-crosses its midpoint upward, so a knob turned past the middle fires once, not on every step.
+continuous target (reactivity, scene memory, feel, master, blackout fade) follows a
+control's whole range; a button target (a category, blackout, next file...) fires when a
+note is struck or a control crosses its midpoint upward, so a knob turned past the middle
+fires once, not on every step.
 
 `MidiInput` opens every MIDI input port; rtmidi's callback thread only emits a queued Qt
 signal, so the bindings and the window run on the GUI thread. Where ALSA has no sequencer
@@ -21,12 +22,24 @@ from dataclasses import dataclass
 
 from PyQt6.QtCore import QObject, QSettings, pyqtSignal
 
+from visualizer.feel import MAX_FEEL_STRENGTH
+from visualizer.scene_memory import MAX_APP_SECONDS
+
+from .output_level import MAX_FADE_SECONDS
+from .scene_director import MAX_REACTIVITY
+
 EXTRA = "vj"
 SETTINGS_KEY = "midi/bindings"
 ALSA_SEQUENCER = "/dev/snd/seq"
 
 # target -> (stage action, range) ; a range makes it continuous, None a button
-CONTINUOUS = {"reactivity": (0.0, 3.0), "scene_memory": (0.0, 120.0), "feel": (0.0, 1.0)}
+CONTINUOUS = {
+    "reactivity": (0.0, MAX_REACTIVITY),
+    "scene_memory": (0.0, MAX_APP_SECONDS),
+    "feel": (0.0, MAX_FEEL_STRENGTH),
+    "master": (0.0, 1.0),
+    "blackout_fade": (0.0, MAX_FADE_SECONDS),
+}
 BUTTONS = ("auto", "blackout", "fullscreen", "next", "record", "picture", "ndi")
 CATEGORY_BUTTONS = 9  # "hold 1" ... "hold 9", "bias 1" ... "bias 9", like the keys
 

@@ -52,7 +52,8 @@ HOLD = "hold"
 BIAS = "bias"
 MODE_WEIGHT = {HOLD: 1.0, BIAS: 0.5}
 MOTION_TRUNCATION = 0.4
-MAX_REACTIVITY = 3.0  # how far beats may move the picture: 1 = as designed, 0 = not at all
+DEFAULT_REACTIVITY = 1.0  # how far beats move the picture: 1 = as designed, 0 = not at all
+MAX_REACTIVITY = 3.0
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -112,7 +113,7 @@ class SceneDirector:
         self.pulse_decay_seconds = pulse_decay_seconds
         self.pulse_turn_seconds = pulse_turn_seconds
         self.pulse_size = pulse_size
-        self.reactivity = 1.0
+        self.reactivity = DEFAULT_REACTIVITY
         self.mode = SceneMode()
         self.beat_threshold = beat_threshold
         self._peak_decay = math.exp(-frame_seconds / peak_decay_seconds)

@@ -4,9 +4,9 @@ recording, saved pictures, NDI), for a VJ wiring musicscape into a show.
 Everything here runs on the GUI thread. A remote action goes through the same window
 method the keyboard calls (`Stage.perform`), so OSC, MIDI and keys cannot disagree; the
 network and MIDI threads only emit queued Qt signals. Each frame the window shows passes
-through `Stage.frame`, which returns what the canvas paints (black during a blackout) and
-hands the same picture to the recorder and the NDI sender, and beats to OSC; P saves the
-picture the canvas holds as a PNG.
+through `Stage.frame`, which returns what the canvas paints (dimmed by the master fader and
+the blackout, `output_level.py`) and hands the same picture to the recorder and the NDI
+sender, and beats to OSC; P saves the picture the canvas holds as a PNG.
 """
 
 from __future__ import annotations
@@ -16,23 +16,35 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from PyQt6.QtCore import QObject, QTimer
-from PyQt6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton
+from PyQt6.QtCore import QObject, Qt, QTimer
+from PyQt6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+)
 
 from visualizer.feel import MAX_FEEL_STRENGTH
+from visualizer.scene_memory import MAX_APP_SECONDS
 from visualizer.video_file import VideoFileError
 
 from .frame_worker import FramePacket
 from .midi_control import MidiBindings, MidiInput, MidiUnavailable, targets
 from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import INPUT_ADDRESSES, OscListener, OscSender, OscUnavailable
+from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PictureSaver
 from .recorder import Recorder, RecordingSummary
-from .scene_director import BIAS, HOLD
+from .scene_director import BIAS, HOLD, MAX_REACTIVITY
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene and onset envelope
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
 RECORD_SIZE = 720  # pixels, square like the scene
+MASTER_STEPS = 100  # master slider units per 1.0
 
 
 def default_record_dir() -> Path:
@@ -85,7 +97,7 @@ class Stage(QObject):
     def __init__(self, window):
         super().__init__(window)
         self.window = window
-        self.blackout = False
+        self.level = OutputLevel(window.settings.blackout_fade_seconds)
         self.osc_in: OscListener | None = None
         self.osc_out: OscSender | None = None
         self._latest: FramePacket | None = None
@@ -145,6 +157,25 @@ class Stage(QObject):
         self.ndi_label = QLabel("off")
         self.ndi_label.setWordWrap(True)
         form.addRow(self.ndi_button, self.ndi_label)
+        self.master_slider = QSlider(Qt.Orientation.Horizontal)
+        self.master_slider.setRange(0, MASTER_STEPS)
+        self.master_slider.setValue(MASTER_STEPS)
+        self.master_slider.setToolTip(
+            "How bright the picture goes out: the canvas, recording, NDI and saved pictures"
+        )
+        self.master_slider.valueChanged.connect(lambda value: self.set_master(value / MASTER_STEPS))
+        form.addRow("Master", self.master_slider)
+        self.fade_box = QDoubleSpinBox()
+        self.fade_box.setRange(0.0, MAX_FADE_SECONDS)
+        self.fade_box.setDecimals(1)
+        self.fade_box.setSingleStep(0.5)
+        self.fade_box.setSuffix(" s")
+        self.fade_box.setToolTip(
+            "How long the blackout (B) takes to fade to black and back (0: a cut)"
+        )
+        self.fade_box.setValue(self.level.fade_seconds)
+        self.fade_box.valueChanged.connect(self.set_fade_seconds)
+        form.addRow("Blackout fade", self.fade_box)
         layout = window.panel.layout()
         layout.insertWidget(layout.count() - 2, self.box)  # above the hint and the stretch
 
@@ -159,13 +190,17 @@ class Stage(QObject):
         elif action in (HOLD, BIAS):
             window.set_scene(action, category_value(args, categories))
         elif action == "reactivity":
-            window.set_reactivity(number_value(args, 0.0, 3.0))
+            window.set_reactivity(number_value(args, 0.0, MAX_REACTIVITY))
         elif action == "feel":
             window.set_feel_strength(number_value(args, 0.0, MAX_FEEL_STRENGTH))
         elif action == "scene_memory":
-            window.set_scene_memory(number_value(args, 0.0, 120.0))
+            window.set_scene_memory(number_value(args, 0.0, MAX_APP_SECONDS))
         elif action == "blackout":
-            self.blackout = switch_value(args, self.blackout)
+            self.level.set_blackout(switch_value(args, self.blackout), time.perf_counter())
+        elif action == "master":
+            self.set_master(number_value(args, 0.0, 1.0))
+        elif action == "blackout_fade":
+            self.set_fade_seconds(number_value(args, 0.0, MAX_FADE_SECONDS))
         elif action == "fullscreen":
             if switch_value(args, window.isFullScreen()):
                 window.showFullScreen()
@@ -236,6 +271,32 @@ class Stage(QObject):
 
     def toggle_blackout(self) -> None:
         self.perform("blackout")
+
+    # ----- output level -----
+    @property
+    def latest_packet(self) -> FramePacket | None:
+        """The worker's packet behind the picture shown last (before the output level)."""
+        return self._latest
+
+    @property
+    def blackout(self) -> bool:
+        """Whether the blackout is on (the picture may still be fading to black)."""
+        return self.level.blackout
+
+    def set_master(self, value: float) -> None:
+        """The master fader, 0-1: every picture that goes out is that bright (at once)."""
+        self.level.master = value
+        blocked = self.master_slider.blockSignals(True)  # the slider shows, never rounds, it
+        self.master_slider.setValue(round(value * MASTER_STEPS))
+        self.master_slider.blockSignals(blocked)
+
+    def set_fade_seconds(self, seconds: float) -> None:
+        """How long the blackout takes to fade to black and back (kept in the settings)."""
+        self.level.set_fade_seconds(seconds, time.perf_counter())
+        self.window.settings.blackout_fade_seconds = seconds
+        blocked = self.fade_box.blockSignals(True)
+        self.fade_box.setValue(seconds)
+        self.fade_box.blockSignals(blocked)
 
     def toggle_recording(self) -> None:
         self.perform("record")
@@ -379,14 +440,18 @@ class Stage(QObject):
             self.beats_sent += 1
 
     def frame(self, packet: FramePacket) -> np.ndarray:
-        """The picture to show for `packet` (black during a blackout), also handed to the
-        recorder and the NDI sender."""
+        """The picture to show for `packet` (dimmed by the master fader and the blackout:
+        black once a blackout has faded out), also handed to the recorder and the NDI
+        sender."""
         self._latest = packet
         image = packet.image
-        if self.blackout:
+        gain = self.level.gain(time.perf_counter())
+        if gain <= 0.0:
             if self._black is None or self._black.shape != image.shape:
                 self._black = np.zeros_like(image)
             image = self._black
+        else:
+            image = dim(image, gain)
         if self.recorder is not None:
             self.recorder.add_frame(image, time.perf_counter())
         if self.ndi is not None:
