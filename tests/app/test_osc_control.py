@@ -16,7 +16,7 @@ from pythonosc.osc_server import ThreadingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
-from visualizer.app.stage import category_value, number_value, switch_value
+from visualizer.app.stage import category_value, mean_colour, number_value, switch_value
 
 TIMEOUT_MS = 15_000
 BEAT_PERIOD = 0.5  # beats_file has a burst every 0.5 s
@@ -96,9 +96,22 @@ def test_a_hold_message_changes_the_scene(qtbot, osc_window, receiver, beats_fil
         timeout=TIMEOUT_MS,
     )
     assert min(args[0] for _, args in receiver.of("/musicscape/onset")) >= 0.0
+    colours = [args for _, args in receiver.of("/musicscape/colour")]
+    assert colours and all(len(c) == 3 and all(0.0 <= v <= 1.0 for v in c) for c in colours)
+    assert max(max(c) for c in colours) > 0.05  # a scene, not black
+    moods = [args for _, args in receiver.of("/musicscape/mood")]
+    assert moods and all(len(m) == 2 and all(-1.0 <= v <= 1.0 for v in m) for m in moods)
 
 
-def test_continuous_controls_blackout_and_fullscreen(qtbot, osc_window, beats_file):
+def test_the_mean_colour_is_read_from_a_grid_of_pixels():
+    halves = np.zeros((8, 8, 3), np.uint8)
+    halves[:, :4, 0] = 255  # left red, right blue: the grid's columns 0 and 4, one each
+    halves[:, 4:, 2] = 255
+    assert mean_colour(halves) == (0.5, 0.0, 0.5)
+    assert mean_colour(np.full((10, 6, 3), (51, 102, 204), np.uint8)) == (0.2, 0.4, 0.8)
+
+
+def test_continuous_controls_blackout_and_fullscreen(qtbot, osc_window, receiver, beats_file):
     window, client = osc_window
     window.play_file(beats_file)
     client.send_message("/musicscape/reactivity", 2.5)
@@ -120,6 +133,9 @@ def test_continuous_controls_blackout_and_fullscreen(qtbot, osc_window, beats_fi
     painted = window.canvas.frames_painted
     qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 2, timeout=TIMEOUT_MS)
     assert not window.canvas.current_pixels().any()  # black
+    qtbot.waitUntil(  # and the lights are told so
+        lambda: receiver.of("/musicscape/colour")[-1][1] == (0.0, 0.0, 0.0), timeout=TIMEOUT_MS
+    )
     client.send_message("/musicscape/blackout", 0)
     qtbot.waitUntil(lambda: not window.stage.blackout, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: window.canvas.current_pixels().any(), timeout=TIMEOUT_MS)

@@ -37,6 +37,9 @@ OUTPUT_ADDRESSES = {
     "probabilities": "one float per category, in the models' order (40 Hz)",
     "scene": "string category, string mode (auto / hold / bias) (40 Hz)",
     "onset": "float: the beat envelope, 0-1 (40 Hz)",
+    "colour": "three floats 0-1: the mean red, green and blue of the picture that goes out, "
+    "master and blackout included (40 Hz), for lights that match the scene",
+    "mood": "two floats -1-1: the music's arousal and valence, as the feel reads them (40 Hz)",
     "beat": "double: the beat's audio time, seconds on this machine's monotonic clock "
     "(Python's time.perf_counter), sent once per beat as soon as it is seen",
 }

@@ -41,7 +41,8 @@ from .picture_saver import PictureSaver
 from .recorder import Recorder, RecordingSummary
 from .scene_director import BIAS, HOLD, MAX_REACTIVITY
 
-OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene and onset envelope
+OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour and mood
+COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
 RECORD_SIZE = 720  # pixels, square like the scene
 MASTER_STEPS = 100  # master slider units per 1.0
@@ -76,6 +77,14 @@ def number_value(args: tuple, low: float, high: float) -> float:
     if not low <= value <= high:
         raise ValueError(f"expected one number {low:g}-{high:g}, got {value:g}")
     return value
+
+
+def mean_colour(picture: np.ndarray) -> tuple[float, float, float]:
+    """The mean red, green and blue (0-1) of a uint8 RGB picture, read from a grid of every
+    COLOUR_STRIDE-th pixel (the grid's mean is the picture's to within its texture)."""
+    grid = picture[::COLOUR_STRIDE, ::COLOUR_STRIDE].reshape(-1, 3)
+    red, green, blue = grid.mean(axis=0, dtype=np.float64) / 255.0
+    return float(red), float(green), float(blue)
 
 
 def category_value(args: tuple, categories: tuple[str, ...]) -> int:
@@ -480,6 +489,10 @@ class Stage(QObject):
         out.send("probabilities", *(("f", float(value)) for value in packet.probabilities))
         out.send("scene", ("s", categories[shown]), ("s", mode.kind))
         out.send("onset", ("f", float(packet.envelope)))
+        shown = window.canvas.current_pixels()
+        if shown is not None:
+            out.send("colour", *(("f", value) for value in mean_colour(shown)))
+        out.send("mood", ("f", float(packet.arousal)), ("f", float(packet.valence)))
 
     def close(self) -> None:
         self.stop_recording()
