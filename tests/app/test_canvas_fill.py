@@ -1,13 +1,15 @@
 """The canvas on a non-square widget: the whole scene with black bars, or (fill) the widget
-covered by the scene with its overhang cropped; F toggles it and the choice persists."""
+covered by the scene with its overhang cropped; F toggles it and the choice persists. The
+mouse pointer over it hides while still and comes back when moved."""
 
 from __future__ import annotations
 
 import numpy as np
-from PyQt6.QtCore import QRectF, Qt
+from PyQt6.QtCore import QPoint, QRectF, Qt
+from PyQt6.QtTest import QTest
 
 from visualizer.app.frame_stats import FrameStats
-from visualizer.app.scene_canvas import SceneCanvas
+from visualizer.app.scene_canvas import CURSOR_HIDE_MS, SceneCanvas
 
 
 def scene() -> np.ndarray:
@@ -58,3 +60,19 @@ def test_f_toggles_fill_and_it_persists(qtbot, make_window, model_dir):
     assert again.canvas.fill
     again.toggle_fill()
     assert not again.canvas.fill and not again.settings.canvas_fill
+
+
+def test_the_pointer_hides_while_still_and_comes_back_when_moved(qtbot):
+    canvas = SceneCanvas(FrameStats())
+    qtbot.addWidget(canvas)
+    canvas.resize(200, 200)
+    canvas.show()
+    canvas.show_frame(1, scene(), None)
+    blank = Qt.CursorShape.BlankCursor
+    qtbot.waitUntil(lambda: canvas.cursor().shape() == blank, timeout=CURSOR_HIDE_MS * 3)
+    QTest.mouseMove(canvas, QPoint(50, 60))
+    assert canvas.cursor().shape() == Qt.CursorShape.ArrowCursor
+    qtbot.wait(CURSOR_HIDE_MS // 2)
+    QTest.mouseMove(canvas, QPoint(70, 60))  # still moving: the pointer stays
+    assert canvas.cursor().shape() == Qt.CursorShape.ArrowCursor
+    qtbot.waitUntil(lambda: canvas.cursor().shape() == blank, timeout=CURSOR_HIDE_MS * 3)

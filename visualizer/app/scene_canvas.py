@@ -1,16 +1,20 @@
 """The image canvas: the newest scene, smoothly upscaled to the widget, aspect kept: whole with
-black bars, or (`fill`) covering the widget with the overhang cropped."""
+black bars, or (`fill`) covering the widget with the overhang cropped. The mouse pointer over
+it hides after CURSOR_HIDE_MS without moving (a projected scene shows no arrow) and comes
+back when the mouse moves."""
 
 from __future__ import annotations
 
 import time
 
 import numpy as np
-from PyQt6.QtCore import QRectF, Qt
+from PyQt6.QtCore import QRectF, Qt, QTimer
 from PyQt6.QtGui import QColor, QImage, QPainter
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from .frame_stats import FrameStats
+
+CURSOR_HIDE_MS = 2000
 
 
 class SceneCanvas(QWidget):
@@ -25,6 +29,12 @@ class SceneCanvas(QWidget):
         self._unshown: tuple[int, float | None] | None = None
         self.frames_painted = 0
         self.fill = False  # cover a non-square widget (crop) instead of black bars
+        self.setMouseTracking(True)
+        self._cursor_timer = QTimer(self)
+        self._cursor_timer.setSingleShot(True)
+        self._cursor_timer.setInterval(CURSOR_HIDE_MS)
+        self._cursor_timer.timeout.connect(lambda: self.setCursor(Qt.CursorShape.BlankCursor))
+        self._cursor_timer.start()
 
     def set_fill(self, fill: bool) -> None:
         self.fill = bool(fill)
@@ -52,6 +62,11 @@ class SceneCanvas(QWidget):
         scale = fit(self.width() / self._image.width(), self.height() / self._image.height())
         width, height = self._image.width() * scale, self._image.height() * scale
         return QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self.unsetCursor()
+        self._cursor_timer.start()
+        super().mouseMoveEvent(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)
