@@ -65,11 +65,17 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
     result = run_cli("bench", "--runs", "3", "--json", str(out), block="onnxruntime")
     assert result.returncode == 0
     assert result.stderr.strip().splitlines() == [
-        f"musicscape bench: {NO_RUNTIME} (timing the front end only)",
+        f"musicscape bench: {NO_RUNTIME} (timing the front end and the dimming only)",
         f"wrote {out}",
     ]
     report = json.loads(out.read_text())
-    assert set(report["stages"]) == {"stft_push_512", "stft_window_read", "stft_offline_16s"}
+    assert set(report["stages"]) == {
+        "stft_push_512",
+        "stft_window_read",
+        "stft_offline_16s",
+        "dim_512",
+        "dim_1024",
+    }
     app = run_cli("bench", "--app", block="onnxruntime")
     assert app.returncode == EXIT_USAGE
     assert app.stderr.strip().splitlines() == [f"musicscape bench: {NO_RUNTIME}"]
