@@ -181,6 +181,7 @@ def make_window(qtbot, settings, empty_demo_dir):
         use_output_device=False,
         input_rate=None,
         worker_settings=None,
+        session_bus=None,
     ):
         window = MainWindow(
             store or settings,
@@ -189,6 +190,7 @@ def make_window(qtbot, settings, empty_demo_dir):
             use_output_device=use_output_device,
             worker_settings=worker_settings,
             input_rate=input_rate,
+            session_bus=session_bus,
         )
         qtbot.addWidget(window)
         window.resize(900, 600)

@@ -75,6 +75,7 @@ class ControlPanel(QWidget):
         self.latency_label = QLabel("-")
         self.mode_label = QLabel("-")
         self.feel_label = QLabel("-")
+        self.screen_label = QLabel("-")
         # Every value may be wider than the panel (a long file name, a feel with its numbers,
         # a provider that fell back): each wraps rather than being cut at the panel's edge.
         for label in self.now_labels():
@@ -87,6 +88,7 @@ class ControlPanel(QWidget):
         form.addRow("Latency", self.latency_label)
         form.addRow("Scene", self.mode_label)
         form.addRow("Feel", self.feel_label)
+        form.addRow("Screen", self.screen_label)
         layout.addWidget(status)
 
         self.bars_box = QGroupBox("Categories")
@@ -200,6 +202,7 @@ class ControlPanel(QWidget):
             self.latency_label,
             self.mode_label,
             self.feel_label,
+            self.screen_label,
         )
 
     def set_probabilities(self, probabilities) -> None:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtDBus import QDBusConnection
 from PyQt6.QtGui import QGuiApplication
 from PyQt6.QtWidgets import (
     QFrame,
@@ -42,6 +43,7 @@ from .playlist import Playlist
 from .sample_ring import SampleRing
 from .scene_canvas import SceneCanvas
 from .scene_controls import SceneControls
+from .screen_saver import ScreenSaverInhibitor
 from .source_switcher import SourceSwitcher
 from .spectrogram_view import SpectrogramView
 from .stage import Stage
@@ -60,6 +62,7 @@ class MainWindow(QMainWindow):
         worker_settings: WorkerSettings | None = None,
         input_rate: int | None = None,
         feel_strength: float | None = None,
+        session_bus: QDBusConnection | None = None,
     ):
         super().__init__()
         self.settings = settings
@@ -84,6 +87,9 @@ class MainWindow(QMainWindow):
         self._connect_panel()
         bind_keys(self)
         self.stage = Stage(self)  # OSC, MIDI, recording, NDI: through the same methods as keys
+        self.screen_saver = ScreenSaverInhibitor(session_bus, self)
+        self.screen_saver.changed.connect(self.panel.screen_label.setText)
+        self.panel.screen_label.setText(self.screen_saver.status)
         if settings.geometry is not None:
             self.restoreGeometry(settings.geometry)
         else:
@@ -276,6 +282,13 @@ class MainWindow(QMainWindow):
         now = time.perf_counter()
         self.panel.show_figures(self.stats.fps(now), self.stats.latencies)
         self.watchdog.check(now)
+        self.screen_saver.hold(self.music_plays)
+
+    @property
+    def music_plays(self) -> bool:
+        """A source plays: an input captures, or a file plays (not paused, not ended)."""
+        source = self.source
+        return source is not None and not getattr(source, "paused", False)
 
     # ----- VJ -----
     def toggle_fullscreen(self) -> None:
@@ -352,6 +365,7 @@ class MainWindow(QMainWindow):
     # ----- shutdown -----
     def shutdown(self) -> None:
         self.health_timer.stop()
+        self.screen_saver.close()
         self.stage.close()
         self.link.close()
         self.sources.stop()
