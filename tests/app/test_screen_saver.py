@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 
 import pytest
 from PyQt6.QtCore import QObject, pyqtClassInfo, pyqtSlot
@@ -21,7 +22,7 @@ from visualizer.app.screen_saver import (
 )
 
 TIMEOUT_MS = 10_000
-pytestmark = pytest.mark.skipif(
+needs_dbus_daemon = pytest.mark.skipif(
     shutil.which("dbus-daemon") is None, reason="needs dbus-daemon (install.sh --dev has it)"
 )
 
@@ -85,6 +86,7 @@ def app_bus(qapp, bus_address, request):
     QDBusConnection.disconnectFromBus(name)
 
 
+@needs_dbus_daemon
 def test_held_while_music_plays_and_released_when_it_stops(qtbot, desktop, app_bus):
     inhibitor = ScreenSaverInhibitor(app_bus)
     assert inhibitor.status == IDLE
@@ -105,6 +107,7 @@ def test_held_while_music_plays_and_released_when_it_stops(qtbot, desktop, app_b
     assert desktop.held == {} and desktop.calls[-1] == "UnInhibit 43"
 
 
+@needs_dbus_daemon
 def test_a_bus_without_the_service_or_no_bus_is_named(qtbot, app_bus, qapp):
     inhibitor = ScreenSaverInhibitor(app_bus)
     with qtbot.waitSignal(inhibitor.changed, timeout=TIMEOUT_MS):
@@ -117,6 +120,7 @@ def test_a_bus_without_the_service_or_no_bus_is_named(qtbot, app_bus, qapp):
     QDBusConnection.disconnectFromBus("none")
 
 
+@needs_dbus_daemon
 def test_the_window_keeps_the_screen_on_while_its_music_plays(
     qtbot, desktop, app_bus, make_window, model_dir, beats_file
 ):
@@ -130,3 +134,22 @@ def test_the_window_keeps_the_screen_on_while_its_music_plays(
     assert desktop.held == {}
     window.toggle_pause()
     qtbot.waitUntil(lambda: len(desktop.held) == 1, timeout=TIMEOUT_MS)
+
+
+def test_a_qt_without_d_bus_says_so_and_the_window_still_imports():
+    code = (
+        "import sys; sys.modules['PyQt6.QtDBus'] = None\n"
+        "from PyQt6.QtWidgets import QApplication\n"
+        "app = QApplication(['musicscape', '-platform', 'offscreen'])\n"
+        "from visualizer.app.screen_saver import ScreenSaverInhibitor\n"
+        "import visualizer.app.main_window\n"
+        "inhibitor = ScreenSaverInhibitor()\n"
+        "inhibitor.hold(True)\n"
+        "inhibitor.close()\n"
+        "print(inhibitor.status)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{UNAVAILABLE}: this Qt has no D-Bus module to ask the desktop"

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer
-from PyQt6.QtDBus import QDBusConnection
 from PyQt6.QtGui import QGuiApplication
 from PyQt6.QtWidgets import (
     QFrame,
@@ -43,7 +42,7 @@ from .playlist import Playlist
 from .sample_ring import SampleRing
 from .scene_canvas import SceneCanvas
 from .scene_controls import SceneControls
-from .screen_saver import ScreenSaverInhibitor
+from .screen_saver import QtDBus, ScreenSaverInhibitor
 from .source_switcher import SourceSwitcher
 from .spectrogram_view import SpectrogramView
 from .stage import Stage
@@ -62,7 +61,7 @@ class MainWindow(QMainWindow):
         worker_settings: WorkerSettings | None = None,
         input_rate: int | None = None,
         feel_strength: float | None = None,
-        session_bus: QDBusConnection | None = None,
+        session_bus: QtDBus.QDBusConnection | None = None,
     ):
         super().__init__()
         self.settings = settings

@@ -14,14 +14,11 @@ keep the screen on.
 from __future__ import annotations
 
 from PyQt6.QtCore import QMetaType, QObject, pyqtSignal
-from PyQt6.QtDBus import (
-    QDBus,
-    QDBusArgument,
-    QDBusConnection,
-    QDBusMessage,
-    QDBusPendingCallWatcher,
-    QDBusPendingReply,
-)
+
+try:  # Qt builds for Linux have D-Bus; others may not, and then there is nothing to ask
+    from PyQt6 import QtDBus
+except ImportError:
+    QtDBus = None
 
 SERVICE = "org.freedesktop.ScreenSaver"
 OBJECT_PATH = "/org/freedesktop/ScreenSaver"
@@ -42,13 +39,15 @@ class ScreenSaverInhibitor(QObject):
 
     changed = pyqtSignal(str)
 
-    def __init__(self, bus: QDBusConnection | None = None, parent: QObject | None = None):
+    def __init__(self, bus: QtDBus.QDBusConnection | None = None, parent: QObject | None = None):
         super().__init__(parent)
-        self.bus = bus if bus is not None else QDBusConnection.sessionBus()
+        if bus is None and QtDBus is not None:
+            bus = QtDBus.QDBusConnection.sessionBus()
+        self.bus = bus
         self.wanted = False
         self.cookie: int | None = None
         self.status = IDLE
-        self._watcher: QDBusPendingCallWatcher | None = None
+        self._watcher: QtDBus.QDBusPendingCallWatcher | None = None
 
     def hold(self, wanted: bool) -> None:
         if wanted != self.wanted:
@@ -62,7 +61,7 @@ class ScreenSaverInhibitor(QObject):
         if self.cookie is not None and self.bus.isConnected():
             self.bus.call(
                 self._message("UnInhibit", self.cookie),
-                QDBus.CallMode.BlockWithGui,
+                QtDBus.QDBus.CallMode.BlockWithGui,
                 RELEASE_TIMEOUT_MS,
             )
         self.cookie = None
@@ -73,6 +72,9 @@ class ScreenSaverInhibitor(QObject):
         if self._watcher is not None:
             return
         if self.wanted and self.cookie is None:
+            if self.bus is None:
+                self._set_status(f"{UNAVAILABLE}: this Qt has no D-Bus module to ask the desktop")
+                return
             if not self.bus.isConnected():
                 self._set_status(f"{UNAVAILABLE}: no D-Bus session bus to ask the desktop")
                 return
@@ -83,25 +85,27 @@ class ScreenSaverInhibitor(QObject):
         elif not self.wanted:
             self._set_status(IDLE)
 
-    def _message(self, method: str, *args) -> QDBusMessage:
-        message = QDBusMessage.createMethodCall(SERVICE, OBJECT_PATH, INTERFACE, method)
+    def _message(self, method: str, *args) -> QtDBus.QDBusMessage:
+        message = QtDBus.QDBusMessage.createMethodCall(SERVICE, OBJECT_PATH, INTERFACE, method)
         if method == "UnInhibit":
             # the cookie is a uint32 ("u"); a plain int would go as an int32 and match no method
-            message.setArguments([QDBusArgument(args[0], QMetaType.Type.UInt.value)])
+            message.setArguments([QtDBus.QDBusArgument(args[0], QMetaType.Type.UInt.value)])
         else:
             message.setArguments(list(args))
         return message
 
-    def _call(self, message: QDBusMessage, answered) -> None:
-        self._watcher = QDBusPendingCallWatcher(self.bus.asyncCall(message, CALL_TIMEOUT_MS), self)
+    def _call(self, message: QtDBus.QDBusMessage, answered) -> None:
+        self._watcher = QtDBus.QDBusPendingCallWatcher(
+            self.bus.asyncCall(message, CALL_TIMEOUT_MS), self
+        )
         self._watcher.finished.connect(answered)
 
-    def _answer(self, watcher: QDBusPendingCallWatcher) -> QDBusPendingReply:
+    def _answer(self, watcher: QtDBus.QDBusPendingCallWatcher) -> QtDBus.QDBusPendingReply:
         self._watcher = None
         watcher.deleteLater()
-        return QDBusPendingReply(watcher)
+        return QtDBus.QDBusPendingReply(watcher)
 
-    def _inhibited(self, watcher: QDBusPendingCallWatcher) -> None:
+    def _inhibited(self, watcher: QtDBus.QDBusPendingCallWatcher) -> None:
         reply = self._answer(watcher)
         if reply.isError():
             self._set_status(
@@ -112,7 +116,7 @@ class ScreenSaverInhibitor(QObject):
         self._set_status(HELD)
         self._sync()
 
-    def _released(self, watcher: QDBusPendingCallWatcher) -> None:
+    def _released(self, watcher: QtDBus.QDBusPendingCallWatcher) -> None:
         self._answer(watcher)
         self._set_status(IDLE)
         self._sync()
