@@ -16,6 +16,7 @@ from PyQt6.QtGui import QDropEvent, QGuiApplication
 
 from visualizer.app.app_settings import SOURCE_INPUT
 from visualizer.app.frame_worker import WorkerSettings
+from visualizer.app.main_window import SCREEN_FAULT, screen_name
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE
 
@@ -267,6 +268,43 @@ def test_canvas_alone_on_a_screen_and_back(qtbot, make_window, model_dir):
     wait_for_frames(qtbot, window, 5)  # frames still reach the detached canvas
     qtbot.keyClick(window.canvas_window, Qt.Key.Key_Escape)
     assert window.canvas_window is None and window.canvas.window() is window
+
+
+def test_a_canvas_whose_screen_goes_comes_back_and_returns_with_it(
+    qtbot, make_window, model_dir, settings
+):
+    # The offscreen platform has one screen and cannot unplug it: the window's handlers of
+    # QGuiApplication.screenRemoved / screenAdded are called with that real screen.
+    screen = QGuiApplication.primaryScreen()
+    window = make_window(model_dir)
+    window.choose_canvas_screen()  # one screen: no dialog, the canvas alone on it
+    assert window.canvas_window is not None and settings.canvas_detached
+    assert settings.canvas_screen == screen.name()
+    window.on_screen_removed(screen)
+    assert window.canvas_window is None and window.canvas.window() is window
+    assert window.faults[SCREEN_FAULT] == (
+        f"The canvas's {screen_name(screen.name())} went away: the canvas shows here and "
+        "goes back when it returns (S: another screen)"
+    )
+    assert settings.canvas_detached  # remembered: it goes back
+    window.on_screen_added(screen)
+    assert window.canvas.window() is window.canvas_window and SCREEN_FAULT not in window.faults
+    qtbot.waitUntil(window.canvas_window.isFullScreen, timeout=2000)
+    window.close()  # the app closes with the canvas out: remembered for the next start
+    assert settings.canvas_detached
+    settings.canvas_screen = "HDMI-9"
+    again = make_window(model_dir)
+    assert again.canvas_window is None
+    assert again.faults[SCREEN_FAULT] == (
+        "The canvas's screen HDMI-9 is not connected: the canvas shows here and goes there "
+        "when it is (S: another screen)"
+    )
+    again.on_screen_added(screen)  # another screen: the canvas stays
+    assert again.canvas_window is None
+    again.choose_canvas_screen()
+    assert SCREEN_FAULT not in again.faults and settings.canvas_screen == screen.name()
+    qtbot.keyClick(again.canvas_window, Qt.Key.Key_Escape)  # the performer brings it back
+    assert again.canvas_window is None and not settings.canvas_detached
 
 
 def test_dropping_a_file_plays_it(qtbot, make_window, model_dir, beats_file):

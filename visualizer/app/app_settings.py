@@ -164,6 +164,16 @@ class AppSettings:
         self._set("vj/canvas_screen", value)
 
     @property
+    def canvas_detached(self) -> bool:
+        """The canvas was alone on `canvas_screen` when the app last closed (S put it there,
+        Esc had not brought it back)."""
+        return self._get("vj/canvas_detached", False, bool)
+
+    @canvas_detached.setter
+    def canvas_detached(self, value: bool) -> None:
+        self._set("vj/canvas_detached", bool(value))
+
+    @property
     def canvas_fill(self) -> bool:
         return self._get("vj/canvas_fill", False, bool)
 

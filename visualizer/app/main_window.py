@@ -49,6 +49,12 @@ from .stage import Stage
 from .worker_link import WorkerLink, first_worker_settings
 
 HEALTH_PERIOD_MS = 250
+SCREEN_FAULT = "screen"
+
+
+def screen_name(name: str) -> str:
+    """'screen HDMI-1', or 'screen' for a screen the system gives no name."""
+    return f"screen {name}" if name else "screen"
 
 
 class MainWindow(QMainWindow):
@@ -70,6 +76,8 @@ class MainWindow(QMainWindow):
         self.faults: dict[str, str] = {}
         self.stats = FrameStats()
         self.canvas_window: CanvasWindow | None = None
+        self._canvas_screen_lost = False  # its screen went: it comes back here, then returns
+        self._closing_canvas_window = False  # the app, not the performer, closes it
 
         self.canvas = SceneCanvas(self.stats)
         self.canvas.set_fill(settings.canvas_fill)
@@ -98,6 +106,10 @@ class MainWindow(QMainWindow):
         self.link.load_models()
         self.sources.refresh_inputs()
         self.sources.start_remembered()
+        self._restore_canvas_screen()
+        application = QGuiApplication.instance()
+        application.screenRemoved.connect(self.on_screen_removed)
+        application.screenAdded.connect(self.on_screen_added)
         self.health_timer = QTimer(self)
         self.health_timer.setInterval(HEALTH_PERIOD_MS)
         self.health_timer.timeout.connect(self._check_health)
@@ -344,11 +356,14 @@ class MainWindow(QMainWindow):
         else:
             name = names[0]
         self.settings.canvas_screen = name
+        self.settings.canvas_detached = True
+        self._canvas_screen_lost = False
+        self.set_fault(SCREEN_FAULT, None)
         self.detach_canvas(screens[names.index(name)])
 
     def detach_canvas(self, screen) -> None:
         if self.canvas_window is None:
-            self.canvas_window = CanvasWindow(self.attach_canvas)
+            self.canvas_window = CanvasWindow(self._canvas_window_closed)
             self.canvas_window.layout().addWidget(self.canvas)
         window = self.canvas_window
         window.setScreen(screen)
@@ -356,10 +371,69 @@ class MainWindow(QMainWindow):
         window.showFullScreen()
 
     def attach_canvas(self) -> None:
+        """The canvas back in this window."""
         window, self.canvas_window = self.canvas_window, None
         if window is not None:
             self.canvas_holder.layout().addWidget(self.canvas)
             self.canvas.show()
+
+    def _canvas_window_closed(self) -> None:
+        self.attach_canvas()
+        if not self._closing_canvas_window:
+            self.settings.canvas_detached = False  # the performer brought it back (Esc)
+
+    def _close_canvas_window(self) -> None:
+        """Close the canvas's window without forgetting the screen (its screen went, or the
+        app closes): it goes back there next time."""
+        self._closing_canvas_window = True
+        try:
+            self.canvas_window.close()
+        finally:
+            self._closing_canvas_window = False
+
+    def _restore_canvas_screen(self) -> None:
+        """At start, the canvas alone on the screen it was on when the app last closed, if
+        that screen is connected beside another (alone, it would hide the controls); if it
+        is not connected, the canvas waits for it here."""
+        if not self.settings.canvas_detached:
+            return
+        name = self.settings.canvas_screen
+        screens = QGuiApplication.screens()
+        screen = next((s for s in screens if s.name() == name), None)
+        if screen is not None and len(screens) == 1:
+            return
+        if screen is None:
+            self._canvas_screen_lost = True
+            self.set_fault(
+                SCREEN_FAULT,
+                f"The canvas's {screen_name(name)} is not connected: the "
+                "canvas shows here and goes there when it is (S: another screen)",
+            )
+        else:
+            self.detach_canvas(screen)
+
+    def on_screen_removed(self, screen) -> None:
+        """A screen went (a projector unplugged): a canvas on it comes back into this window,
+        and goes back to that screen when it returns."""
+        if self.canvas_window is None or screen.name() != self.settings.canvas_screen:
+            return
+        self._canvas_screen_lost = True
+        self._close_canvas_window()
+        self.set_fault(
+            SCREEN_FAULT,
+            f"The canvas's {screen_name(screen.name())} went away: the "
+            "canvas shows here and goes back when it returns (S: another screen)",
+        )
+
+    def on_screen_added(self, screen) -> None:
+        if (
+            self._canvas_screen_lost
+            and self.settings.canvas_detached
+            and screen.name() == self.settings.canvas_screen
+        ):
+            self._canvas_screen_lost = False
+            self.set_fault(SCREEN_FAULT, None)
+            self.detach_canvas(screen)
 
     # ----- shutdown -----
     def shutdown(self) -> None:
@@ -369,7 +443,7 @@ class MainWindow(QMainWindow):
         self.link.close()
         self.sources.stop()
         if self.canvas_window is not None:
-            self.canvas_window.close()
+            self._close_canvas_window()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.settings.geometry = self.saveGeometry()
