@@ -15,6 +15,7 @@ from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
+from visualizer.app.picture_saver import PICTURE_SIZE
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
 from visualizer.app.stage import category_value, mean_colour, number_value, switch_value
 
@@ -157,8 +158,7 @@ def test_a_picture_message_saves_the_shown_picture(qtbot, osc_window, beats_file
     from PIL import Image
 
     with Image.open(saved) as picture:
-        size = window.canvas.current_pixels().shape[1::-1]
-        assert picture.size == size and picture.mode == "RGB"
+        assert picture.size == (PICTURE_SIZE, PICTURE_SIZE) and picture.mode == "RGB"
 
 
 def test_a_bad_message_is_named_in_the_window_and_changes_nothing(qtbot, osc_window):

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 from PyQt6.QtCore import Qt
 
-from visualizer.app.picture_saver import PictureSaver, picture_path
+from visualizer.app.picture_saver import PICTURE_SIZE, PictureSaver, picture_path
 
 TIMEOUT_MS = 15_000
 NAME = re.compile(r"musicscape-\d{8}-\d{6}-\d{3}(-\d+)?\.png")
@@ -74,7 +74,7 @@ def test_only_uint8_rgb_pictures_are_taken(tmp_path):
             raise AssertionError(f"{bad.dtype} {bad.shape} was taken")
 
 
-def test_the_window_saves_what_the_canvas_shows(
+def test_the_window_saves_what_the_canvas_shows_enlarged(
     qtbot, make_window, model_dir, beats_file, tmp_path
 ):
     window = make_window(model_dir)
@@ -85,24 +85,61 @@ def test_the_window_saves_what_the_canvas_shows(
     window.play_file(beats_file)
     qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
     results = _collect(stage.picture_saver)
-    # A known frame through the window's own path to the canvas, then P at once: that frame
-    # is saved.
-    rng = np.random.default_rng(1)
-    known = rng.integers(0, 256, stage._latest.image.shape, dtype=np.uint8)
-    packet = dataclasses.replace(stage._latest, image=known)
-    window.canvas.show_frame(packet.sequence, stage.frame(packet), None)
+    # A known frame through the window's own path to the canvas, then P at once: that
+    # frame is saved, enlarged from the generator's picture to PICTURE_SIZE (these test
+    # models have no upscaler.onnx: a bicubic resize, which keeps one colour exactly).
+    side = stage.latest_packet.picture.shape[1]
+    colour = np.array([-0.6, 0.2, 1.0], np.float32)  # levels 51, 153, 255
+    picture = np.ascontiguousarray(np.broadcast_to(colour[:, None, None], (3, side, side)))
+    shown = np.empty_like(stage.latest_packet.image)
+    shown[:] = (51, 153, 255)
+
+    def show_known_frame() -> None:
+        packet = dataclasses.replace(stage.latest_packet, image=shown, picture=picture)
+        window.canvas.show_frame(packet.sequence, stage.frame(packet), None)
+
+    show_known_frame()
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    show_known_frame()
     qtbot.keyClick(window, Qt.Key.Key_P)
     qtbot.waitUntil(lambda: len(results) == 1, timeout=TIMEOUT_MS)
     path, error = results[0]
     assert error == "" and stage.picture_label.text() == f"Saved {path.rsplit('/', 1)[1]}"
-    np.testing.assert_array_equal(_read(path), known)
+    saved = _read(path)
+    assert saved.shape == (PICTURE_SIZE, PICTURE_SIZE, 3)
+    assert (saved.reshape(-1, 3) == (51, 153, 255)).all()
+    # At half the master level, half as bright (the canvas too).
+    stage.perform("master", (0.5,))
+    show_known_frame()
+    assert (window.canvas.current_pixels().reshape(-1, 3) == (26, 77, 128)).all()
+    stage.picture_button.click()
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=TIMEOUT_MS)
+    assert (_read(results[1][0]).reshape(-1, 3) == (26, 77, 128)).all()
     # During a blackout the canvas is black, and so is the saved picture.
     stage.perform("blackout", (1,))
     painted = window.canvas.frames_painted
     qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 2, timeout=TIMEOUT_MS)
     stage.picture_button.click()
-    qtbot.waitUntil(lambda: len(results) == 2, timeout=TIMEOUT_MS)
-    black = _read(results[1][0])
-    assert black.shape == known.shape and not black.any()
+    qtbot.waitUntil(lambda: len(results) == 3, timeout=TIMEOUT_MS)
+    black = _read(results[2][0])
+    assert black.shape == saved.shape and not black.any()
+
+
+def test_a_bad_upscaler_still_gives_a_picture_and_a_new_folder_is_loaded(tmp_path, qapp):
+    from visualizer.app.picture_saver import PictureEnlarger
+    from visualizer.app.qt_resize import smooth_resize_rgb8
+    from visualizer.bundled import assets_dir
+    from visualizer.upscale import bicubic_resize, load_upscaler, to_rgb8
+
+    (tmp_path / "upscaler.onnx").write_bytes(b"not a model")
+    picture = np.random.default_rng(3).uniform(-1, 1, (3, 32, 32)).astype(np.float32)
+    enlarger = PictureEnlarger()
+    resized = enlarger.enlarge(picture, tmp_path, 256)
+    np.testing.assert_array_equal(resized, bicubic_resize(to_rgb8(picture), 256))
+    bundled = assets_dir() / "models"
+    learned = enlarger.enlarge(picture, bundled, 256)  # another folder: its own upscaler
+    upscaler = load_upscaler(bundled, final_resize=smooth_resize_rgb8)
+    assert upscaler.learned
+    np.testing.assert_array_equal(learned, upscaler.upscale(picture, 256))
+    assert np.abs(learned.astype(int) - resized.astype(int)).mean() > 1  # not the resize

@@ -54,6 +54,9 @@ class FramePacket:
     upscaling: str = ""  # how the generator's picture became N pixels, in words
     arousal: float = 0.0  # the music's feel the picture was graded by (feel.py)
     valence: float = 0.0
+    # the generator's own picture, float [3, S, S] in [-1, 1], before it was enlarged
+    # (a saved picture is enlarged from it); never changed after it is published
+    picture: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -447,6 +450,7 @@ class FrameWorker(QThread):
                     ),
                     arousal=self._feel.arousal,
                     valence=self._feel.valence,
+                    picture=image,
                 )
             )
             pending_onset = None

@@ -37,7 +37,7 @@ from .midi_control import MidiBindings, MidiInput, MidiUnavailable, targets
 from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import INPUT_ADDRESSES, OscListener, OscSender, OscUnavailable
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
-from .picture_saver import PictureSaver
+from .picture_saver import PICTURE_SIZE, PictureSaver
 from .recorder import Recorder, RecordingSummary
 from .scene_director import BIAS, HOLD, MAX_REACTIVITY
 
@@ -336,15 +336,24 @@ class Stage(QObject):
 
     # ----- saved pictures -----
     def save_picture(self) -> Path | None:
-        """Save the picture the canvas shows (blackout included) as a PNG in record_dir, off
-        the GUI thread (P, the button, OSC); the panel says where, or why not."""
-        shown = self.window.canvas.current_pixels()
-        if shown is None:
+        """Save the picture the canvas shows (master and blackout included) as a PNG in
+        record_dir, enlarged to PICTURE_SIZE from the generator's own picture, off the GUI
+        thread (P, the button, OSC); the panel says where, or why not."""
+        packet, runtime = self._latest, self.window.runtime
+        if packet is None or self.window.canvas.current_pixels() is None:
             self.picture_label.setText("No picture yet: nothing has been shown")
             return None
-        height, width, _ = shown.shape
-        path = self.picture_saver.save(shown, self.record_dir)
-        self.picture_label.setText(f"saving {path.name} ({width}×{height})")
+        gain = self.level.gain(time.perf_counter())
+        if packet.picture is None or runtime is None:
+            shown = self.window.canvas.current_pixels()
+            path = self.picture_saver.save(shown, self.record_dir)
+            size = shown.shape[0]
+        else:
+            path = self.picture_saver.save_enlarged(
+                packet.picture, runtime.model_dir, gain, self.record_dir
+            )
+            size = PICTURE_SIZE
+        self.picture_label.setText(f"saving {path.name} ({size}×{size})")
         return path
 
     def _show_saved_picture(self, path: str, error: str) -> None:
