@@ -23,7 +23,7 @@ from visualizer.app.screen_saver import (
 
 TIMEOUT_MS = 10_000
 needs_dbus_daemon = pytest.mark.skipif(
-    shutil.which("dbus-daemon") is None, reason="needs dbus-daemon (install.sh --dev has it)"
+    shutil.which("dbus-daemon") is None, reason="needs dbus-daemon (install.sh --dev installs it)"
 )
 
 
