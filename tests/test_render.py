@@ -14,6 +14,7 @@ from PIL import Image
 
 from tests.bad_files import write_wav_damaged_midway
 from visualizer.app.model_runtime import ModelRuntime, default_model_dir
+from visualizer.app.output_level import dim
 from visualizer.app.scene_director import HOLD, SceneMode
 from visualizer.motion import frame_changes, load_frames
 from visualizer.render import FrameQueue, OfflinePipeline, Progress, parse_mode, render, run
@@ -100,6 +101,39 @@ def test_the_same_seed_gives_the_same_frames_and_another_seed_others(tmp_path, r
         renders[name] = load_frames(tmp_path / name)[0]
     np.testing.assert_array_equal(renders["a"], renders["b"])
     assert np.abs(renders["a"][-1] - renders["c"][-1]).mean() > 1.0
+
+
+def test_a_fade_takes_picture_and_sound_in_from_black_and_out_to_it(tmp_path, runtime):
+    fps, fade = 20.0, 0.5
+    music = tmp_path / "tone.wav"
+    t = np.arange(int(2.0 * RATE)) / RATE
+    sf.write(music, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), RATE)
+    for name, seconds in (("plain", 0.0), ("faded", fade)):
+        render(
+            runtime,
+            music,
+            tmp_path / f"{name}.mp4",
+            64,
+            fps,
+            frames_dir=tmp_path / name,
+            fade_seconds=seconds,
+        )
+    plain, faded = load_frames(tmp_path / "plain")[0], load_frames(tmp_path / "faded")[0]
+    assert len(plain) == len(faded) == 40
+    # frame i at i / fps: up over the first 10 frames, down to the last (frame 39 black)
+    gains = [min(i / fps, 39 / fps - i / fps) / fade for i in range(40)]
+    for frame, (shown, level) in enumerate(zip(faded, gains, strict=True)):
+        expected = dim(plain[frame], min(level, 1.0))
+        np.testing.assert_array_equal(shown, expected, err_msg=f"frame {frame}")
+    assert not faded[0].any() and not faded[-1].any() and faded[5].any()
+    _, sound, _ = decoded(tmp_path / "faded.mp4")
+    _, loud, _ = decoded(tmp_path / "plain.mp4")
+    rms = lambda x: float(np.sqrt(np.mean(x**2)))  # noqa: E731
+    first, middle = slice(0, RATE // 20), slice(RATE, RATE + RATE // 20)
+    last = slice(sound.shape[1] - RATE // 10, sound.shape[1] - RATE // 20)
+    assert rms(sound[:, first]) < 0.1 * rms(loud[:, first])  # the first 50 ms: near silence
+    assert rms(sound[:, middle]) == pytest.approx(rms(loud[:, middle]), rel=0.05)
+    assert rms(sound[:, last]) < 0.3 * rms(loud[:, last])  # 50-100 ms before the end: <0.2
 
 
 def test_a_click_track_gives_pulses_at_the_clicks_and_no_cut(tmp_path, runtime):
@@ -281,6 +315,7 @@ def test_feel_asks_each_frame_for_the_light_and_colour_of_the_music_followed_so_
         (["--fps", "1000"], "--fps must be 1-240 frames per second, got 1000.0"),
         (["--reactivity", "4"], "--reactivity must be 0-3 (the app's + / - keys), got 4.0"),
         (["--seed", "-1"], "--seed must be 0-4294967295, got -1"),
+        (["--fade", "-1"], "--fade must be 0-60 seconds, got -1.0"),
         (["--size", "0"], "--size must be 16-4096 pixels, got 0"),
         (["--size", "100002"], "--size must be 16-4096 pixels, got 100002"),
         (["--size", "255"], "--size must be even (H.264 halves the colour planes), got 255"),

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from visualizer.app.output_level import dim
 from visualizer.app.scene_director import (
     AUTO,
     BIAS,
@@ -55,6 +56,7 @@ NUMERIC_OPTIONS = (
     NumericOption("--reactivity", 0, MAX_REACTIVITY, "(the app's + / - keys)"),
     NumericOption("--feel", 0, MAX_FEEL_STRENGTH, "(0: off)"),
     NumericOption("--seed", 0, 2**32 - 1),
+    NumericOption("--fade", 0, 60, "seconds"),
 )
 EXIT_DAMAGED_AUDIO = 1  # the file broke off partway; the video holds what came before
 EXIT_WRITE_FAILED = 1
@@ -265,6 +267,14 @@ class RenderResult:
         return self.seconds / self.wall_seconds if self.wall_seconds > 0 else math.inf
 
 
+def fade_gains(times: np.ndarray, end: float, fade_seconds: float) -> np.ndarray:
+    """The level (0-1) at each of `times` (seconds) of a video that fades in from black
+    over `fade_seconds` from 0 and out to black at `end`; all 1 without a fade."""
+    if fade_seconds <= 0:
+        return np.ones_like(times, dtype=np.float64)
+    return np.clip(np.minimum(times, end - times) / fade_seconds, 0.0, 1.0)
+
+
 def render(
     runtime,
     audio_path: Path,
@@ -278,9 +288,12 @@ def render(
     frames_dir: Path | None = None,
     progress: Progress | None = None,
     max_seconds: float | None = None,
+    fade_seconds: float = 0.0,
 ) -> RenderResult:
     """Render `audio_path` to `out_path`; returns what was rendered (also when interrupted:
-    the file is closed and playable either way)."""
+    the file is closed and playable either way). With `fade_seconds`, the picture and the
+    sound fade in from black and silence at the start and out at the planned end (the
+    first and the last frame black)."""
     from PIL import Image
 
     from visualizer.app.qt_resize import smooth_resize_rgb8
@@ -310,8 +323,17 @@ def render(
     )
 
     def write(index: int, shown: np.ndarray) -> None:
+        start = audio.position
+        sound = audio.read_until((index + 1) / fps)
+        if fade_seconds > 0:
+            last_frame = (total_frames - 1) / fps
+            shown = dim(shown, float(fade_gains(np.float64(index / fps), last_frame, fade_seconds)))
+            times = (start + np.arange(len(sound))) / audio.rate
+            sound = sound * fade_gains(times, total_frames / fps, fade_seconds)[:, None].astype(
+                np.float32
+            )
         writer.write_frame(shown)
-        writer.write_audio(audio.read_until((index + 1) / fps))
+        writer.write_audio(sound)
         if frames_dir is not None:
             Image.fromarray(shown).save(frames_dir / f"frame_{index:06d}.png", compress_level=1)
 
@@ -405,6 +427,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{MAX_FEEL_STRENGTH:g} (default {DEFAULT_FEEL_STRENGTH:g})",
     )
     parser.add_argument(
+        "--fade",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="fade the picture and the sound in from black at the start and out at the end "
+        "over this long (default 0: no fade)",
+    )
+    parser.add_argument(
         "--frames", metavar="DIR", type=Path, help="also write every frame as PNG into DIR"
     )
 
@@ -448,6 +478,7 @@ def run(args: argparse.Namespace) -> int:
             feel_strength=args.feel,
             frames_dir=args.frames,
             progress=Progress(duration),
+            fade_seconds=args.fade,
         )
     except (ModelFileError, VideoFileError) as error:  # a bad upscaler.onnx or output:
         # refused by render before anything was read or written
