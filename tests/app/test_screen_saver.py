@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from PyQt6 import sip
 from PyQt6.QtCore import QObject, pyqtClassInfo, pyqtSlot
 from PyQt6.QtDBus import QDBusAbstractAdaptor, QDBusConnection
 
@@ -76,6 +77,10 @@ def desktop(qapp, bus_address, request):
     yield adaptor
     bus.unregisterService(SERVICE)
     bus.unregisterObject(OBJECT_PATH)
+    # The served object goes before its connection: QtDBus's own thread, tearing the
+    # connection down, would otherwise call into this Python object while this thread,
+    # deleting it, waits on that thread (a deadlock).
+    sip.delete(holder)
     QDBusConnection.disconnectFromBus(name)
 
 

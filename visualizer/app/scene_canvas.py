@@ -33,7 +33,7 @@ class SceneCanvas(QWidget):
         self._cursor_timer = QTimer(self)
         self._cursor_timer.setSingleShot(True)
         self._cursor_timer.setInterval(CURSOR_HIDE_MS)
-        self._cursor_timer.timeout.connect(lambda: self.setCursor(Qt.CursorShape.BlankCursor))
+        self._cursor_timer.timeout.connect(self._hide_cursor)
         self._cursor_timer.start()
 
     def set_fill(self, fill: bool) -> None:
@@ -62,6 +62,10 @@ class SceneCanvas(QWidget):
         scale = fit(self.width() / self._image.width(), self.height() / self._image.height())
         width, height = self._image.width() * scale, self._image.height() * scale
         return QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
+
+    def _hide_cursor(self) -> None:
+        if self.isVisible():
+            self.setCursor(Qt.CursorShape.BlankCursor)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self.unsetCursor()
