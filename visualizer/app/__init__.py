@@ -149,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     from .app_settings import AppSettings, settings_from_file, user_settings
     from .frame_worker import WorkerSettings
     from .main_window import MainWindow
+    from .quit_signals import QuitOnSignals
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
     application.setApplicationName("musicscape")
@@ -179,4 +180,7 @@ def run(args: argparse.Namespace) -> int:
         window.showFullScreen()
     else:
         window.show()
-    return application.exec()
+    quit_signals = QuitOnSignals(window.close, window)
+    status = application.exec()
+    quit_signals.restore()
+    return 128 + quit_signals.received if quit_signals.received else status

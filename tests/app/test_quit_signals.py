@@ -1,0 +1,102 @@
+"""visualizer/app/quit_signals.py: the real app in a subprocess (offscreen Qt, a real file,
+real OSC over loopback) gets SIGTERM or Ctrl-C's SIGINT and closes as its window would: the
+recording it was making is finished and plays, the settings are saved, and the exit status
+says which signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import pytest
+from pythonosc.udp_client import SimpleUDPClient
+
+from visualizer.app.app_settings import settings_from_file
+
+START_TIMEOUT = 60.0
+EXIT_TIMEOUT = 30.0
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_app(tmp_path: Path, music: Path, *options: str) -> subprocess.Popen:
+    environment = os.environ | {"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    code = "import sys; from visualizer.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = [sys.executable, "-c", code, "--silent", "--settings", str(tmp_path / "app.ini")]
+    return subprocess.Popen(
+        [*command, "--file", str(music), *options],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_sigterm_finishes_the_recording_and_saves_the_settings(tmp_path, beats_file):
+    recordings = tmp_path / "recordings"
+    recordings.mkdir()
+    port = free_udp_port()
+    app = start_app(tmp_path, beats_file, "--record-dir", str(recordings), "--osc-in", str(port))
+    try:
+        client = SimpleUDPClient("127.0.0.1", port)
+
+        def recording_started() -> bool:
+            assert app.poll() is None, app.stdout.read()
+            client.send_message("/musicscape/record", 1)  # until the app listens
+            return any(recordings.glob("*.mp4"))
+
+        wait_for(recording_started, START_TIMEOUT, "the recording to start")
+        time.sleep(3.0)
+        app.send_signal(signal.SIGTERM)
+        output, _ = app.communicate(timeout=EXIT_TIMEOUT)
+    finally:
+        app.kill()
+    assert app.returncode == 128 + signal.SIGTERM, output
+    (video,) = recordings.glob("*.mp4")
+    with av.open(str(video)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+        assert container.streams.audio, "the recording has its sound"
+    assert frames > 30  # about 3 s at the display rate, finished and indexed
+    assert settings_from_file(str(tmp_path / "app.ini")).value("window/geometry") is not None
+
+
+def test_ctrl_c_closes_the_window_and_exits_130(tmp_path, beats_file):
+    app = start_app(tmp_path, beats_file)
+    try:
+        wait_for(lambda: (tmp_path / "app.ini").exists(), START_TIMEOUT, "the app to start")
+        time.sleep(2.0)
+        app.send_signal(signal.SIGINT)
+        output, _ = app.communicate(timeout=EXIT_TIMEOUT)
+    finally:
+        app.kill()
+    assert app.returncode == 128 + signal.SIGINT, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+
+
+@pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
+def test_the_handlers_before_come_back(qapp, number):
+    from visualizer.app.quit_signals import QuitOnSignals
+
+    before = signal.getsignal(number)
+    quit_signals = QuitOnSignals(lambda: None)
+    assert signal.getsignal(number) == quit_signals._on_signal
+    quit_signals.restore()
+    assert signal.getsignal(number) is before
