@@ -5,6 +5,7 @@ says which signal."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -29,17 +30,31 @@ def free_udp_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_app(tmp_path: Path, music: Path, *options: str) -> subprocess.Popen:
+@contextlib.contextmanager
+def running_app(tmp_path: Path, music: Path, *options: str):
+    """The app playing `music` in a subprocess (offscreen, silent clock); killed at the end
+    if it is still there."""
     environment = os.environ | {"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
     code = "import sys; from visualizer.cli import main; sys.exit(main(sys.argv[1:]))"
     command = [sys.executable, "-c", code, "--silent", "--settings", str(tmp_path / "app.ini")]
-    return subprocess.Popen(
+    app = subprocess.Popen(
         [*command, "--file", str(music), *options],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    try:
+        yield app
+    finally:
+        app.kill()
+
+
+def signalled(app: subprocess.Popen, number: int) -> str:
+    """Send `number`, wait for the app to end; what it printed."""
+    app.send_signal(number)
+    output, _ = app.communicate(timeout=EXIT_TIMEOUT)
+    return output
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -54,8 +69,8 @@ def test_sigterm_finishes_the_recording_and_saves_the_settings(tmp_path, beats_f
     recordings = tmp_path / "recordings"
     recordings.mkdir()
     port = free_udp_port()
-    app = start_app(tmp_path, beats_file, "--record-dir", str(recordings), "--osc-in", str(port))
-    try:
+    options = ("--record-dir", str(recordings), "--osc-in", str(port))
+    with running_app(tmp_path, beats_file, *options) as app:
         client = SimpleUDPClient("127.0.0.1", port)
 
         def recording_started() -> bool:
@@ -65,10 +80,7 @@ def test_sigterm_finishes_the_recording_and_saves_the_settings(tmp_path, beats_f
 
         wait_for(recording_started, START_TIMEOUT, "the recording to start")
         time.sleep(3.0)
-        app.send_signal(signal.SIGTERM)
-        output, _ = app.communicate(timeout=EXIT_TIMEOUT)
-    finally:
-        app.kill()
+        output = signalled(app, signal.SIGTERM)
     assert app.returncode == 128 + signal.SIGTERM, output
     (video,) = recordings.glob("*.mp4")
     with av.open(str(video)) as container:
@@ -79,14 +91,10 @@ def test_sigterm_finishes_the_recording_and_saves_the_settings(tmp_path, beats_f
 
 
 def test_ctrl_c_closes_the_window_and_exits_130(tmp_path, beats_file):
-    app = start_app(tmp_path, beats_file)
-    try:
+    with running_app(tmp_path, beats_file) as app:
         wait_for(lambda: (tmp_path / "app.ini").exists(), START_TIMEOUT, "the app to start")
         time.sleep(2.0)
-        app.send_signal(signal.SIGINT)
-        output, _ = app.communicate(timeout=EXIT_TIMEOUT)
-    finally:
-        app.kill()
+        output = signalled(app, signal.SIGINT)
     assert app.returncode == 128 + signal.SIGINT, output
     assert "Traceback" not in output and "KeyboardInterrupt" not in output
 
