@@ -9,7 +9,7 @@ from PyQt6.QtCore import QPoint, QRectF, Qt
 from PyQt6.QtTest import QTest
 
 from visualizer.app.frame_stats import FrameStats
-from visualizer.app.scene_canvas import CURSOR_HIDE_MS, SceneCanvas
+from visualizer.app.scene_canvas import CURSOR_HIDE_SECONDS, SceneCanvas
 
 
 def scene() -> np.ndarray:
@@ -67,12 +67,15 @@ def test_the_pointer_hides_while_still_and_comes_back_when_moved(qtbot):
     qtbot.addWidget(canvas)
     canvas.resize(200, 200)
     canvas.show()
-    canvas.show_frame(1, scene(), None)
-    blank = Qt.CursorShape.BlankCursor
-    qtbot.waitUntil(lambda: canvas.cursor().shape() == blank, timeout=CURSOR_HIDE_MS * 3)
+    blank, arrow = Qt.CursorShape.BlankCursor, Qt.CursorShape.ArrowCursor
+    frames = iter(range(1, 1_000_000))
+
+    def shown_with(shape) -> bool:  # frames keep arriving, as in the app
+        canvas.show_frame(next(frames), scene(), None)
+        return canvas.cursor().shape() == shape
+
+    assert shown_with(arrow)  # the pointer has not been still long yet
+    qtbot.waitUntil(lambda: shown_with(blank), timeout=round(CURSOR_HIDE_SECONDS * 3000))
     QTest.mouseMove(canvas, QPoint(50, 60))
-    assert canvas.cursor().shape() == Qt.CursorShape.ArrowCursor
-    qtbot.wait(CURSOR_HIDE_MS // 2)
-    QTest.mouseMove(canvas, QPoint(70, 60))  # still moving: the pointer stays
-    assert canvas.cursor().shape() == Qt.CursorShape.ArrowCursor
-    qtbot.waitUntil(lambda: canvas.cursor().shape() == blank, timeout=CURSOR_HIDE_MS * 3)
+    assert shown_with(arrow)  # moved: back at once, and hidden again once still
+    qtbot.waitUntil(lambda: shown_with(blank), timeout=round(CURSOR_HIDE_SECONDS * 3000))

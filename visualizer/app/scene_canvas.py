@@ -1,20 +1,21 @@
 """The image canvas: the newest scene, smoothly upscaled to the widget, aspect kept: whole with
 black bars, or (`fill`) covering the widget with the overhang cropped. The mouse pointer over
-it hides after CURSOR_HIDE_MS without moving (a projected scene shows no arrow) and comes
-back when the mouse moves."""
+it hides once it has been still for CURSOR_HIDE_SECONDS (a projected scene shows no arrow;
+checked as each frame arrives, so no timer outlives the canvas) and comes back when the
+mouse moves."""
 
 from __future__ import annotations
 
 import time
 
 import numpy as np
-from PyQt6.QtCore import QRectF, Qt, QTimer
+from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtGui import QColor, QImage, QPainter
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from .frame_stats import FrameStats
 
-CURSOR_HIDE_MS = 2000
+CURSOR_HIDE_SECONDS = 2.0
 
 
 class SceneCanvas(QWidget):
@@ -30,11 +31,8 @@ class SceneCanvas(QWidget):
         self.frames_painted = 0
         self.fill = False  # cover a non-square widget (crop) instead of black bars
         self.setMouseTracking(True)
-        self._cursor_timer = QTimer(self)
-        self._cursor_timer.setSingleShot(True)
-        self._cursor_timer.setInterval(CURSOR_HIDE_MS)
-        self._cursor_timer.timeout.connect(self._hide_cursor)
-        self._cursor_timer.start()
+        self._pointer_moved = time.perf_counter()
+        self._pointer_hidden = False
 
     def set_fill(self, fill: bool) -> None:
         self.fill = bool(fill)
@@ -49,6 +47,10 @@ class SceneCanvas(QWidget):
             onset_time = self._unshown[1]
         self._unshown = (sequence, onset_time)
         self.update()
+        still = time.perf_counter() - self._pointer_moved
+        if not self._pointer_hidden and still >= CURSOR_HIDE_SECONDS:
+            self._pointer_hidden = True
+            self.setCursor(Qt.CursorShape.BlankCursor)
 
     def current_pixels(self) -> np.ndarray | None:
         return self._pixels
@@ -63,13 +65,11 @@ class SceneCanvas(QWidget):
         width, height = self._image.width() * scale, self._image.height() * scale
         return QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
 
-    def _hide_cursor(self) -> None:
-        if self.isVisible():
-            self.setCursor(Qt.CursorShape.BlankCursor)
-
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self.unsetCursor()
-        self._cursor_timer.start()
+        self._pointer_moved = time.perf_counter()
+        if self._pointer_hidden:
+            self._pointer_hidden = False
+            self.unsetCursor()
         super().mouseMoveEvent(event)
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
