@@ -143,3 +143,16 @@ def test_a_bad_upscaler_still_gives_a_picture_and_a_new_folder_is_loaded(tmp_pat
     assert upscaler.learned
     np.testing.assert_array_equal(learned, upscaler.upscale(picture, 256))
     assert np.abs(learned.astype(int) - resized.astype(int)).mean() > 1  # not the resize
+
+
+def test_a_picture_the_upscaler_cannot_take_is_named_and_leaves_nothing(qtbot, tmp_path):
+    from visualizer.bundled import assets_dir
+
+    saver = PictureSaver()
+    results = _collect(saver)
+    empty = np.zeros((3, 0, 0), np.float32)  # no pixels: the learned upscaler refuses it
+    path = saver.save_enlarged(empty, assets_dir() / "models", 1.0, tmp_path)
+    qtbot.waitUntil(lambda: len(results) == 1, timeout=TIMEOUT_MS)
+    assert results[0][0] == str(path)
+    assert results[0][1].startswith(f"{path}: the picture could not be made (")
+    assert list(tmp_path.iterdir()) == []

@@ -125,6 +125,8 @@ class PictureSaver(QObject):
         except OSError as error:
             reason = error.strerror or str(error)
             self.saved.emit(str(path), f"{path}: {reason}")
+        except Exception as error:  # noqa: BLE001 - ONNX Runtime raises many unrelated types
+            self.saved.emit(str(path), f"{path}: the picture could not be made ({error})")
         else:
             self.saved.emit(str(path), "")
         finally:
