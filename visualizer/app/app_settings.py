@@ -42,6 +42,12 @@ class AppSettings:
         except (TypeError, ValueError):
             return default
 
+    def _number(self, key: str, default: float | None, high: float) -> float | None:
+        """The stored number at `key` when it is one in 0..`high`; else (missing, not a
+        number, NaN, out of range) `default`."""
+        value = self._get(key, default, float)
+        return value if value is not None and 0.0 <= value <= high else default
+
     def _set(self, key: str, value) -> None:
         self.store.setValue(key, value)
         self.store.sync()
@@ -84,8 +90,7 @@ class AppSettings:
     def feel_strength(self) -> float:
         """How strongly light and colour follow the music's feel (a stored value out of
         range reads as the default)."""
-        value = self._get("scene/feel_strength", DEFAULT_FEEL_STRENGTH, float)
-        return value if 0.0 <= value <= MAX_FEEL_STRENGTH else DEFAULT_FEEL_STRENGTH
+        return self._number("scene/feel_strength", DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH)
 
     @feel_strength.setter
     def feel_strength(self, value: float) -> None:
@@ -94,8 +99,7 @@ class AppSettings:
     @property
     def blackout_fade_seconds(self) -> float:
         """How long the blackout takes to fade (a stored value out of range reads as 0)."""
-        value = self._get("stage/blackout_fade_seconds", 0.0, float)
-        return value if 0.0 <= value <= MAX_FADE_SECONDS else 0.0
+        return self._number("stage/blackout_fade_seconds", 0.0, MAX_FADE_SECONDS)
 
     @blackout_fade_seconds.setter
     def blackout_fade_seconds(self, value: float) -> None:
@@ -105,8 +109,7 @@ class AppSettings:
     def reactivity(self) -> float:
         """How much beats move the picture (a stored value out of range reads as the
         default)."""
-        value = self._get("scene/reactivity", DEFAULT_REACTIVITY, float)
-        return value if 0.0 <= value <= MAX_REACTIVITY else DEFAULT_REACTIVITY
+        return self._number("scene/reactivity", DEFAULT_REACTIVITY, MAX_REACTIVITY)
 
     @reactivity.setter
     def reactivity(self, value: float) -> None:
@@ -116,8 +119,7 @@ class AppSettings:
     def scene_memory_seconds(self) -> float | None:
         """The scene memory the user chose; None: the model's own (also when the stored
         value is not one the app offers)."""
-        value = self._get("scene/memory_seconds", None, float)
-        return value if value is not None and 0.0 <= value <= MAX_APP_SECONDS else None
+        return self._number("scene/memory_seconds", None, MAX_APP_SECONDS)
 
     @scene_memory_seconds.setter
     def scene_memory_seconds(self, value: float) -> None:

@@ -28,18 +28,16 @@ from PyQt6.QtWidgets import (
     QSlider,
 )
 
-from visualizer.feel import MAX_FEEL_STRENGTH
-from visualizer.scene_memory import MAX_APP_SECONDS
 from visualizer.video_file import VideoFileError
 
 from .frame_worker import FramePacket
-from .midi_control import MidiBindings, MidiInput, MidiUnavailable, targets
+from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
 from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import INPUT_ADDRESSES, OscListener, OscSender, OscUnavailable
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
 from .recorder import Recorder, RecordingSummary
-from .scene_director import BIAS, HOLD, MAX_REACTIVITY
+from .scene_director import BIAS, HOLD
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour and mood
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
@@ -198,18 +196,17 @@ class Stage(QObject):
             window.set_auto_mode()
         elif action in (HOLD, BIAS):
             window.set_scene(action, category_value(args, categories))
-        elif action == "reactivity":
-            window.set_reactivity(number_value(args, 0.0, MAX_REACTIVITY))
-        elif action == "feel":
-            window.set_feel_strength(number_value(args, 0.0, MAX_FEEL_STRENGTH))
-        elif action == "scene_memory":
-            window.set_scene_memory(number_value(args, 0.0, MAX_APP_SECONDS))
+        elif action in CONTINUOUS:  # the ranges MIDI's knobs span
+            value = number_value(args, *CONTINUOUS[action])
+            {
+                "reactivity": window.set_reactivity,
+                "feel": window.set_feel_strength,
+                "scene_memory": window.set_scene_memory,
+                "master": self.set_master,
+                "blackout_fade": self.set_fade_seconds,
+            }[action](value)
         elif action == "blackout":
             self.level.set_blackout(switch_value(args, self.blackout), time.perf_counter())
-        elif action == "master":
-            self.set_master(number_value(args, 0.0, 1.0))
-        elif action == "blackout_fade":
-            self.set_fade_seconds(number_value(args, 0.0, MAX_FADE_SECONDS))
         elif action == "fullscreen":
             if switch_value(args, window.isFullScreen()):
                 window.showFullScreen()
