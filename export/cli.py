@@ -32,7 +32,9 @@ EXIT_FAILED = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run", type=Path, required=True, help="training run folder")
+    parser.add_argument(
+        "--run", type=Path, help="training run folder (all but --music-level-only need one)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="model folder to write")
     parser.add_argument("--data", type=Path, help="data root (default: the run's)")
     parser.add_argument("--eval-json", type=Path, help="eval figures to store in the metadata")
@@ -51,10 +53,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "probe (probe/latest.pt, from `--stages probe`) joined after it",
     )
     parser.add_argument(
+        "--music-level-only",
+        action="store_true",
+        help="write only music_encoder.onnx: the encoder at --encoder with the level of the "
+        "training tracks its metadata lists (under --data) added to its metadata, for a file "
+        "exported before files carried it (the app brings live inputs to that level)",
+    )
+    parser.add_argument(
         "--encoder",
         type=Path,
         help="with --probe-only: the music_encoder.onnx to add the probe to (trained on the "
-        "same tracks as the probe, or on some of them if the probe heard every labelled track)",
+        "same tracks as the probe, or on some of them if the probe heard every labelled track); "
+        "with --music-level-only: the file to add the level to",
     )
     parser.add_argument(
         "--replace-probe",
@@ -121,6 +131,12 @@ def run(args: argparse.Namespace) -> int:
     problem = output_file_problem(args.out / ENCODER_FILE, create_folders=True)
     if problem:
         print(f"musicscape export: --out {args.out}: {problem}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.music_level_only:
+        return _export_music_level(args)
+    if args.run is None:
+        print("musicscape export: --run RUN_DIR is needed (all but --music-level-only)",
+              file=sys.stderr)  # fmt: skip
         return EXIT_FAILED
     if not 0.0 < args.truncation <= 1.0:
         print(f"musicscape export: --truncation must be in (0, 1], got {args.truncation}",
@@ -276,6 +292,25 @@ def _export_upscaler(args: argparse.Namespace, checkpoint: Path) -> int:
         print(f"musicscape export: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(f"{UPSCALER_FILE}: max abs diff vs torch {difference:.3g}")
+    return 0
+
+
+def _export_music_level(args: argparse.Namespace) -> int:
+    """OUT/music_encoder.onnx: --encoder with its training tracks' level in its metadata."""
+    from export.music_level import write_music_level
+    from visualizer.frontend import AudioDecodeError
+    from visualizer.model_files import ENCODER_FILE, ModelFileError
+
+    if args.encoder is None:
+        print("musicscape export: --music-level-only needs --encoder ENCODER.onnx",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FAILED
+    try:
+        level = write_music_level(args.encoder, args.out / ENCODER_FILE, args.data)
+    except (FileNotFoundError, ModelFileError, AudioDecodeError) as error:
+        print(f"musicscape export: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{ENCODER_FILE}: the training music's level, {level:g} dB, in its metadata")
     return 0
 
 

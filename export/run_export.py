@@ -315,6 +315,7 @@ def run_metadata(
     """The ModelMetadata every exported file of the run carries; the category prototypes
     are the training images' embedding centroids (what category_scores compares with), less
     the feature centre of the GAN checkpoint the generator comes from (`options`)."""
+    from export.music_level import tracks_level_db
     from training.context import read_run_info
     from visualizer.frontend import FrontEndContract
 
@@ -353,4 +354,7 @@ def run_metadata(
         category_prototypes=tuple(tuple(float(x) for x in row) for row in centroids),
         scene_memory_seconds=scene_memory_seconds,
         picture_attributes=attribute_stats,
+        music_level_db=tracks_level_db(
+            (path for path, _ in split.train_tracks), FrontEndContract.from_dict(info["frontend"])
+        ),
     )

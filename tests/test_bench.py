@@ -13,7 +13,7 @@ def test_bench_writes_stage_figures(tmp_path):
     out = tmp_path / "bench.json"
     assert main(["bench", "--runs", "20", "--json", str(out)]) == 0
     stages = json.loads(out.read_text())["stages"]
-    for name in ("stft_push_512", "stft_window_read", "stft_offline_16s"):
+    for name in ("stft_push_512", "stft_window_read", "stft_offline_16s", "auto_level_frame"):
         figures = stages[name]
         assert set(figures) == {"median_ms", "p95_ms", "runs"}
         assert 0 < figures["median_ms"] <= figures["p95_ms"]
@@ -21,7 +21,11 @@ def test_bench_writes_stage_figures(tmp_path):
     # encoder whose median the 15-ms budget is judged by included, exactly --runs times
     runs = {name: figures["runs"] for name, figures in stages.items()}
     assert {"encoder", "generator", "descriptors", "feel_grade", "dim_1024"} <= set(runs)
-    assert runs == {name: 20 for name in runs} | {"stft_push_512": 200, "stft_window_read": 40}
+    assert runs == {name: 20 for name in runs} | {
+        "stft_push_512": 200,
+        "stft_window_read": 40,
+        "auto_level_frame": 200,
+    }
 
 
 def test_figures_print_one_line_each_floats_to_two_decimals(capsys):

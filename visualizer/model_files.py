@@ -57,7 +57,9 @@ NUMBER_RANGES: dict[str, tuple[float, float, bool]] = {
     "noise_dim": (1, 65_536, True),
     "image_size": (1, 4096, True),
     "scene_memory_seconds": (0.0, MAX_SCENE_MEMORY_SECONDS, False),
+    "music_level_db": (-100.0, 0.0, False),
 }
+OPTIONAL_NUMBERS = ("music_level_db",)  # null: the file does not say
 FRONTEND_RANGES: dict[str, tuple[float, float, bool]] = {
     "sample_rate": (1000, 384_000, True),
     "n_fft": (16, 65_536, True),
@@ -96,7 +98,7 @@ def check_number(key: str, value: object, allowed: tuple[float, float, bool]) ->
 def _check_ranges(values: dict[str, Any]) -> None:
     """Every value of parsed metadata inside its range, before anything is built from it."""
     for key, allowed in NUMBER_RANGES.items():
-        if key in values:
+        if key in values and not (key in OPTIONAL_NUMBERS and values[key] is None):
             check_number(key, values[key], allowed)
     frontend = values["frontend"]
     if not isinstance(frontend, dict):
@@ -184,6 +186,9 @@ class ModelMetadata:
     # conditioned on them (its "attributes" input is in z-units of these); empty otherwise,
     # as in files exported before it existed.
     picture_attributes: dict[str, Any] = field(default_factory=dict)
+    # The typical level of the music the encoder was trained on (visualizer.frontend.level):
+    # a live input is brought to it. None in files exported before it existed.
+    music_level_db: float | None = None
 
     def __post_init__(self) -> None:
         check_number(
@@ -191,6 +196,8 @@ class ModelMetadata:
             self.scene_memory_seconds,
             NUMBER_RANGES["scene_memory_seconds"],
         )
+        if self.music_level_db is not None:
+            check_number("music_level_db", self.music_level_db, NUMBER_RANGES["music_level_db"])
         channels, n_bins, n_frames = self.frontend.input_shape
         if channels * n_bins * n_frames > MAX_WINDOW_VALUES:
             raise ModelFileError(
@@ -272,6 +279,11 @@ class ModelMetadata:
                 ),
                 scene_memory_seconds=float(values.get("scene_memory_seconds", 0.0)),
                 picture_attributes=dict(values.get("picture_attributes", {})),
+                music_level_db=(
+                    None
+                    if values.get("music_level_db") is None
+                    else float(values["music_level_db"])
+                ),
             )
         except ModelFileError as error:
             raise ModelFileError(f"{source}: {error}") from error

@@ -26,6 +26,10 @@ from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE, ModelMetadata
 CATEGORIES = ("sky", "water", "mountain", "desert")
 
 
+# The level of the music the test models "were trained on" (frontend/level.py).
+MUSIC_LEVEL_DB = -17.0
+
+
 def small_metadata(
     feature_dim: int = 32, noise_dim: int = 16, image_size: int = 64
 ) -> ModelMetadata:
@@ -36,6 +40,7 @@ def small_metadata(
         noise_dim=noise_dim,
         image_size=image_size,
         model_version="test-0",
+        music_level_db=MUSIC_LEVEL_DB,
     )
 
 

@@ -144,6 +144,32 @@ def test_scene_memory_round_trips_and_a_negative_one_is_refused(tmp_path):
     )
 
 
+def test_the_music_level_round_trips_is_none_when_the_file_does_not_say_and_out_of_range_is_refused(
+    tmp_path,
+):
+    import dataclasses
+
+    import onnx
+
+    metadata = dataclasses.replace(small_metadata(), music_level_db=-17.34)
+    build_encoder(tmp_path / ENCODER_FILE, metadata)
+    build_generator(tmp_path / GENERATOR_FILE, metadata)
+    assert ModelRuntime(tmp_path).metadata.music_level_db == -17.34
+    model = onnx.load(str(tmp_path / ENCODER_FILE))
+    kept = [p for p in model.metadata_props if p.key != "musicscape.music_level_db"]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    onnx.save(model, str(tmp_path / ENCODER_FILE))
+    assert ModelRuntime(tmp_path).metadata.music_level_db is None  # an older export
+    build_encoder(tmp_path / ENCODER_FILE, metadata)
+    _set_encoder_prop(tmp_path, "musicscape.music_level_db", "12")
+    with pytest.raises(ModelFileError) as caught:
+        ModelRuntime(tmp_path)
+    assert str(caught.value) == (
+        "music_encoder.onnx: musicscape.music_level_db must be a number from -100 to 0, got 12"
+    )
+
+
 FRONTEND = json.dumps(FrontEndContract().to_dict())
 
 

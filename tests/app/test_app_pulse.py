@@ -16,6 +16,7 @@ from visualizer.app.audio_sources import PULSE_DEVICE, CaptureSource, InputChoic
 from visualizer.app.sample_ring import SampleRing
 
 from .conftest import RATE
+from .onnx_models import MUSIC_LEVEL_DB
 
 TONE_HZ = 1500.0
 # The first input stream on PulseAudio delivers its first block after ~2 s.
@@ -188,3 +189,46 @@ def test_a_monitor_choice_does_not_leak_into_a_later_plain_pulse_input(pulse_ser
     finally:
         subprocess.run(["pactl", "set-default-source", "musicscape_test.monitor"], check=True)
         subprocess.run(["pactl", "unload-module", module], check=True)
+
+
+QUIET_DB = -40.0
+
+
+@pytest.fixture
+def quiet_tone_player(pulse_server, tmp_path):
+    """A 1500-Hz tone at QUIET_DB dBFS (a microphone across a room) played into the sink."""
+    path = tmp_path / "quiet.wav"
+    t = np.arange(RATE * 30) / RATE
+    amplitude = 10 ** (QUIET_DB / 20)
+    sf.write(path, (amplitude * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32), RATE, "FLOAT")
+    player = subprocess.Popen(["paplay", str(path)])
+    yield player
+    player.terminate()
+    player.wait(timeout=5)
+
+
+def test_a_quiet_input_is_brought_to_the_models_music_level_and_the_panel_says_so(
+    qtbot, pulse_window, quiet_tone_player
+):
+    window = pulse_window()
+    assert window.panel.auto_level.isChecked()  # on unless the user turned it off
+    assert window.capture_input(monitor_choice())
+    assert MUSIC_LEVEL_DB - QUIET_DB == 23.0  # the gain that brings the tone to the level
+    qtbot.waitUntil(
+        lambda: window.panel.level_label.text() == "-40 dBFS, +23 dB auto level",
+        timeout=AUDIO_TIMEOUT_MS,
+    )
+    tone_row = window.spectrogram.layout_.row_of_hz(TONE_HZ)
+    levelled_row = int(window.spectrogram.shown()[tone_row, -1])
+    window.panel.auto_level.setChecked(False)  # the user turns it off: kept, and applied
+    assert not window.settings.auto_level
+    qtbot.waitUntil(
+        lambda: window.panel.level_label.text() == "-40 dBFS (auto level off)", timeout=5000
+    )
+    assert window.worker.settings.auto_level is False
+    # The analysis heard the tone 23 dB louder than it came: its spectrogram row is that much
+    # darker now (0-255 over the front end's 100-dB range: 58.7 steps).
+    qtbot.waitUntil(
+        lambda: abs(levelled_row - int(window.spectrogram.shown()[tone_row, -1]) - 59) <= 1,
+        timeout=5000,
+    )

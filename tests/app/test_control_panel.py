@@ -6,7 +6,7 @@ import numpy as np
 from PyQt6.QtCore import QRect, Qt
 from PyQt6.QtWidgets import QApplication
 
-from visualizer.app.control_panel import ControlPanel
+from visualizer.app.control_panel import ControlPanel, describe_level
 from visualizer.app.frame_worker import FramePacket
 from visualizer.app.scene_director import HOLD, SceneMode
 from visualizer.app.spectrogram_image import SpectrogramImage
@@ -15,11 +15,18 @@ from visualizer.frontend import FrontEndContract
 CATEGORIES = ("desert", "mountain", "sky", "water")
 
 
-def _packet(arousal: float, valence: float) -> FramePacket:
+def _packet(
+    arousal: float,
+    valence: float,
+    level_db: float = -20.0,
+    gain_db: float = 0.0,
+    produced_time: float = 0.0,
+    meter_db: float | None = None,
+) -> FramePacket:
     return FramePacket(
         sequence=1,
         image=np.zeros((8, 8, 3), np.uint8),
-        produced_time=0.0,
+        produced_time=produced_time,
         audio_time=None,
         onset_time=None,
         probabilities=np.full(len(CATEGORIES), 0.25),
@@ -31,6 +38,10 @@ def _packet(arousal: float, valence: float) -> FramePacket:
         upscaling="learned x4 (upscaler-x4-2)",
         arousal=arousal,
         valence=valence,
+        input_meter_db=level_db if meter_db is None else meter_db,
+        input_level_db=level_db,
+        level_gain_db=gain_db,
+        auto_level=True,
     )
 
 
@@ -41,12 +52,13 @@ def test_the_widest_values_wrap_inside_the_panel_instead_of_being_cut(qtbot):
     panel.show()
     qtbot.waitExposed(panel)
     panel.set_categories(CATEGORIES)
-    panel.show_frame(_packet(0.99, -0.05), CATEGORIES)
+    panel.show_frame(_packet(0.99, -0.05, level_db=-75.0), CATEGORIES, live_input=True)
     panel.source_label.setText("file: a very long name of a live set recording, part 2.flac")
     panel.provider_label.setText("CPU (CUDA asked for; libcublasLt.so.12 not found)")
     QApplication.processEvents()
     assert panel.feel_label.text() == "energetic, neutral (arousal +0.99, valence -0.05)"
     assert panel.mode_label.text() == "held mountain (waiting to hear it once)"
+    assert panel.level_label.text() == "silent (below -70 dBFS): is the input muted or turned down?"
     assert panel.minimumSizeHint().width() <= panel.maximumWidth()
     assert panel.width() == panel.maximumWidth()
     for label in panel.now_labels():
@@ -85,3 +97,29 @@ def test_a_short_window_scrolls_the_panel_instead_of_squeezing_its_rows(
     QApplication.processEvents()
     top_left = button.mapTo(scroll.viewport(), button.rect().topLeft())
     assert 0 <= top_left.y() and top_left.y() + button.height() <= scroll.viewport().height()
+
+
+def test_the_level_row_says_how_loud_the_audio_comes_and_what_auto_level_does():
+    assert describe_level(-28.0, -31.4, 14.3, True, True, True) == "-31 dBFS, +14 dB auto level"
+    assert describe_level(-8.0, -8.0, -9.3, True, True, True) == "-8 dBFS, -9 dB auto level"
+    assert describe_level(-40.0, -31.4, 0.0, False, True, True) == "-31 dBFS (auto level off)"
+    assert describe_level(-31.4, -31.4, 0.0, True, True, False) == (
+        "-31 dBFS (not levelled: the model names no music level)"
+    )
+    assert describe_level(-17.2, None, 0.0, False, False, True) == "-17 dBFS"  # a file's own
+    assert describe_level(-70.0, -20.0, 0.0, False, False, True) == "silent (below -70 dBFS)"
+    assert describe_level(-120.0, None, 0.0, True, True, True) == (
+        "silent (below -70 dBFS): is the input muted or turned down?"
+    )
+
+
+def test_the_level_row_is_written_at_most_four_times_a_second(qtbot):
+    panel = ControlPanel()
+    qtbot.addWidget(panel)
+    panel.set_categories(CATEGORIES)
+    panel.show_frame(_packet(0, 0, -30.0, 13.0, produced_time=10.0), CATEGORIES, True, True)
+    assert panel.level_label.text() == "-30 dBFS, +13 dB auto level"
+    panel.show_frame(_packet(0, 0, -20.0, 3.0, produced_time=10.2), CATEGORIES, True, True)
+    assert panel.level_label.text() == "-30 dBFS, +13 dB auto level"
+    panel.show_frame(_packet(0, 0, -20.0, 3.0, produced_time=10.25), CATEGORIES, True, True)
+    assert panel.level_label.text() == "-20 dBFS, +3 dB auto level"

@@ -58,6 +58,9 @@ def test_file_playback_paints_scene_spectrogram_and_bars(qtbot, make_window, mod
         window.panel.feel_label.text(),
     )
     assert feel is not None and (feel[3], feel[4]) != ("+0.36", "+0.00")  # moved off the start
+    # A file plays at its own level (its chord about -13 dBFS), auto level or not.
+    assert window.settings.auto_level and window.worker.settings.auto_level is False
+    assert re.fullmatch(r"-1[0-6] dBFS", window.panel.level_label.text())
     # Playing position advances; pause holds it; seek moves it.
     qtbot.waitUntil(lambda: window.source.position_seconds > 1.0, timeout=FRAME_TIMEOUT_MS)
     window.toggle_pause()

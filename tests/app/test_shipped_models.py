@@ -16,6 +16,7 @@ def test_shipped_models_score_the_demo_against_their_own_prototypes():
     metadata = runtime.metadata
     assert metadata.categories == ("desert", "mountain", "sky", "water")
     assert set(metadata.eval_figures) == {"train", "validation", "music_all"}
+    assert metadata.music_level_db == -17.34  # its training tracks' level (the model card)
     contract = metadata.frontend
     signal = decode_file(DEMO, contract.sample_rate)
     feature, scores = runtime.encode(analyse_window(signal, contract))

@@ -17,6 +17,7 @@ from export.onnx_export import ExportMismatchError, check_against_torch, export_
 from tests.training.synthetic import make_dataset
 from training.cli import main as train_main
 from training.config import tiny_config
+from visualizer.frontend.level import file_level_db, music_level_db
 from visualizer.model_files import (
     ENCODER_FILE,
     GENERATOR_FILE,
@@ -110,6 +111,12 @@ def test_metadata_round_trip(exported, trained_run):
         assert metadata.training_data["data_config"] == run_info["config"]["data"]
         assert metadata.training_data["gan_config"] == run_info["config"]["gan"]
         assert metadata.eval_figures == {"centroid_accuracy": 0.5}
+        # the training tracks' level, which the app brings live inputs to
+        root = Path(run_info["data_root"])
+        levels = [file_level_db(root / track, metadata.frontend) for track in
+                  run_info["data"]["train_tracks"]]  # fmt: skip
+        assert metadata.music_level_db == round(music_level_db(levels), 2)
+        assert -60.0 < metadata.music_level_db < 0.0
         assert ModelMetadata.from_props(metadata.to_props(), name) == metadata
 
 

@@ -142,6 +142,15 @@ class AppSettings:
         self._set("scene/category", value)
 
     @property
+    def auto_level(self) -> bool:
+        """Live inputs are brought to the level of the models' training music."""
+        return self._get("audio/auto_level", True, bool)
+
+    @auto_level.setter
+    def auto_level(self, value: bool) -> None:
+        self._set("audio/auto_level", bool(value))
+
+    @property
     def log_frequency(self) -> bool:
         return self._get("spectrogram/log_frequency", True, bool)
 

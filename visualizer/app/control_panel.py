@@ -24,6 +24,7 @@ from PyQt6.QtWidgets import (
 )
 
 from visualizer.feel import MAX_FEEL_STRENGTH, describe_feel
+from visualizer.frontend.level import GATE_DB
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .scene_director import MAX_REACTIVITY
@@ -35,6 +36,32 @@ if TYPE_CHECKING:
 BAR_STEPS = 1000
 REACTIVITY_STEPS = 100  # slider units per 1.0 of reactivity
 FEEL_STEPS = 100  # slider units per 1.0 of feel strength
+LEVEL_LABEL_SECONDS = 0.25  # the Level row is written at most this often (it moves every frame)
+
+
+def describe_level(
+    meter_db: float,
+    level_db: float | None,
+    gain_db: float,
+    auto_level: bool,
+    live_input: bool,
+    has_reference: bool,
+) -> str:
+    """The Level row: the audio's level as it comes and what the automatic gain does with it.
+    `meter_db` is the level of the last moment (silence is said at once), `level_db` the
+    level the gain follows (over about 20 s, so the figure reads steadily; None before any
+    sound), `has_reference`: the model names the level of its training music."""
+    if meter_db <= GATE_DB:
+        quiet = f"silent (below {GATE_DB:.0f} dBFS)"
+        return f"{quiet}: is the input muted or turned down?" if live_input else quiet
+    text = f"{meter_db if level_db is None else level_db:.0f} dBFS"
+    if not live_input:
+        return text  # a file plays at its own level, as the training music did
+    if not has_reference:
+        return f"{text} (not levelled: the model names no music level)"
+    if not auto_level:
+        return f"{text} (auto level off)"
+    return f"{text}, {gain_db:+.0f} dB auto level"
 
 
 class ControlPanel(QWidget):
@@ -47,6 +74,7 @@ class ControlPanel(QWidget):
     reactivity_changed = pyqtSignal(float)
     feel_changed = pyqtSignal(float)
     scene_memory_changed = pyqtSignal(float)  # seconds
+    auto_level_changed = pyqtSignal(bool)
     mode_chosen = pyqtSignal(int)  # index in the mode box
     log_frequency_changed = pyqtSignal(bool)
     colormap_changed = pyqtSignal(str)
@@ -69,6 +97,8 @@ class ControlPanel(QWidget):
         form = QFormLayout(status)
         self.source_label = QLabel("-")
         self.device_label = QLabel("-")
+        self.level_label = QLabel("-")
+        self._level_written_at = float("-inf")
         self.provider_label = QLabel("-")
         self.fps_label = QLabel("-")
         self.picture_label = QLabel("-")
@@ -82,6 +112,7 @@ class ControlPanel(QWidget):
             label.setWordWrap(True)
         form.addRow("Source", self.source_label)
         form.addRow("Device", self.device_label)
+        form.addRow("Level", self.level_label)
         form.addRow("Runs on", self.provider_label)
         form.addRow("Frames", self.fps_label)
         form.addRow("Picture", self.picture_label)
@@ -130,6 +161,14 @@ class ControlPanel(QWidget):
         offset_row = QFormLayout()
         offset_row.addRow("A/V offset", self.av_offset)
         source_layout.addLayout(offset_row)
+        self.auto_level = QCheckBox("Auto level for inputs")
+        self.auto_level.setToolTip(
+            "Bring a microphone or line input to the level of the music the model was trained "
+            "on, slowly (over about 20 s), so the scene does not depend on how loud the room "
+            "or the input's gain is; files play at their own level"
+        )
+        self.auto_level.toggled.connect(self.auto_level_changed.emit)
+        source_layout.addWidget(self.auto_level)
         layout.addWidget(source_box)
 
         scene_box = QGroupBox("Scene")
@@ -196,6 +235,7 @@ class ControlPanel(QWidget):
         return (
             self.source_label,
             self.device_label,
+            self.level_label,
             self.provider_label,
             self.fps_label,
             self.picture_label,
@@ -209,10 +249,29 @@ class ControlPanel(QWidget):
         for bar, value in zip(self.bars, probabilities, strict=False):
             bar.setValue(round(float(value) * BAR_STEPS))
 
-    def show_frame(self, packet: FramePacket, categories: tuple[str, ...]) -> None:
+    def show_frame(
+        self,
+        packet: FramePacket,
+        categories: tuple[str, ...],
+        live_input: bool = False,
+        has_reference: bool = False,
+    ) -> None:
         """What a shown frame was made of: the category bars, the picture's size and how it
-        was enlarged, the scene mode and the feel (labels set only when their text changes)."""
+        was enlarged, the scene mode, the feel and the audio's level (labels set only when
+        their text changes, the level at most every LEVEL_LABEL_SECONDS)."""
         self.set_probabilities(packet.probabilities)
+        if packet.produced_time - self._level_written_at >= LEVEL_LABEL_SECONDS:
+            self._level_written_at = packet.produced_time
+            level = describe_level(
+                packet.input_meter_db,
+                packet.input_level_db,
+                packet.level_gain_db,
+                packet.auto_level,
+                live_input,
+                has_reference,
+            )
+            if self.level_label.text() != level:
+                self.level_label.setText(level)
         picture = f"{packet.output_size} px ({packet.upscaling})"
         if self.picture_label.text() != picture:
             self.picture_label.setText(picture)

@@ -26,6 +26,7 @@ from PyQt6.QtCore import QThread, pyqtSignal
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, FeelFollower
 from visualizer.frontend import RollingSTFT, StreamResampler
 from visualizer.frontend.descriptors import DescriptorAnalyser, MusicDescriptors
+from visualizer.frontend.level import SILENT_DB, LevelFollower
 from visualizer.model_files import ModelFileError
 from visualizer.upscale import Upscaler, load_upscaler
 
@@ -57,6 +58,12 @@ class FramePacket:
     # the generator's own picture, float [3, S, S] in [-1, 1], before it was enlarged
     # (a saved picture is enlarged from it); never changed after it is published
     picture: np.ndarray | None = None
+    # The audio's level as it came (frontend/level.py): over the last 0.3 s or so, and as
+    # the automatic gain follows it (over about 20 s; None until a block above the gate).
+    input_meter_db: float = SILENT_DB
+    input_level_db: float | None = None
+    level_gain_db: float = 0.0  # the automatic gain it was analysed with (0: none)
+    auto_level: bool = False  # whether the frame was made with the automatic gain on
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,9 @@ class WorkerSettings:
     scene_mode: SceneMode = SceneMode()
     output_size: int | None = None  # None: the largest that holds fps here (output_size.py)
     feel_strength: float = DEFAULT_FEEL_STRENGTH  # light and colour follow the feel (feel.py)
+    # Bring the audio to the level of the music the model was trained on (frontend/level.py):
+    # for live inputs, whose level says nothing of the music; files play at their own.
+    auto_level: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,14 @@ class SetFeelStrength(WorkerCommand):
 
 
 @dataclass(frozen=True)
+class SetAutoLevel(WorkerCommand):
+    enabled: bool
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return replace(settings, auto_level=self.enabled)
+
+
+@dataclass(frozen=True)
 class SetLogFrequency(WorkerCommand):
     enabled: bool
 
@@ -182,6 +200,7 @@ class FrameWorker(QThread):
             if ring.sample_rate == contract.sample_rate
             else StreamResampler(ring.sample_rate, contract.sample_rate)
         )
+        self._input_level = LevelFollower(contract.hop, contract.sample_rate)
         self._encoder_input = np.empty(contract.input_shape, dtype=np.float32)
         self._encoder_wake = threading.Event()
         self._encoder_lock = threading.Lock()
@@ -378,6 +397,7 @@ class FrameWorker(QThread):
                     self.resampler.reset()
                 self._director.forget_music()
                 self._feel.reset()
+                self._input_level.reset()
                 last_encode = -np.inf
             settings = self.settings
             now = time.perf_counter()
@@ -390,6 +410,9 @@ class FrameWorker(QThread):
                 samples = self._scratch[:count]
                 if self.resampler is not None:
                     samples = self.resampler.process(samples)
+                samples = self._input_level.process(
+                    samples, self.runtime.metadata.music_level_db if settings.auto_level else None
+                )
                 new_frames = self.rolling.push(samples)
                 if new_frames:
                     onsets = self.rolling.onset()[-min(new_frames, contract.n_frames) :]
@@ -451,6 +474,10 @@ class FrameWorker(QThread):
                     arousal=self._feel.arousal,
                     valence=self._feel.valence,
                     picture=image,
+                    input_meter_db=self._input_level.meter_db,
+                    input_level_db=self._input_level.level_db,
+                    level_gain_db=self._input_level.gain_db,
+                    auto_level=settings.auto_level,
                 )
             )
             pending_onset = None

@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
         self.panel.feel.setValue(round(self.worker_settings.feel_strength * FEEL_STEPS))
         self.panel.av_offset.setValue(self.settings.av_offset_ms)
         self.panel.log_frequency.setChecked(self.settings.log_frequency)
+        self.panel.auto_level.setChecked(self.settings.auto_level)
         self.panel.colormap.setCurrentText(self.settings.colormap)
 
     def _connect_panel(self) -> None:
@@ -171,6 +172,7 @@ class MainWindow(QMainWindow):
         panel.play_pause_requested.connect(sources.toggle_pause)
         panel.seek_requested.connect(sources.seek)
         panel.av_offset_changed.connect(controls.set_av_offset)
+        panel.auto_level_changed.connect(sources.set_auto_level)
         panel.reactivity_changed.connect(controls.set_reactivity)
         panel.feel_changed.connect(controls.set_feel_strength)
         panel.scene_memory_changed.connect(controls.set_scene_memory)
@@ -287,7 +289,13 @@ class MainWindow(QMainWindow):
             self.spectrogram.set_layout(packet.spectrogram_layout)
         if packet.spectrogram is not None and self.spectrogram.isVisible():
             self.spectrogram.show_columns(packet.spectrogram)
-        self.panel.show_frame(packet, worker.runtime.metadata.categories)
+        metadata = worker.runtime.metadata
+        self.panel.show_frame(
+            packet,
+            metadata.categories,
+            live_input=isinstance(self.source, CaptureSource),
+            has_reference=metadata.music_level_db is not None,
+        )
 
     def _check_health(self) -> None:
         now = time.perf_counter()

@@ -4,7 +4,9 @@ The source picker lists the demo, the last file and every input; choosing, openi
 dropping a file switches the source, and the choice is kept in the user's settings. A file
 plays through the output device (play, pause, seek); a playlist goes on to its next file at
 the end of one and says when the last has played. A source that cannot start becomes a line
-in the panel; the picture goes on with the one it had.
+in the panel; the picture goes on with the one it had. An input is brought to the level
+of the models' training music unless the user turned that off (frontend/level.py); a file
+plays at its own level.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .audio_sources import (
     list_inputs,
     rescan_devices,
 )
-from .frame_worker import ResetAudio
+from .frame_worker import ResetAudio, SetAutoLevel
 from .playlist import AUDIO_SUFFIXES, Playlist
 from .sample_ring import SampleRing
 
@@ -149,6 +151,7 @@ class SourceSwitcher:
         self.stop()
         window.set_fault("samples", None)  # the stopped file's NaN/inf line
         window.link.send(ResetAudio())
+        window.link.send(SetAutoLevel(self._levelled(source)))
         try:
             source.start()
         except (AudioDeviceError, AudioDecodeError) as error:
@@ -164,6 +167,15 @@ class SourceSwitcher:
         else:
             self.panel.device_label.setText(source.choice.label)
         return True
+
+    def _levelled(self, source: CaptureSource | FilePlayback | None) -> bool:
+        """Whether `source` gets the automatic gain: an input, with auto level on."""
+        return isinstance(source, CaptureSource) and self.settings.auto_level
+
+    def set_auto_level(self, enabled: bool) -> None:
+        """The panel's Auto level box: kept, and applied to an input that runs."""
+        self.settings.auto_level = enabled
+        self.window.link.send(SetAutoLevel(self._levelled(self.source)))
 
     def stop(self) -> None:
         source, self.source = self.source, None
