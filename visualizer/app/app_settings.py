@@ -150,6 +150,13 @@ class AppSettings:
     def auto_level(self, value: bool) -> None:
         self._set("audio/auto_level", bool(value))
 
+    def preset(self, slot: int) -> str:
+        """The look stored in preset `slot` as JSON (presets.py); "" when it holds none."""
+        return self._get(f"presets/{slot}", "", str)
+
+    def set_preset(self, slot: int, look_json: str) -> None:
+        self._set(f"presets/{slot}", look_json)
+
     @property
     def log_frequency(self) -> bool:
         return self._get("spectrogram/log_frequency", True, bool)

@@ -200,6 +200,13 @@ class ControlPanel(QWidget):
             lambda seconds: self.scene_memory_changed.emit(float(seconds))
         )
         scene_form.addRow("Scene memory", self.scene_memory)
+        self.preset_label = QLabel("-")
+        self.preset_label.setWordWrap(True)
+        self.preset_label.setToolTip(
+            "F1 … F8 recall a look (mode, reactivity, feel, scene memory); "
+            "Shift+F1 … F8 store the one that runs"
+        )
+        scene_form.addRow("Presets", self.preset_label)
         self.log_frequency = QCheckBox("Log frequency axis")
         self.log_frequency.toggled.connect(self.log_frequency_changed.emit)
         self.colormap = QComboBox()

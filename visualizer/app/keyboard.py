@@ -12,6 +12,7 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import QLabel
 
+from .presets import PRESET_SLOTS
 from .scene_director import BIAS, HOLD
 
 if TYPE_CHECKING:
@@ -32,6 +33,8 @@ SHORTCUTS = (
     ("1 … 9", "hold that category"),
     ("Shift+1 … 9", "bias toward that category"),
     ("+ / −", "more / less reactive to beats"),
+    ("F1 … F8", "recall that preset: scene mode, reactivity, feel, scene memory"),
+    ("Shift+F1 … F8", "store the look that runs now in that preset"),
     ("L", "log / linear frequency axis"),
     ("Ctrl+R", "reload the models"),
     ("B", "blackout on / off: fade to black and back over the Blackout fade time"),
@@ -82,6 +85,9 @@ def bind_keys(window: MainWindow) -> None:
     bind("+", lambda: window.set_reactivity(window.settings.reactivity + 0.25))
     bind("=", lambda: window.set_reactivity(window.settings.reactivity + 0.25))
     bind("-", lambda: window.set_reactivity(window.settings.reactivity - 0.25))
+    for slot in range(1, PRESET_SLOTS + 1):
+        bind(f"F{slot}", lambda slot=slot: window.recall_preset(slot))
+        bind(f"Shift+F{slot}", lambda slot=slot: window.store_preset(slot))
     bind("L", lambda: window.panel.log_frequency.toggle())
     bind("Ctrl+R", window.reload_models)
     bind("B", lambda: window.stage.toggle_blackout())

@@ -31,7 +31,7 @@ from PyQt6.QtWidgets import (
 from .app_settings import AppSettings
 from .audio_sources import CaptureSource, FilePlayback, InputChoice
 from .canvas_window import CanvasWindow
-from .control_panel import FEEL_STEPS, ControlPanel
+from .control_panel import FEEL_STEPS, REACTIVITY_STEPS, ControlPanel
 from .device_watchdog import DeviceWatchdog
 from .frame_stats import FrameStats
 from .frame_worker import FrameWorker, WorkerSettings
@@ -39,6 +39,7 @@ from .keyboard import bind_keys, help_overlay
 from .model_loader import ModelLoader
 from .model_runtime import ModelRuntime
 from .playlist import Playlist
+from .presets import PresetError
 from .sample_ring import SampleRing
 from .scene_canvas import SceneCanvas
 from .scene_controls import SceneControls
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.watchdog = DeviceWatchdog(self)
         self.controls = SceneControls(self)
         self._build_layout()
+        self.controls.show_presets()
         self._connect_panel()
         bind_keys(self)
         self.stage = Stage(self)  # OSC, MIDI, recording, NDI: through the same methods as keys
@@ -157,7 +159,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.help_overlay.setParent(central)
         self.help_overlay.hide()
-        self.panel.reactivity.setValue(round(self.settings.reactivity * 100))
+        self.panel.reactivity.setValue(round(self.settings.reactivity * REACTIVITY_STEPS))
         self.panel.feel.setValue(round(self.worker_settings.feel_strength * FEEL_STEPS))
         self.panel.av_offset.setValue(self.settings.av_offset_ms)
         self.panel.log_frequency.setChecked(self.settings.log_frequency)
@@ -264,6 +266,16 @@ class MainWindow(QMainWindow):
 
     def set_scene_memory(self, seconds: float) -> None:
         self.controls.set_scene_memory(seconds)
+
+    def recall_preset(self, slot: int) -> None:
+        """F1 … F8: run preset `slot`'s look; why not, when it cannot, in the Presets row."""
+        try:
+            self.controls.recall_preset(slot)
+        except PresetError as error:
+            self.controls.show_presets(str(error))
+
+    def store_preset(self, slot: int) -> None:
+        self.controls.store_preset(slot)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt's name
         if event.mimeData().hasUrls():

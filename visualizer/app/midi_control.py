@@ -26,6 +26,7 @@ from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .output_level import MAX_FADE_SECONDS
+from .presets import PRESET_SLOTS
 from .scene_director import MAX_REACTIVITY
 
 EXTRA = "vj"
@@ -51,6 +52,7 @@ def targets() -> list[str]:
         *BUTTONS,
         *(f"hold {number}" for number in range(1, CATEGORY_BUTTONS + 1)),
         *(f"bias {number}" for number in range(1, CATEGORY_BUTTONS + 1)),
+        *(f"preset {number}" for number in range(1, PRESET_SLOTS + 1)),
     ]
 
 

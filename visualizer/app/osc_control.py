@@ -32,6 +32,8 @@ INPUT_ADDRESSES = {
     "record": "0 / 1, none toggles: record what the canvas shows",
     "ndi": "0 / 1, none toggles: NDI output",
     "picture": "none: save the picture the canvas shows as a PNG in the record folder",
+    "preset": "int 1-8: recall that preset's look (scene mode, reactivity, feel, scene memory)",
+    "store_preset": "int 1-8: store the look that runs now in that preset",
 }
 OUTPUT_ADDRESSES = {
     "probabilities": "one float per category, in the models' order (40 Hz)",

@@ -1,5 +1,5 @@
-"""The scene controls: the scene mode, reactivity, feel, scene memory, A/V offset, the
-spectrogram's axis and colours.
+"""The scene controls: the scene mode, reactivity, feel, scene memory, their presets, A/V
+offset, the spectrogram's axis and colours.
 
 Keys, the panel, OSC and MIDI all land here. Each control is kept in the user's settings
 and reaches the worker as a `WorkerCommand` between its frames; the panel shows the value
@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from visualizer.feel import MAX_FEEL_STRENGTH
-from visualizer.scene_memory import MAX_APP_SECONDS
+from visualizer.scene_memory import DEFAULT_SCENE_MEMORY_SECONDS, MAX_APP_SECONDS
 
-from .control_panel import FEEL_STEPS
+from .control_panel import FEEL_STEPS, REACTIVITY_STEPS
 from .frame_worker import (
     SetAvOffset,
     SetFeelStrength,
@@ -22,7 +22,8 @@ from .frame_worker import (
     SetSceneMemory,
     SetSceneMode,
 )
-from .scene_director import AUTO, BIAS, HOLD, SceneMode
+from .presets import PRESET_SLOTS, Look, PresetError
+from .scene_director import AUTO, BIAS, HOLD, MAX_REACTIVITY, SceneMode
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -89,11 +90,11 @@ class SceneControls:
             self.set_scene(BIAS, index - 1 - count)
 
     def set_reactivity(self, value: float) -> None:
-        value = min(max(value, 0.0), 3.0)
+        value = min(max(value, 0.0), MAX_REACTIVITY)
         self.settings.reactivity = value
         self.window.link.send(SetReactivity(value))
-        if abs(self.panel.reactivity.value() - round(value * 100)) > 0:
-            self.panel.reactivity.setValue(round(value * 100))
+        if self.panel.reactivity.value() != round(value * REACTIVITY_STEPS):
+            self.panel.reactivity.setValue(round(value * REACTIVITY_STEPS))
 
     def set_feel_strength(self, value: float) -> None:
         """How strongly light and colour follow the music's feel (kept in the settings)."""
@@ -110,6 +111,69 @@ class SceneControls:
         self.window.link.send(SetSceneMemory(seconds))
         if self.panel.scene_memory.value() != round(seconds):
             self.panel.scene_memory.setValue(round(seconds))
+
+    # ----- presets -----
+    def current_look(self) -> Look:
+        """The look that runs now: the scene mode the user chose and the reactivity, feel
+        and scene memory the worker was sent (the model's memory if the user chose none)."""
+        settings = self.settings
+        link = self.window.link
+        running = link.worker_settings  # the GUI's copy, in step with every command sent
+        memory = running.scene_memory_seconds
+        if memory is None:
+            runtime = link.runtime
+            memory = (
+                runtime.metadata.scene_memory_seconds if runtime else DEFAULT_SCENE_MEMORY_SECONDS
+            )
+        mode = settings.scene_mode
+        categories = self._categories() or ()
+        held = mode in (HOLD, BIAS) and settings.scene_category in categories
+        return Look(
+            mode=mode if held else AUTO,
+            category=settings.scene_category if held else "",
+            reactivity=running.reactivity,
+            feel_strength=running.feel_strength,
+            scene_memory_seconds=memory,
+        )
+
+    def store_preset(self, slot: int) -> Look:
+        """Keep the look that runs now in preset `slot` (1 ... PRESET_SLOTS)."""
+        look = self.current_look()
+        self.settings.set_preset(slot, look.to_json())
+        self.show_presets(f"preset {slot} stored: {look.describe()}")
+        return look
+
+    def recall_preset(self, slot: int) -> Look:
+        """Run the look of preset `slot`; PresetError (nothing changed) for an empty slot or
+        a category these models do not have."""
+        look = Look.from_json(self.settings.preset(slot))
+        if look is None:
+            raise PresetError(f"preset {slot} is empty (Shift+F{slot} stores the look that runs)")
+        categories = self._categories() or ()
+        if look.mode != AUTO and look.category not in categories:
+            raise PresetError(
+                f"preset {slot} {'holds' if look.mode == HOLD else 'biases toward'} "
+                f"'{look.category}', which these models do not have ({', '.join(categories)})"
+            )
+        if look.mode == AUTO:
+            self.set_auto_mode()
+        else:
+            self.set_scene(look.mode, categories.index(look.category))
+        self.set_reactivity(look.reactivity)
+        self.set_feel_strength(look.feel_strength)
+        self.set_scene_memory(look.scene_memory_seconds)
+        self.show_presets(f"preset {slot}: {look.describe()}")
+        return look
+
+    def show_presets(self, last: str = "") -> None:
+        """The panel's Presets row: which slots hold a look, and what was last done."""
+        stored = [
+            str(slot)
+            for slot in range(1, PRESET_SLOTS + 1)
+            if Look.from_json(self.settings.preset(slot)) is not None
+        ]
+        held = f"stored: {', '.join(stored)}" if stored else "none stored (Shift+F1 … F8)"
+        self.panel.preset_label.setText(f"{held}\n{last}" if last else held)
 
     def set_av_offset(self, milliseconds: float) -> None:
         self.settings.av_offset_ms = milliseconds

@@ -36,6 +36,7 @@ from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import INPUT_ADDRESSES, OscListener, OscSender, OscUnavailable
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
+from .presets import slot_number
 from .recorder import Recorder, RecordingSummary
 from .scene_director import BIAS, HOLD
 
@@ -223,6 +224,10 @@ class Stage(QObject):
                 self.stop_recording()
         elif action == "picture":
             self.save_picture()
+        elif action == "preset":
+            window.controls.recall_preset(slot_number(args))
+        elif action == "store_preset":
+            window.controls.store_preset(slot_number(args))
         else:
             raise ValueError(f"unknown action '{action}' (one of {', '.join(INPUT_ADDRESSES)})")
 
