@@ -25,6 +25,17 @@ def test_top_level_help_lists_every_subcommand(capsys):
         assert name in out
 
 
+def test_version_is_the_installed_packages(capsys):
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"musicscape {project['project']['version']}\n"
+
+
 @pytest.mark.parametrize("name", sorted(SUBCOMMANDS))
 def test_every_subcommand_has_help(name, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import importlib.util
 import sys
 from dataclasses import dataclass
@@ -101,12 +102,21 @@ def _load(name: str):
         raise
 
 
+def package_version() -> str:
+    """The installed package's version ("unknown" when run from a tree never installed)."""
+    try:
+        return importlib.metadata.version("musicscape")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     parser = argparse.ArgumentParser(
         prog="musicscape",
         description="Listens to music and paints natural scenes that fit it, live. "
         "With no subcommand, starts the visualizer.",
     )
+    parser.add_argument("--version", action="version", version=f"musicscape {package_version()}")
     app_module = importlib.util.find_spec("visualizer.app")
     if app_module is not None:
         importlib.import_module("visualizer.app").add_arguments(parser)
