@@ -15,7 +15,7 @@ from PIL import Image
 from tests.bad_files import write_wav_damaged_midway
 from visualizer.app.model_runtime import ModelRuntime, default_model_dir
 from visualizer.app.output_level import dim
-from visualizer.app.scene_director import HOLD, SceneMode
+from visualizer.app.scene_director import DEFAULT_CROSSFADE_SECONDS, HOLD, SceneMode
 from visualizer.motion import frame_changes, load_frames
 from visualizer.render import FrameQueue, OfflinePipeline, Progress, parse_mode, render, run
 from visualizer.upscale import to_rgb8
@@ -162,14 +162,17 @@ def test_a_click_track_gives_pulses_at_the_clicks_and_no_cut(tmp_path, runtime):
     assert pulsing > 3.0 * between
 
 
-def test_a_held_scene_switch_is_a_bounded_cross_fade_of_over_a_second(tmp_path, runtime):
+@pytest.mark.parametrize("crossfade", [DEFAULT_CROSSFADE_SECONDS, 6.0])
+def test_a_held_scene_switch_is_a_bounded_cross_fade_of_the_crossfade_time(
+    tmp_path, runtime, crossfade
+):
     music = click_track(tmp_path / "clicks.wav", 8.0)
     contract = runtime.metadata.frontend
     samples = sf.read(music, dtype="float32")[0].mean(axis=1)
     from scipy.signal import resample_poly
 
     samples = resample_poly(samples, contract.sample_rate, RATE).astype(np.float32)
-    pipeline = OfflinePipeline(runtime)
+    pipeline = OfflinePipeline(runtime, crossfade_seconds=crossfade)
     director = pipeline.director
     director.quiet_speed = director.busy_speed = director.pulse_size = 0.0  # only the fade
     fps, switch_time = 60.0, 3.0
@@ -189,8 +192,11 @@ def test_a_held_scene_switch_is_a_bounded_cross_fade_of_over_a_second(tmp_path, 
     distance = np.abs(frames[start:] - frames[-1]).mean(axis=(1, 2, 3))
     assert distance[0] > 20.0  # another scene
     assert changes.max() <= 3.0  # per frame, a small step
-    ninety = int(np.argmax(distance < 0.1 * distance[0]))
-    assert ninety / fps >= 1.0
+    if crossfade == DEFAULT_CROSSFADE_SECONDS:
+        ninety = int(np.argmax(distance < 0.1 * distance[0]))
+        assert ninety / fps >= 1.0
+    else:  # 1.5 s in, a 6-s cross-fade is not half way (the default's is past 90%)
+        assert distance[int(1.5 * fps)] > 0.5 * distance[0]
 
 
 def test_an_interrupted_render_leaves_a_playable_file_in_sync(tmp_path, runtime):
@@ -320,6 +326,7 @@ def test_feel_asks_each_frame_for_the_light_and_colour_of_the_music_followed_so_
         (["--size", "100002"], "--size must be 16-4096 pixels, got 100002"),
         (["--size", "255"], "--size must be even (H.264 halves the colour planes), got 255"),
         (["--feel", "2"], "--feel must be 0-1 (0: off), got 2.0"),
+        (["--crossfade", "0"], "--crossfade must be 0.3-20 seconds, got 0.0"),
     ],
 )
 def test_numbers_out_of_range_are_refused_in_one_line(tmp_path, option, reason, capsys):

@@ -31,9 +31,12 @@ from visualizer.app.output_level import dim
 from visualizer.app.scene_director import (
     AUTO,
     BIAS,
+    DEFAULT_CROSSFADE_SECONDS,
     DEFAULT_REACTIVITY,
     HOLD,
+    MAX_CROSSFADE_SECONDS,
     MAX_REACTIVITY,
+    MIN_CROSSFADE_SECONDS,
     SceneDirector,
     SceneMode,
 )
@@ -55,6 +58,7 @@ NUMERIC_OPTIONS = (
     NumericOption("--fps", 1, MAX_FPS, "frames per second"),
     NumericOption("--reactivity", 0, MAX_REACTIVITY, "(the app's + / - keys)"),
     NumericOption("--feel", 0, MAX_FEEL_STRENGTH, "(0: off)"),
+    NumericOption("--crossfade", MIN_CROSSFADE_SECONDS, MAX_CROSSFADE_SECONDS, "seconds"),
     NumericOption("--seed", 0, 2**32 - 1),
     NumericOption("--fade", 0, 60, "seconds"),
 )
@@ -101,6 +105,7 @@ class OfflinePipeline:
         memory_seconds: float | None = None,
         encoder_hz: float = ENCODER_HZ,
         feel_strength: float = DEFAULT_FEEL_STRENGTH,
+        crossfade_seconds: float = DEFAULT_CROSSFADE_SECONDS,
     ):
         meta = runtime.metadata
         self.runtime = runtime
@@ -112,6 +117,7 @@ class OfflinePipeline:
         )
         self.director.mode = mode or SceneMode()
         self.director.reactivity = reactivity
+        self.director.crossfade_seconds = crossfade_seconds
         self.rolling = RollingSTFT(self.contract)
         self.encoder_interval = 1.0 / encoder_hz
         self._window = np.empty(self.contract.input_shape, dtype=np.float32)
@@ -289,6 +295,7 @@ def render(
     progress: Progress | None = None,
     max_seconds: float | None = None,
     fade_seconds: float = 0.0,
+    crossfade_seconds: float = DEFAULT_CROSSFADE_SECONDS,
 ) -> RenderResult:
     """Render `audio_path` to `out_path`; returns what was rendered (also when interrupted:
     the file is closed and playable either way). With `fade_seconds`, the picture and the
@@ -319,7 +326,12 @@ def render(
         duration = min(duration, max_seconds)
     total_frames = max(1, math.floor(duration * fps))
     pipeline = OfflinePipeline(
-        runtime, seed=seed, mode=mode, reactivity=reactivity, feel_strength=feel_strength
+        runtime,
+        seed=seed,
+        mode=mode,
+        reactivity=reactivity,
+        feel_strength=feel_strength,
+        crossfade_seconds=crossfade_seconds,
     )
 
     def write(index: int, shown: np.ndarray) -> None:
@@ -427,6 +439,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{MAX_FEEL_STRENGTH:g} (default {DEFAULT_FEEL_STRENGTH:g})",
     )
     parser.add_argument(
+        "--crossfade",
+        type=float,
+        default=DEFAULT_CROSSFADE_SECONDS,
+        metavar="SECONDS",
+        help="how long a change of scene takes, 10%% to 90%% of the way, as the app's "
+        f"Cross-fade box ({MIN_CROSSFADE_SECONDS:g}-{MAX_CROSSFADE_SECONDS:g}, default "
+        f"{DEFAULT_CROSSFADE_SECONDS:g})",
+    )
+    parser.add_argument(
         "--fade",
         type=float,
         default=0.0,
@@ -476,6 +497,7 @@ def run(args: argparse.Namespace) -> int:
             mode=mode,
             reactivity=args.reactivity,
             feel_strength=args.feel,
+            crossfade_seconds=args.crossfade,
             frames_dir=args.frames,
             progress=Progress(duration),
             fade_seconds=args.fade,

@@ -48,7 +48,7 @@ def _packet(
 def test_the_widest_values_wrap_inside_the_panel_instead_of_being_cut(qtbot):
     panel = ControlPanel()
     qtbot.addWidget(panel)
-    panel.resize(panel.maximumWidth(), 900)
+    panel.resize(panel.maximumWidth(), 1400)  # taller than every row needs: none squeezed
     panel.show()
     qtbot.waitExposed(panel)
     panel.set_categories(CATEGORIES)

@@ -118,6 +118,7 @@ def test_continuous_controls_blackout_and_fullscreen(qtbot, osc_window, receiver
     client.send_message("/musicscape/reactivity", 2.5)
     client.send_message("/musicscape/scene_memory", 30.0)
     client.send_message("/musicscape/feel", 0.75)
+    client.send_message("/musicscape/crossfade", 6.5)
     client.send_message("/musicscape/master", 0.25)
     client.send_message("/musicscape/blackout_fade", 0.0)
     client.send_message("/musicscape/blackout", 1)
@@ -127,6 +128,8 @@ def test_continuous_controls_blackout_and_fullscreen(qtbot, osc_window, receiver
     assert window.panel.reactivity.value() == 250
     qtbot.waitUntil(lambda: window.worker.settings.feel_strength == 0.75, timeout=TIMEOUT_MS)
     assert window.panel.feel.value() == 75 and window.settings.feel_strength == 0.75
+    qtbot.waitUntil(lambda: window.worker.settings.crossfade_seconds == 6.5, timeout=TIMEOUT_MS)
+    assert window.panel.crossfade.value() == 6.5 and window.settings.crossfade_seconds == 6.5
     qtbot.waitUntil(lambda: window.stage.level.master == 0.25, timeout=TIMEOUT_MS)
     assert window.stage.master_slider.value() == 25
     qtbot.waitUntil(window.isFullScreen, timeout=TIMEOUT_MS)

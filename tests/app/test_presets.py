@@ -15,14 +15,14 @@ from visualizer.app.presets import PRESET_SLOTS, Look, PresetError, slot_number
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
 
 TIMEOUT_MS = 10_000
-SKY_HELD = Look(HOLD, "sky", 2.0, 0.2, 30.0)
+SKY_HELD = Look(HOLD, "sky", 2.0, 0.2, 30.0, 6.0)
 
 
 def test_a_look_round_trips_through_json_and_says_itself_in_words():
     assert Look.from_json(SKY_HELD.to_json()) == SKY_HELD
-    assert SKY_HELD.describe() == "hold sky, reactivity 2, feel 0.2, memory 30 s"
-    assert Look(AUTO, "", 1.0, 0.5, 16.0).describe() == (
-        "auto, reactivity 1, feel 0.5, memory 16 s"
+    assert SKY_HELD.describe() == "hold sky, reactivity 2, feel 0.2, memory 30 s, cross-fade 6 s"
+    assert Look(AUTO, "", 1.0, 0.5, 16.0, 1.5).describe() == (
+        "auto, reactivity 1, feel 0.5, memory 16 s, cross-fade 1.5 s"
     )
 
 
@@ -42,7 +42,9 @@ def test_a_look_round_trips_through_json_and_says_itself_in_words():
         '"scene_memory_seconds": 16}',
         '{"mode": "auto", "category": "", "reactivity": 1}',  # missing values
         '{"mode": "auto", "category": "", "reactivity": 1, "feel_strength": 0.5, '
-        '"scene_memory_seconds": 16, "volume": 11}',  # a value no look has
+        '"scene_memory_seconds": 16, "crossfade_seconds": 0}',  # a cut: under 0.3 s
+        '{"mode": "auto", "category": "", "reactivity": 1, "feel_strength": 0.5, '
+        '"scene_memory_seconds": 16, "crossfade_seconds": 1.5, "volume": 11}',  # no look's
     ],
 )
 def test_a_stored_value_that_is_no_look_reads_as_an_empty_slot(text):
@@ -67,18 +69,20 @@ def test_a_stored_look_comes_back_exactly_and_outlives_the_window(
     window.set_reactivity(2.0)
     window.set_feel_strength(0.2)
     window.set_scene_memory(30.0)
+    window.set_crossfade(6.0)
     qtbot.keyClick(window, Qt.Key.Key_F3, Qt.KeyboardModifier.ShiftModifier)
     assert window.panel.preset_label.text() == (
-        "stored: 3\npreset 3 stored: hold sky, reactivity 2, feel 0.2, memory 30 s"
+        "stored: 3\npreset 3 stored: hold sky, reactivity 2, feel 0.2, memory 30 s, cross-fade 6 s"
     )
     window.set_scene(BIAS, 3)
     window.set_reactivity(0.5)
     window.set_feel_strength(0.9)
     window.set_scene_memory(5.0)
+    window.set_crossfade(0.5)
     qtbot.keyClick(window, Qt.Key.Key_F3)
     assert window.controls.current_look() == SKY_HELD
     assert (window.panel.reactivity.value(), window.panel.feel.value()) == (200, 20)
-    assert window.panel.scene_memory.value() == 30
+    assert window.panel.scene_memory.value() == 30 and window.panel.crossfade.value() == 6.0
     assert window.panel.mode_box.currentText() == "hold sky"
     qtbot.waitUntil(
         lambda: (
@@ -86,11 +90,12 @@ def test_a_stored_look_comes_back_exactly_and_outlives_the_window(
             and window.worker.settings.reactivity == 2.0
             and window.worker.settings.feel_strength == 0.2
             and window.worker.settings.scene_memory_seconds == 30.0
+            and window.worker.settings.crossfade_seconds == 6.0
         ),
         timeout=TIMEOUT_MS,
     )
     assert window.panel.preset_label.text() == (
-        "stored: 3\npreset 3: hold sky, reactivity 2, feel 0.2, memory 30 s"
+        "stored: 3\npreset 3: hold sky, reactivity 2, feel 0.2, memory 30 s, cross-fade 6 s"
     )
     window.set_auto_mode()
     later = make_window(model_dir)  # the same settings file: the preset is still there
@@ -110,7 +115,7 @@ def test_an_empty_slot_or_a_category_the_models_lack_changes_nothing(
     assert window.panel.preset_label.text() == (
         "none stored (Shift+F1 … F8)\npreset 5 is empty (Shift+F5 stores the look that runs)"
     )
-    settings.set_preset(6, Look(BIAS, "forest", 1.0, 0.5, 16.0).to_json())
+    settings.set_preset(6, Look(BIAS, "forest", 1.0, 0.5, 16.0, 1.5).to_json())
     window.recall_preset(6)
     assert window.panel.preset_label.text() == (
         "stored: 6\npreset 6 biases toward 'forest', which these models do not have "
@@ -152,9 +157,9 @@ def test_a_midi_pad_recalls_a_preset(qtbot, make_window, model_dir, settings):
     assert bindings.handle(mido.Message("note_off", channel=9, note=44)) is None
     assert bindings.handle(pad) == ("preset", (4,))
     window = make_window(model_dir)
-    settings.set_preset(4, Look(BIAS, "water", 0.0, 1.0, 0.0).to_json())
+    settings.set_preset(4, Look(BIAS, "water", 0.0, 1.0, 0.0, 20.0).to_json())
     window.stage.learn_midi("preset 4")
     window.stage.on_midi_message(pad)  # learnt
     window.stage.on_midi_message(mido.Message("note_off", channel=9, note=44))
     window.stage.on_midi_message(pad)  # struck: recalled
-    assert window.controls.current_look() == Look(BIAS, "water", 0.0, 1.0, 0.0)
+    assert window.controls.current_look() == Look(BIAS, "water", 0.0, 1.0, 0.0, 20.0)

@@ -8,6 +8,7 @@ import pytest
 from visualizer.app.model_runtime import ModelRuntime
 from visualizer.app.scene_director import (
     BIAS,
+    DEFAULT_CROSSFADE_SECONDS,
     HOLD,
     MOTION_TRUNCATION,
     SceneDirector,
@@ -36,6 +37,29 @@ def test_feature_cross_fades_to_a_new_encoding_in_two_stages_at_any_frame_rate()
             if index == frames_per_second:
                 np.testing.assert_allclose(feature, 1.0 - 2.0 * np.exp(-1.0), rtol=1e-5)
         np.testing.assert_allclose(feature, 1.0 - 3.0 * np.exp(-2.0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("crossfade", [0.3, DEFAULT_CROSSFADE_SECONDS, 8.0, 20.0])
+def test_a_change_of_scene_takes_the_crossfade_time_from_10_to_90_percent(crossfade):
+    director = _director()
+    assert director.crossfade_seconds == pytest.approx(DEFAULT_CROSSFADE_SECONDS)
+    director.crossfade_seconds = crossfade
+    director.on_encoding(np.zeros(4, np.float32), np.array([1.0, 0.0]), now=0.0)
+    director.step(0.0)
+    director.on_encoding(np.ones(4, np.float32), np.array([0.0, 1.0]), now=0.0)
+    frame = 1e-3
+    times = np.arange(1, round(3 * crossfade / frame)) * frame
+    way = np.array([director.step(t)[1][0] for t in times])
+    rise = times[np.argmax(way >= 0.9)] - times[np.argmax(way >= 0.1)]
+    # within two frames, and the float32 glide's drift over thousands of steps (2 parts in 10^4)
+    assert rise == pytest.approx(crossfade, abs=2 * frame + 2e-4 * crossfade)
+
+
+def test_a_crossfade_of_no_time_is_refused():
+    director = _director()
+    for seconds in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="cross-fade takes a finite time > 0"):
+            director.crossfade_seconds = seconds
 
 
 def test_encodings_pass_through_the_scene_memory_and_a_new_source_forgets_it():

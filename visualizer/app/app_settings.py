@@ -14,7 +14,13 @@ from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .output_level import MAX_FADE_SECONDS
-from .scene_director import DEFAULT_REACTIVITY, MAX_REACTIVITY
+from .scene_director import (
+    DEFAULT_CROSSFADE_SECONDS,
+    DEFAULT_REACTIVITY,
+    MAX_CROSSFADE_SECONDS,
+    MAX_REACTIVITY,
+    MIN_CROSSFADE_SECONDS,
+)
 
 SOURCE_DEMO = "demo"
 SOURCE_FILE = "file"
@@ -114,6 +120,19 @@ class AppSettings:
     @reactivity.setter
     def reactivity(self, value: float) -> None:
         self._set("scene/reactivity", float(value))
+
+    @property
+    def crossfade_seconds(self) -> float:
+        """How long a change of scene takes, 10% to 90% (a stored time under the least the
+        app offers reads as that least)."""
+        seconds = self._number(
+            "scene/crossfade_seconds", DEFAULT_CROSSFADE_SECONDS, MAX_CROSSFADE_SECONDS
+        )
+        return max(seconds, MIN_CROSSFADE_SECONDS)
+
+    @crossfade_seconds.setter
+    def crossfade_seconds(self, value: float) -> None:
+        self._set("scene/crossfade_seconds", float(value))
 
     @property
     def scene_memory_seconds(self) -> float | None:

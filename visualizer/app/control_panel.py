@@ -27,7 +27,7 @@ from visualizer.feel import MAX_FEEL_STRENGTH, describe_feel
 from visualizer.frontend.level import GATE_DB
 from visualizer.scene_memory import MAX_APP_SECONDS
 
-from .scene_director import MAX_REACTIVITY
+from .scene_director import MAX_CROSSFADE_SECONDS, MAX_REACTIVITY, MIN_CROSSFADE_SECONDS
 from .spectrogram_view import COLORMAPS
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class ControlPanel(QWidget):
     reactivity_changed = pyqtSignal(float)
     feel_changed = pyqtSignal(float)
     scene_memory_changed = pyqtSignal(float)  # seconds
+    crossfade_changed = pyqtSignal(float)  # seconds
     auto_level_changed = pyqtSignal(bool)
     mode_chosen = pyqtSignal(int)  # index in the mode box
     log_frequency_changed = pyqtSignal(bool)
@@ -200,10 +201,21 @@ class ControlPanel(QWidget):
             lambda seconds: self.scene_memory_changed.emit(float(seconds))
         )
         scene_form.addRow("Scene memory", self.scene_memory)
+        self.crossfade = QDoubleSpinBox()
+        self.crossfade.setRange(MIN_CROSSFADE_SECONDS, MAX_CROSSFADE_SECONDS)
+        self.crossfade.setDecimals(1)
+        self.crossfade.setSingleStep(0.5)
+        self.crossfade.setSuffix(" s")
+        self.crossfade.setToolTip(
+            "How long a change of scene takes (10% to 90% of the way): short for a set that "
+            "drops, long for an ambient one"
+        )
+        self.crossfade.valueChanged.connect(self.crossfade_changed.emit)
+        scene_form.addRow("Cross-fade", self.crossfade)
         self.preset_label = QLabel("-")
         self.preset_label.setWordWrap(True)
         self.preset_label.setToolTip(
-            "F1 … F8 recall a look (mode, reactivity, feel, scene memory); "
+            "F1 … F8 recall a look (mode, reactivity, feel, scene memory, cross-fade); "
             "Shift+F1 … F8 store the one that runs"
         )
         scene_form.addRow("Presets", self.preset_label)

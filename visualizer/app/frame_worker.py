@@ -34,7 +34,13 @@ from .model_runtime import ModelRuntime
 from .output_size import OutputGovernor, OutputLevel, asked_level, output_levels, pick_output
 from .qt_resize import smooth_resize_rgb8
 from .sample_ring import SampleRing
-from .scene_director import AUTO, DEFAULT_REACTIVITY, SceneDirector, SceneMode
+from .scene_director import (
+    AUTO,
+    DEFAULT_CROSSFADE_SECONDS,
+    DEFAULT_REACTIVITY,
+    SceneDirector,
+    SceneMode,
+)
 from .spectrogram_image import SpectrogramImage
 
 
@@ -78,6 +84,7 @@ class WorkerSettings:
     log_frequency: bool = True
     scene_memory_seconds: float | None = None  # None: the model's scene_memory_seconds
     reactivity: float = DEFAULT_REACTIVITY
+    crossfade_seconds: float = DEFAULT_CROSSFADE_SECONDS  # a change of scene, 10% to 90%
     scene_mode: SceneMode = SceneMode()
     output_size: int | None = None  # None: the largest that holds fps here (output_size.py)
     feel_strength: float = DEFAULT_FEEL_STRENGTH  # light and colour follow the feel (feel.py)
@@ -107,6 +114,14 @@ class SetReactivity(WorkerCommand):
 
     def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
         return replace(settings, reactivity=self.value)
+
+
+@dataclass(frozen=True)
+class SetCrossfade(WorkerCommand):
+    seconds: float
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return replace(settings, crossfade_seconds=self.seconds)
 
 
 @dataclass(frozen=True)
@@ -189,6 +204,7 @@ class FrameWorker(QThread):
         self.settings = settings  # what the loop runs with; only the worker replaces it
         self._director = SceneDirector.for_model(runtime, settings.scene_memory_seconds)
         self._director.reactivity = settings.reactivity
+        self._director.crossfade_seconds = settings.crossfade_seconds
         self._director.mode = settings.scene_mode
         self.rolling = RollingSTFT(contract)
         self._spectrogram = self._spectrogram_layout(settings)
@@ -261,6 +277,7 @@ class FrameWorker(QThread):
             return reset
         director = self._director
         director.reactivity = settings.reactivity
+        director.crossfade_seconds = settings.crossfade_seconds
         director.mode = settings.scene_mode
         director.memory.seconds = settings.scene_memory_seconds
         if settings.log_frequency != self.settings.log_frequency:

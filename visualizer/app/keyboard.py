@@ -33,7 +33,7 @@ SHORTCUTS = (
     ("1 … 9", "hold that category"),
     ("Shift+1 … 9", "bias toward that category"),
     ("+ / −", "more / less reactive to beats"),
-    ("F1 … F8", "recall that preset: scene mode, reactivity, feel, scene memory"),
+    ("F1 … F8", "recall that preset: scene mode, reactivity, feel, memory, cross-fade"),
     ("Shift+F1 … F8", "store the look that runs now in that preset"),
     ("L", "log / linear frequency axis"),
     ("Ctrl+R", "reload the models"),

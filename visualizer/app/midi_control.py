@@ -27,7 +27,7 @@ from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .output_level import MAX_FADE_SECONDS
 from .presets import PRESET_SLOTS
-from .scene_director import MAX_REACTIVITY
+from .scene_director import MAX_CROSSFADE_SECONDS, MAX_REACTIVITY, MIN_CROSSFADE_SECONDS
 
 EXTRA = "vj"
 SETTINGS_KEY = "midi/bindings"
@@ -37,6 +37,7 @@ ALSA_SEQUENCER = "/dev/snd/seq"
 CONTINUOUS = {
     "reactivity": (0.0, MAX_REACTIVITY),
     "scene_memory": (0.0, MAX_APP_SECONDS),
+    "crossfade": (MIN_CROSSFADE_SECONDS, MAX_CROSSFADE_SECONDS),
     "feel": (0.0, MAX_FEEL_STRENGTH),
     "master": (0.0, 1.0),
     "blackout_fade": (0.0, MAX_FADE_SECONDS),

@@ -23,6 +23,7 @@ INPUT_ADDRESSES = {
     "bias": "category name or number: bias toward that scene",
     "reactivity": "float 0-3: how much beats move the picture",
     "scene_memory": "float 0-120: seconds the scene averages the music over",
+    "crossfade": "float 0.3-20: seconds a change of scene takes, 10% to 90%",
     "feel": "float 0-1: how strongly light and colour follow the music's feel (0: off)",
     "blackout": "0 / 1, none toggles: fade to black over the fade time (recording and NDI too)",
     "master": "float 0-1: how bright the picture goes out (at once)",
@@ -32,7 +33,8 @@ INPUT_ADDRESSES = {
     "record": "0 / 1, none toggles: record what the canvas shows",
     "ndi": "0 / 1, none toggles: NDI output",
     "picture": "none: save the picture the canvas shows as a PNG in the record folder",
-    "preset": "int 1-8: recall that preset's look (scene mode, reactivity, feel, scene memory)",
+    "preset": "int 1-8: recall that preset's look (scene mode, reactivity, feel, scene "
+    "memory, cross-fade)",
     "store_preset": "int 1-8: store the look that runs now in that preset",
 }
 OUTPUT_ADDRESSES = {

@@ -1,11 +1,11 @@
 """Presets: looks a performer stores and recalls in one move.
 
 A look is the scene controls: the scene mode with its category, the reactivity, the feel
-strength and the scene memory. The master, the blackout and the source are the show's, not
-a look's, and no preset changes them. PRESET_SLOTS slots: F1 ... F8 recall, Shift+F1 ...
-Shift+F8 store what runs now; OSC `/musicscape/preset N` and `/musicscape/store_preset N`;
-MIDI "preset N" recalls. Recalling is as smooth as the controls themselves: a new scene
-cross-fades as a held category does.
+strength, the scene memory and the cross-fade time. The master, the blackout and the
+source are the show's, not a look's, and no preset changes them. PRESET_SLOTS slots:
+F1 ... F8 recall, Shift+F1 ... Shift+F8 store what runs now; OSC `/musicscape/preset N`
+and `/musicscape/store_preset N`; MIDI "preset N" recalls. Recalling is as smooth as the
+controls themselves: a new scene cross-fades as a held category does.
 
 Each slot is kept in the user's settings as JSON (never pickle) with the category by name,
 so a preset outlives a restart and a model with other weights but the same categories. A
@@ -22,7 +22,14 @@ from dataclasses import asdict, dataclass
 from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
-from .scene_director import AUTO, BIAS, HOLD, MAX_REACTIVITY
+from .scene_director import (
+    AUTO,
+    BIAS,
+    HOLD,
+    MAX_CROSSFADE_SECONDS,
+    MAX_REACTIVITY,
+    MIN_CROSSFADE_SECONDS,
+)
 
 PRESET_SLOTS = 8
 
@@ -38,6 +45,7 @@ class Look:
     reactivity: float
     feel_strength: float
     scene_memory_seconds: float
+    crossfade_seconds: float
 
     def __post_init__(self) -> None:
         if self.mode not in (AUTO, HOLD, BIAS):
@@ -49,16 +57,21 @@ class Look:
             ("feel_strength", MAX_FEEL_STRENGTH),
             ("scene_memory_seconds", float(MAX_APP_SECONDS)),
         ):
-            value = getattr(self, name)
-            if not (isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= high):
-                raise ValueError(f"{name} must be a number 0-{high:g}, got {value!r}")
+            _check_number(name, getattr(self, name), 0.0, high)
+        _check_number(
+            "crossfade_seconds",
+            self.crossfade_seconds,
+            MIN_CROSSFADE_SECONDS,
+            MAX_CROSSFADE_SECONDS,
+        )
 
     def describe(self) -> str:
-        """In words, as the panel shows it: "hold sky, reactivity 1.5, feel 0.5, memory 16 s"."""
+        """In words, as the panel shows it: "hold sky, reactivity 1.5, feel 0.5, memory 16 s,
+        cross-fade 1.5 s"."""
         scene = "auto" if self.mode == AUTO else f"{self.mode} {self.category}"
         return (
             f"{scene}, reactivity {self.reactivity:g}, feel {self.feel_strength:g}, "
-            f"memory {self.scene_memory_seconds:g} s"
+            f"memory {self.scene_memory_seconds:g} s, cross-fade {self.crossfade_seconds:g} s"
         )
 
     def to_json(self) -> str:
@@ -74,6 +87,12 @@ class Look:
             return cls(**values) if isinstance(values, dict) else None
         except (ValueError, TypeError):
             return None
+
+
+def _check_number(name: str, value: object, low: float, high: float) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be a number {low:g}-{high:g}, got {value!r}")
 
 
 def slot_number(args: tuple) -> int:

@@ -16,6 +16,7 @@ from visualizer.scene_memory import DEFAULT_SCENE_MEMORY_SECONDS, MAX_APP_SECOND
 from .control_panel import FEEL_STEPS, REACTIVITY_STEPS
 from .frame_worker import (
     SetAvOffset,
+    SetCrossfade,
     SetFeelStrength,
     SetLogFrequency,
     SetReactivity,
@@ -23,7 +24,15 @@ from .frame_worker import (
     SetSceneMode,
 )
 from .presets import PRESET_SLOTS, Look, PresetError
-from .scene_director import AUTO, BIAS, HOLD, MAX_REACTIVITY, SceneMode
+from .scene_director import (
+    AUTO,
+    BIAS,
+    HOLD,
+    MAX_CROSSFADE_SECONDS,
+    MAX_REACTIVITY,
+    MIN_CROSSFADE_SECONDS,
+    SceneMode,
+)
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -96,6 +105,14 @@ class SceneControls:
         if self.panel.reactivity.value() != round(value * REACTIVITY_STEPS):
             self.panel.reactivity.setValue(round(value * REACTIVITY_STEPS))
 
+    def set_crossfade(self, seconds: float) -> None:
+        """How long a change of scene takes, 10% to 90% (kept in the settings)."""
+        seconds = min(max(seconds, MIN_CROSSFADE_SECONDS), MAX_CROSSFADE_SECONDS)
+        self.settings.crossfade_seconds = seconds
+        self.window.link.send(SetCrossfade(seconds))
+        if self.panel.crossfade.value() != round(seconds, 1):
+            self.panel.crossfade.setValue(seconds)
+
     def set_feel_strength(self, value: float) -> None:
         """How strongly light and colour follow the music's feel (kept in the settings)."""
         value = min(max(value, 0.0), MAX_FEEL_STRENGTH)
@@ -114,8 +131,9 @@ class SceneControls:
 
     # ----- presets -----
     def current_look(self) -> Look:
-        """The look that runs now: the scene mode the user chose and the reactivity, feel
-        and scene memory the worker was sent (the model's memory if the user chose none)."""
+        """The look that runs now: the scene mode the user chose and the reactivity, feel,
+        scene memory and cross-fade the worker was sent (the model's memory if the user
+        chose none)."""
         settings = self.settings
         link = self.window.link
         running = link.worker_settings  # the GUI's copy, in step with every command sent
@@ -134,6 +152,7 @@ class SceneControls:
             reactivity=running.reactivity,
             feel_strength=running.feel_strength,
             scene_memory_seconds=memory,
+            crossfade_seconds=running.crossfade_seconds,
         )
 
     def store_preset(self, slot: int) -> Look:
@@ -162,6 +181,7 @@ class SceneControls:
         self.set_reactivity(look.reactivity)
         self.set_feel_strength(look.feel_strength)
         self.set_scene_memory(look.scene_memory_seconds)
+        self.set_crossfade(look.crossfade_seconds)
         self.show_presets(f"preset {slot}: {look.describe()}")
         return look
 

@@ -9,8 +9,9 @@ frame moves, also those that see no new analysis frame (the STFT hop is longer t
   character over the last phrase or so instead of flipping with every window.
 - The conditioning feature follows the remembered feature through two exponential stages
   in series (time constant `glide_seconds` each, updated exactly for any frame interval), so
-  a change of scene is an S-shaped cross-fade through the generator that takes about
-  3.4 time constants from 10% to 90% (1.5 s by default), never a jump; holding or releasing
+  a change of scene is an S-shaped cross-fade through the generator that takes
+  GLIDE_RISE_TIME_CONSTANTS time constants from 10% to 90% (`crossfade_seconds`, 1.5 s
+  unless the performer sets another), never a jump; holding or releasing
   a category cross-fades the same way, and so does the start: the picture fades from the
   generator's neutral scene (the zero feature) into the first music it hears.
 - The noise travels around a circle at a speed that follows the music's energy (the
@@ -54,6 +55,12 @@ MODE_WEIGHT = {HOLD: 1.0, BIAS: 0.5}
 MOTION_TRUNCATION = 0.4
 DEFAULT_REACTIVITY = 1.0  # how far beats move the picture: 1 = as designed, 0 = not at all
 MAX_REACTIVITY = 3.0
+# Two exponential stages in series reach 1 - (1 + x) exp(-x) of a step after x time
+# constants: 10% at x = 0.5318, 90% at x = 3.8897.
+GLIDE_RISE_TIME_CONSTANTS = 3.35791
+DEFAULT_CROSSFADE_SECONDS = 1.5  # a change of scene, 10% to 90%
+MIN_CROSSFADE_SECONDS = 0.3  # shorter reads as a cut, which the glide exists to avoid
+MAX_CROSSFADE_SECONDS = 20.0
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -82,7 +89,7 @@ class SceneDirector:
         noise_dim: int,
         frame_seconds: float,
         seed: int = 0,
-        glide_seconds: float = 0.45,
+        glide_seconds: float = DEFAULT_CROSSFADE_SECONDS / GLIDE_RISE_TIME_CONSTANTS,
         drift_seconds: float = 20.0,
         quiet_speed: float = 0.3,
         busy_speed: float = 2.0,
@@ -165,6 +172,17 @@ class SceneDirector:
             memory_seconds=memory_seconds,
             noise_truncation=runtime.generator.metadata.noise_truncation(),
         )
+
+    @property
+    def crossfade_seconds(self) -> float:
+        """How long a change of scene takes from 10% to 90% of the way."""
+        return self.glide_seconds * GLIDE_RISE_TIME_CONSTANTS
+
+    @crossfade_seconds.setter
+    def crossfade_seconds(self, seconds: float) -> None:
+        if not (math.isfinite(seconds) and seconds > 0.0):
+            raise ValueError(f"a cross-fade takes a finite time > 0, got {seconds}")
+        self.glide_seconds = seconds / GLIDE_RISE_TIME_CONSTANTS
 
     def _unit(self, size: int) -> np.ndarray:
         vector = self._rng.standard_normal(size)

@@ -203,6 +203,7 @@ class Stage(QObject):
                 "reactivity": window.set_reactivity,
                 "feel": window.set_feel_strength,
                 "scene_memory": window.set_scene_memory,
+                "crossfade": window.set_crossfade,
                 "master": self.set_master,
                 "blackout_fade": self.set_fade_seconds,
             }[action](value)

@@ -40,6 +40,7 @@ def first_worker_settings(
         av_offset_ms=settings.av_offset_ms,
         log_frequency=settings.log_frequency,
         reactivity=settings.reactivity,
+        crossfade_seconds=settings.crossfade_seconds,
         feel_strength=settings.feel_strength if feel_strength is None else feel_strength,
         scene_memory_seconds=(
             settings.scene_memory_seconds  # no --scene-memory given
