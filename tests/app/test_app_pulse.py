@@ -232,3 +232,24 @@ def test_a_quiet_input_is_brought_to_the_models_music_level_and_the_panel_says_s
         lambda: abs(levelled_row - int(window.spectrogram.shown()[tone_row, -1]) - 59) <= 1,
         timeout=5000,
     )
+
+
+def test_an_input_that_reaches_full_scale_is_named_as_clipping(qtbot, pulse_window, tmp_path):
+    path = tmp_path / "loud.wav"
+    t = np.arange(RATE * 30) / RATE
+    sf.write(path, np.sin(2 * np.pi * TONE_HZ * t).astype(np.float32), RATE, "FLOAT")
+    player = subprocess.Popen(["paplay", str(path)])
+    try:
+        window = pulse_window()
+        assert window.capture_input(monitor_choice())
+        # A full-scale sine reads 0 dBFS; the gain brings it down to the music's level.
+        qtbot.waitUntil(
+            lambda: (
+                window.panel.level_label.text()
+                == "0 dBFS, -12 dB auto level; clipping: turn the input down"
+            ),
+            timeout=AUDIO_TIMEOUT_MS,
+        )
+    finally:
+        player.terminate()
+        player.wait(timeout=5)

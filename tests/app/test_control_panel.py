@@ -102,10 +102,15 @@ def test_a_short_window_scrolls_the_panel_instead_of_squeezing_its_rows(
 def test_the_level_row_says_how_loud_the_audio_comes_and_what_auto_level_does():
     assert describe_level(-28.0, -31.4, 14.3, True, True, True) == "-31 dBFS, +14 dB auto level"
     assert describe_level(-8.0, -8.0, -9.3, True, True, True) == "-8 dBFS, -9 dB auto level"
+    assert describe_level(-0.2, -0.3, 0.2, True, True, True) == "0 dBFS, +0 dB auto level"
     assert describe_level(-40.0, -31.4, 0.0, False, True, True) == "-31 dBFS (auto level off)"
     assert describe_level(-31.4, -31.4, 0.0, True, True, False) == (
         "-31 dBFS (not levelled: the model names no music level)"
     )
+    assert describe_level(-1.0, -4.2, -12.0, True, True, True, clipping=True) == (
+        "-4 dBFS, -12 dB auto level; clipping: turn the input down"
+    )
+    assert describe_level(-1.0, -4.2, 0.0, False, False, True, clipping=True) == "-4 dBFS"
     assert describe_level(-17.2, None, 0.0, False, False, True) == "-17 dBFS"  # a file's own
     assert describe_level(-70.0, -20.0, 0.0, False, False, True) == "silent (below -70 dBFS)"
     assert describe_level(-120.0, None, 0.0, True, True, True) == (

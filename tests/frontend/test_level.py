@@ -159,3 +159,22 @@ def test_the_meter_reads_every_block_and_falls_to_silence():
     assert follower.meter_db == pytest.approx(-75.0, abs=1e-3)
     fed(follower, np.zeros(BLOCK * 400, np.float32), reference_db=-17.0)
     assert follower.meter_db == pytest.approx(-120.0, abs=1e-3)
+
+
+def test_a_sample_at_full_scale_is_clipping_for_the_next_two_seconds():
+    follower = LevelFollower(BLOCK, RATE)
+    quiet = sine(-20.0, 1.0)
+    follower.process(quiet, -17.0)
+    assert not follower.clipping
+    clipped = quiet.copy()
+    clipped[100] = 1.0
+    follower.process(clipped, -17.0)
+    assert follower.clipping  # 1.0 s of samples after it
+    follower.process(quiet[: round(0.9 * RATE)], -17.0)
+    assert follower.clipping  # 1.9 s
+    follower.process(quiet[: round(0.2 * RATE)], -17.0)
+    assert not follower.clipping  # 2.1 s
+    follower.process(-np.ones(1, np.float32), -17.0)  # negative full scale too
+    assert follower.clipping
+    follower.reset()
+    assert not follower.clipping

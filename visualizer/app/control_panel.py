@@ -46,22 +46,26 @@ def describe_level(
     auto_level: bool,
     live_input: bool,
     has_reference: bool,
+    clipping: bool = False,
 ) -> str:
     """The Level row: the audio's level as it comes and what the automatic gain does with it.
     `meter_db` is the level of the last moment (silence is said at once), `level_db` the
     level the gain follows (over about 20 s, so the figure reads steadily; None before any
-    sound), `has_reference`: the model names the level of its training music."""
+    sound), `has_reference`: the model names the level of its training music, `clipping`:
+    an input sample reached full scale lately (a file's loud master is not named)."""
     if meter_db <= GATE_DB:
         quiet = f"silent (below {GATE_DB:.0f} dBFS)"
         return f"{quiet}: is the input muted or turned down?" if live_input else quiet
-    text = f"{meter_db if level_db is None else level_db:.0f} dBFS"
+    text = f"{round(meter_db if level_db is None else level_db)} dBFS"  # never "-0"
     if not live_input:
         return text  # a file plays at its own level, as the training music did
     if not has_reference:
-        return f"{text} (not levelled: the model names no music level)"
-    if not auto_level:
-        return f"{text} (auto level off)"
-    return f"{text}, {gain_db:+.0f} dB auto level"
+        text = f"{text} (not levelled: the model names no music level)"
+    elif not auto_level:
+        text = f"{text} (auto level off)"
+    else:
+        text = f"{text}, {round(gain_db):+d} dB auto level"
+    return f"{text}; clipping: turn the input down" if clipping else text
 
 
 class ControlPanel(QWidget):
@@ -288,6 +292,7 @@ class ControlPanel(QWidget):
                 packet.auto_level,
                 live_input,
                 has_reference,
+                packet.input_clipping,
             )
             if self.level_label.text() != level:
                 self.level_label.setText(level)

@@ -69,6 +69,7 @@ class FramePacket:
     input_meter_db: float = SILENT_DB
     input_level_db: float | None = None
     level_gain_db: float = 0.0  # the automatic gain it was analysed with (0: none)
+    input_clipping: bool = False  # a sample reached full scale in the last 2 s
     auto_level: bool = False  # whether the frame was made with the automatic gain on
 
 
@@ -494,6 +495,7 @@ class FrameWorker(QThread):
                     input_meter_db=self._input_level.meter_db,
                     input_level_db=self._input_level.level_db,
                     level_gain_db=self._input_level.gain_db,
+                    input_clipping=self._input_level.clipping,
                     auto_level=settings.auto_level,
                 )
             )

@@ -23,7 +23,8 @@ memory does), and the gain is the reference minus the followed level, clipped to
 [MIN_GAIN_DB, MAX_GAIN_DB]. It holds while nothing is counted, and within each piece of
 samples it moves linearly from the gain the last piece ended on, so it never steps.
 Beside it, a meter for the panel: every block's level (none left out) followed with a
-time constant of METER_SECONDS.
+time constant of METER_SECONDS, and whether a sample reached CLIP_LEVEL (full scale: the
+input clips, and no gain after it can undo that) within the last CLIP_HOLD_SECONDS.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ MAX_GAIN_DB = 36.0
 DEFAULT_LEVEL_SECONDS = 20.0  # slow: a quiet verse stays quieter than the chorus
 SILENT_DB = -120.0  # the level of digital silence
 METER_SECONDS = 0.3  # the panel's level meter
+CLIP_LEVEL = 0.999  # a sample this near full scale: the input clips
+CLIP_HOLD_SECONDS = 2.0  # the panel says so this long after the last one
 STREAM_BLOCKS = 256  # a file's level is read this many blocks at a time
 
 
@@ -106,6 +109,7 @@ class LevelFollower:
             )
         self.block = int(block)
         self._block_seconds = block / sample_rate
+        self._sample_seconds = 1.0 / sample_rate
         self.seconds = float(seconds)
         self.reset()
 
@@ -114,6 +118,7 @@ class LevelFollower:
         self.level_db: float | None = None  # the level followed, None until a block counts
         self.gain_db = 0.0  # the gain the last piece of samples ended on
         self.meter_db = SILENT_DB  # the level of the last METER_SECONDS or so, every block
+        self._since_clip = math.inf  # seconds of samples since the last one at CLIP_LEVEL
         self._counted = 0
         self._square_sum = 0.0  # of the block begun but not yet whole
         self._filled = 0
@@ -125,9 +130,19 @@ class LevelFollower:
             return 0.0
         return float(np.clip(reference_db - self.level_db, MIN_GAIN_DB, MAX_GAIN_DB))
 
+    @property
+    def clipping(self) -> bool:
+        """A sample reached CLIP_LEVEL within the last CLIP_HOLD_SECONDS of samples."""
+        return self._since_clip <= CLIP_HOLD_SECONDS
+
     def measure(self, samples: np.ndarray) -> None:
         """Follow the level of `samples` (the input as it came, before any gain)."""
         samples = np.asarray(samples, dtype=np.float64)
+        clipped = np.flatnonzero(np.abs(samples) >= CLIP_LEVEL)
+        if clipped.size:
+            self._since_clip = (len(samples) - 1 - clipped[-1]) * self._sample_seconds
+        else:
+            self._since_clip += len(samples) * self._sample_seconds
         start = 0
         while start < len(samples):
             take = min(self.block - self._filled, len(samples) - start)
