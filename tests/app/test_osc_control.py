@@ -102,6 +102,11 @@ def test_a_hold_message_changes_the_scene(qtbot, osc_window, receiver, beats_fil
     assert max(max(c) for c in colours) > 0.05  # a scene, not black
     moods = [args for _, args in receiver.of("/musicscape/mood")]
     assert moods and all(len(m) == 2 and all(-1.0 <= v <= 1.0 for v in m) for m in moods)
+    # silence (-120) before the file's first samples, then the meter reads its chord alone
+    # (-13.0 dBFS) or with a burst (up to -2.6 dBFS)
+    qtbot.waitUntil(lambda: receiver.of("/musicscape/level")[-1][1][0] > -120.0, timeout=TIMEOUT_MS)
+    levels = [args[0] for _, args in receiver.of("/musicscape/level")]
+    assert all(level == -120.0 or -13.5 < level < -2.0 for level in levels)
 
 
 def test_the_mean_colour_is_read_from_a_grid_of_pixels():

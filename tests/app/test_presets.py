@@ -3,6 +3,7 @@ real settings file; bad slots and bad stored looks refused in words."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import mido
@@ -13,6 +14,9 @@ from pythonosc.udp_client import SimpleUDPClient
 from visualizer.app.midi_control import MidiBindings, targets
 from visualizer.app.presets import PRESET_SLOTS, Look, PresetError, slot_number
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
+from visualizer.scene_memory import MAX_APP_SECONDS
+
+from .onnx_models import build_model_dir, small_metadata
 
 TIMEOUT_MS = 10_000
 SKY_HELD = Look(HOLD, "sky", 2.0, 0.2, 30.0, 6.0)
@@ -163,3 +167,13 @@ def test_a_midi_pad_recalls_a_preset(qtbot, make_window, model_dir, settings):
     window.stage.on_midi_message(mido.Message("note_off", channel=9, note=44))
     window.stage.on_midi_message(pad)  # struck: recalled
     assert window.controls.current_look() == Look(BIAS, "water", 0.0, 1.0, 0.0, 20.0)
+
+
+def test_a_models_scene_memory_beyond_what_the_app_offers_is_stored_as_the_most_it_offers(
+    make_window, tmp_path
+):
+    metadata = dataclasses.replace(small_metadata(), scene_memory_seconds=600.0)
+    window = make_window(build_model_dir(tmp_path / "models", metadata=metadata))
+    window.store_preset(1)
+    assert window.controls.current_look().scene_memory_seconds == MAX_APP_SECONDS
+    assert window.panel.preset_label.text().endswith("memory 120 s, cross-fade 1.5 s")

@@ -152,13 +152,18 @@ def test_without_a_reference_the_gain_returns_to_0_db_without_a_step():
     assert gains[-1] == pytest.approx(1.0, rel=1e-5)
 
 
-def test_the_meter_reads_every_block_and_falls_to_silence():
+def test_the_meter_rises_at_once_and_falls_over_a_third_of_a_second():
     follower = LevelFollower(BLOCK, RATE)
     fed(follower, sine(-75.0, 6.0), reference_db=-17.0)  # under the gate: not followed
     assert follower.level_db is None
     assert follower.meter_db == pytest.approx(-75.0, abs=1e-3)
     fed(follower, np.zeros(BLOCK * 400, np.float32), reference_db=-17.0)
     assert follower.meter_db == pytest.approx(-120.0, abs=1e-3)
+    fed(follower, sine(-20.0, BLOCK / RATE), reference_db=-17.0, piece=BLOCK)
+    assert follower.meter_db == pytest.approx(-20.0, abs=1e-4)  # up at once
+    fed(follower, np.zeros(BLOCK, np.float32), reference_db=-17.0, piece=BLOCK)
+    fall = 1.0 - math.exp(-BLOCK / RATE / 0.3)  # down over 0.3 s
+    assert follower.meter_db == pytest.approx(-20.0 + fall * (-120.0 + 20.0), abs=1e-4)
 
 
 def test_a_sample_at_full_scale_is_clipping_for_the_next_two_seconds():

@@ -44,6 +44,8 @@ OUTPUT_ADDRESSES = {
     "colour": "three floats 0-1: the mean red, green and blue of the picture that goes out, "
     "master and blackout included (40 Hz), for lights that match the scene",
     "mood": "two floats -1-1: the music's arousal and valence, as the feel reads them (40 Hz)",
+    "level": "float: the audio's level as it comes, dBFS (up at once, down over 0.3 s; -120: "
+    "silence; 40 Hz), for sound-to-light",
     "beat": "double: the beat's audio time, seconds on this machine's monotonic clock "
     "(Python's time.perf_counter), sent once per beat as soon as it is seen",
 }

@@ -143,6 +143,7 @@ class SceneControls:
             memory = (
                 runtime.metadata.scene_memory_seconds if runtime else DEFAULT_SCENE_MEMORY_SECONDS
             )
+        memory = min(memory, float(MAX_APP_SECONDS))  # a model may name more than the app offers
         mode = settings.scene_mode
         categories = self._categories() or ()
         held = mode in (HOLD, BIAS) and settings.scene_category in categories

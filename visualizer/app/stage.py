@@ -40,7 +40,7 @@ from .presets import slot_number
 from .recorder import Recorder, RecordingSummary
 from .scene_director import BIAS, HOLD
 
-OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour and mood
+OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
 RECORD_SIZE = 720  # pixels, square like the scene
@@ -505,6 +505,7 @@ class Stage(QObject):
         if shown is not None:
             out.send("colour", *(("f", value) for value in mean_colour(shown)))
         out.send("mood", ("f", float(packet.arousal)), ("f", float(packet.valence)))
+        out.send("level", ("f", float(packet.input_meter_db)))
 
     def close(self) -> None:
         self.stop_recording()

@@ -22,9 +22,10 @@ exponential one with time constant `seconds` once that much has been counted (as
 memory does), and the gain is the reference minus the followed level, clipped to
 [MIN_GAIN_DB, MAX_GAIN_DB]. It holds while nothing is counted, and within each piece of
 samples it moves linearly from the gain the last piece ended on, so it never steps.
-Beside it, a meter for the panel: every block's level (none left out) followed with a
-time constant of METER_SECONDS, and whether a sample reached CLIP_LEVEL (full scale: the
-input clips, and no gain after it can undo that) within the last CLIP_HOLD_SECONDS.
+Beside it, a meter for the panel and OSC: every block's level (none left out), rising at
+once and falling with a time constant of METER_SECONDS, and whether a sample reached
+CLIP_LEVEL (full scale: the input clips, and no gain after it can undo that) within the
+last CLIP_HOLD_SECONDS.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class LevelFollower:
         """Forget what was heard (a new source); the gain starts again from 0 dB."""
         self.level_db: float | None = None  # the level followed, None until a block counts
         self.gain_db = 0.0  # the gain the last piece of samples ended on
-        self.meter_db = SILENT_DB  # the level of the last METER_SECONDS or so, every block
+        self.meter_db = SILENT_DB  # every block's level: up at once, down over METER_SECONDS
         self._since_clip = math.inf  # seconds of samples since the last one at CLIP_LEVEL
         self._counted = 0
         self._square_sum = 0.0  # of the block begun but not yet whole
@@ -155,9 +156,12 @@ class LevelFollower:
                 self._square_sum, self._filled = 0.0, 0
 
     def _count_block(self, level: float) -> None:
-        self.meter_db += (1.0 - math.exp(-self._block_seconds / METER_SECONDS)) * (
-            level - self.meter_db
-        )
+        if level >= self.meter_db:
+            self.meter_db = level  # a meter rises at once
+        else:
+            self.meter_db += (1.0 - math.exp(-self._block_seconds / METER_SECONDS)) * (
+                level - self.meter_db
+            )
         if level <= GATE_DB or (
             self.level_db is not None and level <= self.level_db - RELATIVE_GATE_DB
         ):
