@@ -50,6 +50,7 @@ def metadata(
     image_size: int = IMAGE_SIZE,
     training_data: dict | None = None,
     scene_memory_seconds: float = 0.0,
+    music_level_db: float | None = None,
 ) -> ModelMetadata:
     return ModelMetadata(
         frontend=CONTRACT,
@@ -60,6 +61,7 @@ def metadata(
         model_version="eval-test",
         training_data=training_data or {},
         scene_memory_seconds=scene_memory_seconds,
+        music_level_db=music_level_db,
     )
 
 
@@ -170,7 +172,9 @@ def photo_levels(category: str, shade: int) -> tuple[int, int, int]:
     return (max(0, red + (2 * shade - 1) * PHOTO_SHADE), green, blue)
 
 
-def build_model_dir(directory: Path, scene_memory_seconds: float = 0.0) -> Path:
+def build_model_dir(
+    directory: Path, scene_memory_seconds: float = 0.0, music_level_db: float | None = None
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     build_encoder(
         directory / ENCODER_FILE,
@@ -180,6 +184,7 @@ def build_model_dir(directory: Path, scene_memory_seconds: float = 0.0) -> Path:
                 "validation_tracks": ["music-extra/sky/s1.wav"],
             },
             scene_memory_seconds=scene_memory_seconds,
+            music_level_db=music_level_db,
         ),
     )
     build_generator(directory / GENERATOR_FILE, metadata())

@@ -86,6 +86,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=0, help="ONNX Runtime threads (default: its own choice)"
     )
+    parser.add_argument(
+        "--input-levels",
+        type=float,
+        nargs="+",
+        metavar="DB",
+        help="instead of the other figures: how the scene moves when each track comes at "
+        "these gains (dB, as a microphone may hear it), with and without the app's auto level "
+        "(visualizer/eval/input_level.py)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every track")
 
 
@@ -111,6 +120,8 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             print(f"musicscape eval: {option}: cannot write {path}: {problem}", file=sys.stderr)
             return EXIT_FAILED
+    if args.input_levels:
+        return _run_input_levels(args)
     try:
         config = EvalConfig(
             draws_per_window=args.draws,
@@ -130,5 +141,31 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nwrote {args.samples}")
     if args.json is not None:
         write_json(result, args.json)
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+def _run_input_levels(args: argparse.Namespace) -> int:
+    from visualizer.eval.config import EvaluationError
+    from visualizer.eval.input_level import format_input_levels, input_level_figures
+    from visualizer.eval.model_set import load_model_set
+    from visualizer.eval.report import write_json
+    from visualizer.eval.tracks import select_tracks
+    from visualizer.folders import DataLayoutError
+    from visualizer.model_files import ModelFileError
+
+    try:
+        models = load_model_set(args.models, args.threads)
+        tracks = []
+        for folder in args.music:
+            found, _ = select_tracks(folder, models, args.subset)
+            tracks += found
+        figures = input_level_figures(tracks, models, args.input_levels)
+    except (ModelFileError, DataLayoutError, EvaluationError, ValueError) as error:
+        print(f"musicscape eval: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(format_input_levels(figures))
+    if args.json is not None:
+        write_json({"input_levels": figures}, args.json)
         print(f"\nwrote {args.json}")
     return 0

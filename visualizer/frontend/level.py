@@ -4,11 +4,12 @@ music a model was trained on.
 A file plays at its own mastered level, as every training track did (training's gain
 augmentation covers a few dB either side). A microphone's or a line input's level says
 nothing of the music: it follows the distance, the room and the input's gain knob. Yet the
-models follow it: of 621 windows of the labelled music, the encoder chooses the scene it
+models follow it: of 624 windows of the labelled music, the encoder chooses the scene it
 chooses at the file's level for 85% of them when they come 20 dB quieter and for 68% at
-30 dB (water then takes 55% of the scenes), and the feel's loudness term takes the mean
-arousal from +0.33 to -0.44 (darker pictures). So a live input is brought, slowly, to the
-typical level of the training music, which the encoder file carries (`music_level_db`).
+30 dB, and the feel's loudness term takes the mean arousal from +0.33 to -0.44 (darker
+pictures; `musicscape eval --input-levels` measures it, visualizer/eval/input_level.py).
+So a live input is brought, slowly, to the typical level of the training music, which the
+encoder file carries (`music_level_db`).
 
 Level: the signal in blocks of `block` samples (the contract's hop); a block's level is
 10 log10(2 mean(x^2)) dB, so a full-scale sine reads 0 dB as in the descriptors' loudness.
