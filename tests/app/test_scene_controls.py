@@ -3,6 +3,7 @@ panel and sent to the worker as a command (never written into the worker)."""
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -10,18 +11,29 @@ import pytest
 from visualizer.app.control_panel import ControlPanel
 from visualizer.app.frame_worker import (
     SetAvOffset,
+    SetCrossfade,
     SetFeelStrength,
     SetLogFrequency,
     SetReactivity,
     SetSceneMemory,
     SetSceneMode,
+    SetSceneOnBeat,
 )
 from visualizer.app.scene_controls import SceneControls
-from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
+from visualizer.app.scene_director import (
+    AUTO,
+    BIAS,
+    HOLD,
+    MAX_BEAT_WAIT_SECONDS,
+    MAX_CROSSFADE_SECONDS,
+    MIN_CROSSFADE_SECONDS,
+    SceneMode,
+)
 from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 CATEGORIES = ("sky", "water", "mountain")
+WINDOW_TIMEOUT_MS = 10_000
 
 
 class LinkStandIn:
@@ -82,6 +94,15 @@ def test_values_are_clipped_kept_shown_and_sent_as_commands(make_controls):
     assert window.panel.scene_memory.value() == MAX_APP_SECONDS
     controls.set_feel_strength(MAX_FEEL_STRENGTH + 1)
     assert window.link.sent[-1] == SetFeelStrength(MAX_FEEL_STRENGTH)
+    controls.set_crossfade(0.0)
+    assert window.link.sent[-1] == SetCrossfade(MIN_CROSSFADE_SECONDS)
+    controls.set_crossfade(99.0)
+    assert window.link.sent[-1] == SetCrossfade(MAX_CROSSFADE_SECONDS)
+    assert settings.crossfade_seconds == MAX_CROSSFADE_SECONDS
+    assert window.panel.crossfade.value() == MAX_CROSSFADE_SECONDS
+    controls.set_on_beat(True)
+    assert window.link.sent[-1] == SetSceneOnBeat(True)
+    assert settings.scene_on_beat and window.panel.on_beat.isChecked()
 
 
 def test_the_mode_box_lists_auto_then_hold_then_bias_per_category(make_controls):
@@ -122,3 +143,31 @@ def test_without_models_no_scene_mode_is_sent(make_controls):
     controls.set_auto_mode()
     controls.on_mode_chosen(1)
     assert window.link.sent == []
+
+
+def test_on_the_beat_a_held_scene_waits_for_a_beat_two_seconds_at_most(
+    qtbot, make_window, model_dir
+):
+    window = make_window(model_dir)  # no music: no beat comes
+    window.panel.on_beat.setChecked(True)
+    assert window.settings.scene_on_beat
+    qtbot.waitUntil(lambda: window.worker.settings.scene_on_beat, timeout=WINDOW_TIMEOUT_MS)
+    asked = time.perf_counter()
+    window.set_scene(HOLD, 0)
+    qtbot.waitUntil(
+        lambda: (
+            window.panel.mode_label.text() == "auto (the music chooses); held sky on the next beat"
+        ),
+        timeout=WINDOW_TIMEOUT_MS,
+    )
+    qtbot.waitUntil(
+        lambda: window.panel.mode_label.text().startswith("held sky"), timeout=WINDOW_TIMEOUT_MS
+    )
+    assert time.perf_counter() - asked >= MAX_BEAT_WAIT_SECONDS
+    window.stage.perform("on_beat", (0,))  # as OSC /musicscape/on_beat 0 does
+    assert not window.settings.scene_on_beat and not window.panel.on_beat.isChecked()
+    window.set_auto_mode()  # at once now
+    qtbot.waitUntil(
+        lambda: window.panel.mode_label.text() == "auto (the music chooses)",
+        timeout=WINDOW_TIMEOUT_MS,
+    )

@@ -189,3 +189,36 @@ def test_a_director_for_a_runtime_takes_the_generators_noise_truncation():
         director.mode = SceneMode(HOLD, 1)
     for got, want in zip(built.step(7.0), expected.step(7.0), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_a_scene_change_on_the_beat_waits_for_the_next_beat():
+    director = _director()
+    steady = np.full(50, 0.01, np.float32)
+    director.on_onsets(steady, end_time=1.0)  # its first value rises: a beat
+    director.on_onsets(steady, end_time=2.0)
+    director.step(2.0)
+    director.changes_on_beat = True
+    director.request_mode(SceneMode(HOLD, 1), now=2.0)
+    assert director.mode == SceneMode() and director.pending_mode == SceneMode(HOLD, 1)
+    assert director.on_onsets(steady, end_time=2.5) == -1  # steady: no beat, still waiting
+    director.step(2.5)
+    assert director.mode == SceneMode()
+    assert director.on_onsets(np.array([0.01, 0.5], np.float32), end_time=2.6) == 1
+    assert director.mode == SceneMode(HOLD, 1) and director.pending_mode is None
+
+
+def test_a_scene_change_on_the_beat_waits_two_seconds_at_most_and_can_be_taken_back():
+    director = _director()
+    director.changes_on_beat = True
+    director.request_mode(SceneMode(BIAS, 0), now=10.0)
+    director.request_mode(SceneMode(HOLD, 0), now=11.0)  # changed its mind: the same wait
+    director.step(11.99)
+    assert director.mode == SceneMode() and director.pending_mode == SceneMode(HOLD, 0)
+    director.step(12.0)
+    assert director.mode == SceneMode(HOLD, 0) and director.pending_mode is None
+    director.request_mode(SceneMode(), now=13.0)
+    director.request_mode(SceneMode(HOLD, 0), now=13.5)  # the mode that runs: nothing waits
+    assert director.pending_mode is None
+    director.changes_on_beat = False
+    director.request_mode(SceneMode(BIAS, 1), now=14.0)  # at once
+    assert director.mode == SceneMode(BIAS, 1)

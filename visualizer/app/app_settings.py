@@ -135,6 +135,15 @@ class AppSettings:
         self._set("scene/crossfade_seconds", float(value))
 
     @property
+    def scene_on_beat(self) -> bool:
+        """A change of scene waits for the next beat."""
+        return self._get("scene/on_beat", False, bool)
+
+    @scene_on_beat.setter
+    def scene_on_beat(self, value: bool) -> None:
+        self._set("scene/on_beat", bool(value))
+
+    @property
     def scene_memory_seconds(self) -> float | None:
         """The scene memory the user chose; None: the model's own (also when the stored
         value is not one the app offers)."""

@@ -79,6 +79,7 @@ class ControlPanel(QWidget):
     feel_changed = pyqtSignal(float)
     scene_memory_changed = pyqtSignal(float)  # seconds
     crossfade_changed = pyqtSignal(float)  # seconds
+    on_beat_changed = pyqtSignal(bool)
     auto_level_changed = pyqtSignal(bool)
     mode_chosen = pyqtSignal(int)  # index in the mode box
     log_frequency_changed = pyqtSignal(bool)
@@ -216,6 +217,13 @@ class ControlPanel(QWidget):
         )
         self.crossfade.valueChanged.connect(self.crossfade_changed.emit)
         scene_form.addRow("Cross-fade", self.crossfade)
+        self.on_beat = QCheckBox("Scene changes on the beat")
+        self.on_beat.setToolTip(
+            "A scene you ask for (hold, bias, auto, a preset) starts on the music's next beat, "
+            "2 s at the most after you ask"
+        )
+        self.on_beat.toggled.connect(self.on_beat_changed.emit)
+        scene_form.addRow(self.on_beat)
         self.preset_label = QLabel("-")
         self.preset_label.setWordWrap(True)
         self.preset_label.setToolTip(
@@ -302,6 +310,8 @@ class ControlPanel(QWidget):
         text = packet.scene_mode.describe(categories)
         if packet.mode_waiting:
             text += " (waiting to hear it once)"
+        if packet.pending_mode is not None:
+            text += f"; {packet.pending_mode.describe(categories)} on the next beat"
         if self.mode_label.text() != text:
             self.mode_label.setText(text)
         feel = describe_feel(packet.arousal, packet.valence)

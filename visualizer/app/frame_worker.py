@@ -54,7 +54,7 @@ class FramePacket:
     probabilities: np.ndarray  # softmax of the latest category scores
     spectrogram: np.ndarray | None  # uint8 [rows, columns] when new columns arrived
     spectrogram_layout: SpectrogramImage  # the layout the columns were rendered with
-    scene_mode: SceneMode
+    scene_mode: SceneMode  # the mode the frame was made with
     mode_waiting: bool  # a held/biased category the worker has no prototype of yet
     envelope: float = 0.0  # the beat envelope (0-1) this frame was made with
     output_size: int = 0  # N
@@ -70,6 +70,7 @@ class FramePacket:
     input_level_db: float | None = None
     level_gain_db: float = 0.0  # the automatic gain it was analysed with (0: none)
     input_clipping: bool = False  # a sample reached full scale in the last 2 s
+    pending_mode: SceneMode | None = None  # asked for, waiting for the next beat
     auto_level: bool = False  # whether the frame was made with the automatic gain on
 
 
@@ -86,6 +87,7 @@ class WorkerSettings:
     scene_memory_seconds: float | None = None  # None: the model's scene_memory_seconds
     reactivity: float = DEFAULT_REACTIVITY
     crossfade_seconds: float = DEFAULT_CROSSFADE_SECONDS  # a change of scene, 10% to 90%
+    scene_on_beat: bool = False  # a change of scene waits for the next beat (2 s at most)
     scene_mode: SceneMode = SceneMode()
     output_size: int | None = None  # None: the largest that holds fps here (output_size.py)
     feel_strength: float = DEFAULT_FEEL_STRENGTH  # light and colour follow the feel (feel.py)
@@ -123,6 +125,14 @@ class SetCrossfade(WorkerCommand):
 
     def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
         return replace(settings, crossfade_seconds=self.seconds)
+
+
+@dataclass(frozen=True)
+class SetSceneOnBeat(WorkerCommand):
+    enabled: bool
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return replace(settings, scene_on_beat=self.enabled)
 
 
 @dataclass(frozen=True)
@@ -207,6 +217,7 @@ class FrameWorker(QThread):
         self._director.reactivity = settings.reactivity
         self._director.crossfade_seconds = settings.crossfade_seconds
         self._director.mode = settings.scene_mode
+        self._director.changes_on_beat = settings.scene_on_beat
         self.rolling = RollingSTFT(contract)
         self._spectrogram = self._spectrogram_layout(settings)
         self._commands: queue.SimpleQueue[WorkerCommand] = queue.SimpleQueue()
@@ -279,7 +290,8 @@ class FrameWorker(QThread):
         director = self._director
         director.reactivity = settings.reactivity
         director.crossfade_seconds = settings.crossfade_seconds
-        director.mode = settings.scene_mode
+        director.changes_on_beat = settings.scene_on_beat
+        director.request_mode(settings.scene_mode, time.perf_counter())
         director.memory.seconds = settings.scene_memory_seconds
         if settings.log_frequency != self.settings.log_frequency:
             self._spectrogram = self._spectrogram_layout(settings)
@@ -477,10 +489,10 @@ class FrameWorker(QThread):
                     probabilities=self._director.probabilities.copy(),
                     spectrogram=spectrogram,
                     spectrogram_layout=self._spectrogram,
-                    scene_mode=settings.scene_mode,
+                    scene_mode=self._director.mode,
                     mode_waiting=(
-                        settings.scene_mode.kind != AUTO
-                        and not self._director.knows(settings.scene_mode.category)
+                        self._director.mode.kind != AUTO
+                        and not self._director.knows(self._director.mode.category)
                     ),
                     envelope=self._director.envelope,
                     output_size=level.size,
@@ -496,6 +508,7 @@ class FrameWorker(QThread):
                     input_level_db=self._input_level.level_db,
                     level_gain_db=self._input_level.gain_db,
                     input_clipping=self._input_level.clipping,
+                    pending_mode=self._director.pending_mode,
                     auto_level=settings.auto_level,
                 )
             )

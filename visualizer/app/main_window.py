@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self.panel.reactivity.setValue(round(self.settings.reactivity * REACTIVITY_STEPS))
         self.panel.feel.setValue(round(self.worker_settings.feel_strength * FEEL_STEPS))
         self.panel.crossfade.setValue(self.settings.crossfade_seconds)
+        self.panel.on_beat.setChecked(self.settings.scene_on_beat)
         self.panel.av_offset.setValue(self.settings.av_offset_ms)
         self.panel.log_frequency.setChecked(self.settings.log_frequency)
         self.panel.auto_level.setChecked(self.settings.auto_level)
@@ -180,6 +181,7 @@ class MainWindow(QMainWindow):
         panel.feel_changed.connect(controls.set_feel_strength)
         panel.scene_memory_changed.connect(controls.set_scene_memory)
         panel.crossfade_changed.connect(controls.set_crossfade)
+        panel.on_beat_changed.connect(controls.set_on_beat)
         panel.mode_chosen.connect(controls.on_mode_chosen)
         panel.log_frequency_changed.connect(controls.set_log_frequency)
         panel.colormap_changed.connect(controls.set_colormap)
@@ -271,6 +273,9 @@ class MainWindow(QMainWindow):
 
     def set_crossfade(self, seconds: float) -> None:
         self.controls.set_crossfade(seconds)
+
+    def set_on_beat(self, enabled: bool) -> None:
+        self.controls.set_on_beat(enabled)
 
     def recall_preset(self, slot: int) -> None:
         """F1 … F8: run preset `slot`'s look; why not, when it cannot, in the Presets row."""

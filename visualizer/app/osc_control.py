@@ -24,6 +24,7 @@ INPUT_ADDRESSES = {
     "reactivity": "float 0-3: how much beats move the picture",
     "scene_memory": "float 0-120: seconds the scene averages the music over",
     "crossfade": "float 0.3-20: seconds a change of scene takes, 10% to 90%",
+    "on_beat": "0 / 1, none toggles: a change of scene waits for the next beat (2 s at most)",
     "feel": "float 0-1: how strongly light and colour follow the music's feel (0: off)",
     "blackout": "0 / 1, none toggles: fade to black over the fade time (recording and NDI too)",
     "master": "float 0-1: how bright the picture goes out (at once)",

@@ -22,6 +22,7 @@ from .frame_worker import (
     SetReactivity,
     SetSceneMemory,
     SetSceneMode,
+    SetSceneOnBeat,
 )
 from .presets import PRESET_SLOTS, Look, PresetError
 from .scene_director import (
@@ -112,6 +113,13 @@ class SceneControls:
         self.window.link.send(SetCrossfade(seconds))
         if self.panel.crossfade.value() != round(seconds, 1):
             self.panel.crossfade.setValue(seconds)
+
+    def set_on_beat(self, enabled: bool) -> None:
+        """Whether a change of scene waits for the next beat (kept in the settings)."""
+        self.settings.scene_on_beat = enabled
+        self.window.link.send(SetSceneOnBeat(enabled))
+        if self.panel.on_beat.isChecked() != enabled:
+            self.panel.on_beat.setChecked(enabled)
 
     def set_feel_strength(self, value: float) -> None:
         """How strongly light and colour follow the music's feel (kept in the settings)."""

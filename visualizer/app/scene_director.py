@@ -29,6 +29,9 @@ frame moves, also those that see no new analysis frame (the STFT hop is longer t
   `MOTION_TRUNCATION` (the truncation inside generator.onnx, `noise_truncation`); for one
   that scales it by another factor they are scaled by `MOTION_TRUNCATION / noise_truncation`,
   so that what the generator sees moves alike and so does the picture.
+- Scene changes on the beat (`changes_on_beat`, the performer's choice): a new scene mode
+  asked for (`request_mode`) waits for the next beat, at most MAX_BEAT_WAIT_SECONDS, so
+  the cross-fade starts on the music's pulse instead of on the key press.
 - Scene mode: "auto" lets the music choose; holding or biasing a category blends the
   feature toward that category's prototype: the model file's prototype at first (when
   it ships one), then the running mean of the features the encoder produced while that
@@ -61,6 +64,7 @@ GLIDE_RISE_TIME_CONSTANTS = 3.35791
 DEFAULT_CROSSFADE_SECONDS = 1.5  # a change of scene, 10% to 90%
 MIN_CROSSFADE_SECONDS = 0.3  # shorter reads as a cut, which the glide exists to avoid
 MAX_CROSSFADE_SECONDS = 20.0
+MAX_BEAT_WAIT_SECONDS = 2.0  # a scene change on the beat waits at most this long for one
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -122,6 +126,9 @@ class SceneDirector:
         self.pulse_size = pulse_size
         self.reactivity = DEFAULT_REACTIVITY
         self.mode = SceneMode()
+        self.changes_on_beat = False
+        self.pending_mode: SceneMode | None = None  # asked for, waiting for the next beat
+        self._pending_deadline = math.inf
         self.beat_threshold = beat_threshold
         self._peak_decay = math.exp(-frame_seconds / peak_decay_seconds)
         self._mean_decay = math.exp(-frame_seconds / mean_seconds)
@@ -210,6 +217,23 @@ class SceneDirector:
         self._prototypes[winner] += rate * (feature - self._prototypes[winner])
         self._target[:] = feature
 
+    def request_mode(self, mode: SceneMode, now: float) -> None:
+        """Change the scene mode: at once, or with `changes_on_beat` at the next beat the
+        onsets bring (at the latest MAX_BEAT_WAIT_SECONDS after the first request that is
+        still waiting). Asking for the mode that runs cancels a waiting one."""
+        if mode == self.mode:
+            self.pending_mode = None
+        elif self.changes_on_beat:
+            if self.pending_mode is None:
+                self._pending_deadline = now + MAX_BEAT_WAIT_SECONDS
+            self.pending_mode = mode
+        else:
+            self.mode, self.pending_mode = mode, None
+
+    def _apply_pending_mode(self) -> None:
+        if self.pending_mode is not None:
+            self.mode, self.pending_mode = self.pending_mode, None
+
     def on_onsets(self, onsets: np.ndarray, end_time: float | None = None) -> int:
         """Feed the spectral flux of new frames, the last of them ending at `end_time` (on
         the clock `step` is given; None: at the next step); return the index of the first
@@ -232,6 +256,8 @@ class SceneDirector:
                 if first_beat < 0:
                     first_beat = index
             self._previous_level = level
+        if first_beat >= 0:
+            self._apply_pending_mode()
         return first_beat
 
     def _pulse_shape_peak(self) -> float:
@@ -285,6 +311,8 @@ class SceneDirector:
         """The generator's (noise, feature) for a frame shown at `now` (seconds)."""
         elapsed = 0.0 if self._last_step is None else max(0.0, now - self._last_step)
         self._last_step = now
+        if now >= self._pending_deadline:
+            self._apply_pending_mode()
         if elapsed:
             self._glide(elapsed)
         speed = self.quiet_speed + (self.busy_speed - self.quiet_speed) * min(self.energy, 1.0)

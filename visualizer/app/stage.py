@@ -207,6 +207,8 @@ class Stage(QObject):
                 "master": self.set_master,
                 "blackout_fade": self.set_fade_seconds,
             }[action](value)
+        elif action == "on_beat":
+            window.set_on_beat(switch_value(args, window.settings.scene_on_beat))
         elif action == "blackout":
             self.level.set_blackout(switch_value(args, self.blackout), time.perf_counter())
         elif action == "fullscreen":

@@ -41,6 +41,7 @@ def first_worker_settings(
         log_frequency=settings.log_frequency,
         reactivity=settings.reactivity,
         crossfade_seconds=settings.crossfade_seconds,
+        scene_on_beat=settings.scene_on_beat,
         feel_strength=settings.feel_strength if feel_strength is None else feel_strength,
         scene_memory_seconds=(
             settings.scene_memory_seconds  # no --scene-memory given
