@@ -96,6 +96,9 @@ def test_values_are_clipped_kept_shown_and_sent_as_commands(make_controls):
     assert window.link.sent[-1] == SetFeelStrength(MAX_FEEL_STRENGTH)
     controls.set_crossfade(0.0)
     assert window.link.sent[-1] == SetCrossfade(MIN_CROSSFADE_SECONDS)
+    controls.set_crossfade(6.25)  # as a MIDI knob or OSC may send it: kept, not rounded
+    assert window.link.sent[-1] == SetCrossfade(6.25) and window.panel.crossfade.value() == 6.25
+    assert settings.crossfade_seconds == 6.25
     controls.set_crossfade(99.0)
     assert window.link.sent[-1] == SetCrossfade(MAX_CROSSFADE_SECONDS)
     assert settings.crossfade_seconds == MAX_CROSSFADE_SECONDS

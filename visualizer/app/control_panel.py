@@ -208,7 +208,7 @@ class ControlPanel(QWidget):
         scene_form.addRow("Scene memory", self.scene_memory)
         self.crossfade = QDoubleSpinBox()
         self.crossfade.setRange(MIN_CROSSFADE_SECONDS, MAX_CROSSFADE_SECONDS)
-        self.crossfade.setDecimals(1)
+        self.crossfade.setDecimals(2)  # an OSC or MIDI value such as 6.25 s is shown as it runs
         self.crossfade.setSingleStep(0.5)
         self.crossfade.setSuffix(" s")
         self.crossfade.setToolTip(

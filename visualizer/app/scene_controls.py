@@ -111,7 +111,7 @@ class SceneControls:
         seconds = min(max(seconds, MIN_CROSSFADE_SECONDS), MAX_CROSSFADE_SECONDS)
         self.settings.crossfade_seconds = seconds
         self.window.link.send(SetCrossfade(seconds))
-        if self.panel.crossfade.value() != round(seconds, 1):
+        if self.panel.crossfade.value() != round(seconds, 2):
             self.panel.crossfade.setValue(seconds)
 
     def set_on_beat(self, enabled: bool) -> None:
