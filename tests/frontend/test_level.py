@@ -183,3 +183,15 @@ def test_a_sample_at_full_scale_is_clipping_for_the_next_two_seconds():
     assert follower.clipping
     follower.reset()
     assert not follower.clipping
+
+
+def test_a_lower_level_that_goes_on_ten_seconds_is_followed_afresh():
+    """A loud knock before the music, or the input's gain turned down by more than the
+    relative gate, must not lock the gain: 10 s of the new level and it is followed."""
+    follower = LevelFollower(BLOCK, RATE, seconds=2.0)
+    fed(follower, sine(-5.0, 0.5), reference_db=-17.0)  # the knock
+    fed(follower, sine(-30.0, 9.0), reference_db=-17.0)  # 25 dB under it: a pause so far
+    assert follower.level_db == pytest.approx(-5.0, abs=1e-4)
+    fed(follower, sine(-30.0, 2.0), reference_db=-17.0)  # 11 s: a new level
+    assert follower.level_db == pytest.approx(-30.0, abs=1e-4)
+    assert follower.gain_db == pytest.approx(13.0, abs=1e-4)

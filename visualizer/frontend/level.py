@@ -22,7 +22,10 @@ The gain (`LevelFollower`): the counted block levels are followed by a running m
 exponential one with time constant `seconds` once that much has been counted (as the scene
 memory does), and the gain is the reference minus the followed level, clipped to
 [MIN_GAIN_DB, MAX_GAIN_DB]. It holds while nothing is counted, and within each piece of
-samples it moves linearly from the gain the last piece ended on, so it never steps.
+samples it moves linearly from the gain the last piece ended on, so it never steps. Blocks
+left out by the relative gate alone that go on for RELOCK_SECONDS without a break are a
+new level, not a pause (the input's gain turned down, or a loud knock that set the level
+before the music came): the running mean starts again from them.
 Beside it, a meter for the panel and OSC: every block's level (none left out), rising at
 once and falling with a time constant of METER_SECONDS, and whether a sample reached
 CLIP_LEVEL (full scale: the input clips, and no gain after it can undo that) within the
@@ -42,6 +45,7 @@ from .decode import AudioFileReader
 
 GATE_DB = -70.0  # blocks quieter than this are silence or noise floor
 RELATIVE_GATE_DB = 20.0  # and so are blocks this far below the level followed so far
+RELOCK_SECONDS = 10.0  # ... unless they go on this long: then the input's level has changed
 MIN_GAIN_DB = -12.0
 MAX_GAIN_DB = 36.0
 DEFAULT_LEVEL_SECONDS = 20.0  # slow: a quiet verse stays quieter than the chorus
@@ -122,6 +126,7 @@ class LevelFollower:
         self.meter_db = SILENT_DB  # every block's level: up at once, down over METER_SECONDS
         self._since_clip = math.inf  # seconds of samples since the last one at CLIP_LEVEL
         self._counted = 0
+        self._quieter_seconds = 0.0  # how long blocks have been left out by the relative gate
         self._square_sum = 0.0  # of the block begun but not yet whole
         self._filled = 0
 
@@ -163,10 +168,14 @@ class LevelFollower:
             self.meter_db += (1.0 - math.exp(-self._block_seconds / METER_SECONDS)) * (
                 level - self.meter_db
             )
-        if level <= GATE_DB or (
-            self.level_db is not None and level <= self.level_db - RELATIVE_GATE_DB
-        ):
+        if level <= GATE_DB:
             return
+        if self.level_db is not None and level <= self.level_db - RELATIVE_GATE_DB:
+            self._quieter_seconds += self._block_seconds
+            if self._quieter_seconds < RELOCK_SECONDS:
+                return
+            self.level_db, self._counted = None, 0  # a new level: follow it afresh
+        self._quieter_seconds = 0.0
         self._counted += 1
         if self.level_db is None:
             self.level_db = level
