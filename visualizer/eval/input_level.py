@@ -44,16 +44,6 @@ def _choices_and_arousal(
     return scores.argmax(axis=1), arousal
 
 
-def levelled(signal: np.ndarray, follower: LevelFollower, reference_db: float, piece: int):
-    """`signal` through `follower` toward `reference_db`, `piece` samples at a time."""
-    return np.concatenate(
-        [
-            follower.process(signal[i : i + piece], reference_db)
-            for i in range(0, len(signal), piece)
-        ]
-    )
-
-
 def input_level_figures(
     tracks: list[tuple[Path, int]],
     models: ModelSet,
@@ -98,7 +88,7 @@ def input_level_figures(
             follower = LevelFollower(contract.hop, contract.sample_rate)
             for way, heard in (
                 ("without", scaled),
-                ("with", levelled(scaled, follower, reference, piece)),
+                ("with", follower.process_in_pieces(scaled, reference, piece)),
             ):
                 choices, felt = _choices_and_arousal(heard, starts, models, describer)
                 same[way][index] += np.sum(choices == base)

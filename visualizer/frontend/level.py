@@ -199,3 +199,11 @@ class LevelFollower:
             return (np.asarray(samples, dtype=np.float32) * np.float32(end)).astype(np.float32)
         ramp = np.linspace(start, end, count + 1, dtype=np.float64)[1:]
         return (np.asarray(samples, dtype=np.float64) * ramp).astype(np.float32)
+
+    def process_in_pieces(
+        self, signal: np.ndarray, reference_db: float | None, piece: int
+    ) -> np.ndarray:
+        """`signal` through `process`, `piece` samples at a time (as the app's worker hands
+        an input over, one display frame's samples a call)."""
+        starts = range(0, len(signal), piece)
+        return np.concatenate([self.process(signal[i : i + piece], reference_db) for i in starts])
