@@ -44,7 +44,8 @@ def write_wav_damaged_midway(
     path: Path, seconds: float, damaged_at: float, rate: int = 22_050
 ) -> Path:
     """A float WAV of a 440-Hz tone whose sample at `damaged_at` seconds reads 5.7e29, a level
-    no recording reaches: the decoder refuses the file from its 4-s chunk holding that."""
+    no recording reaches: the decoder refuses the file when it reads that sample, naming
+    its time."""
     time = np.arange(int(seconds * rate)) / rate
     signal = (0.3 * np.sin(2 * np.pi * 440 * time)).astype(np.float32)
     signal[int(damaged_at * rate)] = 5.7e29

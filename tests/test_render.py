@@ -384,7 +384,7 @@ def test_a_file_damaged_midway_renders_up_to_the_damage_and_says_where(tmp_path,
     music = write_wav_damaged_midway(tmp_path / "damaged.wav", 8.0, 5.0, RATE)
     assert render_cli(tmp_path, music, "--fps", "10") == 1
     err = capsys.readouterr().err
-    assert f"{music}: decoded samples reach 5.7e+29 near 4.0 s" in err
+    assert f"{music}: decoded samples reach 5.7e+29 near 5.0 s" in err
     assert f"{tmp_path / 'out.mp4'} holds the first 4.1 s" in err
     frames, sound, _ = decoded(tmp_path / "out.mp4")
     assert len(frames) == 41  # frames 0 .. 40 see audio up to 4.0 s, the first chunk

@@ -106,7 +106,7 @@ def test_file_plays_through_the_output_device_in_sync(
     window = pulse_window()
     assert window.play_file(beats_file)
     assert window.source.output_name == "pulse"
-    assert window.panel.device_label.text() == "output: pulse"
+    assert window.panel.device_label.text() == "output: pulse (22,050 Hz mono)"
     qtbot.waitUntil(lambda: window.source.position_seconds > 0.5, timeout=AUDIO_TIMEOUT_MS)
     record = subprocess.Popen(
         [
@@ -131,6 +131,60 @@ def test_file_plays_through_the_output_device_in_sync(
     # `musicscape bench --app` (a loaded machine delays frames), so the bound here is only
     # what a misplaced read of the 8-s ring would break: the picture is of this second.
     assert latencies_ms.min() > -5 and np.median(latencies_ms) < 1000
+
+
+def test_a_file_plays_at_its_own_rate_in_stereo_while_the_models_hear_it_mono(
+    qtbot, pulse_window, tmp_path
+):
+    """Left 1 kHz, right 15 kHz at 48 kHz: both come out of the sink on their own side
+    (15 kHz does not exist at the models' 22,050 Hz); the analysis hears their downmix at
+    the models' rate, where 1 kHz is the loudest row and 15 kHz is gone."""
+    rate = 48_000
+    t = np.arange(rate * 20) / rate
+    sides = np.stack([np.sin(2 * np.pi * 1000 * t), np.sin(2 * np.pi * 15_000 * t)], axis=1)
+    path = tmp_path / "sides.flac"
+    sf.write(path, (0.4 * sides).astype(np.float32), rate)
+    window = pulse_window()
+    assert window.play_file(path)
+    assert window.panel.device_label.text() == "output: pulse (48,000 Hz stereo)"
+    assert window.ring.sample_rate == RATE and window.worker.resampler is None
+    qtbot.waitUntil(lambda: window.source.position_seconds > 0.5, timeout=AUDIO_TIMEOUT_MS)
+    recording = tmp_path / "heard.raw"  # a file, not a pipe: a full pipe would stall parec
+    with open(recording, "wb") as sink:
+        record = subprocess.Popen(
+            [
+                "parec",
+                "--raw",
+                "--format=float32le",
+                "--channels=2",
+                f"--rate={rate}",
+                "-d",
+                "musicscape_test.monitor",
+            ],
+            stdout=sink,
+        )
+        qtbot.wait(3000)  # the first recording stream delivers after about 2 s
+        record.terminate()
+        record.wait(timeout=5)
+    heard = np.fromfile(recording, dtype=np.float32)
+    heard = heard[: len(heard) // 2 * 2].reshape(-1, 2)  # whole frames (parec was stopped)
+    last = heard[-rate // 4 :]
+    assert len(last) == rate // 4
+
+    def loudest_hz(signal):
+        spectrum = np.abs(np.fft.rfft(signal * np.hanning(len(signal))))
+        return np.argmax(spectrum) * rate / len(signal)
+
+    assert loudest_hz(last[:, 0]) == pytest.approx(1000, abs=4)  # 4-Hz FFT bins
+    assert loudest_hz(last[:, 1]) == pytest.approx(15_000, abs=4)
+    assert np.sqrt(np.mean(last**2, axis=0)) == pytest.approx([0.4 / np.sqrt(2)] * 2, rel=0.05)
+    row_1k = window.spectrogram.layout_.row_of_hz(1000)
+
+    def downmix_on_screen():
+        shown = window.spectrogram.shown()
+        return shown is not None and int(np.argmax(shown[:, -1])) == row_1k
+
+    qtbot.waitUntil(downmix_on_screen, timeout=AUDIO_TIMEOUT_MS)
 
 
 def test_an_input_opened_at_its_own_rate_is_converted_to_the_models_rate(

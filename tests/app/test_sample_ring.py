@@ -1,10 +1,10 @@
 """The sample ring (what sources write and the worker reads, in time) and the wrapping copies
-every sample ring of the app shares (SampleRing, PlaybackFifo)."""
+every sample ring of the app shares (SampleRing, the playback buffer's FIFOs)."""
 
 import numpy as np
 import pytest
 
-from visualizer.app.audio_sources import PlaybackFifo
+from visualizer.app.playback_buffer import PlaybackFifo
 from visualizer.app.sample_ring import SampleRing, copy_in, copy_out
 
 

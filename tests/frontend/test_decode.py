@@ -91,6 +91,48 @@ def test_streamed_resampling_equals_resampling_the_whole_file(tmp_path, rate):
     np.testing.assert_allclose(streamed, whole, atol=1e-5)
 
 
+@pytest.mark.parametrize("rate, channels", [(44_100, 2), (48_000, 2), (RATE, 1), (48_000, 6)])
+def test_a_player_gets_the_file_as_it_is_beside_the_same_analysis_samples(tmp_path, rate, channels):
+    rng = np.random.default_rng(rate + channels)
+    data = (0.3 * rng.standard_normal((round(3.37 * rate), channels))).astype(np.float32)
+    data[1000, 0] = np.nan  # played and analysed as silence
+    path = tmp_path / f"noise_{rate}_{channels}.wav"
+    sf.write(path, data, rate, subtype="FLOAT")
+    # More than two channels are downmixed first, as for the analysis: the frame goes silent.
+    downmixed = data if channels <= 2 else data.mean(axis=1, dtype=np.float32, keepdims=True)
+    expected_sound = np.nan_to_num(downmixed, nan=0.0)
+    analysis = decode_file(path, RATE)
+    with AudioFileReader(path, RATE, chunk_seconds=0.05, keep_sound=True) as reader:
+        assert reader.sound_channels == (channels if channels <= 2 else 1)
+        chunks = []
+        while (chunk := reader.read_chunk()) is not None:
+            assert len(chunk.sound) <= reader.chunk_frames
+            assert len(chunk.samples) <= reader.chunk_samples
+            chunks.append(chunk)
+        # Every chunk's samples are its own stretch of time: as many as its frames give.
+        for chunk in chunks[:-1]:
+            assert len(chunk.samples) * rate == len(chunk.sound) * RATE
+        np.testing.assert_array_equal(np.concatenate([c.sound for c in chunks]), expected_sound)
+        np.testing.assert_array_equal(np.concatenate([c.samples for c in chunks]), analysis)
+        reader.seek(1.234)
+        frame = round(reader.position_seconds * rate)
+        after = reader.read_chunk()
+    assert abs(frame / rate - 1.234) < 320 / rate  # aligned down to the resampling grid
+    np.testing.assert_array_equal(after.sound, expected_sound[frame : frame + len(after.sound)])
+    sample = frame * RATE // rate
+    np.testing.assert_array_equal(after.samples, analysis[sample : sample + len(after.samples)])
+
+
+def test_only_a_reader_that_keeps_the_sound_reads_chunks(tmp_path):
+    path = tmp_path / "tone.wav"
+    sf.write(path, tone(440.0, 1.0, RATE, 1), RATE)
+    with (
+        AudioFileReader(path, RATE) as reader,
+        pytest.raises(ValueError, match="keep_sound=True"),
+    ):
+        reader.read_chunk()
+
+
 def test_seek_lands_on_the_requested_time(tmp_path):
     ramp = (np.arange(5 * RATE) / (5 * RATE)).astype(np.float32)
     path = tmp_path / "ramp.wav"
@@ -218,6 +260,6 @@ def test_levels_no_recording_reaches_are_refused_by_name(tmp_path):
     path = tmp_path / "damaged.wav"
     sf.write(path, loud, RATE, subtype="FLOAT")
     with pytest.raises(
-        CorruptAudioError, match=rf"^{path}: decoded samples reach 5.7e\+29 near 0.0 s"
+        CorruptAudioError, match=rf"^{path}: decoded samples reach 5.7e\+29 near 0.5 s"
     ):
         decode_file(path, RATE)

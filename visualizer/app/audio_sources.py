@@ -3,8 +3,10 @@
 Every audio callback here only copies samples (into the analysis `SampleRing`, and for
 playback into the output buffer) and records a timestamp: no allocation, no lock, no
 decoding. For a file, a feeder thread decodes ahead with `AudioFileReader` into a
-preallocated playback FIFO; the output callback copies from it, and stamps each block with
-the time it will be heard, so the worker can show the picture in step with the sound.
+preallocated `PlaybackBuffer`: the file's own sound (its rate, stereo kept) for the output,
+and in step with it the mono analysis samples at the models' rate. The output callback
+copies the sound out, and the analysis samples of the same stretch into the ring, stamped
+with the time they will be heard, so the worker can show the picture in step with the sound.
 Without any output device a `ClockedNullOutput` thread plays the same role in real time.
 """
 
@@ -24,10 +26,14 @@ import numpy as np
 
 from visualizer.frontend import AudioFileReader
 
-from .sample_ring import SampleRing, copy_in, copy_out
+from .playback_buffer import PlaybackBuffer
+from .sample_ring import SampleRing
 
 PULSE_DEVICE = "pulse"
 SILENT_CLOCK_NAME = "none (silent real-time clock)"
+# A file's output block (about 512 samples at the models' 22,050 Hz) and decoding chunk.
+PLAYBACK_BLOCK_SECONDS = 0.023
+PLAYBACK_CHUNK_SECONDS = 0.2
 
 
 class AudioDeviceError(RuntimeError):
@@ -240,42 +246,14 @@ def _close_quietly(stream) -> None:
             pass
 
 
-class PlaybackFifo:
-    """Preallocated FIFO between the decoding thread and the output callback (the same
-    wrapping copies as the SampleRing, without times)."""
-
-    def __init__(self, capacity: int):
-        self.capacity = capacity
-        self._data = np.zeros(capacity, dtype=np.float32)
-        self.written = 0
-        self.read = 0
-        self.flush_to: int | None = None  # set by the feeder; applied by the reader
-
-    def space(self) -> int:
-        return self.capacity - (self.written - self.read)
-
-    def put(self, samples: np.ndarray) -> None:
-        copy_in(self._data, self.written, samples)
-        self.written += len(samples)
-
-    def take(self, out: np.ndarray) -> int:
-        """Copy up to len(out) samples into out; return how many."""
-        if self.flush_to is not None:
-            self.read, self.flush_to = self.flush_to, None
-        count = min(len(out), self.written - self.read)
-        copy_out(self._data, self.read, out, count)
-        self.read += count
-        return count
-
-
 class ClockedNullOutput:
     """Stands in for an output device: calls `render` every block in real time, silently."""
 
-    def __init__(self, render, sample_rate: int, block: int):
+    def __init__(self, render, sample_rate: int, block: int, channels: int):
         self._render = render
         self.sample_rate = sample_rate
         self.block = block
-        self._buffer = np.zeros((block, 1), dtype=np.float32)
+        self._buffer = np.zeros((block, channels), dtype=np.float32)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.latency = 0.0
@@ -309,7 +287,8 @@ class ClockedNullOutput:
 
 
 class FilePlayback:
-    """Plays a file through an output device (or a clocked null output) while it is analysed."""
+    """Plays a file as it is (its own rate and channels) through an output device, or a
+    clocked null output, while the worker analyses it at the models' rate."""
 
     kind = "file"
 
@@ -319,18 +298,26 @@ class FilePlayback:
         ring: SampleRing,
         use_output_device: bool = True,
         loop: bool = False,
-        block: int = 512,
         ahead_seconds: float = 1.0,
     ):
         self.path = Path(path)
         self.ring = ring
         self.loop = loop
-        self.block = block
-        rate = ring.sample_rate
-        self.reader = AudioFileReader(self.path, rate)  # raises AudioDecodeError, plainly worded
+        # Raises AudioDecodeError, plainly worded.
+        self.reader = AudioFileReader(
+            self.path, ring.sample_rate, chunk_seconds=PLAYBACK_CHUNK_SECONDS, keep_sound=True
+        )
+        self.output_rate = self.reader.source_rate
+        self.output_channels = self.reader.sound_channels
+        self.block = max(64, round(PLAYBACK_BLOCK_SECONDS * self.output_rate))
         self.duration_seconds = self.reader.duration_seconds
-        self._fifo = PlaybackFifo(int(ahead_seconds * rate) + 4 * block)
-        self._decode_block = max(block * 4, 2048)
+        chunk_frames, chunk_samples = self.reader.chunk_frames, self.reader.chunk_samples
+        self._buffer = PlaybackBuffer(
+            sound_capacity=int(ahead_seconds * self.output_rate) + chunk_frames + 4 * self.block,
+            channels=self.output_channels,
+            samples_capacity=int(ahead_seconds * ring.sample_rate) + 2 * chunk_samples,
+        )
+        self._chunk_frames, self._chunk_samples = chunk_frames, chunk_samples
         self._feeder: threading.Thread | None = None
         self._wake = threading.Event()
         self._stopping = False
@@ -340,9 +327,9 @@ class FilePlayback:
         self.ended = False
         self.underruns = 0
         self.overflows = 0
-        self._origin_sample = 0  # file position (samples) of fifo sample 0 after a seek
-        self._origin_fifo = 0
-        self.played_fifo = 0  # fifo samples handed to the output so far
+        self._origin_frame = 0  # file position (frames) of buffer frame 0 after a seek
+        self._origin_buffer = 0
+        self.played_frames = 0  # buffer frames handed to the output so far
         self.use_output_device = use_output_device
         self.output_name = "none"
         self._output = None
@@ -362,12 +349,22 @@ class FilePlayback:
     @property
     def finished(self) -> bool:
         """The whole file has been decoded and handed to the output (never, when looping)."""
-        return self.ended and self._seek_request is None and self.played_fifo >= self._fifo.written
+        return (
+            self.ended
+            and self._seek_request is None
+            and self.played_frames >= self._buffer.frames_written
+        )
+
+    @property
+    def sound_description(self) -> str:
+        """How the file plays: "44,100 Hz stereo"."""
+        channels = "stereo" if self.output_channels == 2 else "mono"
+        return f"{self.output_rate:,} Hz {channels}"
 
     @property
     def position_seconds(self) -> float:
-        played = self.played_fifo - self._origin_fifo
-        seconds = (self._origin_sample + max(played, 0)) / self.ring.sample_rate
+        played = self.played_frames - self._origin_buffer
+        seconds = (self._origin_frame + max(played, 0)) / self.output_rate
         return seconds % self.duration_seconds if self.loop else seconds
 
     def start(self) -> None:
@@ -383,7 +380,9 @@ class FilePlayback:
         self._start_silent_clock()
 
     def _start_silent_clock(self) -> None:
-        self._output = ClockedNullOutput(self._null_render, self.ring.sample_rate, self.block)
+        self._output = ClockedNullOutput(
+            self._null_render, self.output_rate, self.block, self.output_channels
+        )
         self._output.start()
         self.output_name = SILENT_CLOCK_NAME
 
@@ -394,8 +393,8 @@ class FilePlayback:
         stream = None
         try:
             stream = sd.OutputStream(
-                samplerate=self.ring.sample_rate,
-                channels=1,
+                samplerate=self.output_rate,
+                channels=self.output_channels,
                 blocksize=self.block,
                 dtype="float32",
                 callback=self._callback,
@@ -467,35 +466,39 @@ class FilePlayback:
         delay = time_info.outputBufferDacTime - time_info.currentTime
         if not 0.0 < delay < 1.0:
             delay = self._output_delay
-        self._render(outdata, frames, time.perf_counter() + delay + frames / self.ring.sample_rate)
+        self._render(outdata, frames, time.perf_counter() + delay + frames / self.output_rate)
 
     def _null_render(self, outdata, frames, heard_time) -> None:
         self._render(outdata, frames, heard_time)
 
     def _render(self, outdata, frames, last_sample_time) -> None:
-        channel = outdata[:, 0]
         if self.paused:
             outdata.fill(0)
             return
-        count = self._fifo.take(channel)
+        count, samples = self._buffer.take(outdata[:frames])
         if count < frames:
-            channel[count:] = 0.0
+            outdata[count:] = 0.0
         if count:
-            self.played_fifo = self._fifo.read
-            self.ring.write(channel[:count], last_sample_time)
+            self.played_frames = self._buffer.frames_read
+            # The last sample released is heard with the last frame played.
+            heard = last_sample_time - (frames - count) / self.output_rate
+            if samples:
+                self.ring.write(self._buffer.analysis[:samples], heard)
         self._wake.set()
 
     def _fill(self) -> None:
         with self._lock:
-            while self._fifo.space() >= self._decode_block and not self.ended:
-                samples = self.reader.read(self._decode_block)
-                if len(samples) == 0:
+            while not self.ended and self._buffer.space_for(
+                self._chunk_frames, self._chunk_samples
+            ):
+                chunk = self.reader.read_chunk()
+                if chunk is None:
                     if self.loop:
                         self.reader.seek(0.0)
                         continue
                     self.ended = True
                     break
-                self._fifo.put(samples)
+                self._buffer.put(chunk.sound, chunk.samples)
 
     def _feed(self) -> None:
         while not self._stopping:
@@ -514,10 +517,9 @@ class FilePlayback:
         with self._lock:
             self.reader.seek(seconds)
             self.ended = False
-            origin = self._fifo.written
-            self._origin_sample = round(self.reader.position_seconds * self.ring.sample_rate)
-            self._origin_fifo = origin
-            self._fifo.flush_to = origin
+            self._origin_frame = round(self.reader.position_seconds * self.output_rate)
+            self._origin_buffer = self._buffer.frames_written
+            self._buffer.flush()
 
     def seek(self, seconds: float) -> None:
         self._seek_request = min(max(seconds, 0.0), self.duration_seconds)

@@ -162,7 +162,9 @@ class SourceSwitcher:
         window.set_fault("source", None)
         self.panel.source_label.setText(source.description)
         if isinstance(source, FilePlayback):
-            self.panel.device_label.setText(f"output: {source.output_name}")
+            self.panel.device_label.setText(
+                f"output: {source.output_name} ({source.sound_description})"
+            )
             self.panel.play_button.setText("Pause")
         else:
             self.panel.device_label.setText(source.choice.label)

@@ -3,19 +3,22 @@
 `AudioFileReader` streams: it reads the file in blocks, downmixes, resamples with a
 polyphase filter in overlapping chunks (the same filter `scipy.signal.resample_poly`
 uses, so streamed output equals a one-shot resample), and can seek. A two-hour file is
-never held in memory. `decode_file` is the whole-file convenience for short files.
+never held in memory. `decode_file` is the whole-file convenience for short files. A player
+reads `read_chunk` instead: each chunk of the file as it is (its own rate, one or two
+channels) beside the same stretch converted for analysis, from one pass over the file.
 The file is read front to back without seeking (so formats libsndfile cannot seek in, such
 as GSM 6.10 WAV, decode too); only `seek` moves, reopening such a file and reading forward.
 NaN/inf samples are decoded as 0 (before resampling, so they cannot smear) and counted
 in `nonfinite_samples`. Every failure of the underlying decoder, a file whose data ends
 before its header says, and decoded levels no real recording reaches (a damaged file) raise
-`CorruptAudioError` naming the file.
+`CorruptAudioError` naming the file (and, for a damaged level, the time of the sample).
 """
 
 from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +34,8 @@ MAX_SAMPLE_RATE = 192_000
 MAX_SAMPLE_PEAK = 100.0
 # Most input samples (all channels together) read at once: bounds memory for many channels.
 MAX_CHUNK_SAMPLES = 1 << 22
+# A player gets a file's own channels up to this many; more are downmixed to one.
+MAX_SOUND_CHANNELS = 2
 
 # Leading bytes of the containers libsndfile decodes; used to tell a damaged file of a
 # supported kind ("corrupt") from a file of another kind ("unsupported").
@@ -119,15 +124,34 @@ def _open_soundfile(path: Path) -> sf.SoundFile:
         ) from error
 
 
+@dataclass(frozen=True)
+class DecodedChunk:
+    """One stretch of a file: `sound` as the file holds it (frames x `sound_channels`, at
+    the file's rate) and `samples`, the same stretch downmixed and at the target rate."""
+
+    sound: np.ndarray
+    samples: np.ndarray
+
+
 class AudioFileReader:
     """Streams a file as mono float32 at `target_rate`, block by block, with seeking.
 
     Resampling processes input chunks whose length is a multiple of the polyphase `down`
     factor, each with `context` extra input samples on both sides, and keeps only the
     middle of each output: the result equals resampling the whole file at once.
+
+    With `keep_sound`, `read_chunk` also gives each chunk's frames as the file holds them
+    (for a player: the file's own rate and channels, more than two downmixed to one), in
+    step with its analysis samples; such a reader is read by `read_chunk` only.
     """
 
-    def __init__(self, path: str | os.PathLike, target_rate: int, chunk_seconds: float = 4.0):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        target_rate: int,
+        chunk_seconds: float = 4.0,
+        keep_sound: bool = False,
+    ):
         self.path = Path(path)
         self.target_rate = int(target_rate)
         self._file = _open_soundfile(self.path)
@@ -156,6 +180,25 @@ class AudioFileReader:
         # leading context comes from here instead of seeking back.
         self._kept = np.zeros(0, dtype=np.float32)
         self._kept_start = 0
+        self.keep_sound = keep_sound
+        # The file's frames as read (sanitised), from `_sound_start` on, until a chunk takes them.
+        self._sound = np.zeros((0, self.sound_channels), dtype=np.float32)
+        self._sound_start = 0
+
+    @property
+    def sound_channels(self) -> int:
+        """Channels `read_chunk` gives the file's sound in: its own, or 1 above two."""
+        return self.channels if self.channels <= MAX_SOUND_CHANNELS else 1
+
+    @property
+    def chunk_frames(self) -> int:
+        """The most file frames one `read_chunk` returns."""
+        return self._chunk_in
+
+    @property
+    def chunk_samples(self) -> int:
+        """The most analysis samples one `read_chunk` returns."""
+        return self._polyphase.output_count(self._chunk_in)
 
     @property
     def frames(self) -> int:
@@ -186,6 +229,9 @@ class AudioFileReader:
         frame = int(min(max(seconds, 0.0), self.duration_seconds) * self.source_rate)
         self._position_in = (frame // self._down) * self._down
         self._pending = np.zeros(0, dtype=np.float32)
+        if self.keep_sound:  # the chunk after a seek reads its frames afresh
+            self._kept = np.zeros(0, dtype=np.float32)
+            self._sound = self._sound[:0]
 
     def _decoding_failed(self, frame: int, error: Exception) -> CorruptAudioError:
         return CorruptAudioError(
@@ -216,6 +262,8 @@ class AudioFileReader:
         except (sf.LibsndfileError, RuntimeError) as error:
             raise self._decoding_failed(lo, error) from error
         self._file_position = lo + len(data)
+        if self.keep_sound:
+            self._keep_sound(lo, data)
         if len(data) < hi - lo:
             raise CorruptAudioError(
                 f"{self.path}: the audio data ends at {self._file_position / self.source_rate:.1f}"
@@ -225,13 +273,27 @@ class AudioFileReader:
         mono = data.mean(axis=1, dtype=np.float32) if self.channels > 1 else data[:, 0]
         mono, bad = sanitize(mono)
         self.nonfinite_samples += bad
-        peak = float(np.max(np.abs(mono))) if len(mono) else 0.0
+        magnitude = np.abs(mono)
+        loudest = int(np.argmax(magnitude)) if len(mono) else 0
+        peak = float(magnitude[loudest]) if len(mono) else 0.0
         if peak > MAX_SAMPLE_PEAK:
+            seconds = (lo + loudest) / self.source_rate
             raise CorruptAudioError(
-                f"{self.path}: decoded samples reach {peak:.3g} near {lo / self.source_rate:.1f} s"
+                f"{self.path}: decoded samples reach {peak:.3g} near {seconds:.1f} s"
                 f" (full scale is 1.0; refused above {MAX_SAMPLE_PEAK:g}): the file is damaged"
             )
         return mono
+
+    def _keep_sound(self, lo: int, data: np.ndarray) -> None:
+        """Keep frames [lo, lo + len(data)) as the player gets them (after those kept)."""
+        if self.channels > MAX_SOUND_CHANNELS:
+            data = data.mean(axis=1, dtype=np.float32, keepdims=True)
+        finite = np.isfinite(data)
+        sound = data if finite.all() else np.where(finite, data, np.float32(0.0))
+        if len(self._sound) == 0 or self._sound_start + len(self._sound) != lo:
+            self._sound, self._sound_start = sound, lo
+        else:
+            self._sound = np.concatenate([self._sound, sound])
 
     def _read_mono(self, start: int, stop: int) -> np.ndarray:
         """Input frames [start, stop) downmixed to mono, zeros outside the file."""
@@ -258,6 +320,20 @@ class AudioFileReader:
         padded = self._read_mono(start - self._context, stop + self._context)
         self._position_in = start + self._chunk_in
         return self._polyphase.convert(padded, stop - start)
+
+    def read_chunk(self) -> DecodedChunk | None:
+        """The next chunk's sound and analysis samples (`keep_sound` readers); None at the
+        end of the file."""
+        if not self.keep_sound:
+            raise ValueError("read_chunk needs a reader made with keep_sound=True")
+        start = self._position_in
+        if start >= self.source_frames:
+            return None
+        stop = min(start + self._chunk_in, self.source_frames)
+        samples = self._next_chunk()
+        taken = self._sound[start - self._sound_start : stop - self._sound_start]
+        self._sound, self._sound_start = self._sound[stop - self._sound_start :], stop
+        return DecodedChunk(sound=taken, samples=samples)
 
     def read(self, count: int) -> np.ndarray:
         """Return up to `count` samples; fewer only at the end of the file, none after it."""
