@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from visualizer.app.audio_sources import PULSE_DEVICE, CaptureSource, InputChoice, list_inputs
+from visualizer.app.audio_sources import (
+    PULSE_DEVICE,
+    CaptureSource,
+    InputChoice,
+    OutputChoice,
+    list_inputs,
+)
 from visualizer.app.sample_ring import SampleRing
 
 from .conftest import RATE
@@ -42,6 +48,29 @@ def tone_player(pulse_server, tmp_path):
     for player in players:
         player.terminate()
         player.wait(timeout=5)
+
+
+def record_monitor(qtbot, folder, sink: str, rate: int, channels: int) -> np.ndarray:
+    """What `sink` plays over 3 s (frames x channels), recorded from its monitor."""
+    recording = folder / f"{sink}.raw"  # a file, not a pipe: a full pipe would stall parec
+    with open(recording, "wb") as heard:
+        record = subprocess.Popen(
+            [
+                "parec",
+                "--raw",
+                "--format=float32le",
+                f"--channels={channels}",
+                f"--rate={rate}",
+                "-d",
+                f"{sink}.monitor",
+            ],
+            stdout=heard,
+        )
+        qtbot.wait(3000)  # the first recording stream delivers after about 2 s
+        record.terminate()
+        record.wait(timeout=5)
+    samples = np.fromfile(recording, dtype=np.float32)
+    return samples[: len(samples) // channels * channels].reshape(-1, channels)
 
 
 def monitor_choice():
@@ -149,25 +178,7 @@ def test_a_file_plays_at_its_own_rate_in_stereo_while_the_models_hear_it_mono(
     assert window.panel.device_label.text() == "output: pulse (48,000 Hz stereo)"
     assert window.ring.sample_rate == RATE and window.worker.resampler is None
     qtbot.waitUntil(lambda: window.source.position_seconds > 0.5, timeout=AUDIO_TIMEOUT_MS)
-    recording = tmp_path / "heard.raw"  # a file, not a pipe: a full pipe would stall parec
-    with open(recording, "wb") as sink:
-        record = subprocess.Popen(
-            [
-                "parec",
-                "--raw",
-                "--format=float32le",
-                "--channels=2",
-                f"--rate={rate}",
-                "-d",
-                "musicscape_test.monitor",
-            ],
-            stdout=sink,
-        )
-        qtbot.wait(3000)  # the first recording stream delivers after about 2 s
-        record.terminate()
-        record.wait(timeout=5)
-    heard = np.fromfile(recording, dtype=np.float32)
-    heard = heard[: len(heard) // 2 * 2].reshape(-1, 2)  # whole frames (parec was stopped)
+    heard = record_monitor(qtbot, tmp_path, "musicscape_test", rate, channels=2)
     last = heard[-rate // 4 :]
     assert len(last) == rate // 4
 
@@ -208,18 +219,27 @@ def test_an_input_opened_at_its_own_rate_is_converted_to_the_models_rate(
     assert window.ring.sample_rate == RATE and window.worker.resampler is None
 
 
-def _recording_sources() -> list[str]:
-    """The names of the sources PulseAudio streams now record from."""
+def _devices_in_use(devices: str, streams: str) -> list[str]:
+    """The names of the `devices` (sources, sinks) PulseAudio's `streams` (source-outputs,
+    sink-inputs) now record from or play to."""
     names = {}
     for line in subprocess.run(
-        ["pactl", "list", "short", "sources"], capture_output=True, text=True, check=True
+        ["pactl", "list", "short", devices], capture_output=True, text=True, check=True
     ).stdout.splitlines():
         index, name = line.split("\t")[:2]
         names[index] = name
-    outputs = subprocess.run(
-        ["pactl", "list", "short", "source-outputs"], capture_output=True, text=True, check=True
+    in_use = subprocess.run(
+        ["pactl", "list", "short", streams], capture_output=True, text=True, check=True
     ).stdout.splitlines()
-    return [names[line.split("\t")[1]] for line in outputs]
+    return [names[line.split("\t")[1]] for line in in_use]
+
+
+def _recording_sources() -> list[str]:
+    return _devices_in_use("sources", "source-outputs")
+
+
+def _playing_sinks() -> list[str]:
+    return _devices_in_use("sinks", "sink-inputs")
 
 
 def test_a_monitor_choice_does_not_leak_into_a_later_plain_pulse_input(pulse_server):
@@ -310,3 +330,68 @@ def test_an_input_that_reaches_full_scale_is_named_as_clipping(qtbot, pulse_wind
     finally:
         player.terminate()
         player.wait(timeout=5)
+
+
+@pytest.fixture
+def second_sink(pulse_server):
+    """A second null sink (a venue's interface beside the laptop's own), gone afterwards."""
+    module = subprocess.run(
+        ["pactl", "load-module", "module-null-sink", "sink_name=musicscape_second"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    yield "musicscape_second"
+    subprocess.run(["pactl", "unload-module", module], check=True)
+
+
+def test_a_file_plays_through_the_output_picked_and_moves_there_as_it_plays(
+    qtbot, pulse_window, beats_file, second_sink, tmp_path
+):
+    window = pulse_window()
+    window.panel.refresh_requested.emit()  # the refresh button: the sink came after the window
+    picker = window.panel.output_picker
+    labels = [picker.itemText(index) for index in range(picker.count())]
+    assert labels[0] == "Default output"
+    second = labels.index(f"PulseAudio: {second_sink}")
+    assert window.play_file(beats_file)
+    qtbot.waitUntil(lambda: _playing_sinks() == ["musicscape_test"], timeout=AUDIO_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.source.position_seconds > 1.0, timeout=AUDIO_TIMEOUT_MS)
+    before = window.source.position_seconds
+    picker.setCurrentIndex(second)
+    picker.activated.emit(second)  # as picking it does
+    assert window.settings.output_key == f"pulse:{second_sink}"
+    assert window.panel.device_label.text() == (
+        f"output: PulseAudio: {second_sink} (22,050 Hz mono)"
+    )
+    assert "output" not in window.faults
+    assert _playing_sinks() == [second_sink]
+    assert window.source.position_seconds >= before  # it goes on, not from the start
+    heard = record_monitor(qtbot, tmp_path, second_sink, RATE, channels=1)
+    assert np.sqrt(np.mean(heard[-RATE // 2 :] ** 2)) > 0.05  # the music came out there
+    picker.activated.emit(0)  # the default output again
+    assert window.settings.output_key == ""
+    assert _playing_sinks() == ["musicscape_test"]
+    assert window.use_output(window.sources.outputs[second - 1])  # as --output does
+    assert picker.currentIndex() == second  # the picker shows it
+
+
+def test_an_output_that_cannot_play_leaves_the_default_playing_and_says_so(
+    qtbot, pulse_window, beats_file, settings
+):
+    settings.output_key = "pulse:unplugged_interface"
+    window = pulse_window()
+    assert window.play_file(beats_file)
+    assert window.faults["output"] == (
+        "The output 'unplugged_interface' picked before is not connected; playing through "
+        "the default output."
+    )
+    assert window.panel.device_label.text() == "output: pulse (22,050 Hz mono)"
+    gone = OutputChoice("PulseAudio: gone", PULSE_DEVICE, pulse_sink="gone")  # listed, then
+    assert not window.use_output(gone)  # unplugged before it was picked
+    assert window.faults["output"].startswith(
+        "The chosen output 'PulseAudio: gone' cannot play (cannot open the output device: "
+    )
+    assert window.faults["output"].endswith("; playing through the default output.")
+    assert _playing_sinks() == ["musicscape_test"]
+    qtbot.waitUntil(lambda: window.source.position_seconds > 0.5, timeout=AUDIO_TIMEOUT_MS)

@@ -8,8 +8,8 @@ import argparse
 import numpy as np
 import pytest
 
-from visualizer.app.audio_sources import InputChoice
-from visualizer.app.command_line import describe_inputs, find_input, host_and_port, option_problem
+from visualizer.app.audio_sources import InputChoice, OutputChoice
+from visualizer.app.command_line import describe_devices, find_device, host_and_port, option_problem
 from visualizer.app.playlist import Playlist, PlaylistError
 from visualizer.cli import main
 
@@ -133,10 +133,10 @@ INPUTS = [
 
 
 def test_an_input_is_found_by_index_exact_name_source_name_or_unique_part():
-    assert find_input("2", INPUTS) is INPUTS[2]
-    assert find_input("pulse", INPUTS) is INPUTS[1]  # exact beats the inputs containing it
-    assert find_input("musicscape_test.monitor", INPUTS) is INPUTS[3]
-    assert find_input("MONITOR", INPUTS) is INPUTS[3]
+    assert find_device("2", INPUTS) is INPUTS[2]
+    assert find_device("pulse", INPUTS) is INPUTS[1]  # exact beats the inputs containing it
+    assert find_device("musicscape_test.monitor", INPUTS) is INPUTS[3]
+    assert find_device("MONITOR", INPUTS) is INPUTS[3]
 
 
 @pytest.mark.parametrize(
@@ -149,24 +149,60 @@ def test_an_input_is_found_by_index_exact_name_source_name_or_unique_part():
 )
 def test_an_input_that_is_not_there_or_ambiguous_is_refused(spec, message):
     with pytest.raises(ValueError) as error:
-        find_input(spec, INPUTS)
+        find_device(spec, INPUTS)
     assert str(error.value).startswith(message)
 
 
-def test_list_devices_prints_every_input_of_the_real_pulse_server(pulse_server, capsys):
+OUTPUTS = [
+    OutputChoice("default", "default"),
+    OutputChoice("pulse", "pulse"),
+    OutputChoice("PulseAudio: venue_interface", "pulse", pulse_sink="venue_interface"),
+]
+
+
+def test_an_output_is_found_by_index_exact_name_sink_name_or_unique_part():
+    assert find_device("0", OUTPUTS, "output") is OUTPUTS[0]
+    assert find_device("venue_interface", OUTPUTS, "output") is OUTPUTS[2]
+    assert find_device("VENUE", OUTPUTS, "output") is OUTPUTS[2]
+    with pytest.raises(ValueError) as error:
+        find_device("3", OUTPUTS, "output")
+    assert str(error.value) == (
+        "there is no output 3 (this machine has 3: 0-2); `musicscape --list-devices` lists them"
+    )
+    with pytest.raises(ValueError) as error:
+        find_device("hdmi", OUTPUTS, "output")
+    assert str(error.value) == "no output matches 'hdmi'; `musicscape --list-devices` lists them"
+
+
+def test_no_devices_are_described_in_words():
+    assert describe_devices([], []) == (
+        "No audio input found (files still play; see `musicscape --help`).\n"
+        "No audio output found (files play silently in real time)."
+    )
+
+
+def test_list_devices_prints_every_input_and_output_of_the_real_pulse_server(pulse_server, capsys):
     assert main(["--list-devices"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "Audio inputs (pass the index or a name to --input):"
-    from visualizer.app.audio_sources import list_inputs
+    from visualizer.app.audio_sources import list_inputs, list_outputs
 
-    inputs = list_inputs()
-    assert out[1:] == describe_inputs(inputs).splitlines()[1:]
+    inputs, outputs = list_inputs(), list_outputs()
+    assert out == describe_devices(inputs, outputs).splitlines()
+    assert out[len(inputs) + 1] == "Audio outputs (pass the index or a name to --output):"
+    sink = next(line for line in out if "[PulseAudio sink musicscape_test]" in line)
+    assert find_device(sink.split()[0], outputs, "output").pulse_sink == "musicscape_test"
     monitor = next(line for line in out if "[PulseAudio source musicscape_test.monitor]" in line)
     index = int(monitor.split()[0])
-    assert find_input(str(index), inputs).pulse_source == "musicscape_test.monitor"
+    assert find_device(str(index), inputs).pulse_source == "musicscape_test.monitor"
     assert main(["--input", "no such input anywhere"]) == 2
     assert capsys.readouterr().err.strip() == (
         "musicscape: --input: no input matches 'no such input anywhere'; "
+        "`musicscape --list-devices` lists them"
+    )
+    assert main(["--input", str(index), "--output", "no such output"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "musicscape: --output: no output matches 'no such output'; "
         "`musicscape --list-devices` lists them"
     )
 

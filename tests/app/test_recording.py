@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PyQt6.QtCore import Qt
+from scipy.signal import resample_poly
 
-from visualizer.app.recorder import Recorder
+from visualizer.app.recorder import RECORD_AUDIO_RATE, Recorder, SoundConverter
 from visualizer.app.sample_ring import SampleRing
 from visualizer.video_file import VideoFileWriter
 
@@ -20,14 +21,21 @@ TIMEOUT_MS = 15_000
 
 
 def read_back(path):
-    """(frames as RGB arrays, mono audio, audio rate, codec names) decoded by PyAV."""
+    """(frames as RGB arrays, the first channel's audio, audio rate, codec names) decoded by
+    PyAV."""
     with av.open(str(path)) as container:
         codecs = sorted(stream.codec_context.name for stream in container.streams)
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    sound, rate = read_sound(path)
+    return frames, sound[0], rate, codecs
+
+
+def read_sound(path):
+    """(audio as [channels, samples], rate) decoded by PyAV."""
     with av.open(str(path)) as container:
-        chunks = [f.to_ndarray()[0] for f in container.decode(audio=0)]
+        chunks = [f.to_ndarray() for f in container.decode(audio=0)]
         rate = container.streams.audio[0].rate
-    return frames, np.concatenate(chunks), rate, codecs
+    return np.concatenate(chunks, axis=1), rate
 
 
 def solid(rgb, size=32):
@@ -68,22 +76,76 @@ def test_writer_refuses_odd_sizes_and_resamples_rates_aac_lacks(tmp_path):
 
 def test_recorder_keeps_a_constant_rate_and_places_audio_by_time(tmp_path):
     fps, start = 10.0, 100.0
-    recorder = Recorder(tmp_path / "timed.mp4", 32, fps, RATE, start_time=start)
+    recorder = Recorder(tmp_path / "timed.mp4", 32, fps, start_time=start)
     shown = [0.0, 0.1, 0.2, 0.5, 0.52, 0.6]  # 0.3 and 0.4 skipped; 0.52 falls in 0.5's slot
     for index, when in enumerate(shown):
         recorder.add_frame(solid((index * 40, 0, 0)), start + when)
     half = np.full(RATE // 2, 0.25, dtype=np.float32)
-    recorder.add_audio(half, start + 0.5 - 1 / RATE)  # 0.0-0.5 s
-    recorder.add_audio(half, start + 1.5 - 1 / RATE)  # 1.0-1.5 s: a 0.5 s gap before it
+    recorder.add_audio(half, RATE, start + 0.5 - 1 / RATE)  # 0.0-0.5 s
+    recorder.add_audio(half, RATE, start + 1.5 - 1 / RATE)  # 1.0-1.5 s: a 0.5 s gap before it
     summary = recorder.stop()
     assert (summary.frames_shown, summary.frames_written) == (6, 7)
     assert (summary.frames_repeated, summary.frames_merged, summary.frames_dropped) == (2, 1, 0)
     assert summary.error is None
-    frames, audio, _, _ = read_back(tmp_path / "timed.mp4")
+    frames, audio, rate, _ = read_back(tmp_path / "timed.mp4")
+    assert rate == RECORD_AUDIO_RATE
     reds = [round(frame[..., 0].mean() / 40) for frame in frames]
     assert reds == [0, 1, 2, 2, 2, 3, 5]
-    level = lambda a, b: float(np.abs(audio[int(a * RATE) : int(b * RATE)]).mean())  # noqa: E731
+    level = lambda a, b: float(np.abs(audio[int(a * rate) : int(b * rate)]).mean())  # noqa: E731
     assert level(0.1, 0.4) > 0.2 and level(0.6, 0.9) < 0.01 and level(1.1, 1.4) > 0.2
+
+
+@pytest.mark.parametrize("rate, channels", [(44_100, 2), (RATE, 1), (48_000, 2)])
+def test_a_source_sound_becomes_48_khz_stereo_timed_by_the_instant_it_stands_for(rate, channels):
+    t = np.arange(2 * rate) / rate
+    sides = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 1000 * t)], axis=1)
+    sound = (0.5 * sides[:, :channels]).astype(np.float32)
+    if channels == 1:
+        sound = sound[:, 0]
+    converter = SoundConverter(rate, channels)
+    start = 50.0  # the time of input sample 0
+    pieces = []
+    for first in range(0, len(sound), 441):  # 10-ms blocks at 44.1 kHz, as a callback gives
+        block = sound[first : first + 441]
+        last_time = start + (first + len(block) - 1) / rate
+        converted, converted_time = converter.convert(block, last_time)
+        if len(converted):
+            pieces.append(converted)
+            # The last output sample so far is output sample (given - 1), due at its instant.
+            given = sum(len(piece) for piece in pieces)
+            assert converted_time == pytest.approx(start + (given - 1) / RECORD_AUDIO_RATE)
+    out = np.concatenate(pieces)
+    assert out.shape[1] == 2 and out.dtype == np.float32
+    assert abs(len(out) - 2 * RECORD_AUDIO_RATE) <= 2048  # the last chunk waits for more
+    middle = out[RECORD_AUDIO_RATE // 2 : RECORD_AUDIO_RATE]
+    left_hz, right_hz = (peak_hz(middle[:, side], RECORD_AUDIO_RATE) for side in (0, 1))
+    assert left_hz == pytest.approx(440, abs=2.0)
+    assert right_hz == pytest.approx(440 if channels == 1 else 1000, abs=2.0)
+
+
+def test_the_window_records_a_stereo_file_as_it_plays_not_as_the_models_hear_it(
+    qtbot, make_window, model_dir, tmp_path
+):
+    """Left 1 kHz, right 15 kHz at 44.1 kHz: the recording holds both, each on its side
+    (15 kHz is above what the models' 22,050 Hz can carry)."""
+    t = np.arange(44_100 * 10) / 44_100
+    sides = np.stack([np.sin(2 * np.pi * 1000 * t), np.sin(2 * np.pi * 15_000 * t)], axis=1)
+    path = tmp_path / "sides.flac"
+    sf.write(path, (0.4 * sides).astype(np.float32), 44_100)
+    window = make_window(model_dir)
+    window.stage.record_dir = tmp_path
+    assert window.play_file(path)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    assert window.stage.start_recording()
+    qtbot.wait(2000)
+    summary = window.stage.stop_recording()
+    assert summary.error is None
+    sound, rate = read_sound(summary.path)
+    assert rate == RECORD_AUDIO_RATE and sound.shape[0] == 2
+    middle = sound[:, rate // 2 : rate]  # 0.5 s from the recording's first half
+    assert peak_hz(middle[0], rate) == pytest.approx(1000, abs=2.0)
+    assert peak_hz(middle[1], rate) == pytest.approx(15_000, abs=2.0)
+    assert np.sqrt(np.mean(middle**2, axis=1)) == pytest.approx([0.4 / np.sqrt(2)] * 2, rel=0.1)
 
 
 def test_ring_copy_since_leaves_the_consumer_alone():
@@ -129,13 +191,13 @@ def test_the_window_records_what_the_canvas_shows_with_the_sound(
     assert summary.error is None and not window.stage.record_button.isChecked()
     assert window.stage.record_label.text().startswith(f"Saved {summary.path.name}: ")
     frames, audio, rate, codecs = read_back(summary.path)
-    assert codecs == ["aac", "h264"] and rate == RATE
+    assert codecs == ["aac", "h264"] and rate == RECORD_AUDIO_RATE
     assert len(frames) == summary.frames_written >= 3.5 * 30  # 60 fps aimed at; loaded: 30
     assert frames[0].shape == (720, 720, 3)
     assert frames[len(frames) // 4].mean() > 5 and frames[-1].max() < 20  # black at the end
     # The sound is the file's, continuous: two stretches of it sit in the file 1.5 s apart.
     assert abs(len(audio) / rate - summary.seconds) < 0.25
-    source = sf.read(beats_file, dtype="float32")[0]
+    source = resample_poly(sf.read(beats_file, dtype="float32")[0], 320, 147)  # to 48 kHz
     first, first_score = locate(audio[rate // 2 : rate], source)
     second, second_score = locate(audio[2 * rate : 2 * rate + rate // 2], source)
     assert first_score > 0.9 and second_score > 0.9, (first_score, second_score)
@@ -183,3 +245,28 @@ def test_a_record_folder_gone_since_the_start_is_named_and_nothing_records(
     assert window.stage.recorder is None and not window.stage.record_button.isChecked()
     painted = window.canvas.frames_painted
     qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 10, timeout=TIMEOUT_MS)
+
+
+def test_a_recording_goes_on_across_files_of_different_rates(
+    qtbot, make_window, model_dir, tmp_path
+):
+    """A playlist's next file at another rate (44.1 then 48 kHz): the recording does not
+    stop, and holds each file's tone in turn."""
+    paths = []
+    for rate, hz in ((44_100, 1000), (48_000, 3000)):
+        t = np.arange(rate * 10) / rate
+        paths.append(tmp_path / f"tone_{rate}.flac")
+        sf.write(paths[-1], (0.4 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+    window = make_window(model_dir)
+    window.stage.record_dir = tmp_path
+    assert window.play_file(paths[0])
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    assert window.stage.start_recording()
+    qtbot.wait(1500)
+    assert window.play_file(paths[1])
+    qtbot.wait(1500)
+    summary = window.stage.stop_recording()
+    assert summary.error is None and summary.seconds > 2.5
+    sound, rate = read_sound(summary.path)
+    assert peak_hz(sound[0, rate // 4 : rate], rate) == pytest.approx(1000, abs=2.0)
+    assert peak_hz(sound[0, -rate : -rate // 4], rate) == pytest.approx(3000, abs=2.0)

@@ -38,7 +38,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME|INDEX",
         help="capture this input (an index or name from --list-devices, monitor sources too)",
     )
-    group.add_argument("--list-devices", action="store_true", help="list the audio inputs and exit")
+    group.add_argument(
+        "--output",
+        metavar="NAME|INDEX",
+        help="play files through this output (an index or name from --list-devices, "
+        "PulseAudio sinks too; remembered)",
+    )
+    group.add_argument(
+        "--list-devices", action="store_true", help="list the audio inputs and outputs and exit"
+    )
     group.add_argument(
         "--osc-in",
         metavar="PORT",
@@ -97,8 +105,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .audio_sources import AudioDeviceError, list_inputs
-    from .command_line import describe_inputs, find_input, host_and_port, option_problem
+    from .audio_sources import AudioDeviceError, list_inputs, list_outputs
+    from .command_line import describe_devices, find_device, host_and_port, option_problem
     from .playlist import Playlist, PlaylistError
 
     problem = option_problem(args)
@@ -121,20 +129,24 @@ def run(args: argparse.Namespace) -> int:
             print(f"musicscape: --settings: cannot keep settings in {args.settings}: {problem}",
                   file=sys.stderr)  # fmt: skip
             return 2
-    choice = None
-    if args.list_devices or args.input is not None:
+    choice = output = None
+    if args.list_devices or args.input is not None or args.output is not None:
         try:
-            inputs = list_inputs()
+            inputs, outputs = list_inputs(), list_outputs()
         except AudioDeviceError as error:
             print(f"musicscape: {error}", file=sys.stderr)
             return 1
         if args.list_devices:
-            print(describe_inputs(inputs))
+            print(describe_devices(inputs, outputs))
             return 0
         try:
-            choice = find_input(args.input, inputs)
+            if args.input is not None:
+                choice = find_device(args.input, inputs, "input")
+            if args.output is not None:
+                output = find_device(args.output, outputs, "output")
         except ValueError as error:
-            print(f"musicscape: --input: {error}", file=sys.stderr)
+            flag = "--input" if choice is None and args.input is not None else "--output"
+            print(f"musicscape: {flag}: {error}", file=sys.stderr)
             return 2
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         if sys.platform.startswith("linux") and "QT_QPA_PLATFORM" not in os.environ:
@@ -172,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
         window.stage.listen_osc(args.osc_in)
     if args.osc_out is not None:
         window.stage.send_osc(*host_and_port(args.osc_out))
+    if output is not None:
+        window.use_output(output)
     if choice is not None:
         window.capture_input(choice)
     elif playlist is not None:

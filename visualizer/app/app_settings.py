@@ -85,6 +85,15 @@ class AppSettings:
         self._set("source/input", value)
 
     @property
+    def output_key(self) -> str:
+        """The output files play through ("": the default output)."""
+        return self._get("source/output", "", str)
+
+    @output_key.setter
+    def output_key(self, value: str) -> None:
+        self._set("source/output", value)
+
+    @property
     def av_offset_ms(self) -> float:
         return self._get("playback/av_offset_ms", 0.0, float)
 

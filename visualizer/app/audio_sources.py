@@ -34,6 +34,7 @@ SILENT_CLOCK_NAME = "none (silent real-time clock)"
 # A file's output block (about 512 samples at the models' 22,050 Hz) and decoding chunk.
 PLAYBACK_BLOCK_SECONDS = 0.023
 PLAYBACK_CHUNK_SECONDS = 0.2
+HEARD_RING_SECONDS = 4.0  # what a file's output played, for recordings (read every 40 ms)
 
 
 class AudioDeviceError(RuntimeError):
@@ -60,30 +61,54 @@ class InputChoice:
     pulse_source: str | None = None
 
     @property
+    def pulse_name(self) -> str | None:
+        return self.pulse_source
+
+    @property
     def key(self) -> str:
         """What the settings remember (stable across reboots, unlike device indices)."""
         return f"pulse:{self.pulse_source}" if self.pulse_source else f"device:{self.device}"
 
 
-def list_pulse_sources() -> list[tuple[str, str]]:
-    """(name, description) of PulseAudio/PipeWire sources, monitors included, or []."""
+@dataclass(frozen=True)
+class OutputChoice:
+    """One entry of the output picker. `pulse_sink` set: that PulseAudio sink via 'pulse'."""
+
+    label: str
+    device: str  # PortAudio device name
+    pulse_sink: str | None = None
+
+    @property
+    def pulse_name(self) -> str | None:
+        return self.pulse_sink
+
+    @property
+    def key(self) -> str:
+        """What the settings remember (stable across reboots, unlike device indices)."""
+        return f"pulse:{self.pulse_sink}" if self.pulse_sink else f"device:{self.device}"
+
+
+def _pulse_names(kind: str) -> list[str]:
+    """The names of the PulseAudio/PipeWire `kind` ("sources" or "sinks"), or []."""
     pactl = shutil.which("pactl")
     if pactl is None:
         return []
     try:
         listing = subprocess.run(
-            [pactl, "list", "short", "sources"], capture_output=True, text=True, timeout=3
+            [pactl, "list", "short", kind], capture_output=True, text=True, timeout=3
         )
     except (OSError, subprocess.TimeoutExpired):
         return []
-    sources = []
-    for line in listing.stdout.splitlines():
-        fields = line.split("\t")
-        if len(fields) >= 2:
-            name = fields[1]
-            kind = "monitor of " + name[: -len(".monitor")] if name.endswith(".monitor") else name
-            sources.append((name, kind))
-    return sources
+    fields = (line.split("\t") for line in listing.stdout.splitlines())
+    return [field[1] for field in fields if len(field) >= 2]
+
+
+def list_pulse_sources() -> list[tuple[str, str]]:
+    """(name, description) of PulseAudio/PipeWire sources, monitors included, or []."""
+    return [
+        (name, "monitor of " + name[: -len(".monitor")] if name.endswith(".monitor") else name)
+        for name in _pulse_names("sources")
+    ]
 
 
 def list_inputs() -> list[InputChoice]:
@@ -102,6 +127,22 @@ def list_inputs() -> list[InputChoice]:
                     label=f"PulseAudio: {description}", device=PULSE_DEVICE, pulse_source=name
                 )
             )
+    return choices
+
+
+def list_outputs() -> list[OutputChoice]:
+    """Every output the machine offers: PortAudio output devices, then PulseAudio sinks."""
+    sd = _sounddevice()
+    choices = [
+        OutputChoice(label=device["name"], device=device["name"])
+        for device in sd.query_devices()
+        if device["max_output_channels"] > 0
+    ]
+    if any(choice.device == PULSE_DEVICE for choice in choices):
+        choices += [
+            OutputChoice(label=f"PulseAudio: {name}", device=PULSE_DEVICE, pulse_sink=name)
+            for name in _pulse_names("sinks")
+        ]
     return choices
 
 
@@ -167,22 +208,22 @@ def capture_rate(choice: InputChoice, preferred: int) -> int:
 
 
 @contextlib.contextmanager
-def _pulse_source(name: str | None):
-    """PulseAudio's 'pulse' device opens the source named by PULSE_SOURCE, read when the
-    stream opens: set it for that moment only, so a later plain 'pulse' input opens the
-    default source again."""
+def _pulse_device(variable: str, name: str | None):
+    """PulseAudio's 'pulse' device opens the source named by PULSE_SOURCE (or plays to the
+    sink named by PULSE_SINK), read when the stream opens: set `variable` for that moment
+    only, so a later plain 'pulse' stream opens the default again."""
     if name is None:
         yield
         return
-    before = os.environ.get("PULSE_SOURCE")
-    os.environ["PULSE_SOURCE"] = name
+    before = os.environ.get(variable)
+    os.environ[variable] = name
     try:
         yield
     finally:
         if before is None:
-            del os.environ["PULSE_SOURCE"]
+            del os.environ[variable]
         else:
-            os.environ["PULSE_SOURCE"] = before
+            os.environ[variable] = before
 
 
 class CaptureSource:
@@ -204,7 +245,7 @@ class CaptureSource:
     def start(self) -> None:
         sd = _sounddevice()
         try:
-            with _pulse_source(self.choice.pulse_source):
+            with _pulse_device("PULSE_SOURCE", self.choice.pulse_source):
                 self._stream = sd.InputStream(
                     device=self.choice.device,
                     channels=1,
@@ -299,6 +340,7 @@ class FilePlayback:
         use_output_device: bool = True,
         loop: bool = False,
         ahead_seconds: float = 1.0,
+        output: OutputChoice | None = None,
     ):
         self.path = Path(path)
         self.ring = ring
@@ -318,6 +360,12 @@ class FilePlayback:
             samples_capacity=int(ahead_seconds * ring.sample_rate) + 2 * chunk_samples,
         )
         self._chunk_frames, self._chunk_samples = chunk_frames, chunk_samples
+        # What the output played, as played (the file's rate and channels), for recordings.
+        self.heard = SampleRing(
+            int(HEARD_RING_SECONDS * self.output_rate),
+            self.output_rate,
+            channels=self.output_channels,
+        )
         self._feeder: threading.Thread | None = None
         self._wake = threading.Event()
         self._stopping = False
@@ -331,6 +379,8 @@ class FilePlayback:
         self._origin_buffer = 0
         self.played_frames = 0  # buffer frames handed to the output so far
         self.use_output_device = use_output_device
+        self.output = output  # the output chosen (None: the default one)
+        self.output_note: str | None = None  # why the chosen output is not the one playing
         self.output_name = "none"
         self._output = None
         self._device_output = False  # an output device (not the null clock) was opened
@@ -387,27 +437,53 @@ class FilePlayback:
         self.output_name = SILENT_CLOCK_NAME
 
     def open_output(self) -> None:
-        """Open and start the output device (PulseAudio's when PortAudio lists it, else the
-        default); playback goes on from the first sample not yet heard."""
+        """Open and start the chosen output (`output`), else, or when it cannot be opened
+        (`output_note` says why), the default one: PulseAudio's when PortAudio lists it, else
+        PortAudio's default. Playback goes on from the first sample not yet heard."""
+        self.output_note = None
+        chosen = self.output
+        if chosen is not None:
+            try:
+                self._open_stream(chosen.device, chosen.pulse_sink, chosen.label)
+                return
+            except AudioDeviceError as error:
+                self.output_note = (
+                    f"The chosen output '{chosen.label}' cannot play ({error}); "
+                    "playing through the default output."
+                )
+        sd = _sounddevice()
+        self._open_stream(PULSE_DEVICE if self._has_pulse(sd) else None, None, None)
+
+    def _open_stream(self, device: str | None, pulse_sink: str | None, label: str | None):
         sd = _sounddevice()
         stream = None
         try:
-            stream = sd.OutputStream(
-                samplerate=self.output_rate,
-                channels=self.output_channels,
-                blocksize=self.block,
-                dtype="float32",
-                callback=self._callback,
-                device=PULSE_DEVICE if self._has_pulse(sd) else None,
-            )
+            with _pulse_device("PULSE_SINK", pulse_sink):
+                stream = sd.OutputStream(
+                    samplerate=self.output_rate,
+                    channels=self.output_channels,
+                    blocksize=self.block,
+                    dtype="float32",
+                    callback=self._callback,
+                    device=device,
+                )
             self._output_delay = float(stream.latency)
             stream.start()
-            self.output_name = str(sd.query_devices(stream.device)["name"])
+            self.output_name = label or str(sd.query_devices(stream.device)["name"])
         except (sd.PortAudioError, ValueError) as error:
             _close_quietly(stream)
             raise AudioDeviceError(f"cannot open the output device: {error}") from error
         self._output = stream
         self._device_output = True
+
+    def use_output(self, choice: OutputChoice | None) -> None:
+        """Play through `choice` (None: the default output) from now on. A file that plays
+        on a device moves there at once, from the first sample not yet heard;
+        AudioDeviceError when no output opens (then the output counts as lost)."""
+        self.output = choice
+        if self._device_output:
+            self.close_output()
+            self.open_output()
 
     @property
     def on_silent_clock(self) -> bool:
@@ -482,6 +558,9 @@ class FilePlayback:
             self.played_frames = self._buffer.frames_read
             # The last sample released is heard with the last frame played.
             heard = last_sample_time - (frames - count) / self.output_rate
+            self.heard.write(
+                outdata[:count] if self.output_channels > 1 else outdata[:count, 0], heard
+            )
             if samples:
                 self.ring.write(self._buffer.analysis[:samples], heard)
         self._wake.set()

@@ -1,9 +1,9 @@
 """Checks and look-ups behind the visualizer's command-line options, run before any window.
 
 Every numeric option has one range here; a value outside it (or not finite) is refused in
-one line that names the option, the range and the value. `--input` picks an input by its
-index in `--list-devices` or by its name (exact, else the one input whose label or
-PulseAudio source name contains it).
+one line that names the option, the range and the value. `--input` picks an input, and
+`--output` the output files play through, by its index in `--list-devices` or by its name
+(exact, else the one device whose label or PulseAudio source or sink name contains it).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.options import MAX_FPS, NumericOption, first_problem
 from visualizer.scene_memory import MAX_APP_SECONDS
 
-from .audio_sources import InputChoice
+from .audio_sources import InputChoice, OutputChoice
 
 NUMERIC_OPTIONS = (
     NumericOption("--fps", 1, MAX_FPS, "frames per second"),
@@ -46,31 +46,39 @@ def host_and_port(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def describe_inputs(choices: list[InputChoice]) -> str:
-    """What `--list-devices` prints: one line per input, its index first."""
+def describe_devices(inputs: list[InputChoice], outputs: list[OutputChoice]) -> str:
+    """What `--list-devices` prints: the inputs, then the outputs, one line each, its index
+    first."""
+    return f"{_describe(inputs, 'input', 'source')}\n{_describe(outputs, 'output', 'sink')}"
+
+
+def _describe(choices: list[InputChoice] | list[OutputChoice], noun: str, pulse_kind: str):
     if not choices:
-        return "No audio input found (files still play; see `musicscape --help`)."
+        if noun == "input":
+            return "No audio input found (files still play; see `musicscape --help`)."
+        return "No audio output found (files play silently in real time)."
     width = len(str(len(choices) - 1))
-    lines = ["Audio inputs (pass the index or a name to --input):"]
+    lines = [f"Audio {noun}s (pass the index or a name to --{noun}):"]
     for index, choice in enumerate(choices):
-        source = f"  [PulseAudio source {choice.pulse_source}]" if choice.pulse_source else ""
-        lines.append(f"  {index:>{width}}  {choice.label}{source}")
+        pulse = f"  [PulseAudio {pulse_kind} {choice.pulse_name}]" if choice.pulse_name else ""
+        lines.append(f"  {index:>{width}}  {choice.label}{pulse}")
     return "\n".join(lines)
 
 
-def find_input(spec: str, choices: list[InputChoice]) -> InputChoice:
-    """The input `spec` names (see the module docstring), else ValueError saying why."""
+def find_device(spec: str, choices: list, noun: str = "input"):
+    """The input (or output: `noun`) that `spec` names among `choices` (see the module
+    docstring), else ValueError saying why."""
     if spec.isdigit():
         index = int(spec)
         if index < len(choices):
             return choices[index]
         raise ValueError(
-            f"there is no input {index} (this machine has {len(choices)}: 0-{len(choices) - 1}); "
-            "`musicscape --list-devices` lists them"
+            f"there is no {noun} {index} (this machine has {len(choices)}: "
+            f"0-{len(choices) - 1}); `musicscape --list-devices` lists them"
             if choices
-            else f"there is no input {index}: this machine has no audio input"
+            else f"there is no {noun} {index}: this machine has no audio {noun}"
         )
-    names = [(choice, (choice.label, choice.pulse_source or "")) for choice in choices]
+    names = [(choice, (choice.label, choice.pulse_name or "")) for choice in choices]
     exact = [choice for choice, labels in names if spec in labels]
     if exact:
         return exact[0]
@@ -80,5 +88,5 @@ def find_input(spec: str, choices: list[InputChoice]) -> InputChoice:
         return partial[0]
     if partial:
         listed = "; ".join(choice.label for choice in partial)
-        raise ValueError(f"'{spec}' matches {len(partial)} inputs ({listed}); name one exactly")
-    raise ValueError(f"no input matches '{spec}'; `musicscape --list-devices` lists them")
+        raise ValueError(f"'{spec}' matches {len(partial)} {noun}s ({listed}); name one exactly")
+    raise ValueError(f"no {noun} matches '{spec}'; `musicscape --list-devices` lists them")

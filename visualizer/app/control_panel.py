@@ -70,6 +70,7 @@ def describe_level(
 
 class ControlPanel(QWidget):
     source_chosen = pyqtSignal(int)  # index in the picker
+    output_chosen = pyqtSignal(int)  # index in the output picker (0: the default output)
     refresh_requested = pyqtSignal()
     open_file_requested = pyqtSignal()
     play_pause_requested = pyqtSignal()
@@ -140,10 +141,16 @@ class ControlPanel(QWidget):
         picker_row = QHBoxLayout()
         picker_row.addWidget(self.source_picker, 1)
         refresh = QPushButton("↻")
-        refresh.setToolTip("Look for input devices again")
+        refresh.setToolTip("Look for audio devices again")
         refresh.clicked.connect(self.refresh_requested.emit)
         picker_row.addWidget(refresh)
         source_layout.addLayout(picker_row)
+        self.output_picker = QComboBox()
+        self.output_picker.setToolTip("Where files play (the demo too); inputs are not played")
+        self.output_picker.activated.connect(self.output_chosen.emit)
+        output_row = QFormLayout()
+        output_row.addRow("Plays to", self.output_picker)
+        source_layout.addLayout(output_row)
         transport = QHBoxLayout()
         open_button = QPushButton("Open…")
         open_button.clicked.connect(self.open_file_requested.emit)

@@ -133,6 +133,7 @@ class DeviceWatchdog:
             self._output_retry_at = now + OUTPUT_RETRY_SECONDS
             with contextlib.suppress(AudioDeviceError):
                 playback.reopen_output()
+                window.sources.show_output(playback)
                 return
         minutes, seconds = divmod(int(playback.position_seconds), 60)
         window.set_fault(
@@ -152,6 +153,7 @@ class DeviceWatchdog:
             if sound_server_answers():
                 with contextlib.suppress(AudioDeviceError):
                     playback.move_to_device()
+                    window.sources.show_output(playback)
                     if window.faults.get("source", "").startswith(SILENT_CLOCK_FAULT):
                         window.set_fault("source", None)
                     return

@@ -29,7 +29,7 @@ from PyQt6.QtWidgets import (
 )
 
 from .app_settings import AppSettings
-from .audio_sources import CaptureSource, FilePlayback, InputChoice
+from .audio_sources import CaptureSource, FilePlayback, InputChoice, OutputChoice
 from .canvas_window import CanvasWindow
 from .control_panel import FEEL_STEPS, REACTIVITY_STEPS, ControlPanel
 from .device_watchdog import DeviceWatchdog
@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
 
         self.link.load_models()
         self.sources.refresh_inputs()
+        self.sources.refresh_outputs()
         self.sources.start_remembered()
         self._restore_canvas_screen()
         application = QGuiApplication.instance()
@@ -171,7 +172,8 @@ class MainWindow(QMainWindow):
     def _connect_panel(self) -> None:
         panel, sources, controls = self.panel, self.sources, self.controls
         panel.source_chosen.connect(sources.on_source_chosen)
-        panel.refresh_requested.connect(sources.rescan_inputs)
+        panel.output_chosen.connect(sources.on_output_chosen)
+        panel.refresh_requested.connect(sources.look_for_devices)
         panel.open_file_requested.connect(sources.choose_file)
         panel.play_pause_requested.connect(sources.toggle_pause)
         panel.seek_requested.connect(sources.seek)
@@ -217,6 +219,13 @@ class MainWindow(QMainWindow):
         return self.link.ring
 
     @property
+    def sound_ring(self) -> SampleRing:
+        """The sound as it is heard: a file's as its output plays it (its own rate and
+        channels), an input's as the analysis ring holds it."""
+        source = self.source
+        return source.heard if isinstance(source, FilePlayback) else self.link.ring
+
+    @property
     def model_loader(self) -> ModelLoader:
         return self.link.loader
 
@@ -240,6 +249,9 @@ class MainWindow(QMainWindow):
 
     def capture_input(self, choice: InputChoice) -> bool:
         return self.sources.capture_input(choice)
+
+    def use_output(self, choice: OutputChoice | None) -> bool:
+        return self.sources.use_output(choice)
 
     def choose_file(self) -> None:
         self.sources.choose_file()

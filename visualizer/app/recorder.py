@@ -1,11 +1,13 @@
 """Recording what the canvas shows, with the audio, to a video file, off the GUI thread.
 
 The GUI thread only hands over references: each frame it shows (with its display time) and
-each new stretch of audio from the analysis ring (with the time of its last sample), both on
-the one monotonic clock. An encoder thread turns them into a constant-rate video with
-`VideoFileWriter` (H.264 + AAC): frame slot i covers [start + i/fps, start + (i+1)/fps); a
-slot the display skipped repeats the frame before it, a second frame in one slot is left
-out, and audio is placed by its time (a gap, such as a pause, becomes silence). If the
+each new stretch of the sound as heard (a file's as its output plays it, an input's as
+captured; with its rate and the time of its last sample), both on the one monotonic clock.
+An encoder thread turns them into a constant-rate video with `VideoFileWriter` (H.264 + AAC
+at 48 kHz stereo, whatever the source: `SoundConverter`): frame slot i covers
+[start + i/fps, start + (i+1)/fps); a slot the display skipped repeats the frame before it,
+a second frame in one slot is left out, and audio is placed by its time (a gap, such as a
+pause, becomes silence). If the
 encoder falls behind by more than `backlog_frames`, newer frames are dropped and counted;
 the live picture is never held up.
 """
@@ -19,9 +21,49 @@ from pathlib import Path
 
 import numpy as np
 
+from visualizer.frontend import StreamResampler
 from visualizer.video_file import VideoFileWriter
 
 RESYNC_SECONDS = 0.02  # audio further than this from its place is moved there
+RECORD_AUDIO_RATE = 48_000  # every source's sound is converted to this, in stereo
+RECORD_CHANNELS = 2
+
+
+class SoundConverter:
+    """One source's sound (mono or stereo, at its own rate) as the recording's: stereo at
+    RECORD_AUDIO_RATE (mono on both sides), with the time of its last sample. Resampling is
+    streamed (`StreamResampler`: the same as converting the whole stream at once, a chunk
+    later); the time of each output sample is that of the input instant it stands for."""
+
+    def __init__(self, rate: int, channels: int):
+        self.rate, self.channels = int(rate), int(channels)
+        self._resamplers = (
+            None
+            if self.rate == RECORD_AUDIO_RATE
+            else [StreamResampler(self.rate, RECORD_AUDIO_RATE) for _ in range(self.channels)]
+        )
+        self._taken = 0  # input samples so far
+        self._given = 0  # output samples so far
+
+    def convert(self, samples: np.ndarray, last_sample_time: float) -> tuple[np.ndarray, float]:
+        """`samples` ([n] or [n, channels]) -> ([m, 2] float32, time of the last of them;
+        m may be 0 while the resampler waits for a whole chunk)."""
+        block = samples.reshape(len(samples), self.channels)
+        self._taken += len(block)
+        if self._resamplers is None:
+            converted = block
+        else:
+            converted = np.stack(
+                [resampler.process(block[:, c]) for c, resampler in enumerate(self._resamplers)],
+                axis=1,
+            )
+        self._given += len(converted)
+        # The last output sample stands for input instant (given - 1) * rate / RECORD rate,
+        # behind the last input sample (taken - 1) by `lag` input samples.
+        lag = (self._taken - 1) - (self._given - 1) * self.rate / RECORD_AUDIO_RATE
+        if converted.shape[1] == 1:
+            converted = np.repeat(converted, RECORD_CHANNELS, axis=1)
+        return converted.astype(np.float32, copy=False), last_sample_time - lag / self.rate
 
 
 @dataclass(frozen=True)
@@ -50,15 +92,17 @@ class Recorder:
         path: str | Path,
         size: int,
         fps: float,
-        audio_rate: int,
         start_time: float,
         backlog_frames: int = 60,
     ):
         # x264's fastest preset: at veryfast a loaded 2-core machine fell behind at 720 px
-        self.writer = VideoFileWriter(path, size, size, fps, audio_rate, preset="ultrafast")
+        self.writer = VideoFileWriter(
+            path, size, size, fps, RECORD_AUDIO_RATE, RECORD_CHANNELS, preset="ultrafast"
+        )
         self.path = Path(path)
         self.fps = float(fps)
-        self.audio_rate = int(audio_rate)
+        self.audio_rate = RECORD_AUDIO_RATE
+        self._converter: SoundConverter | None = None  # for the source that sounds now
         self.start_time = start_time
         self.backlog_frames = backlog_frames
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -83,9 +127,10 @@ class Recorder:
         self._frames_queued += 1
         self._queue.put(("frame", image, shown_time))
 
-    def add_audio(self, samples: np.ndarray, last_sample_time: float) -> None:
-        """Mono float32 samples (a copy the caller gives up), the last heard at the time."""
-        self._queue.put(("audio", samples, last_sample_time))
+    def add_audio(self, samples: np.ndarray, rate: int, last_sample_time: float) -> None:
+        """float32 samples at `rate`, [n] (mono) or [n, 2] (a copy the caller gives up),
+        the last heard at `last_sample_time`."""
+        self._queue.put(("audio", (samples, rate), last_sample_time))
 
     def stop(self) -> RecordingSummary:
         self._queue.put(None)
@@ -113,7 +158,7 @@ class Recorder:
                 if kind == "frame":
                     self._write_frame(data, when)
                 else:
-                    self._write_audio(data, when)
+                    self._write_audio(*data, when)
             except Exception as error:  # noqa: BLE001 - a full disk, a codec error: reported
                 self.error = str(error)
         try:
@@ -132,14 +177,21 @@ class Recorder:
         self.writer.write_frame(image)
         self._last_frame = image
 
-    def _write_audio(self, samples: np.ndarray, last_sample_time: float) -> None:
+    def _write_audio(self, samples: np.ndarray, rate: int, last_sample_time: float) -> None:
+        channels = 1 if samples.ndim == 1 else samples.shape[1]
+        converter = self._converter
+        if converter is None or (converter.rate, converter.channels) != (rate, channels):
+            converter = self._converter = SoundConverter(rate, channels)
+        samples, last_sample_time = converter.convert(samples, last_sample_time)
+        if len(samples) == 0:
+            return
         first_time = last_sample_time - (len(samples) - 1) / self.audio_rate
         place = round((first_time - self.start_time) * self.audio_rate)
         offset = place - self.writer.samples_written
         if abs(offset) <= RESYNC_SECONDS * self.audio_rate:
             offset = 0  # clock jitter: keep the sound continuous
         if offset > 0:
-            self.writer.write_audio(np.zeros(offset, dtype=np.float32))
+            self.writer.write_audio(np.zeros((offset, RECORD_CHANNELS), dtype=np.float32))
         elif offset < 0:
             samples = samples[-offset:]  # already covered (or before the start)
         self.writer.write_audio(samples)

@@ -30,10 +30,16 @@ def copy_out(ring: np.ndarray, position: int, out: np.ndarray, count: int) -> No
 
 
 class SampleRing:
-    def __init__(self, capacity: int, sample_rate: int, block_records: int = 4096):
+    """Samples (or frames of `channels` samples, when above 1) with their times."""
+
+    def __init__(
+        self, capacity: int, sample_rate: int, block_records: int = 4096, channels: int = 1
+    ):
         self.capacity = int(capacity)
         self.sample_rate = int(sample_rate)
-        self._samples = np.zeros(self.capacity, dtype=np.float32)
+        self.channels = int(channels)
+        shape = (self.capacity,) if self.channels == 1 else (self.capacity, self.channels)
+        self._samples = np.zeros(shape, dtype=np.float32)
         self._block_end = np.zeros(block_records, dtype=np.int64)  # samples written after it
         self._block_time = np.zeros(block_records, dtype=np.float64)  # time of its last sample
         self._records = block_records
@@ -106,6 +112,10 @@ class SampleRing:
         return self.written - self.read_position
 
     # A passive second reader (the recorder): copies, never moves the consumer's position.
+    def new_buffer(self) -> np.ndarray:
+        """An array the size and shape of the ring, for `copy_since`."""
+        return np.empty_like(self._samples)
+
     def copy_since(self, position: int, out: np.ndarray) -> tuple[int, int, float | None]:
         """Copy into `out` the samples of the complete blocks written from `position` on
         (from the oldest still held when the writer has lapped `position`; at most

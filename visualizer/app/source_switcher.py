@@ -2,11 +2,12 @@
 
 The source picker lists the demo, the last file and every input; choosing, opening or
 dropping a file switches the source, and the choice is kept in the user's settings. A file
-plays through the output device (play, pause, seek); a playlist goes on to its next file at
-the end of one and says when the last has played. A source that cannot start becomes a line
-in the panel; the picture goes on with the one it had. An input is brought to the level
-of the models' training music unless the user turned that off (frontend/level.py); a file
-plays at its own level.
+plays (play, pause, seek) through the output picker's choice: the default output unless
+another is picked, or when the one picked cannot play, which the panel says. A playlist
+goes on to its next file at the end of one and says when the last has played. A source
+that cannot start becomes a line in the panel; the picture goes on with the one it had. An
+input is brought to the level of the models' training music unless the user turned that
+off (frontend/level.py); a file plays at its own level.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from .audio_sources import (
     CaptureSource,
     FilePlayback,
     InputChoice,
+    OutputChoice,
     capture_rate,
     list_inputs,
+    list_outputs,
     rescan_devices,
 )
 from .frame_worker import ResetAudio, SetAutoLevel
@@ -54,13 +57,14 @@ class SourceSwitcher:
         self.input_rate = input_rate  # open inputs at this rate (None: the models' if they can)
         self.source: CaptureSource | FilePlayback | None = None
         self.inputs: list[InputChoice] = []
+        self.outputs: list[OutputChoice] = []
         self.playlist: Playlist | None = None  # the files that play one after another
         self.playlist_ended = False  # the last file has played: shown, not silently frozen
 
     # ----- the picker -----
-    def rescan_inputs(self) -> None:
+    def look_for_devices(self) -> None:
         """The refresh button: PortAudio looks for devices afresh (a sound server started
-        since, a device plugged in), then the picker lists them. Re-initialising PortAudio
+        since, a device plugged in), then the pickers list them. Re-initialising PortAudio
         closes every stream, so the current source lets go of its device and takes it again."""
         source = self.source
         if isinstance(source, CaptureSource):
@@ -70,6 +74,7 @@ class SourceSwitcher:
         with contextlib.suppress(AudioDeviceError):  # no PortAudio: refresh_inputs says so
             rescan_devices()
         self.refresh_inputs()
+        self.refresh_outputs()
         if isinstance(source, CaptureSource):
             choice = self.input_by_key(source.choice.key)
             if choice is not None:
@@ -124,6 +129,62 @@ class SourceSwitcher:
     def input_by_key(self, key: str) -> InputChoice | None:
         return next((choice for choice in self.inputs if choice.key == key), None)
 
+    # ----- the output picker -----
+    def refresh_outputs(self) -> None:
+        try:
+            self.outputs = list_outputs()
+        except AudioDeviceError:  # no PortAudio: the inputs' line says so
+            self.outputs = []
+        picker = self.panel.output_picker
+        picker.clear()
+        picker.addItem("Default output")
+        for choice in self.outputs:
+            picker.addItem(choice.label)
+        self._sync_output_picker()
+
+    def _sync_output_picker(self) -> None:
+        keys = [choice.key for choice in self.outputs]
+        key = self.settings.output_key
+        self.panel.output_picker.setCurrentIndex(1 + keys.index(key) if key in keys else 0)
+
+    def chosen_output(self) -> OutputChoice | None:
+        """The output the settings name when it is listed now; None: the default output."""
+        key = self.settings.output_key
+        return next((choice for choice in self.outputs if choice.key == key), None)
+
+    def on_output_chosen(self, index: int) -> None:
+        choice = self.outputs[index - 1] if index > 0 else None
+        self.use_output(choice)
+
+    def use_output(self, choice: OutputChoice | None) -> bool:
+        """Files play through `choice` (None: the default output) from now on, the one
+        playing at once. False when it cannot play (the panel says why)."""
+        self.settings.output_key = choice.key if choice is not None else ""
+        self._sync_output_picker()
+        source = self.source
+        if not isinstance(source, FilePlayback):
+            return True
+        try:
+            source.use_output(choice)
+        except AudioDeviceError:  # none opens: the watchdog says so and looks again
+            return False
+        self.show_output(source)
+        return source.output_note is None
+
+    def show_output(self, playback: FilePlayback) -> None:
+        """The device line, and a line when the output picked is not the one playing."""
+        self.panel.device_label.setText(
+            f"output: {playback.output_name} ({playback.sound_description})"
+        )
+        note = playback.output_note
+        key = self.settings.output_key
+        if note is None and key and playback.output is None:
+            note = (
+                f"The output '{key.split(':', 1)[1]}' picked before is not connected; "
+                "playing through the default output."
+            )
+        self.window.set_fault("output", note if playback.uses_device else None)
+
     def start_remembered(self) -> None:
         """At start-up: the source the user had last time (the demo the first time)."""
         kind = self.settings.source_kind
@@ -150,6 +211,7 @@ class SourceSwitcher:
         window = self.window
         self.stop()
         window.set_fault("samples", None)  # the stopped file's NaN/inf line
+        window.set_fault("output", None)  # and what its output was
         window.link.send(ResetAudio())
         window.link.send(SetAutoLevel(self._levelled(source)))
         try:
@@ -162,9 +224,7 @@ class SourceSwitcher:
         window.set_fault("source", None)
         self.panel.source_label.setText(source.description)
         if isinstance(source, FilePlayback):
-            self.panel.device_label.setText(
-                f"output: {source.output_name} ({source.sound_description})"
-            )
+            self.show_output(source)
             self.panel.play_button.setText("Pause")
         else:
             self.panel.device_label.setText(source.choice.label)
@@ -228,6 +288,7 @@ class SourceSwitcher:
                 self.window.link.ensure_ring(),
                 use_output_device=self.use_output_device,
                 loop=loop,
+                output=self.chosen_output(),
             )
         except AudioDecodeError as error:
             self.window.set_fault("source", f"Cannot play that file: {error}")

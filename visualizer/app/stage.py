@@ -373,18 +373,18 @@ class Stage(QObject):
         if self.recorder is not None:
             return True
         window = self.window
-        ring = window.ring
+        ring = window.sound_ring
         path = self.record_dir / f"musicscape-{datetime.now():%Y%m%d-%H%M%S}.mp4"
         try:
             self.recorder = Recorder(
-                path, RECORD_SIZE, window.worker_settings.fps, ring.sample_rate, time.perf_counter()
+                path, RECORD_SIZE, window.worker_settings.fps, time.perf_counter()
             )
         except (VideoFileError, ValueError) as error:
             self.record_label.setText(f"Cannot record: {error}")
             self.record_button.setChecked(False)
             return False
         self._ring, self._ring_position = ring, ring.written
-        self._ring_scratch = np.empty(ring.capacity, dtype=np.float32)
+        self._ring_scratch = ring.new_buffer()
         self._audio_timer.start()
         self.record_button.setChecked(True)
         self.record_label.setText(f"recording to {path}")
@@ -405,23 +405,16 @@ class Stage(QObject):
     def _pull_audio(self, recorder: Recorder | None = None) -> None:
         """Hand the audio written since the last pull to the recorder (GUI thread, a copy)."""
         recorder = recorder or self.recorder
-        ring = self.window.ring
+        ring = self.window.sound_ring
         if recorder is None:
             return
-        if ring is not self._ring:  # the source changed the ring
-            if ring.sample_rate != recorder.audio_rate:
-                self.stop_recording()
-                self.record_label.setText(
-                    f"{self.record_label.text()} (stopped: the audio changed to "
-                    f"{ring.sample_rate} Hz)"
-                )
-                return
+        if ring is not self._ring:  # another source: its sound from now on
             self._ring, self._ring_position = ring, ring.written
-            self._ring_scratch = np.empty(ring.capacity, dtype=np.float32)
+            self._ring_scratch = ring.new_buffer()
         start, count, last_time = ring.copy_since(self._ring_position, self._ring_scratch)
         if count:
             self._ring_position = start + count
-            recorder.add_audio(self._ring_scratch[:count].copy(), last_time)
+            recorder.add_audio(self._ring_scratch[:count].copy(), ring.sample_rate, last_time)
 
     def listen_osc(self, port: int) -> bool:
         """--osc-in PORT (0: any free port; `osc_in.port` says which)."""
