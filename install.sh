@@ -35,7 +35,7 @@ apt_packages=(
   libxcb-shm0 libxcb-render0 libxcb-util1 libxcb-glx0
 )
 if [[ " ${extras[*]} " == *" dev "* ]]; then
-  apt_packages+=(xvfb xauth imagemagick dbus)
+  apt_packages+=(xvfb xauth imagemagick dbus libglib2.0-bin)
 fi
 missing=()
 for package in "${apt_packages[@]}"; do

@@ -70,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--fullscreen", action="store_true", help="start in full screen")
     group.add_argument(
+        "--desktop-entry",
+        action="store_true",
+        help="put musicscape, with its icon, in this user's desktop application menu "
+        "(~/.local/share/applications) and exit",
+    )
+    group.add_argument(
         "--fps", type=float, default=60.0, help="display frame rate to aim for (default 60)"
     )
     group.add_argument(
@@ -113,6 +119,16 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         print(f"musicscape: {problem}", file=sys.stderr)
         return 2
+    if args.desktop_entry:
+        from .app_icon import install_desktop_entry
+
+        try:
+            entry = install_desktop_entry()
+        except OSError as error:
+            print(f"musicscape: --desktop-entry: {error}", file=sys.stderr)
+            return 1
+        print(f"musicscape is in the application menu: {entry}")
+        return 0
     playlist = None
     if args.file:
         try:
@@ -158,13 +174,16 @@ def run(args: argparse.Namespace) -> int:
             return 1
     from PyQt6.QtWidgets import QApplication
 
+    from .app_icon import APP_ID, app_icon
     from .app_settings import AppSettings, settings_from_file, user_settings
     from .frame_worker import WorkerSettings
     from .main_window import MainWindow
     from .quit_signals import QuitOnSignals
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
-    application.setApplicationName("musicscape")
+    application.setApplicationName(APP_ID)
+    application.setDesktopFileName(APP_ID)  # Wayland's app id: the desktop entry's name
+    application.setWindowIcon(app_icon())
     store = settings_from_file(args.settings) if args.settings else user_settings()
     settings = AppSettings(store)
     assets = assets_dir()
