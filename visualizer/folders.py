@@ -13,8 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
+from visualizer.frontend import AUDIO_FILE_SUFFIXES
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
-AUDIO_EXTENSIONS = frozenset({".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff"})
+AUDIO_EXTENSIONS = frozenset(AUDIO_FILE_SUFFIXES)
 
 log = logging.getLogger(__name__)
 

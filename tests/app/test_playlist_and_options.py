@@ -258,3 +258,25 @@ def test_a_file_that_cannot_play_is_skipped(qtbot, make_window, model_dir, clips
     assert window.panel.source_label.text() == "file: A.ogg"
     assert "source" not in window.faults
     assert window.faults["playlist"].startswith(f"Skipped: Cannot play that file: {broken}")
+
+
+def test_m4a_and_webm_files_are_listed_in_a_folder_and_play_as_they_are(
+    qtbot, make_window, model_dir, tmp_path
+):
+    from tests.frontend.decoder_fuzz import write_container
+
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    stereo = np.stack([_tone(3.0, 440.0), _tone(3.0, 660.0)], axis=1)
+    song = write_container(folder / "song.m4a", "mp4", "aac", RATE * 2, stereo, 192_000)
+    video = write_container(folder / "video.webm", "webm", "libopus", 48_000, stereo, 96_000)
+    assert Playlist.from_paths([folder]).files == [song, video]
+    window = make_window(model_dir)
+    assert window.play_file(song)
+    assert (
+        window.panel.device_label.text()
+        == "output: none (silent real-time clock) (44,100 Hz stereo)"
+    )
+    painted = window.canvas.frames_painted
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 10, timeout=FRAME_TIMEOUT_MS)
+    assert "source" not in window.faults

@@ -60,6 +60,38 @@ BASES = [
     ("float_stereo_48k.w64", "W64", "FLOAT", 48_000, 2),
 ]
 WRONG_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".aiff", ".opus")
+# Containers libsndfile does not read, decoded through PyAV (container_audio.py):
+# (name, PyAV container format, codec, sample rate, channels, bit rate)
+CONTAINER_BASES = [
+    ("aac_stereo_44k.m4a", "mp4", "aac", 44_100, 2, 128_000),
+    ("alac_mono_48k.m4a", "mp4", "alac", 48_000, 1, None),
+    ("opus_stereo_48k.webm", "webm", "libopus", 48_000, 2, 96_000),
+    ("wma_stereo_44k.wma", "asf", "wmav2", 44_100, 2, 128_000),
+]
+
+
+def write_container(
+    path: Path, container: str, codec: str, rate: int, music: np.ndarray, bit_rate: int | None
+) -> Path:
+    """`music` [samples, channels] encoded by FFmpeg (PyAV) into `container`."""
+    import av
+
+    layout = "stereo" if music.shape[1] == 2 else "mono"
+    with av.open(str(path), "w", format=container) as output:
+        stream = output.add_stream(codec, rate=rate)
+        stream.layout = layout
+        if bit_rate:
+            stream.bit_rate = bit_rate
+        block = 1024
+        for start in range(0, len(music), block):
+            planar = np.ascontiguousarray(music[start : start + block].T, dtype=np.float32)
+            frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout=layout)
+            frame.sample_rate, frame.pts = rate, start
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode(None):
+            output.mux(packet)
+    return path
 
 
 def _music(rate: int, channels: int, seconds: float, rng: np.random.Generator) -> np.ndarray:
@@ -141,10 +173,22 @@ def damage(base: Path, rng: np.random.Generator) -> tuple[str, bytes]:
     return "overwritten", bytes(data)
 
 
-def make_corpus(folder: Path, seed: int, count: int) -> list[Path]:
-    """The valid bases plus `count` damaged, misnamed or junk files in `folder`."""
+def write_container_bases(folder: Path, seed: int) -> list[Path]:
+    """One valid file per entry of CONTAINER_BASES, 1.5 s long."""
+    rng = np.random.default_rng(seed)
+    return [
+        write_container(
+            folder / f"base_{name}", container, codec, rate, _music(rate, channels, 1.5, rng), bits
+        )
+        for name, container, codec, rate, channels, bits in CONTAINER_BASES
+    ]
+
+
+def make_corpus(folder: Path, seed: int, count: int, containers: bool = False) -> list[Path]:
+    """The valid bases (libsndfile's, or with `containers` PyAV's) plus `count` damaged,
+    misnamed or junk files in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
-    bases = write_bases(folder, seed)
+    bases = (write_container_bases if containers else write_bases)(folder, seed)
     rng = np.random.default_rng(seed)
     paths = list(bases)
     for number in range(count):

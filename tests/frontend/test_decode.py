@@ -194,13 +194,6 @@ def test_unknown_bytes_are_unsupported(tmp_path):
         decode_file(path, RATE)
 
 
-def test_mp4_audio_is_named_as_unsupported(tmp_path):
-    path = tmp_path / "song.m4a"
-    path.write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00" + os.urandom(100))
-    with pytest.raises(UnsupportedAudioError, match="MP4/M4A/AAC"):
-        decode_file(path, RATE)
-
-
 def test_sample_rate_outside_the_supported_range(tmp_path):
     path = tmp_path / "too_slow.wav"
     sf.write(path, np.zeros(4000, np.float32), 4000)

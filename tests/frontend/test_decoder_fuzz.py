@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.frontend.decoder_fuzz import BASES, make_corpus
+from tests.frontend.decoder_fuzz import BASES, CONTAINER_BASES, make_corpus
 from visualizer.frontend.decode import MAX_SAMPLE_PEAK
 
 REPO = Path(__file__).resolve().parents[2]
 MAX_RSS_MB = 512
 
 
-def fuzz(folder: Path, seed: int, count: int) -> list[dict]:
-    paths = make_corpus(folder, seed, count)
+def fuzz(folder: Path, seed: int, count: int, containers: bool = False) -> list[dict]:
+    paths = make_corpus(folder, seed, count, containers)
     worker = subprocess.run(
         [sys.executable, "-m", "tests.frontend.decoder_fuzz", str(folder)],
         cwd=REPO,
@@ -81,6 +81,16 @@ def test_a_few_hundred_damaged_files_are_each_decoded_or_refused_by_name(tmp_pat
         "refused (EmptyAudioError)": 5,
         "refused (UnsupportedAudioError)": 27,
     }
+
+
+def test_damaged_mp4_webm_and_wma_files_are_each_decoded_or_refused_by_name(tmp_path):
+    """The containers FFmpeg decodes through PyAV (AAC and ALAC in M4A, Opus in WebM, WMA):
+    the valid ones decode, and no damaged one crashes, hangs or raises anything unnamed."""
+    results = fuzz(tmp_path / "corpus", seed=0, count=120, containers=True)
+    assert not problems(results), problems(results)
+    bases = [result for result in results if Path(result["path"]).name.startswith("base_")]
+    assert [result["outcome"] for result in bases] == ["decoded"] * len(CONTAINER_BASES)
+    print(f"container fuzz, {len(results)} files: {outcome_counts(results)}")
 
 
 @pytest.mark.slow

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif")
+from visualizer.frontend import AUDIO_FILE_SUFFIXES
+
 PLAYLIST_SUFFIXES = (".m3u", ".m3u8")
 
 
@@ -40,7 +41,7 @@ def _m3u_entries(path: Path) -> list[Path]:
 
 def _folder_entries(path: Path) -> list[Path]:
     return sorted(
-        (entry for entry in path.iterdir() if entry.suffix.lower() in AUDIO_SUFFIXES),
+        (entry for entry in path.iterdir() if entry.suffix.lower() in AUDIO_FILE_SUFFIXES),
         key=lambda entry: entry.name.lower(),
     )
 
@@ -64,7 +65,7 @@ class Playlist:
                 found = _folder_entries(path)
                 if not found:
                     raise PlaylistError(
-                        f"the folder {path} holds no audio file ({' '.join(AUDIO_SUFFIXES)})"
+                        f"the folder {path} holds no audio file ({' '.join(AUDIO_FILE_SUFFIXES)})"
                     )
                 files.extend(found)
             elif path.suffix.lower() in PLAYLIST_SUFFIXES and path.is_file():

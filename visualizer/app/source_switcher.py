@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from PyQt6.QtWidgets import QFileDialog
 
-from visualizer.frontend import AudioDecodeError
+from visualizer.frontend import AUDIO_FILE_SUFFIXES, AudioDecodeError
 
 from .app_settings import SOURCE_DEMO, SOURCE_FILE, SOURCE_INPUT
 from .audio_sources import (
@@ -34,13 +34,13 @@ from .audio_sources import (
     rescan_devices,
 )
 from .frame_worker import ResetAudio, SetAutoLevel
-from .playlist import AUDIO_SUFFIXES, Playlist
+from .playlist import Playlist
 from .sample_ring import SampleRing
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
-AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_SUFFIXES)
+AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_FILE_SUFFIXES)
 
 
 class SourceSwitcher:

@@ -2,6 +2,7 @@
 
 from .contract import FrontEndContract
 from .decode import (
+    AUDIO_FILE_SUFFIXES,
     AudioDecodeError,
     AudioFileReader,
     CorruptAudioError,
@@ -21,6 +22,7 @@ from .stft import (
 )
 
 __all__ = [
+    "AUDIO_FILE_SUFFIXES",
     "AudioDecodeError",
     "AudioFileReader",
     "CorruptAudioError",

@@ -1,4 +1,5 @@
-"""Decoding any audio file soundfile reads into mono float32 at the contract's sample rate.
+"""Decoding any audio file soundfile reads (and, through PyAV, MP4/M4A, WebM/Matroska and
+WMA: container_audio.py) into mono float32 at the contract's sample rate.
 
 `AudioFileReader` streams: it reads the file in blocks, downmixes, resamples with a
 polyphase filter in overlapping chunks (the same filter `scipy.signal.resample_poly`
@@ -24,6 +25,13 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from .container_audio import (
+    ContainerAudioFile,
+    ContainerDecodeError,
+    NoAudioTrackError,
+    container_kind,
+    pyav_available,
+)
 from .resample import Polyphase
 from .stft import sanitize
 
@@ -37,6 +45,15 @@ MAX_CHUNK_SAMPLES = 1 << 22
 # A player gets a file's own channels up to this many; more are downmixed to one.
 MAX_SOUND_CHANNELS = 2
 
+# The names of the files it reads (folders of music, playlists and file dialogs list these).
+AUDIO_FILE_SUFFIXES = (
+    ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif",
+    ".m4a", ".webm", ".mka", ".wma",
+)  # fmt: skip
+SUPPORTED_FORMATS = (
+    "WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF; with PyAV also MP4/M4A (AAC, ALAC), "
+    "WebM/Matroska and WMA"
+)
 # Leading bytes of the containers libsndfile decodes; used to tell a damaged file of a
 # supported kind ("corrupt") from a file of another kind ("unsupported").
 _SUPPORTED_MAGIC = {
@@ -51,11 +68,6 @@ _SUPPORTED_MAGIC = {
     b"\xff\xf2": "MP3",
     b".snd": "AU",
     b"caff": "CAF",
-}
-_UNSUPPORTED_MAGIC = {
-    b"ftyp": "MP4/M4A/AAC",
-    b"\x30\x26\xb2\x75": "WMA/ASF",
-    b"\x1a\x45\xdf\xa3": "Matroska/WebM",
 }
 
 
@@ -79,17 +91,14 @@ class NotAnAudioFileError(AudioDecodeError):
     """The path is missing, a directory, or unreadable."""
 
 
-def _sniff_format(path: Path) -> tuple[str | None, str | None]:
-    """Return (supported kind, unsupported kind) guessed from the file's first bytes."""
+def _file_head(path: Path) -> bytes:
     with open(path, "rb") as handle:
-        head = handle.read(12)
-    for magic, kind in _UNSUPPORTED_MAGIC.items():
-        if magic in head[:12]:
-            return None, kind
-    for magic, kind in _SUPPORTED_MAGIC.items():
-        if head.startswith(magic):
-            return kind, None
-    return None, None
+        return handle.read(12)
+
+
+def _libsndfile_kind(head: bytes) -> str | None:
+    """The libsndfile format a file's first bytes announce, if any."""
+    return next((kind for magic, kind in _SUPPORTED_MAGIC.items() if head.startswith(magic)), None)
 
 
 def _check_path(path: Path) -> None:
@@ -103,24 +112,40 @@ def _check_path(path: Path) -> None:
         raise EmptyAudioError(f"{path}: the file is empty (0 bytes)")
 
 
-def _open_soundfile(path: Path) -> sf.SoundFile:
+def _open_soundfile(path: Path) -> sf.SoundFile | ContainerAudioFile:
+    """libsndfile's reader for the file, or FFmpeg's (PyAV) for the containers libsndfile
+    does not read (container_audio.py); the errors name the file and the reason."""
     _check_path(path)
     try:
         return sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError) as error:
-        supported, unsupported = _sniff_format(path)
-        if unsupported:
-            raise UnsupportedAudioError(
-                f"{path}: {unsupported} audio is not supported; convert it to "
-                f"WAV, FLAC, Ogg Vorbis/Opus or MP3"
-            ) from error
+        head = _file_head(path)
+        container = container_kind(head)
+        if container:
+            return _open_container(path, container)
+        supported = _libsndfile_kind(head)
         if supported:
             raise CorruptAudioError(
                 f"{path}: looks like {supported} but cannot be decoded ({error})"
             ) from error
         raise UnsupportedAudioError(
-            f"{path}: not a recognised audio format (supported: WAV, FLAC, Ogg Vorbis/Opus, "
-            f"MP3, AIFF)"
+            f"{path}: not a recognised audio format (supported: {SUPPORTED_FORMATS})"
+        ) from error
+
+
+def _open_container(path: Path, container: str) -> ContainerAudioFile:
+    if not pyav_available():
+        raise UnsupportedAudioError(
+            f"{path}: {container} audio needs PyAV (pip install av, part of musicscape's cpu "
+            "and gpu extras), or convert it to WAV, FLAC, Ogg Vorbis/Opus or MP3"
+        )
+    try:
+        return ContainerAudioFile(path)
+    except NoAudioTrackError as error:
+        raise EmptyAudioError(f"{path}: {error}") from error
+    except ContainerDecodeError as error:
+        raise CorruptAudioError(
+            f"{path}: looks like {container} but cannot be decoded ({error})"
         ) from error
 
 
