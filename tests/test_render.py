@@ -433,3 +433,18 @@ def test_a_bad_upscaler_is_refused_before_any_work(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("musicscape render: upscaler.onnx: not a readable ONNX model")
     assert not (tmp_path / "out.mp4").exists()
+
+
+def test_an_m4a_renders_with_its_own_stereo_sound(tmp_path):
+    from tests.frontend.decoder_fuzz import write_container
+
+    t = np.arange(3 * 44_100) / 44_100
+    sides = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 660 * t)], axis=1)
+    music = write_container(
+        tmp_path / "song.m4a", "mp4", "aac", 44_100, (0.4 * sides).astype(np.float32), 192_000
+    )
+    assert render_cli(tmp_path, music, "--fps", "10") == 0
+    frames, sound, info = decoded(tmp_path / "out.mp4")
+    assert len(frames) == 30 and (info["rate"], info["channels"]) == (44_100, 2)
+    spectra = np.abs(np.fft.rfft(sound[:, 44_100:88_200] * np.hanning(44_100), axis=1))
+    assert list(np.argmax(spectra, axis=1)) == [440, 660]  # 1-Hz bins: each side its tone

@@ -46,7 +46,14 @@ from visualizer.feel import (
     FeelFollower,
     check_strength,
 )
-from visualizer.frontend import AudioDecodeError, AudioFileReader, RollingSTFT
+from visualizer.frontend import (
+    MAX_SOUND_CHANNELS,
+    AudioDecodeError,
+    AudioFileReader,
+    RollingSTFT,
+    open_audio_file,
+    stereo_sound,
+)
 from visualizer.frontend.descriptors import DescriptorAnalyser
 from visualizer.options import MAX_FPS, NumericOption, first_problem
 
@@ -158,32 +165,25 @@ class SourceAudio:
     """The file's own audio, at its own rate, in up to two channels, for the video's track."""
 
     def __init__(self, path: Path):
-        import soundfile as sf
-
-        self._file = sf.SoundFile(str(path))
+        self._file = open_audio_file(path)
         self.rate = int(self._file.samplerate)
-        self.channels = min(int(self._file.channels), 2)
+        self.channels = min(int(self._file.channels), MAX_SOUND_CHANNELS)
         self.position = 0  # samples handed out so far
 
     def read_until(self, seconds: float) -> np.ndarray:
-        """The samples from where the last call stopped up to `seconds`: [n, channels].
-        NaN/inf samples come out as 0, as the analysis decodes them; where the file ends
-        early or cannot be decoded the track is silent (the analysis stops the render
-        there, naming the damage)."""
-        import soundfile as sf
-
+        """The samples from where the last call stopped up to `seconds`: [n, channels]
+        (`stereo_sound`: NaN/inf samples come out as 0, as the analysis decodes them); where
+        the file ends early or cannot be decoded the track is silent (the analysis stops the
+        render there, naming the damage)."""
         wanted = max(0, round(seconds * self.rate) - self.position)
         try:
             data = self._file.read(wanted, dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError):
+        except RuntimeError:  # libsndfile's and FFmpeg's decoding errors alike
             data = np.zeros((0, self._file.channels), dtype=np.float32)
         self.position += wanted
         if len(data) < wanted:
             data = np.concatenate([data, np.zeros((wanted - len(data), data.shape[1]), np.float32)])
-        data = np.where(np.isfinite(data), data, np.float32(0.0))
-        if self._file.channels > 2:  # odd channels to the left, even to the right
-            data = np.stack([data[:, 0::2].mean(axis=1), data[:, 1::2].mean(axis=1)], axis=1)
-        return data
+        return stereo_sound(data)
 
     def close(self) -> None:
         self._file.close()

@@ -3,6 +3,7 @@
 from .contract import FrontEndContract
 from .decode import (
     AUDIO_FILE_SUFFIXES,
+    MAX_SOUND_CHANNELS,
     AudioDecodeError,
     AudioFileReader,
     CorruptAudioError,
@@ -10,6 +11,8 @@ from .decode import (
     NotAnAudioFileError,
     UnsupportedAudioError,
     decode_file,
+    open_audio_file,
+    stereo_sound,
 )
 from .resample import StreamResampler
 from .stft import (
@@ -23,6 +26,7 @@ from .stft import (
 
 __all__ = [
     "AUDIO_FILE_SUFFIXES",
+    "MAX_SOUND_CHANNELS",
     "AudioDecodeError",
     "AudioFileReader",
     "CorruptAudioError",
@@ -37,5 +41,7 @@ __all__ = [
     "analyse_signal",
     "analyse_window",
     "decode_file",
+    "open_audio_file",
     "sanitize",
+    "stereo_sound",
 ]

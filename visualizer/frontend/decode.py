@@ -7,6 +7,7 @@ uses, so streamed output equals a one-shot resample), and can seek. A two-hour f
 never held in memory. `decode_file` is the whole-file convenience for short files. A player
 reads `read_chunk` instead: each chunk of the file as it is (its own rate, one or two
 channels) beside the same stretch converted for analysis, from one pass over the file.
+`open_audio_file` is the one way a file is opened (render's sound track opens it too).
 The file is read front to back without seeking (so formats libsndfile cannot seek in, such
 as GSM 6.10 WAV, decode too); only `seek` moves, reopening such a file and reading forward.
 NaN/inf samples are decoded as 0 (before resampling, so they cannot smear) and counted
@@ -42,7 +43,8 @@ MAX_SAMPLE_RATE = 192_000
 MAX_SAMPLE_PEAK = 100.0
 # Most input samples (all channels together) read at once: bounds memory for many channels.
 MAX_CHUNK_SAMPLES = 1 << 22
-# A player gets a file's own channels up to this many; more are downmixed to one.
+# A player (and a rendered video's track) gets a file's own channels up to this many; more
+# are folded into two (`stereo_sound`).
 MAX_SOUND_CHANNELS = 2
 
 # The names of the files it reads (folders of music, playlists and file dialogs list these).
@@ -112,9 +114,22 @@ def _check_path(path: Path) -> None:
         raise EmptyAudioError(f"{path}: the file is empty (0 bytes)")
 
 
-def _open_soundfile(path: Path) -> sf.SoundFile | ContainerAudioFile:
+def stereo_sound(frames: np.ndarray) -> np.ndarray:
+    """A file's frames [n, channels] as they are heard: one or two channels as they are,
+    more folded into two (the odd-numbered to the left, the even to the right); NaN and
+    infinite samples as silence."""
+    if frames.shape[1] > MAX_SOUND_CHANNELS:
+        frames = np.stack(
+            [frames[:, 0::2].mean(axis=1), frames[:, 1::2].mean(axis=1)], axis=1
+        ).astype(np.float32)
+    finite = np.isfinite(frames)
+    return frames if finite.all() else np.where(finite, frames, np.float32(0.0))
+
+
+def open_audio_file(path: Path) -> sf.SoundFile | ContainerAudioFile:
     """libsndfile's reader for the file, or FFmpeg's (PyAV) for the containers libsndfile
-    does not read (container_audio.py); the errors name the file and the reason."""
+    does not read (container_audio.py): what `read`, `seek`, `samplerate`, `channels` and
+    `frames` are asked of. The errors name the file and the reason."""
     _check_path(path)
     try:
         return sf.SoundFile(str(path))
@@ -166,8 +181,9 @@ class AudioFileReader:
     middle of each output: the result equals resampling the whole file at once.
 
     With `keep_sound`, `read_chunk` also gives each chunk's frames as the file holds them
-    (for a player: the file's own rate and channels, more than two downmixed to one), in
-    step with its analysis samples; such a reader is read by `read_chunk` only.
+    (for a player: the file's own rate and channels, more than two folded into two by
+    `stereo_sound`), in step with its analysis samples; such a reader is read by
+    `read_chunk` only.
     """
 
     def __init__(
@@ -179,7 +195,7 @@ class AudioFileReader:
     ):
         self.path = Path(path)
         self.target_rate = int(target_rate)
-        self._file = _open_soundfile(self.path)
+        self._file = open_audio_file(self.path)
         self.source_rate = int(self._file.samplerate)
         self.channels = int(self._file.channels)
         self.source_frames = int(self._file.frames)
@@ -212,8 +228,8 @@ class AudioFileReader:
 
     @property
     def sound_channels(self) -> int:
-        """Channels `read_chunk` gives the file's sound in: its own, or 1 above two."""
-        return self.channels if self.channels <= MAX_SOUND_CHANNELS else 1
+        """Channels `read_chunk` gives the file's sound in: its own, two above two."""
+        return min(self.channels, MAX_SOUND_CHANNELS)
 
     @property
     def chunk_frames(self) -> int:
@@ -271,7 +287,7 @@ class AudioFileReader:
                 self._file.seek(frame)
             else:
                 self._file.close()
-                self._file = _open_soundfile(self.path)
+                self._file = open_audio_file(self.path)
                 for _ in self._file.blocks(self._chunk_in, frames=frame, dtype="float32"):
                     pass
         except (sf.LibsndfileError, RuntimeError) as error:
@@ -311,10 +327,7 @@ class AudioFileReader:
 
     def _keep_sound(self, lo: int, data: np.ndarray) -> None:
         """Keep frames [lo, lo + len(data)) as the player gets them (after those kept)."""
-        if self.channels > MAX_SOUND_CHANNELS:
-            data = data.mean(axis=1, dtype=np.float32, keepdims=True)
-        finite = np.isfinite(data)
-        sound = data if finite.all() else np.where(finite, data, np.float32(0.0))
+        sound = stereo_sound(data)
         if len(self._sound) == 0 or self._sound_start + len(self._sound) != lo:
             self._sound, self._sound_start = sound, lo
         else:
