@@ -310,10 +310,10 @@ def test_a_canvas_whose_screen_goes_comes_back_and_returns_with_it(
     assert again.canvas_window is None and not settings.canvas_detached
 
 
-def test_dropping_a_file_plays_it(qtbot, make_window, model_dir, beats_file):
-    window = make_window(model_dir)
+def drop(window, *paths) -> None:
+    """Drop `paths` on the window as a file manager does."""
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(beats_file))])
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
     event = QDropEvent(
         QPointF(QPoint(50, 50)),
         Qt.DropAction.CopyAction,
@@ -322,8 +322,34 @@ def test_dropping_a_file_plays_it(qtbot, make_window, model_dir, beats_file):
         Qt.KeyboardModifier.NoModifier,
     )
     window.dropEvent(event)
+
+
+def test_dropping_a_file_plays_it(qtbot, make_window, model_dir, beats_file):
+    window = make_window(model_dir)
+    drop(window, beats_file)
     assert window.panel.source_label.text() == "file: beats.ogg"
     assert window.settings.file_path == str(beats_file)
+
+
+def test_dropping_files_and_a_folder_plays_them_in_turn(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    second, third = (folder / name for name in ("b.ogg", "a.ogg"))
+    for copy in (second, third):
+        shutil.copy(beats_file, copy)
+    window = make_window(model_dir)
+    drop(window, beats_file, folder)
+    assert window.sources.playlist.files == [beats_file, third, second]
+    assert window.panel.source_label.text() == "file: beats.ogg"
+    empty = tmp_path / "photos"
+    empty.mkdir()
+    drop(window, empty)  # nothing to play: said, and the music goes on
+    assert window.faults["source"].startswith(
+        f"Cannot play that: the folder {empty} holds no audio file (.wav .flac"
+    )
+    assert window.panel.source_label.text() == "file: beats.ogg"
 
 
 def test_remembered_input_that_is_absent_is_reported(qtbot, make_window, model_dir, settings):

@@ -305,8 +305,8 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt's name
         urls = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
-        if urls:
-            self.play_file(urls[0])
+        if urls:  # files, folders and playlists: they play in turn
+            self.sources.play_paths(urls)
             event.acceptProposedAction()
 
     # ----- frames and figures -----

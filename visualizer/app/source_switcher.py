@@ -34,7 +34,7 @@ from .audio_sources import (
     rescan_devices,
 )
 from .frame_worker import ResetAudio, SetAutoLevel
-from .playlist import Playlist
+from .playlist import Playlist, PlaylistError
 from .sample_ring import SampleRing
 
 if TYPE_CHECKING:
@@ -340,14 +340,25 @@ class SourceSwitcher:
         self.panel.source_label.setText(f"{self.panel.source_label.text()} (ended)")
 
     def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        paths, _ = QFileDialog.getOpenFileNames(
             self.window,
-            "Open an audio file",
+            "Open audio files (they play in turn)",
             str(Path.home()),
-            f"Audio ({AUDIO_EXTENSIONS});;All (*)",
+            f"Audio ({AUDIO_EXTENSIONS});;Playlists (*.m3u *.m3u8);;All (*)",
         )
-        if path:
-            self.play_file(path)
+        if paths:
+            self.play_paths(paths)
+
+    def play_paths(self, paths: list[str]) -> bool:
+        """Files, folders and .m3u playlists (opened together or dropped on the window)
+        play in turn, as `--file` plays them; what names nothing playable is said in the
+        panel, and the current source goes on."""
+        try:
+            playlist = Playlist.from_paths(paths)
+        except PlaylistError as error:
+            self.window.set_fault("source", f"Cannot play that: {error}")
+            return False
+        return self.play_playlist(playlist)
 
     def toggle_pause(self) -> None:
         if self.playlist_ended and self.playlist is not None:  # play the list again
