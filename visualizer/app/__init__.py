@@ -54,6 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="take OSC commands on this UDP port (the README lists the addresses; 'vj' extra)",
     )
     group.add_argument(
+        "--http",
+        metavar="PORT",
+        type=int,
+        help="serve a remote on this TCP port: a page for a phone's browser, and the OSC "
+        "addresses as POST /musicscape/ACTION (0: any free port, shown in the panel)",
+    )
+    group.add_argument(
         "--osc-out",
         metavar="HOST:PORT",
         help="send category probabilities, scene, onset envelope and beats over OSC there",
@@ -203,6 +210,8 @@ def run(args: argparse.Namespace) -> int:
         window.stage.listen_osc(args.osc_in)
     if args.osc_out is not None:
         window.stage.send_osc(*host_and_port(args.osc_out))
+    if args.http is not None:
+        window.stage.serve_http(args.http)
     if output is not None:
         window.use_output(output)
     if choice is not None:

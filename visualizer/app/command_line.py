@@ -22,6 +22,7 @@ NUMERIC_OPTIONS = (
     NumericOption("--scene-memory", 0, MAX_APP_SECONDS, "seconds"),
     NumericOption("--feel", 0, MAX_FEEL_STRENGTH, "(0: off)"),
     NumericOption("--osc-in", 0, 65_535, "(a UDP port; 0: any free one)"),
+    NumericOption("--http", 0, 65_535, "(a TCP port; 0: any free one)"),
 )
 
 

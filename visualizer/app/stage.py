@@ -1,9 +1,9 @@
-"""The window's stage side: remote control in (OSC, MIDI) and picture and figures out (OSC,
-recording, saved pictures, NDI), for a VJ wiring musicscape into a show.
+"""The window's stage side: remote control in (OSC, MIDI, HTTP) and picture and figures out
+(OSC, HTTP, recording, saved pictures, NDI), for a VJ wiring musicscape into a show.
 
 Everything here runs on the GUI thread. A remote action goes through the same window
-method the keyboard calls (`Stage.perform`), so OSC, MIDI and keys cannot disagree; the
-network and MIDI threads only emit queued Qt signals. Each frame the window shows passes
+method the keyboard calls (`Stage.perform`), so OSC, HTTP, MIDI and keys cannot disagree;
+the network and MIDI threads only emit queued Qt signals. Each frame the window shows passes
 through `Stage.frame`, which returns what the canvas paints (dimmed by the master fader and
 the blackout, `output_level.py`) and hands the same picture to the recorder and the NDI
 sender, and beats to OSC; P saves the picture the canvas holds as a PNG.
@@ -31,13 +31,15 @@ from PyQt6.QtWidgets import (
 from visualizer.video_file import VideoFileError
 
 from .frame_worker import FramePacket
+from .http_remote import STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
 from .ndi_output import NdiOutput, NdiUnavailable
-from .osc_control import INPUT_ADDRESSES, OscListener, OscSender, OscUnavailable
+from .osc_control import INPUT_ADDRESSES, PREFIX, OscListener, OscSender, OscUnavailable
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
 from .presets import slot_number
 from .recorder import Recorder, RecordingSummary
+from .remote_page import REMOTE_PAGE
 from .scene_director import BIAS, HOLD
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
@@ -76,6 +78,20 @@ def number_value(args: tuple, low: float, high: float) -> float:
     if not low <= value <= high:
         raise ValueError(f"expected one number {low:g}-{high:g}, got {value:g}")
     return value
+
+
+def local_addresses() -> set[str]:
+    """This machine's IPv4 addresses other than loopback: where a phone finds the remote."""
+    import socket
+
+    import psutil
+
+    return {
+        address.address
+        for addresses in psutil.net_if_addrs().values()
+        for address in addresses
+        if address.family == socket.AF_INET and not address.address.startswith("127.")
+    }
 
 
 def mean_colour(picture: np.ndarray) -> tuple[float, float, float]:
@@ -129,6 +145,11 @@ class Stage(QObject):
         self.osc_label = QLabel("off (--osc-in PORT, --osc-out HOST:PORT)")
         self.osc_label.setWordWrap(True)
         form.addRow("OSC", self.osc_label)
+        self.http = None
+        self.http_label = QLabel("off (--http PORT)")
+        self.http_label.setWordWrap(True)
+        self.http_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Web", self.http_label)
         self.record_button = QPushButton("Record (R)")
         self.record_button.setCheckable(True)
         self.record_button.clicked.connect(lambda: self.perform("record"))
@@ -486,21 +507,82 @@ class Stage(QObject):
             height, width, _ = image.shape
             self.ndi_label.setText(f"sending '{self.ndi.full_name}', {width}×{height}")
 
-    def _send_state(self) -> None:
-        packet, out, window = self._latest, self.osc_out, self.window
-        if packet is None or out is None or window.runtime is None:
-            return
-        categories = window.runtime.metadata.categories
+    def state(self) -> dict:
+        """What goes out now: the scene and the music's figures of the newest frame (none
+        before the first), the switches and the controls' values."""
+        window = self.window
+        settings = window.settings
+        state = {
+            "categories": list(window.runtime.metadata.categories) if window.runtime else [],
+            "blackout": self.blackout,
+            "master": self.level.master,
+            "recording": self.recorder is not None,
+            "reactivity": settings.reactivity,
+            "feel": window.worker_settings.feel_strength,
+            "crossfade": settings.crossfade_seconds,
+        }
+        packet = self._latest
+        if packet is None or window.runtime is None:
+            return state
         mode = packet.scene_mode
         shown = mode.category if mode.kind == HOLD else int(np.argmax(packet.probabilities))
-        out.send("probabilities", *(("f", float(value)) for value in packet.probabilities))
-        out.send("scene", ("s", categories[shown]), ("s", mode.kind))
-        out.send("onset", ("f", float(packet.envelope)))
-        shown = window.canvas.current_pixels()
-        if shown is not None:
-            out.send("colour", *(("f", value) for value in mean_colour(shown)))
-        out.send("mood", ("f", float(packet.arousal)), ("f", float(packet.valence)))
-        out.send("level", ("f", float(packet.input_meter_db)))
+        pixels = window.canvas.current_pixels()
+        state.update(
+            probabilities=[float(value) for value in packet.probabilities],
+            scene=state["categories"][shown],
+            mode=mode.kind,
+            onset=float(packet.envelope),
+            colour=list(mean_colour(pixels)) if pixels is not None else None,
+            arousal=float(packet.arousal),
+            valence=float(packet.valence),
+            level_db=float(packet.input_meter_db),
+        )
+        return state
+
+    def _send_state(self) -> None:
+        out = self.osc_out
+        if out is None:
+            return
+        state = self.state()
+        if "scene" not in state:
+            return
+        out.send("probabilities", *(("f", value) for value in state["probabilities"]))
+        out.send("scene", ("s", state["scene"]), ("s", state["mode"]))
+        out.send("onset", ("f", state["onset"]))
+        if state["colour"] is not None:
+            out.send("colour", *(("f", value) for value in state["colour"]))
+        out.send("mood", ("f", state["arousal"]), ("f", state["valence"]))
+        out.send("level", ("f", state["level_db"]))
+
+    # ----- HTTP -----
+    def serve_http(self, port: int) -> bool:
+        """--http PORT (0: any free port; `http.port` says which)."""
+        try:
+            self.http = HttpRemote(port, REMOTE_PAGE, parent=self)
+        except HttpUnavailable as error:
+            self.window.set_fault(REMOTE_FAULT, str(error))
+            return False
+        self.http.requested.connect(self._answer_http)
+        addresses = sorted(local_addresses()) or ["this machine's address"]
+        self.http_label.setText(
+            " or ".join(f"http://{address}:{self.http.port}/" for address in addresses)
+        )
+        return True
+
+    def _answer_http(self, request: RemoteRequest) -> None:
+        """A request from the HTTP remote, on the GUI thread: answered into the request."""
+        if request.action == STATE:
+            request.reply(200, self.state())
+            return
+        try:
+            self.perform(request.action, request.args)
+        except ValueError as error:
+            message = f"HTTP {PREFIX}{request.action}: {error}"
+            self.window.set_fault(REMOTE_FAULT, message)
+            request.reply(400, {"error": message})
+        else:
+            self.window.set_fault(REMOTE_FAULT, None)
+            request.reply(200, {"ok": True})
 
     def close(self) -> None:
         self.stop_recording()
@@ -510,6 +592,9 @@ class Stage(QObject):
             self.osc_in.close()
             self.osc_in = None
         self.osc_out = None
+        if self.http is not None:
+            self.http.close()
+            self.http = None
         if self.midi is not None:
             self.midi.close()
             self.midi = None

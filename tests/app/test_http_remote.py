@@ -1,0 +1,144 @@
+"""The HTTP remote against the running app (offscreen): real requests over loopback TCP,
+made from a thread of their own while the test's thread runs the window's event loop (as
+a phone or a Stream Deck would, from another machine)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from visualizer.app.http_remote import parse_arguments
+from visualizer.app.remote_page import REMOTE_PAGE
+from visualizer.app.scene_director import AUTO, HOLD, SceneMode
+
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def remote(make_window, model_dir):
+    window = make_window(model_dir)
+    assert window.stage.serve_http(0)
+    with ThreadPoolExecutor(max_workers=1) as requests:
+        yield window, requests
+
+
+def ask(qtbot, requests, window, path: str, body: bytes | None = None) -> tuple[int, object]:
+    """One request to the window's remote (POST when there is a body); (status, answer)."""
+    url = f"http://127.0.0.1:{window.stage.http.port}{path}"
+
+    def send():
+        request = urllib.request.Request(
+            url, data=body, method="POST" if body is not None else "GET"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.headers["Content-Type"], response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers["Content-Type"], error.read()
+
+    future = requests.submit(send)
+    qtbot.waitUntil(future.done, timeout=TIMEOUT_MS)
+    status, kind, data = future.result()
+    return status, json.loads(data) if kind == "application/json" else data.decode()
+
+
+def test_bodies_become_osc_style_arguments():
+    assert parse_arguments(b"") == ()
+    assert parse_arguments(b'["sky"]') == ("sky",)
+    assert parse_arguments(b"[2, 0.5, true]") == (2, 0.5, True)
+    assert parse_arguments(b"0.75") == (0.75,)
+    assert parse_arguments(b"mountain\n") == ("mountain",)  # plain text: one string
+    with pytest.raises(ValueError, match="expected strings and numbers"):
+        parse_arguments(b'[{"a": 1}]')
+    with pytest.raises(ValueError, match="expected a value or an array of values"):
+        parse_arguments(b'{"hold": "sky"}')
+
+
+def test_the_page_and_the_state_are_served(qtbot, remote, beats_file):
+    window, requests = remote
+    port = window.stage.http.port
+    assert f":{port}/" in window.stage.http_label.text()
+    status, page = ask(qtbot, requests, window, "/")
+    assert status == 200 and "<title>musicscape remote</title>" in page
+    status, state = ask(qtbot, requests, window, "/musicscape/state")
+    assert status == 200
+    assert state["categories"] == ["sky", "water", "mountain", "desert"]
+    assert (state["blackout"], state["master"], state["recording"]) == (False, 1.0, False)
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.stage.state().get("scene") is not None, timeout=TIMEOUT_MS)
+    status, state = ask(qtbot, requests, window, "/musicscape/state")
+    assert state["mode"] == AUTO and state["scene"] in state["categories"]
+    assert len(state["probabilities"]) == 4 and abs(sum(state["probabilities"]) - 1) < 1e-4
+    assert -1 <= state["arousal"] <= 1 and len(state["colour"]) == 3
+
+
+def test_actions_drive_the_window_as_osc_does(qtbot, remote):
+    window, requests = remote
+    assert ask(qtbot, requests, window, "/musicscape/hold", b'["mountain"]') == (200, {"ok": True})
+    qtbot.waitUntil(
+        lambda: window.worker.settings.scene_mode == SceneMode(HOLD, 2), timeout=TIMEOUT_MS
+    )
+    assert window.settings.scene_category == "mountain"
+    assert ask(qtbot, requests, window, "/musicscape/master", b"0.5") == (200, {"ok": True})
+    assert window.stage.level.master == 0.5 and window.stage.master_slider.value() == 50
+    assert ask(qtbot, requests, window, "/musicscape/blackout", b"") == (200, {"ok": True})
+    assert window.stage.blackout
+    status, state = ask(qtbot, requests, window, "/musicscape/state")
+    assert (state["blackout"], state["master"]) == (True, 0.5)
+    assert ask(qtbot, requests, window, "/musicscape/auto", b"") == (200, {"ok": True})
+    qtbot.waitUntil(lambda: window.worker.settings.scene_mode == SceneMode(), timeout=TIMEOUT_MS)
+
+
+def test_a_request_the_app_cannot_take_is_answered_in_words_and_changes_nothing(qtbot, remote):
+    window, requests = remote
+    status, answer = ask(qtbot, requests, window, "/musicscape/hold", b"forest")
+    message = (
+        "HTTP /musicscape/hold: expected a category (sky, water, mountain, desert) or its "
+        "number 1-4, got ['forest']"
+    )
+    assert (status, answer) == (400, {"error": message})
+    assert window.faults["remote"] == message and window.settings.scene_mode == AUTO
+    assert ask(qtbot, requests, window, "/musicscape/fly", b"1") == (
+        404,
+        {"error": "unknown action /musicscape/fly"},
+    )
+    assert ask(qtbot, requests, window, "/musicscape/reactivity", b"[1, 2") == (
+        400,
+        {"error": "HTTP /musicscape/reactivity: expected one number 0-3, got ['[1, 2']"},
+    )
+    assert ask(qtbot, requests, window, "/photos") == (
+        404,
+        {"error": "no page /photos; try / or /musicscape/state"},
+    )
+    assert ask(qtbot, requests, window, "/musicscape/reactivity", b"1.5") == (200, {"ok": True})
+    assert "remote" not in window.faults  # a good one clears the complaint
+
+
+def test_a_port_in_use_is_named(make_window, model_dir):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        window = make_window(model_dir)
+        assert not window.stage.serve_http(port)
+    assert window.faults["remote"].startswith(f"cannot serve HTTP on TCP port {port}: ")
+    assert window.stage.http_label.text() == "off (--http PORT)"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_page_script_parses_and_names_only_elements_the_page_has(tmp_path):
+    script = REMOTE_PAGE.split("<script>")[1].split("</script>")[0]
+    (tmp_path / "remote.js").write_text(script)
+    subprocess.run(["node", "--check", str(tmp_path / "remote.js")], check=True, timeout=30)
+    ids = set(re.findall(r'id="(\w+)"', REMOTE_PAGE))
+    named = set(re.findall(r'getElementById\("(\w+)"\)', script))
+    named |= {"reactivity", "feel", "crossfade", "master"}  # the sliders, looked up by name
+    assert named <= ids

@@ -1,0 +1,156 @@
+"""A remote over HTTP (`--http PORT`): the OSC addresses as web requests, and a page for a
+phone's browser.
+
+For show control that speaks HTTP rather than OSC (Bitfocus Companion on a Stream Deck,
+QLab's network cues, a script with curl) and for anyone with a phone on the same network:
+- `POST /musicscape/ACTION` does what OSC's `/musicscape/ACTION` does (`INPUT_ADDRESSES`),
+  its arguments the body: nothing, a JSON array (`["sky"]`, `[0.5]`), one JSON value, or
+  plain text (`sky`). It answers 200 `{"ok": true}`, or 400 `{"error": "..."}` in words.
+- `GET /musicscape/state` answers what OSC out sends (categories, probabilities, scene, mode,
+  onset, colour, mood, level) and the switches (blackout, master, recording) as JSON.
+- `GET /` is the remote page: a button per scene, auto, blackout, presets, the picture and
+  the recorder, and sliders for reactivity, feel, cross-fade and master.
+
+The server's threads never touch the window: each request is handed to the GUI thread by a
+queued Qt signal, and the thread waits (REPLY_SECONDS at most) for the answer the GUI
+thread writes into the request. The GUI thread never waits on the network. Anyone who can
+reach the port can drive the show: use it on a network you trust.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from .osc_control import INPUT_ADDRESSES, PREFIX
+
+STATE = "state"
+REPLY_SECONDS = 2.0  # how long a request waits for the GUI thread's answer
+MAX_BODY_BYTES = 4096
+
+
+class HttpUnavailable(RuntimeError):
+    """The port cannot be used; the message says why."""
+
+
+@dataclass
+class RemoteRequest:
+    """One request, answered by the GUI thread: `status` and the JSON `answer`."""
+
+    action: str
+    args: tuple
+    status: int = 503
+    answer: dict = field(default_factory=dict)
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def reply(self, status: int, answer: dict) -> None:
+        self.status, self.answer = status, answer
+        self.done.set()
+
+
+def parse_arguments(body: bytes) -> tuple:
+    """A request body as OSC-style arguments: nothing, a JSON array, one JSON value, or
+    plain text as one string. ValueError for a body that is none of those."""
+    text = body.decode("utf-8").strip()
+    if not text:
+        return ()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return (text,)
+    if isinstance(value, list):
+        if not all(isinstance(item, str | int | float | bool) for item in value):
+            raise ValueError(f"expected strings and numbers, got {text}")
+        return tuple(value)
+    if isinstance(value, str | int | float | bool):
+        return (value,)
+    raise ValueError(f"expected a value or an array of values, got {text}")
+
+
+class HttpRemote(QObject):
+    """Serves the remote on `port` (0: any free one) on its own threads; `requested`
+    fires on the GUI thread for every request that needs the window."""
+
+    requested = pyqtSignal(object)  # a RemoteRequest
+
+    def __init__(self, port: int, page: str, host: str = "0.0.0.0", parent=None):
+        super().__init__(parent)
+        remote = self
+
+        class Handler(BaseHTTPRequestHandler):
+            server_version = "musicscape"
+
+            def log_message(self, format, *args) -> None:  # noqa: A002 - the base's name
+                pass  # the app's log is for faults; the panel says what went wrong
+
+            def do_GET(self) -> None:  # noqa: N802 - the base's name
+                path = urlsplit(self.path).path
+                if path in ("/", "/index.html"):
+                    self._send(200, page.encode("utf-8"), "text/html; charset=utf-8")
+                elif path == PREFIX + STATE:
+                    self._answer(remote.ask(STATE, ()))
+                else:
+                    self._json(404, {"error": f"no page {path}; try / or {PREFIX}{STATE}"})
+
+            def do_POST(self) -> None:  # noqa: N802 - the base's name
+                path = urlsplit(self.path).path
+                action = path[len(PREFIX) :] if path.startswith(PREFIX) else ""
+                if action not in INPUT_ADDRESSES:
+                    self._json(404, {"error": f"unknown action {path}"})
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY_BYTES:
+                    self._json(413, {"error": f"a body of {length} bytes is too long"})
+                    return
+                try:
+                    args = parse_arguments(self.rfile.read(length))
+                except (ValueError, UnicodeDecodeError) as error:
+                    self._json(400, {"error": str(error)})
+                    return
+                self._answer(remote.ask(action, args))
+
+            def _answer(self, request: RemoteRequest) -> None:
+                self._json(request.status, request.answer)
+
+            def _json(self, status: int, answer: dict) -> None:
+                self._send(status, json.dumps(answer).encode("utf-8"), "application/json")
+
+            def _send(self, status: int, body: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+        try:
+            self._server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as error:
+            raise HttpUnavailable(f"cannot serve HTTP on TCP port {port}: {error}") from error
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="http-remote", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def ask(self, action: str, args: tuple) -> RemoteRequest:
+        """On a server thread: hand the request to the GUI thread and wait for its answer."""
+        request = RemoteRequest(action, args)
+        self.requested.emit(request)
+        if not request.done.wait(REPLY_SECONDS):
+            request.reply(503, {"error": f"the app did not answer within {REPLY_SECONDS:g} s"})
+        return request
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=2.0)

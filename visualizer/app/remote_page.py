@@ -1,0 +1,90 @@
+"""The page `--http` serves at `/`: a remote for a phone's browser (no files, no scripts
+from elsewhere). It reads `/musicscape/state` twice a second (the scene, the mode, the
+switches) and posts to `/musicscape/ACTION` as OSC would send; see http_remote.py."""
+
+REMOTE_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>musicscape remote</title>
+<style>
+  body { font-family: sans-serif; background: #16181d; color: #eee; margin: 0; padding: 12px; }
+  h1 { font-size: 1.2em; margin: 0 0 8px; }
+  #now { margin: 0 0 12px; color: #9cf; min-height: 1.2em; }
+  #error { color: #f88; min-height: 1.2em; }
+  .row { display: flex; flex-wrap: wrap; gap: 8px; margin: 0 0 12px; }
+  button { flex: 1 1 28%; min-height: 3em; font-size: 1em; border: 0; border-radius: 6px;
+           background: #2c3340; color: #eee; }
+  button.on { background: #3f7fbf; }
+  label { display: block; margin: 8px 0 2px; }
+  input[type=range] { width: 100%; }
+</style>
+</head>
+<body>
+<h1>musicscape</h1>
+<div id="now">connecting…</div>
+<div class="row" id="scenes"></div>
+<div class="row">
+  <button id="blackout" data-action="blackout">Blackout</button>
+  <button data-action="picture">Picture</button>
+  <button id="record" data-action="record">Record</button>
+  <button data-action="next">Next file</button>
+</div>
+<div class="row" id="presets"></div>
+<label>Reactivity <input type="range" id="reactivity" min="0" max="3" step="0.05"></label>
+<label>Feel <input type="range" id="feel" min="0" max="1" step="0.01"></label>
+<label>Cross-fade (s) <input type="range" id="crossfade" min="0.3" max="20" step="0.1"></label>
+<label>Master <input type="range" id="master" min="0" max="1" step="0.01"></label>
+<div id="error"></div>
+<script>
+const prefix = "/musicscape/";
+async function send(action, args) {
+  const response = await fetch(prefix + action, {
+    method: "POST", body: JSON.stringify(args === undefined ? [] : args)});
+  const answer = await response.json();
+  document.getElementById("error").textContent = answer.error || "";
+}
+function button(text, action, args) {
+  const element = document.createElement("button");
+  element.textContent = text;
+  element.onclick = () => send(action, args);
+  return element;
+}
+let built = false;
+async function refresh() {
+  let state;
+  try {
+    state = await (await fetch(prefix + "state")).json();
+  } catch (error) {
+    document.getElementById("now").textContent = "not connected";
+    return;
+  }
+  if (state.error) { document.getElementById("now").textContent = state.error; return; }
+  if (!built) {
+    const scenes = document.getElementById("scenes");
+    scenes.appendChild(button("Auto", "auto"));
+    state.categories.forEach((name) => scenes.appendChild(button(name, "hold", [name])));
+    const presets = document.getElementById("presets");
+    for (let slot = 1; slot <= 8; slot++) presets.appendChild(button("F" + slot, "preset", [slot]));
+    for (const name of ["reactivity", "feel", "crossfade", "master"]) {
+      const slider = document.getElementById(name);
+      slider.value = state[name];
+      slider.onchange = () => send(name, [parseFloat(slider.value)]);
+    }
+    built = true;
+  }
+  document.getElementById("now").textContent = state.scene ?
+    state.scene + " (" + state.mode + ")" : "no picture yet";
+  document.getElementById("blackout").classList.toggle("on", state.blackout);
+  document.getElementById("record").classList.toggle("on", state.recording);
+}
+document.querySelectorAll("button[data-action]").forEach((element) => {
+  element.onclick = () => send(element.dataset.action);
+});
+refresh();
+setInterval(refresh, 500);
+</script>
+</body>
+</html>
+"""
