@@ -118,6 +118,16 @@ def test_a_request_the_app_cannot_take_is_answered_in_words_and_changes_nothing(
         404,
         {"error": "no page /photos; try / or /musicscape/state"},
     )
+    assert ask(qtbot, requests, window, "/musicscape/hold", b"x" * 5000) == (
+        413,
+        {"error": "a body of 5000 bytes cannot be taken"},
+    )
+    with socket.create_connection(("127.0.0.1", window.stage.http.port), timeout=10) as raw:
+        raw.sendall(b"POST /musicscape/hold HTTP/1.0\r\nContent-Length: -1\r\n\r\n")
+        answer = raw.makefile("rb").read()
+    assert answer.startswith(b"HTTP/1.0 413 ") and answer.endswith(
+        b'{"error": "a body of -1 bytes cannot be taken"}'
+    )
     assert ask(qtbot, requests, window, "/musicscape/reactivity", b"1.5") == (200, {"ok": True})
     assert "remote" not in window.faults  # a good one clears the complaint
 

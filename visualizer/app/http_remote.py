@@ -103,9 +103,10 @@ class HttpRemote(QObject):
                 if action not in INPUT_ADDRESSES:
                     self._json(404, {"error": f"unknown action {path}"})
                     return
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY_BYTES:
-                    self._json(413, {"error": f"a body of {length} bytes is too long"})
+                declared = self.headers.get("Content-Length") or "0"
+                length = int(declared) if declared.isdigit() else -1
+                if not 0 <= length <= MAX_BODY_BYTES:
+                    self._json(413, {"error": f"a body of {declared} bytes cannot be taken"})
                     return
                 try:
                     args = parse_arguments(self.rfile.read(length))
