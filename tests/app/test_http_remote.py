@@ -4,6 +4,7 @@ a phone or a Stream Deck would, from another machine)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -13,7 +14,9 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from visualizer.app.http_remote import parse_arguments
 from visualizer.app.remote_page import REMOTE_PAGE
@@ -116,7 +119,7 @@ def test_a_request_the_app_cannot_take_is_answered_in_words_and_changes_nothing(
     )
     assert ask(qtbot, requests, window, "/photos") == (
         404,
-        {"error": "no page /photos; try / or /musicscape/state"},
+        {"error": "no page /photos; try /, /musicscape/state or /musicscape/picture.png"},
     )
     assert ask(qtbot, requests, window, "/musicscape/hold", b"x" * 5000) == (
         413,
@@ -152,3 +155,33 @@ def test_the_page_script_parses_and_names_only_elements_the_page_has(tmp_path):
     named = set(re.findall(r'getElementById\("(\w+)"\)', script))
     named |= {"reactivity", "feel", "crossfade", "master"}  # the sliders, looked up by name
     assert named <= ids
+
+
+def test_the_picture_that_goes_out_is_served_as_a_png(qtbot, remote, beats_file):
+    window, requests = remote
+    status, answer = ask(qtbot, requests, window, "/musicscape/picture.png")
+    assert (status, answer) == (503, {"error": "no picture yet"})
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 5, timeout=TIMEOUT_MS)
+    shown = window.canvas.current_pixels().shape
+    status, png = ask_bytes(qtbot, requests, window, "/musicscape/picture.png")
+    picture = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert status == 200 and picture.shape == shown and picture.mean() > 5  # a scene
+    window.stage.perform("blackout", (1,))  # a cut (no fade set): black from the next frame
+    painted = window.canvas.frames_painted
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 2, timeout=TIMEOUT_MS)
+    status, png = ask_bytes(qtbot, requests, window, "/musicscape/picture.png")
+    assert not np.asarray(Image.open(io.BytesIO(png))).any()  # what goes out: black
+
+
+def ask_bytes(qtbot, requests, window, path: str) -> tuple[int, bytes]:
+    url = f"http://127.0.0.1:{window.stage.http.port}{path}"
+
+    def fetch():
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.headers["Content-Type"] == "image/png"
+            return response.status, response.read()
+
+    future = requests.submit(fetch)
+    qtbot.waitUntil(future.done, timeout=TIMEOUT_MS)
+    return future.result()

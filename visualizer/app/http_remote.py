@@ -8,6 +8,8 @@ QLab's network cues, a script with curl) and for anyone with a phone on the same
   plain text (`sky`). It answers 200 `{"ok": true}`, or 400 `{"error": "..."}` in words.
 - `GET /musicscape/state` answers what OSC out sends (categories, probabilities, scene, mode,
   onset, colour, mood, level) and the switches (blackout, master, recording) as JSON.
+- `GET /musicscape/picture.png` is the picture that goes out now (master and blackout
+  included), at the size the canvas gets it, as a PNG.
 - `GET /` is the remote page: a button per scene, auto, blackout, presets, the picture and
   the recorder, and sliders for reactivity, feel, cross-fade and master.
 
@@ -28,8 +30,10 @@ from urllib.parse import urlsplit
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from .osc_control import INPUT_ADDRESSES, PREFIX
+from .picture_saver import png_bytes
 
 STATE = "state"
+PICTURE = "picture.png"
 REPLY_SECONDS = 2.0  # how long a request waits for the GUI thread's answer
 MAX_BODY_BYTES = 4096
 
@@ -94,8 +98,18 @@ class HttpRemote(QObject):
                     self._send(200, page.encode("utf-8"), "text/html; charset=utf-8")
                 elif path == PREFIX + STATE:
                     self._answer(remote.ask(STATE, ()))
+                elif path == PREFIX + PICTURE:
+                    request = remote.ask(PICTURE, ())
+                    if request.status != 200:
+                        self._answer(request)
+                        return
+                    picture = png_bytes(request.answer["pixels"])  # encoded here, not in the GUI
+                    self._send(200, picture, "image/png")
                 else:
-                    self._json(404, {"error": f"no page {path}; try / or {PREFIX}{STATE}"})
+                    self._json(
+                        404,
+                        {"error": f"no page {path}; try /, {PREFIX}{STATE} or {PREFIX}{PICTURE}"},
+                    )
 
             def do_POST(self) -> None:  # noqa: N802 - the base's name
                 path = urlsplit(self.path).path

@@ -44,6 +44,17 @@ def picture_path(directory: Path, when: datetime, taken: set[Path]) -> Path:
     return path
 
 
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """uint8 RGB [H, W, 3] as the bytes of a PNG file."""
+    import io
+
+    from PIL import Image
+
+    encoded = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(encoded, format="PNG")
+    return encoded.getvalue()
+
+
 def write_png(pixels: np.ndarray, path: Path) -> None:
     """uint8 RGB [H, W, 3] to `path` as a PNG, through `path` + ".part" renamed over it; the
     part file is removed when the write fails. Raises OSError."""

@@ -1,6 +1,7 @@
 """The page `--http` serves at `/`: a remote for a phone's browser (no files, no scripts
 from elsewhere). It reads `/musicscape/state` twice a second (the scene, the mode, the
-switches) and posts to `/musicscape/ACTION` as OSC would send; see http_remote.py."""
+switches) with the picture that goes out, and posts to `/musicscape/ACTION` as OSC would
+send; see http_remote.py."""
 
 REMOTE_PAGE = """<!doctype html>
 <html lang="en">
@@ -19,11 +20,14 @@ REMOTE_PAGE = """<!doctype html>
   button.on { background: #3f7fbf; }
   label { display: block; margin: 8px 0 2px; }
   input[type=range] { width: 100%; }
+  #picture { display: block; width: 100%; max-width: 360px; aspect-ratio: 1; margin: 0 auto 12px;
+             background: #000; border-radius: 6px; }
 </style>
 </head>
 <body>
 <h1>musicscape</h1>
 <div id="now">connecting…</div>
+<img id="picture" alt="">
 <div class="row" id="scenes"></div>
 <div class="row">
   <button id="blackout" data-action="blackout">Blackout</button>
@@ -76,6 +80,7 @@ async function refresh() {
   }
   document.getElementById("now").textContent = state.scene ?
     state.scene + " (" + state.mode + ")" : "no picture yet";
+  if (state.scene) document.getElementById("picture").src = prefix + "picture.png?" + Date.now();
   document.getElementById("blackout").classList.toggle("on", state.blackout);
   document.getElementById("record").classList.toggle("on", state.recording);
 }

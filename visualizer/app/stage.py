@@ -31,7 +31,7 @@ from PyQt6.QtWidgets import (
 from visualizer.video_file import VideoFileError
 
 from .frame_worker import FramePacket
-from .http_remote import STATE, HttpRemote, HttpUnavailable, RemoteRequest
+from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
 from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import INPUT_ADDRESSES, PREFIX, OscListener, OscSender, OscUnavailable
@@ -573,6 +573,13 @@ class Stage(QObject):
         """A request from the HTTP remote, on the GUI thread: answered into the request."""
         if request.action == STATE:
             request.reply(200, self.state())
+            return
+        if request.action == PICTURE:  # the shown frame: never changed once shown
+            pixels = self.window.canvas.current_pixels()
+            if pixels is None:
+                request.reply(503, {"error": "no picture yet"})
+            else:
+                request.reply(200, {"pixels": pixels})
             return
         try:
             self.perform(request.action, request.args)
