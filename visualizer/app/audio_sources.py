@@ -454,7 +454,7 @@ class FilePlayback:
         sd = _sounddevice()
         self._open_stream(PULSE_DEVICE if self._has_pulse(sd) else None, None, None)
 
-    def _open_stream(self, device: str | None, pulse_sink: str | None, label: str | None):
+    def _open_stream(self, device: str | None, pulse_sink: str | None, label: str | None) -> None:
         sd = _sounddevice()
         stream = None
         try:
