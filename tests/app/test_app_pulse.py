@@ -234,6 +234,14 @@ def _devices_in_use(devices: str, streams: str) -> list[str]:
     return [names[line.split("\t")[1]] for line in in_use]
 
 
+def load_module(*arguments: str) -> str:
+    """Load a PulseAudio module into the test daemon; its index, for unload-module."""
+    loaded = subprocess.run(
+        ["pactl", "load-module", *arguments], capture_output=True, text=True, check=True
+    )
+    return loaded.stdout.strip()
+
+
 def _recording_sources() -> list[str]:
     return _devices_in_use("sources", "source-outputs")
 
@@ -243,12 +251,7 @@ def _playing_sinks() -> list[str]:
 
 
 def test_a_monitor_choice_does_not_leak_into_a_later_plain_pulse_input(pulse_server):
-    module = subprocess.run(
-        ["pactl", "load-module", "module-null-source", "source_name=musicscape_mic"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    module = load_module("module-null-source", "source_name=musicscape_mic")
     subprocess.run(["pactl", "set-default-source", "musicscape_mic"], check=True)
     ring = SampleRing(RATE, RATE)
     try:
@@ -335,12 +338,7 @@ def test_an_input_that_reaches_full_scale_is_named_as_clipping(qtbot, pulse_wind
 @pytest.fixture
 def second_sink(pulse_server):
     """A second null sink (a venue's interface beside the laptop's own), gone afterwards."""
-    module = subprocess.run(
-        ["pactl", "load-module", "module-null-sink", "sink_name=musicscape_second"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    module = load_module("module-null-sink", "sink_name=musicscape_second")
     yield "musicscape_second"
     subprocess.run(["pactl", "unload-module", module], check=True)
 
