@@ -324,11 +324,17 @@ def drop(window, *paths) -> None:
     window.dropEvent(event)
 
 
-def test_dropping_a_file_plays_it(qtbot, make_window, model_dir, beats_file):
+def test_dropping_a_file_plays_it(qtbot, make_window, model_dir, beats_file, tmp_path):
     window = make_window(model_dir)
+    assert window.windowTitle() == "musicscape"  # the test's demo folder is empty
     drop(window, beats_file)
     assert window.panel.source_label.text() == "file: beats.ogg"
     assert window.settings.file_path == str(beats_file)
+    assert window.windowTitle() == "beats.ogg — musicscape"  # what plays, in the task bar
+    broken = tmp_path / "broken.ogg"
+    broken.write_bytes(b"OggS" + bytes(100))
+    drop(window, broken)  # it cannot play: the file before goes on, and its name stays
+    assert window.windowTitle() == "beats.ogg — musicscape"
 
 
 def test_dropping_files_and_a_folder_plays_them_in_turn(

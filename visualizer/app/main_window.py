@@ -44,7 +44,7 @@ from .sample_ring import SampleRing
 from .scene_canvas import SceneCanvas
 from .scene_controls import SceneControls
 from .screen_saver import QtDBus, ScreenSaverInhibitor
-from .source_switcher import SourceSwitcher
+from .source_switcher import APP_TITLE, SourceSwitcher
 from .spectrogram_view import SpectrogramView
 from .stage import Stage
 from .worker_link import WorkerLink, first_worker_settings
@@ -72,7 +72,7 @@ class MainWindow(QMainWindow):
     ):
         super().__init__()
         self.settings = settings
-        self.setWindowTitle("musicscape")
+        self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.faults: dict[str, str] = {}
         self.stats = FrameStats()

@@ -40,6 +40,7 @@ from .sample_ring import SampleRing
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
+APP_TITLE = "musicscape"
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_FILE_SUFFIXES)
 
 
@@ -210,6 +211,7 @@ class SourceSwitcher:
         start, its reason in the panel."""
         window = self.window
         self.stop()
+        window.setWindowTitle(APP_TITLE)
         window.set_fault("samples", None)  # the stopped file's NaN/inf line
         window.set_fault("output", None)  # and what its output was
         window.link.send(ResetAudio())
@@ -226,8 +228,11 @@ class SourceSwitcher:
         if isinstance(source, FilePlayback):
             self.show_output(source)
             self.panel.play_button.setText("Pause")
+            playing = source.path.name
         else:
             self.panel.device_label.setText(source.choice.label)
+            playing = source.choice.label
+        window.setWindowTitle(f"{playing} — {APP_TITLE}")  # what plays, in the task bar
         return True
 
     def _levelled(self, source: CaptureSource | FilePlayback | None) -> bool:
