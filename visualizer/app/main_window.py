@@ -36,6 +36,7 @@ from .device_watchdog import DeviceWatchdog
 from .frame_stats import FrameStats
 from .frame_worker import FrameWorker, WorkerSettings
 from .keyboard import bind_keys, help_overlay
+from .media_keys import MediaKeys
 from .model_loader import ModelLoader
 from .model_runtime import ModelRuntime
 from .playlist import Playlist
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self.screen_saver = ScreenSaverInhibitor(session_bus, self)
         self.screen_saver.changed.connect(self.panel.screen_label.setText)
         self.panel.screen_label.setText(self.screen_saver.status)
+        self.media_keys = MediaKeys(self, session_bus)
         if settings.geometry is not None:
             self.restoreGeometry(settings.geometry)
         else:
@@ -336,6 +338,7 @@ class MainWindow(QMainWindow):
         self.panel.show_figures(self.stats.fps(now), self.stats.latencies)
         self.watchdog.check(now)
         self.screen_saver.hold(self.music_plays)
+        self.media_keys.refresh()
 
     @property
     def music_plays(self) -> bool:
@@ -481,6 +484,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         self.health_timer.stop()
         self.screen_saver.close()
+        self.media_keys.close()
         self.stage.close()
         self.link.close()
         self.sources.stop()
