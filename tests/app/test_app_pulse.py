@@ -135,7 +135,7 @@ def test_file_plays_through_the_output_device_in_sync(
     window = pulse_window()
     assert window.play_file(beats_file)
     assert window.source.output_name == "pulse"
-    assert window.panel.device_label.text() == "output: pulse (22,050 Hz mono)"
+    assert window.panel.device_label.text() == "output: pulse, 22,050 Hz mono"
     qtbot.waitUntil(lambda: window.source.position_seconds > 0.5, timeout=AUDIO_TIMEOUT_MS)
     record = subprocess.Popen(
         [
@@ -175,7 +175,7 @@ def test_a_file_plays_at_its_own_rate_in_stereo_while_the_models_hear_it_mono(
     sf.write(path, (0.4 * sides).astype(np.float32), rate)
     window = pulse_window()
     assert window.play_file(path)
-    assert window.panel.device_label.text() == "output: pulse (48,000 Hz stereo)"
+    assert window.panel.device_label.text() == "output: pulse, 48,000 Hz stereo"
     assert window.ring.sample_rate == RATE and window.worker.resampler is None
     qtbot.waitUntil(lambda: window.source.position_seconds > 0.5, timeout=AUDIO_TIMEOUT_MS)
     heard = record_monitor(qtbot, tmp_path, "musicscape_test", rate, channels=2)
@@ -360,7 +360,7 @@ def test_a_file_plays_through_the_output_picked_and_moves_there_as_it_plays(
     picker.activated.emit(second)  # as picking it does
     assert window.settings.output_key == f"pulse:{second_sink}"
     assert window.panel.device_label.text() == (
-        f"output: PulseAudio: {second_sink} (22,050 Hz mono)"
+        f"output: PulseAudio: {second_sink}, 22,050 Hz mono"
     )
     assert "output" not in window.faults
     assert _playing_sinks() == [second_sink]
@@ -384,7 +384,7 @@ def test_an_output_that_cannot_play_leaves_the_default_playing_and_says_so(
         "The output 'unplugged_interface' picked before is not connected; playing through "
         "the default output."
     )
-    assert window.panel.device_label.text() == "output: pulse (22,050 Hz mono)"
+    assert window.panel.device_label.text() == "output: pulse, 22,050 Hz mono"
     gone = OutputChoice("PulseAudio: gone", PULSE_DEVICE, pulse_sink="gone")  # listed, then
     assert not window.use_output(gone)  # unplugged before it was picked
     assert window.faults["output"].startswith(

@@ -275,7 +275,7 @@ def test_m4a_and_webm_files_are_listed_in_a_folder_and_play_as_they_are(
     assert window.play_file(song)
     assert (
         window.panel.device_label.text()
-        == "output: none (silent real-time clock) (44,100 Hz stereo)"
+        == "output: none (silent real-time clock), 44,100 Hz stereo"
     )
     painted = window.canvas.frames_painted
     qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 10, timeout=FRAME_TIMEOUT_MS)

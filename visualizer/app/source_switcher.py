@@ -175,7 +175,7 @@ class SourceSwitcher:
     def show_output(self, playback: FilePlayback) -> None:
         """The device line, and a line when the output picked is not the one playing."""
         self.panel.device_label.setText(
-            f"output: {playback.output_name} ({playback.sound_description})"
+            f"output: {playback.output_name}, {playback.sound_description}"
         )
         note = playback.output_note
         key = self.settings.output_key
