@@ -201,3 +201,19 @@ def make_window(qtbot, settings, empty_demo_dir):
     yield make
     for window in windows:
         window.shutdown()
+
+
+@pytest.fixture
+def bus_address():
+    """A private D-Bus session bus (dbus-daemon) for the test; its address."""
+    daemon = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        yield daemon.stdout.readline().strip()
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=10)

@@ -13,8 +13,6 @@ from PyQt6.QtDBus import QDBusConnection
 from visualizer.app.media_keys import OBJECT_PATH, SERVICE
 from visualizer.app.playlist import Playlist
 
-from .test_screen_saver import bus_address  # noqa: F401 - the private bus, a fixture
-
 TIMEOUT_MS = 10_000
 pytestmark = pytest.mark.skipif(
     shutil.which("dbus-daemon") is None or shutil.which("gdbus") is None,
@@ -23,7 +21,7 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture
-def app_bus(qapp, bus_address, request):  # noqa: F811 - the fixture above
+def app_bus(qapp, bus_address, request):
     name = f"mpris-{request.node.name}"
     yield QDBusConnection.connectToBus(bus_address, name)
     QDBusConnection.disconnectFromBus(name)
@@ -68,7 +66,7 @@ def test_the_player_says_what_plays_and_takes_play_pause_seek_and_next(
     beats_file,
     tmp_path,
     app_bus,
-    bus_address,  # noqa: F811
+    bus_address,
 ):
     window = make_window(model_dir, session_bus=app_bus)
     assert window.media_keys.service == SERVICE
@@ -111,7 +109,7 @@ def test_changes_are_announced_as_desktop_widgets_expect(
     model_dir,
     beats_file,
     app_bus,
-    bus_address,  # noqa: F811
+    bus_address,
 ):
     window = make_window(model_dir, session_bus=app_bus)
     monitor = subprocess.Popen(
@@ -146,7 +144,7 @@ def test_a_file_uri_from_the_desktop_plays(
     model_dir,
     beats_file,
     app_bus,
-    bus_address,  # noqa: F811
+    bus_address,
 ):
     window = make_window(model_dir, session_bus=app_bus)
     gdbus(

@@ -52,21 +52,6 @@ class ScreenSaverAdaptor(QDBusAbstractAdaptor):
 
 
 @pytest.fixture
-def bus_address():
-    daemon = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        yield daemon.stdout.readline().strip()
-    finally:
-        daemon.terminate()
-        daemon.wait(timeout=10)
-
-
-@pytest.fixture
 def desktop(qapp, bus_address, request):
     """The desktop's side: org.freedesktop.ScreenSaver served on the private bus."""
     name = f"desktop-{request.node.name}"
