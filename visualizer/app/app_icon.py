@@ -12,7 +12,15 @@ import sys
 from pathlib import Path
 
 from PyQt6.QtCore import QPointF, QRectF, Qt
-from PyQt6.QtGui import QColor, QIcon, QImage, QLinearGradient, QPainter, QPainterPath
+from PyQt6.QtGui import (
+    QColor,
+    QIcon,
+    QImage,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPixmap,
+)
 
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
 DESKTOP_ENTRY_ICON_SIZE = 256
@@ -63,8 +71,6 @@ def draw_icon(size: int) -> QImage:
 
 def app_icon() -> QIcon:
     """The icon at every size a desktop asks for."""
-    from PyQt6.QtGui import QPixmap
-
     icon = QIcon()
     for size in ICON_SIZES:
         icon.addPixmap(QPixmap.fromImage(draw_icon(size)))

@@ -52,8 +52,18 @@ def _sounddevice():
     return sounddevice
 
 
+class _DeviceChoice:
+    """What input and output choices share: a PortAudio `device`, or a PulseAudio source or
+    sink (`pulse_name`, which each subclass names) through it."""
+
+    @property
+    def key(self) -> str:
+        """What the settings remember (stable across reboots, unlike device indices)."""
+        return f"pulse:{self.pulse_name}" if self.pulse_name else f"device:{self.device}"
+
+
 @dataclass(frozen=True)
-class InputChoice:
+class InputChoice(_DeviceChoice):
     """One entry of the input picker. `pulse_source` set: that PulseAudio source via 'pulse'."""
 
     label: str
@@ -64,14 +74,9 @@ class InputChoice:
     def pulse_name(self) -> str | None:
         return self.pulse_source
 
-    @property
-    def key(self) -> str:
-        """What the settings remember (stable across reboots, unlike device indices)."""
-        return f"pulse:{self.pulse_source}" if self.pulse_source else f"device:{self.device}"
-
 
 @dataclass(frozen=True)
-class OutputChoice:
+class OutputChoice(_DeviceChoice):
     """One entry of the output picker. `pulse_sink` set: that PulseAudio sink via 'pulse'."""
 
     label: str
@@ -81,11 +86,6 @@ class OutputChoice:
     @property
     def pulse_name(self) -> str | None:
         return self.pulse_sink
-
-    @property
-    def key(self) -> str:
-        """What the settings remember (stable across reboots, unlike device indices)."""
-        return f"pulse:{self.pulse_sink}" if self.pulse_sink else f"device:{self.device}"
 
 
 def _pulse_names(kind: str) -> list[str]:

@@ -58,11 +58,10 @@ def png_bytes(pixels: np.ndarray) -> bytes:
 def write_png(pixels: np.ndarray, path: Path) -> None:
     """uint8 RGB [H, W, 3] to `path` as a PNG, through `path` + ".part" renamed over it; the
     part file is removed when the write fails. Raises OSError."""
-    from PIL import Image
-
+    encoded = png_bytes(pixels)
     part = path.with_name(path.name + ".part")
     try:
-        Image.fromarray(pixels, "RGB").save(part, format="PNG")
+        part.write_bytes(encoded)
         os.replace(part, path)
     except BaseException:
         part.unlink(missing_ok=True)

@@ -99,7 +99,7 @@ class ContainerAudioFile:
         self.frames = self._stated_frames()
         self._decoded = np.zeros((0, max(self.channels, 1)), dtype=np.float32)
         self._position = 0  # the frame `read` returns next
-        self._frames = None  # the decoding generator, from `_position` on
+        self._decoding = None  # the codec frames' generator, from `_position` on
         self._decoded_to_end = False
 
     def _stated_frames(self) -> int:
@@ -118,17 +118,16 @@ class ContainerAudioFile:
     def close(self) -> None:
         self._container.close()
 
-    def _next_decoded(self) -> np.ndarray | None:
-        """The next decoded frame's samples; None at the end of the track."""
-        if self._frames is None:
-            self._frames = self._container.decode(self._stream)
+    def _next_frame(self):
+        """The next decoded codec frame of the track; None at its end."""
+        if self._decoding is None:
+            self._decoding = self._container.decode(self._stream)
         try:
-            frame = next(self._frames)
+            return next(self._decoding)
         except StopIteration:
             return None
         except (self._av.FFmpegError, ValueError) as error:
             raise ContainerDecodeError(f"decoding failed ({error})") from error
-        return _float_frames(frame, self.channels)
 
     def read(self, count: int, dtype: str = "float32", always_2d: bool = True) -> np.ndarray:
         """Up to `count` frames [n, channels] float32 from the current position, never past
@@ -136,12 +135,12 @@ class ContainerAudioFile:
         count = max(0, min(count, self.frames - self._position))
         parts, have = [self._decoded], len(self._decoded)
         while have < count and not self._decoded_to_end:
-            samples = self._next_decoded()
-            if samples is None:
+            frame = self._next_frame()
+            if frame is None:
                 self._decoded_to_end = True
                 break
-            parts.append(samples)
-            have += len(samples)
+            parts.append(_float_frames(frame, self.channels))
+            have += len(parts[-1])
         decoded = np.concatenate(parts) if len(parts) > 1 else self._decoded
         if len(decoded) < count:  # the stated duration runs past the decoded samples
             ends = self._position + len(decoded)
@@ -170,28 +169,18 @@ class ContainerAudioFile:
             self._container.seek(target, stream=stream, backward=True)
         except self._av.FFmpegError as error:
             raise ContainerDecodeError(f"seeking failed ({error})") from error
-        self._frames = None
+        self._decoding = None
         self._decoded_to_end = False
         self._decoded = self._decoded[:0]
-        landed = None
-        while True:
-            if self._frames is None:
-                self._frames = self._container.decode(stream)
-            try:
-                first = next(self._frames)
-            except StopIteration:
-                self._decoded_to_end = True
-                break
-            except (self._av.FFmpegError, ValueError) as error:
-                raise ContainerDecodeError(f"decoding failed ({error})") from error
+        self._position = frame
+        while (first := self._next_frame()) is not None:
             start = 0 if first.pts is None else round(first.pts * first.time_base * self.samplerate)
             samples = _float_frames(first, self.channels)
             if start > frame:  # landed after it (its start): silence up to the first sample
                 gap = np.zeros((start - frame, samples.shape[1]), dtype=np.float32)
-                landed = np.concatenate([gap, samples])
-                break
+                self._decoded = np.concatenate([gap, samples])
+                return
             if start + len(samples) > frame:
-                landed = samples[frame - start :]
-                break
-        self._decoded = landed if landed is not None else self._decoded
-        self._position = frame
+                self._decoded = samples[frame - start :]
+                return
+        self._decoded_to_end = True
