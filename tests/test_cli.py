@@ -114,3 +114,12 @@ def test_a_settings_file_that_cannot_be_kept_is_refused_before_any_window(tmp_pa
     assert capsys.readouterr().err.strip() == (
         f"musicscape: --settings: cannot keep settings in {folder}: {folder} is a folder"
     )
+
+
+def test_a_log_that_cannot_be_written_is_refused_before_any_window(tmp_path, capsys):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    assert main(["--log", str(folder)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"musicscape: --log: cannot write the log {folder}: {folder} is a folder"
+    )

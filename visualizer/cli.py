@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.metadata
 import importlib.util
 import sys
 from dataclasses import dataclass
+
+from visualizer.bundled import package_version
 
 EXIT_USAGE = 2
 
@@ -100,14 +101,6 @@ def _load(name: str):
         if error.name and SUBCOMMANDS[name].module.startswith(error.name):
             return None
         raise
-
-
-def package_version() -> str:
-    """The installed package's version ("unknown" when run from a tree never installed)."""
-    try:
-        return importlib.metadata.version("musicscape")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:

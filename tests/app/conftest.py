@@ -182,6 +182,7 @@ def make_window(qtbot, settings, empty_demo_dir):
         input_rate=None,
         worker_settings=None,
         session_bus=None,
+        show_log=None,
     ):
         window = MainWindow(
             store or settings,
@@ -191,6 +192,7 @@ def make_window(qtbot, settings, empty_demo_dir):
             worker_settings=worker_settings,
             input_rate=input_rate,
             session_bus=session_bus,
+            show_log=show_log,
         )
         qtbot.addWidget(window)
         window.resize(900, 600)

@@ -10,9 +10,17 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from visualizer.bundled import assets_dir
 from visualizer.output_files import output_file_problem
+
+if TYPE_CHECKING:
+    from PyQt6.QtWidgets import QApplication
+
+    from .audio_sources import InputChoice, OutputChoice
+    from .playlist import Playlist
+    from .show_log import ShowLog
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +83,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--settings", metavar="INI", help="keep settings in this file instead of the user's"
     )
+    group.add_argument(
+        "--log",
+        metavar="FILE",
+        type=Path,
+        help="write the show's log there: each fault the panel shows, with its time, and "
+        "errors with their tracebacks (default: ~/.local/state/musicscape/musicscape.log)",
+    )
     group.add_argument("--fullscreen", action="store_true", help="start in full screen")
     group.add_argument(
         "--desktop-entry",
@@ -119,7 +134,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .audio_sources import AudioDeviceError, list_inputs, list_outputs
-    from .command_line import describe_devices, find_device, host_and_port, option_problem
+    from .command_line import describe_devices, find_device, option_problem
     from .playlist import Playlist, PlaylistError
 
     problem = option_problem(args)
@@ -152,6 +167,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"musicscape: --settings: cannot keep settings in {args.settings}: {problem}",
                   file=sys.stderr)  # fmt: skip
             return 2
+    if args.log is not None:
+        problem = output_file_problem(args.log, create_folders=True)
+        if problem:
+            print(f"musicscape: --log: cannot write the log {args.log}: {problem}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
     choice = output = None
     if args.list_devices or args.input is not None or args.output is not None:
         try:
@@ -182,15 +203,36 @@ def run(args: argparse.Namespace) -> int:
     from PyQt6.QtWidgets import QApplication
 
     from .app_icon import APP_ID, app_icon
-    from .app_settings import AppSettings, settings_from_file, user_settings
-    from .frame_worker import WorkerSettings
-    from .main_window import MainWindow
-    from .quit_signals import QuitOnSignals
+    from .show_log import ShowLog, default_log_path
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
     application.setApplicationName(APP_ID)
     application.setDesktopFileName(APP_ID)  # Wayland's app id: the desktop entry's name
     application.setWindowIcon(app_icon())
+    show_log = ShowLog(args.log or default_log_path())
+    show_log.started(sys.argv[1:])
+    show_log.install()
+    try:
+        return _run_window(args, application, show_log, playlist, choice, output)
+    finally:
+        show_log.close()
+
+
+def _run_window(
+    args: argparse.Namespace,
+    application: QApplication,
+    show_log: ShowLog,
+    playlist: Playlist | None,
+    choice: InputChoice | None,
+    output: OutputChoice | None,
+) -> int:
+    """Open the window as the options say and run it until it closes; the exit status."""
+    from .app_settings import AppSettings, settings_from_file, user_settings
+    from .command_line import host_and_port
+    from .frame_worker import WorkerSettings
+    from .main_window import MainWindow
+    from .quit_signals import QuitOnSignals
+
     store = settings_from_file(args.settings) if args.settings else user_settings()
     settings = AppSettings(store)
     assets = assets_dir()
@@ -202,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
         worker_settings=WorkerSettings(fps=args.fps, scene_memory_seconds=args.scene_memory),
         feel_strength=args.feel,
         input_rate=args.input_rate,
+        show_log=show_log,
     )
     if args.record_dir is not None:
         window.stage.record_dir = args.record_dir

@@ -583,9 +583,9 @@ class FilePlayback:
         while not self._stopping:
             self._wake.wait(0.1)
             self._wake.clear()
-            if self._seek_request is not None:
-                self._apply_seek()
             try:
+                if self._seek_request is not None:
+                    self._apply_seek()
                 self._fill()
             except Exception as error:  # noqa: BLE001 - a file damaged midway
                 self.decode_error = str(error)

@@ -11,6 +11,11 @@ The thread contract: the GUI never writes into the worker. It sends `WorkerComma
 now runs with as one immutable `WorkerSettings` (`FrameWorker.settings`, replaced whole).
 Each frame carries the scene mode it was made under and the spectrogram layout its columns
 were rendered with, so the GUI reads worker state only from what the worker hands over.
+
+An error in either loop is reported (`failed`, in words; `error_raised`, the exception for
+the show's log) and never ends the worker: the encoder tries the next window, and a frame
+loop that stopped starts again every `PICTURE_RESTART_SECONDS`; `recovered` says when its
+frames flow again.
 """
 
 from __future__ import annotations
@@ -187,6 +192,7 @@ NON_FINITE_IMAGE = (
     "The generator gives NaN or infinity: its frames are not shown (the model is damaged; "
     "Ctrl+R loads good files)"
 )
+PICTURE_RESTART_SECONDS = 1.0  # a frame loop stopped by an error starts again this often
 NON_FINITE_FEATURE = (
     "The music encoder gives NaN or infinity: the scene keeps the music it had (the model is "
     "damaged; Ctrl+R loads good files)"
@@ -198,6 +204,7 @@ class FrameWorker(QThread):
     failed = pyqtSignal(str)  # plain-words message for the window
     recovered = pyqtSignal()  # the models give usable output again after `failed`
     beat = pyqtSignal(float)  # a beat's audio time, as soon as it is found (before its frame)
+    error_raised = pyqtSignal(str, object)  # (which part, the exception) for the show's log
 
     def __init__(
         self,
@@ -241,6 +248,7 @@ class FrameWorker(QThread):
         self._latest: FramePacket | None = None
         self._posted = False
         self._stopping = False
+        self._stop_requested = threading.Event()  # wakes a picture waiting to start again
         self._faults: dict[str, str] = {}  # part (encoder, generator) -> what is wrong
         self._fault_lock = threading.Lock()
         self.bad_frames = 0  # generated frames refused for NaN or infinity
@@ -253,6 +261,7 @@ class FrameWorker(QThread):
     # Called from the GUI thread.
     def stop(self) -> None:
         self._stopping = True
+        self._stop_requested.set()
         self._encoder_wake.set()
         self.wait()
 
@@ -338,20 +347,27 @@ class FrameWorker(QThread):
             if self._stopping:
                 return
             try:
-                result = self.runtime.encode(self._encoder_input)
-            except Exception as error:  # noqa: BLE001 - ORT raises many types
+                result, descriptors = self._encode_window()
+            except Exception as error:  # noqa: BLE001 - ORT raises many types; the next window is tried
+                self.error_raised.emit("the music encoder", error)
                 self._report("encoder", f"The music encoder failed: {error}")
-                result = None
-            else:
-                usable = all(np.isfinite(values).all() for values in result)
-                self._report("encoder", None if usable else NON_FINITE_FEATURE)
-                result = result if usable else None
-            descriptors = self._descriptor_analyser.describe(self._encoder_input[0])
+                result = descriptors = None
             with self._encoder_lock:
                 self._encoder_result = result
                 self._encoder_descriptors = descriptors
                 self._encoder_busy = False
             self.encoder_runs += 1
+
+    def _encode_window(
+        self,
+    ) -> tuple[tuple[np.ndarray, np.ndarray] | None, MusicDescriptors]:
+        """The encoder's (features, scores) for the window in `_encoder_input`, or None when
+        they are not finite, and the window's descriptors."""
+        result = self.runtime.encode(self._encoder_input)
+        usable = all(np.isfinite(values).all() for values in result)
+        self._report("encoder", None if usable else NON_FINITE_FEATURE)
+        descriptors = self._descriptor_analyser.describe(self._encoder_input[0])
+        return (result if usable else None), descriptors
 
     def _start_encoding(self) -> None:
         with self._encoder_lock:
@@ -374,9 +390,17 @@ class FrameWorker(QThread):
         encoder = threading.Thread(target=self._encode_loop, name="music-encoder", daemon=True)
         encoder.start()
         try:
-            self._frame_loop()
-        except Exception as error:  # noqa: BLE001 - shown in the window, never fatal
-            self.failed.emit(f"The picture stopped: {error}")
+            while not self._stopping:
+                try:
+                    self._frame_loop()
+                except Exception as error:  # noqa: BLE001 - shown in the window, never fatal
+                    self.error_raised.emit("the picture", error)
+                    self._report(
+                        "picture",
+                        f"The picture stopped: {error}. It starts again every "
+                        f"{PICTURE_RESTART_SECONDS:g} s until it runs.",
+                    )
+                    self._stop_requested.wait(PICTURE_RESTART_SECONDS)
         finally:
             self._stopping = True
             self._encoder_wake.set()
@@ -477,6 +501,7 @@ class FrameWorker(QThread):
                 next_tick = time.perf_counter()
                 continue
             self._report("generator", None)
+            self._report("picture", None)
             rgb = level.upscaler.upscale(image, level.size)
             frame_work = time.perf_counter() - started
             self._publish(

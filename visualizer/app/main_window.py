@@ -45,6 +45,7 @@ from .sample_ring import SampleRing
 from .scene_canvas import SceneCanvas
 from .scene_controls import SceneControls
 from .screen_saver import QtDBus, ScreenSaverInhibitor
+from .show_log import ShowLog
 from .source_switcher import APP_TITLE, SourceSwitcher
 from .spectrogram_view import SpectrogramView
 from .stage import Stage
@@ -52,6 +53,8 @@ from .worker_link import WorkerLink, first_worker_settings
 
 HEALTH_PERIOD_MS = 250
 SCREEN_FAULT = "screen"
+UNEXPECTED_FAULT = "unexpected"
+UNEXPECTED_SHOWN_MS = 30_000  # how long the panel says that an unforeseen error happened
 
 
 def screen_name(name: str) -> str:
@@ -70,9 +73,17 @@ class MainWindow(QMainWindow):
         input_rate: int | None = None,
         feel_strength: float | None = None,
         session_bus: QtDBus.QDBusConnection | None = None,
+        show_log: ShowLog | None = None,
     ):
         super().__init__()
         self.settings = settings
+        self.show_log = show_log
+        self._unexpected_timer = QTimer(self)
+        self._unexpected_timer.setSingleShot(True)
+        self._unexpected_timer.setInterval(UNEXPECTED_SHOWN_MS)
+        self._unexpected_timer.timeout.connect(lambda: self.set_fault(UNEXPECTED_FAULT, None))
+        if show_log is not None:
+            show_log.unexpected_error.connect(self.on_unexpected_error)
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
         self.faults: dict[str, str] = {}
@@ -199,6 +210,28 @@ class MainWindow(QMainWindow):
         else:
             self.faults.pop(area, None)
         self.panel.show_faults(self.fault_text())
+        if self.show_log is not None and area != UNEXPECTED_FAULT:  # that one is logged whole
+            self.show_log.fault(area, message or None)
+
+    def on_unexpected_error(self, summary: str) -> None:
+        """An exception nothing caught (the show's log has it): said for a while."""
+        log = self.show_log
+        details = f"the details are in {log.path}" if log.problem is None else log.problem
+        self.set_fault(
+            UNEXPECTED_FAULT, f"Something went wrong {summary}. musicscape goes on; {details}."
+        )
+        self._unexpected_timer.start()
+
+    def log(self, text: str) -> None:
+        """Write what happens (a source that starts) to the show's log."""
+        if self.show_log is not None:
+            self.show_log.write(text)
+
+    def log_error(self, where: str, error: BaseException) -> None:
+        """An error a part caught and got over (it says so in its own words): its traceback
+        goes to the show's log."""
+        if self.show_log is not None:
+            self.show_log.report(where, error)
 
     def fault_text(self) -> str:
         return "\n".join(self.faults.values())

@@ -229,9 +229,11 @@ class SourceSwitcher:
             self.show_output(source)
             self.panel.play_button.setText("Pause")
             playing = source.path.name
+            window.log(f"playing {source.path}")
         else:
             self.panel.device_label.setText(source.choice.label)
             playing = source.choice.label
+            window.log(f"capturing {playing}")
         window.setWindowTitle(f"{playing} — {APP_TITLE}")  # what plays, in the task bar
         return True
 

@@ -120,6 +120,7 @@ class WorkerLink:
         worker.frame_ready.connect(window.show_latest_frame)
         worker.failed.connect(lambda message: window.set_fault("worker", message))
         worker.recovered.connect(lambda: window.set_fault("worker", None))
+        worker.error_raised.connect(window.log_error)
         worker.beat.connect(window.stage.beat)
         self.worker = worker
         window.set_fault("worker", None)  # a new worker: what an earlier one reported is over

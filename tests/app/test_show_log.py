@@ -1,0 +1,189 @@
+"""visualizer/app/show_log.py: an exception nothing caught, in a Qt slot (PyQt6 would end
+the process) or in a thread, is written with its traceback and told to the window, and the
+app goes on; faults are written with their times; a repeated error is counted; the worker
+starts a picture that an error stopped again and logs why; the real app in a subprocess
+writes its log where `--log` or the XDG state folder says."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+import threading
+
+import pytest
+from PyQt6.QtCore import QTimer
+
+from visualizer.app.main_window import UNEXPECTED_FAULT
+from visualizer.app.scene_director import HOLD
+from visualizer.app.show_log import LOG_LIMIT_BYTES, ShowLog, default_log_path
+from visualizer.bundled import package_version
+
+from .test_app_faults import FRAME_TIMEOUT_MS, _trap_models, wait_for_frames
+from .test_quit_signals import running_app, signalled, wait_for
+
+STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}"
+
+
+def raise_in_a_slot() -> None:
+    raise RuntimeError("boom in a slot")
+
+
+@pytest.fixture
+def show_log(tmp_path):
+    log = ShowLog(tmp_path / "logs" / "show.log")
+    log.install()
+    yield log
+    log.close()
+
+
+def test_an_exception_leaving_a_slot_is_logged_told_and_the_hooks_go_back(qtbot, tmp_path):
+    hooks = (sys.excepthook, threading.excepthook)
+    log = ShowLog(tmp_path / "logs" / "show.log")
+    log.install()
+    assert (sys.excepthook, threading.excepthook) != hooks
+    with qtbot.waitSignal(log.unexpected_error, timeout=5000) as told:
+        QTimer.singleShot(0, raise_in_a_slot)
+    assert told.args == ["in the window: RuntimeError: boom in a slot"]
+    log.close()
+    assert (sys.excepthook, threading.excepthook) == hooks
+    text = (tmp_path / "logs" / "show.log").read_text()
+    assert re.search(
+        rf"^{STAMP} error in the window: RuntimeError: boom in a slot\n"
+        r"Traceback \(most recent call last\):\n"
+        r'  File ".*test_show_log.py", line \d+, in raise_in_a_slot\n',
+        text,
+        re.MULTILINE,
+    ), text
+    assert re.search(rf"^{STAMP} musicscape closed\n\Z", text, re.MULTILINE)
+
+
+def test_an_exception_ending_a_thread_is_logged_and_told(qtbot, show_log):
+    def fail() -> None:
+        raise ValueError("no such\n  address")
+
+    with qtbot.waitSignal(show_log.unexpected_error, timeout=5000) as told:
+        thread = threading.Thread(target=fail, name="osc-in")
+        thread.start()
+        thread.join()
+    assert told.args == ["in thread osc-in: ValueError: no such address"]
+    text = show_log.path.read_text()
+    assert "error in thread osc-in: ValueError: no such address\nTraceback" in text
+    assert ', in fail\n    raise ValueError("no such\\n  address")' in text
+
+
+def test_a_repeated_error_is_written_once_and_then_counted(tmp_path):
+    log = ShowLog(tmp_path / "show.log")
+    for _ in range(100):
+        try:
+            {}["missing"]
+        except KeyError as error:
+            log.report("the music encoder", error)
+    log.close()
+    text = log.path.read_text()
+    assert text.count("Traceback (most recent call last)") == 1
+    assert text.count("error in the music encoder: KeyError: 'missing'\n") == 1
+    assert re.search(
+        rf"^{STAMP} in the music encoder: KeyError: 'missing' \(99 more times\)$",
+        text,
+        re.MULTILINE,
+    ), text
+
+
+def test_faults_are_written_with_their_times_and_the_unexpected_line_goes(
+    qtbot, make_window, tmp_path, show_log
+):
+    window = make_window(tmp_path / "no models here", show_log=show_log)
+    assert window.faults["models"].startswith("No picture: ")
+    window.set_fault("source", "The input 'USB mic' is gone; looking for it every 2 s")
+    window.set_fault("source", None)
+    text = show_log.path.read_text()
+    assert re.search(rf"^{STAMP} fault \(models\): No picture: ", text, re.MULTILINE), text
+    assert re.search(
+        rf"^{STAMP} fault \(source\): The input 'USB mic' is gone; looking for it every 2 s\n"
+        rf"{STAMP} fault \(source\) cleared$",
+        text,
+        re.MULTILINE,
+    ), text
+    with qtbot.waitSignal(show_log.unexpected_error, timeout=5000):
+        QTimer.singleShot(0, raise_in_a_slot)
+    assert window.faults[UNEXPECTED_FAULT] == (
+        "Something went wrong in the window: RuntimeError: boom in a slot. musicscape goes "
+        f"on; the details are in {show_log.path}."
+    )
+    assert window.isVisible()
+    window._unexpected_timer.setInterval(50)  # as if its 30 s had passed
+    window._unexpected_timer.start()
+    qtbot.waitUntil(lambda: UNEXPECTED_FAULT not in window.faults, timeout=5000)
+
+
+def test_a_picture_stopped_by_an_error_starts_again_and_the_error_is_logged(
+    qtbot, make_window, tmp_path, show_log
+):
+    """The generator fails while the first category is held (a real ONNX model built to);
+    back on auto, the frame loop starts again by itself: no reload needed."""
+    window = make_window(_trap_models(tmp_path / "models", fail_above=5.0), show_log=show_log)
+    wait_for_frames(qtbot, window, 5)
+    window.set_scene(HOLD, 0)
+    qtbot.waitUntil(lambda: "worker" in window.faults, timeout=FRAME_TIMEOUT_MS)
+    assert window.faults["worker"].startswith("The picture stopped: ")
+    assert window.faults["worker"].endswith(" It starts again every 1 s until it runs.")
+    worker = window.worker
+    window.set_auto_mode()
+    qtbot.waitUntil(lambda: "worker" not in window.faults, timeout=FRAME_TIMEOUT_MS)
+    wait_for_frames(qtbot, window, 10)
+    assert window.worker is worker  # the same worker: it was never given up
+    text = show_log.path.read_text()
+    assert re.search(rf"^{STAMP} error in the picture: \w+: .*\nTraceback", text, re.MULTILINE)
+    assert "in _frame_loop\n" in text
+    assert re.search(rf"^{STAMP} fault \(worker\) cleared$", text, re.MULTILINE), text
+
+
+def test_a_log_grown_past_its_limit_is_moved_aside_at_the_next_start(tmp_path):
+    path = tmp_path / "show.log"
+    old = "x" * (LOG_LIMIT_BYTES + 1)
+    path.write_text(old)
+    log = ShowLog(path)
+    log.started(["--fullscreen"])
+    log.close()
+    assert (tmp_path / "show.log.1").read_text() == old
+    lines = path.read_text().splitlines()
+    assert len(lines) == 2
+    assert re.fullmatch(
+        rf"{STAMP} musicscape {re.escape(package_version())} started \(--fullscreen\); Python .*",
+        lines[0],
+    )
+
+
+def test_a_log_that_cannot_be_written_says_why_and_writes_nothing(tmp_path):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    log = ShowLog(blocker / "show.log")
+    assert log.problem == f"cannot write the log {blocker / 'show.log'}: {blocker} is not a folder"
+    log.write("nothing")
+    log.close()
+    assert blocker.read_text() == "not a folder"
+
+
+def test_the_app_writes_its_log_to_the_state_folder_or_where_log_says(tmp_path, beats_file):
+    with running_app(tmp_path, beats_file) as app:
+        default = tmp_path / ".local" / "state" / "musicscape" / "musicscape.log"
+        wait_for(lambda: default.is_file() and "playing" in default.read_text(), 60, "the log")
+        signalled(app, signal.SIGTERM)
+    text = default.read_text()
+    assert re.search(rf"^{STAMP} playing {re.escape(str(beats_file))}$", text, re.M), text
+    assert re.search(rf"^{STAMP} musicscape {re.escape(package_version())} started \(", text, re.M)
+    assert re.search(rf"^{STAMP} musicscape closed$", text, re.MULTILINE), text
+    chosen = tmp_path / "show" / "tonight.log"
+    with running_app(tmp_path, beats_file, "--log", str(chosen)) as app:
+        wait_for(lambda: chosen.is_file() and "playing" in chosen.read_text(), 60, "the log")
+        signalled(app, signal.SIGTERM)
+    assert f"--log {chosen}" in chosen.read_text()
+
+
+def test_the_default_log_lives_in_the_xdg_state_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert default_log_path() == tmp_path / "state" / "musicscape" / "musicscape.log"
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_log_path() == tmp_path / ".local" / "state" / "musicscape" / "musicscape.log"
