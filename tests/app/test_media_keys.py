@@ -13,6 +13,8 @@ from PyQt6.QtDBus import QDBusConnection
 from visualizer.app.media_keys import OBJECT_PATH, SERVICE
 from visualizer.app.playlist import Playlist
 
+from .test_title_cards import tagged_ogg
+
 TIMEOUT_MS = 10_000
 pytestmark = pytest.mark.skipif(
     shutil.which("dbus-daemon") is None or shutil.which("gdbus") is None,
@@ -101,6 +103,18 @@ def test_the_player_says_what_plays_and_takes_play_pause_seek_and_next(
     assert "'xesam:title': <'second.ogg'>" in metadata
     assert "objectpath '/org/musicscape/track/2'" in metadata
     assert get(qtbot, bus_address, PLAYER, "CanGoNext") == "(<false>,)"
+
+
+def test_a_tagged_file_is_named_by_its_title_artist_and_album(
+    qtbot, make_window, model_dir, tmp_path, app_bus, bus_address
+):
+    music = tagged_ogg(tmp_path / "track07.ogg", "Sands of Time", "Omri Lahav", "0 A.D.")
+    window = make_window(model_dir, session_bus=app_bus)
+    assert window.play_file(music)
+    metadata = get(qtbot, bus_address, PLAYER, "Metadata")
+    assert "'xesam:title': <'Sands of Time'>" in metadata
+    assert "'xesam:artist': <['Omri Lahav']>" in metadata
+    assert "'xesam:album': <'0 A.D.'>" in metadata
 
 
 def test_changes_are_announced_as_desktop_widgets_expect(

@@ -71,13 +71,21 @@ CONTAINER_BASES = [
 
 
 def write_container(
-    path: Path, container: str, codec: str, rate: int, music: np.ndarray, bit_rate: int | None
+    path: Path,
+    container: str,
+    codec: str,
+    rate: int,
+    music: np.ndarray,
+    bit_rate: int | None,
+    tags: dict[str, str] | None = None,
 ) -> Path:
-    """`music` [samples, channels] encoded by FFmpeg (PyAV) into `container`."""
+    """`music` [samples, channels] encoded by FFmpeg (PyAV) into `container`, with the
+    container's `tags` (title, artist, ...)."""
     import av
 
     layout = "stereo" if music.shape[1] == 2 else "mono"
     with av.open(str(path), "w", format=container) as output:
+        output.metadata.update(tags or {})
         stream = output.add_stream(codec, rate=rate)
         stream.layout = layout
         if bit_rate:

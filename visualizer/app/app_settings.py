@@ -237,6 +237,14 @@ class AppSettings:
         self._set("vj/canvas_fill", bool(value))
 
     @property
+    def title_cards(self) -> bool:
+        return self._get("vj/title_cards", True, bool)
+
+    @title_cards.setter
+    def title_cards(self, value: bool) -> None:
+        self._set("vj/title_cards", bool(value))
+
+    @property
     def geometry(self) -> QByteArray | None:
         value = self.store.value("window/geometry")
         return value if isinstance(value, QByteArray) else None

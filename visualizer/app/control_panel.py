@@ -82,6 +82,7 @@ class ControlPanel(QWidget):
     crossfade_changed = pyqtSignal(float)  # seconds
     on_beat_changed = pyqtSignal(bool)
     auto_level_changed = pyqtSignal(bool)
+    title_cards_changed = pyqtSignal(bool)
     mode_chosen = pyqtSignal(int)  # index in the mode box
     log_frequency_changed = pyqtSignal(bool)
     colormap_changed = pyqtSignal(str)
@@ -182,6 +183,13 @@ class ControlPanel(QWidget):
         )
         self.auto_level.toggled.connect(self.auto_level_changed.emit)
         source_layout.addWidget(self.auto_level)
+        self.title_cards = QCheckBox("Show each file's title on the scene")
+        self.title_cards.setToolTip(
+            "When a file starts, its title and artist (from its tags, else its name) fade in "
+            "over the scene for a few seconds (T); recordings and NDI never carry them"
+        )
+        self.title_cards.toggled.connect(self.title_cards_changed.emit)
+        source_layout.addWidget(self.title_cards)
         layout.addWidget(source_box)
 
         scene_box = QGroupBox("Scene")

@@ -36,6 +36,7 @@ SHORTCUTS = (
     ("F1 … F8", "recall that preset: scene mode, reactivity, feel, memory, cross-fade"),
     ("Shift+F1 … F8", "store the look that runs now in that preset"),
     ("L", "log / linear frequency axis"),
+    ("T", "show each file's title on the scene when it starts, or not"),
     ("Ctrl+R", "reload the models"),
     ("B", "blackout on / off: fade to black and back over the Blackout fade time"),
     ("R", "record what the canvas shows, with the sound, on / off"),
@@ -89,6 +90,7 @@ def bind_keys(window: MainWindow) -> None:
         bind(f"F{slot}", lambda slot=slot: window.recall_preset(slot))
         bind(f"Shift+F{slot}", lambda slot=slot: window.store_preset(slot))
     bind("L", lambda: window.panel.log_frequency.toggle())
+    bind("T", lambda: window.set_title_cards(not window.settings.title_cards))
     bind("Ctrl+R", window.reload_models)
     bind("B", lambda: window.stage.toggle_blackout())
     bind("R", lambda: window.stage.toggle_recording())

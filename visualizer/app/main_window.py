@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
 
         self.canvas = SceneCanvas(self.stats)
         self.canvas.set_fill(settings.canvas_fill)
+        self.canvas.set_title_cards(settings.title_cards)
         self.spectrogram = SpectrogramView(settings.colormap)
         self.panel = ControlPanel()
         self.help_overlay = help_overlay()
@@ -180,6 +181,7 @@ class MainWindow(QMainWindow):
         self.panel.av_offset.setValue(self.settings.av_offset_ms)
         self.panel.log_frequency.setChecked(self.settings.log_frequency)
         self.panel.auto_level.setChecked(self.settings.auto_level)
+        self.panel.title_cards.setChecked(self.settings.title_cards)
         self.panel.colormap.setCurrentText(self.settings.colormap)
 
     def _connect_panel(self) -> None:
@@ -192,6 +194,7 @@ class MainWindow(QMainWindow):
         panel.seek_requested.connect(sources.seek)
         panel.av_offset_changed.connect(controls.set_av_offset)
         panel.auto_level_changed.connect(sources.set_auto_level)
+        panel.title_cards_changed.connect(self.set_title_cards)
         panel.reactivity_changed.connect(controls.set_reactivity)
         panel.feel_changed.connect(controls.set_feel_strength)
         panel.scene_memory_changed.connect(controls.set_scene_memory)
@@ -389,6 +392,12 @@ class MainWindow(QMainWindow):
     def toggle_fill(self) -> None:
         self.settings.canvas_fill = not self.canvas.fill
         self.canvas.set_fill(self.settings.canvas_fill)
+
+    def set_title_cards(self, enabled: bool) -> None:
+        """Whether a file's title fades in over the scene when it starts (remembered)."""
+        self.settings.title_cards = enabled
+        self.canvas.set_title_cards(enabled)
+        self.panel.title_cards.setChecked(enabled)
 
     def leave_fullscreen(self) -> None:
         if self.help_overlay.isVisible():

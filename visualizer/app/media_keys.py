@@ -65,6 +65,13 @@ def int64(value: int) -> QVariant:
     return variant
 
 
+def string_list(values: list[str]) -> QVariant:
+    """`values` as D-Bus's array of strings (as), as MPRIS asks for artists."""
+    variant = QVariant(list(values))
+    variant.convert(QMetaType(QMetaType.Type.QStringList.value))
+    return variant
+
+
 @pyqtClassInfo("D-Bus Interface", ROOT_INTERFACE)
 class _RootAdaptor(_AdaptorBase):
     def __init__(self, keys: MediaKeys):
@@ -265,13 +272,18 @@ class MediaKeys(QObject):
             status = "Playing"
         metadata = {"mpris:trackid": QtDBus.QDBusObjectPath(track)}
         if is_file:
+            tags = source.reader.tags
             metadata.update(
                 {
                     "mpris:length": int64(round(source.duration_seconds * MICROSECONDS)),
-                    "xesam:title": source.path.name,
+                    "xesam:title": tags.title or source.path.name,
                     "xesam:url": source.path.absolute().as_uri(),
                 }
             )
+            if tags.artist:
+                metadata["xesam:artist"] = string_list([tags.artist])
+            if tags.album:
+                metadata["xesam:album"] = tags.album
         elif isinstance(source, CaptureSource):
             metadata["xesam:title"] = source.choice.label
         playlist = window.sources.playlist
@@ -333,8 +345,7 @@ class MediaKeys(QObject):
         message = QtDBus.QDBusMessage.createSignal(
             OBJECT_PATH, PROPERTIES_INTERFACE, "PropertiesChanged"
         )
-        invalidated = QVariant([])
-        invalidated.convert(QMetaType(QMetaType.Type.QStringList.value))
+        invalidated = string_list([])
         message.setArguments([PLAYER_INTERFACE, changed, invalidated])
         self.bus.send(message)
 

@@ -42,7 +42,17 @@ CONTINUOUS = {
     "master": (0.0, 1.0),
     "blackout_fade": (0.0, MAX_FADE_SECONDS),
 }
-BUTTONS = ("auto", "on_beat", "blackout", "fullscreen", "next", "record", "picture", "ndi")
+BUTTONS = (
+    "auto",
+    "on_beat",
+    "blackout",
+    "fullscreen",
+    "titles",
+    "next",
+    "record",
+    "picture",
+    "ndi",
+)
 CATEGORY_BUTTONS = 9  # "hold 1" ... "hold 9", "bias 1" ... "bias 9", like the keys
 
 

@@ -30,6 +30,7 @@ INPUT_ADDRESSES = {
     "master": "float 0-1: how bright the picture goes out (at once)",
     "blackout_fade": "float 0-10: seconds the blackout takes to fade to black and back (0: a cut)",
     "fullscreen": "0 / 1, none toggles",
+    "titles": "0 / 1, none toggles: each file's title fades in over the scene as it starts",
     "next": "none: the next file of the --file list",
     "record": "0 / 1, none toggles: record what the canvas shows",
     "ndi": "0 / 1, none toggles: NDI output",

@@ -13,6 +13,7 @@ REMOTE_PAGE = """<!doctype html>
   body { font-family: sans-serif; background: #16181d; color: #eee; margin: 0; padding: 12px; }
   h1 { font-size: 1.2em; margin: 0 0 8px; }
   #now { margin: 0 0 12px; color: #9cf; min-height: 1.2em; }
+  #track { margin: -8px 0 12px; color: #ccc; min-height: 1.2em; }
   #error { color: #f88; min-height: 1.2em; }
   .row { display: flex; flex-wrap: wrap; gap: 8px; margin: 0 0 12px; }
   button { flex: 1 1 28%; min-height: 3em; font-size: 1em; border: 0; border-radius: 6px;
@@ -27,6 +28,7 @@ REMOTE_PAGE = """<!doctype html>
 <body>
 <h1>musicscape</h1>
 <div id="now">connecting…</div>
+<div id="track"></div>
 <img id="picture" alt="">
 <div class="row" id="scenes"></div>
 <div class="row">
@@ -80,6 +82,9 @@ async function refresh() {
   }
   document.getElementById("now").textContent = state.scene ?
     state.scene + " (" + state.mode + ")" : "no picture yet";
+  const track = state.track;
+  document.getElementById("track").textContent = !track ? "" : !track.title ? track.file :
+    track.title + (track.artist ? " — " + track.artist : "");
   if (state.scene) document.getElementById("picture").src = prefix + "picture.png?" + Date.now();
   document.getElementById("blackout").classList.toggle("on", state.blackout);
   document.getElementById("record").classList.toggle("on", state.recording);

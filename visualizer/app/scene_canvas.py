@@ -2,20 +2,45 @@
 black bars, or (`fill`) covering the widget with the overhang cropped. The mouse pointer over
 it hides once it has been still for CURSOR_HIDE_SECONDS (a projected scene shows no arrow;
 checked as each frame arrives, so no timer outlives the canvas) and comes back when the
-mouse moves."""
+mouse moves.
+
+A title card (`show_title`): when a file starts, its title and artist (`TrackTags`, else its
+name) fade in over the scene's lower left, stay and fade out, over `TITLE_CARD_SECONDS`, as
+music visualizers show them. It is painted on the canvas only: recordings, saved pictures,
+NDI and the HTTP picture carry the scene alone. `title_cards` (the panel's box, T) turns it
+off for a show.
+"""
 
 from __future__ import annotations
 
 import time
 
 import numpy as np
-from PyQt6.QtCore import QRectF, Qt
-from PyQt6.QtGui import QColor, QImage, QPainter
+from PyQt6.QtCore import QPointF, QRectF, Qt
+from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPen
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from .frame_stats import FrameStats
 
 CURSOR_HIDE_SECONDS = 2.0
+TITLE_FADE_IN_SECONDS = 0.5
+TITLE_FADE_OUT_SECONDS = 1.0
+TITLE_CARD_SECONDS = 6.0  # fade in, stay, fade out
+TITLE_HEIGHT_SHARE = 1 / 18  # the title's letters against the scene's height
+TITLE_MIN_PIXELS = 14.0
+
+
+def title_opacity(elapsed: float) -> float:
+    """How opaque the title card is `elapsed` seconds after it was asked for: 0 -> 1 over
+    the fade in, 1, then 1 -> 0 over the fade out that ends at TITLE_CARD_SECONDS."""
+    if elapsed < 0.0 or elapsed >= TITLE_CARD_SECONDS:
+        return 0.0
+    fade_out_start = TITLE_CARD_SECONDS - TITLE_FADE_OUT_SECONDS
+    if elapsed < TITLE_FADE_IN_SECONDS:
+        return elapsed / TITLE_FADE_IN_SECONDS
+    if elapsed > fade_out_start:
+        return (TITLE_CARD_SECONDS - elapsed) / TITLE_FADE_OUT_SECONDS
+    return 1.0
 
 
 class SceneCanvas(QWidget):
@@ -33,6 +58,25 @@ class SceneCanvas(QWidget):
         self.setMouseTracking(True)
         self._pointer_moved = time.perf_counter()
         self._pointer_hidden = False
+        self.title_cards = True
+        self._title: tuple[str, str] | None = None  # (first line, second line)
+        self._title_started = 0.0
+
+    def set_title_cards(self, enabled: bool) -> None:
+        self.title_cards = bool(enabled)
+        self.update()
+
+    def show_title(self, title: str, subtitle: str = "") -> None:
+        """Fade in `title` (and `subtitle` below it) over the scene, from now."""
+        self._title = (title, subtitle)
+        self._title_started = time.perf_counter()
+        self.update()
+
+    def title_showing(self) -> tuple[str, str] | None:
+        """The title card's lines while it is painted, else None."""
+        if not self.title_cards or self._title is None:
+            return None
+        return self._title if title_opacity(time.perf_counter() - self._title_started) else None
 
     def set_fill(self, fill: bool) -> None:
         self.fill = bool(fill)
@@ -78,9 +122,38 @@ class SceneCanvas(QWidget):
         if self._image is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawImage(self.target_rect(), self._image)
+        if self.title_showing() is not None:
+            self._paint_title(painter)
         painter.end()
         if self._unshown is not None:
             sequence, onset_time = self._unshown
             self._unshown = None
             self.frames_painted += 1
             self.stats.displayed(sequence, onset_time, time.perf_counter())
+
+    def _paint_title(self, painter: QPainter) -> None:
+        """The title card over the visible scene's lower left: white letters with a dark
+        outline, legible on snow and on night alike."""
+        title, subtitle = self._title
+        opacity = title_opacity(time.perf_counter() - self._title_started)
+        scene = self.target_rect().intersected(QRectF(self.rect()))
+        size = max(TITLE_MIN_PIXELS, scene.height() * TITLE_HEIGHT_SHARE)
+        margin = size
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setOpacity(opacity)
+        lines = [(title, size, QFont.Weight.Bold)]
+        if subtitle:
+            lines.append((subtitle, size * 0.7, QFont.Weight.Normal))
+        baseline = scene.bottom() - margin
+        for text, pixels, weight in reversed(lines):
+            font = QFont(self.font())
+            font.setPixelSize(round(pixels))
+            font.setWeight(weight)
+            room = round(scene.width() - 2 * margin)
+            text = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, room)
+            path = QPainterPath()
+            path.addText(QPointF(scene.left() + margin, baseline), font, text)
+            painter.strokePath(path, QPen(QColor(0, 0, 0, 170), pixels / 6))
+            painter.fillPath(path, QColor(255, 255, 255))
+            baseline -= pixels * 1.25
+        painter.setOpacity(1.0)

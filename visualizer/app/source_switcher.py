@@ -228,8 +228,14 @@ class SourceSwitcher:
         if isinstance(source, FilePlayback):
             self.show_output(source)
             self.panel.play_button.setText("Pause")
-            playing = source.path.name
-            window.log(f"playing {source.path}")
+            tags = source.reader.tags
+            playing = tags.label(source.path.name)
+            if tags.title:
+                self.panel.source_label.setText(f"{source.description}\n{playing}")
+            window.canvas.show_title(
+                tags.title or source.path.stem, " · ".join(filter(None, (tags.artist, tags.album)))
+            )
+            window.log(f"playing {source.path}" + (f" ({playing})" if tags.title else ""))
         else:
             self.panel.device_label.setText(source.choice.label)
             playing = source.choice.label

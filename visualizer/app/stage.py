@@ -30,6 +30,7 @@ from PyQt6.QtWidgets import (
 
 from visualizer.video_file import VideoFileError
 
+from .audio_sources import FilePlayback
 from .frame_worker import FramePacket
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
@@ -237,6 +238,8 @@ class Stage(QObject):
                 window.showFullScreen()
             else:
                 window.showNormal()
+        elif action == "titles":
+            window.set_title_cards(switch_value(args, window.settings.title_cards))
         elif action == "next":
             window.next_file()
         elif action == "ndi":
@@ -520,7 +523,17 @@ class Stage(QObject):
             "reactivity": settings.reactivity,
             "feel": window.worker_settings.feel_strength,
             "crossfade": settings.crossfade_seconds,
+            "titles": settings.title_cards,
         }
+        source = window.source
+        if isinstance(source, FilePlayback):
+            tags = source.reader.tags
+            state["track"] = {
+                "file": source.path.name,
+                "title": tags.title,
+                "artist": tags.artist,
+                "album": tags.album,
+            }
         packet = self._latest
         if packet is None or window.runtime is None:
             return state

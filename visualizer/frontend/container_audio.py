@@ -2,8 +2,9 @@
 (Opus, Vorbis) and WMA/ASF, decoded by FFmpeg through PyAV.
 
 `ContainerAudioFile` offers the part of soundfile's `SoundFile` that `AudioFileReader` uses
-(samplerate, channels, frames, seekable, seek, read, close), so a file plays, trains and is
-evaluated the same whichever library decodes it. Differences a user could meet:
+(samplerate, channels, frames, seekable, seek, read, close; title, artist and album), so a
+file plays, trains and is evaluated the same whichever library decodes it. Differences a
+user could meet:
 - `frames` comes from the container's stated duration (these formats carry no exact count);
   reading pads with silence up to it when the decoder gives up to 0.5 s fewer samples, and
   stops at it when it gives more (the encoder's end padding), so the file is as long as it
@@ -31,6 +32,7 @@ CONTAINER_MAGIC = {
 # damaged; a shorter shortfall (codec padding, a rounded duration) is played as silence.
 MAX_PADDING_SECONDS = 0.5
 SEEK_PREROLL_SECONDS = 0.2  # decoded and dropped before a sought frame (Opus asks 0.08)
+TAG_KEYS = ("title", "artist", "album")  # the tags read, as soundfile names them
 _INTEGER_SCALE = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0}
 
 
@@ -97,6 +99,12 @@ class ContainerAudioFile:
             self._container.close()
             raise ContainerDecodeError("its audio track has no channels")
         self.frames = self._stated_frames()
+        tags = {
+            str(key).lower(): str(value)
+            for metadata in (self._stream.metadata, self._container.metadata)
+            for key, value in metadata.items()
+        }  # the container's tags win over the track's
+        self.title, self.artist, self.album = (tags.get(key, "") for key in TAG_KEYS)
         self._decoded = np.zeros((0, max(self.channels, 1)), dtype=np.float32)
         self._position = 0  # the frame `read` returns next
         self._decoding = None  # the codec frames' generator, from `_position` on

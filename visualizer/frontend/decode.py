@@ -27,6 +27,7 @@ import numpy as np
 import soundfile as sf
 
 from .container_audio import (
+    TAG_KEYS,
     ContainerAudioFile,
     ContainerDecodeError,
     NoAudioTrackError,
@@ -46,6 +47,7 @@ MAX_CHUNK_SAMPLES = 1 << 22
 # A player (and a rendered video's track) gets a file's own channels up to this many; more
 # are folded into two (`stereo_sound`).
 MAX_SOUND_CHANNELS = 2
+MAX_TAG_CHARS = 120  # a longer title or artist is cut, with an ellipsis
 
 # The names of the files it reads (folders of music, playlists and file dialogs list these).
 AUDIO_FILE_SUFFIXES = (
@@ -165,6 +167,31 @@ def _open_container(path: Path, container: str) -> ContainerAudioFile:
 
 
 @dataclass(frozen=True)
+class TrackTags:
+    """What a file's tags say it is (ID3, Vorbis comments, RIFF INFO, MP4 atoms); "" where
+    a tag is missing. Each is one line of printable text of at most `MAX_TAG_CHARS`."""
+
+    title: str = ""
+    artist: str = ""
+    album: str = ""
+
+    @classmethod
+    def of(cls, opened: sf.SoundFile | ContainerAudioFile) -> TrackTags:
+        return cls(*(_tag_text(getattr(opened, key, "")) for key in TAG_KEYS))
+
+    def label(self, file_name: str) -> str:
+        """'Title — Artist', the title alone, or `file_name` when the file has no title."""
+        if not self.title:
+            return file_name
+        return f"{self.title} — {self.artist}" if self.artist else self.title
+
+
+def _tag_text(value: object) -> str:
+    text = " ".join("".join(c if c.isprintable() else " " for c in str(value or "")).split())
+    return text if len(text) <= MAX_TAG_CHARS else text[: MAX_TAG_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True)
 class DecodedChunk:
     """One stretch of a file: `sound` as the file holds it (frames x `sound_channels`, at
     the file's rate) and `samples`, the same stretch downmixed and at the target rate."""
@@ -199,6 +226,7 @@ class AudioFileReader:
         self.source_rate = int(self._file.samplerate)
         self.channels = int(self._file.channels)
         self.source_frames = int(self._file.frames)
+        self.tags = TrackTags.of(self._file)
         if not MIN_SAMPLE_RATE <= self.source_rate <= MAX_SAMPLE_RATE:
             self._file.close()
             raise UnsupportedAudioError(
