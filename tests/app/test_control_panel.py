@@ -6,7 +6,7 @@ import numpy as np
 from PyQt6.QtCore import QRect, Qt
 from PyQt6.QtWidgets import QApplication
 
-from visualizer.app.control_panel import ControlPanel, describe_level
+from visualizer.app.control_panel import ControlPanel, describe_level, describe_tempo
 from visualizer.app.frame_worker import FramePacket
 from visualizer.app.scene_director import HOLD, SceneMode
 from visualizer.app.spectrogram_image import SpectrogramImage
@@ -128,3 +128,9 @@ def test_the_level_row_is_written_at_most_four_times_a_second(qtbot):
     assert panel.level_label.text() == "-30 dBFS, +13 dB auto level"
     panel.show_frame(_packet(0, 0, -20.0, 3.0, produced_time=10.25), CATEGORIES, True, True)
     assert panel.level_label.text() == "-20 dBFS, +3 dB auto level"
+
+
+def test_the_tempo_reads_in_whole_bpm_or_says_there_is_no_beat():
+    assert describe_tempo(127.6) == "128 BPM"
+    assert describe_tempo(60.04) == "60 BPM"
+    assert describe_tempo(None) == "no steady beat"

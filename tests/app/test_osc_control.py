@@ -19,6 +19,8 @@ from visualizer.app.picture_saver import PICTURE_SIZE
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
 from visualizer.app.stage import category_value, mean_colour, number_value, switch_value
 
+from .test_title_cards import tagged_ogg
+
 TIMEOUT_MS = 15_000
 BEAT_PERIOD = 0.5  # beats_file has a burst every 0.5 s
 
@@ -102,11 +104,30 @@ def test_a_hold_message_changes_the_scene(qtbot, osc_window, receiver, beats_fil
     assert max(max(c) for c in colours) > 0.05  # a scene, not black
     moods = [args for _, args in receiver.of("/musicscape/mood")]
     assert moods and all(len(m) == 2 and all(-1.0 <= v <= 1.0 for v in m) for m in moods)
+    # a burst every 0.5 s: 120 BPM, once 4 s of the file have been heard (0 until then)
+    qtbot.waitUntil(lambda: receiver.of("/musicscape/tempo")[-1][1][0] > 0.0, timeout=15_000)
+    tempos = {round(args[0], 1) for _, args in receiver.of("/musicscape/tempo")}
+    assert tempos - {0.0} and all(tempo == 0.0 or abs(tempo - 120.0) < 0.5 for tempo in tempos)
+    qtbot.waitUntil(lambda: window.panel.tempo_label.text() == "120 BPM", timeout=TIMEOUT_MS)
+    assert window.stage.state()["tempo_bpm"] == pytest.approx(120.0, abs=0.5)
     # silence (-120) before the file's first samples, then the meter reads its chord alone
     # (-13.0 dBFS) or with a burst (up to -2.6 dBFS)
     qtbot.waitUntil(lambda: receiver.of("/musicscape/level")[-1][1][0] > -120.0, timeout=TIMEOUT_MS)
     levels = [args[0] for _, args in receiver.of("/musicscape/level")]
     assert all(level == -120.0 or -13.5 < level < -2.0 for level in levels)
+
+
+def test_the_track_goes_out_as_a_file_starts_and_every_second(
+    qtbot, osc_window, receiver, tmp_path
+):
+    window, _ = osc_window
+    music = tagged_ogg(tmp_path / "track07.ogg", "Sands of Time", "Omri Lahav", "0 A.D.")
+    window.play_file(music)
+    qtbot.waitUntil(lambda: len(receiver.of("/musicscape/track")) >= 3, timeout=TIMEOUT_MS)
+    sent = receiver.of("/musicscape/track")
+    assert {args for _, args in sent} == {("Sands of Time", "Omri Lahav", "0 A.D.", "track07.ogg")}
+    gaps = np.diff([when for when, _ in sent])
+    assert gaps.min() > 0.9  # not at the figures' 40 Hz
 
 
 def test_the_mean_colour_is_read_from_a_grid_of_pixels():

@@ -111,3 +111,53 @@ def test_chroma_weights_give_the_chroma():
     assert analyser.linear_power(np.full((CONTRACT.n_bins, 1), 0.5))[0, 0] == pytest.approx(
         10.0 ** (-0.5 * analyser.units_to_db / 10.0), rel=1e-5
     )
+
+
+def beats_at(bpm: float, seconds: float = 16.0, drums: bool = False) -> np.ndarray:
+    """Clicks on every beat, or a drum pattern (a kick on beats 1 and 3, a snare on 2 and
+    4, hi-hats on the eighths), from 50 ms on."""
+    signal = np.zeros(int(seconds * RATE), dtype=np.float32)
+    noise = np.random.default_rng(2).standard_normal(signal.size).astype(np.float32)
+    eighth = 30.0 / bpm
+    for index in range(int(seconds / eighth)):
+        start = int((0.05 + index * eighth) * RATE)
+        if start + 2000 >= signal.size:
+            break
+        if not drums:
+            if index % 2 == 0:
+                signal[start : start + 50] += 0.5 * np.hanning(50)
+            continue
+        decay = np.exp(-np.arange(2000) / 400.0)
+        signal[start : start + 400] += 0.1 * noise[start : start + 400] * np.hanning(400)
+        if index % 4 == 0:
+            signal[start : start + 2000] += (
+                0.6 * np.sin(2 * np.pi * 60 * np.arange(2000) / RATE) * decay
+            )
+        elif index % 4 == 2:
+            signal[start : start + 1500] += 0.4 * noise[start : start + 1500] * decay[:1500] ** 1.3
+    return signal
+
+
+@pytest.mark.parametrize("bpm", [60.0, 90.0, 120.0, 128.0, 150.0, 174.0])
+def test_a_click_track_reads_its_tempo_within_half_a_bpm(bpm):
+    described = describe(beats_at(bpm))
+    assert described.tempo_bpm == pytest.approx(bpm, abs=0.5)
+    assert described.pulse_clarity > 0.7
+
+
+@pytest.mark.parametrize("bpm", [95.0, 110.0, 125.0])
+def test_a_drum_pattern_reads_its_tempo(bpm):
+    assert describe(beats_at(bpm, drums=True)).tempo_bpm == pytest.approx(bpm, abs=1.0)
+
+
+def test_clicks_faster_than_the_range_read_at_half_their_tempo():
+    assert describe(beats_at(240.0)).tempo_bpm == pytest.approx(120.0, abs=0.5)
+
+
+def test_no_steady_pulse_reads_no_tempo():
+    rng = np.random.default_rng(1)
+    noise = describe((0.1 * rng.standard_normal(16 * RATE)).astype(np.float32))
+    assert noise.tempo_bpm is None and noise.pulse_clarity < 0.2
+    assert describe(tones((60, 64, 67))).tempo_bpm is None  # a held chord
+    assert describe(np.zeros(16 * RATE, dtype=np.float32)).tempo_bpm is None
+    assert describe(beats_at(120.0, seconds=3.0)).tempo_bpm is None  # under 4 s of sound

@@ -245,6 +245,7 @@ def _run_window(
         feel_strength=args.feel,
         input_rate=args.input_rate,
         show_log=show_log,
+        start_remembered=choice is None and playlist is None,
     )
     if args.record_dir is not None:
         window.stage.record_dir = args.record_dir

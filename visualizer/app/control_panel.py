@@ -68,6 +68,11 @@ def describe_level(
     return f"{text}; clipping: turn the input down" if clipping else text
 
 
+def describe_tempo(tempo_bpm: float | None) -> str:
+    """'124 BPM', or 'no steady beat' when the music has no pulse to count."""
+    return "no steady beat" if tempo_bpm is None else f"{tempo_bpm:.0f} BPM"
+
+
 class ControlPanel(QWidget):
     source_chosen = pyqtSignal(int)  # index in the picker
     output_chosen = pyqtSignal(int)  # index in the output picker (0: the default output)
@@ -113,6 +118,7 @@ class ControlPanel(QWidget):
         self.latency_label = QLabel("-")
         self.mode_label = QLabel("-")
         self.feel_label = QLabel("-")
+        self.tempo_label = QLabel("-")
         self.screen_label = QLabel("-")
         # Every value may be wider than the panel (a long file name, a feel with its numbers,
         # a provider that fell back): each wraps rather than being cut at the panel's edge.
@@ -127,6 +133,7 @@ class ControlPanel(QWidget):
         form.addRow("Latency", self.latency_label)
         form.addRow("Scene", self.mode_label)
         form.addRow("Feel", self.feel_label)
+        form.addRow("Tempo", self.tempo_label)
         form.addRow("Screen", self.screen_label)
         layout.addWidget(status)
 
@@ -288,6 +295,7 @@ class ControlPanel(QWidget):
             self.latency_label,
             self.mode_label,
             self.feel_label,
+            self.tempo_label,
             self.screen_label,
         )
 
@@ -332,6 +340,9 @@ class ControlPanel(QWidget):
         feel = describe_feel(packet.arousal, packet.valence)
         if self.feel_label.text() != feel:
             self.feel_label.setText(feel)
+        tempo = describe_tempo(packet.tempo_bpm)
+        if self.tempo_label.text() != tempo:
+            self.tempo_label.setText(tempo)
 
     def show_figures(self, fps: float, latencies) -> None:
         """The live frame rate, and the median audio-to-picture latency of the last 20 beats."""

@@ -66,6 +66,7 @@ class FramePacket:
     upscaling: str = ""  # how the generator's picture became N pixels, in words
     arousal: float = 0.0  # the music's feel the picture was graded by (feel.py)
     valence: float = 0.0
+    tempo_bpm: float | None = None  # the newest window's tempo (None: no steady pulse)
     # the generator's own picture, float [3, S, S] in [-1, 1], before it was enlarged
     # (a saved picture is enlarged from it); never changed after it is published
     picture: np.ndarray | None = None
@@ -442,6 +443,7 @@ class FrameWorker(QThread):
         last_encode = -np.inf
         audio_time: float | None = None
         pending_onset: float | None = None
+        tempo_bpm: float | None = None
         sequence = 0
         while not self._stopping:
             if self._apply_commands():
@@ -489,6 +491,7 @@ class FrameWorker(QThread):
                 self._director.on_encoding(*encoding, now)
             if descriptors is not None:
                 self._feel.update(descriptors)
+                tempo_bpm = descriptors.tempo_bpm
             self._feel.step(now)
             noise, feature = self._director.step(now)
             started = time.perf_counter()
@@ -528,6 +531,7 @@ class FrameWorker(QThread):
                     ),
                     arousal=self._feel.arousal,
                     valence=self._feel.valence,
+                    tempo_bpm=tempo_bpm,
                     picture=image,
                     input_meter_db=self._input_level.meter_db,
                     input_level_db=self._input_level.level_db,

@@ -74,7 +74,10 @@ class MainWindow(QMainWindow):
         feel_strength: float | None = None,
         session_bus: QtDBus.QDBusConnection | None = None,
         show_log: ShowLog | None = None,
+        start_remembered: bool = True,
     ):
+        """`start_remembered`: start the source of the last run (the demo the first time);
+        False when the command line names one, so nothing else starts first."""
         super().__init__()
         self.settings = settings
         self.show_log = show_log
@@ -122,7 +125,8 @@ class MainWindow(QMainWindow):
         self.link.load_models()
         self.sources.refresh_inputs()
         self.sources.refresh_outputs()
-        self.sources.start_remembered()
+        if start_remembered:
+            self.sources.start_remembered()
         self._restore_canvas_screen()
         application = QGuiApplication.instance()
         application.screenRemoved.connect(self.on_screen_removed)

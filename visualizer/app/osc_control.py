@@ -46,6 +46,9 @@ OUTPUT_ADDRESSES = {
     "colour": "three floats 0-1: the mean red, green and blue of the picture that goes out, "
     "master and blackout included (40 Hz), for lights that match the scene",
     "mood": "two floats -1-1: the music's arousal and valence, as the feel reads them (40 Hz)",
+    "track": "four strings: the file's title, artist, album (each '' when its tags lack it) "
+    "and its name, when a file starts and every second while it plays",
+    "tempo": "float: the music's tempo in beats per minute, 60-200 (0: no steady beat; 40 Hz)",
     "level": "float: the audio's level as it comes, dBFS (up at once, down over 0.3 s; -120: "
     "silence; 40 Hz), for sound-to-light",
     "beat": "double: the beat's audio time, seconds on this machine's monotonic clock "

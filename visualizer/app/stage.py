@@ -44,6 +44,7 @@ from .remote_page import REMOTE_PAGE
 from .scene_director import BIAS, HOLD
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
+TRACK_RESEND_SECONDS = 1.0  # the track goes out when it changes and this often
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
 RECORD_SIZE = 720  # pixels, square like the scene
@@ -138,6 +139,8 @@ class Stage(QObject):
         self._audio_timer = QTimer(self)
         self._audio_timer.setInterval(AUDIO_PULL_MS)
         self._audio_timer.timeout.connect(self._pull_audio)
+        self._track_sent: dict | None = None  # the track last sent over OSC, and when
+        self._track_sent_at = 0.0
         self._state_timer = QTimer(self)
         self._state_timer.setInterval(OSC_STATE_PERIOD_MS)
         self._state_timer.timeout.connect(self._send_state)
@@ -548,6 +551,7 @@ class Stage(QObject):
             colour=list(mean_colour(pixels)) if pixels is not None else None,
             arousal=float(packet.arousal),
             valence=float(packet.valence),
+            tempo_bpm=None if packet.tempo_bpm is None else float(packet.tempo_bpm),
             level_db=float(packet.input_meter_db),
         )
         return state
@@ -557,6 +561,13 @@ class Stage(QObject):
         if out is None:
             return
         state = self.state()
+        track = state.get("track")
+        now = time.perf_counter()
+        if track is not None and (
+            track != self._track_sent or now - self._track_sent_at >= TRACK_RESEND_SECONDS
+        ):
+            out.send("track", *(("s", track[key]) for key in ("title", "artist", "album", "file")))
+            self._track_sent, self._track_sent_at = track, now
         if "scene" not in state:
             return
         out.send("probabilities", *(("f", value) for value in state["probabilities"]))
@@ -565,6 +576,7 @@ class Stage(QObject):
         if state["colour"] is not None:
             out.send("colour", *(("f", value) for value in state["colour"]))
         out.send("mood", ("f", state["arousal"]), ("f", state["valence"]))
+        out.send("tempo", ("f", state["tempo_bpm"] or 0.0))
         out.send("level", ("f", state["level_db"]))
 
     # ----- HTTP -----
