@@ -17,7 +17,7 @@ from PyQt6.QtCore import QTimer
 from visualizer.app.main_window import UNEXPECTED_FAULT
 from visualizer.app.scene_director import HOLD
 from visualizer.app.show_log import LOG_LIMIT_BYTES, ShowLog, default_log_path
-from visualizer.bundled import package_version
+from visualizer.bundled import assets_dir, package_version
 
 from .test_app_faults import FRAME_TIMEOUT_MS, _trap_models, wait_for_frames
 from .test_quit_signals import running_app, signalled, wait_for
@@ -176,6 +176,13 @@ def test_the_app_writes_its_log_to_the_state_folder_or_where_log_says(tmp_path, 
     assert playing == [f"playing {beats_file}"], text
     assert re.search(rf"^{STAMP} musicscape {re.escape(package_version())} started \(", text, re.M)
     assert re.search(rf"^{STAMP} musicscape closed$", text, re.MULTILINE), text
+    models = assets_dir() / "models"
+    assert re.search(
+        rf"^{STAMP} models loaded from {re.escape(str(models))} \(desert, mountain, sky, "
+        r"water; runs on \w+\)$",  # CPU here; CUDA where onnxruntime-gpu has a GPU
+        text,
+        re.M,
+    ), text
     chosen = tmp_path / "show" / "tonight.log"
     with running_app(tmp_path, beats_file, "--log", str(chosen)) as app:
         wait_for(lambda: chosen.is_file() and "playing" in chosen.read_text(), 60, "the log")

@@ -102,8 +102,11 @@ class WorkerLink:
         self.runtime = runtime
         window.set_fault("models", None)
         window.set_fault("provider", runtime.providers.warning)
-        window.panel.provider_label.setText(
-            runtime.active_provider.replace("ExecutionProvider", "")
+        provider = runtime.active_provider.replace("ExecutionProvider", "")
+        window.panel.provider_label.setText(provider)
+        window.log(
+            f"models loaded from {runtime.model_dir} ({', '.join(runtime.metadata.categories)}; "
+            f"runs on {provider})"
         )
         contract_changed = runtime.metadata.frontend != self.contract
         self.contract = runtime.metadata.frontend
