@@ -88,6 +88,7 @@ class ControlPanel(QWidget):
     on_beat_changed = pyqtSignal(bool)
     auto_level_changed = pyqtSignal(bool)
     title_cards_changed = pyqtSignal(bool)
+    about_requested = pyqtSignal()
     mode_chosen = pyqtSignal(int)  # index in the mode box
     log_frequency_changed = pyqtSignal(bool)
     colormap_changed = pyqtSignal(str)
@@ -264,7 +265,13 @@ class ControlPanel(QWidget):
 
         hint = QLabel("Press H for keyboard shortcuts")
         hint.setStyleSheet("color: gray;")
-        layout.addWidget(hint)
+        self.about_button = QPushButton("About…")
+        self.about_button.setToolTip("The version, the models and their card, the demo's credits")
+        self.about_button.clicked.connect(self.about_requested.emit)
+        hint_row = QHBoxLayout()
+        hint_row.addWidget(hint, 1)
+        hint_row.addWidget(self.about_button)
+        layout.addLayout(hint_row)
         layout.addStretch(1)
 
     def _seek_released(self) -> None:

@@ -28,6 +28,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from .about_box import AboutBox
 from .app_settings import AppSettings
 from .audio_sources import CaptureSource, FilePlayback, InputChoice, OutputChoice
 from .canvas_window import CanvasWindow
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings
         self.show_log = show_log
+        self.about_box: AboutBox | None = None
         self._unexpected_timer = QTimer(self)
         self._unexpected_timer.setSingleShot(True)
         self._unexpected_timer.setInterval(UNEXPECTED_SHOWN_MS)
@@ -199,6 +201,7 @@ class MainWindow(QMainWindow):
         panel.av_offset_changed.connect(controls.set_av_offset)
         panel.auto_level_changed.connect(sources.set_auto_level)
         panel.title_cards_changed.connect(self.set_title_cards)
+        panel.about_requested.connect(self.show_about)
         panel.reactivity_changed.connect(controls.set_reactivity)
         panel.feel_changed.connect(controls.set_feel_strength)
         panel.scene_memory_changed.connect(controls.set_scene_memory)
@@ -396,6 +399,13 @@ class MainWindow(QMainWindow):
     def toggle_fill(self) -> None:
         self.settings.canvas_fill = not self.canvas.fill
         self.canvas.set_fill(self.settings.canvas_fill)
+
+    def show_about(self) -> None:
+        """The About box (made on first use, then raised)."""
+        if self.about_box is None:
+            self.about_box = AboutBox(self.link.model_dir, self.sources.demo_dir, self)
+        self.about_box.show()
+        self.about_box.raise_()
 
     def set_title_cards(self, enabled: bool) -> None:
         """Whether a file's title fades in over the scene when it starts (remembered)."""
