@@ -80,8 +80,9 @@ async function refresh() {
     }
     built = true;
   }
-  document.getElementById("now").textContent = state.scene ?
-    state.scene + " (" + state.mode + ")" : "no picture yet";
+  document.getElementById("now").textContent = !state.scene ? "no picture yet" :
+    state.scene + " (" + state.mode + ")" +
+    (state.tempo_bpm ? " · " + Math.round(state.tempo_bpm) + " BPM" : "");
   const track = state.track;
   document.getElementById("track").textContent = !track ? "" : !track.title ? track.file :
     track.title + (track.artist ? " — " + track.artist : "");
