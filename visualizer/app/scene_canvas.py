@@ -61,6 +61,7 @@ class SceneCanvas(QWidget):
         self.title_cards = True
         self._title: tuple[str, str] | None = None  # (first line, second line)
         self._title_started = 0.0
+        self._card_cache: tuple[tuple, QImage] | None = None  # (title, width, height), card
 
     def set_title_cards(self, enabled: bool) -> None:
         self.title_cards = bool(enabled)
@@ -132,28 +133,47 @@ class SceneCanvas(QWidget):
             self.stats.displayed(sequence, onset_time, time.perf_counter())
 
     def _paint_title(self, painter: QPainter) -> None:
-        """The title card over the visible scene's lower left: white letters with a dark
-        outline, legible on snow and on night alike."""
-        title, subtitle = self._title
-        opacity = title_opacity(time.perf_counter() - self._title_started)
+        """The title card over the visible scene's lower left, at its opacity now: drawn
+        once per title and scene size (`_title_card`), then only blended each frame."""
         scene = self.target_rect().intersected(QRectF(self.rect()))
-        size = max(TITLE_MIN_PIXELS, scene.height() * TITLE_HEIGHT_SHARE)
+        card = self._title_card(round(scene.width()), round(scene.height()))
+        painter.setOpacity(title_opacity(time.perf_counter() - self._title_started))
+        painter.drawImage(QPointF(scene.left(), scene.bottom() - card.height()), card)
+        painter.setOpacity(1.0)
+
+    def _title_card(self, width: int, height: int) -> QImage:
+        """The card's letters for a scene `width` x `height` px: white with a dark outline,
+        legible on snow and on night alike, on a transparent strip as wide as the scene."""
+        key = (self._title, width, height)
+        if self._card_cache is not None and self._card_cache[0] == key:
+            return self._card_cache[1]
+        title, subtitle = self._title
+        size = max(TITLE_MIN_PIXELS, height * TITLE_HEIGHT_SHARE)
         margin = size
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        painter.setOpacity(opacity)
         lines = [(title, size, QFont.Weight.Bold)]
         if subtitle:
             lines.append((subtitle, size * 0.7, QFont.Weight.Normal))
-        baseline = scene.bottom() - margin
+        strip = round(margin + sum(pixels * 1.25 for _, pixels, _ in lines) + margin / 2)
+        card = QImage(
+            max(width, 1),
+            min(max(strip, 1), max(height, 1)),
+            QImage.Format.Format_ARGB32_Premultiplied,
+        )
+        card.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(card)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        baseline = card.height() - margin
         for text, pixels, weight in reversed(lines):
             font = QFont(self.font())
             font.setPixelSize(round(pixels))
             font.setWeight(weight)
-            room = round(scene.width() - 2 * margin)
+            room = round(width - 2 * margin)
             text = QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, room)
             path = QPainterPath()
-            path.addText(QPointF(scene.left() + margin, baseline), font, text)
+            path.addText(QPointF(margin, baseline), font, text)
             painter.strokePath(path, QPen(QColor(0, 0, 0, 170), pixels / 6))
             painter.fillPath(path, QColor(255, 255, 255))
             baseline -= pixels * 1.25
-        painter.setOpacity(1.0)
+        painter.end()
+        self._card_cache = (key, card)
+        return card
