@@ -196,3 +196,22 @@ def test_the_default_log_lives_in_the_xdg_state_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("XDG_STATE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_log_path() == tmp_path / ".local" / "state" / "musicscape" / "musicscape.log"
+
+
+def test_a_log_that_grows_past_its_limit_during_a_show_starts_a_new_file(tmp_path):
+    log = ShowLog(tmp_path / "show.log")
+    log.install()
+    line = "fault (source): Lost input 'USB mic': it stopped delivering sound. " + "x" * 100
+    written = 0
+    while not (tmp_path / "show.log.1").exists():
+        log.write(line)
+        written += 1
+    older = (tmp_path / "show.log.1").read_text().splitlines()
+    assert len(older) == written and older[-1].endswith(line)
+    assert (tmp_path / "show.log.1").stat().st_size > LOG_LIMIT_BYTES
+    assert log.path.read_text() == ""  # the line that passed the limit ended the older file
+    for _ in range(5):
+        log.write(line)
+    log.close()
+    lines = log.path.read_text().splitlines()
+    assert len(lines) == 6 and lines[-1].endswith(" musicscape closed")

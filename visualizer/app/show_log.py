@@ -11,9 +11,9 @@ error again is counted, not written again, until a minute has passed. `faulthand
 a crash in native code (ONNX Runtime, PortAudio, Qt) to the same file.
 
 The file is `$XDG_STATE_HOME/musicscape/musicscape.log` (`~/.local/state/musicscape/`), or
-`--log FILE`; one that has grown past `LOG_LIMIT_BYTES` by the next start is moved to
-`musicscape.log.1` (one older log is kept). A log that cannot be written leaves the app
-running (`problem` says why).
+`--log FILE`; one that has grown past `LOG_LIMIT_BYTES` (at the start, or as it is written)
+is moved to `musicscape.log.1` and a new one begun (one older log is kept). A log that
+cannot be written leaves the app running (`problem` says why).
 """
 
 from __future__ import annotations
@@ -59,7 +59,8 @@ class ShowLog(QObject):
         # error -> (times since it was last written, when that was: time.monotonic)
         self._repeats: dict[str, tuple[int, float | None]] = {}
         self._previous_hooks: tuple | None = None
-        self._faulthandler_was_on = False
+        self._faulthandler_was_on = False  # before `install`: Python's -X faulthandler, pytest
+        self._faulthandler_on = False  # writing to this log
         self._file = self._open(path)
 
     def _open(self, path: Path):
@@ -81,8 +82,14 @@ class ShowLog(QObject):
         now = time.time()
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
         with self._lock:
-            if self._file is not None:
-                self._file.write(f"{stamp}.{int(now * 1000) % 1000:03d} {text}\n")
+            if self._file is None:
+                return
+            self._file.write(f"{stamp}.{int(now * 1000) % 1000:03d} {text}\n")
+            if self._file.tell() > LOG_LIMIT_BYTES:  # a long show: start a new file
+                self._file.close()
+                self._file = self._open(self.path)
+                if self._faulthandler_on:  # it wrote to the file just closed
+                    self._point_faulthandler()
 
     def started(self, argv: list[str]) -> None:
         self.write(
@@ -149,19 +156,30 @@ class ShowLog(QObject):
         self._previous_hooks = (sys.excepthook, threading.excepthook)
         sys.excepthook = self._excepthook
         threading.excepthook = self._thread_excepthook
+        self._faulthandler_was_on = faulthandler.is_enabled()
+        self._point_faulthandler()
+
+    def _point_faulthandler(self) -> None:
+        """faulthandler writes to this log, or, when it has none, as it did before."""
         if self._file is not None:
-            self._faulthandler_was_on = faulthandler.is_enabled()
             faulthandler.enable(self._file)
+            self._faulthandler_on = True
+            return
+        faulthandler.disable()
+        if self._faulthandler_was_on:
+            faulthandler.enable(sys.__stderr__)
+        self._faulthandler_on = False
 
     def close(self) -> None:
         """Put the hooks back, write what repeated since it was last written, and close."""
         if self._previous_hooks is not None:
             sys.excepthook, threading.excepthook = self._previous_hooks
             self._previous_hooks = None
-            if self._file is not None:
-                faulthandler.disable()
-                if self._faulthandler_was_on:  # as Python's -X faulthandler or pytest had it
-                    faulthandler.enable(sys.__stderr__)
+        if self._faulthandler_on:
+            faulthandler.disable()
+            if self._faulthandler_was_on:
+                faulthandler.enable(sys.__stderr__)
+            self._faulthandler_on = False
         with self._lock:
             repeated = [(key, count) for key, (count, _) in self._repeats.items() if count]
             self._repeats.clear()
