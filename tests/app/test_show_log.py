@@ -6,10 +6,12 @@ writes its log where `--log` or the XDG state folder says."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from PyQt6.QtCore import QTimer
@@ -215,3 +217,20 @@ def test_a_log_that_grows_past_its_limit_during_a_show_starts_a_new_file(tmp_pat
     log.close()
     lines = log.path.read_text().splitlines()
     assert len(lines) == 6 and lines[-1].endswith(" musicscape closed")
+
+
+@pytest.mark.skipif(
+    not (os.access("/dev/full", os.W_OK) and os.access("/dev", os.W_OK)),
+    reason="needs /dev/full and a writable /dev (root in a container, as CI runs)",
+)
+def test_a_log_on_a_full_disk_stops_writing_says_why_and_the_hooks_still_work(qtbot, capsys):
+    log = ShowLog(Path("/dev/full"))
+    log.install()
+    assert log.problem is None
+    log.write("the first line cannot be written")
+    assert log.problem == "cannot write the log /dev/full: No space left on device"
+    with qtbot.waitSignal(log.unexpected_error, timeout=5000) as told:
+        QTimer.singleShot(0, raise_in_a_slot)
+    assert told.args == ["in the window: RuntimeError: boom in a slot"]
+    log.close()
+    assert "musicscape: cannot write the log /dev/full" in capsys.readouterr().err

@@ -18,6 +18,7 @@ cannot be written leaves the app running (`problem` says why).
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import platform
@@ -84,9 +85,20 @@ class ShowLog(QObject):
         with self._lock:
             if self._file is None:
                 return
-            self._file.write(f"{stamp}.{int(now * 1000) % 1000:03d} {text}\n")
-            if self._file.tell() > LOG_LIMIT_BYTES:  # a long show: start a new file
-                self._file.close()
+            try:
+                self._file.write(f"{stamp}.{int(now * 1000) % 1000:03d} {text}\n")
+                full = self._file.tell() > LOG_LIMIT_BYTES  # a long show: start a new file
+                if full:
+                    self._file.close()
+            except OSError as error:  # the disk filled, the folder went: the show goes on
+                self.problem = f"cannot write the log {self.path}: {error.strerror or error}"
+                print(f"musicscape: {self.problem}", file=sys.stderr)
+                with contextlib.suppress(OSError):
+                    self._file.close()
+                self._file, full = None, False
+                if self._faulthandler_on:
+                    self._point_faulthandler()
+            if full:
                 self._file = self._open(self.path)
                 if self._faulthandler_on:  # it wrote to the file just closed
                     self._point_faulthandler()
