@@ -131,10 +131,13 @@ def test_a_picture_stopped_by_an_error_starts_again_and_the_error_is_logged(
     assert window.faults["worker"].startswith("The picture stopped: ")
     assert window.faults["worker"].endswith(" It starts again every 1 s until it runs.")
     worker = window.worker
+    governor = worker.output_governor  # the first start's; a restart picks the size afresh
+    assert governor is not None
     window.set_auto_mode()
     qtbot.waitUntil(lambda: "worker" not in window.faults, timeout=FRAME_TIMEOUT_MS)
     wait_for_frames(qtbot, window, 10)
     assert window.worker is worker  # the same worker: it was never given up
+    assert worker.output_governor is not None and worker.output_governor is not governor
     text = show_log.path.read_text()
     assert re.search(rf"^{STAMP} error in the picture: \w+: .*\nTraceback", text, re.MULTILINE)
     assert "in _frame_loop\n" in text

@@ -221,6 +221,7 @@ class FrameWorker(QThread):
         if settings.scene_memory_seconds is None:
             settings = replace(settings, scene_memory_seconds=meta.scene_memory_seconds)
         self.settings = settings  # what the loop runs with; only the worker replaces it
+        self._asked_output_size = settings.output_size  # None: the worker picks and governs
         self._director = SceneDirector.for_model(runtime, settings.scene_memory_seconds)
         self._director.reactivity = settings.reactivity
         self._director.crossfade_seconds = settings.crossfade_seconds
@@ -425,8 +426,8 @@ class FrameWorker(QThread):
         """The first frames' size and upscaler; when the size is the app's pick, also the
         governor that keeps it right while the app runs (`output_governor`)."""
         upscaler = self._load_upscaler()
-        if self.settings.output_size is not None:
-            return asked_level(self.runtime.image_size, upscaler, self.settings.output_size)
+        if self._asked_output_size is not None:
+            return asked_level(self.runtime.image_size, upscaler, self._asked_output_size)
         levels = output_levels(self.runtime.image_size, upscaler)
         timings = {}
         level = pick_output(self.runtime, levels, self.settings.fps, timings)
