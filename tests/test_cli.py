@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from visualizer.cli import EXIT_USAGE, SUBCOMMANDS, main
+from visualizer.cli import EXIT_USAGE, SUBCOMMANDS, build_parser, main
 
 
 def run_cli(*args: str, block: str | None = None) -> subprocess.CompletedProcess:
@@ -123,3 +123,10 @@ def test_a_log_that_cannot_be_written_is_refused_before_any_window(tmp_path, cap
     assert capsys.readouterr().err.strip() == (
         f"musicscape: --log: cannot write the log {folder}: {folder} is a folder"
     )
+
+
+def test_shuffle_and_loop_are_options_of_the_visualizer():
+    parser, _ = build_parser()
+    args = parser.parse_args(["--file", "a.ogg", "b.ogg", "--loop", "--shuffle"])
+    assert (args.file, args.loop, args.shuffle) == (["a.ogg", "b.ogg"], True, True)
+    assert parser.parse_args([]).shuffle is False

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,6 +55,19 @@ def test_the_end_of_a_list_without_loop_is_none(clips):
     assert (
         Playlist([a], loop=True).loops_one_file and not Playlist([a, b], loop=True).loops_one_file
     )
+
+
+def test_shuffle_deals_every_file_once_per_pass_and_never_one_twice_in_a_row():
+    files = [Path(f"{name}.ogg") for name in "abcde"]
+    playlist = Playlist(files, loop=True, shuffle=True, deal=random.Random(7))
+    played = [playlist.current] + [playlist.advance() for _ in range(5 * 40 - 1)]
+    passes = [played[start : start + 5] for start in range(0, len(played), 5)]
+    assert all(sorted(deal) == files for deal in passes)  # each pass plays every file once
+    assert all(first != second for first, second in zip(played, played[1:], strict=False))
+    assert len({tuple(deal) for deal in passes}) > 20  # dealt anew each pass, not one order
+    assert [path.stem for path in played[:5]] == list("eadbc")  # seed 7's first deal
+    once = Playlist(files, shuffle=True, deal=random.Random(7))
+    assert [once.current] + [once.advance() for _ in range(5)] == [*played[:5], None]
 
 
 def test_sets_that_name_nothing_playable_are_refused_by_name(clips, tmp_path):

@@ -42,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--loop", action="store_true", help="start the --file list again after its last file"
     )
     group.add_argument(
+        "--shuffle",
+        action="store_true",
+        help="play the --file list in a random order (dealt again each time --loop starts it "
+        "over, never the same file twice in a row)",
+    )
+    group.add_argument(
         "--input",
         metavar="NAME|INDEX",
         help="capture this input (an index or name from --list-devices, monitor sources too)",
@@ -154,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
     playlist = None
     if args.file:
         try:
-            playlist = Playlist.from_paths(args.file, loop=args.loop)
+            playlist = Playlist.from_paths(args.file, loop=args.loop, shuffle=args.shuffle)
         except PlaylistError as error:
             print(f"musicscape: --file: {error}", file=sys.stderr)
             return 2

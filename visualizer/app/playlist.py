@@ -5,10 +5,15 @@ as its audio files (by name, not recursing), an .m3u/.m3u8 as the entries it lis
 (relative ones against the playlist's own folder; `#` lines are comments). A path that does
 not exist, an .m3u entry that does not, or a set with no audio file at all is refused with
 a `PlaylistError` that names it. Whether each file decodes is found out when it plays.
+
+With `shuffle` (`--shuffle`) the files play in a random order, dealt again each time a
+looping list starts over; a new deal never starts with the file that just ended, so no file
+plays twice in a row.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -49,15 +54,29 @@ def _folder_entries(path: Path) -> list[Path]:
 class Playlist:
     """Files in play order and where play stands; `loop` starts again after the last."""
 
-    def __init__(self, files: Sequence[Path], loop: bool = False):
+    def __init__(
+        self,
+        files: Sequence[Path],
+        loop: bool = False,
+        shuffle: bool = False,
+        deal: random.Random | None = None,
+    ):
+        """`deal`: the shuffle's random source (a fresh one by default; a seeded one in
+        tests)."""
         if not files:
             raise PlaylistError("the playlist is empty")
         self.files = [Path(file) for file in files]
         self.loop = loop
+        self.shuffle = shuffle
+        self._deal = deal if deal is not None else random.Random()
+        if shuffle:
+            self._deal.shuffle(self.files)
         self.index = 0
 
     @classmethod
-    def from_paths(cls, paths: Sequence[str | Path], loop: bool = False) -> Playlist:
+    def from_paths(
+        cls, paths: Sequence[str | Path], loop: bool = False, shuffle: bool = False
+    ) -> Playlist:
         files: list[Path] = []
         for given in paths:
             path = Path(given)
@@ -77,7 +96,7 @@ class Playlist:
                 files.append(path)
             else:
                 raise PlaylistError(f"{path} does not exist")
-        return cls(files, loop)
+        return cls(files, loop, shuffle)
 
     @property
     def current(self) -> Path:
@@ -98,6 +117,11 @@ class Playlist:
         if self.index + 1 < len(self.files):
             self.index += 1
         elif self.loop:
+            if self.shuffle:
+                ended = self.files[-1]
+                self._deal.shuffle(self.files)
+                if self.files[0] == ended:  # never the same file twice in a row
+                    self.files[0], self.files[-1] = self.files[-1], self.files[0]
             self.index = 0
         else:
             return None
