@@ -134,3 +134,4 @@ def test_the_tempo_reads_in_whole_bpm_or_says_there_is_no_beat():
     assert describe_tempo(127.6) == "128 BPM"
     assert describe_tempo(60.04) == "60 BPM"
     assert describe_tempo(None) == "no steady beat"
+    assert describe_tempo(None, listening=True) == "listening…"

@@ -74,6 +74,8 @@ def osc_window(make_window, model_dir, receiver):
 def test_a_hold_message_changes_the_scene(qtbot, osc_window, receiver, beats_file):
     window, client = osc_window
     window.play_file(beats_file)
+    # the first 4 s: too little music to count a tempo
+    qtbot.waitUntil(lambda: window.panel.tempo_label.text() == "listening…", timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: bool(receiver.of("/musicscape/scene")), timeout=TIMEOUT_MS)
     assert receiver.of("/musicscape/scene")[-1][1][1] == AUTO
     client.send_message("/musicscape/hold", "mountain")

@@ -160,4 +160,6 @@ def test_no_steady_pulse_reads_no_tempo():
     assert noise.tempo_bpm is None and noise.pulse_clarity < 0.2
     assert describe(tones((60, 64, 67))).tempo_bpm is None  # a held chord
     assert describe(np.zeros(16 * RATE, dtype=np.float32)).tempo_bpm is None
-    assert describe(beats_at(120.0, seconds=3.0)).tempo_bpm is None  # under 4 s of sound
+    short = describe(beats_at(120.0, seconds=3.0))  # under 4 s of sound
+    assert short.tempo_bpm is None
+    assert short.sounding_seconds == pytest.approx(3.0 - 0.05, abs=0.05)  # from 50 ms on

@@ -68,8 +68,11 @@ def describe_level(
     return f"{text}; clipping: turn the input down" if clipping else text
 
 
-def describe_tempo(tempo_bpm: float | None) -> str:
-    """'124 BPM', or 'no steady beat' when the music has no pulse to count."""
+def describe_tempo(tempo_bpm: float | None, listening: bool = False) -> str:
+    """'124 BPM'; 'listening…' until enough music has been heard to count; 'no steady beat'
+    when the music has no pulse to count."""
+    if listening:
+        return "listening…"
     return "no steady beat" if tempo_bpm is None else f"{tempo_bpm:.0f} BPM"
 
 
@@ -347,7 +350,7 @@ class ControlPanel(QWidget):
         feel = describe_feel(packet.arousal, packet.valence)
         if self.feel_label.text() != feel:
             self.feel_label.setText(feel)
-        tempo = describe_tempo(packet.tempo_bpm)
+        tempo = describe_tempo(packet.tempo_bpm, packet.tempo_listening)
         if self.tempo_label.text() != tempo:
             self.tempo_label.setText(tempo)
 

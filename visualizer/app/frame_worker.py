@@ -30,7 +30,11 @@ from PyQt6.QtCore import QThread, pyqtSignal
 
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, FeelFollower
 from visualizer.frontend import RollingSTFT, StreamResampler
-from visualizer.frontend.descriptors import DescriptorAnalyser, MusicDescriptors
+from visualizer.frontend.descriptors import (
+    MIN_TEMPO_SECONDS,
+    DescriptorAnalyser,
+    MusicDescriptors,
+)
 from visualizer.frontend.level import SILENT_DB, LevelFollower
 from visualizer.model_files import ModelFileError
 from visualizer.upscale import Upscaler, load_upscaler
@@ -67,6 +71,7 @@ class FramePacket:
     arousal: float = 0.0  # the music's feel the picture was graded by (feel.py)
     valence: float = 0.0
     tempo_bpm: float | None = None  # the newest window's tempo (None: no steady pulse)
+    tempo_listening: bool = False  # too little music heard yet to count a tempo
     # the generator's own picture, float [3, S, S] in [-1, 1], before it was enlarged
     # (a saved picture is enlarged from it); never changed after it is published
     picture: np.ndarray | None = None
@@ -445,6 +450,7 @@ class FrameWorker(QThread):
         audio_time: float | None = None
         pending_onset: float | None = None
         tempo_bpm: float | None = None
+        tempo_listening = True
         sequence = 0
         while not self._stopping:
             if self._apply_commands():
@@ -454,6 +460,7 @@ class FrameWorker(QThread):
                     self.resampler.reset()
                 self._director.forget_music()
                 self._feel.reset()
+                tempo_bpm, tempo_listening = None, True
                 self._input_level.reset()
                 last_encode = -np.inf
             settings = self.settings
@@ -493,6 +500,7 @@ class FrameWorker(QThread):
             if descriptors is not None:
                 self._feel.update(descriptors)
                 tempo_bpm = descriptors.tempo_bpm
+                tempo_listening = descriptors.sounding_seconds < MIN_TEMPO_SECONDS
             self._feel.step(now)
             noise, feature = self._director.step(now)
             started = time.perf_counter()
@@ -533,6 +541,7 @@ class FrameWorker(QThread):
                     arousal=self._feel.arousal,
                     valence=self._feel.valence,
                     tempo_bpm=tempo_bpm,
+                    tempo_listening=tempo_listening,
                     picture=image,
                     input_meter_db=self._input_level.meter_db,
                     input_level_db=self._input_level.level_db,

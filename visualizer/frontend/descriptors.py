@@ -24,6 +24,7 @@ Descriptors:
   half a BPM. As with any tempo estimate, music whose half or double pulse is stronger
   reads at half or double its tempo.
 - pulse_clarity: that autocorrelation at the winning lag, 0 (no pulse) to 1 (clicks).
+- sounding_seconds: how much of the window is music (from its first sounding frame on).
 - centroid_hz: the spectral centroid of the window's summed power.
 - mode: how much better the window's chroma matches major than minor: the mean of two
   differences of best Pearson correlations over the 12 rotations, one with the
@@ -86,6 +87,7 @@ class MusicDescriptors:
     valence: float
     tempo_bpm: float | None = None  # None: no steady pulse
     pulse_clarity: float = 0.0
+    sounding_seconds: float = 0.0
 
 
 class DescriptorAnalyser:
@@ -161,6 +163,7 @@ class DescriptorAnalyser:
             valence,
             tempo_bpm,
             pulse_clarity,
+            power_units.shape[1] / self._frames_per_second,
         )
 
     @staticmethod
