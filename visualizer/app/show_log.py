@@ -114,16 +114,8 @@ class ShowLog(QObject):
         self.write(f"fault ({area}): {message}" if message else f"fault ({area}) cleared")
 
     def report(self, where: str, error: BaseException) -> None:
-        """Write an error `where` caught and got over, with its traceback."""
-        self._write_error(where, type(error), error, error.__traceback__)
-
-    def _write_error(
-        self,
-        where: str,
-        kind: type[BaseException],
-        error: BaseException,
-        trace: TracebackType | None,
-    ) -> None:
+        """Write an error `where` caught and got over, with its traceback (the same error
+        again within REPEAT_NOTE_SECONDS is only counted)."""
         key = f"in {where}: {error_summary(error)}"
         now = time.monotonic()
         with self._lock:
@@ -135,18 +127,13 @@ class ShowLog(QObject):
         if written_at is not None:
             self.write(f"{key} ({unwritten + 1} more times)")
         else:
-            lines = "".join(traceback.format_exception(kind, error, trace)).rstrip()
+            lines = "".join(traceback.format_exception(error)).rstrip()
             self.write(f"error {key}\n{lines}")
 
-    def _unexpected(
-        self,
-        where: str,
-        kind: type[BaseException],
-        error: BaseException,
-        trace: TracebackType | None,
-    ) -> None:
-        traceback.print_exception(kind, error, trace, file=sys.stderr)
-        self._write_error(where, kind, error, trace)
+    def _unexpected(self, where: str, error: BaseException) -> None:
+        """An exception nothing caught: printed as Python prints it, written, told."""
+        traceback.print_exception(error, file=sys.stderr)
+        self.report(where, error)
         self.unexpected_error.emit(f"in {where}: {error_summary(error)}")
 
     def _excepthook(
@@ -155,13 +142,14 @@ class ShowLog(QObject):
         if issubclass(kind, KeyboardInterrupt):
             sys.__excepthook__(kind, error, trace)
             return
-        self._unexpected("the window", kind, error, trace)
+        self._unexpected("the window", error.with_traceback(trace))
 
     def _thread_excepthook(self, args: threading.ExceptHookArgs) -> None:
         if issubclass(args.exc_type, SystemExit):
             return
         name = args.thread.name if args.thread is not None else "a thread"
-        self._unexpected(f"thread {name}", args.exc_type, args.exc_value, args.exc_traceback)
+        error = args.exc_value if args.exc_value is not None else args.exc_type()
+        self._unexpected(f"thread {name}", error.with_traceback(args.exc_traceback))
 
     def install(self) -> None:
         """Catch uncaught exceptions of every thread, and native crashes, while the app runs."""
