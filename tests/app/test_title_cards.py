@@ -69,11 +69,15 @@ def test_a_tagged_file_shows_its_title_and_artist_on_the_scene_and_around_it(
     without_card = pixels(canvas.grab().toImage())
     canvas.title_cards = True
     changed = np.abs(with_card.astype(int) - without_card.astype(int)).max(axis=2) > 0
-    scene = canvas.target_rect()
+    ratio = canvas.devicePixelRatioF()  # grabs are in device pixels (2 on a HiDPI screen)
+    rect = canvas.target_rect()
+    top, left, width, height = (
+        v * ratio for v in (rect.top(), rect.left(), rect.width(), rect.height())
+    )
     rows, columns = np.nonzero(changed)
     assert changed.sum() > 500
-    assert rows.min() > scene.top() + scene.height() / 2
-    assert columns.min() >= scene.left() and columns.max() < scene.left() + scene.width() * 0.9
+    assert rows.min() > top + height / 2
+    assert columns.min() >= left and columns.max() < left + width * 0.9
     assert (with_card[changed] == 255).all(axis=1).sum() > 200  # white letters
 
 

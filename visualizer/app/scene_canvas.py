@@ -61,7 +61,8 @@ class SceneCanvas(QWidget):
         self.title_cards = True
         self._title: tuple[str, str] | None = None  # (first line, second line)
         self._title_started = 0.0
-        self._card_cache: tuple[tuple, QImage] | None = None  # (title, width, height), card
+        # ((title, width, height, pixel ratio), card): the card is drawn once per key
+        self._card_cache: tuple[tuple, QImage] | None = None
 
     def set_title_cards(self, enabled: bool) -> None:
         self.title_cards = bool(enabled)
@@ -138,13 +139,16 @@ class SceneCanvas(QWidget):
         scene = self.target_rect().intersected(QRectF(self.rect()))
         card = self._title_card(round(scene.width()), round(scene.height()))
         painter.setOpacity(title_opacity(time.perf_counter() - self._title_started))
-        painter.drawImage(QPointF(scene.left(), scene.bottom() - card.height()), card)
+        strip = card.height() / card.devicePixelRatio()
+        painter.drawImage(QPointF(scene.left(), scene.bottom() - strip), card)
         painter.setOpacity(1.0)
 
     def _title_card(self, width: int, height: int) -> QImage:
         """The card's letters for a scene `width` x `height` px: white with a dark outline,
-        legible on snow and on night alike, on a transparent strip as wide as the scene."""
-        key = (self._title, width, height)
+        legible on snow and on night alike, on a transparent strip as wide as the scene (at
+        the screen's own pixel density, so a HiDPI screen gets sharp letters)."""
+        ratio = self.devicePixelRatioF()
+        key = (self._title, width, height, ratio)
         if self._card_cache is not None and self._card_cache[0] == key:
             return self._card_cache[1]
         title, subtitle = self._title
@@ -154,15 +158,17 @@ class SceneCanvas(QWidget):
         if subtitle:
             lines.append((subtitle, size * 0.7, QFont.Weight.Normal))
         strip = round(margin + sum(pixels * 1.25 for _, pixels, _ in lines) + margin / 2)
+        strip = min(max(strip, 1), max(height, 1))
         card = QImage(
-            max(width, 1),
-            min(max(strip, 1), max(height, 1)),
+            round(max(width, 1) * ratio),
+            round(strip * ratio),
             QImage.Format.Format_ARGB32_Premultiplied,
         )
+        card.setDevicePixelRatio(ratio)
         card.fill(Qt.GlobalColor.transparent)
         painter = QPainter(card)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        baseline = card.height() - margin
+        baseline = strip - margin
         for text, pixels, weight in reversed(lines):
             font = QFont(self.font())
             font.setPixelSize(round(pixels))
