@@ -66,6 +66,8 @@ def test_real_window_under_xvfb(x_display, model_dir, beats_file, tmp_path):
             str(beats_file),
             "--settings",
             str(tmp_path / "settings.ini"),
+            "--log",
+            str(tmp_path / "show.log"),  # not the user's own log
             "--silent",
         ],
         env=environment,
@@ -92,3 +94,4 @@ def test_real_window_under_xvfb(x_display, model_dir, beats_file, tmp_path):
     assert pixels.shape == (SCREEN[1], SCREEN[0], 3)
     assert colours > 500, f"the screen looks empty ({colours} colours); app said: {output}"
     assert "Traceback" not in output, output
+    assert f"playing {beats_file}" in (tmp_path / "show.log").read_text()

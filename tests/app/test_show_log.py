@@ -170,7 +170,10 @@ def test_a_log_that_cannot_be_written_says_why_and_writes_nothing(tmp_path):
     assert blocker.read_text() == "not a folder"
 
 
-def test_the_app_writes_its_log_to_the_state_folder_or_where_log_says(tmp_path, beats_file):
+def test_the_app_writes_its_log_to_the_state_folder_or_where_log_says(
+    tmp_path, beats_file, monkeypatch
+):
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)  # the app's HOME decides
     with running_app(tmp_path, beats_file) as app:
         default = tmp_path / ".local" / "state" / "musicscape" / "musicscape.log"
         wait_for(lambda: default.is_file() and "playing" in default.read_text(), 60, "the log")
