@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PyQt6.QtCore import Qt
-from scipy.signal import resample_poly
+from scipy.signal import butter, resample_poly, sosfiltfilt
 
 from visualizer.app.recorder import RECORD_AUDIO_RATE, Recorder, SoundConverter
 from visualizer.app.sample_ring import SampleRing
@@ -195,13 +195,20 @@ def test_the_window_records_what_the_canvas_shows_with_the_sound(
     assert len(frames) == summary.frames_written >= 3.5 * 30  # 60 fps aimed at; loaded: 30
     assert frames[0].shape == (720, 720, 3)
     assert frames[len(frames) // 4].mean() > 5 and frames[-1].max() < 20  # black at the end
-    # The sound is the file's, continuous: two stretches of it sit in the file 1.5 s apart.
+    # The sound is the file's, continuous: every 0.5-s stretch of it, a quarter second
+    # apart, sits in the file at one offset. Compared below 2 kHz, where AAC keeps the
+    # waveform (its noise bursts' highs are coded by their spectrum, not their shape); a
+    # 30-ms gap scores under 0.85 there and moves the offset.
     assert abs(len(audio) / rate - summary.seconds) < 0.25
     source = resample_poly(sf.read(beats_file, dtype="float32")[0], 320, 147)  # to 48 kHz
-    first, first_score = locate(audio[rate // 2 : rate], source)
-    second, second_score = locate(audio[2 * rate : 2 * rate + rate // 2], source)
-    assert first_score > 0.9 and second_score > 0.9, (first_score, second_score)
-    assert abs((second - first) - 1.5 * rate) < 0.005 * rate
+    below_2k = butter(4, 2000, fs=rate, output="sos")
+    heard, played = sosfiltfilt(below_2k, audio), sosfiltfilt(below_2k, source)
+    starts = range(rate // 2, len(heard) - rate, rate // 4)
+    matches = [locate(heard[start : start + rate // 2], played) for start in starts]
+    offsets = [index - start for (index, _), start in zip(matches, starts, strict=True)]
+    scores = [round(score, 3) for _, score in matches]
+    assert len(matches) >= 10 and min(scores) > 0.95, scores
+    assert max(offsets) - min(offsets) <= 0.001 * rate, offsets
 
 
 def locate(segment, source):
