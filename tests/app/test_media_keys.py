@@ -169,6 +169,25 @@ def test_a_file_uri_from_the_desktop_plays(
     assert get(qtbot, bus_address, PLAYER, "CanPause") == "(<true>,)"
 
 
+def test_closing_leaves_the_bus_and_unlinks_the_bus_from_the_player(
+    qtbot, make_window, model_dir, app_bus, bus_address
+):
+    """Closed, the player's name and object leave the bus, and so does the link Qt's bus
+    connection keeps to the object it served (its `destroyed` signal): left in place, the
+    connection's end calls into the Python object from Qt's D-Bus thread (a deadlock seen
+    1 run in 5)."""
+    window = make_window(model_dir, session_bus=app_bus)
+    media_keys = window.media_keys
+    names = "--method", "org.freedesktop.DBus.ListNames"
+    bus_names = "call", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus"
+    assert f"'{SERVICE}'" in gdbus(qtbot, bus_address, *bus_names, *names)
+    assert media_keys.receivers(media_keys.destroyed) == 1  # the bus connection's link
+    media_keys.close()
+    assert media_keys.service is None
+    assert media_keys.receivers(media_keys.destroyed) == 0
+    assert f"'{SERVICE}'" not in gdbus(qtbot, bus_address, *bus_names, *names)
+
+
 def test_without_a_session_bus_nothing_is_served(make_window, model_dir, qapp):
     nowhere = QDBusConnection.connectToBus("unix:path=/nonexistent", "no-mpris")
     window = make_window(model_dir, session_bus=nowhere)

@@ -242,7 +242,7 @@ class MediaKeys(QObject):
                 self.service = name
                 break
         else:
-            self.bus.unregisterObject(OBJECT_PATH)
+            self._leave_bus()
             self.status = f"no media keys: {SERVICE} is taken on the session bus"
             return
         self.status = f"media keys and the desktop's player controls ({self.service})"
@@ -272,7 +272,7 @@ class MediaKeys(QObject):
             status = "Playing"
         metadata = {"mpris:trackid": QtDBus.QDBusObjectPath(track)}
         if is_file:
-            tags = source.reader.tags
+            tags = source.tags
             metadata.update(
                 {
                     "mpris:length": int64(round(source.duration_seconds * MICROSECONDS)),
@@ -352,8 +352,18 @@ class MediaKeys(QObject):
     def close(self) -> None:
         if self.service is not None:
             self.bus.unregisterService(self.service)
-            self.bus.unregisterObject(OBJECT_PATH)
+            self._leave_bus()
             self.service = None
+
+    def _leave_bus(self) -> None:
+        """Take the player off the bus, and the bus off the player: Qt's bus connection
+        listens for the end of an object it serves and keeps listening after
+        `unregisterObject`, and a connection that goes while still linked to this Python
+        object calls into it from Qt's D-Bus thread under a Qt lock, which deadlocks when
+        the main thread, holding the GIL, waits for that lock (seen in the tests: a
+        connection released in a garbage collection that was deleting widgets)."""
+        self.bus.unregisterObject(OBJECT_PATH)
+        self.destroyed.disconnect()
 
 
 def _comparable(value):
