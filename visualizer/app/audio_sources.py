@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.frontend import AudioFileReader
+from visualizer.frontend.decode import TrackTags
 
 from .playback_buffer import PlaybackBuffer
 from .sample_ring import SampleRing
@@ -410,6 +411,11 @@ class FilePlayback:
         """How the file plays: "44,100 Hz stereo"."""
         channels = "stereo" if self.output_channels == 2 else "mono"
         return f"{self.output_rate:,} Hz {channels}"
+
+    @property
+    def tags(self) -> TrackTags:
+        """The file's title, artist and album, as its tags give them (empty where none)."""
+        return self.reader.tags
 
     @property
     def position_seconds(self) -> float:

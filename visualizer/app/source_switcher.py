@@ -228,7 +228,7 @@ class SourceSwitcher:
         if isinstance(source, FilePlayback):
             self.show_output(source)
             self.panel.play_button.setText("Pause")
-            tags = source.reader.tags
+            tags = source.tags
             playing = tags.label(source.path.name)
             if tags.title:
                 self.panel.source_label.setText(f"{source.description}\n{playing}")

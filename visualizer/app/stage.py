@@ -530,7 +530,7 @@ class Stage(QObject):
         }
         source = window.source
         if isinstance(source, FilePlayback):
-            tags = source.reader.tags
+            tags = source.tags
             state["track"] = {
                 "file": source.path.name,
                 "title": tags.title,
