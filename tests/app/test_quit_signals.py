@@ -31,15 +31,16 @@ def free_udp_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(tmp_path: Path, music: Path, *options: str):
-    """The app playing `music` in a subprocess (offscreen, silent clock); killed at the end
-    if it is still there."""
+def running_app(tmp_path: Path, music: Path, *options: str, folder: Path | None = None):
+    """The app playing `music` in a subprocess (offscreen, silent clock), started in
+    `folder` (default: this one); killed at the end if it is still there."""
     environment = os.environ | {"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
     code = "import sys; from visualizer.cli import main; sys.exit(main(sys.argv[1:]))"
     command = [sys.executable, "-c", code, "--silent", "--settings", str(tmp_path / "app.ini")]
     app = subprocess.Popen(
         [*command, "--file", str(music), *options],
         env=environment,
+        cwd=folder,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -191,11 +192,19 @@ def test_the_app_writes_its_log_to_the_state_folder_or_where_log_says(
         text,
         re.M,
     ), text
-    chosen = tmp_path / "show" / "tonight.log"
-    with running_app(tmp_path, beats_file, "--log", str(chosen)) as app:
+    # Paths given relative to where the app started are written whole, so the log says
+    # which file played wherever it is read.
+    music = tmp_path / "music" / "beats.ogg"
+    music.parent.mkdir()
+    shutil.copyfile(beats_file, music)
+    relative = Path("music/beats.ogg"), "--log", "show/tonight.log"
+    with running_app(tmp_path, *relative, folder=tmp_path) as app:
+        chosen = tmp_path / "show" / "tonight.log"
         wait_for(lambda: chosen.is_file() and "playing" in chosen.read_text(), 60, "the log")
         signalled(app, signal.SIGTERM)
-    assert f"--log {chosen}" in chosen.read_text()
+    text = chosen.read_text()
+    assert "--log show/tonight.log" in text
+    assert re.findall(rf"^{STAMP} (playing .*)$", text, re.M) == [f"playing {music}"]
 
 
 def test_the_default_log_lives_in_the_xdg_state_folder(tmp_path, monkeypatch):

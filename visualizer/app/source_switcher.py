@@ -235,7 +235,8 @@ class SourceSwitcher:
             window.canvas.show_title(
                 tags.title or source.path.stem, " · ".join(filter(None, (tags.artist, tags.album)))
             )
-            window.log(f"playing {source.path}" + (f" ({playing})" if tags.title else ""))
+            named = f" ({playing})" if tags.title else ""
+            window.log(f"playing {source.path.absolute()}{named}")
         else:
             self.panel.device_label.setText(source.choice.label)
             playing = source.choice.label

@@ -105,8 +105,8 @@ class WorkerLink:
         provider = runtime.active_provider.replace("ExecutionProvider", "")
         window.panel.provider_label.setText(provider)
         window.log(
-            f"models loaded from {runtime.model_dir} ({', '.join(runtime.metadata.categories)}; "
-            f"runs on {provider})"
+            f"models loaded from {runtime.model_dir.absolute()} "
+            f"({', '.join(runtime.metadata.categories)}; runs on {provider})"
         )
         contract_changed = runtime.metadata.frontend != self.contract
         self.contract = runtime.metadata.frontend
