@@ -128,8 +128,10 @@ def test_the_track_goes_out_as_a_file_starts_and_every_second(
     qtbot.waitUntil(lambda: len(receiver.of("/musicscape/track")) >= 3, timeout=TIMEOUT_MS)
     sent = receiver.of("/musicscape/track")
     assert {args for _, args in sent} == {("Sands of Time", "Omri Lahav", "0 A.D.", "track07.ogg")}
+    # Sent once a second, not at the figures' 40 Hz (0.025 s apart); times are taken as
+    # the messages arrive, which a loaded machine delays by up to tenths of a second.
     gaps = np.diff([when for when, _ in sent])
-    assert gaps.min() > 0.9  # not at the figures' 40 Hz
+    assert gaps.min() > 0.5 and gaps.mean() > 0.8, gaps
 
 
 def test_the_mean_colour_is_read_from_a_grid_of_pixels():
