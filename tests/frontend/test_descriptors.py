@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 
 from visualizer.frontend import FrontEndContract, analyse_signal
-from visualizer.frontend.descriptors import DescriptorAnalyser, feel
+from visualizer.frontend.descriptors import (
+    TEMPO_CONFIRM_SECONDS,
+    TEMPO_FORGET_SECONDS,
+    DescriptorAnalyser,
+    TempoFollower,
+    feel,
+)
 
 CONTRACT = FrontEndContract()
 RATE = CONTRACT.sample_rate
@@ -163,3 +169,40 @@ def test_no_steady_pulse_reads_no_tempo():
     short = describe(beats_at(120.0, seconds=3.0))  # under 4 s of sound
     assert short.tempo_bpm is None
     assert short.sounding_seconds == pytest.approx(3.0 - 0.05, abs=0.05)  # from 50 ms on
+
+
+def followed(readings, step=0.25):
+    """The tempo a TempoFollower shows after each of `readings`, taken `step` s apart."""
+    follower = TempoFollower()
+    return [follower.update(reading, index * step) for index, reading in enumerate(readings)]
+
+
+def test_the_followed_tempo_keeps_through_a_moments_other_reading_and_follows_a_drift():
+    # a window reading two thirds or half of the pulse for a moment does not show
+    assert followed([120.0, 120.0, 80.0, 60.0, 120.0, 60.0, 60.0]) == [120.0] * 7
+    # readings within 3% are one tempo: shown as they come
+    assert followed([120.0, 121.5, 123.0, 124.0]) == [120.0, 121.5, 123.0, 124.0]
+
+
+def test_another_tempo_shows_once_read_for_two_seconds_without_a_break():
+    shown = followed([100.0] * 4 + [140.0] * 12)  # 140 first read at 1.0 s
+    change = 4 + round(TEMPO_CONFIRM_SECONDS / 0.25)  # the reading at 3.0 s
+    assert shown[:change] == [100.0] * change
+    assert shown[change:] == [140.0] * (len(shown) - change)
+    # a break (a reading of the old tempo) starts the two seconds again
+    shown = followed([100.0] + [140.0] * 7 + [100.0] + [140.0] * 9)
+    assert shown[: 9 + 8] == [100.0] * 17 and shown[17] == 140.0
+
+
+def test_the_followed_tempo_goes_after_four_seconds_without_a_reading_and_on_reset():
+    forget = round(TEMPO_FORGET_SECONDS / 0.25)  # the reading at 4.0 s
+    shown = followed([128.0] + [None] * (forget + 1))
+    assert shown[:forget] == [128.0] * forget and shown[forget:] == [None, None]
+    # readings of another tempo are not the shown one's: it goes all the same
+    shown = followed([128.0] + [90.0, None] * forget)
+    assert shown[forget - 1] == 128.0 and shown[forget] is None
+    assert followed([None, None]) == [None, None]
+    follower = TempoFollower()
+    follower.update(90.0, 0.0)
+    follower.reset()
+    assert follower.bpm is None and follower.update(150.0, 0.25) == 150.0

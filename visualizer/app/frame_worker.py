@@ -34,6 +34,7 @@ from visualizer.frontend.descriptors import (
     MIN_TEMPO_SECONDS,
     DescriptorAnalyser,
     MusicDescriptors,
+    TempoFollower,
 )
 from visualizer.frontend.level import SILENT_DB, LevelFollower
 from visualizer.model_files import ModelFileError
@@ -70,7 +71,7 @@ class FramePacket:
     upscaling: str = ""  # how the generator's picture became N pixels, in words
     arousal: float = 0.0  # the music's feel the picture was graded by (feel.py)
     valence: float = 0.0
-    tempo_bpm: float | None = None  # the newest window's tempo (None: no steady pulse)
+    tempo_bpm: float | None = None  # the music's tempo as followed (None: no steady pulse)
     tempo_listening: bool = False  # too little music heard yet to count a tempo
     # the generator's own picture, float [3, S, S] in [-1, 1], before it was enlarged
     # (a saved picture is enlarged from it); never changed after it is published
@@ -251,6 +252,7 @@ class FrameWorker(QThread):
         self._descriptor_analyser = DescriptorAnalyser(contract)
         self._encoder_descriptors: MusicDescriptors | None = None
         self._feel = FeelFollower()
+        self._tempo = TempoFollower()  # the tempo shown, steady through a moment's misreading
         self._publish_lock = threading.Lock()
         self._latest: FramePacket | None = None
         self._posted = False
@@ -460,6 +462,7 @@ class FrameWorker(QThread):
                     self.resampler.reset()
                 self._director.forget_music()
                 self._feel.reset()
+                self._tempo.reset()
                 tempo_bpm, tempo_listening = None, True
                 self._input_level.reset()
                 last_encode = -np.inf
@@ -499,7 +502,7 @@ class FrameWorker(QThread):
                 self._director.on_encoding(*encoding, now)
             if descriptors is not None:
                 self._feel.update(descriptors)
-                tempo_bpm = descriptors.tempo_bpm
+                tempo_bpm = self._tempo.update(descriptors.tempo_bpm, now)
                 tempo_listening = descriptors.sounding_seconds < MIN_TEMPO_SECONDS
             self._feel.step(now)
             noise, feature = self._director.step(now)

@@ -22,7 +22,8 @@ Descriptors:
   the best wins, and its period is refined from the peaks at 1-4 times that lag (each
   parabola-interpolated, weighted by height and multiple), so a click track reads within
   half a BPM. As with any tempo estimate, music whose half or double pulse is stronger
-  reads at half or double its tempo.
+  reads at half or double its tempo. Read window after window, `TempoFollower` gives the
+  tempo to show: steady through a moment's other reading.
 - pulse_clarity: that autocorrelation at the winning lag, 0 (no pulse) to 1 (clicks).
 - sounding_seconds: how much of the window is music (from its first sounding frame on).
 - centroid_hz: the spectral centroid of the window's summed power.
@@ -63,6 +64,9 @@ TEMPO_LOCAL_MEAN_SECONDS = 0.4  # the flux above this running mean is the envelo
 MIN_TEMPO_SECONDS = 4.0
 MIN_PULSE_CLARITY = 0.3
 TEMPO_MULTIPLES = 4  # peaks at 1..this many periods refine the period
+SAME_TEMPO_FRACTION = 0.03  # readings this close count as one tempo (TempoFollower)
+TEMPO_CONFIRM_SECONDS = 2.0  # another tempo is shown once read this long without a break
+TEMPO_FORGET_SECONDS = 4.0  # the shown tempo goes after this long without a reading
 CHROMA_LOW_HZ = 110.0
 CHROMA_HIGH_HZ = 4200.0
 KRUMHANSL_MAJOR = np.array(
@@ -259,6 +263,50 @@ class DescriptorAnalyser:
             else f"{PITCH_CLASSES[best_minor]} minor"
         )
         return mode, key
+
+
+class TempoFollower:
+    """The tempo to show, from one window's reading after another. A reading within
+    `SAME_TEMPO_FRACTION` of the shown tempo replaces it at once (a tempo that drifts is
+    followed); another tempo replaces it once its readings have agreed, without a break, for
+    `TEMPO_CONFIRM_SECONDS` (so a window that reads half, double or two thirds of the pulse
+    for a moment does not flicker through); `TEMPO_FORGET_SECONDS` after the shown tempo was
+    last read, a window without a steady pulse shows none. On 19 of the labelled tracks
+    read every 0.5 s (4,588 readings), the readings change by more than 3% at 5.0% of them
+    and by an octave at 0.69%, and give a tempo at 66%; the followed tempo changes at 1.0%
+    and 0.18%, and is shown at 71%."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the music (a new source)."""
+        self.bpm: float | None = None
+        self._candidate: float | None = None
+        self._candidate_since = 0.0
+        self._last_read = 0.0  # when the shown tempo was last read
+
+    def update(self, reading: float | None, now: float) -> float | None:
+        """Take a window's tempo `reading` (None: no steady pulse) at `now` seconds; the
+        tempo to show."""
+        if reading is None:
+            self._candidate = None
+            if now - self._last_read >= TEMPO_FORGET_SECONDS:
+                self.bpm = None
+            return self.bpm
+        if self.bpm is None or same_tempo(reading, self.bpm):
+            self.bpm, self._candidate, self._last_read = reading, None, now
+        elif self._candidate is not None and same_tempo(reading, self._candidate):
+            self._candidate = reading
+            if now - self._candidate_since >= TEMPO_CONFIRM_SECONDS:
+                self.bpm, self._candidate, self._last_read = reading, None, now
+        else:
+            self._candidate, self._candidate_since = reading, now
+        return self.bpm
+
+
+def same_tempo(first: float, second: float) -> bool:
+    return abs(first / second - 1.0) <= SAME_TEMPO_FRACTION
 
 
 def best_rotation(chroma: np.ndarray, profile: np.ndarray) -> np.ndarray:
