@@ -165,6 +165,10 @@ class ShowLog(QObject):
             faulthandler.enable(self._file)
             self._faulthandler_on = True
             return
+        self._restore_faulthandler()
+
+    def _restore_faulthandler(self) -> None:
+        """faulthandler as it was before `install` (on stderr, or off)."""
         faulthandler.disable()
         if self._faulthandler_was_on:
             faulthandler.enable(sys.__stderr__)
@@ -176,10 +180,7 @@ class ShowLog(QObject):
             sys.excepthook, threading.excepthook = self._previous_hooks
             self._previous_hooks = None
         if self._faulthandler_on:
-            faulthandler.disable()
-            if self._faulthandler_was_on:
-                faulthandler.enable(sys.__stderr__)
-            self._faulthandler_on = False
+            self._restore_faulthandler()
         with self._lock:
             repeated = [(key, count) for key, (count, _) in self._repeats.items() if count]
             self._repeats.clear()
