@@ -10,6 +10,7 @@ from visualizer.app.control_panel import ControlPanel, describe_level, describe_
 from visualizer.app.frame_worker import FramePacket
 from visualizer.app.scene_director import HOLD, SceneMode
 from visualizer.app.spectrogram_image import SpectrogramImage
+from visualizer.app.track_scenes import MAX_REMEMBERED_TRACKS
 from visualizer.frontend import FrontEndContract
 
 CATEGORIES = ("desert", "mountain", "sky", "water")
@@ -55,6 +56,7 @@ def test_the_widest_values_wrap_inside_the_panel_instead_of_being_cut(qtbot):
     panel.show_frame(_packet(0.99, -0.05, level_db=-75.0), CATEGORIES, live_input=True)
     panel.source_label.setText("file: a very long name of a live set recording, part 2.flac")
     panel.provider_label.setText("CPU (CUDA asked for; libcublasLt.so.12 not found)")
+    panel.show_remembered_count(MAX_REMEMBERED_TRACKS)  # the widest count
     QApplication.processEvents()
     assert panel.feel_label.text() == "energetic, neutral (arousal +0.99, valence -0.05)"
     assert panel.mode_label.text() == "held mountain (waiting to hear it once)"

@@ -174,3 +174,80 @@ def test_on_the_beat_a_held_scene_waits_for_a_beat_two_seconds_at_most(
         lambda: window.panel.mode_label.text() == "auto (the music chooses)",
         timeout=WINDOW_TIMEOUT_MS,
     )
+
+
+def test_a_scene_chosen_while_a_file_plays_is_that_files_the_next_time_it_plays(make_controls):
+    controls, window = make_controls()
+    panel, sent = window.panel, window.link.sent
+    controls.track_started("file:a.ogg:1000")  # nothing remembered yet: the music chooses
+    controls.set_scene(HOLD, 1)  # the listener corrects the scene of a: water
+    assert sent == [SetSceneMode(SceneMode()), SetSceneMode(SceneMode(HOLD, 1))]
+    assert panel.remember_scenes.text() == "Remember each file's scene (1 file)"
+    controls.track_started("file:b.ogg:2000")  # no scene of its own: the hold goes on
+    controls.set_auto_mode()  # and auto, as before, is the music's choice
+    controls.track_started("file:a.ogg:1000")
+    assert window.panel.mode_box.currentIndex() == 2  # "hold water"
+    controls.track_started("file:b.ogg:2000")
+    controls.track_started(None)  # an input
+    assert sent[2:] == [
+        SetSceneMode(SceneMode(HOLD, 1)),
+        SetSceneMode(SceneMode()),
+        SetSceneMode(SceneMode(HOLD, 1)),
+        SetSceneMode(SceneMode()),
+        SetSceneMode(SceneMode()),
+    ]
+    assert window.settings.scene_mode == AUTO  # the mode last chosen is untouched by a's
+
+    again, _ = make_controls()  # the next start of the app, on the same settings
+    again.track_started("file:a.ogg:1000")
+    assert again.window.link.sent[-1] == SetSceneMode(SceneMode(HOLD, 1))
+    again.set_auto_mode()  # auto while a plays forgets it
+    assert again.track_scenes.scene("file:a.ogg:1000") is None
+    assert again.panel.remember_scenes.text() == "Remember each file's scene (0 files)"
+    again.track_started("file:a.ogg:1000")
+    assert again.window.link.sent[-1] == SetSceneMode(SceneMode())
+
+
+def test_the_panel_says_when_the_scene_is_the_files_own(make_controls):
+    controls, window = make_controls()
+    controls.track_started("file:a.ogg:1000")
+    controls.set_scene(BIAS, 2)
+    assert window.panel._scene_remembered
+    controls.track_started("file:b.ogg:2000")
+    assert not window.panel._scene_remembered
+    controls.set_scene(HOLD, 0)  # chosen with no file playing: the mode, nobody's own
+    controls.track_started(None)
+    assert not window.panel._scene_remembered
+
+
+def test_remembering_turned_off_keeps_what_was_remembered_and_remembers_nothing_new(
+    make_controls,
+):
+    controls, window = make_controls()
+    sent = window.link.sent
+    controls.track_started("file:a.ogg:1000")
+    controls.set_scene(BIAS, 0)
+    controls.set_remember_track_scenes(False)  # while a plays: the mode last chosen runs
+    assert not window.settings.remember_track_scenes
+    assert not window.panel.remember_scenes.isChecked()
+    controls.set_auto_mode()
+    controls.track_started("file:b.ogg:2000")
+    controls.set_scene(HOLD, 2)  # not remembered for b
+    controls.track_started("file:a.ogg:1000")  # a's bias is kept, but not used
+    assert sent[-1] == SetSceneMode(SceneMode(HOLD, 2))
+    controls.set_remember_track_scenes(True)  # a plays: its own scene at once
+    assert sent[-1] == SetSceneMode(SceneMode(BIAS, 0))
+    assert controls.track_scenes.scene("file:b.ogg:2000") is None
+
+
+def test_a_remembered_category_the_models_lack_leaves_the_music_to_choose(make_controls):
+    controls, window = make_controls()
+    controls.track_started("file:a.ogg:1000")
+    controls.set_scene(HOLD, 2)  # mountain
+    window.link.use(("water", "desert"))
+    controls.show_categories(("water", "desert"))
+    assert window.link.sent[-1] == SetSceneMode(SceneMode())
+    assert not window.panel._scene_remembered
+    window.link.use(CATEGORIES)
+    controls.show_categories(CATEGORIES)  # the models with mountain are back
+    assert window.link.sent[-1] == SetSceneMode(SceneMode(HOLD, 2))

@@ -179,6 +179,24 @@ class AppSettings:
         self._set("scene/category", value)
 
     @property
+    def remember_track_scenes(self) -> bool:
+        """A scene held or biased while a file plays is kept for that file (track_scenes.py)."""
+        return self._get("scene/remember_per_file", True, bool)
+
+    @remember_track_scenes.setter
+    def remember_track_scenes(self, value: bool) -> None:
+        self._set("scene/remember_per_file", bool(value))
+
+    @property
+    def track_scenes(self) -> str:
+        """The scenes remembered for files, as TrackScenes' JSON ("": none)."""
+        return self._get("scene/per_file", "", str)
+
+    @track_scenes.setter
+    def track_scenes(self, value: str) -> None:
+        self._set("scene/per_file", value)
+
+    @property
     def auto_level(self) -> bool:
         """Live inputs are brought to the level of the models' training music."""
         return self._get("audio/auto_level", True, bool)

@@ -93,6 +93,7 @@ class ControlPanel(QWidget):
     title_cards_changed = pyqtSignal(bool)
     about_requested = pyqtSignal()
     mode_chosen = pyqtSignal(int)  # index in the mode box
+    remember_scenes_changed = pyqtSignal(bool)
     log_frequency_changed = pyqtSignal(bool)
     colormap_changed = pyqtSignal(str)
 
@@ -121,6 +122,7 @@ class ControlPanel(QWidget):
         self.picture_label = QLabel("-")
         self.latency_label = QLabel("-")
         self.mode_label = QLabel("-")
+        self._scene_remembered = False  # the scene that runs is the playing file's own
         self.feel_label = QLabel("-")
         self.tempo_label = QLabel("-")
         self.screen_label = QLabel("-")
@@ -213,6 +215,14 @@ class ControlPanel(QWidget):
             lambda value: self.reactivity_changed.emit(value / REACTIVITY_STEPS)
         )
         scene_form.addRow("Mode", self.mode_box)
+        self.remember_scenes = QCheckBox()
+        self.remember_scenes.setToolTip(
+            "A scene you hold or bias toward while a file plays is kept for that file, and the "
+            "file starts in it the next time it plays; auto while it plays forgets it"
+        )
+        self.remember_scenes.toggled.connect(self.remember_scenes_changed.emit)
+        self.show_remembered_count(0)
+        scene_form.addRow(self.remember_scenes)
         scene_form.addRow("Reactivity", self.reactivity)
         self.feel = QSlider(Qt.Orientation.Horizontal)
         self.feel.setRange(0, round(MAX_FEEL_STRENGTH * FEEL_STEPS))
@@ -345,6 +355,8 @@ class ControlPanel(QWidget):
             text += " (waiting to hear it once)"
         if packet.pending_mode is not None:
             text += f"; {packet.pending_mode.describe(categories)} on the next beat"
+        if self._scene_remembered:
+            text += " (remembered for this file)"
         if self.mode_label.text() != text:
             self.mode_label.setText(text)
         feel = describe_feel(packet.arousal, packet.valence)
@@ -353,6 +365,14 @@ class ControlPanel(QWidget):
         tempo = describe_tempo(packet.tempo_bpm, packet.tempo_listening)
         if self.tempo_label.text() != tempo:
             self.tempo_label.setText(tempo)
+
+    def show_remembered(self, remembered: bool) -> None:
+        """Whether the scene that runs is the one remembered for the playing file."""
+        self._scene_remembered = remembered
+
+    def show_remembered_count(self, count: int) -> None:
+        files = "1 file" if count == 1 else f"{count:,} files"
+        self.remember_scenes.setText(f"Remember each file's scene ({files})")
 
     def show_figures(self, fps: float, latencies) -> None:
         """The live frame rate, and the median audio-to-picture latency of the last 20 beats."""

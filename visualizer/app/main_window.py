@@ -184,6 +184,8 @@ class MainWindow(QMainWindow):
         self.panel.feel.setValue(round(self.worker_settings.feel_strength * FEEL_STEPS))
         self.panel.crossfade.setValue(self.settings.crossfade_seconds)
         self.panel.on_beat.setChecked(self.settings.scene_on_beat)
+        self.panel.remember_scenes.setChecked(self.settings.remember_track_scenes)
+        self.panel.show_remembered_count(len(self.controls.track_scenes))
         self.panel.av_offset.setValue(self.settings.av_offset_ms)
         self.panel.log_frequency.setChecked(self.settings.log_frequency)
         self.panel.auto_level.setChecked(self.settings.auto_level)
@@ -208,6 +210,7 @@ class MainWindow(QMainWindow):
         panel.crossfade_changed.connect(controls.set_crossfade)
         panel.on_beat_changed.connect(controls.set_on_beat)
         panel.mode_chosen.connect(controls.on_mode_chosen)
+        panel.remember_scenes_changed.connect(controls.set_remember_track_scenes)
         panel.log_frequency_changed.connect(controls.set_log_frequency)
         panel.colormap_changed.connect(controls.set_colormap)
 

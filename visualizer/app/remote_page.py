@@ -81,7 +81,8 @@ async function refresh() {
     built = true;
   }
   document.getElementById("now").textContent = !state.scene ? "no picture yet" :
-    state.scene + " (" + state.mode + ")" +
+    state.scene + " (" + state.mode +
+    (state.track && state.track.scene_remembered ? ", remembered for this file" : "") + ")" +
     (state.tempo_bpm ? " · " + Math.round(state.tempo_bpm) + " BPM" : "");
   const track = state.track;
   document.getElementById("track").textContent = !track ? "" : !track.title ? track.file :

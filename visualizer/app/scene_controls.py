@@ -1,5 +1,5 @@
-"""The scene controls: the scene mode, reactivity, feel, scene memory, their presets, A/V
-offset, the spectrogram's axis and colours.
+"""The scene controls: the scene mode (and the scene remembered for each file), reactivity,
+feel, scene memory, their presets, A/V offset, the spectrogram's axis and colours.
 
 Keys, the panel, OSC and MIDI all land here. Each control is kept in the user's settings
 and reaches the worker as a `WorkerCommand` between its frames; the panel shows the value
@@ -34,6 +34,7 @@ from .scene_director import (
     MIN_CROSSFADE_SECONDS,
     SceneMode,
 )
+from .track_scenes import TrackScene, TrackScenes
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -46,6 +47,9 @@ class SceneControls:
         self.window = window
         self.settings = window.settings
         self.panel = window.panel
+        self.track_scenes = TrackScenes(self.settings.track_scenes)
+        self.playing_track: str | None = None  # track_scenes.track_key of the file that plays
+        self.track_scene: TrackScene | None = None  # its remembered scene, which runs
 
     def _categories(self) -> tuple[str, ...] | None:
         runtime = self.window.link.runtime
@@ -64,23 +68,60 @@ class SceneControls:
         self.apply_scene_mode()
 
     def set_scene(self, kind: str, index: int) -> None:
+        """Hold or bias toward category `index`; while a file plays (and remembering is on)
+        it is also remembered for that file."""
         categories = self._categories()
         if categories is None or index >= len(categories):
             return
         self.settings.scene_mode = kind
         self.settings.scene_category = categories[index]
+        self.track_scene = None
+        if self.playing_track is not None and self.settings.remember_track_scenes:
+            self.track_scene = TrackScene(kind, categories[index])
+            self.track_scenes.remember(self.playing_track, self.track_scene)
+            self._keep_track_scenes()
         self.apply_scene_mode()
 
     def set_auto_mode(self) -> None:
+        """The music chooses; the playing file's remembered scene, if any, is forgotten."""
         self.settings.scene_mode = AUTO
+        self.track_scene = None
+        if self.playing_track is not None and self.settings.remember_track_scenes:
+            if self.track_scenes.forget(self.playing_track):
+                self._keep_track_scenes()
         self.apply_scene_mode()
+
+    def track_started(self, key: str | None) -> None:
+        """A file known by `key` starts (None: an input); its remembered scene runs while it
+        plays, else the mode last chosen."""
+        self.playing_track = key
+        remembered = None if key is None else self.track_scenes.scene(key)
+        self.track_scene = remembered if self.settings.remember_track_scenes else None
+        self.apply_scene_mode()
+
+    def set_remember_track_scenes(self, enabled: bool) -> None:
+        """The Scene box's check box: whether a file keeps the scene chosen for it."""
+        self.settings.remember_track_scenes = enabled
+        if self.panel.remember_scenes.isChecked() != enabled:
+            self.panel.remember_scenes.setChecked(enabled)
+        self.track_started(self.playing_track)
+
+    def _keep_track_scenes(self) -> None:
+        self.settings.track_scenes = self.track_scenes.to_json()
+        self.panel.show_remembered_count(len(self.track_scenes))
+
+    def _running_choice(self) -> tuple[str, str]:
+        """The mode and category that run: the playing file's remembered scene, else the
+        mode last chosen."""
+        if self.track_scene is not None:
+            return self.track_scene.mode, self.track_scene.category
+        return self.settings.scene_mode, self.settings.scene_category
 
     def apply_scene_mode(self) -> None:
         categories = self._categories()
         if categories is None:
             return
-        kind = self.settings.scene_mode
-        name = self.settings.scene_category
+        kind, name = self._running_choice()
         if kind not in (HOLD, BIAS) or name not in categories:
             mode = SceneMode()
             box_index = 0
@@ -89,6 +130,13 @@ class SceneControls:
             box_index = 1 + mode.category + (len(categories) if kind == BIAS else 0)
         self.window.link.send(SetSceneMode(mode))
         self.panel.mode_box.setCurrentIndex(box_index)
+        self.panel.show_remembered(self.remembered_scene_runs)
+
+    @property
+    def remembered_scene_runs(self) -> bool:
+        """Whether the scene that runs is the playing file's remembered one."""
+        categories = self._categories() or ()
+        return self.track_scene is not None and self.track_scene.category in categories
 
     def on_mode_chosen(self, index: int) -> None:
         count = len(self._categories() or ())
@@ -139,10 +187,9 @@ class SceneControls:
 
     # ----- presets -----
     def current_look(self) -> Look:
-        """The look that runs now: the scene mode the user chose and the reactivity, feel,
-        scene memory and cross-fade the worker was sent (the model's memory if the user
-        chose none)."""
-        settings = self.settings
+        """The look that runs now: the scene mode that runs (a file's remembered scene, else
+        the one the user chose) and the reactivity, feel, scene memory and cross-fade the
+        worker was sent (the model's memory if the user chose none)."""
         link = self.window.link
         running = link.worker_settings  # the GUI's copy, in step with every command sent
         memory = running.scene_memory_seconds
@@ -152,12 +199,12 @@ class SceneControls:
                 runtime.metadata.scene_memory_seconds if runtime else DEFAULT_SCENE_MEMORY_SECONDS
             )
         memory = min(memory, float(MAX_APP_SECONDS))  # a model may name more than the app offers
-        mode = settings.scene_mode
+        mode, category = self._running_choice()
         categories = self._categories() or ()
-        held = mode in (HOLD, BIAS) and settings.scene_category in categories
+        held = mode in (HOLD, BIAS) and category in categories
         return Look(
             mode=mode if held else AUTO,
-            category=settings.scene_category if held else "",
+            category=category if held else "",
             reactivity=running.reactivity,
             feel_strength=running.feel_strength,
             scene_memory_seconds=memory,

@@ -36,6 +36,7 @@ from .audio_sources import (
 from .frame_worker import ResetAudio, SetAutoLevel
 from .playlist import Playlist, PlaylistError
 from .sample_ring import SampleRing
+from .track_scenes import track_key
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -220,6 +221,7 @@ class SourceSwitcher:
             source.start()
         except (AudioDeviceError, AudioDecodeError) as error:
             window.set_fault("source", str(error))
+            window.controls.track_started(None)
             return False
         self.source = source
         window.watchdog.source_started(window.link.ring.blocks)
@@ -237,7 +239,9 @@ class SourceSwitcher:
             )
             named = f" ({playing})" if tags.title else ""
             window.log(f"playing {source.path.absolute()}{named}")
+            window.controls.track_started(track_key(source.path, tags))
         else:
+            window.controls.track_started(None)
             self.panel.device_label.setText(source.choice.label)
             playing = source.choice.label
             window.log(f"capturing {playing}")

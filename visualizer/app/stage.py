@@ -243,6 +243,10 @@ class Stage(QObject):
                 window.showNormal()
         elif action == "titles":
             window.set_title_cards(switch_value(args, window.settings.title_cards))
+        elif action == "remember_scenes":
+            window.controls.set_remember_track_scenes(
+                switch_value(args, window.settings.remember_track_scenes)
+            )
         elif action == "next":
             window.next_file()
         elif action == "ndi":
@@ -527,6 +531,7 @@ class Stage(QObject):
             "feel": window.worker_settings.feel_strength,
             "crossfade": settings.crossfade_seconds,
             "titles": settings.title_cards,
+            "remember_scenes": settings.remember_track_scenes,
         }
         source = window.source
         if isinstance(source, FilePlayback):
@@ -536,6 +541,7 @@ class Stage(QObject):
                 "title": tags.title,
                 "artist": tags.artist,
                 "album": tags.album,
+                "scene_remembered": window.controls.remembered_scene_runs,
             }
         packet = self._latest
         if packet is None or window.runtime is None:
