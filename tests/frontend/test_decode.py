@@ -192,6 +192,26 @@ def test_corrupt_file_of_a_known_format(tmp_path):
         decode_file(path, RATE)
 
 
+def test_an_mp3_without_frames_is_named_as_such_not_as_a_missing_file(tmp_path):
+    path = tmp_path / "mislabelled.mp3"  # an ID3 tag, then no MPEG frame
+    path.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x10" + bytes(range(256)) * 40)
+    with pytest.raises(CorruptAudioError) as error:
+        decode_file(path, RATE)
+    assert str(error.value) == (
+        f"{path}: looks like MP3 but cannot be decoded (no MP3 audio data found in it)"
+    )
+
+
+def test_libsndfile_reason_follows_the_file_name_once(tmp_path):
+    path = tmp_path / "header_only.wav"
+    path.write_bytes(b"RIFF" + bytes(100))
+    with pytest.raises(CorruptAudioError) as error:
+        decode_file(path, RATE)
+    assert (
+        str(error.value) == f"{path}: looks like WAV but cannot be decoded (Format not recognised)"
+    )
+
+
 def test_unknown_bytes_are_unsupported(tmp_path):
     path = tmp_path / "notes.mp3"
     path.write_text("these are not the samples you are looking for\n" * 20)

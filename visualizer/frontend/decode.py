@@ -95,6 +95,9 @@ class NotAnAudioFileError(AudioDecodeError):
     """The path is missing, a directory, or unreadable."""
 
 
+LIBSNDFILE_SYSTEM_ERROR = 7  # SF_ERR_SYSTEM in sndfile.h
+
+
 def _file_head(path: Path) -> bytes:
     with open(path, "rb") as handle:
         return handle.read(12)
@@ -143,11 +146,23 @@ def open_audio_file(path: Path) -> sf.SoundFile | ContainerAudioFile:
         supported = _libsndfile_kind(head)
         if supported:
             raise CorruptAudioError(
-                f"{path}: looks like {supported} but cannot be decoded ({error})"
+                f"{path}: looks like {supported} but cannot be decoded "
+                f"({_libsndfile_reason(error, supported)})"
             ) from error
         raise UnsupportedAudioError(
             f"{path}: not a recognised audio format (supported: {SUPPORTED_FORMATS})"
         ) from error
+
+
+def _libsndfile_reason(error: Exception, kind: str) -> str:
+    """libsndfile's reason for refusing a file, without its "Error opening 'path': " (the
+    message names the file already). Its system error, which says the file does not exist,
+    is what it answers when its MP3 decoder finds no frame in a file that does exist."""
+    if not isinstance(error, sf.LibsndfileError):
+        return str(error)
+    if error.code == LIBSNDFILE_SYSTEM_ERROR:
+        return f"no {kind} audio data found in it"
+    return error.error_string.rstrip(".")
 
 
 def _open_container(path: Path, container: str) -> ContainerAudioFile:
