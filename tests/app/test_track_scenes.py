@@ -28,7 +28,7 @@ def test_a_file_is_known_by_its_tags_when_it_has_a_title_else_by_name_and_size(t
     assert track_key(path, TrackTags()) == "file:one.ogg:1234"
     assert track_key(path, TrackTags(artist="Someone")) == "file:one.ogg:1234"
     tagged = TrackTags("Dune Sea", "Someone", "Sands")
-    assert track_key(path, tagged) == 'tags:["Dune Sea", "Someone", "Sands"]'
+    assert track_key(path, tagged) == "tags:Dune Sea\tSomeone\tSands"
     assert track_key(tmp_path / "gone.ogg", TrackTags()) == "file:gone.ogg"
 
 

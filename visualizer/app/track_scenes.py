@@ -28,8 +28,8 @@ MAX_REMEMBERED_TRACKS = 1000
 def track_key(path: Path, tags: TrackTags) -> str:
     """What a file is known by: its tags when it has a title, else its name and size (its
     name alone when it cannot be read, as when it went while it played)."""
-    if tags.title:
-        return "tags:" + json.dumps([tags.title, tags.artist, tags.album], ensure_ascii=False)
+    if tags.title:  # a tag is one line of printable text: a tab cannot be in one
+        return "tags:" + "\t".join((tags.title, tags.artist, tags.album))
     try:
         return f"file:{path.name}:{path.stat().st_size}"
     except OSError:
