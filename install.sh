@@ -6,7 +6,8 @@
 #   ./install.sh --train  also torch and the training/export tools
 #   ./install.sh --vj     also OSC and MIDI control (python-osc, mido, python-rtmidi)
 #   ./install.sh --ndi    also NDI output (cyndilib, which bundles Vizrt's NDI runtime)
-#   ./install.sh --dev    training tools, OSC/MIDI, NDI, plus the test tools (what CI uses)
+#   ./install.sh --link   also Ableton Link (LinkPython-extern, with Ableton's GPL Link)
+#   ./install.sh --dev    training tools, OSC/MIDI, NDI, Link, plus the test tools (CI's)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -18,8 +19,9 @@ for arg in "$@"; do
     --train) extras+=(train) ;;
     --vj) extras+=(vj) ;;
     --ndi) extras+=(ndi) ;;
-    --dev) extras+=(train vj ndi dev) ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --link) extras+=(link) ;;
+    --dev) extras+=(train vj ndi link dev) ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "install.sh: unknown option $arg (see --help)" >&2; exit 2 ;;
   esac
 done

@@ -222,3 +222,26 @@ def test_a_scene_change_on_the_beat_waits_two_seconds_at_most_and_can_be_taken_b
     director.changes_on_beat = False
     director.request_mode(SceneMode(BIAS, 1), now=14.0)  # at once
     assert director.mode == SceneMode(BIAS, 1)
+
+
+def test_a_beat_from_links_grid_is_a_pulse_from_its_time_and_onsets_then_make_none():
+    director = _director(pulse_attack_seconds=0.03, pulse_decay_seconds=0.15, pulse_size=0.5)
+    steady = np.full(300, 0.01, np.float32)
+    director.on_onsets(steady, end_time=6.0)
+    director.step(12.0)  # the onsets' first pulse has gone
+    director.beats_from_onsets = False  # Link's grid gives the beats
+    director.changes_on_beat = True
+    director.request_mode(SceneMode(HOLD, 1), now=12.0)
+    onsets = np.concatenate([steady[:20], [0.5]]).astype(np.float32)
+    assert director.on_onsets(onsets, end_time=13.0) == -1  # heard, but not a beat now
+    director.step(13.2)
+    assert director.envelope == pytest.approx(0.0, abs=1e-12)
+    assert director.mode == SceneMode()  # still waiting for a beat
+    director.on_beat(1.0, beat_time=13.25)
+    assert director.mode == SceneMode(HOLD, 1) and director.pending_mode is None
+    times = 13.25 + np.arange(1, 40) / 100.0
+    envelopes = []
+    for now in times:
+        director.step(now)
+        envelopes.append(director.envelope)
+    np.testing.assert_allclose(envelopes, [_pulse(now - 13.25) for now in times], rtol=1e-6)

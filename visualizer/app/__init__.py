@@ -96,6 +96,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the show's log there: each fault the panel shows, with its time, and "
         "errors with their tracebacks (default: ~/.local/state/musicscape/musicscape.log)",
     )
+    group.add_argument(
+        "--link",
+        action="store_true",
+        help="join the Ableton Link session on this network: beats and tempo from its grid "
+        "while it has peers (remembered, as the Stage box's Ableton Link button; 'link' extra)",
+    )
     group.add_argument("--fullscreen", action="store_true", help="start in full screen")
     group.add_argument(
         "--desktop-entry",
@@ -262,6 +268,8 @@ def _run_window(
         window.stage.send_osc(*host_and_port(args.osc_out))
     if args.http is not None:
         window.stage.serve_http(args.http)
+    if args.link:
+        window.stage.set_link(True)
     if output is not None:
         window.use_output(output)
     if choice is not None:

@@ -255,6 +255,15 @@ class AppSettings:
         self._set("vj/canvas_fill", bool(value))
 
     @property
+    def link_enabled(self) -> bool:
+        """Ableton Link is on: the beats follow the session's grid while it has peers."""
+        return self._get("vj/ableton_link", False, bool)
+
+    @link_enabled.setter
+    def link_enabled(self, value: bool) -> None:
+        self._set("vj/ableton_link", bool(value))
+
+    @property
     def title_cards(self) -> bool:
         return self._get("vj/title_cards", True, bool)
 

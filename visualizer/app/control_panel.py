@@ -68,9 +68,14 @@ def describe_level(
     return f"{text}; clipping: turn the input down" if clipping else text
 
 
-def describe_tempo(tempo_bpm: float | None, listening: bool = False) -> str:
+def describe_tempo(
+    tempo_bpm: float | None, listening: bool = False, from_link: bool = False
+) -> str:
     """'124 BPM'; 'listening…' until enough music has been heard to count; 'no steady beat'
-    when the music has no pulse to count."""
+    when the music has no pulse to count; Ableton Link's session tempo to a tenth, as show
+    software sets it: '127.5 BPM (Ableton Link)'."""
+    if from_link and tempo_bpm is not None:
+        return f"{tempo_bpm:.1f} BPM (Ableton Link)"
     if listening:
         return "listening…"
     return "no steady beat" if tempo_bpm is None else f"{tempo_bpm:.0f} BPM"
@@ -362,7 +367,7 @@ class ControlPanel(QWidget):
         feel = describe_feel(packet.arousal, packet.valence)
         if self.feel_label.text() != feel:
             self.feel_label.setText(feel)
-        tempo = describe_tempo(packet.tempo_bpm, packet.tempo_listening)
+        tempo = describe_tempo(packet.tempo_bpm, packet.tempo_listening, packet.tempo_from_link)
         if self.tempo_label.text() != tempo:
             self.tempo_label.setText(tempo)
 

@@ -33,6 +33,8 @@ INPUT_ADDRESSES = {
     "titles": "0 / 1, none toggles: each file's title fades in over the scene as it starts",
     "remember_scenes": "0 / 1, none toggles: a scene held or biased while a file plays is "
     "remembered for that file",
+    "link": "0 / 1, none toggles: Ableton Link: beats and tempo from the session's grid "
+    "while it has peers",
     "next": "none: the next file of the --file list",
     "record": "0 / 1, none toggles: record what the canvas shows",
     "ndi": "0 / 1, none toggles: NDI output",

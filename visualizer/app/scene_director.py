@@ -127,6 +127,7 @@ class SceneDirector:
         self.reactivity = DEFAULT_REACTIVITY
         self.mode = SceneMode()
         self.changes_on_beat = False
+        self.beats_from_onsets = True  # False while Link's grid gives the beats (on_beat)
         self.pending_mode: SceneMode | None = None  # asked for, waiting for the next beat
         self._pending_deadline = math.inf
         self.beat_threshold = beat_threshold
@@ -246,7 +247,8 @@ class SceneDirector:
             self._peak = max(excess, self._peak * self._peak_decay, 1e-6)
             level = excess / self._peak
             self.energy = self.energy * self._energy_decay + level * (1.0 - self._energy_decay)
-            if level >= self.beat_threshold and self._previous_level < self.beat_threshold:
+            rises = level >= self.beat_threshold and self._previous_level < self.beat_threshold
+            if rises and self.beats_from_onsets:
                 self._pending_beat = max(self._pending_beat, min(level, 1.0))
                 self._pending_beat_time = (
                     math.inf
@@ -259,6 +261,13 @@ class SceneDirector:
         if first_beat >= 0:
             self._apply_pending_mode()
         return first_beat
+
+    def on_beat(self, strength: float, beat_time: float) -> None:
+        """A beat from elsewhere (Ableton Link's grid), `strength` 0-1, sounding at
+        `beat_time` (the clock `step` is given): a pulse from then, as an onset's beat."""
+        self._pending_beat = max(self._pending_beat, min(strength, 1.0))
+        self._pending_beat_time = beat_time
+        self._apply_pending_mode()
 
     def _pulse_shape_peak(self) -> float:
         """The peak of exp(-t / decay) - exp(-t / attack)."""

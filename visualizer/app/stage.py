@@ -31,8 +31,9 @@ from PyQt6.QtWidgets import (
 from visualizer.video_file import VideoFileError
 
 from .audio_sources import FilePlayback
-from .frame_worker import FramePacket
+from .frame_worker import FramePacket, SetBeatGrid
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
+from .link_sync import LinkSession, LinkUnavailable
 from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
 from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import INPUT_ADDRESSES, PREFIX, OscListener, OscSender, OscUnavailable
@@ -47,6 +48,7 @@ OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour,
 TRACK_RESEND_SECONDS = 1.0  # the track goes out when it changes and this often
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
+LINK_LABEL_MS = 500  # how often the Link row says how many peers and what tempo
 RECORD_SIZE = 720  # pixels, square like the scene
 MASTER_STEPS = 100  # master slider units per 1.0
 
@@ -190,6 +192,20 @@ class Stage(QObject):
         self.ndi_label = QLabel("off")
         self.ndi_label.setWordWrap(True)
         form.addRow(self.ndi_button, self.ndi_label)
+        self.link_session: LinkSession | None = None
+        self.link_button = QPushButton("Ableton Link")
+        self.link_button.setCheckable(True)
+        self.link_button.setToolTip(
+            "Beats and tempo from the Link session of the show's software (DJ or DAW) on this "
+            "network, while it has peers; musicscape only follows its tempo"
+        )
+        self.link_button.clicked.connect(lambda: self.perform("link"))
+        self.link_label = QLabel("off")
+        self.link_label.setWordWrap(True)
+        form.addRow(self.link_button, self.link_label)
+        self._link_timer = QTimer(self)
+        self._link_timer.setInterval(LINK_LABEL_MS)
+        self._link_timer.timeout.connect(self._show_link)
         self.master_slider = QSlider(Qt.Orientation.Horizontal)
         self.master_slider.setRange(0, MASTER_STEPS)
         self.master_slider.setValue(MASTER_STEPS)
@@ -211,6 +227,8 @@ class Stage(QObject):
         form.addRow("Blackout fade", self.fade_box)
         layout = window.panel.layout()
         layout.insertWidget(layout.count() - 2, self.box)  # above the hint and the stretch
+        if window.settings.link_enabled:
+            self.set_link(True)
 
     # ----- remote control -----
     def perform(self, action: str, args: tuple = ()) -> None:
@@ -247,6 +265,8 @@ class Stage(QObject):
             window.controls.set_remember_track_scenes(
                 switch_value(args, window.settings.remember_track_scenes)
             )
+        elif action == "link":
+            self.set_link(switch_value(args, self.link_session is not None))
         elif action == "next":
             window.next_file()
         elif action == "ndi":
@@ -369,6 +389,43 @@ class Stage(QObject):
         self.ndi_button.setChecked(True)
         self.ndi_label.setText(f"sending as '{self.ndi.name}' from the next frame")
         return True
+
+    # ----- Ableton Link -----
+    def set_link(self, on: bool) -> bool:
+        """Join the Ableton Link session on this network (remembered), or leave it; the
+        worker takes its beats from the session's grid while it has peers."""
+        if on and self.link_session is None:
+            try:
+                self.link_session = LinkSession()
+            except LinkUnavailable as error:
+                self.link_button.setChecked(False)
+                self.link_label.setText(str(error))
+                return False
+        elif not on and self.link_session is not None:
+            self.window.link.send(SetBeatGrid(None))
+            self.link_session.close()
+            self.link_session = None
+        self.window.settings.link_enabled = on
+        self.link_button.setChecked(on)
+        if on:
+            self.window.link.send(SetBeatGrid(self.link_session))
+            self._link_timer.start()
+        else:
+            self._link_timer.stop()
+        self._show_link()
+        return True
+
+    def _show_link(self) -> None:
+        session = self.link_session
+        if session is None:
+            text = "off"
+        elif session.peers == 0:
+            text = "no peers yet: beats from the music"
+        else:
+            peers = "1 peer" if session.peers == 1 else f"{session.peers} peers"
+            text = f"{peers} at {session.tempo_bpm:.1f} BPM: beats on the session's grid"
+        if self.link_label.text() != text:
+            self.link_label.setText(text)
 
     # ----- saved pictures -----
     def save_picture(self) -> Path | None:
@@ -532,6 +589,10 @@ class Stage(QObject):
             "crossfade": settings.crossfade_seconds,
             "titles": settings.title_cards,
             "remember_scenes": settings.remember_track_scenes,
+            "link": {
+                "on": self.link_session is not None,
+                "peers": 0 if self.link_session is None else self.link_session.peers,
+            },
         }
         source = window.source
         if isinstance(source, FilePlayback):
@@ -637,3 +698,7 @@ class Stage(QObject):
             self.midi.close()
             self.midi = None
         self.set_ndi(False)
+        self._link_timer.stop()
+        if self.link_session is not None:  # leaves the session; the setting stays as it was
+            self.link_session.close()
+            self.link_session = None
