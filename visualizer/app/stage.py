@@ -417,13 +417,15 @@ class Stage(QObject):
 
     def _show_link(self) -> None:
         session = self.link_session
+        peers = 0 if session is None else session.peers
+        tempo = None if session is None else session.tempo_bpm  # None: the last peer left
         if session is None:
             text = "off"
-        elif session.peers == 0:
+        elif peers == 0 or tempo is None:
             text = "no peers yet: beats from the music"
         else:
-            peers = "1 peer" if session.peers == 1 else f"{session.peers} peers"
-            text = f"{peers} at {session.tempo_bpm:.1f} BPM: beats on the session's grid"
+            counted = "1 peer" if peers == 1 else f"{peers} peers"
+            text = f"{counted} at {tempo:.1f} BPM: beats on the session's grid"
         if self.link_label.text() != text:
             self.link_label.setText(text)
 
