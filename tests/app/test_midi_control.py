@@ -102,6 +102,7 @@ def test_a_control_learnt_again_moves_and_bindings_persist(store, tmp_path):
 def test_every_continuous_control_and_category_key_can_be_bound():
     names = targets()
     assert {"reactivity", "scene_memory", "auto", "blackout", "next", "record"} <= set(names)
+    assert {"on_beat", "titles", "link", "ndi", "picture"} <= set(names)
     assert {f"hold {n}" for n in range(1, 10)} | {f"bias {n}" for n in range(1, 10)} <= set(names)
     with pytest.raises(ValueError, match="no control 'volume'"):
         MidiBindings(settings_from_file(os.devnull)).learn("volume")

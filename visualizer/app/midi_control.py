@@ -48,6 +48,7 @@ BUTTONS = (
     "blackout",
     "fullscreen",
     "titles",
+    "link",
     "next",
     "record",
     "picture",
