@@ -208,16 +208,16 @@ def test_a_scene_chosen_while_a_file_plays_is_that_files_the_next_time_it_plays(
     assert again.window.link.sent[-1] == SetSceneMode(SceneMode())
 
 
-def test_the_panel_says_when_the_scene_is_the_files_own(make_controls):
+def test_the_scene_that_runs_is_known_to_be_the_files_own_only_while_it_plays(make_controls):
     controls, window = make_controls()
     controls.track_started("file:a.ogg:1000")
     controls.set_scene(BIAS, 2)
-    assert window.panel._scene_remembered
+    assert controls.remembered_scene_runs
     controls.track_started("file:b.ogg:2000")
-    assert not window.panel._scene_remembered
+    assert not controls.remembered_scene_runs
     controls.set_scene(HOLD, 0)  # chosen with no file playing: the mode, nobody's own
     controls.track_started(None)
-    assert not window.panel._scene_remembered
+    assert not controls.remembered_scene_runs
 
 
 def test_remembering_turned_off_keeps_what_was_remembered_and_remembers_nothing_new(
@@ -247,7 +247,7 @@ def test_a_remembered_category_the_models_lack_leaves_the_music_to_choose(make_c
     window.link.use(("water", "desert"))
     controls.show_categories(("water", "desert"))
     assert window.link.sent[-1] == SetSceneMode(SceneMode())
-    assert not window.panel._scene_remembered
+    assert not controls.remembered_scene_runs
     window.link.use(CATEGORIES)
     controls.show_categories(CATEGORIES)  # the models with mountain are back
     assert window.link.sent[-1] == SetSceneMode(SceneMode(HOLD, 2))
