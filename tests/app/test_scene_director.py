@@ -86,6 +86,16 @@ def _pulse(seconds: float, attack: float = 0.03, decay: float = 0.15) -> float:
     return (np.exp(-seconds / decay) - np.exp(-seconds / attack)) / peak
 
 
+def _envelopes_after(director: SceneDirector, start: float) -> tuple[np.ndarray, list[float]]:
+    """The beat envelope stepped every 10 ms for 0.39 s after `start`."""
+    times = start + np.arange(1, 40) / 100.0
+    envelopes = []
+    for now in times:
+        director.step(now)
+        envelopes.append(director.envelope)
+    return times, envelopes
+
+
 def test_a_beat_is_a_bounded_pulse_from_when_its_frame_ended():
     director = _director(pulse_attack_seconds=0.03, pulse_decay_seconds=0.15, pulse_size=0.5)
     steady = np.full(300, 0.01, np.float32)  # 6 s of steady sound
@@ -96,11 +106,7 @@ def test_a_beat_is_a_bounded_pulse_from_when_its_frame_ended():
     assert director.envelope == pytest.approx(0.0, abs=1e-12)  # the first pulse has gone
     onsets = np.concatenate([steady[:20], [0.5]]).astype(np.float32)
     assert director.on_onsets(onsets, end_time=13.0) == 20  # its frame ended at 13.0
-    times = 13.0 + np.arange(1, 40) / 100.0
-    envelopes = []
-    for now in times:
-        director.step(now)
-        envelopes.append(director.envelope)
+    times, envelopes = _envelopes_after(director, 13.0)
     np.testing.assert_allclose(envelopes, [_pulse(now - 13.0) for now in times], rtol=1e-6)
     assert max(envelopes) <= 1.0 and times[int(np.argmax(envelopes))] == pytest.approx(13.06)
 
@@ -239,9 +245,5 @@ def test_a_beat_from_links_grid_is_a_pulse_from_its_time_and_onsets_then_make_no
     assert director.mode == SceneMode()  # still waiting for a beat
     director.on_beat(1.0, beat_time=13.25)
     assert director.mode == SceneMode(HOLD, 1) and director.pending_mode is None
-    times = 13.25 + np.arange(1, 40) / 100.0
-    envelopes = []
-    for now in times:
-        director.step(now)
-        envelopes.append(director.envelope)
+    times, envelopes = _envelopes_after(director, 13.25)
     np.testing.assert_allclose(envelopes, [_pulse(now - 13.25) for now in times], rtol=1e-6)
