@@ -182,7 +182,7 @@ def test_a_scene_chosen_while_a_file_plays_is_that_files_the_next_time_it_plays(
     controls.track_started("file:a.ogg:1000")  # nothing remembered yet: the music chooses
     controls.set_scene(HOLD, 1)  # the listener corrects the scene of a: water
     assert sent == [SetSceneMode(SceneMode()), SetSceneMode(SceneMode(HOLD, 1))]
-    assert panel.remember_scenes.text() == "Remember each file's scene (1 file)"
+    assert panel.remember_scenes.text() == "Remember each track's scene (1 track)"
     controls.track_started("file:b.ogg:2000")  # no scene of its own: the hold goes on
     controls.set_auto_mode()  # and auto, as before, is the music's choice
     controls.track_started("file:a.ogg:1000")
@@ -203,7 +203,7 @@ def test_a_scene_chosen_while_a_file_plays_is_that_files_the_next_time_it_plays(
     assert again.window.link.sent[-1] == SetSceneMode(SceneMode(HOLD, 1))
     again.set_auto_mode()  # auto while a plays forgets it
     assert again.track_scenes.scene("file:a.ogg:1000") is None
-    assert again.panel.remember_scenes.text() == "Remember each file's scene (0 files)"
+    assert again.panel.remember_scenes.text() == "Remember each track's scene (0 tracks)"
     again.track_started("file:a.ogg:1000")
     assert again.window.link.sent[-1] == SetSceneMode(SceneMode())
 

@@ -58,6 +58,7 @@ def test_a_tagged_file_shows_its_title_and_artist_on_the_scene_and_around_it(
         "title": "Sands of Time",
         "artist": "Omri Lahav",
         "album": "0 A.D.",
+        "player": "",
         "scene_remembered": False,
     }
     start = window.canvas.frames_painted

@@ -102,7 +102,7 @@ def test_the_window_starts_a_file_in_its_remembered_scene_after_a_restart(
         qtbot.waitUntil(
             lambda: window.worker.settings.scene_mode == mode, timeout=WINDOW_TIMEOUT_MS
         )
-        note = " (remembered for this file)" if remembered else ""
+        note = " (remembered for this track)" if remembered else ""
         shown = mode.describe(categories)
         # a category the test models have no prototype of waits until the music produces it
         texts = (shown + note, shown + " (waiting to hear it once)" + note)
@@ -121,7 +121,7 @@ def test_the_window_starts_a_file_in_its_remembered_scene_after_a_restart(
     moved.mkdir()
     (moved / "renamed.ogg").write_bytes(dune.read_bytes())  # a library moved: the same tags
     window = make_window(model_dir)  # the app started again, on the same settings
-    assert window.panel.remember_scenes.text() == ("Remember each file's scene (1 file)")
+    assert window.panel.remember_scenes.text() == ("Remember each track's scene (1 track)")
     assert window.play_file(moved / "renamed.ogg")
     runs(SceneMode(HOLD, 1), remembered=True)
     state = window.stage.state()  # as the HTTP remote answers it

@@ -222,8 +222,9 @@ class ControlPanel(QWidget):
         scene_form.addRow("Mode", self.mode_box)
         self.remember_scenes = QCheckBox()
         self.remember_scenes.setToolTip(
-            "A scene you hold or bias toward while a file plays is kept for that file, and the "
-            "file starts in it the next time it plays; auto while it plays forgets it"
+            "A scene you hold or bias toward while a file (or a named track from another "
+            "player) plays is kept for that track, which starts in it the next time it plays; "
+            "auto while it plays forgets it"
         )
         self.remember_scenes.toggled.connect(self.remember_scenes_changed.emit)
         self.show_remembered_count(0)
@@ -361,7 +362,7 @@ class ControlPanel(QWidget):
         if packet.pending_mode is not None:
             text += f"; {packet.pending_mode.describe(categories)} on the next beat"
         if self._scene_remembered:
-            text += " (remembered for this file)"
+            text += " (remembered for this track)"
         if self.mode_label.text() != text:
             self.mode_label.setText(text)
         feel = describe_feel(packet.arousal, packet.valence)
@@ -376,8 +377,8 @@ class ControlPanel(QWidget):
         self._scene_remembered = remembered
 
     def show_remembered_count(self, count: int) -> None:
-        files = "1 file" if count == 1 else f"{count:,} files"
-        self.remember_scenes.setText(f"Remember each file's scene ({files})")
+        tracks = "1 track" if count == 1 else f"{count:,} tracks"
+        self.remember_scenes.setText(f"Remember each track's scene ({tracks})")
 
     def show_figures(self, fps: float, latencies) -> None:
         """The live frame rate, and the median audio-to-picture latency of the last 20 beats."""

@@ -40,6 +40,7 @@ from .keyboard import bind_keys, help_overlay
 from .media_keys import MediaKeys
 from .model_loader import ModelLoader
 from .model_runtime import ModelRuntime
+from .now_playing import NowPlaying
 from .playlist import Playlist
 from .presets import PresetError
 from .sample_ring import SampleRing
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
         self.screen_saver.changed.connect(self.panel.screen_label.setText)
         self.panel.screen_label.setText(self.screen_saver.status)
         self.media_keys = MediaKeys(self, session_bus)
+        self.now_playing = NowPlaying(session_bus, lambda: self.media_keys.service, self)
+        self.now_playing.changed.connect(self.sources.show_player_track)
         if settings.geometry is not None:
             self.restoreGeometry(settings.geometry)
         else:
@@ -543,6 +546,7 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         self.health_timer.stop()
         self.screen_saver.close()
+        self.now_playing.watch(False)
         self.media_keys.close()
         self.stage.close()
         self.link.close()

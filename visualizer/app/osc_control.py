@@ -31,8 +31,8 @@ INPUT_ADDRESSES = {
     "blackout_fade": "float 0-10: seconds the blackout takes to fade to black and back (0: a cut)",
     "fullscreen": "0 / 1, none toggles",
     "titles": "0 / 1, none toggles: each file's title fades in over the scene as it starts",
-    "remember_scenes": "0 / 1, none toggles: a scene held or biased while a file plays is "
-    "remembered for that file",
+    "remember_scenes": "0 / 1, none toggles: a scene held or biased while a track plays is "
+    "remembered for that track",
     "link": "0 / 1, none toggles: Ableton Link: beats and tempo from the session's grid "
     "while it has peers",
     "next": "none: the next file of the --file list",

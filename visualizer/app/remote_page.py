@@ -82,7 +82,7 @@ async function refresh() {
   }
   document.getElementById("now").textContent = !state.scene ? "no picture yet" :
     state.scene + " (" + state.mode +
-    (state.track && state.track.scene_remembered ? ", remembered for this file" : "") + ")" +
+    (state.track && state.track.scene_remembered ? ", remembered for this track" : "") + ")" +
     (state.tempo_bpm ? " · " + Math.round(state.tempo_bpm) + " BPM" : "");
   const track = state.track;
   document.getElementById("track").textContent = !track ? "" : !track.title ? track.file :

@@ -1,4 +1,4 @@
-"""The scene controls: the scene mode (and the scene remembered for each file), reactivity,
+"""The scene controls: the scene mode (and the scene remembered for each track), reactivity,
 feel, scene memory, their presets, A/V offset, the spectrogram's axis and colours.
 
 Keys, the panel, OSC and MIDI all land here. Each control is kept in the user's settings
@@ -48,7 +48,7 @@ class SceneControls:
         self.settings = window.settings
         self.panel = window.panel
         self.track_scenes = TrackScenes(self.settings.track_scenes)
-        self.playing_track: str | None = None  # track_scenes.track_key of the file that plays
+        self.playing_track: str | None = None  # track_scenes' key of the track that plays
         self.track_scene: TrackScene | None = None  # its remembered scene, which runs
 
     def _categories(self) -> tuple[str, ...] | None:
@@ -68,8 +68,9 @@ class SceneControls:
         self.apply_scene_mode()
 
     def set_scene(self, kind: str, index: int) -> None:
-        """Hold or bias toward category `index`; while a file plays (and remembering is on)
-        it is also remembered for that file."""
+        """Hold or bias toward category `index`; while a known track plays (a file, or a
+        named track another player plays into an input; remembering on) it is also
+        remembered for that track."""
         categories = self._categories()
         if categories is None or index >= len(categories):
             return
@@ -83,7 +84,7 @@ class SceneControls:
         self.apply_scene_mode()
 
     def set_auto_mode(self) -> None:
-        """The music chooses; the playing file's remembered scene, if any, is forgotten."""
+        """The music chooses; the playing track's remembered scene, if any, is forgotten."""
         self.settings.scene_mode = AUTO
         self.track_scene = None
         if self.playing_track is not None and self.settings.remember_track_scenes:
@@ -92,15 +93,15 @@ class SceneControls:
         self.apply_scene_mode()
 
     def track_started(self, key: str | None) -> None:
-        """A file known by `key` starts (None: an input); its remembered scene runs while it
-        plays, else the mode last chosen."""
+        """A track known by `key` starts (None: an input, with no named track); its
+        remembered scene runs while it plays, else the mode last chosen."""
         self.playing_track = key
         remembered = None if key is None else self.track_scenes.scene(key)
         self.track_scene = remembered if self.settings.remember_track_scenes else None
         self.apply_scene_mode()
 
     def set_remember_track_scenes(self, enabled: bool) -> None:
-        """The Scene box's check box: whether a file keeps the scene chosen for it."""
+        """The Scene box's check box: whether a track keeps the scene chosen for it."""
         self.settings.remember_track_scenes = enabled
         if self.panel.remember_scenes.isChecked() != enabled:
             self.panel.remember_scenes.setChecked(enabled)
@@ -111,7 +112,7 @@ class SceneControls:
         self.panel.show_remembered_count(len(self.track_scenes))
 
     def _running_choice(self) -> tuple[str, str]:
-        """The mode and category that run: the playing file's remembered scene, else the
+        """The mode and category that run: the playing track's remembered scene, else the
         mode last chosen."""
         if self.track_scene is not None:
             return self.track_scene.mode, self.track_scene.category
@@ -134,7 +135,7 @@ class SceneControls:
 
     @property
     def remembered_scene_runs(self) -> bool:
-        """Whether the scene that runs is the playing file's remembered one."""
+        """Whether the scene that runs is the playing track's remembered one."""
         categories = self._categories() or ()
         return self.track_scene is not None and self.track_scene.category in categories
 
@@ -187,7 +188,7 @@ class SceneControls:
 
     # ----- presets -----
     def current_look(self) -> Look:
-        """The look that runs now: the scene mode that runs (a file's remembered scene, else
+        """The look that runs now: the scene mode that runs (a track's remembered scene, else
         the one the user chose) and the reactivity, feel, scene memory and cross-fade the
         worker was sent (the model's memory if the user chose none)."""
         link = self.window.link

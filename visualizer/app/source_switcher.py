@@ -36,10 +36,11 @@ from .audio_sources import (
 from .frame_worker import ResetAudio, SetAutoLevel
 from .playlist import Playlist, PlaylistError
 from .sample_ring import SampleRing
-from .track_scenes import track_key
+from .track_scenes import tags_key, track_key
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+    from .now_playing import PlayerTrack
 
 APP_TITLE = "musicscape"
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_FILE_SUFFIXES)
@@ -221,6 +222,7 @@ class SourceSwitcher:
             source.start()
         except (AudioDeviceError, AudioDecodeError) as error:
             window.set_fault("source", str(error))
+            window.now_playing.watch(False)
             window.controls.track_started(None)
             return False
         self.source = source
@@ -239,14 +241,37 @@ class SourceSwitcher:
             )
             named = f" ({playing})" if tags.title else ""
             window.log(f"playing {source.path.absolute()}{named}")
+            window.now_playing.watch(False)
             window.controls.track_started(track_key(source.path, tags))
         else:
             window.controls.track_started(None)
+            window.now_playing.watch(True)  # what a desktop player plays into it, if one does
             self.panel.device_label.setText(source.choice.label)
             playing = source.choice.label
             window.log(f"capturing {playing}")
         window.setWindowTitle(f"{playing} — {APP_TITLE}")  # what plays, in the task bar
+        if isinstance(source, CaptureSource) and window.now_playing.track is not None:
+            self.show_player_track(window.now_playing.track)  # a player already plays into it
         return True
+
+    def show_player_track(self, track: PlayerTrack | None) -> None:
+        """What a desktop media player plays while an input is captured (now_playing.py):
+        named as a file's tags are, its title on the scene, its remembered scene."""
+        source, window = self.source, self.window
+        if not isinstance(source, CaptureSource):
+            return
+        if track is None:
+            self.panel.source_label.setText(source.description)
+            window.setWindowTitle(f"{source.choice.label} — {APP_TITLE}")
+            window.controls.track_started(None)
+            return
+        tags = track.tags
+        playing = tags.label(track.player)
+        self.panel.source_label.setText(f"{source.description}\n{playing} ({track.player})")
+        window.canvas.show_title(tags.title, " · ".join(filter(None, (tags.artist, tags.album))))
+        window.log(f"hearing {playing} from {track.player}")
+        window.setWindowTitle(f"{playing} — {APP_TITLE}")
+        window.controls.track_started(tags_key(tags))
 
     def _levelled(self, source: CaptureSource | FilePlayback | None) -> bool:
         """Whether `source` gets the automatic gain: an input, with auto level on."""

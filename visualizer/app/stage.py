@@ -30,7 +30,7 @@ from PyQt6.QtWidgets import (
 
 from visualizer.video_file import VideoFileError
 
-from .audio_sources import FilePlayback
+from .audio_sources import CaptureSource, FilePlayback
 from .frame_worker import FramePacket, SetBeatGrid
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .link_sync import LinkSession, LinkUnavailable
@@ -596,14 +596,21 @@ class Stage(QObject):
                 "peers": 0 if self.link_session is None else self.link_session.peers,
             },
         }
-        source = window.source
+        source, heard = window.source, window.now_playing.track
         if isinstance(source, FilePlayback):
-            tags = source.tags
+            playing = (source.path.name, source.tags, "")
+        elif isinstance(source, CaptureSource) and heard is not None:
+            playing = ("", heard.tags, heard.player)  # what a desktop player plays into it
+        else:
+            playing = None
+        if playing is not None:
+            file_name, tags, player = playing
             state["track"] = {
-                "file": source.path.name,
+                "file": file_name,
                 "title": tags.title,
                 "artist": tags.artist,
                 "album": tags.album,
+                "player": player,
                 "scene_remembered": window.controls.remembered_scene_runs,
             }
         packet = self._latest

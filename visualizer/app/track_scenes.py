@@ -1,15 +1,17 @@
-"""The scene remembered for each file: a listener's correction that sticks.
+"""The scene remembered for each track: a listener's correction that sticks.
 
 On music the models never heard the category is right for about 4 windows in 10 (the model
-card's cross-validation), so a listener who holds or biases a scene while one of their files
-plays has told the app what that track is. That choice is kept for the file, and the next
-time it plays it starts in that scene; going back to auto while it plays forgets it.
+card's cross-validation), so a listener who holds or biases a scene while one of their
+tracks plays (a file, or a named track another desktop player plays into an input,
+now_playing.py) has told the app what that track is. That choice is kept for the track, and
+the next time it plays it starts in that scene; going back to auto while it plays forgets it.
 
-A file is known by its tags (title, artist, album) when it has a title, so a track keeps its
-scene when the library moves or is copied; else by its name and size in bytes. The scenes are
-kept in the user's settings as JSON (never pickle), the category by name, the most recently
-chosen last; past MAX_REMEMBERED_TRACKS the oldest choice is dropped. A stored value that is
-not such a list (edited by hand, or from a later version) reads as nothing remembered.
+A track is known by its tags (title, artist, album) when it has a title, so it keeps its
+scene when the library moves or is copied, and whether it is streamed or played from a
+file; a file without a title by its name and size in bytes. The scenes are kept in the
+user's settings as JSON (never pickle), the category by name, the most recently chosen
+last; past MAX_REMEMBERED_TRACKS the oldest choice is dropped. A stored value that is not
+such a list (edited by hand, or from a later version) reads as nothing remembered.
 """
 
 from __future__ import annotations
@@ -25,11 +27,20 @@ from .scene_director import BIAS, HOLD
 MAX_REMEMBERED_TRACKS = 1000
 
 
+def tags_key(tags: TrackTags) -> str | None:
+    """What a track is known by when its tags have a title (a file's, or what a desktop
+    player says it plays: the same track either way); None without a title."""
+    if not tags.title:
+        return None
+    # a tag is one line of printable text: a tab cannot be in one
+    return "tags:" + "\t".join((tags.title, tags.artist, tags.album))
+
+
 def track_key(path: Path, tags: TrackTags) -> str:
     """What a file is known by: its tags when it has a title, else its name and size (its
     name alone when it cannot be read, as when it went while it played)."""
-    if tags.title:  # a tag is one line of printable text: a tab cannot be in one
-        return "tags:" + "\t".join((tags.title, tags.artist, tags.album))
+    if tags.title:
+        return tags_key(tags)
     try:
         return f"file:{path.name}:{path.stat().st_size}"
     except OSError:

@@ -192,7 +192,12 @@ class TrackTags:
 
     @classmethod
     def of(cls, opened: sf.SoundFile | ContainerAudioFile) -> TrackTags:
-        return cls(*(_tag_text(getattr(opened, key, "")) for key in TAG_KEYS))
+        return cls.cleaned(*(getattr(opened, key, "") for key in TAG_KEYS))
+
+    @classmethod
+    def cleaned(cls, title: object, artist: object, album: object) -> TrackTags:
+        """Tags from anywhere (a file, a media player), each made one printable line."""
+        return cls(_tag_text(title), _tag_text(artist), _tag_text(album))
 
     def label(self, file_name: str) -> str:
         """'Title — Artist', the title alone, or `file_name` when the file has no title."""
