@@ -13,7 +13,7 @@ import sys
 import pytest
 from PyQt6.QtDBus import QDBusConnection
 
-from visualizer.app.now_playing import PlayerTrack, metadata_tags
+from visualizer.app.now_playing import PlayerTrack, metadata_tags, player_name
 from visualizer.app.scene_director import HOLD, SceneMode
 from visualizer.frontend.decode import TrackTags
 
@@ -24,6 +24,12 @@ TIMEOUT_MS = 20_000  # the other player starts as a new process: its imports tak
 pytestmark = pytest.mark.skipif(
     shutil.which("dbus-daemon") is None, reason="needs dbus-daemon (install.sh --dev)"
 )
+
+
+def test_a_player_is_named_without_the_instance_it_adds():
+    assert player_name("org.mpris.MediaPlayer2.spotify") == "spotify"
+    assert player_name("org.mpris.MediaPlayer2.firefox.instance_1_84") == "firefox"
+    assert player_name("org.mpris.MediaPlayer2.musicscape.instance4242") == "musicscape"
 
 
 def test_mpris_metadata_becomes_a_tracks_tags():
@@ -79,23 +85,21 @@ def test_a_track_another_player_plays_into_the_input_is_named_and_keeps_its_scen
 
     song = tagged_ogg(tmp_path / "song.ogg", "Sands of Time", "Omri Lahav", "0 A.D.")
     player = other_player(song)
-    expected = PlayerTrack(
-        f"musicscape.instance{player.pid}", TrackTags("Sands of Time", "Omri Lahav", "0 A.D.")
-    )
+    expected = PlayerTrack("musicscape", TrackTags("Sands of Time", "Omri Lahav", "0 A.D."))
     qtbot.waitUntil(lambda: window.now_playing.track == expected, timeout=TIMEOUT_MS)
     qtbot.waitUntil(
         lambda: window.canvas.title_showing() == ("Sands of Time", "Omri Lahav · 0 A.D."),
         timeout=TIMEOUT_MS,
     )
     source = window.panel.source_label.text().splitlines()
-    assert source[1] == f"Sands of Time — Omri Lahav (musicscape.instance{player.pid})"
+    assert source[1] == "Sands of Time — Omri Lahav (musicscape)"
     assert window.windowTitle() == "Sands of Time — Omri Lahav — musicscape"
     assert window.stage.state()["track"] == {  # as the HTTP remote and OSC /track give it
         "file": "",
         "title": "Sands of Time",
         "artist": "Omri Lahav",
         "album": "0 A.D.",
-        "player": f"musicscape.instance{player.pid}",
+        "player": "musicscape",
         "scene_remembered": False,
     }
 

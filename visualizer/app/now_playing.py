@@ -36,8 +36,14 @@ PLAYING = "Playing"
 
 @dataclass(frozen=True)
 class PlayerTrack:
-    player: str  # the player's name on the bus after the MPRIS prefix ("spotify")
+    player: str  # the player's name, as player_name gives it ("spotify", "firefox")
     tags: TrackTags
+
+
+def player_name(bus_name: str) -> str:
+    """A player's name from its MPRIS bus name, without the instance a player may add
+    ("org.mpris.MediaPlayer2.firefox.instance_1_84" -> "firefox")."""
+    return bus_name.removeprefix(MPRIS_PREFIX).split(".")[0]
 
 
 def metadata_tags(metadata: dict) -> TrackTags:
@@ -157,7 +163,7 @@ class NowPlaying(QObject):
             self._set_track(None)
             return
         _, name, tags = max(playing)
-        self._set_track(PlayerTrack(name.removeprefix(MPRIS_PREFIX), tags))
+        self._set_track(PlayerTrack(player_name(name), tags))
 
     def _set_track(self, track: PlayerTrack | None) -> None:
         if track != self.track:
