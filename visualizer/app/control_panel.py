@@ -201,10 +201,11 @@ class ControlPanel(QWidget):
         )
         self.auto_level.toggled.connect(self.auto_level_changed.emit)
         source_layout.addWidget(self.auto_level)
-        self.title_cards = QCheckBox("Show each file's title on the scene")
+        self.title_cards = QCheckBox("Show each track's title on the scene")
         self.title_cards.setToolTip(
-            "When a file starts, its title and artist (from its tags, else its name) fade in "
-            "over the scene for a few seconds (T); recordings and NDI never carry them"
+            "When a file starts (or another player starts a track into an input), its title "
+            "and artist (from its tags, else its name) fade in over the scene for a few "
+            "seconds (T); recordings and NDI never carry them"
         )
         self.title_cards.toggled.connect(self.title_cards_changed.emit)
         source_layout.addWidget(self.title_cards)

@@ -36,7 +36,7 @@ SHORTCUTS = (
     ("F1 … F8", "recall that preset: scene mode, reactivity, feel, memory, cross-fade"),
     ("Shift+F1 … F8", "store the look that runs now in that preset"),
     ("L", "log / linear frequency axis"),
-    ("T", "show each file's title on the scene when it starts, or not"),
+    ("T", "show each track's title on the scene when it starts, or not"),
     ("Ctrl+R", "reload the models"),
     ("B", "blackout on / off: fade to black and back over the Blackout fade time"),
     ("R", "record what the canvas shows, with the sound, on / off"),

@@ -30,7 +30,7 @@ INPUT_ADDRESSES = {
     "master": "float 0-1: how bright the picture goes out (at once)",
     "blackout_fade": "float 0-10: seconds the blackout takes to fade to black and back (0: a cut)",
     "fullscreen": "0 / 1, none toggles",
-    "titles": "0 / 1, none toggles: each file's title fades in over the scene as it starts",
+    "titles": "0 / 1, none toggles: each track's title fades in over the scene as it starts",
     "remember_scenes": "0 / 1, none toggles: a scene held or biased while a track plays is "
     "remembered for that track",
     "link": "0 / 1, none toggles: Ableton Link: beats and tempo from the session's grid "
