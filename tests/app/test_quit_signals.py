@@ -109,3 +109,18 @@ def test_the_handlers_before_come_back(qapp, number):
     assert signal.getsignal(number) == quit_signals._on_signal
     quit_signals.restore()
     assert signal.getsignal(number) is before
+
+
+def test_a_sigterm_while_the_window_is_being_made_closes_it_as_soon_as_it_shows(
+    tmp_path, beats_file
+):
+    log = tmp_path / "show.log"
+    with running_app(tmp_path, beats_file, "--log", str(log)) as app:
+        # "started" is written before the window is made: the signal comes while it is
+        wait_for(lambda: log.exists() and "started" in log.read_text(), START_TIMEOUT, "start")
+        output = signalled(app, signal.SIGTERM)
+    assert app.returncode == 128 + signal.SIGTERM, output
+    lines = log.read_text().splitlines()
+    assert "models loaded" in "\n".join(lines)  # the window was made, then closed
+    assert lines[-1].endswith("musicscape closed")
+    assert settings_from_file(str(tmp_path / "app.ini")).value("window/geometry") is not None

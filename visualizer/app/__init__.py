@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from PyQt6.QtWidgets import QApplication
 
     from .audio_sources import InputChoice, OutputChoice
+    from .main_window import MainWindow
     from .playlist import Playlist
     from .show_log import ShowLog
 
@@ -239,11 +240,33 @@ def _run_window(
     output: OutputChoice | None,
 ) -> int:
     """Open the window as the options say and run it until it closes; the exit status."""
+    from .quit_signals import QuitOnSignals
+
+    windows: list[MainWindow] = []
+    # A Ctrl-C or SIGTERM closes the app as its close button does, also one that comes while
+    # the window is being made (a fresh install's first start compiles for seconds): it is
+    # acted on once the event loop runs, and the window closes as soon as it is shown.
+    quit_signals = QuitOnSignals(lambda: windows[0].close(), application)
+    try:
+        windows.append(_show_window(args, show_log, playlist, choice, output))
+        status = application.exec()
+    finally:
+        quit_signals.restore()
+    return 128 + quit_signals.received if quit_signals.received else status
+
+
+def _show_window(
+    args: argparse.Namespace,
+    show_log: ShowLog,
+    playlist: Playlist | None,
+    choice: InputChoice | None,
+    output: OutputChoice | None,
+) -> MainWindow:
+    """The window, made and shown as the options say."""
     from .app_settings import AppSettings, settings_from_file, user_settings
     from .command_line import host_and_port
     from .frame_worker import WorkerSettings
     from .main_window import MainWindow
-    from .quit_signals import QuitOnSignals
 
     store = settings_from_file(args.settings) if args.settings else user_settings()
     settings = AppSettings(store)
@@ -280,7 +303,4 @@ def _run_window(
         window.showFullScreen()
     else:
         window.show()
-    quit_signals = QuitOnSignals(window.close, window)
-    status = application.exec()
-    quit_signals.restore()
-    return 128 + quit_signals.received if quit_signals.received else status
+    return window
