@@ -244,7 +244,7 @@ def _run_window(
 
     windows: list[MainWindow] = []
     # A Ctrl-C or SIGTERM closes the app as its close button does, also one that comes while
-    # the window is being made (a fresh install's first start compiles for seconds): it is
+    # the window is being made (a fresh install's first start took over 10 s here): it is
     # acted on once the event loop runs, and the window closes as soon as it is shown.
     quit_signals = QuitOnSignals(lambda: windows[0].close(), application)
     try:
