@@ -31,7 +31,7 @@ QUANTUM_BEATS = 4  # a bar: beat 0 of every 4 is the bar's first, as Link peers 
 DOWNBEAT_STRENGTH = 1.0  # a beat's pulse, as a strength the scene director takes (0-1)
 BEAT_STRENGTH = 0.7
 MAX_CATCH_UP_BEATS = 1  # after a stall (a seek, a slow frame), only the newest beat is given
-START_TEMPO_BPM = 120.0  # what this peer offers until it meets the session (never imposed)
+START_TEMPO_BPM = 120.0  # a session this peer founds, with no other peer around, starts at it
 
 
 class LinkUnavailable(RuntimeError):
