@@ -80,11 +80,11 @@ def test_each_beat_of_the_grid_comes_once_at_its_time_the_bar_s_first_marked(sho
         assert _wait(lambda: session.peers == 1)
         assert _wait(lambda: session.tempo_bpm == PEER_TEMPO)
         cursor = session.beats()
-        assert cursor.until(time.perf_counter()) == []  # the first call finds its place
+        assert cursor.read(time.perf_counter()).beats == []  # the first call finds its place
         beats = []
         end = time.perf_counter() + 3.3
         while time.perf_counter() < end:
-            beats += cursor.until(time.perf_counter())
+            beats += cursor.read(time.perf_counter()).beats
             time.sleep(0.004)
     finally:
         session.close()
@@ -105,15 +105,16 @@ def test_after_a_stall_only_the_newest_beat_comes_and_none_without_peers(show_pe
     try:
         assert _wait(lambda: session.peers == 1)
         cursor = session.beats()
-        cursor.until(time.perf_counter())
+        cursor.read(time.perf_counter())
         time.sleep(1.3)  # three beats or more go by unasked
-        late = cursor.until(time.perf_counter())
+        late = cursor.read(time.perf_counter()).beats
         assert len(late) == 1
         assert 0.0 <= time.perf_counter() - late[0].time < 0.4 + 0.05
         show_peer.enabled = False  # the show's software leaves
         assert _wait(lambda: session.peers == 0)
         time.sleep(0.5)
-        assert cursor.until(time.perf_counter()) == [] and cursor.tempo_bpm() is None
+        reading = cursor.read(time.perf_counter())
+        assert reading.beats == [] and reading.tempo_bpm is None
         assert session.tempo_bpm is None
     finally:
         session.close()

@@ -485,18 +485,18 @@ class FrameWorker(QThread):
                 last_encode = -np.inf
             settings = self.settings
             now = time.perf_counter()
-            count, last_time = self.ring.read_until(
-                now - settings.av_offset_ms / 1000.0, self._scratch
-            )
+            offset = settings.av_offset_ms / 1000.0  # the picture this much after the sound
+            count, last_time = self.ring.read_until(now - offset, self._scratch)
             spectrogram = None
-            link_tempo = None if self._link_beats is None else self._link_beats.tempo_bpm()
-            self._director.beats_from_onsets = link_tempo is None
-            if link_tempo is not None:
-                offset = settings.av_offset_ms / 1000.0
-                for beat in self._link_beats.until(now - offset):
+            link_tempo = None
+            if self._link_beats is not None:
+                link = self._link_beats.read(now - offset)
+                link_tempo = link.tempo_bpm
+                for beat in link.beats:
                     self._director.on_beat(beat.strength, beat.time + offset)
                     pending_onset = beat.time
                     self.beat.emit(beat.time)
+            self._director.beats_from_onsets = link_tempo is None
             if count:
                 audio_time = last_time
                 samples = self._scratch[:count]

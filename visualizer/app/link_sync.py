@@ -11,9 +11,10 @@ sets the session's tempo or starts and stops it.
 
 `LinkSession` (the GUI thread's) joins the session and says how many peers there are and
 their tempo; `LinkBeats` (the frame worker's, made by `LinkSession.beats()` and handed over
-by a command) gives each beat once, as its time on `time.perf_counter`'s clock. Link keeps
-its own clock (on Linux CLOCK_MONOTONIC_RAW, which NTP does not slew); the two are compared
-on each call, so a beat's time is right to a few microseconds on either clock.
+by a command) reads the session's tempo and gives each beat once, as its time on
+`time.perf_counter`'s clock, from one capture of the session a frame. Link keeps its own
+clock (on Linux CLOCK_MONOTONIC_RAW, which NTP does not slew); the two are compared on each
+read, so a beat's time is right to a few microseconds on either clock.
 
 Ableton Link is Ableton's, under the GPL (version 2 or later) or Ableton's own licence;
 LinkPython-extern (Unlicense) builds it into its module, so a build that ships with it is
@@ -59,6 +60,12 @@ class LinkBeat:
         return DOWNBEAT_STRENGTH if self.downbeat else BEAT_STRENGTH
 
 
+@dataclass(frozen=True)
+class LinkReading:
+    tempo_bpm: float | None  # the session's tempo; None with no peer
+    beats: list[LinkBeat]  # the grid's beats since the last reading, oldest first
+
+
 class LinkSession:
     """This app as a Link peer, joined from construction until `close`."""
 
@@ -99,31 +106,29 @@ class LinkBeats:
         after = time.perf_counter()
         return (before + after) / 2.0 - link_seconds
 
-    def tempo_bpm(self) -> float | None:
-        if not self._link.numPeers():
-            return None
-        return float(self._link.captureSessionState().tempo())
-
-    def until(self, now: float) -> list[LinkBeat]:
-        """The beats of the session's grid after those given before, up to `now` (perf
-        seconds): none with no peer, none on the first call (it only finds its place), and
-        after a stall only the newest."""
+    def read(self, now: float) -> LinkReading:
+        """The session's tempo and the beats of its grid after those given before, up to
+        `now` (perf seconds), from one capture of the session: no tempo and no beats with no
+        peer, no beats on the first call (it only finds its place), and after a stall only
+        the newest."""
         if not self._link.numPeers():
             self._last_beat = None
-            return []
+            return LinkReading(None, [])
         state = self._link.captureSessionState()
+        tempo = float(state.tempo())
         offset = self._perf_minus_link()
         beat_now = state.beatAtTime(round((now - offset) * 1e6), QUANTUM_BEATS)
         newest = math.floor(beat_now)
         if self._last_beat is None or newest < self._last_beat:  # joined, or the grid moved
             self._last_beat = newest
-            return []
+            return LinkReading(tempo, [])
         first = max(self._last_beat + 1, newest - MAX_CATCH_UP_BEATS + 1)
         self._last_beat = newest
-        return [
+        beats = [
             LinkBeat(
                 time=state.timeAtBeat(index, QUANTUM_BEATS) / 1e6 + offset,
                 downbeat=index % QUANTUM_BEATS == 0,
             )
             for index in range(first, newest + 1)
         ]
+        return LinkReading(tempo, beats)
