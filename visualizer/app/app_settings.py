@@ -180,7 +180,7 @@ class AppSettings:
 
     @property
     def remember_track_scenes(self) -> bool:
-        """A scene held or biased while a file plays is kept for that file (track_scenes.py)."""
+        """A scene held or biased while a track plays is kept for that track (track_scenes.py)."""
         return self._get("scene/remember_per_file", True, bool)
 
     @remember_track_scenes.setter
@@ -189,7 +189,7 @@ class AppSettings:
 
     @property
     def track_scenes(self) -> str:
-        """The scenes remembered for files, as TrackScenes' JSON ("": none)."""
+        """The scenes remembered for tracks, as TrackScenes' JSON ("": none)."""
         return self._get("scene/per_file", "", str)
 
     @track_scenes.setter

@@ -77,7 +77,7 @@ class SceneControls:
         self.settings.scene_mode = kind
         self.settings.scene_category = categories[index]
         self.track_scene = None
-        if self.playing_track is not None and self.settings.remember_track_scenes:
+        if self._remembering():
             self.track_scene = TrackScene(kind, categories[index])
             self.track_scenes.remember(self.playing_track, self.track_scene)
             self._keep_track_scenes()
@@ -87,10 +87,14 @@ class SceneControls:
         """The music chooses; the playing track's remembered scene, if any, is forgotten."""
         self.settings.scene_mode = AUTO
         self.track_scene = None
-        if self.playing_track is not None and self.settings.remember_track_scenes:
+        if self._remembering():
             if self.track_scenes.forget(self.playing_track):
                 self._keep_track_scenes()
         self.apply_scene_mode()
+
+    def _remembering(self) -> bool:
+        """Whether a choice made now is remembered: a known track plays, remembering on."""
+        return self.playing_track is not None and self.settings.remember_track_scenes
 
     def track_started(self, key: str | None) -> None:
         """A track known by `key` starts (None: an input, with no named track); its
