@@ -137,6 +137,7 @@ def test_the_tempo_reads_in_whole_bpm_or_says_there_is_no_beat():
     assert describe_tempo(60.04) == "60 BPM"
     assert describe_tempo(None) == "no steady beat"
     assert describe_tempo(None, listening=True) == "listening…"
-    # Ableton Link's session tempo, to a tenth, also before the music has been heard long
-    assert describe_tempo(127.5, listening=True, from_link=True) == "127.5 BPM (Ableton Link)"
-    assert describe_tempo(None, from_link=True) == "no steady beat"
+    # a beat grid's tempo, to a tenth and named, also before the music has been heard long
+    assert describe_tempo(127.5, listening=True, grid="Ableton Link") == "127.5 BPM (Ableton Link)"
+    assert describe_tempo(124.04, grid="MIDI clock") == "124.0 BPM (MIDI clock)"
+    assert describe_tempo(None, grid="MIDI clock") == "no steady beat"

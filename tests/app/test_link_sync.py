@@ -13,7 +13,8 @@ import pytest
 
 link = pytest.importorskip("link", reason="the link extra (LinkPython-extern) is not installed")
 
-from visualizer.app.link_sync import QUANTUM_BEATS, LinkSession  # noqa: E402
+from visualizer.app.beat_grid import BAR_BEATS  # noqa: E402
+from visualizer.app.link_sync import LinkSession  # noqa: E402
 
 PEER_TEMPO = 150.0  # a beat every 0.4 s
 ESTABLISHED_SECONDS = 1.5  # older than Link's 0.5-s margin: a newcomer adopts its session
@@ -58,7 +59,7 @@ def _peer_phase(peer, perf_time: float) -> float:
     clock = peer.clock()
     offset = time.perf_counter() - clock.micros() / 1e6
     state = peer.captureSessionState()
-    return state.phaseAtTime(round((perf_time - offset) * 1e6), QUANTUM_BEATS)
+    return state.phaseAtTime(round((perf_time - offset) * 1e6), BAR_BEATS)
 
 
 def test_the_app_joins_the_established_session_and_keeps_its_tempo(show_peer):
@@ -94,10 +95,10 @@ def test_each_beat_of_the_grid_comes_once_at_its_time_the_bar_s_first_marked(sho
     for beat in beats:
         phase = _peer_phase(show_peer, beat.time)
         assert min(phase % 1.0, 1.0 - phase % 1.0) < 1e-3  # on the peer's own beat
-        assert beat.downbeat == (round(phase) % QUANTUM_BEATS == 0)
+        assert beat.downbeat == (round(phase) % BAR_BEATS == 0)
     assert sum(beat.downbeat for beat in beats) in (2, 3)
     downbeats = [index for index, beat in enumerate(beats) if beat.downbeat]
-    assert np.all(np.diff(downbeats) == QUANTUM_BEATS)
+    assert np.all(np.diff(downbeats) == BAR_BEATS)
 
 
 def test_after_a_stall_only_the_newest_beat_comes_and_none_without_peers(show_peer):

@@ -97,11 +97,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the show's log there: each fault the panel shows, with its time, and "
         "errors with their tracebacks (default: ~/.local/state/musicscape/musicscape.log)",
     )
-    group.add_argument(
+    beat_grid = group.add_mutually_exclusive_group()  # one beat grid at a time
+    beat_grid.add_argument(
         "--link",
         action="store_true",
         help="join the Ableton Link session on this network: beats and tempo from its grid "
         "while it has peers (remembered, as the Stage box's Ableton Link button; 'link' extra)",
+    )
+    beat_grid.add_argument(
+        "--midi-clock",
+        action="store_true",
+        help="follow the MIDI clock of the show's gear on any MIDI input: beats and tempo from "
+        "it while it runs (remembered, as the Stage box's MIDI clock button; 'vj' extra)",
     )
     group.add_argument("--fullscreen", action="store_true", help="start in full screen")
     group.add_argument(
@@ -293,6 +300,8 @@ def _show_window(
         window.stage.serve_http(args.http)
     if args.link:
         window.stage.set_link(True)
+    if args.midi_clock:
+        window.stage.set_midi_clock(True)
     if output is not None:
         window.use_output(output)
     if choice is not None:

@@ -264,6 +264,15 @@ class AppSettings:
         self._set("vj/ableton_link", bool(value))
 
     @property
+    def midi_clock_enabled(self) -> bool:
+        """The MIDI clock is followed: the beats come on it while it runs."""
+        return self._get("vj/midi_clock", False, bool)
+
+    @midi_clock_enabled.setter
+    def midi_clock_enabled(self, value: bool) -> None:
+        self._set("vj/midi_clock", bool(value))
+
+    @property
     def title_cards(self) -> bool:
         return self._get("vj/title_cards", True, bool)
 

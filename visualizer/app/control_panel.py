@@ -69,13 +69,13 @@ def describe_level(
 
 
 def describe_tempo(
-    tempo_bpm: float | None, listening: bool = False, from_link: bool = False
+    tempo_bpm: float | None, listening: bool = False, grid: str | None = None
 ) -> str:
     """'124 BPM'; 'listening…' until enough music has been heard to count; 'no steady beat'
-    when the music has no pulse to count; Ableton Link's session tempo to a tenth, as show
-    software sets it: '127.5 BPM (Ableton Link)'."""
-    if from_link and tempo_bpm is not None:
-        return f"{tempo_bpm:.1f} BPM (Ableton Link)"
+    when the music has no pulse to count; a beat grid's tempo (beat_grid.py) to a tenth, as
+    show software sets it, with the grid's name: '127.5 BPM (Ableton Link)'."""
+    if grid is not None and tempo_bpm is not None:
+        return f"{tempo_bpm:.1f} BPM ({grid})"
     if listening:
         return "listening…"
     return "no steady beat" if tempo_bpm is None else f"{tempo_bpm:.0f} BPM"
@@ -369,7 +369,7 @@ class ControlPanel(QWidget):
         feel = describe_feel(packet.arousal, packet.valence)
         if self.feel_label.text() != feel:
             self.feel_label.setText(feel)
-        tempo = describe_tempo(packet.tempo_bpm, packet.tempo_listening, packet.tempo_from_link)
+        tempo = describe_tempo(packet.tempo_bpm, packet.tempo_listening, packet.tempo_source)
         if self.tempo_label.text() != tempo:
             self.tempo_label.setText(tempo)
 

@@ -40,7 +40,7 @@ from visualizer.frontend.level import SILENT_DB, LevelFollower
 from visualizer.model_files import ModelFileError
 from visualizer.upscale import Upscaler, load_upscaler
 
-from .link_sync import LinkSession
+from .beat_grid import BeatGrid
 from .model_runtime import ModelRuntime
 from .output_size import OutputGovernor, OutputLevel, asked_level, output_levels, pick_output
 from .qt_resize import smooth_resize_rgb8
@@ -74,7 +74,7 @@ class FramePacket:
     valence: float = 0.0
     tempo_bpm: float | None = None  # the music's tempo as followed (None: no steady pulse)
     tempo_listening: bool = False  # too little music heard yet to count a tempo
-    tempo_from_link: bool = False  # the tempo and beats are Ableton Link's session's
+    tempo_source: str | None = None  # the beat grid that gave the tempo and beats, by name
     # the generator's own picture, float [3, S, S] in [-1, 1], before it was enlarged
     # (a saved picture is enlarged from it); never changed after it is published
     picture: np.ndarray | None = None
@@ -108,9 +108,9 @@ class WorkerSettings:
     # Bring the audio to the level of the music the model was trained on (frontend/level.py):
     # for live inputs, whose level says nothing of the music; files play at their own.
     auto_level: bool = False
-    # Ableton Link's session (link_sync.py): while it has peers its grid gives the beats
-    # and the tempo; None: the music's onsets do.
-    beat_grid: LinkSession | None = None
+    # The show's beat grid (beat_grid.py: Ableton Link's session, a MIDI clock): while it
+    # gives a tempo its beats move the picture; None: the music's onsets do.
+    beat_grid: BeatGrid | None = None
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ class SetAutoLevel(WorkerCommand):
 
 @dataclass(frozen=True)
 class SetBeatGrid(WorkerCommand):
-    grid: LinkSession | None
+    grid: BeatGrid | None
 
     def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
         return replace(settings, beat_grid=self.grid)
@@ -266,7 +266,7 @@ class FrameWorker(QThread):
         self._encoder_descriptors: MusicDescriptors | None = None
         self._feel = FeelFollower()
         self._tempo = TempoFollower()  # the tempo shown, steady through a moment's misreading
-        self._link_beats = None if settings.beat_grid is None else settings.beat_grid.beats()
+        self._grid_beats = None if settings.beat_grid is None else settings.beat_grid.beats()
         self._publish_lock = threading.Lock()
         self._latest: FramePacket | None = None
         self._posted = False
@@ -329,7 +329,7 @@ class FrameWorker(QThread):
             self._spectrogram = self._spectrogram_layout(settings)
         if settings.beat_grid is not self.settings.beat_grid:
             grid = settings.beat_grid
-            self._link_beats = None if grid is None else grid.beats()
+            self._grid_beats = None if grid is None else grid.beats()
         self.settings = settings
         return reset
 
@@ -488,15 +488,15 @@ class FrameWorker(QThread):
             offset = settings.av_offset_ms / 1000.0  # the picture this much after the sound
             count, last_time = self.ring.read_until(now - offset, self._scratch)
             spectrogram = None
-            link_tempo = None
-            if self._link_beats is not None:
-                link = self._link_beats.read(now - offset)
-                link_tempo = link.tempo_bpm
-                for beat in link.beats:
+            grid_tempo = None
+            if self._grid_beats is not None:
+                grid = self._grid_beats.read(now - offset)
+                grid_tempo = grid.tempo_bpm
+                for beat in grid.beats:
                     self._director.on_beat(beat.strength, beat.time + offset)
                     pending_onset = beat.time
                     self.beat.emit(beat.time)
-            self._director.beats_from_onsets = link_tempo is None
+            self._director.beats_from_onsets = grid_tempo is None
             if count:
                 audio_time = last_time
                 samples = self._scratch[:count]
@@ -568,9 +568,9 @@ class FrameWorker(QThread):
                     ),
                     arousal=self._feel.arousal,
                     valence=self._feel.valence,
-                    tempo_bpm=tempo_bpm if link_tempo is None else link_tempo,
-                    tempo_listening=tempo_listening and link_tempo is None,
-                    tempo_from_link=link_tempo is not None,
+                    tempo_bpm=tempo_bpm if grid_tempo is None else grid_tempo,
+                    tempo_listening=tempo_listening and grid_tempo is None,
+                    tempo_source=None if grid_tempo is None else settings.beat_grid.name,
                     picture=image,
                     input_meter_db=self._input_level.meter_db,
                     input_level_db=self._input_level.level_db,

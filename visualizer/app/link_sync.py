@@ -25,13 +25,10 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+
+from .beat_grid import BAR_BEATS, MAX_CATCH_UP_BEATS, GridBeat, GridReading
 
 EXTRA = "link"
-QUANTUM_BEATS = 4  # a bar: beat 0 of every 4 is the bar's first, as Link peers count it
-DOWNBEAT_STRENGTH = 1.0  # a beat's pulse, as a strength the scene director takes (0-1)
-BEAT_STRENGTH = 0.7
-MAX_CATCH_UP_BEATS = 1  # after a stall (a seek, a slow frame), only the newest beat is given
 START_TEMPO_BPM = 120.0  # a session this peer founds, with no other peer around, starts at it
 
 
@@ -50,24 +47,11 @@ def _link_module():
     return link
 
 
-@dataclass(frozen=True)
-class LinkBeat:
-    time: float  # when it sounds on the session's grid, time.perf_counter seconds
-    downbeat: bool  # the first beat of a bar
-
-    @property
-    def strength(self) -> float:
-        return DOWNBEAT_STRENGTH if self.downbeat else BEAT_STRENGTH
-
-
-@dataclass(frozen=True)
-class LinkReading:
-    tempo_bpm: float | None  # the session's tempo; None with no peer
-    beats: list[LinkBeat]  # the grid's beats since the last reading, oldest first
-
-
 class LinkSession:
-    """This app as a Link peer, joined from construction until `close`."""
+    """This app as a Link peer, joined from construction until `close`; a beat grid
+    (beat_grid.py) while it has peers."""
+
+    name = "Ableton Link"
 
     def __init__(self):
         self._link = _link_module().Link(START_TEMPO_BPM)
@@ -106,29 +90,29 @@ class LinkBeats:
         after = time.perf_counter()
         return (before + after) / 2.0 - link_seconds
 
-    def read(self, now: float) -> LinkReading:
+    def read(self, now: float) -> GridReading:
         """The session's tempo and the beats of its grid after those given before, up to
         `now` (perf seconds), from one capture of the session: no tempo and no beats with no
         peer, no beats on the first call (it only finds its place), and after a stall only
         the newest."""
         if not self._link.numPeers():
             self._last_beat = None
-            return LinkReading(None, [])
+            return GridReading(None, [])
         state = self._link.captureSessionState()
         tempo = float(state.tempo())
         offset = self._perf_minus_link()
-        beat_now = state.beatAtTime(round((now - offset) * 1e6), QUANTUM_BEATS)
+        beat_now = state.beatAtTime(round((now - offset) * 1e6), BAR_BEATS)
         newest = math.floor(beat_now)
         if self._last_beat is None or newest < self._last_beat:  # joined, or the grid moved
             self._last_beat = newest
-            return LinkReading(tempo, [])
+            return GridReading(tempo, [])
         first = max(self._last_beat + 1, newest - MAX_CATCH_UP_BEATS + 1)
         self._last_beat = newest
         beats = [
-            LinkBeat(
-                time=state.timeAtBeat(index, QUANTUM_BEATS) / 1e6 + offset,
-                downbeat=index % QUANTUM_BEATS == 0,
+            GridBeat(
+                time=state.timeAtBeat(index, BAR_BEATS) / 1e6 + offset,
+                downbeat=index % BAR_BEATS == 0,
             )
             for index in range(first, newest + 1)
         ]
-        return LinkReading(tempo, beats)
+        return GridReading(tempo, beats)

@@ -10,14 +10,17 @@ note is struck or a control crosses its midpoint upward, so a knob turned past t
 fires once, not on every step.
 
 `MidiInput` opens every MIDI input port; rtmidi's callback thread only emits a queued Qt
-signal, so the bindings and the window run on the GUI thread. Where ALSA has no sequencer
-(/dev/snd/seq missing, as in containers and CI), it says so in one line instead.
+signal, so the bindings and the window run on the GUI thread (only the clock's real-time
+messages are taken on that thread, by `MidiClock`: the GUI thread would blur their timing).
+Where ALSA has no sequencer (/dev/snd/seq missing, as in containers and CI), it says so in
+one line instead.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 from PyQt6.QtCore import QObject, QSettings, pyqtSignal
@@ -25,6 +28,7 @@ from PyQt6.QtCore import QObject, QSettings, pyqtSignal
 from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
+from .midi_clock import MidiClock
 from .output_level import MAX_FADE_SECONDS
 from .presets import PRESET_SLOTS
 from .scene_director import MAX_CROSSFADE_SECONDS, MAX_REACTIVITY, MIN_CROSSFADE_SECONDS
@@ -49,6 +53,7 @@ BUTTONS = (
     "fullscreen",
     "titles",
     "link",
+    "midi_clock",
     "next",
     "record",
     "picture",
@@ -192,22 +197,30 @@ def _mido():
 
 
 class MidiInput(QObject):
-    """Every MIDI input port, opened; `received(message)` fires on the owner's (GUI) thread."""
+    """Every MIDI input port, opened; `received(message)` fires on the owner's (GUI) thread
+    for each message but the clock's, which go straight to `clock` (midi_clock.py) on
+    rtmidi's thread, stamped with when they arrived."""
 
     received = pyqtSignal(object)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, clock: MidiClock | None = None, parent: QObject | None = None):
         super().__init__(parent)
         mido = _mido()
+        self.clock = MidiClock() if clock is None else clock
         self._ports = []
         try:
             names = mido.get_input_names()
             for name in names:
-                self._ports.append(mido.open_input(name, callback=self.received.emit))
+                self._ports.append(mido.open_input(name, callback=self._received))
         except (OSError, SystemError, RuntimeError) as error:  # rtmidi's ALSA failures
             self.close()
             raise MidiUnavailable(f"MIDI inputs cannot be opened: {error}") from error
         self.names = names
+
+    def _received(self, message) -> None:
+        """On rtmidi's callback thread."""
+        if not self.clock.take(message, time.perf_counter()):
+            self.received.emit(message)
 
     def close(self) -> None:
         ports, self._ports = self._ports, []

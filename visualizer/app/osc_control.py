@@ -35,6 +35,7 @@ INPUT_ADDRESSES = {
     "remembered for that track",
     "link": "0 / 1, none toggles: Ableton Link: beats and tempo from the session's grid "
     "while it has peers",
+    "midi_clock": "0 / 1, none toggles: beats and tempo from the MIDI inputs' clock while it runs",
     "next": "none: the next file of the --file list",
     "record": "0 / 1, none toggles: record what the canvas shows",
     "ndi": "0 / 1, none toggles: NDI output",

@@ -263,8 +263,9 @@ class SceneDirector:
         return first_beat
 
     def on_beat(self, strength: float, beat_time: float) -> None:
-        """A beat from elsewhere (Ableton Link's grid), `strength` 0-1, sounding at
-        `beat_time` (the clock `step` is given): a pulse from then, as an onset's beat."""
+        """A beat from elsewhere (a beat grid: Ableton Link, a MIDI clock), `strength` 0-1,
+        sounding at `beat_time` (the clock `step` is given): a pulse from then, as an onset's
+        beat."""
         self._pending_beat = max(self._pending_beat, min(strength, 1.0))
         self._pending_beat_time = beat_time
         self._apply_pending_mode()

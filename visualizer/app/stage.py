@@ -23,7 +23,6 @@ from PyQt6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSlider,
 )
@@ -34,6 +33,7 @@ from .audio_sources import CaptureSource, FilePlayback
 from .frame_worker import FramePacket, SetBeatGrid
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .link_sync import LinkSession, LinkUnavailable
+from .midi_clock import MidiClock
 from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
 from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import INPUT_ADDRESSES, PREFIX, OscListener, OscSender, OscUnavailable
@@ -43,12 +43,13 @@ from .presets import slot_number
 from .recorder import Recorder, RecordingSummary
 from .remote_page import REMOTE_PAGE
 from .scene_director import BIAS, HOLD
+from .wrapped_label import WrappedLabel
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
 TRACK_RESEND_SECONDS = 1.0  # the track goes out when it changes and this often
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
-LINK_LABEL_MS = 500  # how often the Link row says how many peers and what tempo
+GRID_LABEL_MS = 500  # how often the Link and MIDI clock rows say what they follow
 RECORD_SIZE = 720  # pixels, square like the scene
 MASTER_STEPS = 100  # master slider units per 1.0
 
@@ -148,29 +149,26 @@ class Stage(QObject):
         self._state_timer.timeout.connect(self._send_state)
         self.box = QGroupBox("Stage")
         form = QFormLayout(self.box)
-        self.osc_label = QLabel("off (--osc-in PORT, --osc-out HOST:PORT)")
-        self.osc_label.setWordWrap(True)
+        self.osc_label = WrappedLabel("off (--osc-in PORT, --osc-out HOST:PORT)")
         form.addRow("OSC", self.osc_label)
         self.http = None
-        self.http_label = QLabel("off (--http PORT)")
-        self.http_label.setWordWrap(True)
+        self.http_label = WrappedLabel("off (--http PORT)")
         self.http_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("Web", self.http_label)
         self.record_button = QPushButton("Record (R)")
         self.record_button.setCheckable(True)
         self.record_button.clicked.connect(lambda: self.perform("record"))
-        self.record_label = QLabel("")
-        self.record_label.setWordWrap(True)
+        self.record_label = WrappedLabel("")
         form.addRow(self.record_button, self.record_label)
         self.picture_saver = PictureSaver(self)
         self.picture_saver.saved.connect(self._show_saved_picture)
         self.picture_button = QPushButton("Picture (P)")
         self.picture_button.setToolTip("Save the picture the canvas shows as a PNG")
         self.picture_button.clicked.connect(lambda: self.perform("picture"))
-        self.picture_label = QLabel("")
-        self.picture_label.setWordWrap(True)
+        self.picture_label = WrappedLabel("")
         form.addRow(self.picture_button, self.picture_label)
         self.midi_bindings = MidiBindings(window.settings.store)
+        self.midi_clock = MidiClock()  # what the MIDI inputs' clock says, followed or not
         self.midi: MidiInput | None = None
         self.midi_target = QComboBox()
         self.midi_target.addItems(targets())
@@ -182,15 +180,14 @@ class Stage(QObject):
         learn_row.addWidget(self.midi_target, 1)
         learn_row.addWidget(self.learn_button)
         form.addRow("MIDI", learn_row)
-        self.midi_label = QLabel("")
-        self.midi_label.setWordWrap(True)
-        form.addRow(self.midi_label)
+        self.midi_label = WrappedLabel("")
+        form.addRow("", self.midi_label)  # a row spanning both columns is not given the
+        # height its wrapped lines need
         self.ndi: NdiOutput | None = None
         self.ndi_button = QPushButton("NDI out (Shift+N)")
         self.ndi_button.setCheckable(True)
         self.ndi_button.clicked.connect(lambda: self.perform("ndi"))
-        self.ndi_label = QLabel("off")
-        self.ndi_label.setWordWrap(True)
+        self.ndi_label = WrappedLabel("off")
         form.addRow(self.ndi_button, self.ndi_label)
         self.link_session: LinkSession | None = None
         self.link_button = QPushButton("Ableton Link")
@@ -200,12 +197,21 @@ class Stage(QObject):
             "network, while it has peers; musicscape only follows its tempo"
         )
         self.link_button.clicked.connect(lambda: self.perform("link"))
-        self.link_label = QLabel("off")
-        self.link_label.setWordWrap(True)
+        self.link_label = WrappedLabel("off")
         form.addRow(self.link_button, self.link_label)
-        self._link_timer = QTimer(self)
-        self._link_timer.setInterval(LINK_LABEL_MS)
-        self._link_timer.timeout.connect(self._show_link)
+        self.following_midi_clock = False
+        self.midi_clock_button = QPushButton("MIDI clock")
+        self.midi_clock_button.setCheckable(True)
+        self.midi_clock_button.setToolTip(
+            "Beats and tempo from the MIDI clock of the show's gear (a DJ mixer or player, a "
+            "drum machine, a DAW) on any MIDI input, while it runs"
+        )
+        self.midi_clock_button.clicked.connect(lambda: self.perform("midi_clock"))
+        self.midi_clock_label = WrappedLabel("off")
+        form.addRow(self.midi_clock_button, self.midi_clock_label)
+        self._grid_timer = QTimer(self)
+        self._grid_timer.setInterval(GRID_LABEL_MS)
+        self._grid_timer.timeout.connect(self._show_grids)
         self.master_slider = QSlider(Qt.Orientation.Horizontal)
         self.master_slider.setRange(0, MASTER_STEPS)
         self.master_slider.setValue(MASTER_STEPS)
@@ -229,6 +235,8 @@ class Stage(QObject):
         layout.insertWidget(layout.count() - 2, self.box)  # above the hint and the stretch
         if window.settings.link_enabled:
             self.set_link(True)
+        elif window.settings.midi_clock_enabled:
+            self.set_midi_clock(True)
 
     # ----- remote control -----
     def perform(self, action: str, args: tuple = ()) -> None:
@@ -267,6 +275,8 @@ class Stage(QObject):
             )
         elif action == "link":
             self.set_link(switch_value(args, self.link_session is not None))
+        elif action == "midi_clock":
+            self.set_midi_clock(switch_value(args, self.following_midi_clock))
         elif action == "next":
             window.next_file()
         elif action == "ndi":
@@ -297,7 +307,7 @@ class Stage(QObject):
     def open_midi(self) -> bool:
         """Listen to every MIDI input port; the panel says which, or why there are none."""
         try:
-            self.midi = MidiInput(self)
+            self.midi = MidiInput(self.midi_clock, self)
         except MidiUnavailable as error:
             self.midi_status = str(error)
             self._show_binding()
@@ -390,7 +400,7 @@ class Stage(QObject):
         self.ndi_label.setText(f"sending as '{self.ndi.name}' from the next frame")
         return True
 
-    # ----- Ableton Link -----
+    # ----- beat grids: Ableton Link, MIDI clock (one at a time) -----
     def set_link(self, on: bool) -> bool:
         """Join the Ableton Link session on this network (remembered), or leave it; the
         worker takes its beats from the session's grid while it has peers."""
@@ -405,15 +415,34 @@ class Stage(QObject):
             self.window.link.send(SetBeatGrid(None))
             self.link_session.close()
             self.link_session = None
+        if on:
+            self.set_midi_clock(False)
         self.window.settings.link_enabled = on
         self.link_button.setChecked(on)
         if on:
             self.window.link.send(SetBeatGrid(self.link_session))
-            self._link_timer.start()
-        else:
-            self._link_timer.stop()
-        self._show_link()
+        self._show_grids()
         return True
+
+    def set_midi_clock(self, on: bool) -> None:
+        """Follow the MIDI inputs' clock (remembered), or stop following it: the worker
+        takes its beats from the clock while it runs."""
+        if on:
+            self.set_link(False)
+        if on != self.following_midi_clock:
+            self.window.link.send(SetBeatGrid(self.midi_clock if on else None))
+        self.following_midi_clock = on
+        self.window.settings.midi_clock_enabled = on
+        self.midi_clock_button.setChecked(on)
+        self._show_grids()
+
+    def _show_grids(self) -> None:
+        if self.link_session is not None or self.following_midi_clock:
+            self._grid_timer.start()
+        else:
+            self._grid_timer.stop()
+        self._show_link()
+        self._show_midi_clock()
 
     def _show_link(self) -> None:
         session = self.link_session
@@ -428,6 +457,21 @@ class Stage(QObject):
             text = f"{counted} at {tempo:.1f} BPM: beats on the session's grid"
         if self.link_label.text() != text:
             self.link_label.setText(text)
+
+    def _show_midi_clock(self) -> None:
+        clock = self.midi_clock.state()
+        if not self.following_midi_clock:
+            text = "off"
+        elif self.midi is None and self.midi_status:  # MIDI could not be opened
+            text = "no MIDI inputs (MIDI above says why): beats from the music"
+        elif clock.running and clock.tempo_bpm is not None:
+            text = f"{clock.tempo_bpm:.1f} BPM: beats on the clock"
+        elif clock.ticking:
+            text = "stopped: beats from the music"
+        else:
+            text = "no clock: beats from the music"
+        if self.midi_clock_label.text() != text:
+            self.midi_clock_label.setText(text)
 
     # ----- saved pictures -----
     def save_picture(self) -> Path | None:
@@ -595,6 +639,10 @@ class Stage(QObject):
                 "on": self.link_session is not None,
                 "peers": 0 if self.link_session is None else self.link_session.peers,
             },
+            "midi_clock": {
+                "on": self.following_midi_clock,
+                "running": self.midi_clock.state().running,
+            },
         }
         source, heard = window.source, window.now_playing.track
         if isinstance(source, FilePlayback):
@@ -707,7 +755,7 @@ class Stage(QObject):
             self.midi.close()
             self.midi = None
         self.set_ndi(False)
-        self._link_timer.stop()
+        self._grid_timer.stop()
         if self.link_session is not None:  # leaves the session; the setting stays as it was
             self.link_session.close()
             self.link_session = None

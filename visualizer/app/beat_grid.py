@@ -1,0 +1,46 @@
+"""A beat grid from the show's software: what the frame worker asks of Ableton Link's session
+(link_sync.py) or of a MIDI clock (midi_clock.py) alike.
+
+A grid gives the frame worker a cursor (`beats()`); once a frame the worker reads it up to
+the picture's audio time (`read(now)`, time.perf_counter seconds) and gets the grid's tempo
+(None while the grid has nothing to follow: no Link peer, no clock running) and each beat
+since the last read once, on the perf_counter clock, a bar's first beat marked. While a
+grid gives a tempo its beats move the picture instead of the music's onsets; the panel
+names the grid after the tempo ("127.5 BPM (Ableton Link)").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+BAR_BEATS = 4  # a bar: beat 0 of every 4 is the bar's first, as Link and MIDI clock count
+DOWNBEAT_STRENGTH = 1.0  # a beat's pulse, as a strength the scene director takes (0-1)
+BEAT_STRENGTH = 0.7
+MAX_CATCH_UP_BEATS = 1  # after a stall (a seek, a slow frame), only the newest beat is given
+
+
+@dataclass(frozen=True)
+class GridBeat:
+    time: float  # when it sounds on the grid, time.perf_counter seconds
+    downbeat: bool  # the first beat of a bar
+
+    @property
+    def strength(self) -> float:
+        return DOWNBEAT_STRENGTH if self.downbeat else BEAT_STRENGTH
+
+
+@dataclass(frozen=True)
+class GridReading:
+    tempo_bpm: float | None  # the grid's tempo; None while it has nothing to follow
+    beats: list[GridBeat]  # the grid's beats since the last reading, oldest first
+
+
+class BeatCursor(Protocol):
+    def read(self, now: float) -> GridReading: ...
+
+
+class BeatGrid(Protocol):
+    name: str  # how the panel names it after the tempo: "Ableton Link", "MIDI clock"
+
+    def beats(self) -> BeatCursor: ...
