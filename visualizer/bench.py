@@ -117,6 +117,18 @@ def output_level_stages(runs: int) -> dict[str, dict[str, float]]:
     }
 
 
+def stage_light_stages(runs: int) -> dict[str, dict[str, float]]:
+    """`artnet_lights_1024`: the stage lights' channels of a 1024-px picture
+    (`visualizer/app/artnet_output.py`), what the GUI thread computes 40 times a second
+    while Art-Net is on."""
+    from functools import partial
+
+    from visualizer.app.artnet_output import light_channels
+
+    picture = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
+    return {"artnet_lights_1024": time_calls(partial(light_channels, picture, 0.5, 1), runs)}
+
+
 def upscaler_stages(model_dir, runs: int, image_size: int) -> dict[str, dict[str, float]]:
     """One generator-sized image (`image_size`, the generator's own side) to each of
     UPSCALE_SIZES: resized, and learned on 1 and 2 threads when `model_dir` holds
@@ -251,6 +263,7 @@ def run(args: argparse.Namespace) -> int:
     contract = FrontEndContract()
     stages = frontend_stages(contract, args.runs)
     stages.update(output_level_stages(args.runs))
+    stages.update(stage_light_stages(args.runs))
     report: dict[str, object] = {"stages": stages, "machine": machine_summary()}
     model_dir = Path(args.models) if args.models else _bundled_models()
     no_runtime = missing_extra("musicscape bench", "cpu", ("onnxruntime",))

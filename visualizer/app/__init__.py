@@ -110,6 +110,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="follow the MIDI clock of the show's gear on any MIDI input: beats and tempo from "
         "it while it runs (remembered, as the Stage box's MIDI clock button; 'vj' extra)",
     )
+    group.add_argument(
+        "--artnet",
+        metavar="HOST[:PORT]",
+        help="send stage lights that match the scene over Art-Net (17 DMX channels: the "
+        "picture's colours by zone, the beat, the scene) to a DMX node, a lighting desk or a "
+        "broadcast address; port 6454 unless given (remembered, as the Stage box's DMX out)",
+    )
+    group.add_argument(
+        "--artnet-universe",
+        type=int,
+        metavar="N",
+        help="the Art-Net universe (0-32767; default: the last one given, else 0)",
+    )
+    group.add_argument(
+        "--artnet-channel",
+        type=int,
+        metavar="N",
+        help="the first of the 17 DMX channels (1-496; default: the last one given, else 1)",
+    )
     group.add_argument("--fullscreen", action="store_true", help="start in full screen")
     group.add_argument(
         "--desktop-entry",
@@ -271,7 +290,7 @@ def _show_window(
 ) -> MainWindow:
     """The window, made and shown as the options say."""
     from .app_settings import AppSettings, settings_from_file, user_settings
-    from .command_line import host_and_port
+    from .command_line import artnet_address, host_and_port
     from .frame_worker import WorkerSettings
     from .main_window import MainWindow
 
@@ -302,6 +321,10 @@ def _show_window(
         window.stage.set_link(True)
     if args.midi_clock:
         window.stage.set_midi_clock(True)
+    if args.artnet is not None:
+        window.stage.set_artnet(
+            True, *artnet_address(args.artnet), args.artnet_universe, args.artnet_channel
+        )
     if output is not None:
         window.use_output(output)
     if choice is not None:

@@ -13,6 +13,7 @@ from PyQt6.QtCore import QByteArray, QSettings
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
+from .artnet_output import ARTNET_PORT
 from .output_level import MAX_FADE_SECONDS
 from .scene_director import (
     DEFAULT_CROSSFADE_SECONDS,
@@ -271,6 +272,49 @@ class AppSettings:
     @midi_clock_enabled.setter
     def midi_clock_enabled(self, value: bool) -> None:
         self._set("vj/midi_clock", bool(value))
+
+    @property
+    def artnet_enabled(self) -> bool:
+        """Art-Net DMX out is on (to the address below)."""
+        return self._get("vj/artnet", False, bool)
+
+    @artnet_enabled.setter
+    def artnet_enabled(self, value: bool) -> None:
+        self._set("vj/artnet", bool(value))
+
+    @property
+    def artnet_host(self) -> str:
+        """Where Art-Net goes: a node, a desk or a broadcast address ('': none given yet)."""
+        return self._get("vj/artnet_host", "", str)
+
+    @artnet_host.setter
+    def artnet_host(self, value: str) -> None:
+        self._set("vj/artnet_host", str(value))
+
+    @property
+    def artnet_port(self) -> int:
+        return self._get("vj/artnet_port", ARTNET_PORT, int)
+
+    @artnet_port.setter
+    def artnet_port(self, value: int) -> None:
+        self._set("vj/artnet_port", int(value))
+
+    @property
+    def artnet_universe(self) -> int:
+        return self._get("vj/artnet_universe", 0, int)
+
+    @artnet_universe.setter
+    def artnet_universe(self, value: int) -> None:
+        self._set("vj/artnet_universe", int(value))
+
+    @property
+    def artnet_channel(self) -> int:
+        """The first of the lights' DMX channels (1-based)."""
+        return self._get("vj/artnet_channel", 1, int)
+
+    @artnet_channel.setter
+    def artnet_channel(self, value: int) -> None:
+        self._set("vj/artnet_channel", int(value))
 
     @property
     def title_cards(self) -> bool:

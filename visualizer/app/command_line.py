@@ -14,6 +14,7 @@ from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.options import MAX_FPS, NumericOption, first_problem
 from visualizer.scene_memory import MAX_APP_SECONDS
 
+from .artnet_output import ARTNET_PORT, LIGHT_CHANNELS, MAX_FIRST_CHANNEL, MAX_UNIVERSE
 from .audio_sources import InputChoice, OutputChoice
 
 NUMERIC_OPTIONS = (
@@ -23,6 +24,10 @@ NUMERIC_OPTIONS = (
     NumericOption("--feel", 0, MAX_FEEL_STRENGTH, "(0: off)"),
     NumericOption("--osc-in", 0, 65_535, "(a UDP port; 0: any free one)"),
     NumericOption("--http", 0, 65_535, "(a TCP port; 0: any free one)"),
+    NumericOption("--artnet-universe", 0, MAX_UNIVERSE, "(Art-Net's 15-bit Port-Address)"),
+    NumericOption(
+        "--artnet-channel", 1, MAX_FIRST_CHANNEL, f"(the first of {LIGHT_CHANNELS} DMX channels)"
+    ),
 )
 
 
@@ -36,6 +41,11 @@ def option_problem(args: argparse.Namespace) -> str | None:
             host_and_port(args.osc_out)
         except ValueError as error:
             return f"--osc-out {error}"
+    if getattr(args, "artnet", None) is not None:
+        try:
+            artnet_address(args.artnet)
+        except ValueError as error:
+            return f"--artnet {error}"
     return None
 
 
@@ -45,6 +55,15 @@ def host_and_port(text: str) -> tuple[str, int]:
     if not separator or not port.isdigit() or not 1 <= int(port) <= 65_535:
         raise ValueError(f"must be HOST:PORT with a port 1-65535, got {text!r}")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def artnet_address(text: str) -> tuple[str, int]:
+    """'HOST' or 'HOST:PORT' -> (host, port); Art-Net's own port 6454 when none is given."""
+    if ":" not in text:
+        if not text.strip():
+            raise ValueError(f"must be HOST or HOST:PORT, got {text!r}")
+        return text.strip(), ARTNET_PORT
+    return host_and_port(text)
 
 
 def describe_devices(inputs: list[InputChoice], outputs: list[OutputChoice]) -> str:

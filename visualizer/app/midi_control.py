@@ -54,6 +54,7 @@ BUTTONS = (
     "titles",
     "link",
     "midi_clock",
+    "artnet",
     "next",
     "record",
     "picture",
