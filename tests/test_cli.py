@@ -76,7 +76,7 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
     result = run_cli("bench", "--runs", "3", "--json", str(out), block="onnxruntime")
     assert result.returncode == 0
     assert result.stderr.strip().splitlines() == [
-        f"musicscape bench: {NO_RUNTIME} (timing the front end and the dimming only)",
+        f"musicscape bench: {NO_RUNTIME} (timing the front end, the dimming and the lights only)",
         f"wrote {out}",
     ]
     report = json.loads(out.read_text())
@@ -87,6 +87,7 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
         "stft_offline_16s",
         "dim_512",
         "dim_1024",
+        "artnet_lights_1024",
     }
     app = run_cli("bench", "--app", block="onnxruntime")
     assert app.returncode == EXIT_USAGE

@@ -272,7 +272,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if no_runtime:
         report["models_error"] = no_runtime
-        print(f"{no_runtime} (timing the front end and the dimming only)", file=sys.stderr)
+        print(
+            f"{no_runtime} (timing the front end, the dimming and the lights only)",
+            file=sys.stderr,
+        )
     else:
         try:
             from visualizer.app.model_runtime import ModelRuntime

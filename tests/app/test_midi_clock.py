@@ -199,10 +199,13 @@ class ClockSender:
             self.clock.take(TICK, due)
             index += 1
 
-    def stop(self) -> None:
+    def stop_transport(self) -> None:
+        """Stop, as a DJ's player does: the ticks go on (most gear keeps its clock running)."""
+        self.clock.take(STOP, time.perf_counter())
+
+    def unplug(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        self.clock.take(STOP, time.perf_counter())
 
 
 def _beat_times(qtbot, window, seconds: float) -> np.ndarray:
@@ -234,22 +237,27 @@ def test_the_window_beats_on_the_clock_and_on_the_music_once_it_stops(
         )
         assert window.stage.state()["midi_clock"] == {"on": True, "running": True}
         times = _beat_times(qtbot, window, 2.5)
-    finally:
-        gear.stop()
-    assert len(times) >= 4
-    beats = np.round((times - gear.start_time) / 0.48)
-    np.testing.assert_allclose(times, gear.start_time + 0.48 * beats, atol=1e-6)  # on its beats
-    assert np.all(np.diff(beats) == 1)  # every one, once
+        assert len(times) >= 4
+        beats = np.round((times - gear.start_time) / 0.48)
+        np.testing.assert_allclose(times, gear.start_time + 0.48 * beats, atol=1e-6)
+        assert np.all(np.diff(beats) == 1)  # every beat of the clock, each once
 
+        gear.stop_transport()  # the music's beats again, the clock still ticking
+        qtbot.waitUntil(
+            lambda: window.stage.midi_clock_label.text() == "stopped: beats from the music",
+            timeout=TIMEOUT_MS,
+        )
+        qtbot.wait(1000)
+        times = _beat_times(qtbot, window, 3.0)
+        assert len(times) >= 4
+        assert abs(np.median(np.diff(times)) - 0.5) < 0.03
+        assert not window.panel.tempo_label.text().endswith("(MIDI clock)")
+    finally:
+        gear.unplug()
     qtbot.waitUntil(
-        lambda: window.stage.midi_clock_label.text() == "stopped: beats from the music",
+        lambda: window.stage.midi_clock_label.text() == "no clock: beats from the music",
         timeout=TIMEOUT_MS,
     )
-    qtbot.wait(1000)
-    times = _beat_times(qtbot, window, 3.0)
-    assert len(times) >= 4
-    assert abs(np.median(np.diff(times)) - 0.5) < 0.03
-    assert not window.panel.tempo_label.text().endswith("(MIDI clock)")
 
     window.stage.perform("midi_clock")  # no argument: toggles off
     assert not window.stage.following_midi_clock and not window.settings.midi_clock_enabled
