@@ -13,6 +13,7 @@ import pytest
 from visualizer.app.app_settings import settings_from_file
 from visualizer.app.midi_control import (
     ALSA_SEQUENCER,
+    RESCAN_MS,
     MidiBindings,
     MidiControl,
     MidiInput,
@@ -164,3 +165,25 @@ def test_a_real_virtual_port_reaches_the_window(qtbot, make_window, model_dir):
         qtbot.waitUntil(lambda: window.stage.learn_button.isEnabled(), timeout=TIMEOUT_MS)
         controller.send(cc(11, 127))
         qtbot.waitUntil(lambda: window.settings.reactivity == 3.0, timeout=TIMEOUT_MS)
+
+
+@pytest.mark.skipif(not HAS_SEQUENCER, reason=f"no ALSA sequencer ({ALSA_SEQUENCER} missing)")
+def test_a_port_plugged_in_mid_show_is_found_and_one_unplugged_let_go(
+    qtbot, make_window, model_dir
+):
+    mido.set_backend("mido.backends.rtmidi")
+    window = make_window(model_dir)
+    assert window.stage.open_midi()
+    assert "musicscape-late-controller" not in window.stage.midi_label.text()
+    with mido.open_output("musicscape-late-controller", virtual=True) as controller:
+        qtbot.waitUntil(
+            lambda: "musicscape-late-controller" in window.stage.midi_label.text(),
+            timeout=3 * RESCAN_MS,
+        )
+        window.stage.learn_midi("feel")
+        controller.send(cc(12, 0))
+        qtbot.waitUntil(lambda: window.stage.learn_button.isEnabled(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: "musicscape-late-controller" not in window.stage.midi_label.text(),
+        timeout=3 * RESCAN_MS,
+    )

@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from PyQt6.QtCore import QObject, QSettings, pyqtSignal
+from PyQt6.QtCore import QObject, QSettings, QTimer, pyqtSignal
 
 from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
@@ -36,6 +36,7 @@ from .scene_director import MAX_CROSSFADE_SECONDS, MAX_REACTIVITY, MIN_CROSSFADE
 EXTRA = "vj"
 SETTINGS_KEY = "midi/bindings"
 ALSA_SEQUENCER = "/dev/snd/seq"
+RESCAN_MS = 2000  # how often the MIDI inputs are looked for, so one plugged in mid-show works
 
 # target -> (stage action, range) ; a range makes it continuous, None a button
 CONTINUOUS = {
@@ -198,25 +199,55 @@ def _mido():
 
 
 class MidiInput(QObject):
-    """Every MIDI input port, opened; `received(message)` fires on the owner's (GUI) thread
-    for each message but the clock's, which go straight to `clock` (midi_clock.py) on
-    rtmidi's thread, stamped with when they arrived."""
+    """Every MIDI input port, opened, and every RESCAN_MS those plugged in since (closing
+    those unplugged: `ports_changed(added, gone)`); `received(message)` fires on the owner's
+    (GUI) thread for each message but the clock's, which go straight to `clock`
+    (midi_clock.py) on rtmidi's thread, stamped with when they arrived."""
 
     received = pyqtSignal(object)
+    ports_changed = pyqtSignal(list, list)  # the names plugged in, the names gone
 
     def __init__(self, clock: MidiClock | None = None, parent: QObject | None = None):
         super().__init__(parent)
-        mido = _mido()
+        self._mido = _mido()
         self.clock = MidiClock() if clock is None else clock
-        self._ports = []
+        self._ports: dict[str, object] = {}
+        self._rescan_timer = QTimer(self)
+        self._rescan_timer.setInterval(RESCAN_MS)
+        self._rescan_timer.timeout.connect(self.rescan)
         try:
-            names = mido.get_input_names()
-            for name in names:
-                self._ports.append(mido.open_input(name, callback=self._received))
+            for name in self._mido.get_input_names():
+                self._ports[name] = self._mido.open_input(name, callback=self._received)
         except (OSError, SystemError, RuntimeError) as error:  # rtmidi's ALSA failures
             self.close()
             raise MidiUnavailable(f"MIDI inputs cannot be opened: {error}") from error
-        self.names = names
+        self._rescan_timer.start()
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._ports)
+
+    def rescan(self) -> None:
+        """Open the ports plugged in since the last look and close those unplugged; a port
+        that cannot be opened now is tried again at the next look."""
+        try:
+            present = self._mido.get_input_names()
+        except (OSError, SystemError, RuntimeError):
+            return
+        gone = [name for name in self._ports if name not in present]
+        for name in gone:
+            self._ports.pop(name).close()
+        added = []
+        for name in present:
+            if name in self._ports:
+                continue
+            try:
+                self._ports[name] = self._mido.open_input(name, callback=self._received)
+            except (OSError, SystemError, RuntimeError):
+                continue
+            added.append(name)
+        if added or gone:
+            self.ports_changed.emit(added, gone)
 
     def _received(self, message) -> None:
         """On rtmidi's callback thread."""
@@ -224,6 +255,7 @@ class MidiInput(QObject):
             self.received.emit(message)
 
     def close(self) -> None:
-        ports, self._ports = self._ports, []
-        for port in ports:
+        self._rescan_timer.stop()  # no port is opened again
+        ports, self._ports = self._ports, {}
+        for port in ports.values():
             port.close()

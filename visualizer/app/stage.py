@@ -338,10 +338,22 @@ class Stage(QObject):
             self._show_binding()
             return False
         self.midi.received.connect(self.on_midi_message)
-        names = ", ".join(self.midi.names) or "none connected"
-        self.midi_status = f"MIDI inputs: {names}"
-        self._show_binding()
+        self.midi.ports_changed.connect(self._midi_ports_changed)
+        self._show_midi_ports()
         return True
+
+    def _midi_ports_changed(self, added: list[str], gone: list[str]) -> None:
+        for name in added:
+            self.window.log(f"MIDI input connected: {name}")
+        for name in gone:
+            self.window.log(f"MIDI input gone: {name}")
+        self._show_midi_ports()
+
+    def _show_midi_ports(self) -> None:
+        names = ", ".join(self.midi.names) or "none connected (plug one in: it is found)"
+        self.midi_status = f"MIDI inputs: {names}"
+        if self.midi_bindings.learning is None:  # else it says what it waits for
+            self._show_binding()
 
     def learn_midi(self, target: str) -> None:
         self.midi_bindings.learn(target)
