@@ -18,6 +18,7 @@ from visualizer.app.midi_clock import (
     LOST_AFTER_SECONDS,
     MIN_TEMPO_TICKS,
     TICKS_PER_BEAT,
+    ClockState,
     MidiClock,
 )
 from visualizer.app.midi_control import ALSA_SEQUENCER
@@ -132,7 +133,7 @@ def test_stopped_or_gone_the_clock_gives_no_tempo_and_the_music_s_beats_come_bac
     assert cursor.read(now.now).tempo_bpm == pytest.approx(120.0)
     now.now += LOST_AFTER_SECONDS + 0.01  # the cable is pulled: no tick comes
     assert cursor.read(now.now).tempo_bpm is None
-    assert clock.state() == clock.state().__class__(False, False, None)
+    assert clock.state() == ClockState(False, False, None)
 
 
 def test_a_clock_that_never_sends_start_beats_from_its_first_tick_without_a_bar():
@@ -164,6 +165,28 @@ def test_the_cursor_gives_a_beat_only_when_due_and_after_a_stall_only_the_newest
     assert [beat.time for beat in late] == pytest.approx([2.0])
 
 
+def test_one_input_s_clock_is_followed_until_it_stops_ticking():
+    now = Clock()
+    clock = MidiClock(now)
+    cursor = clock.beats()
+    mixer, keyboard = tick_seconds(120.0), tick_seconds(90.0)
+    assert clock.take(START, 0.0, "DJM")
+    for index in range(3 * TICKS_PER_BEAT):  # the mixer at 120 BPM, a keyboard's 90 between
+        now.now = index * mixer
+        clock.take(TICK, now.now, "DJM")
+        assert clock.take(TICK, now.now + 0.1 * mixer, "keyboard")  # taken, and dropped
+        assert clock.take(STOP, now.now + 0.1 * mixer, "keyboard")
+        cursor.read(now.now)
+    assert cursor.read(now.now).tempo_bpm == pytest.approx(120.0)
+    assert clock.state().source == "DJM" and clock.state().running
+    start = now.now + LOST_AFTER_SECONDS + 0.1  # the mixer's cable is pulled
+    for index in range(TICKS_PER_BEAT):
+        now.now = start + index * keyboard
+        clock.take(TICK, now.now, "keyboard")
+    assert cursor.read(now.now).tempo_bpm == pytest.approx(90.0)  # now the keyboard's
+    assert clock.state().source == "keyboard"
+
+
 def test_other_messages_are_left_for_midi_learn():
     clock = MidiClock()
     for message in (
@@ -172,7 +195,7 @@ def test_other_messages_are_left_for_midi_learn():
         mido.Message("program_change", program=3),
     ):
         assert not clock.take(message, 1.0)
-    assert clock.state() == clock.state().__class__(False, False, None)
+    assert clock.state() == ClockState(False, False, None)
 
 
 class ClockSender:

@@ -46,10 +46,13 @@ class ClockState:
     ticking: bool  # ticks arrive
     running: bool  # ticking and its transport plays (or it never sent Start or Stop)
     tempo_bpm: float | None  # while ticking, once half a beat has been heard
+    source: str = ""  # the MIDI input it comes from, while ticking
 
 
 class MidiClock:
-    """The MIDI clock as the show's gear sends it, from every MIDI input."""
+    """The MIDI clock as the show's gear sends it, from one MIDI input at a time: the first
+    whose clock ticks is followed until it has not ticked for LOST_AFTER_SECONDS (a
+    keyboard that sends its own clock beside the DJ's mixer is not mixed in)."""
 
     name = "MIDI clock"
 
@@ -63,14 +66,21 @@ class MidiClock:
         self._tempo_bpm: float | None = None
         self._beats: deque[tuple[int, GridBeat]] = deque(maxlen=KEPT_BEATS)  # (serial, beat)
         self._serial = 0  # the last beat's serial number
+        self._source = ""  # the input followed
 
-    def take(self, message, arrived: float) -> bool:
-        """Take a MIDI message if it is the clock's (True), `arrived` its perf_counter time;
-        any other message is left for the caller (False)."""
+    def take(self, message, arrived: float, source: str = "") -> bool:
+        """Take a MIDI message if it is the clock's (True), `arrived` its perf_counter time,
+        `source` the input it came from (another input's, while one ticks, is dropped); any
+        other message is left for the caller (False)."""
         kind = message.type
         if kind not in CLOCK_MESSAGES:
             return False
         with self._lock:
+            if source != self._source:
+                if self._ticking():
+                    return True  # another input's clock is followed
+                self._source = source
+                self._ticks.clear()
             if kind == "clock":
                 self._tick(arrived)
             elif kind == "songpos":
@@ -125,7 +135,8 @@ class MidiClock:
         with self._lock:
             ticking = self._ticking()
             tempo = self._tempo_bpm if ticking else None
-            return ClockState(ticking, ticking and self._playing(), tempo)
+            source = self._source if ticking else ""
+            return ClockState(ticking, ticking and self._playing(), tempo, source)
 
     def running_beats(self) -> tuple[float | None, int, list[tuple[int, GridBeat]]]:
         """The tempo (None unless a clock runs), the last beat's serial and the kept beats

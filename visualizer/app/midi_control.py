@@ -22,6 +22,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from PyQt6.QtCore import QObject, QSettings, QTimer, pyqtSignal
 
@@ -217,7 +218,7 @@ class MidiInput(QObject):
         self._rescan_timer.timeout.connect(self.rescan)
         try:
             for name in self._mido.get_input_names():
-                self._ports[name] = self._mido.open_input(name, callback=self._received)
+                self._ports[name] = self._open(name)
         except (OSError, SystemError, RuntimeError) as error:  # rtmidi's ALSA failures
             self.close()
             raise MidiUnavailable(f"MIDI inputs cannot be opened: {error}") from error
@@ -242,16 +243,19 @@ class MidiInput(QObject):
             if name in self._ports:
                 continue
             try:
-                self._ports[name] = self._mido.open_input(name, callback=self._received)
+                self._ports[name] = self._open(name)
             except (OSError, SystemError, RuntimeError):
                 continue
             added.append(name)
         if added or gone:
             self.ports_changed.emit(added, gone)
 
-    def _received(self, message) -> None:
-        """On rtmidi's callback thread."""
-        if not self.clock.take(message, time.perf_counter()):
+    def _open(self, name: str):
+        return self._mido.open_input(name, callback=partial(self._received, name))
+
+    def _received(self, name: str, message) -> None:
+        """On rtmidi's callback thread: a message from the port `name`."""
+        if not self.clock.take(message, time.perf_counter(), name):
             self.received.emit(message)
 
     def close(self) -> None:

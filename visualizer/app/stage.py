@@ -502,9 +502,11 @@ class Stage(QObject):
         elif self.midi is None and self.midi_status:  # MIDI could not be opened
             text = "no MIDI inputs (MIDI above says why): beats from the music"
         elif clock.running and clock.tempo_bpm is not None:
-            text = f"{clock.tempo_bpm:.1f} BPM: beats on the clock"
+            source = f" from {clock.source}" if clock.source else ""
+            text = f"{clock.tempo_bpm:.1f} BPM{source}: beats on the clock"
         elif clock.ticking:
-            text = "stopped: beats from the music"
+            source = f" ({clock.source})" if clock.source else ""
+            text = f"stopped{source}: beats from the music"
         else:
             text = "no clock: beats from the music"
         if self.midi_clock_label.text() != text:
