@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 
 from visualizer.app.audio_sources import (
+    DEFAULT_MONITOR,
     PULSE_DEVICE,
     CaptureSource,
     InputChoice,
@@ -112,6 +113,53 @@ def test_tone_into_the_sink_reaches_spectrogram_canvas_and_bars(qtbot, pulse_win
     )
     qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 30, timeout=5000)
     assert window.source.overflows == 0
+
+
+@pytest.fixture
+def other_default_output(pulse_server):
+    """A second null sink made the default output; the default source stays the first
+    sink's monitor, so only the default output's monitor hears what plays to it."""
+    loaded = subprocess.run(
+        ["pactl", "load-module", "module-null-sink", "sink_name=musicscape_other"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    subprocess.run(["pactl", "set-default-sink", "musicscape_other"], check=True)
+    subprocess.run(["pactl", "set-default-source", "musicscape_test.monitor"], check=True)
+    yield "musicscape_other"
+    subprocess.run(["pactl", "set-default-sink", "musicscape_test"], check=True)
+    subprocess.run(["pactl", "unload-module", loaded.stdout.strip()], check=True)
+
+
+def test_what_this_computer_plays_is_captured_from_the_default_output(
+    qtbot, pulse_window, other_default_output, tmp_path
+):
+    choice = next(c for c in list_inputs() if c.pulse_source == DEFAULT_MONITOR)
+    labels = [c.label for c in list_inputs() if c.device == PULSE_DEVICE]
+    assert labels.index(choice.label) == 1  # after PortAudio's own 'pulse', before each source
+    assert choice.label == "PulseAudio: what this computer plays (the default output's monitor)"
+    window = pulse_window()
+    assert window.capture_input(choice)
+    assert window.settings.input_key == "pulse:@DEFAULT_MONITOR@"
+    qtbot.waitUntil(lambda: window.ring.written > RATE, timeout=AUDIO_TIMEOUT_MS)
+    tone = tmp_path / "tone.wav"
+    t = np.arange(RATE * 20) / RATE
+    sf.write(tone, (0.5 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32), RATE)
+    player = subprocess.Popen(["paplay", "-d", other_default_output, str(tone)])
+    try:
+        tone_row = window.spectrogram.layout_.row_of_hz(TONE_HZ)
+        qtbot.waitUntil(
+            lambda: (
+                window.spectrogram.shown() is not None
+                and int(np.argmax(window.spectrogram.shown()[:, -1])) == tone_row
+                and window.spectrogram.shown()[tone_row, -1] > 150
+            ),
+            timeout=AUDIO_TIMEOUT_MS,
+        )
+    finally:
+        player.terminate()
+        player.wait(timeout=5)
 
 
 def test_lost_input_stream_is_reopened(qtbot, pulse_window):

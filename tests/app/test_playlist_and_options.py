@@ -210,6 +210,7 @@ def test_list_devices_prints_every_input_and_output_of_the_real_pulse_server(pul
     monitor = next(line for line in out if "[PulseAudio source musicscape_test.monitor]" in line)
     index = int(monitor.split()[0])
     assert find_device(str(index), inputs).pulse_source == "musicscape_test.monitor"
+    assert find_device("this computer", inputs).pulse_source == "@DEFAULT_MONITOR@"
     assert main(["--input", "no such input anywhere"]) == 2
     assert capsys.readouterr().err.strip() == (
         "musicscape: --input: no input matches 'no such input anywhere'; "

@@ -31,6 +31,10 @@ from .playback_buffer import PlaybackBuffer
 from .sample_ring import SampleRing
 
 PULSE_DEVICE = "pulse"
+# PulseAudio's (and PipeWire's) name for the monitor of the default output, resolved by the
+# server when the stream opens: what this computer plays, whichever sink that is
+DEFAULT_MONITOR = "@DEFAULT_MONITOR@"
+WHAT_THIS_COMPUTER_PLAYS = "what this computer plays (the default output's monitor)"
 SILENT_CLOCK_NAME = "none (silent real-time clock)"
 # A file's output block (about 512 samples at the models' 22,050 Hz) and decoding chunk.
 PLAYBACK_BLOCK_SECONDS = 0.023
@@ -113,7 +117,9 @@ def list_pulse_sources() -> list[tuple[str, str]]:
 
 
 def list_inputs() -> list[InputChoice]:
-    """Every input the machine offers: PortAudio input devices, then PulseAudio sources."""
+    """Every input the machine offers: PortAudio input devices, then PulseAudio sources, the
+    default output's monitor first (music from any player on this computer, with no need to
+    know which sink it plays to)."""
     sd = _sounddevice()
     choices = []
     names = []
@@ -122,7 +128,16 @@ def list_inputs() -> list[InputChoice]:
             names.append(device["name"])
             choices.append(InputChoice(label=device["name"], device=device["name"]))
     if PULSE_DEVICE in names:
-        for name, description in list_pulse_sources():
+        sources = list_pulse_sources()
+        if any(name.endswith(".monitor") for name, _ in sources):
+            choices.append(
+                InputChoice(
+                    label=f"PulseAudio: {WHAT_THIS_COMPUTER_PLAYS}",
+                    device=PULSE_DEVICE,
+                    pulse_source=DEFAULT_MONITOR,
+                )
+            )
+        for name, description in sources:
             choices.append(
                 InputChoice(
                     label=f"PulseAudio: {description}", device=PULSE_DEVICE, pulse_source=name
