@@ -87,7 +87,7 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
         "stft_offline_16s",
         "dim_512",
         "dim_1024",
-        "artnet_lights_1024",
+        "dmx_lights_1024",
     }
     app = run_cli("bench", "--app", block="onnxruntime")
     assert app.returncode == EXIT_USAGE

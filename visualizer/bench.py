@@ -118,15 +118,15 @@ def output_level_stages(runs: int) -> dict[str, dict[str, float]]:
 
 
 def stage_light_stages(runs: int) -> dict[str, dict[str, float]]:
-    """`artnet_lights_1024`: the stage lights' channels of a 1024-px picture
-    (`visualizer/app/artnet_output.py`), what the GUI thread computes 40 times a second
-    while Art-Net is on."""
+    """`dmx_lights_1024`: the stage lights' channels of a 1024-px picture
+    (`visualizer/app/dmx_output.py`), what the GUI thread computes 40 times a second while
+    DMX out is on."""
     from functools import partial
 
-    from visualizer.app.artnet_output import light_channels
+    from visualizer.app.dmx_output import light_channels
 
     picture = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
-    return {"artnet_lights_1024": time_calls(partial(light_channels, picture, 0.5, 1), runs)}
+    return {"dmx_lights_1024": time_calls(partial(light_channels, picture, 0.5, 1), runs)}
 
 
 def upscaler_stages(model_dir, runs: int, image_size: int) -> dict[str, dict[str, float]]:

@@ -110,24 +110,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="follow the MIDI clock of the show's gear on any MIDI input: beats and tempo from "
         "it while it runs (remembered, as the Stage box's MIDI clock button; 'vj' extra)",
     )
-    group.add_argument(
+    dmx = group.add_mutually_exclusive_group()  # one DMX protocol at a time
+    dmx.add_argument(
         "--artnet",
         metavar="HOST[:PORT]",
         help="send stage lights that match the scene over Art-Net (17 DMX channels: the "
         "picture's colours by zone, the beat, the scene) to a DMX node, a lighting desk or a "
         "broadcast address; port 6454 unless given (remembered, as the Stage box's DMX out)",
     )
-    group.add_argument(
-        "--artnet-universe",
-        type=int,
-        metavar="N",
-        help="the Art-Net universe (0-32767; default: the last one given, else 0)",
+    dmx.add_argument(
+        "--sacn",
+        metavar="HOST[:PORT]",
+        nargs="?",
+        const="",
+        help="the same over sACN (E1.31): to the universe's multicast group, or to HOST; "
+        "port 5568 unless given",
     )
     group.add_argument(
-        "--artnet-channel",
+        "--dmx-universe",
         type=int,
         metavar="N",
-        help="the first of the 17 DMX channels (1-496; default: the last one given, else 1)",
+        help="the DMX universe (Art-Net 0-32767, default 0; sACN 1-63999, default 1)",
+    )
+    group.add_argument(
+        "--dmx-channel",
+        type=int,
+        metavar="N",
+        help="the first of the 17 DMX channels (1-496, default 1)",
     )
     group.add_argument("--fullscreen", action="store_true", help="start in full screen")
     group.add_argument(
@@ -290,7 +299,7 @@ def _show_window(
 ) -> MainWindow:
     """The window, made and shown as the options say."""
     from .app_settings import AppSettings, settings_from_file, user_settings
-    from .command_line import artnet_address, host_and_port
+    from .command_line import dmx_target, host_and_port
     from .frame_worker import WorkerSettings
     from .main_window import MainWindow
 
@@ -321,10 +330,9 @@ def _show_window(
         window.stage.set_link(True)
     if args.midi_clock:
         window.stage.set_midi_clock(True)
-    if args.artnet is not None:
-        window.stage.set_artnet(
-            True, *artnet_address(args.artnet), args.artnet_universe, args.artnet_channel
-        )
+    target = dmx_target(args)
+    if target is not None:
+        window.stage.set_dmx(True, target)
     if output is not None:
         window.use_output(output)
     if choice is not None:

@@ -6,6 +6,7 @@ IniFormat file of their own and never touch the user's settings.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from PyQt6.QtCore import QByteArray, QSettings
@@ -13,7 +14,7 @@ from PyQt6.QtCore import QByteArray, QSettings
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
-from .artnet_output import ARTNET_PORT
+from .dmx_output import PROTOCOL_NAMES, DmxTarget
 from .output_level import MAX_FADE_SECONDS
 from .scene_director import (
     DEFAULT_CROSSFADE_SECONDS,
@@ -274,47 +275,45 @@ class AppSettings:
         self._set("vj/midi_clock", bool(value))
 
     @property
-    def artnet_enabled(self) -> bool:
-        """Art-Net DMX out is on (to the address below)."""
-        return self._get("vj/artnet", False, bool)
+    def dmx_enabled(self) -> bool:
+        """DMX out is on (to `dmx_target`)."""
+        return self._get("vj/dmx", False, bool)
 
-    @artnet_enabled.setter
-    def artnet_enabled(self, value: bool) -> None:
-        self._set("vj/artnet", bool(value))
-
-    @property
-    def artnet_host(self) -> str:
-        """Where Art-Net goes: a node, a desk or a broadcast address ('': none given yet)."""
-        return self._get("vj/artnet_host", "", str)
-
-    @artnet_host.setter
-    def artnet_host(self, value: str) -> None:
-        self._set("vj/artnet_host", str(value))
+    @dmx_enabled.setter
+    def dmx_enabled(self, value: bool) -> None:
+        self._set("vj/dmx", bool(value))
 
     @property
-    def artnet_port(self) -> int:
-        return self._get("vj/artnet_port", ARTNET_PORT, int)
+    def dmx_target(self) -> DmxTarget | None:
+        """Where DMX out went last (None: never given, or not readable)."""
+        protocol = self._get("vj/dmx_protocol", "", str)
+        if protocol not in PROTOCOL_NAMES:
+            return None
+        return DmxTarget(
+            protocol,
+            self._get("vj/dmx_host", "", str),
+            self._get("vj/dmx_port", 0, int),
+            self._get("vj/dmx_universe", 0, int),
+            self._get("vj/dmx_channel", 1, int),
+        )
 
-    @artnet_port.setter
-    def artnet_port(self, value: int) -> None:
-        self._set("vj/artnet_port", int(value))
+    @dmx_target.setter
+    def dmx_target(self, target: DmxTarget) -> None:
+        self._set("vj/dmx_protocol", target.protocol)
+        self._set("vj/dmx_host", target.host)
+        self._set("vj/dmx_port", target.port)
+        self._set("vj/dmx_universe", target.universe)
+        self._set("vj/dmx_channel", target.first_channel)
 
     @property
-    def artnet_universe(self) -> int:
-        return self._get("vj/artnet_universe", 0, int)
-
-    @artnet_universe.setter
-    def artnet_universe(self, value: int) -> None:
-        self._set("vj/artnet_universe", int(value))
-
-    @property
-    def artnet_channel(self) -> int:
-        """The first of the lights' DMX channels (1-based)."""
-        return self._get("vj/artnet_channel", 1, int)
-
-    @artnet_channel.setter
-    def artnet_channel(self, value: int) -> None:
-        self._set("vj/artnet_channel", int(value))
+    def sacn_source_id(self) -> bytes:
+        """This installation's sACN CID: 16 bytes made once and kept, as E1.31 asks."""
+        try:
+            return uuid.UUID(self._get("vj/sacn_cid", "", str)).bytes
+        except ValueError:
+            made = uuid.uuid4()
+            self._set("vj/sacn_cid", str(made))
+            return made.bytes
 
     @property
     def title_cards(self) -> bool:

@@ -14,8 +14,8 @@ from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.options import MAX_FPS, NumericOption, first_problem
 from visualizer.scene_memory import MAX_APP_SECONDS
 
-from .artnet_output import ARTNET_PORT, LIGHT_CHANNELS, MAX_FIRST_CHANNEL, MAX_UNIVERSE
 from .audio_sources import InputChoice, OutputChoice
+from .dmx_output import ARTNET, LIGHT_CHANNELS, MAX_FIRST_CHANNEL, SACN, UNIVERSES, DmxTarget
 
 NUMERIC_OPTIONS = (
     NumericOption("--fps", 1, MAX_FPS, "frames per second"),
@@ -24,9 +24,9 @@ NUMERIC_OPTIONS = (
     NumericOption("--feel", 0, MAX_FEEL_STRENGTH, "(0: off)"),
     NumericOption("--osc-in", 0, 65_535, "(a UDP port; 0: any free one)"),
     NumericOption("--http", 0, 65_535, "(a TCP port; 0: any free one)"),
-    NumericOption("--artnet-universe", 0, MAX_UNIVERSE, "(Art-Net's 15-bit Port-Address)"),
+    NumericOption("--dmx-universe", 0, UNIVERSES[SACN][1], "(Art-Net 0-32767, sACN 1-63999)"),
     NumericOption(
-        "--artnet-channel", 1, MAX_FIRST_CHANNEL, f"(the first of {LIGHT_CHANNELS} DMX channels)"
+        "--dmx-channel", 1, MAX_FIRST_CHANNEL, f"(the first of {LIGHT_CHANNELS} DMX channels)"
     ),
 )
 
@@ -41,11 +41,12 @@ def option_problem(args: argparse.Namespace) -> str | None:
             host_and_port(args.osc_out)
         except ValueError as error:
             return f"--osc-out {error}"
-    if getattr(args, "artnet", None) is not None:
-        try:
-            artnet_address(args.artnet)
-        except ValueError as error:
-            return f"--artnet {error}"
+    try:
+        target = dmx_target(args)
+    except ValueError as error:
+        return str(error)
+    if target is not None and target.problem() is not None:
+        return f"--{target.protocol}: {target.problem()}"
     return None
 
 
@@ -57,13 +58,23 @@ def host_and_port(text: str) -> tuple[str, int]:
     return host.strip("[]") or "127.0.0.1", int(port)
 
 
-def artnet_address(text: str) -> tuple[str, int]:
-    """'HOST' or 'HOST:PORT' -> (host, port); Art-Net's own port 6454 when none is given."""
-    if ":" not in text:
-        if not text.strip():
-            raise ValueError(f"must be HOST or HOST:PORT, got {text!r}")
-        return text.strip(), ARTNET_PORT
-    return host_and_port(text)
+def dmx_target(args: argparse.Namespace) -> DmxTarget | None:
+    """Where --artnet HOST[:PORT] or --sacn [HOST[:PORT]] (with --dmx-universe and
+    --dmx-channel) send the lights; None when neither is given; ValueError in words."""
+    artnet, sacn = getattr(args, "artnet", None), getattr(args, "sacn", None)
+    if artnet is None and sacn is None:
+        return None
+    protocol, text = (ARTNET, artnet) if artnet is not None else (SACN, sacn)
+    host, port = text.strip(), None
+    if ":" in text:
+        try:
+            host, port = host_and_port(text)
+        except ValueError as error:
+            raise ValueError(f"--{protocol} {error}") from error
+    elif protocol == ARTNET and not host:
+        raise ValueError(f"--artnet must be HOST or HOST:PORT, got {text!r}")
+    universe, channel = getattr(args, "dmx_universe", None), getattr(args, "dmx_channel", None)
+    return DmxTarget.of(protocol, host, port, universe, channel)
 
 
 def describe_devices(inputs: list[InputChoice], outputs: list[OutputChoice]) -> str:

@@ -56,7 +56,7 @@ BUTTONS = (
     "titles",
     "link",
     "midi_clock",
-    "artnet",
+    "dmx",
     "next",
     "record",
     "picture",

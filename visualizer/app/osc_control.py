@@ -36,8 +36,8 @@ INPUT_ADDRESSES = {
     "link": "0 / 1, none toggles: Ableton Link: beats and tempo from the session's grid "
     "while it has peers",
     "midi_clock": "0 / 1, none toggles: beats and tempo from the MIDI inputs' clock while it runs",
-    "artnet": "0 / 1, none toggles: Art-Net DMX out (the lights' channels) to the address last "
-    "given with --artnet",
+    "dmx": "0 / 1, none toggles: DMX out (the lights' channels over Art-Net or sACN) to where "
+    "--artnet or --sacn last said",
     "next": "none: the next file of the --file list",
     "record": "0 / 1, none toggles: record what the canvas shows",
     "ndi": "0 / 1, none toggles: NDI output",

@@ -29,8 +29,8 @@ from PyQt6.QtWidgets import (
 
 from visualizer.video_file import VideoFileError
 
-from .artnet_output import ArtNetError, ArtNetOutput, light_channels
 from .audio_sources import CaptureSource, FilePlayback
+from .dmx_output import DmxError, DmxOutput, DmxTarget, light_channels
 from .frame_worker import FramePacket, SetBeatGrid
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .link_sync import LinkSession, LinkUnavailable
@@ -47,7 +47,7 @@ from .scene_director import BIAS, HOLD
 from .wrapped_label import WrappedLabel
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
-LIGHTS_PERIOD_MS = 25  # Art-Net's 40 packets a second, as fast as DMX itself refreshes
+LIGHTS_PERIOD_MS = 25  # DMX out's 40 packets a second, about as fast as DMX refreshes
 TRACK_RESEND_SECONDS = 1.0  # the track goes out when it changes and this often
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
@@ -217,16 +217,16 @@ class Stage(QObject):
         self.midi_clock_button.clicked.connect(lambda: self.perform("midi_clock"))
         self.midi_clock_label = WrappedLabel("off")
         form.addRow(self.midi_clock_button, self.midi_clock_label)
-        self.artnet: ArtNetOutput | None = None
-        self.artnet_button = QPushButton("DMX out (Art-Net)")
-        self.artnet_button.setCheckable(True)
-        self.artnet_button.setToolTip(
+        self.dmx: DmxOutput | None = None
+        self.dmx_button = QPushButton("DMX out")
+        self.dmx_button.setCheckable(True)
+        self.dmx_button.setToolTip(
             "Stage lights that match the scene: the picture's colours, its beat and its scene "
-            "as 17 DMX channels over Art-Net, to the address given with --artnet"
+            "as 17 DMX channels over Art-Net or sACN, to where --artnet or --sacn said"
         )
-        self.artnet_button.clicked.connect(lambda: self.perform("artnet"))
-        self.artnet_label = WrappedLabel("off")
-        form.addRow(self.artnet_button, self.artnet_label)
+        self.dmx_button.clicked.connect(lambda: self.perform("dmx"))
+        self.dmx_label = WrappedLabel("off")
+        form.addRow(self.dmx_button, self.dmx_label)
         self._lights_timer = QTimer(self)
         self._lights_timer.setInterval(LIGHTS_PERIOD_MS)
         self._lights_timer.timeout.connect(self._send_lights)
@@ -258,8 +258,8 @@ class Stage(QObject):
             self.set_link(True)
         elif window.settings.midi_clock_enabled:
             self.set_midi_clock(True)
-        if window.settings.artnet_enabled:
-            self.set_artnet(True)
+        if window.settings.dmx_enabled:
+            self.set_dmx(True)
 
     # ----- remote control -----
     def perform(self, action: str, args: tuple = ()) -> None:
@@ -300,8 +300,8 @@ class Stage(QObject):
             self.set_link(switch_value(args, self.link_session is not None))
         elif action == "midi_clock":
             self.set_midi_clock(switch_value(args, self.following_midi_clock))
-        elif action == "artnet":
-            self.set_artnet(switch_value(args, self.artnet is not None))
+        elif action == "dmx":
+            self.set_dmx(switch_value(args, self.dmx is not None))
         elif action == "next":
             window.next_file()
         elif action == "ndi":
@@ -512,73 +512,58 @@ class Stage(QObject):
         if self.midi_clock_label.text() != text:
             self.midi_clock_label.setText(text)
 
-    # ----- Art-Net DMX out -----
-    def set_artnet(
-        self,
-        on: bool,
-        host: str | None = None,
-        port: int | None = None,
-        universe: int | None = None,
-        first_channel: int | None = None,
-    ) -> bool:
-        """Send the lights' channels (artnet_output.py) 40 times a second, to the address,
-        universe and first channel given, else those given last (remembered), or stop."""
+    # ----- DMX out: Art-Net or sACN -----
+    def set_dmx(self, on: bool, target: DmxTarget | None = None) -> bool:
+        """Send the lights' channels (dmx_output.py) 40 times a second to `target`, else
+        to the one given last (remembered), or stop."""
         settings = self.window.settings
-        if self.artnet is not None:
+        if self.dmx is not None:
             self._lights_timer.stop()
-            self.artnet.close()
-            self.artnet = None
+            self.dmx.close()
+            self.dmx = None
         if on:
-            host = settings.artnet_host if host is None else host
-            if not host:
-                self.artnet_button.setChecked(False)
-                self.artnet_label.setText(
-                    "no address yet: start with --artnet HOST (a DMX node, a lighting desk "
-                    "or a broadcast address)"
+            target = settings.dmx_target if target is None else target
+            if target is None:
+                self.dmx_button.setChecked(False)
+                self.dmx_label.setText(
+                    "no address yet: start with --artnet HOST or --sacn (a DMX node, a "
+                    "lighting desk or a broadcast address)"
                 )
                 return False
             try:
-                self.artnet = ArtNetOutput(
-                    host,
-                    settings.artnet_port if port is None else port,
-                    settings.artnet_universe if universe is None else universe,
-                    settings.artnet_channel if first_channel is None else first_channel,
-                )
-            except ArtNetError as error:
-                self.artnet_button.setChecked(False)
-                self.artnet_label.setText(str(error))
+                self.dmx = DmxOutput(target, settings.sacn_source_id)
+            except DmxError as error:
+                self.dmx_button.setChecked(False)
+                self.dmx_label.setText(str(error))
                 self.window.set_fault(REMOTE_FAULT, str(error))
                 return False
-            settings.artnet_host, settings.artnet_port = self.artnet.host, self.artnet.port
-            settings.artnet_universe = self.artnet.universe
-            settings.artnet_channel = self.artnet.first_channel
+            settings.dmx_target = target
             self._lights_timer.start()
-        settings.artnet_enabled = on
-        self.artnet_button.setChecked(on)
-        self._show_artnet()
+        settings.dmx_enabled = on
+        self.dmx_button.setChecked(on)
+        self._show_dmx()
         return True
 
     def _send_lights(self) -> None:
         packet, window = self._latest, self.window
-        if self.artnet is None:
+        if self.dmx is None:
             return
         gain = self.level.gain(time.perf_counter())
         pulse = 0.0 if packet is None else packet.envelope * gain
         shown = None if packet is None or window.runtime is None else shown_category(packet)
-        failing = self.artnet.last_error
-        self.artnet.send(light_channels(window.canvas.current_pixels(), pulse, shown))
-        if self.artnet.last_error != failing:
-            self._show_artnet()
+        failing = self.dmx.last_error
+        self.dmx.send(light_channels(window.canvas.current_pixels(), pulse, shown))
+        if self.dmx.last_error != failing:
+            self._show_dmx()
 
-    def _show_artnet(self) -> None:
-        out = self.artnet
-        if out is None:
-            self.artnet_label.setText("off")
+    def _show_dmx(self) -> None:
+        if self.dmx is None:
+            self.dmx_label.setText("off")
             return
-        text = f"universe {out.universe}, channels {out.channels} to {out.host}:{out.port}"
-        if out.last_error is not None:
-            text = f"{text}; not sent: {out.last_error}"
-        self.artnet_label.setText(text)
+        text = self.dmx.target.describe()
+        if self.dmx.last_error is not None:
+            text = f"{text}; not sent: {self.dmx.last_error}"
+        self.dmx_label.setText(text)
 
     # ----- saved pictures -----
     def save_picture(self) -> Path | None:
@@ -750,13 +735,7 @@ class Stage(QObject):
                 "on": self.following_midi_clock,
                 "running": self.midi_clock.state().running,
             },
-            "artnet": None
-            if self.artnet is None
-            else {
-                "to": f"{self.artnet.host}:{self.artnet.port}",
-                "universe": self.artnet.universe,
-                "channels": self.artnet.channels,
-            },
+            "dmx": None if self.dmx is None else self.dmx.target.state(),
         }
         source, heard = window.source, window.now_playing.track
         if isinstance(source, FilePlayback):
@@ -869,9 +848,9 @@ class Stage(QObject):
         self.set_ndi(False)
         self._grid_timer.stop()
         self._lights_timer.stop()
-        if self.artnet is not None:  # the setting stays as it was
-            self.artnet.close()
-            self.artnet = None
+        if self.dmx is not None:  # the setting stays as it was
+            self.dmx.close()
+            self.dmx = None
         if self.link_session is not None:  # leaves the session; the setting stays as it was
             self.link_session.close()
             self.link_session = None

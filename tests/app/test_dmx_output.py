@@ -1,0 +1,275 @@
+"""DMX out (visualizer/app/dmx_output.py): the ArtDMX and sACN packets byte for byte, the
+lights' channels for pictures with known colours, and the running window's packets caught
+by a real UDP socket on this machine: the scene's colours, its number, dark in a blackout."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import struct
+
+import numpy as np
+import pytest
+
+from visualizer.app import add_arguments
+from visualizer.app.command_line import dmx_target, option_problem
+from visualizer.app.dmx_output import (
+    ARTNET,
+    LIGHT_CHANNELS,
+    SACN,
+    DmxError,
+    DmxOutput,
+    DmxTarget,
+    artdmx_packet,
+    e131_packet,
+    light_channels,
+    sacn_multicast_address,
+)
+from visualizer.app.scene_director import HOLD
+from visualizer.app.stage import shown_category
+
+TIMEOUT_MS = 10_000
+
+
+def test_an_artdmx_packet_is_art_net_4_s_layout():
+    packet = artdmx_packet(0x1234, 7, b"\x01\x02\x03")
+    assert packet == (
+        b"Art-Net\x00"  # ID
+        + b"\x00\x50"  # OpCode ArtDMX 0x5000, low byte first
+        + b"\x00\x0e"  # protocol version 14
+        + b"\x07\x00"  # sequence, physical
+        + b"\x34\x12"  # SubUni (Sub-Net and Universe), Net
+        + b"\x00\x04"  # length, high byte first: even, so one zero pads it
+        + b"\x01\x02\x03\x00"
+    )
+    assert len(artdmx_packet(0, 1, bytes(512))) == 18 + 512
+    with pytest.raises(ValueError, match="Art-Net universe must be 0-32767, got 32768"):
+        artdmx_packet(32_768, 1, b"\x00\x00")
+
+
+CID = bytes(range(16))
+
+
+def test_an_sacn_packet_is_e1_31_s_layout():
+    slots = bytes(value % 256 for value in range(1, 513))
+    packet = e131_packet(1, 9, slots, CID)
+    assert len(packet) == 638  # a full universe: E1.31's 126 bytes and 512 slots
+    assert packet[:16] == b"\x00\x10\x00\x00ASC-E1.17\x00\x00\x00"  # preamble, identifier
+    assert packet[16:18] == b"\x72\x6e"  # root flags and length: 0x7000 | 622, as E1.31 gives
+    assert packet[18:22] == b"\x00\x00\x00\x04" and packet[22:38] == CID
+    assert packet[38:40] == b"\x72\x58"  # framing: 0x7000 | 600
+    assert packet[40:44] == b"\x00\x00\x00\x02"
+    assert packet[44:108] == b"musicscape" + bytes(54)  # the source name
+    assert packet[108] == 100 and packet[109:111] == b"\x00\x00"  # priority, no sync
+    assert packet[111] == 9 and packet[112] == 0 and packet[113:115] == b"\x00\x01"
+    assert packet[115:117] == b"\x72\x0b"  # DMP: 0x7000 | 523
+    assert packet[117:125] == b"\x02\xa1\x00\x00\x00\x01\x02\x01"  # 513 values
+    assert packet[125] == 0 and packet[126:] == slots  # the start code, then the slots
+    short = e131_packet(63_999, 0, b"\x05\x06\x07", CID)
+    assert len(short) == 126 + 3 and short[113:115] == b"\xf9\xff"
+    assert sacn_multicast_address(1) == "239.255.0.1"
+    assert sacn_multicast_address(63_999) == "239.255.249.255"
+    with pytest.raises(ValueError, match="sACN universe must be 1-63999, got 0"):
+        e131_packet(0, 1, b"\x00", CID)
+
+
+def test_the_lights_are_the_picture_s_zones_in_linear_light_its_beat_and_scene():
+    picture = np.zeros((12, 12, 3), dtype=np.uint8)
+    picture[:4] = (255, 0, 0)  # a red top third
+    picture[4:8] = (0, 255, 0)
+    picture[8:] = (0, 0, 255)  # a blue bottom third
+    lights = light_channels(picture, 0.5, 2)
+    assert len(lights) == LIGHT_CHANNELS
+    assert list(lights) == [
+        *(85, 85, 85),  # the whole: a third of each at full light
+        *(255, 0, 0),  # the top third
+        *(0, 0, 255),  # the bottom third
+        *(85, 85, 85),  # the left half
+        *(85, 85, 85),  # the right half
+        128,  # the beat's pulse, 0.5
+        3,  # the third category
+    ]
+    grey = np.full((8, 8, 3), 128, dtype=np.uint8)
+    assert list(light_channels(grey, 0.0, None))[:3] == [55, 55, 55]  # sRGB 128: 21.6% light
+    sides = np.zeros((8, 8, 3), dtype=np.uint8)
+    sides[:, 4:] = 255  # white on the right
+    assert list(light_channels(sides, 1.0, 0))[9:] == [0, 0, 0, 255, 255, 255, 255, 1]
+    assert light_channels(None, 1.0, None) == bytes(15) + b"\xff\x00"  # no picture: dark
+
+
+def test_the_address_and_the_numbers_are_checked_before_any_window():
+    assert dmx_target(parse_arguments(["--artnet", "192.168.1.255"])) == DmxTarget(
+        ARTNET, "192.168.1.255", 6454, 0, 1
+    )
+    assert dmx_target(parse_arguments(["--artnet", "127.0.0.1:7000", "--dmx-channel", "9"])) == (
+        DmxTarget(ARTNET, "127.0.0.1", 7000, 0, 9)
+    )
+    multicast = dmx_target(parse_arguments(["--sacn", "--dmx-universe", "258"]))
+    assert multicast == DmxTarget(SACN, "", 5568, 258, 1)
+    assert multicast.describe() == (
+        "sACN universe 258, channels 1-17 to 239.255.1.2:5568 (multicast)"
+    )
+    assert dmx_target(parse_arguments([])) is None
+    with pytest.raises(ValueError, match="--artnet must be HOST:PORT with a port 1-65535"):
+        dmx_target(parse_arguments(["--artnet", "node:99999"]))
+    with pytest.raises(DmxError, match="the first DMX channel must be 1-496"):
+        DmxOutput(DmxTarget(ARTNET, "127.0.0.1", 6454, 0, 497))
+    with pytest.raises(DmxError, match="cannot find the address 'no-such-node.invalid'"):
+        DmxOutput(DmxTarget(ARTNET, "no-such-node.invalid", 6454, 0, 1))
+
+
+def parse_arguments(argv: list[str]):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_the_command_line_refuses_numbers_out_of_range():
+    args = parse_arguments(["--artnet", "10.0.0.255", "--dmx-universe", "40000"])
+    assert option_problem(args) == "--artnet: Art-Net universe must be 0-32767, got 40000"
+    args = parse_arguments(["--sacn", "--dmx-universe", "0"])
+    assert option_problem(args) == "--sacn: sACN universe must be 1-63999, got 0"
+    args = parse_arguments(["--sacn", "--dmx-universe", "64000"])
+    assert option_problem(args) == (
+        "--dmx-universe must be 0-63999 (Art-Net 0-32767, sACN 1-63999), got 64000"
+    )
+    args = parse_arguments(["--artnet", "10.0.0.255:0"])
+    assert option_problem(args) == (
+        "--artnet must be HOST:PORT with a port 1-65535, got '10.0.0.255:0'"
+    )
+
+
+@pytest.fixture
+def lights_receiver():
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(2.0)
+    yield receiver
+    receiver.close()
+
+
+def _packets(receiver, count: int) -> list[tuple[int, int, bytes]]:
+    """The next `count` ArtDMX or sACN packets: (sequence, universe, channel data)."""
+    packets = []
+    while len(packets) < count:
+        packet = receiver.recv(1024)
+        if packet.startswith(b"Art-Net\x00"):
+            assert packet[8:10] == b"\x00\x50"  # ArtDMX
+            (length,) = struct.unpack(">H", packet[16:18])
+            packets.append((packet[12], packet[14] | packet[15] << 8, packet[18 : 18 + length]))
+        else:
+            assert packet[4:16] == b"ASC-E1.17\x00\x00\x00" and packet[125] == 0
+            (universe,) = struct.unpack(">H", packet[113:115])
+            packets.append((packet[111], universe, packet[126:]))
+    return packets
+
+
+def _drain(receiver) -> None:
+    receiver.setblocking(False)
+    try:
+        while True:
+            receiver.recv(1024)
+    except BlockingIOError:
+        pass
+    receiver.settimeout(2.0)
+
+
+def _lights_of_a_held_scene(qtbot, window, receiver, count: int) -> list[tuple[int, int, bytes]]:
+    stage = window.stage
+    window.set_scene(HOLD, 1)  # the second category, held
+    qtbot.waitUntil(lambda: stage._latest is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: shown_category(stage._latest) == 1, timeout=TIMEOUT_MS)
+    qtbot.wait(300)
+    _drain(receiver)
+    qtbot.wait(500)  # the GUI thread sends them: let it run
+    return _packets(receiver, count)
+
+
+def test_the_window_sends_the_scene_s_lights_dark_in_a_blackout(
+    qtbot, make_window, model_dir, beats_file, lights_receiver
+):
+    window = make_window(model_dir)
+    assert window.play_file(beats_file)
+    stage = window.stage
+    port = lights_receiver.getsockname()[1]
+    assert stage.set_dmx(True, DmxTarget(ARTNET, "127.0.0.1", port, 300, 11))
+    assert stage.dmx_button.isChecked() and window.settings.dmx_enabled
+    assert stage.dmx_label.text() == (f"Art-Net universe 300, channels 11-27 to 127.0.0.1:{port}")
+    assert stage.state()["dmx"] == {
+        "protocol": "artnet",
+        "to": f"127.0.0.1:{port}",
+        "universe": 300,
+        "channels": "11-27",
+    }
+    packets = _lights_of_a_held_scene(qtbot, window, lights_receiver, 10)
+    assert np.all(np.diff([sequence for sequence, _, _ in packets]) % 255 == 1)  # never 0
+    for _, universe, data in packets:
+        assert universe == 300
+        assert len(data) == 10 + LIGHT_CHANNELS + 1  # from channel 11, padded to even
+        assert data[:10] == bytes(10)  # the channels before the first are left at zero
+        assert data[10 + 16] == 2  # the held second category
+    assert max(max(data[10:25]) for _, _, data in packets) > 0  # a lit scene
+
+    stage.set_fade_seconds(0.0)
+    stage.perform("blackout", (1,))
+    qtbot.wait(300)
+    _drain(lights_receiver)
+    qtbot.wait(300)
+    for _, _, data in _packets(lights_receiver, 5):
+        assert data[10:26] == bytes(16)  # colours and the beat dark; the scene's number stays
+        assert data[26] == 2
+
+    stage.perform("dmx")  # no argument: toggles off
+    assert stage.dmx is None and not window.settings.dmx_enabled
+    assert stage.dmx_label.text() == "off"
+    _drain(lights_receiver)
+    qtbot.wait(300)
+    with pytest.raises(BlockingIOError):
+        lights_receiver.setblocking(False)
+        lights_receiver.recv(1024)  # nothing more
+
+
+def test_sacn_carries_the_same_lights_with_one_source_id_from_run_to_run(
+    qtbot, make_window, model_dir, beats_file, lights_receiver
+):
+    window = make_window(model_dir)
+    assert window.play_file(beats_file)
+    port = lights_receiver.getsockname()[1]
+    assert window.stage.set_dmx(True, DmxTarget(SACN, "127.0.0.1", port, 7, 1))
+    assert window.stage.dmx_label.text() == (f"sACN universe 7, channels 1-17 to 127.0.0.1:{port}")
+    packets = _lights_of_a_held_scene(qtbot, window, lights_receiver, 10)
+    assert np.all(np.diff([sequence for sequence, _, _ in packets]) % 256 == 1)
+    for _, universe, data in packets:
+        assert universe == 7 and len(data) == LIGHT_CHANNELS and data[16] == 2
+    _drain(lights_receiver)
+    qtbot.wait(100)
+    source_id = lights_receiver.recv(1024)[22:38]
+    assert source_id == window.settings.sacn_source_id != bytes(16)
+    window.close()
+    again = make_window(model_dir)  # the same settings: on, to the same place, the same CID
+    assert again.stage.dmx.target == DmxTarget(SACN, "127.0.0.1", port, 7, 1)
+    _drain(lights_receiver)
+    qtbot.wait(300)
+    assert lights_receiver.recv(1024)[22:38] == source_id
+
+
+def test_without_an_address_it_says_how_to_give_one(qtbot, make_window, model_dir):
+    window = make_window(model_dir)
+    window.stage.perform("dmx", (1,))
+    assert window.stage.dmx is None and not window.stage.dmx_button.isChecked()
+    assert window.stage.dmx_label.text() == (
+        "no address yet: start with --artnet HOST or --sacn (a DMX node, a lighting desk or a "
+        "broadcast address)"
+    )
+    assert not window.settings.dmx_enabled
+
+
+def test_a_damaged_remembered_target_is_refused_in_words(qtbot, make_window, model_dir, settings):
+    settings.dmx_target = DmxTarget(SACN, "", 5568, 70_000, 1)  # as a hand-edited file might
+    settings.dmx_enabled = True
+    window = make_window(model_dir)
+    assert window.stage.dmx is None and not window.stage.dmx_button.isChecked()
+    assert window.stage.dmx_label.text() == "sACN universe must be 1-63999, got 70000"
+    assert window.faults["remote"] == "sACN universe must be 1-63999, got 70000"
+    settings.store.setValue("vj/dmx_protocol", "dmx512-over-carrier-pigeon")
+    assert settings.dmx_target is None

@@ -1,0 +1,264 @@
+"""DMX out: stage lights that match the scene, over Art-Net or sACN.
+
+Lighting desks, media servers and DMX nodes take Art-Net (Art-Net 4, UDP port 6454) or
+sACN (ANSI E1.31, UDP port 5568, multicast by universe unless sent to one address). With
+DMX out on, the app sends one packet 40 times a second on one universe, its LIGHT_CHANNELS
+channels from a chosen first channel, so they can be patched beside other fixtures:
+
+| channel (from the first) | what |
+|---|---|
+| 1-3 | the whole picture's red, green, blue |
+| 4-6 | its top third (the sky), red, green, blue |
+| 7-9 | its bottom third (the ground or the water) |
+| 10-12 | its left half |
+| 13-15 | its right half |
+| 16 | the beat's pulse (the picture's beat envelope, 0-255) |
+| 17 | the scene shown: its category's number (1 = first; 0 before the first frame) |
+
+The colours are those of the picture that goes out (the master and the blackout
+included: a blackout puts the lights out with the picture) as linear light: each pixel's
+sRGB value decoded to the light it stands for, averaged, and sent as 0-255, since LED
+fixtures dim linearly; a mid-grey picture (sRGB 128) is DMX 55. A packet is one small
+datagram sent without waiting, and a network error is counted and shown, never raised, so
+a pulled cable or a node that is not up yet costs nothing.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+
+ARTNET = "artnet"
+SACN = "sacn"
+PROTOCOL_NAMES = {ARTNET: "Art-Net", SACN: "sACN"}
+PORTS = {ARTNET: 6454, SACN: 5568}
+UNIVERSES = {ARTNET: (0, 32_767), SACN: (1, 63_999)}  # Art-Net's 15-bit Port-Address
+DMX_CHANNELS = 512
+LIGHT_CHANNELS = 17
+MAX_FIRST_CHANNEL = DMX_CHANNELS - LIGHT_CHANNELS + 1
+SAMPLE_GRID = 48  # colours are read from a grid of at most 48 x 48 pixels, at any size
+SOURCE_NAME = "musicscape"
+SACN_PRIORITY = 100  # E1.31's default
+
+ARTNET_ID = b"Art-Net\x00"
+ARTNET_OP_DMX = 0x5000
+ARTNET_VERSION = 14
+E131_PREAMBLE = struct.pack(">HH", 0x0010, 0x0000) + b"ASC-E1.17\x00\x00\x00"
+E131_ROOT_VECTOR = 0x00000004  # VECTOR_ROOT_E131_DATA
+E131_FRAMING_VECTOR = 0x00000002  # VECTOR_E131_DATA_PACKET
+E131_DMP_VECTOR = 0x02  # VECTOR_DMP_SET_PROPERTY
+E131_FLAGS = 0x7000  # each layer's flags, above its 12-bit length
+
+
+def _srgb_to_linear_table() -> np.ndarray:
+    value = np.arange(256, dtype=np.float64) / 255.0
+    return np.where(value <= 0.04045, value / 12.92, ((value + 0.055) / 1.055) ** 2.4)
+
+
+SRGB_TO_LINEAR = _srgb_to_linear_table()
+
+
+class DmxError(RuntimeError):
+    """DMX out cannot start (an address that does not resolve, a number out of range)."""
+
+
+def light_channels(picture: np.ndarray | None, pulse: float, category: int | None) -> bytes:
+    """The LIGHT_CHANNELS values (the table above) for a uint8 RGB picture [H, W, 3], the
+    beat pulse 0-1 and the shown category's index (None: none yet; no picture: dark)."""
+    values = np.zeros(LIGHT_CHANNELS, dtype=np.uint8)
+    if picture is not None:
+        step = max(1, -(-max(picture.shape[:2]) // SAMPLE_GRID))
+        grid = SRGB_TO_LINEAR[picture[::step, ::step]]  # [h, w, 3] linear light
+        rows, columns = grid.shape[:2]
+        third = max(rows // 3, 1)
+        half = max(columns // 2, 1)
+        zones = (
+            grid,
+            grid[:third],
+            grid[rows - third :],
+            grid[:, :half],
+            grid[:, columns - half :],
+        )
+        light = np.concatenate([zone.reshape(-1, 3).mean(axis=0) for zone in zones])
+        values[:15] = np.round(np.clip(light, 0.0, 1.0) * 255.0).astype(np.uint8)
+    values[15] = round(min(max(pulse, 0.0), 1.0) * 255.0)
+    values[16] = 0 if category is None else min(category + 1, 255)
+    return values.tobytes()
+
+
+def _check_universe(protocol: str, universe: int) -> None:
+    low, high = UNIVERSES[protocol]
+    if not low <= universe <= high:
+        name = PROTOCOL_NAMES[protocol]
+        raise ValueError(f"{name} universe must be {low}-{high}, got {universe}")
+
+
+def artdmx_packet(universe: int, sequence: int, data: bytes) -> bytes:
+    """One ArtDMX packet (Art-Net 4): `data` (channel 1 first) padded to an even length of
+    2-512."""
+    _check_universe(ARTNET, universe)
+    if len(data) > DMX_CHANNELS:
+        raise ValueError(f"at most {DMX_CHANNELS} channels, got {len(data)}")
+    length = max(len(data) + len(data) % 2, 2)
+    return (
+        ARTNET_ID
+        + struct.pack("<H", ARTNET_OP_DMX)
+        + struct.pack(">H", ARTNET_VERSION)
+        + bytes((sequence, 0, universe & 0xFF, universe >> 8))
+        + struct.pack(">H", length)
+        + data.ljust(length, b"\x00")
+    )
+
+
+def e131_packet(universe: int, sequence: int, data: bytes, source_id: bytes) -> bytes:
+    """One sACN data packet (ANSI E1.31-2018): the root, framing and DMP layers, the DMX
+    start code 0 and `data` (channel 1 first); `source_id` is the sender's 16-byte CID."""
+    _check_universe(SACN, universe)
+    if len(data) > DMX_CHANNELS:
+        raise ValueError(f"at most {DMX_CHANNELS} channels, got {len(data)}")
+    if len(source_id) != 16:
+        raise ValueError(f"the source's CID must be 16 bytes, got {len(source_id)}")
+    slots = b"\x00" + data  # start code 0: DMX levels
+    dmp = (
+        struct.pack(
+            ">HBBHHH", E131_FLAGS | (10 + len(slots)), E131_DMP_VECTOR, 0xA1, 0, 1, len(slots)
+        )
+        + slots
+    )
+    framing_body = (
+        struct.pack(">I", E131_FRAMING_VECTOR)
+        + SOURCE_NAME.encode().ljust(64, b"\x00")
+        + struct.pack(">BHBBH", SACN_PRIORITY, 0, sequence, 0, universe)
+    )
+    framing = struct.pack(">H", E131_FLAGS | (2 + len(framing_body) + len(dmp))) + framing_body
+    root_body = struct.pack(">I", E131_ROOT_VECTOR) + source_id
+    root = struct.pack(">H", E131_FLAGS | (2 + len(root_body) + len(framing) + len(dmp)))
+    return E131_PREAMBLE + root + root_body + framing + dmp
+
+
+def sacn_multicast_address(universe: int) -> str:
+    """E1.31's multicast group for a universe: 239.255.high.low."""
+    _check_universe(SACN, universe)
+    return f"239.255.{universe >> 8}.{universe & 0xFF}"
+
+
+@dataclass(frozen=True)
+class DmxTarget:
+    """Where the lights go: the protocol, the address (sACN: '' for its multicast group),
+    the port, the universe and the first channel (1-based)."""
+
+    protocol: str
+    host: str
+    port: int
+    universe: int
+    first_channel: int
+
+    @classmethod
+    def of(
+        cls, protocol: str, host: str, port: int | None, universe: int | None, first: int | None
+    ) -> DmxTarget:
+        """A target with each number not given at its protocol's default (port, the first
+        universe it allows, channel 1)."""
+        return cls(
+            protocol,
+            host,
+            PORTS[protocol] if port is None else port,
+            UNIVERSES[protocol][0] if universe is None else universe,
+            1 if first is None else first,
+        )
+
+    def problem(self) -> str | None:
+        """What is out of range, in words; None when all is fine."""
+        if self.protocol not in PROTOCOL_NAMES:
+            return f"DMX protocol must be one of {', '.join(PROTOCOL_NAMES)}, got {self.protocol!r}"
+        try:
+            _check_universe(self.protocol, self.universe)
+        except ValueError as error:
+            return str(error)
+        if not 1 <= self.first_channel <= MAX_FIRST_CHANNEL:
+            return (
+                f"the first DMX channel must be 1-{MAX_FIRST_CHANNEL} ({LIGHT_CHANNELS} channels "
+                f"from it), got {self.first_channel}"
+            )
+        if not 1 <= self.port <= 65_535:
+            return f"the port must be 1-65535, got {self.port}"
+        return None
+
+    @property
+    def address(self) -> str:
+        if self.protocol == SACN and not self.host:
+            return sacn_multicast_address(self.universe)
+        return self.host
+
+    def state(self) -> dict:
+        """What the HTTP state gives of it."""
+        return {
+            "protocol": self.protocol,
+            "to": f"{self.address}:{self.port}",
+            "universe": self.universe,
+            "channels": f"{self.first_channel}-{self.first_channel + LIGHT_CHANNELS - 1}",
+        }
+
+    def describe(self) -> str:
+        last = self.first_channel + LIGHT_CHANNELS - 1
+        multicast = " (multicast)" if self.protocol == SACN and not self.host else ""
+        return (
+            f"{PROTOCOL_NAMES[self.protocol]} universe {self.universe}, channels "
+            f"{self.first_channel}-{last} to {self.address}:{self.port}{multicast}"
+        )
+
+
+class DmxOutput:
+    """Sends the lights' channels to a DmxTarget; `source_id` is this installation's sACN
+    CID (16 bytes, the same from run to run, as E1.31 asks)."""
+
+    def __init__(self, target: DmxTarget, source_id: bytes = uuid.UUID(int=0).bytes):
+        problem = target.problem()
+        if problem is not None:
+            raise DmxError(problem)
+        try:
+            address = socket.getaddrinfo(
+                target.address, target.port, socket.AF_INET, socket.SOCK_DGRAM
+            )[0][4]
+        except (OSError, UnicodeError) as error:
+            raise DmxError(
+                f"DMX out: cannot find the address '{target.address}': {error}"
+            ) from error
+        self.target = target
+        self._source_id = source_id
+        self._address = address
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        self._socket.setblocking(False)
+        self._sequence = 0
+        self.sent = 0
+        self.failed = 0
+        self.last_error: str | None = None
+
+    def packet(self, lights: bytes) -> bytes:
+        """The next packet with `lights` from the first channel (the channels before it 0)."""
+        target = self.target
+        data = bytes(target.first_channel - 1) + lights
+        if target.protocol == ARTNET:
+            self._sequence = self._sequence % 255 + 1  # 1-255: 0 would turn ordering off
+            return artdmx_packet(target.universe, self._sequence, data)
+        self._sequence = (self._sequence + 1) % 256
+        return e131_packet(target.universe, self._sequence, data, self._source_id)
+
+    def send(self, lights: bytes) -> None:
+        """One packet; an error is counted, not raised."""
+        try:
+            self._socket.sendto(self.packet(lights), self._address)
+        except OSError as error:  # unreachable network, a full buffer: the next one may go
+            self.failed += 1
+            self.last_error = str(error)
+        else:
+            self.sent += 1
+            self.last_error = None
+
+    def close(self) -> None:
+        self._socket.close()
