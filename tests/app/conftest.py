@@ -41,6 +41,15 @@ def beats_signal(seconds: float, rate: int = RATE, period: float = 0.5) -> np.nd
     return (chord + bursts).astype(np.float32)
 
 
+def beat_times(qtbot, window, seconds: float) -> np.ndarray:
+    """The worker's beats (their times) over `seconds` of the window running."""
+    times: list[float] = []
+    window.worker.beat.connect(times.append)
+    qtbot.wait(round(seconds * 1000))
+    window.worker.beat.disconnect(times.append)
+    return np.array(times)
+
+
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> Path:
     return build_model_dir(tmp_path_factory.mktemp("models"))

@@ -16,6 +16,8 @@ link = pytest.importorskip("link", reason="the link extra (LinkPython-extern) is
 from visualizer.app.beat_grid import BAR_BEATS  # noqa: E402
 from visualizer.app.link_sync import LinkSession  # noqa: E402
 
+from .conftest import beat_times  # noqa: E402
+
 PEER_TEMPO = 150.0  # a beat every 0.4 s
 ESTABLISHED_SECONDS = 1.5  # older than Link's 0.5-s margin: a newcomer adopts its session
 MEET_TIMEOUT_SECONDS = 10.0
@@ -136,15 +138,6 @@ def test_without_the_extra_the_reason_names_it():
     )
 
 
-def _beat_times(qtbot, window, seconds: float) -> np.ndarray:
-    """The worker's beats (their times) over `seconds` of the window running."""
-    times: list[float] = []
-    window.worker.beat.connect(times.append)
-    qtbot.wait(round(seconds * 1000))
-    window.worker.beat.disconnect(times.append)
-    return np.array(times)
-
-
 def test_the_window_beats_on_the_sessions_grid_and_on_the_music_without_peers(
     qtbot, make_window, model_dir, beats_file, show_peer
 ):
@@ -163,7 +156,7 @@ def test_the_window_beats_on_the_sessions_grid_and_on_the_music_without_peers(
         lambda: window.panel.tempo_label.text() == "150.0 BPM (Ableton Link)", timeout=5000
     )
     assert window.stage.state()["link"] == {"on": True, "peers": 1}
-    times = _beat_times(qtbot, window, 2.5)
+    times = beat_times(qtbot, window, 2.5)
     assert len(times) >= 5
     np.testing.assert_allclose(np.diff(times), 60.0 / PEER_TEMPO, atol=1e-3)
     for beat_time in times:
@@ -176,7 +169,7 @@ def test_the_window_beats_on_the_sessions_grid_and_on_the_music_without_peers(
         timeout=int(MEET_TIMEOUT_SECONDS * 1000),
     )
     qtbot.wait(1000)
-    times = _beat_times(qtbot, window, 3.0)
+    times = beat_times(qtbot, window, 3.0)
     assert len(times) >= 4
     assert abs(np.median(np.diff(times)) - 0.5) < 0.03
     assert not window.panel.tempo_label.text().endswith("(Ableton Link)")

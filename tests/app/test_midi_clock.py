@@ -23,6 +23,8 @@ from visualizer.app.midi_clock import (
 )
 from visualizer.app.midi_control import ALSA_SEQUENCER
 
+from .conftest import beat_times
+
 TICK = mido.Message("clock")
 START, STOP, CONTINUE = mido.Message("start"), mido.Message("stop"), mido.Message("continue")
 TIMEOUT_MS = 10_000
@@ -231,14 +233,6 @@ class ClockSender:
         self._thread.join(timeout=5)
 
 
-def _beat_times(qtbot, window, seconds: float) -> np.ndarray:
-    times: list[float] = []
-    window.worker.beat.connect(times.append)
-    qtbot.wait(round(seconds * 1000))
-    window.worker.beat.disconnect(times.append)
-    return np.array(times)
-
-
 def test_the_window_beats_on_the_clock_and_on_the_music_once_it_stops(
     qtbot, make_window, model_dir, beats_file
 ):
@@ -259,7 +253,7 @@ def test_the_window_beats_on_the_clock_and_on_the_music_once_it_stops(
             timeout=TIMEOUT_MS,
         )
         assert window.stage.state()["midi_clock"] == {"on": True, "running": True}
-        times = _beat_times(qtbot, window, 2.5)
+        times = beat_times(qtbot, window, 2.5)
         assert len(times) >= 4
         beats = np.round((times - gear.start_time) / 0.48)
         np.testing.assert_allclose(times, gear.start_time + 0.48 * beats, atol=1e-6)
@@ -271,7 +265,7 @@ def test_the_window_beats_on_the_clock_and_on_the_music_once_it_stops(
             timeout=TIMEOUT_MS,
         )
         qtbot.wait(1000)
-        times = _beat_times(qtbot, window, 3.0)
+        times = beat_times(qtbot, window, 3.0)
         assert len(times) >= 4
         assert abs(np.median(np.diff(times)) - 0.5) < 0.03
         assert not window.panel.tempo_label.text().endswith("(MIDI clock)")
