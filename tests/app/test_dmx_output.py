@@ -133,6 +133,9 @@ def test_the_command_line_refuses_numbers_out_of_range():
     assert option_problem(args) == (
         "--dmx-universe must be 0-63999 (Art-Net 0-32767, sACN 1-63999), got 64000"
     )
+    assert option_problem(parse_arguments(["--dmx-channel", "5"])) == (
+        "--dmx-universe and --dmx-channel go with --artnet or --sacn"
+    )
     args = parse_arguments(["--artnet", "10.0.0.255:0"])
     assert option_problem(args) == (
         "--artnet must be HOST:PORT with a port 1-65535, got '10.0.0.255:0'"

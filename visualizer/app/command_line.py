@@ -62,7 +62,10 @@ def dmx_target(args: argparse.Namespace) -> DmxTarget | None:
     """Where --artnet HOST[:PORT] or --sacn [HOST[:PORT]] (with --dmx-universe and
     --dmx-channel) send the lights; None when neither is given; ValueError in words."""
     artnet, sacn = getattr(args, "artnet", None), getattr(args, "sacn", None)
+    universe, channel = getattr(args, "dmx_universe", None), getattr(args, "dmx_channel", None)
     if artnet is None and sacn is None:
+        if universe is not None or channel is not None:
+            raise ValueError("--dmx-universe and --dmx-channel go with --artnet or --sacn")
         return None
     protocol, text = (ARTNET, artnet) if artnet is not None else (SACN, sacn)
     host, port = text.strip(), None
@@ -73,7 +76,6 @@ def dmx_target(args: argparse.Namespace) -> DmxTarget | None:
             raise ValueError(f"--{protocol} {error}") from error
     elif protocol == ARTNET and not host:
         raise ValueError(f"--artnet must be HOST or HOST:PORT, got {text!r}")
-    universe, channel = getattr(args, "dmx_universe", None), getattr(args, "dmx_channel", None)
     return DmxTarget.of(protocol, host, port, universe, channel)
 
 
