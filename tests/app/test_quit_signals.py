@@ -100,6 +100,36 @@ def test_ctrl_c_closes_the_window_and_exits_130(tmp_path, beats_file):
     assert "Traceback" not in output and "KeyboardInterrupt" not in output
 
 
+def test_sigterm_sent_to_the_process_and_its_group_at_once_still_closes_gracefully(
+    tmp_path, beats_file
+):
+    log = tmp_path / "show.log"
+    with running_app(tmp_path, beats_file, "--log", str(log)) as app:
+        wait_for(lambda: log.exists() and "playing" in log.read_text(), START_TIMEOUT, "play")
+        time.sleep(1.0)
+        app.send_signal(signal.SIGTERM)  # as GNU timeout sends it: to the process, then
+        time.sleep(0.05)  # to its process group, as the close has begun (two at the same
+        output = signalled(app, signal.SIGTERM)  # moment would merge into one)
+    assert log.read_text().splitlines()[-1].endswith("musicscape closed"), log.read_text()
+    assert app.returncode == 128 + signal.SIGTERM, output
+    assert settings_from_file(str(tmp_path / "app.ini")).value("window/geometry") is not None
+
+
+def test_a_signal_a_second_after_the_first_insists(qapp):
+    from visualizer.app.quit_signals import REPEAT_SECONDS, QuitOnSignals
+
+    quit_signals = QuitOnSignals(lambda: None)
+    try:
+        assert not quit_signals.insists(time.monotonic())  # none received yet
+        quit_signals.received, quit_signals._received_at = signal.SIGTERM, 100.0
+        assert not quit_signals.insists(100.001)  # the same request, delivered twice
+        assert not quit_signals.insists(100.0 + REPEAT_SECONDS - 0.01)
+        assert quit_signals.insists(100.0 + REPEAT_SECONDS)  # Ctrl-C again: quit at once
+    finally:
+        quit_signals.received = None  # so that restore gives this test process its own back
+        quit_signals.restore()
+
+
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_the_handlers_before_come_back(qapp, number):
     from visualizer.app.quit_signals import QuitOnSignals

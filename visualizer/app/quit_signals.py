@@ -6,7 +6,12 @@ settings are not saved. Python runs its signal handlers only between bytecodes, 
 event loop runs no Python while idle, so the signal also wakes the loop: Python's C-level
 handler writes the signal's number to a socket (`signal.set_wakeup_fd`) that a
 QSocketNotifier watches; its slot lets the Python handler run and then calls `on_quit` on
-the GUI thread. A second signal while closing ends the process at once, as without this.
+the GUI thread. A second signal REPEAT_SECONDS or more after the first, while closing (Ctrl-C
+pressed again because a close hangs), ends the process at once, as without this; one that
+comes with the first is the same request: GNU timeout, and service managers that signal a
+whole process group, send SIGTERM to the process and to its group, so it arrives twice
+within a millisecond (seen as a close cut short, its log line and settings lost, about one
+run in six under `timeout`).
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable
 
 from PyQt6.QtCore import QObject, QSocketNotifier
 
 QUIT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+REPEAT_SECONDS = 1.0  # a signal this long after the first is a new request: quit at once
 
 
 class QuitOnSignals(QObject):
@@ -29,6 +36,7 @@ class QuitOnSignals(QObject):
         super().__init__(parent)
         self.on_quit = on_quit
         self.received: int | None = None
+        self._received_at = 0.0  # time.monotonic() of the first signal
         self._reader, self._writer = socket.socketpair()
         self._reader.setblocking(False)
         self._writer.setblocking(False)
@@ -40,9 +48,15 @@ class QuitOnSignals(QObject):
         }
 
     def _on_signal(self, number: int, frame) -> None:
-        if self.received is not None:  # the second: no more waiting on a graceful close
+        if self.insists(time.monotonic()):  # no more waiting on a graceful close
             os._exit(128 + number)
-        self.received = number
+        if self.received is None:
+            self.received, self._received_at = number, time.monotonic()
+
+    def insists(self, now: float) -> bool:
+        """Whether a signal at `now` (time.monotonic) comes after the first one by
+        REPEAT_SECONDS or more: a new request, not the first one delivered twice."""
+        return self.received is not None and now - self._received_at >= REPEAT_SECONDS
 
     def _woken(self) -> None:
         try:
@@ -55,8 +69,12 @@ class QuitOnSignals(QObject):
             on_quit()
 
     def restore(self) -> None:
-        """The signal handling there was before."""
-        for number, handler in self._previous_handlers.items():
-            signal.signal(number, handler)
+        """The signal handling there was before; but once a quit signal has come, the
+        process is ending on it: the quit signals are ignored from here, so a repeat of it
+        during the last of the close (the show's log's last line after the event loop, the
+        interpreter's exit, which would set a Python handler back to the default) changes
+        nothing, and the exit status stays 128 + the signal."""
         signal.set_wakeup_fd(self._previous_wakeup)
         self._notifier.setEnabled(False)
+        for number, handler in self._previous_handlers.items():
+            signal.signal(number, handler if self.received is None else signal.SIG_IGN)
