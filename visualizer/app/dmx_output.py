@@ -214,9 +214,9 @@ class DmxTarget:
 
 class DmxOutput:
     """Sends the lights' channels to a DmxTarget; `source_id` is this installation's sACN
-    CID (16 bytes, the same from run to run, as E1.31 asks)."""
+    CID (16 bytes, the same from run to run, as E1.31 asks; None: a new one)."""
 
-    def __init__(self, target: DmxTarget, source_id: bytes = uuid.UUID(int=0).bytes):
+    def __init__(self, target: DmxTarget, source_id: bytes | None = None):
         problem = target.problem()
         if problem is not None:
             raise DmxError(problem)
@@ -229,7 +229,7 @@ class DmxOutput:
                 f"DMX out: cannot find the address '{target.address}': {error}"
             ) from error
         self.target = target
-        self._source_id = source_id
+        self._source_id = uuid.uuid4().bytes if source_id is None else source_id
         self._address = address
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
