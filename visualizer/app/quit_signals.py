@@ -10,8 +10,8 @@ the GUI thread. A second signal REPEAT_SECONDS or more after the first, while cl
 pressed again because a close hangs), ends the process at once, as without this; one that
 comes with the first is the same request: GNU timeout, and service managers that signal a
 whole process group, send SIGTERM to the process and to its group, so it arrives twice
-within a millisecond (seen as a close cut short, its log line and settings lost, about one
-run in six under `timeout`).
+within milliseconds (seen as a close cut short, its log line lost, in 2 runs of 7 under
+`timeout`).
 """
 
 from __future__ import annotations
