@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from visualizer.app.dmx_output import ARTNET, DmxTarget
 from visualizer.app.http_remote import parse_arguments
 from visualizer.app.remote_page import REMOTE_PAGE
 from visualizer.app.scene_director import AUTO, HOLD, SceneMode
@@ -98,6 +99,15 @@ def test_actions_drive_the_window_as_osc_does(qtbot, remote):
     assert (state["blackout"], state["master"]) == (True, 0.5)
     assert ask(qtbot, requests, window, "/musicscape/auto", b"") == (200, {"ok": True})
     qtbot.waitUntil(lambda: window.worker.settings.scene_mode == SceneMode(), timeout=TIMEOUT_MS)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as lights:  # the page's DMX button
+        lights.bind(("127.0.0.1", 0))
+        window.settings.dmx_target = DmxTarget(ARTNET, "127.0.0.1", lights.getsockname()[1], 0, 1)
+        assert ask(qtbot, requests, window, "/musicscape/dmx", b"") == (200, {"ok": True})
+        status, state = ask(qtbot, requests, window, "/musicscape/state")
+        assert state["dmx"]["to"] == f"127.0.0.1:{lights.getsockname()[1]}"
+        assert ask(qtbot, requests, window, "/musicscape/dmx", b"") == (200, {"ok": True})
+        status, state = ask(qtbot, requests, window, "/musicscape/state")
+        assert state["dmx"] is None
 
 
 def test_a_request_the_app_cannot_take_is_answered_in_words_and_changes_nothing(qtbot, remote):

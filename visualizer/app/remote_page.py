@@ -36,6 +36,7 @@ REMOTE_PAGE = """<!doctype html>
   <button data-action="picture">Picture</button>
   <button id="record" data-action="record">Record</button>
   <button data-action="next">Next file</button>
+  <button id="dmx" data-action="dmx">DMX lights</button>
 </div>
 <div class="row" id="presets"></div>
 <label>Reactivity <input type="range" id="reactivity" min="0" max="3" step="0.05"></label>
@@ -90,6 +91,7 @@ async function refresh() {
   if (state.scene) document.getElementById("picture").src = prefix + "picture.png?" + Date.now();
   document.getElementById("blackout").classList.toggle("on", state.blackout);
   document.getElementById("record").classList.toggle("on", state.recording);
+  document.getElementById("dmx").classList.toggle("on", state.dmx !== null);
 }
 document.querySelectorAll("button[data-action]").forEach((element) => {
   element.onclick = () => send(element.dataset.action);
