@@ -244,14 +244,13 @@ class SourceSwitcher:
             window.now_playing.watch(False)
             window.controls.track_started(track_key(source.path, tags))
         else:
-            window.controls.track_started(None)
             window.now_playing.watch(True)  # what a desktop player plays into it, if one does
             self.panel.device_label.setText(source.choice.label)
             playing = source.choice.label
             window.log(f"capturing {playing}")
         window.setWindowTitle(f"{playing} — {APP_TITLE}")  # what plays, in the task bar
-        if isinstance(source, CaptureSource) and window.now_playing.track is not None:
-            self.show_player_track(window.now_playing.track)  # a player already plays into it
+        if isinstance(source, CaptureSource):  # the track a player already plays into it, or
+            self.show_player_track(window.now_playing.track)  # none: one scene-mode command
         return True
 
     def show_player_track(self, track: PlayerTrack | None) -> None:
