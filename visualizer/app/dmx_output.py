@@ -194,21 +194,25 @@ class DmxTarget:
             return sacn_multicast_address(self.universe)
         return self.host
 
+    @property
+    def channels(self) -> str:
+        """The lights' channels, first-last: '11-27'."""
+        return f"{self.first_channel}-{self.first_channel + LIGHT_CHANNELS - 1}"
+
     def state(self) -> dict:
         """What the HTTP state gives of it."""
         return {
             "protocol": self.protocol,
             "to": f"{self.address}:{self.port}",
             "universe": self.universe,
-            "channels": f"{self.first_channel}-{self.first_channel + LIGHT_CHANNELS - 1}",
+            "channels": self.channels,
         }
 
     def describe(self) -> str:
-        last = self.first_channel + LIGHT_CHANNELS - 1
         multicast = " (multicast)" if self.protocol == SACN and not self.host else ""
         return (
             f"{PROTOCOL_NAMES[self.protocol]} universe {self.universe}, channels "
-            f"{self.first_channel}-{last} to {self.address}:{self.port}{multicast}"
+            f"{self.channels} to {self.address}:{self.port}{multicast}"
         )
 
 
