@@ -10,6 +10,7 @@ import struct
 
 import numpy as np
 import pytest
+from PyQt6.QtCore import Qt
 
 from visualizer.app import add_arguments
 from visualizer.app.command_line import dmx_target, option_problem
@@ -258,13 +259,15 @@ def test_sacn_carries_the_same_lights_with_one_source_id_from_run_to_run(
 
 def test_without_an_address_it_says_how_to_give_one(qtbot, make_window, model_dir):
     window = make_window(model_dir)
-    window.stage.perform("dmx", (1,))
+    qtbot.mouseClick(window.stage.dmx_button, Qt.MouseButton.LeftButton)
     assert window.stage.dmx is None and not window.stage.dmx_button.isChecked()
-    assert window.stage.dmx_label.text() == (
+    why = (
         "no address yet: start with --artnet HOST or --sacn (a DMX node, a lighting desk or a "
         "broadcast address)"
     )
+    assert window.stage.dmx_label.text() == why
     assert not window.settings.dmx_enabled
+    assert window.stage.perform("dmx", (1,)) == why  # what OSC, HTTP and MIDI answer
 
 
 def test_a_damaged_remembered_target_is_refused_in_words(qtbot, make_window, model_dir, settings):

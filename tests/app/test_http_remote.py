@@ -20,6 +20,7 @@ from PIL import Image
 
 from visualizer.app.dmx_output import ARTNET, DmxTarget
 from visualizer.app.http_remote import parse_arguments
+from visualizer.app.osc_control import INPUT_ADDRESSES
 from visualizer.app.remote_page import REMOTE_PAGE
 from visualizer.app.scene_director import AUTO, HOLD, SceneMode
 
@@ -145,6 +146,32 @@ def test_a_request_the_app_cannot_take_is_answered_in_words_and_changes_nothing(
     assert "remote" not in window.faults  # a good one clears the complaint
 
 
+def test_an_action_the_app_cannot_do_now_is_refused_with_the_reason(qtbot, remote, beats_file):
+    window, requests = remote
+    refusals = {
+        "picture": "No picture yet: nothing has been shown",
+        "dmx": "no address yet: start with --artnet HOST or --sacn (a DMX node, a lighting "
+        "desk or a broadcast address)",
+        "next": "no file list plays: next is for files (--file, Open file…, a drop)",
+    }
+    for action, reason in refusals.items():
+        message = f"HTTP /musicscape/{action}: {reason}"
+        assert ask(qtbot, requests, window, f"/musicscape/{action}", b"") == (
+            409,
+            {"error": message},
+        )
+        assert window.faults["remote"] == message
+    assert window.stage.dmx is None and not window.stage.dmx_button.isChecked()
+    window.play_file(beats_file)  # a list of one file: next ends it
+    assert ask(qtbot, requests, window, "/musicscape/next", b"") == (
+        409,
+        {"error": "HTTP /musicscape/next: that was the list's last file: the list has ended"},
+    )
+    assert window.sources.playlist_ended
+    assert ask(qtbot, requests, window, "/musicscape/dmx", b"0") == (200, {"ok": True})
+    assert "remote" not in window.faults  # turning off what is off is done, not refused
+
+
 def test_a_port_in_use_is_named(make_window, model_dir):
     with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))
@@ -154,6 +181,12 @@ def test_a_port_in_use_is_named(make_window, model_dir):
         assert not window.stage.serve_http(port)
     assert window.faults["remote"].startswith(f"cannot serve HTTP on TCP port {port}: ")
     assert window.stage.http_label.text() == "off (--http PORT)"
+
+
+def test_every_button_of_the_page_sends_an_action_the_remote_takes():
+    actions = set(re.findall(r'data-action="(\w+)"', REMOTE_PAGE))
+    assert actions == {"blackout", "picture", "record", "next", "dmx", "link", "midi_clock"}
+    assert actions <= set(INPUT_ADDRESSES)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

@@ -210,6 +210,11 @@ def test_a_bad_message_is_named_in_the_window_and_changes_nothing(qtbot, osc_win
     )
     client.send_message("/musicscape/reactivity", 1.5)  # a good one clears the complaint
     qtbot.waitUntil(lambda: "remote" not in window.faults, timeout=TIMEOUT_MS)
+    client.send_message("/musicscape/next", [])  # no file list to go on with: refused
+    refusal = (
+        "OSC /musicscape/next: no file list plays: next is for files (--file, Open file…, a drop)"
+    )
+    qtbot.waitUntil(lambda: window.faults.get("remote") == refusal, timeout=TIMEOUT_MS)
 
 
 def test_beats_arrive_with_their_audio_time(qtbot, osc_window, receiver, beats_file):

@@ -5,13 +5,15 @@ For show control that speaks HTTP rather than OSC (Bitfocus Companion on a Strea
 QLab's network cues, a script with curl) and for anyone with a phone on the same network:
 - `POST /musicscape/ACTION` does what OSC's `/musicscape/ACTION` does (`INPUT_ADDRESSES`),
   its arguments the body: nothing, a JSON array (`["sky"]`, `[0.5]`), one JSON value, or
-  plain text (`sky`). It answers 200 `{"ok": true}`, or 400 `{"error": "..."}` in words.
+  plain text (`sky`). It answers 200 `{"ok": true}`, 400 `{"error": "..."}` in words for
+  arguments it cannot take, or 409 with why for an action it cannot do now.
 - `GET /musicscape/state` answers what OSC out sends (categories, probabilities, scene, mode,
   onset, colour, mood, level) and the switches (blackout, master, recording) as JSON.
 - `GET /musicscape/picture.png` is the picture that goes out now (master and blackout
   included), at the size the canvas gets it, as a PNG.
-- `GET /` is the remote page: a button per scene, auto, blackout, presets, the picture and
-  the recorder, and sliders for reactivity, feel, cross-fade and master.
+- `GET /` is the remote page: a button per scene, auto, blackout, presets, the picture,
+  the recorder, the next file, DMX lights, Ableton Link and MIDI clock, and sliders for
+  reactivity, feel, cross-fade and master.
 
 The server's threads never touch the window: each request is handed to the GUI thread by a
 queued Qt signal, and the thread waits (REPLY_SECONDS at most) for the answer the GUI

@@ -37,6 +37,8 @@ REMOTE_PAGE = """<!doctype html>
   <button id="record" data-action="record">Record</button>
   <button data-action="next">Next file</button>
   <button id="dmx" data-action="dmx">DMX lights</button>
+  <button id="link" data-action="link">Ableton Link</button>
+  <button id="midi_clock" data-action="midi_clock">MIDI clock</button>
 </div>
 <div class="row" id="presets"></div>
 <label>Reactivity <input type="range" id="reactivity" min="0" max="3" step="0.05"></label>
@@ -92,6 +94,8 @@ async function refresh() {
   document.getElementById("blackout").classList.toggle("on", state.blackout);
   document.getElementById("record").classList.toggle("on", state.recording);
   document.getElementById("dmx").classList.toggle("on", state.dmx !== null);
+  document.getElementById("link").classList.toggle("on", state.link.on);
+  document.getElementById("midi_clock").classList.toggle("on", state.midi_clock.on);
 }
 document.querySelectorAll("button[data-action]").forEach((element) => {
   element.onclick = () => send(element.dataset.action);

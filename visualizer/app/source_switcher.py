@@ -362,11 +362,16 @@ class SourceSwitcher:
                 return False
         return False
 
+    @property
+    def plays_file_list(self) -> bool:
+        """Whether the source is a list of files (one file is a list of one)."""
+        return self.playlist is not None and self.settings.source_kind == SOURCE_FILE
+
     def next_file(self, note: str | None = None) -> bool:
         """N: the playlist's next file; after the last (and no --loop), the ended state.
         `note`: why the current file ended early, kept in the playlist line."""
         playlist = self.playlist
-        if playlist is None or self.settings.source_kind != SOURCE_FILE:
+        if not self.plays_file_list:
             return False
         notes = (note,) if note else ()
         if playlist.advance() is not None and self.play_playlist(playlist, notes):

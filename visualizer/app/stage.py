@@ -262,9 +262,11 @@ class Stage(QObject):
             self.set_dmx(True)
 
     # ----- remote control -----
-    def perform(self, action: str, args: tuple = ()) -> None:
+    def perform(self, action: str, args: tuple = ()) -> str | None:
         """Do `action` (an INPUT_ADDRESSES name) with OSC-style arguments through the
-        window's own methods; ValueError (in words) for arguments it cannot take."""
+        window's own methods. Returns None when done, or why it cannot be done now (no DMX
+        address yet, an extra missing, no picture yet, no file list: the row's own text);
+        ValueError (in words) for arguments it cannot take."""
         window = self.window
         categories = window.runtime.metadata.categories if window.runtime else ()
         if action == "auto":
@@ -297,36 +299,44 @@ class Stage(QObject):
                 switch_value(args, window.settings.remember_track_scenes)
             )
         elif action == "link":
-            self.set_link(switch_value(args, self.link_session is not None))
+            if not self.set_link(switch_value(args, self.link_session is not None)):
+                return self.link_label.text()
         elif action == "midi_clock":
             self.set_midi_clock(switch_value(args, self.following_midi_clock))
         elif action == "dmx":
-            self.set_dmx(switch_value(args, self.dmx is not None))
+            if not self.set_dmx(switch_value(args, self.dmx is not None)):
+                return self.dmx_label.text()
         elif action == "next":
-            window.next_file()
+            if not window.sources.plays_file_list:
+                return "no file list plays: next is for files (--file, Open file…, a drop)"
+            if not window.next_file():
+                return "that was the list's last file: the list has ended"
         elif action == "ndi":
-            self.set_ndi(switch_value(args, self.ndi is not None))
+            if not self.set_ndi(switch_value(args, self.ndi is not None)):
+                return self.ndi_label.text()
         elif action == "record":
-            if switch_value(args, self.recorder is not None):
-                self.start_recording()
-            else:
+            if not switch_value(args, self.recorder is not None):
                 self.stop_recording()
+            elif not self.start_recording():
+                return self.record_label.text()
         elif action == "picture":
-            self.save_picture()
+            if self.save_picture() is None:
+                return self.picture_label.text()
         elif action == "preset":
             window.controls.recall_preset(slot_number(args))
         elif action == "store_preset":
             window.controls.store_preset(slot_number(args))
         else:
             raise ValueError(f"unknown action '{action}' (one of {', '.join(INPUT_ADDRESSES)})")
+        return None
 
     def _perform_osc(self, action: str, args: tuple) -> None:
         try:
-            self.perform(action, args)
+            refusal = self.perform(action, args)
         except ValueError as error:
-            self.window.set_fault(REMOTE_FAULT, f"OSC /musicscape/{action}: {error}")
-        else:
-            self.window.set_fault(REMOTE_FAULT, None)
+            refusal = str(error)
+        message = None if refusal is None else f"OSC {PREFIX}{action}: {refusal}"
+        self.window.set_fault(REMOTE_FAULT, message)
 
     # ----- MIDI -----
     def open_midi(self) -> bool:
@@ -371,9 +381,11 @@ class Stage(QObject):
             self._show_binding()
         if action is not None:
             try:
-                self.perform(*action)
+                refusal = self.perform(*action)
             except ValueError as error:  # a category these models lack
-                self.window.set_fault(REMOTE_FAULT, f"MIDI {action[0]}: {error}")
+                refusal = str(error)
+            if refusal is not None:
+                self.window.set_fault(REMOTE_FAULT, f"MIDI {action[0]}: {refusal}")
 
     def _show_binding(self) -> None:
         target = self.midi_target.currentText()
@@ -822,14 +834,16 @@ class Stage(QObject):
                 request.reply(200, {"pixels": pixels})
             return
         try:
-            self.perform(request.action, request.args)
+            refusal, status = self.perform(request.action, request.args), 409
         except ValueError as error:
-            message = f"HTTP {PREFIX}{request.action}: {error}"
-            self.window.set_fault(REMOTE_FAULT, message)
-            request.reply(400, {"error": message})
-        else:
+            refusal, status = str(error), 400
+        if refusal is None:
             self.window.set_fault(REMOTE_FAULT, None)
             request.reply(200, {"ok": True})
+        else:
+            message = f"HTTP {PREFIX}{request.action}: {refusal}"
+            self.window.set_fault(REMOTE_FAULT, message)
+            request.reply(status, {"error": message})
 
     def close(self) -> None:
         self.stop_recording()
