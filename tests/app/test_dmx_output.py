@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import socket
 import struct
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -115,8 +117,6 @@ def test_the_address_and_the_numbers_are_checked_before_any_window():
         dmx_target(parse_arguments(["--artnet", "node:99999"]))
     with pytest.raises(DmxError, match="the first DMX channel must be 1-496"):
         DmxOutput(DmxTarget(ARTNET, "127.0.0.1", 6454, 0, 497))
-    with pytest.raises(DmxError, match="cannot find the address 'no-such-node.invalid'"):
-        DmxOutput(DmxTarget(ARTNET, "no-such-node.invalid", 6454, 0, 1))
 
 
 def parse_arguments(argv: list[str]):
@@ -166,6 +166,59 @@ def _packets(receiver, count: int) -> list[tuple[int, int, bytes]]:
             (universe,) = struct.unpack(">H", packet[113:115])
             packets.append((packet[111], universe, packet[126:]))
     return packets
+
+
+def _send_until(output: DmxOutput, done, seconds: float = 10.0) -> None:
+    """Sends dark lights every 10 ms (as the window does every 25) until done()."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        output.send(bytes(LIGHT_CHANNELS))
+        time.sleep(0.01)
+    assert done()
+
+
+def test_a_host_name_is_looked_up_without_holding_up_the_sender(monkeypatch, lights_receiver):
+    answered = threading.Event()
+    real_lookup = socket.getaddrinfo
+    asked_on = []
+
+    def unhurried_name_server(host, *args, **kwargs):  # stands in for a slow name server
+        if host == "node.stage":
+            asked_on.append(threading.current_thread().name)
+            answered.wait(10)
+            host = "127.0.0.1"
+        return real_lookup(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", unhurried_name_server)
+    port = lights_receiver.getsockname()[1]
+    output = DmxOutput(DmxTarget(ARTNET, "node.stage", port, 0, 1))  # returns unanswered
+    try:
+        output.send(bytes(LIGHT_CHANNELS))
+        assert (output.sent, output.status) == (0, "looking up 'node.stage'…")
+        answered.set()
+        _send_until(output, lambda: output.sent > 0)
+        assert output.status is None and asked_on == ["dmx-lookup"]
+        assert _packets(lights_receiver, 1)[0][2] == bytes(LIGHT_CHANNELS + 1)  # padded to even
+    finally:
+        output.close()
+
+
+def test_a_name_not_found_is_said_and_looked_up_again(lights_receiver):
+    output = DmxOutput(DmxTarget(ARTNET, "no-such-node.invalid", 6454, 0, 1), retry_seconds=0.2)
+    try:
+        _send_until(output, lambda: (output.status or "").startswith("cannot find"))
+        assert output.status.startswith("cannot find the address 'no-such-node.invalid': ")
+        assert output.sent == 0
+        _send_until(output, lambda: output.status == "looking up 'no-such-node.invalid'…")
+    finally:
+        output.close()
+    port = lights_receiver.getsockname()[1]
+    output = DmxOutput(DmxTarget(SACN, "localhost", port, 1, 1))  # a name that is found
+    try:
+        _send_until(output, lambda: output.sent > 0)
+        assert _packets(lights_receiver, 1)[0][1] == 1
+    finally:
+        output.close()
 
 
 def _drain(receiver) -> None:
@@ -231,6 +284,19 @@ def test_the_window_sends_the_scene_s_lights_dark_in_a_blackout(
     with pytest.raises(BlockingIOError):
         lights_receiver.setblocking(False)
         lights_receiver.recv(1024)  # nothing more
+
+
+def test_the_window_says_while_a_name_is_looked_up_then_sends(
+    qtbot, make_window, model_dir, lights_receiver
+):
+    window = make_window(model_dir)
+    port = lights_receiver.getsockname()[1]
+    assert window.stage.set_dmx(True, DmxTarget(ARTNET, "localhost", port, 0, 1))
+    described = f"Art-Net universe 0, channels 1-17 to localhost:{port}"
+    assert window.stage.dmx_label.text() == f"{described}; not sent: looking up 'localhost'…"
+    qtbot.waitUntil(lambda: window.stage.dmx_label.text() == described, timeout=TIMEOUT_MS)
+    qtbot.wait(300)  # the GUI thread sends them: let it run
+    assert len(_packets(lights_receiver, 3)) == 3
 
 
 def test_sacn_carries_the_same_lights_with_one_source_id_from_run_to_run(

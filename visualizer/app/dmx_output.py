@@ -20,14 +20,20 @@ included: a blackout puts the lights out with the picture) as linear light: each
 sRGB value decoded to the light it stands for, averaged, and sent as 0-255, since LED
 fixtures dim linearly; a mid-grey picture (sRGB 128) is DMX 55. A packet is one small
 datagram sent without waiting, and a network error is counted and shown, never raised, so
-a pulled cable or a node that is not up yet costs nothing.
+a pulled cable or a node that is not up yet costs nothing. A host name is looked up on a
+thread of its own (a slow or absent name server never holds the window up); until it is
+found no packet goes, and a name not found is looked up again every LOOKUP_RETRY_SECONDS.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import struct
+import threading
+import time
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +49,7 @@ MAX_FIRST_CHANNEL = DMX_CHANNELS - LIGHT_CHANNELS + 1
 SAMPLE_GRID = 48  # colours are read from a grid of at most 48 x 48 pixels, at any size
 SOURCE_NAME = "musicscape"
 SACN_PRIORITY = 100  # E1.31's default
+LOOKUP_RETRY_SECONDS = 5.0  # a host name not found is looked up again this often
 
 ARTNET_ID = b"Art-Net\x00"
 ARTNET_OP_DMX = 0x5000
@@ -63,7 +70,7 @@ SRGB_TO_LINEAR = _srgb_to_linear_table()
 
 
 class DmxError(RuntimeError):
-    """DMX out cannot start (an address that does not resolve, a number out of range)."""
+    """DMX out cannot start (a number out of range, a protocol it does not speak)."""
 
 
 def light_channels(picture: np.ndarray | None, pulse: float, category: int | None) -> bytes:
@@ -218,23 +225,27 @@ class DmxTarget:
 
 class DmxOutput:
     """Sends the lights' channels to a DmxTarget; `source_id` is this installation's sACN
-    CID (16 bytes, the same from run to run, as E1.31 asks; None: a new one)."""
+    CID (16 bytes, the same from run to run, as E1.31 asks; None: a new one). An IP address
+    is used at once; a host name is looked up on a thread of its own, and each
+    send takes the answer when it has come (it never waits for it)."""
 
-    def __init__(self, target: DmxTarget, source_id: bytes | None = None):
+    def __init__(
+        self,
+        target: DmxTarget,
+        source_id: bytes | None = None,
+        retry_seconds: float = LOOKUP_RETRY_SECONDS,
+    ):
         problem = target.problem()
         if problem is not None:
             raise DmxError(problem)
-        try:
-            address = socket.getaddrinfo(
-                target.address, target.port, socket.AF_INET, socket.SOCK_DGRAM
-            )[0][4]
-        except (OSError, UnicodeError) as error:
-            raise DmxError(
-                f"DMX out: cannot find the address '{target.address}': {error}"
-            ) from error
         self.target = target
         self._source_id = uuid.uuid4().bytes if source_id is None else source_id
-        self._address = address
+        self._retry_seconds = retry_seconds
+        self._lookup: Future | None = None
+        self._lookup_failed_at = 0.0
+        self._address = _numeric_address(target.address, target.port)
+        if self._address is None:
+            self._lookup = _look_up(target.address, target.port)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         self._socket.setblocking(False)
@@ -242,6 +253,14 @@ class DmxOutput:
         self.sent = 0
         self.failed = 0
         self.last_error: str | None = None
+
+    @property
+    def status(self) -> str | None:
+        """Why packets do not go now (the name still being looked up, or the last error), in
+        words; None while they go."""
+        if self._address is None and self._lookup is not None:
+            return f"looking up '{self.target.address}'…"
+        return self.last_error
 
     def packet(self, lights: bytes) -> bytes:
         """The next packet with `lights` from the first channel (the channels before it 0)."""
@@ -254,7 +273,10 @@ class DmxOutput:
         return e131_packet(target.universe, self._sequence, data, self._source_id)
 
     def send(self, lights: bytes) -> None:
-        """One packet; an error is counted, not raised."""
+        """One packet; an error is counted, not raised. Nothing goes until the address is
+        known."""
+        if self._address is None and not self._take_lookup():
+            return
         try:
             self._socket.sendto(self.packet(lights), self._address)
         except OSError as error:  # unreachable network, a full buffer: the next one may go
@@ -264,5 +286,52 @@ class DmxOutput:
             self.sent += 1
             self.last_error = None
 
+    def _take_lookup(self) -> bool:
+        """Takes the lookup's answer if it has come (never waits); after a name not found,
+        starts another once retry_seconds have passed. True when the address is known."""
+        lookup = self._lookup
+        if lookup is None:
+            if time.monotonic() - self._lookup_failed_at >= self._retry_seconds:
+                self._lookup = _look_up(self.target.address, self.target.port)
+            return False
+        if not lookup.done():
+            return False
+        self._lookup = None
+        try:
+            self._address = lookup.result()
+        except (OSError, UnicodeError) as error:
+            self._lookup_failed_at = time.monotonic()
+            self.last_error = f"cannot find the address '{self.target.address}': {error}"
+            return False
+        self.last_error = None
+        return True
+
     def close(self) -> None:
-        self._socket.close()
+        self._socket.close()  # a lookup still running ends on its own thread, unread
+
+
+def _numeric_address(host: str, port: int) -> tuple[str, int] | None:
+    """(IPv4 address, port) when `host` is written as one (no name server asked); None for
+    a name to look up."""
+    try:
+        return str(ipaddress.IPv4Address(host)), port
+    except ValueError:
+        return None
+
+
+def _look_up(host: str, port: int) -> Future:
+    """Looks the name's first IPv4 address up on a daemon thread of its own (one a hung name
+    server holds up never holds up the app's exit); the Future gets (address, port) or the
+    lookup's error."""
+    answer: Future = Future()
+
+    def look_up() -> None:
+        try:
+            answer.set_result(
+                socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4]
+            )
+        except (OSError, UnicodeError) as error:
+            answer.set_exception(error)
+
+    threading.Thread(target=look_up, name="dmx-lookup", daemon=True).start()
+    return answer

@@ -563,9 +563,9 @@ class Stage(QObject):
         gain = self.level.gain(time.perf_counter())
         pulse = 0.0 if packet is None else packet.envelope * gain
         shown = None if packet is None or window.runtime is None else shown_category(packet)
-        failing = self.dmx.last_error
+        status = self.dmx.status
         self.dmx.send(light_channels(window.canvas.current_pixels(), pulse, shown))
-        if self.dmx.last_error != failing:
+        if self.dmx.status != status:
             self._show_dmx()
 
     def _show_dmx(self) -> None:
@@ -573,8 +573,8 @@ class Stage(QObject):
             self.dmx_label.setText("off")
             return
         text = self.dmx.target.describe()
-        if self.dmx.last_error is not None:
-            text = f"{text}; not sent: {self.dmx.last_error}"
+        if self.dmx.status is not None:
+            text = f"{text}; not sent: {self.dmx.status}"
         self.dmx_label.setText(text)
 
     # ----- saved pictures -----
