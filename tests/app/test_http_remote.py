@@ -100,6 +100,13 @@ def test_actions_drive_the_window_as_osc_does(qtbot, remote):
     assert (state["blackout"], state["master"]) == (True, 0.5)
     assert ask(qtbot, requests, window, "/musicscape/auto", b"") == (200, {"ok": True})
     qtbot.waitUntil(lambda: window.worker.settings.scene_mode == SceneMode(), timeout=TIMEOUT_MS)
+    for _ in range(2):  # the page's Tap button, twice: the beats follow the taps
+        assert ask(qtbot, requests, window, "/musicscape/tap", b"") == (200, {"ok": True})
+        qtbot.wait(400)
+    status, state = ask(qtbot, requests, window, "/musicscape/state")
+    assert state["tap"]["on"] and 60 < state["tap"]["tempo_bpm"] < 200
+    assert ask(qtbot, requests, window, "/musicscape/tap", b"[0]") == (200, {"ok": True})
+    assert window.worker_settings.beat_grid is None
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as lights:  # the page's DMX button
         lights.bind(("127.0.0.1", 0))
         window.settings.dmx_target = DmxTarget(ARTNET, "127.0.0.1", lights.getsockname()[1], 0, 1)
@@ -184,9 +191,12 @@ def test_a_port_in_use_is_named(make_window, model_dir):
 
 
 def test_every_button_of_the_page_sends_an_action_the_remote_takes():
-    actions = set(re.findall(r'data-action="(\w+)"', REMOTE_PAGE))
-    assert actions == {"blackout", "picture", "record", "next", "dmx", "link", "midi_clock"}
-    assert actions <= set(INPUT_ADDRESSES)
+    buttons = set(re.findall(r'data-action="(\w+)"', REMOTE_PAGE))
+    assert buttons == {"blackout", "picture", "record", "next", "dmx", "link", "midi_clock"}
+    sent = set(re.findall(r'send\("(\w+)"', REMOTE_PAGE))  # the script's own buttons
+    sent |= set(re.findall(r'button\([^,]+, "(\w+)"', REMOTE_PAGE))
+    assert sent == {"auto", "hold", "preset", "tap"}
+    assert buttons | sent <= set(INPUT_ADDRESSES)
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")

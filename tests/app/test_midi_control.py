@@ -114,21 +114,21 @@ def test_the_window_learns_and_follows_midi(qtbot, make_window, model_dir, setti
     stage = window.stage
     stage.learn_midi("hold 3")
     assert not stage.learn_button.isEnabled()
-    stage.on_midi_message(note(38))
+    stage.on_midi_message(note(38), time.perf_counter())
     assert stage.learn_button.isEnabled()
     assert stage.midi_label.text().startswith("hold 3 ← note 38 (channel 10)")
-    stage.on_midi_message(note(38))
+    stage.on_midi_message(note(38), time.perf_counter())
     assert window.settings.scene_mode == HOLD and window.settings.scene_category == "mountain"
     qtbot.waitUntil(
         lambda: window.worker.settings.scene_mode == SceneMode(HOLD, 2), timeout=TIMEOUT_MS
     )
     stage.learn_midi("reactivity")
-    stage.on_midi_message(cc(1, 0))
-    stage.on_midi_message(cc(1, 127))
+    stage.on_midi_message(cc(1, 0), time.perf_counter())
+    stage.on_midi_message(cc(1, 127), time.perf_counter())
     assert window.settings.reactivity == 3.0 and window.panel.reactivity.value() == 300
     stage.learn_midi("hold 9")  # these models have 4 categories
-    stage.on_midi_message(note(50))
-    stage.on_midi_message(note(50))
+    stage.on_midi_message(note(50), time.perf_counter())
+    stage.on_midi_message(note(50), time.perf_counter())
     assert window.faults["remote"].startswith("MIDI hold: expected a category")
     later = make_window(model_dir)  # the bindings outlive the window
     assert later.stage.midi_bindings.control_of("hold 3") == MidiControl("note", 9, 38)

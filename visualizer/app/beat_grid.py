@@ -1,9 +1,9 @@
-"""A beat grid from the show's software: what the frame worker asks of Ableton Link's session
-(link_sync.py) or of a MIDI clock (midi_clock.py) alike.
+"""A beat grid from the show: what the frame worker asks of Ableton Link's session
+(link_sync.py), a MIDI clock (midi_clock.py) or taps by hand (tap_tempo.py) alike.
 
 A grid gives the frame worker a cursor (`beats()`); once a frame the worker reads it up to
 the picture's audio time (`read(now)`, time.perf_counter seconds) and gets the grid's tempo
-(None while the grid has nothing to follow: no Link peer, no clock running) and each beat
+(None while the grid has nothing to follow: no Link peer, no clock running, no taps) and each beat
 since the last read once, on the perf_counter clock, a bar's first beat marked. While a
 grid gives a tempo its beats move the picture instead of the music's onsets; the panel
 names the grid after the tempo ("127.5 BPM (Ableton Link)").
@@ -11,8 +11,11 @@ names the grid after the tempo ("127.5 BPM (Ableton Link)").
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
+
+import numpy as np
 
 BAR_BEATS = 4  # a bar: beat 0 of every 4 is the bar's first, as Link and MIDI clock count
 DOWNBEAT_STRENGTH = 1.0  # a beat's pulse, as a strength the scene director takes (0-1)
@@ -44,3 +47,14 @@ class BeatGrid(Protocol):
     name: str  # how the panel names it after the tempo: "Ableton Link", "MIDI clock"
 
     def beats(self) -> BeatCursor: ...
+
+
+def fit_beat_line(times: Iterable[float]) -> tuple[float, float]:
+    """The least-squares line through evenly spaced events' times (a clock's ticks, taps;
+    two or more) against their count: the seconds from one to the next, and the line's
+    time for the newest (its jitter averaged out)."""
+    stamps = np.fromiter(times, dtype=np.float64)
+    index = np.arange(len(stamps), dtype=np.float64)
+    index -= index.mean()
+    slope = float(index @ (stamps - stamps.mean()) / (index @ index))
+    return slope, float(stamps.mean() + slope * index[-1])

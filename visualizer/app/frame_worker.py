@@ -108,7 +108,7 @@ class WorkerSettings:
     # Bring the audio to the level of the music the model was trained on (frontend/level.py):
     # for live inputs, whose level says nothing of the music; files play at their own.
     auto_level: bool = False
-    # The show's beat grid (beat_grid.py: Ableton Link's session, a MIDI clock): while it
+    # The show's beat grid (beat_grid.py: Ableton Link's session, a MIDI clock, taps): while it
     # gives a tempo its beats move the picture; None: the music's onsets do.
     beat_grid: BeatGrid | None = None
 

@@ -12,8 +12,8 @@ QLab's network cues, a script with curl) and for anyone with a phone on the same
 - `GET /musicscape/picture.png` is the picture that goes out now (master and blackout
   included), at the size the canvas gets it, as a PNG.
 - `GET /` is the remote page: a button per scene, auto, blackout, presets, the picture,
-  the recorder, the next file, DMX lights, Ableton Link and MIDI clock, and sliders for
-  reactivity, feel, cross-fade and master.
+  the recorder, the next file, DMX lights, Ableton Link, MIDI clock and tap tempo, and
+  sliders for reactivity, feel, cross-fade and master.
 
 The server's threads never touch the window: each request is handed to the GUI thread by a
 queued Qt signal, and the thread waits (REPLY_SECONDS at most) for the answer the GUI

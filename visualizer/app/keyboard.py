@@ -42,6 +42,7 @@ SHORTCUTS = (
     ("R", "record what the canvas shows, with the sound, on / off"),
     ("P", "save the picture the canvas shows (PNG, in the record folder)"),
     ("Shift+N", "NDI output of the picture on / off"),
+    ("K / Shift+K", "tap the beat (from the second tap the beats follow the taps) / forget"),
 )
 
 
@@ -61,9 +62,12 @@ def bind_keys(window: MainWindow) -> None:
     """Bind every key of SHORTCUTS to the window's actions (application-wide, so they work
     on the detached canvas too)."""
 
-    def bind(keys: str, action) -> None:
+    def bind(keys: str, action, repeat: bool = False) -> None:
+        """`repeat`: a held key acts again as it repeats (seeking, stepping); else once (a
+        held B is one blackout, a held K one tap)."""
         shortcut = QShortcut(QKeySequence(keys), window)
         shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        shortcut.setAutoRepeat(repeat)
         shortcut.activated.connect(action)
 
     bind("F11", window.toggle_fullscreen)
@@ -76,16 +80,16 @@ def bind_keys(window: MainWindow) -> None:
     bind("O", window.choose_file)
     bind("Space", window.toggle_pause)
     bind("N", window.next_file)
-    bind("Left", lambda: window.seek_relative(-5.0))
-    bind("Right", lambda: window.seek_relative(5.0))
+    bind("Left", lambda: window.seek_relative(-5.0), repeat=True)
+    bind("Right", lambda: window.seek_relative(5.0), repeat=True)
     bind("0", window.set_auto_mode)
     bind("A", window.set_auto_mode)
     for number in range(1, 10):
         bind(str(number), lambda index=number - 1: window.set_scene(HOLD, index))
         bind(f"Shift+{number}", lambda index=number - 1: window.set_scene(BIAS, index))
-    bind("+", lambda: window.set_reactivity(window.settings.reactivity + 0.25))
-    bind("=", lambda: window.set_reactivity(window.settings.reactivity + 0.25))
-    bind("-", lambda: window.set_reactivity(window.settings.reactivity - 0.25))
+    bind("+", lambda: window.set_reactivity(window.settings.reactivity + 0.25), repeat=True)
+    bind("=", lambda: window.set_reactivity(window.settings.reactivity + 0.25), repeat=True)
+    bind("-", lambda: window.set_reactivity(window.settings.reactivity - 0.25), repeat=True)
     for slot in range(1, PRESET_SLOTS + 1):
         bind(f"F{slot}", lambda slot=slot: window.recall_preset(slot))
         bind(f"Shift+F{slot}", lambda slot=slot: window.store_preset(slot))
@@ -96,3 +100,5 @@ def bind_keys(window: MainWindow) -> None:
     bind("R", lambda: window.stage.toggle_recording())
     bind("P", lambda: window.stage.perform("picture"))
     bind("Shift+N", lambda: window.stage.toggle_ndi())
+    bind("K", lambda: window.stage.perform("tap"))
+    bind("Shift+K", lambda: window.stage.perform("tap", (0,)))

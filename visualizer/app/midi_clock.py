@@ -26,9 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
-from .beat_grid import BAR_BEATS, MAX_CATCH_UP_BEATS, GridBeat, GridReading
+from .beat_grid import BAR_BEATS, MAX_CATCH_UP_BEATS, GridBeat, GridReading, fit_beat_line
 
 TICKS_PER_BEAT = 24  # MIDI clock: 24 Timing Clock ticks a quarter note
 TICKS_PER_SONG_POSITION = 6  # Song Position Pointer counts sixteenth notes
@@ -116,13 +114,8 @@ class MidiClock:
         line's time for the newest tick; None before MIN_TEMPO_TICKS ticks."""
         if len(self._ticks) < MIN_TEMPO_TICKS:
             return None
-        times = np.fromiter(self._ticks, dtype=np.float64)
-        index = np.arange(len(times), dtype=np.float64)
-        index -= index.mean()
-        slope = float(index @ (times - times.mean()) / (index @ index))
-        if slope <= 0.0:
-            return None
-        return slope, float(times.mean() + slope * index[-1])
+        slope, newest = fit_beat_line(self._ticks)
+        return None if slope <= 0.0 else (slope, newest)
 
     def _playing(self) -> bool:
         """Its transport plays, or it never sent Start, Stop or Continue (a free clock)."""

@@ -56,6 +56,7 @@ BUTTONS = (
     "titles",
     "link",
     "midi_clock",
+    "tap",
     "dmx",
     "next",
     "record",
@@ -201,11 +202,12 @@ def _mido():
 
 class MidiInput(QObject):
     """Every MIDI input port, opened, and every RESCAN_MS those plugged in since (closing
-    those unplugged: `ports_changed(added, gone)`); `received(message)` fires on the owner's
-    (GUI) thread for each message but the clock's, which go straight to `clock`
-    (midi_clock.py) on rtmidi's thread, stamped with when they arrived."""
+    those unplugged: `ports_changed(added, gone)`); `received(message, arrived)` fires on
+    the owner's (GUI) thread for each message but the clock's, which go straight to `clock`
+    (midi_clock.py) on rtmidi's thread; each is stamped with when it arrived (perf_counter
+    seconds), so a pad's tap keeps its time."""
 
-    received = pyqtSignal(object)
+    received = pyqtSignal(object, float)
     ports_changed = pyqtSignal(list, list)  # the names plugged in, the names gone
 
     def __init__(self, clock: MidiClock | None = None, parent: QObject | None = None):
@@ -255,8 +257,9 @@ class MidiInput(QObject):
 
     def _received(self, name: str, message) -> None:
         """On rtmidi's callback thread: a message from the port `name`."""
-        if not self.clock.take(message, time.perf_counter(), name):
-            self.received.emit(message)
+        arrived = time.perf_counter()
+        if not self.clock.take(message, arrived, name):
+            self.received.emit(message, arrived)
 
     def close(self) -> None:
         self._rescan_timer.stop()  # no port is opened again

@@ -36,6 +36,8 @@ INPUT_ADDRESSES = {
     "link": "0 / 1, none toggles: Ableton Link: beats and tempo from the session's grid "
     "while it has peers",
     "midi_clock": "0 / 1, none toggles: beats and tempo from the MIDI inputs' clock while it runs",
+    "tap": "none (or 1): a tap of the beat: from a run's second tap the beats and tempo follow "
+    "the taps, a lone tap later puts a bar's first beat there; 0: forget the taps",
     "dmx": "0 / 1, none toggles: DMX out (the lights' channels over Art-Net or sACN) to where "
     "--artnet or --sacn last said",
     "next": "none: the next file of the --file list",

@@ -39,6 +39,8 @@ REMOTE_PAGE = """<!doctype html>
   <button id="dmx" data-action="dmx">DMX lights</button>
   <button id="link" data-action="link">Ableton Link</button>
   <button id="midi_clock" data-action="midi_clock">MIDI clock</button>
+  <button id="tap">Tap</button>
+  <button id="forget_taps">Forget taps</button>
 </div>
 <div class="row" id="presets"></div>
 <label>Reactivity <input type="range" id="reactivity" min="0" max="3" step="0.05"></label>
@@ -96,10 +98,13 @@ async function refresh() {
   document.getElementById("dmx").classList.toggle("on", state.dmx !== null);
   document.getElementById("link").classList.toggle("on", state.link.on);
   document.getElementById("midi_clock").classList.toggle("on", state.midi_clock.on);
+  document.getElementById("tap").classList.toggle("on", state.tap.on);
 }
 document.querySelectorAll("button[data-action]").forEach((element) => {
   element.onclick = () => send(element.dataset.action);
 });
+document.getElementById("tap").onpointerdown = () => send("tap");  // on the touch: in time
+document.getElementById("forget_taps").onclick = () => send("tap", [0]);
 refresh();
 setInterval(refresh, 500);
 </script>

@@ -44,6 +44,7 @@ from .presets import slot_number
 from .recorder import Recorder, RecordingSummary
 from .remote_page import REMOTE_PAGE
 from .scene_director import BIAS, HOLD
+from .tap_tempo import TapTempo
 from .wrapped_label import WrappedLabel
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
@@ -217,6 +218,23 @@ class Stage(QObject):
         self.midi_clock_button.clicked.connect(lambda: self.perform("midi_clock"))
         self.midi_clock_label = WrappedLabel("off")
         form.addRow(self.midi_clock_button, self.midi_clock_label)
+        self.tap_tempo = TapTempo()
+        self.following_taps = False
+        self.tap_button = QPushButton("Tap (K)")
+        self.tap_button.setToolTip(
+            "Tap the beat, from a bar's first: from the second tap the picture's beats and "
+            "tempo follow the taps; one tap later puts the bar's first beat there"
+        )
+        self.tap_button.pressed.connect(lambda: self.perform("tap"))  # on the press: in time
+        self.forget_taps_button = QPushButton("Forget")
+        self.forget_taps_button.setToolTip("Forget the taps (Shift+K): beats from the music")
+        self.forget_taps_button.clicked.connect(lambda: self.perform("tap", (0,)))
+        self.tap_label = WrappedLabel("")
+        tap_row = QHBoxLayout()
+        tap_row.addWidget(self.tap_label, 1)
+        tap_row.addWidget(self.forget_taps_button)
+        form.addRow(self.tap_button, tap_row)
+        self._show_taps()
         self.dmx: DmxOutput | None = None
         self.dmx_button = QPushButton("DMX out")
         self.dmx_button.setCheckable(True)
@@ -262,11 +280,12 @@ class Stage(QObject):
             self.set_dmx(True)
 
     # ----- remote control -----
-    def perform(self, action: str, args: tuple = ()) -> str | None:
+    def perform(self, action: str, args: tuple = (), at: float | None = None) -> str | None:
         """Do `action` (an INPUT_ADDRESSES name) with OSC-style arguments through the
-        window's own methods. Returns None when done, or why it cannot be done now (no DMX
-        address yet, an extra missing, no picture yet, no file list: the row's own text);
-        ValueError (in words) for arguments it cannot take."""
+        window's own methods; `at`: when it came (perf_counter seconds; None: now), a tap's
+        time. Returns None when done, or why it cannot be done now (no DMX address yet, an
+        extra missing, no picture yet, no file list: the row's own text); ValueError (in
+        words) for arguments it cannot take."""
         window = self.window
         categories = window.runtime.metadata.categories if window.runtime else ()
         if action == "auto":
@@ -303,6 +322,11 @@ class Stage(QObject):
                 return self.link_label.text()
         elif action == "midi_clock":
             self.set_midi_clock(switch_value(args, self.following_midi_clock))
+        elif action == "tap":
+            if switch_value(args, False) if args else True:
+                self.tap(time.perf_counter() if at is None else at)
+            else:
+                self.forget_taps()
         elif action == "dmx":
             if not self.set_dmx(switch_value(args, self.dmx is not None)):
                 return self.dmx_label.text()
@@ -372,8 +396,9 @@ class Stage(QObject):
         waiting = f"Move a control or strike a pad for {target}…"
         self.midi_label.setText(waiting if self.midi else f"{waiting}\n{self.midi_status}")
 
-    def on_midi_message(self, message) -> None:
-        """A MIDI message, on the GUI thread (MidiInput's queued signal)."""
+    def on_midi_message(self, message, arrived: float) -> None:
+        """A MIDI message and when it arrived (perf_counter seconds), on the GUI thread
+        (MidiInput's queued signal)."""
         learning = self.midi_bindings.learning
         action = self.midi_bindings.handle(message)
         if learning is not None and self.midi_bindings.learning is None:
@@ -381,7 +406,7 @@ class Stage(QObject):
             self._show_binding()
         if action is not None:
             try:
-                refusal = self.perform(*action)
+                refusal = self.perform(*action, at=arrived)
             except ValueError as error:  # a category these models lack
                 refusal = str(error)
             if refusal is not None:
@@ -449,7 +474,7 @@ class Stage(QObject):
         self.ndi_label.setText(f"sending as '{self.ndi.name}' from the next frame")
         return True
 
-    # ----- beat grids: Ableton Link, MIDI clock (one at a time) -----
+    # ----- beat grids: Ableton Link, MIDI clock, tap tempo (one at a time) -----
     def set_link(self, on: bool) -> bool:
         """Join the Ableton Link session on this network (remembered), or leave it; the
         worker takes its beats from the session's grid while it has peers."""
@@ -466,6 +491,7 @@ class Stage(QObject):
             self.link_session = None
         if on:
             self.set_midi_clock(False)
+            self.forget_taps()
         self.window.settings.link_enabled = on
         self.link_button.setChecked(on)
         if on:
@@ -478,6 +504,7 @@ class Stage(QObject):
         takes its beats from the clock while it runs."""
         if on:
             self.set_link(False)
+            self.forget_taps()
         if on != self.following_midi_clock:
             self.window.link.send(SetBeatGrid(self.midi_clock if on else None))
         self.following_midi_clock = on
@@ -523,6 +550,37 @@ class Stage(QObject):
             text = "no clock: beats from the music"
         if self.midi_clock_label.text() != text:
             self.midi_clock_label.setText(text)
+
+    def tap(self, at: float) -> None:
+        """A tap of the beat at `at` (tap_tempo.py): from a run's second tap the worker's
+        beats follow the taps (Link and the MIDI clock go off: one grid at a time)."""
+        self.tap_tempo.tap(at)
+        if not self.following_taps and self.tap_tempo.state().tempo_bpm is not None:
+            self.set_link(False)
+            self.set_midi_clock(False)
+            self.window.link.send(SetBeatGrid(self.tap_tempo))
+            self.following_taps = True
+        self._show_taps()
+
+    def forget_taps(self) -> None:
+        """Forget the taps: the beats come from the music (or the grid turned on next)."""
+        if self.following_taps:
+            self.window.link.send(SetBeatGrid(None))
+            self.following_taps = False
+        self.tap_tempo.forget()
+        self._show_taps()
+
+    def _show_taps(self) -> None:
+        taps = self.tap_tempo.state()
+        if taps.tempo_bpm is not None:
+            counted = f" from {taps.run_taps} taps" if taps.run_taps > 1 else ""
+            text = f"{taps.tempo_bpm:.1f} BPM{counted}: beats on the taps"
+        elif taps.run_taps == 1:
+            text = "1 tap: tap again on the next beat"
+        else:
+            text = "off: tap the beat from a bar's first"
+        self.tap_label.setText(text)
+        self.forget_taps_button.setEnabled(taps.run_taps > 0 or taps.tempo_bpm is not None)
 
     # ----- DMX out: Art-Net or sACN -----
     def set_dmx(self, on: bool, target: DmxTarget | None = None) -> bool:
@@ -747,6 +805,7 @@ class Stage(QObject):
                 "on": self.following_midi_clock,
                 "running": self.midi_clock.state().running,
             },
+            "tap": {"on": self.following_taps, "tempo_bpm": self.tap_tempo.state().tempo_bpm},
             "dmx": None if self.dmx is None else self.dmx.target.state(),
         }
         source, heard = window.source, window.now_playing.track
