@@ -9,7 +9,9 @@ import time
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QEvent, Qt
+from PyQt6.QtGui import QKeyEvent
+from PyQt6.QtWidgets import QApplication
 
 from visualizer.app.tap_tempo import MAX_GAP_SECONDS, MAX_TAPS, TapTempo
 
@@ -145,3 +147,23 @@ def test_a_tap_grid_gives_way_to_the_midi_clock_and_takes_over_from_it(
     assert window.worker_settings.beat_grid is stage.tap_tempo
     assert not stage.following_midi_clock and not window.settings.midi_clock_enabled
     assert stage.tap_tempo.grid().anchor == pytest.approx(now + 1.0)
+
+
+def test_a_held_key_taps_once_while_a_held_plus_keeps_stepping(qtbot, make_window, model_dir):
+    window = make_window(model_dir)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)  # shortcuts need an active window
+
+    def press(key: Qt.Key, text: str, repeated: bool) -> None:
+        event = QKeyEvent(QEvent.Type.KeyPress, key, Qt.KeyboardModifier.NoModifier, text, repeated)
+        QApplication.sendEvent(window, event)
+
+    press(Qt.Key.Key_K, "k", repeated=False)
+    for _ in range(3):  # the key held: the system repeats it, slower than a bounce
+        qtbot.wait(200)
+        press(Qt.Key.Key_K, "k", repeated=True)
+    assert window.stage.tap_tempo.state().run_taps == 1 and not window.stage.following_taps
+    reactivity = window.settings.reactivity
+    press(Qt.Key.Key_Plus, "+", repeated=False)
+    press(Qt.Key.Key_Plus, "+", repeated=True)
+    assert window.settings.reactivity == pytest.approx(reactivity + 0.5)
