@@ -24,6 +24,7 @@ from visualizer.app.dmx_output import (
     DmxOutput,
     DmxTarget,
     artdmx_packet,
+    artpollreply_packet,
     e131_packet,
     light_channels,
     sacn_multicast_address,
@@ -74,6 +75,69 @@ def test_an_sacn_packet_is_e1_31_s_layout():
     assert sacn_multicast_address(63_999) == "239.255.249.255"
     with pytest.raises(ValueError, match="sACN universe must be 1-63999, got 0"):
         e131_packet(0, 1, b"\x00", CID)
+
+
+ARTPOLL = b"Art-Net\x00" + bytes((0x00, 0x20, 0, 14, 0x02, 0x10))  # OpPoll, v14, flags
+
+
+def test_an_artpollreply_is_art_net_4_s_layout():
+    reply = artpollreply_packet("192.168.1.20", 300, 11, 3)  # 300: net 1, sub-net 2, low 12
+    assert len(reply) == 239
+    assert reply[:8] == b"Art-Net\x00" and reply[8:10] == b"\x00\x21"  # OpPollReply, LE
+    assert reply[10:14] == bytes((192, 168, 1, 20)) and reply[14:16] == b"\x36\x19"
+    assert (reply[18], reply[19], reply[186]) == (1, 2, 12)  # NetSwitch, SubSwitch, SwIn[0]
+    assert reply[20:22] == b"\x00\xff" and reply[23] == 0xD0  # OEM unknown, Status1
+    assert reply[26:44] == b"musicscape".ljust(18, b"\x00")
+    assert reply[44:108] == b"musicscape: scene lights, channels 11-27".ljust(64, b"\x00")
+    assert reply[108:172] == b"#0001 [0003] sending universe 300".ljust(64, b"\x00")
+    assert reply[172:174] == b"\x00\x01"  # one port
+    assert reply[174:178] == bytes((0x40, 0, 0, 0))  # it puts DMX onto Art-Net
+    assert reply[178:182] == bytes((0x80, 0, 0, 0))  # with data
+    assert reply[182:186] == bytes(4) and reply[190:194] == bytes(4)  # no outputs
+    assert (reply[194], reply[200], reply[211], reply[212]) == (100, 0x02, 1, 0x08)
+    assert reply[213:] == bytes(239 - 213)
+
+
+def test_an_artpoll_is_answered_at_the_next_packet(lights_receiver):
+    port = lights_receiver.getsockname()[1]
+    output = DmxOutput(DmxTarget(ARTNET, "127.0.0.1", port, 5, 1), poll_port=0)
+    try:
+        assert output.poll_problem is None and output.poll_port > 0
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
+            desk.bind(("127.0.0.1", 0))
+            desk.settimeout(2.0)
+            desk.sendto(
+                b"Art-Net\x00" + bytes((0x00, 0x50)) + bytes(8), ("127.0.0.1", output.poll_port)
+            )
+            desk.sendto(ARTPOLL, ("127.0.0.1", output.poll_port))  # another's ArtDmx, a poll
+            _send_until(output, lambda: output.polls_answered == 1, seconds=2.0)
+            reply = desk.recv(1024)
+        assert reply == artpollreply_packet("127.0.0.1", 5, 1, 1)
+        assert _packets(lights_receiver, 1)[0][1] == 5  # and the lights went as ever
+    finally:
+        output.close()
+
+
+def test_a_port_that_cannot_be_had_leaves_polls_unanswered_and_the_lights_going(
+    lights_receiver,
+):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("", 0))  # another program's, without SO_REUSEADDR
+        taken = holder.getsockname()[1]
+        port = lights_receiver.getsockname()[1]
+        output = DmxOutput(DmxTarget(ARTNET, "127.0.0.1", port, 0, 1), poll_port=taken)
+        try:
+            assert output.poll_port is None
+            assert output.poll_problem == (
+                f"ArtPolls go unanswered: UDP port {taken} cannot be had (Address already in use)"
+            )
+            output.send(bytes(LIGHT_CHANNELS))
+            assert len(_packets(lights_receiver, 1)) == 1
+        finally:
+            output.close()
+    sacn = DmxOutput(DmxTarget(SACN, "127.0.0.1", port, 1, 1))
+    assert (sacn.poll_port, sacn.poll_problem) == (None, None)  # sACN has no ArtPoll
+    sacn.close()
 
 
 def test_the_lights_are_the_picture_s_zones_in_linear_light_its_beat_and_scene():

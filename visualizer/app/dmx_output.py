@@ -23,6 +23,13 @@ datagram sent without waiting, and a network error is counted and shown, never r
 a pulled cable or a node that is not up yet costs nothing. A host name is looked up on a
 thread of its own (a slow or absent name server never holds the window up); until it is
 found no packet goes, and a name not found is looked up again every LOOKUP_RETRY_SECONDS.
+
+Art-Net desks and tools list the devices on the network by polling (ArtPoll, broadcast to
+UDP port 6454): with Art-Net out on, the app's socket is bound to port 6454 (shared with
+any other Art-Net program on the machine) and each ArtPoll that comes is answered, at the
+next packet, with an ArtPollReply naming it: "musicscape", a media server with one port
+that puts DMX onto the network on its universe. Where port 6454 cannot be had the lights
+still go and the Stage box says that polls go unanswered.
 """
 
 from __future__ import annotations
@@ -53,6 +60,17 @@ LOOKUP_RETRY_SECONDS = 5.0  # a host name not found is looked up again this ofte
 
 ARTNET_ID = b"Art-Net\x00"
 ARTNET_OP_DMX = 0x5000
+ARTNET_OP_POLL = 0x2000
+ARTNET_OP_POLL_REPLY = 0x2100
+ARTNET_POLL_REPLY_BYTES = 239  # Art-Net 4's ArtPollReply, every field
+ARTNET_STATUS_1 = 0xD0  # indicators normal; the Port-Address set here, not by the network
+ARTNET_STATUS_2 = 0x08  # 15-bit Port-Addresses (Art-Net 3 and 4)
+ARTNET_PORT_INPUT = 0x40  # a port that puts DMX512 onto the Art-Net network
+ARTNET_DATA_RECEIVED = 0x80  # that port has data
+ARTNET_STYLE_MEDIA = 0x02  # StMedia: a media server
+ARTNET_OEM_UNKNOWN = 0x00FF
+ARTNET_REPORT_POWER_OK = 0x0001  # RcPowerOk, the NodeReport's code when all is well
+MAX_DATAGRAMS_A_SEND = 256  # datagrams read from port 6454 at each send, at most
 ARTNET_VERSION = 14
 E131_PREAMBLE = struct.pack(">HH", 0x0010, 0x0000) + b"ASC-E1.17\x00\x00\x00"
 E131_ROOT_VECTOR = 0x00000004  # VECTOR_ROOT_E131_DATA
@@ -118,6 +136,52 @@ def artdmx_packet(universe: int, sequence: int, data: bytes) -> bytes:
         + bytes((sequence, 0, universe & 0xFF, universe >> 8))
         + struct.pack(">H", length)
         + data.ljust(length, b"\x00")
+    )
+
+
+def artpollreply_packet(ip: str, universe: int, first_channel: int, replies: int) -> bytes:
+    """An ArtPollReply (Art-Net 4, all ARTNET_POLL_REPLY_BYTES) for this app at the IPv4
+    address `ip`: a media server with one port putting DMX onto the network on `universe`
+    (channels from `first_channel`); `replies` counts the replies sent, this one included."""
+    _check_universe(ARTNET, universe)
+    last_channel = first_channel + LIGHT_CHANNELS - 1
+    report = f"#{ARTNET_REPORT_POWER_OK:04x} [{replies % 10_000:04d}] sending universe {universe}"
+    long_name = f"{SOURCE_NAME}: scene lights, channels {first_channel}-{last_channel}"
+    return (
+        ARTNET_ID
+        + struct.pack("<H", ARTNET_OP_POLL_REPLY)
+        + socket.inet_aton(ip)
+        + struct.pack("<H", PORTS[ARTNET])
+        + struct.pack(">H", 1)  # the "firmware" version
+        + bytes((universe >> 8 & 0x7F, universe >> 4 & 0x0F))  # NetSwitch, SubSwitch
+        + struct.pack(">H", ARTNET_OEM_UNKNOWN)
+        + bytes((0, ARTNET_STATUS_1))  # no UBEA; Status1
+        + struct.pack("<H", 0)  # no ESTA manufacturer code
+        + SOURCE_NAME.encode()[:17].ljust(18, b"\x00")
+        + long_name.encode()[:63].ljust(64, b"\x00")
+        + report.encode()[:63].ljust(64, b"\x00")
+        + struct.pack(">H", 1)  # one port
+        + bytes((ARTNET_PORT_INPUT, 0, 0, 0))  # PortTypes
+        + bytes((ARTNET_DATA_RECEIVED, 0, 0, 0))  # GoodInput
+        + bytes(4)  # GoodOutputA: no outputs
+        + bytes((universe & 0x0F, 0, 0, 0))  # SwIn: the universe's low nibble
+        + bytes(4)  # SwOut
+        + bytes((SACN_PRIORITY, 0, 0))  # AcnPriority, SwMacro, SwRemote
+        + bytes(3)  # spare
+        + bytes((ARTNET_STYLE_MEDIA,))
+        + bytes(6)  # no MAC address to give
+        + bytes(4)  # BindIp: not part of a larger device
+        + bytes((1, ARTNET_STATUS_2))  # BindIndex (the root), Status2
+        + bytes(4 + 1 + 6 + 2 + 2 + 11)  # GoodOutputB, Status3, RDM UID, User, RefreshRate, filler
+    )
+
+
+def is_artpoll(datagram: bytes) -> bool:
+    """An ArtPoll (the ID and OpPoll; its flags are not needed to answer it)."""
+    return (
+        len(datagram) >= 12
+        and datagram.startswith(ARTNET_ID)
+        and struct.unpack_from("<H", datagram, 8)[0] == ARTNET_OP_POLL
     )
 
 
@@ -234,6 +298,7 @@ class DmxOutput:
         target: DmxTarget,
         source_id: bytes | None = None,
         retry_seconds: float = LOOKUP_RETRY_SECONDS,
+        poll_port: int = PORTS[ARTNET],
     ):
         problem = target.problem()
         if problem is not None:
@@ -249,10 +314,28 @@ class DmxOutput:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         self._socket.setblocking(False)
+        self.poll_problem: str | None = None  # why ArtPolls go unanswered (Art-Net only)
+        if target.protocol == ARTNET:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self._socket.bind(("", poll_port))
+            except OSError as error:
+                self.poll_problem = (
+                    f"ArtPolls go unanswered: UDP port {poll_port} cannot be had "
+                    f"({error.strerror or error})"
+                )
+        self.polls_answered = 0
         self._sequence = 0
         self.sent = 0
         self.failed = 0
         self.last_error: str | None = None
+
+    @property
+    def poll_port(self) -> int | None:
+        """The port ArtPolls are taken on (None: none)."""
+        if self.target.protocol != ARTNET or self.poll_problem is not None:
+            return None
+        return int(self._socket.getsockname()[1])
 
     @property
     def status(self) -> str | None:
@@ -273,8 +356,10 @@ class DmxOutput:
         return e131_packet(target.universe, self._sequence, data, self._source_id)
 
     def send(self, lights: bytes) -> None:
-        """One packet; an error is counted, not raised. Nothing goes until the address is
-        known."""
+        """One packet, after answering the ArtPolls that came since the last; an error is
+        counted, not raised. Nothing goes until the address is known."""
+        if self.poll_port is not None:
+            self._answer_polls()
         if self._address is None and not self._take_lookup():
             return
         try:
@@ -285,6 +370,29 @@ class DmxOutput:
         else:
             self.sent += 1
             self.last_error = None
+
+    def _answer_polls(self) -> None:
+        """Reads what came to port 6454 (other sources' ArtDmx too: dropped) and answers
+        each ArtPoll, to its sender's port and to Art-Net's (where a controller listens)."""
+        for _ in range(MAX_DATAGRAMS_A_SEND):
+            try:
+                datagram, (host, port) = self._socket.recvfrom(2048)
+            except OSError:  # none waiting (BlockingIOError), or an error the next may not have
+                return
+            if not is_artpoll(datagram):
+                continue
+            self.polls_answered += 1
+            reply = artpollreply_packet(
+                _local_address_towards(host),
+                self.target.universe,
+                self.target.first_channel,
+                self.polls_answered,
+            )
+            for reply_port in {port, PORTS[ARTNET]}:
+                try:
+                    self._socket.sendto(reply, (host, reply_port))
+                except OSError as error:
+                    self.last_error = f"cannot answer an ArtPoll from {host}: {error}"
 
     def _take_lookup(self) -> bool:
         """Takes the lookup's answer if it has come (never waits); after a name not found,
@@ -308,6 +416,17 @@ class DmxOutput:
 
     def close(self) -> None:
         self._socket.close()  # a lookup still running ends on its own thread, unread
+
+
+def _local_address_towards(host: str) -> str:
+    """This machine's IPv4 address on the way to `host` (the routing table's choice; no
+    packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect((host, PORTS[ARTNET]))
+            return probe.getsockname()[0]
+        except OSError:
+            return "0.0.0.0"
 
 
 def _numeric_address(host: str, port: int) -> tuple[str, int] | None:

@@ -633,6 +633,8 @@ class Stage(QObject):
         text = self.dmx.target.describe()
         if self.dmx.status is not None:
             text = f"{text}; not sent: {self.dmx.status}"
+        if self.dmx.poll_problem is not None:
+            text = f"{text}; {self.dmx.poll_problem}"
         self.dmx_label.setText(text)
 
     # ----- saved pictures -----
