@@ -25,6 +25,7 @@ from visualizer.app.dmx_output import (
     DmxTarget,
     artdmx_packet,
     artpollreply_packet,
+    e131_discovery_packet,
     e131_packet,
     light_channels,
     sacn_multicast_address,
@@ -77,6 +78,7 @@ def test_an_sacn_packet_is_e1_31_s_layout():
         e131_packet(0, 1, b"\x00", CID)
 
 
+SACN_EXTENDED_ROOT = b"\x00\x00\x00\x08"  # the root vector of sACN's discovery packets
 ARTPOLL = b"Art-Net\x00" + bytes((0x00, 0x20, 0, 14, 0x02, 0x10))  # OpPoll, v14, flags
 
 
@@ -138,6 +140,38 @@ def test_a_port_that_cannot_be_had_leaves_polls_unanswered_and_the_lights_going(
     sacn = DmxOutput(DmxTarget(SACN, "127.0.0.1", port, 1, 1))
     assert (sacn.poll_port, sacn.poll_problem) == (None, None)  # sACN has no ArtPoll
     sacn.close()
+
+
+def test_an_sacn_universe_list_is_e1_31_s_discovery_layout():
+    packet = e131_discovery_packet([258, 7], CID)
+    assert len(packet) == 120 + 2 * 2
+    assert packet[:16] == b"\x00\x10\x00\x00ASC-E1.17\x00\x00\x00"
+    assert packet[16:18] == struct.pack(">H", 0x7000 | (len(packet) - 16))
+    assert packet[18:22] == SACN_EXTENDED_ROOT and packet[22:38] == CID
+    assert packet[38:40] == struct.pack(">H", 0x7000 | (len(packet) - 38))
+    assert packet[40:44] == b"\x00\x00\x00\x02"  # VECTOR_E131_EXTENDED_DISCOVERY
+    assert packet[44:108] == b"musicscape".ljust(64, b"\x00") and packet[108:112] == bytes(4)
+    assert packet[112:114] == struct.pack(">H", 0x7000 | (len(packet) - 112))
+    assert packet[114:118] == b"\x00\x00\x00\x01"  # VECTOR_UNIVERSE_DISCOVERY_UNIVERSE_LIST
+    assert packet[118:120] == b"\x00\x00"  # page 0 of 0
+    assert packet[120:] == struct.pack(">HH", 7, 258)  # sorted
+
+
+def test_sacn_lists_its_universe_and_ends_its_stream_when_closed(lights_receiver):
+    port = lights_receiver.getsockname()[1]
+    output = DmxOutput(DmxTarget(SACN, "127.0.0.1", port, 9, 1), CID)
+    output.send(bytes(range(LIGHT_CHANNELS)))
+    assert lights_receiver.recv(1024) == e131_discovery_packet([9], CID)  # first, then each 10 s
+    assert lights_receiver.recv(1024) == e131_packet(9, 1, bytes(range(LIGHT_CHANNELS)), CID)
+    output.send(bytes(LIGHT_CHANNELS))
+    assert _packets(lights_receiver, 1)[0][0] == 2
+    output.close()
+    for sequence in (3, 4, 5):  # three, marked: receivers let the lights go at once
+        packet = lights_receiver.recv(1024)
+        assert packet == e131_packet(9, sequence, bytes(LIGHT_CHANNELS), CID, 0x40)
+    lights_receiver.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        lights_receiver.recv(1024)
 
 
 def test_the_lights_are_the_picture_s_zones_in_linear_light_its_beat_and_scene():
@@ -217,10 +251,13 @@ def lights_receiver():
 
 
 def _packets(receiver, count: int) -> list[tuple[int, int, bytes]]:
-    """The next `count` ArtDMX or sACN packets: (sequence, universe, channel data)."""
+    """The next `count` ArtDMX or sACN data packets: (sequence, universe, channel data);
+    sACN's universe lists between them are passed over."""
     packets = []
     while len(packets) < count:
         packet = receiver.recv(1024)
+        if packet[18:22] == SACN_EXTENDED_ROOT:
+            continue
         if packet.startswith(b"Art-Net\x00"):
             assert packet[8:10] == b"\x00\x50"  # ArtDMX
             (length,) = struct.unpack(">H", packet[16:18])

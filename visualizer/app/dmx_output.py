@@ -77,6 +77,13 @@ E131_ROOT_VECTOR = 0x00000004  # VECTOR_ROOT_E131_DATA
 E131_FRAMING_VECTOR = 0x00000002  # VECTOR_E131_DATA_PACKET
 E131_DMP_VECTOR = 0x02  # VECTOR_DMP_SET_PROPERTY
 E131_FLAGS = 0x7000  # each layer's flags, above its 12-bit length
+E131_STREAM_TERMINATED = 0x40  # the framing layer's option: this source stops sending
+E131_TERMINATION_PACKETS = 3  # E1.31 asks for three, so one lost does not leave lights held
+E131_EXTENDED_ROOT_VECTOR = 0x00000008  # VECTOR_ROOT_E131_EXTENDED
+E131_DISCOVERY_VECTOR = 0x00000002  # VECTOR_E131_EXTENDED_DISCOVERY
+E131_UNIVERSE_LIST_VECTOR = 0x00000001  # VECTOR_UNIVERSE_DISCOVERY_UNIVERSE_LIST
+E131_DISCOVERY_ADDRESS = "239.255.250.214"  # the discovery universe's group (64214)
+E131_DISCOVERY_SECONDS = 10.0  # how often a source lists its universes
 
 
 def _srgb_to_linear_table() -> np.ndarray:
@@ -185,9 +192,12 @@ def is_artpoll(datagram: bytes) -> bool:
     )
 
 
-def e131_packet(universe: int, sequence: int, data: bytes, source_id: bytes) -> bytes:
+def e131_packet(
+    universe: int, sequence: int, data: bytes, source_id: bytes, options: int = 0
+) -> bytes:
     """One sACN data packet (ANSI E1.31-2018): the root, framing and DMP layers, the DMX
-    start code 0 and `data` (channel 1 first); `source_id` is the sender's 16-byte CID."""
+    start code 0 and `data` (channel 1 first); `source_id` is the sender's 16-byte CID;
+    `options` the framing layer's (E131_STREAM_TERMINATED: the last packets)."""
     _check_universe(SACN, universe)
     if len(data) > DMX_CHANNELS:
         raise ValueError(f"at most {DMX_CHANNELS} channels, got {len(data)}")
@@ -203,12 +213,34 @@ def e131_packet(universe: int, sequence: int, data: bytes, source_id: bytes) -> 
     framing_body = (
         struct.pack(">I", E131_FRAMING_VECTOR)
         + SOURCE_NAME.encode().ljust(64, b"\x00")
-        + struct.pack(">BHBBH", SACN_PRIORITY, 0, sequence, 0, universe)
+        + struct.pack(">BHBBH", SACN_PRIORITY, 0, sequence, options, universe)
     )
     framing = struct.pack(">H", E131_FLAGS | (2 + len(framing_body) + len(dmp))) + framing_body
     root_body = struct.pack(">I", E131_ROOT_VECTOR) + source_id
     root = struct.pack(">H", E131_FLAGS | (2 + len(root_body) + len(framing) + len(dmp)))
     return E131_PREAMBLE + root + root_body + framing + dmp
+
+
+def e131_discovery_packet(universes: list[int], source_id: bytes) -> bytes:
+    """An sACN universe discovery packet (E1.31-2018 section 8): the universes this source
+    sends, sorted, on one page (sACN viewers and consoles list sources by it)."""
+    for universe in universes:
+        _check_universe(SACN, universe)
+    listed = struct.pack(f">{len(universes)}H", *sorted(universes))
+    discovery = (
+        struct.pack(">HIBB", E131_FLAGS | (8 + len(listed)), E131_UNIVERSE_LIST_VECTOR, 0, 0)
+        + listed
+    )
+    framing_body = (
+        struct.pack(">I", E131_DISCOVERY_VECTOR)
+        + SOURCE_NAME.encode().ljust(64, b"\x00")
+        + bytes(4)  # reserved
+    )
+    framing = struct.pack(">H", E131_FLAGS | (2 + len(framing_body) + len(discovery)))
+    root_body = struct.pack(">I", E131_EXTENDED_ROOT_VECTOR) + source_id
+    root_length = 2 + len(root_body) + len(framing) + len(framing_body) + len(discovery)
+    root = struct.pack(">H", E131_FLAGS | root_length)
+    return E131_PREAMBLE + root + root_body + framing + framing_body + discovery
 
 
 def sacn_multicast_address(universe: int) -> str:
@@ -325,6 +357,8 @@ class DmxOutput:
                     f"({error.strerror or error})"
                 )
         self.polls_answered = 0
+        self._next_discovery = 0.0  # time.monotonic() of the next sACN universe list
+        self._last_lights: bytes | None = None
         self._sequence = 0
         self.sent = 0
         self.failed = 0
@@ -345,15 +379,16 @@ class DmxOutput:
             return f"looking up '{self.target.address}'…"
         return self.last_error
 
-    def packet(self, lights: bytes) -> bytes:
-        """The next packet with `lights` from the first channel (the channels before it 0)."""
+    def packet(self, lights: bytes, options: int = 0) -> bytes:
+        """The next packet with `lights` from the first channel (the channels before it 0);
+        `options`: sACN's framing options."""
         target = self.target
         data = bytes(target.first_channel - 1) + lights
         if target.protocol == ARTNET:
             self._sequence = self._sequence % 255 + 1  # 1-255: 0 would turn ordering off
             return artdmx_packet(target.universe, self._sequence, data)
         self._sequence = (self._sequence + 1) % 256
-        return e131_packet(target.universe, self._sequence, data, self._source_id)
+        return e131_packet(target.universe, self._sequence, data, self._source_id, options)
 
     def send(self, lights: bytes) -> None:
         """One packet, after answering the ArtPolls that came since the last; an error is
@@ -362,6 +397,9 @@ class DmxOutput:
             self._answer_polls()
         if self._address is None and not self._take_lookup():
             return
+        if self.target.protocol == SACN and time.monotonic() >= self._next_discovery:
+            self._list_universes()
+        self._last_lights = lights
         try:
             self._socket.sendto(self.packet(lights), self._address)
         except OSError as error:  # unreachable network, a full buffer: the next one may go
@@ -370,6 +408,17 @@ class DmxOutput:
         else:
             self.sent += 1
             self.last_error = None
+
+    def _list_universes(self) -> None:
+        """sACN's universe discovery, every E131_DISCOVERY_SECONDS: to the discovery group
+        when the lights go to their universe's group, else to where they go."""
+        self._next_discovery = time.monotonic() + E131_DISCOVERY_SECONDS
+        multicast = not self.target.host
+        to = (E131_DISCOVERY_ADDRESS, self.target.port) if multicast else self._address
+        try:
+            self._socket.sendto(e131_discovery_packet([self.target.universe], self._source_id), to)
+        except OSError:  # as a lost data packet: the next list goes in 10 s
+            pass
 
     def _answer_polls(self) -> None:
         """Reads what came to port 6454 (other sources' ArtDmx too: dropped) and answers
@@ -415,6 +464,15 @@ class DmxOutput:
         return True
 
     def close(self) -> None:
+        """Stops; sACN's receivers are told the stream ends (three packets so marked), so
+        they let the lights go at once instead of holding them for 2.5 s."""
+        if self.target.protocol == SACN and self._last_lights is not None:
+            for _ in range(E131_TERMINATION_PACKETS):
+                terminated = self.packet(self._last_lights, E131_STREAM_TERMINATED)
+                try:
+                    self._socket.sendto(terminated, self._address)
+                except OSError:
+                    break
         self._socket.close()  # a lookup still running ends on its own thread, unread
 
 
