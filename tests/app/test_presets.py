@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import mido
 import pytest
@@ -163,9 +164,9 @@ def test_a_midi_pad_recalls_a_preset(qtbot, make_window, model_dir, settings):
     window = make_window(model_dir)
     settings.set_preset(4, Look(BIAS, "water", 0.0, 1.0, 0.0, 20.0).to_json())
     window.stage.learn_midi("preset 4")
-    window.stage.on_midi_message(pad)  # learnt
-    window.stage.on_midi_message(mido.Message("note_off", channel=9, note=44))
-    window.stage.on_midi_message(pad)  # struck: recalled
+    window.stage.on_midi_message(pad, time.perf_counter())  # learnt
+    window.stage.on_midi_message(mido.Message("note_off", channel=9, note=44), time.perf_counter())
+    window.stage.on_midi_message(pad, time.perf_counter())  # struck: recalled
     assert window.controls.current_look() == Look(BIAS, "water", 0.0, 1.0, 0.0, 20.0)
 
 
