@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+import mido
 import numpy as np
 import pytest
 from PyQt6.QtCore import QEvent, Qt
@@ -167,3 +168,17 @@ def test_a_held_key_taps_once_while_a_held_plus_keeps_stepping(qtbot, make_windo
     press(Qt.Key.Key_Plus, "+", repeated=False)
     press(Qt.Key.Key_Plus, "+", repeated=True)
     assert window.settings.reactivity == pytest.approx(reactivity + 0.5)
+
+
+def test_a_midi_pad_taps_at_the_time_its_message_arrived(qtbot, make_window, model_dir):
+    window = make_window(model_dir)
+    stage = window.stage
+    pad = mido.Message("note_on", channel=9, note=36, velocity=100)
+    stage.learn_midi("tap")
+    stage.on_midi_message(pad, time.perf_counter())  # learnt, not a tap
+    assert stage.tap_tempo.state().run_taps == 0
+    arrived = time.perf_counter()
+    for beat in range(3):  # stamped on rtmidi's thread 0.4 s apart, handled together here
+        stage.on_midi_message(pad, arrived + 0.4 * beat)
+    assert stage.tap_tempo.grid().period == pytest.approx(0.4, abs=1e-9)
+    assert window.worker_settings.beat_grid is stage.tap_tempo
