@@ -103,6 +103,8 @@ def test_an_artpollreply_is_art_net_4_s_layout():
 def test_an_artpoll_is_answered_at_the_next_packet(lights_receiver):
     port = lights_receiver.getsockname()[1]
     output = DmxOutput(DmxTarget(ARTNET, "127.0.0.1", port, 5, 1), poll_port=0)
+    others = []
+    output.received = lambda datagram, host: others.append((datagram, host))  # DMX in's
     try:
         assert output.poll_problem is None and output.poll_port > 0
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
@@ -115,6 +117,7 @@ def test_an_artpoll_is_answered_at_the_next_packet(lights_receiver):
             _send_until(output, lambda: output.polls_answered == 1, seconds=2.0)
             reply = desk.recv(1024)
         assert reply == artpollreply_packet("127.0.0.1", 5, 1, 1)
+        assert others == [(b"Art-Net\x00" + bytes((0x00, 0x50)) + bytes(8), "127.0.0.1")]
         assert _packets(lights_receiver, 1)[0][1] == 5  # and the lights went as ever
     finally:
         output.close()

@@ -138,6 +138,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="the first of the 17 DMX channels (1-496, default 1)",
     )
+    group.add_argument(
+        "--dmx-in",
+        choices=("artnet", "sacn"),
+        help="let a lighting desk drive the show over Art-Net or sACN: 8 channels (master, "
+        "scene, reactivity, feel, cross-fade, blackout, preset, tap; README's table) "
+        "(remembered, as the Stage box's DMX in)",
+    )
+    group.add_argument(
+        "--dmx-in-universe",
+        type=int,
+        metavar="N",
+        help="the desk's universe (Art-Net 0-32767, default 0; sACN 1-63999, default 1)",
+    )
+    group.add_argument(
+        "--dmx-in-channel",
+        type=int,
+        metavar="N",
+        help="the first of the desk's 8 channels (1-505, default 1)",
+    )
     group.add_argument("--fullscreen", action="store_true", help="start in full screen")
     group.add_argument(
         "--desktop-entry",
@@ -299,7 +318,7 @@ def _show_window(
 ) -> MainWindow:
     """The window, made and shown as the options say."""
     from .app_settings import AppSettings, settings_from_file, user_settings
-    from .command_line import dmx_target, host_and_port
+    from .command_line import desk_patch, dmx_target, host_and_port
     from .frame_worker import WorkerSettings
     from .main_window import MainWindow
 
@@ -333,6 +352,9 @@ def _show_window(
     target = dmx_target(args)
     if target is not None:
         window.stage.set_dmx(True, target)
+    patch = desk_patch(args)
+    if patch is not None:
+        window.stage.set_dmx_in(True, patch)
     if output is not None:
         window.use_output(output)
     if choice is not None:

@@ -14,6 +14,7 @@ from PyQt6.QtCore import QByteArray, QSettings
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
+from .dmx_input import DeskPatch
 from .dmx_output import PROTOCOL_NAMES, DmxTarget
 from .output_level import MAX_FADE_SECONDS
 from .scene_director import (
@@ -304,6 +305,33 @@ class AppSettings:
         self._set("vj/dmx_port", target.port)
         self._set("vj/dmx_universe", target.universe)
         self._set("vj/dmx_channel", target.first_channel)
+
+    @property
+    def dmx_in_enabled(self) -> bool:
+        """DMX in is on (from `dmx_in_patch`)."""
+        return self._get("vj/dmx_in", False, bool)
+
+    @dmx_in_enabled.setter
+    def dmx_in_enabled(self, value: bool) -> None:
+        self._set("vj/dmx_in", bool(value))
+
+    @property
+    def dmx_in_patch(self) -> DeskPatch | None:
+        """Where DMX in last listened; None if never (or a protocol no longer known)."""
+        protocol = self._get("vj/dmx_in_protocol", "", str)
+        if protocol not in PROTOCOL_NAMES:
+            return None
+        return DeskPatch(
+            protocol,
+            self._get("vj/dmx_in_universe", 0, int),
+            self._get("vj/dmx_in_channel", 1, int),
+        )
+
+    @dmx_in_patch.setter
+    def dmx_in_patch(self, patch: DeskPatch) -> None:
+        self._set("vj/dmx_in_protocol", patch.protocol)
+        self._set("vj/dmx_in_universe", patch.universe)
+        self._set("vj/dmx_in_channel", patch.first_channel)
 
     @property
     def sacn_source_id(self) -> bytes:

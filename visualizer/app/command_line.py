@@ -15,6 +15,7 @@ from visualizer.options import MAX_FPS, NumericOption, first_problem
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .audio_sources import InputChoice, OutputChoice
+from .dmx_input import DESK_CHANNELS, MAX_DESK_FIRST_CHANNEL, DeskPatch
 from .dmx_output import ARTNET, LIGHT_CHANNELS, MAX_FIRST_CHANNEL, SACN, UNIVERSES, DmxTarget
 
 NUMERIC_OPTIONS = (
@@ -27,6 +28,13 @@ NUMERIC_OPTIONS = (
     NumericOption("--dmx-universe", 0, UNIVERSES[SACN][1], "(Art-Net 0-32767, sACN 1-63999)"),
     NumericOption(
         "--dmx-channel", 1, MAX_FIRST_CHANNEL, f"(the first of {LIGHT_CHANNELS} DMX channels)"
+    ),
+    NumericOption("--dmx-in-universe", 0, UNIVERSES[SACN][1], "(Art-Net 0-32767, sACN 1-63999)"),
+    NumericOption(
+        "--dmx-in-channel",
+        1,
+        MAX_DESK_FIRST_CHANNEL,
+        f"(the first of the desk's {DESK_CHANNELS} DMX channels)",
     ),
 )
 
@@ -47,6 +55,12 @@ def option_problem(args: argparse.Namespace) -> str | None:
         return str(error)
     if target is not None and target.problem() is not None:
         return f"--{target.protocol}: {target.problem()}"
+    try:
+        patch = desk_patch(args)
+    except ValueError as error:
+        return str(error)
+    if patch is not None and patch.problem() is not None:
+        return f"--dmx-in {patch.protocol}: {patch.problem()}"
     return None
 
 
@@ -77,6 +91,23 @@ def dmx_target(args: argparse.Namespace) -> DmxTarget | None:
     elif protocol == ARTNET and not host:
         raise ValueError(f"--artnet must be HOST or HOST:PORT, got {text!r}")
     return DmxTarget.of(protocol, host, port, universe, channel)
+
+
+def desk_patch(args: argparse.Namespace) -> DeskPatch | None:
+    """Where --dmx-in artnet|sacn (with --dmx-in-universe and --dmx-in-channel) listens for
+    the desk; None when not given; ValueError in words."""
+    protocol = getattr(args, "dmx_in", None)
+    universe = getattr(args, "dmx_in_universe", None)
+    channel = getattr(args, "dmx_in_channel", None)
+    if protocol is None:
+        if universe is not None or channel is not None:
+            raise ValueError("--dmx-in-universe and --dmx-in-channel go with --dmx-in")
+        return None
+    return DeskPatch(
+        protocol,
+        UNIVERSES[protocol][0] if universe is None else universe,
+        1 if channel is None else channel,
+    )
 
 
 def describe_devices(inputs: list[InputChoice], outputs: list[OutputChoice]) -> str:

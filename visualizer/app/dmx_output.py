@@ -40,6 +40,7 @@ import struct
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -357,6 +358,7 @@ class DmxOutput:
                     f"({error.strerror or error})"
                 )
         self.polls_answered = 0
+        self.received: Callable[[bytes, str], None] | None = None  # others' datagrams to 6454
         self._next_discovery = 0.0  # time.monotonic() of the next sACN universe list
         self._last_lights: bytes | None = None
         self._sequence = 0
@@ -429,6 +431,8 @@ class DmxOutput:
             except OSError:  # none waiting (BlockingIOError), or an error the next may not have
                 return
             if not is_artpoll(datagram):
+                if self.received is not None:  # a desk's ArtDMX sent to this machine: DMX in's
+                    self.received(datagram, host)
                 continue
             self.polls_answered += 1
             reply = artpollreply_packet(

@@ -58,6 +58,7 @@ BUTTONS = (
     "midi_clock",
     "tap",
     "dmx",
+    "dmx_in",
     "next",
     "record",
     "picture",

@@ -40,6 +40,8 @@ INPUT_ADDRESSES = {
     "the taps, a lone tap later puts a bar's first beat there; 0: forget the taps",
     "dmx": "0 / 1, none toggles: DMX out (the lights' channels over Art-Net or sACN) to where "
     "--artnet or --sacn last said",
+    "dmx_in": "0 / 1, none toggles: DMX in (a lighting desk's 8 channels drive the show) from "
+    "where --dmx-in last said",
     "next": "none: the next file of the --file list",
     "record": "0 / 1, none toggles: record what the canvas shows",
     "ndi": "0 / 1, none toggles: NDI output",

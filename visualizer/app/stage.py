@@ -30,7 +30,8 @@ from PyQt6.QtWidgets import (
 from visualizer.video_file import VideoFileError
 
 from .audio_sources import CaptureSource, FilePlayback
-from .dmx_output import DmxError, DmxOutput, DmxTarget, light_channels
+from .dmx_input import DESK_READ_MS, DeskChannels, DeskPatch, DmxInput
+from .dmx_output import ARTNET, DmxError, DmxOutput, DmxTarget, light_channels
 from .frame_worker import FramePacket, SetBeatGrid
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .link_sync import LinkSession, LinkUnavailable
@@ -245,6 +246,20 @@ class Stage(QObject):
         self.dmx_button.clicked.connect(lambda: self.perform("dmx"))
         self.dmx_label = WrappedLabel("off")
         form.addRow(self.dmx_button, self.dmx_label)
+        self.dmx_in: DmxInput | None = None
+        self.desk_channels = DeskChannels()
+        self.dmx_in_button = QPushButton("DMX in")
+        self.dmx_in_button.setCheckable(True)
+        self.dmx_in_button.setToolTip(
+            "A lighting desk drives the show: 8 DMX channels (master, scene, reactivity, feel, "
+            "cross-fade, blackout, preset, tap) over Art-Net or sACN, where --dmx-in said"
+        )
+        self.dmx_in_button.clicked.connect(lambda: self.perform("dmx_in"))
+        self.dmx_in_label = WrappedLabel("off")
+        form.addRow(self.dmx_in_button, self.dmx_in_label)
+        self._desk_timer = QTimer(self)
+        self._desk_timer.setInterval(DESK_READ_MS)
+        self._desk_timer.timeout.connect(self._read_desk)
         self._lights_timer = QTimer(self)
         self._lights_timer.setInterval(LIGHTS_PERIOD_MS)
         self._lights_timer.timeout.connect(self._send_lights)
@@ -278,6 +293,8 @@ class Stage(QObject):
             self.set_midi_clock(True)
         if window.settings.dmx_enabled:
             self.set_dmx(True)
+        if window.settings.dmx_in_enabled:
+            self.set_dmx_in(True)
 
     # ----- remote control -----
     def perform(self, action: str, args: tuple = (), at: float | None = None) -> str | None:
@@ -330,6 +347,9 @@ class Stage(QObject):
         elif action == "dmx":
             if not self.set_dmx(switch_value(args, self.dmx is not None)):
                 return self.dmx_label.text()
+        elif action == "dmx_in":
+            if not self.set_dmx_in(switch_value(args, self.dmx_in is not None)):
+                return self.dmx_in_label.text()
         elif action == "next":
             if not window.sources.plays_file_list:
                 return "no file list plays: next is for files (--file, Open file…, a drop)"
@@ -612,7 +632,76 @@ class Stage(QObject):
         settings.dmx_enabled = on
         self.dmx_button.setChecked(on)
         self._show_dmx()
+        self._join_dmx()
         return True
+
+    def set_dmx_in(self, on: bool, patch: DeskPatch | None = None) -> bool:
+        """Let the desk's channels (dmx_input.py) on `patch`, else the one given last
+        (remembered), drive the show, or stop listening."""
+        settings = self.window.settings
+        if self.dmx_in is not None:
+            self._desk_timer.stop()
+            self.dmx_in.close()
+            self.dmx_in = None
+        if on:
+            patch = settings.dmx_in_patch if patch is None else patch
+            if patch is None:
+                self.dmx_in_button.setChecked(False)
+                self.dmx_in_label.setText(
+                    "no universe yet: start with --dmx-in artnet or --dmx-in sacn (with "
+                    "--dmx-in-universe and --dmx-in-channel)"
+                )
+                return False
+            try:
+                self.dmx_in = DmxInput(patch, settings.sacn_source_id)
+            except DmxError as error:
+                self.dmx_in_button.setChecked(False)
+                self.dmx_in_label.setText(str(error))
+                self.window.set_fault(REMOTE_FAULT, str(error))
+                return False
+            self.desk_channels = DeskChannels()  # the first packet sets every channel
+            settings.dmx_in_patch = patch
+            self._desk_timer.start()
+        settings.dmx_in_enabled = on
+        self.dmx_in_button.setChecked(on)
+        self._show_dmx_in()
+        self._join_dmx()
+        return True
+
+    def _join_dmx(self) -> None:
+        """With Art-Net both in and out, port 6454's datagrams may come to DMX out's socket
+        (a desk sending to this machine's address): it hands them to DMX in."""
+        if self.dmx is None:
+            return
+        both = self.dmx_in is not None and ARTNET == self.dmx.target.protocol
+        both = both and self.dmx_in.patch.protocol == ARTNET
+        self.dmx.received = self.dmx_in.take if both else None
+
+    def _read_desk(self) -> None:
+        heard_from = self.dmx_in.heard_from
+        levels = self.dmx_in.read()
+        if self.dmx_in.heard_from != heard_from:
+            self._show_dmx_in()
+        if levels is None:
+            return
+        for action, args in self.desk_channels.actions(levels):
+            try:
+                refusal = self.perform(action, args)
+            except ValueError as error:  # a category these models lack
+                refusal = str(error)
+            if refusal is not None:
+                self.window.set_fault(REMOTE_FAULT, f"DMX in {action}: {refusal}")
+
+    def _show_dmx_in(self) -> None:
+        if self.dmx_in is None:
+            self.dmx_in_label.setText("off")
+            return
+        text = self.dmx_in.patch.describe()
+        heard = self.dmx_in.heard_from
+        text = f"{text}: nothing heard yet" if heard is None else f"{text} from {heard}"
+        if self.dmx_in.multicast_problem is not None:
+            text = f"{text}; {self.dmx_in.multicast_problem}"
+        self.dmx_in_label.setText(text)
 
     def _send_lights(self) -> None:
         packet, window = self._latest, self.window
@@ -809,6 +898,7 @@ class Stage(QObject):
             },
             "tap": {"on": self.following_taps, "tempo_bpm": self.tap_tempo.state().tempo_bpm},
             "dmx": None if self.dmx is None else self.dmx.target.state(),
+            "dmx_in": None if self.dmx_in is None else self.dmx_in.patch.describe(),
         }
         source, heard = window.source, window.now_playing.track
         if isinstance(source, FilePlayback):
@@ -926,6 +1016,10 @@ class Stage(QObject):
         if self.dmx is not None:  # the setting stays as it was
             self.dmx.close()
             self.dmx = None
+        self._desk_timer.stop()
+        if self.dmx_in is not None:  # the setting stays as it was
+            self.dmx_in.close()
+            self.dmx_in = None
         if self.link_session is not None:  # leaves the session; the setting stays as it was
             self.link_session.close()
             self.link_session = None

@@ -1,0 +1,230 @@
+"""DMX in (visualizer/app/dmx_input.py): a desk's packets parsed (built by the project's own
+DMX out writers, checked byte for byte against the standards in test_dmx_output.py), its
+channels' known answers, a real socket taking them, and the running window driven by a
+"desk" (a UDP socket sending sACN and Art-Net as a console does)."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import time
+
+import pytest
+
+from visualizer.app import add_arguments
+from visualizer.app.command_line import desk_patch, option_problem
+from visualizer.app.dmx_input import (
+    DESK_CHANNELS,
+    DeskChannels,
+    DeskPatch,
+    DmxInput,
+    parse_artdmx,
+    parse_e131,
+    preset_slot,
+    scene_action,
+)
+from visualizer.app.dmx_output import (
+    ARTNET,
+    SACN,
+    DmxError,
+    DmxTarget,
+    artdmx_packet,
+    e131_discovery_packet,
+    e131_packet,
+)
+from visualizer.app.scene_director import BIAS, HOLD, SceneMode
+
+DESK = bytes(range(16, 32))  # the desk's sACN source id
+OWN = bytes(range(16))  # this app's
+TIMEOUT_MS = 10_000
+
+
+def levels(*values: int) -> bytes:
+    return bytes(values).ljust(DESK_CHANNELS, b"\x00")
+
+
+def test_a_desk_s_packets_are_read_and_others_passed_over():
+    frame = parse_artdmx(artdmx_packet(300, 7, bytes((1, 2, 3))))
+    assert (frame.universe, frame.levels, frame.source) == (300, bytes((1, 2, 3, 0)), b"")
+    frame = parse_e131(e131_packet(9, 1, bytes((5, 6)), DESK))
+    assert (frame.universe, frame.levels, frame.priority, frame.source) == (
+        9,
+        b"\x05\x06",
+        100,
+        DESK,
+    )
+    assert parse_e131(e131_packet(9, 1, bytes(3), DESK, options=0x40)) is None  # terminated
+    assert parse_e131(e131_packet(9, 1, bytes(3), DESK, options=0x80)) is None  # preview
+    assert parse_e131(e131_discovery_packet([9], DESK)) is None
+    other_start_code = bytearray(e131_packet(9, 1, bytes(3), DESK))
+    other_start_code[125] = 0xCC  # RDM, not levels
+    assert parse_e131(bytes(other_start_code)) is None
+    assert parse_artdmx(e131_packet(9, 1, bytes(3), DESK)) is None
+    assert parse_e131(artdmx_packet(9, 1, bytes(3))) is None
+    assert parse_artdmx(b"Art-Net\x00\x00\x20" + bytes(4)) is None  # an ArtPoll
+
+
+def test_the_scene_and_preset_channels_read_in_tens():
+    assert [scene_action(value) for value in (0, 9, 10, 19, 25, 99, 100, 109)] == [
+        ("auto", ()),
+        ("auto", ()),
+        (HOLD, (1,)),
+        (HOLD, (1,)),
+        (HOLD, (2,)),
+        (HOLD, (9,)),
+        ("auto", ()),
+        ("auto", ()),
+    ]
+    assert [scene_action(value) for value in (110, 145, 199, 200, 255)] == [
+        (BIAS, (1,)),
+        (BIAS, (4,)),
+        (BIAS, (9,)),
+        ("auto", ()),
+        ("auto", ()),
+    ]
+    assert [preset_slot(value) for value in (0, 9, 10, 35, 89, 90, 255)] == [0, 0, 1, 3, 8, 0, 0]
+
+
+def test_channels_act_when_they_change_the_first_packet_setting_all_but_preset_and_tap():
+    desk = DeskChannels()
+    assert desk.actions(levels(255, 25, 85, 51, 0, 200, 15, 255)) == [
+        ("master", (1.0,)),
+        (HOLD, (2,)),
+        ("reactivity", (1.0,)),
+        ("feel", (0.2,)),
+        ("crossfade", (0.3,)),
+        ("blackout", (1,)),
+    ]
+    assert desk.actions(levels(255, 29, 85, 51, 0, 255, 15, 255)) == []  # same ranges: nothing
+    assert desk.actions(levels(0, 29, 85, 51, 255, 100, 25, 0)) == [
+        ("master", (0.0,)),
+        ("crossfade", (20.0,)),
+        ("blackout", (0,)),
+        ("preset", (2,)),
+    ]
+    assert desk.actions(levels(0, 29, 85, 51, 255, 100, 0, 128)) == [("tap", ())]  # a rise
+    assert desk.actions(levels(0, 29, 85, 51, 255, 100, 0, 255)) == []  # still up: one tap
+    assert desk.actions(levels(0, 29, 85, 51, 255, 100, 0, 0)) == []  # the fall
+    assert desk.actions(bytes((0, 0))) == [  # a short packet: the rest read 0
+        ("auto", ()),
+        ("reactivity", (0.0,)),
+        ("feel", (0.0,)),
+        ("crossfade", (0.3,)),
+    ]
+
+
+def send_until(dmx_in: DmxInput, desk: socket.socket, packet: bytes) -> bytes:
+    """Sends `packet` to the input until a read gives levels (loopback: at once)."""
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        desk.sendto(packet, ("127.0.0.1", dmx_in.port))
+        time.sleep(0.01)
+        read = dmx_in.read()
+        if read is not None:
+            return read
+    raise AssertionError("no levels came")
+
+
+def test_a_real_socket_takes_the_patch_s_channels_and_not_its_own_or_another_universe():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
+        dmx_in = DmxInput(DeskPatch(ARTNET, 300, 11), port=0)
+        try:
+            data = bytes(10) + levels(1, 2, 3, 4, 5, 6, 7, 8)
+            assert send_until(dmx_in, desk, artdmx_packet(300, 1, data)) == levels(
+                1, 2, 3, 4, 5, 6, 7, 8
+            )
+            assert dmx_in.heard_from == "127.0.0.1"
+            desk.sendto(artdmx_packet(301, 2, bytes(512)), ("127.0.0.1", dmx_in.port))
+            time.sleep(0.05)
+            assert dmx_in.read() is None  # another universe
+        finally:
+            dmx_in.close()
+        dmx_in = DmxInput(DeskPatch(SACN, 9, 1), own_source=OWN, port=0)
+        try:
+            desk.sendto(e131_packet(9, 1, levels(99), OWN), ("127.0.0.1", dmx_in.port))
+            time.sleep(0.05)
+            assert dmx_in.read() is None  # this app's own sACN out
+            assert send_until(dmx_in, desk, e131_packet(9, 2, levels(42), DESK))[0] == 42
+        finally:
+            dmx_in.close()
+    with pytest.raises(DmxError, match="the first DMX in channel must be 1-505"):
+        DmxInput(DeskPatch(ARTNET, 0, 506), port=0)
+
+
+def test_the_window_is_driven_by_a_desk(qtbot, make_window, model_dir):
+    window = make_window(model_dir)
+    stage = window.stage
+    assert stage.set_dmx_in(True, DeskPatch(SACN, 3, 5))
+    assert stage.dmx_in_button.isChecked() and window.settings.dmx_in_enabled
+    assert stage.dmx_in_label.text().startswith("sACN universe 3, channels 5-12: nothing heard yet")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
+
+        def desk_sends(*values: int) -> None:
+            for _ in range(3):  # as a desk does, again and again
+                desk.sendto(
+                    e131_packet(3, 1, bytes(4) + levels(*values), DESK), ("127.0.0.1", 5568)
+                )
+                qtbot.wait(30)
+
+        desk_sends(102, 35, 255, 0, 0, 0, 0, 0)  # 40% master, hold the third, reactivity 3
+        qtbot.waitUntil(lambda: stage.level.master == pytest.approx(0.4), timeout=TIMEOUT_MS)
+        qtbot.waitUntil(
+            lambda: window.worker.settings.scene_mode == SceneMode(HOLD, 2), timeout=TIMEOUT_MS
+        )
+        assert window.settings.reactivity == 3.0 and stage.master_slider.value() == 40
+        assert "from 127.0.0.1" in stage.dmx_in_label.text()
+        assert stage.state()["dmx_in"] == "sACN universe 3, channels 5-12"
+        first_tap = time.perf_counter()
+        for _ in range(2):  # the desk's flash button, twice half a second apart
+            desk_sends(102, 35, 255, 0, 0, 0, 0, 255)
+            desk_sends(102, 35, 255, 0, 0, 0, 0, 0)
+            qtbot.wait(max(0, round((first_tap + 0.5 - time.perf_counter()) * 1000)))
+            first_tap += 0.5
+        assert stage.following_taps
+        assert stage.tap_tempo.grid().period == pytest.approx(0.5, abs=0.06)
+        desk_sends(102, 235, 255, 0, 0, 255, 0, 0)  # auto again, blackout on
+        qtbot.waitUntil(lambda: stage.blackout, timeout=TIMEOUT_MS)
+        qtbot.waitUntil(
+            lambda: window.worker.settings.scene_mode == SceneMode(), timeout=TIMEOUT_MS
+        )
+    assert stage.perform("dmx_in") is None  # toggled off
+    assert stage.dmx_in is None and stage.dmx_in_label.text() == "off"
+    assert not window.settings.dmx_in_enabled
+
+
+def test_the_command_line_patches_the_desk_and_refuses_numbers_out_of_range():
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert desk_patch(parser.parse_args(["--dmx-in", "sacn"])) == DeskPatch(SACN, 1, 1)
+    args = parser.parse_args(
+        ["--dmx-in", "artnet", "--dmx-in-universe", "3", "--dmx-in-channel", "505"]
+    )
+    assert desk_patch(args) == DeskPatch(ARTNET, 3, 505) and option_problem(args) is None
+    args = parser.parse_args(["--dmx-in", "artnet", "--dmx-in-universe", "40000"])
+    assert option_problem(args) == "--dmx-in artnet: Art-Net universe must be 0-32767, got 40000"
+    args = parser.parse_args(["--dmx-in", "sacn", "--dmx-in-channel", "506"])
+    assert option_problem(args) == (
+        "--dmx-in-channel must be 1-505 (the first of the desk's 8 DMX channels), got 506"
+    )
+    assert option_problem(parser.parse_args(["--dmx-in-universe", "2"])) == (
+        "--dmx-in-universe and --dmx-in-channel go with --dmx-in"
+    )
+
+
+def test_with_art_net_both_ways_the_desk_s_packets_reaching_dmx_out_go_to_dmx_in(
+    qtbot, make_window, model_dir
+):
+    window = make_window(model_dir)
+    stage = window.stage
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as lights:
+        lights.bind(("127.0.0.1", 0))
+        assert stage.set_dmx(True, DmxTarget(ARTNET, "127.0.0.1", lights.getsockname()[1], 0, 1))
+        assert stage.set_dmx_in(True, DeskPatch(ARTNET, 0, 1))
+        assert stage.dmx.received == stage.dmx_in.take  # port 6454 is both's
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:  # to this machine
+            for _ in range(5):
+                desk.sendto(artdmx_packet(0, 1, levels(51)), ("127.0.0.1", 6454))
+                qtbot.wait(30)
+        qtbot.waitUntil(lambda: stage.level.master == pytest.approx(0.2), timeout=TIMEOUT_MS)
+        stage.set_dmx_in(False)
+        assert stage.dmx.received is None
