@@ -154,9 +154,11 @@ def test_a_real_socket_takes_the_patch_s_channels_and_not_its_own_or_another_uni
 def test_the_window_is_driven_by_a_desk(qtbot, make_window, model_dir):
     window = make_window(model_dir)
     stage = window.stage
-    assert stage.set_dmx_in(True, DeskPatch(SACN, 3, 5))
-    assert stage.dmx_in_button.isChecked() and window.settings.dmx_in_enabled
-    assert stage.dmx_in_label.text().startswith("sACN universe 3, channels 5-12: nothing heard yet")
+    assert stage.lights.set_dmx_in(True, DeskPatch(SACN, 3, 5))
+    assert stage.lights.dmx_in_button.isChecked() and window.settings.dmx_in_enabled
+    assert stage.lights.dmx_in_label.text().startswith(
+        "sACN universe 3, channels 5-12: nothing heard yet"
+    )
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
 
         def desk_sends(*values: int) -> None:
@@ -172,7 +174,7 @@ def test_the_window_is_driven_by_a_desk(qtbot, make_window, model_dir):
             lambda: window.worker.settings.scene_mode == SceneMode(HOLD, 2), timeout=TIMEOUT_MS
         )
         assert window.settings.reactivity == 3.0 and stage.master_slider.value() == 40
-        assert "from 127.0.0.1" in stage.dmx_in_label.text()
+        assert "from 127.0.0.1" in stage.lights.dmx_in_label.text()
         assert stage.state()["dmx_in"] == "sACN universe 3, channels 5-12"
         first_tap = time.perf_counter()
         for _ in range(2):  # the desk's flash button, twice half a second apart
@@ -188,7 +190,7 @@ def test_the_window_is_driven_by_a_desk(qtbot, make_window, model_dir):
             lambda: window.worker.settings.scene_mode == SceneMode(), timeout=TIMEOUT_MS
         )
     assert stage.perform("dmx_in") is None  # toggled off
-    assert stage.dmx_in is None and stage.dmx_in_label.text() == "off"
+    assert stage.lights.dmx_in is None and stage.lights.dmx_in_label.text() == "off"
     assert not window.settings.dmx_in_enabled
 
 
@@ -218,13 +220,15 @@ def test_with_art_net_both_ways_the_desk_s_packets_reaching_dmx_out_go_to_dmx_in
     stage = window.stage
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as lights:
         lights.bind(("127.0.0.1", 0))
-        assert stage.set_dmx(True, DmxTarget(ARTNET, "127.0.0.1", lights.getsockname()[1], 0, 1))
-        assert stage.set_dmx_in(True, DeskPatch(ARTNET, 0, 1))
-        assert stage.dmx.received == stage.dmx_in.take  # port 6454 is both's
+        assert stage.lights.set_dmx(
+            True, DmxTarget(ARTNET, "127.0.0.1", lights.getsockname()[1], 0, 1)
+        )
+        assert stage.lights.set_dmx_in(True, DeskPatch(ARTNET, 0, 1))
+        assert stage.lights.dmx.received == stage.lights.dmx_in.take  # port 6454 is both's
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:  # to this machine
             for _ in range(5):
                 desk.sendto(artdmx_packet(0, 1, levels(51)), ("127.0.0.1", 6454))
                 qtbot.wait(30)
         qtbot.waitUntil(lambda: stage.level.master == pytest.approx(0.2), timeout=TIMEOUT_MS)
-        stage.set_dmx_in(False)
-        assert stage.dmx.received is None
+        stage.lights.set_dmx_in(False)
+        assert stage.lights.dmx.received is None

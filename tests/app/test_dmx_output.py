@@ -31,7 +31,6 @@ from visualizer.app.dmx_output import (
     sacn_multicast_address,
 )
 from visualizer.app.scene_director import HOLD
-from visualizer.app.stage import shown_category
 
 TIMEOUT_MS = 10_000
 
@@ -338,8 +337,8 @@ def _drain(receiver) -> None:
 def _lights_of_a_held_scene(qtbot, window, receiver, count: int) -> list[tuple[int, int, bytes]]:
     stage = window.stage
     window.set_scene(HOLD, 1)  # the second category, held
-    qtbot.waitUntil(lambda: stage._latest is not None, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: shown_category(stage._latest) == 1, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: stage.latest_packet is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: stage.latest_packet.shown_category == 1, timeout=TIMEOUT_MS)
     qtbot.wait(300)
     _drain(receiver)
     qtbot.wait(500)  # the GUI thread sends them: let it run
@@ -353,9 +352,11 @@ def test_the_window_sends_the_scene_s_lights_dark_in_a_blackout(
     assert window.play_file(beats_file)
     stage = window.stage
     port = lights_receiver.getsockname()[1]
-    assert stage.set_dmx(True, DmxTarget(ARTNET, "127.0.0.1", port, 300, 11))
-    assert stage.dmx_button.isChecked() and window.settings.dmx_enabled
-    assert stage.dmx_label.text() == (f"Art-Net universe 300, channels 11-27 to 127.0.0.1:{port}")
+    assert stage.lights.set_dmx(True, DmxTarget(ARTNET, "127.0.0.1", port, 300, 11))
+    assert stage.lights.dmx_button.isChecked() and window.settings.dmx_enabled
+    assert stage.lights.dmx_label.text() == (
+        f"Art-Net universe 300, channels 11-27 to 127.0.0.1:{port}"
+    )
     assert stage.state()["dmx"] == {
         "protocol": "artnet",
         "to": f"127.0.0.1:{port}",
@@ -381,8 +382,8 @@ def test_the_window_sends_the_scene_s_lights_dark_in_a_blackout(
         assert data[26] == 2
 
     stage.perform("dmx")  # no argument: toggles off
-    assert stage.dmx is None and not window.settings.dmx_enabled
-    assert stage.dmx_label.text() == "off"
+    assert stage.lights.dmx is None and not window.settings.dmx_enabled
+    assert stage.lights.dmx_label.text() == "off"
     _drain(lights_receiver)
     qtbot.wait(300)
     with pytest.raises(BlockingIOError):
@@ -395,10 +396,10 @@ def test_the_window_says_while_a_name_is_looked_up_then_sends(
 ):
     window = make_window(model_dir)
     port = lights_receiver.getsockname()[1]
-    assert window.stage.set_dmx(True, DmxTarget(ARTNET, "localhost", port, 0, 1))
+    assert window.stage.lights.set_dmx(True, DmxTarget(ARTNET, "localhost", port, 0, 1))
     described = f"Art-Net universe 0, channels 1-17 to localhost:{port}"
-    assert window.stage.dmx_label.text() == f"{described}; not sent: looking up 'localhost'…"
-    qtbot.waitUntil(lambda: window.stage.dmx_label.text() == described, timeout=TIMEOUT_MS)
+    assert window.stage.lights.dmx_label.text() == f"{described}; not sent: looking up 'localhost'…"
+    qtbot.waitUntil(lambda: window.stage.lights.dmx_label.text() == described, timeout=TIMEOUT_MS)
     qtbot.wait(300)  # the GUI thread sends them: let it run
     assert len(_packets(lights_receiver, 3)) == 3
 
@@ -409,8 +410,10 @@ def test_sacn_carries_the_same_lights_with_one_source_id_from_run_to_run(
     window = make_window(model_dir)
     assert window.play_file(beats_file)
     port = lights_receiver.getsockname()[1]
-    assert window.stage.set_dmx(True, DmxTarget(SACN, "127.0.0.1", port, 7, 1))
-    assert window.stage.dmx_label.text() == (f"sACN universe 7, channels 1-17 to 127.0.0.1:{port}")
+    assert window.stage.lights.set_dmx(True, DmxTarget(SACN, "127.0.0.1", port, 7, 1))
+    assert window.stage.lights.dmx_label.text() == (
+        f"sACN universe 7, channels 1-17 to 127.0.0.1:{port}"
+    )
     packets = _lights_of_a_held_scene(qtbot, window, lights_receiver, 10)
     assert np.all(np.diff([sequence for sequence, _, _ in packets]) % 256 == 1)
     for _, universe, data in packets:
@@ -421,7 +424,7 @@ def test_sacn_carries_the_same_lights_with_one_source_id_from_run_to_run(
     assert source_id == window.settings.sacn_source_id != bytes(16)
     window.close()
     again = make_window(model_dir)  # the same settings: on, to the same place, the same CID
-    assert again.stage.dmx.target == DmxTarget(SACN, "127.0.0.1", port, 7, 1)
+    assert again.stage.lights.dmx.target == DmxTarget(SACN, "127.0.0.1", port, 7, 1)
     _drain(lights_receiver)
     qtbot.wait(300)
     assert lights_receiver.recv(1024)[22:38] == source_id
@@ -429,13 +432,13 @@ def test_sacn_carries_the_same_lights_with_one_source_id_from_run_to_run(
 
 def test_without_an_address_it_says_how_to_give_one(qtbot, make_window, model_dir):
     window = make_window(model_dir)
-    qtbot.mouseClick(window.stage.dmx_button, Qt.MouseButton.LeftButton)
-    assert window.stage.dmx is None and not window.stage.dmx_button.isChecked()
+    qtbot.mouseClick(window.stage.lights.dmx_button, Qt.MouseButton.LeftButton)
+    assert window.stage.lights.dmx is None and not window.stage.lights.dmx_button.isChecked()
     why = (
         "no address yet: start with --artnet HOST or --sacn (a DMX node, a lighting desk or a "
         "broadcast address)"
     )
-    assert window.stage.dmx_label.text() == why
+    assert window.stage.lights.dmx_label.text() == why
     assert not window.settings.dmx_enabled
     assert window.stage.perform("dmx", (1,)) == why  # what OSC, HTTP and MIDI answer
 
@@ -444,8 +447,8 @@ def test_a_damaged_remembered_target_is_refused_in_words(qtbot, make_window, mod
     settings.dmx_target = DmxTarget(SACN, "", 5568, 70_000, 1)  # as a hand-edited file might
     settings.dmx_enabled = True
     window = make_window(model_dir)
-    assert window.stage.dmx is None and not window.stage.dmx_button.isChecked()
-    assert window.stage.dmx_label.text() == "sACN universe must be 1-63999, got 70000"
+    assert window.stage.lights.dmx is None and not window.stage.lights.dmx_button.isChecked()
+    assert window.stage.lights.dmx_label.text() == "sACN universe must be 1-63999, got 70000"
     assert window.faults["remote"] == "sACN universe must be 1-63999, got 70000"
     settings.store.setValue("vj/dmx_protocol", "dmx512-over-carrier-pigeon")
     assert settings.dmx_target is None

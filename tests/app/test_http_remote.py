@@ -168,7 +168,7 @@ def test_an_action_the_app_cannot_do_now_is_refused_with_the_reason(qtbot, remot
             {"error": message},
         )
         assert window.faults["remote"] == message
-    assert window.stage.dmx is None and not window.stage.dmx_button.isChecked()
+    assert window.stage.lights.dmx is None and not window.stage.lights.dmx_button.isChecked()
     window.play_file(beats_file)  # a list of one file: next ends it
     assert ask(qtbot, requests, window, "/musicscape/next", b"") == (
         409,

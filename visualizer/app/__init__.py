@@ -351,10 +351,10 @@ def _show_window(
         window.stage.set_midi_clock(True)
     target = dmx_target(args)
     if target is not None:
-        window.stage.set_dmx(True, target)
+        window.stage.lights.set_dmx(True, target)
     patch = desk_patch(args)
     if patch is not None:
-        window.stage.set_dmx_in(True, patch)
+        window.stage.lights.set_dmx_in(True, patch)
     if output is not None:
         window.use_output(output)
     if choice is not None:

@@ -49,6 +49,7 @@ from .scene_director import (
     AUTO,
     DEFAULT_CROSSFADE_SECONDS,
     DEFAULT_REACTIVITY,
+    HOLD,
     SceneDirector,
     SceneMode,
 )
@@ -86,6 +87,12 @@ class FramePacket:
     input_clipping: bool = False  # a sample reached full scale in the last 2 s
     pending_mode: SceneMode | None = None  # asked for, waiting for the next beat
     auto_level: bool = False  # whether the frame was made with the automatic gain on
+
+    @property
+    def shown_category(self) -> int:
+        """The category the frame shows: the held one, else the most probable."""
+        mode = self.scene_mode
+        return mode.category if mode.kind == HOLD else int(np.argmax(self.probabilities))
 
 
 @dataclass(frozen=True)

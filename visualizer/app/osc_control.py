@@ -15,6 +15,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 PREFIX = "/musicscape/"
 EXTRA = "vj"
+REMOTE_FAULT = "remote"  # the window's fault line for what a remote (OSC, HTTP, MIDI, DMX) asked
 
 # address (after PREFIX) -> what its arguments are
 INPUT_ADDRESSES = {

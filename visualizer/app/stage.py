@@ -30,26 +30,31 @@ from PyQt6.QtWidgets import (
 from visualizer.video_file import VideoFileError
 
 from .audio_sources import CaptureSource, FilePlayback
-from .dmx_input import DESK_READ_MS, DeskChannels, DeskPatch, DmxInput
-from .dmx_output import ARTNET, DmxError, DmxOutput, DmxTarget, light_channels
 from .frame_worker import FramePacket, SetBeatGrid
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .link_sync import LinkSession, LinkUnavailable
 from .midi_clock import MidiClock
 from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
 from .ndi_output import NdiOutput, NdiUnavailable
-from .osc_control import INPUT_ADDRESSES, PREFIX, OscListener, OscSender, OscUnavailable
+from .osc_control import (
+    INPUT_ADDRESSES,
+    PREFIX,
+    REMOTE_FAULT,
+    OscListener,
+    OscSender,
+    OscUnavailable,
+)
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
 from .presets import slot_number
 from .recorder import Recorder, RecordingSummary
 from .remote_page import REMOTE_PAGE
 from .scene_director import BIAS, HOLD
+from .stage_lights import StageLights
 from .tap_tempo import TapTempo
 from .wrapped_label import WrappedLabel
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
-LIGHTS_PERIOD_MS = 25  # DMX out's 40 packets a second, about as fast as DMX refreshes
 TRACK_RESEND_SECONDS = 1.0  # the track goes out when it changes and this often
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
@@ -61,9 +66,6 @@ MASTER_STEPS = 100  # master slider units per 1.0
 def default_record_dir() -> Path:
     videos = Path.home() / "Videos"
     return videos if videos.is_dir() else Path.cwd()
-
-
-REMOTE_FAULT = "remote"
 
 
 def switch_value(args: tuple, current: bool) -> bool:
@@ -109,12 +111,6 @@ def mean_colour(picture: np.ndarray) -> tuple[float, float, float]:
     grid = picture[::COLOUR_STRIDE, ::COLOUR_STRIDE].reshape(-1, 3)
     red, green, blue = grid.mean(axis=0, dtype=np.float64) / 255.0
     return float(red), float(green), float(blue)
-
-
-def shown_category(packet: FramePacket) -> int:
-    """The category a frame shows: the held one, else the most probable."""
-    mode = packet.scene_mode
-    return mode.category if mode.kind == HOLD else int(np.argmax(packet.probabilities))
 
 
 def category_value(args: tuple, categories: tuple[str, ...]) -> int:
@@ -236,33 +232,7 @@ class Stage(QObject):
         tap_row.addWidget(self.forget_taps_button)
         form.addRow(self.tap_button, tap_row)
         self._show_taps()
-        self.dmx: DmxOutput | None = None
-        self.dmx_button = QPushButton("DMX out")
-        self.dmx_button.setCheckable(True)
-        self.dmx_button.setToolTip(
-            "Stage lights that match the scene: the picture's colours, its beat and its scene "
-            "as 17 DMX channels over Art-Net or sACN, to where --artnet or --sacn said"
-        )
-        self.dmx_button.clicked.connect(lambda: self.perform("dmx"))
-        self.dmx_label = WrappedLabel("off")
-        form.addRow(self.dmx_button, self.dmx_label)
-        self.dmx_in: DmxInput | None = None
-        self.desk_channels = DeskChannels()
-        self.dmx_in_button = QPushButton("DMX in")
-        self.dmx_in_button.setCheckable(True)
-        self.dmx_in_button.setToolTip(
-            "A lighting desk drives the show: 8 DMX channels (master, scene, reactivity, feel, "
-            "cross-fade, blackout, preset, tap) over Art-Net or sACN, where --dmx-in said"
-        )
-        self.dmx_in_button.clicked.connect(lambda: self.perform("dmx_in"))
-        self.dmx_in_label = WrappedLabel("off")
-        form.addRow(self.dmx_in_button, self.dmx_in_label)
-        self._desk_timer = QTimer(self)
-        self._desk_timer.setInterval(DESK_READ_MS)
-        self._desk_timer.timeout.connect(self._read_desk)
-        self._lights_timer = QTimer(self)
-        self._lights_timer.setInterval(LIGHTS_PERIOD_MS)
-        self._lights_timer.timeout.connect(self._send_lights)
+        self.lights = StageLights(self, form)
         self._grid_timer = QTimer(self)
         self._grid_timer.setInterval(GRID_LABEL_MS)
         self._grid_timer.timeout.connect(self._show_grids)
@@ -291,10 +261,7 @@ class Stage(QObject):
             self.set_link(True)
         elif window.settings.midi_clock_enabled:
             self.set_midi_clock(True)
-        if window.settings.dmx_enabled:
-            self.set_dmx(True)
-        if window.settings.dmx_in_enabled:
-            self.set_dmx_in(True)
+        self.lights.restore()
 
     # ----- remote control -----
     def perform(self, action: str, args: tuple = (), at: float | None = None) -> str | None:
@@ -345,11 +312,13 @@ class Stage(QObject):
             else:
                 self.forget_taps()
         elif action == "dmx":
-            if not self.set_dmx(switch_value(args, self.dmx is not None)):
-                return self.dmx_label.text()
+            lights = self.lights
+            if not lights.set_dmx(switch_value(args, lights.dmx is not None)):
+                return lights.dmx_label.text()
         elif action == "dmx_in":
-            if not self.set_dmx_in(switch_value(args, self.dmx_in is not None)):
-                return self.dmx_in_label.text()
+            lights = self.lights
+            if not lights.set_dmx_in(switch_value(args, lights.dmx_in is not None)):
+                return lights.dmx_in_label.text()
         elif action == "next":
             if not window.sources.plays_file_list:
                 return "no file list plays: next is for files (--file, Open file…, a drop)"
@@ -602,130 +571,6 @@ class Stage(QObject):
         self.tap_label.setText(text)
         self.forget_taps_button.setEnabled(taps.run_taps > 0 or taps.tempo_bpm is not None)
 
-    # ----- DMX out: Art-Net or sACN -----
-    def set_dmx(self, on: bool, target: DmxTarget | None = None) -> bool:
-        """Send the lights' channels (dmx_output.py) 40 times a second to `target`, else
-        to the one given last (remembered), or stop."""
-        settings = self.window.settings
-        if self.dmx is not None:
-            self._lights_timer.stop()
-            self.dmx.close()
-            self.dmx = None
-        if on:
-            target = settings.dmx_target if target is None else target
-            if target is None:
-                self.dmx_button.setChecked(False)
-                self.dmx_label.setText(
-                    "no address yet: start with --artnet HOST or --sacn (a DMX node, a "
-                    "lighting desk or a broadcast address)"
-                )
-                return False
-            try:
-                self.dmx = DmxOutput(target, settings.sacn_source_id)
-            except DmxError as error:
-                self.dmx_button.setChecked(False)
-                self.dmx_label.setText(str(error))
-                self.window.set_fault(REMOTE_FAULT, str(error))
-                return False
-            settings.dmx_target = target
-            self._lights_timer.start()
-        settings.dmx_enabled = on
-        self.dmx_button.setChecked(on)
-        self._show_dmx()
-        self._join_dmx()
-        return True
-
-    def set_dmx_in(self, on: bool, patch: DeskPatch | None = None) -> bool:
-        """Let the desk's channels (dmx_input.py) on `patch`, else the one given last
-        (remembered), drive the show, or stop listening."""
-        settings = self.window.settings
-        if self.dmx_in is not None:
-            self._desk_timer.stop()
-            self.dmx_in.close()
-            self.dmx_in = None
-        if on:
-            patch = settings.dmx_in_patch if patch is None else patch
-            if patch is None:
-                self.dmx_in_button.setChecked(False)
-                self.dmx_in_label.setText(
-                    "no universe yet: start with --dmx-in artnet or --dmx-in sacn (with "
-                    "--dmx-in-universe and --dmx-in-channel)"
-                )
-                return False
-            try:
-                self.dmx_in = DmxInput(patch, settings.sacn_source_id)
-            except DmxError as error:
-                self.dmx_in_button.setChecked(False)
-                self.dmx_in_label.setText(str(error))
-                self.window.set_fault(REMOTE_FAULT, str(error))
-                return False
-            self.desk_channels = DeskChannels()  # the first packet sets every channel
-            settings.dmx_in_patch = patch
-            self._desk_timer.start()
-        settings.dmx_in_enabled = on
-        self.dmx_in_button.setChecked(on)
-        self._show_dmx_in()
-        self._join_dmx()
-        return True
-
-    def _join_dmx(self) -> None:
-        """With Art-Net both in and out, port 6454's datagrams may come to DMX out's socket
-        (a desk sending to this machine's address): it hands them to DMX in."""
-        if self.dmx is None:
-            return
-        both = self.dmx_in is not None and ARTNET == self.dmx.target.protocol
-        both = both and self.dmx_in.patch.protocol == ARTNET
-        self.dmx.received = self.dmx_in.take if both else None
-
-    def _read_desk(self) -> None:
-        heard_from = self.dmx_in.heard_from
-        levels = self.dmx_in.read()
-        if self.dmx_in.heard_from != heard_from:
-            self._show_dmx_in()
-        if levels is None:
-            return
-        for action, args in self.desk_channels.actions(levels):
-            try:
-                refusal = self.perform(action, args)
-            except ValueError as error:  # a category these models lack
-                refusal = str(error)
-            if refusal is not None:
-                self.window.set_fault(REMOTE_FAULT, f"DMX in {action}: {refusal}")
-
-    def _show_dmx_in(self) -> None:
-        if self.dmx_in is None:
-            self.dmx_in_label.setText("off")
-            return
-        text = self.dmx_in.patch.describe()
-        heard = self.dmx_in.heard_from
-        text = f"{text}: nothing heard yet" if heard is None else f"{text} from {heard}"
-        if self.dmx_in.multicast_problem is not None:
-            text = f"{text}; {self.dmx_in.multicast_problem}"
-        self.dmx_in_label.setText(text)
-
-    def _send_lights(self) -> None:
-        packet, window = self._latest, self.window
-        if self.dmx is None:
-            return
-        gain = self.level.gain(time.perf_counter())
-        pulse = 0.0 if packet is None else packet.envelope * gain
-        shown = None if packet is None or window.runtime is None else shown_category(packet)
-        status = self.dmx.status
-        self.dmx.send(light_channels(window.canvas.current_pixels(), pulse, shown))
-        if self.dmx.status != status:
-            self._show_dmx()
-
-    def _show_dmx(self) -> None:
-        if self.dmx is None:
-            self.dmx_label.setText("off")
-            return
-        text = self.dmx.target.describe()
-        if self.dmx.status is not None:
-            text = f"{text}; not sent: {self.dmx.status}"
-        if self.dmx.poll_problem is not None:
-            text = f"{text}; {self.dmx.poll_problem}"
-        self.dmx_label.setText(text)
-
     # ----- saved pictures -----
     def save_picture(self) -> Path | None:
         """Save the picture the canvas shows (master and blackout included) as a PNG in
@@ -897,8 +742,7 @@ class Stage(QObject):
                 "running": self.midi_clock.state().running,
             },
             "tap": {"on": self.following_taps, "tempo_bpm": self.tap_tempo.state().tempo_bpm},
-            "dmx": None if self.dmx is None else self.dmx.target.state(),
-            "dmx_in": None if self.dmx_in is None else self.dmx_in.patch.describe(),
+            **self.lights.state(),
         }
         source, heard = window.source, window.now_playing.track
         if isinstance(source, FilePlayback):
@@ -923,7 +767,7 @@ class Stage(QObject):
         pixels = window.canvas.current_pixels()
         state.update(
             probabilities=[float(value) for value in packet.probabilities],
-            scene=state["categories"][shown_category(packet)],
+            scene=state["categories"][packet.shown_category],
             mode=packet.scene_mode.kind,
             onset=float(packet.envelope),
             colour=list(mean_colour(pixels)) if pixels is not None else None,
@@ -1012,14 +856,7 @@ class Stage(QObject):
             self.midi = None
         self.set_ndi(False)
         self._grid_timer.stop()
-        self._lights_timer.stop()
-        if self.dmx is not None:  # the setting stays as it was
-            self.dmx.close()
-            self.dmx = None
-        self._desk_timer.stop()
-        if self.dmx_in is not None:  # the setting stays as it was
-            self.dmx_in.close()
-            self.dmx_in = None
+        self.lights.close()
         if self.link_session is not None:  # leaves the session; the setting stays as it was
             self.link_session.close()
             self.link_session = None
