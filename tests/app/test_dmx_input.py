@@ -232,3 +232,17 @@ def test_with_art_net_both_ways_the_desk_s_packets_reaching_dmx_out_go_to_dmx_in
         qtbot.waitUntil(lambda: stage.level.master == pytest.approx(0.2), timeout=TIMEOUT_MS)
         stage.lights.set_dmx_in(False)
         assert stage.lights.dmx.received is None
+
+
+def test_dmx_in_is_remembered_and_a_second_listener_on_the_port_is_fine(
+    qtbot, make_window, model_dir
+):
+    window = make_window(model_dir)
+    assert window.stage.lights.set_dmx_in(True, DeskPatch(ARTNET, 7, 100))
+    window.close()
+    again = make_window(model_dir)  # the same settings
+    lights = again.stage.lights
+    assert lights.dmx_in.patch == DeskPatch(ARTNET, 7, 100) and lights.dmx_in_button.isChecked()
+    other = DmxInput(DeskPatch(ARTNET, 7, 1))  # another Art-Net program on this machine
+    other.close()
+    assert again.stage.perform("dmx_in", (0,)) is None and lights.dmx_in is None
