@@ -29,6 +29,7 @@ from visualizer.app.dmx_output import (
     DmxError,
     DmxTarget,
     artdmx_packet,
+    artpollreply_packet,
     e131_discovery_packet,
     e131_packet,
 )
@@ -246,3 +247,28 @@ def test_dmx_in_is_remembered_and_a_second_listener_on_the_port_is_fine(
     other = DmxInput(DeskPatch(ARTNET, 7, 1))  # another Art-Net program on this machine
     other.close()
     assert again.stage.perform("dmx_in", (0,)) is None and lights.dmx_in is None
+
+
+def test_art_net_in_answers_a_poll_as_a_port_that_takes_the_desk_s_universe():
+    reply = artpollreply_packet("10.0.0.5", 300, 11, 2, listens=True, channels=DESK_CHANNELS)
+    assert len(reply) == 239 and reply[8:10] == b"\x00\x21"
+    assert (reply[18], reply[19]) == (1, 2)  # 300's Net and Sub-Net
+    assert reply[44:108] == b"musicscape: desk control, channels 11-18".ljust(64, b"\x00")
+    assert reply[108:172] == b"#0001 [0002] listening on universe 300".ljust(64, b"\x00")
+    assert reply[174] == 0x80 and reply[178] == 0 and reply[182] == 0x80  # takes, has data
+    assert (reply[186], reply[190]) == (0, 12)  # SwIn none, SwOut the low nibble
+    assert reply[207:211] == bytes((10, 0, 0, 5)) and reply[211] == 2  # bound to DMX out's
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
+        desk.bind(("127.0.0.1", 0))
+        desk.settimeout(2.0)
+        dmx_in = DmxInput(DeskPatch(ARTNET, 300, 11), port=0)
+        try:
+            desk.sendto(b"Art-Net\x00\x00\x20\x00\x0e\x02\x10", ("127.0.0.1", dmx_in.port))
+            deadline = time.monotonic() + 5.0
+            while dmx_in.polls_answered == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+                assert dmx_in.read() is None  # a poll is not levels
+            answer = desk.recv(1024)
+        finally:
+            dmx_in.close()
+    assert answer == artpollreply_packet("127.0.0.1", 300, 11, 1, True, DESK_CHANNELS)

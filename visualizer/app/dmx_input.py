@@ -17,10 +17,12 @@ one universe (`--dmx-in artnet|sacn`, `--dmx-in-universe`, `--dmx-in-channel`):
 A channel acts when its value changes (on the first packet heard, every channel but the
 tap and the preset acts), through the stage's own actions, so the panel, the keys, OSC,
 MIDI and the desk drive one show and the latest move wins. Art-Net comes to UDP port 6454
-(broadcast, or sent to this machine), sACN to port 5568 (its universe's multicast group,
-joined, or sent to this machine); this app's own sACN packets (its source id) are passed
-over. With several sources on a universe, sACN's highest priority wins; otherwise the
-latest packet does. The socket is read on the GUI thread at DESK_READ_MS, without waiting.
+(broadcast, or sent to this machine; an ArtPoll is answered naming a port that takes the
+universe, so a desk that sends only to the nodes it found sends here), sACN to port 5568
+(its universe's multicast group, joined, or sent to this machine); this app's own sACN
+packets (its source id) are passed over. With several sources on a universe, sACN's
+highest priority wins; otherwise the latest packet does. The socket is read on the GUI
+thread at DESK_READ_MS, without waiting.
 """
 
 from __future__ import annotations
@@ -41,7 +43,11 @@ from .dmx_output import (
     SACN,
     UNIVERSES,
     DmxError,
+    artpollreply_packet,
+    is_artpoll,
+    local_address_towards,
     sacn_multicast_address,
+    send_artpoll_reply,
 )
 
 DESK_CHANNELS = 8
@@ -211,6 +217,7 @@ class DmxInput:
                 )
             except OSError as error:  # no multicast route: packets sent here still come
                 self.multicast_problem = f"cannot join the universe's group ({error.strerror})"
+        self.polls_answered = 0
         self.heard_from: str | None = None  # the address of the last packet taken
         self.heard_at: float | None = None  # its time.monotonic()
         self._held: DmxFrame | None = None  # the frame that counts now
@@ -242,15 +249,32 @@ class DmxInput:
         None."""
         for _ in range(MAX_DATAGRAMS_A_READ):
             try:
-                datagram, (host, _) = self._socket.recvfrom(2048)
+                datagram, (host, port) = self._socket.recvfrom(2048)
             except OSError:  # none waiting
                 break
-            self.take(datagram, host)
+            if self.patch.protocol == ARTNET and is_artpoll(datagram):
+                self._answer_poll(host, port)
+            else:
+                self.take(datagram, host)
         if not self._fresh:
             return None
         self._fresh = False
         first = self.patch.first_channel - 1
         return self._held.levels[first : first + DESK_CHANNELS].ljust(DESK_CHANNELS, b"\x00")
+
+    def _answer_poll(self, host: str, port: int) -> None:
+        """An ArtPoll that came to this socket: this input is named as a port that takes the
+        desk's universe (so a desk that sends only to the nodes it found sends here)."""
+        self.polls_answered += 1
+        reply = artpollreply_packet(
+            local_address_towards(host),
+            self.patch.universe,
+            self.patch.first_channel,
+            self.polls_answered,
+            listens=True,
+            channels=DESK_CHANNELS,
+        )
+        send_artpoll_reply(self._socket, reply, host, port)
 
     def close(self) -> None:
         self._socket.close()

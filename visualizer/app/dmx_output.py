@@ -68,6 +68,8 @@ ARTNET_STATUS_1 = 0xD0  # indicators normal; the Port-Address set here, not by t
 ARTNET_STATUS_2 = 0x08  # 15-bit Port-Addresses (Art-Net 3 and 4)
 ARTNET_PORT_INPUT = 0x40  # a port that puts DMX512 onto the Art-Net network
 ARTNET_DATA_RECEIVED = 0x80  # that port has data
+ARTNET_PORT_OUTPUT = 0x80  # a port that takes DMX512 from the Art-Net network
+ARTNET_DATA_SENT = 0x80  # that port has data to give
 ARTNET_STYLE_MEDIA = 0x02  # StMedia: a media server
 ARTNET_OEM_UNKNOWN = 0x00FF
 ARTNET_REPORT_POWER_OK = 0x0001  # RcPowerOk, the NodeReport's code when all is well
@@ -147,14 +149,31 @@ def artdmx_packet(universe: int, sequence: int, data: bytes) -> bytes:
     )
 
 
-def artpollreply_packet(ip: str, universe: int, first_channel: int, replies: int) -> bytes:
+def artpollreply_packet(
+    ip: str,
+    universe: int,
+    first_channel: int,
+    replies: int,
+    listens: bool = False,
+    channels: int = LIGHT_CHANNELS,
+) -> bytes:
     """An ArtPollReply (Art-Net 4, all ARTNET_POLL_REPLY_BYTES) for this app at the IPv4
-    address `ip`: a media server with one port putting DMX onto the network on `universe`
-    (channels from `first_channel`); `replies` counts the replies sent, this one included."""
+    address `ip`: a media server with one port on `universe` (`channels` from
+    `first_channel`) that puts DMX onto the network (DMX out, bind index 1) or, `listens`,
+    takes it from there (DMX in, bind index 2: a desk that sends only to the nodes it found
+    sends to it); `replies` counts the replies sent, this one included."""
     _check_universe(ARTNET, universe)
-    last_channel = first_channel + LIGHT_CHANNELS - 1
-    report = f"#{ARTNET_REPORT_POWER_OK:04x} [{replies % 10_000:04d}] sending universe {universe}"
-    long_name = f"{SOURCE_NAME}: scene lights, channels {first_channel}-{last_channel}"
+    last_channel = first_channel + channels - 1
+    doing = f"listening on universe {universe}" if listens else f"sending universe {universe}"
+    report = f"#{ARTNET_REPORT_POWER_OK:04x} [{replies % 10_000:04d}] {doing}"
+    what = "desk control" if listens else "scene lights"
+    long_name = f"{SOURCE_NAME}: {what}, channels {first_channel}-{last_channel}"
+    port_type, good_input, good_output = (
+        (ARTNET_PORT_OUTPUT, 0, ARTNET_DATA_SENT)
+        if listens
+        else (ARTNET_PORT_INPUT, ARTNET_DATA_RECEIVED, 0)
+    )
+    low = universe & 0x0F
     return (
         ARTNET_ID
         + struct.pack("<H", ARTNET_OP_POLL_REPLY)
@@ -169,17 +188,17 @@ def artpollreply_packet(ip: str, universe: int, first_channel: int, replies: int
         + long_name.encode()[:63].ljust(64, b"\x00")
         + report.encode()[:63].ljust(64, b"\x00")
         + struct.pack(">H", 1)  # one port
-        + bytes((ARTNET_PORT_INPUT, 0, 0, 0))  # PortTypes
-        + bytes((ARTNET_DATA_RECEIVED, 0, 0, 0))  # GoodInput
-        + bytes(4)  # GoodOutputA: no outputs
-        + bytes((universe & 0x0F, 0, 0, 0))  # SwIn: the universe's low nibble
-        + bytes(4)  # SwOut
+        + bytes((port_type, 0, 0, 0))  # PortTypes
+        + bytes((good_input, 0, 0, 0))  # GoodInput
+        + bytes((good_output, 0, 0, 0))  # GoodOutputA
+        + bytes((0 if listens else low, 0, 0, 0))  # SwIn: the universe's low nibble
+        + bytes((low if listens else 0, 0, 0, 0))  # SwOut
         + bytes((SACN_PRIORITY, 0, 0))  # AcnPriority, SwMacro, SwRemote
         + bytes(3)  # spare
         + bytes((ARTNET_STYLE_MEDIA,))
         + bytes(6)  # no MAC address to give
-        + bytes(4)  # BindIp: not part of a larger device
-        + bytes((1, ARTNET_STATUS_2))  # BindIndex (the root), Status2
+        + socket.inet_aton(ip if listens else "0.0.0.0")  # BindIp: DMX in is bound to out
+        + bytes((2 if listens else 1, ARTNET_STATUS_2))  # BindIndex, Status2
         + bytes(4 + 1 + 6 + 2 + 2 + 11)  # GoodOutputB, Status3, RDM UID, User, RefreshRate, filler
     )
 
@@ -436,16 +455,14 @@ class DmxOutput:
                 continue
             self.polls_answered += 1
             reply = artpollreply_packet(
-                _local_address_towards(host),
+                local_address_towards(host),
                 self.target.universe,
                 self.target.first_channel,
                 self.polls_answered,
             )
-            for reply_port in {port, PORTS[ARTNET]}:
-                try:
-                    self._socket.sendto(reply, (host, reply_port))
-                except OSError as error:
-                    self.last_error = f"cannot answer an ArtPoll from {host}: {error}"
+            problem = send_artpoll_reply(self._socket, reply, host, port)
+            if problem is not None:
+                self.last_error = problem
 
     def _take_lookup(self) -> bool:
         """Takes the lookup's answer if it has come (never waits); after a name not found,
@@ -480,7 +497,18 @@ class DmxOutput:
         self._socket.close()  # a lookup still running ends on its own thread, unread
 
 
-def _local_address_towards(host: str) -> str:
+def send_artpoll_reply(sender: socket.socket, reply: bytes, host: str, port: int) -> str | None:
+    """Sends an ArtPollReply to the poll's sender, at the port it polled from and at
+    Art-Net's (where a controller listens); why not, in words, else None."""
+    for reply_port in {port, PORTS[ARTNET]}:
+        try:
+            sender.sendto(reply, (host, reply_port))
+        except OSError as error:
+            return f"cannot answer an ArtPoll from {host}: {error}"
+    return None
+
+
+def local_address_towards(host: str) -> str:
     """This machine's IPv4 address on the way to `host` (the routing table's choice; no
     packet is sent)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
