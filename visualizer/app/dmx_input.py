@@ -49,6 +49,7 @@ from .dmx_output import (
     sacn_multicast_address,
     send_artpoll_reply,
 )
+from .scene_director import BIAS, HOLD
 
 DESK_CHANNELS = 8
 MAX_DESK_FIRST_CHANNEL = DMX_CHANNELS - DESK_CHANNELS + 1
@@ -174,9 +175,9 @@ def scene_action(value: int) -> tuple[str, tuple]:
     """Channel 2's value as a scene action: auto, or hold / bias a category by number."""
     step = value // SCENE_STEP
     if 1 <= step <= MAX_CATEGORIES:
-        return ("hold", (step,))
+        return (HOLD, (step,))
     if 1 <= step - BIAS_FROM // SCENE_STEP <= MAX_CATEGORIES:
-        return ("bias", (step - BIAS_FROM // SCENE_STEP,))
+        return (BIAS, (step - BIAS_FROM // SCENE_STEP,))
     return ("auto", ())
 
 
