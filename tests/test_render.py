@@ -17,7 +17,15 @@ from visualizer.app.model_runtime import ModelRuntime, default_model_dir
 from visualizer.app.output_level import dim
 from visualizer.app.scene_director import DEFAULT_CROSSFADE_SECONDS, HOLD, SceneMode
 from visualizer.motion import frame_changes, load_frames
-from visualizer.render import FrameQueue, OfflinePipeline, Progress, parse_mode, render, run
+from visualizer.render import (
+    FrameQueue,
+    OfflinePipeline,
+    Progress,
+    TempoGrid,
+    parse_mode,
+    render,
+    run,
+)
 from visualizer.upscale import to_rgb8
 
 RATE = 44_100
@@ -160,6 +168,28 @@ def test_a_click_track_gives_pulses_at_the_clicks_and_no_cut(tmp_path, runtime):
     pulsing = changes[after_click & measured].mean()
     between = changes[~after_click & measured].mean()
     assert pulsing > 3.0 * between
+
+
+def test_a_tempo_grid_gives_pulses_on_its_beats_not_on_the_clicks(tmp_path, runtime):
+    music = click_track(tmp_path / "clicks.wav", 4.0)  # clicks every 0.5 s from 0.25 s
+    grid = TempoGrid(100.0, first_beat=0.1)  # a beat every 0.6 s from 0.1 s
+    render(
+        runtime, music, tmp_path / "out.mp4", 64, 60.0, frames_dir=tmp_path / "f", tempo_grid=grid
+    )
+    frames, log = load_frames(tmp_path / "f")
+    entries = log["frames"]
+    beat_times = np.array([entry["time"] for entry in entries if entry["beat"]])
+    grid_beats = 0.1 + 0.6 * np.arange(7)  # 0.1 … 3.7 s
+    assert len(beat_times) == len(grid_beats)
+    late = beat_times - grid_beats
+    assert np.all((late >= -1e-9) & (late < 1 / 60))  # each on the first frame at or after it
+    changes = frame_changes(frames)
+    times = np.array([entry["time"] for entry in entries])
+    after_beat = np.zeros(len(entries), bool)
+    for beat in beat_times:
+        after_beat |= (times >= beat) & (times < beat + 0.15)
+    measured = np.arange(len(entries)) > 0
+    assert changes[after_beat & measured].mean() > 3.0 * changes[~after_beat & measured].mean()
 
 
 @pytest.mark.parametrize("crossfade", [DEFAULT_CROSSFADE_SECONDS, 6.0])
@@ -327,6 +357,9 @@ def test_feel_asks_each_frame_for_the_light_and_colour_of_the_music_followed_so_
         (["--size", "255"], "--size must be even (H.264 halves the colour planes), got 255"),
         (["--feel", "2"], "--feel must be 0-1 (0: off), got 2.0"),
         (["--crossfade", "0"], "--crossfade must be 0.3-20 seconds, got 0.0"),
+        (["--bpm", "10"], "--bpm must be 20-300 beats per minute, got 10.0"),
+        (["--bpm", "120", "--first-beat", "-1"], "--first-beat must be 0-86400 seconds, got -1.0"),
+        (["--first-beat", "2"], "--first-beat goes with --bpm"),
     ],
 )
 def test_numbers_out_of_range_are_refused_in_one_line(tmp_path, option, reason, capsys):

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from visualizer.app.beat_grid import steady_beats
 from visualizer.app.output_level import dim
 from visualizer.app.scene_director import (
     AUTO,
@@ -60,6 +61,8 @@ from visualizer.options import MAX_FPS, NumericOption, first_problem
 VIDEO_PRESET = "superfast"  # x264: about twice as fast as veryfast, alike on these pictures
 ENCODER_HZ = 4.0  # the app's default (WorkerSettings.encoder_hz)
 EXIT_INTERRUPTED = 130
+MIN_GRID_BPM = 20.0
+MAX_GRID_BPM = 300.0
 NUMERIC_OPTIONS = (
     NumericOption("--size", 16, 4096, "pixels"),
     NumericOption("--fps", 1, MAX_FPS, "frames per second"),
@@ -68,6 +71,8 @@ NUMERIC_OPTIONS = (
     NumericOption("--crossfade", MIN_CROSSFADE_SECONDS, MAX_CROSSFADE_SECONDS, "seconds"),
     NumericOption("--seed", 0, 2**32 - 1),
     NumericOption("--fade", 0, 60, "seconds"),
+    NumericOption("--bpm", MIN_GRID_BPM, MAX_GRID_BPM, "beats per minute"),
+    NumericOption("--first-beat", 0, 24 * 3600, "seconds"),
 )
 EXIT_DAMAGED_AUDIO = 1  # the file broke off partway; the video holds what came before
 EXIT_WRITE_FAILED = 1
@@ -100,6 +105,19 @@ def parse_mode(text: str, categories: tuple[str, ...]) -> SceneMode:
     )
 
 
+@dataclass(frozen=True)
+class TempoGrid:
+    """A steady beat grid for a render (`--bpm`, `--first-beat`): its beats move the picture
+    and time its scene changes instead of the music's onsets, as a Link session's do live."""
+
+    bpm: float
+    first_beat: float = 0.0  # seconds into the file: a bar's first beat
+
+    @property
+    def period_seconds(self) -> float:
+        return 60.0 / self.bpm
+
+
 class OfflinePipeline:
     """The app's analysis and scene direction, fed by a file on a deterministic clock."""
 
@@ -113,6 +131,7 @@ class OfflinePipeline:
         encoder_hz: float = ENCODER_HZ,
         feel_strength: float = DEFAULT_FEEL_STRENGTH,
         crossfade_seconds: float = DEFAULT_CROSSFADE_SECONDS,
+        tempo_grid: TempoGrid | None = None,
     ):
         meta = runtime.metadata
         self.runtime = runtime
@@ -125,6 +144,9 @@ class OfflinePipeline:
         self.director.mode = mode or SceneMode()
         self.director.reactivity = reactivity
         self.director.crossfade_seconds = crossfade_seconds
+        self.director.beats_from_onsets = tempo_grid is None
+        self.tempo_grid = tempo_grid
+        self._last_frame_time = -math.inf
         self.rolling = RollingSTFT(self.contract)
         self.encoder_interval = 1.0 / encoder_hz
         self._window = np.empty(self.contract.input_shape, dtype=np.float32)
@@ -145,6 +167,13 @@ class OfflinePipeline:
             onsets = self.rolling.onset()[-min(new_frames, self.contract.n_frames) :]
             heard = self.rolling.total_frames * self.contract.hop / self.contract.sample_rate
             beat = director.on_onsets(onsets, heard) >= 0  # the newest frame ended at `heard`
+        if self.tempo_grid is not None:  # its beats instead of the music's onsets
+            grid = self.tempo_grid
+            after = max(self._last_frame_time, -1e-9)  # from 0 s on
+            for grid_beat in steady_beats(grid.first_beat, grid.period_seconds, after, now):
+                director.on_beat(grid_beat.strength, grid_beat.time)
+                beat = True
+        self._last_frame_time = now
         due = now - self._last_encode >= self.encoder_interval - 1e-9  # i/fps - j/fps is inexact
         if self.rolling.total_frames and due:
             self._last_encode = now
@@ -296,6 +325,7 @@ def render(
     max_seconds: float | None = None,
     fade_seconds: float = 0.0,
     crossfade_seconds: float = DEFAULT_CROSSFADE_SECONDS,
+    tempo_grid: TempoGrid | None = None,
 ) -> RenderResult:
     """Render `audio_path` to `out_path`; returns what was rendered (also when interrupted:
     the file is closed and playable either way). With `fade_seconds`, the picture and the
@@ -332,6 +362,7 @@ def render(
         reactivity=reactivity,
         feel_strength=feel_strength,
         crossfade_seconds=crossfade_seconds,
+        tempo_grid=tempo_grid,
     )
 
     def write(index: int, shown: np.ndarray) -> None:
@@ -456,6 +487,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "over this long (default 0: no fade)",
     )
     parser.add_argument(
+        "--bpm",
+        type=float,
+        metavar="BPM",
+        help=f"beats on a steady grid at this tempo ({MIN_GRID_BPM:g}-{MAX_GRID_BPM:g}) instead "
+        "of the music's onsets, as the app's Link, MIDI clock or taps give them: for a clip "
+        "that must sit on a known tempo",
+    )
+    parser.add_argument(
+        "--first-beat",
+        type=float,
+        metavar="SECONDS",
+        help="with --bpm: where a bar's first beat falls, seconds into the file (default 0)",
+    )
+    parser.add_argument(
         "--frames", metavar="DIR", type=Path, help="also write every frame as PNG into DIR"
     )
 
@@ -469,6 +514,8 @@ def run(args: argparse.Namespace) -> int:
     problem = first_problem(args, NUMERIC_OPTIONS)
     if problem is None and args.size % 2:
         problem = f"--size must be even (H.264 halves the colour planes), got {args.size}"
+    if problem is None and args.first_beat is not None and args.bpm is None:
+        problem = "--first-beat goes with --bpm"
     if problem is not None:
         print(f"musicscape render: {problem}", file=sys.stderr)
         return 2
@@ -501,6 +548,7 @@ def run(args: argparse.Namespace) -> int:
             frames_dir=args.frames,
             progress=Progress(duration),
             fade_seconds=args.fade,
+            tempo_grid=None if args.bpm is None else TempoGrid(args.bpm, args.first_beat or 0.0),
         )
     except (ModelFileError, VideoFileError) as error:  # a bad upscaler.onnx or output:
         # refused by render before anything was read or written

@@ -11,6 +11,7 @@ names the grid after the tempo ("127.5 BPM (Ableton Link)").
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -58,3 +59,14 @@ def fit_beat_line(times: Iterable[float]) -> tuple[float, float]:
     index -= index.mean()
     slope = float(index @ (stamps - stamps.mean()) / (index @ index))
     return slope, float(stamps.mean() + slope * index[-1])
+
+
+def steady_beats(first: float, period: float, after: float, until: float) -> list[GridBeat]:
+    """The beats of a steady grid (beat 0, a bar's first, at `first`; one every `period`
+    seconds, before `first` too) that sound after `after` and by `until`, oldest first."""
+    low = math.floor((after - first) / period) + 1
+    high = math.floor((until - first) / period)
+    return [
+        GridBeat(time=first + index * period, downbeat=index % BAR_BEATS == 0)
+        for index in range(low, high + 1)
+    ]
