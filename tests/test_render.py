@@ -481,3 +481,32 @@ def test_an_m4a_renders_with_its_own_stereo_sound(tmp_path):
     assert len(frames) == 30 and (info["rate"], info["channels"]) == (44_100, 2)
     spectra = np.abs(np.fft.rfft(sound[:, 44_100:88_200] * np.hanning(44_100), axis=1))
     assert list(np.argmax(spectra, axis=1)) == [440, 660]  # 1-Hz bins: each side its tone
+
+
+def test_prores_renders_the_pictures_every_frame_a_key_frame(tmp_path, capsys):
+    import av
+
+    from visualizer.cli import build_parser
+
+    music = click_track(tmp_path / "music.wav", 2.0)
+    parser, _ = build_parser()
+    common = ["render", str(music), "--size", "64", "--fps", "15", "--codec", "prores"]
+    options = [*common, "-o", str(tmp_path / "p.mov"), "--frames", str(tmp_path / "f")]
+    assert run(parser.parse_args(options)) == 0
+    frames, sound, info = decoded(tmp_path / "p.mov")
+    pictures, _ = load_frames(tmp_path / "f")  # the frames as rendered, before encoding
+    assert info["video_codec"] == "prores" and info["audio_codec"] == "aac"
+    assert len(frames) == len(pictures) == 30 and abs(sound.shape[1] - 2 * RATE) <= 2048
+    loss = np.abs(np.stack(frames).astype(int) - pictures.astype(int)).mean()
+    assert loss < 4.0  # RGB to 10-bit 4:2:2 and back: H.264's 4:2:0 loses 2.9 here
+    with av.open(str(tmp_path / "p.mov")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.pix_fmt == "yuv422p10le"
+        assert all(packet.is_keyframe for packet in container.demux(stream) if packet.size)
+    out = tmp_path / "p.mp4"
+    assert run(parser.parse_args([*common, "-o", str(out)])) == 2
+    assert capsys.readouterr().err.endswith(
+        f"musicscape render: cannot write {out}: a video file's name ends in .mov, .mkv "
+        "(Apple ProRes 422 with AAC), not '.mp4'\n"
+    )
+    assert not out.exists()

@@ -57,6 +57,7 @@ from visualizer.frontend import (
 )
 from visualizer.frontend.descriptors import DescriptorAnalyser
 from visualizer.options import MAX_FPS, NumericOption, first_problem
+from visualizer.video_file import H264, VIDEO_CODECS
 
 VIDEO_PRESET = "superfast"  # x264: about twice as fast as veryfast, alike on these pictures
 ENCODER_HZ = 4.0  # the app's default (WorkerSettings.encoder_hz)
@@ -326,6 +327,7 @@ def render(
     fade_seconds: float = 0.0,
     crossfade_seconds: float = DEFAULT_CROSSFADE_SECONDS,
     tempo_grid: TempoGrid | None = None,
+    codec: str = H264,
 ) -> RenderResult:
     """Render `audio_path` to `out_path`; returns what was rendered (also when interrupted:
     the file is closed and playable either way). With `fade_seconds`, the picture and the
@@ -345,7 +347,7 @@ def render(
         if frames_dir is not None:
             frames_dir.mkdir(parents=True, exist_ok=True)
         writer = VideoFileWriter(
-            out_path, size, size, fps, audio.rate, audio.channels, preset=VIDEO_PRESET
+            out_path, size, size, fps, audio.rate, audio.channels, preset=VIDEO_PRESET, codec=codec
         )
     except (VideoFileError, OSError):
         reader.close()
@@ -487,6 +489,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "over this long (default 0: no fade)",
     )
     parser.add_argument(
+        "--codec",
+        choices=tuple(VIDEO_CODECS),
+        default=H264,
+        help="h264 (default; .mp4, .m4v, .mov or .mkv) or prores: Apple ProRes 422, every "
+        "frame a key frame, for VJ software that scrubs and loops clips (.mov or .mkv)",
+    )
+    parser.add_argument(
         "--bpm",
         type=float,
         metavar="BPM",
@@ -549,6 +558,7 @@ def run(args: argparse.Namespace) -> int:
             progress=Progress(duration),
             fade_seconds=args.fade,
             tempo_grid=None if args.bpm is None else TempoGrid(args.bpm, args.first_beat or 0.0),
+            codec=args.codec,
         )
     except (ModelFileError, VideoFileError) as error:  # a bad upscaler.onnx or output:
         # refused by render before anything was read or written

@@ -1,7 +1,8 @@
-"""One reusable video file writer: RGB frames at a constant rate as H.264, float samples as
-AAC, muxed by PyAV into the container the name's suffix names (`VIDEO_SUFFIXES`: MP4,
-QuickTime or Matroska); a missing or read-only folder or another suffix is refused before
-anything is written.
+"""One reusable video file writer: RGB frames at a constant rate as H.264 (or Apple ProRes
+422, `codec="prores"`: every frame a key frame, 10-bit 4:2:2, what VJ software scrubs and
+loops smoothly), float samples as AAC, muxed by PyAV into the container the name's suffix
+names (`VIDEO_SUFFIXES`: MP4, QuickTime or Matroska; ProRes in QuickTime or Matroska); a
+missing or read-only folder or another suffix is refused before anything is written.
 
 Frames may be any size: each is scaled (bilinear) to the writer's size. Audio at a rate AAC
 cannot carry is resampled to 48 kHz. Frame i lasts 1/fps from i/fps; audio sample j is at
@@ -11,6 +12,7 @@ both encoders: a file closed after an interruption still plays, holding what was
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +23,23 @@ from visualizer.output_files import output_file_problem
 AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
 AAC_FALLBACK_RATE = 48_000
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv")  # containers that hold H.264 and AAC
+H264 = "h264"
+PRORES = "prores"
+
+
+@dataclass(frozen=True)
+class VideoCodec:
+    encoder: str  # FFmpeg's
+    pixel_format: str
+    suffixes: tuple[str, ...]  # the containers that hold it
+    described: str
+
+
+VIDEO_CODECS = {
+    H264: VideoCodec("libx264", "yuv420p", VIDEO_SUFFIXES, "H.264"),
+    PRORES: VideoCodec("prores_ks", "yuv422p10le", (".mov", ".mkv"), "Apple ProRes 422"),
+}
+PRORES_PROFILE = "2"  # prores_ks's 422 (standard); 3 would be HQ at about 1.5 times the size
 
 
 class VideoFileError(RuntimeError):
@@ -48,19 +67,24 @@ class VideoFileWriter:
         channels: int = 1,
         crf: int = 20,
         preset: str = "veryfast",
+        codec: str = H264,
     ):
         if width % 2 or height % 2 or width < 16 or height < 16:
             raise ValueError(f"H.264 needs an even size of at least 16, got {width}x{height}")
         if channels not in (1, 2):
             raise ValueError(f"audio must be mono or stereo, got {channels} channels")
+        if codec not in VIDEO_CODECS:
+            raise ValueError(f"the codec must be one of {', '.join(VIDEO_CODECS)}, got {codec!r}")
         av = _pyav()
         self._av = av
         self.path = Path(path)
+        self.codec = VIDEO_CODECS[codec]
         # FFmpeg opens the file only at the first frame: check all this before any work.
-        if self.path.suffix.lower() not in VIDEO_SUFFIXES:
+        if self.path.suffix.lower() not in self.codec.suffixes:
             raise VideoFileError(
                 f"cannot write {self.path}: a video file's name ends in "
-                f"{', '.join(VIDEO_SUFFIXES)} (H.264 with AAC), not '{self.path.suffix}'"
+                f"{', '.join(self.codec.suffixes)} ({self.codec.described} with AAC), not "
+                f"'{self.path.suffix}'"
             )
         problem = output_file_problem(self.path, create_folders=False)
         if problem is not None:
@@ -70,10 +94,13 @@ class VideoFileWriter:
         except (OSError, av.FFmpegError) as error:
             raise VideoFileError(f"cannot write {self.path}: {error}") from error
         self.fps = Fraction(fps).limit_denominator(1001)
-        video = self._container.add_stream("libx264", rate=self.fps)
+        video = self._container.add_stream(self.codec.encoder, rate=self.fps)
         video.width, video.height = width, height
-        video.pix_fmt = "yuv420p"
-        video.options = {"preset": preset, "crf": str(crf)}
+        video.pix_fmt = self.codec.pixel_format
+        if codec == H264:
+            video.options = {"preset": preset, "crf": str(crf)}
+        else:
+            video.options = {"profile": PRORES_PROFILE}
         self._video = video
         self.width, self.height = width, height
         self.audio_rate = int(audio_rate)
@@ -99,7 +126,10 @@ class VideoFileWriter:
         """uint8 [H, W, 3] RGB; scaled to the writer's size when it differs."""
         frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame = frame.reformat(
-            width=self.width, height=self.height, format="yuv420p", interpolation="BILINEAR"
+            width=self.width,
+            height=self.height,
+            format=self.codec.pixel_format,
+            interpolation="BILINEAR",
         )
         frame.pts = self.frames_written
         frame.time_base = 1 / self.fps
