@@ -88,6 +88,7 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
         "dim_512",
         "dim_1024",
         "dmx_lights_1024",
+        "dmx_desk_read_64",
     }
     app = run_cli("bench", "--app", block="onnxruntime")
     assert app.returncode == EXIT_USAGE

@@ -39,10 +39,15 @@ def time_calls(call: Callable[[], object], runs: int, warmup: int = 5) -> dict[s
         start = time.perf_counter()
         call()
         durations[index] = time.perf_counter() - start
+    return summarise(durations)
+
+
+def summarise(durations: np.ndarray) -> dict[str, float]:
+    """Median and 95th percentile (ms) of timed runs, in seconds."""
     return {
         "median_ms": float(np.median(durations) * 1e3),
         "p95_ms": float(np.percentile(durations, 95) * 1e3),
-        "runs": runs,
+        "runs": len(durations),
     }
 
 
@@ -126,7 +131,42 @@ def stage_light_stages(runs: int) -> dict[str, dict[str, float]]:
     from visualizer.app.dmx_output import light_channels
 
     picture = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
-    return {"dmx_lights_1024": time_calls(partial(light_channels, picture, 0.5, 1), runs)}
+    return {
+        "dmx_lights_1024": time_calls(partial(light_channels, picture, 0.5, 1), runs),
+        f"dmx_desk_read_{DESK_DATAGRAMS}": desk_read_figures(runs),
+    }
+
+
+DESK_DATAGRAMS = 64  # a busy Art-Net network's 25 ms: 63 other universes' ArtDMX and the desk's
+
+
+def desk_read_figures(runs: int) -> dict[str, float]:
+    """`dmx_desk_read_64`: one of DMX in's reads (`visualizer/app/dmx_input.py`, on the GUI
+    thread 40 times a second) with DESK_DATAGRAMS full ArtDMX datagrams waiting on its
+    socket, the last the desk's universe; the datagrams are sent before each timed read."""
+    import socket
+
+    from visualizer.app.dmx_input import DeskPatch, DmxInput
+    from visualizer.app.dmx_output import ARTNET, artdmx_packet
+
+    datagrams = [artdmx_packet(universe, 1, bytes(512)) for universe in range(1, DESK_DATAGRAMS)]
+    datagrams.append(artdmx_packet(0, 1, bytes(range(256)) * 2))
+    dmx_in = DmxInput(DeskPatch(ARTNET, 0, 1), port=0)
+    durations = np.empty(runs)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as network:
+        network.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+        try:
+            for index in range(runs):
+                for datagram in datagrams:
+                    network.sendto(datagram, ("127.0.0.1", dmx_in.port))
+                start = time.perf_counter()
+                levels = dmx_in.read()
+                durations[index] = time.perf_counter() - start
+                if levels != bytes(range(8)):
+                    raise RuntimeError("the desk's levels did not come through")
+        finally:
+            dmx_in.close()
+    return summarise(durations)
 
 
 def upscaler_stages(model_dir, runs: int, image_size: int) -> dict[str, dict[str, float]]:

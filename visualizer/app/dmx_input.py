@@ -55,6 +55,9 @@ DESK_CHANNELS = 8
 MAX_DESK_FIRST_CHANNEL = DMX_CHANNELS - DESK_CHANNELS + 1
 DESK_READ_MS = 25
 MAX_DATAGRAMS_A_READ = 256
+# Between two reads a broadcast Art-Net network's other universes queue up too; ask for room
+# for a few hundred (the system caps it: Linux at net.core.rmem_max, 208 KiB unless raised)
+RECEIVE_BUFFER_BYTES = 1 << 20
 SOURCE_LOST_SECONDS = 2.5  # E1.31's source loss time: a quieter source's priority no longer counts
 SCENE_STEP = 10  # channel 2: ten values a category
 BIAS_FROM = 100  # channel 2: 110-199 bias
@@ -200,6 +203,7 @@ class DmxInput:
         self._own_source = own_source
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
         self._socket.setblocking(False)
         port = PORTS[patch.protocol] if port is None else port
         try:
