@@ -63,7 +63,6 @@ ARTNET_ID = b"Art-Net\x00"
 ARTNET_OP_DMX = 0x5000
 ARTNET_OP_POLL = 0x2000
 ARTNET_OP_POLL_REPLY = 0x2100
-ARTNET_POLL_REPLY_BYTES = 239  # Art-Net 4's ArtPollReply, every field
 ARTNET_STATUS_1 = 0xD0  # indicators normal; the Port-Address set here, not by the network
 ARTNET_STATUS_2 = 0x08  # 15-bit Port-Addresses (Art-Net 3 and 4)
 ARTNET_PORT_INPUT = 0x40  # a port that puts DMX512 onto the Art-Net network
@@ -157,7 +156,7 @@ def artpollreply_packet(
     listens: bool = False,
     channels: int = LIGHT_CHANNELS,
 ) -> bytes:
-    """An ArtPollReply (Art-Net 4, all ARTNET_POLL_REPLY_BYTES) for this app at the IPv4
+    """An ArtPollReply (Art-Net 4, every field: 239 bytes) for this app at the IPv4
     address `ip`: a media server with one port on `universe` (`channels` from
     `first_channel`) that puts DMX onto the network (DMX out, bind index 1) or, `listens`,
     takes it from there (DMX in, bind index 2: a desk that sends only to the nodes it found
