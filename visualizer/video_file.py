@@ -69,12 +69,15 @@ class VideoFileWriter:
         preset: str = "veryfast",
         codec: str = H264,
     ):
-        if width % 2 or height % 2 or width < 16 or height < 16:
-            raise ValueError(f"H.264 needs an even size of at least 16, got {width}x{height}")
-        if channels not in (1, 2):
-            raise ValueError(f"audio must be mono or stereo, got {channels} channels")
         if codec not in VIDEO_CODECS:
             raise ValueError(f"the codec must be one of {', '.join(VIDEO_CODECS)}, got {codec!r}")
+        if width % 2 or height % 2 or width < 16 or height < 16:
+            raise ValueError(
+                f"{VIDEO_CODECS[codec].described} needs an even size of at least 16, got "
+                f"{width}x{height}"
+            )
+        if channels not in (1, 2):
+            raise ValueError(f"audio must be mono or stereo, got {channels} channels")
         av = _pyav()
         self._av = av
         self.path = Path(path)
