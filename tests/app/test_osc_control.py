@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 import pytest
+from PyQt6.QtCore import Qt
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
@@ -286,3 +287,30 @@ def test_without_the_vj_extra_osc_and_midi_name_it(code, message):
         [sys.executable, "-c", script], capture_output=True, text=True, env=environment
     )
     assert result.stdout.strip() == message, result.stderr
+
+
+def test_each_control_s_value_goes_back_out_on_its_own_address(qtbot, osc_window, receiver):
+    window, client = osc_window
+
+    def last(name: str) -> tuple:
+        sent = receiver.of(f"/musicscape/{name}")
+        return sent[-1][1] if sent else ()
+
+    qtbot.waitUntil(lambda: last("blackout") == (0.0,), timeout=TIMEOUT_MS)  # all, at once
+    assert (last("master"), last("reactivity"), last("record"), last("tap")) == (
+        (1.0,),
+        (window.settings.reactivity,),
+        (0.0,),
+        (0.0,),
+    )
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)  # shortcuts need an active window
+    qtbot.keyClick(window, Qt.Key.Key_B)  # a change from the keyboard goes out too
+    qtbot.waitUntil(lambda: last("blackout") == (1.0,), timeout=TIMEOUT_MS)
+    client.send_message("/musicscape/master", 0.25)  # and one from OSC itself, as it took it
+    qtbot.waitUntil(lambda: last("master") == (0.25,), timeout=TIMEOUT_MS)
+    window.set_reactivity(2.0)  # from the panel
+    qtbot.waitUntil(lambda: last("reactivity") == (2.0,), timeout=TIMEOUT_MS)
+    sent = len(receiver.of("/musicscape/titles"))
+    qtbot.wait(2200)  # unchanged, it is sent again every second (a surface connecting late)
+    assert len(receiver.of("/musicscape/titles")) >= sent + 2

@@ -56,6 +56,7 @@ from .wrapped_label import WrappedLabel
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
 TRACK_RESEND_SECONDS = 1.0  # the track goes out when it changes and this often
+CONTROLS_RESEND_SECONDS = 1.0  # every control's value goes out when it changes and this often
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
 GRID_LABEL_MS = 500  # how often the Link and MIDI clock rows say what they follow
@@ -150,6 +151,8 @@ class Stage(QObject):
         self._audio_timer.timeout.connect(self._pull_audio)
         self._track_sent: dict | None = None  # the track last sent over OSC, and when
         self._track_sent_at = 0.0
+        self._controls_sent: dict[str, float] = {}  # the controls' values last sent over OSC
+        self._controls_sent_at = 0.0
         self._state_timer = QTimer(self)
         self._state_timer.setInterval(OSC_STATE_PERIOD_MS)
         self._state_timer.timeout.connect(self._send_state)
@@ -778,6 +781,52 @@ class Stage(QObject):
         )
         return state
 
+    def control_values(self) -> dict[str, float]:
+        """Each remote control that holds a value, by its INPUT_ADDRESSES name: a switch's
+        0 / 1, a continuous control's number (OSC out sends them back as feedback)."""
+        window, settings, lights = self.window, self.window.settings, self.lights
+        values = {
+            "reactivity": settings.reactivity,
+            "feel": window.worker_settings.feel_strength,
+            "crossfade": settings.crossfade_seconds,
+            "master": self.level.master,
+            "blackout_fade": self.level.fade_seconds,
+        }
+        memory = settings.scene_memory_seconds
+        if memory is None and window.runtime is not None:
+            memory = window.runtime.metadata.scene_memory_seconds
+        if memory is not None:
+            values["scene_memory"] = memory
+        switches = {
+            "on_beat": settings.scene_on_beat,
+            "blackout": self.blackout,
+            "fullscreen": window.isFullScreen(),
+            "titles": settings.title_cards,
+            "remember_scenes": settings.remember_track_scenes,
+            "link": self.link_session is not None,
+            "midi_clock": self.following_midi_clock,
+            "tap": self.following_taps,
+            "dmx": lights.dmx is not None,
+            "dmx_in": lights.dmx_in is not None,
+            "record": self.recorder is not None,
+            "ndi": self.ndi is not None,
+        }
+        values.update({name: float(on) for name, on in switches.items()})
+        return {name: float(value) for name, value in values.items()}
+
+    def _send_controls(self, out: OscSender, now: float) -> None:
+        """Feedback for control surfaces: each control's value on its own address when it
+        changes, from wherever (a key, the panel, MIDI, the desk), and all every second (a
+        surface that connects late is brought up to date)."""
+        controls = self.control_values()
+        everything = now - self._controls_sent_at >= CONTROLS_RESEND_SECONDS
+        for name, value in controls.items():
+            if everything or self._controls_sent.get(name) != value:
+                out.send(name, ("f", value))
+        self._controls_sent = controls
+        if everything:
+            self._controls_sent_at = now
+
     def _send_state(self) -> None:
         out = self.osc_out
         if out is None:
@@ -785,6 +834,7 @@ class Stage(QObject):
         state = self.state()
         track = state.get("track")
         now = time.perf_counter()
+        self._send_controls(out, now)
         if track is not None and (
             track != self._track_sent or now - self._track_sent_at >= TRACK_RESEND_SECONDS
         ):
