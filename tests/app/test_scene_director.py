@@ -230,6 +230,29 @@ def test_a_scene_change_on_the_beat_waits_two_seconds_at_most_and_can_be_taken_b
     assert director.mode == SceneMode(BIAS, 1)
 
 
+def test_a_scene_change_on_the_bar_waits_for_a_grid_s_bar_or_five_seconds():
+    director = _director()
+    director.beats_from_onsets = False  # a grid gives the beats
+    director.changes_on_bar = True
+    director.request_mode(SceneMode(HOLD, 1), now=20.0)
+    director.on_beat(0.7, beat_time=20.3)  # the bar's second beat: a pulse, no change
+    director.on_beat(0.7, beat_time=20.8)
+    assert director.mode == SceneMode() and director.pending_mode == SceneMode(HOLD, 1)
+    director.on_beat(1.0, beat_time=21.3, downbeat=True)  # the next bar's first
+    assert director.mode == SceneMode(HOLD, 1) and director.pending_mode is None
+    director.request_mode(SceneMode(), now=30.0)  # no bar comes: 5 s at most
+    director.step(34.99)
+    assert director.pending_mode == SceneMode()
+    director.step(35.0)
+    assert director.mode == SceneMode() and director.pending_mode is None
+    director.beats_from_onsets = True  # the music's onsets mark no bars: the next beat
+    director.request_mode(SceneMode(BIAS, 0), now=40.0)
+    steady = np.full(50, 0.01, np.float32)
+    director.on_onsets(steady, end_time=40.5)
+    director.on_onsets(np.array([0.01, 0.5], np.float32), end_time=40.6)
+    assert director.mode == SceneMode(BIAS, 0)
+
+
 def test_a_beat_from_links_grid_is_a_pulse_from_its_time_and_onsets_then_make_none():
     director = _director(pulse_attack_seconds=0.03, pulse_decay_seconds=0.15, pulse_size=0.5)
     steady = np.full(300, 0.01, np.float32)

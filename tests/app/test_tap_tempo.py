@@ -14,6 +14,7 @@ from PyQt6.QtCore import QEvent, Qt
 from PyQt6.QtGui import QKeyEvent
 from PyQt6.QtWidgets import QApplication
 
+from visualizer.app.scene_director import HOLD, SceneMode
 from visualizer.app.tap_tempo import MAX_GAP_SECONDS, MAX_TAPS, TapTempo
 
 from .conftest import beat_times
@@ -182,3 +183,32 @@ def test_a_midi_pad_taps_at_the_time_its_message_arrived(qtbot, make_window, mod
         stage.on_midi_message(pad, arrived + 0.4 * beat)
     assert stage.tap_tempo.grid().period == pytest.approx(0.4, abs=1e-9)
     assert window.worker_settings.beat_grid is stage.tap_tempo
+
+
+def test_on_the_bar_a_scene_asked_for_starts_on_the_tapped_bar_s_first_beat(
+    qtbot, make_window, model_dir, beats_file
+):
+    window = make_window(model_dir)
+    stage = window.stage
+    assert stage.perform("on_bar", (1,)) is None  # OSC /musicscape/on_bar 1
+    assert window.settings.scene_on_bar and window.panel.on_bar.isChecked()
+    assert window.play_file(beats_file)  # the music's own beats every 0.5 s, ignored now
+    qtbot.waitUntil(lambda: stage.latest_packet is not None, timeout=TIMEOUT_MS)
+    now = time.perf_counter()
+    stage.perform("tap", (), at=now - 1.6)  # a bar from 1.6 s ago, a beat every 0.5 s:
+    stage.perform("tap", (), at=now - 1.1)  # the next bar's first beat is at now + 0.4
+    downbeat = now + 0.4
+    window.set_scene(HOLD, 1)
+    seen = {}
+
+    def changed() -> bool:
+        packet = stage.latest_packet
+        if packet.pending_mode == SceneMode(HOLD, 1):
+            seen.setdefault("waiting", time.perf_counter())
+        if packet.scene_mode == SceneMode(HOLD, 1):
+            seen.setdefault("changed", time.perf_counter())
+        return "changed" in seen
+
+    qtbot.waitUntil(changed, timeout=TIMEOUT_MS)
+    assert seen["waiting"] < downbeat  # it waited for the bar …
+    assert downbeat <= seen["changed"] < downbeat + 1.9  # … and came on its first beat

@@ -156,6 +156,15 @@ class AppSettings:
         self._set("scene/on_beat", bool(value))
 
     @property
+    def scene_on_bar(self) -> bool:
+        """A change of scene waits for the next bar's first beat of a beat grid."""
+        return self._get("scene/on_bar", False, bool)
+
+    @scene_on_bar.setter
+    def scene_on_bar(self, value: bool) -> None:
+        self._set("scene/on_bar", bool(value))
+
+    @property
     def scene_memory_seconds(self) -> float | None:
         """The scene memory the user chose; None: the model's own (also when the stored
         value is not one the app offers)."""

@@ -94,6 +94,7 @@ class ControlPanel(QWidget):
     scene_memory_changed = pyqtSignal(float)  # seconds
     crossfade_changed = pyqtSignal(float)  # seconds
     on_beat_changed = pyqtSignal(bool)
+    on_bar_changed = pyqtSignal(bool)
     auto_level_changed = pyqtSignal(bool)
     title_cards_changed = pyqtSignal(bool)
     about_requested = pyqtSignal()
@@ -267,6 +268,13 @@ class ControlPanel(QWidget):
         )
         self.on_beat.toggled.connect(self.on_beat_changed.emit)
         scene_form.addRow(self.on_beat)
+        self.on_bar = QCheckBox("… on the bar (Link, MIDI clock, taps)")
+        self.on_bar.setToolTip(
+            "A scene you ask for starts on the next bar's first beat of the beat grid followed "
+            "(5 s at the most); with the music's own beats, which mark no bars, on the next beat"
+        )
+        self.on_bar.toggled.connect(self.on_bar_changed.emit)
+        scene_form.addRow(self.on_bar)
         self.preset_label = QLabel("-")
         self.preset_label.setWordWrap(True)
         self.preset_label.setToolTip(

@@ -109,6 +109,7 @@ class WorkerSettings:
     reactivity: float = DEFAULT_REACTIVITY
     crossfade_seconds: float = DEFAULT_CROSSFADE_SECONDS  # a change of scene, 10% to 90%
     scene_on_beat: bool = False  # a change of scene waits for the next beat (2 s at most)
+    scene_on_bar: bool = False  # ... for the next bar's first beat of a beat grid (5 s at most)
     scene_mode: SceneMode = SceneMode()
     output_size: int | None = None  # None: the largest that holds fps here (output_size.py)
     feel_strength: float = DEFAULT_FEEL_STRENGTH  # light and colour follow the feel (feel.py)
@@ -157,6 +158,14 @@ class SetSceneOnBeat(WorkerCommand):
 
     def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
         return replace(settings, scene_on_beat=self.enabled)
+
+
+@dataclass(frozen=True)
+class SetSceneOnBar(WorkerCommand):
+    enabled: bool
+
+    def applied_to(self, settings: WorkerSettings) -> WorkerSettings:
+        return replace(settings, scene_on_bar=self.enabled)
 
 
 @dataclass(frozen=True)
@@ -253,6 +262,7 @@ class FrameWorker(QThread):
         self._director.crossfade_seconds = settings.crossfade_seconds
         self._director.mode = settings.scene_mode
         self._director.changes_on_beat = settings.scene_on_beat
+        self._director.changes_on_bar = settings.scene_on_bar
         self.rolling = RollingSTFT(contract)
         self._spectrogram = self._spectrogram_layout(settings)
         self._commands: queue.SimpleQueue[WorkerCommand] = queue.SimpleQueue()
@@ -330,6 +340,7 @@ class FrameWorker(QThread):
         director.reactivity = settings.reactivity
         director.crossfade_seconds = settings.crossfade_seconds
         director.changes_on_beat = settings.scene_on_beat
+        director.changes_on_bar = settings.scene_on_bar
         director.request_mode(settings.scene_mode, time.perf_counter())
         director.memory.seconds = settings.scene_memory_seconds
         if settings.log_frequency != self.settings.log_frequency:
@@ -500,7 +511,7 @@ class FrameWorker(QThread):
                 grid = self._grid_beats.read(now - offset)
                 grid_tempo = grid.tempo_bpm
                 for beat in grid.beats:
-                    self._director.on_beat(beat.strength, beat.time + offset)
+                    self._director.on_beat(beat.strength, beat.time + offset, beat.downbeat)
                     pending_onset = beat.time
                     self.beat.emit(beat.time)
             self._director.beats_from_onsets = grid_tempo is None

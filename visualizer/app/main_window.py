@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         self.panel.feel.setValue(round(self.worker_settings.feel_strength * FEEL_STEPS))
         self.panel.crossfade.setValue(self.settings.crossfade_seconds)
         self.panel.on_beat.setChecked(self.settings.scene_on_beat)
+        self.panel.on_bar.setChecked(self.settings.scene_on_bar)
         self.panel.remember_scenes.setChecked(self.settings.remember_track_scenes)
         self.panel.show_remembered_count(len(self.controls.track_scenes))
         self.panel.av_offset.setValue(self.settings.av_offset_ms)
@@ -212,6 +213,7 @@ class MainWindow(QMainWindow):
         panel.scene_memory_changed.connect(controls.set_scene_memory)
         panel.crossfade_changed.connect(controls.set_crossfade)
         panel.on_beat_changed.connect(controls.set_on_beat)
+        panel.on_bar_changed.connect(controls.set_on_bar)
         panel.mode_chosen.connect(controls.on_mode_chosen)
         panel.remember_scenes_changed.connect(controls.set_remember_track_scenes)
         panel.log_frequency_changed.connect(controls.set_log_frequency)
@@ -339,6 +341,9 @@ class MainWindow(QMainWindow):
 
     def set_on_beat(self, enabled: bool) -> None:
         self.controls.set_on_beat(enabled)
+
+    def set_on_bar(self, enabled: bool) -> None:
+        self.controls.set_on_bar(enabled)
 
     def recall_preset(self, slot: int) -> None:
         """F1 … F8: run preset `slot`'s look; why not, when it cannot, in the Presets row."""

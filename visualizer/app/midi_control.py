@@ -51,6 +51,7 @@ CONTINUOUS = {
 BUTTONS = (
     "auto",
     "on_beat",
+    "on_bar",
     "blackout",
     "fullscreen",
     "titles",

@@ -26,6 +26,8 @@ INPUT_ADDRESSES = {
     "scene_memory": "float 0-120: seconds the scene averages the music over",
     "crossfade": "float 0.3-20: seconds a change of scene takes, 10% to 90%",
     "on_beat": "0 / 1, none toggles: a change of scene waits for the next beat (2 s at most)",
+    "on_bar": "0 / 1, none toggles: a change of scene waits for the next bar's first beat of "
+    "the beat grid followed (Link, MIDI clock, taps; 5 s at most)",
     "feel": "float 0-1: how strongly light and colour follow the music's feel (0: off)",
     "blackout": "0 / 1, none toggles: fade to black over the fade time (recording and NDI too)",
     "master": "float 0-1: how bright the picture goes out (at once)",

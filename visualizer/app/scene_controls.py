@@ -22,6 +22,7 @@ from .frame_worker import (
     SetReactivity,
     SetSceneMemory,
     SetSceneMode,
+    SetSceneOnBar,
     SetSceneOnBeat,
 )
 from .presets import PRESET_SLOTS, Look, PresetError
@@ -173,6 +174,14 @@ class SceneControls:
         self.window.link.send(SetSceneOnBeat(enabled))
         if self.panel.on_beat.isChecked() != enabled:
             self.panel.on_beat.setChecked(enabled)
+
+    def set_on_bar(self, enabled: bool) -> None:
+        """Whether a change of scene waits for the next bar's first beat of a beat grid
+        (kept in the settings)."""
+        self.settings.scene_on_bar = enabled
+        self.window.link.send(SetSceneOnBar(enabled))
+        if self.panel.on_bar.isChecked() != enabled:
+            self.panel.on_bar.setChecked(enabled)
 
     def set_feel_strength(self, value: float) -> None:
         """How strongly light and colour follow the music's feel (kept in the settings)."""

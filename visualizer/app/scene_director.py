@@ -31,7 +31,10 @@ frame moves, also those that see no new analysis frame (the STFT hop is longer t
   so that what the generator sees moves alike and so does the picture.
 - Scene changes on the beat (`changes_on_beat`, the performer's choice): a new scene mode
   asked for (`request_mode`) waits for the next beat, at most MAX_BEAT_WAIT_SECONDS, so
-  the cross-fade starts on the music's pulse instead of on the key press.
+  the cross-fade starts on the music's pulse instead of on the key press. On the bar
+  (`changes_on_bar`): it waits for the next bar's first beat, which only a beat grid marks
+  (Link, a MIDI clock, taps), at most MAX_BAR_WAIT_SECONDS; with the music's onsets, which
+  mark no bars, for the next beat.
 - Scene mode: "auto" lets the music choose; holding or biasing a category blends the
   feature toward that category's prototype: the model file's prototype at first (when
   it ships one), then the running mean of the features the encoder produced while that
@@ -65,6 +68,7 @@ DEFAULT_CROSSFADE_SECONDS = 1.5  # a change of scene, 10% to 90%
 MIN_CROSSFADE_SECONDS = 0.3  # shorter reads as a cut, which the glide exists to avoid
 MAX_CROSSFADE_SECONDS = 20.0
 MAX_BEAT_WAIT_SECONDS = 2.0  # a scene change on the beat waits at most this long for one
+MAX_BAR_WAIT_SECONDS = 5.0  # one on the bar, for a bar's first beat (a 4/4 bar at 48 BPM)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -127,6 +131,7 @@ class SceneDirector:
         self.reactivity = DEFAULT_REACTIVITY
         self.mode = SceneMode()
         self.changes_on_beat = False
+        self.changes_on_bar = False
         self.beats_from_onsets = True  # False while Link's grid gives the beats (on_beat)
         self.pending_mode: SceneMode | None = None  # asked for, waiting for the next beat
         self._pending_deadline = math.inf
@@ -224,9 +229,10 @@ class SceneDirector:
         still waiting). Asking for the mode that runs cancels a waiting one."""
         if mode == self.mode:
             self.pending_mode = None
-        elif self.changes_on_beat:
+        elif self.changes_on_beat or self.changes_on_bar:
             if self.pending_mode is None:
-                self._pending_deadline = now + MAX_BEAT_WAIT_SECONDS
+                wait = MAX_BAR_WAIT_SECONDS if self.changes_on_bar else MAX_BEAT_WAIT_SECONDS
+                self._pending_deadline = now + wait
             self.pending_mode = mode
         else:
             self.mode, self.pending_mode = mode, None
@@ -262,13 +268,14 @@ class SceneDirector:
             self._apply_pending_mode()
         return first_beat
 
-    def on_beat(self, strength: float, beat_time: float) -> None:
-        """A beat from elsewhere (a beat grid: Ableton Link, a MIDI clock), `strength` 0-1,
-        sounding at `beat_time` (the clock `step` is given): a pulse from then, as an onset's
-        beat."""
+    def on_beat(self, strength: float, beat_time: float, downbeat: bool = False) -> None:
+        """A beat from elsewhere (a beat grid: Ableton Link, a MIDI clock, taps), `strength`
+        0-1, sounding at `beat_time` (the clock `step` is given): a pulse from then, as an
+        onset's beat; `downbeat`: a bar's first (a change on the bar waits for one)."""
         self._pending_beat = max(self._pending_beat, min(strength, 1.0))
         self._pending_beat_time = beat_time
-        self._apply_pending_mode()
+        if downbeat or not self.changes_on_bar:
+            self._apply_pending_mode()
 
     def _pulse_shape_peak(self) -> float:
         """The peak of exp(-t / decay) - exp(-t / attack)."""

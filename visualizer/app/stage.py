@@ -291,6 +291,8 @@ class Stage(QObject):
             }[action](value)
         elif action == "on_beat":
             window.set_on_beat(switch_value(args, window.settings.scene_on_beat))
+        elif action == "on_bar":
+            window.set_on_bar(switch_value(args, window.settings.scene_on_bar))
         elif action == "blackout":
             self.level.set_blackout(switch_value(args, self.blackout), time.perf_counter())
         elif action == "fullscreen":
@@ -799,6 +801,7 @@ class Stage(QObject):
             values["scene_memory"] = memory
         switches = {
             "on_beat": settings.scene_on_beat,
+            "on_bar": settings.scene_on_bar,
             "blackout": self.blackout,
             "fullscreen": window.isFullScreen(),
             "titles": settings.title_cards,

@@ -42,6 +42,7 @@ def first_worker_settings(
         reactivity=settings.reactivity,
         crossfade_seconds=settings.crossfade_seconds,
         scene_on_beat=settings.scene_on_beat,
+        scene_on_bar=settings.scene_on_bar,
         feel_strength=settings.feel_strength if feel_strength is None else feel_strength,
         scene_memory_seconds=(
             settings.scene_memory_seconds  # no --scene-memory given
