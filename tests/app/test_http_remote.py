@@ -156,7 +156,6 @@ def test_a_request_the_app_cannot_take_is_answered_in_words_and_changes_nothing(
 def test_an_action_the_app_cannot_do_now_is_refused_with_the_reason(qtbot, remote, beats_file):
     window, requests = remote
     refusals = {
-        "picture": "No picture yet: nothing has been shown",
         "dmx": "no address yet: start with --artnet HOST or --sacn (a DMX node, a lighting "
         "desk or a broadcast address)",
         "next": "no file list plays: next is for files (--file, Open file…, a drop)",
@@ -210,10 +209,21 @@ def test_the_page_script_parses_and_names_only_elements_the_page_has(tmp_path):
     assert named <= ids
 
 
+def test_no_picture_is_answered_in_words_and_saving_one_is_refused(qtbot, make_window, tmp_path):
+    window = make_window(tmp_path / "no-models")  # never a picture (the worker paints even
+    assert window.stage.serve_http(0)  # silence, so a window with models soon has one)
+    with ThreadPoolExecutor(max_workers=1) as requests:
+        status, answer = ask(qtbot, requests, window, "/musicscape/picture.png")
+        assert (status, answer) == (503, {"error": "no picture yet"})
+        refused = "HTTP /musicscape/picture: No picture yet: nothing has been shown"
+        assert ask(qtbot, requests, window, "/musicscape/picture", b"") == (
+            409,
+            {"error": refused},
+        )
+
+
 def test_the_picture_that_goes_out_is_served_as_a_png(qtbot, remote, beats_file):
     window, requests = remote
-    status, answer = ask(qtbot, requests, window, "/musicscape/picture.png")
-    assert (status, answer) == (503, {"error": "no picture yet"})
     window.play_file(beats_file)
     qtbot.waitUntil(lambda: window.canvas.frames_painted > 5, timeout=TIMEOUT_MS)
     shown = window.canvas.current_pixels().shape
