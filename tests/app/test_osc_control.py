@@ -297,12 +297,13 @@ def test_each_control_s_value_goes_back_out_on_its_own_address(qtbot, osc_window
         return sent[-1][1] if sent else ()
 
     qtbot.waitUntil(lambda: last("blackout") == (0.0,), timeout=TIMEOUT_MS)  # all, at once
-    assert (last("master"), last("reactivity"), last("record"), last("tap")) == (
+    assert (last("master"), last("reactivity"), last("record"), last("on_bar")) == (
         (1.0,),
         (window.settings.reactivity,),
         (0.0,),
         (0.0,),
     )
+    assert last("tap") == ()  # a tap is an action, not a state: "tap 1" echoed would tap
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)  # shortcuts need an active window
     qtbot.keyClick(window, Qt.Key.Key_B)  # a change from the keyboard goes out too

@@ -785,7 +785,8 @@ class Stage(QObject):
 
     def control_values(self) -> dict[str, float]:
         """Each remote control that holds a value, by its INPUT_ADDRESSES name: a switch's
-        0 / 1, a continuous control's number (OSC out sends them back as feedback)."""
+        0 / 1, a continuous control's number (OSC out sends them back as feedback). Not
+        `tap`: its 1 is a tap, which a surface that echoes what it is sent would repeat."""
         window, settings, lights = self.window, self.window.settings, self.lights
         values = {
             "reactivity": settings.reactivity,
@@ -808,7 +809,6 @@ class Stage(QObject):
             "remember_scenes": settings.remember_track_scenes,
             "link": self.link_session is not None,
             "midi_clock": self.following_midi_clock,
-            "tap": self.following_taps,
             "dmx": lights.dmx is not None,
             "dmx_in": lights.dmx_in is not None,
             "record": self.recorder is not None,
