@@ -296,12 +296,15 @@ def test_each_control_s_value_goes_back_out_on_its_own_address(qtbot, osc_window
         sent = receiver.of(f"/musicscape/{name}")
         return sent[-1][1] if sent else ()
 
-    qtbot.waitUntil(lambda: last("blackout") == (0.0,), timeout=TIMEOUT_MS)  # all, at once
-    assert (last("master"), last("reactivity"), last("record"), last("on_bar")) == (
-        (1.0,),
-        (window.settings.reactivity,),
-        (0.0,),
-        (0.0,),
+    expected = {
+        "blackout": (0.0,),
+        "master": (1.0,),
+        "reactivity": (window.settings.reactivity,),
+        "record": (0.0,),
+        "on_bar": (0.0,),
+    }
+    qtbot.waitUntil(  # all of them at once (their datagrams may come in any order)
+        lambda: {name: last(name) for name in expected} == expected, timeout=TIMEOUT_MS
     )
     assert last("tap") == ()  # a tap is an action, not a state: "tap 1" echoed would tap
     window.activateWindow()
