@@ -1,9 +1,12 @@
-"""The window's stage side: remote control in (OSC, MIDI, HTTP) and picture and figures out
-(OSC, HTTP, recording, saved pictures, NDI), for a VJ wiring musicscape into a show.
+"""The window's stage side: remote control in (OSC, MIDI, HTTP; a lighting desk's DMX through
+`stage_lights.py`), beat grids (Ableton Link, MIDI clock, taps) and picture and figures out
+(OSC with each control's value as feedback, HTTP, recording, saved pictures, NDI; DMX
+lights through `stage_lights.py`), for a VJ wiring musicscape into a show.
 
 Everything here runs on the GUI thread. A remote action goes through the same window
-method the keyboard calls (`Stage.perform`), so OSC, HTTP, MIDI and keys cannot disagree;
-the network and MIDI threads only emit queued Qt signals. Each frame the window shows passes
+method the keyboard calls (`Stage.perform`), so OSC, HTTP, MIDI, DMX and keys cannot
+disagree, and an action that cannot be done now says why in the same words to each; the
+network and MIDI threads only emit queued Qt signals. Each frame the window shows passes
 through `Stage.frame`, which returns what the canvas paints (dimmed by the master fader and
 the blackout, `output_level.py`) and hands the same picture to the recorder and the NDI
 sender, and beats to OSC; P saves the picture the canvas holds as a PNG.
