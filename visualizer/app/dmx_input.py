@@ -43,11 +43,9 @@ from .dmx_output import (
     SACN,
     UNIVERSES,
     DmxError,
-    artpollreply_packet,
+    answer_artpoll,
     is_artpoll,
-    local_address_towards,
     sacn_multicast_address,
-    send_artpoll_reply,
 )
 from .scene_director import BIAS, HOLD
 
@@ -271,15 +269,16 @@ class DmxInput:
         """An ArtPoll that came to this socket: this input is named as a port that takes the
         desk's universe (so a desk that sends only to the nodes it found sends here)."""
         self.polls_answered += 1
-        reply = artpollreply_packet(
-            local_address_towards(host),
-            self.patch.universe,
-            self.patch.first_channel,
+        patch = self.patch
+        answer_artpoll(
+            self._socket,
+            (host, port),
+            patch.universe,
+            patch.first_channel,
             self.polls_answered,
             listens=True,
             channels=DESK_CHANNELS,
         )
-        send_artpoll_reply(self._socket, reply, host, port)
 
     def close(self) -> None:
         self._socket.close()

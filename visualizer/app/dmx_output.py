@@ -453,13 +453,14 @@ class DmxOutput:
                     self.received(datagram, host)
                 continue
             self.polls_answered += 1
-            reply = artpollreply_packet(
-                local_address_towards(host),
-                self.target.universe,
-                self.target.first_channel,
+            target = self.target
+            problem = answer_artpoll(
+                self._socket,
+                (host, port),
+                target.universe,
+                target.first_channel,
                 self.polls_answered,
             )
-            problem = send_artpoll_reply(self._socket, reply, host, port)
             if problem is not None:
                 self.last_error = problem
 
@@ -496,9 +497,23 @@ class DmxOutput:
         self._socket.close()  # a lookup still running ends on its own thread, unread
 
 
-def send_artpoll_reply(sender: socket.socket, reply: bytes, host: str, port: int) -> str | None:
-    """Sends an ArtPollReply to the poll's sender, at the port it polled from and at
-    Art-Net's (where a controller listens); why not, in words, else None."""
+def answer_artpoll(
+    sender: socket.socket,
+    poller: tuple[str, int],
+    universe: int,
+    first_channel: int,
+    replies: int,
+    listens: bool = False,
+    channels: int = LIGHT_CHANNELS,
+) -> str | None:
+    """Answers an ArtPoll from `poller` (host, port) with this app's ArtPollReply
+    (`artpollreply_packet`, at this machine's address on the way to it), at the port it
+    polled from and at Art-Net's (where a controller listens); why not, in words, else
+    None."""
+    host, port = poller
+    reply = artpollreply_packet(
+        _local_address_towards(host), universe, first_channel, replies, listens, channels
+    )
     for reply_port in {port, PORTS[ARTNET]}:
         try:
             sender.sendto(reply, (host, reply_port))
@@ -507,7 +522,7 @@ def send_artpoll_reply(sender: socket.socket, reply: bytes, host: str, port: int
     return None
 
 
-def local_address_towards(host: str) -> str:
+def _local_address_towards(host: str) -> str:
     """This machine's IPv4 address on the way to `host` (the routing table's choice; no
     packet is sent)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:

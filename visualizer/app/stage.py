@@ -315,7 +315,7 @@ class Stage(QObject):
         elif action == "midi_clock":
             self.set_midi_clock(switch_value(args, self.following_midi_clock))
         elif action == "tap":
-            if switch_value(args, False) if args else True:
+            if not args or switch_value(args, False):
                 self.tap(time.perf_counter() if at is None else at)
             else:
                 self.forget_taps()
@@ -351,11 +351,17 @@ class Stage(QObject):
             raise ValueError(f"unknown action '{action}' (one of {', '.join(INPUT_ADDRESSES)})")
         return None
 
-    def _perform_osc(self, action: str, args: tuple) -> None:
+    def attempt(self, action: str, args: tuple = (), at: float | None = None) -> str | None:
+        """`perform` for a remote that can only be told: why the action was not done
+        (arguments it cannot take, in words, as well as what cannot be done now), else
+        None."""
         try:
-            refusal = self.perform(action, args)
+            return self.perform(action, args, at)
         except ValueError as error:
-            refusal = str(error)
+            return str(error)
+
+    def _perform_osc(self, action: str, args: tuple) -> None:
+        refusal = self.attempt(action, args)
         message = None if refusal is None else f"OSC {PREFIX}{action}: {refusal}"
         self.window.set_fault(REMOTE_FAULT, message)
 
@@ -402,10 +408,7 @@ class Stage(QObject):
             self.learn_button.setEnabled(True)
             self._show_binding()
         if action is not None:
-            try:
-                refusal = self.perform(*action, at=arrived)
-            except ValueError as error:  # a category these models lack
-                refusal = str(error)
+            refusal = self.attempt(*action, at=arrived)
             if refusal is not None:
                 self.window.set_fault(REMOTE_FAULT, f"MIDI {action[0]}: {refusal}")
 
@@ -817,8 +820,7 @@ class Stage(QObject):
             "record": self.recorder is not None,
             "ndi": self.ndi is not None,
         }
-        values.update({name: float(on) for name, on in switches.items()})
-        return {name: float(value) for name, value in values.items()}
+        return {name: float(value) for name, value in (values | switches).items()}
 
     def _send_controls(self, out: OscSender, now: float) -> None:
         """Feedback for control surfaces: each control's value on its own address when it

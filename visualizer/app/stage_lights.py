@@ -153,10 +153,7 @@ class StageLights(QObject):
         if levels is None:
             return
         for action, args in self.desk_channels.actions(levels):
-            try:
-                refusal = self.stage.perform(action, args)
-            except ValueError as error:  # a category these models lack
-                refusal = str(error)
+            refusal = self.stage.attempt(action, args)
             if refusal is not None:
                 self.window.set_fault(REMOTE_FAULT, f"DMX in {action}: {refusal}")
 
