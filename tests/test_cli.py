@@ -76,7 +76,8 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
     result = run_cli("bench", "--runs", "3", "--json", str(out), block="onnxruntime")
     assert result.returncode == 0
     assert result.stderr.strip().splitlines() == [
-        f"musicscape bench: {NO_RUNTIME} (timing the front end, the dimming and the lights only)",
+        f"musicscape bench: {NO_RUNTIME} "
+        "(timing the front end, the dimming, the lights and the canvas only)",
         f"wrote {out}",
     ]
     report = json.loads(out.read_text())
@@ -89,6 +90,9 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
         "dim_1024",
         "dmx_lights_1024",
         "dmx_desk_read_64",
+        "canvas_as_made",
+        "canvas_turned_90",
+        "canvas_mirrored",
     }
     app = run_cli("bench", "--app", block="onnxruntime")
     assert app.returncode == EXIT_USAGE

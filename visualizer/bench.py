@@ -103,6 +103,7 @@ def model_stages(runtime, runs: int) -> dict[str, dict[str, float]]:
 
 
 UPSCALE_SIZES = (256, 512)
+CANVAS_SCREEN = (1920, 1080)  # a projector's or monitor's full HD
 DIM_SIZES = (512, 1024)  # output sides the master fader and blackout dim while below full
 
 
@@ -167,6 +168,34 @@ def desk_read_figures(runs: int) -> dict[str, float]:
         finally:
             dmx_in.close()
     return summarise(durations)
+
+
+def canvas_stages(runs: int) -> dict[str, dict[str, float]]:
+    """The canvas's paint of a 1024-px picture on a 1920 x 1080 screen, on the GUI thread
+    (`visualizer/app/scene_canvas.py`'s `paint_picture`): as made, turned a quarter and
+    mirrored, into a QImage as the widget's backing store is."""
+    from PyQt6.QtGui import QImage, QPainter
+
+    from visualizer.app.canvas_orientation import CanvasOrientation
+    from visualizer.app.scene_canvas import paint_picture
+
+    pixels = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), np.uint8)
+    picture = QImage(pixels.data, 1024, 1024, 3 * 1024, QImage.Format.Format_RGB888)
+    screen = QImage(*CANVAS_SCREEN, QImage.Format.Format_RGB32)
+
+    def paint(orientation: CanvasOrientation) -> None:
+        painter = QPainter(screen)
+        paint_picture(painter, picture, *CANVAS_SCREEN, orientation, False)
+        painter.end()
+
+    return {
+        f"canvas_{name}": time_calls(lambda orientation=orientation: paint(orientation), runs)
+        for name, orientation in (
+            ("as_made", CanvasOrientation()),
+            ("turned_90", CanvasOrientation(90)),
+            ("mirrored", CanvasOrientation(0, True)),
+        )
+    }
 
 
 def upscaler_stages(model_dir, runs: int, image_size: int) -> dict[str, dict[str, float]]:
@@ -304,6 +333,7 @@ def run(args: argparse.Namespace) -> int:
     stages = frontend_stages(contract, args.runs)
     stages.update(output_level_stages(args.runs))
     stages.update(stage_light_stages(args.runs))
+    stages.update(canvas_stages(args.runs))
     report: dict[str, object] = {"stages": stages, "machine": machine_summary()}
     model_dir = Path(args.models) if args.models else _bundled_models()
     no_runtime = missing_extra("musicscape bench", "cpu", ("onnxruntime",))
@@ -313,7 +343,7 @@ def run(args: argparse.Namespace) -> int:
     if no_runtime:
         report["models_error"] = no_runtime
         print(
-            f"{no_runtime} (timing the front end, the dimming and the lights only)",
+            f"{no_runtime} (timing the front end, the dimming, the lights and the canvas only)",
             file=sys.stderr,
         )
     else:

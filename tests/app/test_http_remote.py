@@ -191,7 +191,16 @@ def test_a_port_in_use_is_named(make_window, model_dir):
 
 def test_every_button_of_the_page_sends_an_action_the_remote_takes():
     buttons = set(re.findall(r'data-action="(\w+)"', REMOTE_PAGE))
-    assert buttons == {"blackout", "picture", "record", "next", "dmx", "link", "midi_clock"}
+    assert buttons == {
+        "blackout",
+        "picture",
+        "record",
+        "next",
+        "dmx",
+        "link",
+        "midi_clock",
+        "test_card",
+    }
     sent = set(re.findall(r'send\("(\w+)"', REMOTE_PAGE))  # the script's own buttons
     sent |= set(re.findall(r'button\([^,]+, "(\w+)"', REMOTE_PAGE))
     assert sent == {"auto", "hold", "preset", "tap"}

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 from visualizer.bundled import assets_dir
 from visualizer.output_files import output_file_problem
 
+from .canvas_orientation import ROTATIONS, CanvasOrientation
+
 if TYPE_CHECKING:
     from PyQt6.QtWidgets import QApplication
 
@@ -158,6 +160,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the first of the desk's 8 channels (1-505, default 1)",
     )
     group.add_argument("--fullscreen", action="store_true", help="start in full screen")
+    group.add_argument(
+        "--rotate",
+        type=int,
+        choices=ROTATIONS,
+        metavar="DEGREES",
+        help="turn the canvas's picture clockwise by 0, 90, 180 or 270 degrees for its screen "
+        "(a projector on its side, a screen mounted portrait; remembered)",
+    )
+    group.add_argument(
+        "--mirror",
+        action="store_true",
+        help="mirror the canvas left and right, for rear projection (remembered)",
+    )
+    group.add_argument(
+        "--test-card",
+        action="store_true",
+        help="start on the test card (G goes to the scene), to set up a projector or screen",
+    )
     group.add_argument(
         "--desktop-entry",
         action="store_true",
@@ -361,6 +381,16 @@ def _show_window(
         window.capture_input(choice)
     elif playlist is not None:
         window.play_playlist(playlist)
+    if args.rotate is not None or args.mirror:
+        orientation = settings.canvas_orientation
+        window.set_orientation(
+            CanvasOrientation(
+                orientation.rotation if args.rotate is None else args.rotate,
+                orientation.mirrored or args.mirror,
+            )
+        )
+    if args.test_card:
+        window.set_test_card(True)
     if args.fullscreen:
         window.showFullScreen()
     else:

@@ -14,6 +14,7 @@ from PyQt6.QtCore import QByteArray, QSettings
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
+from .canvas_orientation import ROTATIONS, CanvasOrientation
 from .dmx_input import DeskPatch
 from .dmx_output import PROTOCOL_NAMES, DmxTarget
 from .output_level import MAX_FADE_SECONDS
@@ -265,6 +266,21 @@ class AppSettings:
     @canvas_fill.setter
     def canvas_fill(self, value: bool) -> None:
         self._set("vj/canvas_fill", bool(value))
+
+    @property
+    def canvas_orientation(self) -> CanvasOrientation:
+        """How the canvas turns and mirrors the picture for its screen; a stored rotation
+        that is not a quarter turn (a damaged file) reads as none."""
+        rotation = self._get("vj/canvas_rotation", 0, int)
+        return CanvasOrientation(
+            rotation if rotation in ROTATIONS else 0,
+            self._get("vj/canvas_mirrored", False, bool),
+        )
+
+    @canvas_orientation.setter
+    def canvas_orientation(self, value: CanvasOrientation) -> None:
+        self._set("vj/canvas_rotation", value.rotation)
+        self._set("vj/canvas_mirrored", value.mirrored)
 
     @property
     def link_enabled(self) -> bool:

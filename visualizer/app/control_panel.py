@@ -27,6 +27,7 @@ from visualizer.feel import MAX_FEEL_STRENGTH, describe_feel
 from visualizer.frontend.level import GATE_DB
 from visualizer.scene_memory import MAX_APP_SECONDS
 
+from .canvas_orientation import ROTATIONS
 from .scene_director import MAX_CROSSFADE_SECONDS, MAX_REACTIVITY, MIN_CROSSFADE_SECONDS
 from .spectrogram_view import COLORMAPS
 
@@ -102,6 +103,10 @@ class ControlPanel(QWidget):
     remember_scenes_changed = pyqtSignal(bool)
     log_frequency_changed = pyqtSignal(bool)
     colormap_changed = pyqtSignal(str)
+    fill_changed = pyqtSignal(bool)
+    mirrored_changed = pyqtSignal(bool)
+    rotation_chosen = pyqtSignal(int)  # degrees clockwise, one of ROTATIONS
+    test_card_changed = pyqtSignal(bool)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -290,6 +295,7 @@ class ControlPanel(QWidget):
         scene_form.addRow(self.log_frequency)
         scene_form.addRow("Colours", self.colormap)
         layout.addWidget(scene_box)
+        layout.addWidget(self._canvas_box())
 
         hint = QLabel("Press H for keyboard shortcuts")
         hint.setStyleSheet("color: gray;")
@@ -301,6 +307,32 @@ class ControlPanel(QWidget):
         hint_row.addWidget(self.about_button)
         layout.addLayout(hint_row)
         layout.addStretch(1)
+
+    def _canvas_box(self) -> QGroupBox:
+        """How the canvas meets its screen: fill, mirror, rotation, the test card."""
+        box = QGroupBox("Canvas")
+        form = QFormLayout(box)
+        self.fill = QCheckBox("Fill the screen, edges cropped (F)")
+        self.fill.toggled.connect(self.fill_changed.emit)
+        form.addRow(self.fill)
+        self.mirrored = QCheckBox("Mirror left and right (M): rear projection")
+        self.mirrored.toggled.connect(self.mirrored_changed.emit)
+        form.addRow(self.mirrored)
+        self.rotation = QComboBox()
+        self.rotation.addItems([f"{turn}° clockwise" if turn else "none" for turn in ROTATIONS])
+        self.rotation.setToolTip("A projector on its side, or a screen mounted portrait")
+        self.rotation.currentIndexChanged.connect(
+            lambda index: self.rotation_chosen.emit(ROTATIONS[index])
+        )
+        form.addRow("Turn", self.rotation)
+        self.test_card = QPushButton("Test card (G)")
+        self.test_card.setCheckable(True)
+        self.test_card.setToolTip(
+            "In place of the scene: edges, a grid, a circle and colours to set up a projector"
+        )
+        self.test_card.toggled.connect(self.test_card_changed.emit)
+        form.addRow(self.test_card)
+        return box
 
     def _seek_released(self) -> None:
         duration = self.seek_slider.property("duration") or 0.0

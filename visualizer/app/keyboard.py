@@ -25,6 +25,8 @@ SHORTCUTS = (
     ("Tab", "hide / show the controls and spectrogram"),
     ("S", "canvas alone on a chosen screen (Esc brings it back)"),
     ("F", "fill the screen with the scene (edges cropped) / whole scene with bars"),
+    ("M", "mirror the canvas left and right, for rear projection, or not"),
+    ("G", "the test card in place of the scene, for setting up a screen / the scene"),
     ("O", "open an audio file"),
     ("Space", "play / pause the file (after the last file: from the start)"),
     ("N", "next file of the --file list"),
@@ -77,6 +79,8 @@ def bind_keys(window: MainWindow) -> None:
     bind("Tab", window.toggle_chrome)
     bind("S", window.choose_canvas_screen)
     bind("F", window.toggle_fill)
+    bind("M", lambda: window.set_mirrored(not window.canvas.orientation.mirrored))
+    bind("G", lambda: window.set_test_card(not window.canvas.test_card))
     bind("O", window.choose_file)
     bind("Space", window.toggle_pause)
     bind("N", window.next_file)

@@ -13,6 +13,7 @@ the app (the detached canvas too).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PyQt6.QtCore import Qt, QTimer
@@ -31,6 +32,7 @@ from PyQt6.QtWidgets import (
 from .about_box import AboutBox
 from .app_settings import AppSettings
 from .audio_sources import CaptureSource, FilePlayback, InputChoice, OutputChoice
+from .canvas_orientation import ROTATIONS, CanvasOrientation
 from .canvas_window import CanvasWindow
 from .control_panel import FEEL_STEPS, REACTIVITY_STEPS, ControlPanel
 from .device_watchdog import DeviceWatchdog
@@ -100,6 +102,7 @@ class MainWindow(QMainWindow):
 
         self.canvas = SceneCanvas(self.stats)
         self.canvas.set_fill(settings.canvas_fill)
+        self.canvas.set_orientation(settings.canvas_orientation)
         self.canvas.set_title_cards(settings.title_cards)
         self.spectrogram = SpectrogramView(settings.colormap)
         self.panel = ControlPanel()
@@ -195,6 +198,10 @@ class MainWindow(QMainWindow):
         self.panel.auto_level.setChecked(self.settings.auto_level)
         self.panel.title_cards.setChecked(self.settings.title_cards)
         self.panel.colormap.setCurrentText(self.settings.colormap)
+        self.panel.fill.setChecked(self.settings.canvas_fill)
+        orientation = self.settings.canvas_orientation
+        self.panel.mirrored.setChecked(orientation.mirrored)
+        self.panel.rotation.setCurrentIndex(ROTATIONS.index(orientation.rotation))
 
     def _connect_panel(self) -> None:
         panel, sources, controls = self.panel, self.sources, self.controls
@@ -218,6 +225,10 @@ class MainWindow(QMainWindow):
         panel.remember_scenes_changed.connect(controls.set_remember_track_scenes)
         panel.log_frequency_changed.connect(controls.set_log_frequency)
         panel.colormap_changed.connect(controls.set_colormap)
+        panel.fill_changed.connect(self.set_fill)
+        panel.mirrored_changed.connect(self.set_mirrored)
+        panel.rotation_chosen.connect(self.set_rotation)
+        panel.test_card_changed.connect(self.set_test_card)
 
     # ----- faults -----
     def set_fault(self, area: str, message: str | None) -> None:
@@ -407,9 +418,34 @@ class MainWindow(QMainWindow):
         else:
             self.showFullScreen()
 
+    def set_fill(self, fill: bool) -> None:
+        """Cover the canvas with the scene, its overhang cropped, or show it whole with black
+        bars (remembered)."""
+        self.settings.canvas_fill = fill
+        self.canvas.set_fill(fill)
+        self.panel.fill.setChecked(fill)
+
     def toggle_fill(self) -> None:
-        self.settings.canvas_fill = not self.canvas.fill
-        self.canvas.set_fill(self.settings.canvas_fill)
+        self.set_fill(not self.canvas.fill)
+
+    def set_orientation(self, orientation: CanvasOrientation) -> None:
+        """Turn and mirror the canvas's picture for its screen (remembered)."""
+        self.settings.canvas_orientation = orientation
+        self.canvas.set_orientation(orientation)
+        self.panel.mirrored.setChecked(orientation.mirrored)
+        self.panel.rotation.setCurrentIndex(ROTATIONS.index(orientation.rotation))
+
+    def set_mirrored(self, mirrored: bool) -> None:
+        self.set_orientation(replace(self.canvas.orientation, mirrored=bool(mirrored)))
+
+    def set_rotation(self, degrees: int) -> None:
+        self.set_orientation(replace(self.canvas.orientation, rotation=degrees))
+
+    def set_test_card(self, shown: bool) -> None:
+        """The test card in place of the scene on the canvas, for setting up a screen (never
+        remembered: a show starts on the scene)."""
+        self.canvas.set_test_card(shown)
+        self.panel.test_card.setChecked(shown)
 
     def show_about(self) -> None:
         """The About box (made on first use, then raised)."""

@@ -55,6 +55,8 @@ BUTTONS = (
     "blackout",
     "fullscreen",
     "titles",
+    "test_card",
+    "mirror",
     "link",
     "midi_clock",
     "tap",

@@ -34,6 +34,9 @@ INPUT_ADDRESSES = {
     "blackout_fade": "float 0-10: seconds the blackout takes to fade to black and back (0: a cut)",
     "fullscreen": "0 / 1, none toggles",
     "titles": "0 / 1, none toggles: each track's title fades in over the scene as it starts",
+    "test_card": "0 / 1, none toggles: the test card in place of the scene on the canvas, for "
+    "setting up a projector or screen",
+    "mirror": "0 / 1, none toggles: the canvas mirrored left and right (rear projection)",
     "remember_scenes": "0 / 1, none toggles: a scene held or biased while a track plays is "
     "remembered for that track",
     "link": "0 / 1, none toggles: Ableton Link: beats and tempo from the session's grid "

@@ -41,6 +41,7 @@ REMOTE_PAGE = """<!doctype html>
   <button id="midi_clock" data-action="midi_clock">MIDI clock</button>
   <button id="tap">Tap</button>
   <button id="forget_taps">Forget taps</button>
+  <button id="test_card" data-action="test_card">Test card</button>
 </div>
 <div class="row" id="presets"></div>
 <label>Reactivity <input type="range" id="reactivity" min="0" max="3" step="0.05"></label>
@@ -99,6 +100,7 @@ async function refresh() {
   document.getElementById("link").classList.toggle("on", state.link.on);
   document.getElementById("midi_clock").classList.toggle("on", state.midi_clock.on);
   document.getElementById("tap").classList.toggle("on", state.tap.on);
+  document.getElementById("test_card").classList.toggle("on", state.test_card);
 }
 document.querySelectorAll("button[data-action]").forEach((element) => {
   element.onclick = () => send(element.dataset.action);

@@ -9,6 +9,10 @@ name) fade in over the scene's lower left, stay and fade out, over `TITLE_CARD_S
 music visualizers show them. It is painted on the canvas only: recordings, saved pictures,
 NDI and the HTTP picture carry the scene alone. `title_cards` (the panel's box, T) turns it
 off for a show.
+
+The canvas turns and mirrors everything it paints by its `orientation` (`CanvasOrientation`:
+a projector on its side, rear projection), and shows the test card (`test_card.py`) in
+place of the scene while `test_card` is on, for setting up a projector or screen.
 """
 
 from __future__ import annotations
@@ -17,10 +21,21 @@ import time
 
 import numpy as np
 from PyQt6.QtCore import QPointF, QRectF, Qt
-from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPainterPath, QPen
+from PyQt6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QTransform,
+)
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
+from .canvas_orientation import CanvasOrientation
 from .frame_stats import FrameStats
+from .test_card import paint_test_card
 
 CURSOR_HIDE_SECONDS = 2.0
 TITLE_FADE_IN_SECONDS = 0.5
@@ -43,6 +58,56 @@ def title_opacity(elapsed: float) -> float:
     return 1.0
 
 
+def orientation_transform(orientation: CanvasOrientation, width: float, height: float):
+    """Picture-area coordinates (`CanvasOrientation.picture_size`) -> the coordinates of a
+    `width` x `height` widget: the area's centre on the widget's, turned clockwise, then
+    mirrored."""
+    area_width, area_height = orientation.picture_size(width, height)
+    transform = QTransform()
+    transform.translate(width / 2, height / 2)
+    if orientation.mirrored:
+        transform.scale(-1.0, 1.0)
+    transform.rotate(orientation.rotation)
+    transform.translate(-area_width / 2, -area_height / 2)
+    return transform
+
+
+def picture_rect(image: QImage, area: QRectF, fill: bool) -> QRectF:
+    """The image-aspect rectangle centred in `area`: the largest inside it, or with `fill`
+    the smallest that covers it (its overhang is cut off by the edges)."""
+    fit = min if not fill else max
+    scale = fit(area.width() / image.width(), area.height() / image.height())
+    width, height = image.width() * scale, image.height() * scale
+    return QRectF((area.width() - width) / 2, (area.height() - height) / 2, width, height)
+
+
+def paint_picture(
+    painter: QPainter,
+    image: QImage | None,
+    width: int,
+    height: int,
+    orientation: CanvasOrientation,
+    fill: bool,
+) -> None:
+    """A `width` x `height` canvas black, then `image` on it (if any) as `orientation` and
+    `fill` lay it out, smoothly scaled; the painter is left in picture-area coordinates.
+    The image's pixels are turned and mirrored first (exact: quarter turns only move
+    them), so it is scaled upright, which costs a third of scaling it turned."""
+    painter.fillRect(0, 0, width, height, QColor(0, 0, 0))
+    transform = orientation_transform(orientation, width, height)
+    if image is not None:
+        area = QRectF(0, 0, *orientation.picture_size(width, height))
+        target = transform.mapRect(picture_rect(image, area, fill))
+        if orientation.rotation:
+            turn = QTransform().rotate(orientation.rotation)
+            image = image.transformed(turn, Qt.TransformationMode.FastTransformation)
+        if orientation.mirrored:
+            image = image.mirrored(True, False)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.drawImage(target, image)
+    painter.setTransform(transform)
+
+
 class SceneCanvas(QWidget):
     def __init__(self, stats: FrameStats, parent: QWidget | None = None):
         super().__init__(parent)
@@ -63,6 +128,30 @@ class SceneCanvas(QWidget):
         self._title_started = 0.0
         # ((title, width, height, pixel ratio), card): the card is drawn once per key
         self._card_cache: tuple[tuple, QImage] | None = None
+        self.orientation = CanvasOrientation()
+        self.test_card = False
+
+    def set_orientation(self, orientation: CanvasOrientation) -> None:
+        self.orientation = orientation
+        self.update()
+
+    def set_test_card(self, shown: bool) -> None:
+        self.test_card = bool(shown)
+        self.update()
+
+    def test_card_lines(self) -> list[str]:
+        """The test card's text: the canvas's size in the screen's own pixels, how it is
+        turned, the screen's name (when the platform names it)."""
+        ratio = self.devicePixelRatioF()
+        screen = self.screen()
+        lines = [
+            "musicscape test card",
+            f"{round(self.width() * ratio)} x {round(self.height() * ratio)} px",
+            self.orientation.describe(),
+        ]
+        if screen is not None and screen.name():
+            lines.append(f"on {screen.name()}")
+        return [*lines, "G: back to the scene"]
 
     def set_title_cards(self, enabled: bool) -> None:
         self.title_cards = bool(enabled)
@@ -101,15 +190,17 @@ class SceneCanvas(QWidget):
     def current_pixels(self) -> np.ndarray | None:
         return self._pixels
 
+    def picture_area(self) -> QRectF:
+        """The widget's area in the picture's coordinates (before `orientation` turns and
+        mirrors it onto the widget): the widget's size, or its height by its width when
+        turned a quarter."""
+        return QRectF(0, 0, *self.orientation.picture_size(self.width(), self.height()))
+
     def target_rect(self) -> QRectF:
-        """The image-aspect rectangle centred in the widget: the largest inside it, or with
-        `fill` the smallest that covers it (its overhang is cut off by the widget's edges)."""
-        if self._image is None:
-            return QRectF(self.rect())
-        fit = min if not self.fill else max
-        scale = fit(self.width() / self._image.width(), self.height() / self._image.height())
-        width, height = self._image.width() * scale, self._image.height() * scale
-        return QRectF((self.width() - width) / 2, (self.height() - height) / 2, width, height)
+        """Where the scene lies in the picture area (`picture_rect`; the whole area before
+        the first scene)."""
+        area = self.picture_area()
+        return area if self._image is None else picture_rect(self._image, area, self.fill)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self._pointer_moved = time.perf_counter()
@@ -120,11 +211,12 @@ class SceneCanvas(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(0, 0, 0))
-        if self._image is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawImage(self.target_rect(), self._image)
-        if self.title_showing() is not None:
+        image = None if self.test_card else self._image
+        paint_picture(painter, image, self.width(), self.height(), self.orientation, self.fill)
+        if self.test_card:
+            area = self.picture_area()
+            paint_test_card(painter, area.width(), area.height(), self.test_card_lines())
+        elif self.title_showing() is not None:
             self._paint_title(painter)
         painter.end()
         if self._unshown is not None:
@@ -136,7 +228,7 @@ class SceneCanvas(QWidget):
     def _paint_title(self, painter: QPainter) -> None:
         """The title card over the visible scene's lower left, at its opacity now: drawn
         once per title and scene size (`_title_card`), then only blended each frame."""
-        scene = self.target_rect().intersected(QRectF(self.rect()))
+        scene = self.target_rect().intersected(self.picture_area())
         card = self._title_card(round(scene.width()), round(scene.height()))
         painter.setOpacity(title_opacity(time.perf_counter() - self._title_started))
         strip = card.height() / card.devicePixelRatio()

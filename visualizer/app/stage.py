@@ -305,6 +305,10 @@ class Stage(QObject):
                 window.showNormal()
         elif action == "titles":
             window.set_title_cards(switch_value(args, window.settings.title_cards))
+        elif action == "test_card":
+            window.set_test_card(switch_value(args, window.canvas.test_card))
+        elif action == "mirror":
+            window.set_mirrored(switch_value(args, window.canvas.orientation.mirrored))
         elif action == "remember_scenes":
             window.controls.set_remember_track_scenes(
                 switch_value(args, window.settings.remember_track_scenes)
@@ -743,6 +747,8 @@ class Stage(QObject):
             "feel": window.worker_settings.feel_strength,
             "crossfade": settings.crossfade_seconds,
             "titles": settings.title_cards,
+            "test_card": window.canvas.test_card,
+            "mirror": window.canvas.orientation.mirrored,
             "remember_scenes": settings.remember_track_scenes,
             "link": {
                 "on": self.link_session is not None,
@@ -812,6 +818,8 @@ class Stage(QObject):
             "blackout": self.blackout,
             "fullscreen": window.isFullScreen(),
             "titles": settings.title_cards,
+            "test_card": window.canvas.test_card,
+            "mirror": window.canvas.orientation.mirrored,
             "remember_scenes": settings.remember_track_scenes,
             "link": self.link_session is not None,
             "midi_clock": self.following_midi_clock,
