@@ -183,8 +183,8 @@ def test_the_window_is_driven_by_a_desk(qtbot, make_window, model_dir):
             desk_sends(102, 35, 255, 0, 0, 0, 0, 0)
             qtbot.wait(max(0, round((first_tap + 0.5 - time.perf_counter()) * 1000)))
             first_tap += 0.5
-        assert stage.following_taps
-        assert stage.tap_tempo.grid().period == pytest.approx(0.5, abs=0.06)
+        assert stage.beats.following_taps
+        assert stage.beats.tap_tempo.grid().period == pytest.approx(0.5, abs=0.06)
         desk_sends(102, 235, 255, 0, 0, 255, 0, 0)  # auto again, blackout on
         qtbot.waitUntil(lambda: stage.blackout, timeout=TIMEOUT_MS)
         qtbot.waitUntil(

@@ -144,11 +144,12 @@ def test_the_window_beats_on_the_sessions_grid_and_on_the_music_without_peers(
     window = make_window(model_dir)
     assert window.play_file(beats_file)  # a burst every 0.5 s: the music's own beat
     window.stage.perform("link", (1,))  # OSC /musicscape/link 1
-    assert window.settings.link_enabled and window.stage.link_button.isChecked()
-    assert _wait(lambda: window.stage.link_session.peers == 1)
+    assert window.settings.link_enabled and window.stage.beats.link_button.isChecked()
+    assert _wait(lambda: window.stage.beats.link_session.peers == 1)
     qtbot.waitUntil(
         lambda: (
-            window.stage.link_label.text() == "1 peer at 150.0 BPM: beats on the session's grid"
+            window.stage.beats.link_label.text()
+            == "1 peer at 150.0 BPM: beats on the session's grid"
         ),
         timeout=5000,
     )
@@ -165,7 +166,7 @@ def test_the_window_beats_on_the_sessions_grid_and_on_the_music_without_peers(
 
     show_peer.enabled = False  # the show's software leaves: the music's beats again
     qtbot.waitUntil(
-        lambda: window.stage.link_label.text() == "no peers yet: beats from the music",
+        lambda: window.stage.beats.link_label.text() == "no peers yet: beats from the music",
         timeout=int(MEET_TIMEOUT_SECONDS * 1000),
     )
     qtbot.wait(1000)
@@ -175,15 +176,15 @@ def test_the_window_beats_on_the_sessions_grid_and_on_the_music_without_peers(
     assert not window.panel.tempo_label.text().endswith("(Ableton Link)")
 
     window.stage.perform("link")  # no argument: toggles off
-    assert window.stage.link_session is None and not window.settings.link_enabled
-    assert window.stage.link_label.text() == "off"
+    assert window.stage.beats.link_session is None and not window.settings.link_enabled
+    assert window.stage.beats.link_label.text() == "off"
     assert window.worker_settings.beat_grid is None
 
 
 def test_link_on_is_remembered_for_the_next_start(qtbot, make_window, model_dir, settings):
     window = make_window(model_dir)
-    window.stage.set_link(True)
+    window.stage.beats.set_link(True)
     window.close()
     again = make_window(model_dir)  # the same settings
-    assert again.stage.link_session is not None and again.stage.link_button.isChecked()
-    assert again.worker_settings.beat_grid is again.stage.link_session
+    assert again.stage.beats.link_session is not None and again.stage.beats.link_button.isChecked()
+    assert again.worker_settings.beat_grid is again.stage.beats.link_session

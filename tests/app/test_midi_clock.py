@@ -239,13 +239,13 @@ def test_the_window_beats_on_the_clock_and_on_the_music_once_it_stops(
     window = make_window(model_dir)
     assert window.play_file(beats_file)  # a burst every 0.5 s: the music's own beat
     window.stage.perform("midi_clock", (1,))  # OSC /musicscape/midi_clock 1
-    assert window.settings.midi_clock_enabled and window.stage.midi_clock_button.isChecked()
-    assert window.worker_settings.beat_grid is window.stage.midi_clock
-    assert window.stage.midi_clock_label.text() == "no clock: beats from the music"
-    gear = ClockSender(window.stage.midi_clock, 125.0)  # a beat every 0.48 s
+    assert window.settings.midi_clock_enabled and window.stage.beats.midi_clock_button.isChecked()
+    assert window.worker_settings.beat_grid is window.stage.beats.midi_clock
+    assert window.stage.beats.midi_clock_label.text() == "no clock: beats from the music"
+    gear = ClockSender(window.stage.beats.midi_clock, 125.0)  # a beat every 0.48 s
     try:
         qtbot.waitUntil(
-            lambda: window.stage.midi_clock_label.text() == "125.0 BPM: beats on the clock",
+            lambda: window.stage.beats.midi_clock_label.text() == "125.0 BPM: beats on the clock",
             timeout=TIMEOUT_MS,
         )
         qtbot.waitUntil(
@@ -261,7 +261,7 @@ def test_the_window_beats_on_the_clock_and_on_the_music_once_it_stops(
 
         gear.stop_transport()  # the music's beats again, the clock still ticking
         qtbot.waitUntil(
-            lambda: window.stage.midi_clock_label.text() == "stopped: beats from the music",
+            lambda: window.stage.beats.midi_clock_label.text() == "stopped: beats from the music",
             timeout=TIMEOUT_MS,
         )
         qtbot.wait(1000)
@@ -272,32 +272,36 @@ def test_the_window_beats_on_the_clock_and_on_the_music_once_it_stops(
     finally:
         gear.unplug()
     qtbot.waitUntil(
-        lambda: window.stage.midi_clock_label.text() == "no clock: beats from the music",
+        lambda: window.stage.beats.midi_clock_label.text() == "no clock: beats from the music",
         timeout=TIMEOUT_MS,
     )
 
     window.stage.perform("midi_clock")  # no argument: toggles off
-    assert not window.stage.following_midi_clock and not window.settings.midi_clock_enabled
-    assert window.stage.midi_clock_label.text() == "off"
+    assert not window.stage.beats.following_midi_clock and not window.settings.midi_clock_enabled
+    assert window.stage.beats.midi_clock_label.text() == "off"
     assert window.worker_settings.beat_grid is None
 
 
 def test_one_beat_grid_at_a_time_and_the_choice_is_remembered(qtbot, make_window, model_dir):
     window = make_window(model_dir)
-    window.stage.set_midi_clock(True)
-    if window.stage.set_link(True):  # the link extra is installed: Link takes over
-        assert not window.stage.following_midi_clock and not window.settings.midi_clock_enabled
-        assert window.worker_settings.beat_grid is window.stage.link_session
-        window.stage.set_midi_clock(True)  # and gives way again
-        assert window.stage.link_session is None and not window.settings.link_enabled
+    window.stage.beats.set_midi_clock(True)
+    if window.stage.beats.set_link(True):  # the link extra is installed: Link takes over
+        assert (
+            not window.stage.beats.following_midi_clock and not window.settings.midi_clock_enabled
+        )
+        assert window.worker_settings.beat_grid is window.stage.beats.link_session
+        window.stage.beats.set_midi_clock(True)  # and gives way again
+        assert window.stage.beats.link_session is None and not window.settings.link_enabled
     else:  # without it, Link cannot start and the clock stays followed
-        assert window.stage.following_midi_clock
-    assert window.worker_settings.beat_grid is window.stage.midi_clock
+        assert window.stage.beats.following_midi_clock
+    assert window.worker_settings.beat_grid is window.stage.beats.midi_clock
     window.close()
     again = make_window(model_dir)  # the same settings
-    assert again.stage.following_midi_clock and again.stage.midi_clock_button.isChecked()
-    assert again.worker_settings.beat_grid is again.stage.midi_clock
-    assert again.stage.link_session is None
+    assert (
+        again.stage.beats.following_midi_clock and again.stage.beats.midi_clock_button.isChecked()
+    )
+    assert again.worker_settings.beat_grid is again.stage.beats.midi_clock
+    assert again.stage.beats.link_session is None
 
 
 @pytest.mark.skipif(
@@ -309,7 +313,7 @@ def test_a_real_virtual_port_s_clock_reaches_the_window(qtbot, make_window, mode
         time.sleep(0.2)
         window = make_window(model_dir)
         assert window.stage.open_midi()
-        window.stage.set_midi_clock(True)
+        window.stage.beats.set_midi_clock(True)
         gear.send(START)
         end = time.perf_counter() + 3.0
         seconds = tick_seconds(120.0)
@@ -318,5 +322,5 @@ def test_a_real_virtual_port_s_clock_reaches_the_window(qtbot, make_window, mode
             gear.send(TICK)
             next_tick += seconds
             qtbot.wait(max(0, round((next_tick - time.perf_counter()) * 1000)))
-        state = window.stage.midi_clock.state()
+        state = window.stage.beats.midi_clock.state()
         assert state.running and state.tempo_bpm == pytest.approx(120.0, abs=2.0)

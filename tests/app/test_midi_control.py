@@ -146,8 +146,8 @@ def test_without_a_sequencer_midi_says_so_plainly(make_window, model_dir):
     assert not window.stage.open_midi()
     assert window.stage.midi_label.text().endswith(str(error.value))
     assert "remote" not in window.faults  # the app runs on without MIDI
-    window.stage.set_midi_clock(True)  # followed (and remembered), but nothing can send it
-    assert window.stage.midi_clock_label.text() == (
+    window.stage.beats.set_midi_clock(True)  # followed (and remembered), but nothing can send it
+    assert window.stage.beats.midi_clock_label.text() == (
         "no MIDI inputs (MIDI above says why): beats from the music"
     )
 

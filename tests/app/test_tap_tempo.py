@@ -93,24 +93,26 @@ def test_the_window_beats_on_taps_made_by_key_and_button(qtbot, make_window, mod
     assert window.play_file(beats_file)  # a burst every 0.5 s: the music's own beat
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)  # shortcuts need an active window
-    assert stage.tap_label.text() == "off: tap the beat from a bar's first"
-    assert not stage.forget_taps_button.isEnabled()  # nothing to forget yet
+    assert stage.beats.tap_label.text() == "off: tap the beat from a bar's first"
+    assert not stage.beats.forget_taps_button.isEnabled()  # nothing to forget yet
     period = 60.0 / 96.0  # tapping 96 BPM over music at 120
     first = time.perf_counter()
     for index in range(6):  # the K key, then the button, as a hand taps (each press's time)
         qtbot.wait(max(0, round((first + index * period - time.perf_counter()) * 1000)))
         if index % 2:
-            qtbot.mousePress(stage.tap_button, Qt.MouseButton.LeftButton)
-            qtbot.mouseRelease(stage.tap_button, Qt.MouseButton.LeftButton)
+            qtbot.mousePress(stage.beats.tap_button, Qt.MouseButton.LeftButton)
+            qtbot.mouseRelease(stage.beats.tap_button, Qt.MouseButton.LeftButton)
         else:
             qtbot.keyClick(window, Qt.Key.Key_K)
         if index == 0:
-            assert stage.tap_label.text() == "1 tap: tap again on the next beat"
-            assert not stage.following_taps and window.worker_settings.beat_grid is None
-    assert stage.following_taps and window.worker_settings.beat_grid is stage.tap_tempo
-    grid = stage.tap_tempo.grid()
+            assert stage.beats.tap_label.text() == "1 tap: tap again on the next beat"
+            assert not stage.beats.following_taps and window.worker_settings.beat_grid is None
+    assert stage.beats.following_taps and window.worker_settings.beat_grid is stage.beats.tap_tempo
+    grid = stage.beats.tap_tempo.grid()
     assert abs(grid.tempo_bpm - 96.0) < 2.0  # the event loop's own jitter, averaged
-    assert stage.tap_label.text() == f"{grid.tempo_bpm:.1f} BPM from 6 taps: beats on the taps"
+    assert (
+        stage.beats.tap_label.text() == f"{grid.tempo_bpm:.1f} BPM from 6 taps: beats on the taps"
+    )
     assert stage.state()["tap"] == {"on": True, "tempo_bpm": grid.tempo_bpm}
     qtbot.waitUntil(
         lambda: window.panel.tempo_label.text() == f"{grid.tempo_bpm:.1f} BPM (tap tempo)",
@@ -122,10 +124,10 @@ def test_the_window_beats_on_taps_made_by_key_and_button(qtbot, make_window, mod
     np.testing.assert_allclose(times, grid.anchor + grid.period * beats, atol=1e-6)
     assert np.all(np.diff(beats) == 1)  # every tapped beat, each once, none of the music's
 
-    assert stage.forget_taps_button.isEnabled()
-    qtbot.mouseClick(stage.forget_taps_button, Qt.MouseButton.LeftButton)  # the music's again
-    assert not stage.following_taps and window.worker_settings.beat_grid is None
-    assert stage.tap_label.text() == "off: tap the beat from a bar's first"
+    assert stage.beats.forget_taps_button.isEnabled()
+    qtbot.mouseClick(stage.beats.forget_taps_button, Qt.MouseButton.LeftButton)  # the music's again
+    assert not stage.beats.following_taps and window.worker_settings.beat_grid is None
+    assert stage.beats.tap_label.text() == "off: tap the beat from a bar's first"
     qtbot.wait(1000)
     times = beat_times(qtbot, window, 3.0)
     assert len(times) >= 4 and abs(np.median(np.diff(times)) - 0.5) < 0.03
@@ -139,16 +141,16 @@ def test_a_tap_grid_gives_way_to_the_midi_clock_and_takes_over_from_it(
     now = time.perf_counter()
     stage.perform("tap", (), at=now - 0.5)  # a MIDI pad's taps, stamped as they arrived
     stage.perform("tap", (1,), at=now)
-    assert stage.tap_tempo.grid().period == pytest.approx(0.5)
-    assert window.worker_settings.beat_grid is stage.tap_tempo
+    assert stage.beats.tap_tempo.grid().period == pytest.approx(0.5)
+    assert window.worker_settings.beat_grid is stage.beats.tap_tempo
     stage.perform("midi_clock", (1,))
-    assert window.worker_settings.beat_grid is stage.midi_clock
-    assert not stage.following_taps and stage.tap_tempo.grid() is None
+    assert window.worker_settings.beat_grid is stage.beats.midi_clock
+    assert not stage.beats.following_taps and stage.beats.tap_tempo.grid() is None
     stage.perform("tap", (), at=now + 1.0)
     stage.perform("tap", (), at=now + 1.5)
-    assert window.worker_settings.beat_grid is stage.tap_tempo
-    assert not stage.following_midi_clock and not window.settings.midi_clock_enabled
-    assert stage.tap_tempo.grid().anchor == pytest.approx(now + 1.0)
+    assert window.worker_settings.beat_grid is stage.beats.tap_tempo
+    assert not stage.beats.following_midi_clock and not window.settings.midi_clock_enabled
+    assert stage.beats.tap_tempo.grid().anchor == pytest.approx(now + 1.0)
 
 
 def test_a_held_key_taps_once_while_a_held_plus_keeps_stepping(qtbot, make_window, model_dir):
@@ -164,7 +166,9 @@ def test_a_held_key_taps_once_while_a_held_plus_keeps_stepping(qtbot, make_windo
     for _ in range(3):  # the key held: the system repeats it, slower than a bounce
         qtbot.wait(200)
         press(Qt.Key.Key_K, "k", repeated=True)
-    assert window.stage.tap_tempo.state().run_taps == 1 and not window.stage.following_taps
+    assert (
+        window.stage.beats.tap_tempo.state().run_taps == 1 and not window.stage.beats.following_taps
+    )
     reactivity = window.settings.reactivity
     press(Qt.Key.Key_Plus, "+", repeated=False)
     press(Qt.Key.Key_Plus, "+", repeated=True)
@@ -177,12 +181,12 @@ def test_a_midi_pad_taps_at_the_time_its_message_arrived(qtbot, make_window, mod
     pad = mido.Message("note_on", channel=9, note=36, velocity=100)
     stage.learn_midi("tap")
     stage.on_midi_message(pad, time.perf_counter())  # learnt, not a tap
-    assert stage.tap_tempo.state().run_taps == 0
+    assert stage.beats.tap_tempo.state().run_taps == 0
     arrived = time.perf_counter()
     for beat in range(3):  # stamped on rtmidi's thread 0.4 s apart, handled together here
         stage.on_midi_message(pad, arrived + 0.4 * beat)
-    assert stage.tap_tempo.grid().period == pytest.approx(0.4, abs=1e-9)
-    assert window.worker_settings.beat_grid is stage.tap_tempo
+    assert stage.beats.tap_tempo.grid().period == pytest.approx(0.4, abs=1e-9)
+    assert window.worker_settings.beat_grid is stage.beats.tap_tempo
 
 
 def test_on_the_bar_a_scene_asked_for_starts_on_the_tapped_bar_s_first_beat(

@@ -366,9 +366,9 @@ def _show_window(
     if args.http is not None:
         window.stage.serve_http(args.http)
     if args.link:
-        window.stage.set_link(True)
+        window.stage.beats.set_link(True)
     if args.midi_clock:
-        window.stage.set_midi_clock(True)
+        window.stage.beats.set_midi_clock(True)
     target = dmx_target(args)
     if target is not None:
         window.stage.lights.set_dmx(True, target)

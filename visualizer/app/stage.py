@@ -1,7 +1,8 @@
 """The window's stage side: remote control in (OSC, MIDI, HTTP; a lighting desk's DMX through
-`stage_lights.py`), beat grids (Ableton Link, MIDI clock, taps) and picture and figures out
-(OSC with each control's value as feedback, HTTP, recording, saved pictures, NDI; DMX
-lights through `stage_lights.py`), for a VJ wiring musicscape into a show.
+`stage_lights.py`), beat grids (Ableton Link, MIDI clock, taps: `stage_beats.py`) and
+picture and figures out (OSC with each control's value as feedback, HTTP, recording, saved
+pictures, NDI; DMX lights through `stage_lights.py`), for a VJ wiring musicscape into a
+show.
 
 Everything here runs on the GUI thread. A remote action goes through the same window
 method the keyboard calls (`Stage.perform`), so OSC, HTTP, MIDI, DMX and keys cannot
@@ -33,10 +34,8 @@ from PyQt6.QtWidgets import (
 from visualizer.video_file import VideoFileError
 
 from .audio_sources import CaptureSource, FilePlayback
-from .frame_worker import FramePacket, SetBeatGrid
+from .frame_worker import FramePacket
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
-from .link_sync import LinkSession, LinkUnavailable
-from .midi_clock import MidiClock
 from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
 from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import (
@@ -53,8 +52,8 @@ from .presets import slot_number
 from .recorder import Recorder, RecordingSummary
 from .remote_page import REMOTE_PAGE
 from .scene_director import BIAS, HOLD
+from .stage_beats import StageBeats
 from .stage_lights import StageLights
-from .tap_tempo import TapTempo
 from .wrapped_label import WrappedLabel
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
@@ -62,7 +61,6 @@ TRACK_RESEND_SECONDS = 1.0  # the track goes out when it changes and this often
 CONTROLS_RESEND_SECONDS = 1.0  # every control's value goes out when it changes and this often
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
-GRID_LABEL_MS = 500  # how often the Link and MIDI clock rows say what they follow
 RECORD_SIZE = 720  # pixels, square like the scene
 MASTER_STEPS = 100  # master slider units per 1.0
 
@@ -180,7 +178,6 @@ class Stage(QObject):
         self.picture_label = WrappedLabel("")
         form.addRow(self.picture_button, self.picture_label)
         self.midi_bindings = MidiBindings(window.settings.store)
-        self.midi_clock = MidiClock()  # what the MIDI inputs' clock says, followed or not
         self.midi: MidiInput | None = None
         self.midi_target = QComboBox()
         self.midi_target.addItems(targets())
@@ -201,47 +198,8 @@ class Stage(QObject):
         self.ndi_button.clicked.connect(lambda: self.perform("ndi"))
         self.ndi_label = WrappedLabel("off")
         form.addRow(self.ndi_button, self.ndi_label)
-        self.link_session: LinkSession | None = None
-        self.link_button = QPushButton("Ableton Link")
-        self.link_button.setCheckable(True)
-        self.link_button.setToolTip(
-            "Beats and tempo from the Link session of the show's software (DJ or DAW) on this "
-            "network, while it has peers; musicscape only follows its tempo"
-        )
-        self.link_button.clicked.connect(lambda: self.perform("link"))
-        self.link_label = WrappedLabel("off")
-        form.addRow(self.link_button, self.link_label)
-        self.following_midi_clock = False
-        self.midi_clock_button = QPushButton("MIDI clock")
-        self.midi_clock_button.setCheckable(True)
-        self.midi_clock_button.setToolTip(
-            "Beats and tempo from the MIDI clock of the show's gear (a DJ mixer or player, a "
-            "drum machine, a DAW) on any MIDI input, while it runs"
-        )
-        self.midi_clock_button.clicked.connect(lambda: self.perform("midi_clock"))
-        self.midi_clock_label = WrappedLabel("off")
-        form.addRow(self.midi_clock_button, self.midi_clock_label)
-        self.tap_tempo = TapTempo()
-        self.following_taps = False
-        self.tap_button = QPushButton("Tap (K)")
-        self.tap_button.setToolTip(
-            "Tap the beat, from a bar's first: from the second tap the picture's beats and "
-            "tempo follow the taps; one tap later puts the bar's first beat there"
-        )
-        self.tap_button.pressed.connect(lambda: self.perform("tap"))  # on the press: in time
-        self.forget_taps_button = QPushButton("Forget")
-        self.forget_taps_button.setToolTip("Forget the taps (Shift+K): beats from the music")
-        self.forget_taps_button.clicked.connect(lambda: self.perform("tap", (0,)))
-        self.tap_label = WrappedLabel("")
-        tap_row = QHBoxLayout()
-        tap_row.addWidget(self.tap_label, 1)
-        tap_row.addWidget(self.forget_taps_button)
-        form.addRow(self.tap_button, tap_row)
-        self._show_taps()
+        self.beats = StageBeats(self, form)
         self.lights = StageLights(self, form)
-        self._grid_timer = QTimer(self)
-        self._grid_timer.setInterval(GRID_LABEL_MS)
-        self._grid_timer.timeout.connect(self._show_grids)
         self.master_slider = QSlider(Qt.Orientation.Horizontal)
         self.master_slider.setRange(0, MASTER_STEPS)
         self.master_slider.setValue(MASTER_STEPS)
@@ -263,10 +221,7 @@ class Stage(QObject):
         form.addRow("Blackout fade", self.fade_box)
         layout = window.panel.layout()
         layout.insertWidget(layout.count() - 2, self.box)  # above the hint and the stretch
-        if window.settings.link_enabled:
-            self.set_link(True)
-        elif window.settings.midi_clock_enabled:
-            self.set_midi_clock(True)
+        self.beats.restore()
         self.lights.restore()
 
     # ----- remote control -----
@@ -314,15 +269,16 @@ class Stage(QObject):
                 switch_value(args, window.settings.remember_track_scenes)
             )
         elif action == "link":
-            if not self.set_link(switch_value(args, self.link_session is not None)):
-                return self.link_label.text()
+            beats = self.beats
+            if not beats.set_link(switch_value(args, beats.link_session is not None)):
+                return beats.link_label.text()
         elif action == "midi_clock":
-            self.set_midi_clock(switch_value(args, self.following_midi_clock))
+            self.beats.set_midi_clock(switch_value(args, self.beats.following_midi_clock))
         elif action == "tap":
             if not args or switch_value(args, False):
-                self.tap(time.perf_counter() if at is None else at)
+                self.beats.tap(time.perf_counter() if at is None else at)
             else:
-                self.forget_taps()
+                self.beats.forget_taps()
         elif action == "dmx":
             lights = self.lights
             if not lights.set_dmx(switch_value(args, lights.dmx is not None)):
@@ -373,7 +329,7 @@ class Stage(QObject):
     def open_midi(self) -> bool:
         """Listen to every MIDI input port; the panel says which, or why there are none."""
         try:
-            self.midi = MidiInput(self.midi_clock, self)
+            self.midi = MidiInput(self.beats.midi_clock, self)
         except MidiUnavailable as error:
             self.midi_status = str(error)
             self._show_binding()
@@ -477,114 +433,6 @@ class Stage(QObject):
         self.ndi_button.setChecked(True)
         self.ndi_label.setText(f"sending as '{self.ndi.name}' from the next frame")
         return True
-
-    # ----- beat grids: Ableton Link, MIDI clock, tap tempo (one at a time) -----
-    def set_link(self, on: bool) -> bool:
-        """Join the Ableton Link session on this network (remembered), or leave it; the
-        worker takes its beats from the session's grid while it has peers."""
-        if on and self.link_session is None:
-            try:
-                self.link_session = LinkSession()
-            except LinkUnavailable as error:
-                self.link_button.setChecked(False)
-                self.link_label.setText(str(error))
-                return False
-        elif not on and self.link_session is not None:
-            self.window.link.send(SetBeatGrid(None))
-            self.link_session.close()
-            self.link_session = None
-        if on:
-            self.set_midi_clock(False)
-            self.forget_taps()
-        self.window.settings.link_enabled = on
-        self.link_button.setChecked(on)
-        if on:
-            self.window.link.send(SetBeatGrid(self.link_session))
-        self._show_grids()
-        return True
-
-    def set_midi_clock(self, on: bool) -> None:
-        """Follow the MIDI inputs' clock (remembered), or stop following it: the worker
-        takes its beats from the clock while it runs."""
-        if on:
-            self.set_link(False)
-            self.forget_taps()
-        if on != self.following_midi_clock:
-            self.window.link.send(SetBeatGrid(self.midi_clock if on else None))
-        self.following_midi_clock = on
-        self.window.settings.midi_clock_enabled = on
-        self.midi_clock_button.setChecked(on)
-        self._show_grids()
-
-    def _show_grids(self) -> None:
-        if self.link_session is not None or self.following_midi_clock:
-            self._grid_timer.start()
-        else:
-            self._grid_timer.stop()
-        self._show_link()
-        self._show_midi_clock()
-
-    def _show_link(self) -> None:
-        session = self.link_session
-        peers = 0 if session is None else session.peers
-        tempo = None if session is None else session.tempo_bpm  # None: the last peer left
-        if session is None:
-            text = "off"
-        elif peers == 0 or tempo is None:
-            text = "no peers yet: beats from the music"
-        else:
-            counted = "1 peer" if peers == 1 else f"{peers} peers"
-            text = f"{counted} at {tempo:.1f} BPM: beats on the session's grid"
-        if self.link_label.text() != text:
-            self.link_label.setText(text)
-
-    def _show_midi_clock(self) -> None:
-        clock = self.midi_clock.state()
-        if not self.following_midi_clock:
-            text = "off"
-        elif self.midi is None and self.midi_status:  # MIDI could not be opened
-            text = "no MIDI inputs (MIDI above says why): beats from the music"
-        elif clock.running and clock.tempo_bpm is not None:
-            source = f" from {clock.source}" if clock.source else ""
-            text = f"{clock.tempo_bpm:.1f} BPM{source}: beats on the clock"
-        elif clock.ticking:
-            source = f" ({clock.source})" if clock.source else ""
-            text = f"stopped{source}: beats from the music"
-        else:
-            text = "no clock: beats from the music"
-        if self.midi_clock_label.text() != text:
-            self.midi_clock_label.setText(text)
-
-    def tap(self, at: float) -> None:
-        """A tap of the beat at `at` (tap_tempo.py): from a run's second tap the worker's
-        beats follow the taps (Link and the MIDI clock go off: one grid at a time)."""
-        self.tap_tempo.tap(at)
-        if not self.following_taps and self.tap_tempo.state().tempo_bpm is not None:
-            self.set_link(False)
-            self.set_midi_clock(False)
-            self.window.link.send(SetBeatGrid(self.tap_tempo))
-            self.following_taps = True
-        self._show_taps()
-
-    def forget_taps(self) -> None:
-        """Forget the taps: the beats come from the music (or the grid turned on next)."""
-        if self.following_taps:
-            self.window.link.send(SetBeatGrid(None))
-            self.following_taps = False
-        self.tap_tempo.forget()
-        self._show_taps()
-
-    def _show_taps(self) -> None:
-        taps = self.tap_tempo.state()
-        if taps.tempo_bpm is not None:
-            counted = f" from {taps.run_taps} taps" if taps.run_taps > 1 else ""
-            text = f"{taps.tempo_bpm:.1f} BPM{counted}: beats on the taps"
-        elif taps.run_taps == 1:
-            text = "1 tap: tap again on the next beat"
-        else:
-            text = "off: tap the beat from a bar's first"
-        self.tap_label.setText(text)
-        self.forget_taps_button.setEnabled(taps.run_taps > 0 or taps.tempo_bpm is not None)
 
     # ----- saved pictures -----
     def save_picture(self) -> Path | None:
@@ -750,15 +598,7 @@ class Stage(QObject):
             "test_card": window.canvas.test_card,
             "mirror": window.canvas.orientation.mirrored,
             "remember_scenes": settings.remember_track_scenes,
-            "link": {
-                "on": self.link_session is not None,
-                "peers": 0 if self.link_session is None else self.link_session.peers,
-            },
-            "midi_clock": {
-                "on": self.following_midi_clock,
-                "running": self.midi_clock.state().running,
-            },
-            "tap": {"on": self.following_taps, "tempo_bpm": self.tap_tempo.state().tempo_bpm},
+            **self.beats.state(),
             **self.lights.state(),
         }
         source, heard = window.source, window.now_playing.track
@@ -821,8 +661,8 @@ class Stage(QObject):
             "test_card": window.canvas.test_card,
             "mirror": window.canvas.orientation.mirrored,
             "remember_scenes": settings.remember_track_scenes,
-            "link": self.link_session is not None,
-            "midi_clock": self.following_midi_clock,
+            "link": self.beats.link_session is not None,
+            "midi_clock": self.beats.following_midi_clock,
             "dmx": lights.dmx is not None,
             "dmx_in": lights.dmx_in is not None,
             "record": self.recorder is not None,
@@ -921,8 +761,5 @@ class Stage(QObject):
             self.midi.close()
             self.midi = None
         self.set_ndi(False)
-        self._grid_timer.stop()
+        self.beats.close()
         self.lights.close()
-        if self.link_session is not None:  # leaves the session; the setting stays as it was
-            self.link_session.close()
-            self.link_session = None
