@@ -16,7 +16,7 @@ from visualizer.app import _show_window, add_arguments
 from visualizer.app.app_settings import AppSettings, settings_from_file
 from visualizer.app.canvas_orientation import ROTATIONS, CanvasOrientation
 from visualizer.app.frame_stats import FrameStats
-from visualizer.app.scene_canvas import SceneCanvas
+from visualizer.app.scene_canvas import CanvasPreview, SceneCanvas
 from visualizer.app.show_log import ShowLog
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
@@ -107,6 +107,30 @@ def test_a_quarter_turn_lays_the_picture_out_in_the_turned_area(qtbot):
     canvas.set_fill(True)
     assert canvas.target_rect() == QRectF(-100, 0, 400, 400)
     assert (grabbed(canvas).reshape(-1, 3).sum(axis=1) > 0).all()  # no bar anywhere
+
+
+def test_the_preview_shows_the_canvas_upright_and_counts_no_frame(qtbot):
+    """The main window's preview of a canvas alone on another screen shows what the
+    audience sees: the picture upright, however the canvas turns it for its projector."""
+    canvas = SceneCanvas(FrameStats())
+    qtbot.addWidget(canvas)
+    canvas.resize(240, 360)
+    canvas.set_orientation(CanvasOrientation(90, True))
+    canvas.show_frame(1, quadrants(), None)
+    preview = CanvasPreview(canvas)
+    qtbot.addWidget(preview)
+    preview.resize(200, 200)
+    shown = grabbed(preview)
+    assert [tuple(shown[y, x]) for y, x in ((50, 50), (50, 150), (150, 50), (150, 150))] == [
+        RED,
+        GREEN,
+        BLUE,
+        WHITE,
+    ]
+    assert canvas.frames_painted == 0 and len(canvas.stats.display_times) == 0
+    canvas.set_test_card(True)
+    assert tuple(grabbed(preview)[0, 100]) == WHITE  # the card's top edge, at the top
+    assert canvas.frames_painted == 0
 
 
 def test_a_stored_rotation_that_is_not_a_quarter_turn_reads_as_none(tmp_path):

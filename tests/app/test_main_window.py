@@ -265,12 +265,23 @@ def test_keyboard_shortcuts(qtbot, make_window, model_dir):
 
 def test_canvas_alone_on_a_screen_and_back(qtbot, make_window, model_dir):
     window = make_window(model_dir)
-    window.detach_canvas(QGuiApplication.primaryScreen())
+    window.show()
+    screen = QGuiApplication.primaryScreen()
+    window.detach_canvas(screen)
     assert window.canvas.window() is window.canvas_window
     qtbot.waitUntil(window.canvas_window.isFullScreen, timeout=2000)
-    wait_for_frames(qtbot, window, 5)  # frames still reach the detached canvas
+    assert window.preview.isVisible()  # what the canvas shows, here
+    assert window.preview_label.text() == (
+        f"The canvas is alone on {screen_name(screen.name())}; here is what it shows, upright. "
+        "Esc or S brings it back."
+    )
+    paints = window.preview.paints
+    wait_for_frames(qtbot, window, 5)  # frames still reach the detached canvas...
+    qtbot.waitUntil(lambda: window.preview.paints >= paints + 3, timeout=2000)  # ...and it
     qtbot.keyClick(window.canvas_window, Qt.Key.Key_Escape)
     assert window.canvas_window is None and window.canvas.window() is window
+    assert not window.preview.isVisible() and not window.preview_label.isVisible()
+    assert window.canvas_holder.layout().indexOf(window.canvas) == 0 and window.canvas.isVisible()
 
 
 def test_a_canvas_whose_screen_goes_comes_back_and_returns_with_it(

@@ -22,6 +22,7 @@ from PyQt6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QInputDialog,
+    QLabel,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -46,7 +47,7 @@ from .now_playing import NowPlaying
 from .playlist import Playlist
 from .presets import PresetError
 from .sample_ring import SampleRing
-from .scene_canvas import SceneCanvas
+from .scene_canvas import CanvasPreview, SceneCanvas
 from .scene_controls import SceneControls
 from .screen_saver import QtDBus, ScreenSaverInhibitor
 from .show_log import ShowLog
@@ -164,6 +165,14 @@ class MainWindow(QMainWindow):
         holder_layout = QVBoxLayout(self.canvas_holder)
         holder_layout.setContentsMargins(0, 0, 0, 0)
         holder_layout.addWidget(self.canvas)
+        self.preview = CanvasPreview(self.canvas)
+        self.preview_label = QLabel()
+        self.preview_label.setStyleSheet("color: gray;")
+        self.preview_label.setWordWrap(True)
+        holder_layout.addWidget(self.preview, 1)
+        holder_layout.addWidget(self.preview_label)
+        self.preview.hide()
+        self.preview_label.hide()
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.canvas_holder)
         self.splitter.addWidget(self.spectrogram)
@@ -386,6 +395,8 @@ class MainWindow(QMainWindow):
         if packet is None:
             return
         self.canvas.show_frame(packet.sequence, self.stage.frame(packet), packet.onset_time)
+        if self.canvas_window is not None:
+            self.preview.update()
         if packet.spectrogram_layout is not self.spectrogram.layout_:
             self.spectrogram.set_layout(packet.spectrogram_layout)
         if packet.spectrogram is not None and self.spectrogram.isVisible():
@@ -517,12 +528,20 @@ class MainWindow(QMainWindow):
         window.setScreen(screen)
         window.move(screen.geometry().topLeft())
         window.showFullScreen()
+        self.preview_label.setText(
+            f"The canvas is alone on {screen_name(screen.name())}; here is what it shows, "
+            "upright. Esc or S brings it back."
+        )
+        self.preview.show()
+        self.preview_label.show()
 
     def attach_canvas(self) -> None:
         """The canvas back in this window."""
         window, self.canvas_window = self.canvas_window, None
         if window is not None:
-            self.canvas_holder.layout().addWidget(self.canvas)
+            self.preview.hide()
+            self.preview_label.hide()
+            self.canvas_holder.layout().insertWidget(0, self.canvas)
             self.canvas.show()
 
     def _canvas_window_closed(self) -> None:

@@ -209,15 +209,23 @@ class SceneCanvas(QWidget):
             self.unsetCursor()
         super().mouseMoveEvent(event)
 
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        painter = QPainter(self)
+    def paint_view(
+        self, painter: QPainter, width: int, height: int, orientation: CanvasOrientation
+    ) -> None:
+        """What the canvas shows (the scene and its title card, or the test card) painted on
+        `width` x `height` as `orientation` turns it: the canvas's own paint, and its
+        preview's."""
         image = None if self.test_card else self._image
-        paint_picture(painter, image, self.width(), self.height(), self.orientation, self.fill)
+        paint_picture(painter, image, width, height, orientation, self.fill)
+        area = QRectF(0, 0, *orientation.picture_size(width, height))
         if self.test_card:
-            area = self.picture_area()
             paint_test_card(painter, area.width(), area.height(), self.test_card_lines())
         elif self.title_showing() is not None:
-            self._paint_title(painter)
+            self._paint_title(painter, area)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        self.paint_view(painter, self.width(), self.height(), self.orientation)
         painter.end()
         if self._unshown is not None:
             sequence, onset_time = self._unshown
@@ -225,10 +233,13 @@ class SceneCanvas(QWidget):
             self.frames_painted += 1
             self.stats.displayed(sequence, onset_time, time.perf_counter())
 
-    def _paint_title(self, painter: QPainter) -> None:
-        """The title card over the visible scene's lower left, at its opacity now: drawn
-        once per title and scene size (`_title_card`), then only blended each frame."""
-        scene = self.target_rect().intersected(self.picture_area())
+    def _paint_title(self, painter: QPainter, area: QRectF) -> None:
+        """The title card over the visible scene's lower left in the picture `area`, at its
+        opacity now: drawn once per title and scene size (`_title_card`), then only blended
+        each frame."""
+        scene = area
+        if self._image is not None:
+            scene = picture_rect(self._image, area, self.fill).intersected(area)
         card = self._title_card(round(scene.width()), round(scene.height()))
         painter.setOpacity(title_opacity(time.perf_counter() - self._title_started))
         strip = card.height() / card.devicePixelRatio()
@@ -275,3 +286,23 @@ class SceneCanvas(QWidget):
         painter.end()
         self._card_cache = (key, card)
         return card
+
+
+class CanvasPreview(QWidget):
+    """What `canvas` shows, upright (not turned or mirrored: as the audience sees it), for
+    the main window while the canvas is alone on another screen. It paints only when asked
+    (`update`, once per frame the canvas gets) and counts in no frame figure."""
+
+    def __init__(self, canvas: SceneCanvas, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.canvas = canvas
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(160, 90)
+        self.paints = 0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        self.canvas.paint_view(painter, self.width(), self.height(), CanvasOrientation())
+        painter.end()
+        self.paints += 1
