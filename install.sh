@@ -4,7 +4,7 @@
 #   ./install.sh          the app (ONNX Runtime on CPU)
 #   ./install.sh --gpu    the app with onnxruntime-gpu (CUDA) instead
 #   ./install.sh --train  also torch and the training/export tools
-#   ./install.sh --vj     also OSC and MIDI control (python-osc, mido, python-rtmidi)
+#   ./install.sh --vj     also OSC and MIDI control (python-osc, mido, python-rtmidi, zeroconf)
 #   ./install.sh --ndi    also NDI output (cyndilib, which bundles Vizrt's NDI runtime)
 #   ./install.sh --link   also Ableton Link (LinkPython-extern, with Ableton's GPL Link)
 #   ./install.sh --dev    training tools, OSC/MIDI, NDI, Link, plus the test tools (CI's)

@@ -66,9 +66,9 @@ def osc_window(make_window, model_dir, receiver):
     assert window.stage.listen_osc(0)
     assert window.stage.send_osc("127.0.0.1", receiver.port)
     client = SimpleUDPClient("127.0.0.1", window.stage.osc_in.port)
-    assert window.stage.osc_label.text() == (
-        f"in: UDP port {window.stage.osc_in.port}; out: 127.0.0.1:{receiver.port}"
-    )
+    port, label = window.stage.osc_in.port, window.stage.osc_label.text()
+    assert label.startswith(f"in: UDP port {port}; OSCQuery on TCP port {port}, ")
+    assert label.endswith(f"; out: 127.0.0.1:{receiver.port}")
     return window, client
 
 

@@ -71,6 +71,23 @@ OUTPUT_ADDRESSES = {
     "beat": "double: the beat's audio time, seconds on this machine's monotonic clock "
     "(Python's time.perf_counter), sent once per beat as soon as it is seen",
 }
+# The addresses that switch something on (1) or off (0), and toggle it with no argument.
+SWITCHES = (
+    "on_beat",
+    "on_bar",
+    "blackout",
+    "fullscreen",
+    "titles",
+    "test_card",
+    "mirror",
+    "remember_scenes",
+    "link",
+    "midi_clock",
+    "dmx",
+    "dmx_in",
+    "record",
+    "ndi",
+)
 # And feedback: each INPUT_ADDRESSES control that holds a value goes out on its own address
 # (a float: the number, or a switch's 0 / 1) when it changes and every second
 # (Stage.control_values), so a control surface shows the show's state.

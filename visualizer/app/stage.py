@@ -46,6 +46,7 @@ from .osc_control import (
     OscSender,
     OscUnavailable,
 )
+from .osc_query import Announcement, OscQueryServer, OscQueryUnavailable
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
 from .presets import slot_number
@@ -58,6 +59,7 @@ from .wrapped_label import WrappedLabel
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
 TRACK_RESEND_SECONDS = 1.0  # the track goes out when it changes and this often
+OSC_QUERY_PUBLISH_MS = 250  # how fresh the values OSCQuery answers with are
 CONTROLS_RESEND_SECONDS = 1.0  # every control's value goes out when it changes and this often
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
@@ -136,6 +138,12 @@ class Stage(QObject):
         self.window = window
         self.level = OutputLevel(window.settings.blackout_fade_seconds)
         self.osc_in: OscListener | None = None
+        self.osc_query: OscQueryServer | None = None
+        self.osc_announcement: Announcement | None = None
+        self._osc_query_problem = ""
+        self._query_timer = QTimer(self)
+        self._query_timer.setInterval(OSC_QUERY_PUBLISH_MS)
+        self._query_timer.timeout.connect(self._publish_osc_query)
         self.osc_out: OscSender | None = None
         self._latest: FramePacket | None = None
         self._black: np.ndarray | None = None
@@ -512,7 +520,9 @@ class Stage(QObject):
             recorder.add_audio(self._ring_scratch[:count].copy(), ring.sample_rate, last_time)
 
     def listen_osc(self, port: int) -> bool:
-        """--osc-in PORT (0: any free port; `osc_in.port` says which)."""
+        """--osc-in PORT (0: any free port; `osc_in.port` says which), with its address space
+        served by OSCQuery on the TCP port of the same number and announced on the network
+        (osc_query.py); a TCP port in use is said in the OSC row, and OSC goes on."""
         try:
             self.osc_in = OscListener(port, parent=self)
         except OscUnavailable as error:
@@ -520,8 +530,24 @@ class Stage(QObject):
             return False
         self.osc_in.received.connect(self._perform_osc)
         self.osc_in.rejected.connect(lambda text: self.window.set_fault(REMOTE_FAULT, text))
+        try:
+            self.osc_query = OscQueryServer(self.osc_in.port, self.osc_in.port)
+        except OscQueryUnavailable as error:
+            self._osc_query_problem = str(error)
+        else:
+            self.osc_announcement = Announcement(
+                self.osc_query.port, self.osc_in.port, local_addresses()
+            )
+            self._publish_osc_query()
+            self._query_timer.start()
         self._show_osc()
         return True
+
+    def _publish_osc_query(self) -> None:
+        """The controls' values to OSCQuery, and the announcement's news to the OSC row."""
+        categories = self.window.runtime.metadata.categories if self.window.runtime else ()
+        self.osc_query.publish(tuple(categories), self.control_values())
+        self._show_osc()
 
     def send_osc(self, host: str, port: int) -> bool:
         """--osc-out HOST:PORT: figures at 40 Hz and every beat as it is seen."""
@@ -538,9 +564,16 @@ class Stage(QObject):
         parts = []
         if self.osc_in is not None:
             parts.append(f"in: UDP port {self.osc_in.port}")
+        if self.osc_query is not None:
+            status = self.osc_announcement.status
+            parts.append(f"OSCQuery on TCP port {self.osc_query.port}, {status}")
+        elif self._osc_query_problem:
+            parts.append(f"no OSCQuery: {self._osc_query_problem}")
         if self.osc_out is not None:
             parts.append(f"out: {self.osc_out.host}:{self.osc_out.port}")
-        self.osc_label.setText("; ".join(parts))
+        text = "; ".join(parts)
+        if self.osc_label.text() != text:
+            self.osc_label.setText(text)
 
     # ----- what goes out -----
     def beat(self, audio_time: float) -> None:
@@ -753,6 +786,11 @@ class Stage(QObject):
         if self.osc_in is not None:
             self.osc_in.close()
             self.osc_in = None
+        self._query_timer.stop()
+        if self.osc_query is not None:
+            self.osc_query.close()
+            self.osc_announcement.close()
+            self.osc_query = self.osc_announcement = None
         self.osc_out = None
         if self.http is not None:
             self.http.close()

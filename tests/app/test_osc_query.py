@@ -1,0 +1,165 @@
+"""OSCQuery: the address space as JSON with known answers (types, ranges, values, the HTTP
+statuses of the proposal), then against the running window: a real HTTP client on the TCP
+port of `--osc-in`'s number reads values that a real OSC message changed, zeroconf finds
+the announcement, and a TCP port in use leaves OSC working and says so."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from pythonosc.udp_client import SimpleUDPClient
+
+from visualizer.app.osc_control import INPUT_ADDRESSES, SWITCHES
+from visualizer.app.osc_query import (
+    ACCESS_READ_WRITE,
+    ACCESS_WRITE,
+    JSON_SERVICE,
+    Announcement,
+    answer,
+    namespace,
+)
+from visualizer.app.presets import PRESET_SLOTS
+
+CATEGORIES = ("desert", "mountain", "sky", "water")
+VALUES = {"master": 0.5, "reactivity": 1.25, "blackout": 1.0, "titles": 0.0}
+
+
+def get(port: int, target: str) -> tuple[int, dict | None]:
+    """A real HTTP GET on loopback: the status and the JSON (None for no body)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{target}", timeout=5) as reply:
+            body = reply.read()
+            return reply.status, json.loads(body) if body else None
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def test_each_address_is_described_by_its_kind():
+    methods = namespace(CATEGORIES, VALUES)["CONTENTS"]["musicscape"]["CONTENTS"]
+    assert set(methods) == set(INPUT_ADDRESSES)
+    assert methods["master"] == {
+        "FULL_PATH": "/musicscape/master",
+        "DESCRIPTION": INPUT_ADDRESSES["master"],
+        "TYPE": "f",
+        "RANGE": [{"MIN": 0.0, "MAX": 1.0}],
+        "ACCESS": ACCESS_READ_WRITE,
+        "VALUE": [0.5],
+    }
+    assert methods["reactivity"]["RANGE"] == [{"MIN": 0.0, "MAX": 3.0}]
+    assert (methods["blackout"]["TYPE"], methods["blackout"]["VALUE"]) == ("i", [1])
+    assert methods["titles"]["VALUE"] == [0] and methods["titles"]["RANGE"] == [
+        {"MIN": 0, "MAX": 1}
+    ]
+    assert methods["hold"]["RANGE"] == [{"VALS": list(CATEGORIES)}]
+    assert methods["hold"]["TYPE"] == "s" and methods["hold"]["ACCESS"] == ACCESS_WRITE
+    assert methods["preset"]["RANGE"] == [{"MIN": 1, "MAX": PRESET_SLOTS}]
+    for trigger in ("auto", "next", "picture", "tap"):
+        assert methods[trigger]["TYPE"] == "N" and methods[trigger]["ACCESS"] == ACCESS_WRITE
+    assert methods["on_bar"]["ACCESS"] == ACCESS_WRITE  # no value given: not readable
+
+
+def test_the_proposal_s_queries_and_statuses():
+    root = namespace(CATEGORIES, VALUES)
+    host = {
+        "NAME": "musicscape",
+        "EXTENSIONS": {"ACCESS": True, "VALUE": True, "RANGE": True, "DESCRIPTION": True},
+        "OSC_PORT": 9000,
+        "OSC_TRANSPORT": "UDP",
+    }
+    assert answer(root, 9000, "/?HOST_INFO") == (200, host)
+    assert answer(root, 9000, "/musicscape/master?HOST_INFO") == (200, host)  # any path
+    assert answer(root, 9000, "/") == (200, root)
+    assert answer(root, 9000, "/musicscape/") == (200, root["CONTENTS"]["musicscape"])
+    assert answer(root, 9000, "/musicscape/master?VALUE") == (200, {"VALUE": [0.5]})
+    assert answer(root, 9000, "/musicscape/master?RANGE#fragment") == (
+        200,
+        {"RANGE": [{"MIN": 0.0, "MAX": 1.0}]},
+    )
+    assert answer(root, 9000, "/musicscape/auto?RANGE") == (200, {})  # a trigger has none
+    assert answer(root, 9000, "/musicscape/auto?VALUE") == (204, None)  # write-only
+    assert answer(root, 9000, "/musicscape/nothing") == (404, None)
+    assert answer(root, 9000, "/musicscape/master?GABBAGABBAHEY") == (400, None)
+
+
+def test_the_window_serves_its_controls_and_their_values(qtbot, make_window, model_dir):
+    window = make_window(model_dir)
+    stage = window.stage
+    assert stage.listen_osc(0)
+    port = stage.osc_in.port
+    assert stage.osc_query.port == port  # TCP, the same number as OSC's UDP
+    assert get(port, "/?HOST_INFO")[1]["OSC_PORT"] == port
+    status, tree = get(port, "/musicscape")
+    assert status == 200
+    assert tree["CONTENTS"]["hold"]["RANGE"] == [{"VALS": list(window.runtime.metadata.categories)}]
+    assert tree["CONTENTS"]["master"]["VALUE"] == [1.0]
+    assert set(stage.control_values()) >= set(SWITCHES)  # every switch has a value to read
+    SimpleUDPClient("127.0.0.1", port).send_message("/musicscape/master", [0.25])
+    qtbot.waitUntil(lambda: get(port, "/musicscape/master?VALUE")[1] == {"VALUE": [0.25]})
+    window.set_mirrored(True)
+    qtbot.waitUntil(lambda: get(port, "/musicscape/mirror?VALUE")[1] == {"VALUE": [1]})
+    assert f"OSCQuery on TCP port {port}" in stage.osc_label.text()
+    stage.close()
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+def test_the_announcement_is_found_on_the_network(qtbot, make_window, model_dir):
+    zeroconf = pytest.importorskip("zeroconf")
+    window = make_window(model_dir)
+    assert window.stage.listen_osc(0)
+    port = window.stage.osc_query.port
+    qtbot.waitUntil(
+        lambda: "announced as 'musicscape on" in window.stage.osc_label.text(), timeout=10_000
+    )
+    found = {}
+
+    class Listener(zeroconf.ServiceListener):
+        def add_service(self, browser_zeroconf, kind, name):
+            info = browser_zeroconf.get_service_info(kind, name, timeout=3000)
+            if info is not None:
+                found[name] = info.port
+
+        def update_service(self, *args):
+            """Not needed: the service is only looked for."""
+
+        def remove_service(self, *args):
+            """Not needed: the service is only looked for."""
+
+    browser_zeroconf = zeroconf.Zeroconf()
+    try:
+        zeroconf.ServiceBrowser(browser_zeroconf, JSON_SERVICE, Listener())
+        deadline = time.monotonic() + 10
+        while port not in found.values() and time.monotonic() < deadline:
+            qtbot.wait(100)
+    finally:
+        browser_zeroconf.close()
+    assert port in found.values(), found
+
+
+def test_a_tcp_port_in_use_leaves_osc_working_and_says_so(qtbot, make_window, model_dir):
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        window = make_window(model_dir)
+        assert window.stage.listen_osc(port)  # UDP of that number is free
+        assert window.stage.osc_query is None
+        assert f"no OSCQuery: cannot serve OSCQuery on TCP port {port}: " in (
+            window.stage.osc_label.text()
+        )
+        SimpleUDPClient("127.0.0.1", port).send_message("/musicscape/master", [0.5])
+        qtbot.waitUntil(lambda: window.stage.level.master == 0.5)
+
+
+def test_without_zeroconf_the_announcement_says_which_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "zeroconf", None)  # as if it were not installed
+    announcement = Announcement(9000, 9000, {"127.0.0.1"})
+    announcement._thread.join(timeout=5)
+    assert announcement.status == "not announced (zeroconf missing: pip install '.[vj]')"
+    announcement.close()

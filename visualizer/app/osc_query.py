@@ -1,0 +1,238 @@
+"""OSCQuery: the OSC address space `--osc-in` takes, described as JSON over HTTP, so show
+software (Chataigne, TouchDesigner, Vezér, Open Stage Control, VRChat-style tools) lists
+musicscape's controls, their types, ranges, current values and descriptions, with no one
+typing them in (Vidvox's OSCQuery proposal).
+
+The HTTP server runs on the TCP port of the OSC listener's number (the proposal's default:
+its HOST_INFO names the OSC port all the same) and is announced on the local network by
+zeroconf (mDNS) as `_oscjson._tcp`, with the OSC port itself as `_osc._udp` (how TouchOSC
+and similar surfaces find OSC hosts). zeroconf is part of the `vj` extra; without it the
+JSON is still served and the OSC row says the announcement is missing.
+
+Read only: a GET never changes the show (control goes over OSC). The GUI thread publishes
+the controls' values (`OscQueryServer.publish`), replacing one dict that the server's
+threads read; they never touch the window. Values are as fresh as the last publish.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+from .midi_control import CONTINUOUS
+from .osc_control import INPUT_ADDRESSES, PREFIX, SWITCHES
+from .presets import PRESET_SLOTS
+
+APP_NAME = "musicscape"
+JSON_SERVICE = "_oscjson._tcp.local."
+OSC_SERVICE = "_osc._udp.local."
+ACCESS_NONE, ACCESS_WRITE, ACCESS_READ_WRITE = 0, 2, 3
+EXTENSIONS = ("ACCESS", "VALUE", "RANGE", "DESCRIPTION")
+ATTRIBUTES = ("FULL_PATH", "CONTENTS", "TYPE", *EXTENSIONS)
+CATEGORY_ACTIONS = ("hold", "bias")
+SLOT_ACTIONS = ("preset", "store_preset")
+
+
+class OscQueryUnavailable(RuntimeError):
+    """The TCP port cannot be used; the message says why."""
+
+
+def method_node(action: str, categories: tuple[str, ...], values: dict[str, float]) -> dict:
+    """The JSON object that describes `/musicscape/ACTION`: a float with its range for a
+    continuous control, an int 0-1 for a switch, a category name for hold and bias, a slot
+    number for the presets, a bare trigger ("N") for the rest; VALUE where `values` (the
+    stage's `control_values`) holds one."""
+    node = {"FULL_PATH": PREFIX + action, "DESCRIPTION": INPUT_ADDRESSES[action]}
+    if action in CONTINUOUS:
+        low, high = CONTINUOUS[action]
+        node |= {"TYPE": "f", "RANGE": [{"MIN": low, "MAX": high}]}
+    elif action in SWITCHES:
+        node |= {"TYPE": "i", "RANGE": [{"MIN": 0, "MAX": 1}]}
+    elif action in CATEGORY_ACTIONS:
+        node |= {"TYPE": "s", "RANGE": [{"VALS": list(categories)}]}
+    elif action in SLOT_ACTIONS:
+        node |= {"TYPE": "i", "RANGE": [{"MIN": 1, "MAX": PRESET_SLOTS}]}
+    else:
+        node |= {"TYPE": "N"}
+    if action in values:
+        value = values[action]
+        node |= {
+            "ACCESS": ACCESS_READ_WRITE,
+            "VALUE": [int(value) if action in SWITCHES else value],
+        }
+    else:
+        node["ACCESS"] = ACCESS_WRITE
+    return node
+
+
+def namespace(categories: tuple[str, ...], values: dict[str, float]) -> dict:
+    """The whole address space: the root container, `/musicscape`, and its methods."""
+    container = PREFIX.rstrip("/")
+    methods = {action: method_node(action, categories, values) for action in INPUT_ADDRESSES}
+    return {
+        "FULL_PATH": "/",
+        "ACCESS": ACCESS_NONE,
+        "DESCRIPTION": APP_NAME,
+        "CONTENTS": {
+            container.lstrip("/"): {
+                "FULL_PATH": container,
+                "ACCESS": ACCESS_NONE,
+                "DESCRIPTION": "the show's controls: the keys, the panel and the remotes' actions",
+                "CONTENTS": methods,
+            }
+        },
+    }
+
+
+def host_info(osc_port: int) -> dict:
+    return {
+        "NAME": APP_NAME,
+        "EXTENSIONS": dict.fromkeys(EXTENSIONS, True),
+        "OSC_PORT": osc_port,
+        "OSC_TRANSPORT": "UDP",
+    }
+
+
+def find_node(root: dict, path: str) -> dict | None:
+    """The node at an OSC address path ("/" the root), else None."""
+    node = root
+    for part in filter(None, path.split("/")):
+        node = node.get("CONTENTS", {}).get(part)
+        if node is None:
+            return None
+    return node
+
+
+def answer(root: dict, osc_port: int, target: str) -> tuple[int, dict | None]:
+    """The HTTP status and JSON for a GET of `target` (path and query): HOST_INFO at any
+    path; a node whole; one attribute of it ({} when the node has none of it, 204 for the
+    VALUE of a write-only method); 404 for no such node, 400 for an attribute this server
+    does not know."""
+    parts = urlsplit(target)
+    query = unquote(parts.query)
+    if query == "HOST_INFO":
+        return 200, host_info(osc_port)
+    node = find_node(root, unquote(parts.path))
+    if node is None:
+        return 404, None
+    if not query:
+        return 200, node
+    if query not in ATTRIBUTES:
+        return 400, None
+    if query == "VALUE" and node.get("ACCESS") == ACCESS_WRITE:
+        return 204, None
+    return 200, {query: node[query]} if query in node else {}
+
+
+class OscQueryServer:
+    """Serves `answer` on a TCP port from threads of its own; `publish` (GUI thread) gives
+    it the categories and the controls' values."""
+
+    def __init__(self, port: int, osc_port: int, host: str = "0.0.0.0"):
+        self.osc_port = osc_port
+        self._root = namespace((), {})
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format, *args) -> None:  # noqa: A002 - the base's name
+                """Quiet: a show's log is not a web server's."""
+
+            def do_GET(self) -> None:  # noqa: N802 - the base's name
+                status, body = answer(server._root, server.osc_port, self.path)
+                payload = b"" if body is None else json.dumps(body).encode()
+                self.send_response(status)
+                if status != 204:
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if status != 204:
+                    self.wfile.write(payload)
+
+        try:
+            self._http = ThreadingHTTPServer((host, port), Handler)
+        except OSError as error:
+            raise OscQueryUnavailable(
+                f"cannot serve OSCQuery on TCP port {port}: {error}"
+            ) from error
+        self._http.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, name="oscquery", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return int(self._http.server_address[1])
+
+    def publish(self, categories: tuple[str, ...], values: dict[str, float]) -> None:
+        """The address space with these values, for the next requests (one reference
+        replaced: a request reads the old space or the new, never half of one)."""
+        self._root = namespace(categories, values)
+
+    def close(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+        self._thread.join(timeout=2.0)
+
+
+class Announcement:
+    """The OSCQuery server (`_oscjson._tcp`) and the OSC port (`_osc._udp`) announced on the
+    local network by zeroconf, from a thread of its own (registering takes about 2 s of
+    probing). `status` says how it went, for the OSC row."""
+
+    def __init__(self, json_port: int, osc_port: int, addresses: set[str]):
+        self.status = "announcing on the network…"
+        self._zeroconf = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._announce,
+            args=(json_port, osc_port, sorted(addresses)),
+            name="oscquery-announce",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _announce(self, json_port: int, osc_port: int, addresses: list[str]) -> None:
+        try:
+            from zeroconf import ServiceInfo, Zeroconf
+        except ImportError:
+            self.status = "not announced (zeroconf missing: pip install '.[vj]')"
+            return
+        host = socket.gethostname()
+        packed = [socket.inet_aton(address) for address in addresses or ["127.0.0.1"]]
+        try:
+            self._zeroconf = Zeroconf()
+            for service, port in ((JSON_SERVICE, json_port), (OSC_SERVICE, osc_port)):
+                if self._stop.is_set():
+                    return
+                info = ServiceInfo(
+                    service,
+                    f"{APP_NAME} on {host}.{service}",
+                    port=port,
+                    addresses=packed,
+                    server=f"{host}.local.",
+                )
+                # another musicscape on this machine: "musicscape on host (2)"
+                self._zeroconf.register_service(info, allow_name_change=True)
+        except Exception as error:  # noqa: BLE001 - any failure is said, never raised
+            self.status = f"not announced: {error}"
+            return
+        self.status = f"announced as '{info.name.removesuffix('.' + service)}'"
+
+    def close(self) -> None:
+        """Withdraw the announcement (zeroconf sends goodbyes; about 0.3 s, off the GUI
+        thread)."""
+        self._stop.set()
+
+        def withdraw() -> None:
+            self._thread.join()
+            if self._zeroconf is not None:
+                self._zeroconf.unregister_all_services()
+                self._zeroconf.close()
+
+        threading.Thread(target=withdraw, name="oscquery-withdraw", daemon=True).start()
