@@ -163,3 +163,19 @@ def test_without_zeroconf_the_announcement_says_which_extra(monkeypatch):
     announcement._thread.join(timeout=5)
     assert announcement.status == "not announced (zeroconf missing: pip install '.[vj]')"
     announcement.close()
+
+
+def test_closing_withdraws_the_announcement(qtbot, make_window, model_dir):
+    zeroconf = pytest.importorskip("zeroconf")
+    window = make_window(model_dir)
+    assert window.stage.listen_osc(0)
+    qtbot.waitUntil(lambda: "announced as" in window.stage.osc_label.text(), timeout=10_000)
+    name = window.stage.osc_announcement.status.split("'")[1] + "." + JSON_SERVICE
+    looker = zeroconf.Zeroconf()
+    try:
+        assert looker.get_service_info(JSON_SERVICE, name, timeout=3000) is not None
+        window.stage.close()  # the goodbyes go before close returns
+        qtbot.wait(500)
+        assert looker.get_service_info(JSON_SERVICE, name, timeout=1000) is None
+    finally:
+        looker.close()

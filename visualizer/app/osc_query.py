@@ -32,6 +32,7 @@ OSC_SERVICE = "_osc._udp.local."
 ACCESS_NONE, ACCESS_WRITE, ACCESS_READ_WRITE = 0, 2, 3
 EXTENSIONS = ("ACCESS", "VALUE", "RANGE", "DESCRIPTION")
 ATTRIBUTES = ("FULL_PATH", "CONTENTS", "TYPE", *EXTENSIONS)
+WITHDRAW_SECONDS = 1.0  # the longest the app's close waits for the goodbyes
 CATEGORY_ACTIONS = ("hold", "bias")
 SLOT_ACTIONS = ("preset", "store_preset")
 
@@ -225,8 +226,10 @@ class Announcement:
         self.status = f"announced as '{info.name.removesuffix('.' + service)}'"
 
     def close(self) -> None:
-        """Withdraw the announcement (zeroconf sends goodbyes; about 0.3 s, off the GUI
-        thread)."""
+        """Withdraw the announcement: zeroconf sends goodbyes (about 0.3 s here), so other
+        machines drop musicscape from their lists at once rather than when the records
+        expire. Waited for up to WITHDRAW_SECONDS (the app is closing; an announcement
+        still probing had published nothing to withdraw)."""
         self._stop.set()
 
         def withdraw() -> None:
@@ -235,4 +238,6 @@ class Announcement:
                 self._zeroconf.unregister_all_services()
                 self._zeroconf.close()
 
-        threading.Thread(target=withdraw, name="oscquery-withdraw", daemon=True).start()
+        withdrawing = threading.Thread(target=withdraw, name="oscquery-withdraw", daemon=True)
+        withdrawing.start()
+        withdrawing.join(timeout=WITHDRAW_SECONDS)
