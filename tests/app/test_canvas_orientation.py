@@ -133,6 +133,24 @@ def test_the_preview_shows_the_canvas_upright_and_counts_no_frame(qtbot):
     assert canvas.frames_painted == 0
 
 
+def test_the_canvas_and_its_preview_each_keep_their_title_card(qtbot):
+    """Both paint the title every frame at their own sizes: each size's card is drawn once,
+    not again at every other paint."""
+    canvas = SceneCanvas(FrameStats())
+    qtbot.addWidget(canvas)
+    canvas.resize(400, 300)
+    canvas.show_frame(1, quadrants(), None)
+    canvas.show_title("Dune Sea", "Someone")
+    preview = CanvasPreview(canvas)
+    qtbot.addWidget(preview)
+    preview.resize(200, 150)
+    canvas.grab(), preview.grab()
+    cards = dict(canvas._card_cache)
+    canvas.grab(), preview.grab()
+    assert len(cards) == 2
+    assert all(canvas._card_cache[key] is card for key, card in cards.items())
+
+
 def test_a_stored_rotation_that_is_not_a_quarter_turn_reads_as_none(tmp_path):
     store = settings_from_file(str(tmp_path / "settings.ini"))
     settings = AppSettings(store)
