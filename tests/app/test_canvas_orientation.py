@@ -79,7 +79,7 @@ def test_the_turned_canvas_is_the_unturned_canvas_of_the_turned_size_turned(qtbo
     kept = np.ones(unturned.shape, bool)
     label = np.zeros(unturned.shape[:2], bool)
     if card:  # text is drawn turned, not turned after drawing: its pixels differ a little
-        kept[40:120] = False  # the middle lines, which also name the size and orientation
+        kept[20:120] = False  # the middle lines, which also name the size and orientation
         label[4:30, 4:100] = True  # "top left", which must land in the turned corner
         kept[label] = False
     for orientation, canvas in canvases.items():

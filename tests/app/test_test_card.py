@@ -1,6 +1,7 @@
 """The test card: a white edge on every side, a grid of one-pixel lines, colour patches of
-exact colours, the canvas's size in its text; G, the Canvas box, the remote page's button and
-OSC show it in place of the scene, and a new start never does."""
+exact colours, the canvas's size in its text, a sound check (a beat disc, a level meter);
+G, the Canvas box, the remote page's button and OSC show it in place of the scene, and a
+new start never does."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from PyQt6.QtCore import Qt
 
 from visualizer.app.frame_stats import FrameStats
 from visualizer.app.scene_canvas import SceneCanvas
-from visualizer.app.test_card import GRID_GREY, PATCH_COLOURS, edge_width, patch_rects
+from visualizer.app.test_card import (
+    GRID_GREY,
+    PATCH_COLOURS,
+    beat_disc,
+    edge_width,
+    meter_rect,
+    meter_share,
+    patch_rects,
+)
 
 from .test_canvas_orientation import grabbed, quadrants
 
@@ -39,6 +48,46 @@ def test_the_card_s_edges_grid_and_patches_are_exact(qtbot):
     ]
     canvas.set_test_card(False)
     assert tuple(grabbed(canvas)[60, 150]) == (255, 0, 0)  # the scene again
+
+
+def test_the_sound_check_lights_the_disc_with_the_beat_and_fills_the_meter_to_the_level(qtbot):
+    assert [meter_share(db) for db in (-90.0, -60.0, -30.0, 0.0, 3.0)] == [0, 0, 0.5, 1, 1]
+    canvas = SceneCanvas(FrameStats())
+    qtbot.addWidget(canvas)
+    canvas.resize(720, 480)
+    canvas.set_test_card(True)
+    centre, _ = beat_disc(720, 480)
+    meter = meter_rect(720, 480)
+    row = round(meter.center().y())
+    quarter, three_quarters = (round(meter.left() + meter.width() * f) for f in (0.25, 0.75))
+    canvas.set_sound(1.0, -30.0, 124.0)
+    card = grabbed(canvas)
+    assert tuple(card[round(centre.y()), round(centre.x())]) == (255, 255, 255)
+    assert tuple(card[row, quarter]) == (255, 255, 255)  # the level fills half the meter
+    assert tuple(card[row, three_quarters]) == (GRID_GREY // 2,) * 3
+    assert canvas.test_card_lines()[3] == "sound: -30 dBFS, 124 BPM"
+    canvas.set_sound(0.0, -120.0, None)
+    card = grabbed(canvas)
+    assert tuple(card[round(centre.y()), round(centre.x())]) == (0, 0, 0)
+    assert tuple(card[row, quarter]) == (GRID_GREY // 2,) * 3
+    assert canvas.test_card_lines()[3] == "sound: silent"
+
+
+def test_the_window_s_card_beats_with_the_music(qtbot, make_window, model_dir, beats_file):
+    window = make_window(model_dir)
+    assert window.play_file(beats_file)  # a burst every 0.5 s
+    window.set_test_card(True)
+    canvas = window.canvas
+    seen = {"lit": False, "dark": False}
+
+    def lit_and_dark() -> bool:
+        centre, _ = beat_disc(canvas.width(), canvas.height())
+        light = int(grabbed(canvas)[round(centre.y()), round(centre.x())][0])
+        seen["lit"] |= light > 200  # on a burst
+        seen["dark"] |= light < 60  # between them
+        return all(seen.values()) and "dBFS" in canvas.test_card_lines()[3]
+
+    qtbot.waitUntil(lit_and_dark, timeout=10_000)
 
 
 def test_g_the_box_and_the_remotes_show_it_and_a_new_start_does_not(qtbot, make_window, model_dir):

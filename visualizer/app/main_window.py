@@ -395,6 +395,7 @@ class MainWindow(QMainWindow):
         if packet is None:
             return
         self.canvas.show_frame(packet.sequence, self.stage.frame(packet), packet.onset_time)
+        self.canvas.set_sound(packet.envelope, packet.input_meter_db, packet.tempo_bpm)
         if self.canvas_window is not None:
             self.preview.update()
         if packet.spectrogram_layout is not self.spectrogram.layout_:

@@ -33,6 +33,8 @@ from PyQt6.QtGui import (
 )
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
+from visualizer.frontend.level import GATE_DB, SILENT_DB
+
 from .canvas_orientation import CanvasOrientation
 from .frame_stats import FrameStats
 from .test_card import paint_test_card
@@ -133,6 +135,8 @@ class SceneCanvas(QWidget):
         self._card_cache: dict[tuple, QImage] = {}
         self.orientation = CanvasOrientation()
         self.test_card = False
+        # the sound check the test card shows: the beat envelope, the level, the tempo
+        self._sound: tuple[float, float, float | None] = (0.0, SILENT_DB, None)
 
     def set_orientation(self, orientation: CanvasOrientation) -> None:
         self.orientation = orientation
@@ -141,6 +145,13 @@ class SceneCanvas(QWidget):
     def set_test_card(self, shown: bool) -> None:
         self.test_card = bool(shown)
         self.update()
+
+    def set_sound(self, envelope: float, level_db: float, tempo_bpm: float | None) -> None:
+        """The newest frame's beat envelope (0-1), the audio's level (dBFS) and tempo, for the
+        test card's sound check (asked to repaint only while the card shows)."""
+        self._sound = (envelope, level_db, tempo_bpm)
+        if self.test_card:
+            self.update()
 
     def test_card_lines(self) -> list[str]:
         """The test card's text: the canvas's size in the screen's own pixels, how it is
@@ -154,7 +165,11 @@ class SceneCanvas(QWidget):
         ]
         if screen is not None and screen.name():
             lines.append(f"on {screen.name()}")
-        return [*lines, "G: back to the scene"]
+        _, level_db, tempo_bpm = self._sound
+        sound = "sound: silent" if level_db <= GATE_DB else f"sound: {round(level_db)} dBFS"
+        if tempo_bpm is not None:
+            sound += f", {tempo_bpm:.0f} BPM"
+        return [*lines, sound, "G: back to the scene"]
 
     def set_title_cards(self, enabled: bool) -> None:
         self.title_cards = bool(enabled)
@@ -222,7 +237,9 @@ class SceneCanvas(QWidget):
         paint_picture(painter, image, width, height, orientation, self.fill)
         area = QRectF(0, 0, *orientation.picture_size(width, height))
         if self.test_card:
-            paint_test_card(painter, area.width(), area.height(), self.test_card_lines())
+            envelope, level_db, _ = self._sound
+            lines = self.test_card_lines()
+            paint_test_card(painter, area.width(), area.height(), lines, envelope, level_db)
         elif self.title_showing() is not None:
             self._paint_title(painter, area)
 

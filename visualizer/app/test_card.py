@@ -4,7 +4,10 @@ it: overscan), a grid of squares and a circle (they must look square and round, 
 screen stretches the picture), colour patches (a missing primary is a loose cable), a
 triangle pointing up and "top left" written in the corner (the orientation the audience
 sees), and in the middle the canvas's size in the screen's pixels, how it is turned, and
-the screen's name. Painted in the same turned and mirrored coordinates as the scene.
+the screen's name. Below them a sound check: a disc that lights with the beat envelope of
+the frame the app just made, and a meter of the audio's level, so the music's arrival and
+its beats can be checked from where the screen is (and the A/V offset set by eye and ear).
+Painted in the same turned and mirrored coordinates as the scene.
 """
 
 from __future__ import annotations
@@ -27,11 +30,30 @@ PATCH_COLOURS = (  # as colour bars order them, then mid grey
 )
 GRID_GREY = 96
 TEXT_SHARE = 1 / 24  # the letters' height against the shorter side
+METER_FLOOR_DB = -60.0  # the level meter's empty end; its full end is 0 dBFS
 
 
 def edge_width(width: float, height: float) -> int:
     """The white edge's width in pixels on a `width` x `height` card."""
     return max(1, round(min(width, height) * EDGE_SHARE))
+
+
+def meter_share(level_db: float) -> float:
+    """How much of the level meter `level_db` fills: 0 at METER_FLOOR_DB and below, 1 at
+    0 dBFS."""
+    return min(max((level_db - METER_FLOOR_DB) / -METER_FLOOR_DB, 0.0), 1.0)
+
+
+def beat_disc(width: float, height: float) -> tuple[QPointF, float]:
+    """The beat disc's centre and radius: below the patches, inside the circle."""
+    side = min(width, height) / GRID_CELLS / 2
+    return QPointF(width / 2, height / 2 + side * 4.5), side
+
+
+def meter_rect(width: float, height: float) -> QRectF:
+    """The level meter's bar, as wide as the patches, below the circle."""
+    side = min(width, height) / GRID_CELLS / 2
+    return QRectF(width / 2 - side * 4, height / 2 + side * 6.75, side * 8, side / 2)
 
 
 def patch_rects(width: float, height: float) -> list[QRectF]:
@@ -42,9 +64,17 @@ def patch_rects(width: float, height: float) -> list[QRectF]:
     return [QRectF(left + index * side, top, side, side) for index in range(len(PATCH_COLOURS))]
 
 
-def paint_test_card(painter: QPainter, width: float, height: float, lines: list[str]) -> None:
+def paint_test_card(
+    painter: QPainter,
+    width: float,
+    height: float,
+    lines: list[str],
+    envelope: float = 0.0,
+    level_db: float = METER_FLOOR_DB,
+) -> None:
     """The card over (0, 0)-(`width`, `height`) in the painter's coordinates, with `lines`
-    of text in the middle."""
+    of text in the middle, the beat disc lit by `envelope` (0-1) and the meter at
+    `level_db`."""
     short = min(width, height)
     painter.fillRect(QRectF(0, 0, width, height), QColor(0, 0, 0))
     cell = short / GRID_CELLS
@@ -71,7 +101,18 @@ def paint_test_card(painter: QPainter, width: float, height: float, lines: list[
             ]
         )
     )
+    centre, radius = beat_disc(width, height)
+    light = round(255 * min(max(envelope, 0.0), 1.0))
+    painter.setBrush(QColor(light, light, light))
+    painter.setPen(QPen(QColor(255, 255, 255), 1))
+    painter.drawEllipse(centre, radius, radius)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+    meter = meter_rect(width, height)
+    painter.fillRect(meter, QColor(GRID_GREY // 2, GRID_GREY // 2, GRID_GREY // 2))
+    filled = QRectF(
+        meter.left(), meter.top(), meter.width() * meter_share(level_db), meter.height()
+    )
+    painter.fillRect(filled, QColor(255, 255, 255))
     for rect, (red, green, blue) in zip(patch_rects(width, height), PATCH_COLOURS, strict=True):
         painter.fillRect(rect, QColor(red, green, blue))
     font = QFont(painter.font())
