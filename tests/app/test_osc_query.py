@@ -1,18 +1,24 @@
 """OSCQuery: the address space as JSON with known answers (types, ranges, values, the HTTP
 statuses of the proposal), then against the running window: a real HTTP client on the TCP
-port of `--osc-in`'s number reads values that a real OSC message changed, zeroconf finds
-the announcement, and a TCP port in use leaves OSC working and says so."""
+port of `--osc-in`'s number reads values that a real OSC message changed, a real WebSocket
+client LISTENs to values and IGNOREs them, zeroconf finds the announcement, and a TCP port
+in use leaves OSC working and says so."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import select
 import socket
+import struct
 import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
+from pythonosc.osc_message import OscMessage
 from pythonosc.udp_client import SimpleUDPClient
 
 from visualizer.app.osc_control import INPUT_ADDRESSES, SWITCHES
@@ -21,10 +27,14 @@ from visualizer.app.osc_query import (
     ACCESS_WRITE,
     JSON_SERVICE,
     Announcement,
+    OscQueryServer,
     answer,
     namespace,
 )
 from visualizer.app.presets import PRESET_SLOTS
+from visualizer.app.websocket_frames import BINARY, TEXT, accept_key
+
+from .test_websocket_frames import masked
 
 CATEGORIES = ("desert", "mountain", "sky", "water")
 VALUES = {"master": 0.5, "reactivity": 1.25, "blackout": 1.0, "titles": 0.0}
@@ -68,7 +78,13 @@ def test_the_proposal_s_queries_and_statuses():
     root = namespace(CATEGORIES, VALUES)
     host = {
         "NAME": "musicscape",
-        "EXTENSIONS": {"ACCESS": True, "VALUE": True, "RANGE": True, "DESCRIPTION": True},
+        "EXTENSIONS": {
+            "ACCESS": True,
+            "VALUE": True,
+            "RANGE": True,
+            "DESCRIPTION": True,
+            "LISTEN": True,
+        },
         "OSC_PORT": 9000,
         "OSC_TRANSPORT": "UDP",
     }
@@ -179,3 +195,103 @@ def test_closing_withdraws_the_announcement(qtbot, make_window, model_dir):
         assert looker.get_service_info(JSON_SERVICE, name, timeout=1000) is None
     finally:
         looker.close()
+
+
+class WebSocketClient:
+    """A WebSocket client written out here (the handshake, masked frames out, frames in),
+    on a real TCP connection to the window's OSCQuery port."""
+
+    def __init__(self, port: int):
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=5)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.socket.sendall(
+            (
+                f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += self.socket.recv(1)
+        lines = head.decode().split("\r\n")
+        assert lines[0] == "HTTP/1.1 101 Switching Protocols"
+        assert f"Sec-WebSocket-Accept: {accept_key(key)}" in lines
+        self.received: list[tuple[int, bytes]] = []
+
+    def command(self, command: str, address: str) -> None:
+        self.socket.sendall(
+            masked(0x80 | TEXT, json.dumps({"COMMAND": command, "DATA": address}).encode())
+        )
+
+    def poll(self) -> list[tuple[int, bytes]]:
+        """Every frame that has come, without waiting (the GUI thread must run meanwhile)."""
+        while select.select([self.socket], [], [], 0)[0]:
+            first, length = self._exactly(2)
+            if length == 126:
+                (length,) = struct.unpack("!H", self._exactly(2))
+            self.received.append((first & 0x0F, self._exactly(length)))
+        return self.received
+
+    def values(self) -> list[tuple[str, list]]:
+        return [
+            (message.address, message.params)
+            for message in (OscMessage(payload) for kind, payload in self.poll() if kind == BINARY)
+        ]
+
+    def _exactly(self, count: int) -> bytes:
+        data = b""
+        while len(data) < count:
+            data += self.socket.recv(count - len(data))
+        return data
+
+
+def test_a_listening_client_gets_each_change_it_asked_for(qtbot, make_window, model_dir):
+    window = make_window(model_dir)
+    stage = window.stage
+    assert stage.listen_osc(0)
+    port = stage.osc_in.port
+    assert get(port, "/?HOST_INFO")[1]["EXTENSIONS"]["LISTEN"] is True
+    client = WebSocketClient(port)
+    qtbot.waitUntil(lambda: stage.osc_query.listening() == 1)
+    client.command("LISTEN", "/musicscape/master")
+    client.command("LISTEN", "/musicscape/mirror")
+    client.command("LISTEN", "/musicscape/nothing")  # not a method: passed over
+    qtbot.wait(300)  # the commands are read before the changes are made
+    SimpleUDPClient("127.0.0.1", port).send_message("/musicscape/master", [0.25])
+    qtbot.waitUntil(lambda: ("/musicscape/master", [0.25]) in client.values())
+    window.set_mirrored(True)
+    qtbot.waitUntil(lambda: ("/musicscape/mirror", [1]) in client.values())
+    client.command("IGNORE", "/musicscape/master")
+    qtbot.wait(300)
+    heard = len(client.values())
+    stage.set_master(0.5)
+    window.set_mirrored(False)
+    qtbot.waitUntil(lambda: ("/musicscape/mirror", [0]) in client.values())
+    assert client.values()[heard:] == [("/musicscape/mirror", [0])]  # not the master
+    client.socket.sendall(masked(0x88, b"\x03\xe8"))  # close, 1000
+    qtbot.waitUntil(lambda: stage.osc_query.listening() == 0)
+    client.socket.close()
+
+
+def test_new_categories_are_told_as_a_changed_path():
+    server = OscQueryServer(0, 9000, host="127.0.0.1")
+    try:
+        server.publish(("desert", "sky"), {"master": 1.0})
+        client = WebSocketClient(server.port)
+        deadline = time.monotonic() + 5
+        while server.listening() == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.publish(("desert", "sky"), {"master": 1.0})  # nothing new: nothing told
+        server.publish(("desert", "sky", "water"), {"master": 1.0})  # models reloaded
+        changed = {"COMMAND": "PATH_CHANGED", "DATA": "/musicscape"}
+        while (TEXT, json.dumps(changed).encode()) not in client.poll():
+            assert time.monotonic() < deadline, client.received
+            time.sleep(0.01)
+        assert client.received == [(TEXT, json.dumps(changed).encode())]
+        assert get(server.port, "/musicscape/hold?RANGE")[1] == {
+            "RANGE": [{"VALS": ["desert", "sky", "water"]}]
+        }
+        client.socket.close()
+    finally:
+        server.close()

@@ -12,26 +12,48 @@ JSON is still served and the OSC row says the announcement is missing.
 Read only: a GET never changes the show (control goes over OSC). The GUI thread publishes
 the controls' values (`OscQueryServer.publish`), replacing one dict that the server's
 threads read; they never touch the window. Values are as fresh as the last publish.
+
+LISTEN (the proposal's bi-directional part): a client opens a WebSocket on the same port
+and sends `{"COMMAND": "LISTEN", "DATA": "/musicscape/master"}`; from then on each change
+of that control's value, whoever made it, comes to it as an OSC message in a binary frame
+(IGNORE stops it), and `PATH_CHANGED` says when the categories (hold's and bias's choices)
+change with the models. Each connection is served by its own thread, which also writes
+what `publish` queued for it: the GUI thread never writes to a socket.
 """
 
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
+from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 from .midi_control import CONTINUOUS
 from .osc_control import INPUT_ADDRESSES, PREFIX, SWITCHES
 from .presets import PRESET_SLOTS
+from .websocket_frames import (
+    BINARY,
+    CLOSE,
+    PING,
+    PONG,
+    TEXT,
+    FrameError,
+    accept_key,
+    encode_frame,
+    read_message,
+)
 
 APP_NAME = "musicscape"
 JSON_SERVICE = "_oscjson._tcp.local."
 OSC_SERVICE = "_osc._udp.local."
 ACCESS_NONE, ACCESS_WRITE, ACCESS_READ_WRITE = 0, 2, 3
-EXTENSIONS = ("ACCESS", "VALUE", "RANGE", "DESCRIPTION")
-ATTRIBUTES = ("FULL_PATH", "CONTENTS", "TYPE", *EXTENSIONS)
+EXTENSIONS = ("ACCESS", "VALUE", "RANGE", "DESCRIPTION", "LISTEN")
+ATTRIBUTES = ("FULL_PATH", "CONTENTS", "TYPE", "ACCESS", "VALUE", "RANGE", "DESCRIPTION")
+LISTEN_POLL_SECONDS = 0.05  # how often a WebSocket's thread looks for values to send
+RECEIVE_SECONDS = 5.0  # a client that starts a frame and stalls this long is let go
 WITHDRAW_SECONDS = 1.0  # the longest the app's close waits for the goodbyes
 CATEGORY_ACTIONS = ("hold", "bias")
 SLOT_ACTIONS = ("preset", "store_preset")
@@ -88,13 +110,55 @@ def namespace(categories: tuple[str, ...], values: dict[str, float]) -> dict:
     }
 
 
-def host_info(osc_port: int) -> dict:
+def host_info(osc_port: int) -> dict:  # no WS_PORT: the WebSocket is on the same port
     return {
         "NAME": APP_NAME,
         "EXTENSIONS": dict.fromkeys(EXTENSIONS, True),
         "OSC_PORT": osc_port,
         "OSC_TRANSPORT": "UDP",
     }
+
+
+def value_message(address: str, type_tag: str, value: float) -> bytes:
+    """One OSC message with one value, as LISTEN streams it."""
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    builder = OscMessageBuilder(address)
+    builder.add_arg(int(value) if type_tag == "i" else float(value), type_tag)
+    return builder.build().dgram
+
+
+class ListenClient:
+    """One WebSocket client's LISTENed addresses and the messages queued for it."""
+
+    def __init__(self):
+        self.addresses: set[str] = set()
+        self._outgoing: deque[tuple[int, bytes]] = deque()
+
+    def queue(self, opcode: int, payload: bytes) -> None:
+        self._outgoing.append((opcode, payload))  # deque appends are thread-safe
+
+    def take(self) -> list[tuple[int, bytes]]:
+        taken = []
+        while self._outgoing:
+            taken.append(self._outgoing.popleft())
+        return taken
+
+    def command(self, text: str, root: dict) -> None:
+        """A client's JSON command: LISTEN to or IGNORE a method that exists; anything
+        else is passed over."""
+        try:
+            message = json.loads(text)
+            command, address = message["COMMAND"], message["DATA"]
+        except (ValueError, TypeError, KeyError):
+            return
+        node = find_node(root, address) if isinstance(address, str) else None
+        if node is None or "CONTENTS" in node:
+            return
+        if command == "LISTEN":
+            self.addresses.add(node["FULL_PATH"])
+        elif command == "IGNORE":
+            self.addresses.discard(node["FULL_PATH"])
 
 
 def find_node(root: dict, path: str) -> dict | None:
@@ -135,6 +199,11 @@ class OscQueryServer:
     def __init__(self, port: int, osc_port: int, host: str = "0.0.0.0"):
         self.osc_port = osc_port
         self._root = namespace((), {})
+        self._categories: tuple[str, ...] = ()
+        self._values: dict[str, float] = {}
+        self._clients: set[ListenClient] = set()
+        self._clients_lock = threading.Lock()
+        self._closing = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -144,6 +213,10 @@ class OscQueryServer:
                 """Quiet: a show's log is not a web server's."""
 
             def do_GET(self) -> None:  # noqa: N802 - the base's name
+                if self.headers.get("Upgrade", "").lower() == "websocket":
+                    self.close_connection = True
+                    server._listen(self)
+                    return
                 status, body = answer(server._root, server.osc_port, self.path)
                 payload = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
@@ -172,10 +245,79 @@ class OscQueryServer:
 
     def publish(self, categories: tuple[str, ...], values: dict[str, float]) -> None:
         """The address space with these values, for the next requests (one reference
-        replaced: a request reads the old space or the new, never half of one)."""
-        self._root = namespace(categories, values)
+        replaced: a request reads the old space or the new, never half of one); each value
+        that changed is queued for the clients LISTENing to it."""
+        root = namespace(categories, values)
+        changed = {name: value for name, value in values.items() if self._values.get(name) != value}
+        methods = root["CONTENTS"]["musicscape"]["CONTENTS"]
+        with self._clients_lock:
+            for client in self._clients:
+                if categories != self._categories:
+                    path_changed = {"COMMAND": "PATH_CHANGED", "DATA": PREFIX.rstrip("/")}
+                    client.queue(TEXT, json.dumps(path_changed).encode())
+                for name, value in changed.items():
+                    if PREFIX + name in client.addresses:
+                        kind = methods[name]["TYPE"]
+                        client.queue(BINARY, value_message(PREFIX + name, kind, value))
+        self._root, self._categories, self._values = root, categories, dict(values)
+
+    def listening(self) -> int:
+        """How many WebSocket clients are connected."""
+        with self._clients_lock:
+            return len(self._clients)
+
+    def _listen(self, handler: BaseHTTPRequestHandler) -> None:
+        """A WebSocket on this request's connection (its own thread): the handshake, then
+        the client's commands read and its queued messages written until either side
+        closes."""
+        key = handler.headers.get("Sec-WebSocket-Key")
+        if not key:
+            handler.send_response(400)
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        handler.send_response(101)
+        handler.send_header("Upgrade", "websocket")
+        handler.send_header("Connection", "Upgrade")
+        handler.send_header("Sec-WebSocket-Accept", accept_key(key))
+        handler.end_headers()
+        handler.wfile.flush()
+        connection = handler.connection
+        connection.settimeout(RECEIVE_SECONDS)
+
+        def receive(count: int) -> bytes:  # the socket itself: a client sends its first
+            data = b""  # frame only after the 101, so the request's reader holds none of it
+            while len(data) < count:
+                chunk = connection.recv(count - len(data))
+                if not chunk:
+                    raise ConnectionError("the client went")
+                data += chunk
+            return data
+
+        client = ListenClient()
+        with self._clients_lock:
+            self._clients.add(client)
+        try:
+            while not self._closing.is_set():
+                if select.select([connection], [], [], LISTEN_POLL_SECONDS)[0]:
+                    message = read_message(receive)
+                    if message.opcode == CLOSE:
+                        connection.sendall(encode_frame(CLOSE, message.payload[:2]))
+                        return
+                    if message.opcode == PING:
+                        connection.sendall(encode_frame(PONG, message.payload))
+                    elif message.opcode == TEXT:
+                        client.command(message.payload.decode("utf-8", "replace"), self._root)
+                for opcode, payload in client.take():
+                    connection.sendall(encode_frame(opcode, payload))
+        except (OSError, FrameError):
+            return  # the client went, stalled or broke the protocol: it is let go
+        finally:
+            with self._clients_lock:
+                self._clients.discard(client)
 
     def close(self) -> None:
+        self._closing.set()
         self._http.shutdown()
         self._http.server_close()
         self._thread.join(timeout=2.0)

@@ -59,7 +59,7 @@ from .wrapped_label import WrappedLabel
 
 OSC_STATE_PERIOD_MS = 25  # 40 Hz: probabilities, scene, onset envelope, colour, mood, level
 TRACK_RESEND_SECONDS = 1.0  # the track goes out when it changes and this often
-OSC_QUERY_PUBLISH_MS = 250  # how fresh the values OSCQuery answers with are
+OSC_QUERY_PUBLISH_MS = 100  # how fresh the values OSCQuery answers and streams are
 CONTROLS_RESEND_SECONDS = 1.0  # every control's value goes out when it changes and this often
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
