@@ -68,7 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--osc-in",
         metavar="PORT",
         type=int,
-        help="take OSC commands on this UDP port (the README lists the addresses; 'vj' extra)",
+        help="take OSC commands on this UDP port (the README lists the addresses; 'vj' "
+        "extra), described by OSCQuery on the TCP port of that number and announced on the "
+        "network",
     )
     group.add_argument(
         "--http",
