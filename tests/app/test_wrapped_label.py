@@ -12,8 +12,14 @@ WHY_MIDI_IS_OFF = (
 
 
 def _stage_labels(window) -> dict[str, WrappedLabel]:
+    """Every wrapped label of the Stage box: the stage's own, its beat grids' and lights'."""
     stage = window.stage
-    return {name: value for name, value in vars(stage).items() if isinstance(value, WrappedLabel)}
+    return {
+        name: value
+        for part in (stage, stage.beats, stage.lights)
+        for name, value in vars(part).items()
+        if isinstance(value, WrappedLabel)
+    }
 
 
 def test_every_stage_label_shows_all_its_lines_and_gives_the_room_back(
@@ -24,9 +30,8 @@ def test_every_stage_label_shows_all_its_lines_and_gives_the_room_back(
     window.show()
     qtbot.waitExposed(window)
     labels = _stage_labels(window)
-    assert {"midi_label", "midi_clock_label", "link_label", "ndi_label", "record_label"} <= set(
-        labels
-    )
+    expected = {"midi_label", "midi_clock_label", "link_label", "ndi_label", "record_label"}
+    assert expected | {"tap_label", "dmx_label", "dmx_in_label"} <= set(labels)
     for label in labels.values():
         label.setText(WHY_MIDI_IS_OFF)
     qtbot.wait(200)
