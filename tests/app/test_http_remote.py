@@ -193,6 +193,7 @@ def test_every_button_of_the_page_sends_an_action_the_remote_takes():
     buttons = set(re.findall(r'data-action="(\w+)"', REMOTE_PAGE))
     assert buttons == {
         "blackout",
+        "freeze",
         "picture",
         "record",
         "next",

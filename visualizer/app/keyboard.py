@@ -41,6 +41,7 @@ SHORTCUTS = (
     ("T", "show each track's title on the scene when it starts, or not"),
     ("Ctrl+R", "reload the models"),
     ("B", "blackout on / off: fade to black and back over the Blackout fade time"),
+    ("Z", "freeze: the picture holds still while the music goes on / live again"),
     ("R", "record what the canvas shows, with the sound, on / off"),
     ("P", "save the picture the canvas shows (PNG, in the record folder)"),
     ("Shift+N", "NDI output of the picture on / off"),
@@ -101,6 +102,7 @@ def bind_keys(window: MainWindow) -> None:
     bind("T", lambda: window.set_title_cards(not window.settings.title_cards))
     bind("Ctrl+R", window.reload_models)
     bind("B", lambda: window.stage.toggle_blackout())
+    bind("Z", lambda: window.stage.perform("freeze"))
     bind("R", lambda: window.stage.toggle_recording())
     bind("P", lambda: window.stage.perform("picture"))
     bind("Shift+N", lambda: window.stage.toggle_ndi())

@@ -53,6 +53,7 @@ BUTTONS = (
     "on_beat",
     "on_bar",
     "blackout",
+    "freeze",
     "fullscreen",
     "titles",
     "test_card",

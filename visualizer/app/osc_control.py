@@ -30,6 +30,8 @@ INPUT_ADDRESSES = {
     "the beat grid followed (Link, MIDI clock, taps; 5 s at most)",
     "feel": "float 0-1: how strongly light and colour follow the music's feel (0: off)",
     "blackout": "0 / 1, none toggles: fade to black over the fade time (recording and NDI too)",
+    "freeze": "0 / 1, none toggles: the picture holds still (recording, NDI and the lights "
+    "too) while the music goes on being heard; off, the live picture again",
     "master": "float 0-1: how bright the picture goes out (at once)",
     "blackout_fade": "float 0-10: seconds the blackout takes to fade to black and back (0: a cut)",
     "fullscreen": "0 / 1, none toggles",
@@ -76,6 +78,7 @@ SWITCHES = (
     "on_beat",
     "on_bar",
     "blackout",
+    "freeze",
     "fullscreen",
     "titles",
     "test_card",

@@ -33,6 +33,7 @@ REMOTE_PAGE = """<!doctype html>
 <div class="row" id="scenes"></div>
 <div class="row">
   <button id="blackout" data-action="blackout">Blackout</button>
+  <button id="freeze" data-action="freeze">Freeze</button>
   <button data-action="picture">Picture</button>
   <button id="record" data-action="record">Record</button>
   <button data-action="next">Next file</button>
@@ -95,6 +96,7 @@ async function refresh() {
     track.title + (track.artist ? " — " + track.artist : "");
   if (state.scene) document.getElementById("picture").src = prefix + "picture.png?" + Date.now();
   document.getElementById("blackout").classList.toggle("on", state.blackout);
+  document.getElementById("freeze").classList.toggle("on", state.freeze);
   document.getElementById("record").classList.toggle("on", state.recording);
   document.getElementById("dmx").classList.toggle("on", state.dmx !== null);
   document.getElementById("link").classList.toggle("on", state.link.on);

@@ -146,6 +146,7 @@ class Stage(QObject):
         self._query_timer.timeout.connect(self._publish_osc_query)
         self.osc_out: OscSender | None = None
         self._latest: FramePacket | None = None
+        self.frozen: FramePacket | None = None  # the packet whose picture holds still
         self._black: np.ndarray | None = None
         self.beats_sent = 0
         self.midi_status = ""
@@ -185,6 +186,13 @@ class Stage(QObject):
         self.picture_button.clicked.connect(lambda: self.perform("picture"))
         self.picture_label = WrappedLabel("")
         form.addRow(self.picture_button, self.picture_label)
+        self.freeze_button = QPushButton("Freeze (Z)")
+        self.freeze_button.setCheckable(True)
+        self.freeze_button.setToolTip(
+            "Hold the picture still (what goes out too) while the music goes on being heard"
+        )
+        self.freeze_button.clicked.connect(lambda: self.perform("freeze"))
+        form.addRow(self.freeze_button)
         self.midi_bindings = MidiBindings(window.settings.store)
         self.midi: MidiInput | None = None
         self.midi_target = QComboBox()
@@ -261,6 +269,9 @@ class Stage(QObject):
             window.set_on_bar(switch_value(args, window.settings.scene_on_bar))
         elif action == "blackout":
             self.level.set_blackout(switch_value(args, self.blackout), time.perf_counter())
+        elif action == "freeze":
+            if not self.set_freeze(switch_value(args, self.frozen is not None)):
+                return "no picture yet to hold"
         elif action == "fullscreen":
             if switch_value(args, window.isFullScreen()):
                 window.showFullScreen()
@@ -389,11 +400,30 @@ class Stage(QObject):
     def toggle_blackout(self) -> None:
         self.perform("blackout")
 
+    def set_freeze(self, on: bool) -> bool:
+        """Hold the picture shown now (Z): the canvas, recording, NDI, saved pictures and the
+        lights' colours keep it while the worker goes on hearing the music (beats, tempo
+        and the category bars stay live, and the master and blackout still act); off, the
+        live picture again, at once. False when there is no picture yet to hold."""
+        if on and self.frozen is None:
+            if self._latest is None:
+                return False
+            self.frozen = self._latest
+        elif not on:
+            self.frozen = None
+        self.freeze_button.setChecked(self.frozen is not None)
+        return True
+
     # ----- output level -----
     @property
     def latest_packet(self) -> FramePacket | None:
-        """The worker's packet behind the picture shown last (before the output level)."""
+        """The worker's newest packet shown (before the output level): the music as heard."""
         return self._latest
+
+    @property
+    def shown_packet(self) -> FramePacket | None:
+        """The packet whose picture goes out: the held one while frozen, else the newest."""
+        return self.frozen or self._latest
 
     @property
     def blackout(self) -> bool:
@@ -447,7 +477,7 @@ class Stage(QObject):
         """Save the picture the canvas shows (master and blackout included) as a PNG in
         record_dir, enlarged to PICTURE_SIZE from the generator's own picture, off the GUI
         thread (P, the button, OSC); the panel says where, or why not."""
-        packet, runtime = self._latest, self.window.runtime
+        packet, runtime = self.shown_packet, self.window.runtime
         if packet is None or self.window.canvas.current_pixels() is None:
             self.picture_label.setText("No picture yet: nothing has been shown")
             return None
@@ -588,7 +618,7 @@ class Stage(QObject):
         black once a blackout has faded out), also handed to the recorder and the NDI
         sender."""
         self._latest = packet
-        image = packet.image
+        image = self.shown_packet.image
         gain = self.level.gain(time.perf_counter())
         if gain <= 0.0:
             if self._black is None or self._black.shape != image.shape:
@@ -622,6 +652,7 @@ class Stage(QObject):
         state = {
             "categories": list(window.runtime.metadata.categories) if window.runtime else [],
             "blackout": self.blackout,
+            "freeze": self.frozen is not None,
             "master": self.level.master,
             "recording": self.recorder is not None,
             "reactivity": settings.reactivity,
@@ -657,7 +688,7 @@ class Stage(QObject):
         pixels = window.canvas.current_pixels()
         state.update(
             probabilities=[float(value) for value in packet.probabilities],
-            scene=state["categories"][packet.shown_category],
+            scene=state["categories"][self.shown_packet.shown_category],
             mode=packet.scene_mode.kind,
             onset=float(packet.envelope),
             colour=list(mean_colour(pixels)) if pixels is not None else None,
@@ -689,6 +720,7 @@ class Stage(QObject):
             "on_beat": settings.scene_on_beat,
             "on_bar": settings.scene_on_bar,
             "blackout": self.blackout,
+            "freeze": self.frozen is not None,
             "fullscreen": window.isFullScreen(),
             "titles": settings.title_cards,
             "test_card": window.canvas.test_card,

@@ -173,8 +173,9 @@ class StageLights(QObject):
         if self.dmx is None:
             return
         gain = self.stage.level.gain(time.perf_counter())
-        pulse = 0.0 if packet is None else packet.envelope * gain
-        shown = None if packet is None or window.runtime is None else packet.shown_category
+        pulse = 0.0 if packet is None else packet.envelope * gain  # the live beat
+        held = self.stage.shown_packet  # the scene that goes out (held while frozen)
+        shown = None if held is None or window.runtime is None else held.shown_category
         status = self.dmx.status
         self.dmx.send(light_channels(window.canvas.current_pixels(), pulse, shown))
         if self.dmx.status != status:
