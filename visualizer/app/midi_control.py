@@ -30,6 +30,7 @@ from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .midi_clock import MidiClock
+from .osc_control import SWITCHES
 from .output_level import MAX_FADE_SECONDS
 from .presets import PRESET_SLOTS
 from .scene_director import MAX_CROSSFADE_SECONDS, MAX_REACTIVITY, MIN_CROSSFADE_SECONDS
@@ -48,26 +49,8 @@ CONTINUOUS = {
     "master": (0.0, 1.0),
     "blackout_fade": (0.0, MAX_FADE_SECONDS),
 }
-BUTTONS = (
-    "auto",
-    "on_beat",
-    "on_bar",
-    "blackout",
-    "freeze",
-    "fullscreen",
-    "titles",
-    "test_card",
-    "mirror",
-    "link",
-    "midi_clock",
-    "tap",
-    "dmx",
-    "dmx_in",
-    "next",
-    "record",
-    "picture",
-    "ndi",
-)
+# a button fires an action: auto, each switch (toggled), a tap, the next file, a picture
+BUTTONS = ("auto", *SWITCHES, "tap", "next", "picture")
 CATEGORY_BUTTONS = 9  # "hold 1" ... "hold 9", "bias 1" ... "bias 9", like the keys
 
 
