@@ -318,3 +318,22 @@ def test_each_control_s_value_goes_back_out_on_its_own_address(qtbot, osc_window
     sent = len(receiver.of("/musicscape/titles"))
     qtbot.wait(2200)  # unchanged, it is sent again every second (a surface connecting late)
     assert len(receiver.of("/musicscape/titles")) >= sent + 2
+
+
+def test_each_destination_gets_the_same_messages(qtbot, osc_window, receiver, beats_file):
+    """--osc-out given twice: the show's software and a lighting console each get every
+    message (the same one added again is not sent twice)."""
+    window, _ = osc_window
+    console = Receiver()
+    try:
+        assert window.stage.send_osc("127.0.0.1", console.port)
+        assert window.stage.send_osc("127.0.0.1", receiver.port)  # already there
+        assert window.stage.osc_label.text().endswith(
+            f"; out: 127.0.0.1:{receiver.port}, 127.0.0.1:{console.port}"
+        )
+        window.play_file(beats_file)
+        qtbot.waitUntil(lambda: len(console.of("/musicscape/beat")) >= 3, timeout=TIMEOUT_MS)
+        console_beats = [args for _, args in console.of("/musicscape/beat")][:3]
+        assert [args for _, args in receiver.of("/musicscape/beat")][:3] == console_beats
+    finally:
+        console.close()

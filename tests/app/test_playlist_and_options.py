@@ -108,10 +108,13 @@ def _args(**values) -> argparse.Namespace:
         ({"feel": float("nan")}, "--feel must be 0-1 (0: off), got nan"),
         ({"osc_in": 70000}, "--osc-in must be 0-65535 (a UDP port; 0: any free one), got 70000"),
         (
-            {"osc_out": "localhost"},
+            {"osc_out": ["localhost"]},
             "--osc-out must be HOST:PORT with a port 1-65535, got 'localhost'",
         ),
-        ({"osc_out": "h:0"}, "--osc-out must be HOST:PORT with a port 1-65535, got 'h:0'"),
+        (
+            {"osc_out": ["127.0.0.1:9000", "h:0"]},
+            "--osc-out must be HOST:PORT with a port 1-65535, got 'h:0'",
+        ),
     ],
 )
 def test_every_numeric_option_out_of_range_is_named(values, message):
@@ -121,7 +124,12 @@ def test_every_numeric_option_out_of_range_is_named(values, message):
 def test_numeric_options_in_range_pass():
     assert option_problem(_args(fps=1.0, input_rate=48_000, scene_memory=0.0, osc_in=0)) is None
     assert option_problem(_args(feel=0.0)) is None and option_problem(_args(feel=1.0)) is None
-    assert option_problem(_args(fps=240.0, scene_memory=120.0, osc_out="127.0.0.1:9000")) is None
+    assert (
+        option_problem(
+            _args(fps=240.0, scene_memory=120.0, osc_out=["127.0.0.1:9000", "10.0.0.2:7000"])
+        )
+        is None
+    )
     assert host_and_port(":9000") == ("127.0.0.1", 9000)
     assert host_and_port("[::1]:9001") == ("::1", 9001)
 

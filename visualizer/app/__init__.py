@@ -82,7 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--osc-out",
         metavar="HOST:PORT",
-        help="send category probabilities, scene, onset envelope and beats over OSC there",
+        action="append",
+        help="send category probabilities, scene, onset envelope, beats and each control's "
+        "value over OSC there (given again: to each)",
     )
     group.add_argument(
         "--record-dir",
@@ -363,8 +365,8 @@ def _show_window(
     window.stage.open_midi()
     if args.osc_in is not None:
         window.stage.listen_osc(args.osc_in)
-    if args.osc_out is not None:
-        window.stage.send_osc(*host_and_port(args.osc_out))
+    for destination in args.osc_out or ():
+        window.stage.send_osc(*host_and_port(destination))
     if args.http is not None:
         window.stage.serve_http(args.http)
     if args.link:

@@ -44,9 +44,9 @@ def option_problem(args: argparse.Namespace) -> str | None:
     problem = first_problem(args, NUMERIC_OPTIONS)
     if problem:
         return problem
-    if getattr(args, "osc_out", None) is not None:
+    for destination in getattr(args, "osc_out", None) or ():
         try:
-            host_and_port(args.osc_out)
+            host_and_port(destination)
         except ValueError as error:
             return f"--osc-out {error}"
     try:

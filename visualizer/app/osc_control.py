@@ -149,29 +149,45 @@ class OscListener(QObject):
 
 
 class OscSender:
-    """Sends the stage's figures to one HOST:PORT."""
+    """Sends the stage's figures to each HOST:PORT added (`add`): the show's software, the
+    lighting console and a control surface can each have them. Each message is built once
+    and sent to every destination."""
 
-    def __init__(self, host: str, port: int):
+    def __init__(self):
         _, _, udp_client = _python_osc()
         from pythonosc.osc_message_builder import OscMessageBuilder
 
-        self.host, self.port = host, port
+        self._udp_client = udp_client
         self._builder = OscMessageBuilder
-        try:
-            self._client = udp_client.UDPClient(host, port)
-        except OSError as error:
-            raise OscUnavailable(f"cannot send OSC to {host}:{port}: {error}") from error
-        self.sent = 0
+        self.destinations: list[tuple[str, int]] = []
+        self._clients: list = []
+        self.sent = 0  # datagrams, counted per destination
         self.failed = 0
 
+    def add(self, host: str, port: int) -> None:
+        """Send to HOST:PORT too (once, however often it is added)."""
+        if (host, port) in self.destinations:
+            return
+        try:
+            client = self._udp_client.UDPClient(host, port)
+        except OSError as error:
+            raise OscUnavailable(f"cannot send OSC to {host}:{port}: {error}") from error
+        self.destinations.append((host, port))
+        self._clients.append(client)
+
+    def describe(self) -> str:
+        return ", ".join(f"{host}:{port}" for host, port in self.destinations)
+
     def send(self, name: str, *args: tuple[str, object]) -> None:
-        """Send PREFIX+name with (OSC type tag, value) arguments; a refused datagram (no one
-        listening yet) is counted, never raised."""
+        """Send PREFIX+name with (OSC type tag, value) arguments to every destination; a
+        refused datagram (no one listening yet) is counted, never raised."""
         builder = self._builder(PREFIX + name)
         for tag, value in args:
             builder.add_arg(value, tag)
-        try:
-            self._client.send(builder.build())
-            self.sent += 1
-        except OSError:
-            self.failed += 1
+        message = builder.build()
+        for client in self._clients:
+            try:
+                client.send(message)
+                self.sent += 1
+            except OSError:
+                self.failed += 1

@@ -580,9 +580,12 @@ class Stage(QObject):
         self._show_osc()
 
     def send_osc(self, host: str, port: int) -> bool:
-        """--osc-out HOST:PORT: figures at 40 Hz and every beat as it is seen."""
+        """--osc-out HOST:PORT (given again, another destination beside it): figures at 40
+        Hz and every beat as it is seen."""
         try:
-            self.osc_out = OscSender(host, port)
+            if self.osc_out is None:
+                self.osc_out = OscSender()
+            self.osc_out.add(host, port)
         except OscUnavailable as error:
             self.window.set_fault(REMOTE_FAULT, str(error))
             return False
@@ -600,7 +603,7 @@ class Stage(QObject):
         elif self._osc_query_problem:
             parts.append(f"no OSCQuery: {self._osc_query_problem}")
         if self.osc_out is not None:
-            parts.append(f"out: {self.osc_out.host}:{self.osc_out.port}")
+            parts.append(f"out: {self.osc_out.describe()}")
         text = "; ".join(parts)
         if self.osc_label.text() != text:
             self.osc_label.setText(text)
