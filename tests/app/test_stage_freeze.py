@@ -4,12 +4,16 @@ off the live picture comes back; with no picture yet there is nothing to hold.""
 
 from __future__ import annotations
 
+import shutil
+from dataclasses import replace
+
 import numpy as np
 from PyQt6.QtCore import Qt
 
 from visualizer.app.output_level import dim
 
-from .test_main_window import wait_for_frames
+from .onnx_models import build_model_dir, small_metadata
+from .test_main_window import FRAME_TIMEOUT_MS, wait_for_frames
 
 
 def test_freeze_holds_the_picture_while_the_music_goes_on(
@@ -42,3 +46,23 @@ def test_with_no_picture_yet_there_is_nothing_to_hold(make_window, tmp_path):
     window = make_window(tmp_path / "no-models")  # never a picture
     assert window.stage.attempt("freeze") == "no picture yet to hold"
     assert window.stage.frozen is None and not window.stage.freeze_button.isChecked()
+
+
+def test_models_with_other_categories_end_the_freeze(
+    qtbot, make_window, model_dir, tmp_path, beats_file
+):
+    """The held picture belongs to the models that made it: three categories where there
+    were four, and it goes (the state names a category the new models have)."""
+    directory = tmp_path / "models"
+    shutil.copytree(model_dir, directory)
+    window = make_window(directory)
+    assert window.play_file(beats_file)
+    wait_for_frames(qtbot, window, 5)
+    assert window.stage.perform("freeze") is None
+    three = replace(small_metadata(), categories=("sky", "water", "mountain"))
+    build_model_dir(directory, three)
+    with qtbot.waitSignal(window.model_loader.loaded, timeout=FRAME_TIMEOUT_MS):
+        assert window.reload_models()
+    qtbot.waitUntil(lambda: window.stage.frozen is None, timeout=FRAME_TIMEOUT_MS)
+    assert not window.stage.freeze_button.isChecked()
+    assert window.stage.state()["scene"] in ("sky", "water", "mountain")

@@ -621,6 +621,8 @@ class Stage(QObject):
         black once a blackout has faded out), also handed to the recorder and the NDI
         sender."""
         self._latest = packet
+        if self.frozen is not None and len(self.frozen.probabilities) != len(packet.probabilities):
+            self.set_freeze(False)  # other models, other categories: the held picture goes
         image = self.shown_packet.image
         gain = self.level.gain(time.perf_counter())
         if gain <= 0.0:
