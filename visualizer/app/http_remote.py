@@ -26,11 +26,12 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
+from .http_serving import ServedHttp
 from .osc_control import INPUT_ADDRESSES, PREFIX
 from .picture_saver import png_bytes
 
@@ -146,18 +147,13 @@ class HttpRemote(QObject):
                 self.wfile.write(body)
 
         try:
-            self._server = ThreadingHTTPServer((host, port), Handler)
+            self._served = ServedHttp(host, port, Handler, "http-remote")
         except OSError as error:
             raise HttpUnavailable(f"cannot serve HTTP on TCP port {port}: {error}") from error
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="http-remote", daemon=True
-        )
-        self._thread.start()
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        return self._served.port
 
     def ask(self, action: str, args: tuple) -> RemoteRequest:
         """On a server thread: hand the request to the GUI thread and wait for its answer."""
@@ -168,6 +164,4 @@ class HttpRemote(QObject):
         return request
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=2.0)
+        self._served.close()

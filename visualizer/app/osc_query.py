@@ -28,9 +28,10 @@ import select
 import socket
 import threading
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
+from .http_serving import ServedHttp
 from .midi_control import CONTINUOUS
 from .osc_control import INPUT_ADDRESSES, PREFIX, SWITCHES
 from .presets import PRESET_SLOTS
@@ -228,20 +229,15 @@ class OscQueryServer:
                     self.wfile.write(payload)
 
         try:
-            self._http = ThreadingHTTPServer((host, port), Handler)
+            self._served = ServedHttp(host, port, Handler, "oscquery")
         except OSError as error:
             raise OscQueryUnavailable(
                 f"cannot serve OSCQuery on TCP port {port}: {error}"
             ) from error
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, name="oscquery", daemon=True
-        )
-        self._thread.start()
 
     @property
     def port(self) -> int:
-        return int(self._http.server_address[1])
+        return self._served.port
 
     def publish(self, categories: tuple[str, ...], values: dict[str, float]) -> None:
         """The address space with these values, for the next requests (one reference
@@ -318,9 +314,7 @@ class OscQueryServer:
 
     def close(self) -> None:
         self._closing.set()
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(timeout=2.0)
+        self._served.close()
 
 
 class Announcement:
