@@ -91,16 +91,17 @@ def paint_picture(
     height: int,
     orientation: CanvasOrientation,
     fill: bool,
-) -> None:
+) -> QRectF:
     """A `width` x `height` canvas black, then `image` on it (if any) as `orientation` and
-    `fill` lay it out, smoothly scaled; the painter is left in picture-area coordinates.
+    `fill` lay it out, smoothly scaled; the painter is left in picture-area coordinates, and
+    the picture area is returned.
     The image's pixels are turned and mirrored first (exact: quarter turns only move
     them), so Qt scales it upright by its fast path (7.6 ms against 10.8 ms for scaling it
     turned, a 1024-px picture on 1920 x 1080 here)."""
     painter.fillRect(0, 0, width, height, QColor(0, 0, 0))
     transform = orientation_transform(orientation, width, height)
+    area = QRectF(0, 0, *orientation.picture_size(width, height))
     if image is not None:
-        area = QRectF(0, 0, *orientation.picture_size(width, height))
         target = transform.mapRect(picture_rect(image, area, fill))
         if orientation.rotation:
             turn = QTransform().rotate(orientation.rotation)
@@ -110,6 +111,7 @@ def paint_picture(
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         painter.drawImage(target, image)
     painter.setTransform(transform)
+    return area
 
 
 class SceneCanvas(QWidget):
@@ -234,8 +236,7 @@ class SceneCanvas(QWidget):
         `width` x `height` as `orientation` turns it: the canvas's own paint, and its
         preview's."""
         image = None if self.test_card else self._image
-        paint_picture(painter, image, width, height, orientation, self.fill)
-        area = QRectF(0, 0, *orientation.picture_size(width, height))
+        area = paint_picture(painter, image, width, height, orientation, self.fill)
         if self.test_card:
             envelope, level_db, _ = self._sound
             lines = self.test_card_lines()
