@@ -18,7 +18,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from visualizer.app.picture_saver import PICTURE_SIZE
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
-from visualizer.app.stage import category_value, mean_colour, number_value, switch_value
+from visualizer.app.stage import mean_colour
 
 from .test_title_cards import tagged_ogg
 
@@ -232,21 +232,6 @@ def test_beats_arrive_with_their_audio_time(qtbot, osc_window, receiver, beats_f
     for arrived, (audio_time,) in beats:
         assert audio_time < arrived  # sent after it was heard, on the same clock
         assert arrived - audio_time < 2.0
-
-
-def test_argument_parsing():
-    assert switch_value((), False) and not switch_value((), True)
-    assert switch_value((1,), False) and not switch_value((0.0,), True)
-    assert switch_value(("on",), False) and not switch_value(("off",), True)
-    assert number_value((2,), 0, 3) == 2.0
-    assert category_value(("desert",), ("sky", "desert")) == 1
-    assert category_value((1,), ("sky", "desert")) == 0
-    for bad in ((), ("x",), (4,), (1.5,)):
-        with pytest.raises(ValueError):
-            category_value(bad, ("sky", "desert"))
-    for bad in ((), (3.5,), ("1",), (True,)):
-        with pytest.raises(ValueError):
-            number_value(bad, 0, 3)
 
 
 def test_bench_osc_reports_beat_latency(model_dir, qapp):

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
+from .remote_arguments import quoted
 from .scene_director import (
     AUTO,
     BIAS,
@@ -106,4 +107,4 @@ def slot_number(args: tuple) -> int:
         and 1 <= value <= PRESET_SLOTS
     ):
         return int(value)
-    raise PresetError(f"expected a preset number 1-{PRESET_SLOTS}, got {list(args)}")
+    raise PresetError(f"expected a preset number 1-{PRESET_SLOTS}, got {quoted(args)}")

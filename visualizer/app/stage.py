@@ -51,6 +51,7 @@ from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
 from .presets import slot_number
 from .recorder import Recorder, RecordingSummary
+from .remote_arguments import category_value, number_value, switch_value, tap_value
 from .remote_page import REMOTE_PAGE
 from .scene_director import BIAS, HOLD
 from .stage_beats import StageBeats
@@ -70,29 +71,6 @@ MASTER_STEPS = 100  # master slider units per 1.0
 def default_record_dir() -> Path:
     videos = Path.home() / "Videos"
     return videos if videos.is_dir() else Path.cwd()
-
-
-def switch_value(args: tuple, current: bool) -> bool:
-    """An on/off argument: none toggles `current`; a number or bool is on when nonzero."""
-    if not args:
-        return not current
-    value = args[0]
-    if isinstance(value, str):
-        if value.lower() in ("on", "true"):
-            return True
-        if value.lower() in ("off", "false"):
-            return False
-        raise ValueError(f"expected 0 / 1 (or nothing, to toggle), got '{value}'")
-    return bool(value)
-
-
-def number_value(args: tuple, low: float, high: float) -> float:
-    if len(args) != 1 or isinstance(args[0], str | bytes | bool):
-        raise ValueError(f"expected one number {low:g}-{high:g}, got {list(args)}")
-    value = float(args[0])
-    if not low <= value <= high:
-        raise ValueError(f"expected one number {low:g}-{high:g}, got {value:g}")
-    return value
 
 
 def local_addresses() -> set[str]:
@@ -115,21 +93,6 @@ def mean_colour(picture: np.ndarray) -> tuple[float, float, float]:
     grid = picture[::COLOUR_STRIDE, ::COLOUR_STRIDE].reshape(-1, 3)
     red, green, blue = grid.mean(axis=0, dtype=np.float64) / 255.0
     return float(red), float(green), float(blue)
-
-
-def category_value(args: tuple, categories: tuple[str, ...]) -> int:
-    """A category by name or by number (1 = first); its index."""
-    if len(args) == 1:
-        value = args[0]
-        if isinstance(value, str) and value in categories:
-            return categories.index(value)
-        if isinstance(value, int | float) and float(value).is_integer():
-            if 1 <= int(value) <= len(categories):
-                return int(value) - 1
-    raise ValueError(
-        f"expected a category ({', '.join(categories)}) or its number 1-{len(categories)}, "
-        f"got {list(args)}"
-    )
 
 
 class Stage(QObject):
@@ -294,7 +257,7 @@ class Stage(QObject):
         elif action == "midi_clock":
             self.beats.set_midi_clock(switch_value(args, self.beats.following_midi_clock))
         elif action == "tap":
-            if not args or switch_value(args, False):
+            if tap_value(args):
                 self.beats.tap(time.perf_counter() if at is None else at)
             else:
                 self.beats.forget_taps()

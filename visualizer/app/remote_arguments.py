@@ -1,0 +1,74 @@
+"""The arguments a remote command carries (OSC's, an HTTP body's, MIDI's, a DMX channel's),
+read into what the window's methods take, or refused in words that quote them.
+
+A refusal is shown in the panel's fault line and written to the show's log, so it quotes
+at most QUOTED_CHARACTERS characters of what came: a stray 600-byte string from a
+misconfigured controller names itself without filling the panel.
+"""
+
+from __future__ import annotations
+
+import math
+
+QUOTED_CHARACTERS = 40
+
+
+def quoted(args: tuple) -> str:
+    """`args` as a refusal quotes them: a Python list, cut to QUOTED_CHARACTERS characters
+    with '…' where it was cut."""
+    text = repr(list(args))
+    return text if len(text) <= QUOTED_CHARACTERS else text[: QUOTED_CHARACTERS - 1] + "…"
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def switch_value(args: tuple, current: bool) -> bool:
+    """An on/off argument: none toggles `current`; a finite number is on when nonzero, a bool
+    as it is, "on" / "true" and "off" / "false" as they say (any case)."""
+    if not args:
+        return not current
+    value = args[0]
+    if isinstance(value, bool):
+        return value
+    if _finite_number(value):
+        return value != 0
+    if isinstance(value, str) and value.lower() in ("on", "true", "off", "false"):
+        return value.lower() in ("on", "true")
+    raise ValueError(f"expected 0 / 1 (or nothing, to toggle), got {quoted(args)}")
+
+
+def tap_value(args: tuple) -> bool:
+    """A tap's argument: none or a nonzero number is a tap (True); 0 forgets the taps."""
+    if not args:
+        return True
+    value = args[0]
+    if _finite_number(value) or isinstance(value, bool):
+        return value != 0
+    raise ValueError(f"expected nothing or 1 (a tap), or 0 (forget the taps), got {quoted(args)}")
+
+
+def number_value(args: tuple, low: float, high: float) -> float:
+    """One number from `low` to `high`."""
+    if len(args) != 1 or not _finite_number(args[0]):
+        raise ValueError(f"expected one number {low:g}-{high:g}, got {quoted(args)}")
+    value = float(args[0])
+    if not low <= value <= high:
+        raise ValueError(f"expected one number {low:g}-{high:g}, got {value:g}")
+    return value
+
+
+def category_value(args: tuple, categories: tuple[str, ...]) -> int:
+    """A category by name or by number (1 = first); its index."""
+    if len(args) == 1:
+        value = args[0]
+        if isinstance(value, str) and value in categories:
+            return categories.index(value)
+        if _finite_number(value) and float(value).is_integer():
+            if 1 <= int(value) <= len(categories):
+                return int(value) - 1
+    raise ValueError(
+        f"expected a category ({', '.join(categories)}) or its number 1-{len(categories)}, "
+        f"got {quoted(args)}"
+    )
