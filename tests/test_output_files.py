@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from visualizer.output_files import output_file_problem, picture_format
+from visualizer.output_files import output_file_problem, picture_format, unused_path
 
 
 def test_a_writable_path_has_no_problem_and_missing_folders_count_only_when_made(tmp_path):
@@ -46,3 +46,11 @@ def test_picture_formats_follow_pillows_writers():
         None,
         None,
     ]
+
+
+def test_unused_path_numbers_a_name_already_a_file_or_handed_out(tmp_path):
+    assert unused_path(tmp_path, "clip", ".mp4") == tmp_path / "clip.mp4"
+    (tmp_path / "clip.mp4").write_bytes(b"")
+    assert unused_path(tmp_path, "clip", ".mp4") == tmp_path / "clip-2.mp4"
+    taken = {tmp_path / "clip-2.mp4"}
+    assert unused_path(tmp_path, "clip", ".mp4", taken) == tmp_path / "clip-3.mp4"

@@ -4,6 +4,7 @@ evaluation should not end by failing to save what it made."""
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 
@@ -33,3 +34,15 @@ def picture_format(path: Path) -> str | None:
 
     name = Image.registered_extensions().get(Path(path).suffix.lower())
     return name if name in Image.SAVE else None
+
+
+def unused_path(folder: Path, stem: str, suffix: str, taken: Collection[Path] = ()) -> Path:
+    """`folder`/`stem``suffix`, with "-2", "-3" ... added to the stem when that name is
+    already a file or in `taken` (names handed out but perhaps not yet written), so a
+    second recording or picture within the same clock tick never overwrites the first."""
+    path = folder / f"{stem}{suffix}"
+    number = 1
+    while path in taken or path.exists():
+        number += 1
+        path = folder / f"{stem}-{number}{suffix}"
+    return path

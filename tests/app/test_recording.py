@@ -277,3 +277,28 @@ def test_a_recording_goes_on_across_files_of_different_rates(
     sound, rate = read_sound(summary.path)
     assert peak_hz(sound[0, rate // 4 : rate], rate) == pytest.approx(1000, abs=2.0)
     assert peak_hz(sound[0, -rate : -rate // 4], rate) == pytest.approx(3000, abs=2.0)
+
+
+def test_two_recordings_within_one_second_keep_both_files(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    """R, R, R within a second (a double press, a remote's toggle): the second recording gets
+    "-2" after the first's name, and both files stay and read back."""
+    window = make_window(model_dir)
+    window.stage.record_dir = tmp_path
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    paths = []
+    for _ in range(2):
+        assert window.stage.start_recording()
+        paths.append(window.stage.recorder.path)
+        wanted = window.canvas.frames_painted + 3
+        qtbot.waitUntil(
+            lambda wanted=wanted: window.canvas.frames_painted > wanted, timeout=TIMEOUT_MS
+        )
+        window.stage.stop_recording()
+    first, second = paths
+    if first.stem[:26] == second.stem[:26]:  # the same second (not always on a loaded machine)
+        assert second == first.with_name(f"{first.stem}-2.mp4")
+    assert first != second and first.exists() and second.exists()
+    assert all(len(read_back(path)[0]) >= 3 for path in paths)

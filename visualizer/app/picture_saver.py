@@ -23,6 +23,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from visualizer.model_files import ModelFileError
+from visualizer.output_files import unused_path
 from visualizer.upscale import Upscaler, load_upscaler
 
 from .output_level import dim
@@ -36,12 +37,7 @@ def picture_path(directory: Path, when: datetime, taken: set[Path]) -> Path:
     """`musicscape-DATE-TIME-MILLISECONDS.png` in `directory`, with "-2", "-3" ... added when
     that name is already a file or in `taken` (names handed out but perhaps not yet written)."""
     stem = f"musicscape-{when:%Y%m%d-%H%M%S}-{when.microsecond // 1000:03d}"
-    path = directory / f"{stem}{PICTURE_SUFFIX}"
-    number = 1
-    while path in taken or path.exists():
-        number += 1
-        path = directory / f"{stem}-{number}{PICTURE_SUFFIX}"
-    return path
+    return unused_path(directory, stem, PICTURE_SUFFIX, taken)
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:

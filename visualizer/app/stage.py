@@ -31,6 +31,7 @@ from PyQt6.QtWidgets import (
     QSlider,
 )
 
+from visualizer.output_files import unused_path
 from visualizer.video_file import VideoFileError
 
 from .audio_sources import CaptureSource, FilePlayback
@@ -116,6 +117,7 @@ class Stage(QObject):
         self.record_dir = default_record_dir()
         self.recorder: Recorder | None = None
         self.last_recording: RecordingSummary | None = None
+        self._recording_paths: set[Path] = set()  # handed out this run (see start_recording)
         self._ring = None
         self._ring_position = 0
         self._ring_scratch: np.ndarray | None = None
@@ -470,7 +472,10 @@ class Stage(QObject):
             return True
         window = self.window
         ring = window.sound_ring
-        path = self.record_dir / f"musicscape-{datetime.now():%Y%m%d-%H%M%S}.mp4"
+        # The writer creates its file when the first frame comes, so the names handed out are
+        # kept: a second recording started within the same second gets "-2", never the first's.
+        stem = f"musicscape-{datetime.now():%Y%m%d-%H%M%S}"
+        path = unused_path(self.record_dir, stem, ".mp4", self._recording_paths)
         try:
             self.recorder = Recorder(
                 path, RECORD_SIZE, window.worker_settings.fps, time.perf_counter()
@@ -479,6 +484,7 @@ class Stage(QObject):
             self.record_label.setText(f"Cannot record: {error}")
             self.record_button.setChecked(False)
             return False
+        self._recording_paths.add(path)
         self._ring, self._ring_position = ring, ring.written
         self._ring_scratch = ring.new_buffer()
         self._audio_timer.start()
