@@ -249,3 +249,37 @@ def test_a_log_on_a_full_disk_stops_writing_says_why_and_the_hooks_still_work(qt
     assert told.args == ["in the window: RuntimeError: boom in a slot"]
     log.close()
     assert "musicscape: cannot write the log /dev/full" in capsys.readouterr().err
+
+
+def test_the_files_a_show_writes_are_in_its_log(
+    qtbot, make_window, model_dir, beats_file, tmp_path, show_log
+):
+    """A recording (where it went, then what it holds), a saved picture, and a recording the
+    record folder refuses: after the show the log says which files were written when."""
+    window = make_window(model_dir, show_log=show_log)
+    folder = tmp_path / "show"
+    folder.mkdir()
+    window.stage.record_dir = folder
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=FRAME_TIMEOUT_MS)
+    assert window.stage.start_recording()
+    recording = window.stage.recorder.path
+    wanted = window.canvas.frames_painted + 5
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > wanted, timeout=FRAME_TIMEOUT_MS)
+    summary = window.stage.stop_recording()
+    with qtbot.waitSignal(window.stage.picture_saver.saved, timeout=FRAME_TIMEOUT_MS):
+        picture = window.stage.save_picture()
+    window.stage.record_dir = folder / "unplugged"
+    assert not window.stage.start_recording()
+    text = show_log.path.read_text()
+    lines = [line[24:] for line in text.splitlines() if re.match(STAMP, line)]
+    assert f"recording to {recording}" in lines
+    assert f"{summary.describe()} ({recording})" in lines
+    assert summary.describe().startswith(f"Saved {recording.name}: ")
+    assert f"picture saved: {picture}" in lines
+    refused = [line for line in lines if line.startswith("cannot record: ")]
+    assert len(refused) == 1 and re.fullmatch(
+        rf"cannot record: cannot write {re.escape(str(folder))}/unplugged/musicscape-\d{{8}}-"
+        rf"\d{{6}}\.mp4: {re.escape(str(folder))}/unplugged does not exist",
+        refused[0],
+    ), refused

@@ -462,8 +462,10 @@ class Stage(QObject):
     def _show_saved_picture(self, path: str, error: str) -> None:
         if error:
             self.picture_label.setText(f"Cannot save the picture: {error}")
+            self.window.log(f"cannot save the picture {path}: {error}")
         else:
             self.picture_label.setText(f"Saved {Path(path).name}")
+            self.window.log(f"picture saved: {path}")
 
     # ----- recording -----
     def start_recording(self) -> bool:
@@ -482,6 +484,7 @@ class Stage(QObject):
             )
         except (VideoFileError, ValueError) as error:
             self.record_label.setText(f"Cannot record: {error}")
+            self.window.log(f"cannot record: {error}")
             self.record_button.setChecked(False)
             return False
         self._recording_paths.add(path)
@@ -490,6 +493,7 @@ class Stage(QObject):
         self._audio_timer.start()
         self.record_button.setChecked(True)
         self.record_label.setText(f"recording to {path}")
+        self.window.log(f"recording to {path}")
         return True
 
     def stop_recording(self) -> RecordingSummary | None:
@@ -502,6 +506,7 @@ class Stage(QObject):
         summary = recorder.stop()
         self.last_recording = summary
         self.record_label.setText(summary.describe())
+        self.window.log(f"{summary.describe()} ({summary.path})")
         return summary
 
     def _pull_audio(self, recorder: Recorder | None = None) -> None:
