@@ -294,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
     from PyQt6.QtWidgets import QApplication
 
     from .app_icon import APP_ID, app_icon
+    from .audio_sources import let_go_of_stuck_streams_at_exit
     from .show_log import ShowLog, default_log_path
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
@@ -306,6 +307,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run_window(args, application, show_log, playlist, choice, output)
     finally:
+        if let_go_of_stuck_streams_at_exit():
+            show_log.write("an audio stream PortAudio could not close is left to the system")
         show_log.close()
 
 

@@ -40,6 +40,10 @@ SILENT_CLOCK_NAME = "none (silent real-time clock)"
 PLAYBACK_BLOCK_SECONDS = 0.023
 PLAYBACK_CHUNK_SECONDS = 0.2
 HEARD_RING_SECONDS = 4.0  # what a file's output played, for recordings (read every 40 ms)
+# Closing a PortAudio stream happens on a thread of this name (`release_stream`), waited for
+# this long at most.
+STREAM_CLOSER = "closing an audio stream"
+CLOSE_WAIT_SECONDS = 0.5
 
 
 class AudioDeviceError(RuntimeError):
@@ -162,13 +166,65 @@ def list_outputs() -> list[OutputChoice]:
     return choices
 
 
+STREAM_STUCK = (
+    "An audio stream whose device vanished is stuck in PortAudio and keeps a processor core "
+    "busy; restart musicscape when the show allows. Until then the device list is not made "
+    "afresh (a device plugged in since is not listed), and the input may not come back"
+)
+
+
 def rescan_devices() -> None:
     """Make PortAudio list the devices afresh. Its list is fixed when it initialises, so a
     sound server that started later (or a device plugged in since) is missing from it until
-    then. Re-initialising closes every open stream: close them first."""
+    then. Re-initialising closes every open stream: close them first. AudioDeviceError while
+    a stream is still closing (`streams_closing`): re-initialising would wait on it."""
+    if streams_closing():
+        raise AudioDeviceError(STREAM_STUCK)
     sd = _sounddevice()
     sd._terminate()
     sd._initialize()
+
+
+def release_stream(stream) -> bool:
+    """Abort and close a PortAudio stream (an output's or an input's) on a thread of its own
+    and wait CLOSE_WAIT_SECONDS at most: True when it closed in that time. PortAudio's ALSA
+    host API can block for ever aborting a stream whose device vanished at the wrong moment
+    (a PulseAudio sink unloaded while its monitor was captured, within a second of the
+    stream starting: its callback thread spins on the error and the abort waits on that
+    thread, which keeps a core busy), and the GUI thread must not block with it. A stream
+    that does not close stays with its thread, and `streams_closing` says so; a new stream
+    on the device opens beside it but does not always deliver. Closing is quiet: a vanished
+    device may fail to close; it is gone."""
+
+    def close() -> None:
+        with contextlib.suppress(Exception):
+            stream.abort()
+            stream.close()
+
+    closer = threading.Thread(target=close, name=STREAM_CLOSER, daemon=True)
+    closer.start()
+    closer.join(CLOSE_WAIT_SECONDS)
+    return not closer.is_alive()
+
+
+def streams_closing() -> bool:
+    """Whether a stream given to `release_stream` has not closed yet (PortAudio is stuck on
+    it): then PortAudio must not be re-initialised or terminated, which would wait on it."""
+    return any(
+        thread.name == STREAM_CLOSER and thread.is_alive() for thread in threading.enumerate()
+    )
+
+
+def let_go_of_stuck_streams_at_exit() -> bool:
+    """At the app's end: when a stream never closed (`streams_closing`), take sounddevice's
+    exit handler off, which would stop and close it and terminate PortAudio, waiting on it for
+    ever: the process ends and the system frees the device. True when it did so."""
+    if not streams_closing():
+        return False
+    import atexit
+
+    atexit.unregister(_sounddevice()._exit_handler)
+    return True
 
 
 def sound_server_answers() -> bool:
@@ -287,20 +343,16 @@ class CaptureSource:
     def stop(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception:  # noqa: BLE001 - a vanished device may fail to close; it is gone
-                pass
+            release_stream(stream)
 
 
-def _close_quietly(stream) -> None:
-    """Close an output (a PortAudio stream is aborted first: a dead one never drains)."""
-    if stream is not None:
-        try:
-            stream.close()
-        except Exception:  # noqa: BLE001 - closing a vanished device
-            pass
+def _close_quietly(output) -> None:
+    """Close an output: a PortAudio stream by `release_stream` (aborted first: a dead one
+    never drains), the silent clock at once."""
+    if isinstance(output, ClockedNullOutput):
+        output.close()
+    elif output is not None:
+        release_stream(output)
 
 
 class ClockedNullOutput:

@@ -8,8 +8,9 @@ is looked for every OUTPUT_RETRY_SECONDS while the file is held where it was. A 
 breaks off midway plays up to the damage; then the playlist's next file plays, the reason
 kept in the playlist line (with no next file, playback stops and says why). A file that
 started with no output device plays on a silent real-time clock and moves to an output
-device once a sound server answers. Each becomes a line in the panel, gone when the device
-is back.
+device once a sound server answers. A stream PortAudio could not close (`release_stream`)
+is said for as long as it lasts. Each becomes a line in the panel, gone when the device is
+back.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from typing import TYPE_CHECKING
 
 from .app_settings import SOURCE_INPUT
 from .audio_sources import (
+    STREAM_STUCK,
     AudioDeviceError,
     CaptureSource,
     FilePlayback,
     rescan_devices,
     sound_server_answers,
+    streams_closing,
 )
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ SILENT_DEVICE_SECONDS = 2.5  # an input that delivered nothing this long is trea
 RETRY_SECONDS = 2.0
 OUTPUT_RETRY_SECONDS = 1.0  # a lost output device is looked for this often
 SILENT_CLOCK_FAULT = "No output device"
+STUCK_STREAM_FAULT = "portaudio"  # the fault line of a stream PortAudio could not close
 
 
 class DeviceWatchdog:
@@ -56,6 +60,7 @@ class DeviceWatchdog:
 
     def check(self, now: float) -> None:
         window = self.window
+        window.set_fault(STUCK_STREAM_FAULT, f"{STREAM_STUCK}." if streams_closing() else None)
         sources = window.sources
         source = sources.source
         if window.settings.source_kind == SOURCE_INPUT:
