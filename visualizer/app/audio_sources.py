@@ -169,7 +169,8 @@ def list_outputs() -> list[OutputChoice]:
 STREAM_STUCK = (
     "An audio stream whose device vanished is stuck in PortAudio and keeps a processor core "
     "busy; restart musicscape when the show allows. Until then the device list is not made "
-    "afresh (a device plugged in since is not listed), and the input may not come back"
+    "afresh (a device plugged in since is not listed), the input may not come back, and "
+    "standard error is muted (the stuck stream floods it)"
 )
 
 
@@ -193,8 +194,8 @@ def release_stream(stream) -> bool:
     stream starting: its callback thread spins on the error and the abort waits on that
     thread, which keeps a core busy), and the GUI thread must not block with it. A stream
     that does not close stays with its thread, and `streams_closing` says so; a new stream
-    on the device opens beside it but does not always deliver. Closing is quiet: a vanished
-    device may fail to close; it is gone."""
+    on the device opens beside it but does not always deliver, and standard error is sent to
+    /dev/null. Closing is quiet: a vanished device may fail to close; it is gone."""
 
     def close() -> None:
         with contextlib.suppress(Exception):
@@ -204,7 +205,15 @@ def release_stream(stream) -> bool:
     closer = threading.Thread(target=close, name=STREAM_CLOSER, daemon=True)
     closer.start()
     closer.join(CLOSE_WAIT_SECONDS)
-    return not closer.is_alive()
+    if not closer.is_alive():
+        return True
+    # The stuck thread prints the same error line as fast as it can (70 MB/s here: 15 GB in
+    # 3.5 minutes): standard error goes to /dev/null from now on, before it fills a disk or
+    # a journal. The show's log keeps what matters (faults, errors, tracebacks).
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    return False
 
 
 def streams_closing() -> bool:
