@@ -8,6 +8,10 @@ Frames may be any size: each is scaled (bilinear) to the writer's size. Audio at
 cannot carry is resampled to 48 kHz. Frame i lasts 1/fps from i/fps; audio sample j is at
 j/rate, so a caller keeps the two in step by how many of each it writes. `close()` flushes
 both encoders: a file closed after an interruption still plays, holding what was written.
+`fragmented` writes an MP4 or QuickTime file as fragments of FRAGMENT_SECONDS (fragmented
+MP4, each fragment self-contained), so one never closed (the disk filled, the process
+crashed or the power went) still plays up to its last whole fragment; a plain MP4 says
+where its frames are only when it is closed, and without that it plays nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ VIDEO_CODECS = {
     PRORES: VideoCodec("prores_ks", "yuv422p10le", (".mov", ".mkv"), "Apple ProRes 422"),
 }
 PRORES_PROFILE = "2"  # prores_ks's 422 (standard); 3 would be HQ at about 1.5 times the size
+FRAGMENT_SECONDS = 2.0  # a fragmented file's key frame interval: a fragment starts at each
+FRAGMENTED_MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
+FRAGMENTED_SUFFIXES = (".mp4", ".m4v", ".mov")  # Matroska plays after a cut as it is
 
 
 class VideoFileError(RuntimeError):
@@ -68,6 +75,7 @@ class VideoFileWriter:
         crf: int = 20,
         preset: str = "veryfast",
         codec: str = H264,
+        fragmented: bool = False,
     ):
         if codec not in VIDEO_CODECS:
             raise ValueError(f"the codec must be one of {', '.join(VIDEO_CODECS)}, got {codec!r}")
@@ -92,8 +100,13 @@ class VideoFileWriter:
         problem = output_file_problem(self.path, create_folders=False)
         if problem is not None:
             raise VideoFileError(f"cannot write {self.path}: {problem}")
+        fragmented = fragmented and self.path.suffix.lower() in FRAGMENTED_SUFFIXES
         try:
-            self._container = av.open(str(self.path), mode="w")
+            self._container = av.open(
+                str(self.path),
+                mode="w",
+                options={"movflags": FRAGMENTED_MOVFLAGS} if fragmented else {},
+            )
         except (OSError, av.FFmpegError) as error:
             raise VideoFileError(f"cannot write {self.path}: {error}") from error
         self.fps = Fraction(fps).limit_denominator(1001)
@@ -102,6 +115,8 @@ class VideoFileWriter:
         video.pix_fmt = self.codec.pixel_format
         if codec == H264:
             video.options = {"preset": preset, "crf": str(crf)}
+            if fragmented:
+                video.options |= {"g": str(max(1, round(FRAGMENT_SECONDS * float(self.fps))))}
         else:
             video.options = {"profile": PRORES_PROFILE}
         self._video = video

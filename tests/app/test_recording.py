@@ -3,7 +3,10 @@ recorder's constant-rate timing, and the running window recording what the canva
 
 from __future__ import annotations
 
+import contextlib
 import re
+import resource
+import signal
 
 import av
 import numpy as np
@@ -14,7 +17,7 @@ from scipy.signal import butter, resample_poly, sosfiltfilt
 
 from visualizer.app.recorder import RECORD_AUDIO_RATE, Recorder, SoundConverter
 from visualizer.app.sample_ring import SampleRing
-from visualizer.video_file import VideoFileWriter
+from visualizer.video_file import FRAGMENT_SECONDS, VideoFileWriter
 
 RATE = 22_050
 TIMEOUT_MS = 15_000
@@ -302,3 +305,66 @@ def test_two_recordings_within_one_second_keep_both_files(
         assert second == first.with_name(f"{first.stem}-2.mp4")
     assert first != second and first.exists() and second.exists()
     assert all(len(read_back(path)[0]) >= 3 for path in paths)
+
+
+def decodable_frames(path) -> int:
+    """How many video frames PyAV decodes from the file before any damage stops it."""
+    count = 0
+    with contextlib.suppress(av.FFmpegError), av.open(str(path)) as container:
+        for _ in container.decode(video=0):
+            count += 1
+    return count
+
+
+def test_a_recording_the_disk_cuts_short_stops_says_why_and_plays_what_it_holds(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    """Files are allowed 3 MB (RLIMIT_FSIZE: the kernel's own write error, as a full disk
+    gives): the recording stops by itself within a moment, the fault lines say so, the app
+    goes on painting, and the file, never closed, plays the fragments written before."""
+    window = make_window(model_dir)
+    window.stage.record_dir = tmp_path
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    ignored = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # else the kernel ends the process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (3_000_000, limits[1]))
+    try:
+        assert window.stage.start_recording()
+        path, fps = window.stage.recorder.path, window.stage.recorder.fps
+        qtbot.waitUntil(lambda: window.stage.recorder is None, timeout=30_000)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, ignored)
+    fault = window.faults["recording"]
+    assert re.fullmatch(
+        rf"Recording stopped after \d+ s: .*File too large.*\. {re.escape(path.name)} plays "
+        r"what was written before",
+        fault,
+    ), fault
+    assert window.stage.record_label.text() == fault
+    assert not window.stage.record_button.isChecked()
+    assert path.stat().st_size <= 3_000_000
+    assert decodable_frames(path) >= round(FRAGMENT_SECONDS * fps)  # a whole fragment at least
+    painted = window.canvas.frames_painted
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 10, timeout=TIMEOUT_MS)
+    assert window.stage.start_recording()  # a new recording clears the line
+    assert "recording" not in window.faults
+    window.stage.stop_recording()
+
+
+def test_a_fragmented_file_plays_up_to_where_it_was_cut(tmp_path):
+    """The recorder's files as a crash or a full disk leaves them: cut at 70%, a fragmented
+    MP4 decodes the frames of its whole fragments, a plain one none."""
+    decoded = {}
+    for fragmented in (False, True):
+        path = tmp_path / f"clip_{fragmented}.mp4"
+        writer = VideoFileWriter(path, 64, 64, 30, RATE, preset="ultrafast", fragmented=fragmented)
+        for index in range(300):  # 10 s: five 2-s fragments
+            writer.write_frame(solid((index % 256, 40, 200 - index % 200)))
+        writer.close()
+        data = path.read_bytes()
+        path.write_bytes(data[: int(len(data) * 0.7)])
+        decoded[fragmented] = decodable_frames(path)
+    assert decoded[False] == 0
+    assert 120 <= decoded[True] < 300

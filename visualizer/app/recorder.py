@@ -78,8 +78,13 @@ class RecordingSummary:
     error: str | None = None
 
     def describe(self) -> str:
-        if self.error:
+        if self.error and self.frames_written == 0:
             return f"Recording failed: {self.error}"
+        if self.error:
+            return (
+                f"Recording stopped after {self.seconds:.0f} s: {self.error}. "
+                f"{self.path.name} plays what was written before"
+            )
         return (
             f"Saved {self.path.name}: {self.seconds:.1f} s, {self.frames_written} frames "
             f"({self.frames_dropped} dropped, {self.frames_repeated} repeated)"
@@ -96,8 +101,16 @@ class Recorder:
         backlog_frames: int = 60,
     ):
         # x264's fastest preset: at veryfast a loaded 2-core machine fell behind at 720 px
+        # Fragmented: a recording the disk cut short (or a crash) still plays what it holds.
         self.writer = VideoFileWriter(
-            path, size, size, fps, RECORD_AUDIO_RATE, RECORD_CHANNELS, preset="ultrafast"
+            path,
+            size,
+            size,
+            fps,
+            RECORD_AUDIO_RATE,
+            RECORD_CHANNELS,
+            preset="ultrafast",
+            fragmented=True,
         )
         self.path = Path(path)
         self.fps = float(fps)

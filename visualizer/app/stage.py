@@ -67,6 +67,7 @@ COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of e
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
 RECORD_SIZE = 720  # pixels, square like the scene
 MASTER_STEPS = 100  # master slider units per 1.0
+RECORD_FAULT = "recording"  # the fault line of a recording that stopped by itself
 
 
 def default_record_dir() -> Path:
@@ -123,7 +124,7 @@ class Stage(QObject):
         self._ring_scratch: np.ndarray | None = None
         self._audio_timer = QTimer(self)
         self._audio_timer.setInterval(AUDIO_PULL_MS)
-        self._audio_timer.timeout.connect(self._pull_audio)
+        self._audio_timer.timeout.connect(self._tend_recording)
         self._track_sent: dict | None = None  # the track last sent over OSC, and when
         self._track_sent_at = 0.0
         self._controls_sent: dict[str, float] = {}  # the controls' values last sent over OSC
@@ -488,6 +489,7 @@ class Stage(QObject):
             self.record_button.setChecked(False)
             return False
         self._recording_paths.add(path)
+        self.window.set_fault(RECORD_FAULT, None)
         self._ring, self._ring_position = ring, ring.written
         self._ring_scratch = ring.new_buffer()
         self._audio_timer.start()
@@ -508,6 +510,16 @@ class Stage(QObject):
         self.record_label.setText(summary.describe())
         self.window.log(f"{summary.describe()} ({summary.path})")
         return summary
+
+    def _tend_recording(self) -> None:
+        """Every AUDIO_PULL_MS while recording: a recording whose writer failed (the disk
+        filled, the folder went) is stopped at once and said in the fault lines, so the
+        show knows it is no longer recorded; else the new sound is handed over."""
+        if self.recorder is not None and self.recorder.error is not None:
+            summary = self.stop_recording()
+            self.window.set_fault(RECORD_FAULT, summary.describe())
+            return
+        self._pull_audio()
 
     def _pull_audio(self, recorder: Recorder | None = None) -> None:
         """Hand the audio written since the last pull to the recorder (GUI thread, a copy)."""
