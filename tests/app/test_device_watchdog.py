@@ -14,8 +14,11 @@ from PyQt6.QtCore import Qt
 
 from visualizer.app.app_settings import SOURCE_INPUT
 from visualizer.app.audio_sources import (
+    DEFAULT_MONITOR,
     SILENT_CLOCK_NAME,
+    WHAT_THIS_COMPUTER_PLAYS,
     CaptureSource,
+    input_label,
     list_inputs,
     rescan_devices,
 )
@@ -24,6 +27,12 @@ from .conftest import RATE, pulse_clients_use, start_pulse_daemon
 
 AUDIO_TIMEOUT_MS = 15_000
 MONITOR = "PulseAudio: monitor of musicscape_test"
+
+
+def test_a_remembered_input_is_named_as_the_picker_names_it():
+    assert input_label(f"pulse:{DEFAULT_MONITOR}") == f"PulseAudio: {WHAT_THIS_COMPUTER_PLAYS}"
+    assert input_label("pulse:alsa_input.usb-mic") == "PulseAudio: alsa_input.usb-mic"
+    assert input_label("device:USB Mixer: Audio (hw:2,0)") == "USB Mixer: Audio (hw:2,0)"
 
 
 class RestartablePulse:
@@ -87,14 +96,20 @@ def test_capture_carries_on_after_pulseaudio_is_killed_and_restarted(
     qtbot.waitUntil(lambda: window.ring.written > RATE // 2, timeout=AUDIO_TIMEOUT_MS)
     pulse.kill()
     qtbot.waitUntil(
-        lambda: window.faults.get("source", "").startswith("Lost input 'musicscape_test.monitor'"),
+        lambda: window.faults.get("source", "").startswith(
+            "Lost input 'PulseAudio: musicscape_test.monitor'"
+        ),
         timeout=AUDIO_TIMEOUT_MS,
+    )
+    assert window.panel.source_picker.currentText() == (
+        "PulseAudio: musicscape_test.monitor (not there now)"
     )
     pulse.start()
     qtbot.waitUntil(lambda: "source" not in window.faults, timeout=AUDIO_TIMEOUT_MS)
     written = window.ring.written
     qtbot.waitUntil(lambda: window.ring.written > written + RATE // 2, timeout=AUDIO_TIMEOUT_MS)
     assert isinstance(window.source, CaptureSource) and window.source.choice.label == MONITOR
+    assert window.panel.source_picker.currentText() == MONITOR
 
 
 @pytest.mark.slow  # ~10 s end to end
@@ -173,10 +188,16 @@ def test_started_while_pulseaudio_is_down_the_remembered_input_is_found_once_it_
     settings.input_key = "pulse:musicscape_test.monitor"
     window = make_window(model_dir, use_output_device=True)
     assert window.faults["source"] == (
-        "The remembered input 'musicscape_test.monitor' is not connected; waiting for it "
-        "(or pick another input)."
+        "The remembered input 'PulseAudio: musicscape_test.monitor' is not connected; waiting "
+        "for it (or pick another input)."
     )
-    assert picker_labels(window) == ["Demo clip", "File…"]
+    # shown as what it is (not as the demo, the picker's first entry) while it is looked for
+    assert picker_labels(window) == [
+        "Demo clip",
+        "File…",
+        "PulseAudio: musicscape_test.monitor (not there now)",
+    ]
+    assert window.panel.source_picker.currentIndex() == 2
     pulse.start()
     qtbot.waitUntil(lambda: isinstance(window.source, CaptureSource), timeout=AUDIO_TIMEOUT_MS)
     assert window.source.choice.label == MONITOR

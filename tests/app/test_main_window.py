@@ -374,6 +374,10 @@ def test_remembered_input_that_is_absent_is_reported(qtbot, make_window, model_d
     settings.input_key = "device:USB Mixer That Is Not Here"
     window = make_window(model_dir)
     assert "'USB Mixer That Is Not Here' is not connected" in window.faults["source"]
+    picker = window.panel.source_picker
+    assert picker.currentText() == "USB Mixer That Is Not Here (not there now)"
+    picker.activated.emit(picker.currentIndex())  # picked again: it is still looked for
+    assert window.source is None and settings.input_key == "device:USB Mixer That Is Not Here"
     qtbot.waitUntil(lambda: window.faults.get("source", "").startswith("Lost input"), timeout=8000)
     assert settings.input_key == "device:USB Mixer That Is Not Here"  # the choice is kept
     wait_for_frames(qtbot, window, 5)  # the picture keeps moving on silence

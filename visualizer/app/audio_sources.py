@@ -150,6 +150,17 @@ def list_inputs() -> list[InputChoice]:
     return choices
 
 
+def input_label(key: str) -> str:
+    """The picker's name for the input a settings `key` remembers, also when that input is
+    not listed now (its sink unloaded, its interface unplugged): "PulseAudio: what this
+    computer plays (...)" for the default output's monitor, "PulseAudio: SOURCE" for another
+    PulseAudio source, the PortAudio device's name for a device."""
+    kind, _, name = key.partition(":")
+    if kind != "pulse":
+        return name
+    return f"PulseAudio: {WHAT_THIS_COMPUTER_PLAYS if name == DEFAULT_MONITOR else name}"
+
+
 def list_outputs() -> list[OutputChoice]:
     """Every output the machine offers: PortAudio output devices, then PulseAudio sinks."""
     sd = _sounddevice()

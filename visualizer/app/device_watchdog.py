@@ -24,6 +24,7 @@ from .audio_sources import (
     AudioDeviceError,
     CaptureSource,
     FilePlayback,
+    input_label,
     rescan_devices,
     sound_server_answers,
     streams_closing,
@@ -109,7 +110,7 @@ class DeviceWatchdog:
             rescan_devices()  # a sound server that (re)started since is listed only then
         sources.refresh_inputs()
         choice = sources.input_by_key(key)
-        label = key.split(":", 1)[-1]
+        label = input_label(key)
         if choice is not None and sources.switch_to(
             CaptureSource(choice, sources.capture_ring(choice))
         ):

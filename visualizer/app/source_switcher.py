@@ -29,6 +29,7 @@ from .audio_sources import (
     InputChoice,
     OutputChoice,
     capture_rate,
+    input_label,
     list_inputs,
     list_outputs,
     rescan_devices,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .now_playing import PlayerTrack
 
 APP_TITLE = "musicscape"
+MISSING_INPUT = " (not there now)"  # after a remembered input the list lacks
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_FILE_SUFFIXES)
 
 
@@ -114,9 +116,13 @@ class SourceSwitcher:
         elif kind == SOURCE_FILE:
             picker.setCurrentIndex(1)
         else:
+            key = self.settings.input_key
             keys = [choice.key for choice in self.inputs]
-            if self.settings.input_key in keys:
-                picker.setCurrentIndex(2 + keys.index(self.settings.input_key))
+            if key in keys:
+                picker.setCurrentIndex(2 + keys.index(key))
+            elif key:  # remembered, and looked for (watchdog): shown as it is, not as the demo
+                picker.addItem(f"{input_label(key)}{MISSING_INPUT}")
+                picker.setCurrentIndex(picker.count() - 1)
 
     def on_source_chosen(self, index: int) -> None:
         if index == 0:
@@ -126,8 +132,9 @@ class SourceSwitcher:
                 self.play_file(self.settings.file_path)
             else:
                 self.choose_file()
-        else:
+        elif index - 2 < len(self.inputs):
             self.capture_input(self.inputs[index - 2])
+        # else the remembered input that is not there now: the watchdog looks for it
 
     def input_by_key(self, key: str) -> InputChoice | None:
         return next((choice for choice in self.inputs if choice.key == key), None)
@@ -198,7 +205,7 @@ class SourceSwitcher:
             if choice is None:
                 self.window.set_fault(
                     "source",
-                    f"The remembered input '{self.settings.input_key.split(':', 1)[1]}' is not "
+                    f"The remembered input '{input_label(self.settings.input_key)}' is not "
                     "connected; waiting for it (or pick another input).",
                 )
                 self.window.watchdog.input_missing_since(time.perf_counter())
