@@ -135,6 +135,9 @@ def test_a_request_the_app_cannot_take_is_answered_in_words_and_changes_nothing(
         400,
         {"error": "HTTP /musicscape/reactivity: expected one number 0-3, got ['[1, 2']"},
     )
+    for action in ("reactivity", "preset", "blackout"):  # a JSON integer no float holds
+        status, answer = ask(qtbot, requests, window, f"/musicscape/{action}", b"9" * 400)
+        assert status == 400 and answer["error"].endswith("got [" + "9" * 38 + "…"), answer
     assert ask(qtbot, requests, window, "/photos") == (
         404,
         {"error": "no page /photos; try /, /musicscape/state or /musicscape/picture.png"},

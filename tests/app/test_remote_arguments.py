@@ -66,6 +66,14 @@ def test_numbers_in_range_only():
     with pytest.raises(ValueError) as refused:
         number_value((math.nan,), 0, 1)
     assert str(refused.value) == "expected one number 0-1, got [nan]"
+    huge = 10**400  # an HTTP body's JSON integer no float holds
+    for read in (lambda: number_value((huge,), 0, 3), lambda: switch_value((huge,), False)):
+        with pytest.raises(ValueError):
+            read()
+    with pytest.raises(ValueError):
+        category_value((huge,), ("sky", "desert"))
+    with pytest.raises(PresetError):
+        slot_number((huge,))
 
 
 def test_categories_by_name_or_number():

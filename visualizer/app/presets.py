@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from visualizer.feel import MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
-from .remote_arguments import quoted
+from .remote_arguments import finite_number, quoted
 from .scene_director import (
     AUTO,
     BIAS,
@@ -100,11 +100,6 @@ def slot_number(args: tuple) -> int:
     """The preset slot 1 ... PRESET_SLOTS that OSC or MIDI arguments name; PresetError if
     they name none."""
     value = args[0] if len(args) == 1 else None
-    if (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and float(value).is_integer()
-        and 1 <= value <= PRESET_SLOTS
-    ):
+    if finite_number(value) and float(value).is_integer() and 1 <= value <= PRESET_SLOTS:
         return int(value)
     raise PresetError(f"expected a preset number 1-{PRESET_SLOTS}, got {quoted(args)}")

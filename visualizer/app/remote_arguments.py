@@ -20,8 +20,15 @@ def quoted(args: tuple) -> str:
     return text if len(text) <= QUOTED_CHARACTERS else text[: QUOTED_CHARACTERS - 1] + "…"
 
 
-def _finite_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+def finite_number(value: object) -> bool:
+    """An int or float (not a bool) that a float holds finitely: an HTTP body's JSON can
+    carry an integer of 400 digits, which no float holds."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def switch_value(args: tuple, current: bool) -> bool:
@@ -32,7 +39,7 @@ def switch_value(args: tuple, current: bool) -> bool:
     value = args[0]
     if isinstance(value, bool):
         return value
-    if _finite_number(value):
+    if finite_number(value):
         return value != 0
     if isinstance(value, str) and value.lower() in ("on", "true", "off", "false"):
         return value.lower() in ("on", "true")
@@ -44,14 +51,14 @@ def tap_value(args: tuple) -> bool:
     if not args:
         return True
     value = args[0]
-    if _finite_number(value) or isinstance(value, bool):
+    if finite_number(value) or isinstance(value, bool):
         return value != 0
     raise ValueError(f"expected nothing or 1 (a tap), or 0 (forget the taps), got {quoted(args)}")
 
 
 def number_value(args: tuple, low: float, high: float) -> float:
     """One number from `low` to `high`."""
-    if len(args) != 1 or not _finite_number(args[0]):
+    if len(args) != 1 or not finite_number(args[0]):
         raise ValueError(f"expected one number {low:g}-{high:g}, got {quoted(args)}")
     value = float(args[0])
     if not low <= value <= high:
@@ -65,7 +72,7 @@ def category_value(args: tuple, categories: tuple[str, ...]) -> int:
         value = args[0]
         if isinstance(value, str) and value in categories:
             return categories.index(value)
-        if _finite_number(value) and float(value).is_integer():
+        if finite_number(value) and float(value).is_integer():
             if 1 <= int(value) <= len(categories):
                 return int(value) - 1
     raise ValueError(
