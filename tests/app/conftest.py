@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from visualizer.app.audio_sources import let_go_of_stuck_streams_at_exit
 from visualizer.app.main_window import MainWindow
 
 from .onnx_models import build_model_dir
@@ -48,6 +49,14 @@ def beat_times(qtbot, window, seconds: float) -> np.ndarray:
     qtbot.wait(round(seconds * 1000))
     window.worker.beat.disconnect(times.append)
     return np.array(times)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stuck_streams_let_go_at_exit():
+    """As the app does at its end: a stream PortAudio could not close (a test's sound server
+    killed at the wrong moment) must not keep the test process from ending."""
+    yield
+    let_go_of_stuck_streams_at_exit()
 
 
 @pytest.fixture(scope="session")
