@@ -14,6 +14,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ from pythonosc.udp_client import SimpleUDPClient
 from visualizer.app.osc_control import INPUT_ADDRESSES
 
 from .conftest import start_pulse_daemon, stop_daemon
-from .test_quit_signals import free_udp_port
+from .test_quit_signals import free_port
 
 SECONDS = 40
 ANSWER_SECONDS = 5.0
@@ -34,14 +35,6 @@ ODD_ARGUMENTS = [0.5, 1, 0, -1, 7, 1e9, float("nan"), float("inf"), "sky", "", "
 BODIES = [b"", b"[0.5]", b'["sky"]', b"1", b"{", b"\xff\xfe", b"[1e999]", b"null", b"[[1]]"]
 PATHS = ["/", "/musicscape/state", "/musicscape/picture.png", "/nope", "/musicscape/", "/%ff"]
 SWITCHES_OFF = (("freeze", 0), ("blackout", 0), ("master", 1.0), ("test_card", 0))
-
-
-def free_tcp_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def request(url: str, body: bytes | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
@@ -71,7 +64,7 @@ def test_a_chaotic_show_never_freezes_the_app_or_leaves_an_error(
             timeout=10,
         )
 
-    osc_port, http_port = free_udp_port(), free_tcp_port()
+    osc_port, http_port = free_port(), free_port(socket.SOCK_STREAM)
     base = f"http://127.0.0.1:{http_port}"
     log = tmp_path / "show.log"
     heard = (

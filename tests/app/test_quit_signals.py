@@ -24,8 +24,9 @@ START_TIMEOUT = 60.0
 EXIT_TIMEOUT = 30.0
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A loopback port free now: UDP by default, TCP with `socket.SOCK_STREAM`."""
+    with socket.socket(socket.AF_INET, kind) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
@@ -69,7 +70,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
 def test_sigterm_finishes_the_recording_and_saves_the_settings(tmp_path, beats_file):
     recordings = tmp_path / "recordings"
     recordings.mkdir()
-    port = free_udp_port()
+    port = free_port()
     options = ("--record-dir", str(recordings), "--osc-in", str(port))
     with running_app(tmp_path, beats_file, *options) as app:
         client = SimpleUDPClient("127.0.0.1", port)
