@@ -378,6 +378,9 @@ def test_remembered_input_that_is_absent_is_reported(qtbot, make_window, model_d
     assert picker.currentText() == "USB Mixer That Is Not Here (not there now)"
     picker.activated.emit(picker.currentIndex())  # picked again: it is still looked for
     assert window.source is None and settings.input_key == "device:USB Mixer That Is Not Here"
+    count = picker.count()
+    window.sources._sync_picker()  # synced again (a restart of the source): still one entry
+    assert picker.count() == count and picker.currentText().endswith("(not there now)")
     qtbot.waitUntil(lambda: window.faults.get("source", "").startswith("Lost input"), timeout=8000)
     assert settings.input_key == "device:USB Mixer That Is Not Here"  # the choice is kept
     wait_for_frames(qtbot, window, 5)  # the picture keeps moving on silence

@@ -121,8 +121,10 @@ class SourceSwitcher:
             if key in keys:
                 picker.setCurrentIndex(2 + keys.index(key))
             elif key:  # remembered, and looked for (watchdog): shown as it is, not as the demo
-                picker.addItem(f"{input_label(key)}{MISSING_INPUT}")
-                picker.setCurrentIndex(picker.count() - 1)
+                missing = f"{input_label(key)}{MISSING_INPUT}"
+                if picker.findText(missing) < 0:  # once, however often the picker is synced
+                    picker.addItem(missing)
+                picker.setCurrentIndex(picker.findText(missing))
 
     def on_source_chosen(self, index: int) -> None:
         if index == 0:
