@@ -93,6 +93,7 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
         "canvas_as_made",
         "canvas_turned_90",
         "canvas_mirrored",
+        "canvas_pinned",
     }
     app = run_cli("bench", "--app", block="onnxruntime")
     assert app.returncode == EXIT_USAGE

@@ -104,6 +104,7 @@ def model_stages(runtime, runs: int) -> dict[str, dict[str, float]]:
 
 UPSCALE_SIZES = (256, 512)
 CANVAS_SCREEN = (1920, 1080)  # a projector's or monitor's full HD
+KEYSTONE_PIN = ((0.06, 0.0), (0.94, 0.0), (1.0, 1.0), (0.0, 1.0))  # a projector tilted up
 DIM_SIZES = (512, 1024)  # output sides the master fader and blackout dim while below full
 
 
@@ -172,28 +173,30 @@ def desk_read_figures(runs: int) -> dict[str, float]:
 
 def canvas_stages(runs: int) -> dict[str, dict[str, float]]:
     """The canvas's paint of a 1024-px picture on a 1920 x 1080 screen, on the GUI thread
-    (`visualizer/app/scene_canvas.py`'s `paint_picture`): as made, turned a quarter and
-    mirrored, into a QImage as the widget's backing store is."""
+    (`visualizer/app/scene_canvas.py`'s `paint_picture`): as made, turned a quarter,
+    mirrored, and pinned (KEYSTONE_PIN), into a QImage as the widget's backing store is."""
     from PyQt6.QtGui import QImage, QPainter
 
     from visualizer.app.canvas_orientation import CanvasOrientation
+    from visualizer.app.corner_pin import CornerPin
     from visualizer.app.scene_canvas import paint_picture
 
     pixels = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), np.uint8)
     picture = QImage(pixels.data, 1024, 1024, 3 * 1024, QImage.Format.Format_RGB888)
     screen = QImage(*CANVAS_SCREEN, QImage.Format.Format_RGB32)
 
-    def paint(orientation: CanvasOrientation) -> None:
+    def paint(orientation: CanvasOrientation, pin: CornerPin) -> None:
         painter = QPainter(screen)
-        paint_picture(painter, picture, *CANVAS_SCREEN, orientation, False)
+        paint_picture(painter, picture, *CANVAS_SCREEN, orientation, False, pin)
         painter.end()
 
     return {
-        f"canvas_{name}": time_calls(lambda orientation=orientation: paint(orientation), runs)
-        for name, orientation in (
-            ("as_made", CanvasOrientation()),
-            ("turned_90", CanvasOrientation(90)),
-            ("mirrored", CanvasOrientation(0, True)),
+        f"canvas_{name}": time_calls(lambda layout=layout: paint(*layout), runs)
+        for name, layout in (
+            ("as_made", (CanvasOrientation(), CornerPin())),
+            ("turned_90", (CanvasOrientation(90), CornerPin())),
+            ("mirrored", (CanvasOrientation(0, True), CornerPin())),
+            ("pinned", (CanvasOrientation(), CornerPin(KEYSTONE_PIN))),
         )
     }
 

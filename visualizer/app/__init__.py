@@ -16,6 +16,7 @@ from visualizer.bundled import assets_dir
 from visualizer.output_files import output_file_problem
 
 from .canvas_orientation import ROTATIONS, CanvasOrientation
+from .corner_pin import CornerPin
 
 if TYPE_CHECKING:
     from PyQt6.QtWidgets import QApplication
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
     from .playlist import Playlist
     from .show_log import ShowLog
+
+
+def corner_pin_argument(text: str) -> CornerPin:
+    """--corners' value: a pin, or argparse's error in the pin's own words."""
+    try:
+        return CornerPin.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -176,6 +185,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mirror",
         action="store_true",
         help="mirror the canvas left and right, for rear projection (remembered)",
+    )
+    group.add_argument(
+        "--corners",
+        type=corner_pin_argument,
+        metavar="'X,Y X,Y X,Y X,Y'",
+        help="pin the canvas's corners (keystone) where a projector's picture should land: "
+        "four x,y shares of the screen, clockwise from the top left (as in "
+        "'0.05,0 0.95,0 1,1 0,1'), or 'none' (remembered; C drags them by hand)",
     )
     group.add_argument(
         "--test-card",
@@ -396,6 +413,8 @@ def _show_window(
                 orientation.mirrored or args.mirror,
             )
         )
+    if args.corners is not None:
+        window.set_corner_pin(args.corners)
     if args.test_card:
         window.set_test_card(True)
     if args.fullscreen:

@@ -15,6 +15,7 @@ from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
 
 from .canvas_orientation import ROTATIONS, CanvasOrientation
+from .corner_pin import CornerPin
 from .dmx_input import DeskPatch
 from .dmx_output import PROTOCOL_NAMES, DmxTarget
 from .output_level import MAX_FADE_SECONDS
@@ -281,6 +282,19 @@ class AppSettings:
     def canvas_orientation(self, value: CanvasOrientation) -> None:
         self._set("vj/canvas_rotation", value.rotation)
         self._set("vj/canvas_mirrored", value.mirrored)
+
+    @property
+    def canvas_corner_pin(self) -> CornerPin:
+        """Where the canvas's corners land on its screen (keystone); a stored pin that is
+        not one (a damaged file) reads as not pinned."""
+        try:
+            return CornerPin.parse(self._get("vj/canvas_corners", "none", str))
+        except ValueError:
+            return CornerPin()
+
+    @canvas_corner_pin.setter
+    def canvas_corner_pin(self, value: CornerPin) -> None:
+        self._set("vj/canvas_corners", value.text())
 
     @property
     def link_enabled(self) -> bool:

@@ -107,6 +107,8 @@ class ControlPanel(QWidget):
     mirrored_changed = pyqtSignal(bool)
     rotation_chosen = pyqtSignal(int)  # degrees clockwise, one of ROTATIONS
     test_card_changed = pyqtSignal(bool)
+    pinning_changed = pyqtSignal(bool)
+    corners_reset_requested = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -309,7 +311,8 @@ class ControlPanel(QWidget):
         layout.addStretch(1)
 
     def _canvas_box(self) -> QGroupBox:
-        """How the canvas meets its screen: fill, mirror, rotation, the test card."""
+        """How the canvas meets its screen: fill, mirror, rotation, corner pin, the test
+        card."""
         box = QGroupBox("Canvas")
         form = QFormLayout(box)
         self.fill = QCheckBox("Fill the screen, edges cropped (F)")
@@ -325,6 +328,24 @@ class ControlPanel(QWidget):
             lambda index: self.rotation_chosen.emit(ROTATIONS[index])
         )
         form.addRow("Turn", self.rotation)
+        self.pinning = QPushButton("Pin corners (C)")
+        self.pinning.setCheckable(True)
+        self.pinning.setToolTip(
+            "Keystone: drag the picture's corners to the corners of the surface a projector "
+            "throws it on, over the test card"
+        )
+        self.pinning.toggled.connect(self.pinning_changed.emit)
+        self.corners_reset = QPushButton("Square again")
+        self.corners_reset.setToolTip("Every corner back to the screen's own")
+        self.corners_reset.clicked.connect(self.corners_reset_requested.emit)
+        corner_row = QHBoxLayout()
+        corner_row.addWidget(self.pinning, 1)
+        corner_row.addWidget(self.corners_reset)
+        form.addRow(corner_row)
+        self.corners_label = QLabel("corners not pinned")
+        self.corners_label.setWordWrap(True)
+        self.corners_label.setStyleSheet("color: gray;")
+        form.addRow(self.corners_label)
         self.test_card = QPushButton("Test card (G)")
         self.test_card.setCheckable(True)
         self.test_card.setToolTip(

@@ -6,12 +6,14 @@ the window shows (H or ?) is the list of what the keys are bound to.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import QLabel
 
+from .corner_pin import CORNER_NAMES, CornerPin
 from .presets import PRESET_SLOTS
 from .scene_director import BIAS, HOLD
 
@@ -20,13 +22,19 @@ if TYPE_CHECKING:
 
 SHORTCUTS = (
     ("F11", "full screen on / off"),
-    ("Esc", "leave full screen, close this help"),
+    ("Esc", "leave full screen, close this help, end pinning"),
     ("H or ?", "show / hide this help"),
     ("Tab", "hide / show the controls and spectrogram"),
     ("S", "canvas alone on a chosen screen (Esc brings it back)"),
     ("F", "fill the screen with the scene (edges cropped) / whole scene with bars"),
     ("M", "mirror the canvas left and right, for rear projection, or not"),
     ("G", "the test card in place of the scene, for setting up a screen / the scene"),
+    ("C", "pin the canvas's corners (keystone) on the test card / done"),
+    (
+        "while pinning",
+        "drag a corner, or 1 … 4 pick one and ← → ↑ ↓ move it a pixel (Shift: 10); "
+        "Backspace: that corner back, Delete: all; Esc: done",
+    ),
     ("O", "open an audio file"),
     ("Space", "play / pause the file (after the last file: from the start)"),
     ("N", "next file of the --file list"),
@@ -61,17 +69,27 @@ def help_overlay() -> QLabel:
     return overlay
 
 
-def bind_keys(window: MainWindow) -> None:
-    """Bind every key of SHORTCUTS to the window's actions (application-wide, so they work
-    on the detached canvas too)."""
+PIXEL_STEP, SHIFT_STEP = 1, 10  # pixels an arrow moves a pinned corner, without / with Shift
 
-    def bind(keys: str, action, repeat: bool = False) -> None:
+
+def bind_keys(window: MainWindow) -> list[QShortcut]:
+    """Bind every key of SHORTCUTS to the window's actions (application-wide, so they work
+    on the detached canvas too). Returns the keys that act only while the corners are
+    pinned (the window enables them then: on the rest of the time, ↑ and ↓ would be taken
+    from the panel's lists and boxes). The keys bound already (← →, the digits) do their
+    pinning work while pinning and their own the rest of the time."""
+
+    def bind(keys: str, action, repeat: bool = False) -> QShortcut:
         """`repeat`: a held key acts again as it repeats (seeking, stepping); else once (a
         held B is one blackout, a held K one tap)."""
         shortcut = QShortcut(QKeySequence(keys), window)
         shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
         shortcut.setAutoRepeat(repeat)
         shortcut.activated.connect(action)
+        return shortcut
+
+    def unless_pinning(action, pinning_action=lambda: None):
+        return lambda: pinning_action() if window.pinning else action()
 
     bind("F11", window.toggle_fullscreen)
     bind("Esc", window.leave_fullscreen)
@@ -85,13 +103,38 @@ def bind_keys(window: MainWindow) -> None:
     bind("O", window.choose_file)
     bind("Space", window.toggle_pause)
     bind("N", window.next_file)
-    bind("Left", lambda: window.seek_relative(-5.0), repeat=True)
-    bind("Right", lambda: window.seek_relative(5.0), repeat=True)
+    nudge = window.nudge_corner
+    bind(
+        "Left",
+        unless_pinning(lambda: window.seek_relative(-5.0), lambda: nudge(-PIXEL_STEP, 0)),
+        repeat=True,
+    )
+    bind(
+        "Right",
+        unless_pinning(lambda: window.seek_relative(5.0), lambda: nudge(PIXEL_STEP, 0)),
+        repeat=True,
+    )
     bind("0", window.set_auto_mode)
     bind("A", window.set_auto_mode)
     for number in range(1, 10):
-        bind(str(number), lambda index=number - 1: window.set_scene(HOLD, index))
-        bind(f"Shift+{number}", lambda index=number - 1: window.set_scene(BIAS, index))
+        index = number - 1  # a category's, and while pinning a corner's (1-4 only)
+        pick = partial(window.pick_corner, index) if index < len(CORNER_NAMES) else None
+        pick = pick or (lambda: None)
+        bind(str(number), unless_pinning(partial(window.set_scene, HOLD, index), pick))
+        bind(f"Shift+{number}", unless_pinning(partial(window.set_scene, BIAS, index), pick))
+    bind("C", lambda: window.set_pinning(not window.pinning))
+    pinning_keys = [
+        bind("Up", lambda: nudge(0, -PIXEL_STEP), repeat=True),
+        bind("Down", lambda: nudge(0, PIXEL_STEP), repeat=True),
+        bind("Shift+Left", lambda: nudge(-SHIFT_STEP, 0), repeat=True),
+        bind("Shift+Right", lambda: nudge(SHIFT_STEP, 0), repeat=True),
+        bind("Shift+Up", lambda: nudge(0, -SHIFT_STEP), repeat=True),
+        bind("Shift+Down", lambda: nudge(0, SHIFT_STEP), repeat=True),
+        bind("Backspace", window.reset_corner),
+        bind("Delete", lambda: window.set_corner_pin(CornerPin())),
+    ]
+    for shortcut in pinning_keys:
+        shortcut.setEnabled(False)
     bind("+", lambda: window.set_reactivity(window.settings.reactivity + 0.25), repeat=True)
     bind("=", lambda: window.set_reactivity(window.settings.reactivity + 0.25), repeat=True)
     bind("-", lambda: window.set_reactivity(window.settings.reactivity - 0.25), repeat=True)
@@ -108,3 +151,4 @@ def bind_keys(window: MainWindow) -> None:
     bind("Shift+N", lambda: window.stage.toggle_ndi())
     bind("K", lambda: window.stage.perform("tap"))
     bind("Shift+K", lambda: window.stage.perform("tap", (0,)))
+    return pinning_keys

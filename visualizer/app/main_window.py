@@ -36,6 +36,7 @@ from .audio_sources import CaptureSource, FilePlayback, InputChoice, OutputChoic
 from .canvas_orientation import ROTATIONS, CanvasOrientation
 from .canvas_window import CanvasWindow
 from .control_panel import FEEL_STEPS, REACTIVITY_STEPS, ControlPanel
+from .corner_pin import CornerPin
 from .device_watchdog import DeviceWatchdog
 from .frame_stats import FrameStats
 from .frame_worker import FrameWorker, WorkerSettings
@@ -104,6 +105,8 @@ class MainWindow(QMainWindow):
         self.canvas = SceneCanvas(self.stats)
         self.canvas.set_fill(settings.canvas_fill)
         self.canvas.set_orientation(settings.canvas_orientation)
+        self.canvas.set_corner_pin(settings.canvas_corner_pin)
+        self.canvas.corner_dragged.connect(self.set_corner_pin)
         self.canvas.set_title_cards(settings.title_cards)
         self.spectrogram = SpectrogramView(settings.colormap)
         self.panel = ControlPanel()
@@ -117,7 +120,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.controls.show_presets()
         self._connect_panel()
-        bind_keys(self)
+        self.pinning_shortcuts = bind_keys(self)  # enabled while the corners are pinned
         self.stage = Stage(self)  # OSC, MIDI, recording, NDI: through the same methods as keys
         self.screen_saver = ScreenSaverInhibitor(session_bus, self)
         self.screen_saver.changed.connect(self.panel.screen_label.setText)
@@ -211,6 +214,7 @@ class MainWindow(QMainWindow):
         orientation = self.settings.canvas_orientation
         self.panel.mirrored.setChecked(orientation.mirrored)
         self.panel.rotation.setCurrentIndex(ROTATIONS.index(orientation.rotation))
+        self.panel.corners_label.setText(self.settings.canvas_corner_pin.describe())
 
     def _connect_panel(self) -> None:
         panel, sources, controls = self.panel, self.sources, self.controls
@@ -238,6 +242,8 @@ class MainWindow(QMainWindow):
         panel.mirrored_changed.connect(self.set_mirrored)
         panel.rotation_chosen.connect(self.set_rotation)
         panel.test_card_changed.connect(self.set_test_card)
+        panel.pinning_changed.connect(self.set_pinning)
+        panel.corners_reset_requested.connect(lambda: self.set_corner_pin(CornerPin()))
 
     # ----- faults -----
     def set_fault(self, area: str, message: str | None) -> None:
@@ -453,6 +459,47 @@ class MainWindow(QMainWindow):
     def set_rotation(self, degrees: int) -> None:
         self.set_orientation(replace(self.canvas.orientation, rotation=degrees))
 
+    def set_corner_pin(self, pin: CornerPin) -> None:
+        """Where the canvas's corners land on its screen: keystone for a projector not
+        square on to its surface (remembered)."""
+        self.settings.canvas_corner_pin = pin
+        self.canvas.set_corner_pin(pin)
+        self.panel.corners_label.setText(pin.describe())
+
+    @property
+    def pinning(self) -> bool:
+        """The corners are being pinned: the canvas shows the test card with a handle on
+        each corner; the mouse drags them, the keys pick and move them."""
+        return self.canvas.pinning is not None
+
+    def set_pinning(self, pinning: bool) -> None:
+        """Pin the corners (the top left picked first), or be done (never remembered: a show
+        starts on the scene)."""
+        if pinning != self.pinning:
+            self.canvas.set_pinning(0 if pinning else None)
+        for shortcut in self.pinning_shortcuts:
+            shortcut.setEnabled(pinning)
+        self.panel.pinning.setChecked(pinning)
+
+    def pick_corner(self, corner: int) -> None:
+        """While pinning, the corner the keys move (0-3, clockwise from the top left)."""
+        if self.pinning:
+            self.canvas.set_pinning(corner)
+
+    def nudge_corner(self, right: int, down: int) -> None:
+        """While pinning, move the picked corner by whole pixels of the canvas (stopped at
+        the screen's edge, and not where the picture would fold)."""
+        if self.pinning:
+            canvas = self.canvas
+            width, height = max(canvas.width(), 1), max(canvas.height(), 1)
+            pin = canvas.corner_pin.nudged(canvas.pinning, right / width, down / height)
+            self.set_corner_pin(pin)
+
+    def reset_corner(self) -> None:
+        """While pinning, the picked corner back to the screen's corner."""
+        if self.pinning:
+            self.set_corner_pin(self.canvas.corner_pin.reset(self.canvas.pinning))
+
     def set_test_card(self, shown: bool) -> None:
         """The test card in place of the scene on the canvas, for setting up a screen (never
         remembered: a show starts on the scene)."""
@@ -473,8 +520,12 @@ class MainWindow(QMainWindow):
         self.panel.title_cards.setChecked(enabled)
 
     def leave_fullscreen(self) -> None:
+        """Esc: close the help, else be done pinning corners, else bring the canvas back,
+        else leave full screen."""
         if self.help_overlay.isVisible():
             self.help_overlay.hide()
+        elif self.pinning:
+            self.set_pinning(False)
         elif self.canvas_window is not None:
             self.canvas_window.close()
         elif self.isFullScreen():

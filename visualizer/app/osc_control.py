@@ -39,6 +39,9 @@ INPUT_ADDRESSES = {
     "test_card": "0 / 1, none toggles: the test card in place of the scene on the canvas, for "
     "setting up a projector or screen",
     "mirror": "0 / 1, none toggles: the canvas mirrored left and right (rear projection)",
+    "corner": "int 1-4 and two floats 0-1: put that corner of the canvas's picture (1: top "
+    "left, then clockwise) at x, y on its screen (shares of its width and height), keystone "
+    "for a projector; 0: every corner back to the screen's",
     "remember_scenes": "0 / 1, none toggles: a scene held or biased while a track plays is "
     "remembered for that track",
     "link": "0 / 1, none toggles: Ableton Link: beats and tempo from the session's grid "

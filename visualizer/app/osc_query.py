@@ -31,6 +31,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
+from .corner_pin import CORNER_NAMES
 from .http_serving import ServedHttp
 from .midi_control import CONTINUOUS
 from .osc_control import INPUT_ADDRESSES, PREFIX, SWITCHES
@@ -58,6 +59,7 @@ RECEIVE_SECONDS = 5.0  # a client that starts a frame and stalls this long is le
 WITHDRAW_SECONDS = 1.0  # the longest the app's close waits for the goodbyes
 CATEGORY_ACTIONS = ("hold", "bias")
 SLOT_ACTIONS = ("preset", "store_preset")
+CORNER_ACTION = "corner"
 
 
 class OscQueryUnavailable(RuntimeError):
@@ -79,6 +81,9 @@ def method_node(action: str, categories: tuple[str, ...], values: dict[str, floa
         node |= {"TYPE": "s", "RANGE": [{"VALS": list(categories)}]}
     elif action in SLOT_ACTIONS:
         node |= {"TYPE": "i", "RANGE": [{"MIN": 1, "MAX": PRESET_SLOTS}]}
+    elif action == CORNER_ACTION:  # which corner (0: all back), then its x and y
+        shares = {"MIN": 0.0, "MAX": 1.0}
+        node |= {"TYPE": "iff", "RANGE": [{"MIN": 0, "MAX": len(CORNER_NAMES)}, shares, shares]}
     else:
         node |= {"TYPE": "N"}
     if action in values:

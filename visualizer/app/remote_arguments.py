@@ -79,3 +79,20 @@ def category_value(args: tuple, categories: tuple[str, ...]) -> int:
         f"expected a category ({', '.join(categories)}) or its number 1-{len(categories)}, "
         f"got {quoted(args)}"
     )
+
+
+def corner_value(args: tuple, corners: int) -> tuple[int, float, float] | None:
+    """A corner pin's move: a corner's number (1 = top left, clockwise to `corners`) and
+    where it goes, two shares of the screen 0-1 (its index, x, y); or 0 alone, every corner
+    back (None)."""
+    if len(args) == 1 and finite_number(args[0]) and args[0] == 0:
+        return None
+    expected = f"expected a corner 1-{corners} and its x and y 0-1, or 0 (all back)"
+    if len(args) != 3 or not all(finite_number(value) for value in args):
+        raise ValueError(f"{expected}, got {quoted(args)}")
+    corner, x, y = args
+    if not (float(corner).is_integer() and 1 <= corner <= corners):
+        raise ValueError(f"{expected}, got corner {quoted((corner,))}")
+    if not (0 <= x <= 1 and 0 <= y <= 1):
+        raise ValueError(f"{expected}, got {float(x):g}, {float(y):g}")
+    return int(corner) - 1, float(x), float(y)

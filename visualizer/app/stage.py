@@ -35,6 +35,7 @@ from visualizer.output_files import unused_path
 from visualizer.video_file import VideoFileError
 
 from .audio_sources import CaptureSource, FilePlayback
+from .corner_pin import CORNER_NAMES, CornerPin
 from .frame_worker import FramePacket
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
@@ -52,7 +53,13 @@ from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
 from .presets import slot_number
 from .recorder import Recorder, RecordingSummary
-from .remote_arguments import category_value, number_value, switch_value, tap_value
+from .remote_arguments import (
+    category_value,
+    corner_value,
+    number_value,
+    switch_value,
+    tap_value,
+)
 from .remote_page import REMOTE_PAGE
 from .scene_director import BIAS, HOLD
 from .stage_beats import StageBeats
@@ -249,6 +256,10 @@ class Stage(QObject):
             window.set_test_card(switch_value(args, window.canvas.test_card))
         elif action == "mirror":
             window.set_mirrored(switch_value(args, window.canvas.orientation.mirrored))
+        elif action == "corner":
+            placed = corner_value(args, len(CORNER_NAMES))
+            pin = CornerPin() if placed is None else window.canvas.corner_pin.moved(*placed)
+            window.set_corner_pin(pin)
         elif action == "remember_scenes":
             window.controls.set_remember_track_scenes(
                 switch_value(args, window.settings.remember_track_scenes)
@@ -652,6 +663,7 @@ class Stage(QObject):
             "titles": settings.title_cards,
             "test_card": window.canvas.test_card,
             "mirror": window.canvas.orientation.mirrored,
+            "corners": [list(corner) for corner in window.canvas.corner_pin.corners],
             "remember_scenes": settings.remember_track_scenes,
             **self.beats.state(),
             **self.lights.state(),
