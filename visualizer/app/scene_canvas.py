@@ -55,9 +55,11 @@ TITLE_CARDS_KEPT = 2  # drawn cards kept: the canvas's and its preview's
 HANDLE_SHARE = 1 / 30  # a corner handle's radius against the canvas's shorter side
 HANDLE_MIN_PIXELS = 10.0
 PICKED_HANDLE = QColor(255, 210, 0)
-PINNING_HELP = (
-    "corners: drag one, or pick it with 1-4 and move it with the arrows (Shift: 10 px)",
-    "Backspace: this corner back, Delete: all back, C or Esc: done",
+PINNING_HELP = (  # short lines: the card's letters are a 24th of the shorter side
+    "drag a corner, or pick one with 1-4",
+    "arrows move it (Shift: 10 px)",
+    "Backspace: it goes back, Delete: all",
+    "C or Esc: done",
 )
 
 
