@@ -21,7 +21,7 @@ from visualizer.app.canvas_orientation import CanvasOrientation
 from visualizer.app.corner_pin import SQUARE, CornerPin, quad_area
 from visualizer.app.frame_stats import FrameStats
 from visualizer.app.osc_query import namespace
-from visualizer.app.remote_arguments import corner_value
+from visualizer.app.remote_arguments import corner_nudge_value, corner_value
 from visualizer.app.scene_canvas import CanvasPreview, SceneCanvas, pin_transform
 from visualizer.app.show_log import ShowLog
 
@@ -257,9 +257,16 @@ def test_the_corner_address_reads_a_corner_and_where_it_goes():
         corner_value((1, 1.5, 0.5), 4)
     with pytest.raises(ValueError, match=r"got \[1, nan, 0.5\]"):
         corner_value((1, float("nan"), 0.5), 4)
+    assert corner_nudge_value((4, -0.01, 0.02), 4, 0.1) == (3, -0.01, 0.02)
+    with pytest.raises(ValueError, match=r"how far it moves, x and y -0.1-0.1, got 0.5, 0"):
+        corner_nudge_value((4, 0.5, 0), 4, 0.1)
+    with pytest.raises(ValueError, match=r"got \['left'\]"):
+        corner_nudge_value(("left",), 4, 0.1)
     methods = namespace(("sky",), {})["CONTENTS"]["musicscape"]["CONTENTS"]
     assert methods["corner"]["TYPE"] == "iff"
     assert methods["corner"]["RANGE"][0] == {"MIN": 0, "MAX": 4}
+    assert methods["nudge_corner"]["TYPE"] == "iff"
+    assert methods["nudge_corner"]["RANGE"][1] == {"MIN": -0.1, "MAX": 0.1}
 
 
 def test_a_remote_pins_a_corner_and_is_told_why_a_fold_is_refused(qtbot, make_window, model_dir):
@@ -275,6 +282,10 @@ def test_a_remote_pins_a_corner_and_is_told_why_a_fold_is_refused(qtbot, make_wi
     assert window.canvas.corner_pin.corners[0] == (0.0, 0.0)  # nothing changed
     status, state = ask(qtbot, requests, window, "/musicscape/state")
     assert state["corners"] == [[0.0, 0.0], [0.9, 0.1], [1.0, 1.0], [0.0, 1.0]]
+    assert ask(qtbot, requests, window, "/musicscape/nudge_corner", b"[2, 0.05, -0.1]") == ok
+    assert window.canvas.corner_pin.corners[1] == pytest.approx((0.95, 0.0))  # at the top edge
+    assert ask(qtbot, requests, window, "/musicscape/nudge_corner", b"[2, -0.1, 0.1]") == ok
+    assert window.canvas.corner_pin.corners[1] == pytest.approx((0.85, 0.1))
     assert ask(qtbot, requests, window, "/musicscape/corner", b"[0]") == ok
     assert window.canvas.corner_pin == CornerPin()
     requests.shutdown()

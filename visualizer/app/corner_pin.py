@@ -20,6 +20,7 @@ from dataclasses import dataclass
 CORNER_NAMES = ("top left", "top right", "bottom right", "bottom left")
 SQUARE = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))  # the corners not pinned
 MIN_AREA_SHARE = 0.1
+MAX_NUDGE = 0.1  # the most a remote's nudge moves a corner, a share of the screen either way
 
 
 def quad_area(corners) -> float:

@@ -31,7 +31,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
-from .corner_pin import CORNER_NAMES
+from .corner_pin import CORNER_NAMES, MAX_NUDGE
 from .http_serving import ServedHttp
 from .midi_control import CONTINUOUS
 from .osc_control import INPUT_ADDRESSES, PREFIX, SWITCHES
@@ -60,6 +60,7 @@ WITHDRAW_SECONDS = 1.0  # the longest the app's close waits for the goodbyes
 CATEGORY_ACTIONS = ("hold", "bias")
 SLOT_ACTIONS = ("preset", "store_preset")
 CORNER_ACTION = "corner"
+NUDGE_ACTION = "nudge_corner"
 
 
 class OscQueryUnavailable(RuntimeError):
@@ -84,6 +85,9 @@ def method_node(action: str, categories: tuple[str, ...], values: dict[str, floa
     elif action == CORNER_ACTION:  # which corner (0: all back), then its x and y
         shares = {"MIN": 0.0, "MAX": 1.0}
         node |= {"TYPE": "iff", "RANGE": [{"MIN": 0, "MAX": len(CORNER_NAMES)}, shares, shares]}
+    elif action == NUDGE_ACTION:  # which corner, then how far right and down
+        moves = {"MIN": -MAX_NUDGE, "MAX": MAX_NUDGE}
+        node |= {"TYPE": "iff", "RANGE": [{"MIN": 1, "MAX": len(CORNER_NAMES)}, moves, moves]}
     else:
         node |= {"TYPE": "N"}
     if action in values:

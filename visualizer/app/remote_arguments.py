@@ -81,18 +81,30 @@ def category_value(args: tuple, categories: tuple[str, ...]) -> int:
     )
 
 
+def corner_and_pair(args: tuple, corners: int, expected: str, low: float, high: float):
+    """A corner's number (1 = top left, clockwise to `corners`) and two numbers `low`-`high`:
+    (its index, first, second); else ValueError, "`expected`, got ..."."""
+    if len(args) != 3 or not all(finite_number(value) for value in args):
+        raise ValueError(f"{expected}, got {quoted(args)}")
+    corner, first, second = args
+    if not (float(corner).is_integer() and 1 <= corner <= corners):
+        raise ValueError(f"{expected}, got corner {quoted((corner,))}")
+    if not (low <= first <= high and low <= second <= high):
+        raise ValueError(f"{expected}, got {float(first):g}, {float(second):g}")
+    return int(corner) - 1, float(first), float(second)
+
+
 def corner_value(args: tuple, corners: int) -> tuple[int, float, float] | None:
-    """A corner pin's move: a corner's number (1 = top left, clockwise to `corners`) and
-    where it goes, two shares of the screen 0-1 (its index, x, y); or 0 alone, every corner
-    back (None)."""
+    """Where a corner of the pin goes: its number and two shares of the screen 0-1 (its
+    index, x, y); or 0 alone, every corner back (None)."""
     if len(args) == 1 and finite_number(args[0]) and args[0] == 0:
         return None
     expected = f"expected a corner 1-{corners} and its x and y 0-1, or 0 (all back)"
-    if len(args) != 3 or not all(finite_number(value) for value in args):
-        raise ValueError(f"{expected}, got {quoted(args)}")
-    corner, x, y = args
-    if not (float(corner).is_integer() and 1 <= corner <= corners):
-        raise ValueError(f"{expected}, got corner {quoted((corner,))}")
-    if not (0 <= x <= 1 and 0 <= y <= 1):
-        raise ValueError(f"{expected}, got {float(x):g}, {float(y):g}")
-    return int(corner) - 1, float(x), float(y)
+    return corner_and_pair(args, corners, expected, 0.0, 1.0)
+
+
+def corner_nudge_value(args: tuple, corners: int, most: float) -> tuple[int, float, float]:
+    """How far a corner of the pin moves: its number and two shares of the screen, each
+    at most `most` either way (its index, right, down)."""
+    expected = f"expected a corner 1-{corners} and how far it moves, x and y -{most:g}-{most:g}"
+    return corner_and_pair(args, corners, expected, -most, most)

@@ -1,7 +1,8 @@
 """The page `--http` serves at `/`: a remote for a phone's browser (no files, no scripts
 from elsewhere). It reads `/musicscape/state` twice a second (the scene, the mode, the
 switches) with the picture that goes out, and posts to `/musicscape/ACTION` as OSC would
-send; see http_remote.py."""
+send; see http_remote.py. Its Corners rows pin the canvas's corners (keystone) from where
+the projection is: pick a corner, then the arrows move it by a small or a big step."""
 
 REMOTE_PAGE = """<!doctype html>
 <html lang="en">
@@ -45,6 +46,18 @@ REMOTE_PAGE = """<!doctype html>
   <button id="test_card" data-action="test_card">Test card</button>
 </div>
 <div class="row" id="presets"></div>
+<label>Corners (keystone): <span id="corners_state"></span></label>
+<div class="row" id="corner_picks"></div>
+<div class="row">
+  <button id="corner_left">&#9664;</button>
+  <button id="corner_up">&#9650;</button>
+  <button id="corner_down">&#9660;</button>
+  <button id="corner_right">&#9654;</button>
+</div>
+<div class="row">
+  <button id="corner_big">Big steps</button>
+  <button id="corners_square">Square again</button>
+</div>
 <label>Reactivity <input type="range" id="reactivity" min="0" max="3" step="0.05"></label>
 <label>Feel <input type="range" id="feel" min="0" max="1" step="0.01"></label>
 <label>Cross-fade (s) <input type="range" id="crossfade" min="0.3" max="20" step="0.1"></label>
@@ -64,6 +77,21 @@ function button(text, action, args) {
   element.onclick = () => send(action, args);
   return element;
 }
+const cornerNames = ["top left", "top right", "bottom right", "bottom left"];
+const square = [[0, 0], [1, 0], [1, 1], [0, 1]];
+const smallStep = 0.002, bigStep = 0.02;  // shares of the screen: 4 and 38 px across 1080p
+let corner = 1;
+let bigSteps = false;
+function pickCorner(number) {
+  corner = number;
+  document.querySelectorAll("#corner_picks button").forEach((element, index) => {
+    element.classList.toggle("on", index + 1 === number);
+  });
+}
+function nudge(right, down) {
+  const step = bigSteps ? bigStep : smallStep;
+  send("nudge_corner", [corner, right * step, down * step]);
+}
 let built = false;
 async function refresh() {
   let state;
@@ -80,6 +108,14 @@ async function refresh() {
     state.categories.forEach((name) => scenes.appendChild(button(name, "hold", [name])));
     const presets = document.getElementById("presets");
     for (let slot = 1; slot <= 8; slot++) presets.appendChild(button("F" + slot, "preset", [slot]));
+    const picks = document.getElementById("corner_picks");
+    cornerNames.forEach((name, index) => {
+      const element = document.createElement("button");
+      element.textContent = (index + 1) + " " + name;
+      element.onclick = () => pickCorner(index + 1);
+      picks.appendChild(element);
+    });
+    pickCorner(corner);
     for (const name of ["reactivity", "feel", "crossfade", "master"]) {
       const slider = document.getElementById(name);
       slider.value = state[name];
@@ -103,12 +139,24 @@ async function refresh() {
   document.getElementById("midi_clock").classList.toggle("on", state.midi_clock.on);
   document.getElementById("tap").classList.toggle("on", state.tap.on);
   document.getElementById("test_card").classList.toggle("on", state.test_card);
+  const pinned = state.corners.some((point, index) =>
+    point[0] !== square[index][0] || point[1] !== square[index][1]);
+  document.getElementById("corners_state").textContent = pinned ? "pinned" : "not pinned";
 }
 document.querySelectorAll("button[data-action]").forEach((element) => {
   element.onclick = () => send(element.dataset.action);
 });
 document.getElementById("tap").onpointerdown = () => send("tap");  // on the touch: in time
 document.getElementById("forget_taps").onclick = () => send("tap", [0]);
+document.getElementById("corner_left").onclick = () => nudge(-1, 0);
+document.getElementById("corner_up").onclick = () => nudge(0, -1);
+document.getElementById("corner_down").onclick = () => nudge(0, 1);
+document.getElementById("corner_right").onclick = () => nudge(1, 0);
+document.getElementById("corner_big").onclick = () => {
+  bigSteps = !bigSteps;
+  document.getElementById("corner_big").classList.toggle("on", bigSteps);
+};
+document.getElementById("corners_square").onclick = () => send("corner", [0]);
 refresh();
 setInterval(refresh, 500);
 </script>

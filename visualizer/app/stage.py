@@ -35,7 +35,7 @@ from visualizer.output_files import unused_path
 from visualizer.video_file import VideoFileError
 
 from .audio_sources import CaptureSource, FilePlayback
-from .corner_pin import CORNER_NAMES, CornerPin
+from .corner_pin import CORNER_NAMES, MAX_NUDGE, CornerPin
 from .frame_worker import FramePacket
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
@@ -55,6 +55,7 @@ from .presets import slot_number
 from .recorder import Recorder, RecordingSummary
 from .remote_arguments import (
     category_value,
+    corner_nudge_value,
     corner_value,
     number_value,
     switch_value,
@@ -260,6 +261,9 @@ class Stage(QObject):
             placed = corner_value(args, len(CORNER_NAMES))
             pin = CornerPin() if placed is None else window.canvas.corner_pin.moved(*placed)
             window.set_corner_pin(pin)
+        elif action == "nudge_corner":
+            moved = corner_nudge_value(args, len(CORNER_NAMES), MAX_NUDGE)
+            window.set_corner_pin(window.canvas.corner_pin.nudged(*moved))
         elif action == "remember_scenes":
             window.controls.set_remember_track_scenes(
                 switch_value(args, window.settings.remember_track_scenes)
