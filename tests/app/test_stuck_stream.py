@@ -4,7 +4,8 @@ a chaos run: the whole window froze in `abort`, and the app could not exit). Rep
 real in a subprocess: a null sink unloaded and loaded again at random while the default
 monitor is captured and let go, until a stream sticks; then the app's own `release_stream`
 must have come back, the device list must not be re-initialised under it, a new stream
-must open beside it, and the process must still exit."""
+must open beside it, the threads that spin must be demoted, and the process must still
+exit."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from .conftest import start_pulse_daemon, stop_daemon
 
 STICK_SCRIPT = textwrap.dedent(
     """
-    import json, random, subprocess, sys, threading, time
+    import contextlib, json, os, random, subprocess, sys, threading, time
     from visualizer.app.audio_sources import (
         CLOSE_WAIT_SECONDS, DEFAULT_MONITOR, STREAM_STUCK, AudioDeviceError, CaptureSource,
         InputChoice, let_go_of_stuck_streams_at_exit, rescan_devices, streams_closing,
@@ -35,6 +36,14 @@ STICK_SCRIPT = textwrap.dedent(
 
     def pactl(*args):
         subprocess.run(["pactl", *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def cpu_ticks():  # each native thread's processor time so far, clock ticks (utime + stime)
+        ticks = {}
+        for thread in os.listdir("/proc/self/task"):
+            with contextlib.suppress(OSError), open(f"/proc/self/task/{thread}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+                ticks[int(thread)] = int(fields[11]) + int(fields[12])
+        return ticks
 
     def load_sink():
         pactl("load-module", "module-null-sink", "sink_name=musicscape_test")
@@ -69,6 +78,17 @@ STICK_SCRIPT = textwrap.dedent(
             break
     stop_toggling.set()
     if result["stuck"]:
+        before = cpu_ticks()
+        time.sleep(1.0)
+        after = cpu_ticks()
+        second = os.sysconf("SC_CLK_TCK")
+        busy = [t for t in after if (after[t] - before.get(t, after[t])) / second > 0.5]
+        policies = {}
+        for thread in after:
+            with contextlib.suppress(OSError):
+                policies[thread] = os.sched_getscheduler(thread)
+        result["busy_policies"] = [policies.get(thread) for thread in busy]
+        result["idle_threads"] = sum(policy == os.SCHED_IDLE for policy in policies.values())
         try:
             rescan_devices()
             result["rescan"] = "re-initialised"
@@ -123,3 +143,8 @@ def test_a_stream_that_never_closes_neither_blocks_nor_keeps_the_process_from_en
     # until then: about 70 MB a second), so nothing the process wrote after reached it.
     assert "after the stream stuck" not in run.stderr
     assert result["still_closing"] and result["let_go"]
+    # The threads the stuck stream's opening started are demoted: the one that spins on the
+    # error (more than half a core in a second, when the processors are free) runs only
+    # when nothing else wants a processor.
+    assert result["idle_threads"] >= 1, result
+    assert set(result["busy_policies"]) <= {os.SCHED_IDLE}, result

@@ -178,10 +178,10 @@ def list_outputs() -> list[OutputChoice]:
 
 
 STREAM_STUCK = (
-    "An audio stream whose device vanished is stuck in PortAudio and keeps a processor core "
-    "busy; restart musicscape when the show allows. Until then the device list is not made "
-    "afresh (a device plugged in since is not listed), the input may not come back, and "
-    "standard error is muted (the stuck stream floods it)"
+    "An audio stream whose device vanished is stuck in PortAudio and spins on a processor "
+    "core nothing else wants; restart musicscape when the show allows. Until then the "
+    "device list is not made afresh (a device plugged in since is not listed), the input "
+    "may not come back, and standard error is muted (the stuck stream floods it)"
 )
 
 
@@ -197,7 +197,37 @@ def rescan_devices() -> None:
     sd._initialize()
 
 
-def release_stream(stream) -> bool:
+def native_threads() -> set[int]:
+    """The ids of this process's native threads (Linux's /proc; none where it has none)."""
+    try:
+        return {int(name) for name in os.listdir("/proc/self/task")}
+    except OSError:
+        return set()
+
+
+def threads_started_since(before: set[int]) -> frozenset[int]:
+    """The native threads that started since `before` (`native_threads`) and are not
+    Python's: around a stream's opening, the stream's own (PortAudio's callback thread, the
+    sound server's client threads). Another library starting threads at that very moment
+    (ONNX Runtime's pool, as a model reload opens a session) would be counted too; they are
+    only ever demoted if the stream sticks."""
+    python = {thread.native_id for thread in threading.enumerate()}
+    return frozenset(native_threads() - before - python)
+
+
+def demote_threads(threads: frozenset[int]) -> int:
+    """Put `threads` under SCHED_IDLE, where they run only on a processor nothing else
+    wants (any process may lower its own threads so): how many were; those that have ended
+    are passed over."""
+    demoted = 0
+    for thread in threads:
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+            demoted += 1
+    return demoted
+
+
+def release_stream(stream, threads: frozenset[int] = frozenset()) -> bool:
     """Abort and close a PortAudio stream (an output's or an input's) on a thread of its own
     and wait CLOSE_WAIT_SECONDS at most: True when it closed in that time. PortAudio's ALSA
     host API can block for ever aborting a stream whose device vanished at the wrong moment
@@ -206,7 +236,10 @@ def release_stream(stream) -> bool:
     thread, which keeps a core busy), and the GUI thread must not block with it. A stream
     that does not close stays with its thread, and `streams_closing` says so; a new stream
     on the device opens beside it but does not always deliver, and standard error is sent to
-    /dev/null. Closing is quiet: a vanished device may fail to close; it is gone."""
+    /dev/null. The native threads its opening started (`threads`: `threads_started_since`)
+    are demoted to SCHED_IDLE, so the spinning one takes a core only when nothing else
+    wants it: the worker, the GUI and the rest of the show come first. Closing is quiet: a
+    vanished device may fail to close; it is gone."""
 
     def close() -> None:
         with contextlib.suppress(Exception):
@@ -218,6 +251,7 @@ def release_stream(stream) -> bool:
     closer.join(CLOSE_WAIT_SECONDS)
     if not closer.is_alive():
         return True
+    demote_threads(threads)
     # The stuck thread prints the same error line as fast as it can (70 MB/s here: 15 GB in
     # 3.5 minutes): standard error goes to /dev/null from now on, before it fills a disk or
     # a journal. The show's log keeps what matters (faults, errors, tracebacks).
@@ -329,6 +363,7 @@ class CaptureSource:
         self.block = block
         self.overflows = 0
         self._stream = None
+        self._stream_threads: frozenset[int] = frozenset()  # what opening it started
 
     @property
     def description(self) -> str:
@@ -336,6 +371,7 @@ class CaptureSource:
 
     def start(self) -> None:
         sd = _sounddevice()
+        before = native_threads()
         try:
             with _pulse_device("PULSE_SOURCE", self.choice.pulse_source):
                 self._stream = sd.InputStream(
@@ -350,6 +386,8 @@ class CaptureSource:
         except (sd.PortAudioError, ValueError) as error:
             self._stream = None
             raise AudioDeviceError(f"cannot open input '{self.choice.label}': {error}") from error
+        finally:
+            self._stream_threads = threads_started_since(before)
 
     def _callback(self, indata, frames, time_info, status) -> None:
         if status.input_overflow:
@@ -363,16 +401,16 @@ class CaptureSource:
     def stop(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            release_stream(stream)
+            release_stream(stream, self._stream_threads)
 
 
-def _close_quietly(output) -> None:
+def _close_quietly(output, threads: frozenset[int] = frozenset()) -> None:
     """Close an output: a PortAudio stream by `release_stream` (aborted first: a dead one
-    never drains), the silent clock at once."""
+    never drains; `threads`: those its opening started), the silent clock at once."""
     if isinstance(output, ClockedNullOutput):
         output.close()
     elif output is not None:
-        release_stream(output)
+        release_stream(output, threads)
 
 
 class ClockedNullOutput:
@@ -460,6 +498,7 @@ class FilePlayback:
         self._seek_request: float | None = None
         self._lock = threading.Lock()  # guards the reader between feeder and seek requests
         self.paused = False
+        self._output_threads: frozenset[int] = frozenset()  # what opening the output started
         self.ended = False
         self.underruns = 0
         self.overflows = 0
@@ -550,6 +589,7 @@ class FilePlayback:
     def _open_stream(self, device: str | None, pulse_sink: str | None, label: str | None) -> None:
         sd = _sounddevice()
         stream = None
+        before = native_threads()
         try:
             with _pulse_device("PULSE_SINK", pulse_sink):
                 stream = sd.OutputStream(
@@ -564,9 +604,10 @@ class FilePlayback:
             stream.start()
             self.output_name = label or str(sd.query_devices(stream.device)["name"])
         except (sd.PortAudioError, ValueError) as error:
-            _close_quietly(stream)
+            _close_quietly(stream, threads_started_since(before))
             raise AudioDeviceError(f"cannot open the output device: {error}") from error
         self._output = stream
+        self._output_threads = threads_started_since(before)
         self._device_output = True
 
     def use_output(self, choice: OutputChoice | None) -> None:
@@ -602,7 +643,7 @@ class FilePlayback:
     def close_output(self) -> None:
         """Let go of the output device (the file position stays where playback reached)."""
         output, self._output = self._output, None
-        _close_quietly(output)
+        _close_quietly(output, self._output_threads)
 
     def reopen_output(self) -> None:
         """After the output was lost: close what is left of it, let PortAudio look for
