@@ -136,8 +136,9 @@ def test_the_pin_is_of_the_screen_after_the_turn_and_the_preview_is_not_pinned(q
     ]
 
 
-def mouse(canvas: SceneCanvas, kind: QEvent.Type, x: float, y: float) -> None:
-    """A real mouse event of `kind` at (x, y) on the canvas, the left button held."""
+def mouse(canvas: SceneCanvas, kind: QEvent.Type, x: float, y: float, shift: bool = False) -> None:
+    """A real mouse event of `kind` at (x, y) on the canvas, the left button held (and
+    Shift with `shift`)."""
     held = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseButtonRelease else None
     point = QPointF(x, y)
     event = QMouseEvent(
@@ -146,7 +147,7 @@ def mouse(canvas: SceneCanvas, kind: QEvent.Type, x: float, y: float) -> None:
         canvas.mapToGlobal(point),
         Qt.MouseButton.LeftButton,
         held or Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
+        Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier,
     )
     QApplication.sendEvent(canvas, event)
 
@@ -173,6 +174,16 @@ def test_the_mouse_drags_the_nearest_corner_by_as_much_as_it_moves(qtbot):
     mouse(canvas, QEvent.Type.MouseButtonRelease, -500, -500)
     mouse(canvas, QEvent.Type.MouseMove, 0, 0)  # released: moving moves nothing
     assert len(dragged) == 1
+    mouse(canvas, QEvent.Type.MouseButtonPress, 380, 180)  # the bottom right again
+    mouse(canvas, QEvent.Type.MouseMove, 360, 180)  # 20 px left: 0.05 of the width
+    mouse(canvas, QEvent.Type.MouseMove, 360, 180, shift=True)  # Shift: nothing moves...
+    assert canvas.corner_pin.corners[2] == pytest.approx((0.9, 0.9))
+    mouse(canvas, QEvent.Type.MouseMove, 340, 160, shift=True)  # ...then a tenth as far
+    assert canvas.corner_pin.corners[2] == pytest.approx((0.895, 0.89))
+    mouse(canvas, QEvent.Type.MouseMove, 340, 160)  # Shift let go: nothing moves...
+    mouse(canvas, QEvent.Type.MouseMove, 330, 160)  # ...then as far as the mouse again
+    assert canvas.corner_pin.corners[2] == pytest.approx((0.87, 0.89))
+    mouse(canvas, QEvent.Type.MouseButtonRelease, 330, 160)
     assert canvas.test_card_lines()[2] == "not turned or mirrored, corners pinned"
 
 

@@ -32,7 +32,7 @@ SHORTCUTS = (
     ("C", "pin the canvas's corners (keystone) on the test card / done"),
     (
         "while pinning",
-        "drag a corner, or 1 … 4 pick one and ← → ↑ ↓ move it a pixel (Shift: 10); "
+        "drag a corner (Shift: slowly), or 1 … 4 pick one and ← → ↑ ↓ move it a pixel (Shift: 10); "
         "Backspace: that corner back, Delete: all; Esc: done",
     ),
     ("O", "open an audio file"),

@@ -55,8 +55,9 @@ TITLE_CARDS_KEPT = 2  # drawn cards kept: the canvas's and its preview's
 HANDLE_SHARE = 1 / 30  # a corner handle's radius against the canvas's shorter side
 HANDLE_MIN_PIXELS = 10.0
 PICKED_HANDLE = QColor(255, 210, 0)
+FINE_DRAG = 0.1  # how far a corner moves for the mouse's move with Shift held
 PINNING_HELP = (  # short lines: the card's letters are a 24th of the shorter side
-    "drag a corner, or pick one with 1-4",
+    "drag a corner (Shift: slowly), or pick one with 1-4",
     "arrows move it (Shift: 10 px)",
     "Backspace: it goes back, Delete: all",
     "C or Esc: done",
@@ -177,7 +178,9 @@ class SceneCanvas(QWidget):
         self.orientation = CanvasOrientation()
         self.corner_pin = CornerPin()
         self.pinning: int | None = None  # the corner picked while the corners are pinned
-        self._drag: tuple[int, QPointF, tuple[float, float]] | None = None  # corner, from
+        # a corner's drag: the corner, where the mouse and the corner were when it began
+        # (or Shift was pressed or let go), and whether Shift slows it
+        self._drag: tuple[int, QPointF, tuple[float, float], bool] | None = None
         self.test_card = False
         # the sound check the test card shows: the beat envelope, the level, the tempo
         self._sound: tuple[float, float, float | None] = (0.0, SILENT_DB, None)
@@ -284,7 +287,8 @@ class SceneCanvas(QWidget):
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
         """While pinning: pick the corner nearest the press and drag it from there (it
-        moves with the mouse, not to it, so a press alone moves nothing)."""
+        moves with the mouse, not to it, so a press alone moves nothing; with Shift held,
+        by a tenth of the mouse's move, for the last pixels)."""
         if self.pinning is None or event.button() != Qt.MouseButton.LeftButton:
             super().mousePressEvent(event)
             return
@@ -292,7 +296,7 @@ class SceneCanvas(QWidget):
         distances = [(point - press).manhattanLength() for point in self.handle_points()]
         corner = distances.index(min(distances))
         self.pinning = corner
-        self._drag = (corner, press, self.corner_pin.corners[corner])
+        self._drag = (corner, press, self.corner_pin.corners[corner], False)
         self.update()
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -305,8 +309,13 @@ class SceneCanvas(QWidget):
             self._pointer_hidden = False
             self.unsetCursor()
         if self._drag is not None and self.pinning is not None:
-            corner, press, (x, y) = self._drag
-            moved = event.position() - press
+            corner, press, (x, y), fine = self._drag
+            if fine != bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+                # Shift pressed or let go: the drag goes on from here at the other speed
+                self._drag = (corner, event.position(), self.corner_pin.corners[corner], not fine)
+                super().mouseMoveEvent(event)
+                return
+            moved = (event.position() - press) * (FINE_DRAG if fine else 1.0)
             x, y = x + moved.x() / max(self.width(), 1), y + moved.y() / max(self.height(), 1)
             try:
                 pin = self.corner_pin.moved(corner, x, y)
