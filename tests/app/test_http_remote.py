@@ -83,6 +83,9 @@ def test_the_page_and_the_state_are_served(qtbot, remote, beats_file):
     assert state["mode"] == AUTO and state["scene"] in state["categories"]
     assert len(state["probabilities"]) == 4 and abs(sum(state["probabilities"]) - 1) < 1e-4
     assert -1 <= state["arousal"] <= 1 and len(state["colour"]) == 3
+    qtbot.waitUntil(lambda: window.canvas.frames_painted >= 30, timeout=TIMEOUT_MS)
+    status, state = ask(qtbot, requests, window, "/musicscape/state")
+    assert 0 < state["frames_per_second"] <= window.worker_settings.fps * 1.1
 
 
 def test_actions_drive_the_window_as_osc_does(qtbot, remote):

@@ -126,7 +126,8 @@ async function refresh() {
   document.getElementById("now").textContent = !state.scene ? "no picture yet" :
     state.scene + " (" + state.mode +
     (state.track && state.track.scene_remembered ? ", remembered for this track" : "") + ")" +
-    (state.tempo_bpm ? " · " + Math.round(state.tempo_bpm) + " BPM" : "");
+    (state.tempo_bpm ? " · " + Math.round(state.tempo_bpm) + " BPM" : "") +
+    " · " + Math.round(state.frames_per_second) + " fps";
   const track = state.track;
   document.getElementById("track").textContent = !track ? "" : !track.title ? track.file :
     track.title + (track.artist ? " — " + track.artist : "");

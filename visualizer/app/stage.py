@@ -668,6 +668,7 @@ class Stage(QObject):
             "test_card": window.canvas.test_card,
             "mirror": window.canvas.orientation.mirrored,
             "corners": [list(corner) for corner in window.canvas.corner_pin.corners],
+            "frames_per_second": window.stats.fps(time.perf_counter()),
             "remember_scenes": settings.remember_track_scenes,
             **self.beats.state(),
             **self.lights.state(),
