@@ -21,6 +21,7 @@ where to, and the window decides).
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -57,10 +58,9 @@ HANDLE_MIN_PIXELS = 10.0
 PICKED_HANDLE = QColor(255, 210, 0)
 FINE_DRAG = 0.1  # how far a corner moves for the mouse's move with Shift held
 PINNING_HELP = (  # short lines: the card's letters are a 24th of the shorter side
-    "drag a corner (Shift: slowly), or pick one with 1-4",
-    "arrows move it (Shift: 10 px)",
-    "Backspace: it goes back, Delete: all",
-    "C or Esc: done",
+    "drag a corner (Shift: slowly) or pick one: 1-4",
+    "the arrows move it (Shift: 10 px)",
+    "Backspace: it goes back, Delete: all, C: done",
 )
 
 
@@ -213,7 +213,9 @@ class SceneCanvas(QWidget):
 
     def test_card_lines(self) -> list[str]:
         """The test card's text: the canvas's size in the screen's own pixels, how it is
-        turned, the screen's name (when the platform names it)."""
+        turned, the screen's name (when the platform names it), the sound check; while
+        pinning, the corner picked and the keys in place of the screen's name and the sound
+        (the lines grow up from the middle, and more would run off a 1080p card's top)."""
         ratio = self.devicePixelRatioF()
         screen = self.screen()
         lines = [
@@ -221,15 +223,15 @@ class SceneCanvas(QWidget):
             f"{round(self.width() * ratio)} x {round(self.height() * ratio)} px",
             self.orientation.describe() + (", corners pinned" if self.corner_pin.pinned else ""),
         ]
+        if self.pinning is not None:
+            picked = f"corner {self.pinning + 1} picked: {CORNER_NAMES[self.pinning]}"
+            return [*lines, picked, *PINNING_HELP]
         if screen is not None and screen.name():
             lines.append(f"on {screen.name()}")
         _, level_db, tempo_bpm = self._sound
         sound = "sound: silent" if level_db <= GATE_DB else f"sound: {round(level_db)} dBFS"
         if tempo_bpm is not None:
             sound += f", {tempo_bpm:.0f} BPM"
-        if self.pinning is not None:
-            picked = f"corner {self.pinning + 1} picked: {CORNER_NAMES[self.pinning]}"
-            return [*lines, sound, picked, *PINNING_HELP]
         return [*lines, sound, "G: back to the scene"]
 
     def set_title_cards(self, enabled: bool) -> None:
@@ -379,9 +381,12 @@ class SceneCanvas(QWidget):
             painter.setPen(QPen(colour, 2))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(point, radius - 2, radius - 2)
+            # the number inside the picture, below a top corner and above a bottom one,
+            # clear of the test card's "top left"
             inward = middle - point
-            length = max((inward.x() ** 2 + inward.y() ** 2) ** 0.5, 1.0)
-            label = point + inward * (radius * 2.2 / length)
+            label = point + QPointF(
+                math.copysign(radius, inward.x()), math.copysign(radius * 2.6, inward.y())
+            )
             box = QRectF(label.x() - radius, label.y() - radius, 2 * radius, 2 * radius)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, str(corner + 1))
 
