@@ -97,12 +97,12 @@ def test_capture_carries_on_after_pulseaudio_is_killed_and_restarted(
     pulse.kill()
     qtbot.waitUntil(
         lambda: window.faults.get("source", "").startswith(
-            "Lost input 'PulseAudio: musicscape_test.monitor'"
+            "Lost input 'PulseAudio: monitor of musicscape_test'"
         ),
         timeout=AUDIO_TIMEOUT_MS,
     )
-    assert window.panel.source_picker.currentText() == (
-        "PulseAudio: musicscape_test.monitor (not there now)"
+    assert window.panel.source_picker.currentText() == (  # as it was listed, named alike
+        "PulseAudio: monitor of musicscape_test (not there now)"
     )
     pulse.start()
     qtbot.waitUntil(lambda: "source" not in window.faults, timeout=AUDIO_TIMEOUT_MS)

@@ -87,7 +87,20 @@ class AppSettings:
 
     @input_key.setter
     def input_key(self, value: str) -> None:
+        """A key alone (no name the picker showed for it: `remember_input`)."""
         self._set("source/input", value)
+        self._set("source/input_label", "")
+
+    @property
+    def input_label(self) -> str:
+        """The picker's name for the remembered input when it was chosen ("" when none was
+        kept): a PulseAudio source's description, which its key does not hold."""
+        return self._get("source/input_label", "", str)
+
+    def remember_input(self, key: str, label: str) -> None:
+        """The input captured: its key, and its name as the picker showed it."""
+        self.input_key = key
+        self._set("source/input_label", label)
 
     @property
     def output_key(self) -> str:

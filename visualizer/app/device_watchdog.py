@@ -24,7 +24,6 @@ from .audio_sources import (
     AudioDeviceError,
     CaptureSource,
     FilePlayback,
-    input_label,
     rescan_devices,
     sound_server_answers,
     streams_closing,
@@ -110,7 +109,7 @@ class DeviceWatchdog:
             rescan_devices()  # a sound server that (re)started since is listed only then
         sources.refresh_inputs()
         choice = sources.input_by_key(key)
-        label = input_label(key)
+        label = sources.remembered_input_label()
         if choice is not None and sources.switch_to(
             CaptureSource(choice, sources.capture_ring(choice))
         ):

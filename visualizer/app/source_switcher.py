@@ -121,7 +121,7 @@ class SourceSwitcher:
             if key in keys:
                 picker.setCurrentIndex(2 + keys.index(key))
             elif key:  # remembered, and looked for (watchdog): shown as it is, not as the demo
-                missing = f"{input_label(key)}{MISSING_INPUT}"
+                missing = f"{self.remembered_input_label()}{MISSING_INPUT}"
                 if picker.findText(missing) < 0:  # once, however often the picker is synced
                     picker.addItem(missing)
                 picker.setCurrentIndex(picker.findText(missing))
@@ -207,7 +207,7 @@ class SourceSwitcher:
             if choice is None:
                 self.window.set_fault(
                     "source",
-                    f"The remembered input '{input_label(self.settings.input_key)}' is not "
+                    f"The remembered input '{self.remembered_input_label()}' is not "
                     "connected; waiting for it (or pick another input).",
                 )
                 self.window.watchdog.input_missing_since(time.perf_counter())
@@ -303,13 +303,18 @@ class SourceSwitcher:
         elif isinstance(source, CaptureSource):
             self.capture_input(source.choice)
 
+    def remembered_input_label(self) -> str:
+        """The remembered input's name as the picker showed it when it was chosen, also
+        while it is not listed (else as its key names it: `input_label`)."""
+        return self.settings.input_label or input_label(self.settings.input_key)
+
     def capture_ring(self, choice: InputChoice) -> SampleRing:
         rate = self.input_rate or capture_rate(choice, self.window.link.contract.sample_rate)
         return self.window.link.ensure_ring(rate)
 
     def capture_input(self, choice: InputChoice) -> bool:
         self.settings.source_kind = SOURCE_INPUT
-        self.settings.input_key = choice.key
+        self.settings.remember_input(choice.key, choice.label)
         ok = self.switch_to(CaptureSource(choice, self.capture_ring(choice)))
         if not ok:
             self.window.watchdog.input_missing_since(time.perf_counter())
