@@ -299,4 +299,17 @@ def test_a_remote_pins_a_corner_and_is_told_why_a_fold_is_refused(qtbot, make_wi
     assert window.canvas.corner_pin.corners[1] == pytest.approx((0.85, 0.1))
     assert ask(qtbot, requests, window, "/musicscape/corner", b"[0]") == ok
     assert window.canvas.corner_pin == CornerPin()
+    assert ask(qtbot, requests, window, "/musicscape/pinning", b"[3]") == ok  # as C, then 3
+    assert window.pinning and window.canvas.pinning == 2 and window.panel.pinning.isChecked()
+    status, state = ask(qtbot, requests, window, "/musicscape/state")
+    assert state["pinning"] == 3
+    status, answer = ask(qtbot, requests, window, "/musicscape/pinning", b"[5]")
+    assert (status, answer["error"]) == (
+        400,
+        "HTTP /musicscape/pinning: expected a corner 1-4 to pick, or 0 (done), got [5]",
+    )
+    assert ask(qtbot, requests, window, "/musicscape/pinning", b"[0]") == ok
+    assert not window.pinning and not window.panel.pinning.isChecked()
+    status, state = ask(qtbot, requests, window, "/musicscape/state")
+    assert state["pinning"] is None
     requests.shutdown()

@@ -210,7 +210,7 @@ def test_every_button_of_the_page_sends_an_action_the_remote_takes():
     }
     sent = set(re.findall(r'send\("(\w+)"', REMOTE_PAGE))  # the script's own buttons
     sent |= set(re.findall(r'button\([^,]+, "(\w+)"', REMOTE_PAGE))
-    assert sent == {"auto", "hold", "preset", "tap", "nudge_corner", "corner"}
+    assert sent == {"auto", "hold", "preset", "tap", "nudge_corner", "corner", "pinning"}
     assert buttons | sent <= set(INPUT_ADDRESSES)
 
 

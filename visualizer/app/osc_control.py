@@ -42,6 +42,8 @@ INPUT_ADDRESSES = {
     "corner": "int 1-4 and two floats 0-1: put that corner of the canvas's picture (1: top "
     "left, then clockwise) at x, y on its screen (shares of its width and height), keystone "
     "for a projector; 0: every corner back to the screen's",
+    "pinning": "int 0-4: 1-4 pin the canvas's corners with that corner picked (the test card "
+    "with a ring on each corner, the picked one yellow, as C shows it); 0: done",
     "nudge_corner": "int 1-4 and two floats -0.1-0.1: move that corner of the canvas's picture "
     "by x, y (shares of its screen's width and height), as far as it can go: stopped at the "
     "screen's edge, not moved where the picture would fold",

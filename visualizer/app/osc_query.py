@@ -61,6 +61,7 @@ CATEGORY_ACTIONS = ("hold", "bias")
 SLOT_ACTIONS = ("preset", "store_preset")
 CORNER_ACTION = "corner"
 NUDGE_ACTION = "nudge_corner"
+PINNING_ACTION = "pinning"
 
 
 class OscQueryUnavailable(RuntimeError):
@@ -85,6 +86,8 @@ def method_node(action: str, categories: tuple[str, ...], values: dict[str, floa
     elif action == CORNER_ACTION:  # which corner (0: all back), then its x and y
         shares = {"MIN": 0.0, "MAX": 1.0}
         node |= {"TYPE": "iff", "RANGE": [{"MIN": 0, "MAX": len(CORNER_NAMES)}, shares, shares]}
+    elif action == PINNING_ACTION:  # the corner picked, 0: done
+        node |= {"TYPE": "i", "RANGE": [{"MIN": 0, "MAX": len(CORNER_NAMES)}]}
     elif action == NUDGE_ACTION:  # which corner, then how far right and down
         moves = {"MIN": -MAX_NUDGE, "MAX": MAX_NUDGE}
         node |= {"TYPE": "iff", "RANGE": [{"MIN": 1, "MAX": len(CORNER_NAMES)}, moves, moves]}

@@ -94,6 +94,15 @@ def corner_and_pair(args: tuple, corners: int, expected: str, low: float, high: 
     return int(corner) - 1, float(first), float(second)
 
 
+def pinning_value(args: tuple, corners: int) -> int | None:
+    """Pinning's corner: 1 (top left) to `corners` picks it and pins (its index), 0 is done
+    (None)."""
+    if len(args) == 1 and finite_number(args[0]) and float(args[0]).is_integer():
+        if 0 <= args[0] <= corners:
+            return None if args[0] == 0 else int(args[0]) - 1
+    raise ValueError(f"expected a corner 1-{corners} to pick, or 0 (done), got {quoted(args)}")
+
+
 def corner_value(args: tuple, corners: int) -> tuple[int, float, float] | None:
     """Where a corner of the pin goes: its number and two shares of the screen 0-1 (its
     index, x, y); or 0 alone, every corner back (None)."""

@@ -2,7 +2,8 @@
 from elsewhere). It reads `/musicscape/state` twice a second (the scene, the mode, the
 switches) with the picture that goes out, and posts to `/musicscape/ACTION` as OSC would
 send; see http_remote.py. Its Corners rows pin the canvas's corners (keystone) from where
-the projection is: pick a corner, then the arrows move it by a small or a big step."""
+the projection is: picking a corner shows it on the canvas (the test card with a ring on
+each corner, as C does), then the arrows move it by a small or a big step; Done ends it."""
 
 REMOTE_PAGE = """<!doctype html>
 <html lang="en">
@@ -57,6 +58,7 @@ REMOTE_PAGE = """<!doctype html>
 <div class="row">
   <button id="corner_big">Big steps</button>
   <button id="corners_square">Square again</button>
+  <button id="pinning_done">Done</button>
 </div>
 <label>Reactivity <input type="range" id="reactivity" min="0" max="3" step="0.05"></label>
 <label>Feel <input type="range" id="feel" min="0" max="1" step="0.01"></label>
@@ -82,7 +84,7 @@ const square = [[0, 0], [1, 0], [1, 1], [0, 1]];
 const smallStep = 0.002, bigStep = 0.02;  // shares of the screen: 4 and 38 px across 1080p
 let corner = 1;
 let bigSteps = false;
-function pickCorner(number) {
+function showPicked(number) {
   corner = number;
   document.querySelectorAll("#corner_picks button").forEach((element, index) => {
     element.classList.toggle("on", index + 1 === number);
@@ -112,10 +114,10 @@ async function refresh() {
     cornerNames.forEach((name, index) => {
       const element = document.createElement("button");
       element.textContent = (index + 1) + " " + name;
-      element.onclick = () => pickCorner(index + 1);
+      element.onclick = () => { showPicked(index + 1); send("pinning", [index + 1]); };
       picks.appendChild(element);
     });
-    pickCorner(corner);
+    showPicked(corner);
     for (const name of ["reactivity", "feel", "crossfade", "master"]) {
       const slider = document.getElementById(name);
       slider.value = state[name];
@@ -142,7 +144,9 @@ async function refresh() {
   document.getElementById("test_card").classList.toggle("on", state.test_card);
   const pinned = state.corners.some((point, index) =>
     point[0] !== square[index][0] || point[1] !== square[index][1]);
-  document.getElementById("corners_state").textContent = pinned ? "pinned" : "not pinned";
+  document.getElementById("corners_state").textContent = (pinned ? "pinned" : "not pinned") +
+    (state.pinning ? ", corner " + state.pinning + " picked on the canvas" : "");
+  if (state.pinning) showPicked(state.pinning);  // as the canvas shows it (the keys, the mouse)
 }
 document.querySelectorAll("button[data-action]").forEach((element) => {
   element.onclick = () => send(element.dataset.action);
@@ -158,6 +162,7 @@ document.getElementById("corner_big").onclick = () => {
   document.getElementById("corner_big").classList.toggle("on", bigSteps);
 };
 document.getElementById("corners_square").onclick = () => send("corner", [0]);
+document.getElementById("pinning_done").onclick = () => send("pinning", [0]);
 refresh();
 setInterval(refresh, 500);
 </script>

@@ -58,6 +58,7 @@ from .remote_arguments import (
     corner_nudge_value,
     corner_value,
     number_value,
+    pinning_value,
     switch_value,
     tap_value,
 )
@@ -261,6 +262,11 @@ class Stage(QObject):
             placed = corner_value(args, len(CORNER_NAMES))
             pin = CornerPin() if placed is None else window.canvas.corner_pin.moved(*placed)
             window.set_corner_pin(pin)
+        elif action == "pinning":
+            picked = pinning_value(args, len(CORNER_NAMES))
+            window.set_pinning(picked is not None)
+            if picked is not None:
+                window.pick_corner(picked)
         elif action == "nudge_corner":
             moved = corner_nudge_value(args, len(CORNER_NAMES), MAX_NUDGE)
             window.set_corner_pin(window.canvas.corner_pin.nudged(*moved))
@@ -668,6 +674,7 @@ class Stage(QObject):
             "test_card": window.canvas.test_card,
             "mirror": window.canvas.orientation.mirrored,
             "corners": [list(corner) for corner in window.canvas.corner_pin.corners],
+            "pinning": None if window.canvas.pinning is None else window.canvas.pinning + 1,
             "frames_per_second": window.stats.fps(time.perf_counter()),
             "remember_scenes": settings.remember_track_scenes,
             **self.beats.state(),
