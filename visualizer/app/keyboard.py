@@ -118,8 +118,7 @@ def bind_keys(window: MainWindow) -> list[QShortcut]:
     bind("A", window.set_auto_mode)
     for number in range(1, 10):
         index = number - 1  # a category's, and while pinning a corner's (1-4 only)
-        pick = partial(window.pick_corner, index) if index < len(CORNER_NAMES) else None
-        pick = pick or (lambda: None)
+        pick = partial(window.pick_corner, index) if index < len(CORNER_NAMES) else lambda: None
         bind(str(number), unless_pinning(partial(window.set_scene, HOLD, index), pick))
         bind(f"Shift+{number}", unless_pinning(partial(window.set_scene, BIAS, index), pick))
     bind("C", lambda: window.set_pinning(not window.pinning))
