@@ -79,3 +79,9 @@ def test_the_pointer_hides_while_still_and_comes_back_when_moved(qtbot):
     QTest.mouseMove(canvas, QPoint(50, 60))
     assert shown_with(arrow)  # moved: back at once, and hidden again once still
     qtbot.waitUntil(lambda: shown_with(blank), timeout=round(CURSOR_HIDE_SECONDS * 3000))
+    canvas.set_pinning(0)  # pinning corners: a cross to aim with, which stays however still
+    assert shown_with(Qt.CursorShape.CrossCursor)
+    qtbot.wait(round(CURSOR_HIDE_SECONDS * 1500))
+    assert shown_with(Qt.CursorShape.CrossCursor)
+    canvas.set_pinning(None)  # done: still that long, it hides as the next frame comes
+    assert shown_with(blank)

@@ -2,7 +2,7 @@
 black bars, or (`fill`) covering the widget with the overhang cropped. The mouse pointer over
 it hides once it has been still for CURSOR_HIDE_SECONDS (a projected scene shows no arrow;
 checked as each frame arrives, so no timer outlives the canvas) and comes back when the
-mouse moves.
+mouse moves; while the corners are being pinned it stays, a cross, to aim at them.
 
 A title card (`show_title`): when a file starts, its title and artist (`TrackTags`, else its
 name) fade in over the scene's lower left, stay and fade out, over `TITLE_CARD_SECONDS`, as
@@ -198,6 +198,7 @@ class SceneCanvas(QWidget):
         (None)."""
         self.pinning = corner
         self._drag = None
+        self._show_pointer()
         self.update()
 
     def set_test_card(self, shown: bool) -> None:
@@ -264,7 +265,7 @@ class SceneCanvas(QWidget):
         self._unshown = (sequence, onset_time)
         self.update()
         still = time.perf_counter() - self._pointer_moved
-        if not self._pointer_hidden and still >= CURSOR_HIDE_SECONDS:
+        if not self._pointer_hidden and still >= CURSOR_HIDE_SECONDS and self.pinning is None:
             self._pointer_hidden = True
             self.setCursor(Qt.CursorShape.BlankCursor)
 
@@ -282,6 +283,14 @@ class SceneCanvas(QWidget):
         the first scene)."""
         area = self.picture_area()
         return area if self._image is None else picture_rect(self._image, area, self.fill)
+
+    def _show_pointer(self) -> None:
+        """The pointer shown: a cross while pinning, else the usual arrow."""
+        self._pointer_hidden = False
+        if self.pinning is not None:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+        else:
+            self.unsetCursor()
 
     def handle_points(self) -> list[QPointF]:
         """The pinned corners in widget coordinates, in the order of CORNER_NAMES."""
@@ -308,8 +317,7 @@ class SceneCanvas(QWidget):
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt's name
         self._pointer_moved = time.perf_counter()
         if self._pointer_hidden:
-            self._pointer_hidden = False
-            self.unsetCursor()
+            self._show_pointer()
         if self._drag is not None and self.pinning is not None:
             corner, press, (x, y), fine = self._drag
             if fine != bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier):
