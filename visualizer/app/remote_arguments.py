@@ -81,7 +81,9 @@ def category_value(args: tuple, categories: tuple[str, ...]) -> int:
     )
 
 
-def corner_and_pair(args: tuple, corners: int, expected: str, low: float, high: float):
+def corner_and_pair(
+    args: tuple, corners: int, expected: str, low: float, high: float
+) -> tuple[int, float, float]:
     """A corner's number (1 = top left, clockwise to `corners`) and two numbers `low`-`high`:
     (its index, first, second); else ValueError, "`expected`, got ..."."""
     if len(args) != 3 or not all(finite_number(value) for value in args):
