@@ -164,7 +164,7 @@ def test_the_mouse_drags_the_nearest_corner_by_as_much_as_it_moves(qtbot):
     mouse(canvas, QEvent.Type.MouseButtonRelease, 30, 15)
     assert dragged == []  # not pinning: the mouse moves nothing
     canvas.set_pinning(0)
-    assert "corner 1 picked: top left" in canvas.test_card_lines()
+    assert "corner 1, top left, at 0, 0 px" in canvas.test_card_lines()
     mouse(canvas, QEvent.Type.MouseButtonPress, 390, 195)  # near the bottom right: picked
     assert canvas.pinning == 2 and dragged == []  # a press alone moves nothing
     mouse(canvas, QEvent.Type.MouseMove, 370, 175)
@@ -185,6 +185,7 @@ def test_the_mouse_drags_the_nearest_corner_by_as_much_as_it_moves(qtbot):
     assert canvas.corner_pin.corners[2] == pytest.approx((0.87, 0.89))
     mouse(canvas, QEvent.Type.MouseButtonRelease, 330, 160)
     assert canvas.test_card_lines()[2] == "not turned or mirrored, corners pinned"
+    assert canvas.test_card_lines()[3] == "corner 3, bottom right, at 348, 178 px"  # 0.87, 0.89
 
 
 def test_c_and_the_keys_pick_and_move_the_corners_and_the_pin_is_remembered(

@@ -225,7 +225,9 @@ class SceneCanvas(QWidget):
             self.orientation.describe() + (", corners pinned" if self.corner_pin.pinned else ""),
         ]
         if self.pinning is not None:
-            picked = f"corner {self.pinning + 1} picked: {CORNER_NAMES[self.pinning]}"
+            x, y = self.corner_pin.corners[self.pinning]
+            at = f"{round(x * self.width() * ratio)}, {round(y * self.height() * ratio)} px"
+            picked = f"corner {self.pinning + 1}, {CORNER_NAMES[self.pinning]}, at {at}"
             return [*lines, picked, *PINNING_HELP]
         if screen is not None and screen.name():
             lines.append(f"on {screen.name()}")
