@@ -124,7 +124,7 @@ def test_the_pin_is_of_the_screen_after_the_turn_and_the_preview_is_not_pinned(q
         GREEN,
         RED,
     ]
-    assert tuple(shown[5, 5]) == BLACK and tuple(shown[195, 3]) == WHITE  # narrow at the top
+    assert tuple(shown[5, 5]) == BLACK and tuple(shown[195, 3]) == GREEN  # narrow at the top
     preview = CanvasPreview(canvas)
     qtbot.addWidget(preview)
     preview.resize(200, 200)
