@@ -193,21 +193,34 @@ def test_m_the_canvas_box_and_the_remotes_turn_it_and_it_is_remembered(
     assert again.canvas.fill and again.panel.fill.isChecked()
 
 
-def test_the_command_line_turns_and_mirrors_and_refuses_other_angles(
-    qtbot, tmp_path, model_dir, capsys
-):
+def command_line() -> argparse.ArgumentParser:
+    """The app's own argument parser."""
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    with pytest.raises(SystemExit):
-        parser.parse_args(["--rotate", "45"])
-    assert "invalid choice: 45 (choose from 0, 90, 180, 270)" in capsys.readouterr().err
+    return parser
+
+
+def window_from_command_line(qtbot, tmp_path, model_dir, options: list[str]):
+    """The window the app shows for `options` (silent, on the test's models, with a settings
+    file of its own), and that settings file's path."""
     settings_file = tmp_path / "settings.ini"
-    args = parser.parse_args(
-        ["--rotate", "180", "--mirror", "--test-card", "--silent", "--models", str(model_dir)]
-        + ["--settings", str(settings_file)]
+    args = command_line().parse_args(
+        [*options, "--silent", "--models", str(model_dir), "--settings", str(settings_file)]
     )
     window = _show_window(args, ShowLog(tmp_path / "show.log"), None, None, None)
     qtbot.addWidget(window)
+    return window, settings_file
+
+
+def test_the_command_line_turns_and_mirrors_and_refuses_other_angles(
+    qtbot, tmp_path, model_dir, capsys
+):
+    with pytest.raises(SystemExit):
+        command_line().parse_args(["--rotate", "45"])
+    assert "invalid choice: 45 (choose from 0, 90, 180, 270)" in capsys.readouterr().err
+    window, settings_file = window_from_command_line(
+        qtbot, tmp_path, model_dir, ["--rotate", "180", "--mirror", "--test-card"]
+    )
     assert window.canvas.orientation == CanvasOrientation(180, True)
     assert window.canvas.test_card and window.panel.test_card.isChecked()
     window.close()

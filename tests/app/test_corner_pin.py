@@ -7,15 +7,14 @@ and the remotes (OSC's address over real HTTP) set them, and the pin is remember
 
 from __future__ import annotations
 
-import argparse
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 from PyQt6.QtCore import QEvent, QPointF, Qt
 from PyQt6.QtGui import QMouseEvent
 from PyQt6.QtWidgets import QApplication
 
-from visualizer.app import _show_window, add_arguments
 from visualizer.app.app_settings import AppSettings, settings_from_file
 from visualizer.app.canvas_orientation import CanvasOrientation
 from visualizer.app.corner_pin import SQUARE, CornerPin, quad_area
@@ -23,9 +22,17 @@ from visualizer.app.frame_stats import FrameStats
 from visualizer.app.osc_query import namespace
 from visualizer.app.remote_arguments import corner_nudge_value, corner_value
 from visualizer.app.scene_canvas import CanvasPreview, SceneCanvas, pin_transform
-from visualizer.app.show_log import ShowLog
 
-from .test_canvas_orientation import BLUE, GREEN, RED, WHITE, grabbed, quadrants
+from .test_canvas_orientation import (
+    BLUE,
+    GREEN,
+    RED,
+    WHITE,
+    command_line,
+    grabbed,
+    quadrants,
+    window_from_command_line,
+)
 from .test_http_remote import ask
 
 BLACK = (0, 0, 0)
@@ -87,6 +94,16 @@ def test_the_map_sends_the_screen_s_corners_to_the_pin_s_and_its_centre_to_the_d
     assert pin_transform(CornerPin(), width, height).isIdentity()
 
 
+# 15 px up-left, up-right, down-left and down-right of where TRAPEZOID's diagonals cross
+# on a 200 x 200 canvas, (x, y) = (100, 75); as (row, column)
+AROUND_THE_CROSSING = ((60, 85), (60, 115), (90, 85), (90, 115))
+
+
+def colours(shown: np.ndarray, points) -> list[tuple]:
+    """The RGB of `shown` at each (row, column) of `points`."""
+    return [tuple(shown[row, column]) for row, column in points]
+
+
 def pinned_canvas(qtbot, orientation: CanvasOrientation) -> SceneCanvas:
     """A 200 x 200 canvas showing the quadrants over all of it, pinned to TRAPEZOID."""
     canvas = SceneCanvas(FrameStats())
@@ -102,12 +119,7 @@ def test_the_pinned_picture_is_drawn_in_perspective_inside_its_corners(qtbot):
     """The quadrants meet at (100, 75), the diagonals' crossing, not at (100, 100) where
     squeezing the picture without perspective would put them; outside the pin is black."""
     shown = grabbed(pinned_canvas(qtbot, CanvasOrientation()))
-    assert [tuple(shown[y, x]) for y, x in ((60, 85), (60, 115), (90, 85), (90, 115))] == [
-        RED,
-        GREEN,
-        BLUE,
-        WHITE,
-    ]
+    assert colours(shown, AROUND_THE_CROSSING) == [RED, GREEN, BLUE, WHITE]
     assert tuple(shown[85, 85]) == BLUE  # below the crossing: red without perspective
     assert tuple(shown[5, 5]) == BLACK and tuple(shown[5, 194]) == BLACK  # beside the top
     assert tuple(shown[100, 10]) == BLACK  # the left edge runs from (40, 0) to (0, 200)
@@ -118,23 +130,13 @@ def test_the_pinned_picture_is_drawn_in_perspective_inside_its_corners(qtbot):
 def test_the_pin_is_of_the_screen_after_the_turn_and_the_preview_is_not_pinned(qtbot):
     canvas = pinned_canvas(qtbot, CanvasOrientation(180))
     shown = grabbed(canvas)
-    assert [tuple(shown[y, x]) for y, x in ((60, 85), (60, 115), (90, 85), (90, 115))] == [
-        WHITE,
-        BLUE,
-        GREEN,
-        RED,
-    ]
+    assert colours(shown, AROUND_THE_CROSSING) == [WHITE, BLUE, GREEN, RED]
     assert tuple(shown[5, 5]) == BLACK and tuple(shown[195, 3]) == GREEN  # narrow at the top
     preview = CanvasPreview(canvas)
     qtbot.addWidget(preview)
     preview.resize(200, 200)
     shown = grabbed(preview)
-    assert [tuple(shown[y, x]) for y, x in ((5, 5), (5, 194), (194, 5), (194, 194))] == [
-        RED,
-        GREEN,
-        BLUE,
-        WHITE,
-    ]
+    assert colours(shown, ((5, 5), (5, 194), (194, 5), (194, 194))) == [RED, GREEN, BLUE, WHITE]
 
 
 def mouse(canvas: SceneCanvas, kind: QEvent.Type, x: float, y: float, shift: bool = False) -> None:
@@ -242,18 +244,12 @@ def test_a_stored_pin_survives_the_settings_file_and_a_damaged_one_reads_as_none
 def test_the_command_line_pins_the_corners_and_refuses_a_folded_pin(
     qtbot, tmp_path, model_dir, capsys
 ):
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
     with pytest.raises(SystemExit):
-        parser.parse_args(["--corners", "0,0 1,0 0,1 1,1"])
+        command_line().parse_args(["--corners", "0,0 1,0 0,1 1,1"])
     assert "argument --corners: those corners fold the picture" in capsys.readouterr().err
-    settings_file = tmp_path / "settings.ini"
-    args = parser.parse_args(
-        ["--corners", "0.2,0 0.8,0 1,1 0,1", "--silent", "--models", str(model_dir)]
-        + ["--settings", str(settings_file)]
+    window, settings_file = window_from_command_line(
+        qtbot, tmp_path, model_dir, ["--corners", "0.2,0 0.8,0 1,1 0,1"]
     )
-    window = _show_window(args, ShowLog(tmp_path / "show.log"), None, None, None)
-    qtbot.addWidget(window)
     assert window.canvas.corner_pin == CornerPin(TRAPEZOID)
     window.close()
     assert AppSettings(settings_from_file(str(settings_file))).canvas_corner_pin == CornerPin(
