@@ -90,6 +90,7 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
         "dim_1024",
         "dmx_lights_1024",
         "dmx_desk_read_64",
+        "canvas_frame_in",
         "canvas_as_made",
         "canvas_turned_90",
         "canvas_mirrored",

@@ -172,17 +172,18 @@ def desk_read_figures(runs: int) -> dict[str, float]:
 
 
 def canvas_stages(runs: int) -> dict[str, dict[str, float]]:
-    """The canvas's paint of a 1024-px picture on a 1920 x 1080 screen, on the GUI thread
-    (`visualizer/app/scene_canvas.py`'s `paint_picture`): as made, turned a quarter,
-    mirrored, and pinned (KEYSTONE_PIN), into a QImage as the widget's backing store is."""
+    """The canvas's work for a 1024-px picture on a 1920 x 1080 screen, on the GUI thread
+    (`visualizer/app/scene_canvas.py`): taking a frame in (its 32-bit copy, `canvas_image`),
+    and painting it (`paint_picture`) as made, turned a quarter, mirrored, and pinned
+    (KEYSTONE_PIN), into a QImage as the widget's backing store is."""
     from PyQt6.QtGui import QImage, QPainter
 
     from visualizer.app.canvas_orientation import CanvasOrientation
     from visualizer.app.corner_pin import CornerPin
-    from visualizer.app.scene_canvas import paint_picture
+    from visualizer.app.scene_canvas import canvas_image, paint_picture
 
     pixels = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), np.uint8)
-    picture = QImage(pixels.data, 1024, 1024, 3 * 1024, QImage.Format.Format_RGB888)
+    picture = canvas_image(pixels)
     screen = QImage(*CANVAS_SCREEN, QImage.Format.Format_RGB32)
 
     def paint(orientation: CanvasOrientation, pin: CornerPin) -> None:
@@ -191,13 +192,16 @@ def canvas_stages(runs: int) -> dict[str, dict[str, float]]:
         painter.end()
 
     return {
-        f"canvas_{name}": time_calls(lambda layout=layout: paint(*layout), runs)
-        for name, layout in (
-            ("as_made", (CanvasOrientation(), CornerPin())),
-            ("turned_90", (CanvasOrientation(90), CornerPin())),
-            ("mirrored", (CanvasOrientation(0, True), CornerPin())),
-            ("pinned", (CanvasOrientation(), CornerPin(KEYSTONE_PIN))),
-        )
+        "canvas_frame_in": time_calls(lambda: canvas_image(pixels), runs),
+        **{
+            f"canvas_{name}": time_calls(lambda layout=layout: paint(*layout), runs)
+            for name, layout in (
+                ("as_made", (CanvasOrientation(), CornerPin())),
+                ("turned_90", (CanvasOrientation(90), CornerPin())),
+                ("mirrored", (CanvasOrientation(0, True), CornerPin())),
+                ("pinned", (CanvasOrientation(), CornerPin(KEYSTONE_PIN))),
+            )
+        },
     }
 
 
