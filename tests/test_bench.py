@@ -22,7 +22,7 @@ def test_bench_writes_stage_figures(tmp_path):
     runs = {name: figures["runs"] for name, figures in stages.items()}
     named = {"encoder", "generator", "descriptors", "feel_grade", "dim_1024", "dmx_lights_1024"}
     named |= {"dmx_desk_read_64", "canvas_as_made", "canvas_turned_90", "canvas_mirrored"}
-    named |= {"canvas_frame_in", "canvas_pinned"}
+    named |= {"canvas_frame_in", "canvas_pinned", "canvas_pinned_256"}
     assert named <= set(runs)
     assert runs == {name: 20 for name in runs} | {
         "stft_push_512": 200,

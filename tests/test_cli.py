@@ -95,6 +95,7 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
         "canvas_turned_90",
         "canvas_mirrored",
         "canvas_pinned",
+        "canvas_pinned_256",
     }
     app = run_cli("bench", "--app", block="onnxruntime")
     assert app.returncode == EXIT_USAGE

@@ -175,7 +175,8 @@ def canvas_stages(runs: int) -> dict[str, dict[str, float]]:
     """The canvas's work for a 1024-px picture on a 1920 x 1080 screen, on the GUI thread
     (`visualizer/app/scene_canvas.py`): taking a frame in (its 32-bit copy, `canvas_image`),
     and painting it (`paint_picture`) as made, turned a quarter, mirrored, and pinned
-    (KEYSTONE_PIN), into a QImage as the widget's backing store is."""
+    (KEYSTONE_PIN), into a QImage as the widget's backing store is; and a 256-px picture
+    pinned, which is mapped small and then enlarged (`pin_reduction`)."""
     from PyQt6.QtGui import QImage, QPainter
 
     from visualizer.app.canvas_orientation import CanvasOrientation
@@ -183,23 +184,25 @@ def canvas_stages(runs: int) -> dict[str, dict[str, float]]:
     from visualizer.app.scene_canvas import canvas_image, paint_picture
 
     pixels = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), np.uint8)
-    picture = canvas_image(pixels)
+    pictures = {1024: canvas_image(pixels), 256: canvas_image(pixels[::4, ::4].copy())}
     screen = QImage(*CANVAS_SCREEN, QImage.Format.Format_RGB32)
 
-    def paint(orientation: CanvasOrientation, pin: CornerPin) -> None:
+    def paint(orientation: CanvasOrientation, pin: CornerPin, size: int) -> None:
         painter = QPainter(screen)
-        paint_picture(painter, picture, *CANVAS_SCREEN, orientation, False, pin)
+        paint_picture(painter, pictures[size], *CANVAS_SCREEN, orientation, False, pin)
         painter.end()
 
+    keystone = CornerPin(KEYSTONE_PIN)
     return {
         "canvas_frame_in": time_calls(lambda: canvas_image(pixels), runs),
         **{
             f"canvas_{name}": time_calls(lambda layout=layout: paint(*layout), runs)
             for name, layout in (
-                ("as_made", (CanvasOrientation(), CornerPin())),
-                ("turned_90", (CanvasOrientation(90), CornerPin())),
-                ("mirrored", (CanvasOrientation(0, True), CornerPin())),
-                ("pinned", (CanvasOrientation(), CornerPin(KEYSTONE_PIN))),
+                ("as_made", (CanvasOrientation(), CornerPin(), 1024)),
+                ("turned_90", (CanvasOrientation(90), CornerPin(), 1024)),
+                ("mirrored", (CanvasOrientation(0, True), CornerPin(), 1024)),
+                ("pinned", (CanvasOrientation(), keystone, 1024)),
+                ("pinned_256", (CanvasOrientation(), keystone, 256)),
             )
         },
     }
