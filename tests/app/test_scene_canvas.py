@@ -9,12 +9,14 @@ import numpy as np
 from PyQt6.QtCore import QRectF
 from PyQt6.QtGui import QColor, QImage, QPainter
 
+from visualizer.app.canvas_orientation import CanvasOrientation
 from visualizer.app.corner_pin import CornerPin
 from visualizer.app.frame_stats import FrameStats
 from visualizer.app.scene_canvas import (
     SceneCanvas,
     canvas_image,
     draw_pinned,
+    paint_picture,
     picture_rect,
     pin_reduction,
     pin_transform,
@@ -118,3 +120,21 @@ def test_the_enlarged_pin_has_a_smooth_edge_not_steps():
     # mapped small and enlarged it would step 2.8 px, antialiased it glides
     assert np.abs(np.diff(edge_crossings(direct))).max() == 1.0
     assert np.abs(np.diff(edge_crossings(reduced))).max() < 0.2
+
+
+def test_on_a_hidpi_screen_the_device_pixels_decide():
+    # 180 px on 640 x 360 logical pixels is enlarged 2x: mapped directly on a plain screen;
+    # at 2 device pixels a pixel it is enlarged 4x, mapped small (reduction 2), antialiased
+    white = QImage(180, 180, QImage.Format.Format_RGB32)
+    white.fill(QColor(255, 255, 255))
+    crossings = {}
+    for ratio in (1, 2):
+        screen = QImage(640 * ratio, 360 * ratio, QImage.Format.Format_RGB32)
+        screen.setDevicePixelRatio(ratio)
+        painter = QPainter(screen)
+        paint_picture(painter, white, 640, 360, CanvasOrientation(), False, KEYSTONE)
+        painter.end()
+        rows = image_pixels(screen)[..., 2::-1].astype(int)[::ratio, ::ratio]
+        crossings[ratio] = edge_crossings(rows)
+    assert np.abs(np.diff(crossings[1])).max() == 1.0
+    assert np.abs(np.diff(crossings[2])).max() < 0.2

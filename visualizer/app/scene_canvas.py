@@ -168,8 +168,10 @@ def paint_picture(
             image = image.transformed(turn, Qt.TransformationMode.FastTransformation)
         if orientation.mirrored:
             image = image.mirrored(True, False)
+        # the layout's enlargement in the device's pixels (a HiDPI screen has more of them)
         scale = min(target.width() / image.width(), target.height() / image.height())
-        reduction = pin_reduction(scale) if pin.pinned else 1.0
+        device_scale = scale * painter.device().devicePixelRatioF()
+        reduction = pin_reduction(device_scale) if pin.pinned else 1.0
         draw_pinned(painter, image, target, keystone, width, height, reduction)
     painter.setTransform(transform * keystone)
     return area
@@ -184,16 +186,19 @@ def draw_pinned(
     height: int,
     reduction: float,
 ) -> None:
-    """`image` smoothly scaled into `target` and mapped by `keystone` onto the painter's
-    `width` x `height` screen: directly (`reduction` 1), or mapped onto an image
-    `reduction` times smaller than the screen, its edges antialiased (enlarged, an aliased
-    edge would step by `reduction` pixels), which is then enlarged onto it."""
+    """`image` smoothly scaled into `target` and mapped by `keystone` (the identity when
+    not pinned) onto the painter's `width` x `height` screen: directly (`reduction` 1), or
+    mapped onto an image with `reduction` times fewer pixels across than the screen's
+    device has, its edges antialiased (enlarged, an aliased edge would step by `reduction`
+    pixels), which is then enlarged onto it."""
     if reduction == 1.0:
         painter.setTransform(keystone)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         painter.drawImage(target, image)
         return
-    small_width, small_height = math.ceil(width / reduction), math.ceil(height / reduction)
+    ratio = painter.device().devicePixelRatioF()
+    small_width = math.ceil(width * ratio / reduction)
+    small_height = math.ceil(height * ratio / reduction)
     small = QImage(small_width, small_height, QImage.Format.Format_RGB32)
     small.fill(QColor(0, 0, 0))
     mapped = QPainter(small)
