@@ -105,6 +105,38 @@ def test_the_picture_is_received_over_ndi(qtbot, ndi, make_window, model_dir, be
     assert stage.ndi is None and stage.ndi_label.text() == "off"
 
 
+def test_a_frame_arrives_in_its_own_colours(qtbot, ndi):
+    from cyndilib.receiver import ReceiveFrameType
+
+    from visualizer.app.ndi_output import NdiOutput
+
+    frame = np.empty((48, 80, 3), np.uint8)
+    frame[:, :40] = (200, 40, 90)  # left half: red above blue
+    frame[:, 40:] = (30, 170, 60)  # right half: green
+    output = NdiOutput(30.0, name="musicscape-colours")
+    output.send(frame)
+    receiver = NdiReceiver(output.full_name)
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while True:
+            assert time.monotonic() < deadline, "no NDI video frame arrived"
+            output.send(frame)  # frames keep coming, as the canvas's do
+            if receiver.receiver.receive(ReceiveFrameType.recv_video, 50) & (
+                ReceiveFrameType.recv_video
+            ):
+                break
+            qtbot.wait(10)
+        width, height = receiver.frame.get_resolution()
+        received = np.asarray(receiver.frame).reshape(height, width, 4).astype(int)
+    finally:
+        receiver.close()
+        output.close()
+    assert (width, height) == (80, 48) and received[..., 3].min() == 255
+    # NDI compresses: each half's middle within a few levels of what was sent
+    assert np.abs(received[8:40, 8:32, :3] - (200, 40, 90)).max() <= 6
+    assert np.abs(received[8:40, 48:72, :3] - (30, 170, 60)).max() <= 6
+
+
 def test_without_the_extra_ndi_names_it():
     code = (
         "import sys; sys.modules['cyndilib'] = None\n"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PyQt6.QtGui import QImage
 
-from visualizer.app.qt_resize import smooth_resize_rgb8
+from visualizer.app.qt_resize import converted_rgb8, smooth_resize_rgb8
 from visualizer.resize import Filter, resize_rgb8
 
 
@@ -58,3 +59,18 @@ def test_bad_input_is_refused():
         smooth_resize_rgb8(np.zeros((8, 8, 3), np.float32), 16)
     with pytest.raises(ValueError, match="at least 1"):
         smooth_resize_rgb8(np.zeros((8, 8, 3), np.uint8), 0)
+
+
+def test_rgb_becomes_opaque_4_byte_pixels_in_the_order_asked():
+    pixels = np.random.default_rng(3).integers(0, 256, (5, 7, 3), np.uint8)
+    for image_format, order in (
+        (QImage.Format.Format_RGBX8888, [0, 1, 2]),  # NDI's RGBA: R, G, B, 255
+        (QImage.Format.Format_RGB32, [2, 1, 0]),  # 0xffRRGGBB: B, G, R, 255 in memory
+    ):
+        image = converted_rgb8(pixels, image_format)
+        assert image.format() == image_format and image.bytesPerLine() == 7 * 4
+        bits = image.constBits()
+        bits.setsize(image.sizeInBytes())
+        stored = np.frombuffer(bits, np.uint8).reshape(5, 7, 4)
+        assert np.array_equal(stored[..., order], pixels)
+        assert np.all(stored[..., 3] == 255)

@@ -6,6 +6,8 @@ of that. Pillow's bicubic filter (`visualizer.resize`) took 3-4 ms for 256 -> 51
 enlarging, area-averaged when shrinking; SIMD) takes about 1 ms, and after the learned x4
 the two differ by 0.6 levels in 255 on average. It lives here, not in `visualizer.resize`,
 because eval must not import Qt; a QImage needs no QApplication, so render runs headless.
+So does `converted_rgb8`: RGB pixels into the 4-byte pixels that Qt's fast paths and NDI
+take, by Qt's SIMD conversion.
 """
 
 from __future__ import annotations
@@ -39,3 +41,12 @@ def smooth_resize_rgb8(pixels: np.ndarray, size: int) -> np.ndarray:
     bits.setsize(scaled.sizeInBytes())
     rows = np.frombuffer(bits, dtype=np.uint8).reshape(size, scaled.bytesPerLine())
     return np.array(rows[:, : 3 * size].reshape(size, size, 3))  # lines are padded to 4 bytes
+
+
+def converted_rgb8(pixels: np.ndarray, image_format: QImage.Format) -> QImage:
+    """uint8 [H, W, 3] RGB, C-contiguous, as a QImage of `image_format` with pixels of its
+    own: Qt's SIMD conversion takes 0.1-0.3 ms for 1024 x 1024 here, where numpy's strided
+    copy into 4-byte pixels took 6 ms."""
+    height, width, _ = pixels.shape
+    view = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
+    return view.convertToFormat(image_format)

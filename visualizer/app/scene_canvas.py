@@ -44,6 +44,7 @@ from visualizer.frontend.level import GATE_DB, SILENT_DB
 from .canvas_orientation import CanvasOrientation
 from .corner_pin import CORNER_NAMES, CornerPin
 from .frame_stats import FrameStats
+from .qt_resize import converted_rgb8
 from .test_card import paint_test_card
 
 CURSOR_HIDE_SECONDS = 2.0
@@ -124,9 +125,7 @@ def canvas_image(pixels: np.ndarray) -> QImage:
     """uint8 [H, W, 3] RGB pixels as the 32-bit image (Format_RGB32, its own copy) that
     `paint_picture` paints: Qt scales 32-bit pixels three times as fast as 24-bit ones, and
     the copy costs less than a millisecond (`musicscape bench`'s canvas_frame_in)."""
-    height, width, _ = pixels.shape
-    rgb = QImage(pixels.data, width, height, 3 * width, QImage.Format.Format_RGB888)
-    return rgb.convertToFormat(QImage.Format.Format_RGB32)
+    return converted_rgb8(pixels, QImage.Format.Format_RGB32)
 
 
 def pin_reduction(picture_scale: float) -> float:
