@@ -5,8 +5,8 @@ window's frame rate paces it, and `write_video_async` copies the frame into cynd
 buffer and returns while the NDI runtime compresses and sends on its own thread, so the GUI
 thread only copies pixels: Qt turns the RGB frame into 4-byte pixels (0.26 ms for 1024 px
 here, where numpy's strided copy into an RGBA array had taken 5.9 ms), which cyndilib
-copies. The NDI runtime (libndi, bundled in cyndilib's wheel) is Vizrt
-NDI AB's, under the NDI SDK licence; see the README.
+copies. The NDI runtime (libndi, bundled in cyndilib's wheel) is Vizrt NDI AB's, under the
+NDI SDK licence; see the README.
 """
 
 from __future__ import annotations

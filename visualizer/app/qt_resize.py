@@ -1,4 +1,5 @@
-"""The app's and render's resize after the learned upscaler: Qt's smooth transformation.
+"""Qt's pixel work for the app and render: the resize after the learned upscaler (Qt's
+smooth transformation), and RGB into the 4-byte pixels Qt paints fastest and NDI takes.
 
 The learned upscaler makes 256 px from the generator's 64; any other output size is a resize
 of that. Pillow's bicubic filter (`visualizer.resize`) took 3-4 ms for 256 -> 512 px on the
@@ -6,8 +7,7 @@ of that. Pillow's bicubic filter (`visualizer.resize`) took 3-4 ms for 256 -> 51
 enlarging, area-averaged when shrinking; SIMD) takes about 1 ms, and after the learned x4
 the two differ by 0.6 levels in 255 on average. It lives here, not in `visualizer.resize`,
 because eval must not import Qt; a QImage needs no QApplication, so render runs headless.
-So does `converted_rgb8`: RGB pixels into the 4-byte pixels that Qt's fast paths and NDI
-take, by Qt's SIMD conversion.
+`converted_rgb8` is Qt's SIMD conversion, for the canvas and NDI.
 """
 
 from __future__ import annotations
