@@ -48,6 +48,12 @@ class Receiver:
         with self._lock:
             return [(when, args) for when, name, args in self.messages if name == address]
 
+    def newest(self, address: str) -> tuple | None:
+        """The arguments of the newest message to `address`; None before the first (a wait
+        on a value must not fail while it has not come yet)."""
+        sent = self.of(address)
+        return sent[-1][1] if sent else None
+
     def close(self):
         self.server.shutdown()
         self.server.server_close()
@@ -85,7 +91,7 @@ def test_a_hold_message_changes_the_scene(qtbot, osc_window, receiver, beats_fil
     )
     assert window.settings.scene_mode == HOLD and window.settings.scene_category == "mountain"
     qtbot.waitUntil(
-        lambda: receiver.of("/musicscape/scene")[-1][1] == ("mountain", HOLD), timeout=TIMEOUT_MS
+        lambda: receiver.newest("/musicscape/scene") == ("mountain", HOLD), timeout=TIMEOUT_MS
     )
     assert window.panel.mode_box.currentText() == "hold mountain"
     client.send_message("/musicscape/bias", 2)  # by number: 2 = water
@@ -169,7 +175,7 @@ def test_continuous_controls_blackout_and_fullscreen(qtbot, osc_window, receiver
     qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 2, timeout=TIMEOUT_MS)
     assert not window.canvas.current_pixels().any()  # black
     qtbot.waitUntil(  # and the lights are told so
-        lambda: receiver.of("/musicscape/colour")[-1][1] == (0.0, 0.0, 0.0), timeout=TIMEOUT_MS
+        lambda: receiver.newest("/musicscape/colour") == (0.0, 0.0, 0.0), timeout=TIMEOUT_MS
     )
     client.send_message("/musicscape/blackout", 0)
     qtbot.waitUntil(lambda: not window.stage.blackout, timeout=TIMEOUT_MS)
