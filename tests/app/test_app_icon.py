@@ -24,16 +24,11 @@ from visualizer.app.app_icon import (
     install_desktop_entry,
 )
 
-
-def pixels(image: QImage) -> np.ndarray:
-    """RGBA rows of `image`."""
-    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
-    data = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint8)
-    return data.reshape(image.height(), image.bytesPerLine() // 4, 4)[:, : image.width()]
+from .qimage_pixels import rgba_pixels
 
 
 def test_the_icon_shows_sun_mountain_dune_and_water_in_a_rounded_square(qapp):
-    rgba = pixels(draw_icon(100))  # drawn on a 100-unit grid: one pixel a unit
+    rgba = rgba_pixels(draw_icon(100))  # drawn on a 100-unit grid: one pixel a unit
     assert rgba[0, 0, 3] == 0  # a rounded corner: transparent
     assert tuple(rgba[40, 66]) == (*SUN.getRgb()[:3], 255)  # the sun's centre
     assert tuple(rgba[55, 30]) == (*MOUNTAIN.getRgb()[:3], 255)
@@ -87,7 +82,7 @@ def test_the_command_puts_musicscape_in_the_menu_with_its_icon(qapp, tmp_path, m
     lines = entry.read_text().splitlines()
     assert lines[0] == "[Desktop Entry]"
     assert f"Exec={launcher}" in lines and f"Icon={icon}" in lines
-    assert np.array_equal(pixels(QImage(str(icon))), pixels(draw_icon(256)))
+    assert np.array_equal(rgba_pixels(QImage(str(icon))), rgba_pixels(draw_icon(256)))
 
 
 def test_a_menu_folder_that_cannot_be_written_is_named(tmp_path, monkeypatch, capsys):

@@ -19,6 +19,8 @@ from visualizer.app.frame_stats import FrameStats
 from visualizer.app.scene_canvas import CanvasPreview, SceneCanvas
 from visualizer.app.show_log import ShowLog
 
+from .qimage_pixels import rgb_pixels
+
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 ORIENTATIONS = [CanvasOrientation(turn, mirrored) for turn in ROTATIONS for mirrored in (0, 1)]
 
@@ -32,10 +34,7 @@ def quadrants() -> np.ndarray:
 
 def grabbed(canvas: SceneCanvas) -> np.ndarray:
     """The canvas as painted, RGB [height, width, 3]."""
-    image = canvas.grab().toImage().convertToFormat(canvas.grab().toImage().Format.Format_RGB888)
-    width, height = image.width(), image.height()
-    rows = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint8)
-    return rows.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3)
+    return rgb_pixels(canvas.grab().toImage())
 
 
 def turned(pixels: np.ndarray, orientation: CanvasOrientation) -> np.ndarray:

@@ -9,6 +9,8 @@ from PyQt6.QtGui import QImage
 from visualizer.app.qt_resize import converted_rgb8, smooth_resize_rgb8
 from visualizer.resize import Filter, resize_rgb8
 
+from .qimage_pixels import stored_pixels
+
 
 @pytest.mark.parametrize("size", [7, 385, 512])  # 385 * 3 bytes: Qt pads each line to 1,156
 def test_a_flat_picture_stays_flat_at_any_size(size):
@@ -69,8 +71,6 @@ def test_rgb_becomes_opaque_4_byte_pixels_in_the_order_asked():
     ):
         image = converted_rgb8(pixels, image_format)
         assert image.format() == image_format and image.bytesPerLine() == 7 * 4
-        bits = image.constBits()
-        bits.setsize(image.sizeInBytes())
-        stored = np.frombuffer(bits, np.uint8).reshape(5, 7, 4)
+        stored = stored_pixels(image)
         assert np.array_equal(stored[..., order], pixels)
         assert np.all(stored[..., 3] == 255)

@@ -22,17 +22,11 @@ from visualizer.app.scene_canvas import (
     pin_transform,
 )
 
+from .qimage_pixels import rgb_pixels, stored_pixels
+
 
 def random_pixels(height: int, width: int) -> np.ndarray:
     return np.random.default_rng(7).integers(0, 256, (height, width, 3), np.uint8)
-
-
-def image_pixels(image: QImage) -> np.ndarray:
-    """A 32-bit image's pixels as uint8 [H, W, 4], in memory order."""
-    rows = np.frombuffer(image.constBits().asstring(image.sizeInBytes()), np.uint8)
-    return rows.reshape(image.height(), image.bytesPerLine())[:, : 4 * image.width()].reshape(
-        image.height(), image.width(), 4
-    )
 
 
 def test_a_frame_becomes_its_own_32_bit_copy_with_the_same_colours():
@@ -40,12 +34,12 @@ def test_a_frame_becomes_its_own_32_bit_copy_with_the_same_colours():
     image = canvas_image(pixels)
     assert image.format() == QImage.Format.Format_RGB32
     assert (image.width(), image.height()) == (20, 12)
-    stored = image_pixels(image).copy()
+    stored = stored_pixels(image)
     # 0xffRRGGBB per pixel: blue, green, red, 255 in a little-endian machine's memory
     assert np.array_equal(stored[..., 2::-1], pixels)
     assert np.all(stored[..., 3] == 255)
     pixels[:] = 0  # the stage may reuse its buffer: the copy keeps the frame
-    assert np.array_equal(image_pixels(image), stored)
+    assert np.array_equal(stored_pixels(image), stored)
 
 
 def test_the_canvas_paints_a_frame_of_its_own_size_exactly(qtbot):
@@ -55,8 +49,7 @@ def test_the_canvas_paints_a_frame_of_its_own_size_exactly(qtbot):
     pixels = random_pixels(160, 160)
     canvas.show_frame(1, pixels, None)
     assert canvas.current_pixels() is pixels
-    painted = canvas.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
-    assert np.array_equal(image_pixels(painted)[..., 2::-1], pixels)
+    assert np.array_equal(rgb_pixels(canvas.grab().toImage()), pixels)
 
 
 KEYSTONE = CornerPin(((0.06, 0.0), (0.94, 0.0), (1.0, 1.0), (0.0, 1.0)))
@@ -74,7 +67,7 @@ def pinned_screen(pixels: np.ndarray, reduction: float) -> tuple[np.ndarray, flo
     keystone = pin_transform(KEYSTONE, width, height)
     draw_pinned(painter, picture, target, keystone, width, height, reduction)
     painter.end()
-    return image_pixels(screen)[..., 2::-1].astype(int), target.width() / picture.width()
+    return rgb_pixels(screen).astype(int), target.width() / picture.width()
 
 
 def test_a_pinned_picture_is_mapped_small_only_when_that_saves_enough():
@@ -134,7 +127,7 @@ def test_on_a_hidpi_screen_the_device_pixels_decide():
         painter = QPainter(screen)
         paint_picture(painter, white, 640, 360, CanvasOrientation(), False, KEYSTONE)
         painter.end()
-        rows = image_pixels(screen)[..., 2::-1].astype(int)[::ratio, ::ratio]
+        rows = rgb_pixels(screen).astype(int)[::ratio, ::ratio]
         crossings[ratio] = edge_crossings(rows)
     assert np.abs(np.diff(crossings[1])).max() == 1.0
     assert np.abs(np.diff(crossings[2])).max() < 0.2

@@ -9,6 +9,8 @@ from PyQt6.QtGui import QImage, QPainter
 
 from visualizer.app.spectrogram_view import SpectrogramView
 
+from .qimage_pixels import rgb_pixels
+
 
 def painted(view: SpectrogramView) -> np.ndarray:
     """The image item painted at one pixel per level: RGB uint8 [rows, columns]."""
@@ -17,10 +19,7 @@ def painted(view: SpectrogramView) -> np.ndarray:
     painter = QPainter(screen)
     view.image_item.paint(painter)
     painter.end()
-    raw = np.frombuffer(screen.constBits().asstring(screen.sizeInBytes()), np.uint8)
-    return raw.reshape(rows, screen.bytesPerLine())[:, : 4 * columns].reshape(rows, columns, 4)[
-        ..., 2::-1
-    ]
+    return rgb_pixels(screen)
 
 
 def colour_map(name: str) -> np.ndarray:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from PyQt6.QtGui import QImage
 
 from visualizer.app.scene_canvas import TITLE_CARD_SECONDS, title_opacity
 
 from .conftest import RATE, beats_signal
+from .qimage_pixels import rgb_pixels
 
 FRAME_TIMEOUT_MS = 10_000
 
@@ -25,14 +25,6 @@ def tagged_ogg(path, title: str = "", artist: str = "", album: str = ""):
         for start in range(0, len(signal), RATE):
             out.write(signal[start : start + RATE])
     return path
-
-
-def pixels(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    stride = image.bytesPerLine()
-    data = np.frombuffer(image.constBits().asarray(stride * image.height()), np.uint8)
-    rows = data.reshape(image.height(), stride)[:, : image.width() * 3]
-    return rows.reshape(image.height(), image.width(), 3).copy()  # the QImage goes
 
 
 @pytest.mark.parametrize(
@@ -66,9 +58,9 @@ def test_a_tagged_file_shows_its_title_and_artist_on_the_scene_and_around_it(
     # The same frame painted with the card and without: they differ in the scene's lower
     # left only, where the card's white letters are.
     canvas = window.canvas
-    with_card = pixels(canvas.grab().toImage())
+    with_card = rgb_pixels(canvas.grab().toImage())
     canvas.title_cards = False
-    without_card = pixels(canvas.grab().toImage())
+    without_card = rgb_pixels(canvas.grab().toImage())
     canvas.title_cards = True
     changed = np.abs(with_card.astype(int) - without_card.astype(int)).max(axis=2) > 0
     ratio = canvas.devicePixelRatioF()  # grabs are in device pixels (2 on a HiDPI screen)
