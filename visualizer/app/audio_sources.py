@@ -19,8 +19,10 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,6 +31,8 @@ from visualizer.frontend.decode import TrackTags
 
 from .playback_buffer import PlaybackBuffer
 from .sample_ring import SampleRing
+
+T = TypeVar("T")
 
 PULSE_DEVICE = "pulse"
 # PulseAudio's (and PipeWire's) name for the monitor of the default output, resolved by the
@@ -44,13 +48,24 @@ HEARD_RING_SECONDS = 4.0  # what a file's output played, for recordings (read ev
 # this long at most.
 STREAM_CLOSER = "closing an audio stream"
 CLOSE_WAIT_SECONDS = 0.5
+# A PortAudio call that waits on the sound server (opening a stream, asking whether one would
+# open, listing the devices afresh) happens on a thread of this name (`wait_on_sound_server`),
+# waited for this long at most; pactl too.
+SOUND_SERVER_CALL = "waiting on the sound server"
+SOUND_SERVER_WAIT_SECONDS = 1.0
+SOUND_SERVER_SILENT = (  # the panel's line while such a call has not returned
+    "The sound server does not answer: PortAudio still waits on it, and audio devices are "
+    "left alone until it answers (then a lost input or output is opened again); the picture "
+    "goes on"
+)
+SOUND_SERVER_BUSY = "the sound server has not answered an earlier call yet"
 
 
 class AudioDeviceError(RuntimeError):
     """An audio device could not be opened or stopped working; the message says which."""
 
 
-def _sounddevice():
+def _sounddevice_module():
     try:
         import sounddevice
     except OSError as error:  # the PortAudio library itself is missing
@@ -59,6 +74,66 @@ def _sounddevice():
             "install libportaudio2"
         ) from error
     return sounddevice
+
+
+def _sounddevice():
+    """sounddevice, for a call into PortAudio; AudioDeviceError while an earlier call still
+    waits on the sound server (`sound_server_waited_on`): PortAudio is not made to do two
+    things at once, and the caller does not wait on the same silent server."""
+    sounddevice = _sounddevice_module()
+    if sound_server_waited_on():
+        raise AudioDeviceError(SOUND_SERVER_BUSY)
+    return sounddevice
+
+
+def wait_on_sound_server(call: Callable[[], T], late: Callable[[T], None] | None = None) -> T:
+    """`call()` on a thread of its own, waited for SOUND_SERVER_WAIT_SECONDS at most: what it
+    returns, or what it raised. PortAudio's calls that reach the sound server (opening a
+    stream, checking that one would open, initialising) wait as long as the server does
+    not answer: a PulseAudio or PipeWire that hangs, or one busy with a device that vanished
+    as the stream opened (seen for over 2 s, the whole window frozen with it). When the call
+    takes longer, AudioDeviceError says so and the caller goes on; `late(result)` runs on
+    that thread if the call returns after all (a stream that opened late is released), and
+    until it has returned, PortAudio is left alone (`_sounddevice` refuses)."""
+    lock = threading.Lock()
+    outcome: list[tuple[T | None, BaseException | None]] = []
+    abandoned = False
+
+    def run() -> None:
+        try:
+            answered: tuple[T | None, BaseException | None] = (call(), None)
+        except Exception as error:  # noqa: BLE001 - raised again on the thread that waits
+            answered = (None, error)
+        with lock:
+            if not abandoned:
+                outcome.append(answered)
+                return
+        result, error = answered
+        if error is None and late is not None:
+            late(result)
+
+    thread = threading.Thread(target=run, name=SOUND_SERVER_CALL, daemon=True)
+    thread.start()
+    thread.join(SOUND_SERVER_WAIT_SECONDS)
+    with lock:
+        if not outcome:
+            abandoned = True
+            raise AudioDeviceError(
+                f"the sound server did not answer within {SOUND_SERVER_WAIT_SECONDS:g} s"
+            )
+    result, error = outcome[0]
+    if error is not None:
+        raise error
+    return result
+
+
+def sound_server_waited_on() -> bool:
+    """Whether a call given to `wait_on_sound_server` by another thread has not returned."""
+    current = threading.current_thread()
+    return any(
+        thread.name == SOUND_SERVER_CALL and thread.is_alive() and thread is not current
+        for thread in threading.enumerate()
+    )
 
 
 class _DeviceChoice:
@@ -104,7 +179,10 @@ def _pulse_names(kind: str) -> list[str]:
         return []
     try:
         listing = subprocess.run(
-            [pactl, "list", "short", kind], capture_output=True, text=True, timeout=3
+            [pactl, "list", "short", kind],
+            capture_output=True,
+            text=True,
+            timeout=SOUND_SERVER_WAIT_SECONDS,
         )
     except (OSError, subprocess.TimeoutExpired):
         return []
@@ -189,12 +267,17 @@ def rescan_devices() -> None:
     """Make PortAudio list the devices afresh. Its list is fixed when it initialises, so a
     sound server that started later (or a device plugged in since) is missing from it until
     then. Re-initialising closes every open stream: close them first. AudioDeviceError while
-    a stream is still closing (`streams_closing`): re-initialising would wait on it."""
+    a stream is still closing (`streams_closing`): re-initialising would wait on it; and when
+    the sound server does not answer (`wait_on_sound_server`)."""
     if streams_closing():
         raise AudioDeviceError(STREAM_STUCK)
     sd = _sounddevice()
-    sd._terminate()
-    sd._initialize()
+
+    def initialise_again() -> None:
+        sd._terminate()
+        sd._initialize()
+
+    wait_on_sound_server(initialise_again)
 
 
 def native_threads() -> set[int]:
@@ -261,6 +344,30 @@ def release_stream(stream, threads: frozenset[int] = frozenset()) -> bool:
     return False
 
 
+def open_stream(make_stream: Callable[[Any], T]) -> tuple[T, frozenset[int]]:
+    """The PortAudio stream `make_stream(sounddevice)` makes, started, and the native threads
+    its opening started (`threads_started_since`), opened through `wait_on_sound_server`:
+    the caller waits SOUND_SERVER_WAIT_SECONDS at most, and a stream that opens later is
+    released on its own thread. AudioDeviceError, PortAudio's reason in its words, when it
+    cannot open (one made but not started is released) or the server did not answer."""
+    sd = _sounddevice()
+
+    def open_started() -> tuple[T, frozenset[int]]:
+        before = native_threads()
+        stream = make_stream(sd)
+        try:
+            stream.start()
+        except BaseException:
+            release_stream(stream, threads_started_since(before))
+            raise
+        return stream, threads_started_since(before)
+
+    try:
+        return wait_on_sound_server(open_started, late=lambda opened: release_stream(*opened))
+    except (sd.PortAudioError, ValueError) as error:
+        raise AudioDeviceError(str(error)) from error
+
+
 def streams_closing() -> bool:
     """Whether a stream given to `release_stream` has not closed yet (PortAudio is stuck on
     it): then PortAudio must not be re-initialised or terminated, which would wait on it."""
@@ -273,11 +380,11 @@ def let_go_of_stuck_streams_at_exit() -> bool:
     """At the app's end: when a stream never closed (`streams_closing`), take sounddevice's
     exit handler off, which would stop and close it and terminate PortAudio, waiting on it for
     ever: the process ends and the system frees the device. True when it did so."""
-    if not streams_closing():
+    if not streams_closing() and not sound_server_waited_on():
         return False
     import atexit
 
-    atexit.unregister(_sounddevice()._exit_handler)
+    atexit.unregister(_sounddevice_module()._exit_handler)
     return True
 
 
@@ -321,9 +428,13 @@ def capture_rate(choice: InputChoice, preferred: int) -> int:
     except AudioDeviceError:
         return preferred
     try:
-        sd.check_input_settings(
-            device=choice.device, channels=1, dtype="float32", samplerate=preferred
+        wait_on_sound_server(
+            lambda: sd.check_input_settings(
+                device=choice.device, channels=1, dtype="float32", samplerate=preferred
+            )
         )
+        return preferred
+    except AudioDeviceError:  # the sound server does not answer
         return preferred
     except (sd.PortAudioError, ValueError):
         pass
@@ -370,11 +481,9 @@ class CaptureSource:
         return f"input: {self.choice.label}"
 
     def start(self) -> None:
-        sd = _sounddevice()
-        before = native_threads()
-        try:
+        def make_stream(sd):
             with _pulse_device("PULSE_SOURCE", self.choice.pulse_source):
-                self._stream = sd.InputStream(
+                return sd.InputStream(
                     device=self.choice.device,
                     channels=1,
                     samplerate=self.ring.sample_rate,
@@ -382,12 +491,11 @@ class CaptureSource:
                     dtype="float32",
                     callback=self._callback,
                 )
-            self._stream.start()
-        except (sd.PortAudioError, ValueError) as error:
-            self._stream = None
+
+        try:
+            self._stream, self._stream_threads = open_stream(make_stream)
+        except AudioDeviceError as error:
             raise AudioDeviceError(f"cannot open input '{self.choice.label}': {error}") from error
-        finally:
-            self._stream_threads = threads_started_since(before)
 
     def _callback(self, indata, frames, time_info, status) -> None:
         if status.input_overflow:
@@ -587,10 +695,7 @@ class FilePlayback:
         self._open_stream(PULSE_DEVICE if self._has_pulse(sd) else None, None, None)
 
     def _open_stream(self, device: str | None, pulse_sink: str | None, label: str | None) -> None:
-        sd = _sounddevice()
-        stream = None
-        before = native_threads()
-        try:
+        def make_stream(sd):
             with _pulse_device("PULSE_SINK", pulse_sink):
                 stream = sd.OutputStream(
                     samplerate=self.output_rate,
@@ -600,14 +705,16 @@ class FilePlayback:
                     callback=self._callback,
                     device=device,
                 )
-            self._output_delay = float(stream.latency)
-            stream.start()
-            self.output_name = label or str(sd.query_devices(stream.device)["name"])
-        except (sd.PortAudioError, ValueError) as error:
-            _close_quietly(stream, threads_started_since(before))
+            self._output_delay = float(stream.latency)  # before its first callback
+            return stream
+
+        try:
+            stream, threads = open_stream(make_stream)
+        except AudioDeviceError as error:
             raise AudioDeviceError(f"cannot open the output device: {error}") from error
+        self.output_name = label or str(_sounddevice().query_devices(stream.device)["name"])
         self._output = stream
-        self._output_threads = threads_started_since(before)
+        self._output_threads = threads
         self._device_output = True
 
     def use_output(self, choice: OutputChoice | None) -> None:

@@ -9,8 +9,9 @@ breaks off midway plays up to the damage; then the playlist's next file plays, t
 kept in the playlist line (with no next file, playback stops and says why). A file that
 started with no output device plays on a silent real-time clock and moves to an output
 device once a sound server answers. A stream PortAudio could not close (`release_stream`)
-is said for as long as it lasts. Each becomes a line in the panel, gone when the device is
-back.
+is said for as long as it lasts, and so is a sound server that does not answer PortAudio
+(`wait_on_sound_server`: the window does not wait with it). Each becomes a line in the
+panel, gone when the device is back.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from typing import TYPE_CHECKING
 
 from .app_settings import SOURCE_INPUT
 from .audio_sources import (
+    SOUND_SERVER_SILENT,
     STREAM_STUCK,
     AudioDeviceError,
     CaptureSource,
     FilePlayback,
     rescan_devices,
     sound_server_answers,
+    sound_server_waited_on,
     streams_closing,
 )
 
@@ -36,7 +39,8 @@ SILENT_DEVICE_SECONDS = 2.5  # an input that delivered nothing this long is trea
 RETRY_SECONDS = 2.0
 OUTPUT_RETRY_SECONDS = 1.0  # a lost output device is looked for this often
 SILENT_CLOCK_FAULT = "No output device"
-STUCK_STREAM_FAULT = "portaudio"  # the fault line of a stream PortAudio could not close
+STUCK_STREAM_FAULT = "portaudio"  # the fault line of a stream PortAudio could not close,
+# or of a sound server PortAudio waits on
 
 
 class DeviceWatchdog:
@@ -60,7 +64,12 @@ class DeviceWatchdog:
 
     def check(self, now: float) -> None:
         window = self.window
-        window.set_fault(STUCK_STREAM_FAULT, f"{STREAM_STUCK}." if streams_closing() else None)
+        trouble = None
+        if streams_closing():
+            trouble = f"{STREAM_STUCK}."
+        elif sound_server_waited_on():
+            trouble = f"{SOUND_SERVER_SILENT}."
+        window.set_fault(STUCK_STREAM_FAULT, trouble)
         sources = window.sources
         source = sources.source
         if window.settings.source_kind == SOURCE_INPUT:

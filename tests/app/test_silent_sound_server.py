@@ -1,0 +1,261 @@
+"""A sound server that does not answer: PortAudio's open (and its initialisation, and its
+check that a stream would open) waits for as long as PulseAudio or PipeWire is silent, and
+the window must not wait with it (a chaos run froze the whole window for over 2 s in
+`InputStream.__init__` as a sink came and went). Made real with a Unix socket that takes
+connections where PULSE_SERVER points and never answers, beside a real PulseAudio daemon:
+the calls give up after their wait, PortAudio is left alone while one is still out, and
+all is as before once the silent server goes away."""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+from PyQt6.QtCore import QTimer
+
+from visualizer.app.audio_sources import (
+    DEFAULT_MONITOR,
+    SOUND_SERVER_BUSY,
+    SOUND_SERVER_CALL,
+    SOUND_SERVER_SILENT,
+    SOUND_SERVER_WAIT_SECONDS,
+    WHAT_THIS_COMPUTER_PLAYS,
+    AudioDeviceError,
+    CaptureSource,
+    InputChoice,
+    list_inputs,
+    rescan_devices,
+    sound_server_waited_on,
+    wait_on_sound_server,
+)
+from visualizer.app.device_watchdog import STUCK_STREAM_FAULT
+from visualizer.app.sample_ring import SampleRing
+
+from .conftest import RATE, pulse_clients_use, start_pulse_daemon, stop_daemon
+
+GUARD_SECONDS = 30.0  # the silent server goes away by itself after this: no test hangs
+AUDIO_TIMEOUT_MS = 15_000
+THIS_COMPUTER = InputChoice("this computer", "pulse", DEFAULT_MONITOR)
+
+
+class SilentServer:
+    """A Unix socket that accepts connections and never says a word, as a hung server;
+    `close` (or the guard, after GUARD_SECONDS) ends it, and its clients' calls fail."""
+
+    def __init__(self, path):
+        self.address = f"unix:{path}"
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(16)
+        self.closed_by_guard = False
+        self._guard = threading.Timer(GUARD_SECONDS, self._close_by_guard)
+        self._guard.start()
+
+    def _close_by_guard(self) -> None:
+        self.closed_by_guard = True
+        self.listener.close()
+
+    def close(self) -> None:
+        self._guard.cancel()
+        self.listener.close()
+
+
+class SlowServer(SilentServer):
+    """A server that answers late: each connection is held `delay` seconds, then carried
+    to the real server's socket byte for byte; `carried` and `ended` count them."""
+
+    def __init__(self, path, real_address: str, delay: float):
+        super().__init__(path)
+        self.real_path = real_address.removeprefix("unix:")
+        self.delay = delay
+        self.carried = self.ended = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            time.sleep(self.delay)
+            real = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            real.connect(self.real_path)
+            self.carried += 1
+            threading.Thread(target=self._carry, args=(client, real), daemon=True).start()
+
+    def _carry(self, one: socket.socket, other: socket.socket) -> None:
+        with one, other:
+            while True:
+                ready, _, _ = select.select([one, other], [], [])
+                for end in ready:
+                    data = end.recv(65536)
+                    if not data:
+                        self.ended += 1
+                        return
+                    (other if end is one else one).sendall(data)
+
+
+@contextmanager
+def clients_pointed_at(server: SilentServer):
+    """PulseAudio clients (PortAudio's 'pulse' device, pactl) look for the silent server."""
+    before = os.environ["PULSE_SERVER"]
+    os.environ["PULSE_SERVER"] = server.address
+    try:
+        yield
+    finally:
+        os.environ["PULSE_SERVER"] = before
+
+
+def wait_for(condition, seconds: float = 10.0) -> bool:
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_call_that_outlasts_its_wait_is_left_to_its_thread_and_portaudio_alone():
+    assert wait_on_sound_server(lambda: 42) == 42
+    with pytest.raises(ValueError, match="refused"):  # raised on the thread that waits
+        wait_on_sound_server(lambda: (_ for _ in ()).throw(ValueError("refused")))
+
+    answer, late = threading.Event(), []
+
+    def slow_call() -> str:
+        answer.wait(GUARD_SECONDS)
+        return "opened"
+
+    began = time.monotonic()
+    with pytest.raises(AudioDeviceError) as refused:
+        wait_on_sound_server(
+            slow_call, late=lambda result: late.append((result, threading.current_thread().name))
+        )
+    assert str(refused.value) == (
+        f"the sound server did not answer within {SOUND_SERVER_WAIT_SECONDS:g} s"
+    )
+    assert time.monotonic() - began >= SOUND_SERVER_WAIT_SECONDS
+    assert sound_server_waited_on() and late == []
+    with pytest.raises(AudioDeviceError, match=f"^{SOUND_SERVER_BUSY}$"):
+        list_inputs()  # PortAudio is left alone meanwhile
+    with pytest.raises(AudioDeviceError, match=f"^{SOUND_SERVER_BUSY}$"):
+        rescan_devices()
+    answer.set()
+    assert wait_for(lambda: not sound_server_waited_on())
+    assert late == [("opened", SOUND_SERVER_CALL)]  # what came late, handled on its thread
+
+
+@pytest.fixture
+def pulse_daemon(tmp_path):
+    """A private PulseAudio daemon that clients point at; its address."""
+    daemon = start_pulse_daemon(tmp_path)
+    try:
+        with pulse_clients_use(tmp_path / "native") as address:
+            yield address
+    finally:
+        stop_daemon(daemon)
+
+
+def test_opening_an_input_on_a_silent_server_gives_up_and_works_once_it_is_gone(
+    pulse_daemon, tmp_path
+):
+    server = SilentServer(tmp_path / "silent")
+    try:
+        with clients_pointed_at(server):
+            source = CaptureSource(THIS_COMPUTER, SampleRing(RATE * 8, RATE))
+            with pytest.raises(AudioDeviceError) as refused:
+                source.start()
+            assert str(refused.value) == (
+                "cannot open input 'this computer': the sound server did not answer within "
+                f"{SOUND_SERVER_WAIT_SECONDS:g} s"
+            )
+            assert sound_server_waited_on() and not server.closed_by_guard
+            with pytest.raises(AudioDeviceError) as busy:
+                source.start()  # not a second open queued behind the first
+            assert str(busy.value) == f"cannot open input 'this computer': {SOUND_SERVER_BUSY}"
+    finally:
+        server.close()
+    assert wait_for(lambda: not sound_server_waited_on())  # the open failed once it had gone
+    ring = SampleRing(RATE * 8, RATE)
+    source = CaptureSource(THIS_COMPUTER, ring)
+    source.start()
+    try:
+        assert wait_for(lambda: ring.written > RATE // 4)
+    finally:
+        source.stop()
+
+
+def test_a_stream_that_opens_after_the_wait_is_closed(pulse_daemon, tmp_path):
+    def recording_streams() -> list[str]:
+        listing = subprocess.run(
+            ["pactl", f"--server={pulse_daemon}", "list", "short", "source-outputs"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return listing.stdout.splitlines()
+
+    server = SlowServer(tmp_path / "slow", pulse_daemon, delay=2 * SOUND_SERVER_WAIT_SECONDS)
+    try:
+        with clients_pointed_at(server):
+            with pytest.raises(AudioDeviceError, match="did not answer within"):
+                CaptureSource(THIS_COMPUTER, SampleRing(RATE * 8, RATE)).start()
+            assert wait_for(lambda: server.carried > 0)  # the server answered after all
+            assert wait_for(lambda: not sound_server_waited_on())
+            assert wait_for(lambda: server.ended == server.carried)  # the stream was closed
+            assert recording_streams() == []
+    finally:
+        server.close()
+
+
+@pytest.mark.slow  # ~15 s end to end
+def test_the_window_goes_on_while_the_sound_server_is_silent_and_recaptures_after(
+    qtbot, pulse_daemon, make_window, model_dir, tmp_path
+):
+    def pactl(*args: str) -> None:
+        subprocess.run(["pactl", f"--server={pulse_daemon}", *args], check=True, timeout=10)
+
+    window = make_window(model_dir)
+    choice = next(c for c in list_inputs() if c.label == f"PulseAudio: {WHAT_THIS_COMPUTER_PLAYS}")
+    assert window.capture_input(choice)
+    qtbot.waitUntil(lambda: window.ring.written > RATE // 2, timeout=AUDIO_TIMEOUT_MS)
+    ticks, longest_gap = [time.monotonic()], [0.0]
+
+    def tick() -> None:  # the GUI thread's event loop, as seen from a timer on it
+        now = time.monotonic()
+        longest_gap[0] = max(longest_gap[0], now - ticks[0])
+        ticks[0] = now
+
+    timer = QTimer(window)
+    timer.timeout.connect(tick)
+    timer.start(20)
+    server = SilentServer(tmp_path / "silent")
+    try:
+        with clients_pointed_at(server):
+            pactl("unload-module", "module-null-sink")  # the input stops: the watchdog looks
+            qtbot.waitUntil(
+                lambda: window.faults.get(STUCK_STREAM_FAULT) == f"{SOUND_SERVER_SILENT}.",
+                timeout=AUDIO_TIMEOUT_MS,
+            )
+            assert window.faults["source"].startswith(
+                f"Lost input 'PulseAudio: {WHAT_THIS_COMPUTER_PLAYS}'"
+            )
+            qtbot.wait(3000)  # two more retries while the server stays silent
+            assert not server.closed_by_guard
+            # the window waited on it once, SOUND_SERVER_WAIT_SECONDS, never again
+            assert longest_gap[0] < GUARD_SECONDS / 2
+    finally:
+        server.close()
+    pactl("load-module", "module-null-sink", "sink_name=musicscape_test")
+    pactl("set-default-sink", "musicscape_test")
+    qtbot.waitUntil(lambda: STUCK_STREAM_FAULT not in window.faults, timeout=AUDIO_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "source" not in window.faults, timeout=AUDIO_TIMEOUT_MS)
+    written = window.ring.written
+    qtbot.waitUntil(lambda: window.ring.written > written + RATE // 2, timeout=AUDIO_TIMEOUT_MS)
+    assert isinstance(window.source, CaptureSource) and window.source.choice == choice
