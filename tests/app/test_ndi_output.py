@@ -148,3 +148,64 @@ def test_without_the_extra_ndi_names_it():
         "NDI output needs the 'ndi' extra (cyndilib is missing): pip install '.[ndi]' or "
         "./install.sh --ndi"
     )
+
+
+REFUSED_NAME = "x" * 5000  # longer than the NDI runtime takes: it never makes this sender
+
+REFUSAL_SCRIPT = f"""
+import time
+import numpy as np
+from visualizer.app.ndi_output import NdiOutput, NdiUnavailable
+
+frame = np.zeros((48, 80, 3), np.uint8)
+output = NdiOutput(30.0, name={REFUSED_NAME!r}, retry_seconds=0.5)
+print(output.send(frame), output.full_name, output.frames_sent, output.refusals)
+deadline = time.monotonic() + 10
+try:
+    while time.monotonic() < deadline:
+        output.send(frame)
+        time.sleep(0.05)
+except NdiUnavailable as error:
+    print(output.refusals > 2, output.refused_for)
+    print(error)
+"""
+
+
+def test_a_sender_the_runtime_refuses_is_asked_for_again_then_named_not_a_crash(ndi):
+    # In a process of its own: cyndilib's refusal used to end the process (SIGSEGV).
+    result = subprocess.run(
+        [sys.executable, "-c", REFUSAL_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    # (cyndilib prints "caught exc:" at each refusal)
+    lines = [line for line in result.stdout.splitlines() if not line.startswith("caught exc")]
+    assert lines[0] == "False None 0 1"  # nothing sent, asked again with the next frame
+    assert lines[1] == "True None"  # asked for again with each frame, then given up
+    assert lines[2].startswith(f"the NDI runtime did not make a sender named '{REFUSED_NAME}' in ")
+    assert lines[2].endswith(" s of asking (NDIlib_send_create made none)")
+    asked_for = float(lines[2].split("' in ")[1].split(" s of")[0])
+    assert asked_for >= 0.5
+
+
+def test_the_stage_says_while_the_runtime_refuses_then_turns_ndi_off(
+    qtbot, ndi, make_window, model_dir, beats_file
+):
+    from visualizer.app.ndi_output import NdiOutput
+
+    window = make_window(model_dir, worker_settings=WorkerSettings(output_size=96))
+    window.play_file(beats_file)
+    stage = window.stage
+    assert stage.set_ndi(True)
+    qtbot.waitUntil(lambda: stage.ndi.full_name is not None, timeout=10_000)
+    stage.ndi.close()
+    stage.ndi = NdiOutput(window.worker_settings.fps, name=REFUSED_NAME, retry_seconds=2.0)
+    qtbot.waitUntil(lambda: stage.ndi.refusals > 0, timeout=5000)
+    assert stage.ndi_label.text().startswith(
+        "the NDI runtime has not made the sender yet; asking again with each frame ("
+    )
+    assert stage.ndi_button.isChecked()
+    qtbot.waitUntil(lambda: stage.ndi is None, timeout=10_000)
+    assert not stage.ndi_button.isChecked()
+    assert stage.ndi_label.text().startswith(
+        f"the NDI runtime did not make a sender named '{REFUSED_NAME}' in "
+    )

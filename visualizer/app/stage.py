@@ -645,16 +645,22 @@ class Stage(QObject):
         return image
 
     def _send_ndi(self, image: np.ndarray) -> None:
-        first = self.ndi.full_name is None
+        ndi = self.ndi
+        first = ndi.full_name is None
         try:
-            self.ndi.send(image)
+            sent = ndi.send(image)
         except NdiUnavailable as error:
             self.set_ndi(False)
             self.ndi_label.setText(str(error))
             return
-        if first:
+        if not sent:
+            self.ndi_label.setText(
+                f"the NDI runtime has not made the sender yet; asking again with each frame "
+                f"({ndi.refused_for:.0f} of {ndi.retry_seconds:.0f} s)"
+            )
+        elif first:
             height, width, _ = image.shape
-            self.ndi_label.setText(f"sending '{self.ndi.full_name}', {width}×{height}")
+            self.ndi_label.setText(f"sending '{ndi.full_name}', {width}×{height}")
 
     def state(self) -> dict:
         """What goes out now: the scene and the music's figures of the newest frame (none
