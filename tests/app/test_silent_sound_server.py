@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -259,3 +261,37 @@ def test_the_window_goes_on_while_the_sound_server_is_silent_and_recaptures_afte
     written = window.ring.written
     qtbot.waitUntil(lambda: window.ring.written > written + RATE // 2, timeout=AUDIO_TIMEOUT_MS)
     assert isinstance(window.source, CaptureSource) and window.source.choice == choice
+
+
+def test_the_app_starts_plays_and_closes_while_the_sound_server_is_silent(
+    model_dir, beats_file, tmp_path
+):
+    # Importing sounddevice initialises PortAudio, which asks the server for its devices:
+    # with a silent one the app never opened its window.
+    server = SilentServer(tmp_path / "silent")
+    log = tmp_path / "show.log"
+    code = "import sys; from visualizer.cli import main; sys.exit(main(sys.argv[1:]))"
+    environment = os.environ | {
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path),
+        "PULSE_SERVER": server.address,
+    }
+    app = subprocess.Popen(
+        [sys.executable, "-c", code, "--models", str(model_dir), "--file", str(beats_file)]
+        + ["--log", str(log), "--settings", str(tmp_path / "app.ini")],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(lambda: log.exists() and "playing " in log.read_text(), seconds=60)
+        assert wait_for(lambda: f"fault (portaudio): {SOUND_SERVER_SILENT}." in log.read_text())
+        assert not server.closed_by_guard and app.poll() is None
+        app.send_signal(signal.SIGTERM)
+        assert app.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        app.kill()
+        server.close()
+    text = log.read_text()
+    assert "PortAudio, still waiting on the sound server, is left to the system" in text
+    assert text.rstrip().endswith("musicscape closed") and "Traceback" not in text

@@ -311,7 +311,7 @@ def run(args: argparse.Namespace) -> int:
     from PyQt6.QtWidgets import QApplication
 
     from .app_icon import APP_ID, app_icon
-    from .audio_sources import let_go_of_stuck_streams_at_exit
+    from .audio_sources import let_go_of_stuck_streams_at_exit, streams_closing
     from .show_log import ShowLog, default_log_path
 
     application = QApplication.instance() or QApplication(sys.argv[:1])
@@ -325,7 +325,11 @@ def run(args: argparse.Namespace) -> int:
         return _run_window(args, application, show_log, playlist, choice, output)
     finally:
         if let_go_of_stuck_streams_at_exit():
-            show_log.write("an audio stream PortAudio could not close is left to the system")
+            show_log.write(
+                "an audio stream PortAudio could not close is left to the system"
+                if streams_closing()
+                else "PortAudio, still waiting on the sound server, is left to the system"
+            )
         show_log.close()
 
 
@@ -339,16 +343,20 @@ def _run_window(
 ) -> int:
     """Open the window as the options say and run it until it closes; the exit status."""
     from .quit_signals import QuitOnSignals
+    from .stall_watch import StallWatch
 
     windows: list[MainWindow] = []
     # A Ctrl-C or SIGTERM closes the app as its close button does, also one that comes while
     # the window is being made (a fresh install's first start took over 10 s here): it is
     # acted on once the event loop runs, and the window closes as soon as it is shown.
     quit_signals = QuitOnSignals(lambda: windows[0].close(), application)
+    stall_watch = StallWatch(show_log, parent=application)
     try:
         windows.append(_show_window(args, show_log, playlist, choice, output))
+        stall_watch.start()  # from the first turn of the event loop
         status = application.exec()
     finally:
+        stall_watch.stop()
         quit_signals.restore()
     return 128 + quit_signals.received if quit_signals.received else status
 

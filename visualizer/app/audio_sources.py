@@ -13,10 +13,12 @@ Without any output device a `ClockedNullOutput` thread plays the same role in re
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -65,25 +67,24 @@ class AudioDeviceError(RuntimeError):
     """An audio device could not be opened or stopped working; the message says which."""
 
 
-def _sounddevice_module():
+def _sounddevice():
+    """sounddevice, for a call into PortAudio; AudioDeviceError while an earlier call still
+    waits on the sound server (`sound_server_waited_on`): PortAudio is not made to do two
+    things at once, and the caller does not wait on the same silent server. Its first import
+    initialises PortAudio, which asks the sound server for its devices: it goes through
+    `wait_on_sound_server` too (a silent server kept the app from starting at all)."""
+    if sound_server_waited_on():  # perhaps the import itself: its lock would hold us too
+        raise AudioDeviceError(SOUND_SERVER_BUSY)
+    sounddevice = sys.modules.get("sounddevice")
+    if sounddevice is not None:
+        return sounddevice
     try:
-        import sounddevice
+        return wait_on_sound_server(lambda: importlib.import_module("sounddevice"))
     except OSError as error:  # the PortAudio library itself is missing
         raise AudioDeviceError(
             f"audio is unavailable: the PortAudio library is missing ({error}); "
             "install libportaudio2"
         ) from error
-    return sounddevice
-
-
-def _sounddevice():
-    """sounddevice, for a call into PortAudio; AudioDeviceError while an earlier call still
-    waits on the sound server (`sound_server_waited_on`): PortAudio is not made to do two
-    things at once, and the caller does not wait on the same silent server."""
-    sounddevice = _sounddevice_module()
-    if sound_server_waited_on():
-        raise AudioDeviceError(SOUND_SERVER_BUSY)
-    return sounddevice
 
 
 def wait_on_sound_server(call: Callable[[], T], late: Callable[[T], None] | None = None) -> T:
@@ -377,14 +378,17 @@ def streams_closing() -> bool:
 
 
 def let_go_of_stuck_streams_at_exit() -> bool:
-    """At the app's end: when a stream never closed (`streams_closing`), take sounddevice's
-    exit handler off, which would stop and close it and terminate PortAudio, waiting on it for
-    ever: the process ends and the system frees the device. True when it did so."""
+    """At the app's end: when a stream never closed (`streams_closing`) or a call still waits
+    on the sound server (`sound_server_waited_on`), take sounddevice's exit handler off, which
+    would stop and close every stream and terminate PortAudio, waiting on it for ever: the
+    process ends and the system frees the device. True when it did so."""
     if not streams_closing() and not sound_server_waited_on():
         return False
     import atexit
 
-    atexit.unregister(_sounddevice_module()._exit_handler)
+    sounddevice = sys.modules.get("sounddevice")  # not there: its import still waits
+    if sounddevice is not None and hasattr(sounddevice, "_exit_handler"):
+        atexit.unregister(sounddevice._exit_handler)
     return True
 
 
@@ -412,7 +416,10 @@ def sound_server_answers() -> bool:
 
 
 def has_output_device() -> bool:
-    sd = _sounddevice()
+    try:
+        sd = _sounddevice()
+    except AudioDeviceError:
+        return False
     try:
         return sd.query_devices(kind="output") is not None
     except (sd.PortAudioError, ValueError):
