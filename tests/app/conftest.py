@@ -162,19 +162,24 @@ def stop_daemon(daemon: subprocess.Popen) -> None:
         daemon.wait()
 
 
-@pytest.fixture(scope="session")
-def pulse_server(tmp_path_factory):
-    """A private PulseAudio daemon with a null sink whose monitor is the default source.
-
-    PULSE_SERVER points every client (PortAudio's 'pulse' device, paplay) at it.
-    """
-    directory = tmp_path_factory.mktemp("pulse")
+@contextlib.contextmanager
+def private_pulse(directory: Path):
+    """A private PulseAudio daemon with a null sink whose monitor is the default source,
+    listening in `directory`, that every client (PortAudio's 'pulse' device, paplay, pactl)
+    points at for the block; its address."""
     daemon = start_pulse_daemon(directory)
     try:
         with pulse_clients_use(directory / "native") as server:
             yield server
     finally:
         stop_daemon(daemon)
+
+
+@pytest.fixture(scope="session")
+def pulse_server(tmp_path_factory):
+    """`private_pulse` for the whole session."""
+    with private_pulse(tmp_path_factory.mktemp("pulse")) as server:
+        yield server
 
 
 def _reinitialise_portaudio() -> None:

@@ -39,7 +39,7 @@ from visualizer.app.audio_sources import (
 from visualizer.app.device_watchdog import STUCK_STREAM_FAULT
 from visualizer.app.sample_ring import SampleRing
 
-from .conftest import RATE, pulse_clients_use, start_pulse_daemon, stop_daemon
+from .conftest import RATE, private_pulse
 
 GUARD_SECONDS = 30.0  # the silent server goes away by itself after this: no test hangs
 AUDIO_TIMEOUT_MS = 15_000
@@ -93,14 +93,18 @@ class SlowServer(SilentServer):
 
     def _carry(self, one: socket.socket, other: socket.socket) -> None:
         with one, other:
-            while True:
-                ready, _, _ = select.select([one, other], [], [])
-                for end in ready:
-                    data = end.recv(65536)
-                    if not data:
-                        self.ended += 1
-                        return
-                    (other if end is one else one).sendall(data)
+            try:
+                while True:
+                    ready, _, _ = select.select([one, other], [], [])
+                    for end in ready:
+                        data = end.recv(65536)
+                        if not data:
+                            return
+                        (other if end is one else one).sendall(data)
+            except OSError:  # one side reset it: ended all the same
+                return
+            finally:
+                self.ended += 1
 
 
 @contextmanager
@@ -155,13 +159,9 @@ def test_a_call_that_outlasts_its_wait_is_left_to_its_thread_and_portaudio_alone
 
 @pytest.fixture
 def pulse_daemon(tmp_path):
-    """A private PulseAudio daemon that clients point at; its address."""
-    daemon = start_pulse_daemon(tmp_path)
-    try:
-        with pulse_clients_use(tmp_path / "native") as address:
-            yield address
-    finally:
-        stop_daemon(daemon)
+    """`private_pulse` for one test (the window's test unloads its sink)."""
+    with private_pulse(tmp_path) as address:
+        yield address
 
 
 def test_opening_an_input_on_a_silent_server_gives_up_and_works_once_it_is_gone(
@@ -210,7 +210,7 @@ def test_a_stream_that_opens_after_the_wait_is_closed(pulse_daemon, tmp_path):
                 CaptureSource(THIS_COMPUTER, SampleRing(RATE * 8, RATE)).start()
             assert wait_for(lambda: server.carried > 0)  # the server answered after all
             assert wait_for(lambda: not sound_server_waited_on())
-            assert wait_for(lambda: server.ended == server.carried)  # the stream was closed
+            assert wait_for(lambda: server.ended == server.carried), (server.carried, server.ended)
             assert recording_streams() == []
     finally:
         server.close()

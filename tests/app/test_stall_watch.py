@@ -4,6 +4,7 @@ log file, and a slot that holds the GUI thread for a known time."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 from PyQt6.QtCore import QTimer
@@ -49,3 +50,23 @@ def test_a_stall_is_written_with_how_long_from_when_and_where(qtbot, tmp_path):
     # written when the beats came back: as long after the stall began as it lasted
     assert abs(seconds(written) - seconds(began) - float(held)) < 0.1
     assert watch.stalls >= 1
+
+
+def wait_on_a_thread() -> None:
+    waiter = threading.Thread(target=time.sleep, args=(HELD_SECONDS,))
+    waiter.start()
+    waiter.join()
+
+
+def test_a_stall_in_a_join_is_named_by_who_joins(qtbot, tmp_path):
+    log = ShowLog(tmp_path / "show.log")
+    watch = StallWatch(log, stall_seconds=0.3)
+    watch.start()
+    try:
+        QTimer.singleShot(0, wait_on_a_thread)
+        qtbot.waitUntil(lambda: "wait_on_a_thread" in log.path.read_text(), timeout=5000)
+    finally:
+        watch.stop()
+        log.close()
+    (entry,) = [line for line in log.path.read_text().splitlines() if "wait_on_a_thread" in line]
+    assert re.search(r"held in test_stall_watch\.py:\d+ wait_on_a_thread < ", entry), entry

@@ -7,7 +7,8 @@ its own looks as often: once no beat has come for `stall_seconds`, it notes the 
 thread's innermost calls. When the beats come back, the GUI thread writes the stall to the
 show's log, how long the window stood still, from when, and where it was held, so a freeze
 seen at 22:13 can be traced after the show ("the window stood still for 2.04 s (from
-22:13:04.120), held in audio_sources.py:512 start < source_switcher.py:231 switch_to < …").
+22:13:04.120), held in audio_sources.py:118 wait_on_sound_server < audio_sources.py:367
+open_stream < …"; the waits inside Python's threading module are passed over).
 A call that keeps Python's lock the whole time cannot be looked into; the entry says so.
 """
 
@@ -81,7 +82,9 @@ class StallWatch(QObject):
         frame = sys._current_frames().get(self._gui_thread)
         if frame is None:
             return UNSEEN
-        calls = traceback.extract_stack(frame)[-WHERE_CALLS:]
+        calls = [  # the waits of Python's threading module say nothing of who waits
+            call for call in traceback.extract_stack(frame) if call.filename != threading.__file__
+        ][-WHERE_CALLS:]
         return " < ".join(
             f"{Path(call.filename).name}:{call.lineno} {call.name}" for call in reversed(calls)
         )
