@@ -234,7 +234,7 @@ def test_the_window_goes_on_while_the_sound_server_is_silent_and_recaptures_afte
         longest_gap[0] = max(longest_gap[0], now - ticks[0])
         ticks[0] = now
 
-    timer = QTimer(window)
+    timer = QTimer()  # stopped below: a tick after the test would call into a dead frame
     timer.timeout.connect(tick)
     timer.start(20)
     server = SilentServer(tmp_path / "silent")
@@ -253,6 +253,7 @@ def test_the_window_goes_on_while_the_sound_server_is_silent_and_recaptures_afte
             # the window waited on it once, SOUND_SERVER_WAIT_SECONDS, never again
             assert longest_gap[0] < GUARD_SECONDS / 2
     finally:
+        timer.stop()
         server.close()
     pactl("load-module", "module-null-sink", "sink_name=musicscape_test")
     pactl("set-default-sink", "musicscape_test")
