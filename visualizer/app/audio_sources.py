@@ -55,6 +55,9 @@ CLOSE_WAIT_SECONDS = 0.5
 # waited for this long at most; pactl too.
 SOUND_SERVER_CALL = "waiting on the sound server"
 SOUND_SERVER_WAIT_SECONDS = 1.0
+# The first import (PortAudio's initialisation) is waited for longer: it happens once, while
+# the window is made, and a cold start (libraries read from disk) takes longer than a call.
+FIRST_IMPORT_WAIT_SECONDS = 5.0
 SOUND_SERVER_SILENT = (  # the panel's line while such a call has not returned
     "The sound server does not answer: PortAudio still waits on it, and audio devices are "
     "left alone until it answers (then a lost input or output is opened again); the picture "
@@ -79,7 +82,9 @@ def _sounddevice():
     if sounddevice is not None:
         return sounddevice
     try:
-        return wait_on_sound_server(lambda: importlib.import_module("sounddevice"))
+        return wait_on_sound_server(
+            lambda: importlib.import_module("sounddevice"), seconds=FIRST_IMPORT_WAIT_SECONDS
+        )
     except OSError as error:  # the PortAudio library itself is missing
         raise AudioDeviceError(
             f"audio is unavailable: the PortAudio library is missing ({error}); "
@@ -87,9 +92,13 @@ def _sounddevice():
         ) from error
 
 
-def wait_on_sound_server(call: Callable[[], T], late: Callable[[T], None] | None = None) -> T:
-    """`call()` on a thread of its own, waited for SOUND_SERVER_WAIT_SECONDS at most: what it
-    returns, or what it raised. PortAudio's calls that reach the sound server (opening a
+def wait_on_sound_server(
+    call: Callable[[], T],
+    late: Callable[[T], None] | None = None,
+    seconds: float = SOUND_SERVER_WAIT_SECONDS,
+) -> T:
+    """`call()` on a thread of its own, waited for `seconds` at most: what it returns, or
+    what it raised. PortAudio's calls that reach the sound server (opening a
     stream, checking that one would open, initialising) wait as long as the server does
     not answer: a PulseAudio or PipeWire that hangs, or one busy with a device that vanished
     as the stream opened (seen for over 2 s, the whole window frozen with it). When the call
@@ -115,13 +124,11 @@ def wait_on_sound_server(call: Callable[[], T], late: Callable[[T], None] | None
 
     thread = threading.Thread(target=run, name=SOUND_SERVER_CALL, daemon=True)
     thread.start()
-    thread.join(SOUND_SERVER_WAIT_SECONDS)
+    thread.join(seconds)
     with lock:
         if not outcome:
             abandoned = True
-            raise AudioDeviceError(
-                f"the sound server did not answer within {SOUND_SERVER_WAIT_SECONDS:g} s"
-            )
+            raise AudioDeviceError(f"the sound server did not answer within {seconds:g} s")
     result, error = outcome[0]
     if error is not None:
         raise error
