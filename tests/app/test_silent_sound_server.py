@@ -40,6 +40,7 @@ from visualizer.app.device_watchdog import STUCK_STREAM_FAULT
 from visualizer.app.sample_ring import SampleRing
 
 from .conftest import RATE, private_pulse
+from .test_quit_signals import wait_for
 
 GUARD_SECONDS = 30.0  # the silent server goes away by itself after this: no test hangs
 AUDIO_TIMEOUT_MS = 15_000
@@ -118,15 +119,6 @@ def clients_pointed_at(server: SilentServer):
         os.environ["PULSE_SERVER"] = before
 
 
-def wait_for(condition, seconds: float = 10.0) -> bool:
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def test_a_call_that_outlasts_its_wait_is_left_to_its_thread_and_portaudio_alone():
     assert wait_on_sound_server(lambda: 42) == 42
     with pytest.raises(ValueError, match="refused"):  # raised on the thread that waits
@@ -153,7 +145,7 @@ def test_a_call_that_outlasts_its_wait_is_left_to_its_thread_and_portaudio_alone
     with pytest.raises(AudioDeviceError, match=f"^{SOUND_SERVER_BUSY}$"):
         rescan_devices()
     answer.set()
-    assert wait_for(lambda: not sound_server_waited_on())
+    wait_for(lambda: not sound_server_waited_on(), 10, "the late call to return")
     assert late == [("opened", SOUND_SERVER_CALL)]  # what came late, handled on its thread
 
 
@@ -183,12 +175,12 @@ def test_opening_an_input_on_a_silent_server_gives_up_and_works_once_it_is_gone(
             assert str(busy.value) == f"cannot open input 'this computer': {SOUND_SERVER_BUSY}"
     finally:
         server.close()
-    assert wait_for(lambda: not sound_server_waited_on())  # the open failed once it had gone
+    wait_for(lambda: not sound_server_waited_on(), 10, "the open to fail once it had gone")
     ring = SampleRing(RATE * 8, RATE)
     source = CaptureSource(THIS_COMPUTER, ring)
     source.start()
     try:
-        assert wait_for(lambda: ring.written > RATE // 4)
+        wait_for(lambda: ring.written > RATE // 4, 10, "a quarter second captured")
     finally:
         source.stop()
 
@@ -208,9 +200,9 @@ def test_a_stream_that_opens_after_the_wait_is_closed(pulse_daemon, tmp_path):
         with clients_pointed_at(server):
             with pytest.raises(AudioDeviceError, match="did not answer within"):
                 CaptureSource(THIS_COMPUTER, SampleRing(RATE * 8, RATE)).start()
-            assert wait_for(lambda: server.carried > 0)  # the server answered after all
-            assert wait_for(lambda: not sound_server_waited_on())
-            assert wait_for(lambda: server.ended == server.carried), (server.carried, server.ended)
+            wait_for(lambda: server.carried > 0, 10, "the server to answer after all")
+            wait_for(lambda: not sound_server_waited_on(), 10, "the late open to return")
+            wait_for(lambda: server.ended == server.carried, 10, "the late stream to be closed")
             assert recording_streams() == []
     finally:
         server.close()
@@ -285,8 +277,12 @@ def test_the_app_starts_plays_and_closes_while_the_sound_server_is_silent(
         stderr=subprocess.DEVNULL,
     )
     try:
-        assert wait_for(lambda: log.exists() and "playing " in log.read_text(), seconds=60)
-        assert wait_for(lambda: f"fault (portaudio): {SOUND_SERVER_SILENT}." in log.read_text())
+        wait_for(lambda: log.exists() and "playing " in log.read_text(), 60, "the file to play")
+        wait_for(
+            lambda: f"fault (portaudio): {SOUND_SERVER_SILENT}." in log.read_text(),
+            10,
+            "the panel to say the sound server is silent",
+        )
         assert not server.closed_by_guard and app.poll() is None
         app.send_signal(signal.SIGTERM)
         assert app.wait(timeout=30) == 128 + signal.SIGTERM
