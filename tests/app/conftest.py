@@ -141,7 +141,7 @@ def pulse_clients_use(socket: Path):
     saved = {key: os.environ.get(key) for key in ("PULSE_SERVER", "PULSE_SOURCE")}
     os.environ["PULSE_SERVER"] = f"unix:{socket}"
     os.environ.pop("PULSE_SOURCE", None)
-    _reinitialise_portaudio()
+    reinitialise_portaudio()
     try:
         yield f"unix:{socket}"
     finally:
@@ -150,7 +150,7 @@ def pulse_clients_use(socket: Path):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        _reinitialise_portaudio()
+        reinitialise_portaudio()
 
 
 def stop_daemon(daemon: subprocess.Popen) -> None:
@@ -182,7 +182,7 @@ def pulse_server(tmp_path_factory):
         yield server
 
 
-def _reinitialise_portaudio() -> None:
+def reinitialise_portaudio() -> None:
     """PortAudio lists devices once per initialisation: make it look again."""
     try:
         import sounddevice

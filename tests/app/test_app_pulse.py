@@ -398,7 +398,12 @@ def test_a_file_plays_through_the_output_picked_and_moves_there_as_it_plays(
     window = pulse_window()
     window.panel.refresh_requested.emit()  # the refresh button: the sink came after the window
     picker = window.panel.output_picker
-    labels = [picker.itemText(index) for index in range(picker.count())]
+
+    def listed() -> list[str]:
+        return [picker.itemText(index) for index in range(picker.count())]
+
+    qtbot.waitUntil(lambda: f"PulseAudio: {second_sink}" in listed(), timeout=AUDIO_TIMEOUT_MS)
+    labels = listed()
     assert labels[0] == "Default output"
     second = labels.index(f"PulseAudio: {second_sink}")
     assert window.play_file(beats_file)
@@ -421,6 +426,14 @@ def test_a_file_plays_through_the_output_picked_and_moves_there_as_it_plays(
     assert _playing_sinks() == ["musicscape_test"]
     assert window.use_output(window.sources.outputs[second - 1])  # as --output does
     assert picker.currentIndex() == second  # the picker shows it
+    playback = window.source
+    window.panel.refresh_requested.emit()  # the file lets go of its output now ...
+    assert playback.output_lost
+    qtbot.waitUntil(  # ... and takes the chosen one again with the survey's answer
+        lambda: _playing_sinks() == [second_sink], timeout=AUDIO_TIMEOUT_MS
+    )
+    assert window.source is playback and "source" not in window.faults
+    assert picker.currentIndex() == second
 
 
 def test_an_output_that_cannot_play_leaves_the_default_playing_and_says_so(

@@ -20,10 +20,9 @@ from visualizer.app.audio_sources import (
     CaptureSource,
     input_label,
     list_inputs,
-    rescan_devices,
 )
 
-from .conftest import RATE, pulse_clients_use, start_pulse_daemon
+from .conftest import RATE, pulse_clients_use, reinitialise_portaudio, start_pulse_daemon
 
 AUDIO_TIMEOUT_MS = 15_000
 MONITOR = "PulseAudio: monitor of musicscape_test"
@@ -45,7 +44,7 @@ class RestartablePulse:
 
     def start_before_the_app(self) -> None:
         self.start()
-        rescan_devices()  # as PortAudio initialising in an app started after the server
+        reinitialise_portaudio()  # as PortAudio initialising in an app started after the server
 
     def kill(self) -> None:
         if self.daemon is not None:
@@ -101,8 +100,12 @@ def test_capture_carries_on_after_pulseaudio_is_killed_and_restarted(
         ),
         timeout=AUDIO_TIMEOUT_MS,
     )
-    assert window.panel.source_picker.currentText() == (  # as it was listed, named alike
-        "PulseAudio: monitor of musicscape_test (not there now)"
+    qtbot.waitUntil(  # once the device survey's answer is in: as it was listed, named alike
+        lambda: (
+            window.panel.source_picker.currentText()
+            == "PulseAudio: monitor of musicscape_test (not there now)"
+        ),
+        timeout=AUDIO_TIMEOUT_MS,
     )
     pulse.start()
     qtbot.waitUntil(lambda: "source" not in window.faults, timeout=AUDIO_TIMEOUT_MS)
@@ -215,6 +218,17 @@ def test_refresh_lists_the_inputs_of_a_sound_server_started_after_the_app(
     assert picker_labels(window) == ["Demo clip", "File…"]
     assert window.faults["inputs"] == "No audio input device found; files still play."
     pulse.start()
-    window.panel.refresh_requested.emit()
-    assert MONITOR in picker_labels(window)
+    window.panel.refresh_requested.emit()  # looked for on a thread: the window goes on
+    qtbot.waitUntil(lambda: MONITOR in picker_labels(window), timeout=AUDIO_TIMEOUT_MS)
     assert "inputs" not in window.faults
+    choice = next(c for c in window.sources.inputs if c.label == MONITOR)
+    assert window.capture_input(choice)
+    qtbot.waitUntil(lambda: window.ring.written > RATE // 2, timeout=AUDIO_TIMEOUT_MS)
+    window.panel.refresh_requested.emit()  # the input lets go of its device now ...
+    assert window.source is None
+    qtbot.waitUntil(  # ... and takes it again with the survey's answer
+        lambda: isinstance(window.source, CaptureSource), timeout=AUDIO_TIMEOUT_MS
+    )
+    written = window.ring.written
+    qtbot.waitUntil(lambda: window.ring.written > written + RATE // 2, timeout=AUDIO_TIMEOUT_MS)
+    assert window.source.choice == choice and window.faults == {}

@@ -9,6 +9,7 @@ all is as before once the silent server goes away."""
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import socket
@@ -30,9 +31,10 @@ from visualizer.app.audio_sources import (
     WHAT_THIS_COMPUTER_PLAYS,
     AudioDeviceError,
     CaptureSource,
+    DeviceSurvey,
     InputChoice,
     list_inputs,
-    rescan_devices,
+    sound_server_silent,
     sound_server_waited_on,
     wait_on_sound_server,
 )
@@ -88,7 +90,12 @@ class SlowServer(SilentServer):
                 return
             time.sleep(self.delay)
             real = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            real.connect(self.real_path)
+            try:
+                real.connect(self.real_path)
+            except OSError:  # the real server has gone (the test is over): so has this one
+                real.close()
+                client.close()
+                continue
             self.carried += 1
             threading.Thread(target=self._carry, args=(client, real), daemon=True).start()
 
@@ -139,13 +146,15 @@ def test_a_call_that_outlasts_its_wait_is_left_to_its_thread_and_portaudio_alone
         f"the sound server did not answer within {SOUND_SERVER_WAIT_SECONDS:g} s"
     )
     assert time.monotonic() - began >= SOUND_SERVER_WAIT_SECONDS
-    assert sound_server_waited_on() and late == []
-    with pytest.raises(AudioDeviceError, match=f"^{SOUND_SERVER_BUSY}$"):
+    assert sound_server_waited_on() and sound_server_silent() and late == []
+    with pytest.raises(AudioDeviceError, match=f"^{re.escape(SOUND_SERVER_BUSY)}$"):
         list_inputs()  # PortAudio is left alone meanwhile
-    with pytest.raises(AudioDeviceError, match=f"^{SOUND_SERVER_BUSY}$"):
-        rescan_devices()
+    survey = DeviceSurvey()  # nor re-initialised by a device survey
+    wait_for(lambda: survey.done, 10, "the survey to be refused")
+    assert str(survey.error) == SOUND_SERVER_BUSY and not survey.reinitialised
     answer.set()
     wait_for(lambda: not sound_server_waited_on(), 10, "the late call to return")
+    assert not sound_server_silent()
     assert late == [("opened", SOUND_SERVER_CALL)]  # what came late, handled on its thread
 
 
@@ -154,6 +163,23 @@ def pulse_daemon(tmp_path):
     """`private_pulse` for one test (the window's test unloads its sink)."""
     with private_pulse(tmp_path) as address:
         yield address
+
+
+def test_a_device_survey_lists_what_the_server_has_without_being_waited_on(pulse_daemon):
+    survey = DeviceSurvey()
+    wait_for(lambda: survey.done, 10, "the survey")
+    assert survey.error is None and survey.reinitialised and survey.has_output
+    monitor = f"PulseAudio: {WHAT_THIS_COMPUTER_PLAYS}"
+    assert [choice.label for choice in survey.inputs if choice.device == "pulse"] == [
+        "pulse",
+        monitor,
+        "PulseAudio: monitor of musicscape_test",
+    ]
+    assert [choice.label for choice in survey.outputs if choice.device == "pulse"] == [
+        "pulse",
+        "PulseAudio: musicscape_test",
+    ]
+    assert not sound_server_waited_on()
 
 
 def test_opening_an_input_on_a_silent_server_gives_up_and_works_once_it_is_gone(
@@ -254,6 +280,64 @@ def test_the_window_goes_on_while_the_sound_server_is_silent_and_recaptures_afte
     written = window.ring.written
     qtbot.waitUntil(lambda: window.ring.written > written + RATE // 2, timeout=AUDIO_TIMEOUT_MS)
     assert isinstance(window.source, CaptureSource) and window.source.choice == choice
+
+
+@pytest.mark.slow  # ~10 s end to end
+def test_the_window_goes_on_while_portaudio_looks_for_a_lost_input(
+    qtbot, pulse_daemon, make_window, model_dir, tmp_path, monkeypatch
+):
+    # The watchdog looks for a lost input every few seconds by re-initialising PortAudio,
+    # which stalled the window each time (56-64 ms every 2 s here, longer with a slow
+    # server or many ALSA devices; up to SOUND_SERVER_WAIT_SECONDS with a silent one).
+    # With a server that answers each connection 0.3 s late, a look takes over a second
+    # here: the window's timer must tick within its first half second.
+    import sounddevice
+
+    began, looks, ticks_into = [None], [], []
+    real_initialise = sounddevice._initialize
+
+    def initialise() -> None:  # the real call, timed
+        began[0] = time.monotonic()
+        try:
+            real_initialise()
+        finally:
+            looks.append(time.monotonic() - began[0])
+            began[0] = None
+
+    def tick() -> None:  # the GUI thread's event loop, as seen from a timer on it
+        if began[0] is not None:  # how far into which look
+            ticks_into.append((len(looks), time.monotonic() - began[0]))
+
+    window = make_window(model_dir)
+    choice = next(c for c in list_inputs() if c.label == f"PulseAudio: {WHAT_THIS_COMPUTER_PLAYS}")
+    assert window.capture_input(choice)
+    qtbot.waitUntil(lambda: window.ring.written > RATE // 2, timeout=AUDIO_TIMEOUT_MS)
+    monkeypatch.setattr(sounddevice, "_initialize", initialise)
+    timer = QTimer()  # stopped below: a tick after the test would call into a dead frame
+    timer.timeout.connect(tick)
+    timer.start(10)
+    server = SlowServer(tmp_path / "slow", pulse_daemon, delay=0.3)
+    try:
+        with clients_pointed_at(server):
+            subprocess.run(
+                ["pactl", f"--server={pulse_daemon}", "unload-module", "module-null-sink"],
+                check=True,
+                timeout=10,
+            )
+            qtbot.waitUntil(lambda: len(looks) >= 2, timeout=AUDIO_TIMEOUT_MS)
+            qtbot.waitUntil(  # the second look's answer taken up
+                lambda: window.panel.source_picker.currentText().endswith("(not there now)"),
+                timeout=AUDIO_TIMEOUT_MS,
+            )
+    finally:
+        timer.stop()
+        server.close()
+    assert window.faults["source"].startswith(
+        f"Lost input 'PulseAudio: {WHAT_THIS_COMPUTER_PLAYS}': it stopped delivering sound"
+    )
+    assert min(looks[:2]) >= 0.3  # each look waited on the late server
+    for look in (0, 1):  # and the window ticked early in each
+        assert min(into for which, into in ticks_into if which == look) < 0.5, ticks_into
 
 
 def test_the_app_starts_plays_and_closes_while_the_sound_server_is_silent(

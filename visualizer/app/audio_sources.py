@@ -63,7 +63,10 @@ SOUND_SERVER_SILENT = (  # the panel's line while such a call has not returned
     "left alone until it answers (then a lost input or output is opened again); the picture "
     "goes on"
 )
-SOUND_SERVER_BUSY = "the sound server has not answered an earlier call yet"
+SOUND_SERVER_BUSY = (
+    "PortAudio has not finished an earlier call yet (looking for devices, or waiting on the "
+    "sound server)"
+)
 
 
 class AudioDeviceError(RuntimeError):
@@ -122,7 +125,7 @@ def wait_on_sound_server(
         if error is None and late is not None:
             late(result)
 
-    thread = threading.Thread(target=run, name=SOUND_SERVER_CALL, daemon=True)
+    thread = SoundServerCall(run, seconds)
     thread.start()
     thread.join(seconds)
     with lock:
@@ -135,13 +138,38 @@ def wait_on_sound_server(
     return result
 
 
-def sound_server_waited_on() -> bool:
-    """Whether a call given to `wait_on_sound_server` by another thread has not returned."""
+class SoundServerCall(threading.Thread):
+    """A PortAudio call that may wait on the sound server, on a thread of its own
+    (`wait_on_sound_server`, `DeviceSurvey`). While one runs, PortAudio is left alone
+    (`sound_server_waited_on`); one that runs past `patience` seconds means the server does
+    not answer (`sound_server_silent`)."""
+
+    def __init__(self, call: Callable[[], None], patience: float):
+        super().__init__(target=call, name=SOUND_SERVER_CALL, daemon=True)
+        self.patience = patience
+        self.started_at = time.monotonic()
+
+
+def _calls_out() -> list[SoundServerCall]:
+    """The `SoundServerCall`s of other threads that have not returned."""
     current = threading.current_thread()
-    return any(
-        thread.name == SOUND_SERVER_CALL and thread.is_alive() and thread is not current
+    return [
+        thread
         for thread in threading.enumerate()
-    )
+        if isinstance(thread, SoundServerCall) and thread.is_alive() and thread is not current
+    ]
+
+
+def sound_server_waited_on() -> bool:
+    """Whether a PortAudio call another thread made through `SoundServerCall` (a waited
+    call, a device survey) has not returned."""
+    return bool(_calls_out())
+
+
+def sound_server_silent() -> bool:
+    """Whether such a call has run past its patience: the sound server does not answer."""
+    now = time.monotonic()
+    return any(now - call.started_at > call.patience for call in _calls_out())
 
 
 class _DeviceChoice:
@@ -271,21 +299,54 @@ STREAM_STUCK = (
 )
 
 
-def rescan_devices() -> None:
-    """Make PortAudio list the devices afresh. Its list is fixed when it initialises, so a
-    sound server that started later (or a device plugged in since) is missing from it until
-    then. Re-initialising closes every open stream: close them first. AudioDeviceError while
-    a stream is still closing (`streams_closing`): re-initialising would wait on it; and when
-    the sound server does not answer (`wait_on_sound_server`)."""
-    if streams_closing():
-        raise AudioDeviceError(STREAM_STUCK)
-    sd = _sounddevice()
+class DeviceSurvey:
+    """The devices looked for afresh and listed, on a `SoundServerCall` of its own.
+    PortAudio's list is fixed when it initialises, so a sound server that started later (or
+    a device plugged in since) is missing from it until it is initialised again: 40-50 ms
+    here, longer where PortAudio probes many ALSA devices or the server is slow, and done
+    every few seconds while a device is lost, which stalled the window each time (56-64 ms
+    every 2 s here). Nothing waits on it: `done` says when it has finished; then `inputs`
+    and `outputs` (as `list_inputs` and `list_outputs` list them), `has_output` (a default
+    output), `error` (why the inputs could not be listed) and `reinitialised`. While it
+    runs, other PortAudio calls are refused (`_sounddevice`), and one that runs past
+    SOUND_SERVER_WAIT_SECONDS means the sound server does not answer
+    (`sound_server_silent`). Re-initialising closes every stream: close them first. While a
+    stream is still closing (`streams_closing`) PortAudio is not re-initialised, which
+    would wait on it, and the devices it listed last are listed again."""
 
-    def initialise_again() -> None:
-        sd._terminate()
-        sd._initialize()
+    def __init__(self):
+        self.inputs: list[InputChoice] = []
+        self.outputs: list[OutputChoice] = []
+        self.has_output = False
+        self.reinitialised = False
+        self.error: AudioDeviceError | None = None
+        self._call = SoundServerCall(self._survey, SOUND_SERVER_WAIT_SECONDS)
+        self._call.start()
 
-    wait_on_sound_server(initialise_again)
+    @property
+    def done(self) -> bool:
+        return not self._call.is_alive()
+
+    def _survey(self) -> None:
+        try:
+            sd = _sounddevice()
+        except AudioDeviceError as error:
+            self.error = error
+            return
+        try:
+            if not streams_closing():
+                sd._terminate()
+                sd._initialize()
+                self.reinitialised = True
+            self.inputs = list_inputs()
+            self.outputs = list_outputs()
+        except AudioDeviceError as error:
+            self.error = error
+            return
+        except sd.PortAudioError as error:
+            self.error = AudioDeviceError(f"PortAudio cannot list the devices: {error}")
+            return
+        self.has_output = has_output_device()
 
 
 def native_threads() -> set[int]:
@@ -747,12 +808,10 @@ class FilePlayback:
         return self.use_output_device and not self._device_output and not self._stopping
 
     def move_to_device(self) -> None:
-        """From the silent clock to an output device that appeared since (PortAudio lists
-        the devices afresh first); playback goes on from the first sample not yet heard.
-        AudioDeviceError while there is none, and the clock goes on."""
-        rescan_devices()  # the silent clock is no PortAudio stream: nothing to close first
-        if not has_output_device():
-            raise AudioDeviceError("no output device")
+        """From the silent clock to an output device that appeared since (found by a
+        `DeviceSurvey`: the silent clock is no PortAudio stream, nothing to close first);
+        playback goes on from the first sample not yet heard. AudioDeviceError when it
+        cannot open, and the clock goes on."""
         clock, self._output = self._output, None
         _close_quietly(clock)
         try:
@@ -765,13 +824,6 @@ class FilePlayback:
         """Let go of the output device (the file position stays where playback reached)."""
         output, self._output = self._output, None
         _close_quietly(output, self._output_threads)
-
-    def reopen_output(self) -> None:
-        """After the output was lost: close what is left of it, let PortAudio look for
-        devices afresh and open the output again. AudioDeviceError while there is none."""
-        self.close_output()
-        rescan_devices()
-        self.open_output()
 
     @property
     def uses_device(self) -> bool:

@@ -4,7 +4,9 @@ with NaN or infinite samples.
 The window calls `check` a few times a second. An input that delivered nothing for
 SILENT_DEVICE_SECONDS is treated as lost: the device list is made afresh and the same input
 is opened again every RETRY_SECONDS until it delivers. A file's output device that stopped
-is looked for every OUTPUT_RETRY_SECONDS while the file is held where it was. A file that
+is looked for every OUTPUT_RETRY_SECONDS while the file is held where it was. Each look for
+devices is a `DeviceSurvey` on a thread of its own, which the window never waits on: its
+answer is taken up by the next check after it finished. A file that
 breaks off midway plays up to the damage; then the playlist's next file plays, the reason
 kept in the playlist line (with no next file, playback stops and says why). A file that
 started with no output device plays on a silent real-time clock and moves to an output
@@ -17,6 +19,7 @@ panel, gone when the device is back.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .app_settings import SOURCE_INPUT
@@ -25,10 +28,10 @@ from .audio_sources import (
     STREAM_STUCK,
     AudioDeviceError,
     CaptureSource,
+    DeviceSurvey,
     FilePlayback,
-    rescan_devices,
     sound_server_answers,
-    sound_server_waited_on,
+    sound_server_silent,
     streams_closing,
 )
 
@@ -52,6 +55,9 @@ class DeviceWatchdog:
         self._retry_at = 0.0
         self._output_retry_at = 0.0
         self._last_blocks = 0
+        # the device survey under way, and what takes up its answer (on the GUI thread)
+        self._survey: DeviceSurvey | None = None
+        self._take_up: Callable[[DeviceSurvey, float], None] | None = None
 
     def source_started(self, blocks: int) -> None:
         """A source started; `blocks`: the ring's block count now (new ones mean sound)."""
@@ -62,12 +68,28 @@ class DeviceWatchdog:
         """The chosen input is not there (or did not open): look for it again from `now`."""
         self._silent_since = now
 
+    def survey_devices(self, take_up: Callable[[DeviceSurvey, float], None]) -> None:
+        """Look for devices afresh (`DeviceSurvey`). On the check after it finished, the
+        pickers list what it found, then `take_up(survey, now)` runs and decides whether it
+        still matters."""
+        self._survey, self._take_up = DeviceSurvey(), take_up
+
+    @property
+    def surveying(self) -> bool:
+        """A device survey is under way or its answer is not taken up yet."""
+        return self._survey is not None
+
     def check(self, now: float) -> None:
         window = self.window
+        survey, take_up = self._survey, self._take_up
+        if survey is not None and take_up is not None and survey.done:
+            self._survey = self._take_up = None
+            window.sources.show_devices(survey)
+            take_up(survey, now)
         trouble = None
         if streams_closing():
             trouble = f"{STREAM_STUCK}."
-        elif sound_server_waited_on():
+        elif sound_server_silent():
             trouble = f"{SOUND_SERVER_SILENT}."
         window.set_fault(STUCK_STREAM_FAULT, trouble)
         sources = window.sources
@@ -108,24 +130,43 @@ class DeviceWatchdog:
         if self._silent_since is None:
             self._silent_since = now
             return
-        if now - self._silent_since < SILENT_DEVICE_SECONDS or now < self._retry_at:
+        if (
+            now - self._silent_since < SILENT_DEVICE_SECONDS
+            or now < self._retry_at
+            or self.surveying
+        ):
             return
         self._retry_at = now + RETRY_SECONDS
-        sources = window.sources
+        window.sources.stop()
+        self._say_input_lost()
         key = window.settings.input_key
-        sources.stop()
-        with contextlib.suppress(AudioDeviceError):  # no PortAudio: refresh_inputs says so
-            rescan_devices()  # a sound server that (re)started since is listed only then
-        sources.refresh_inputs()
+        # a sound server that (re)started since is listed only once PortAudio looks again
+        self.survey_devices(lambda survey, then: self._reconnect_input(key, survey, then))
+
+    def _reconnect_input(self, key: str, survey: DeviceSurvey, now: float) -> None:
+        """The lost input `key` opened again if the survey found it, unless the show moved
+        on while it looked (another source chosen, or this one opened by hand)."""
+        window = self.window
+        sources = window.sources
+        if (
+            window.settings.source_kind != SOURCE_INPUT
+            or window.settings.input_key != key
+            or sources.source is not None
+        ):
+            return
         choice = sources.input_by_key(key)
-        label = sources.remembered_input_label()
         if choice is not None and sources.switch_to(
             CaptureSource(choice, sources.capture_ring(choice))
         ):
             self._silent_since = now
+            label = sources.remembered_input_label()
             window.set_fault("source", f"Lost input '{label}'; reconnected, waiting for sound.")
             return
-        window.set_fault(
+        self._say_input_lost()  # again: a failed open put its own reason there
+
+    def _say_input_lost(self) -> None:
+        label = self.window.sources.remembered_input_label()
+        self.window.set_fault(
             "source",
             f"Lost input '{label}': it stopped delivering sound. Retrying every "
             f"{RETRY_SECONDS:.0f} s; pick another input to switch.",
@@ -143,12 +184,12 @@ class DeviceWatchdog:
             if window.faults.get("source", "").startswith(lost_prefix):
                 window.set_fault("source", None)
             return
+        if self.surveying:  # its answer opens the output (the refresh button's too)
+            return
         if now >= self._output_retry_at:
             self._output_retry_at = now + OUTPUT_RETRY_SECONDS
-            with contextlib.suppress(AudioDeviceError):
-                playback.reopen_output()
-                window.sources.show_output(playback)
-                return
+            playback.close_output()  # looking for devices closes every stream
+            self.survey_devices(lambda survey, _: self._reopen_output(playback, survey))
         minutes, seconds = divmod(int(playback.position_seconds), 60)
         window.set_fault(
             "source",
@@ -160,19 +201,37 @@ class DeviceWatchdog:
     def _watch_silent_clock(self, playback: FilePlayback, now: float) -> None:
         """A file that plays on the silent clock (there was no output device when it
         started) moves to an output device once a sound server answers; PortAudio is asked
-        only then (re-initialising it stalls this thread for tens of milliseconds)."""
+        only then, by a `DeviceSurvey` (re-initialising PortAudio costs 40-50 ms of a core)."""
         window = self.window
-        if now >= self._output_retry_at:
+        if now >= self._output_retry_at and not self.surveying:
             self._output_retry_at = now + OUTPUT_RETRY_SECONDS
             if sound_server_answers():
-                with contextlib.suppress(AudioDeviceError):
-                    playback.move_to_device()
-                    window.sources.show_output(playback)
-                    if window.faults.get("source", "").startswith(SILENT_CLOCK_FAULT):
-                        window.set_fault("source", None)
-                    return
+                self.survey_devices(lambda survey, _: self._leave_silent_clock(playback, survey))
         window.set_fault(
             "source",
             f"{SILENT_CLOCK_FAULT}: '{playback.path.name}' plays silently in real time and "
             "moves to the output device once one appears.",
         )
+
+    def _reopen_output(self, playback: FilePlayback, survey: DeviceSurvey) -> None:
+        """The lost output opened again if the survey found one and the file still waits
+        for it; else the next look comes OUTPUT_RETRY_SECONDS after the last began."""
+        window = self.window
+        if window.sources.source is not playback or not playback.output_lost:
+            return
+        if survey.has_output:
+            with contextlib.suppress(AudioDeviceError):
+                playback.open_output()
+                window.sources.show_output(playback)
+
+    def _leave_silent_clock(self, playback: FilePlayback, survey: DeviceSurvey) -> None:
+        """The file on the silent clock moved to the output device the survey found."""
+        window = self.window
+        if window.sources.source is not playback or not playback.on_silent_clock:
+            return
+        if survey.has_output:
+            with contextlib.suppress(AudioDeviceError):
+                playback.move_to_device()
+                window.sources.show_output(playback)
+                if window.faults.get("source", "").startswith(SILENT_CLOCK_FAULT):
+                    window.set_fault("source", None)

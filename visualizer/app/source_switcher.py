@@ -25,6 +25,7 @@ from .app_settings import SOURCE_DEMO, SOURCE_FILE, SOURCE_INPUT
 from .audio_sources import (
     AudioDeviceError,
     CaptureSource,
+    DeviceSurvey,
     FilePlayback,
     InputChoice,
     OutputChoice,
@@ -32,7 +33,6 @@ from .audio_sources import (
     input_label,
     list_inputs,
     list_outputs,
-    rescan_devices,
 )
 from .frame_worker import ResetAudio, SetAutoLevel
 from .playlist import Playlist, PlaylistError
@@ -69,34 +69,53 @@ class SourceSwitcher:
     # ----- the picker -----
     def look_for_devices(self) -> None:
         """The refresh button: PortAudio looks for devices afresh (a sound server started
-        since, a device plugged in), then the pickers list them. Re-initialising PortAudio
-        closes every stream, so the current source lets go of its device and takes it again."""
+        since, a device plugged in) by a `DeviceSurvey`, which the window does not wait on,
+        and the pickers list what it found. Re-initialising PortAudio closes every stream, so
+        the current source lets go of its device now and takes it again with the answer.
+        While a survey is already under way, its answer is the one shown."""
+        watchdog = self.window.watchdog
+        if watchdog.surveying:
+            return
         source = self.source
         if isinstance(source, CaptureSource):
             self.stop()
         elif isinstance(source, FilePlayback) and source.uses_device:
             source.close_output()
-        with contextlib.suppress(AudioDeviceError):  # no PortAudio: refresh_inputs says so
-            rescan_devices()
-        self.refresh_inputs()
-        self.refresh_outputs()
-        if isinstance(source, CaptureSource):
-            choice = self.input_by_key(source.choice.key)
-            if choice is not None:
-                self.capture_input(choice)
-        elif isinstance(source, FilePlayback) and source.uses_device:
+        watchdog.survey_devices(lambda _, __: self._take_device_again(source))
+
+    def _take_device_again(self, source: CaptureSource | FilePlayback | None) -> None:
+        """After the refresh button's survey: `source` takes its device again, unless the
+        show moved on meanwhile (another source chosen)."""
+        if isinstance(source, CaptureSource) and self.source is None:
+            if self.settings.source_kind == SOURCE_INPUT:
+                choice = self.input_by_key(source.choice.key)
+                if choice is not None:
+                    self.capture_input(choice)
+        elif isinstance(source, FilePlayback) and self.source is source and source.output_lost:
             with contextlib.suppress(AudioDeviceError):  # lost: the health check retries
                 source.open_output()
+                self.show_output(source)
+
+    def show_devices(self, survey: DeviceSurvey) -> None:
+        """What a device survey found, in the pickers."""
+        self.show_inputs(survey.inputs, survey.error)
+        self.show_outputs(survey.outputs)
 
     def refresh_inputs(self) -> None:
         try:
-            self.inputs = list_inputs()
-        except AudioDeviceError as error:
-            self.inputs = []
+            inputs, error = list_inputs(), None
+        except AudioDeviceError as listing_error:
+            inputs, error = [], listing_error
+        self.show_inputs(inputs, error)
+
+    def show_inputs(self, inputs: list[InputChoice], error: AudioDeviceError | None) -> None:
+        """`inputs` in the picker (`error`: why none could be listed, said in the panel)."""
+        self.inputs = inputs
+        if error is not None:
             self.window.set_fault("inputs", str(error))
         else:
             self.window.set_fault(
-                "inputs", None if self.inputs else "No audio input device found; files still play."
+                "inputs", None if inputs else "No audio input device found; files still play."
             )
         picker = self.panel.source_picker
         picker.clear()
@@ -144,9 +163,13 @@ class SourceSwitcher:
     # ----- the output picker -----
     def refresh_outputs(self) -> None:
         try:
-            self.outputs = list_outputs()
+            outputs = list_outputs()
         except AudioDeviceError:  # no PortAudio: the inputs' line says so
-            self.outputs = []
+            outputs = []
+        self.show_outputs(outputs)
+
+    def show_outputs(self, outputs: list[OutputChoice]) -> None:
+        self.outputs = outputs
         picker = self.panel.output_picker
         picker.clear()
         picker.addItem("Default output")
