@@ -51,14 +51,16 @@ HEARD_RING_SECONDS = 4.0  # what a file's output played, for recordings (read ev
 STREAM_CLOSER = "closing an audio stream"
 CLOSE_WAIT_SECONDS = 0.5
 # A PortAudio call that waits on the sound server (opening a stream, asking whether one would
-# open, listing the devices afresh) happens on a thread of this name (`wait_on_sound_server`),
+# open, listing the devices afresh) happens on a thread of this name (`SoundServerCall`),
 # waited for this long at most; pactl too.
 SOUND_SERVER_CALL = "waiting on the sound server"
 SOUND_SERVER_WAIT_SECONDS = 1.0
-# The first import (PortAudio's initialisation) is waited for longer: it happens once, while
-# the window is made, and a cold start (libraries read from disk) takes longer than a call.
-FIRST_IMPORT_WAIT_SECONDS = 5.0
-SOUND_SERVER_SILENT = (  # the panel's line while such a call has not returned
+# PortAudio's initialisation is given longer: the first import's (it happens once, while the
+# window is made, and a cold start reads libraries from disk) and a device survey's (nothing
+# waits on it, and probing many ALSA devices, HDMI outputs among them, can take a second or
+# more on some machines) before the sound server counts as silent.
+INITIALISE_WAIT_SECONDS = 5.0
+SOUND_SERVER_SILENT = (  # the panel's line while such a call has not returned in its time
     "The sound server does not answer: PortAudio still waits on it, and audio devices are "
     "left alone until it answers (then a lost input or output is opened again); the picture "
     "goes on"
@@ -86,7 +88,7 @@ def _sounddevice():
         return sounddevice
     try:
         return wait_on_sound_server(
-            lambda: importlib.import_module("sounddevice"), seconds=FIRST_IMPORT_WAIT_SECONDS
+            lambda: importlib.import_module("sounddevice"), seconds=INITIALISE_WAIT_SECONDS
         )
     except OSError as error:  # the PortAudio library itself is missing
         raise AudioDeviceError(
@@ -309,7 +311,7 @@ class DeviceSurvey:
     and `outputs` (as `list_inputs` and `list_outputs` list them), `has_output` (a default
     output), `error` (why the inputs could not be listed) and `reinitialised`. While it
     runs, other PortAudio calls are refused (`_sounddevice`), and one that runs past
-    SOUND_SERVER_WAIT_SECONDS means the sound server does not answer
+    INITIALISE_WAIT_SECONDS means the sound server does not answer
     (`sound_server_silent`). Re-initialising closes every stream: close them first. While a
     stream is still closing (`streams_closing`) PortAudio is not re-initialised, which
     would wait on it, and the devices it listed last are listed again."""
@@ -320,7 +322,7 @@ class DeviceSurvey:
         self.has_output = False
         self.reinitialised = False
         self.error: AudioDeviceError | None = None
-        self._call = SoundServerCall(self._survey, SOUND_SERVER_WAIT_SECONDS)
+        self._call = SoundServerCall(self._survey, INITIALISE_WAIT_SECONDS)
         self._call.start()
 
     @property
