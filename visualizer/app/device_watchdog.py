@@ -189,7 +189,7 @@ class DeviceWatchdog:
         if now >= self._output_retry_at:
             self._output_retry_at = now + OUTPUT_RETRY_SECONDS
             playback.close_output()  # looking for devices closes every stream
-            self.survey_devices(lambda survey, _: self._reopen_output(playback, survey))
+            self.survey_devices(lambda survey, _: self.take_output(playback, survey))
         minutes, seconds = divmod(int(playback.position_seconds), 60)
         window.set_fault(
             "source",
@@ -206,32 +206,27 @@ class DeviceWatchdog:
         if now >= self._output_retry_at and not self.surveying:
             self._output_retry_at = now + OUTPUT_RETRY_SECONDS
             if sound_server_answers():
-                self.survey_devices(lambda survey, _: self._leave_silent_clock(playback, survey))
+                self.survey_devices(lambda survey, _: self.take_output(playback, survey))
         window.set_fault(
             "source",
             f"{SILENT_CLOCK_FAULT}: '{playback.path.name}' plays silently in real time and "
             "moves to the output device once one appears.",
         )
 
-    def _reopen_output(self, playback: FilePlayback, survey: DeviceSurvey) -> None:
-        """The lost output opened again if the survey found one and the file still waits
-        for it; else the next look comes OUTPUT_RETRY_SECONDS after the last began."""
+    def take_output(self, playback: FilePlayback, survey: DeviceSurvey) -> None:
+        """The file's output device, when `survey` found one and `playback` still plays and
+        waits for it: opened again after it was lost, or moved to from the silent clock.
+        Else the next look comes OUTPUT_RETRY_SECONDS after the last began."""
         window = self.window
-        if window.sources.source is not playback or not playback.output_lost:
+        if window.sources.source is not playback or not survey.has_output:
             return
-        if survey.has_output:
-            with contextlib.suppress(AudioDeviceError):
-                playback.open_output()
-                window.sources.show_output(playback)
-
-    def _leave_silent_clock(self, playback: FilePlayback, survey: DeviceSurvey) -> None:
-        """The file on the silent clock moved to the output device the survey found."""
-        window = self.window
-        if window.sources.source is not playback or not playback.on_silent_clock:
-            return
-        if survey.has_output:
-            with contextlib.suppress(AudioDeviceError):
+        with contextlib.suppress(AudioDeviceError):  # not yet: looked for again
+            if playback.on_silent_clock:
                 playback.move_to_device()
-                window.sources.show_output(playback)
                 if window.faults.get("source", "").startswith(SILENT_CLOCK_FAULT):
                     window.set_fault("source", None)
+            elif playback.output_lost:
+                playback.open_output()
+            else:
+                return
+            window.sources.show_output(playback)

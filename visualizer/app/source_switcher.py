@@ -12,7 +12,6 @@ off (frontend/level.py); a file plays at its own level.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,9 +80,11 @@ class SourceSwitcher:
             self.stop()
         elif isinstance(source, FilePlayback) and source.uses_device:
             source.close_output()
-        watchdog.survey_devices(lambda _, __: self._take_device_again(source))
+        watchdog.survey_devices(lambda survey, _: self._take_device_again(source, survey))
 
-    def _take_device_again(self, source: CaptureSource | FilePlayback | None) -> None:
+    def _take_device_again(
+        self, source: CaptureSource | FilePlayback | None, survey: DeviceSurvey
+    ) -> None:
         """After the refresh button's survey: `source` takes its device again, unless the
         show moved on meanwhile (another source chosen)."""
         if isinstance(source, CaptureSource) and self.source is None:
@@ -91,10 +92,8 @@ class SourceSwitcher:
                 choice = self.input_by_key(source.choice.key)
                 if choice is not None:
                     self.capture_input(choice)
-        elif isinstance(source, FilePlayback) and self.source is source and source.output_lost:
-            with contextlib.suppress(AudioDeviceError):  # lost: the health check retries
-                source.open_output()
-                self.show_output(source)
+        elif isinstance(source, FilePlayback):  # else lost: the health check looks again
+            self.window.watchdog.take_output(source, survey)
 
     def show_devices(self, survey: DeviceSurvey) -> None:
         """What a device survey found, in the pickers."""
