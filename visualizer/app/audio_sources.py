@@ -50,9 +50,10 @@ HEARD_RING_SECONDS = 4.0  # what a file's output played, for recordings (read ev
 # this long at most.
 STREAM_CLOSER = "closing an audio stream"
 CLOSE_WAIT_SECONDS = 0.5
-# A PortAudio call that waits on the sound server (opening a stream, asking whether one would
-# open, listing the devices afresh) happens on a thread of this name (`SoundServerCall`),
-# waited for this long at most; pactl too.
+# A PortAudio call that may wait on the sound server (opening a stream, asking whether one
+# would open, listing the devices afresh) happens on a `SoundServerCall` thread of this name;
+# a caller waits on it this long at most (`wait_on_sound_server`; nothing waits on a
+# `DeviceSurvey`); pactl gets as long.
 SOUND_SERVER_CALL = "waiting on the sound server"
 SOUND_SERVER_WAIT_SECONDS = 1.0
 # PortAudio's initialisation is given longer: the first import's (it happens once, while the
