@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
 
-from visualizer.app.app_settings import SOURCE_INPUT
+from visualizer.app.app_settings import SOURCE_FILE, SOURCE_INPUT
 from visualizer.app.audio_sources import (
     DEFAULT_MONITOR,
     SILENT_CLOCK_NAME,
     WHAT_THIS_COMPUTER_PLAYS,
     CaptureSource,
+    FilePlayback,
     input_label,
     list_inputs,
 )
@@ -212,7 +213,7 @@ def test_started_while_pulseaudio_is_down_the_remembered_input_is_found_once_it_
 
 
 def test_refresh_lists_the_inputs_of_a_sound_server_started_after_the_app(
-    qtbot, pulse, make_window, model_dir
+    qtbot, pulse, make_window, model_dir, beats_file
 ):
     window = make_window(model_dir, use_output_device=True)
     assert picker_labels(window) == ["Demo clip", "File…"]
@@ -232,3 +233,15 @@ def test_refresh_lists_the_inputs_of_a_sound_server_started_after_the_app(
     written = window.ring.written
     qtbot.waitUntil(lambda: window.ring.written > written + RATE // 2, timeout=AUDIO_TIMEOUT_MS)
     assert window.source.choice == choice and window.faults == {}
+    window.panel.refresh_requested.emit()
+    assert window.play_file(beats_file)  # the show moves on while PortAudio looks
+    qtbot.waitUntil(  # the file keeps the window (its output opened again if refused)
+        lambda: (
+            not window.watchdog.surveying
+            and isinstance(window.source, FilePlayback)
+            and window.source.output_name == "pulse"
+            and not window.source.output_lost
+        ),
+        timeout=AUDIO_TIMEOUT_MS,
+    )
+    assert window.settings.source_kind == SOURCE_FILE
