@@ -19,6 +19,7 @@ import soundfile as sf
 
 from visualizer.app.audio_sources import let_go_of_stuck_streams_at_exit
 from visualizer.app.main_window import MainWindow
+from visualizer.app.show_log import ShowLog
 
 from .onnx_models import build_model_dir
 
@@ -190,6 +191,15 @@ def reinitialise_portaudio() -> None:
         return
     sounddevice._terminate()
     sounddevice._initialize()
+
+
+@pytest.fixture
+def show_log(tmp_path):
+    """A show's log for one test, its hooks installed as the app installs them."""
+    log = ShowLog(tmp_path / "logs" / "show.log")
+    log.install()
+    yield log
+    log.close()
 
 
 @pytest.fixture

@@ -317,12 +317,13 @@ def decodable_frames(path) -> int:
 
 
 def test_a_recording_the_disk_cuts_short_stops_says_why_and_plays_what_it_holds(
-    qtbot, make_window, model_dir, beats_file, tmp_path
+    qtbot, make_window, model_dir, beats_file, tmp_path, show_log
 ):
     """Files are allowed 3 MB (RLIMIT_FSIZE: the kernel's own write error, as a full disk
-    gives): the recording stops by itself within a moment, the fault lines say so, the app
-    goes on painting, and the file, never closed, plays the fragments written before."""
-    window = make_window(model_dir)
+    gives): the recording stops by itself within a moment, the fault lines say so (and the
+    show's log, once), the app goes on painting, and the file, never closed, plays the
+    fragments written before."""
+    window = make_window(model_dir, show_log=show_log)
     window.stage.record_dir = tmp_path
     window.play_file(beats_file)
     qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
@@ -344,6 +345,10 @@ def test_a_recording_the_disk_cuts_short_stops_says_why_and_plays_what_it_holds(
     ), fault
     assert window.stage.record_label.text() == fault
     assert not window.stage.record_button.isChecked()
+    logged = show_log.path.read_text()
+    assert f"recording to {path}\n" in logged  # where it went, as it started
+    assert logged.count("Recording stopped after") == 1  # as the fault line, not twice
+    assert f"fault (recording): {fault}\n" in logged
     assert path.stat().st_size <= 3_000_000
     assert decodable_frames(path) >= round(FRAGMENT_SECONDS * fps)  # a whole fragment at least
     painted = window.canvas.frames_painted

@@ -32,14 +32,6 @@ def raise_in_a_slot() -> None:
     raise RuntimeError("boom in a slot")
 
 
-@pytest.fixture
-def show_log(tmp_path):
-    log = ShowLog(tmp_path / "logs" / "show.log")
-    log.install()
-    yield log
-    log.close()
-
-
 def test_an_exception_leaving_a_slot_is_logged_told_and_the_hooks_go_back(qtbot, tmp_path):
     hooks = (sys.excepthook, threading.excepthook)
     log = ShowLog(tmp_path / "logs" / "show.log")

@@ -520,6 +520,13 @@ class Stage(QObject):
         return True
 
     def stop_recording(self) -> RecordingSummary | None:
+        summary = self._end_recording()
+        if summary is not None:
+            self.window.log(f"{summary.describe()} ({summary.path})")
+        return summary
+
+    def _end_recording(self) -> RecordingSummary | None:
+        """Stop the recording that runs (None: none did), its summary in the Stage box."""
         recorder, self.recorder = self.recorder, None
         self.record_button.setChecked(False)
         if recorder is None:
@@ -529,15 +536,15 @@ class Stage(QObject):
         summary = recorder.stop()
         self.last_recording = summary
         self.record_label.setText(summary.describe())
-        self.window.log(f"{summary.describe()} ({summary.path})")
         return summary
 
     def _tend_recording(self) -> None:
         """Every AUDIO_PULL_MS while recording: a recording whose writer failed (the disk
         filled, the folder went) is stopped at once and said in the fault lines, so the
-        show knows it is no longer recorded; else the new sound is handed over."""
+        show knows it is no longer recorded (the fault line is its one entry in the show's
+        log, which named the file as it started); else the new sound is handed over."""
         if self.recorder is not None and self.recorder.error is not None:
-            summary = self.stop_recording()
+            summary = self._end_recording()
             self.window.set_fault(RECORD_FAULT, summary.describe())
             return
         self._pull_audio()
