@@ -182,6 +182,31 @@ def test_a_device_survey_lists_what_the_server_has_without_being_waited_on(pulse
     assert not sound_server_waited_on()
 
 
+def test_a_survey_refused_while_a_call_is_out_leaves_the_pickers_as_they_were(
+    qtbot, pulse_daemon, make_window, model_dir
+):
+    window = make_window(model_dir)
+    sources = window.sources
+    inputs, outputs = list(sources.inputs), list(sources.outputs)
+    assert any(choice.pulse_sink == "musicscape_test" for choice in outputs)
+    answer = threading.Event()
+    with pytest.raises(AudioDeviceError):  # a call that outlasts its wait, still out
+        wait_on_sound_server(lambda: answer.wait(GUARD_SECONDS))
+    try:
+        window.panel.refresh_requested.emit()
+        qtbot.waitUntil(lambda: not window.watchdog.surveying, timeout=AUDIO_TIMEOUT_MS)
+        assert window.faults["inputs"] == SOUND_SERVER_BUSY
+        # the lists as they were: an output chosen from them is still found there
+        assert sources.inputs == inputs and sources.outputs == outputs
+        assert window.panel.output_picker.count() == 1 + len(outputs)
+    finally:
+        answer.set()
+    wait_for(lambda: not sound_server_waited_on(), 10, "the call to return")
+    window.panel.refresh_requested.emit()
+    qtbot.waitUntil(lambda: "inputs" not in window.faults, timeout=AUDIO_TIMEOUT_MS)
+    assert sources.outputs == outputs
+
+
 def test_opening_an_input_on_a_silent_server_gives_up_and_works_once_it_is_gone(
     pulse_daemon, tmp_path
 ):

@@ -96,8 +96,14 @@ class SourceSwitcher:
             self.window.watchdog.take_output(source, survey)
 
     def show_devices(self, survey: DeviceSurvey) -> None:
-        """What a device survey found, in the pickers."""
-        self.show_inputs(survey.inputs, survey.error)
+        """What a device survey found, in the pickers. A survey that could not list the
+        devices (PortAudio busy with a call to a silent server) leaves the lists as they
+        were and says why in the inputs' line: an output chosen from the list is still
+        found there (`chosen_output`) by a file that starts meanwhile."""
+        if survey.error is not None:
+            self.window.set_fault("inputs", str(survey.error))
+            return
+        self.show_inputs(survey.inputs, None)
         self.show_outputs(survey.outputs)
 
     def refresh_inputs(self) -> None:
