@@ -26,6 +26,7 @@ import numpy as np
 from visualizer.frontend import FrontEndContract, RollingSTFT, analyse_window
 from visualizer.frontend.level import LevelFollower
 from visualizer.options import MAX_FPS, NumericOption, first_problem
+from visualizer.video_file import H264, VIDEO_CODECS
 
 BENCH_MUSIC_LEVEL_DB = -17.0  # the level the gain aims at while timed: about the bundled model's
 
@@ -285,6 +286,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "and report the live frame rate of each and the recording's dropped frames",
     )
     parser.add_argument(
+        "--record-codec",
+        choices=tuple(VIDEO_CODECS),
+        default=H264,
+        help="what --recording records as (default h264; prores: Apple ProRes 422)",
+    )
+    parser.add_argument(
         "--file", metavar="AUDIO", help="music for --app (default: a synthetic beat track)"
     )
     parser.add_argument(
@@ -387,7 +394,7 @@ def run(args: argparse.Namespace) -> int:
     if args.recording:
         from visualizer.app.record_bench import run_record_bench
 
-        recording = run_record_bench(model_dir, args.seconds, args.file)
+        recording = run_record_bench(model_dir, args.seconds, args.file, args.record_codec)
         report["record"] = recording
         print_figures("record", recording)
     if args.soak is not None:

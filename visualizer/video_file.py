@@ -1,17 +1,20 @@
 """One reusable video file writer: RGB frames at a constant rate as H.264 (or Apple ProRes
 422, `codec="prores"`: every frame a key frame, 10-bit 4:2:2, what VJ software scrubs and
-loops smoothly), float samples as AAC, muxed by PyAV into the container the name's suffix
-names (`VIDEO_SUFFIXES`: MP4, QuickTime or Matroska; ProRes in QuickTime or Matroska); a
-missing or read-only folder or another suffix is refused before anything is written.
+loops smoothly; FFmpeg's own `prores` encoder, about three times as fast as `prores_ks` at
+a PSNR 1.4 dB lower, still over 50 dB), float samples as AAC, muxed by PyAV into the
+container the name's suffix names (`VIDEO_SUFFIXES`: MP4, QuickTime or Matroska; ProRes in
+QuickTime or Matroska); a missing or read-only folder or another suffix is refused before
+anything is written.
 
 Frames may be any size: each is scaled (bilinear) to the writer's size. Audio at a rate AAC
 cannot carry is resampled to 48 kHz. Frame i lasts 1/fps from i/fps; audio sample j is at
 j/rate, so a caller keeps the two in step by how many of each it writes. `close()` flushes
 both encoders: a file closed after an interruption still plays, holding what was written.
 `fragmented` writes an MP4 or QuickTime file as fragments of FRAGMENT_SECONDS (fragmented
-MP4, each fragment self-contained), so one never closed (the disk filled, the process
-crashed or the power went) still plays up to its last whole fragment; a plain MP4 says
-where its frames are only when it is closed, and without that it plays nothing.
+MP4, each fragment self-contained and starting on a key frame), so one never closed (the
+disk filled, the process crashed or the power went) still plays up to its last whole
+fragment; a plain MP4 says where its frames are only when it is closed, and without that it
+plays nothing.
 """
 
 from __future__ import annotations
@@ -35,18 +38,31 @@ PRORES = "prores"
 class VideoCodec:
     encoder: str  # FFmpeg's
     pixel_format: str
-    suffixes: tuple[str, ...]  # the containers that hold it
+    suffixes: tuple[str, ...]  # the containers that hold it; a new file gets the first
     described: str
+    intra_only: bool  # every frame a key frame
 
 
 VIDEO_CODECS = {
-    H264: VideoCodec("libx264", "yuv420p", VIDEO_SUFFIXES, "H.264"),
-    PRORES: VideoCodec("prores_ks", "yuv422p10le", (".mov", ".mkv"), "Apple ProRes 422"),
+    H264: VideoCodec("libx264", "yuv420p", VIDEO_SUFFIXES, "H.264", intra_only=False),
+    PRORES: VideoCodec(
+        "prores", "yuv422p10le", (".mov", ".mkv"), "Apple ProRes 422", intra_only=True
+    ),
 }
-PRORES_PROFILE = "2"  # prores_ks's 422 (standard); 3 would be HQ at about 1.5 times the size
-FRAGMENT_SECONDS = 2.0  # a fragmented file's key frame interval: a fragment starts at each
-FRAGMENTED_MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
+PRORES_PROFILE = "2"  # 422 (standard); 3 would be HQ at about twice the size
+FRAGMENT_SECONDS = 2.0  # a fragmented file's fragment length (H.264: its key frame interval)
+FRAGMENTED_MOVFLAGS = "empty_moov+default_base_moof"
 FRAGMENTED_SUFFIXES = (".mp4", ".m4v", ".mov")  # Matroska plays after a cut as it is
+
+
+def fragment_options(codec: VideoCodec) -> dict[str, str]:
+    """The MP4 muxer's options for fragments of FRAGMENT_SECONDS. H.264 puts a key frame
+    every FRAGMENT_SECONDS and a fragment starts at each; an intra-only codec's fragments are
+    cut by duration instead (at each key frame they would be one frame long)."""
+    microseconds = str(round(FRAGMENT_SECONDS * 1e6))
+    if codec.intra_only:
+        return {"movflags": FRAGMENTED_MOVFLAGS, "frag_duration": microseconds}
+    return {"movflags": f"frag_keyframe+{FRAGMENTED_MOVFLAGS}"}
 
 
 class VideoFileError(RuntimeError):
@@ -105,7 +121,7 @@ class VideoFileWriter:
             self._container = av.open(
                 str(self.path),
                 mode="w",
-                options={"movflags": FRAGMENTED_MOVFLAGS} if fragmented else {},
+                options=fragment_options(self.codec) if fragmented else {},
             )
         except (OSError, av.FFmpegError) as error:
             raise VideoFileError(f"cannot write {self.path}: {error}") from error

@@ -67,29 +67,39 @@ def wait_for(condition, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def test_sigterm_finishes_the_recording_and_saves_the_settings(tmp_path, beats_file):
+@pytest.mark.parametrize(
+    ("codec_options", "suffix", "codec"),
+    [((), ".mp4", "h264"), (("--record-codec", "prores"), ".mov", "prores")],
+)
+def test_sigterm_finishes_the_recording_and_saves_the_settings(
+    tmp_path, beats_file, codec_options, suffix, codec
+):
     recordings = tmp_path / "recordings"
     recordings.mkdir()
     port = free_port()
-    options = ("--record-dir", str(recordings), "--osc-in", str(port))
+    options = ("--record-dir", str(recordings), "--osc-in", str(port), *codec_options)
     with running_app(tmp_path, beats_file, *options) as app:
         client = SimpleUDPClient("127.0.0.1", port)
 
         def recording_started() -> bool:
             assert app.poll() is None, app.stdout.read()
             client.send_message("/musicscape/record", 1)  # until the app listens
-            return any(recordings.glob("*.mp4"))
+            return any(recordings.iterdir())
 
         wait_for(recording_started, START_TIMEOUT, "the recording to start")
         time.sleep(3.0)
         output = signalled(app, signal.SIGTERM)
     assert app.returncode == 128 + signal.SIGTERM, output
-    (video,) = recordings.glob("*.mp4")
+    (video,) = recordings.iterdir()
+    assert video.suffix == suffix
     with av.open(str(video)) as container:
+        assert container.streams.video[0].codec_context.name == codec
         frames = sum(1 for _ in container.decode(video=0))
         assert container.streams.audio, "the recording has its sound"
     assert frames > 30  # about 3 s at the display rate, finished and indexed
-    assert settings_from_file(str(tmp_path / "app.ini")).value("window/geometry") is not None
+    settings = settings_from_file(str(tmp_path / "app.ini"))
+    assert settings.value("window/geometry") is not None
+    assert settings.value("stage/record_codec") == (codec if codec_options else None)
 
 
 def test_ctrl_c_closes_the_window_and_exits_130(tmp_path, beats_file):

@@ -1,5 +1,6 @@
-"""Recording: the video file writer (H.264 + AAC through PyAV) read back by PyAV, the
-recorder's constant-rate timing, and the running window recording what the canvas shows."""
+"""Recording: the video file writer (H.264 or ProRes 422, + AAC through PyAV) read back by
+PyAV, the recorder's constant-rate timing, and the running window recording what the canvas
+shows."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import re
 import resource
 import signal
+import struct
 
 import av
 import numpy as np
@@ -17,7 +19,8 @@ from scipy.signal import butter, resample_poly, sosfiltfilt
 
 from visualizer.app.recorder import RECORD_AUDIO_RATE, Recorder, SoundConverter
 from visualizer.app.sample_ring import SampleRing
-from visualizer.video_file import FRAGMENT_SECONDS, VideoFileWriter
+from visualizer.app.stage import RECORD_SIZE
+from visualizer.video_file import FRAGMENT_SECONDS, H264, PRORES, VideoFileWriter
 
 RATE = 22_050
 TIMEOUT_MS = 15_000
@@ -229,8 +232,13 @@ def locate(segment, source):
 def test_bench_record_reports_live_rates_and_drops(model_dir, qapp):
     from visualizer.app.record_bench import run_record_bench
 
-    report = run_record_bench(model_dir, 2.0, None)
-    assert report["error"] is None and report["live_fps"] > 0 and report["recording_live_fps"] > 0
+    report = run_record_bench(model_dir, 2.0, None, H264)
+    assert (
+        report["codec"] == H264
+        and report["error"] is None
+        and report["live_fps"] > 0
+        and report["recording_live_fps"] > 0
+    )
     assert abs(report["recorded_seconds"] - 2.0) < 0.5  # constant 60 fps over the 2 s
     assert report["recorder_frames_dropped"] >= 0 and report["file_mb"] > 0
 
@@ -358,18 +366,80 @@ def test_a_recording_the_disk_cuts_short_stops_says_why_and_plays_what_it_holds(
     window.stage.stop_recording()
 
 
-def test_a_fragmented_file_plays_up_to_where_it_was_cut(tmp_path):
-    """The recorder's files as a crash or a full disk leaves them: cut at 70%, a fragmented
-    MP4 decodes the frames of its whole fragments, a plain one none."""
+def top_level_boxes(path) -> list[str]:
+    """The types of an MP4 / QuickTime file's top-level boxes, in order."""
+    data, boxes, at = path.read_bytes(), [], 0
+    while at < len(data):
+        size, kind = struct.unpack(">I4s", data[at : at + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[at + 8 : at + 16])[0]
+        boxes.append(kind.decode())
+        at += size
+    return boxes
+
+
+@pytest.mark.parametrize(("codec", "suffix"), [(H264, ".mp4"), (PRORES, ".mov")])
+def test_a_fragmented_file_plays_up_to_where_it_was_cut(tmp_path, codec, suffix):
+    """The recorder's files as a crash or a full disk leaves them: a fragmented file holds
+    one fragment per 2 s (ProRes too, though every frame of it is a key frame); cut at 70%,
+    it decodes the frames of its whole fragments, a plain one none."""
     decoded = {}
     for fragmented in (False, True):
-        path = tmp_path / f"clip_{fragmented}.mp4"
-        writer = VideoFileWriter(path, 64, 64, 30, RATE, preset="ultrafast", fragmented=fragmented)
+        path = tmp_path / f"clip_{fragmented}{suffix}"
+        writer = VideoFileWriter(
+            path, 64, 64, 30, RATE, preset="ultrafast", codec=codec, fragmented=fragmented
+        )
         for index in range(300):  # 10 s: five 2-s fragments
             writer.write_frame(solid((index % 256, 40, 200 - index % 200)))
         writer.close()
+        if fragmented:
+            assert top_level_boxes(path).count("moof") == 5
         data = path.read_bytes()
         path.write_bytes(data[: int(len(data) * 0.7)])
         decoded[fragmented] = decodable_frames(path)
     assert decoded[False] == 0
     assert 120 <= decoded[True] < 300
+
+
+def test_the_window_records_prores_when_the_stage_box_says_so_and_remembers_it(
+    qtbot, make_window, model_dir, beats_file, tmp_path, settings
+):
+    """Record as "Apple ProRes 422 (.mov)": the next recording is a QuickTime file of ProRes
+    422 standard (10-bit 4:2:2, every frame a key frame) at the recording's size, with its
+    AAC sound; the choice is locked while it records and remembered."""
+    window = make_window(model_dir)
+    window.stage.record_dir = tmp_path
+    box = window.stage.record_codec_box
+    assert [box.itemText(i) for i in range(box.count())] == [
+        "H.264 (.mp4)",
+        "Apple ProRes 422 (.mov)",
+    ]
+    assert box.currentData() == H264  # nothing remembered yet
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    box.setCurrentIndex(1)  # as a click on the second item does
+    assert settings.record_codec == PRORES
+    assert window.stage.start_recording()
+    assert window.stage.recorder.path.suffix == ".mov" and not box.isEnabled()
+    qtbot.wait(2000)
+    summary = window.stage.stop_recording()
+    assert summary.error is None and box.isEnabled()
+    frames, _, rate, codecs = read_back(summary.path)
+    assert codecs == ["aac", "prores"] and rate == RECORD_AUDIO_RATE
+    assert len(frames) == summary.frames_written and frames[0].shape == (RECORD_SIZE,) * 2 + (3,)
+    with av.open(str(summary.path)) as container:
+        stream = container.streams.video[0]
+        context = stream.codec_context
+        assert (context.pix_fmt, context.profile) == ("yuv422p10le", "Standard")
+        assert all(packet.is_keyframe for packet in container.demux(stream) if packet.size)
+    window.close()
+    again = make_window(model_dir)
+    assert again.stage.record_codec_box.currentData() == PRORES
+
+
+def test_a_record_codec_stored_that_is_none_reads_as_h264(settings):
+    for stored in ("hap", "", "PRORES"):
+        settings.store.setValue("stage/record_codec", stored)
+        assert settings.record_codec == H264, stored
+    settings.record_codec = PRORES
+    assert settings.record_codec == PRORES

@@ -36,6 +36,8 @@ def corner_pin_argument(text: str) -> CornerPin:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from visualizer.video_file import VIDEO_CODECS  # numpy: not on `import visualizer.app`
+
     group = parser.add_argument_group("visualizer (when no subcommand is given)")
     group.add_argument(
         "--models",
@@ -101,6 +103,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="where R (or the Record button, or OSC) writes videos and P saves pictures "
         "(default: ~/Videos, else the current directory)",
+    )
+    group.add_argument(
+        "--record-codec",
+        choices=tuple(VIDEO_CODECS),
+        help="what R records as: h264 (an .mp4) or prores (Apple ProRes 422 in a .mov, every "
+        "frame a key frame, for VJ software to scrub and loop; about 15 times the size); "
+        "remembered, as the Stage box's Record as",
     )
     group.add_argument(
         "--settings", metavar="INI", help="keep settings in this file instead of the user's"
@@ -390,6 +399,8 @@ def _show_window(
     )
     if args.record_dir is not None:
         window.stage.record_dir = args.record_dir
+    if args.record_codec is not None:
+        window.stage.set_record_codec(args.record_codec)
     window.stage.open_midi()
     if args.osc_in is not None:
         window.stage.listen_osc(args.osc_in)

@@ -13,6 +13,7 @@ from PyQt6.QtCore import QByteArray, QSettings
 
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
 from visualizer.scene_memory import MAX_APP_SECONDS
+from visualizer.video_file import H264, VIDEO_CODECS
 
 from .canvas_orientation import ROTATIONS, CanvasOrientation
 from .corner_pin import CornerPin
@@ -137,6 +138,17 @@ class AppSettings:
     @blackout_fade_seconds.setter
     def blackout_fade_seconds(self, value: float) -> None:
         self._set("stage/blackout_fade_seconds", float(value))
+
+    @property
+    def record_codec(self) -> str:
+        """What recordings are written as (a `VIDEO_CODECS` name; one stored that is not
+        reads as H.264)."""
+        value = self._get("stage/record_codec", H264, str)
+        return value if value in VIDEO_CODECS else H264
+
+    @record_codec.setter
+    def record_codec(self, value: str) -> None:
+        self._set("stage/record_codec", value)
 
     @property
     def reactivity(self) -> float:

@@ -1,8 +1,8 @@
 """`musicscape bench --recording`: what recording costs the live picture.
 
 The real app runs headless on a file for N seconds without recording, then N seconds while
-recording (`Stage.start_recording`, H.264 + AAC on the recorder's thread). For each half:
-frames painted per second, frames the worker made that the GUI never took, and the
+recording (`Stage.start_recording`, H.264 or ProRes 422, + AAC on the recorder's thread). For
+each half: frames painted per second, frames the worker made that the GUI never took, and the
 95th-percentile frame interval; for the recording: frames it was handed, wrote, and dropped
 because the encoder fell behind.
 """
@@ -32,12 +32,13 @@ def _live(window, seconds: float) -> dict:
     }
 
 
-def run_record_bench(model_dir: Path, seconds: float, audio_file: str | None) -> dict:
+def run_record_bench(model_dir: Path, seconds: float, audio_file: str | None, codec: str) -> dict:
     with (
         tempfile.TemporaryDirectory(prefix="musicscape-record-") as out,
         headless_window(model_dir, 2 * seconds + 30, audio_file) as window,
     ):
         window.stage.record_dir = Path(out)
+        window.stage.set_record_codec(codec)
         wait(WARMUP_SECONDS)
         without = _live(window, seconds)
         if not window.stage.start_recording():
@@ -49,6 +50,7 @@ def run_record_bench(model_dir: Path, seconds: float, audio_file: str | None) ->
     report.update({f"recording_live_{name}": value for name, value in with_recording.items()})
     report.update(
         {
+            "codec": codec,
             "recorded_seconds": summary.seconds,
             "recorder_frames_handed": summary.frames_shown,
             "recorder_frames_written": summary.frames_written,

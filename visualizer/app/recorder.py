@@ -3,8 +3,9 @@
 The GUI thread only hands over references: each frame it shows (with its display time) and
 each new stretch of the sound as heard (a file's as its output plays it, an input's as
 captured; with its rate and the time of its last sample), both on the one monotonic clock.
-An encoder thread turns them into a constant-rate video with `VideoFileWriter` (H.264 + AAC
-at 48 kHz stereo, whatever the source: `SoundConverter`): frame slot i covers
+An encoder thread turns them into a constant-rate video with `VideoFileWriter` (H.264, or
+Apple ProRes 422 for VJ software, + AAC at 48 kHz stereo, whatever the source:
+`SoundConverter`): frame slot i covers
 [start + i/fps, start + (i+1)/fps); a slot the display skipped repeats the frame before it,
 a second frame in one slot is left out, and audio is placed by its time (a gap, such as a
 pause, becomes silence). If the
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.frontend import StreamResampler
-from visualizer.video_file import VideoFileWriter
+from visualizer.video_file import H264, VideoFileWriter
 
 RESYNC_SECONDS = 0.02  # audio further than this from its place is moved there
 RECORD_AUDIO_RATE = 48_000  # every source's sound is converted to this, in stereo
@@ -99,6 +100,7 @@ class Recorder:
         fps: float,
         start_time: float,
         backlog_frames: int = 60,
+        codec: str = H264,
     ):
         # x264's fastest preset: at veryfast a loaded 2-core machine fell behind at 720 px
         # Fragmented: a recording the disk cut short (or a crash) still plays what it holds.
@@ -110,6 +112,7 @@ class Recorder:
             RECORD_AUDIO_RATE,
             RECORD_CHANNELS,
             preset="ultrafast",
+            codec=codec,
             fragmented=True,
         )
         self.path = Path(path)

@@ -32,7 +32,7 @@ from PyQt6.QtWidgets import (
 )
 
 from visualizer.output_files import unused_path
-from visualizer.video_file import VideoFileError
+from visualizer.video_file import VIDEO_CODECS, VideoFileError
 
 from .audio_sources import CaptureSource, FilePlayback
 from .corner_pin import CORNER_NAMES, MAX_NUDGE, CornerPin
@@ -154,6 +154,20 @@ class Stage(QObject):
         self.record_button.clicked.connect(lambda: self.perform("record"))
         self.record_label = WrappedLabel("")
         form.addRow(self.record_button, self.record_label)
+        self.record_codec_box = QComboBox()
+        for name, codec in VIDEO_CODECS.items():
+            self.record_codec_box.addItem(f"{codec.described} ({codec.suffixes[0]})", name)
+        self.record_codec_box.setToolTip(
+            "What the next recording is written as: H.264 is small; Apple ProRes 422 has "
+            "every frame a key frame, for VJ software to scrub and loop (about 15 times the size)"
+        )
+        self.record_codec_box.setCurrentIndex(
+            self.record_codec_box.findData(window.settings.record_codec)
+        )
+        self.record_codec_box.currentIndexChanged.connect(
+            lambda index: self.set_record_codec(self.record_codec_box.itemData(index))
+        )
+        form.addRow("Record as", self.record_codec_box)
         self.picture_saver = PictureSaver(self)
         self.picture_saver.saved.connect(self._show_saved_picture)
         self.picture_button = QPushButton("Picture (P)")
@@ -499,10 +513,12 @@ class Stage(QObject):
         # The writer creates its file when the first frame comes, so the names handed out are
         # kept: a second recording started within the same second gets "-2", never the first's.
         stem = f"musicscape-{datetime.now():%Y%m%d-%H%M%S}"
-        path = unused_path(self.record_dir, stem, ".mp4", self._recording_paths)
+        codec = window.settings.record_codec
+        suffix = VIDEO_CODECS[codec].suffixes[0]
+        path = unused_path(self.record_dir, stem, suffix, self._recording_paths)
         try:
             self.recorder = Recorder(
-                path, RECORD_SIZE, window.worker_settings.fps, time.perf_counter()
+                path, RECORD_SIZE, window.worker_settings.fps, time.perf_counter(), codec=codec
             )
         except (VideoFileError, ValueError) as error:
             self.record_label.setText(f"Cannot record: {error}")
@@ -515,9 +531,18 @@ class Stage(QObject):
         self._ring_scratch = ring.new_buffer()
         self._audio_timer.start()
         self.record_button.setChecked(True)
+        self.record_codec_box.setEnabled(False)
         self.record_label.setText(f"recording to {path}")
         self.window.log(f"recording to {path}")
         return True
+
+    def set_record_codec(self, codec: str) -> None:
+        """What the next recording is written as (a `VIDEO_CODECS` name), remembered; one
+        that runs goes on as it began (the box is disabled meanwhile)."""
+        if codec not in VIDEO_CODECS:
+            raise ValueError(f"the codec must be one of {', '.join(VIDEO_CODECS)}, got {codec!r}")
+        self.window.settings.record_codec = codec
+        self.record_codec_box.setCurrentIndex(self.record_codec_box.findData(codec))
 
     def stop_recording(self) -> RecordingSummary | None:
         summary = self._end_recording()
@@ -529,6 +554,7 @@ class Stage(QObject):
         """Stop the recording that runs (None: none did), its summary in the Stage box."""
         recorder, self.recorder = self.recorder, None
         self.record_button.setChecked(False)
+        self.record_codec_box.setEnabled(True)
         if recorder is None:
             return None
         self._pull_audio(recorder)
