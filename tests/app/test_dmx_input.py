@@ -15,9 +15,12 @@ from visualizer.app import add_arguments
 from visualizer.app.command_line import desk_patch, option_problem
 from visualizer.app.dmx_input import (
     DESK_CHANNELS,
+    SOURCE_LOST_SECONDS,
     DeskChannels,
     DeskPatch,
+    DmxFrame,
     DmxInput,
+    merged_levels,
     parse_artdmx,
     parse_e131,
     preset_slot,
@@ -54,7 +57,8 @@ def test_a_desk_s_packets_are_read_and_others_passed_over():
         100,
         DESK,
     )
-    assert parse_e131(e131_packet(9, 1, bytes(3), DESK, options=0x40)) is None  # terminated
+    assert parse_e131(e131_packet(9, 1, bytes(3), DESK, options=0x40)).terminated
+    assert not frame.terminated
     assert parse_e131(e131_packet(9, 1, bytes(3), DESK, options=0x80)) is None  # preview
     assert parse_e131(e131_discovery_packet([9], DESK)) is None
     other_start_code = bytearray(e131_packet(9, 1, bytes(3), DESK))
@@ -134,7 +138,7 @@ def test_a_real_socket_takes_the_patch_s_channels_and_not_its_own_or_another_uni
             assert send_until(dmx_in, desk, artdmx_packet(300, 1, data)) == levels(
                 1, 2, 3, 4, 5, 6, 7, 8
             )
-            assert dmx_in.heard_from == "127.0.0.1"
+            assert dmx_in.senders == ("127.0.0.1",) and dmx_in.heard
             desk.sendto(artdmx_packet(301, 2, bytes(512)), ("127.0.0.1", dmx_in.port))
             time.sleep(0.05)
             assert dmx_in.read() is None  # another universe
@@ -150,6 +154,89 @@ def test_a_real_socket_takes_the_patch_s_channels_and_not_its_own_or_another_uni
             dmx_in.close()
     with pytest.raises(DmxError, match="the first DMX in channel must be 1-505"):
         DmxInput(DeskPatch(ARTNET, 0, 506), port=0)
+
+
+def test_sources_merge_highest_takes_precedence_at_the_highest_priority():
+    main, backup = (
+        DmxFrame(1, bytes((255, 0, 10, 7)), 100, DESK),
+        DmxFrame(1, bytes((0, 200, 20)), 100, OWN),
+    )
+    assert merged_levels([main, backup], 0, 4) == bytes((255, 200, 20, 7))
+    assert merged_levels([main, backup], 2, 4) == bytes((20, 7, 0, 0))  # past the last: 0
+    override = DmxFrame(1, bytes((1, 2)), 150, bytes(16))
+    assert merged_levels([main, override, backup], 0, 3) == bytes((1, 2, 0))
+    assert merged_levels([main], 1, 2) == bytes((0, 10))
+
+
+def test_two_desks_sending_different_levels_do_not_make_the_show_flicker():
+    """A main and a backup desk at one priority, unsynchronised (44 and 40 packets a second),
+    one with the master up and the other down: read as the app reads (every 25 ms), the
+    merge holds the master up from the first read, sACN and Art-Net alike. Taking the latest
+    packet instead flipped it about 8 times a second."""
+    for protocol in (SACN, ARTNET):
+        dmx_in = DmxInput(DeskPatch(protocol, 1, 1), port=0)
+        desks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+        desks[1].bind(("127.0.0.2", 0))  # Art-Net tells sources apart by their address
+        channels, reads = DeskChannels(), []
+        try:
+            start = time.monotonic()
+            due, periods = [start, start + 0.007], (1 / 44, 1 / 40)
+            next_read = start + 0.025
+            while time.monotonic() - start < 1.0:
+                now = time.monotonic()
+                for index, desk in enumerate(desks):
+                    if now >= due[index]:
+                        due[index] += periods[index]
+                        data = levels(255 if index == 0 else 0, 30 + index)
+                        packet = (
+                            e131_packet(1, 0, data, bytes([index + 1]) * 16)
+                            if protocol == SACN
+                            else artdmx_packet(1, 0, data)
+                        )
+                        desk.sendto(packet, ("127.0.0.1", dmx_in.port))
+                if now >= next_read:
+                    next_read += 0.025
+                    read = dmx_in.read()
+                    if read is not None:
+                        reads.append(channels.actions(read))
+                time.sleep(0.001)
+            assert dmx_in.sources == 2
+        finally:
+            dmx_in.close()
+            for desk in desks:
+                desk.close()
+        masters = [args for actions in reads for action, args in actions if action == "master"]
+        assert len(reads) > 30 and masters == [(1.0,)], (protocol, masters)
+
+
+def test_a_higher_priority_desk_counts_until_it_ends_its_stream_or_goes_quiet():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
+        dmx_in = DmxInput(DeskPatch(SACN, 9, 1), port=0)
+        main, override = bytes([1]) * 16, bytes([2]) * 16
+        try:
+            assert send_until(dmx_in, desk, e131_packet(9, 1, levels(10, 200), main)) == levels(
+                10, 200
+            )
+            override_on = e131_packet(9, 1, levels(90, 5), override, priority=150)
+            assert send_until(dmx_in, desk, override_on) == levels(90, 5)
+            # the main desk's packets go on coming, and do not count beside the override
+            assert send_until(dmx_in, desk, e131_packet(9, 2, levels(255, 255), main)) == levels(
+                90, 5
+            )
+            ended = e131_packet(9, 2, levels(90, 5), override, options=0x40, priority=150)
+            assert send_until(dmx_in, desk, ended) == levels(255, 255)  # at once
+            assert dmx_in.sources == 1
+            assert send_until(dmx_in, desk, override_on) == levels(90, 5)
+            quiet_from = time.monotonic()  # the override goes quiet; the main desk sends on
+            read = levels(90, 5)
+            while read in (None, levels(90, 5)) and time.monotonic() - quiet_from < 5.0:
+                desk.sendto(e131_packet(9, 3, levels(255, 255), main), ("127.0.0.1", dmx_in.port))
+                time.sleep(0.02)
+                read = dmx_in.read()
+            assert read == levels(255, 255)
+            assert time.monotonic() - quiet_from == pytest.approx(SOURCE_LOST_SECONDS, abs=0.2)
+        finally:
+            dmx_in.close()
 
 
 def test_the_window_is_driven_by_a_desk(qtbot, make_window, model_dir):
@@ -193,6 +280,44 @@ def test_the_window_is_driven_by_a_desk(qtbot, make_window, model_dir):
     assert stage.perform("dmx_in") is None  # toggled off
     assert stage.lights.dmx_in is None and stage.lights.dmx_in_label.text() == "off"
     assert not window.settings.dmx_in_enabled
+
+
+def test_the_stage_box_names_the_desks_it_merges_and_says_when_they_go_quiet(
+    qtbot, make_window, model_dir
+):
+    window = make_window(model_dir)
+    lights = window.stage.lights
+    assert lights.set_dmx_in(True, DeskPatch(SACN, 4, 1))
+    assert lights.dmx_in_label.text() == "sACN universe 4, channels 1-8: nothing heard yet"
+    main, backup = (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM),
+    )
+    backup.bind(("127.0.0.2", 0))
+    try:
+        for sequence in range(10):
+            main.sendto(e131_packet(4, sequence, levels(255), DESK), ("127.0.0.1", 5568))
+            backup.sendto(e131_packet(4, sequence, levels(0, 9), OWN), ("127.0.0.1", 5568))
+            qtbot.wait(30)
+        qtbot.waitUntil(
+            lambda: (
+                lights.dmx_in_label.text()
+                == "sACN universe 4, channels 1-8 from 127.0.0.1 and 127.0.0.2 (2 sources merged)"
+            ),
+            timeout=TIMEOUT_MS,
+        )
+        assert window.stage.level.master == 1.0  # the main desk's, held as the backup sends 0
+        qtbot.waitUntil(
+            lambda: (
+                lights.dmx_in_label.text()
+                == "sACN universe 4, channels 1-8: nothing heard for 2.5 s (the levels hold)"
+            ),
+            timeout=TIMEOUT_MS,
+        )
+        assert window.stage.level.master == 1.0
+    finally:
+        main.close()
+        backup.close()
 
 
 def test_the_command_line_patches_the_desk_and_refuses_numbers_out_of_range():

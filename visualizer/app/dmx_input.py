@@ -20,9 +20,14 @@ MIDI and the desk drive one show and the latest move wins. Art-Net comes to UDP 
 (broadcast, or sent to this machine; an ArtPoll is answered naming a port that takes the
 universe, so a desk that sends only to the nodes it found sends here), sACN to port 5568
 (its universe's multicast group, joined, or sent to this machine); this app's own sACN
-packets (its source id) are passed over. With several sources on a universe, sACN's
-highest priority wins; otherwise the latest packet does. The socket is read on the GUI
-thread at DESK_READ_MS, without waiting.
+packets (its source id) are passed over. Several sources on the universe (a main and a
+backup desk, a desk and a show controller) are merged as a DMX node merges them: sACN's
+highest priority among the sources heard within SOURCE_LOST_SECONDS counts, and the sources
+at that priority (all of Art-Net's, told apart by their address) are merged highest takes
+precedence, channel by channel; a source that goes quiet that long, or ends its sACN stream,
+leaves the merge. Taking the latest packet instead made two desks' different levels
+alternate from one read to the next. The socket is read on the GUI thread at DESK_READ_MS,
+without waiting.
 """
 
 from __future__ import annotations
@@ -106,6 +111,7 @@ class DmxFrame:
     levels: bytes  # channel 1 first
     priority: int  # sACN's (0-200); Art-Net's count as sACN's default, 100
     source: bytes  # sACN's CID, or b"" for Art-Net
+    terminated: bool = False  # sACN: the source's last packets (its levels are not to be used)
 
 
 def parse_artdmx(datagram: bytes) -> DmxFrame | None:
@@ -120,18 +126,37 @@ def parse_artdmx(datagram: bytes) -> DmxFrame | None:
 
 
 def parse_e131(datagram: bytes) -> DmxFrame | None:
-    """An sACN data packet's universe, levels (start code 0 only), priority and source id;
-    None for anything else (discovery, sync, preview or terminated packets, other start
-    codes)."""
+    """An sACN data packet's universe, levels (start code 0 only), priority and source id,
+    and whether it ends the source's stream; None for anything else (discovery, sync,
+    preview packets, other start codes)."""
     if len(datagram) < 126 or datagram[4:16] != b"ASC-E1.17\x00\x00\x00":
         return None
     root, framing, dmp = datagram[18:22], datagram[40:44], datagram[117]
     if root != b"\x00\x00\x00\x04" or framing != b"\x00\x00\x00\x02" or dmp != 0x02:
         return None
-    if datagram[112] & (E131_PREVIEW | E131_TERMINATED) or datagram[125] != 0:
+    if datagram[112] & E131_PREVIEW or datagram[125] != 0:
         return None
     (universe,) = struct.unpack_from(">H", datagram, 113)
-    return DmxFrame(universe, datagram[126 : 126 + DMX_CHANNELS], datagram[108], datagram[22:38])
+    return DmxFrame(
+        universe,
+        datagram[126 : 126 + DMX_CHANNELS],
+        datagram[108],
+        datagram[22:38],
+        terminated=bool(datagram[112] & E131_TERMINATED),
+    )
+
+
+def merged_levels(frames: list[DmxFrame], first: int, count: int) -> bytes:
+    """Channels first+1 ... first+count as a node merges several sources: those at the
+    highest priority among `frames`, highest takes precedence (each channel the highest of
+    them; a channel a source does not send counts 0)."""
+    top = max(frame.priority for frame in frames)
+    counted = [
+        frame.levels[first : first + count].ljust(count, b"\x00")
+        for frame in frames
+        if frame.priority == top
+    ]
+    return bytes(max(column) for column in zip(*counted, strict=True))
 
 
 class DeskChannels:
@@ -221,11 +246,11 @@ class DmxInput:
             except OSError as error:  # no multicast route: packets sent here still come
                 self.multicast_problem = f"cannot join the universe's group ({error.strerror})"
         self.polls_answered = 0
-        self.heard_from: str | None = None  # the address of the last packet taken
-        self.heard_at: float | None = None  # its time.monotonic()
-        self._held: DmxFrame | None = None  # the frame that counts now
-        self._held_at = 0.0
-        self._fresh = False
+        self.heard = False  # any desk's packet taken, ever
+        # each source's last frame, when it came (time.monotonic()) and its address, by its
+        # sACN CID or its Art-Net address; those quiet SOURCE_LOST_SECONDS go at each read
+        self._sources: dict[bytes | str, tuple[DmxFrame, float, str]] = {}
+        self._fresh = False  # a frame came, or a source left, since the last read
 
     @property
     def port(self) -> int:
@@ -239,17 +264,28 @@ class DmxInput:
             return
         if frame.source and frame.source == self._own_source:
             return
-        now = time.monotonic()
-        held = self._held
-        if held is not None and frame.source != held.source and frame.priority < held.priority:
-            if now - self._held_at < SOURCE_LOST_SECONDS:
-                return  # a higher priority source is still sending
-        self._held, self._held_at, self._fresh = frame, now, True
-        self.heard_from, self.heard_at = sender, now
+        source = frame.source or sender
+        self._fresh = True
+        if frame.terminated:
+            self._sources.pop(source, None)
+            return
+        self._sources[source] = (frame, time.monotonic(), sender)
+        self.heard = True
+
+    @property
+    def sources(self) -> int:
+        """How many sources were heard, as of the last read."""
+        return len(self._sources)
+
+    @property
+    def senders(self) -> tuple[str, ...]:
+        """The addresses the sources heard send from, as of the last read."""
+        return tuple(sorted({sender for _, _, sender in self._sources.values()}))
 
     def read(self) -> bytes | None:
-        """The patch's channels as the newest packet since the last read set them, else
-        None."""
+        """The patch's channels as the sources heard now merge them, when a packet came or
+        a source left since the last read; else None (also when every source has gone
+        quiet: the levels last read hold)."""
         for _ in range(MAX_DATAGRAMS_A_READ):
             try:
                 datagram, (host, port) = self._socket.recvfrom(2048)
@@ -259,11 +295,16 @@ class DmxInput:
                 self._answer_poll(host, port)
             else:
                 self.take(datagram, host)
-        if not self._fresh:
+        now = time.monotonic()
+        for source, (_, at, _) in list(self._sources.items()):
+            if now - at >= SOURCE_LOST_SECONDS:
+                del self._sources[source]
+                self._fresh = True
+        if not self._fresh or not self._sources:
             return None
         self._fresh = False
-        first = self.patch.first_channel - 1
-        return self._held.levels[first : first + DESK_CHANNELS].ljust(DESK_CHANNELS, b"\x00")
+        frames = [frame for frame, _, _ in self._sources.values()]
+        return merged_levels(frames, self.patch.first_channel - 1, DESK_CHANNELS)
 
     def _answer_poll(self, host: str, port: int) -> None:
         """An ArtPoll that came to this socket: this input is named as a port that takes the

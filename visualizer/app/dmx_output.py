@@ -212,11 +212,17 @@ def is_artpoll(datagram: bytes) -> bool:
 
 
 def e131_packet(
-    universe: int, sequence: int, data: bytes, source_id: bytes, options: int = 0
+    universe: int,
+    sequence: int,
+    data: bytes,
+    source_id: bytes,
+    options: int = 0,
+    priority: int = SACN_PRIORITY,
 ) -> bytes:
     """One sACN data packet (ANSI E1.31-2018): the root, framing and DMP layers, the DMX
     start code 0 and `data` (channel 1 first); `source_id` is the sender's 16-byte CID;
-    `options` the framing layer's (E131_STREAM_TERMINATED: the last packets)."""
+    `options` the framing layer's (E131_STREAM_TERMINATED: the last packets); `priority`
+    0-200 (this app sends E1.31's default)."""
     _check_universe(SACN, universe)
     if len(data) > DMX_CHANNELS:
         raise ValueError(f"at most {DMX_CHANNELS} channels, got {len(data)}")
@@ -232,7 +238,7 @@ def e131_packet(
     framing_body = (
         struct.pack(">I", E131_FRAMING_VECTOR)
         + SOURCE_NAME.encode().ljust(64, b"\x00")
-        + struct.pack(">BHBBH", SACN_PRIORITY, 0, sequence, options, universe)
+        + struct.pack(">BHBBH", priority, 0, sequence, options, universe)
     )
     framing = struct.pack(">H", E131_FLAGS | (2 + len(framing_body) + len(dmp))) + framing_body
     root_body = struct.pack(">I", E131_ROOT_VECTOR) + source_id

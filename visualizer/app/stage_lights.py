@@ -13,7 +13,7 @@ import time
 from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtWidgets import QFormLayout, QPushButton
 
-from .dmx_input import DESK_READ_MS, DeskChannels, DeskPatch, DmxInput
+from .dmx_input import DESK_READ_MS, SOURCE_LOST_SECONDS, DeskChannels, DeskPatch, DmxInput
 from .dmx_output import ARTNET, DmxError, DmxOutput, DmxTarget, light_channels
 from .osc_control import REMOTE_FAULT
 from .wrapped_label import WrappedLabel
@@ -146,9 +146,9 @@ class StageLights(QObject):
         self.dmx.received = self.dmx_in.take if both else None
 
     def _read_desk(self) -> None:
-        heard_from = self.dmx_in.heard_from
+        heard = (self.dmx_in.heard, self.dmx_in.sources, self.dmx_in.senders)
         levels = self.dmx_in.read()
-        if self.dmx_in.heard_from != heard_from:
+        if (self.dmx_in.heard, self.dmx_in.sources, self.dmx_in.senders) != heard:
             self._show_dmx_in()
         if levels is None:
             return
@@ -161,9 +161,16 @@ class StageLights(QObject):
         if self.dmx_in is None:
             self.dmx_in_label.setText("off")
             return
-        text = self.dmx_in.patch.describe()
-        heard = self.dmx_in.heard_from
-        text = f"{text}: nothing heard yet" if heard is None else f"{text} from {heard}"
+        dmx_in = self.dmx_in
+        text = dmx_in.patch.describe()
+        if not dmx_in.heard:
+            text = f"{text}: nothing heard yet"
+        elif not dmx_in.sources:
+            text = f"{text}: nothing heard for {SOURCE_LOST_SECONDS:g} s (the levels hold)"
+        else:
+            text = f"{text} from {' and '.join(dmx_in.senders)}"
+            if dmx_in.sources > 1:
+                text = f"{text} ({dmx_in.sources} sources merged)"
         if self.dmx_in.multicast_problem is not None:
             text = f"{text}; {self.dmx_in.multicast_problem}"
         self.dmx_in_label.setText(text)
