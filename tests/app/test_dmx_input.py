@@ -206,7 +206,7 @@ def test_two_desks_sending_different_levels_do_not_make_the_show_flicker():
             for desk in desks:
                 desk.close()
         masters = [args for actions in reads for action, args in actions if action == "master"]
-        assert len(reads) > 30 and masters == [(1.0,)], (protocol, masters)
+        assert len(reads) >= 10 and masters == [(1.0,)], (protocol, masters)
 
 
 def test_a_higher_priority_desk_counts_until_it_ends_its_stream_or_goes_quiet():
