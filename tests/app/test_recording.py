@@ -17,7 +17,12 @@ import soundfile as sf
 from PyQt6.QtCore import Qt
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
-from visualizer.app.recorder import RECORD_AUDIO_RATE, Recorder, SoundConverter
+from visualizer.app.recorder import (
+    RECORD_AUDIO_RATE,
+    Recorder,
+    RecordingProgress,
+    SoundConverter,
+)
 from visualizer.app.sample_ring import SampleRing
 from visualizer.app.stage import RECORD_SIZE
 from visualizer.video_file import FRAGMENT_SECONDS, H264, PRORES, VideoFileWriter
@@ -443,3 +448,54 @@ def test_a_record_codec_stored_that_is_none_reads_as_h264(settings):
         assert settings.record_codec == H264, stored
     settings.record_codec = PRORES
     assert settings.record_codec == PRORES
+
+
+def test_a_recording_s_progress_tells_its_length_size_and_the_disk_s_room_at_its_rate():
+    def described(seconds, file_bytes, file_seconds, free_bytes):
+        return RecordingProgress(seconds, file_bytes, file_seconds, free_bytes).describe()
+
+    # 1 MB a second of file, 2,460 MB free
+    assert described(61.0, 60_000_000, 60.0, 2_460_000_000) == (
+        "1:01, 60 MB; room for about 41 min more"
+    )
+    assert described(3.5, 2_000_000, 2.0, 10**12) == "0:03, 2.0 MB"  # one fragment: no rate yet
+    assert RecordingProgress(3.5, 2_000_000, 2.0, 10**12).room_minutes is None
+    assert described(3725.0, 3_724_000_000, 3724.0, 36 * 10**9) == (
+        "1:02:05, 3724 MB; room for about 10 h more"
+    )
+    assert described(10.0, 10_000_000, 10.0, 30_000_000) == (
+        "0:10, 10 MB; room for less than a minute more"
+    )
+    assert RecordingProgress(10.0, 0, 10.0, 10**9).room_minutes is None  # nothing in it yet
+
+
+def test_the_record_row_shows_the_recording_s_progress_and_a_low_disk_in_the_faults(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    window = make_window(model_dir)
+    stage = window.stage
+    stage.record_dir = tmp_path
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    assert stage.start_recording()
+    path = stage.recorder.path
+    shown = re.compile(
+        rf"recording to {re.escape(str(path))}: "
+        r"0:(\d\d), ([\d.]+) MB; room for about \d+ (?:min|h) more"
+    )
+    texts = []
+    qtbot.waitUntil(
+        lambda: bool(shown.fullmatch(texts.append(stage.record_label.text()) or texts[-1])),
+        timeout=TIMEOUT_MS,
+    )
+    seconds, megabytes = shown.fullmatch(texts[-1]).groups()
+    assert int(seconds) >= 4 and 0 < float(megabytes) <= path.stat().st_size / 1e6 + 0.05
+    assert "recording" not in window.faults
+    stage.low_room_minutes = 1e12  # every disk is nearly full by this measure
+    qtbot.waitUntil(lambda: "recording" in window.faults, timeout=TIMEOUT_MS)
+    assert window.faults["recording"] == (
+        f"Recording {path.name}: the disk has room for less than 1e+12 min more ({tmp_path})"
+    )
+    summary = stage.stop_recording()
+    assert summary.error is None and "recording" not in window.faults
+    assert stage.record_label.text().startswith(f"Saved {path.name}: ")

@@ -15,17 +15,23 @@ the live picture is never held up.
 
 from __future__ import annotations
 
+import os
 import queue
+import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from visualizer.frontend import StreamResampler
-from visualizer.video_file import H264, VideoFileWriter
+from visualizer.video_file import FRAGMENT_SECONDS, H264, VideoFileWriter
 
 RESYNC_SECONDS = 0.02  # audio further than this from its place is moved there
+PROGRESS_SECONDS = 1.0  # how often the encoder thread looks at the file's size and the disk
+RATE_AFTER_SECONDS = 2 * FRAGMENT_SECONDS  # the file's rate (and so the disk's room) is
+# told once it holds this much: two whole fragments
 RECORD_AUDIO_RATE = 48_000  # every source's sound is converted to this, in stereo
 RECORD_CHANNELS = 2
 
@@ -65,6 +71,44 @@ class SoundConverter:
         if converted.shape[1] == 1:
             converted = np.repeat(converted, RECORD_CHANNELS, axis=1)
         return converted.astype(np.float32, copy=False), last_sample_time - lag / self.rate
+
+
+@dataclass(frozen=True)
+class RecordingProgress:
+    """How far a recording has got, as its encoder thread last looked: seconds of video
+    written, the file's size, the seconds those bytes hold (a fragmented file grows by whole
+    fragments) and the free space on its disk (bytes)."""
+
+    seconds: float
+    file_bytes: int
+    file_seconds: float
+    free_bytes: int
+
+    @property
+    def room_minutes(self) -> float | None:
+        """How many more minutes the disk holds at the file's rate so far (None until the
+        file holds RATE_AFTER_SECONDS)."""
+        if self.file_seconds < RATE_AFTER_SECONDS or self.file_bytes <= 0:
+            return None
+        return self.free_bytes / (self.file_bytes / self.file_seconds) / 60.0
+
+    def describe(self) -> str:
+        """ "1:05, 74 MB; room for about 41 min more" (the room once the rate is known; an
+        hour or more as "1:02:05")."""
+        hours, rest = divmod(int(self.seconds), 3600)
+        minutes, seconds = divmod(rest, 60)
+        length = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+        megabytes = self.file_bytes / 1e6
+        size = f"{megabytes:.1f} MB" if megabytes < 10 else f"{megabytes:.0f} MB"
+        text = f"{length}, {size}"
+        room = self.room_minutes
+        if room is None:
+            return text
+        if room < 1:
+            return f"{text}; room for less than a minute more"
+        if room < 120:
+            return f"{text}; room for about {room:.0f} min more"
+        return f"{text}; room for about {room / 60:.0f} h more"
 
 
 @dataclass(frozen=True)
@@ -130,6 +174,8 @@ class Recorder:
         self.frames_merged = 0
         self._last_frame: np.ndarray | None = None
         self.error: str | None = None
+        self.progress: RecordingProgress | None = None  # the encoder thread's last look
+        self._looked_at = 0.0
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
 
@@ -173,6 +219,7 @@ class Recorder:
             try:
                 if kind == "frame":
                     self._write_frame(data, when)
+                    self._look_at_progress()
                 else:
                     self._write_audio(*data, when)
             except Exception as error:  # noqa: BLE001 - a full disk, a codec error: reported
@@ -181,6 +228,23 @@ class Recorder:
             self.writer.close()
         except Exception as error:  # noqa: BLE001 - reported, never raised into the GUI
             self.error = self.error or str(error)
+
+    def _look_at_progress(self) -> None:
+        """Every PROGRESS_SECONDS: the file's size and the disk's free space, published as
+        one new `progress` for the GUI thread to read (here, since a slow disk may take its
+        time to answer); a look the disk does not answer leaves the last one."""
+        now = time.monotonic()
+        if now - self._looked_at < PROGRESS_SECONDS:
+            return
+        self._looked_at = now
+        try:
+            file_bytes = os.stat(self.path).st_size
+            free_bytes = shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return
+        seconds = self.writer.video_seconds
+        file_seconds = FRAGMENT_SECONDS * (seconds // FRAGMENT_SECONDS)  # whole fragments
+        self.progress = RecordingProgress(seconds, file_bytes, file_seconds, free_bytes)
 
     def _write_frame(self, image: np.ndarray, shown_time: float) -> None:
         slot = round((shown_time - self.start_time) * self.fps)

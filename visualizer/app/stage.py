@@ -52,7 +52,7 @@ from .osc_query import Announcement, OscQueryServer, OscQueryUnavailable
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
 from .presets import slot_number
-from .recorder import Recorder, RecordingSummary
+from .recorder import Recorder, RecordingProgress, RecordingSummary
 from .remote_arguments import (
     category_value,
     corner_nudge_value,
@@ -76,7 +76,9 @@ COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of e
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
 RECORD_SIZE = 720  # pixels, square like the scene
 MASTER_STEPS = 100  # master slider units per 1.0
-RECORD_FAULT = "recording"  # the fault line of a recording that stopped by itself
+RECORD_FAULT = "recording"  # the fault line of a recording that stopped by itself, or
+# whose disk is nearly full
+LOW_ROOM_MINUTES = 5.0  # a recording whose disk holds less than this more says so
 
 
 def default_record_dir() -> Path:
@@ -126,6 +128,8 @@ class Stage(QObject):
         self.midi_status = ""
         self.record_dir = default_record_dir()
         self.recorder: Recorder | None = None
+        self.low_room_minutes = LOW_ROOM_MINUTES
+        self._progress_shown: RecordingProgress | None = None
         self.last_recording: RecordingSummary | None = None
         self._recording_paths: set[Path] = set()  # handed out this run (see start_recording)
         self._ring = None
@@ -557,6 +561,7 @@ class Stage(QObject):
         self.record_codec_box.setEnabled(True)
         if recorder is None:
             return None
+        self.window.set_fault(RECORD_FAULT, None)  # a low disk's line is the recording's
         self._pull_audio(recorder)
         self._audio_timer.stop()
         summary = recorder.stop()
@@ -574,6 +579,27 @@ class Stage(QObject):
             self.window.set_fault(RECORD_FAULT, summary.describe())
             return
         self._pull_audio()
+        self._show_progress()
+
+    def _show_progress(self) -> None:
+        """The Record row says how long the recording is, its size and how much more the
+        disk holds at its rate; under `low_room_minutes`, the fault lines say so too (until
+        it stops, or the room grows again)."""
+        recorder = self.recorder
+        progress = None if recorder is None else recorder.progress
+        if progress is None or progress is self._progress_shown:
+            return
+        self._progress_shown = progress
+        self.record_label.setText(f"recording to {recorder.path}: {progress.describe()}")
+        room = progress.room_minutes
+        low = room is not None and room < self.low_room_minutes
+        self.window.set_fault(
+            RECORD_FAULT,
+            f"Recording {recorder.path.name}: the disk has room for less than "
+            f"{self.low_room_minutes:g} min more ({recorder.path.parent})"
+            if low
+            else None,
+        )
 
     def _pull_audio(self, recorder: Recorder | None = None) -> None:
         """Hand the audio written since the last pull to the recorder (GUI thread, a copy)."""
