@@ -1,8 +1,9 @@
 """OSCQuery: the address space as JSON with known answers (types, ranges, values, the HTTP
 statuses of the proposal), then against the running window: a real HTTP client on the TCP
 port of `--osc-in`'s number reads values that a real OSC message changed, a real WebSocket
-client LISTENs to values and IGNOREs them, zeroconf finds the announcement, and a TCP port
-in use leaves OSC working and says so."""
+client LISTENs to values and IGNOREs them and drives the show with OSC on the same
+connection, zeroconf finds the announcement, and a TCP port in use leaves OSC working and
+says so."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import urllib.error
 import urllib.request
 
 import pytest
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
 
 from visualizer.app.osc_control import INPUT_ADDRESSES, SWITCHES
@@ -30,6 +33,7 @@ from visualizer.app.osc_query import (
     OscQueryServer,
     answer,
     namespace,
+    osc_messages,
 )
 from visualizer.app.presets import PRESET_SLOTS
 from visualizer.app.websocket_frames import BINARY, TEXT, accept_key
@@ -271,6 +275,57 @@ def test_a_listening_client_gets_each_change_it_asked_for(qtbot, make_window, mo
     assert client.values()[heard:] == [("/musicscape/mirror", [0])]  # not the master
     client.socket.sendall(masked(0x88, b"\x03\xe8"))  # close, 1000
     qtbot.waitUntil(lambda: stage.osc_query.listening() == 0)
+    client.socket.close()
+
+
+def osc_message(address: str, *args) -> bytes:
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build().dgram
+
+
+def osc_bundle(*messages: bytes) -> bytes:
+    builder = OscBundleBuilder(IMMEDIATELY)
+    for message in messages:
+        builder.add_content(OscMessage(message))
+    return builder.build().dgram
+
+
+def test_an_osc_packet_s_messages_are_read_a_bundle_s_in_order():
+    assert osc_messages(osc_message("/musicscape/master", 0.25)) == [
+        ("/musicscape/master", (0.25,))
+    ]
+    bundle = osc_bundle(osc_message("/musicscape/blackout", 1), osc_message("/musicscape/next"))
+    assert osc_messages(bundle) == [("/musicscape/blackout", (1,)), ("/musicscape/next", ())]
+    assert osc_messages(b"not OSC at all") == []
+    assert osc_messages(b"") == []
+
+
+def test_a_websocket_client_drives_the_show_with_osc_and_hears_it_back(
+    qtbot, make_window, model_dir
+):
+    """A client that cannot send UDP (a browser page): its binary frames are OSC, taken as the
+    UDP port takes them, and what it LISTENs to comes back on the same connection."""
+    window = make_window(model_dir)
+    stage = window.stage
+    assert stage.listen_osc(0)
+    client = WebSocketClient(stage.osc_in.port)
+    qtbot.waitUntil(lambda: stage.osc_query.listening() == 1)
+    client.command("LISTEN", "/musicscape/master")
+    client.socket.sendall(masked(0x80 | BINARY, osc_message("/musicscape/master", 0.25)))
+    qtbot.waitUntil(lambda: stage.level.master == 0.25, timeout=5000)
+    qtbot.waitUntil(lambda: ("/musicscape/master", [0.25]) in client.values(), timeout=5000)
+    client.socket.sendall(masked(0x80 | BINARY, b"garbage"))  # passed over; the link stays
+    bundle = osc_bundle(
+        osc_message("/musicscape/blackout", 1), osc_message("/musicscape/mirror", 1)
+    )
+    client.socket.sendall(masked(0x80 | BINARY, bundle))
+    qtbot.waitUntil(lambda: stage.blackout and window.canvas.orientation.mirrored, timeout=5000)
+    client.socket.sendall(masked(0x80 | BINARY, osc_message("/musicscape/nothing", 1)))
+    qtbot.waitUntil(lambda: "remote" in window.faults, timeout=5000)
+    assert window.faults["remote"] == "unknown OSC address /musicscape/nothing"
+    assert stage.osc_query.listening() == 1
     client.socket.close()
 
 

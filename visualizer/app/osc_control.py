@@ -130,7 +130,7 @@ class OscListener(QObject):
         super().__init__(parent)
         dispatcher_module, osc_server, _ = _python_osc()
         dispatcher = dispatcher_module.Dispatcher()
-        dispatcher.set_default_handler(self._on_message)
+        dispatcher.set_default_handler(self.take)
         try:
             self._server = osc_server.BlockingOSCUDPServer((host, port), dispatcher)
         except OSError as error:
@@ -144,7 +144,9 @@ class OscListener(QObject):
     def port(self) -> int:
         return int(self._server.server_address[1])
 
-    def _on_message(self, address: str, *args) -> None:  # the network thread: signal only
+    def take(self, address: str, *args) -> None:
+        """A message that came by UDP, or over OSCQuery's WebSocket (osc_query.py): from
+        any thread, it only emits `received` or `rejected`."""
         if address.startswith(PREFIX) and address[len(PREFIX) :] in INPUT_ADDRESSES:
             self.received.emit(address[len(PREFIX) :], tuple(args))
         else:

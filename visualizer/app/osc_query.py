@@ -19,6 +19,11 @@ of that control's value, whoever made it, comes to it as an OSC message in a bin
 (IGNORE stops it), and `PATH_CHANGED` says when the categories (hold's and bias's choices)
 change with the models. Each connection is served by its own thread, which also writes
 what `publish` queued for it: the GUI thread never writes to a socket.
+
+OSC over the WebSocket: a binary frame from the client is an OSC packet (a message or a
+bundle), taken as if it had come to the UDP port (`deliver`, the OSC listener's `take`), so
+a client that cannot send UDP (a browser page, a surface on a network that drops it) drives
+the show on the one TCP connection it already has, and hears the values back on it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import select
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
@@ -205,12 +211,34 @@ def answer(root: dict, osc_port: int, target: str) -> tuple[int, dict | None]:
     return 200, {query: node[query]} if query in node else {}
 
 
+def osc_messages(packet: bytes) -> list[tuple[str, tuple]]:
+    """The messages (address, arguments) of an OSC packet, a bundle's in order; none for
+    bytes that are not one."""
+    from pythonosc.osc_packet import OscPacket, ParseError
+
+    try:
+        return [
+            (timed.message.address, tuple(timed.message.params))
+            for timed in OscPacket(packet).messages
+        ]
+    except ParseError:
+        return []
+
+
 class OscQueryServer:
     """Serves `answer` on a TCP port from threads of its own; `publish` (GUI thread) gives
-    it the categories and the controls' values."""
+    it the categories and the controls' values; `deliver(address, *args)` is given each OSC
+    message a WebSocket client sends (on that connection's thread)."""
 
-    def __init__(self, port: int, osc_port: int, host: str = "0.0.0.0"):
+    def __init__(
+        self,
+        port: int,
+        osc_port: int,
+        host: str = "0.0.0.0",
+        deliver: Callable[..., None] | None = None,
+    ):
         self.osc_port = osc_port
+        self._deliver = deliver
         self._root = namespace((), {})
         self._categories: tuple[str, ...] = ()
         self._values: dict[str, float] = {}
@@ -316,6 +344,9 @@ class OscQueryServer:
                         connection.sendall(encode_frame(PONG, message.payload))
                     elif message.opcode == TEXT:
                         client.command(message.payload.decode("utf-8", "replace"), self._root)
+                    elif message.opcode == BINARY and self._deliver is not None:
+                        for address, args in osc_messages(message.payload):
+                            self._deliver(address, *args)
                 for opcode, payload in client.take():
                     connection.sendall(encode_frame(opcode, payload))
         except (OSError, FrameError):

@@ -627,7 +627,9 @@ class Stage(QObject):
         self.osc_in.received.connect(self._perform_osc)
         self.osc_in.rejected.connect(lambda text: self.window.set_fault(REMOTE_FAULT, text))
         try:
-            self.osc_query = OscQueryServer(self.osc_in.port, self.osc_in.port)
+            self.osc_query = OscQueryServer(
+                self.osc_in.port, self.osc_in.port, deliver=self.osc_in.take
+            )
         except OscQueryUnavailable as error:
             self._osc_query_problem = str(error)
         else:
