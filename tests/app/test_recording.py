@@ -191,6 +191,8 @@ def test_the_window_records_what_the_canvas_shows_with_the_sound(
     window.stage.perform("blackout", (1,))  # the last second black, in the file too
     qtbot.wait(1000)
     qtbot.keyClick(window, Qt.Key.Key_R)
+    assert window.stage.record_label.text().startswith("finishing musicscape-")
+    qtbot.waitUntil(lambda: window.stage.last_recording is not None, timeout=TIMEOUT_MS)
     summary = window.stage.last_recording
     shown_live = window.canvas.frames_painted - painted
     print(
@@ -499,3 +501,35 @@ def test_the_record_row_shows_the_recording_s_progress_and_a_low_disk_in_the_fau
     summary = stage.stop_recording()
     assert summary.error is None and "recording" not in window.faults
     assert stage.record_label.text().startswith(f"Saved {path.name}: ")
+
+
+def test_stopping_a_recording_does_not_wait_for_its_encoder_to_catch_up(
+    qtbot, make_window, model_dir, beats_file, tmp_path, show_log
+):
+    """R with a second of frames still to encode (a busy machine's backlog): the window goes
+    on at once, the Record row says the file is being finished, and once the encoder thread
+    has written every frame and closed the file, it says what was saved (and the log once).
+    Before, the GUI thread waited for it: 0.65 s in a chaos run beside a test suite."""
+    window = make_window(model_dir, show_log=show_log)
+    stage = window.stage
+    stage.record_dir = tmp_path
+    stage.set_record_codec(PRORES)
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    assert stage.start_recording()
+    recorder = stage.recorder
+    noise = np.random.default_rng(0).integers(0, 256, (RECORD_SIZE, RECORD_SIZE, 3), np.uint8)
+    now = recorder.start_time + 0.5
+    for index in range(recorder.backlog_frames):
+        recorder.add_frame(np.roll(noise, index, axis=1), now + index / recorder.fps)
+    assert stage.perform("record", (0,)) is None
+    assert not recorder.finished and stage.recorder is None
+    assert stage.record_label.text() == f"finishing {recorder.path.name}…"
+    assert not stage.record_button.isChecked() and stage.record_codec_box.isEnabled()
+    qtbot.waitUntil(lambda: stage.last_recording is not None, timeout=TIMEOUT_MS)
+    summary = stage.last_recording
+    assert summary.error is None and summary.frames_written >= recorder.backlog_frames
+    assert stage.record_label.text() == summary.describe()
+    assert len(read_back(summary.path)[0]) == summary.frames_written
+    saved = [line for line in show_log.path.read_text().splitlines() if "Saved " in line]
+    assert len(saved) == 1 and saved[0].endswith(f"{summary.describe()} ({summary.path})")

@@ -10,8 +10,11 @@ stage calls it on the GUI thread. The addresses are in `INPUT_ADDRESSES` and
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 from PyQt6.QtCore import QObject, pyqtSignal
+
+from .http_serving import SHUTDOWN_POLL_SECONDS
 
 PREFIX = "/musicscape/"
 EXTRA = "vj"
@@ -136,7 +139,9 @@ class OscListener(QObject):
         except OSError as error:
             raise OscUnavailable(f"cannot listen for OSC on UDP port {port}: {error}") from error
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="osc-in", daemon=True
+            target=partial(self._server.serve_forever, poll_interval=SHUTDOWN_POLL_SECONDS),
+            name="osc-in",
+            daemon=True,
         )
         self._thread.start()
 

@@ -175,6 +175,7 @@ class Recorder:
         self._last_frame: np.ndarray | None = None
         self.error: str | None = None
         self.progress: RecordingProgress | None = None  # the encoder thread's last look
+        self._finishing = False
         self._looked_at = 0.0
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
         self._thread.start()
@@ -194,9 +195,25 @@ class Recorder:
         the last heard at `last_sample_time`."""
         self._queue.put(("audio", (samples, rate), last_sample_time))
 
+    def finish(self) -> None:
+        """No more frames or sound: the encoder thread writes what it holds and closes the
+        file (`finished` says when), without the caller waiting."""
+        if not self._finishing:
+            self._finishing = True
+            self._queue.put(None)
+
+    @property
+    def finished(self) -> bool:
+        return not self._thread.is_alive()
+
     def stop(self) -> RecordingSummary:
-        self._queue.put(None)
+        """`finish`, wait for the file to be closed, and its summary."""
+        self.finish()
         self._thread.join()
+        return self.summary()
+
+    def summary(self) -> RecordingSummary:
+        """What was recorded (once `finished`)."""
         return RecordingSummary(
             path=self.path,
             seconds=self.writer.video_seconds,

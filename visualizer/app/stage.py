@@ -74,6 +74,7 @@ OSC_QUERY_PUBLISH_MS = 100  # how fresh the values OSCQuery answers and streams 
 CONTROLS_RESEND_SECONDS = 1.0  # every control's value goes out when it changes and this often
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
+FINISH_POLL_MS = 50  # how often a stopped recording is looked at until its file is closed
 RECORD_SIZE = 720  # pixels, square like the scene
 MASTER_STEPS = 100  # master slider units per 1.0
 RECORD_FAULT = "recording"  # the fault line of a recording that stopped by itself, or
@@ -138,6 +139,10 @@ class Stage(QObject):
         self._audio_timer = QTimer(self)
         self._audio_timer.setInterval(AUDIO_PULL_MS)
         self._audio_timer.timeout.connect(self._tend_recording)
+        self._finishing: list[Recorder] = []  # stopped, their files not yet closed
+        self._finish_timer = QTimer(self)
+        self._finish_timer.setInterval(FINISH_POLL_MS)
+        self._finish_timer.timeout.connect(self._take_finished)
         self._track_sent: dict | None = None  # the track last sent over OSC, and when
         self._track_sent_at = 0.0
         self._controls_sent: dict[str, float] = {}  # the controls' values last sent over OSC
@@ -321,7 +326,7 @@ class Stage(QObject):
                 return self.ndi_label.text()
         elif action == "record":
             if not switch_value(args, self.recorder is not None):
-                self.stop_recording()
+                self._end_recording()  # saved when its thread has closed the file
             elif not self.start_recording():
                 return self.record_label.text()
         elif action == "picture":
@@ -549,13 +554,18 @@ class Stage(QObject):
         self.record_codec_box.setCurrentIndex(self.record_codec_box.findData(codec))
 
     def stop_recording(self) -> RecordingSummary | None:
-        summary = self._end_recording()
-        if summary is not None:
-            self.window.log(f"{summary.describe()} ({summary.path})")
-        return summary
+        """Stop the recording that runs and wait for its file to be closed, and for any
+        still finishing (the app's close, the bench); its summary (None: none ran)."""
+        recorder = self._end_recording()
+        for finishing in self._finishing:
+            finishing.finish()
+        self._take_finished(wait=True)
+        return None if recorder is None else recorder.summary()
 
-    def _end_recording(self) -> RecordingSummary | None:
-        """Stop the recording that runs (None: none did), its summary in the Stage box."""
+    def _end_recording(self) -> Recorder | None:
+        """Let go of the recording that runs (None: none did): its last sound handed over,
+        then it finishes on its own thread, and `_take_finished` says when it is saved (a
+        backlog of frames to encode, or the file's close, never holds the picture up)."""
         recorder, self.recorder = self.recorder, None
         self.record_button.setChecked(False)
         self.record_codec_box.setEnabled(True)
@@ -564,10 +574,30 @@ class Stage(QObject):
         self.window.set_fault(RECORD_FAULT, None)  # a low disk's line is the recording's
         self._pull_audio(recorder)
         self._audio_timer.stop()
-        summary = recorder.stop()
-        self.last_recording = summary
-        self.record_label.setText(summary.describe())
-        return summary
+        recorder.finish()
+        self._finishing.append(recorder)
+        self._finish_timer.start()
+        self.record_label.setText(f"finishing {recorder.path.name}…")
+        return recorder
+
+    def _take_finished(self, wait: bool = False) -> None:
+        """The recordings finished since the last look (or, with `wait`, all of them, once
+        finished): each summary in the show's log (one the disk cut short already has its
+        fault line there), and the newest in the Record row unless another records now."""
+        for recorder in list(self._finishing):
+            if wait:
+                recorder.stop()
+            if not recorder.finished:
+                continue
+            self._finishing.remove(recorder)
+            summary = recorder.summary()
+            self.last_recording = summary
+            if self.recorder is None:
+                self.record_label.setText(summary.describe())
+            if summary.error is None:
+                self.window.log(f"{summary.describe()} ({summary.path})")
+        if not self._finishing:
+            self._finish_timer.stop()
 
     def _tend_recording(self) -> None:
         """Every AUDIO_PULL_MS while recording: a recording whose writer failed (the disk
@@ -575,7 +605,8 @@ class Stage(QObject):
         show knows it is no longer recorded (the fault line is its one entry in the show's
         log, which named the file as it started); else the new sound is handed over."""
         if self.recorder is not None and self.recorder.error is not None:
-            summary = self._end_recording()
+            summary = self._end_recording().stop()  # it only drains: no wait to speak of
+            self._take_finished()
             self.window.set_fault(RECORD_FAULT, summary.describe())
             return
         self._pull_audio()
