@@ -77,6 +77,7 @@ def test_the_page_and_the_state_are_served(qtbot, remote, beats_file):
     assert status == 200
     assert state["categories"] == ["sky", "water", "mountain", "desert"]
     assert (state["blackout"], state["master"], state["recording"]) == (False, 1.0, False)
+    assert state["recording_progress"] is None
     window.play_file(beats_file)
     qtbot.waitUntil(lambda: window.stage.state().get("scene") is not None, timeout=TIMEOUT_MS)
     status, state = ask(qtbot, requests, window, "/musicscape/state")

@@ -492,6 +492,8 @@ def test_the_record_row_shows_the_recording_s_progress_and_a_low_disk_in_the_fau
     )
     seconds, megabytes = shown.fullmatch(texts[-1]).groups()
     assert int(seconds) >= 4 and 0 < float(megabytes) <= path.stat().st_size / 1e6 + 0.05
+    remote_sees = stage.state()["recording_progress"]  # the phone's page shows it too
+    assert shown.fullmatch(f"recording to {path}: {remote_sees}")
     assert "recording" not in window.faults
     stage.low_room_minutes = 1e12  # every disk is nearly full by this measure
     qtbot.waitUntil(lambda: "recording" in window.faults, timeout=TIMEOUT_MS)
@@ -500,6 +502,7 @@ def test_the_record_row_shows_the_recording_s_progress_and_a_low_disk_in_the_fau
     )
     summary = stage.stop_recording()
     assert summary.error is None and "recording" not in window.faults
+    assert stage.state()["recording_progress"] is None
     assert stage.record_label.text().startswith(f"Saved {path.name}: ")
 
 

@@ -46,6 +46,7 @@ REMOTE_PAGE = """<!doctype html>
   <button id="forget_taps">Forget taps</button>
   <button id="test_card" data-action="test_card">Test card</button>
 </div>
+<div id="recording_progress"></div>
 <div class="row" id="presets"></div>
 <label>Corners (keystone): <span id="corners_state"></span></label>
 <div class="row" id="corner_picks"></div>
@@ -137,6 +138,8 @@ async function refresh() {
   document.getElementById("blackout").classList.toggle("on", state.blackout);
   document.getElementById("freeze").classList.toggle("on", state.freeze);
   document.getElementById("record").classList.toggle("on", state.recording);
+  document.getElementById("recording_progress").textContent =
+    state.recording_progress ? "recording " + state.recording_progress : "";
   document.getElementById("dmx").classList.toggle("on", state.dmx !== null);
   document.getElementById("link").classList.toggle("on", state.link.on);
   document.getElementById("midi_clock").classList.toggle("on", state.midi_clock.on);

@@ -612,6 +612,12 @@ class Stage(QObject):
         self._pull_audio()
         self._show_progress()
 
+    def _recording_progress(self) -> str | None:
+        """The Record row's progress of the recording that runs ("1:05, 74 MB; room for
+        about 41 min more"); None when none runs or its encoder has not looked yet."""
+        progress = None if self.recorder is None else self.recorder.progress
+        return None if progress is None else progress.describe()
+
     def _show_progress(self) -> None:
         """The Record row says how long the recording is, its size and how much more the
         disk holds at its rate; under `low_room_minutes`, the fault lines say so too (until
@@ -765,6 +771,7 @@ class Stage(QObject):
             "freeze": self.frozen is not None,
             "master": self.level.master,
             "recording": self.recorder is not None,
+            "recording_progress": self._recording_progress(),
             "reactivity": settings.reactivity,
             "feel": window.worker_settings.feel_strength,
             "crossfade": settings.crossfade_seconds,
