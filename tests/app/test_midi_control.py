@@ -1,6 +1,7 @@
 """MIDI learn: the binding logic with real mido messages, bindings persisting in a real
-QSettings file, the running window driven through the stage's MIDI slot, and real ports
-where ALSA has a sequencer (a clear message where it has none, as in containers and CI)."""
+QSettings file, the running window driven through the stage's MIDI slot and its state fed
+back to the bound controls, and real ports where ALSA has a sequencer (a clear message where
+it has none, as in containers and CI)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ from visualizer.app.app_settings import settings_from_file
 from visualizer.app.midi_control import (
     ALSA_SEQUENCER,
     RESCAN_MS,
+    FeedbackLedger,
     MidiBindings,
     MidiControl,
     MidiInput,
     MidiUnavailable,
+    feedback_message,
+    feedback_outputs,
     targets,
 )
-from visualizer.app.scene_director import HOLD, SceneMode
+from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
 
 HAS_SEQUENCER = os.path.exists(ALSA_SEQUENCER)
 TIMEOUT_MS = 10_000
@@ -134,6 +138,113 @@ def test_the_window_learns_and_follows_midi(qtbot, make_window, model_dir, setti
     assert later.stage.midi_bindings.control_of("hold 3") == MidiControl("note", 9, 38)
 
 
+def learnt(store, *pairs):
+    """Bindings learnt as a user learns them: each target, then its control's message."""
+    bindings = MidiBindings(store)
+    for target, message in pairs:
+        bindings.learn(target)
+        bindings.handle(message)
+    return bindings
+
+
+def test_feedback_shows_each_bound_control_what_the_show_does(store):
+    bindings = learnt(
+        store,
+        ("master", cc(7, 0)),
+        ("crossfade", cc(8, 0)),
+        ("feel", note(40)),  # a pad on a continuous control: no value to show on it
+        ("blackout", note(36)),
+        ("record", cc(20, 127)),
+        ("auto", note(37)),
+        ("hold 2", note(38)),
+        ("bias 2", note(39)),
+        ("preset 3", note(41)),
+        ("tap", note(42)),  # taps, next and picture have no state
+    )
+    values = {"master": 0.5, "crossfade": 20.0, "feel": 1.0, "blackout": 1.0, "record": 0.0}
+    shown = bindings.feedback(values, (HOLD, 2), {3})
+    assert shown == {
+        MidiControl("cc", 0, 7): 64,  # 63.5 rounds to the even 64
+        MidiControl("cc", 0, 8): 127,
+        MidiControl("note", 9, 36): 127,
+        MidiControl("cc", 0, 20): 0,
+        MidiControl("note", 9, 37): 0,
+        MidiControl("note", 9, 38): 127,
+        MidiControl("note", 9, 39): 0,
+        MidiControl("note", 9, 41): 127,
+    }
+    values |= {"master": 0.0, "crossfade": 0.3, "blackout": 0.0, "record": 1.0}
+    assert bindings.feedback(values, (AUTO, 0), set()) == {
+        MidiControl("cc", 0, 7): 0,
+        MidiControl("cc", 0, 8): 0,
+        MidiControl("note", 9, 36): 0,
+        MidiControl("cc", 0, 20): 127,
+        MidiControl("note", 9, 37): 127,
+        MidiControl("note", 9, 38): 0,
+        MidiControl("note", 9, 39): 0,
+        MidiControl("note", 9, 41): 0,
+    }
+    assert bindings.feedback(values, (BIAS, 2), set())[MidiControl("note", 9, 39)] == 127
+
+
+def test_feedback_is_a_note_on_or_a_control_change_as_the_control_was_learnt():
+    assert feedback_message(MidiControl("note", 9, 36), 127) == mido.Message(
+        "note_on", channel=9, note=36, velocity=127
+    )
+    assert feedback_message(MidiControl("note", 9, 36), 0) == mido.Message(
+        "note_on", channel=9, note=36, velocity=0
+    )  # how a pad's light goes out on the common controllers
+    assert feedback_message(MidiControl("cc", 2, 7), 64) == mido.Message(
+        "control_change", channel=2, control=7, value=64
+    )
+
+
+def test_feedback_goes_to_a_controller_s_other_half_never_to_a_through_port():
+    inputs = ["Midi Through:Midi Through Port-0 14:0", "APC40 mkII:APC40 mkII MIDI 1 20:0", "pads"]
+    outputs = [
+        "Midi Through:Midi Through Port-0 14:0",
+        "APC40 mkII:APC40 mkII MIDI 1 20:0",
+        "synth:synth MIDI 1 24:0",
+    ]
+    assert feedback_outputs(inputs, outputs) == ["APC40 mkII:APC40 mkII MIDI 1 20:0"]
+
+
+def test_only_changes_go_out_and_a_hand_s_own_move_is_not_sent_back():
+    pad, fader = MidiControl("note", 9, 36), MidiControl("cc", 0, 7)
+    ledger = FeedbackLedger()
+    ledger.opened("apc")
+    assert ledger.changes("apc", {pad: 127, fader: 64}) == [(pad, 127), (fader, 64)]
+    assert ledger.changes("apc", {pad: 127, fader: 64}) == []
+    assert ledger.changes("apc", {pad: 0, fader: 64}) == [(pad, 0)]
+    ledger.heard(fader, 20)  # the fader moved by hand, the show follows it
+    assert ledger.changes("apc", {pad: 0, fader: 20}) == []
+    assert ledger.changes("apc", {pad: 0, fader: 21}) == [(fader, 21)]  # moved from elsewhere
+    ledger.closed("apc")  # unplugged, then plugged in again: it gets everything
+    ledger.opened("apc")
+    assert ledger.changes("apc", {pad: 0, fader: 21}) == [(pad, 0), (fader, 21)]
+
+
+def test_the_window_s_state_is_what_its_bound_controls_are_shown(qtbot, make_window, model_dir):
+    window = make_window(model_dir)
+    stage = window.stage
+    for target, message in (("blackout", note(36)), ("hold 3", note(38)), ("master", cc(7, 0))):
+        stage.learn_midi(target)
+        stage.on_midi_message(message, time.perf_counter())
+    pad, hold, fader = (
+        MidiControl("note", 9, 36),
+        MidiControl("note", 9, 38),
+        MidiControl("cc", 0, 7),
+    )
+    assert stage.midi_feedback() == {pad: 0, hold: 0, fader: 127}
+    stage.perform("blackout", (1,))  # from anywhere: a key, OSC, the desk
+    stage.perform("master", (0.25,))
+    window.set_scene(HOLD, 2)
+    qtbot.waitUntil(
+        lambda: window.worker.settings.scene_mode == SceneMode(HOLD, 2), timeout=TIMEOUT_MS
+    )
+    assert stage.midi_feedback() == {pad: 127, hold: 127, fader: 32}
+
+
 @pytest.mark.skipif(HAS_SEQUENCER, reason="this machine has an ALSA sequencer")
 def test_without_a_sequencer_midi_says_so_plainly(make_window, model_dir):
     with pytest.raises(MidiUnavailable) as error:
@@ -165,6 +276,36 @@ def test_a_real_virtual_port_reaches_the_window(qtbot, make_window, model_dir):
         qtbot.waitUntil(lambda: window.stage.learn_button.isEnabled(), timeout=TIMEOUT_MS)
         controller.send(cc(11, 127))
         qtbot.waitUntil(lambda: window.settings.reactivity == 3.0, timeout=TIMEOUT_MS)
+
+
+@pytest.mark.skipif(not HAS_SEQUENCER, reason=f"no ALSA sequencer ({ALSA_SEQUENCER} missing)")
+def test_a_real_controller_s_lights_follow_the_show(qtbot, make_window, model_dir):
+    """A virtual controller with both halves under one name: its pad bound to the blackout
+    is lit when the blackout comes on from elsewhere and dark when it goes off, and a fader
+    moved by hand is not sent its own value back."""
+    mido.set_backend("mido.backends.rtmidi")
+    lights = []
+    with mido.open_ioport(
+        "musicscape-test-lights", virtual=True, callback=lights.append
+    ) as controller:
+        time.sleep(0.2)
+        window = make_window(model_dir)
+        stage = window.stage
+        assert stage.open_midi()
+        assert "musicscape-test-lights" in stage.midi.output_names
+        stage.learn_midi("blackout")
+        controller.send(note(36))
+        qtbot.waitUntil(lambda: stage.learn_button.isEnabled(), timeout=TIMEOUT_MS)
+        stage.learn_midi("master")
+        controller.send(cc(7, 127))
+        qtbot.waitUntil(lambda: stage.learn_button.isEnabled(), timeout=TIMEOUT_MS)
+        stage.perform("blackout", (1,))
+        qtbot.waitUntil(lambda: note(36, 127) in lights, timeout=TIMEOUT_MS)
+        controller.send(cc(7, 40))  # the fader, by hand
+        qtbot.waitUntil(lambda: stage.level.master == pytest.approx(40 / 127), timeout=TIMEOUT_MS)
+        stage.perform("blackout", (0,))
+        qtbot.waitUntil(lambda: note(36, 0) in lights, timeout=TIMEOUT_MS)
+        assert cc(7, 40) not in lights
 
 
 @pytest.mark.skipif(not HAS_SEQUENCER, reason=f"no ALSA sequencer ({ALSA_SEQUENCER} missing)")

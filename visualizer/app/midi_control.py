@@ -9,11 +9,20 @@ control's whole range; a button target (a category, blackout, next file...) fire
 note is struck or a control crosses its midpoint upward, so a knob turned past the middle
 fires once, not on every step.
 
-`MidiInput` opens every MIDI input port; rtmidi's callback thread only emits a queued Qt
-signal, so the bindings and the window run on the GUI thread (only the clock's real-time
-messages are taken on that thread, by `MidiClock`: the GUI thread would blur their timing).
-Where ALSA has no sequencer (/dev/snd/seq missing, as in containers and CI), it says so in
-one line instead.
+Feedback (`MidiBindings.feedback`): each bound control is sent what the show does now, so
+a controller's lights and motor faders follow it whoever changed it (a key, the panel, OSC,
+the desk): a pad or button bound to a switch, auto, a held or biased category or a preset
+lights (127) while that is on, runs or holds a look, else goes dark (0), as a note-on of
+that velocity or a control change of that value, whichever it was learnt from; a knob or
+fader learnt from a control change is sent the control's value over its range. Taps, next
+and picture are not sent. Only changes go out, each port getting everything when it opens.
+
+`MidiInput` opens every MIDI input port, and for feedback every output port of the same
+name (a controller's other half; ALSA's "Midi Through", which would send it straight back,
+never); rtmidi's callback thread only emits a queued Qt signal, so the bindings and the
+window run on the GUI thread (only the clock's real-time messages are taken on that thread,
+by `MidiClock`: the GUI thread would blur their timing). Where ALSA has no sequencer
+(/dev/snd/seq missing, as in containers and CI), it says so in one line instead.
 """
 
 from __future__ import annotations
@@ -33,12 +42,21 @@ from .midi_clock import MidiClock
 from .osc_control import SWITCHES
 from .output_level import MAX_FADE_SECONDS
 from .presets import PRESET_SLOTS
-from .scene_director import MAX_CROSSFADE_SECONDS, MAX_REACTIVITY, MIN_CROSSFADE_SECONDS
+from .scene_director import (
+    AUTO,
+    BIAS,
+    HOLD,
+    MAX_CROSSFADE_SECONDS,
+    MAX_REACTIVITY,
+    MIN_CROSSFADE_SECONDS,
+)
 
 EXTRA = "vj"
 SETTINGS_KEY = "midi/bindings"
 ALSA_SEQUENCER = "/dev/snd/seq"
 RESCAN_MS = 2000  # how often the MIDI inputs are looked for, so one plugged in mid-show works
+THROUGH_PORT = "midi through"  # ALSA's port that sends on whatever comes to it (lower case)
+LIT, DARK = 127, 0
 
 # target -> (stage action, range) ; a range makes it continuous, None a button
 CONTINUOUS = {
@@ -165,8 +183,79 @@ class MidiBindings:
         kind, _, number = target.partition(" ")
         return (kind, (int(number),)) if number else (kind, ())
 
+    def feedback(
+        self, values: dict[str, float], scene: tuple[str, int], presets: set[int]
+    ) -> dict[MidiControl, int]:
+        """What each bound control should show now (0-127): `values` the stage's controls
+        (`Stage.control_values`), `scene` the mode and its category's number (1 = the
+        first; 0 for auto), `presets` the numbers of the slots that hold a look."""
+        mode, category = scene
+        shown: dict[MidiControl, int] = {}
+        for control, target in self.bindings.items():
+            kind, _, number = target.partition(" ")
+            if target in CONTINUOUS:
+                if control.kind == "cc" and target in values:
+                    low, high = CONTINUOUS[target]
+                    share = (values[target] - low) / (high - low)
+                    shown[control] = min(127, max(0, round(share * 127)))
+            elif target in values:  # a switch
+                shown[control] = LIT if values[target] >= 0.5 else DARK
+            elif target == AUTO:
+                shown[control] = LIT if mode == AUTO else DARK
+            elif kind in (HOLD, BIAS):
+                shown[control] = LIT if (mode, category) == (kind, int(number)) else DARK
+            elif kind == "preset":
+                shown[control] = LIT if int(number) in presets else DARK
+        return shown
 
-def _mido():
+
+def feedback_outputs(input_names: list[str], output_names: list[str]) -> list[str]:
+    """The output ports feedback goes to: those named as an input port (the same device's
+    other half), never a through port, which would hand it straight back as input."""
+    return [
+        name
+        for name in output_names
+        if name in input_names and not name.lower().startswith(THROUGH_PORT)
+    ]
+
+
+def feedback_message(control: MidiControl, level: int):
+    """The message that shows `level` (0-127) on `control`: a note-on of that velocity, or a
+    control change of that value."""
+    mido = _mido_module()
+    if control.kind == "note":
+        return mido.Message("note_on", channel=control.channel, note=control.number, velocity=level)
+    return mido.Message(
+        "control_change", channel=control.channel, control=control.number, value=level
+    )
+
+
+class FeedbackLedger:
+    """What each feedback port was last sent, so only changes go out: a port that opens
+    gets every level; a control moved by hand counts as showing where the hand put it."""
+
+    def __init__(self):
+        self._sent: dict[str, dict[MidiControl, int]] = {}
+
+    def opened(self, port: str) -> None:
+        self._sent[port] = {}
+
+    def closed(self, port: str) -> None:
+        self._sent.pop(port, None)
+
+    def changes(self, port: str, levels: dict[MidiControl, int]) -> list[tuple[MidiControl, int]]:
+        """The levels `port` has not been sent yet, from now on counted as sent."""
+        sent = self._sent[port]
+        new = [(control, level) for control, level in levels.items() if sent.get(control) != level]
+        sent.update(new)
+        return new
+
+    def heard(self, control: MidiControl, level: int) -> None:
+        for sent in self._sent.values():
+            sent[control] = level
+
+
+def _mido_module():
     try:
         import mido
     except ImportError as error:
@@ -174,6 +263,11 @@ def _mido():
             f"MIDI needs the '{EXTRA}' extra (mido is missing): pip install '.[{EXTRA}]' "
             "or ./install.sh --vj"
         ) from error
+    return mido
+
+
+def _mido():
+    mido = _mido_module()
     if sys.platform.startswith("linux") and not os.path.exists(ALSA_SEQUENCER):
         raise MidiUnavailable(
             f"MIDI is off: this machine has no ALSA sequencer ({ALSA_SEQUENCER} is missing; "
@@ -203,6 +297,8 @@ class MidiInput(QObject):
         self._mido = _mido()
         self.clock = MidiClock() if clock is None else clock
         self._ports: dict[str, object] = {}
+        self._outputs: dict[str, object] = {}  # feedback's ports, by name
+        self._ledger = FeedbackLedger()
         self._rescan_timer = QTimer(self)
         self._rescan_timer.setInterval(RESCAN_MS)
         self._rescan_timer.timeout.connect(self.rescan)
@@ -212,6 +308,7 @@ class MidiInput(QObject):
         except (OSError, SystemError, RuntimeError) as error:  # rtmidi's ALSA failures
             self.close()
             raise MidiUnavailable(f"MIDI inputs cannot be opened: {error}") from error
+        self._open_outputs()
         self._rescan_timer.start()
 
     @property
@@ -237,8 +334,49 @@ class MidiInput(QObject):
             except (OSError, SystemError, RuntimeError):
                 continue
             added.append(name)
+        self._open_outputs()
         if added or gone:
             self.ports_changed.emit(added, gone)
+
+    @property
+    def output_names(self) -> list[str]:
+        return list(self._outputs)
+
+    def _open_outputs(self) -> None:
+        """Feedback's ports, as the inputs now are: those gone closed, new ones opened (one
+        that cannot be opened now is tried again at the next look)."""
+        try:
+            present = feedback_outputs(list(self._ports), self._mido.get_output_names())
+        except (OSError, SystemError, RuntimeError):
+            return
+        for name in [name for name in self._outputs if name not in present]:
+            self._close_output(name)
+        for name in present:
+            if name not in self._outputs:
+                try:
+                    self._outputs[name] = self._mido.open_output(name)
+                except (OSError, SystemError, RuntimeError):
+                    continue
+                self._ledger.opened(name)
+
+    def _close_output(self, name: str) -> None:
+        self._ledger.closed(name)
+        self._outputs.pop(name).close()
+
+    def show(self, levels: dict[MidiControl, int]) -> None:
+        """Send each output port the levels it has not been sent (a port that fails is
+        closed, and opened again at the next look if it is still there)."""
+        for name, port in list(self._outputs.items()):
+            try:
+                for control, level in self._ledger.changes(name, levels):
+                    port.send(feedback_message(control, level))
+            except (OSError, SystemError, RuntimeError):
+                self._close_output(name)
+
+    def heard(self, control: MidiControl, level: int) -> None:
+        """`control` was just moved to `level` by hand: it shows that already, so it is not
+        sent back (a motor fader would fight the hand that moves it)."""
+        self._ledger.heard(control, level)
 
     def _open(self, name: str):
         return self._mido.open_input(name, callback=partial(self._received, name))
@@ -254,3 +392,5 @@ class MidiInput(QObject):
         ports, self._ports = self._ports, {}
         for port in ports.values():
             port.close()
+        for name in list(self._outputs):
+            self._close_output(name)

@@ -38,7 +38,14 @@ from .audio_sources import CaptureSource, FilePlayback
 from .corner_pin import CORNER_NAMES, MAX_NUDGE, CornerPin
 from .frame_worker import FramePacket
 from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
-from .midi_control import CONTINUOUS, MidiBindings, MidiInput, MidiUnavailable, targets
+from .midi_control import (
+    CONTINUOUS,
+    MidiBindings,
+    MidiControl,
+    MidiInput,
+    MidiUnavailable,
+    targets,
+)
 from .ndi_output import NdiOutput, NdiUnavailable
 from .osc_control import (
     INPUT_ADDRESSES,
@@ -51,7 +58,7 @@ from .osc_control import (
 from .osc_query import Announcement, OscQueryServer, OscQueryUnavailable
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
-from .presets import slot_number
+from .presets import PRESET_SLOTS, Look, slot_number
 from .recorder import Recorder, RecordingProgress, RecordingSummary
 from .remote_arguments import (
     category_value,
@@ -63,7 +70,7 @@ from .remote_arguments import (
     tap_value,
 )
 from .remote_page import REMOTE_PAGE
-from .scene_director import BIAS, HOLD
+from .scene_director import AUTO, BIAS, HOLD
 from .stage_beats import StageBeats
 from .stage_lights import StageLights
 from .wrapped_label import WrappedLabel
@@ -75,6 +82,7 @@ CONTROLS_RESEND_SECONDS = 1.0  # every control's value goes out when it changes 
 COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of every 4th row
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
 FINISH_POLL_MS = 50  # how often a stopped recording is looked at until its file is closed
+MIDI_FEEDBACK_MS = 50  # how often the show's state goes to the MIDI controllers' lights
 RECORD_SIZE = 720  # pixels, square like the scene
 MASTER_STEPS = 100  # master slider units per 1.0
 RECORD_FAULT = "recording"  # the fault line of a recording that stopped by itself, or
@@ -143,6 +151,9 @@ class Stage(QObject):
         self._finish_timer = QTimer(self)
         self._finish_timer.setInterval(FINISH_POLL_MS)
         self._finish_timer.timeout.connect(self._take_finished)
+        self._midi_feedback_timer = QTimer(self)
+        self._midi_feedback_timer.setInterval(MIDI_FEEDBACK_MS)
+        self._midi_feedback_timer.timeout.connect(self._send_midi_feedback)
         self._track_sent: dict | None = None  # the track last sent over OSC, and when
         self._track_sent_at = 0.0
         self._controls_sent: dict[str, float] = {}  # the controls' values last sent over OSC
@@ -366,7 +377,24 @@ class Stage(QObject):
         self.midi.received.connect(self.on_midi_message)
         self.midi.ports_changed.connect(self._midi_ports_changed)
         self._show_midi_ports()
+        self._midi_feedback_timer.start()
         return True
+
+    def midi_feedback(self) -> dict[MidiControl, int]:
+        """What each bound MIDI control should show now (`MidiBindings.feedback`)."""
+        window = self.window
+        mode = window.worker.settings.scene_mode
+        scene = (mode.kind, 0 if mode.kind == AUTO else mode.category + 1)
+        presets = {
+            slot
+            for slot in range(1, PRESET_SLOTS + 1)
+            if Look.from_json(window.settings.preset(slot)) is not None
+        }
+        return self.midi_bindings.feedback(self.control_values(), scene, presets)
+
+    def _send_midi_feedback(self) -> None:
+        if self.midi is not None and self.midi_bindings.bindings:
+            self.midi.show(self.midi_feedback())
 
     def _midi_ports_changed(self, added: list[str], gone: list[str]) -> None:
         for name in added:
@@ -393,6 +421,9 @@ class Stage(QObject):
         (MidiInput's queued signal)."""
         learning = self.midi_bindings.learning
         action = self.midi_bindings.handle(message)
+        moved = action is not None and action[0] in CONTINUOUS and message.type == "control_change"
+        if moved and self.midi is not None:  # a knob or fader: its own move is not sent back
+            self.midi.heard(MidiControl.of(message), message.value)
         if learning is not None and self.midi_bindings.learning is None:
             self.learn_button.setEnabled(True)
             self._show_binding()
@@ -947,6 +978,7 @@ class Stage(QObject):
         if self.http is not None:
             self.http.close()
             self.http = None
+        self._midi_feedback_timer.stop()
         if self.midi is not None:
             self.midi.close()
             self.midi = None
