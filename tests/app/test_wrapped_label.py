@@ -3,6 +3,9 @@ message with a line break (why MIDI is off) was cut by a line in the real window
 
 from __future__ import annotations
 
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QLabel
+
 from visualizer.app.wrapped_label import WrappedLabel
 
 WHY_MIDI_IS_OFF = (
@@ -45,3 +48,26 @@ def test_every_stage_label_shows_all_its_lines_and_gives_the_room_back(
     qtbot.wait(200)
     for name, label in labels.items():  # one line again (a row with a button is its height)
         assert label.minimumHeight() < 2 * line and label.height() < 2 * line, name
+
+
+def test_a_long_file_name_wraps_inside_instead_of_being_cut_at_the_edge(qapp):
+    """A recording's name and path are wider than the Stage box's text column: shown with
+    break opportunities after their separators, every line fits the label's width, and
+    the text reads back as set; a selectable label (an address to copy) is shown as set."""
+    text = "finishing /tmp/recordings/musicscape-20261207-121523.mov…"
+    label = WrappedLabel(text)
+    label.setFixedWidth(150)
+    assert label.text() == text
+    assert QLabel.text(label) == (
+        "finishing /\u200btmp/\u200brecordings/\u200bmusicscape-\u200b20261207-\u200b"
+        "121523.\u200bmov…"
+    )
+    assert label.minimumSizeHint().width() <= 150  # its widest unbreakable piece fits
+    plain = QLabel(text)
+    plain.setWordWrap(True)
+    assert plain.minimumSizeHint().width() > 150  # as Qt shows it: cut at the edge
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setText("http://192.168.100.200:8080/")
+    assert QLabel.text(label) == "http://192.168.100.200:8080/"
+    label = WrappedLabel("off (--osc-in PORT, --osc-out HOST:PORT)")  # short words: as set
+    assert QLabel.text(label) == label.text()
