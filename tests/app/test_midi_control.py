@@ -159,7 +159,8 @@ def test_feedback_shows_each_bound_control_what_the_show_does(store):
         ("hold 2", note(38)),
         ("bias 2", note(39)),
         ("preset 3", note(41)),
-        ("tap", note(42)),  # taps, next and picture have no state
+        ("tap", note(42)),  # lit on a beat
+        ("next", note(43)),  # next and picture have no state
     )
     values = {"master": 0.5, "crossfade": 20.0, "feel": 1.0, "blackout": 1.0, "record": 0.0}
     shown = bindings.feedback(values, (HOLD, 2), {3})
@@ -172,7 +173,11 @@ def test_feedback_shows_each_bound_control_what_the_show_does(store):
         MidiControl("note", 9, 38): 127,
         MidiControl("note", 9, 39): 0,
         MidiControl("note", 9, 41): 127,
+        MidiControl("note", 9, 42): 0,
     }
+    assert (
+        bindings.feedback(values, (HOLD, 2), {3}, on_beat=True)[MidiControl("note", 9, 42)] == 127
+    )
     values |= {"master": 0.0, "crossfade": 0.3, "blackout": 0.0, "record": 1.0}
     assert bindings.feedback(values, (AUTO, 0), set()) == {
         MidiControl("cc", 0, 7): 0,
@@ -183,6 +188,7 @@ def test_feedback_shows_each_bound_control_what_the_show_does(store):
         MidiControl("note", 9, 38): 0,
         MidiControl("note", 9, 39): 0,
         MidiControl("note", 9, 41): 0,
+        MidiControl("note", 9, 42): 0,
     }
     assert bindings.feedback(values, (BIAS, 2), set())[MidiControl("note", 9, 39)] == 127
 
@@ -243,6 +249,17 @@ def test_the_window_s_state_is_what_its_bound_controls_are_shown(qtbot, make_win
         lambda: window.worker.settings.scene_mode == SceneMode(HOLD, 2), timeout=TIMEOUT_MS
     )
     assert stage.midi_feedback() == {pad: 127, hold: 127, fader: 32}
+    stage.learn_midi("tap")
+    stage.on_midi_message(note(42), time.perf_counter())
+    tap = MidiControl("note", 9, 42)
+    assert stage.midi_feedback()[tap] == 0
+    before = time.perf_counter()
+    stage.beat(12.5)  # the worker found a beat: the tap pad flashes for a tenth of a second
+    shown = stage.midi_feedback()[tap]
+    if time.perf_counter() - before < 0.1:  # (a machine that stalled this long: not lit)
+        assert shown == 127
+    qtbot.waitUntil(lambda: stage.midi_feedback()[tap] == 0, timeout=TIMEOUT_MS)
+    assert time.perf_counter() - before >= 0.1
 
 
 @pytest.mark.skipif(HAS_SEQUENCER, reason="this machine has an ALSA sequencer")

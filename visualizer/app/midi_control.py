@@ -14,8 +14,9 @@ a controller's lights and motor faders follow it whoever changed it (a key, the 
 the desk): a pad or button bound to a switch, auto, a held or biased category or a preset
 lights (127) while that is on, runs or holds a look, else goes dark (0), as a note-on of
 that velocity or a control change of that value, whichever it was learnt from; a knob or
-fader learnt from a control change is sent the control's value over its range. Taps, next
-and picture are not sent. Only changes go out, each port getting everything when it opens.
+fader learnt from a control change is sent the control's value over its range; the tap pad
+flashes on each beat the picture takes. Next and picture are not sent. Only changes go out,
+each port getting everything when it opens.
 
 `MidiInput` opens every MIDI input port, and for feedback every output port of the same
 name (a controller's other half; ALSA's "Midi Through", which would send it straight back,
@@ -184,11 +185,16 @@ class MidiBindings:
         return (kind, (int(number),)) if number else (kind, ())
 
     def feedback(
-        self, values: dict[str, float], scene: tuple[str, int], presets: set[int]
+        self,
+        values: dict[str, float],
+        scene: tuple[str, int],
+        presets: set[int],
+        on_beat: bool = False,
     ) -> dict[MidiControl, int]:
         """What each bound control should show now (0-127): `values` the stage's controls
         (`Stage.control_values`), `scene` the mode and its category's number (1 = the
-        first; 0 for auto), `presets` the numbers of the slots that hold a look."""
+        first; 0 for auto), `presets` the numbers of the slots that hold a look, `on_beat`
+        whether a beat's flash is on (the tap pad's light)."""
         mode, category = scene
         shown: dict[MidiControl, int] = {}
         for control, target in self.bindings.items():
@@ -202,6 +208,8 @@ class MidiBindings:
                 shown[control] = LIT if values[target] >= 0.5 else DARK
             elif target == AUTO:
                 shown[control] = LIT if mode == AUTO else DARK
+            elif target == "tap":
+                shown[control] = LIT if on_beat else DARK
             elif kind in (HOLD, BIAS):
                 shown[control] = LIT if (mode, category) == (kind, int(number)) else DARK
             elif kind == "preset":

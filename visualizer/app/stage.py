@@ -83,6 +83,7 @@ COLOUR_STRIDE = 4  # the picture's mean colour is read from every 4th pixel of e
 AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
 FINISH_POLL_MS = 50  # how often a stopped recording is looked at until its file is closed
 MIDI_FEEDBACK_MS = 50  # how often the show's state goes to the MIDI controllers' lights
+BEAT_FLASH_SECONDS = 0.1  # how long a bound tap pad is lit from each beat
 RECORD_SIZE = 720  # pixels, square like the scene
 MASTER_STEPS = 100  # master slider units per 1.0
 RECORD_FAULT = "recording"  # the fault line of a recording that stopped by itself, or
@@ -134,6 +135,7 @@ class Stage(QObject):
         self.frozen: FramePacket | None = None  # the packet whose picture holds still
         self._black: np.ndarray | None = None
         self.beats_sent = 0
+        self._beat_at = float("-inf")  # perf_counter of the last beat (the tap pad's flash)
         self.midi_status = ""
         self.record_dir = default_record_dir()
         self.recorder: Recorder | None = None
@@ -390,7 +392,8 @@ class Stage(QObject):
             for slot in range(1, PRESET_SLOTS + 1)
             if Look.from_json(window.settings.preset(slot)) is not None
         }
-        return self.midi_bindings.feedback(self.control_values(), scene, presets)
+        on_beat = time.perf_counter() - self._beat_at < BEAT_FLASH_SECONDS
+        return self.midi_bindings.feedback(self.control_values(), scene, presets, on_beat)
 
     def _send_midi_feedback(self) -> None:
         if self.midi is not None and self.midi_bindings.bindings:
@@ -751,6 +754,8 @@ class Stage(QObject):
         if self.osc_out is not None:
             self.osc_out.send("beat", ("d", audio_time))
             self.beats_sent += 1
+        self._beat_at = time.perf_counter()
+        self._send_midi_feedback()  # the tap pad's flash starts on the beat, not the next look
 
     def frame(self, packet: FramePacket) -> np.ndarray:
         """The picture to show for `packet` (dimmed by the master fader and the blackout:
