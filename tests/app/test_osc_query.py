@@ -300,6 +300,11 @@ def test_an_osc_packet_s_messages_are_read_a_bundle_s_in_order():
     assert osc_messages(bundle) == [("/musicscape/blackout", (1,)), ("/musicscape/next", ())]
     assert osc_messages(b"not OSC at all") == []
     assert osc_messages(b"") == []
+    assert osc_messages(osc_message("/musicscape/master", 0.25)[:10]) == []  # cut short
+    not_utf8 = osc_message("/musicscape/master", 0.25).replace(b"master", b"m\xf4ster")
+    assert osc_messages(not_utf8) == []  # python-osc raises UnicodeDecodeError for it
+    in_a_bundle = b"#bundle\x00" + struct.pack(">QI", 1, len(not_utf8)) + not_utf8
+    assert osc_messages(in_a_bundle) == []
 
 
 def test_a_websocket_client_drives_the_show_with_osc_and_hears_it_back(

@@ -213,15 +213,18 @@ def answer(root: dict, osc_port: int, target: str) -> tuple[int, dict | None]:
 
 def osc_messages(packet: bytes) -> list[tuple[str, tuple]]:
     """The messages (address, arguments) of an OSC packet, a bundle's in order; none for
-    bytes that are not one."""
+    bytes that are not one (python-osc's parser raises UnicodeDecodeError, not its
+    ParseError, for an address or string that is not UTF-8)."""
     from pythonosc.osc_packet import OscPacket, ParseError
 
+    if not packet.startswith((b"/", b"#bundle\x00")):
+        return []  # not OSC at all: python-osc would log a warning for each
     try:
         return [
             (timed.message.address, tuple(timed.message.params))
             for timed in OscPacket(packet).messages
         ]
-    except ParseError:
+    except (ParseError, UnicodeDecodeError):
         return []
 
 

@@ -591,8 +591,6 @@ class Stage(QObject):
         """Stop the recording that runs and wait for its file to be closed, and for any
         still finishing (the app's close, the bench); its summary (None: none ran)."""
         recorder = self._end_recording()
-        for finishing in self._finishing:
-            finishing.finish()
         self._take_finished(wait=True)
         return None if recorder is None else recorder.summary()
 
