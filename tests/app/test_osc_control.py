@@ -4,6 +4,7 @@ window's UDP port on loopback, a real python-osc server receives what the window
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
 from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_server import ThreadingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
@@ -222,6 +224,22 @@ def test_a_bad_message_is_named_in_the_window_and_changes_nothing(qtbot, osc_win
         "OSC /musicscape/next: no file list plays: next is for files (--file, Open file…, a drop)"
     )
     qtbot.waitUntil(lambda: window.faults.get("remote") == refusal, timeout=TIMEOUT_MS)
+
+
+def test_a_datagram_python_osc_cannot_read_is_said_not_printed(qtbot, osc_window, capfd):
+    """An address that is not UTF-8: python-osc raises UnicodeDecodeError, which its server
+    printed as a traceback; now the fault line says so, and OSC goes on."""
+    window, client = osc_window
+    builder = OscMessageBuilder("/musicscape/master")
+    builder.add_arg(0.5)
+    unreadable = builder.build().dgram.replace(b"master", b"m\xf4ster")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(unreadable, ("127.0.0.1", window.stage.osc_in.port))
+    qtbot.waitUntil(lambda: "remote" in window.faults, timeout=TIMEOUT_MS)
+    assert window.faults["remote"] == "an OSC datagram from 127.0.0.1 could not be read"
+    client.send_message("/musicscape/master", 0.5)
+    qtbot.waitUntil(lambda: window.stage.level.master == 0.5, timeout=TIMEOUT_MS)
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_beats_arrive_with_their_audio_time(qtbot, osc_window, receiver, beats_file):

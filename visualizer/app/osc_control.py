@@ -138,6 +138,7 @@ class OscListener(QObject):
             self._server = osc_server.BlockingOSCUDPServer((host, port), dispatcher)
         except OSError as error:
             raise OscUnavailable(f"cannot listen for OSC on UDP port {port}: {error}") from error
+        self._server.handle_error = self._unreadable  # instead of a traceback on stderr
         self._thread = threading.Thread(
             target=partial(self._server.serve_forever, poll_interval=SHUTDOWN_POLL_SECONDS),
             name="osc-in",
@@ -156,6 +157,12 @@ class OscListener(QObject):
             self.received.emit(address[len(PREFIX) :], tuple(args))
         else:
             self.rejected.emit(f"unknown OSC address {address}")
+
+    def _unreadable(self, request, client_address: tuple[str, int]) -> None:
+        """A datagram python-osc could not read (its address not UTF-8, say: it raises
+        UnicodeDecodeError, which its server would print as a traceback): passed over,
+        and said."""
+        self.rejected.emit(f"an OSC datagram from {client_address[0]} could not be read")
 
     def close(self) -> None:
         self._server.shutdown()
