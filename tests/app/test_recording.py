@@ -533,6 +533,6 @@ def test_stopping_a_recording_does_not_wait_for_its_encoder_to_catch_up(
     summary = stage.last_recording
     assert summary.error is None and summary.frames_written >= recorder.backlog_frames
     assert stage.record_label.text() == summary.describe()
-    assert len(read_back(summary.path)[0]) == summary.frames_written
+    assert decodable_frames(summary.path) == summary.frames_written  # (its sound may be none)
     saved = [line for line in show_log.path.read_text().splitlines() if "Saved " in line]
     assert len(saved) == 1 and saved[0].endswith(f"{summary.describe()} ({summary.path})")
