@@ -93,8 +93,8 @@ class RecordingProgress:
         return self.free_bytes / (self.file_bytes / self.file_seconds) / 60.0
 
     def describe(self) -> str:
-        """ "1:05, 74 MB; room for about 41 min more" (the room once the rate is known; an
-        hour or more as "1:02:05")."""
+        """The Record row's words for it, "1:05, 74 MB; room for about 41 min more" (the
+        room once the rate is known; an hour or more as "1:02:05")."""
         hours, rest = divmod(int(self.seconds), 3600)
         minutes, seconds = divmod(rest, 60)
         length = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
