@@ -255,13 +255,17 @@ class SceneControls:
         self.show_presets(f"preset {slot}: {look.describe()}")
         return look
 
-    def show_presets(self, last: str = "") -> None:
-        """The panel's Presets row: which slots hold a look, and what was last done."""
-        stored = [
-            str(slot)
+    def stored_presets(self) -> list[int]:
+        """The numbers of the preset slots that hold a look."""
+        return [
+            slot
             for slot in range(1, PRESET_SLOTS + 1)
             if Look.from_json(self.settings.preset(slot)) is not None
         ]
+
+    def show_presets(self, last: str = "") -> None:
+        """The panel's Presets row: which slots hold a look, and what was last done."""
+        stored = [str(slot) for slot in self.stored_presets()]
         held = f"stored: {', '.join(stored)}" if stored else "none stored (Shift+F1 … F8)"
         self.panel.preset_label.setText(f"{held}\n{last}" if last else held)
 

@@ -58,7 +58,7 @@ from .osc_control import (
 from .osc_query import Announcement, OscQueryServer, OscQueryUnavailable
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
-from .presets import PRESET_SLOTS, Look, slot_number
+from .presets import slot_number
 from .recorder import Recorder, RecordingProgress, RecordingSummary
 from .remote_arguments import (
     category_value,
@@ -387,11 +387,7 @@ class Stage(QObject):
         window = self.window
         mode = window.worker.settings.scene_mode
         scene = (mode.kind, 0 if mode.kind == AUTO else mode.category + 1)
-        presets = {
-            slot
-            for slot in range(1, PRESET_SLOTS + 1)
-            if Look.from_json(window.settings.preset(slot)) is not None
-        }
+        presets = set(window.controls.stored_presets())
         on_beat = time.perf_counter() - self._beat_at < BEAT_FLASH_SECONDS
         return self.midi_bindings.feedback(self.control_values(), scene, presets, on_beat)
 
