@@ -66,3 +66,21 @@ def test_a_json_path_that_cannot_be_written_is_refused_before_timing(tmp_path, c
     assert capsys.readouterr().err.strip() == (
         f"musicscape bench: --json: cannot write {out}: {taken} is not a folder"
     )
+
+
+@pytest.mark.parametrize(
+    ("shape", "message"),
+    [
+        ("5:1", "'5:1' is outside 1:4 ... 4:1"),
+        ("nan", "'nan' is outside 1:4 ... 4:1"),
+        ("16:0", "not a shape: '16:0' (try 16:9)"),
+        ("wide", "not a shape: 'wide' (try 16:9)"),
+    ],
+)
+def test_a_record_shape_that_is_none_or_too_long_is_refused(shape, message, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["bench", "--recording", "--record-aspect", shape])
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"musicscape bench: error: argument --record-aspect: {message}"
+    )

@@ -292,6 +292,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="what --recording records as (default h264; prores: Apple ProRes 422)",
     )
     parser.add_argument(
+        "--record-aspect",
+        metavar="W:H",
+        type=aspect_ratio,
+        default=None,
+        help="the shape --recording records, as a canvas filling a screen of that shape "
+        "crops the picture (16:9, 4:3 or a number; default: as the headless canvas shows "
+        "it, square)",
+    )
+    parser.add_argument(
         "--file", metavar="AUDIO", help="music for --app (default: a synthetic beat track)"
     )
     parser.add_argument(
@@ -321,6 +330,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "holds the display rate, as the app picks it), of the frames --motion renders "
         "(default 64)",
     )
+
+
+def aspect_ratio(text: str) -> float:
+    """`--record-aspect`: "16:9" or a number, a width by a height within the recorder's
+    MAX_ASPECT either way."""
+    from visualizer.app.recorder import MAX_ASPECT
+
+    try:
+        width, _, height = text.partition(":")
+        aspect = float(width) / float(height) if height else float(width)
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a shape: {text!r} (try 16:9)") from None
+    if not 1.0 / MAX_ASPECT <= aspect <= MAX_ASPECT:  # nan too
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside 1:{MAX_ASPECT:g} ... {MAX_ASPECT:g}:1"
+        )
+    return aspect
 
 
 NUMERIC_OPTIONS = (
@@ -394,7 +420,9 @@ def run(args: argparse.Namespace) -> int:
     if args.recording:
         from visualizer.app.record_bench import run_record_bench
 
-        recording = run_record_bench(model_dir, args.seconds, args.file, args.record_codec)
+        recording = run_record_bench(
+            model_dir, args.seconds, args.file, args.record_codec, args.record_aspect
+        )
         report["record"] = recording
         print_figures("record", recording)
     if args.soak is not None:

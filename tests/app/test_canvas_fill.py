@@ -47,6 +47,21 @@ def test_bars_by_default_and_cropped_cover_with_fill(qtbot):
     assert canvas.target_rect() == QRectF(-100, 0, 400, 400)
 
 
+def test_the_shape_of_the_picture_shown_is_what_a_recording_takes(qtbot):
+    canvas = SceneCanvas(FrameStats())
+    qtbot.addWidget(canvas)
+    canvas.resize(640, 360)
+    assert canvas.shown_aspect() == 1.0  # no picture yet, bars: it will be square
+    canvas.set_fill(True)
+    assert canvas.shown_aspect() == 640 / 360  # no picture yet: the whole widget
+    canvas.show_frame(1, scene(), None)
+    assert canvas.shown_aspect() == 640 / 360
+    canvas.resize(300, 600)
+    assert canvas.shown_aspect() == 0.5
+    canvas.set_fill(False)
+    assert canvas.shown_aspect() == 1.0
+
+
 def test_f_toggles_fill_and_it_persists(qtbot, make_window, model_dir):
     window = make_window(model_dir)
     assert not window.canvas.fill

@@ -103,9 +103,11 @@ def test_a_quarter_turn_lays_the_picture_out_in_the_turned_area(qtbot):
     assert tuple(shown[100, 50]) == (0, 0, 0)  # ...which on the screen are left and right
     assert tuple(shown[100, 350]) == (0, 0, 0)
     assert tuple(shown[50, 150]) == BLUE  # the picture's bottom left, turned to the top left
+    assert canvas.shown_aspect() == 1.0  # the whole picture
     canvas.set_fill(True)
     assert canvas.target_rect() == QRectF(-100, 0, 400, 400)
     assert (grabbed(canvas).reshape(-1, 3).sum(axis=1) > 0).all()  # no bar anywhere
+    assert canvas.shown_aspect() == 0.5  # upright, the picture is shown half as wide as high
 
 
 def test_the_preview_shows_the_canvas_upright_and_counts_no_frame(qtbot):

@@ -14,7 +14,8 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import QSize, Qt
+from PyQt6.QtGui import QGuiApplication
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
 from visualizer.app.recorder import (
@@ -22,6 +23,8 @@ from visualizer.app.recorder import (
     Recorder,
     RecordingProgress,
     SoundConverter,
+    centre_crop,
+    recording_size,
 )
 from visualizer.app.sample_ring import SampleRing
 from visualizer.app.stage import RECORD_SIZE
@@ -87,7 +90,7 @@ def test_writer_refuses_odd_sizes_and_resamples_rates_aac_lacks(tmp_path):
 
 def test_recorder_keeps_a_constant_rate_and_places_audio_by_time(tmp_path):
     fps, start = 10.0, 100.0
-    recorder = Recorder(tmp_path / "timed.mp4", 32, fps, start_time=start)
+    recorder = Recorder(tmp_path / "timed.mp4", 32, 32, fps, start_time=start)
     shown = [0.0, 0.1, 0.2, 0.5, 0.52, 0.6]  # 0.3 and 0.4 skipped; 0.52 falls in 0.5's slot
     for index, when in enumerate(shown):
         recorder.add_frame(solid((index * 40, 0, 0)), start + when)
@@ -104,6 +107,44 @@ def test_recorder_keeps_a_constant_rate_and_places_audio_by_time(tmp_path):
     assert reds == [0, 1, 2, 2, 2, 3, 5]
     level = lambda a, b: float(np.abs(audio[int(a * rate) : int(b * rate)]).mean())  # noqa: E731
     assert level(0.1, 0.4) > 0.2 and level(0.6, 0.9) < 0.01 and level(1.1, 1.4) > 0.2
+
+
+def test_a_recording_s_size_follows_the_shape_the_canvas_shows():
+    assert recording_size(1.0, 720) == (720, 720)
+    assert recording_size(16 / 9, 720) == (1280, 720)
+    assert recording_size(4 / 3, 720) == (960, 720)
+    assert recording_size(9 / 16, 720) == (720, 1280)  # a portrait screen
+    assert recording_size(1920 / 1200, 720) == (1152, 720)
+    assert recording_size(1366 / 768, 720) == (1280, 720)  # 1280.6 -> the nearest even
+    assert recording_size(10.0, 720) == (2880, 720)  # a ribbon screen: at most 4:1
+    assert recording_size(0.1, 720) == (720, 2880)
+
+
+def test_centre_crop_cuts_the_overhang_as_the_canvas_fill_does():
+    picture = np.arange(8 * 8).reshape(8, 8)
+    assert np.array_equal(centre_crop(picture, 2.0), picture[2:6])  # wide: top and bottom cut
+    assert np.array_equal(centre_crop(picture, 0.5), picture[:, 2:6])  # tall: the sides
+    assert np.array_equal(centre_crop(picture, 1.0), picture)
+    assert centre_crop(np.zeros((720, 720, 3)), 16 / 9).shape == (405, 720, 3)
+
+
+def test_the_recorder_writes_the_middle_of_each_frame_at_its_shape(tmp_path):
+    """A wide recording of a square picture: its top and bottom quarters (red, green) are
+    cut, its middle (blue) fills the frame."""
+    picture = np.zeros((64, 64, 3), np.uint8)
+    picture[:16] = (255, 0, 0)
+    picture[16:48] = (0, 0, 255)
+    picture[48:] = (0, 255, 0)
+    recorder = Recorder(tmp_path / "wide.mp4", 128, 64, 10.0, start_time=0.0)
+    for slot in range(5):
+        recorder.add_frame(picture, slot / 10.0)
+    summary = recorder.stop()
+    assert summary.error is None and summary.frames_written == 5
+    with av.open(str(tmp_path / "wide.mp4")) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    assert len(frames) == 5 and frames[0].shape == (64, 128, 3)
+    red, green, blue = (float(frames[2][..., c].mean()) for c in range(3))
+    assert blue > 240 and red < 10 and green < 10, (red, green, blue)
 
 
 @pytest.mark.parametrize("rate, channels", [(44_100, 2), (RATE, 1), (48_000, 2)])
@@ -224,6 +265,47 @@ def test_the_window_records_what_the_canvas_shows_with_the_sound(
     assert max(offsets) - min(offsets) <= 0.001 * rate, offsets
 
 
+def test_a_canvas_that_fills_a_wide_screen_is_recorded_wide_as_it_shows(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    """The canvas alone on a 16:9 window, filling it: the recording is 1280 x 720 and holds
+    the middle of the picture the canvas crops it to (held still by freeze, to compare),
+    not the whole square squeezed."""
+    window = make_window(model_dir)
+    window.show()
+    window.stage.record_dir = tmp_path
+    window.detach_canvas(QGuiApplication.primaryScreen())
+    canvas_window = window.canvas_window
+    qtbot.waitUntil(canvas_window.isFullScreen, timeout=2000)
+    canvas_window.showNormal()
+    canvas_window.resize(640, 360)
+    qtbot.waitUntil(lambda: window.canvas.size() == QSize(640, 360), timeout=2000)
+    window.set_fill(True)
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    assert window.stage.set_freeze(True)
+    qtbot.wait(200)  # the held picture on the canvas
+    held = window.canvas.current_pixels().copy()
+    assert window.stage.start_recording()
+    qtbot.wait(1000)
+    summary = window.stage.stop_recording()
+    assert summary.error is None
+    frames, *_ = read_back(summary.path)
+    assert frames[0].shape == (720, 1280, 3)
+    size = held.shape[0]
+    middle = av.VideoFrame.from_ndarray(held[size * 7 // 32 : size * 25 // 32])
+    squeezed = av.VideoFrame.from_ndarray(held)
+    recorded = frames[len(frames) // 2].astype(float)
+
+    def difference(frame):
+        return np.abs(frame.reformat(1280, 720).to_ndarray(format="rgb24") - recorded).mean()
+
+    assert difference(middle) < 4 and difference(squeezed) > 20, (
+        difference(middle),
+        difference(squeezed),
+    )
+
+
 def locate(segment, source):
     """Where `segment` best matches in `source` (sample index) and the normalised match."""
     size = len(source) + len(segment)
@@ -239,9 +321,10 @@ def locate(segment, source):
 def test_bench_record_reports_live_rates_and_drops(model_dir, qapp):
     from visualizer.app.record_bench import run_record_bench
 
-    report = run_record_bench(model_dir, 2.0, None, H264)
+    report = run_record_bench(model_dir, 2.0, None, H264, aspect=16 / 9)
     assert (
         report["codec"] == H264
+        and report["recorded_size"] == "1280 x 720"
         and report["error"] is None
         and report["live_fps"] > 0
         and report["recording_live_fps"] > 0
@@ -361,7 +444,7 @@ def test_a_recording_the_disk_cuts_short_stops_says_why_and_plays_what_it_holds(
     assert window.stage.record_label.text() == fault
     assert not window.stage.record_button.isChecked()
     logged = show_log.path.read_text()
-    assert f"recording to {path}\n" in logged  # where it went, as it started
+    assert f"recording to {path} (720 x 720)\n" in logged  # where it went, as it started
     assert logged.count("Recording stopped after") == 1  # as the fault line, not twice
     assert f"fault (recording): {fault}\n" in logged
     assert path.stat().st_size <= 3_000_000

@@ -265,7 +265,7 @@ def test_the_files_a_show_writes_are_in_its_log(
     assert not window.stage.start_recording()
     text = show_log.path.read_text()
     lines = [line[24:] for line in text.splitlines() if re.match(STAMP, line)]
-    assert f"recording to {recording}" in lines
+    assert f"recording to {recording} (720 x 720)" in lines  # the picture square, no fill
     assert f"{summary.describe()} ({recording})" in lines
     assert summary.describe().startswith(f"Saved {recording.name}: ")
     assert f"picture saved: {picture}" in lines

@@ -32,7 +32,14 @@ def _live(window, seconds: float) -> dict:
     }
 
 
-def run_record_bench(model_dir: Path, seconds: float, audio_file: str | None, codec: str) -> dict:
+def run_record_bench(
+    model_dir: Path,
+    seconds: float,
+    audio_file: str | None,
+    codec: str,
+    aspect: float | None = None,
+) -> dict:
+    """`aspect`: the recording's shape (None: as the canvas shows the picture)."""
     with (
         tempfile.TemporaryDirectory(prefix="musicscape-record-") as out,
         headless_window(model_dir, 2 * seconds + 30, audio_file) as window,
@@ -41,7 +48,7 @@ def run_record_bench(model_dir: Path, seconds: float, audio_file: str | None, co
         window.stage.set_record_codec(codec)
         wait(WARMUP_SECONDS)
         without = _live(window, seconds)
-        if not window.stage.start_recording():
+        if not window.stage.start_recording(aspect):
             raise RuntimeError(window.stage.record_label.text())
         with_recording = _live(window, seconds)
         summary = window.stage.stop_recording()
@@ -51,6 +58,7 @@ def run_record_bench(model_dir: Path, seconds: float, audio_file: str | None, co
     report.update(
         {
             "codec": codec,
+            "recorded_size": f"{summary.width} x {summary.height}",
             "recorded_seconds": summary.seconds,
             "recorder_frames_handed": summary.frames_shown,
             "recorder_frames_written": summary.frames_written,

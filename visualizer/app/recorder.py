@@ -3,7 +3,9 @@
 The GUI thread only hands over references: each frame it shows (with its display time) and
 each new stretch of the sound as heard (a file's as its output plays it, an input's as
 captured; with its rate and the time of its last sample), both on the one monotonic clock.
-An encoder thread turns them into a constant-rate video with `VideoFileWriter` (H.264, or
+An encoder thread turns them into a constant-rate video of the shape the canvas shows them
+in (a wide screen's fill crops the square picture: `centre_crop`, `recording_size`) with
+`VideoFileWriter` (H.264, or
 Apple ProRes 422 for VJ software, + AAC at 48 kHz stereo, whatever the source:
 `SoundConverter`): frame slot i covers
 [start + i/fps, start + (i+1)/fps); a slot the display skipped repeats the frame before it,
@@ -32,8 +34,31 @@ RESYNC_SECONDS = 0.02  # audio further than this from its place is moved there
 PROGRESS_SECONDS = 1.0  # how often the encoder thread looks at the file's size and the disk
 RATE_AFTER_SECONDS = 2 * FRAGMENT_SECONDS  # the file's rate (and so the disk's room) is
 # told once it holds this much: two whole fragments
+MAX_ASPECT = 4.0  # a recording is at most this many times wider than high, or high than wide
 RECORD_AUDIO_RATE = 48_000  # every source's sound is converted to this, in stereo
 RECORD_CHANNELS = 2
+
+
+def recording_size(aspect: float, short_side: int) -> tuple[int, int]:
+    """The width and height of a recording of a picture shown `aspect` times as wide as
+    high: its shorter side `short_side`, the longer in proportion (both even, as 4:2:0
+    and 4:2:2 video needs; the shape kept within MAX_ASPECT)."""
+    aspect = min(max(aspect, 1.0 / MAX_ASPECT), MAX_ASPECT)
+    long_side = 2 * round(short_side * max(aspect, 1.0 / aspect) / 2)
+    return (long_side, short_side) if aspect >= 1.0 else (short_side, long_side)
+
+
+def centre_crop(image: np.ndarray, aspect: float) -> np.ndarray:
+    """The middle of `image` ([H, W, ...]) that is `aspect` times as wide as high, as the
+    canvas's fill crops it (a view; the whole image when it has that shape)."""
+    height, width = image.shape[:2]
+    if width > height * aspect:
+        kept = max(1, round(height * aspect))
+        left = (width - kept) // 2
+        return image[:, left : left + kept]
+    kept = max(1, round(width / aspect))
+    top = (height - kept) // 2
+    return image[top : top + kept]
 
 
 class SoundConverter:
@@ -114,6 +139,8 @@ class RecordingProgress:
 @dataclass(frozen=True)
 class RecordingSummary:
     path: Path
+    width: int  # the video's pixels
+    height: int
     seconds: float
     frames_shown: int  # frames the window showed while recording
     frames_written: int  # frames in the file (constant rate)
@@ -140,7 +167,8 @@ class Recorder:
     def __init__(
         self,
         path: str | Path,
-        size: int,
+        width: int,
+        height: int,
         fps: float,
         start_time: float,
         backlog_frames: int = 60,
@@ -150,8 +178,8 @@ class Recorder:
         # Fragmented: a recording the disk cut short (or a crash) still plays what it holds.
         self.writer = VideoFileWriter(
             path,
-            size,
-            size,
+            width,
+            height,
             fps,
             RECORD_AUDIO_RATE,
             RECORD_CHANNELS,
@@ -160,6 +188,7 @@ class Recorder:
             fragmented=True,
         )
         self.path = Path(path)
+        self.aspect = width / height  # each frame is cut to this shape, as the canvas shows it
         self.fps = float(fps)
         self.audio_rate = RECORD_AUDIO_RATE
         self._converter: SoundConverter | None = None  # for the source that sounds now
@@ -182,7 +211,8 @@ class Recorder:
 
     # GUI thread: hand over references, nothing else.
     def add_frame(self, image: np.ndarray, shown_time: float) -> None:
-        """A frame the canvas shows from `shown_time`; the array must not change later."""
+        """A frame the canvas shows from `shown_time` (the whole picture: the encoder thread
+        cuts it to the recording's shape); the array must not change later."""
         self.frames_shown += 1
         if self._frames_queued - self._frames_done >= self.backlog_frames:
             self.frames_dropped += 1
@@ -216,6 +246,8 @@ class Recorder:
         """What was recorded (once `finished`)."""
         return RecordingSummary(
             path=self.path,
+            width=self.writer.width,
+            height=self.writer.height,
             seconds=self.writer.video_seconds,
             frames_shown=self.frames_shown,
             frames_written=self.writer.frames_written,
@@ -268,6 +300,7 @@ class Recorder:
         if slot < self.writer.frames_written:
             self.frames_merged += 1
             return
+        image = centre_crop(image, self.aspect)
         while self._last_frame is not None and self.writer.frames_written < slot:
             self.writer.write_frame(self._last_frame)
             self.frames_repeated += 1

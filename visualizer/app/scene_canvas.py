@@ -346,6 +346,19 @@ class SceneCanvas(QWidget):
         area = self.picture_area()
         return area if self._image is None else picture_rect(self._image, area, self.fill)
 
+    def shown_aspect(self) -> float:
+        """The width by the height of the part of the picture the canvas shows, upright (as
+        made, before `orientation` turns it): 1 for a square picture with black bars; with
+        `fill`, the picture area's shape, its overhang cut off (a turned canvas's turned)."""
+        area = self.picture_area()
+        if self._image is None:
+            shown = area if self.fill else QRectF(0, 0, 1, 1)
+        else:
+            shown = picture_rect(self._image, area, self.fill).intersected(area)
+        if shown.width() <= 0 or shown.height() <= 0:
+            return 1.0
+        return shown.width() / shown.height()
+
     def _show_pointer(self) -> None:
         """The pointer shown: a cross while pinning, else the usual arrow."""
         self._pointer_hidden = False

@@ -59,7 +59,7 @@ from .osc_query import Announcement, OscQueryServer, OscQueryUnavailable
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
 from .presets import slot_number
-from .recorder import Recorder, RecordingProgress, RecordingSummary
+from .recorder import Recorder, RecordingProgress, RecordingSummary, recording_size
 from .remote_arguments import (
     category_value,
     corner_nudge_value,
@@ -84,7 +84,8 @@ AUDIO_PULL_MS = 40  # how often the recorder's audio is copied from the ring
 FINISH_POLL_MS = 50  # how often a stopped recording is looked at until its file is closed
 MIDI_FEEDBACK_MS = 50  # how often the show's state goes to the MIDI controllers' lights
 BEAT_FLASH_SECONDS = 0.1  # how long a bound tap pad is lit from each beat
-RECORD_SIZE = 720  # pixels, square like the scene
+RECORD_SIZE = 720  # pixels, the recording's shorter side (square like the scene, or as
+# wide as the canvas shows it when it fills a wide screen)
 MASTER_STEPS = 100  # master slider units per 1.0
 RECORD_FAULT = "recording"  # the fault line of a recording that stopped by itself, or
 # whose disk is nearly full
@@ -543,8 +544,9 @@ class Stage(QObject):
             self.window.log(f"picture saved: {path}")
 
     # ----- recording -----
-    def start_recording(self) -> bool:
-        """Record what the canvas shows, with the audio, to record_dir (R, the button, OSC)."""
+    def start_recording(self, aspect: float | None = None) -> bool:
+        """Record what the canvas shows, with the audio, to record_dir (R, the button, OSC),
+        in the shape it shows the picture (or `aspect`, a width by a height: the bench)."""
         if self.recorder is not None:
             return True
         window = self.window
@@ -555,9 +557,11 @@ class Stage(QObject):
         codec = window.settings.record_codec
         suffix = VIDEO_CODECS[codec].suffixes[0]
         path = unused_path(self.record_dir, stem, suffix, self._recording_paths)
+        shape = window.canvas.shown_aspect() if aspect is None else aspect
+        width, height = recording_size(shape, RECORD_SIZE)
         try:
             self.recorder = Recorder(
-                path, RECORD_SIZE, window.worker_settings.fps, time.perf_counter(), codec=codec
+                path, width, height, window.worker_settings.fps, time.perf_counter(), codec=codec
             )
         except (VideoFileError, ValueError) as error:
             self.record_label.setText(f"Cannot record: {error}")
@@ -572,7 +576,7 @@ class Stage(QObject):
         self.record_button.setChecked(True)
         self.record_codec_box.setEnabled(False)
         self.record_label.setText(f"recording to {path}")
-        self.window.log(f"recording to {path}")
+        self.window.log(f"recording to {path} ({width} x {height})")
         return True
 
     def set_record_codec(self, codec: str) -> None:
