@@ -355,6 +355,15 @@ def test_feel_asks_each_frame_for_the_light_and_colour_of_the_music_followed_so_
         (["--size", "0"], "--size must be 16-4096 pixels, got 0"),
         (["--size", "100002"], "--size must be 16-4096 pixels, got 100002"),
         (["--size", "255"], "--size must be even (H.264 halves the colour planes), got 255"),
+        (
+            ["--size", "1920x1081"],
+            "--size must be even (H.264 halves the colour planes), got 1920x1081",
+        ),
+        (["--size", "1920x8"], "--size must be 16-4096 pixels, got 1920x8"),
+        (
+            ["--size", "2048x400"],
+            "--size must be at most 4 times as wide as high (or as high as wide), got 2048x400",
+        ),
         (["--feel", "2"], "--feel must be 0-1 (0: off), got 2.0"),
         (["--crossfade", "0"], "--crossfade must be 0.3-20 seconds, got 0.0"),
         (["--bpm", "10"], "--bpm must be 20-300 beats per minute, got 10.0"),
@@ -368,6 +377,36 @@ def test_numbers_out_of_range_are_refused_in_one_line(tmp_path, option, reason, 
     assert main(["render", str(tmp_path / "a.ogg"), "-o", str(tmp_path / "o.mp4"), *option]) == 2
     assert capsys.readouterr().err.strip() == f"musicscape render: {reason}"
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_size_that_is_not_one_is_refused_by_the_parser(tmp_path, capsys):
+    from visualizer.cli import main
+
+    with pytest.raises(SystemExit) as refused:
+        main(["render", str(tmp_path / "a.ogg"), "-o", str(tmp_path / "o.mp4"), "--size", "wide"])
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "musicscape render: error: argument --size: not a size: 'wide' (try 512, or 1920x1080 "
+        "for the middle of the picture)"
+    )
+
+
+def test_a_wide_frame_is_the_middle_of_the_square_picture(tmp_path, runtime):
+    """`--size 128x72`: each frame is the middle 72 rows of the 128-px square frame the same
+    render makes (the same seed: the same pictures), as a 16:9 screen filled by it shows."""
+    music = click_track(tmp_path / "clicks.wav", 2.0)
+    render(runtime, music, tmp_path / "square.mp4", 128, 15.0, frames_dir=tmp_path / "sq")
+    result = render(
+        runtime, music, tmp_path / "wide.mp4", 128, 15.0, frames_dir=tmp_path / "w", height=72
+    )
+    assert result.frames == 30
+    frames, _, info = decoded(tmp_path / "wide.mp4")
+    assert info["size"] == (128, 72) and len(frames) == 30
+    for index in (5, 20):
+        square = np.asarray(Image.open(tmp_path / "sq" / f"frame_{index:06d}.png"))
+        wide = np.asarray(Image.open(tmp_path / "w" / f"frame_{index:06d}.png"))
+        assert wide.shape == (72, 128, 3)
+        assert np.array_equal(wide, square[28:100])
 
 
 @pytest.mark.parametrize("frames", ["taken", "taken/frames"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from visualizer.resize import Filter, resize_planes, resize_rgb8
+from visualizer.resize import Filter, centre_crop, resize_planes, resize_rgb8
 
 
 @pytest.mark.parametrize("method", list(Filter))
@@ -53,3 +53,11 @@ def test_an_image_already_at_size_is_returned_as_is():
     assert resize_rgb8(pixels, 4, Filter.LANCZOS) is pixels
     planes = np.zeros((1, 3, 4, 4), np.float32)
     assert resize_planes(planes, 4) is planes
+
+
+def test_centre_crop_cuts_the_overhang_as_the_canvas_fill_does():
+    picture = np.arange(8 * 8).reshape(8, 8)
+    assert np.array_equal(centre_crop(picture, 2.0), picture[2:6])  # wide: top and bottom cut
+    assert np.array_equal(centre_crop(picture, 0.5), picture[:, 2:6])  # tall: the sides
+    assert np.array_equal(centre_crop(picture, 1.0), picture)
+    assert centre_crop(np.zeros((720, 720, 3)), 16 / 9).shape == (405, 720, 3)

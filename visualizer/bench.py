@@ -26,6 +26,7 @@ import numpy as np
 from visualizer.frontend import FrontEndContract, RollingSTFT, analyse_window
 from visualizer.frontend.level import LevelFollower
 from visualizer.options import MAX_FPS, NumericOption, first_problem
+from visualizer.resize import MAX_CROP_ASPECT
 from visualizer.video_file import H264, VIDEO_CODECS
 
 BENCH_MUSIC_LEVEL_DB = -17.0  # the level the gain aims at while timed: about the bundled model's
@@ -334,17 +335,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def aspect_ratio(text: str) -> float:
     """`--record-aspect`: "16:9" or a number, a width by a height within the recorder's
-    MAX_ASPECT either way."""
-    from visualizer.app.recorder import MAX_ASPECT
-
+    MAX_CROP_ASPECT either way."""
     try:
         width, _, height = text.partition(":")
         aspect = float(width) / float(height) if height else float(width)
     except (ValueError, ZeroDivisionError):
         raise argparse.ArgumentTypeError(f"not a shape: {text!r} (try 16:9)") from None
-    if not 1.0 / MAX_ASPECT <= aspect <= MAX_ASPECT:  # nan too
+    if not 1.0 / MAX_CROP_ASPECT <= aspect <= MAX_CROP_ASPECT:  # nan too
         raise argparse.ArgumentTypeError(
-            f"{text!r} is outside 1:{MAX_ASPECT:g} ... {MAX_ASPECT:g}:1"
+            f"{text!r} is outside 1:{MAX_CROP_ASPECT:g} ... {MAX_CROP_ASPECT:g}:1"
         )
     return aspect
 

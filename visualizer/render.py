@@ -57,6 +57,7 @@ from visualizer.frontend import (
 )
 from visualizer.frontend.descriptors import DescriptorAnalyser
 from visualizer.options import MAX_FPS, NumericOption, first_problem
+from visualizer.resize import MAX_CROP_ASPECT, centre_crop
 from visualizer.video_file import H264, VIDEO_CODECS
 
 VIDEO_PRESET = "superfast"  # x264: about twice as fast as veryfast, alike on these pictures
@@ -64,8 +65,8 @@ ENCODER_HZ = 4.0  # the app's default (WorkerSettings.encoder_hz)
 EXIT_INTERRUPTED = 130
 MIN_GRID_BPM = 20.0
 MAX_GRID_BPM = 300.0
+MIN_SIDE, MAX_SIDE = 16, 4096  # pixels, either side of a rendered frame
 NUMERIC_OPTIONS = (
-    NumericOption("--size", 16, 4096, "pixels"),
     NumericOption("--fps", 1, MAX_FPS, "frames per second"),
     NumericOption("--reactivity", 0, MAX_REACTIVITY, "(the app's + / - keys)"),
     NumericOption("--feel", 0, MAX_FEEL_STRENGTH, "(0: off)"),
@@ -311,11 +312,38 @@ def fade_gains(times: np.ndarray, end: float, fade_seconds: float) -> np.ndarray
     return np.clip(np.minimum(times, end - times) / fade_seconds, 0.0, 1.0)
 
 
+def frame_size(text: str) -> tuple[int, int]:
+    """`--size`: "512" (square) or "1920x1080", as (width, height); the range is checked by
+    `frame_size_problem`."""
+    width, _, height = text.lower().partition("x")
+    try:
+        return int(width), int(height or width)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a size: {text!r} (try 512, or 1920x1080 for the middle of the picture)"
+        ) from None
+
+
+def frame_size_problem(width: int, height: int) -> str | None:
+    """Why a rendered frame cannot be `width` x `height`, in words; None when it can."""
+    given = str(width) if width == height else f"{width}x{height}"
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        return f"--size must be {MIN_SIDE}-{MAX_SIDE} pixels, got {given}"
+    if width % 2 or height % 2:
+        return f"--size must be even (H.264 halves the colour planes), got {given}"
+    if max(width / height, height / width) > MAX_CROP_ASPECT:
+        return (
+            f"--size must be at most {MAX_CROP_ASPECT:g} times as wide as high (or as high "
+            f"as wide), got {given}"
+        )
+    return None
+
+
 def render(
     runtime,
     audio_path: Path,
     out_path: Path,
-    size: int,
+    width: int,
     fps: float,
     seed: int = 0,
     mode: SceneMode | None = None,
@@ -328,10 +356,13 @@ def render(
     crossfade_seconds: float = DEFAULT_CROSSFADE_SECONDS,
     tempo_grid: TempoGrid | None = None,
     codec: str = H264,
+    height: int | None = None,
 ) -> RenderResult:
-    """Render `audio_path` to `out_path`; returns what was rendered (also when interrupted:
-    the file is closed and playable either way). With `fade_seconds`, the picture and the
-    sound fade in from black and silence at the start and out at the planned end (the
+    """Render `audio_path` to `out_path` in frames `width` pixels wide and `height` high
+    (None: square); returns what was rendered (also when interrupted: the file is closed
+    and playable either way). A frame of another shape than the square picture holds its
+    middle, as a screen the picture fills shows it. With `fade_seconds`, the picture and
+    the sound fade in from black and silence at the start and out at the planned end (the
     first and the last frame black)."""
     from PIL import Image
 
@@ -340,6 +371,7 @@ def render(
     from visualizer.video_file import VideoFileError, VideoFileWriter
 
     contract = runtime.metadata.frontend
+    height = width if height is None else height
     upscaler = load_upscaler(runtime.model_dir, final_resize=smooth_resize_rgb8)
     reader = AudioFileReader(audio_path, contract.sample_rate)
     audio = SourceAudio(audio_path)
@@ -347,7 +379,14 @@ def render(
         if frames_dir is not None:
             frames_dir.mkdir(parents=True, exist_ok=True)
         writer = VideoFileWriter(
-            out_path, size, size, fps, audio.rate, audio.channels, preset=VIDEO_PRESET, codec=codec
+            out_path,
+            width,
+            height,
+            fps,
+            audio.rate,
+            audio.channels,
+            preset=VIDEO_PRESET,
+            codec=codec,
         )
     except (VideoFileError, OSError):
         reader.close()
@@ -383,9 +422,15 @@ def render(
             Image.fromarray(shown).save(frames_dir / f"frame_{index:06d}.png", compress_level=1)
 
     output = FrameQueue(write)
+
     # The upscale is a stage of its own between the models and the writer: at 128 px and
     # up the learned upscaler costs more than the rest of a frame together.
-    upscaling = FrameQueue(lambda index, image: output.put(index, upscaler.upscale(image, size)))
+    # A wide frame is the middle of the square picture enlarged to its width.
+    def enlarge(index: int, image: np.ndarray) -> None:
+        square = upscaler.upscale(image, max(width, height))
+        output.put(index, np.ascontiguousarray(centre_crop(square, width / height)))
+
+    upscaling = FrameQueue(enlarge)
     infos: list[FrameInfo] = []
     read_samples = 0
     interrupted = False
@@ -441,7 +486,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--out", metavar="OUT.mp4", type=Path, required=True, help="the video to write"
     )
     parser.add_argument(
-        "--size", type=int, default=512, help="output width and height in pixels (default 512)"
+        "--size",
+        type=frame_size,
+        default=(512, 512),
+        metavar="N|WxH",
+        help="the frames' size in pixels: N (square, the whole picture; default 512) or WxH, "
+        "such as 1920x1080, the middle of the picture as a screen it fills shows it",
     )
     parser.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
     parser.add_argument(
@@ -520,9 +570,7 @@ def run(args: argparse.Namespace) -> int:
     from visualizer.output_files import output_file_problem
     from visualizer.video_file import VideoFileError
 
-    problem = first_problem(args, NUMERIC_OPTIONS)
-    if problem is None and args.size % 2:
-        problem = f"--size must be even (H.264 halves the colour planes), got {args.size}"
+    problem = frame_size_problem(*args.size) or first_problem(args, NUMERIC_OPTIONS)
     if problem is None and args.first_beat is not None and args.bpm is None:
         problem = "--first-beat goes with --bpm"
     if problem is not None:
@@ -547,7 +595,7 @@ def run(args: argparse.Namespace) -> int:
             runtime,
             args.audio,
             args.out,
-            args.size,
+            args.size[0],
             args.fps,
             seed=args.seed,
             mode=mode,
@@ -559,6 +607,7 @@ def run(args: argparse.Namespace) -> int:
             fade_seconds=args.fade,
             tempo_grid=None if args.bpm is None else TempoGrid(args.bpm, args.first_beat or 0.0),
             codec=args.codec,
+            height=args.size[1],
         )
     except (ModelFileError, VideoFileError) as error:  # a bad upscaler.onnx or output:
         # refused by render before anything was read or written
@@ -568,7 +617,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"musicscape render: writing {args.out} failed: {error}", file=sys.stderr)
         return EXIT_WRITE_FAILED
     print(
-        f"wrote {args.out}: {result.frames} frames, {result.seconds:.1f} s at {args.size} px, "
+        f"wrote {args.out}: {result.frames} frames, {result.seconds:.1f} s at "
+        f"{' x '.join(map(str, args.size))} px, "
         f"{result.speed:.2f}x real time",
         file=sys.stderr,
     )

@@ -9,6 +9,9 @@ Two layouts, one function each:
   input size differs), linear interpolation through the corner pixels (scipy.ndimage.zoom,
   spline order 1, no antialiasing).
 
+`centre_crop(pixels, aspect)` cuts a picture to another shape as a screen it fills cuts it
+(the app's canvas filling a wide screen, its recordings, `musicscape render --size WxH`).
+
 Torch's `F.interpolate` inside training (GPU augmentation, the judge's input, the
 upscaler's base and its degradation) stays where it is: it runs on tensors on the device,
 and each call says why. No torch here.
@@ -19,6 +22,8 @@ from __future__ import annotations
 from enum import Enum
 
 import numpy as np
+
+MAX_CROP_ASPECT = 4.0  # a crop is at most this many times wider than high, or higher than wide
 
 
 class Filter(Enum):
@@ -50,3 +55,17 @@ def resize_planes(images: np.ndarray, size: int) -> np.ndarray:
         return images
     zoom = (1.0,) * (images.ndim - 2) + (size / height, size / width)
     return scipy.ndimage.zoom(images, zoom, order=1).astype(np.float32)
+
+
+def centre_crop(pixels: np.ndarray, aspect: float) -> np.ndarray:
+    """The middle of `pixels` ([H, W, ...]) that is `aspect` times as wide as high, as a
+    screen that the picture fills cuts off its overhang (a view; the whole picture when it
+    has that shape)."""
+    height, width = pixels.shape[:2]
+    if width > height * aspect:
+        kept = max(1, round(height * aspect))
+        left = (width - kept) // 2
+        return pixels[:, left : left + kept]
+    kept = max(1, round(width / aspect))
+    top = (height - kept) // 2
+    return pixels[top : top + kept]

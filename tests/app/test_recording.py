@@ -23,7 +23,6 @@ from visualizer.app.recorder import (
     Recorder,
     RecordingProgress,
     SoundConverter,
-    centre_crop,
     recording_size,
 )
 from visualizer.app.sample_ring import SampleRing
@@ -118,14 +117,6 @@ def test_a_recording_s_size_follows_the_shape_the_canvas_shows():
     assert recording_size(1366 / 768, 720) == (1280, 720)  # 1280.6 -> the nearest even
     assert recording_size(10.0, 720) == (2880, 720)  # a ribbon screen: at most 4:1
     assert recording_size(0.1, 720) == (720, 2880)
-
-
-def test_centre_crop_cuts_the_overhang_as_the_canvas_fill_does():
-    picture = np.arange(8 * 8).reshape(8, 8)
-    assert np.array_equal(centre_crop(picture, 2.0), picture[2:6])  # wide: top and bottom cut
-    assert np.array_equal(centre_crop(picture, 0.5), picture[:, 2:6])  # tall: the sides
-    assert np.array_equal(centre_crop(picture, 1.0), picture)
-    assert centre_crop(np.zeros((720, 720, 3)), 16 / 9).shape == (405, 720, 3)
 
 
 def test_the_recorder_writes_the_middle_of_each_frame_at_its_shape(tmp_path):

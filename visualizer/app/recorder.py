@@ -28,13 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.frontend import StreamResampler
+from visualizer.resize import MAX_CROP_ASPECT, centre_crop
 from visualizer.video_file import FRAGMENT_SECONDS, H264, VideoFileWriter
 
 RESYNC_SECONDS = 0.02  # audio further than this from its place is moved there
 PROGRESS_SECONDS = 1.0  # how often the encoder thread looks at the file's size and the disk
 RATE_AFTER_SECONDS = 2 * FRAGMENT_SECONDS  # the file's rate (and so the disk's room) is
 # told once it holds this much: two whole fragments
-MAX_ASPECT = 4.0  # a recording is at most this many times wider than high, or high than wide
 RECORD_AUDIO_RATE = 48_000  # every source's sound is converted to this, in stereo
 RECORD_CHANNELS = 2
 
@@ -42,23 +42,10 @@ RECORD_CHANNELS = 2
 def recording_size(aspect: float, short_side: int) -> tuple[int, int]:
     """The width and height of a recording of a picture shown `aspect` times as wide as
     high: its shorter side `short_side`, the longer in proportion (both even, as 4:2:0
-    and 4:2:2 video needs; the shape kept within MAX_ASPECT)."""
-    aspect = min(max(aspect, 1.0 / MAX_ASPECT), MAX_ASPECT)
+    and 4:2:2 video needs; the shape kept within MAX_CROP_ASPECT)."""
+    aspect = min(max(aspect, 1.0 / MAX_CROP_ASPECT), MAX_CROP_ASPECT)
     long_side = 2 * round(short_side * max(aspect, 1.0 / aspect) / 2)
     return (long_side, short_side) if aspect >= 1.0 else (short_side, long_side)
-
-
-def centre_crop(image: np.ndarray, aspect: float) -> np.ndarray:
-    """The middle of `image` ([H, W, ...]) that is `aspect` times as wide as high, as the
-    canvas's fill crops it (a view; the whole image when it has that shape)."""
-    height, width = image.shape[:2]
-    if width > height * aspect:
-        kept = max(1, round(height * aspect))
-        left = (width - kept) // 2
-        return image[:, left : left + kept]
-    kept = max(1, round(width / aspect))
-    top = (height - kept) // 2
-    return image[top : top + kept]
 
 
 class SoundConverter:
