@@ -13,7 +13,8 @@ def test_bench_writes_stage_figures(tmp_path):
     out = tmp_path / "bench.json"
     assert main(["bench", "--runs", "20", "--json", str(out)]) == 0
     stages = json.loads(out.read_text())["stages"]
-    for name in ("stft_push_512", "stft_window_read", "stft_offline_16s", "auto_level_frame"):
+    front_end = ("stft_push_512", "stft_window_read", "stft_offline_16s", "auto_level_frame")
+    for name in (*front_end, "band_meter_frame"):
         figures = stages[name]
         assert set(figures) == {"median_ms", "p95_ms", "runs"}
         assert 0 < figures["median_ms"] <= figures["p95_ms"]
@@ -28,6 +29,7 @@ def test_bench_writes_stage_figures(tmp_path):
         "stft_push_512": 200,
         "stft_window_read": 40,
         "auto_level_frame": 200,
+        "band_meter_frame": 200,
     }
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from visualizer.frontend import FrontEndContract, RollingSTFT, analyse_window
+from visualizer.frontend.bands import BandMeter
 from visualizer.frontend.level import LevelFollower
 from visualizer.options import MAX_FPS, NumericOption, first_problem
 from visualizer.resize import MAX_CROP_ASPECT
@@ -55,7 +56,8 @@ def summarise(durations: np.ndarray) -> dict[str, float]:
 
 def frontend_stages(contract: FrontEndContract, runs: int) -> dict[str, dict[str, float]]:
     """The audio front end: one 512-sample push, one window read, one offline 16-s analysis,
-    and the automatic gain on one 60-fps frame's samples (368 at 22,050 Hz)."""
+    and the automatic gain and the band meters on one 60-fps frame's samples (368 at 22,050
+    Hz)."""
     rng = np.random.default_rng(0)
     signal = (0.1 * rng.standard_normal(contract.window_samples)).astype(np.float32)
     rolling = RollingSTFT(contract)
@@ -63,11 +65,13 @@ def frontend_stages(contract: FrontEndContract, runs: int) -> dict[str, dict[str
     block = signal[:512].copy()
     window = np.empty(contract.input_shape, dtype=np.float32)
     follower = LevelFollower(contract.hop, contract.sample_rate)
+    bands = BandMeter(contract.sample_rate, contract.hop)
     frame_samples = signal[: round(contract.sample_rate / 60)].copy()
     return {
         "auto_level_frame": time_calls(
             lambda: follower.process(frame_samples, BENCH_MUSIC_LEVEL_DB), runs * 10
         ),
+        "band_meter_frame": time_calls(lambda: bands.process(frame_samples), runs * 10),
         "stft_push_512": time_calls(lambda: rolling.push(block), runs * 10),
         "stft_window_read": time_calls(lambda: rolling.window(window), runs * 2),
         "stft_offline_16s": time_calls(lambda: analyse_window(signal, contract), runs),

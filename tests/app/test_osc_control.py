@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+import soundfile as sf
 from PyQt6.QtCore import Qt
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -350,3 +351,29 @@ def test_each_destination_gets_the_same_messages(qtbot, osc_window, receiver, be
         )
     finally:
         console.close()
+
+
+def test_the_bands_go_out_as_the_music_has_them(qtbot, osc_window, receiver, tmp_path):
+    """A file of a bass (100 Hz) then a hi-hat's range (6 kHz), each a half-scale sine:
+    `/musicscape/bands` reads -6.2 dB (-6.02 and the crossover's -0.2 at 100 Hz) in the
+    low band while the bass plays, -6.0 in the high band after, the others far below; the
+    HTTP state says the same."""
+    window, _ = osc_window
+    time_axis = np.arange(3 * 22_050) / 22_050
+    bass, hiss = (0.5 * np.sin(2 * np.pi * hz * time_axis) for hz in (100.0, 6000.0))
+    music = tmp_path / "bass_then_hiss.wav"
+    sf.write(music, np.concatenate([bass, hiss]).astype(np.float32), 22_050)
+    window.play_file(music)
+
+    def bands() -> tuple:
+        return receiver.newest("/musicscape/bands") or (-120.0,) * 3
+
+    qtbot.waitUntil(lambda: bands()[0] > -7.0, timeout=TIMEOUT_MS)
+    qtbot.wait(300)  # the meter settled on the bass
+    low, mid, high = bands()
+    assert low == pytest.approx(-6.24, abs=0.3) and mid < -30 and high < -60
+    assert window.stage.state()["bands_db"][0] == pytest.approx(-6.24, abs=0.3)
+    qtbot.waitUntil(lambda: bands()[2] > -7.0, timeout=TIMEOUT_MS)
+    qtbot.wait(1500)  # the bass's meter falls over 0.3 s
+    low, mid, high = bands()
+    assert high == pytest.approx(-6.02, abs=0.3) and mid < -30 and low < -60

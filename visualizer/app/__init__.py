@@ -94,8 +94,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--osc-out",
         metavar="HOST:PORT",
         action="append",
-        help="send category probabilities, scene, onset envelope, beats and each control's "
-        "value over OSC there (given again: to each)",
+        help="send category probabilities, scene, onset envelope, the level and its low, "
+        "mid and high bands, beats and each control's value over OSC there (given again: "
+        "to each)",
     )
     group.add_argument(
         "--record-dir",

@@ -30,6 +30,7 @@ from PyQt6.QtCore import QThread, pyqtSignal
 
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, FeelFollower
 from visualizer.frontend import RollingSTFT, StreamResampler
+from visualizer.frontend.bands import BAND_NAMES, BandMeter
 from visualizer.frontend.descriptors import (
     MIN_TEMPO_SECONDS,
     DescriptorAnalyser,
@@ -87,6 +88,8 @@ class FramePacket:
     input_clipping: bool = False  # a sample reached full scale in the last 2 s
     pending_mode: SceneMode | None = None  # asked for, waiting for the next beat
     auto_level: bool = False  # whether the frame was made with the automatic gain on
+    # the low, mid and high bands' meters (frontend/bands.py), dB, as the models hear it
+    band_levels_db: tuple[float, ...] = (SILENT_DB,) * len(BAND_NAMES)
 
     @property
     def shown_category(self) -> int:
@@ -274,6 +277,7 @@ class FrameWorker(QThread):
             else StreamResampler(ring.sample_rate, contract.sample_rate)
         )
         self._input_level = LevelFollower(contract.hop, contract.sample_rate)
+        self._bands = BandMeter(contract.sample_rate, contract.hop)
         self._encoder_input = np.empty(contract.input_shape, dtype=np.float32)
         self._encoder_wake = threading.Event()
         self._encoder_lock = threading.Lock()
@@ -500,6 +504,7 @@ class FrameWorker(QThread):
                 self._tempo.reset()
                 tempo_bpm, tempo_listening = None, True
                 self._input_level.reset()
+                self._bands.reset()
                 last_encode = -np.inf
             settings = self.settings
             now = time.perf_counter()
@@ -523,6 +528,7 @@ class FrameWorker(QThread):
                 samples = self._input_level.process(
                     samples, self.runtime.metadata.music_level_db if settings.auto_level else None
                 )
+                self._bands.process(samples)
                 new_frames = self.rolling.push(samples)
                 if new_frames:
                     onsets = self.rolling.onset()[-min(new_frames, contract.n_frames) :]
@@ -596,6 +602,7 @@ class FrameWorker(QThread):
                     input_clipping=self._input_level.clipping,
                     pending_mode=self._director.pending_mode,
                     auto_level=settings.auto_level,
+                    band_levels_db=tuple(self._bands.levels_db),
                 )
             )
             pending_onset = None

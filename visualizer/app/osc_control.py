@@ -81,6 +81,10 @@ OUTPUT_ADDRESSES = {
     "tempo": "float: the music's tempo in beats per minute, 60-200 (0: no steady beat; 40 Hz)",
     "level": "float: the audio's level as it comes, dBFS (up at once, down over 0.3 s; -120: "
     "silence; 40 Hz), for sound-to-light",
+    "bands": "three floats: the low (below 250 Hz), mid and high (above 2 kHz) bands' "
+    "levels, dB (a full-scale sine in the band: 0; up at once, down over 0.3 s; -120: "
+    "nothing), as the models hear the music (an input after its auto level; 40 Hz), for "
+    "sound-to-light that tells the kick from the hi-hat",
     "beat": "double: the beat's audio time, seconds on this machine's monotonic clock "
     "(Python's time.perf_counter), sent once per beat as soon as it is seen",
 }

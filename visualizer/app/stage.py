@@ -850,6 +850,7 @@ class Stage(QObject):
             valence=float(packet.valence),
             tempo_bpm=None if packet.tempo_bpm is None else float(packet.tempo_bpm),
             level_db=float(packet.input_meter_db),
+            bands_db=[float(level) for level in packet.band_levels_db],
         )
         return state
 
@@ -925,6 +926,7 @@ class Stage(QObject):
         out.send("mood", ("f", state["arousal"]), ("f", state["valence"]))
         out.send("tempo", ("f", state["tempo_bpm"] or 0.0))
         out.send("level", ("f", state["level_db"]))
+        out.send("bands", *(("f", level) for level in state["bands_db"]))
 
     # ----- HTTP -----
     def serve_http(self, port: int) -> bool:
