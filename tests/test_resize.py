@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from visualizer.resize import Filter, centre_crop, resize_planes, resize_rgb8
+from visualizer.resize import Filter, centre_crop, crop_size, resize_planes, resize_rgb8
 
 
 @pytest.mark.parametrize("method", list(Filter))
@@ -61,3 +61,14 @@ def test_centre_crop_cuts_the_overhang_as_the_canvas_fill_does():
     assert np.array_equal(centre_crop(picture, 0.5), picture[:, 2:6])  # tall: the sides
     assert np.array_equal(centre_crop(picture, 1.0), picture)
     assert centre_crop(np.zeros((720, 720, 3)), 16 / 9).shape == (405, 720, 3)
+
+
+def test_a_crop_s_size_keeps_the_short_side_and_the_shape():
+    assert crop_size(1.0, 720) == (720, 720)
+    assert crop_size(16 / 9, 720) == (1280, 720)
+    assert crop_size(4 / 3, 720) == (960, 720)
+    assert crop_size(9 / 16, 720) == (720, 1280)  # a portrait screen
+    assert crop_size(1920 / 1200, 720) == (1152, 720)
+    assert crop_size(1366 / 768, 720) == (1280, 720)  # 1280.6 -> the nearest even
+    assert crop_size(10.0, 720) == (2880, 720)  # a ribbon screen: at most 4:1
+    assert crop_size(0.1, 720) == (720, 2880)

@@ -10,7 +10,8 @@ Two layouts, one function each:
   spline order 1, no antialiasing).
 
 `centre_crop(pixels, aspect)` cuts a picture to another shape as a screen it fills cuts it
-(the app's canvas filling a wide screen, its recordings, `musicscape render --size WxH`).
+(the app's canvas filling a wide screen, its recordings and saved pictures, `musicscape
+render --size WxH`); `crop_size(aspect, short_side)` is the size such a picture is made at.
 
 Torch's `F.interpolate` inside training (GPU augmentation, the judge's input, the
 upscaler's base and its degradation) stays where it is: it runs on tensors on the device,
@@ -69,3 +70,12 @@ def centre_crop(pixels: np.ndarray, aspect: float) -> np.ndarray:
     kept = max(1, round(width / aspect))
     top = (height - kept) // 2
     return pixels[top : top + kept]
+
+
+def crop_size(aspect: float, short_side: int) -> tuple[int, int]:
+    """The width and height of a picture `aspect` times as wide as high: its shorter side
+    `short_side`, the longer in proportion (both even, as 4:2:0 and 4:2:2 video needs; the
+    shape kept within MAX_CROP_ASPECT)."""
+    aspect = min(max(aspect, 1.0 / MAX_CROP_ASPECT), MAX_CROP_ASPECT)
+    long_side = 2 * round(short_side * max(aspect, 1.0 / aspect) / 2)
+    return (long_side, short_side) if aspect >= 1.0 else (short_side, long_side)

@@ -156,3 +156,58 @@ def test_a_picture_the_upscaler_cannot_take_is_named_and_leaves_nothing(qtbot, t
     assert results[0][0] == str(path)
     assert results[0][1].startswith(f"{path}: the picture could not be made (")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_canvas_that_fills_a_wide_screen_saves_the_middle_it_shows(
+    qtbot, make_window, model_dir, beats_file, tmp_path
+):
+    """The canvas alone on a 16:9 window with Fill: P saves 1820 x 1024, the middle of the
+    picture enlarged to 1820 (these test models have no upscaler: a bicubic resize), as
+    the canvas shows it; without Fill, the whole picture, square."""
+    from PyQt6.QtCore import QSize
+    from PyQt6.QtGui import QGuiApplication
+
+    from visualizer.resize import centre_crop
+    from visualizer.upscale import bicubic_resize, to_rgb8
+
+    window = make_window(model_dir)
+    window.show()
+    stage = window.stage
+    stage.record_dir = tmp_path
+    window.detach_canvas(QGuiApplication.primaryScreen())
+    qtbot.waitUntil(window.canvas_window.isFullScreen, timeout=2000)
+    window.canvas_window.showNormal()
+    window.canvas_window.resize(640, 360)
+    qtbot.waitUntil(lambda: window.canvas.size() == QSize(640, 360), timeout=2000)
+    window.set_fill(True)
+    window.play_file(beats_file)
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    assert stage.set_freeze(True)  # the picture P takes is the one compared below
+    results = _collect(stage.picture_saver)
+    path = stage.save_picture()
+    assert stage.picture_label.text() == f"saving {path.name} (1820×1024)"
+    qtbot.waitUntil(lambda: len(results) == 1, timeout=TIMEOUT_MS)
+    assert results[0] == (str(path), "")
+    expected = centre_crop(bicubic_resize(to_rgb8(stage.shown_packet.picture), 1820), 1820 / 1024)
+    np.testing.assert_array_equal(_read(path), expected)
+    window.set_fill(False)
+    square = stage.save_picture()
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=TIMEOUT_MS)
+    assert _read(square).shape == (PICTURE_SIZE, PICTURE_SIZE, 3)
+
+
+def test_the_enlarger_makes_the_middle_at_a_shape(tmp_path, qapp):
+    from visualizer.app.picture_saver import PictureEnlarger
+    from visualizer.app.qt_resize import smooth_resize_rgb8
+    from visualizer.bundled import assets_dir
+    from visualizer.resize import centre_crop
+    from visualizer.upscale import load_upscaler
+
+    picture = np.random.default_rng(4).uniform(-1, 1, (3, 32, 32)).astype(np.float32)
+    bundled = assets_dir() / "models"
+    upscaler = load_upscaler(bundled, final_resize=smooth_resize_rgb8)
+    wide = PictureEnlarger().enlarge(picture, bundled, 256, aspect=16 / 9)
+    assert wide.shape == (256, 456, 3) and wide.flags.c_contiguous
+    np.testing.assert_array_equal(wide, centre_crop(upscaler.upscale(picture, 456), 456 / 256))
+    tall = PictureEnlarger().enlarge(picture, bundled, 256, aspect=9 / 16)
+    assert tall.shape == (456, 256, 3)

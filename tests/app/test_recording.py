@@ -23,7 +23,6 @@ from visualizer.app.recorder import (
     Recorder,
     RecordingProgress,
     SoundConverter,
-    recording_size,
 )
 from visualizer.app.sample_ring import SampleRing
 from visualizer.app.stage import RECORD_SIZE
@@ -106,17 +105,6 @@ def test_recorder_keeps_a_constant_rate_and_places_audio_by_time(tmp_path):
     assert reds == [0, 1, 2, 2, 2, 3, 5]
     level = lambda a, b: float(np.abs(audio[int(a * rate) : int(b * rate)]).mean())  # noqa: E731
     assert level(0.1, 0.4) > 0.2 and level(0.6, 0.9) < 0.01 and level(1.1, 1.4) > 0.2
-
-
-def test_a_recording_s_size_follows_the_shape_the_canvas_shows():
-    assert recording_size(1.0, 720) == (720, 720)
-    assert recording_size(16 / 9, 720) == (1280, 720)
-    assert recording_size(4 / 3, 720) == (960, 720)
-    assert recording_size(9 / 16, 720) == (720, 1280)  # a portrait screen
-    assert recording_size(1920 / 1200, 720) == (1152, 720)
-    assert recording_size(1366 / 768, 720) == (1280, 720)  # 1280.6 -> the nearest even
-    assert recording_size(10.0, 720) == (2880, 720)  # a ribbon screen: at most 4:1
-    assert recording_size(0.1, 720) == (720, 2880)
 
 
 def test_the_recorder_writes_the_middle_of_each_frame_at_its_shape(tmp_path):

@@ -5,8 +5,10 @@ never changed after they are shown); a short-lived thread encodes and writes it,
 a ".part" name that is then renamed, so a file under the final name is always whole. The
 result comes back by the `saved` signal, queued to the thread the saver lives in.
 
-`save_enlarged` saves the scene at PICTURE_SIZE whatever size the live output runs at (a
-busy machine may show 128 px): the thread enlarges the generator's own picture with the
+`save_enlarged` saves the scene at PICTURE_SIZE (its shorter side: a canvas that fills a
+wide screen is saved as it shows the picture, its middle) whatever size the live output
+runs at (a busy machine may show 128 px): the thread enlarges the generator's own picture
+with the
 model directory's learned upscaler (`PictureEnlarger`, loaded on the first picture, its
 output taken to the size by Qt's smooth scaling; a bicubic resize where the folder has none
 or a bad one) and dims it as the canvas was dimmed.
@@ -24,13 +26,14 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from visualizer.model_files import ModelFileError
 from visualizer.output_files import unused_path
+from visualizer.resize import centre_crop, crop_size
 from visualizer.upscale import Upscaler, load_upscaler
 
 from .output_level import dim
 from .qt_resize import smooth_resize_rgb8
 
 PICTURE_SUFFIX = ".png"
-PICTURE_SIZE = 1024  # pixels: a saved picture's side
+PICTURE_SIZE = 1024  # pixels: a saved picture's side (its shorter side when it is not square)
 
 
 def picture_path(directory: Path, when: datetime, taken: set[Path]) -> Path:
@@ -73,8 +76,12 @@ class PictureEnlarger:
         self._lock = threading.Lock()
         self._loaded: tuple[Path, Upscaler] | None = None
 
-    def enlarge(self, picture: np.ndarray, model_dir: Path, size: int) -> np.ndarray:
-        """float [3, S, S] in [-1, 1] -> uint8 [size, size, 3] RGB."""
+    def enlarge(
+        self, picture: np.ndarray, model_dir: Path, size: int, aspect: float = 1.0
+    ) -> np.ndarray:
+        """float [3, S, S] in [-1, 1] -> uint8 RGB, [size, size, 3], or for another `aspect`
+        (a width by a height) its middle, `size` on the shorter side (`crop_size`)."""
+        width, height = crop_size(aspect, size)
         with self._lock:
             if self._loaded is None or self._loaded[0] != model_dir:
                 try:
@@ -82,7 +89,8 @@ class PictureEnlarger:
                 except ModelFileError:  # the live picture names it; a picture is still saved
                     upscaler = Upscaler()
                 self._loaded = (model_dir, upscaler)
-            return self._loaded[1].upscale(picture, size)
+            square = self._loaded[1].upscale(picture, max(width, height))
+        return np.ascontiguousarray(centre_crop(square, width / height))
 
 
 class PictureSaver(QObject):
@@ -104,14 +112,21 @@ class PictureSaver(QObject):
         return self._start(lambda: pixels, directory)
 
     def save_enlarged(
-        self, picture: np.ndarray, model_dir: Path, gain: float, directory: Path
+        self,
+        picture: np.ndarray,
+        model_dir: Path,
+        gain: float,
+        directory: Path,
+        aspect: float = 1.0,
     ) -> Path:
         """Save the generator's `picture` (float [3, S, S]) enlarged to PICTURE_SIZE by
-        `model_dir`'s upscaler, every value times `gain` (the output level)."""
+        `model_dir`'s upscaler (its middle at `aspect`, a width by a height, PICTURE_SIZE on
+        the shorter side), every value times `gain` (the output level)."""
         if picture.ndim != 3 or picture.shape[0] != 3:
             raise ValueError(f"expected a picture [3, S, S], got {picture.shape}")
         return self._start(
-            lambda: dim(self.enlarger.enlarge(picture, model_dir, PICTURE_SIZE), gain), directory
+            lambda: dim(self.enlarger.enlarge(picture, model_dir, PICTURE_SIZE, aspect), gain),
+            directory,
         )
 
     def _start(self, make_pixels, directory: Path) -> Path:

@@ -4,7 +4,7 @@ The GUI thread only hands over references: each frame it shows (with its display
 each new stretch of the sound as heard (a file's as its output plays it, an input's as
 captured; with its rate and the time of its last sample), both on the one monotonic clock.
 An encoder thread turns them into a constant-rate video of the shape the canvas shows them
-in (a wide screen's fill crops the square picture: `centre_crop`, `recording_size`) with
+in (a wide screen's fill crops the square picture: `centre_crop`) with
 `VideoFileWriter` (H.264, or
 Apple ProRes 422 for VJ software, + AAC at 48 kHz stereo, whatever the source:
 `SoundConverter`): frame slot i covers
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from visualizer.frontend import StreamResampler
-from visualizer.resize import MAX_CROP_ASPECT, centre_crop
+from visualizer.resize import centre_crop
 from visualizer.video_file import FRAGMENT_SECONDS, H264, VideoFileWriter
 
 RESYNC_SECONDS = 0.02  # audio further than this from its place is moved there
@@ -37,15 +37,6 @@ RATE_AFTER_SECONDS = 2 * FRAGMENT_SECONDS  # the file's rate (and so the disk's 
 # told once it holds this much: two whole fragments
 RECORD_AUDIO_RATE = 48_000  # every source's sound is converted to this, in stereo
 RECORD_CHANNELS = 2
-
-
-def recording_size(aspect: float, short_side: int) -> tuple[int, int]:
-    """The width and height of a recording of a picture shown `aspect` times as wide as
-    high: its shorter side `short_side`, the longer in proportion (both even, as 4:2:0
-    and 4:2:2 video needs; the shape kept within MAX_CROP_ASPECT)."""
-    aspect = min(max(aspect, 1.0 / MAX_CROP_ASPECT), MAX_CROP_ASPECT)
-    long_side = 2 * round(short_side * max(aspect, 1.0 / aspect) / 2)
-    return (long_side, short_side) if aspect >= 1.0 else (short_side, long_side)
 
 
 class SoundConverter:

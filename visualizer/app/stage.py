@@ -32,6 +32,7 @@ from PyQt6.QtWidgets import (
 )
 
 from visualizer.output_files import unused_path
+from visualizer.resize import centre_crop, crop_size
 from visualizer.video_file import VIDEO_CODECS, VideoFileError
 
 from .audio_sources import CaptureSource, FilePlayback
@@ -59,7 +60,7 @@ from .osc_query import Announcement, OscQueryServer, OscQueryUnavailable
 from .output_level import MAX_FADE_SECONDS, OutputLevel, dim
 from .picture_saver import PICTURE_SIZE, PictureSaver
 from .presets import slot_number
-from .recorder import Recorder, RecordingProgress, RecordingSummary, recording_size
+from .recorder import Recorder, RecordingProgress, RecordingSummary
 from .remote_arguments import (
     category_value,
     corner_nudge_value,
@@ -515,24 +516,26 @@ class Stage(QObject):
 
     # ----- saved pictures -----
     def save_picture(self) -> Path | None:
-        """Save the picture the canvas shows (master and blackout included) as a PNG in
-        record_dir, enlarged to PICTURE_SIZE from the generator's own picture, off the GUI
-        thread (P, the button, OSC); the panel says where, or why not."""
+        """Save the picture the canvas shows (master and blackout included; the middle of it
+        where the canvas fills a wide screen) as a PNG in record_dir, enlarged to
+        PICTURE_SIZE (the shorter side) from the generator's own picture, off the GUI thread
+        (P, the button, OSC); the panel says where, or why not."""
         packet, runtime = self.shown_packet, self.window.runtime
         if packet is None or self.window.canvas.current_pixels() is None:
             self.picture_label.setText("No picture yet: nothing has been shown")
             return None
         gain = self.level.gain(time.perf_counter())
+        aspect = self.window.canvas.shown_aspect()
         if packet.picture is None or runtime is None:
-            shown = self.window.canvas.current_pixels()
+            shown = np.ascontiguousarray(centre_crop(self.window.canvas.current_pixels(), aspect))
             path = self.picture_saver.save(shown, self.record_dir)
-            size = shown.shape[0]
+            height, width = shown.shape[:2]
         else:
             path = self.picture_saver.save_enlarged(
-                packet.picture, runtime.model_dir, gain, self.record_dir
+                packet.picture, runtime.model_dir, gain, self.record_dir, aspect
             )
-            size = PICTURE_SIZE
-        self.picture_label.setText(f"saving {path.name} ({size}×{size})")
+            width, height = crop_size(aspect, PICTURE_SIZE)
+        self.picture_label.setText(f"saving {path.name} ({width}×{height})")
         return path
 
     def _show_saved_picture(self, path: str, error: str) -> None:
@@ -558,7 +561,7 @@ class Stage(QObject):
         suffix = VIDEO_CODECS[codec].suffixes[0]
         path = unused_path(self.record_dir, stem, suffix, self._recording_paths)
         shape = window.canvas.shown_aspect() if aspect is None else aspect
-        width, height = recording_size(shape, RECORD_SIZE)
+        width, height = crop_size(shape, RECORD_SIZE)
         try:
             self.recorder = Recorder(
                 path, width, height, window.worker_settings.fps, time.perf_counter(), codec=codec
