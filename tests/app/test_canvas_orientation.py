@@ -187,6 +187,11 @@ def test_m_the_canvas_box_and_the_remotes_turn_it_and_it_is_remembered(
     assert window.stage.state()["mirror"] is False
     assert window.stage.control_values()["mirror"] == 0.0
     assert "mirror the canvas" in window.help_overlay.text()
+    assert window.stage.attempt("fill", ()) is None  # OSC /musicscape/fill: toggles it
+    assert not window.canvas.fill and not window.panel.fill.isChecked()
+    assert window.stage.state()["fill"] is False and window.stage.control_values()["fill"] == 0.0
+    assert window.stage.attempt("fill", (1,)) is None
+    assert window.canvas.fill and window.stage.control_values()["fill"] == 1.0
     window.close()
     again = make_window(model_dir)
     assert again.canvas.orientation == CanvasOrientation(270, False)

@@ -42,6 +42,8 @@ INPUT_ADDRESSES = {
     "test_card": "0 / 1, none toggles: the test card in place of the scene on the canvas, for "
     "setting up a projector or screen",
     "mirror": "0 / 1, none toggles: the canvas mirrored left and right (rear projection)",
+    "fill": "0 / 1, none toggles: the canvas filled with the scene, its overhang cut off "
+    "(recordings and saved pictures take the same middle), instead of black bars",
     "corner": "int 1-4 and two floats 0-1: put that corner of the canvas's picture (1: top "
     "left, then clockwise) at x, y on its screen (shares of its width and height), keystone "
     "for a projector; 0: every corner back to the screen's",
@@ -98,6 +100,7 @@ SWITCHES = (
     "titles",
     "test_card",
     "mirror",
+    "fill",
     "remember_scenes",
     "link",
     "midi_clock",

@@ -296,6 +296,8 @@ class Stage(QObject):
             window.set_test_card(switch_value(args, window.canvas.test_card))
         elif action == "mirror":
             window.set_mirrored(switch_value(args, window.canvas.orientation.mirrored))
+        elif action == "fill":
+            window.set_fill(switch_value(args, window.canvas.fill))
         elif action == "corner":
             placed = corner_value(args, len(CORNER_NAMES))
             pin = CornerPin() if placed is None else window.canvas.corner_pin.moved(*placed)
@@ -815,6 +817,7 @@ class Stage(QObject):
             "titles": settings.title_cards,
             "test_card": window.canvas.test_card,
             "mirror": window.canvas.orientation.mirrored,
+            "fill": window.canvas.fill,
             "corners": [list(corner) for corner in window.canvas.corner_pin.corners],
             "pinning": None if window.canvas.pinning is None else window.canvas.pinning + 1,
             "frames_per_second": window.stats.fps(time.perf_counter()),
@@ -883,6 +886,7 @@ class Stage(QObject):
             "titles": settings.title_cards,
             "test_card": window.canvas.test_card,
             "mirror": window.canvas.orientation.mirrored,
+            "fill": window.canvas.fill,
             "remember_scenes": settings.remember_track_scenes,
             "link": self.beats.link_session is not None,
             "midi_clock": self.beats.following_midi_clock,
