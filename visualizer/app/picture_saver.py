@@ -8,10 +8,9 @@ result comes back by the `saved` signal, queued to the thread the saver lives in
 `save_enlarged` saves the scene at PICTURE_SIZE (its shorter side: a canvas that fills a
 wide screen is saved as it shows the picture, its middle) whatever size the live output
 runs at (a busy machine may show 128 px): the thread enlarges the generator's own picture
-with the
-model directory's learned upscaler (`PictureEnlarger`, loaded on the first picture, its
-output taken to the size by Qt's smooth scaling; a bicubic resize where the folder has none
-or a bad one) and dims it as the canvas was dimmed.
+with the model directory's learned upscaler (`PictureEnlarger`, loaded on the first
+picture, its output taken to the size by Qt's smooth scaling; a bicubic resize where the
+folder has none or a bad one) and dims it as the canvas was dimmed.
 """
 
 from __future__ import annotations

@@ -4,9 +4,8 @@ The GUI thread only hands over references: each frame it shows (with its display
 each new stretch of the sound as heard (a file's as its output plays it, an input's as
 captured; with its rate and the time of its last sample), both on the one monotonic clock.
 An encoder thread turns them into a constant-rate video of the shape the canvas shows them
-in (a wide screen's fill crops the square picture: `centre_crop`) with
-`VideoFileWriter` (H.264, or
-Apple ProRes 422 for VJ software, + AAC at 48 kHz stereo, whatever the source:
+in (a wide screen's fill crops the square picture: `centre_crop`) with `VideoFileWriter`
+(H.264, or Apple ProRes 422 for VJ software, + AAC at 48 kHz stereo, whatever the source:
 `SoundConverter`): frame slot i covers
 [start + i/fps, start + (i+1)/fps); a slot the display skipped repeats the frame before it,
 a second frame in one slot is left out, and audio is placed by its time (a gap, such as a
