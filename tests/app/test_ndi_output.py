@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 import pytest
+from PyQt6.QtCore import QSize
+from PyQt6.QtGui import QGuiApplication
 
 from visualizer.app.frame_worker import WorkerSettings
 
@@ -99,6 +101,20 @@ def test_the_picture_is_received_over_ndi(qtbot, ndi, make_window, model_dir, be
             if picture[..., :3].mean() > 8:
                 break
         assert picture[..., :3].mean() > 8 and picture[..., :3].std() > 2  # a scene
+        # The canvas alone on a 16:9 window, filling it: NDI sends the middle it shows.
+        window.show()
+        window.detach_canvas(QGuiApplication.primaryScreen())
+        qtbot.waitUntil(window.canvas_window.isFullScreen, timeout=2000)
+        window.canvas_window.showNormal()
+        window.canvas_window.resize(640, 360)
+        qtbot.waitUntil(lambda: window.canvas.size() == QSize(640, 360), timeout=2000)
+        stage.perform("fill", (1,))
+        qtbot.waitUntil(lambda: stage.ndi_label.text() == f"sending '{name}', 96×54", timeout=5000)
+        for _ in range(30):  # frames already on their way may still be square
+            wide = receiver.next_frame(qtbot)
+            if wide.shape == (54, 96, 4):
+                break
+        assert wide.shape == (54, 96, 4)
     finally:
         receiver.close()
     stage.perform("ndi", (0,))

@@ -222,6 +222,7 @@ class Stage(QObject):
         form.addRow("", self.midi_label)  # a row spanning both columns is not given the
         # height its wrapped lines need
         self.ndi: NdiOutput | None = None
+        self._ndi_shape: tuple[int, int] | None = None  # (height, width) the NDI row names
         self.ndi_button = QPushButton("NDI out (Shift+N)")
         self.ndi_button.setCheckable(True)
         self.ndi_button.clicked.connect(lambda: self.perform("ndi"))
@@ -782,8 +783,11 @@ class Stage(QObject):
         return image
 
     def _send_ndi(self, image: np.ndarray) -> None:
+        """The frame as the canvas shows it (its middle where the canvas fills a wide
+        screen), at the scene's own resolution; the NDI row names the size as it changes."""
         ndi = self.ndi
-        first = ndi.full_name is None
+        image = centre_crop(image, self.window.canvas.shown_aspect())
+        first = ndi.full_name is None or image.shape[:2] != self._ndi_shape
         try:
             sent = ndi.send(image)
         except NdiUnavailable as error:
@@ -797,6 +801,7 @@ class Stage(QObject):
             )
         elif first:
             height, width, _ = image.shape
+            self._ndi_shape = (height, width)
             self.ndi_label.setText(f"sending '{ndi.full_name}', {width}×{height}")
 
     def state(self) -> dict:
