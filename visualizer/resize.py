@@ -10,7 +10,7 @@ Two layouts, one function each:
   spline order 1, no antialiasing).
 
 `centre_crop(pixels, aspect)` cuts a picture to another shape as a screen it fills cuts it
-(the app's canvas filling a wide screen, its recordings and saved pictures, `musicscape
+(the app's canvas filling a wide screen, its recordings, saved pictures and NDI, `musicscape
 render --size WxH`); `crop_size(aspect, short_side)` is the size such a picture is made at.
 
 Torch's `F.interpolate` inside training (GPU augmentation, the judge's input, the

@@ -43,7 +43,7 @@ INPUT_ADDRESSES = {
     "setting up a projector or screen",
     "mirror": "0 / 1, none toggles: the canvas mirrored left and right (rear projection)",
     "fill": "0 / 1, none toggles: the canvas filled with the scene, its overhang cut off "
-    "(recordings and saved pictures take the same middle), instead of black bars",
+    "(recordings, saved pictures and NDI take the same middle), instead of black bars",
     "corner": "int 1-4 and two floats 0-1: put that corner of the canvas's picture (1: top "
     "left, then clockwise) at x, y on its screen (shares of its width and height), keystone "
     "for a projector; 0: every corner back to the screen's",
