@@ -238,6 +238,19 @@ def make_window(qtbot, settings, empty_demo_dir):
         window.shutdown()
 
 
+def canvas_alone_on_a_window(qtbot, window, width: int, height: int) -> None:
+    """The window's canvas alone in its own window of `width` x `height` (as on a second
+    screen of that shape; the offscreen screen is square)."""
+    from PyQt6.QtCore import QSize
+    from PyQt6.QtGui import QGuiApplication
+
+    window.detach_canvas(QGuiApplication.primaryScreen())
+    qtbot.waitUntil(window.canvas_window.isFullScreen, timeout=2000)
+    window.canvas_window.showNormal()
+    window.canvas_window.resize(width, height)
+    qtbot.waitUntil(lambda: window.canvas.size() == QSize(width, height), timeout=2000)
+
+
 @pytest.fixture
 def bus_address():
     """A private D-Bus session bus (dbus-daemon) for the test; its address."""

@@ -24,6 +24,8 @@ from visualizer.app.osc_control import INPUT_ADDRESSES
 from visualizer.app.remote_page import REMOTE_PAGE
 from visualizer.app.scene_director import AUTO, HOLD, SceneMode
 
+from .conftest import canvas_alone_on_a_window
+
 TIMEOUT_MS = 15_000
 
 
@@ -252,6 +254,12 @@ def test_the_picture_that_goes_out_is_served_as_a_png(qtbot, remote, beats_file)
     qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 2, timeout=TIMEOUT_MS)
     status, png = ask_bytes(qtbot, requests, window, "/musicscape/picture.png")
     assert not np.asarray(Image.open(io.BytesIO(png))).any()  # what goes out: black
+    # the canvas alone on a 16:9 window, filling it: the middle it shows
+    canvas_alone_on_a_window(qtbot, window, 640, 360)
+    window.stage.perform("fill", (1,))
+    status, png = ask_bytes(qtbot, requests, window, "/musicscape/picture.png")
+    height, width, _ = np.asarray(Image.open(io.BytesIO(png))).shape
+    assert status == 200 and width >= 64 and height == round(width * 9 / 16)
 
 
 def ask_bytes(qtbot, requests, window, path: str) -> tuple[int, bytes]:

@@ -15,10 +15,10 @@ import time
 
 import numpy as np
 import pytest
-from PyQt6.QtCore import QSize
-from PyQt6.QtGui import QGuiApplication
 
 from visualizer.app.frame_worker import WorkerSettings
+
+from .conftest import canvas_alone_on_a_window
 
 TIMEOUT_S = 20.0
 
@@ -103,11 +103,7 @@ def test_the_picture_is_received_over_ndi(qtbot, ndi, make_window, model_dir, be
         assert picture[..., :3].mean() > 8 and picture[..., :3].std() > 2  # a scene
         # The canvas alone on a 16:9 window, filling it: NDI sends the middle it shows.
         window.show()
-        window.detach_canvas(QGuiApplication.primaryScreen())
-        qtbot.waitUntil(window.canvas_window.isFullScreen, timeout=2000)
-        window.canvas_window.showNormal()
-        window.canvas_window.resize(640, 360)
-        qtbot.waitUntil(lambda: window.canvas.size() == QSize(640, 360), timeout=2000)
+        canvas_alone_on_a_window(qtbot, window, 640, 360)
         stage.perform("fill", (1,))
         qtbot.waitUntil(lambda: stage.ndi_label.text() == f"sending '{name}', 96×54", timeout=5000)
         for _ in range(30):  # frames already on their way may still be square

@@ -13,6 +13,8 @@ from PyQt6.QtCore import Qt
 
 from visualizer.app.picture_saver import PICTURE_SIZE, PictureSaver, picture_path
 
+from .conftest import canvas_alone_on_a_window
+
 TIMEOUT_MS = 15_000
 NAME = re.compile(r"musicscape-\d{8}-\d{6}-\d{3}(-\d+)?\.png")
 
@@ -164,9 +166,6 @@ def test_a_canvas_that_fills_a_wide_screen_saves_the_middle_it_shows(
     """The canvas alone on a 16:9 window with Fill: P saves 1820 x 1024, the middle of the
     picture enlarged to 1820 (these test models have no upscaler: a bicubic resize), as
     the canvas shows it; without Fill, the whole picture, square."""
-    from PyQt6.QtCore import QSize
-    from PyQt6.QtGui import QGuiApplication
-
     from visualizer.resize import centre_crop
     from visualizer.upscale import bicubic_resize, to_rgb8
 
@@ -174,11 +173,7 @@ def test_a_canvas_that_fills_a_wide_screen_saves_the_middle_it_shows(
     window.show()
     stage = window.stage
     stage.record_dir = tmp_path
-    window.detach_canvas(QGuiApplication.primaryScreen())
-    qtbot.waitUntil(window.canvas_window.isFullScreen, timeout=2000)
-    window.canvas_window.showNormal()
-    window.canvas_window.resize(640, 360)
-    qtbot.waitUntil(lambda: window.canvas.size() == QSize(640, 360), timeout=2000)
+    canvas_alone_on_a_window(qtbot, window, 640, 360)
     window.set_fill(True)
     window.play_file(beats_file)
     qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)

@@ -14,8 +14,7 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
-from PyQt6.QtCore import QSize, Qt
-from PyQt6.QtGui import QGuiApplication
+from PyQt6.QtCore import Qt
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
 from visualizer.app.recorder import (
@@ -27,6 +26,8 @@ from visualizer.app.recorder import (
 from visualizer.app.sample_ring import SampleRing
 from visualizer.app.stage import RECORD_SIZE
 from visualizer.video_file import FRAGMENT_SECONDS, H264, PRORES, VideoFileWriter
+
+from .conftest import canvas_alone_on_a_window
 
 RATE = 22_050
 TIMEOUT_MS = 15_000
@@ -253,12 +254,7 @@ def test_a_canvas_that_fills_a_wide_screen_is_recorded_wide_as_it_shows(
     window = make_window(model_dir)
     window.show()
     window.stage.record_dir = tmp_path
-    window.detach_canvas(QGuiApplication.primaryScreen())
-    canvas_window = window.canvas_window
-    qtbot.waitUntil(canvas_window.isFullScreen, timeout=2000)
-    canvas_window.showNormal()
-    canvas_window.resize(640, 360)
-    qtbot.waitUntil(lambda: window.canvas.size() == QSize(640, 360), timeout=2000)
+    canvas_alone_on_a_window(qtbot, window, 640, 360)
     window.set_fill(True)
     window.play_file(beats_file)
     qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)

@@ -964,8 +964,9 @@ class Stage(QObject):
             pixels = self.window.canvas.current_pixels()
             if pixels is None:
                 request.reply(503, {"error": "no picture yet"})
-            else:
-                request.reply(200, {"pixels": pixels})
+            else:  # as it goes out: its middle where the canvas fills a wide screen
+                shown = centre_crop(pixels, self.window.canvas.shown_aspect())
+                request.reply(200, {"pixels": np.ascontiguousarray(shown)})
             return
         try:
             refusal, status = self.perform(request.action, request.args), 409
