@@ -135,6 +135,9 @@ class VideoFileWriter:
                 video.options |= {"g": str(max(1, round(FRAGMENT_SECONDS * float(self.fps))))}
         else:
             video.options = {"profile": PRORES_PROFILE}
+            # FFmpeg's prores encodes several frames at once on threads of its own (1280 x
+            # 720 beside a busy app on 2 cores: 53 fps against 38 on one thread)
+            video.codec_context.thread_type = "AUTO"
         self._video = video
         self.width, self.height = width, height
         self.audio_rate = int(audio_rate)
