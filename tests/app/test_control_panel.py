@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from PyQt6.QtCore import QRect, Qt
 from PyQt6.QtWidgets import QApplication
 
-from visualizer.app.control_panel import ControlPanel, describe_level, describe_tempo
+from visualizer.app.control_panel import (
+    ControlPanel,
+    describe_bands,
+    describe_level,
+    describe_tempo,
+)
 from visualizer.app.frame_worker import FramePacket
 from visualizer.app.scene_director import HOLD, SceneMode
 from visualizer.app.spectrogram_image import SpectrogramImage
@@ -130,6 +137,18 @@ def test_the_level_row_is_written_at_most_four_times_a_second(qtbot):
     assert panel.level_label.text() == "-30 dBFS, +13 dB auto level"
     panel.show_frame(_packet(0, 0, -20.0, 3.0, produced_time=10.25), CATEGORIES, True, True)
     assert panel.level_label.text() == "-20 dBFS, +3 dB auto level"
+
+
+def test_the_bands_row_reads_each_band_in_whole_db_or_a_dash_when_silent(qtbot):
+    assert describe_bands((-12.4, -20.6, -35.0)) == "low -12 · mid -21 · high -35 dB"
+    assert describe_bands((-6.0, -70.0, -120.0)) == "low -6 · mid – · high – dB"
+    panel = ControlPanel()
+    qtbot.addWidget(panel)
+    panel.set_categories(CATEGORIES)
+    packet = dataclasses.replace(_packet(0, 0, produced_time=5.0), band_levels_db=(-9, -30, -41))
+    panel.show_frame(packet, CATEGORIES, True, True)
+    assert panel.bands_label.text() == "low -9 · mid -30 · high -41 dB"
+    assert panel.bands_label in panel.now_labels()
 
 
 def test_the_tempo_reads_in_whole_bpm_or_says_there_is_no_beat():

@@ -24,6 +24,7 @@ from PyQt6.QtWidgets import (
 )
 
 from visualizer.feel import MAX_FEEL_STRENGTH, describe_feel
+from visualizer.frontend.bands import BAND_NAMES
 from visualizer.frontend.level import GATE_DB
 from visualizer.scene_memory import MAX_APP_SECONDS
 
@@ -67,6 +68,16 @@ def describe_level(
     else:
         text = f"{text}, {round(gain_db):+d} dB auto level"
     return f"{text}; clipping: turn the input down" if clipping else text
+
+
+def describe_bands(levels_db: tuple[float, ...]) -> str:
+    """The Bands row: the low, mid and high meters as OSC's /musicscape/bands sends them,
+    "low -12 · mid -20 · high -35 dB"; a band below GATE_DB reads "–"."""
+    shown = [
+        f"{name} {round(level)}" if level > GATE_DB else f"{name} –"
+        for name, level in zip(BAND_NAMES, levels_db, strict=True)
+    ]
+    return " · ".join(shown) + " dB"
 
 
 def describe_tempo(
@@ -129,6 +140,7 @@ class ControlPanel(QWidget):
         self.source_label = QLabel("-")
         self.device_label = QLabel("-")
         self.level_label = QLabel("-")
+        self.bands_label = QLabel("-")
         self._level_written_at = float("-inf")
         self.provider_label = QLabel("-")
         self.fps_label = QLabel("-")
@@ -146,6 +158,7 @@ class ControlPanel(QWidget):
         form.addRow("Source", self.source_label)
         form.addRow("Device", self.device_label)
         form.addRow("Level", self.level_label)
+        form.addRow("Bands", self.bands_label)
         form.addRow("Runs on", self.provider_label)
         form.addRow("Frames", self.fps_label)
         form.addRow("Picture", self.picture_label)
@@ -377,6 +390,7 @@ class ControlPanel(QWidget):
             self.source_label,
             self.device_label,
             self.level_label,
+            self.bands_label,
             self.provider_label,
             self.fps_label,
             self.picture_label,
@@ -400,7 +414,7 @@ class ControlPanel(QWidget):
     ) -> None:
         """What a shown frame was made of: the category bars, the picture's size and how it
         was enlarged, the scene mode, the feel and the audio's level (labels set only when
-        their text changes, the level at most every LEVEL_LABEL_SECONDS)."""
+        their text changes, the level and its bands at most every LEVEL_LABEL_SECONDS)."""
         self.set_probabilities(packet.probabilities)
         if packet.produced_time - self._level_written_at >= LEVEL_LABEL_SECONDS:
             self._level_written_at = packet.produced_time
@@ -415,6 +429,9 @@ class ControlPanel(QWidget):
             )
             if self.level_label.text() != level:
                 self.level_label.setText(level)
+            bands = describe_bands(packet.band_levels_db)
+            if self.bands_label.text() != bands:
+                self.bands_label.setText(bands)
         picture = f"{packet.output_size} px ({packet.upscaling})"
         if self.picture_label.text() != picture:
             self.picture_label.setText(picture)
