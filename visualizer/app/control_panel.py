@@ -329,6 +329,10 @@ class ControlPanel(QWidget):
         box = QGroupBox("Canvas")
         form = QFormLayout(box)
         self.fill = QCheckBox("Fill the screen, edges cropped (F)")
+        self.fill.setToolTip(
+            "The scene covers the canvas, its overhang cut off, instead of black bars; "
+            "recordings, saved pictures and NDI take the same middle, in the canvas's shape"
+        )
         self.fill.toggled.connect(self.fill_changed.emit)
         form.addRow(self.fill)
         self.mirrored = QCheckBox("Mirror left and right (M): rear projection")
