@@ -23,7 +23,14 @@ from visualizer.app.audio_sources import (
     list_inputs,
 )
 
-from .conftest import RATE, pulse_clients_use, reinitialise_portaudio, start_pulse_daemon
+from .conftest import (
+    RATE,
+    beats_signal,
+    pulse_clients_use,
+    reinitialise_portaudio,
+    start_pulse_daemon,
+    write_ogg,
+)
 
 AUDIO_TIMEOUT_MS = 15_000
 MONITOR = "PulseAudio: monitor of musicscape_test"
@@ -168,8 +175,8 @@ def test_a_file_started_while_pulseaudio_is_down_moves_to_it_once_it_is_up(
         lambda: (
             window.faults.get("source")
             == (
-                f"No output device: '{beats_file.name}' plays silently in real time and moves to "
-                "the output device once one appears."
+                "No output device: files play silently in real time and move to the output "
+                "device once one appears."
             )
         ),
         timeout=AUDIO_TIMEOUT_MS,
@@ -245,3 +252,22 @@ def test_refresh_lists_the_inputs_of_a_sound_server_started_after_the_app(
         timeout=AUDIO_TIMEOUT_MS,
     )
     assert window.settings.source_kind == SOURCE_FILE
+
+
+def test_a_list_on_the_silent_clock_says_so_once_not_at_every_file(
+    qtbot, pulse, make_window, model_dir, tmp_path, show_log
+):
+    """No sound server: a list of files plays on the silent clock. Its fault line stays as
+    the next file starts (it had been cleared and said again for each, two lines in the
+    show's log per track of a long show)."""
+    clips = [write_ogg(tmp_path / f"clip{index}.ogg", beats_signal(1.5)) for index in (1, 2)]
+    window = make_window(model_dir, use_output_device=True, show_log=show_log)
+    assert window.sources.play_paths([str(clip) for clip in clips])
+    silent = "No output device: files play silently in real time and move to the output device"
+    qtbot.waitUntil(lambda: window.faults.get("source", "").startswith(silent), timeout=5000)
+    qtbot.waitUntil(lambda: window.source.path == clips[1], timeout=AUDIO_TIMEOUT_MS)
+    qtbot.wait(1000)  # the watchdog has looked at the second file
+    assert window.faults["source"].startswith(silent)
+    logged = show_log.path.read_text()
+    after = logged[logged.index(f"fault (source): {silent}") :]
+    assert after.count("fault (source)") == 1 and f"playing {clips[1]}" in after

@@ -208,9 +208,9 @@ class DeviceWatchdog:
             if sound_server_answers():
                 self.survey_devices(lambda survey, _: self.take_output(playback, survey))
         window.set_fault(
-            "source",
-            f"{SILENT_CLOCK_FAULT}: '{playback.path.name}' plays silently in real time and "
-            "moves to the output device once one appears.",
+            "source",  # one line for every file of a list that plays on the silent clock
+            f"{SILENT_CLOCK_FAULT}: files play silently in real time and move to the output "
+            "device once one appears.",
         )
 
     def take_output(self, playback: FilePlayback, survey: DeviceSurvey) -> None:

@@ -33,6 +33,7 @@ from .audio_sources import (
     list_inputs,
     list_outputs,
 )
+from .device_watchdog import SILENT_CLOCK_FAULT
 from .frame_worker import ResetAudio, SetAutoLevel
 from .playlist import Playlist, PlaylistError
 from .sample_ring import SampleRing
@@ -264,7 +265,9 @@ class SourceSwitcher:
             return False
         self.source = source
         window.watchdog.source_started(window.link.ring.blocks)
-        window.set_fault("source", None)
+        silent_still = isinstance(source, FilePlayback) and source.on_silent_clock
+        if not (silent_still and window.faults.get("source", "").startswith(SILENT_CLOCK_FAULT)):
+            window.set_fault("source", None)  # the silent clock's line stays for the next file
         self.panel.source_label.setText(source.description)
         if isinstance(source, FilePlayback):
             self.show_output(source)
