@@ -83,6 +83,7 @@ def test_bench_without_onnxruntime_times_the_front_end_and_names_the_extra(tmp_p
     report = json.loads(out.read_text())
     assert set(report["stages"]) == {
         "auto_level_frame",
+        "band_meter_frame",
         "stft_push_512",
         "stft_window_read",
         "stft_offline_16s",
