@@ -338,8 +338,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def aspect_ratio(text: str) -> float:
-    """`--record-aspect`: "16:9" or a number, a width by a height within the recorder's
-    MAX_CROP_ASPECT either way."""
+    """`--record-aspect`: "16:9" or a number, a width by a height within MAX_CROP_ASPECT
+    either way (the crop's limit, `visualizer.resize`)."""
     try:
         width, _, height = text.partition(":")
         aspect = float(width) / float(height) if height else float(width)
