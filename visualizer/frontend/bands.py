@@ -16,7 +16,7 @@ import math
 import numpy as np
 import scipy.signal
 
-from .level import METER_SECONDS, SILENT_DB, block_levels_db
+from .level import METER_SECONDS, SILENT_DB, block_levels_db, meter_step
 
 BAND_NAMES = ("low", "mid", "high")
 BAND_EDGES_HZ = (250.0, 2000.0)  # low below the first, high above the second
@@ -73,10 +73,4 @@ class BandMeter:
             whole = len(pending) // self.block * self.block
             self._carried[band] = pending[whole:]
             for level in block_levels_db(pending[:whole], self.block):
-                self._meter(band, float(level))
-
-    def _meter(self, band: int, level: float) -> None:
-        if level >= self.levels_db[band]:
-            self.levels_db[band] = level  # a meter rises at once
-        else:
-            self.levels_db[band] += self._fall * (level - self.levels_db[band])
+                self.levels_db[band] = meter_step(self.levels_db[band], float(level), self._fall)

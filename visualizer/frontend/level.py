@@ -70,6 +70,12 @@ def _level_db(mean_square: np.ndarray | float) -> np.ndarray:
     return np.maximum(10.0 * np.log10(np.maximum(2.0 * mean_square, 1e-30)), SILENT_DB)
 
 
+def meter_step(meter_db: float, level_db: float, fall: float) -> float:
+    """A meter after a block at `level_db`: up to it at once, or `fall` (0-1) of the way
+    down to it."""
+    return level_db if level_db >= meter_db else meter_db + fall * (level_db - meter_db)
+
+
 def counted(levels_db: np.ndarray) -> np.ndarray:
     """The block levels a track's level is the mean of: above GATE_DB, and not more than
     RELATIVE_GATE_DB below the mean of the blocks above GATE_DB (the track's pauses)."""
@@ -115,6 +121,7 @@ class LevelFollower:
             )
         self.block = int(block)
         self._block_seconds = block / sample_rate
+        self._meter_fall = 1.0 - math.exp(-self._block_seconds / METER_SECONDS)
         self._sample_seconds = 1.0 / sample_rate
         self.seconds = float(seconds)
         self.reset()
@@ -162,12 +169,7 @@ class LevelFollower:
                 self._square_sum, self._filled = 0.0, 0
 
     def _count_block(self, level: float) -> None:
-        if level >= self.meter_db:
-            self.meter_db = level  # a meter rises at once
-        else:
-            self.meter_db += (1.0 - math.exp(-self._block_seconds / METER_SECONDS)) * (
-                level - self.meter_db
-            )
+        self.meter_db = meter_step(self.meter_db, level, self._meter_fall)
         if level <= GATE_DB:
             return
         if self.level_db is not None and level <= self.level_db - RELATIVE_GATE_DB:
