@@ -20,6 +20,7 @@ from visualizer.upscale import (
     UPSCALER_FILE,
     Upscaler,
     UpscalerMetadata,
+    bicubic_resize,
     load_upscaler,
     to_rgb8,
 )
@@ -195,3 +196,13 @@ def test_the_shipped_upscaler_draws_a_slanted_edge_closer_than_nearest_or_bicubi
     nearest = psnr(np.repeat(np.repeat(to_rgb8(image), 4, axis=0), 4, axis=1))
     bicubic = psnr(load_upscaler(None).upscale(image, 256))
     assert learned > bicubic + 2.0 > nearest + 3.0
+
+
+def test_the_middle_at_a_shape_is_the_square_enlarged_to_its_longer_side_and_cut():
+    image = np.random.default_rng(5).uniform(-1, 1, (3, 8, 8)).astype(np.float32)
+    square = bicubic_resize(to_rgb8(image), 16)
+    wide = Upscaler().upscale_middle(image, 16, 8)
+    assert wide.flags.c_contiguous and np.array_equal(wide, square[4:12])
+    tall = Upscaler().upscale_middle(image, 8, 16)
+    assert tall.flags.c_contiguous and np.array_equal(tall, square[:, 4:12])
+    assert np.array_equal(Upscaler().upscale_middle(image, 16, 16), square)

@@ -57,7 +57,7 @@ from visualizer.frontend import (
 )
 from visualizer.frontend.descriptors import DescriptorAnalyser
 from visualizer.options import MAX_FPS, NumericOption, first_problem
-from visualizer.resize import MAX_CROP_ASPECT, centre_crop
+from visualizer.resize import MAX_CROP_ASPECT
 from visualizer.video_file import H264, VIDEO_CODECS
 
 VIDEO_PRESET = "superfast"  # x264: about twice as fast as veryfast, alike on these pictures
@@ -425,12 +425,9 @@ def render(
 
     # The upscale is a stage of its own between the models and the writer: at 128 px and
     # up the learned upscaler costs more than the rest of a frame together.
-    # A wide frame is the middle of the square picture enlarged to its width.
-    def enlarge(index: int, image: np.ndarray) -> None:
-        square = upscaler.upscale(image, max(width, height))
-        output.put(index, np.ascontiguousarray(centre_crop(square, width / height)))
-
-    upscaling = FrameQueue(enlarge)
+    upscaling = FrameQueue(
+        lambda index, image: output.put(index, upscaler.upscale_middle(image, width, height))
+    )
     infos: list[FrameInfo] = []
     read_samples = 0
     interrupted = False

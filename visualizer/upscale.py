@@ -30,7 +30,7 @@ import numpy as np
 
 from visualizer.model_files import ModelFileError, unprefixed
 from visualizer.pixels import to_uint8
-from visualizer.resize import Filter, resize_rgb8
+from visualizer.resize import Filter, centre_crop, resize_rgb8
 
 UPSCALER_FILE = "upscaler.onnx"
 UPSCALER_PREFIX = "musicscape.upscaler."
@@ -134,6 +134,13 @@ class Upscaler:
         (upscaled,) = self.session.run(["upscaled"], {"image": batch})
         pixels = to_rgb8(upscaled[0])
         return pixels if pixels.shape[:2] == (size, size) else self.final_resize(pixels, size)
+
+    def upscale_middle(self, image: np.ndarray, width: int, height: int) -> np.ndarray:
+        """image float [3, S, S] -> uint8 [height, width, 3] RGB: the square enlarged to the
+        longer side (`upscale`), its overhang cut off as a screen of that shape filled by
+        it cuts it (`centre_crop`), C-contiguous."""
+        square = self.upscale(image, max(width, height))
+        return np.ascontiguousarray(centre_crop(square, width / height))
 
 
 def load_upscaler(

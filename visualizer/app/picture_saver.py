@@ -25,7 +25,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from visualizer.model_files import ModelFileError
 from visualizer.output_files import unused_path
-from visualizer.resize import centre_crop, crop_size
+from visualizer.resize import crop_size
 from visualizer.upscale import Upscaler, load_upscaler
 
 from .output_level import dim
@@ -88,8 +88,7 @@ class PictureEnlarger:
                 except ModelFileError:  # the live picture names it; a picture is still saved
                     upscaler = Upscaler()
                 self._loaded = (model_dir, upscaler)
-            square = self._loaded[1].upscale(picture, max(width, height))
-        return np.ascontiguousarray(centre_crop(square, width / height))
+            return self._loaded[1].upscale_middle(picture, width, height)
 
 
 class PictureSaver(QObject):
