@@ -46,6 +46,11 @@ STUCK_STREAM_FAULT = "portaudio"  # the fault line of a stream PortAudio could n
 # or of a sound server PortAudio waits on
 
 
+def silent_clock_said(faults: dict[str, str]) -> bool:
+    """Whether the source's fault line is the silent clock's (no output device)."""
+    return faults.get("source", "").startswith(SILENT_CLOCK_FAULT)
+
+
 class DeviceWatchdog:
     """Watches the current source of one window (see the module docstring)."""
 
@@ -223,7 +228,7 @@ class DeviceWatchdog:
         with contextlib.suppress(AudioDeviceError):  # not yet: looked for again
             if playback.on_silent_clock:
                 playback.move_to_device()
-                if window.faults.get("source", "").startswith(SILENT_CLOCK_FAULT):
+                if silent_clock_said(window.faults):
                     window.set_fault("source", None)
             elif playback.output_lost:
                 playback.open_output()

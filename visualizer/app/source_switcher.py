@@ -33,7 +33,7 @@ from .audio_sources import (
     list_inputs,
     list_outputs,
 )
-from .device_watchdog import SILENT_CLOCK_FAULT
+from .device_watchdog import silent_clock_said
 from .frame_worker import ResetAudio, SetAutoLevel
 from .playlist import Playlist, PlaylistError
 from .sample_ring import SampleRing
@@ -266,7 +266,7 @@ class SourceSwitcher:
         self.source = source
         window.watchdog.source_started(window.link.ring.blocks)
         silent_still = isinstance(source, FilePlayback) and source.on_silent_clock
-        if not (silent_still and window.faults.get("source", "").startswith(SILENT_CLOCK_FAULT)):
+        if not (silent_still and silent_clock_said(window.faults)):
             window.set_fault("source", None)  # the silent clock's line stays for the next file
         self.panel.source_label.setText(source.description)
         if isinstance(source, FilePlayback):
