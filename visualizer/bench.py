@@ -140,7 +140,9 @@ def stage_light_stages(runs: int) -> dict[str, dict[str, float]]:
 
     picture = np.random.default_rng(0).integers(0, 256, (1024, 1024, 3), dtype=np.uint8)
     return {
-        "dmx_lights_1024": time_calls(partial(light_channels, picture, 0.5, 1), runs),
+        "dmx_lights_1024": time_calls(
+            partial(light_channels, picture, 0.5, 1, (0.75, 0.5, 0.25)), runs
+        ),
         f"dmx_desk_read_{DESK_DATAGRAMS}": desk_read_figures(runs),
     }
 

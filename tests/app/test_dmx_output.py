@@ -1,6 +1,7 @@
 """DMX out (visualizer/app/dmx_output.py): the ArtDMX and sACN packets byte for byte, the
-lights' channels for pictures with known colours, and the running window's packets caught
-by a real UDP socket on this machine: the scene's colours, its number, dark in a blackout."""
+lights' channels for pictures with known colours and bands with known levels, and the
+running window's packets caught by a real UDP socket on this machine: the scene's colours,
+its number, the music's bands, dark in a blackout."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+import soundfile as sf
 from PyQt6.QtCore import Qt
 
 from visualizer.app import add_arguments
@@ -19,12 +21,14 @@ from visualizer.app.command_line import dmx_target, option_problem
 from visualizer.app.dmx_output import (
     ARTNET,
     LIGHT_CHANNELS,
+    MAX_FIRST_CHANNEL,
     SACN,
     DmxError,
     DmxOutput,
     DmxTarget,
     artdmx_packet,
     artpollreply_packet,
+    band_share,
     e131_discovery_packet,
     e131_packet,
     light_channels,
@@ -89,7 +93,7 @@ def test_an_artpollreply_is_art_net_4_s_layout():
     assert (reply[18], reply[19], reply[186]) == (1, 2, 12)  # NetSwitch, SubSwitch, SwIn[0]
     assert reply[20:22] == b"\x00\xff" and reply[23] == 0xD0  # OEM unknown, Status1
     assert reply[26:44] == b"musicscape".ljust(18, b"\x00")
-    assert reply[44:108] == b"musicscape: scene lights, channels 11-27".ljust(64, b"\x00")
+    assert reply[44:108] == b"musicscape: scene lights, channels 11-30".ljust(64, b"\x00")
     assert reply[108:172] == b"#0001 [0003] sending universe 300".ljust(64, b"\x00")
     assert reply[172:174] == b"\x00\x01"  # one port
     assert reply[174:178] == bytes((0x40, 0, 0, 0))  # it puts DMX onto Art-Net
@@ -181,7 +185,8 @@ def test_the_lights_are_the_picture_s_zones_in_linear_light_its_beat_and_scene()
     picture[:4] = (255, 0, 0)  # a red top third
     picture[4:8] = (0, 255, 0)
     picture[8:] = (0, 0, 255)  # a blue bottom third
-    lights = light_channels(picture, 0.5, 2)
+    bands = (band_share(-6.02), band_share(-24.0), band_share(-120.0))
+    lights = light_channels(picture, 0.5, 2, bands)
     assert len(lights) == LIGHT_CHANNELS
     assert list(lights) == [
         *(85, 85, 85),  # the whole: a third of each at full light
@@ -191,13 +196,28 @@ def test_the_lights_are_the_picture_s_zones_in_linear_light_its_beat_and_scene()
         *(85, 85, 85),  # the right half
         128,  # the beat's pulse, 0.5
         3,  # the third category
+        223,  # the low band: a half-scale sine's -6.02 dB, 41.98 dB of the 48 above the floor
+        128,  # the mid band at -24 dB, half the range
+        0,  # the high band silent
     ]
+    silent = (0.0, 0.0, 0.0)
     grey = np.full((8, 8, 3), 128, dtype=np.uint8)
-    assert list(light_channels(grey, 0.0, None))[:3] == [55, 55, 55]  # sRGB 128: 21.6% light
+    assert list(light_channels(grey, 0.0, None, silent))[:3] == [55, 55, 55]  # sRGB 128: 21.6%
     sides = np.zeros((8, 8, 3), dtype=np.uint8)
     sides[:, 4:] = 255  # white on the right
-    assert list(light_channels(sides, 1.0, 0))[9:] == [0, 0, 0, 255, 255, 255, 255, 1]
-    assert light_channels(None, 1.0, None) == bytes(15) + b"\xff\x00"  # no picture: dark
+    right = list(light_channels(sides, 1.0, 0, (1.0, 0.25, 0.0)))[9:]
+    assert right == [0, 0, 0, 255, 255, 255, 255, 1, 255, 64, 0]
+    dark = bytes(15) + b"\xff\x00" + bytes(3)
+    assert light_channels(None, 1.0, None, silent) == dark  # no picture: dark
+
+
+def test_a_band_s_level_is_its_share_of_the_48_db_above_the_floor():
+    assert band_share(0.0) == 1.0  # a full-scale sine in the band
+    assert band_share(3.0) == 1.0  # a band above full scale (a square wave's) stays at 255
+    assert band_share(-12.0) == pytest.approx(0.75, abs=1e-12)
+    assert band_share(-24.0) == pytest.approx(0.5, abs=1e-12)
+    assert band_share(-48.0) == 0.0
+    assert band_share(-120.0) == 0.0  # the meter's silence
 
 
 def test_the_address_and_the_numbers_are_checked_before_any_window():
@@ -210,13 +230,13 @@ def test_the_address_and_the_numbers_are_checked_before_any_window():
     multicast = dmx_target(parse_arguments(["--sacn", "--dmx-universe", "258"]))
     assert multicast == DmxTarget(SACN, "", 5568, 258, 1)
     assert multicast.describe() == (
-        "sACN universe 258, channels 1-17 to 239.255.1.2:5568 (multicast)"
+        "sACN universe 258, channels 1-20 to 239.255.1.2:5568 (multicast)"
     )
     assert dmx_target(parse_arguments([])) is None
     with pytest.raises(ValueError, match="--artnet must be HOST:PORT with a port 1-65535"):
         dmx_target(parse_arguments(["--artnet", "node:99999"]))
-    with pytest.raises(DmxError, match="the first DMX channel must be 1-496"):
-        DmxOutput(DmxTarget(ARTNET, "127.0.0.1", 6454, 0, 497))
+    with pytest.raises(DmxError, match="the first DMX channel must be 1-493"):
+        DmxOutput(DmxTarget(ARTNET, "127.0.0.1", 6454, 0, 494))
 
 
 def parse_arguments(argv: list[str]):
@@ -240,6 +260,24 @@ def test_the_command_line_refuses_numbers_out_of_range():
     args = parse_arguments(["--artnet", "10.0.0.255:0"])
     assert option_problem(args) == (
         "--artnet must be HOST:PORT with a port 1-65535, got '10.0.0.255:0'"
+    )
+    args = parse_arguments(["--artnet", "10.0.0.255", "--dmx-channel", "494"])
+    assert option_problem(args) == (
+        "--dmx-channel must be 1-493 (the first of 20 DMX channels), got 494"
+    )
+    assert (
+        option_problem(parse_arguments(["--artnet", "10.0.0.255", "--dmx-channel", "493"])) is None
+    )
+
+
+def test_the_help_names_the_lights_channels_as_the_sender_counts_them():
+    """The command line's module is kept free of numpy (a fast --help), so its help words
+    the channels' count and range itself: they must be the sender's."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    (channel,) = [action for action in parser._actions if "--dmx-channel" in action.option_strings]
+    assert channel.help == (
+        f"the first of the {LIGHT_CHANNELS} DMX channels (1-{MAX_FIRST_CHANNEL}, default 1)"
     )
 
 
@@ -301,7 +339,7 @@ def test_a_host_name_is_looked_up_without_holding_up_the_sender(monkeypatch, lig
         answered.set()
         _send_until(output, lambda: output.sent > 0)
         assert output.status is None and asked_on == ["dmx-lookup"]
-        assert _packets(lights_receiver, 1)[0][2] == bytes(LIGHT_CHANNELS + 1)  # padded to even
+        assert _packets(lights_receiver, 1)[0][2] == bytes(LIGHT_CHANNELS)
     finally:
         output.close()
 
@@ -355,22 +393,23 @@ def test_the_window_sends_the_scene_s_lights_dark_in_a_blackout(
     assert stage.lights.set_dmx(True, DmxTarget(ARTNET, "127.0.0.1", port, 300, 11))
     assert stage.lights.dmx_button.isChecked() and window.settings.dmx_enabled
     assert stage.lights.dmx_label.text() == (
-        f"Art-Net universe 300, channels 11-27 to 127.0.0.1:{port}"
+        f"Art-Net universe 300, channels 11-30 to 127.0.0.1:{port}"
     )
     assert stage.state()["dmx"] == {
         "protocol": "artnet",
         "to": f"127.0.0.1:{port}",
         "universe": 300,
-        "channels": "11-27",
+        "channels": "11-30",
     }
     packets = _lights_of_a_held_scene(qtbot, window, lights_receiver, 10)
     assert np.all(np.diff([sequence for sequence, _, _ in packets]) % 255 == 1)  # never 0
     for _, universe, data in packets:
         assert universe == 300
-        assert len(data) == 10 + LIGHT_CHANNELS + 1  # from channel 11, padded to even
+        assert len(data) == 10 + LIGHT_CHANNELS  # from channel 11
         assert data[:10] == bytes(10)  # the channels before the first are left at zero
         assert data[10 + 16] == 2  # the held second category
     assert max(max(data[10:25]) for _, _, data in packets) > 0  # a lit scene
+    assert max(max(data[27:30]) for _, _, data in packets) > 0  # the music's bands
 
     stage.set_fade_seconds(0.0)
     stage.perform("blackout", (1,))
@@ -380,6 +419,7 @@ def test_the_window_sends_the_scene_s_lights_dark_in_a_blackout(
     for _, _, data in _packets(lights_receiver, 5):
         assert data[10:26] == bytes(16)  # colours and the beat dark; the scene's number stays
         assert data[26] == 2
+        assert data[27:30] == bytes(3)  # the bands dark too
 
     stage.perform("dmx")  # no argument: toggles off
     assert stage.lights.dmx is None and not window.settings.dmx_enabled
@@ -391,13 +431,55 @@ def test_the_window_sends_the_scene_s_lights_dark_in_a_blackout(
         lights_receiver.recv(1024)  # nothing more
 
 
+def test_the_bands_channels_follow_the_music_s_bass_then_its_highs(
+    qtbot, make_window, model_dir, lights_receiver, tmp_path
+):
+    """A file of a bass (100 Hz) then a hi-hat's range (6 kHz), each a half-scale sine: the
+    low band's channel (18) reads the bass's -6.24 dB (-6.02 and the crossover's -0.2, as
+    OSC's test reads it) as 222, the mid band's (19) the bass's -37.6 dB left after the
+    mid band's 250-Hz high-pass as 55, the high band's 0 (below -48 dB); then the high
+    band's reads -6.02 dB as 223 and the other two 0 (the mid band's -53.5 dB is below the
+    floor)."""
+    window = make_window(model_dir)
+    time_axis = np.arange(3 * 22_050) / 22_050
+    bass, hiss = (0.5 * np.sin(2 * np.pi * hz * time_axis) for hz in (100.0, 6000.0))
+    music = tmp_path / "bass_then_hiss.wav"
+    sf.write(music, np.concatenate([bass, hiss]).astype(np.float32), 22_050)
+    port = lights_receiver.getsockname()[1]
+    assert window.stage.lights.set_dmx(True, DmxTarget(ARTNET, "127.0.0.1", port, 0, 1))
+    assert window.play_file(music)
+
+    newest = bytes(LIGHT_CHANNELS)
+
+    def bands() -> bytes:
+        """The bands' channels of the newest packet come (the GUI thread sends them while
+        the test waits)."""
+        nonlocal newest
+        lights_receiver.setblocking(False)
+        try:
+            while True:
+                newest = lights_receiver.recv(1024)[18:]  # ArtDMX's 18-byte header
+        except BlockingIOError:
+            return newest[17:20]
+
+    qtbot.waitUntil(lambda: bands()[0] > 200, timeout=TIMEOUT_MS)
+    qtbot.wait(1500)  # the start's click has fallen from the mid band's meter (0.3 s)
+    low, mid, high = bands()
+    assert abs(low - round(band_share(-6.24) * 255)) <= 2
+    assert abs(mid - round(band_share(-37.6) * 255)) <= 3 and high == 0
+    qtbot.waitUntil(lambda: bands()[2] > 200, timeout=TIMEOUT_MS)
+    qtbot.wait(1500)  # the bass's meter falls over 0.3 s
+    low, mid, high = bands()
+    assert abs(high - round(band_share(-6.02) * 255)) <= 2 and (low, mid) == (0, 0)
+
+
 def test_the_window_says_while_a_name_is_looked_up_then_sends(
     qtbot, make_window, model_dir, lights_receiver
 ):
     window = make_window(model_dir)
     port = lights_receiver.getsockname()[1]
     assert window.stage.lights.set_dmx(True, DmxTarget(ARTNET, "localhost", port, 0, 1))
-    described = f"Art-Net universe 0, channels 1-17 to localhost:{port}"
+    described = f"Art-Net universe 0, channels 1-20 to localhost:{port}"
     assert window.stage.lights.dmx_label.text() == f"{described}; not sent: looking up 'localhost'…"
     qtbot.waitUntil(lambda: window.stage.lights.dmx_label.text() == described, timeout=TIMEOUT_MS)
     qtbot.wait(300)  # the GUI thread sends them: let it run
@@ -412,7 +494,7 @@ def test_sacn_carries_the_same_lights_with_one_source_id_from_run_to_run(
     port = lights_receiver.getsockname()[1]
     assert window.stage.lights.set_dmx(True, DmxTarget(SACN, "127.0.0.1", port, 7, 1))
     assert window.stage.lights.dmx_label.text() == (
-        f"sACN universe 7, channels 1-17 to 127.0.0.1:{port}"
+        f"sACN universe 7, channels 1-20 to 127.0.0.1:{port}"
     )
     packets = _lights_of_a_held_scene(qtbot, window, lights_receiver, 10)
     assert np.all(np.diff([sequence for sequence, _, _ in packets]) % 256 == 1)

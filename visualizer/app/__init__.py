@@ -161,7 +161,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dmx-channel",
         type=int,
         metavar="N",
-        help="the first of the 17 DMX channels (1-496, default 1)",
+        help="the first of the 20 DMX channels (1-493, default 1)",
     )
     group.add_argument(
         "--dmx-in",

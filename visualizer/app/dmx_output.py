@@ -14,11 +14,17 @@ channels from a chosen first channel, so they can be patched beside other fixtur
 | 13-15 | its right half |
 | 16 | the beat's pulse (the picture's beat envelope, 0-255) |
 | 17 | the scene shown: its category's number (1 = first; 0 before the first frame) |
+| 18-20 | the music's low, mid and high bands (frontend/bands.py), BAND_FLOOR_DB-0 dB as 0-255 |
 
 The colours are those of the picture that goes out (the master and the blackout
-included: a blackout puts the lights out with the picture) as linear light: each pixel's
+included: a blackout puts the lights out with the picture, and the beat and the bands
+with it) as linear light: each pixel's
 sRGB value decoded to the light it stands for, averaged, and sent as 0-255, since LED
-fixtures dim linearly; a mid-grey picture (sRGB 128) is DMX 55. A packet is one small
+fixtures dim linearly; a mid-grey picture (sRGB 128) is DMX 55. The bands' meters are in
+dB, so each is sent on a dB scale, its level above BAND_FLOOR_DB as a share of the range
+up to 0 dB (a full-scale sine in the band): a kick's rise is a step a desk's chase or a
+dimmer can follow, where a linear amplitude would leave all but the loudest peaks near 0
+(a band at -24 dB, 6% of full amplitude, is DMX 128). A packet is one small
 datagram sent without waiting, and a network error is counted and shown, never raised, so
 a pulled cable or a node that is not up yet costs nothing. A host name is looked up on a
 thread of its own (a slow or absent name server never holds the window up); until it is
@@ -40,7 +46,7 @@ import struct
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -52,7 +58,8 @@ PROTOCOL_NAMES = {ARTNET: "Art-Net", SACN: "sACN"}
 PORTS = {ARTNET: 6454, SACN: 5568}
 UNIVERSES = {ARTNET: (0, 32_767), SACN: (1, 63_999)}  # Art-Net's 15-bit Port-Address
 DMX_CHANNELS = 512
-LIGHT_CHANNELS = 17
+LIGHT_CHANNELS = 20
+BAND_FLOOR_DB = -48.0  # a band's level at DMX 0 (0 dB: 255)
 MAX_FIRST_CHANNEL = DMX_CHANNELS - LIGHT_CHANNELS + 1
 SAMPLE_GRID = 48  # colours are read from a grid of at most 48 x 48 pixels, at any size
 SOURCE_NAME = "musicscape"
@@ -100,9 +107,18 @@ class DmxError(RuntimeError):
     """DMX out cannot start (a number out of range, a protocol it does not speak)."""
 
 
-def light_channels(picture: np.ndarray | None, pulse: float, category: int | None) -> bytes:
+def band_share(level_db: float) -> float:
+    """A band's level in dB as the share of its DMX range: 0 at BAND_FLOOR_DB and below,
+    1 at 0 dB and above."""
+    return min(max(1.0 - level_db / BAND_FLOOR_DB, 0.0), 1.0)
+
+
+def light_channels(
+    picture: np.ndarray | None, pulse: float, category: int | None, bands: Sequence[float]
+) -> bytes:
     """The LIGHT_CHANNELS values (the table above) for a uint8 RGB picture [H, W, 3], the
-    beat pulse 0-1 and the shown category's index (None: none yet; no picture: dark)."""
+    beat pulse 0-1, the shown category's index (None: none yet; no picture: dark) and the
+    low, mid and high bands' shares 0-1 (band_share)."""
     values = np.zeros(LIGHT_CHANNELS, dtype=np.uint8)
     if picture is not None:
         step = max(1, -(-max(picture.shape[:2]) // SAMPLE_GRID))
@@ -121,6 +137,7 @@ def light_channels(picture: np.ndarray | None, pulse: float, category: int | Non
         values[:15] = np.round(np.clip(light, 0.0, 1.0) * 255.0).astype(np.uint8)
     values[15] = round(min(max(pulse, 0.0), 1.0) * 255.0)
     values[16] = 0 if category is None else min(category + 1, 255)
+    values[17:] = [round(min(max(share, 0.0), 1.0) * 255.0) for share in bands]
     return values.tobytes()
 
 

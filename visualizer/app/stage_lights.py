@@ -13,8 +13,18 @@ import time
 from PyQt6.QtCore import QObject, QTimer
 from PyQt6.QtWidgets import QFormLayout, QPushButton
 
+from visualizer.frontend.bands import BAND_NAMES
+
 from .dmx_input import DESK_READ_MS, SOURCE_LOST_SECONDS, DeskChannels, DeskPatch, DmxInput
-from .dmx_output import ARTNET, DmxError, DmxOutput, DmxTarget, light_channels
+from .dmx_output import (
+    ARTNET,
+    LIGHT_CHANNELS,
+    DmxError,
+    DmxOutput,
+    DmxTarget,
+    band_share,
+    light_channels,
+)
 from .osc_control import REMOTE_FAULT
 from .wrapped_label import WrappedLabel
 
@@ -32,8 +42,9 @@ class StageLights(QObject):
         self.dmx_button = QPushButton("DMX out")
         self.dmx_button.setCheckable(True)
         self.dmx_button.setToolTip(
-            "Stage lights that match the scene: the picture's colours, its beat and its scene "
-            "as 17 DMX channels over Art-Net or sACN, to where --artnet or --sacn said"
+            "Stage lights that match the scene: the picture's colours, its beat, its scene and "
+            f"the music's low, mid and high bands as {LIGHT_CHANNELS} DMX channels over "
+            "Art-Net or sACN, to where --artnet or --sacn said"
         )
         self.dmx_button.clicked.connect(lambda: self.stage.perform("dmx"))
         self.dmx_label = WrappedLabel("off")
@@ -181,10 +192,14 @@ class StageLights(QObject):
             return
         gain = self.stage.level.gain(time.perf_counter())
         pulse = 0.0 if packet is None else packet.envelope * gain  # the live beat
+        if packet is None:
+            bands = [0.0] * len(BAND_NAMES)
+        else:
+            bands = [band_share(level_db) * gain for level_db in packet.band_levels_db]
         held = self.stage.shown_packet  # the scene that goes out (held while frozen)
         shown = None if held is None or window.runtime is None else held.shown_category
         status = self.dmx.status
-        self.dmx.send(light_channels(window.canvas.current_pixels(), pulse, shown))
+        self.dmx.send(light_channels(window.canvas.current_pixels(), pulse, shown, bands))
         if self.dmx.status != status:
             self._show_dmx()
 
