@@ -275,10 +275,11 @@ def test_the_help_names_the_lights_channels_as_the_sender_counts_them():
     the channels' count and range itself: they must be the sender's."""
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    (channel,) = [action for action in parser._actions if "--dmx-channel" in action.option_strings]
-    assert channel.help == (
+    helps = {action.option_strings[0]: action.help for action in parser._actions}
+    assert helps["--dmx-channel"] == (
         f"the first of the {LIGHT_CHANNELS} DMX channels (1-{MAX_FIRST_CHANNEL}, default 1)"
     )
+    assert f"over Art-Net ({LIGHT_CHANNELS} DMX channels: " in helps["--artnet"]
 
 
 @pytest.fixture

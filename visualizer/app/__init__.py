@@ -139,9 +139,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dmx.add_argument(
         "--artnet",
         metavar="HOST[:PORT]",
-        help="send stage lights that match the scene over Art-Net (17 DMX channels: the "
-        "picture's colours by zone, the beat, the scene) to a DMX node, a lighting desk or a "
-        "broadcast address; port 6454 unless given (remembered, as the Stage box's DMX out)",
+        help="send stage lights that match the scene over Art-Net (20 DMX channels: the "
+        "picture's colours by zone, the beat, the scene, the music's low, mid and high bands) "
+        "to a DMX node, a lighting desk or a broadcast address; port 6454 unless given "
+        "(remembered, as the Stage box's DMX out)",
     )
     dmx.add_argument(
         "--sacn",
