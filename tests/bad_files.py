@@ -51,3 +51,16 @@ def write_wav_damaged_midway(
     signal[int(damaged_at * rate)] = 5.7e29
     sf.write(path, signal, rate, subtype="FLOAT")
     return path
+
+
+def write_ogg_cut_short(path: Path, seconds: float, keep_share: float, rate: int = 22_050) -> Path:
+    """An Ogg Vorbis file of a 440-Hz tone cut after `keep_share` of its bytes, as an
+    unfinished download is: it opens and reads as a shorter whole file, since an Ogg file
+    has no header giving its length, but its last page is not its stream's last."""
+    time = np.arange(int(seconds * rate)) / rate
+    with sf.SoundFile(path, "w", rate, 1, format="OGG", subtype="VORBIS") as handle:
+        for start in range(0, len(time), rate):  # soundfile segfaults on long Ogg writes
+            handle.write(0.3 * np.sin(2 * np.pi * 440 * time[start : start + rate]))
+    whole = path.read_bytes()
+    path.write_bytes(whole[: int(len(whole) * keep_share)])
+    return path

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 from PIL import Image
 
-from tests.bad_files import write_wav_damaged_midway
+from tests.bad_files import write_ogg_cut_short, write_wav_damaged_midway
 from visualizer.app.model_runtime import ModelRuntime, default_model_dir
 from visualizer.app.output_level import dim
 from visualizer.app.scene_director import DEFAULT_CROSSFADE_SECONDS, HOLD, SceneMode
@@ -461,6 +461,19 @@ def test_a_file_damaged_midway_renders_up_to_the_damage_and_says_where(tmp_path,
     frames, sound, _ = decoded(tmp_path / "out.mp4")
     assert len(frames) == 41  # frames 0 .. 40 see audio up to 4.0 s, the first chunk
     assert np.isfinite(sound).all() and np.abs(sound).max() < 1.0
+
+
+def test_an_ogg_file_cut_short_renders_all_it_holds_and_says_it_was_cut(tmp_path, capsys):
+    music = write_ogg_cut_short(tmp_path / "cut.ogg", 20.0, 0.5, RATE)
+    held = sf.info(music).duration  # 7.3 s of the 20
+    assert render_cli(tmp_path, music, "--fps", "10") == 1
+    err = capsys.readouterr().err
+    assert f"{music}: the Ogg stream breaks off at {held:.1f} s without its end (the file" in err
+    whole_frames = math.floor(held * 10)  # every frame of what the file holds, at 10 fps
+    assert f"{tmp_path / 'out.mp4'} holds the first {whole_frames / 10:.1f} s" in err
+    frames, sound, _ = decoded(tmp_path / "out.mp4")
+    assert len(frames) == whole_frames
+    assert abs(sound.shape[1] - whole_frames / 10 * RATE) <= 2 * 1024  # the sound as long
 
 
 @pytest.mark.parametrize(

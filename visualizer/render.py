@@ -448,6 +448,8 @@ def render(
             infos.append(info)
             if progress is not None:
                 progress.update((index + 1) / fps)
+        else:
+            decode_error = reader.cut_short  # an Ogg file cut short, said once it was all read
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -4,9 +4,14 @@ the window naming the file and the reason; the app keeps running."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import soundfile as sf
 
-from tests.bad_files import write_flac_with_a_damaged_comment_block, write_wav_damaged_midway
+from tests.bad_files import (
+    write_flac_with_a_damaged_comment_block,
+    write_ogg_cut_short,
+    write_wav_damaged_midway,
+)
 
 from .conftest import RATE
 
@@ -35,6 +40,20 @@ def test_a_file_damaged_midway_plays_until_there_then_says_why_it_stopped(
         f"Playback stopped: {path}: decoded samples reach 5.7e+29 near 5.0 s"
     )
     assert window.source.position_seconds > 2.0  # what came before the damage was played
+
+
+def test_an_ogg_file_cut_short_plays_to_its_end_then_says_it_was_cut(
+    qtbot, make_window, model_dir, tmp_path
+):
+    path = write_ogg_cut_short(tmp_path / "cut.ogg", 20.0, 0.5, RATE)
+    held = sf.info(path).duration  # 7.3 s of the 20
+    window = make_window(model_dir)
+    assert window.play_file(path)
+    qtbot.waitUntil(lambda: "source" in window.faults, timeout=15_000)
+    assert window.faults["source"].startswith(
+        f"Playback stopped: {path}: the Ogg stream breaks off at {held:.1f} s without its end"
+    )
+    assert window.source.position_seconds == pytest.approx(held, abs=0.1)  # all it holds
 
 
 def test_nan_and_infinite_samples_play_as_silence_and_are_counted_in_the_window(

@@ -1,13 +1,14 @@
 """Decoding real files in every format soundfile writes, and every kind of bad input."""
 
 import os
+import re
 
 import numpy as np
 import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from tests.bad_files import write_flac_with_a_damaged_comment_block
+from tests.bad_files import write_flac_with_a_damaged_comment_block, write_ogg_cut_short
 from visualizer.frontend import (
     AudioFileReader,
     CorruptAudioError,
@@ -17,6 +18,7 @@ from visualizer.frontend import (
     UnsupportedAudioError,
     decode_file,
 )
+from visualizer.frontend.decode import ogg_cut_short
 
 RATE = FrontEndContract().sample_rate
 
@@ -267,6 +269,58 @@ def test_truncated_mp3_is_refused_where_its_data_ends(tmp_path):
         CorruptAudioError, match=rf"^{path}: the audio data ends at 2.9 s, before the 6.0 s"
     ):
         decode_file(path, RATE)
+
+
+def test_an_ogg_file_cut_short_gives_all_it_holds_then_says_it_was_cut(tmp_path):
+    """An Ogg file has no header giving its length: one cut short reads as a shorter whole
+    file. Every sample it holds comes out, equal to the whole file's, and then the reader
+    says it was cut, where it would have said the file ended."""
+    whole = write_ogg_cut_short(tmp_path / "whole.ogg", 20.0, 1.0, RATE)
+    cut = write_ogg_cut_short(tmp_path / "cut.ogg", 20.0, 0.5, RATE)
+    assert not ogg_cut_short(whole) and ogg_cut_short(cut)
+    whole_samples = decode_file(whole, RATE)
+    held = sf.info(cut).frames  # the whole pages left: 7.3 s of the 20
+    message = (
+        f"{cut}: the Ogg stream breaks off at {held / RATE:.1f} s without its end (the file "
+        "was cut short, as an unfinished download or copy is)"
+    )
+    reader = AudioFileReader(cut, RATE)
+    assert reader.cut_short == message and 0 < held < len(whole_samples) // 2
+    samples = reader.read(reader.frames)
+    np.testing.assert_array_equal(samples, whole_samples[:held])
+    with pytest.raises(CorruptAudioError) as refused:
+        reader.read(1)
+    assert str(refused.value) == message
+    with pytest.raises(CorruptAudioError, match="^" + re.escape(message) + "$"):
+        decode_file(cut, RATE)
+
+    player = AudioFileReader(cut, RATE, keep_sound=True)  # a player's reader: the same
+    chunks = []
+    with pytest.raises(CorruptAudioError, match="^" + re.escape(message) + "$"):
+        while True:
+            chunks.append(player.read_chunk())
+    assert sum(len(chunk.sound) for chunk in chunks) == held
+    player.seek(0.0)  # played again from the start, it gives its sound again
+    assert len(player.read_chunk().sound) == min(held, player.chunk_frames)
+
+
+def test_an_ogg_file_s_last_page_tells_whether_it_was_cut(tmp_path):
+    whole = write_ogg_cut_short(tmp_path / "whole.ogg", 20.0, 1.0, RATE).read_bytes()
+    last_page = whole.rfind(b"OggS")
+    cases = {
+        "whole": (whole, False),
+        "cut at a page's end": (whole[:last_page], True),  # no page marked the stream's last
+        "cut in a page's header": (whole[: last_page + 20], True),
+        "cut in a page's data": (whole[:-10], True),
+        "a tag appended": (whole + b"TAG" + bytes(125), False),  # an ID3v1 tag some taggers add
+        "a broken page after its end": (whole + b"OggS\x00\x00", True),
+    }
+    for name, (data, cut) in cases.items():
+        path = tmp_path / f"{name}.ogg"
+        path.write_bytes(data)
+        assert ogg_cut_short(path) == cut, name
+    with pytest.raises(CorruptAudioError, match="breaks off at 0.0 s without its end"):
+        AudioFileReader(write_ogg_cut_short(tmp_path / "no page.ogg", 8.0, 0.3, RATE), RATE)
 
 
 def test_levels_no_recording_reaches_are_refused_by_name(tmp_path):

@@ -74,11 +74,12 @@ def test_every_valid_base_file_decodes(tmp_path):
 def test_a_few_hundred_damaged_files_are_each_decoded_or_refused_by_name(tmp_path):
     results = fuzz(tmp_path / "corpus", seed=0, count=300)
     assert not problems(results), problems(results)
-    # The corpus is seeded and libsndfile comes pinned inside the soundfile wheel.
+    # The corpus is seeded and libsndfile comes pinned inside the soundfile wheel. Two of the
+    # refused are Ogg Vorbis files cut short (one had decoded as a shorter file, one as empty).
     assert outcome_counts(results) == {
-        "decoded": 192,
-        "refused (CorruptAudioError)": 100,
-        "refused (EmptyAudioError)": 5,
+        "decoded": 191,
+        "refused (CorruptAudioError)": 102,
+        "refused (EmptyAudioError)": 4,
         "refused (UnsupportedAudioError)": 27,
     }
 

@@ -111,7 +111,8 @@ class DeviceWatchdog:
                     "infinite; they play as silence.",
                 )
             playlist = sources.playlist
-            if source.decode_error and (playlist is None or not playlist.has_next):
+            if source.decode_error and source.finished and not (playlist and playlist.has_next):
+                # said as the sound stops, not as the decoder (a second or so ahead) finds it
                 window.set_fault("source", f"Playback stopped: {source.decode_error}")
             elif source.finished and not sources.playlist_ended and playlist is not None:
                 # a file that broke off played up to the damage; the list goes on

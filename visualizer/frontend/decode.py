@@ -14,6 +14,9 @@ NaN/inf samples are decoded as 0 (before resampling, so they cannot smear) and c
 in `nonfinite_samples`. Every failure of the underlying decoder, a file whose data ends
 before its header says, and decoded levels no real recording reaches (a damaged file) raise
 `CorruptAudioError` naming the file (and, for a damaged level, the time of the sample).
+An Ogg file (Vorbis, Opus, FLAC) has no header giving its length: one cut short (an
+unfinished download or copy) reads as a shorter whole file. Its last page tells
+(`ogg_cut_short`), and such a file raises `CorruptAudioError` once all it holds was read.
 """
 
 from __future__ import annotations
@@ -97,6 +100,13 @@ class NotAnAudioFileError(AudioDecodeError):
 
 LIBSNDFILE_SYSTEM_ERROR = 7  # SF_ERR_SYSTEM in sndfile.h
 
+# An Ogg page (RFC 3533): "OggS", version 0, header flags, ..., a segment count at byte 26,
+# then that many lacing values, each a segment's length in bytes.
+OGG_CAPTURE = b"OggS"
+OGG_HEADER_BYTES = 27
+OGG_END_OF_STREAM = 0x04  # the header flag of a logical stream's last page
+OGG_MAX_PAGE_BYTES = OGG_HEADER_BYTES + 255 + 255 * 255
+
 
 def _file_head(path: Path) -> bytes:
     with open(path, "rb") as handle:
@@ -117,6 +127,31 @@ def _check_path(path: Path) -> None:
         raise NotAnAudioFileError(f"{path}: permission denied")
     if path.stat().st_size == 0:
         raise EmptyAudioError(f"{path}: the file is empty (0 bytes)")
+
+
+def ogg_cut_short(path: Path) -> bool:
+    """Whether an Ogg file ends before its stream does: its last whole page is not marked
+    as its stream's last, or a page broken off follows it. Bytes after the last page that
+    are no page (a tag some taggers append) are passed over."""
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        handle.seek(max(0, size - 2 * OGG_MAX_PAGE_BYTES))
+        tail = handle.read()
+    broken_page_after = False
+    start = len(tail)
+    while (start := tail.rfind(OGG_CAPTURE, 0, start)) >= 0:
+        header = tail[start : start + OGG_HEADER_BYTES]
+        if len(header) < OGG_HEADER_BYTES:
+            broken_page_after = True
+            continue
+        if header[4] != 0:  # the capture pattern inside a page's data, not a page
+            continue
+        lacing = tail[start + OGG_HEADER_BYTES : start + OGG_HEADER_BYTES + header[26]]
+        if len(lacing) < header[26] or start + len(header) + len(lacing) + sum(lacing) > len(tail):
+            broken_page_after = True
+            continue
+        return broken_page_after or not header[5] & OGG_END_OF_STREAM
+    return False  # no whole page in its last two pages' length: nothing to tell by
 
 
 def stereo_sound(frames: np.ndarray) -> np.ndarray:
@@ -253,8 +288,17 @@ class AudioFileReader:
                 f"{self.path}: sample rate {self.source_rate} Hz is outside the supported "
                 f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz"
             )
+        # Said once everything the file holds was read (None: the file ends as it should).
+        self.cut_short: str | None = None
+        if _libsndfile_kind(_file_head(self.path)) == "Ogg" and ogg_cut_short(self.path):
+            self.cut_short = (
+                f"{self.path}: the Ogg stream breaks off at {self.duration_seconds:.1f} s "
+                "without its end (the file was cut short, as an unfinished download or copy is)"
+            )
         if self.source_frames <= 0:
             self._file.close()
+            if self.cut_short is not None:
+                raise CorruptAudioError(self.cut_short)
             raise EmptyAudioError(f"{self.path}: the file holds no audio samples")
         self._polyphase = Polyphase.between(self.source_rate, self.target_rate)
         self._up, self._down = self._polyphase.up, self._polyphase.down
@@ -409,11 +453,13 @@ class AudioFileReader:
 
     def read_chunk(self) -> DecodedChunk | None:
         """The next chunk's sound and analysis samples (`keep_sound` readers); None at the
-        end of the file."""
+        end of the file (CorruptAudioError there when it was `cut_short`)."""
         if not self.keep_sound:
             raise ValueError("read_chunk needs a reader made with keep_sound=True")
         start = self._position_in
         if start >= self.source_frames:
+            if self.cut_short is not None:
+                raise CorruptAudioError(self.cut_short)
             return None
         stop = min(start + self._chunk_in, self.source_frames)
         samples = self._next_chunk()
@@ -422,13 +468,16 @@ class AudioFileReader:
         return DecodedChunk(sound=taken, samples=samples)
 
     def read(self, count: int) -> np.ndarray:
-        """Return up to `count` samples; fewer only at the end of the file, none after it."""
+        """Return up to `count` samples; fewer only at the end of the file, none after it
+        (CorruptAudioError instead of none when it was `cut_short`)."""
         parts = [self._pending]
         have = len(self._pending)
         while have < count and self._position_in < self.source_frames:
             chunk = self._next_chunk()
             parts.append(chunk)
             have += len(chunk)
+        if have == 0 < count and self.cut_short is not None:
+            raise CorruptAudioError(self.cut_short)
         joined = np.concatenate(parts) if len(parts) > 1 else self._pending
         self._pending = joined[count:]
         return joined[:count]
@@ -445,4 +494,7 @@ class AudioFileReader:
 def decode_file(path: str | os.PathLike, target_rate: int) -> np.ndarray:
     """Decode a whole file to mono float32 at `target_rate`."""
     with AudioFileReader(path, target_rate) as reader:
-        return reader.read(reader.frames)
+        samples = reader.read(reader.frames)
+        if reader.cut_short is not None:
+            raise CorruptAudioError(reader.cut_short)
+        return samples
