@@ -269,6 +269,15 @@ def test_truncated_mp3_is_refused_where_its_data_ends(tmp_path):
         CorruptAudioError, match=rf"^{path}: the audio data ends at 2.9 s, before the 6.0 s"
     ):
         decode_file(path, RATE)
+    reader = AudioFileReader(path, RATE)  # every sample it holds is given first
+    samples = reader.read(6 * RATE)
+    assert reader.duration_seconds == pytest.approx(2.9, abs=0.05)
+    assert len(samples) == reader.frames == round(reader.duration_seconds * RATE)
+    last_second = samples[-RATE:]
+    assert dominant_frequency(last_second, RATE) == pytest.approx(440.0, abs=2.0)
+    assert np.sqrt(np.mean(last_second**2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.05)
+    with pytest.raises(CorruptAudioError, match=rf"^{path}: the audio data ends at 2.9 s"):
+        reader.read(1)
 
 
 def test_an_ogg_file_cut_short_gives_all_it_holds_then_says_it_was_cut(tmp_path):

@@ -11,12 +11,13 @@ channels) beside the same stretch converted for analysis, from one pass over the
 The file is read front to back without seeking (so formats libsndfile cannot seek in, such
 as GSM 6.10 WAV, decode too); only `seek` moves, reopening such a file and reading forward.
 NaN/inf samples are decoded as 0 (before resampling, so they cannot smear) and counted
-in `nonfinite_samples`. Every failure of the underlying decoder, a file whose data ends
-before its header says, and decoded levels no real recording reaches (a damaged file) raise
-`CorruptAudioError` naming the file (and, for a damaged level, the time of the sample).
-An Ogg file (Vorbis, Opus, FLAC) has no header giving its length: one cut short (an
-unfinished download or copy) reads as a shorter whole file. Its last page tells
-(`ogg_cut_short`), and such a file raises `CorruptAudioError` once all it holds was read.
+in `nonfinite_samples`. Every failure of the underlying decoder and decoded levels no real
+recording reaches (a damaged file) raise `CorruptAudioError` naming the file (and, for a
+damaged level, the time of the sample). A file cut short gives every sample it holds and
+then raises it (`cut_short` says why): one whose data ends before its header says, and an
+Ogg file (Vorbis, Opus, FLAC), which has no header giving its length, so that one cut
+short (an unfinished download or copy) would read as a shorter whole file, but whose last
+page tells (`ogg_cut_short`).
 """
 
 from __future__ import annotations
@@ -397,11 +398,15 @@ class AudioFileReader:
         self._file_position = lo + len(data)
         if self.keep_sound:
             self._keep_sound(lo, data)
-        if len(data) < hi - lo:
-            raise CorruptAudioError(
+        if len(data) < hi - lo:  # the file ends here: what it holds is given, then this said
+            self.cut_short = (
                 f"{self.path}: the audio data ends at {self._file_position / self.source_rate:.1f}"
                 f" s, before the {self.duration_seconds:.1f} s its header claims (truncated or "
                 "damaged)"
+            )
+            self.source_frames = self._file_position
+            data = np.concatenate(
+                [data, np.zeros((hi - lo - len(data), self.channels), data.dtype)]
             )
         mono = data.mean(axis=1, dtype=np.float32) if self.channels > 1 else data[:, 0]
         mono, bad = sanitize(mono)
@@ -448,6 +453,7 @@ class AudioFileReader:
         start = self._position_in
         stop = min(start + self._chunk_in, self.source_frames)
         padded = self._read_mono(start - self._context, stop + self._context)
+        stop = max(start, min(stop, self.source_frames))  # the read may find the file shorter
         self._position_in = start + self._chunk_in
         return self._polyphase.convert(padded, stop - start)
 
@@ -461,8 +467,8 @@ class AudioFileReader:
             if self.cut_short is not None:
                 raise CorruptAudioError(self.cut_short)
             return None
-        stop = min(start + self._chunk_in, self.source_frames)
         samples = self._next_chunk()
+        stop = max(start, min(start + self._chunk_in, self.source_frames))
         taken = self._sound[start - self._sound_start : stop - self._sound_start]
         self._sound, self._sound_start = self._sound[stop - self._sound_start :], stop
         return DecodedChunk(sound=taken, samples=samples)
