@@ -210,6 +210,7 @@ def test_every_button_of_the_page_sends_an_action_the_remote_takes():
         "link",
         "midi_clock",
         "test_card",
+        "fill",
     }
     sent = set(re.findall(r'send\("(\w+)"', REMOTE_PAGE))  # the script's own buttons
     sent |= set(re.findall(r'button\([^,]+, "(\w+)"', REMOTE_PAGE))

@@ -3,7 +3,9 @@ from elsewhere). It reads `/musicscape/state` twice a second (the scene, the mod
 switches) with the picture that goes out, and posts to `/musicscape/ACTION` as OSC would
 send; see http_remote.py. Its Corners rows pin the canvas's corners (keystone) from where
 the projection is: picking a corner shows it on the canvas (the test card with a ring on
-each corner, as C does), then the arrows move it by a small or a big step; Done ends it."""
+each corner, as C does), then the arrows move it by a small or a big step; Done ends it.
+The picture keeps its own shape (16:9 while the canvas fills a wide screen), square until
+the first has come."""
 
 REMOTE_PAGE = """<!doctype html>
 <html lang="en">
@@ -23,8 +25,8 @@ REMOTE_PAGE = """<!doctype html>
   button.on { background: #3f7fbf; }
   label { display: block; margin: 8px 0 2px; }
   input[type=range] { width: 100%; }
-  #picture { display: block; width: 100%; max-width: 360px; aspect-ratio: 1; margin: 0 auto 12px;
-             background: #000; border-radius: 6px; }
+  #picture { display: block; width: 100%; max-width: 360px; aspect-ratio: auto 1 / 1;
+             object-fit: contain; margin: 0 auto 12px; background: #000; border-radius: 6px; }
 </style>
 </head>
 <body>
@@ -45,6 +47,7 @@ REMOTE_PAGE = """<!doctype html>
   <button id="tap">Tap</button>
   <button id="forget_taps">Forget taps</button>
   <button id="test_card" data-action="test_card">Test card</button>
+  <button id="fill" data-action="fill">Fill screen</button>
 </div>
 <div id="recording_progress"></div>
 <div class="row" id="presets"></div>
@@ -145,6 +148,7 @@ async function refresh() {
   document.getElementById("midi_clock").classList.toggle("on", state.midi_clock.on);
   document.getElementById("tap").classList.toggle("on", state.tap.on);
   document.getElementById("test_card").classList.toggle("on", state.test_card);
+  document.getElementById("fill").classList.toggle("on", state.fill);
   const pinned = state.corners.some((point, index) =>
     point[0] !== square[index][0] || point[1] !== square[index][1]);
   document.getElementById("corners_state").textContent = (pinned ? "pinned" : "not pinned") +
