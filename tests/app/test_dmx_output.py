@@ -35,6 +35,9 @@ from visualizer.app.dmx_output import (
     sacn_multicast_address,
 )
 from visualizer.app.scene_director import HOLD
+from visualizer.resize import centre_crop
+
+from .conftest import canvas_alone_on_a_window
 
 TIMEOUT_MS = 10_000
 
@@ -430,6 +433,30 @@ def test_the_window_sends_the_scene_s_lights_dark_in_a_blackout(
     with pytest.raises(BlockingIOError):
         lights_receiver.setblocking(False)
         lights_receiver.recv(1024)  # nothing more
+
+
+def test_the_lights_are_the_middle_the_canvas_shows_where_it_fills_a_wide_screen(
+    qtbot, make_window, model_dir, beats_file, lights_receiver
+):
+    """With the canvas filling a 16:9 screen the audience sees the square picture's middle:
+    the lights' zones are that middle's (its top third lower in the picture than the
+    square's), as recordings, NDI and the HTTP picture are."""
+    window = make_window(model_dir)
+    assert window.play_file(beats_file)
+    port = lights_receiver.getsockname()[1]
+    assert window.stage.lights.set_dmx(True, DmxTarget(ARTNET, "127.0.0.1", port, 0, 1))
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 5, timeout=TIMEOUT_MS)
+    canvas_alone_on_a_window(qtbot, window, 640, 360)
+    window.stage.perform("fill", (1,))
+    window.stage.perform("freeze", (1,))  # the picture that goes out holds still
+    qtbot.wait(300)
+    _drain(lights_receiver)
+    qtbot.wait(200)
+    colours = _packets(lights_receiver, 3)[-1][2][:15]
+    square = window.canvas.current_pixels()
+    silent = (0.0, 0.0, 0.0)
+    assert colours == light_channels(centre_crop(square, 16 / 9), 0.0, None, silent)[:15]
+    assert colours != light_channels(square, 0.0, None, silent)[:15]
 
 
 def test_the_bands_channels_follow_the_music_s_bass_then_its_highs(

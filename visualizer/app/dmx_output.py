@@ -16,10 +16,10 @@ channels from a chosen first channel, so they can be patched beside other fixtur
 | 17 | the scene shown: its category's number (1 = first; 0 before the first frame) |
 | 18-20 | the music's low, mid and high bands (frontend/bands.py), BAND_FLOOR_DB-0 dB as 0-255 |
 
-The colours are those of the picture that goes out (the master and the blackout
-included: a blackout puts the lights out with the picture, and the beat and the bands
-with it) as linear light: each pixel's
-sRGB value decoded to the light it stands for, averaged, and sent as 0-255, since LED
+The colours are those of the picture that goes out (its middle where the canvas fills a
+wide screen; the master and the blackout included: a blackout puts the lights out with the
+picture, and the beat and the bands with it) as linear light: each pixel's sRGB value
+decoded to the light it stands for, averaged, and sent as 0-255, since LED
 fixtures dim linearly; a mid-grey picture (sRGB 128) is DMX 55. The bands' meters are in
 dB, so each is sent on a dB scale, its level above BAND_FLOOR_DB as a share of the range
 up to 0 dB (a full-scale sine in the band): a kick's rise is a step a desk's chase or a

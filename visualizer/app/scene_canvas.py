@@ -40,6 +40,7 @@ from PyQt6.QtGui import (
 from PyQt6.QtWidgets import QSizePolicy, QWidget
 
 from visualizer.frontend.level import GATE_DB, SILENT_DB
+from visualizer.resize import centre_crop
 
 from .canvas_orientation import CanvasOrientation
 from .corner_pin import CORNER_NAMES, CornerPin
@@ -333,6 +334,11 @@ class SceneCanvas(QWidget):
 
     def current_pixels(self) -> np.ndarray | None:
         return self._pixels
+
+    def shown_pixels(self) -> np.ndarray | None:
+        """The part of `current_pixels` the canvas shows (`shown_aspect`: all of a square
+        picture with black bars, the middle where it fills a wide screen), as a view."""
+        return None if self._pixels is None else centre_crop(self._pixels, self.shown_aspect())
 
     def picture_area(self) -> QRectF:
         """The widget's area in the picture's coordinates (before `orientation` turns and

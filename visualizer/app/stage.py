@@ -530,7 +530,7 @@ class Stage(QObject):
         gain = self.level.gain(time.perf_counter())
         aspect = self.window.canvas.shown_aspect()
         if packet.picture is None or runtime is None:
-            shown = np.ascontiguousarray(centre_crop(self.window.canvas.current_pixels(), aspect))
+            shown = np.ascontiguousarray(self.window.canvas.shown_pixels())
             path = self.picture_saver.save(shown, self.record_dir)
             height, width = shown.shape[:2]
         else:
@@ -850,7 +850,7 @@ class Stage(QObject):
         packet = self._latest
         if packet is None or window.runtime is None:
             return state
-        pixels = window.canvas.current_pixels()
+        pixels = window.canvas.shown_pixels()
         state.update(
             probabilities=[float(value) for value in packet.probabilities],
             scene=state["categories"][self.shown_packet.shown_category],
@@ -961,11 +961,10 @@ class Stage(QObject):
             request.reply(200, self.state())
             return
         if request.action == PICTURE:  # the shown frame: never changed once shown
-            pixels = self.window.canvas.current_pixels()
-            if pixels is None:
+            shown = self.window.canvas.shown_pixels()  # its middle where it fills a wide screen
+            if shown is None:
                 request.reply(503, {"error": "no picture yet"})
-            else:  # as it goes out: its middle where the canvas fills a wide screen
-                shown = centre_crop(pixels, self.window.canvas.shown_aspect())
+            else:
                 request.reply(200, {"pixels": np.ascontiguousarray(shown)})
             return
         try:

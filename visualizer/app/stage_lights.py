@@ -199,7 +199,7 @@ class StageLights(QObject):
         held = self.stage.shown_packet  # the scene that goes out (held while frozen)
         shown = None if held is None or window.runtime is None else held.shown_category
         status = self.dmx.status
-        self.dmx.send(light_channels(window.canvas.current_pixels(), pulse, shown, bands))
+        self.dmx.send(light_channels(window.canvas.shown_pixels(), pulse, shown, bands))
         if self.dmx.status != status:
             self._show_dmx()
 
