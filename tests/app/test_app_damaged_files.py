@@ -90,7 +90,7 @@ def test_a_playlist_goes_on_past_a_file_damaged_midway_and_says_why(
     assert window.play_playlist(Playlist([damaged, beats_file]))
     qtbot.waitUntil(lambda: window.source.path == beats_file, timeout=15_000)
     assert window.faults["playlist"].startswith(
-        f"Skipped the rest: {damaged}: decoded samples reach 5.7e+29 near 5.0 s"
+        f"Ended early: {damaged}: decoded samples reach 5.7e+29 near 5.0 s"
     )
     assert "source" not in window.faults and not window.playlist_ended
     playing = window.canvas.frames_painted
