@@ -6,6 +6,8 @@ IniFormat file of their own and never touch the user's settings.
 
 from __future__ import annotations
 
+import json
+import math
 import uuid
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from .corner_pin import CornerPin
 from .dmx_input import DeskPatch
 from .dmx_output import PROTOCOL_NAMES, DmxTarget
 from .output_level import MAX_FADE_SECONDS
+from .playlist import Playlist
 from .scene_director import (
     DEFAULT_CROSSFADE_SECONDS,
     DEFAULT_REACTIVITY,
@@ -81,6 +84,44 @@ class AppSettings:
         # absolute: a file given relative to one folder (`--file music.ogg`) must still be
         # found when the app next starts from another
         self._set("source/file", str(Path(value).absolute()))
+
+    @property
+    def file_list(self) -> Playlist | None:
+        """The file list played last, at the file it had come to (None: none kept, or not
+        readable)."""
+        try:
+            kept = json.loads(self._get("source/list", "", str))
+            files = [Path(file) for file in kept["files"]]
+            loop, shuffle = bool(kept["loop"]), bool(kept["shuffle"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not files:
+            return None
+        return Playlist.resumed(files, self.file_list_index, loop, shuffle)
+
+    @file_list.setter
+    def file_list(self, playlist: Playlist) -> None:
+        files = [str(file.absolute()) for file in playlist.files]  # found from any folder
+        kept = {"files": files, "loop": playlist.loop, "shuffle": playlist.shuffle}
+        self._set("source/list", json.dumps(kept))
+        self.file_list_index = playlist.index
+
+    @property
+    def file_list_index(self) -> int:
+        return self._get("source/list_index", 0, int)
+
+    @file_list_index.setter
+    def file_list_index(self, value: int) -> None:
+        self._set("source/list_index", value)
+
+    @property
+    def file_seconds(self) -> float:
+        """How far the list's file had played, in seconds."""
+        return self._number("source/file_seconds", 0.0, math.inf)
+
+    @file_seconds.setter
+    def file_seconds(self, value: float) -> None:
+        self._set("source/file_seconds", float(value))
 
     @property
     def input_key(self) -> str:

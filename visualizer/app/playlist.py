@@ -98,6 +98,15 @@ class Playlist:
                 raise PlaylistError(f"{path} does not exist")
         return cls(files, loop, shuffle)
 
+    @classmethod
+    def resumed(cls, files: Sequence[Path], index: int, loop: bool, shuffle: bool) -> Playlist:
+        """A list as it stood: its files in their play order (dealt already, when
+        shuffled: looping deals them again), at the file numbered `index` (kept inside)."""
+        playlist = cls(files, loop)
+        playlist.shuffle = shuffle
+        playlist.index = min(max(index, 0), len(playlist.files) - 1)
+        return playlist
+
     @property
     def current(self) -> Path:
         return self.files[self.index]

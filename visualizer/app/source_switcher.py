@@ -7,7 +7,9 @@ another is picked, or when the one picked cannot play, which the panel says. A p
 goes on to its next file at the end of one and says when the last has played. A source
 that cannot start becomes a line in the panel; the picture goes on with the one it had. An
 input is brought to the level of the models' training music unless the user turned that
-off (frontend/level.py); a file plays at its own level.
+off (frontend/level.py); a file plays at its own level. Where a file list stands (its files,
+the file playing, how far it played, kept every PLACE_STEP_SECONDS and as it stops) is kept
+too, so the next start, after a close or a crash, goes on from there.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 
 APP_TITLE = "musicscape"
 MISSING_INPUT = " (not there now)"  # after a remembered input the list lacks
+PLACE_STEP_SECONDS = 5.0  # how far a list's file plays between two keepings of its place
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_FILE_SUFFIXES)
 
 
@@ -65,6 +68,7 @@ class SourceSwitcher:
         self.outputs: list[OutputChoice] = []
         self.playlist: Playlist | None = None  # the files that play one after another
         self.playlist_ended = False  # the last file has played: shown, not silently frozen
+        self._place_kept = 0.0  # the list's file's place as last kept in the settings, s
 
     # ----- the picker -----
     def look_for_devices(self) -> None:
@@ -154,8 +158,11 @@ class SourceSwitcher:
     def on_source_chosen(self, index: int) -> None:
         if index == 0:
             self.play_demo()
-        elif index == 1:
-            if self.settings.file_path:
+        elif index == 1:  # the file list where it stood (after an input, say)
+            listed = self.settings.file_list
+            if listed is not None:
+                self.resume_file_list(listed, self.settings.file_seconds)
+            elif self.settings.file_path:
                 self.play_file(self.settings.file_path)
             else:
                 self.choose_file()
@@ -229,8 +236,8 @@ class SourceSwitcher:
     def start_remembered(self) -> None:
         """At start-up: the source the user had last time (the demo the first time)."""
         kind = self.settings.source_kind
-        if kind == SOURCE_FILE and self.settings.file_path:
-            self.play_file(self.settings.file_path)
+        if kind == SOURCE_FILE and (self.settings.file_list or self.settings.file_path):
+            self.on_source_chosen(1)
         elif kind == SOURCE_INPUT and self.settings.input_key:
             choice = self.input_by_key(self.settings.input_key)
             if choice is None:
@@ -324,7 +331,35 @@ class SourceSwitcher:
     def stop(self) -> None:
         source, self.source = self.source, None
         if source is not None:
+            if self.plays_file_list and not self.playlist_ended:
+                self.keep_place(source, at_once=True)
             source.stop()
+
+    def keep_place(self, source: FilePlayback, at_once: bool = False) -> None:
+        """Keep how far the list's file `source` has played, once it has moved on
+        PLACE_STEP_SECONDS from the place kept (`at_once`: in any case)."""
+        seconds = source.position_seconds
+        if at_once or abs(seconds - self._place_kept) >= PLACE_STEP_SECONDS:
+            self.settings.file_seconds = self._place_kept = seconds
+
+    def resume_file_list(self, playlist: Playlist, seconds: float) -> bool:
+        """Play the list kept in the settings (by the last run, or before an input was
+        picked) from the file it had come to, from `seconds` into it (from the next file's
+        start where that file no longer plays)."""
+        kept = playlist.current
+        if not self.play_playlist(playlist):
+            return False
+        if playlist.current == kept and seconds > 0.0:
+            self.seek(seconds)
+            self.settings.file_seconds = self._place_kept = seconds
+        else:
+            seconds = 0.0
+        minutes, rest = divmod(int(seconds), 60)
+        self.window.log(
+            f"went on with the file list where it stood: file {playlist.index + 1} of "
+            f"{len(playlist.files)}, from {minutes}:{rest:02d}"
+        )
+        return True
 
     def restart_current(self) -> None:
         """The same source again (the models' rate changed: a new ring)."""
@@ -399,6 +434,8 @@ class SourceSwitcher:
                 self.playlist_ended = False
                 self.settings.source_kind = SOURCE_FILE
                 self.settings.file_path = str(path)
+                self.settings.file_list = playlist
+                self.settings.file_seconds = self._place_kept = 0.0
                 self.panel.source_picker.setItemText(1, f"File: {path.name}")
                 self._sync_picker()
                 return True
@@ -426,6 +463,8 @@ class SourceSwitcher:
 
     def _show_ended(self) -> None:
         self.playlist_ended = True
+        self.settings.file_list_index = 0  # the next start plays the list from its start
+        self.settings.file_seconds = self._place_kept = 0.0
         if isinstance(self.source, FilePlayback):
             self.source.paused = True
         self.panel.play_button.setText("Play")
