@@ -1,5 +1,5 @@
-"""MP4/M4A (AAC, ALAC), WebM (Opus) and WMA files, encoded here by FFmpeg through PyAV and
-decoded by the reader that libsndfile's formats go through."""
+"""MP4/M4A (AAC, ALAC), WebM (Opus), WMA, raw AAC (ADTS), WavPack and AC-3 files, encoded
+here by FFmpeg through PyAV and decoded by the reader that libsndfile's formats go through."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ FORMATS = [  # (file name, container, codec, rate, channels, bit rate)
     ("lossless.m4a", "mp4", "alac", 48_000, 2, None),
     ("download.webm", "webm", "libopus", 48_000, 2, 128_000),
     ("old.wma", "asf", "wmav2", 44_100, 1, 128_000),
+    ("recorded.aac", "adts", "aac", 44_100, 2, 160_000),  # a raw stream: its length counted
+    ("lossless.wv", "wv", "wavpack", 44_100, 2, None),
+    ("film.ac3", "ac3", "ac3", 48_000, 2, 192_000),  # a raw stream too
 ]
 
 
@@ -80,6 +83,7 @@ def test_each_container_decodes_to_its_sound_and_its_stated_length(
         # WebM's count milliseconds: within half of one (11.025 samples here, so the best
         # whole-sample lag still differs by a fortieth of a sample: 0.002 on these tones)
         (*FORMATS[2], RATE // 2000, 5e-3),
+        (*FORMATS[4], 0, 1e-4),  # a raw AAC stream: each packet 1024 samples on from the last
     ],
 )
 def test_a_seek_lands_where_decoding_from_the_start_gets_to(
@@ -99,6 +103,30 @@ def test_a_seek_lands_where_decoding_from_the_start_gets_to(
                 for lag in range(-most_samples_off, most_samples_off + 1)
             }
             assert min(errors.values()) < tolerance, (seconds, errors)
+
+
+def _syncsafe(size: int) -> bytes:
+    return bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+
+
+def test_a_raw_aac_stream_is_as_long_as_its_frames_and_is_found_behind_an_id3_tag(tmp_path):
+    """A raw AAC (ADTS) stream states no length: it is counted from its packets, so the
+    reader gives exactly the samples FFmpeg decodes (its guess from the bit rate is off by a
+    tenth of a second in 10 s). Stream recorders put an ID3 tag before it, which libsndfile
+    takes for an MP3's: the file is still found to be AAC, and the tag's title read."""
+    music = two_tones(44_100, 10.0, 2)
+    path = write_container(tmp_path / "recorded.aac", "adts", "aac", 44_100, music, 160_000)
+    with av.open(str(path)) as container:
+        decoded = sum(frame.samples for frame in container.decode(audio=0))
+    with AudioFileReader(path, RATE) as reader:
+        assert reader.source_frames == decoded
+    title = b"Night Drive"
+    frame = b"TIT2" + _syncsafe(len(title) + 1) + b"\x00\x00" + b"\x03" + title  # UTF-8
+    tagged = tmp_path / "tagged.aac"
+    tagged.write_bytes(b"ID3\x04\x00\x00" + _syncsafe(len(frame)) + frame + path.read_bytes())
+    with AudioFileReader(tagged, RATE) as reader:
+        assert reader.source_frames == decoded and reader.tags.title == "Night Drive"
+    np.testing.assert_array_equal(decode_file(tagged, RATE), decode_file(path, RATE))
 
 
 def test_a_container_cut_short_plays_up_to_where_it_ends_then_is_named(tmp_path):

@@ -1,12 +1,16 @@
 """Audio in the containers libsndfile does not read: MP4/M4A (AAC, ALAC), WebM/Matroska
-(Opus, Vorbis) and WMA/ASF, decoded by FFmpeg through PyAV.
+(Opus, Vorbis), WMA/ASF, WavPack, and AAC and AC-3 as raw streams (ADTS `.aac`, as stream
+recorders save it; `.ac3`), decoded by FFmpeg through PyAV.
 
 `ContainerAudioFile` offers the part of soundfile's `SoundFile` that `AudioFileReader` uses
 (samplerate, channels, frames, seekable, seek, read, close; title, artist and album), so a
 file plays, trains and is evaluated the same whichever library decodes it. Differences a
 user could meet:
-- `frames` comes from the container's stated duration (these formats carry no exact count);
-  reading pads with silence up to it when the decoder gives up to 0.5 s fewer samples, and
+- `frames` comes from the container's stated duration (these formats carry no exact count;
+  a raw stream states none at all, and FFmpeg's guess from its bit rate missed a 10-s ADTS
+  file by 0.11 s, so its packets' durations are summed instead: a pass over the file
+  without decoding, about 3 ms for 10 s of AAC); reading pads with silence up to it when
+  the decoder gives up to 0.5 s fewer samples, and
   stops at it when it gives more (the encoder's end padding), so the file is as long as it
   says; audio that ends earlier than that is a damaged file (`ContainerDecodeError`).
 - `seek` lands on the codec frame at or before 0.2 s before the time (the container's
@@ -27,7 +31,12 @@ CONTAINER_MAGIC = {
     b"ftyp": "MP4/M4A",  # at offset 4
     b"\x30\x26\xb2\x75": "WMA/ASF",
     b"\x1a\x45\xdf\xa3": "WebM/Matroska",
+    b"wvpk": "WavPack",
 }
+ADTS = "AAC (ADTS)"  # a raw AAC stream: 12 sync bits, then MPEG layer 0 (MP3 is layer 1-3)
+AC3 = "AC-3"
+AC3_SYNC = b"\x0b\x77"
+RAW_STREAM_FORMATS = ("aac", "ac3")  # FFmpeg's names of the raw streams: no stated duration
 # A track whose decoded audio ends this much before its stated duration is refused as
 # damaged; a shorter shortfall (codec padding, a rounded duration) is played as silence.
 MAX_PADDING_SECONDS = 0.5
@@ -45,10 +54,15 @@ class NoAudioTrackError(ContainerDecodeError):
 
 
 def container_kind(head: bytes) -> str | None:
-    """The container `head` (a file's first 12 bytes) starts, if it is one read here."""
+    """The container `head` (a file's first 12 bytes, after any ID3 tag) starts, if it is
+    one read here."""
     for magic, kind in CONTAINER_MAGIC.items():
         if magic in head[:12]:
             return kind
+    if head.startswith(AC3_SYNC):
+        return AC3
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
+        return ADTS
     return None
 
 
@@ -98,7 +112,10 @@ class ContainerAudioFile:
         if self.channels < 1:
             self._container.close()
             raise ContainerDecodeError("its audio track has no channels")
-        self.frames = self._stated_frames()
+        if self._container.format.name in RAW_STREAM_FORMATS:
+            self.frames = self._counted_frames()
+        else:
+            self.frames = self._stated_frames()
         tags = {
             str(key).lower(): str(value)
             for metadata in (self._stream.metadata, self._container.metadata)
@@ -119,6 +136,17 @@ class ContainerAudioFile:
         else:
             seconds = 0.0
         return max(0, round(seconds * self.samplerate))
+
+    def _counted_frames(self) -> int:
+        """A raw stream's length: its packets' durations summed (demuxed, not decoded),
+        then back to its start."""
+        stream = self._stream
+        try:
+            ticks = sum(packet.duration or 0 for packet in self._container.demux(stream))
+            self._container.seek(0, stream=stream)
+        except self._av.FFmpegError as error:
+            raise ContainerDecodeError(f"reading its frames failed ({error})") from error
+        return round(ticks * stream.time_base * self.samplerate)
 
     def seekable(self) -> bool:
         return True

@@ -56,11 +56,11 @@ MAX_TAG_CHARS = 120  # a longer title or artist is cut, with an ellipsis
 # The names of the files it reads (folders of music, playlists and file dialogs list these).
 AUDIO_FILE_SUFFIXES = (
     ".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif",
-    ".m4a", ".webm", ".mka", ".wma",
+    ".m4a", ".webm", ".mka", ".wma", ".aac", ".wv", ".ac3",
 )  # fmt: skip
 SUPPORTED_FORMATS = (
     "WAV, FLAC, Ogg Vorbis/Opus, MP3, AIFF; with PyAV also MP4/M4A (AAC, ALAC), "
-    "WebM/Matroska and WMA"
+    "WebM/Matroska, WMA, AAC (.aac), WavPack and AC-3"
 )
 # Leading bytes of the containers libsndfile decodes; used to tell a damaged file of a
 # supported kind ("corrupt") from a file of another kind ("unsupported").
@@ -111,6 +111,18 @@ OGG_MAX_PAGE_BYTES = OGG_HEADER_BYTES + 255 + 255 * 255
 
 def _file_head(path: Path) -> bytes:
     with open(path, "rb") as handle:
+        return handle.read(12)
+
+
+def _head_after_id3(path: Path, head: bytes) -> bytes:
+    """The first 12 bytes of the file after its ID3v2 tag, if it starts with one (as raw
+    AAC files from stream recorders and podcasts do); else `head`."""
+    if not head.startswith(b"ID3") or len(head) < 10:
+        return head
+    size = 10 + sum((byte & 0x7F) << (7 * (3 - place)) for place, byte in enumerate(head[6:10]))
+    size += 10 if head[5] & 0x10 else 0  # a footer after the tag
+    with open(path, "rb") as handle:
+        handle.seek(size)
         return handle.read(12)
 
 
@@ -176,7 +188,7 @@ def open_audio_file(path: Path) -> sf.SoundFile | ContainerAudioFile:
         return sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError) as error:
         head = _file_head(path)
-        container = container_kind(head)
+        container = container_kind(_head_after_id3(path, head))
         if container:
             return _open_container(path, container)
         supported = _libsndfile_kind(head)
