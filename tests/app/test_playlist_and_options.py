@@ -48,6 +48,19 @@ def test_an_m3u_lists_relative_and_absolute_entries_and_skips_comments(clips, tm
     assert [playlist.advance(), playlist.advance(), playlist.advance()] == [a, b, folder / "b.ogg"]
 
 
+def test_a_pls_lists_its_file_entries_in_their_numbers_order(clips, tmp_path):
+    """Winamp's and internet radio's playlists: `FileN=` in N's order (here written out of
+    order, as some tools do), relative entries against the playlist's folder; the titles,
+    lengths and counts are the players' own."""
+    folder, (b, a) = clips
+    pls = tmp_path / "show.pls"
+    pls.write_text(
+        "[playlist]\nFile2=set/b.ogg\nTitle2=B\nLength2=2\n"
+        f"File1={a}\nTitle1=A\nLength1=-1\nNumberOfEntries=2\nVersion=2\n"
+    )
+    assert Playlist.from_paths([pls]).files == [a, folder / "b.ogg"]
+
+
 def test_the_end_of_a_list_without_loop_is_none(clips):
     _, (b, a) = clips
     playlist = Playlist.from_paths([a, b])
@@ -76,10 +89,20 @@ def test_sets_that_name_nothing_playable_are_refused_by_name(clips, tmp_path):
     empty.mkdir()
     broken_list = tmp_path / "broken.m3u"
     broken_list.write_text("#EXTM3U\nset/b.ogg\nset/gone.ogg\n")
+    radio = tmp_path / "radio.m3u"
+    radio.write_text("#EXTM3U\nhttps://radio.example/stream.mp3\n")
+    radio_pls = tmp_path / "radio.pls"
+    radio_pls.write_text("[playlist]\nFile1=http://radio.example:8000/live\nNumberOfEntries=1\n")
+    no_files = tmp_path / "titles.pls"
+    no_files.write_text("[playlist]\nTitle1=nothing to play\nNumberOfEntries=0\n")
+    stream = "a stream's address, not a file: play it in a player and pick the input 'this "
     cases = {
         tmp_path / "nope.ogg": f"{tmp_path / 'nope.ogg'} does not exist",
         empty: f"the folder {empty} holds no audio file (.wav .flac .ogg",
         broken_list: f"{broken_list}, line 3: set/gone.ogg does not exist",
+        radio: f"{radio}, line 2: https://radio.example/stream.mp3 is {stream}",
+        radio_pls: f"{radio_pls}, line 2: http://radio.example:8000/live is {stream}",
+        no_files: f"the playlist {no_files} lists no file",
     }
     for path, message in cases.items():
         with pytest.raises(PlaylistError) as error:

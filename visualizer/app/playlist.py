@@ -1,10 +1,14 @@
-"""What `--file` names: audio files, folders of them and .m3u playlists, played in order.
+"""What `--file` names: audio files, folders of them and .m3u or .pls playlists, played in
+order.
 
 `Playlist.from_paths` expands each argument in the order given: a file as itself, a folder
 as its audio files (by name, not recursing), an .m3u/.m3u8 as the entries it lists
-(relative ones against the playlist's own folder; `#` lines are comments). A path that does
-not exist, an .m3u entry that does not, or a set with no audio file at all is refused with
-a `PlaylistError` that names it. Whether each file decodes is found out when it plays.
+(relative ones against the playlist's own folder; `#` lines are comments), a .pls (Winamp's
+and internet radio's) as its `FileN=` entries in N's order, relative ones the same. A path
+that does not exist, an entry that does not, an entry that is a stream's address (an
+internet radio's: this app plays files, and hears a player's stream through the computer's
+sound), or a set with no audio file at all is refused with a `PlaylistError` that names it.
+Whether each file decodes is found out when it plays.
 
 With `shuffle` (`--shuffle`) the files play in a random order, dealt again each time a
 looping list starts over; a new deal never starts with the file that just ended, so no file
@@ -19,29 +23,55 @@ from pathlib import Path
 
 from visualizer.frontend import AUDIO_FILE_SUFFIXES
 
-PLAYLIST_SUFFIXES = (".m3u", ".m3u8")
+M3U_SUFFIXES = (".m3u", ".m3u8")
+PLS_SUFFIX = ".pls"
+PLAYLIST_SUFFIXES = (*M3U_SUFFIXES, PLS_SUFFIX)
+STREAM_SCHEMES = ("http://", "https://", "mms://", "rtsp://", "rtmp://", "icy://")
 
 
 class PlaylistError(ValueError):
     """A --file argument that names nothing playable; the message says which and why."""
 
 
-def _m3u_entries(path: Path) -> list[Path]:
+def _playlist_lines(path: Path) -> list[str]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise PlaylistError(f"cannot read the playlist {path}: {error}") from error
-    entries = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        entry = Path(line)
-        entry = entry if entry.is_absolute() else path.parent / entry
-        if not entry.is_file():
-            raise PlaylistError(f"{path}, line {number}: {line} does not exist")
-        entries.append(entry)
-    return entries
+
+
+def _entry(path: Path, number: int, written: str) -> Path:
+    """A playlist's entry as written on its line `number`: a file, relative ones against
+    the playlist's folder."""
+    if written.lower().startswith(STREAM_SCHEMES):
+        raise PlaylistError(
+            f"{path}, line {number}: {written} is a stream's address, not a file: play it in "
+            "a player and pick the input 'this computer' to hear it"
+        )
+    entry = Path(written)
+    entry = entry if entry.is_absolute() else path.parent / entry
+    if not entry.is_file():
+        raise PlaylistError(f"{path}, line {number}: {written} does not exist")
+    return entry
+
+
+def _m3u_entries(path: Path) -> list[Path]:
+    return [
+        _entry(path, number, line.strip())
+        for number, line in enumerate(_playlist_lines(path), start=1)
+        if line.strip() and not line.strip().startswith("#")
+    ]
+
+
+def _pls_entries(path: Path) -> list[Path]:
+    """A .pls's `FileN=` entries in N's order (its other keys, titles and lengths, are the
+    players' own)."""
+    numbered = []
+    for number, line in enumerate(_playlist_lines(path), start=1):
+        key, equals, value = line.strip().partition("=")
+        if equals and key.lower().startswith("file") and key[4:].isdigit():
+            numbered.append((int(key[4:]), _entry(path, number, value.strip())))
+    return [entry for _, entry in sorted(numbered, key=lambda pair: pair[0])]
 
 
 def _folder_entries(path: Path) -> list[Path]:
@@ -88,7 +118,8 @@ class Playlist:
                     )
                 files.extend(found)
             elif path.suffix.lower() in PLAYLIST_SUFFIXES and path.is_file():
-                found = _m3u_entries(path)
+                pls = path.suffix.lower() == PLS_SUFFIX
+                found = _pls_entries(path) if pls else _m3u_entries(path)
                 if not found:
                     raise PlaylistError(f"the playlist {path} lists no file")
                 files.extend(found)

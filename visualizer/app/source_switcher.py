@@ -37,7 +37,7 @@ from .audio_sources import (
 )
 from .device_watchdog import silent_clock_said
 from .frame_worker import ResetAudio, SetAutoLevel
-from .playlist import Playlist, PlaylistError
+from .playlist import PLAYLIST_SUFFIXES, Playlist, PlaylistError
 from .sample_ring import SampleRing
 from .track_scenes import tags_key, track_key
 
@@ -49,6 +49,7 @@ APP_TITLE = "musicscape"
 MISSING_INPUT = " (not there now)"  # after a remembered input the list lacks
 PLACE_STEP_SECONDS = 5.0  # how far a list's file plays between two keepings of its place
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_FILE_SUFFIXES)
+PLAYLIST_EXTENSIONS = " ".join(f"*{suffix}" for suffix in PLAYLIST_SUFFIXES)
 
 
 class SourceSwitcher:
@@ -475,13 +476,13 @@ class SourceSwitcher:
             self.window,
             "Open audio files (they play in turn)",
             str(Path.home()),
-            f"Audio ({AUDIO_EXTENSIONS});;Playlists (*.m3u *.m3u8);;All (*)",
+            f"Audio ({AUDIO_EXTENSIONS});;Playlists ({PLAYLIST_EXTENSIONS});;All (*)",
         )
         if paths:
             self.play_paths(paths)
 
     def play_paths(self, paths: list[str]) -> bool:
-        """Files, folders and .m3u playlists (opened together or dropped on the window)
+        """Files, folders and .m3u or .pls playlists (opened together or dropped on the window)
         play in turn, as `--file` plays them; what names nothing playable is said in the
         panel, and the current source goes on."""
         try:
