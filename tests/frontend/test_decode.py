@@ -47,6 +47,8 @@ FORMATS = [
     ("mono_48k.flac", 48_000, 1, {"format": "FLAC", "subtype": "PCM_24"}, 0.01),
     ("mono_8k.wav", 8_000, 1, {"format": "WAV", "subtype": "FLOAT"}, 0.01),
     ("surround_192k.wav", 192_000, 6, {"format": "WAV", "subtype": "PCM_24"}, 0.01),
+    ("dxd_352k.flac", 352_800, 2, {"format": "FLAC", "subtype": "PCM_24"}, 0.01),
+    ("master_384k.wav", 384_000, 2, {"format": "WAV", "subtype": "PCM_24"}, 0.01),
     ("stereo_22k.ogg", 22_050, 2, {"format": "OGG", "subtype": "VORBIS"}, 0.05),
     ("stereo_48k.opus", 48_000, 2, {"format": "OGG", "subtype": "OPUS"}, 0.05),
     ("mono_44k.mp3", 44_100, 1, {"format": "MP3", "subtype": "MPEG_LAYER_III"}, 0.05),
@@ -225,6 +227,12 @@ def test_sample_rate_outside_the_supported_range(tmp_path):
     path = tmp_path / "too_slow.wav"
     sf.write(path, np.zeros(4000, np.float32), 4000)
     with pytest.raises(UnsupportedAudioError, match="4000 Hz is outside"):
+        decode_file(path, RATE)
+    path = tmp_path / "too_fast.wav"
+    sf.write(path, np.zeros(768_000, np.float32), 768_000)
+    with pytest.raises(
+        UnsupportedAudioError, match="768000 Hz is outside the supported 8000-384000 Hz$"
+    ):
         decode_file(path, RATE)
 
 

@@ -42,7 +42,7 @@ from .resample import Polyphase
 from .stft import sanitize
 
 MIN_SAMPLE_RATE = 8_000
-MAX_SAMPLE_RATE = 192_000
+MAX_SAMPLE_RATE = 384_000  # DXD (352.8 kHz) and 384 kHz studio masters
 # Full scale is 1.0. Float files may go somewhat over it, damaged ones decode to 1e3 and far
 # beyond; a decoded peak above this refuses the file.
 MAX_SAMPLE_PEAK = 100.0
