@@ -10,9 +10,9 @@ user could meet:
   a raw stream states none at all, and FFmpeg's guess from its bit rate missed a 10-s ADTS
   file by 0.11 s, so its packets' durations are summed instead: a pass over the file
   without decoding, about 3 ms for 10 s of AAC); reading pads with silence up to it when
-  the decoder gives up to 0.5 s fewer samples, and
-  stops at it when it gives more (the encoder's end padding), so the file is as long as it
-  says; audio that ends earlier than that is a damaged file (`ContainerDecodeError`).
+  the decoder gives up to 0.5 s fewer samples, and stops at it when it gives more (the
+  encoder's end padding), so the file is as long as it says; audio that ends earlier than
+  that is a damaged file (`ContainerDecodeError`).
 - `seek` lands on the codec frame at or before 0.2 s before the time (the container's
   index) and decodes forward to the sample, so the codec has settled there; for WebM's
   millisecond timestamps the place is within half a millisecond.
@@ -36,7 +36,7 @@ CONTAINER_MAGIC = {
 ADTS = "AAC (ADTS)"  # a raw AAC stream: 12 sync bits, then MPEG layer 0 (MP3 is layer 1-3)
 AC3 = "AC-3"
 AC3_SYNC = b"\x0b\x77"
-RAW_STREAM_FORMATS = ("aac", "ac3")  # FFmpeg's names of the raw streams: no stated duration
+RAW_STREAM_FORMATS = ("aac", "ac3", "eac3")  # FFmpeg's raw streams' names: no stated length
 # A track whose decoded audio ends this much before its stated duration is refused as
 # damaged; a shorter shortfall (codec padding, a rounded duration) is played as silence.
 MAX_PADDING_SECONDS = 0.5
@@ -112,10 +112,12 @@ class ContainerAudioFile:
         if self.channels < 1:
             self._container.close()
             raise ContainerDecodeError("its audio track has no channels")
-        if self._container.format.name in RAW_STREAM_FORMATS:
-            self.frames = self._counted_frames()
-        else:
-            self.frames = self._stated_frames()
+        try:
+            raw = self._container.format.name in RAW_STREAM_FORMATS
+            self.frames = self._counted_frames() if raw else self._stated_frames()
+        except ContainerDecodeError:
+            self._container.close()
+            raise
         tags = {
             str(key).lower(): str(value)
             for metadata in (self._stream.metadata, self._container.metadata)
