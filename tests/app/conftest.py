@@ -34,6 +34,12 @@ def write_ogg(path: Path, signal: np.ndarray, rate: int = RATE) -> Path:
     return path
 
 
+def tone_signal(seconds: float, hz: float, rate: int = RATE) -> np.ndarray:
+    """A sine of `hz` at 0.3 of full scale."""
+    time = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * hz * time)).astype(np.float32)
+
+
 def beats_signal(seconds: float, rate: int = RATE, period: float = 0.5) -> np.ndarray:
     """A chord with a burst of noise every `period` seconds (clear onsets)."""
     t = np.arange(int(seconds * rate)) / rate

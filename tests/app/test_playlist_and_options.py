@@ -15,21 +15,16 @@ from visualizer.app.command_line import describe_devices, find_device, host_and_
 from visualizer.app.playlist import Playlist, PlaylistError
 from visualizer.cli import main
 
-from .conftest import RATE, write_ogg
+from .conftest import RATE, tone_signal, write_ogg
 
 FRAME_TIMEOUT_MS = 10_000
-
-
-def _tone(seconds: float, hz: float) -> np.ndarray:
-    t = np.arange(int(seconds * RATE)) / RATE
-    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
 
 
 @pytest.fixture
 def clips(tmp_path):
     folder = tmp_path / "set"
     folder.mkdir()
-    paths = [write_ogg(folder / name, _tone(1.5, 440.0)) for name in ("b.ogg", "A.ogg")]
+    paths = [write_ogg(folder / name, tone_signal(1.5, 440.0)) for name in ("b.ogg", "A.ogg")]
     (folder / "notes.txt").write_text("not audio")
     return folder, paths
 
@@ -314,7 +309,7 @@ def test_m4a_and_webm_files_are_listed_in_a_folder_and_play_as_they_are(
 
     folder = tmp_path / "downloads"
     folder.mkdir()
-    stereo = np.stack([_tone(3.0, 440.0), _tone(3.0, 660.0)], axis=1)
+    stereo = np.stack([tone_signal(3.0, 440.0), tone_signal(3.0, 660.0)], axis=1)
     song = write_container(folder / "song.m4a", "mp4", "aac", RATE * 2, stereo, 192_000)
     video = write_container(folder / "video.webm", "webm", "libopus", 48_000, stereo, 96_000)
     assert Playlist.from_paths([folder]).files == [song, video]

@@ -6,27 +6,21 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from visualizer.app.playlist import Playlist
 from visualizer.app.source_switcher import PLACE_STEP_SECONDS
 
-from .conftest import RATE, write_ogg
+from .conftest import tone_signal, write_ogg
 
 TIMEOUT_MS = 10_000
-
-
-def _tone(seconds: float, hz: float) -> np.ndarray:
-    t = np.arange(int(seconds * RATE)) / RATE
-    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
 
 
 @pytest.fixture
 def tracks(tmp_path):
     """Three 20-s tracks."""
     return [
-        write_ogg(tmp_path / f"track{number}.ogg", _tone(20.0, 220.0 * number))
+        write_ogg(tmp_path / f"track{number}.ogg", tone_signal(20.0, 220.0 * number))
         for number in (1, 2, 3)
     ]
 
@@ -88,7 +82,9 @@ def test_a_shuffled_looping_list_goes_on_in_the_order_it_was_dealt(
 def test_a_list_that_ended_starts_again_from_its_first_file(
     qtbot, make_window, model_dir, tmp_path, settings
 ):
-    short = [write_ogg(tmp_path / f"short{number}.ogg", _tone(1.0, 330.0)) for number in (1, 2)]
+    short = [
+        write_ogg(tmp_path / f"short{number}.ogg", tone_signal(1.0, 330.0)) for number in (1, 2)
+    ]
     window = make_window(model_dir)
     assert window.play_playlist(Playlist(short))
     qtbot.waitUntil(lambda: window.sources.playlist_ended, timeout=TIMEOUT_MS)
