@@ -120,3 +120,22 @@ def test_damaged_or_missing_kept_lists_are_none(settings):
     kept = settings.file_list  # relative files kept absolute; the index kept inside the list
     assert kept.files == [Path("a.ogg").absolute(), Path("b.ogg").absolute()]
     assert (kept.index, kept.loop, kept.shuffle) == (1, True, False)
+
+
+def test_picking_the_file_again_after_another_source_goes_back_to_its_place(
+    qtbot, make_window, model_dir, tracks, tmp_path
+):
+    demo = tmp_path / "demo clips"
+    demo.mkdir()
+    write_ogg(demo / "demo.ogg", tone_signal(5.0, 550.0))
+    window = make_window(model_dir, demo_dir=demo)
+    assert window.play_playlist(Playlist(tracks))
+    assert window.sources.next_file()
+    window.seek(9.0)
+    qtbot.waitUntil(lambda: window.source.position_seconds > 9.0, timeout=TIMEOUT_MS)
+    window.sources.on_source_chosen(0)  # the demo: the list stops where it stood
+    assert window.source.path == demo / "demo.ogg"
+    window.sources.on_source_chosen(1)  # the picker's File entry: the list, from its place
+    assert window.source.path == tracks[1] and window.sources.playlist.index == 1
+    qtbot.waitUntil(lambda: window.source.position_seconds > 9.0, timeout=TIMEOUT_MS)
+    assert window.source.position_seconds < 11.0
