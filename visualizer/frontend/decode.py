@@ -13,11 +13,11 @@ as GSM 6.10 WAV, decode too); only `seek` moves, reopening such a file and readi
 NaN/inf samples are decoded as 0 (before resampling, so they cannot smear) and counted
 in `nonfinite_samples`. Every failure of the underlying decoder and decoded levels no real
 recording reaches (a damaged file) raise `CorruptAudioError` naming the file (and, for a
-damaged level, the time of the sample). A file cut short gives every sample it holds and
-then raises it (`cut_short` says why): one whose data ends before its header says, and an
-Ogg file (Vorbis, Opus, FLAC), which has no header giving its length, so that one cut
-short (an unfinished download or copy) would read as a shorter whole file, but whose last
-page tells (`ogg_cut_short`).
+damaged level, the time of the sample). A file cut short gives every sample it holds
+before it raises that error (`cut_short` says why): one whose data ends before its header
+says, and an Ogg file (Vorbis, Opus, FLAC), which has no header giving its length, so that
+one cut short (an unfinished download or copy) would read as a shorter whole file, but
+whose last page tells (`ogg_cut_short`).
 """
 
 from __future__ import annotations
