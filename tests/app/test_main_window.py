@@ -263,6 +263,21 @@ def test_keyboard_shortcuts(qtbot, make_window, model_dir):
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2000)
 
 
+def test_seeks_in_a_row_add_up_before_the_file_has_moved(qtbot, make_window, model_dir, beats_file):
+    """Three 5-s seeks handled in one turn of the GUI's loop (a held arrow key's repeats
+    queued behind a busy frame, a remote's burst) go 15 s on: each starts from where the
+    one before asked to go, not from where the file still stands (they had gone 5 s)."""
+    window = make_window(model_dir)
+    assert window.play_file(beats_file)
+    qtbot.wait(300)
+    start = window.source.position_seconds
+    for _ in range(3):
+        window.seek_relative(5.0)
+    assert window.source.position_seconds == pytest.approx(start + 15.0, abs=1e-9)
+    qtbot.wait(300)  # the feeder has moved there, and playback goes on from it
+    assert start + 15.0 <= window.source.position_seconds < start + 16.0
+
+
 def test_canvas_alone_on_a_screen_and_back(qtbot, make_window, model_dir):
     window = make_window(model_dir)
     window.show()

@@ -731,6 +731,11 @@ class FilePlayback:
 
     @property
     def position_seconds(self) -> float:
+        """Where playback stands, s: where a seek asked for goes, until the feeder has
+        moved there (so a second seek, or the place kept, starts from it)."""
+        request = self._seek_request  # the feeder thread sets it back to None
+        if request is not None:
+            return request
         played = self.played_frames - self._origin_buffer
         seconds = (self._origin_frame + max(played, 0)) / self.output_rate
         return seconds % self.duration_seconds if self.loop else seconds
