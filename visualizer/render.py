@@ -449,7 +449,7 @@ def render(
             if progress is not None:
                 progress.update((index + 1) / fps)
         else:
-            decode_error = reader.cut_short  # an Ogg file cut short, said once it was all read
+            decode_error = reader.cut_short  # a file cut short, said once all it holds was read
     except KeyboardInterrupt:
         interrupted = True
     finally:

@@ -103,8 +103,7 @@ class DeviceWatchdog:
             self._watch_input(source, now)
         elif isinstance(source, FilePlayback):
             window.panel.set_position(source.position_seconds, source.duration_seconds)
-            if sources.plays_file_list and not sources.playlist_ended:
-                sources.keep_place(source)
+            sources.keep_place()
             self._watch_output(source, now)
             if source.nonfinite_samples:
                 window.set_fault(

@@ -330,15 +330,18 @@ class SourceSwitcher:
         self.window.link.send(SetAutoLevel(self._levelled(self.source)))
 
     def stop(self) -> None:
+        self.keep_place(at_once=True)
         source, self.source = self.source, None
         if source is not None:
-            if self.plays_file_list and not self.playlist_ended:
-                self.keep_place(source, at_once=True)
             source.stop()
 
-    def keep_place(self, source: FilePlayback, at_once: bool = False) -> None:
-        """Keep how far the list's file `source` has played, once it has moved on
-        PLACE_STEP_SECONDS from the place kept (`at_once`: in any case)."""
+    def keep_place(self, at_once: bool = False) -> None:
+        """Keep how far the list's file playing has played, once it has moved on
+        PLACE_STEP_SECONDS from the place kept (`at_once`: in any case); nothing while no
+        list plays, or once it has ended."""
+        source = self.source
+        if not isinstance(source, FilePlayback) or not self.plays_file_list or self.playlist_ended:
+            return
         seconds = source.position_seconds
         if at_once or abs(seconds - self._place_kept) >= PLACE_STEP_SECONDS:
             self.settings.file_seconds = self._place_kept = seconds
