@@ -13,6 +13,7 @@ from PyQt6.QtDBus import QDBusConnection
 from visualizer.app.media_keys import OBJECT_PATH, SERVICE
 from visualizer.app.playlist import Playlist
 
+from .test_gapless_lists import write_tone
 from .test_title_cards import tagged_ogg
 
 TIMEOUT_MS = 10_000
@@ -103,6 +104,21 @@ def test_the_player_says_what_plays_and_takes_play_pause_seek_and_next(
     assert "'xesam:title': <'second.ogg'>" in metadata
     assert "objectpath '/org/musicscape/track/2'" in metadata
     assert get(qtbot, bus_address, PLAYER, "CanGoNext") == "(<false>,)"
+
+
+def test_a_file_gone_on_into_without_a_gap_is_a_new_track(
+    qtbot, make_window, model_dir, tmp_path, app_bus, bus_address
+):
+    first, second = (write_tone(tmp_path / f"{name}.wav", 2.0, 440.0) for name in ("a", "b"))
+    window = make_window(model_dir, session_bus=app_bus)
+    assert window.play_playlist(Playlist([first, second]))
+    playback = window.source
+    assert "objectpath '/org/musicscape/track/1'" in get(qtbot, bus_address, PLAYER, "Metadata")
+    qtbot.waitUntil(lambda: window.source.path == second, timeout=TIMEOUT_MS)
+    assert window.source is playback  # the same playback went on
+    metadata = get(qtbot, bus_address, PLAYER, "Metadata")
+    assert "'xesam:title': <'b.wav'>" in metadata
+    assert "objectpath '/org/musicscape/track/2'" in metadata
 
 
 def test_a_tagged_file_is_named_by_its_title_artist_and_album(

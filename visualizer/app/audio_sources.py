@@ -8,6 +8,9 @@ and in step with it the mono analysis samples at the models' rate. The output ca
 copies the sound out, and the analysis samples of the same stretch into the ring, stamped
 with the time they will be heard, so the worker can show the picture in step with the sound.
 Without any output device a `ClockedNullOutput` thread plays the same role in real time.
+A list's next file that has the playing file's rate and channels is decoded on into the same
+buffer as the playing file ends (`FilePlayback.follow_with`), so the list plays without a gap
+and the output stream is never closed and opened between its files.
 """
 
 from __future__ import annotations
@@ -639,6 +642,16 @@ class ClockedNullOutput:
         self.stop()
 
 
+@dataclass(frozen=True)
+class FollowingFile:
+    """A list's next file, decoded on without a gap after the playing one: `starts_at` is
+    its first frame's place in the playback buffer (frames written before it)."""
+
+    path: Path
+    reader: AudioFileReader
+    starts_at: int
+
+
 class FilePlayback:
     """Plays a file as it is (its own rate and channels) through an output device, or a
     clocked null output, while the worker analyses it at the models' rate."""
@@ -657,10 +670,7 @@ class FilePlayback:
         self.path = Path(path)
         self.ring = ring
         self.loop = loop
-        # Raises AudioDecodeError, plainly worded.
-        self.reader = AudioFileReader(
-            self.path, ring.sample_rate, chunk_seconds=PLAYBACK_CHUNK_SECONDS, keep_sound=True
-        )
+        self.reader = self._open_reader(self.path)  # raises AudioDecodeError, plainly worded
         self.output_rate = self.reader.source_rate
         self.output_channels = self.reader.sound_channels
         self.block = max(64, round(PLAYBACK_BLOCK_SECONDS * self.output_rate))
@@ -699,6 +709,15 @@ class FilePlayback:
         self._device_output = False  # an output device (not the null clock) was opened
         self._output_delay = 0.0
         self.decode_error: str | None = None
+        # The list's next file, set by the window (`follow_with`), and that file once the
+        # feeder has gone on into it and until it is heard (`move_on`).
+        self.following: Path | None = None
+        self._next: FollowingFile | None = None
+
+    def _open_reader(self, path: Path) -> AudioFileReader:
+        return AudioFileReader(
+            path, self.ring.sample_rate, chunk_seconds=PLAYBACK_CHUNK_SECONDS, keep_sound=True
+        )
 
     @property
     def description(self) -> str:
@@ -738,7 +757,37 @@ class FilePlayback:
             return request
         played = self.played_frames - self._origin_buffer
         seconds = (self._origin_frame + max(played, 0)) / self.output_rate
-        return seconds % self.duration_seconds if self.loop else seconds
+        # (past the end: the next file is heard already, until `move_on` says so)
+        return seconds % self.duration_seconds if self.loop else min(seconds, self.duration_seconds)
+
+    def follow_with(self, path: Path | None) -> None:
+        """Go on into `path` (the list's next file; None: none) without a gap as this file
+        ends, where it opens and has this file's rate and channels; else playback ends as
+        before and the window opens it anew. The feeder opens it, never the caller."""
+        self.following = path
+        self._wake.set()
+
+    def move_on(self) -> bool:
+        """Whether the file that follows (`follow_with`) is heard now: then this playback is
+        that file's (its path, length, tags and position) and True is returned once. Never
+        waits on the feeder: while it decodes, the answer is False until the next call."""
+        following = self._next
+        if following is None or self.played_frames < following.starts_at:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._next is not following:  # a seek took it back meanwhile
+                return False
+            heard_to_its_end = self.reader
+            self.reader, self.path = following.reader, following.path
+            self.duration_seconds = following.reader.duration_seconds
+            self._origin_frame, self._origin_buffer = 0, following.starts_at
+            self._next = self.following = None
+        finally:
+            self._lock.release()
+        heard_to_its_end.close()
+        return True
 
     def start(self) -> None:
         self._fill()
@@ -881,18 +930,50 @@ class FilePlayback:
         self._wake.set()
 
     def _fill(self) -> None:
+        """Decode ahead until the buffer is full; at the end of the file, on into the one
+        that follows it where that can play without a gap."""
+        while self._fill_from_reader() and self._go_on_into_following():
+            pass
+
+    def _fill_from_reader(self) -> bool:
+        """True when the file decoded ended and a following one is to be opened."""
         with self._lock:
             while not self.ended and self._buffer.space_for(
                 self._chunk_frames, self._chunk_samples
             ):
-                chunk = self.reader.read_chunk()
+                reader = self.reader if self._next is None else self._next.reader
+                chunk = reader.read_chunk()
                 if chunk is None:
                     if self.loop:
-                        self.reader.seek(0.0)
+                        reader.seek(0.0)
                         continue
+                    if self._next is None and self.following is not None:
+                        return True
                     self.ended = True
                     break
                 self._buffer.put(chunk.sound, chunk.samples)
+        return False
+
+    def _go_on_into_following(self) -> bool:
+        """Open the following file (outside the lock: `move_on` never waits on it); True
+        when its frames go on in this buffer. A file that does not open, or that has another
+        rate or channels, is left to the window to open anew (and to name, if it fails)."""
+        path = self.following
+        if path is None:  # the window has just said none follows
+            self.ended = True
+            return False
+        try:
+            reader = self._open_reader(path)
+        except Exception:  # noqa: BLE001 - named when the window opens it, not as this file's
+            self.ended = True
+            return False
+        if (reader.source_rate, reader.sound_channels) != (self.output_rate, self.output_channels):
+            reader.close()
+            self.ended = True
+            return False
+        with self._lock:
+            self._next = FollowingFile(path, reader, self._buffer.frames_written)
+        return True
 
     def _feed(self) -> None:
         while not self._stopping:
@@ -907,8 +988,13 @@ class FilePlayback:
                 self.ended = True
 
     def _apply_seek(self) -> None:
+        """Seek in the file heard: a following file decoded on already is let go of, and
+        gone on into again at this file's end."""
         seconds, self._seek_request = self._seek_request, None
         with self._lock:
+            dropped, self._next = self._next, None
+            if dropped is not None:
+                dropped.reader.close()
             self.reader.seek(seconds)
             self.ended = False
             self._origin_frame = round(self.reader.position_seconds * self.output_rate)
@@ -930,3 +1016,5 @@ class FilePlayback:
         if self._feeder is not None:
             self._feeder.join(timeout=2.0)
         self.reader.close()
+        if self._next is not None:
+            self._next.reader.close()

@@ -102,6 +102,7 @@ class DeviceWatchdog:
         if window.settings.source_kind == SOURCE_INPUT:
             self._watch_input(source, now)
         elif isinstance(source, FilePlayback):
+            sources.move_on()  # the list's next file, gone on into without a gap, is heard
             window.panel.set_position(source.position_seconds, source.duration_seconds)
             sources.keep_place()
             self._watch_output(source, now)

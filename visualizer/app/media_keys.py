@@ -249,13 +249,15 @@ class MediaKeys(QObject):
 
     # ----- what plays -----
     def _current_track(self) -> str:
-        """The track id of the source that plays now (a new one for each source started)."""
+        """The track id of what plays now: a new one for each source started, and for each
+        file of a list that a playback goes on into without a gap."""
         source = self.window.source
         if source is None:
             return NO_TRACK
-        if source is not self._track_source:
+        playing = (source, getattr(source, "path", None))
+        if playing != self._track_source:
             self._tracks += 1
-            self._track_source = source
+            self._track_source = playing
             self.track_id = f"{TRACK_PREFIX}{self._tracks}"
         return self.track_id
 

@@ -152,6 +152,16 @@ class Playlist:
         """Another file follows the current one (the first again, when looping)."""
         return self.index + 1 < len(self.files) or (self.loop and len(self.files) > 1)
 
+    @property
+    def upcoming(self) -> Path | None:
+        """The file `advance` will move to, where it is known already: None after the last
+        file (not looping), for one file looped, and where a shuffled list is dealt again."""
+        if self.index + 1 < len(self.files):
+            return self.files[self.index + 1]
+        if self.loop and not self.shuffle and len(self.files) > 1:
+            return self.files[0]
+        return None
+
     def advance(self) -> Path | None:
         """Move to the next file and return it; None after the last when not looping."""
         if self.index + 1 < len(self.files):

@@ -5,7 +5,10 @@ dropping a file switches the source, and the choice is kept in the user's settin
 plays (play, pause, seek) through the output picker's choice: the default output unless
 another is picked, or when the one picked cannot play, which the panel says. A playlist
 goes on to its next file at the end of one and says when the last has played. A source
-that cannot start becomes a line in the panel; the picture goes on with the one it had. An
+that cannot start becomes a line in the panel; the picture goes on with the one it had. A
+list's next file that has the playing file's rate and channels follows it without a gap
+(the playback decodes on into it, `FilePlayback.follow_with`), and the window shows it
+started when it is heard (`move_on`); other files are opened as the one before ends. An
 input is brought to the level of the models' training music unless the user turned that
 off (frontend/level.py); a file plays at its own level. Where a file list stands (its files,
 the file playing, how far it played, kept every PLACE_STEP_SECONDS and as it stops) is kept
@@ -276,30 +279,37 @@ class SourceSwitcher:
         silent_still = isinstance(source, FilePlayback) and source.on_silent_clock
         if not (silent_still and silent_clock_said(window.faults)):
             window.set_fault("source", None)  # the silent clock's line stays for the next file
-        self.panel.source_label.setText(source.description)
         if isinstance(source, FilePlayback):
             self.show_output(source)
             self.panel.play_button.setText("Pause")
-            tags = source.tags
-            playing = tags.label(source.path.name)
-            if tags.title:
-                self.panel.source_label.setText(f"{source.description}\n{playing}")
-            window.canvas.show_title(
-                tags.title or source.path.stem, " · ".join(filter(None, (tags.artist, tags.album)))
-            )
-            named = f" ({playing})" if tags.title else ""
-            window.log(f"playing {source.path.absolute()}{named}")
-            window.now_playing.watch(False)
-            window.controls.track_started(track_key(source.path, tags))
+            self._show_file(source)
         else:
+            self.panel.source_label.setText(source.description)
             window.now_playing.watch(True)  # what a desktop player plays into it, if one does
             self.panel.device_label.setText(source.choice.label)
-            playing = source.choice.label
-            window.log(f"capturing {playing}")
-        window.setWindowTitle(f"{playing} — {APP_TITLE}")  # what plays, in the task bar
-        if isinstance(source, CaptureSource):  # the track a player already plays into it, or
-            self.show_player_track(window.now_playing.track)  # none: one scene-mode command
+            window.log(f"capturing {source.choice.label}")
+            window.setWindowTitle(f"{source.choice.label} — {APP_TITLE}")  # in the task bar
+            # the track a player already plays into it, or none: one scene-mode command
+            self.show_player_track(window.now_playing.track)
         return True
+
+    def _show_file(self, source: FilePlayback) -> None:
+        """A file has started (or is heard, gone on into without a gap): its name and tags
+        in the panel, the title card, the log and the task bar; its remembered scene."""
+        window = self.window
+        tags = source.tags
+        playing = tags.label(source.path.name)
+        self.panel.source_label.setText(
+            f"{source.description}\n{playing}" if tags.title else source.description
+        )
+        window.canvas.show_title(
+            tags.title or source.path.stem, " · ".join(filter(None, (tags.artist, tags.album)))
+        )
+        named = f" ({playing})" if tags.title else ""
+        window.log(f"playing {source.path.absolute()}{named}")
+        window.now_playing.watch(False)
+        window.controls.track_started(track_key(source.path, tags))
+        window.setWindowTitle(f"{playing} — {APP_TITLE}")  # what plays, in the task bar
 
     def show_player_track(self, track: PlayerTrack | None) -> None:
         """What a desktop media player plays while an input is captured (now_playing.py):
@@ -369,7 +379,8 @@ class SourceSwitcher:
         """The same source again (the models' rate changed: a new ring)."""
         source = self.source
         if isinstance(source, FilePlayback):
-            self._play(source.path, loop=source.loop)
+            if self._play(source.path, loop=source.loop) and self.plays_file_list:
+                self.source.follow_with(self.playlist.upcoming)
         elif isinstance(source, CaptureSource):
             self.capture_input(source.choice)
 
@@ -436,17 +447,41 @@ class SourceSwitcher:
                 self.window.set_fault("playlist", "\n".join(skipped) or None)
                 self.playlist = playlist
                 self.playlist_ended = False
-                self.settings.source_kind = SOURCE_FILE
-                self.settings.file_path = str(path)
-                self.settings.file_list = playlist
-                self.settings.file_seconds = self._place_kept = 0.0
-                self.panel.source_picker.setItemText(1, f"File: {path.name}")
-                self._sync_picker()
+                self._list_file_started(path)
                 return True
             skipped.append(f"Skipped: {self.window.faults['source']}")
             if len(playlist.files) == 1 or playlist.advance() is None:
                 return False
         return False
+
+    def _list_file_started(self, path: Path) -> None:
+        """The list's file `path` plays: kept in the settings and named in the picker; the
+        list's next file is to follow it."""
+        self.settings.source_kind = SOURCE_FILE
+        self.settings.file_path = str(path)
+        self.settings.file_list = self.playlist
+        self.settings.file_seconds = self._place_kept = 0.0
+        self.panel.source_picker.setItemText(1, f"File: {path.name}")
+        self._sync_picker()
+        self.source.follow_with(self.playlist.upcoming)
+
+    def move_on(self) -> bool:
+        """Whether the file playing has gone on into the list's next one without a gap
+        (`FilePlayback.move_on`); then the window shows that file started, as it shows one
+        opened, and the models' analysis starts afresh as for a new file."""
+        source = self.source
+        if not isinstance(source, FilePlayback) or not self.plays_file_list:
+            return False
+        if not source.move_on():
+            return False
+        self.playlist.advance()
+        window = self.window
+        window.link.send(ResetAudio())
+        window.set_fault("samples", None)  # the file before's NaN/inf line
+        window.set_fault("playlist", None)
+        self._show_file(source)
+        self._list_file_started(source.path)
+        return True
 
     @property
     def plays_file_list(self) -> bool:

@@ -1,0 +1,216 @@
+"""A list's files follow each other without a gap where they share a rate and channels
+(audio_sources.py's `FilePlayback.follow_with` / `move_on`, source_switcher.py's
+`move_on`): the same output stream plays on, sample for sample, and the window shows the
+next file as it is heard; other files are opened as the one before ends, as before."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from visualizer.app.audio_sources import FilePlayback
+from visualizer.app.playlist import Playlist
+from visualizer.app.sample_ring import SampleRing
+from visualizer.app.source_switcher import APP_TITLE
+
+from .conftest import RATE, tone_signal
+
+TIMEOUT_MS = 15_000
+
+
+def write_tone(path: Path, seconds: float, hz: float, rate: int = RATE, channels: int = 1):
+    """A float WAV (decoded back exactly) of a half-scale sine."""
+    signal = tone_signal(seconds, hz, rate)
+    sf.write(
+        path,
+        np.stack([signal] * channels, axis=1) if channels > 1 else signal,
+        rate,
+        subtype="FLOAT",
+    )
+    return path
+
+
+@pytest.fixture
+def two_tones(tmp_path):
+    """1.5 s at 440 Hz, then 1.5 s at 660 Hz: both 22,050 Hz mono."""
+    return write_tone(tmp_path / "first.wav", 1.5, 440.0), write_tone(
+        tmp_path / "second.wav", 1.5, 660.0
+    )
+
+
+def silent_playback(path: Path) -> FilePlayback:
+    return FilePlayback(path, SampleRing(RATE * 8, RATE), use_output_device=False)
+
+
+def test_the_next_file_plays_on_sample_for_sample_and_is_heard_as_its_own(qtbot, two_tones):
+    first, second = two_tones
+    playback = silent_playback(first)
+    playback.follow_with(second)
+    playback.start()
+    try:
+        qtbot.waitUntil(lambda: playback.move_on(), timeout=TIMEOUT_MS)
+        assert playback.path == second and playback.following is None
+        assert playback.duration_seconds == pytest.approx(1.5)
+        assert 0.0 <= playback.position_seconds < 0.5  # the second file's own place
+        assert not playback.move_on()  # said once
+        qtbot.waitUntil(lambda: playback.finished, timeout=TIMEOUT_MS)
+        assert playback.decode_error is None
+        heard = playback.heard.new_buffer()
+        _, count, _ = playback.heard.copy_since(0, heard)
+        expected = np.concatenate(
+            [sf.read(first, dtype="float32")[0], sf.read(second, dtype="float32")[0]]
+        )
+        np.testing.assert_array_equal(heard[:count], expected)  # nothing lost, nothing added
+        assert playback.ring.written == len(expected)  # the models heard both, in step
+        assert playback.position_seconds == pytest.approx(1.5)
+    finally:
+        playback.stop()
+
+
+def test_a_seek_in_the_last_second_stays_in_the_file_heard_and_goes_on_again(qtbot, two_tones):
+    first, second = two_tones
+    playback = silent_playback(first)
+    playback.follow_with(second)
+    playback.start()
+    try:
+        # the feeder decodes a second ahead: it has gone on into the second file already
+        qtbot.waitUntil(lambda: playback._next is not None, timeout=TIMEOUT_MS)
+        assert playback.path == first and not playback.move_on()
+        playback.seek(0.25)
+        qtbot.waitUntil(lambda: playback._seek_request is None, timeout=TIMEOUT_MS)
+        assert playback.path == first
+        assert 0.249 < playback.position_seconds < 0.75
+        assert playback._next is None or playback._next.starts_at > playback.played_frames
+        qtbot.waitUntil(lambda: playback.move_on(), timeout=TIMEOUT_MS)
+        assert playback.path == second
+        qtbot.waitUntil(lambda: playback.finished, timeout=TIMEOUT_MS)
+        heard = playback.heard.new_buffer()
+        _, count, _ = playback.heard.copy_since(0, heard)
+        first_samples = sf.read(first, dtype="float32")[0]
+        second_samples = sf.read(second, dtype="float32")[0]
+        # the end of what was heard: the first file from 0.25 s on, then the second whole
+        tail = np.concatenate([first_samples[round(0.25 * RATE) :], second_samples])
+        np.testing.assert_array_equal(heard[count - len(tail) : count], tail)
+    finally:
+        playback.stop()
+
+
+@pytest.mark.parametrize(
+    "rate, channels, written",
+    [(44_100, 1, "another rate"), (RATE, 2, "stereo after mono")],
+)
+def test_a_file_of_another_rate_or_channels_is_left_to_open_anew(
+    qtbot, tmp_path, two_tones, rate, channels, written
+):
+    first, _ = two_tones
+    other = write_tone(tmp_path / "other.wav", 1.0, 550.0, rate, channels)
+    playback = silent_playback(first)
+    playback.follow_with(other)
+    playback.start()
+    try:
+        qtbot.waitUntil(lambda: playback.finished, timeout=TIMEOUT_MS)
+        assert not playback.move_on() and playback.path == first, written
+        assert playback.decode_error is None
+    finally:
+        playback.stop()
+
+
+def test_a_following_file_that_does_not_open_ends_the_file_as_before(qtbot, tmp_path, two_tones):
+    first, _ = two_tones
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF" + bytes(40))
+    playback = silent_playback(first)
+    playback.follow_with(broken)
+    playback.start()
+    try:
+        qtbot.waitUntil(lambda: playback.finished, timeout=TIMEOUT_MS)
+        assert not playback.move_on() and playback.path == first
+        assert playback.decode_error is None  # the next file's fault is not this one's
+    finally:
+        playback.stop()
+
+
+def test_upcoming_is_the_file_advance_gives_where_it_is_known(tmp_path):
+    files = [tmp_path / name for name in ("a.wav", "b.wav", "c.wav")]
+    plain = Playlist(files)
+    assert plain.upcoming == files[1]
+    plain.advance()
+    plain.advance()
+    assert plain.upcoming is None  # the last, not looping
+    looping = Playlist(files, loop=True)
+    looping.index = 2
+    assert looping.upcoming == files[0] == looping.advance()
+    shuffled = Playlist(files, loop=True, shuffle=True)
+    shuffled.index = 2
+    assert shuffled.upcoming is None  # dealt again at its end: not known before
+    assert shuffled.advance() is not None
+    assert Playlist(files[:1], loop=True).upcoming is None  # one file loops seamlessly
+
+
+def test_the_window_shows_the_next_file_as_it_is_heard_without_opening_it_anew(
+    qtbot, make_window, model_dir, settings, show_log, tmp_path
+):
+    tracks = [write_tone(tmp_path / f"track{n}.wav", 3.0, 220.0 * n) for n in (1, 2, 3)]
+    sf.write(tracks[2], tone_signal(3.0, 660.0, 44_100), 44_100, subtype="FLOAT")  # 44.1 kHz
+    window = make_window(model_dir, show_log=show_log)
+    assert window.play_playlist(Playlist(tracks))
+    playback = window.source
+    qtbot.waitUntil(lambda: window.source.path == tracks[1], timeout=TIMEOUT_MS)
+    assert window.source is playback  # the same playback and output went on
+    assert window.sources.playlist.index == 1 and settings.file_path == str(tracks[1])
+    assert window.panel.source_label.text() == "file: track2.wav"
+    assert window.windowTitle() == f"track2.wav — {APP_TITLE}"
+    assert window.source.position_seconds < 1.0
+    assert show_log.path.read_text().count(f"playing {tracks[1].absolute()}") == 1
+    assert window.source.following == tracks[2]  # the third is to follow (if it can)
+    # the third has another rate: opened anew as the second ends, and played
+    qtbot.waitUntil(lambda: window.source.path == tracks[2], timeout=TIMEOUT_MS)
+    assert window.source is not playback and window.source.output_rate == 44_100
+    assert window.sources.playlist.index == 2
+    assert window.faults.get("playlist") is None and window.faults.get("source") is None
+
+
+def test_through_a_sound_server_the_list_plays_with_no_silence_between_files(
+    qtbot, pulse_server, make_window, model_dir, tmp_path
+):
+    """What the sink plays, recorded from its monitor: three 2-s tones, one after another,
+    with no run of silence between them (opening a stream per file had left 2 s here)."""
+    rate = 44_100
+    tracks = [
+        write_tone(tmp_path / f"tone{n}.wav", 2.0, hz, rate, channels=2)
+        for n, hz in enumerate((441.0, 661.5, 882.0))
+    ]
+    window = make_window(model_dir, use_output_device=True)
+    recording = tmp_path / "heard.raw"  # a file, not a pipe: a full pipe would stall parec
+    with open(recording, "wb") as heard:
+        record = subprocess.Popen(
+            [
+                "parec",
+                "--raw",
+                "--format=float32le",
+                "--channels=1",
+                f"--rate={rate}",
+                "-d",
+                "musicscape_test.monitor",
+            ],
+            stdout=heard,
+        )
+        qtbot.wait(2500)  # the first recording stream delivers after about 2 s
+        assert window.play_playlist(Playlist(tracks))
+        assert window.source.output_name == "pulse"
+        qtbot.waitUntil(lambda: window.source.path == tracks[2], timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: window.source.finished, timeout=TIMEOUT_MS)
+        qtbot.wait(500)
+        record.terminate()
+        record.wait(timeout=5)
+    samples = np.fromfile(recording, dtype=np.float32)
+    sounding = np.flatnonzero(np.abs(samples) > 0.05)
+    heard = samples[sounding[0] : sounding[-1] + 1]
+    assert len(heard) / rate == pytest.approx(6.0, abs=0.01)  # all three, end to end
+    # no 2-ms stretch below the tone's level anywhere in it (a sine's peak in every 2.3 ms)
+    peaks = np.abs(heard[: len(heard) // 88 * 88]).reshape(-1, 88).max(axis=1)
+    assert peaks.min() > 0.25
