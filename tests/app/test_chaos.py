@@ -34,7 +34,7 @@ ANSWER_SECONDS = 5.0
 ODD_ARGUMENTS = [0.5, 1, 0, -1, 7, 1e9, float("nan"), float("inf"), "sky", "", "é" * 300]
 BODIES = [b"", b"[0.5]", b'["sky"]', b"1", b"{", b"\xff\xfe", b"[1e999]", b"null", b"[[1]]"]
 PATHS = ["/", "/musicscape/state", "/musicscape/picture.png", "/nope", "/musicscape/", "/%ff"]
-SWITCHES_OFF = (("freeze", 0), ("blackout", 0), ("master", 1.0), ("test_card", 0))
+SWITCHES_OFF = (("freeze", 0), ("blackout", 0), ("master", 1.0), ("test_card", 0), ("play", 1))
 
 
 def request(url: str, body: bytes | None = None, timeout: float = 10.0) -> tuple[int, bytes]:

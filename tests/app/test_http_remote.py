@@ -187,6 +187,21 @@ def test_an_action_the_app_cannot_do_now_is_refused_with_the_reason(qtbot, remot
     assert "remote" not in window.faults  # turning off what is off is done, not refused
 
 
+def test_the_state_says_whether_the_file_plays_where_and_how_long(qtbot, remote, beats_file):
+    window, requests = remote
+    status, state = ask(qtbot, requests, window, "/musicscape/state")
+    assert state["play"] is False and "length_seconds" not in state  # nothing plays yet
+    window.play_file(beats_file)
+    window.seek(10.0)
+    qtbot.waitUntil(lambda: window.source.position_seconds >= 10.0, timeout=TIMEOUT_MS)
+    status, state = ask(qtbot, requests, window, "/musicscape/state")
+    assert state["play"] is True and state["length_seconds"] == 30.0
+    assert 10.0 <= state["position_seconds"] < 12.0
+    assert ask(qtbot, requests, window, "/musicscape/play", b"0") == (200, {"ok": True})
+    assert window.source.paused
+    assert ask(qtbot, requests, window, "/musicscape/state")[1]["play"] is False
+
+
 def test_a_port_in_use_is_named(make_window, model_dir):
     with socket.socket() as taken:
         taken.bind(("0.0.0.0", 0))
@@ -205,6 +220,8 @@ def test_every_button_of_the_page_sends_an_action_the_remote_takes():
         "freeze",
         "picture",
         "record",
+        "previous",
+        "play",
         "next",
         "dmx",
         "link",

@@ -104,6 +104,9 @@ def test_the_player_says_what_plays_and_takes_play_pause_seek_and_next(
     assert "'xesam:title': <'second.ogg'>" in metadata
     assert "objectpath '/org/musicscape/track/2'" in metadata
     assert get(qtbot, bus_address, PLAYER, "CanGoNext") == "(<false>,)"
+    # the previous key: in the file's first seconds, the file before (as players do)
+    player_call(qtbot, bus_address, "Previous")
+    assert window.source.path == beats_file
 
 
 def test_a_file_gone_on_into_without_a_gap_is_a_new_track(

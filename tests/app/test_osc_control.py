@@ -4,11 +4,13 @@ window's UDP port on loopback, a real python-osc server receives what the window
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,10 +21,12 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_server import ThreadingOSCUDPServer
 from pythonosc.udp_client import SimpleUDPClient
 
+from visualizer.app.osc_control import INPUT_ADDRESSES
 from visualizer.app.picture_saver import PICTURE_SIZE
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
 from visualizer.app.stage import mean_colour
 
+from .conftest import tone_signal, write_ogg
 from .test_title_cards import tagged_ogg
 
 TIMEOUT_MS = 15_000
@@ -225,6 +229,52 @@ def test_a_bad_message_is_named_in_the_window_and_changes_nothing(qtbot, osc_win
         "OSC /musicscape/next: no file list plays: next is for files (--file, Open file…, a drop)"
     )
     qtbot.waitUntil(lambda: window.faults.get("remote") == refusal, timeout=TIMEOUT_MS)
+
+
+def test_show_software_plays_pauses_seeks_and_steps_through_files(
+    qtbot, osc_window, receiver, tmp_path
+):
+    window, client = osc_window
+    folder = tmp_path / "set"
+    folder.mkdir()
+    tracks = [
+        write_ogg(folder / f"{number}.ogg", tone_signal(20.0, 220.0 * number)) for number in (1, 2)
+    ]
+    client.send_message("/musicscape/file", str(folder))  # a folder: its files in turn
+    qtbot.waitUntil(lambda: getattr(window.source, "path", None) == tracks[0], timeout=TIMEOUT_MS)
+    assert window.sources.playlist.files == tracks
+    client.send_message("/musicscape/seek", 12.5)
+    qtbot.waitUntil(lambda: window.source.position_seconds >= 12.5, timeout=TIMEOUT_MS)
+    client.send_message("/musicscape/play", 0)
+    qtbot.waitUntil(lambda: window.source.paused, timeout=TIMEOUT_MS)
+    sent = receiver.of("/musicscape/play")
+    qtbot.waitUntil(lambda: receiver.of("/musicscape/play")[-1][1] == (0.0,), timeout=TIMEOUT_MS)
+    client.send_message("/musicscape/play", [])  # none toggles: plays again
+    qtbot.waitUntil(lambda: not window.source.paused, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: receiver.of("/musicscape/play")[-1][1] == (1.0,), timeout=TIMEOUT_MS)
+    assert len(receiver.of("/musicscape/play")) > len(sent)
+    client.send_message("/musicscape/next", [])
+    qtbot.waitUntil(lambda: window.source.path == tracks[1], timeout=TIMEOUT_MS)
+    client.send_message("/musicscape/previous", [])  # in its first seconds: the file before
+    qtbot.waitUntil(lambda: window.source.path == tracks[0], timeout=TIMEOUT_MS)
+    assert "remote" not in window.faults and "source" not in window.faults
+    refusals = {
+        ("seek", 30.0): "expected one number 0-20, got 30",
+        ("file", "set/1.ogg"): "expected an absolute path (from /), got ['set/1.ogg']",
+        ("file", "/nowhere/x.ogg"): "Cannot play that: /nowhere/x.ogg does not exist",
+    }
+    for (address, value), reason in refusals.items():
+        client.send_message(f"/musicscape/{address}", value)
+        refusal = f"OSC /musicscape/{address}: {reason}"
+        qtbot.waitUntil(lambda refusal=refusal: window.faults.get("remote") == refusal)
+    assert "source" not in window.faults  # the file playing goes on, its line clean
+    assert window.source.path == tracks[0] and not window.source.paused
+
+
+def test_the_readme_s_table_names_every_address_the_app_takes():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = set(re.findall(r"^\| `/musicscape/(\w+)` \|", readme, flags=re.MULTILINE))
+    assert set(INPUT_ADDRESSES) <= rows
 
 
 def test_a_datagram_python_osc_cannot_read_is_said_not_printed(qtbot, osc_window, capfd):

@@ -73,7 +73,9 @@ def test_each_address_is_described_by_its_kind():
     assert methods["hold"]["RANGE"] == [{"VALS": list(CATEGORIES)}]
     assert methods["hold"]["TYPE"] == "s" and methods["hold"]["ACCESS"] == ACCESS_WRITE
     assert methods["preset"]["RANGE"] == [{"MIN": 1, "MAX": PRESET_SLOTS}]
-    for trigger in ("auto", "next", "picture", "tap"):
+    assert methods["seek"]["TYPE"] == "f" and methods["seek"]["RANGE"] == [{"MIN": 0.0}]
+    assert methods["file"]["TYPE"] == "s" and "RANGE" not in methods["file"]
+    for trigger in ("auto", "next", "previous", "picture", "tap"):
         assert methods[trigger]["TYPE"] == "N" and methods[trigger]["ACCESS"] == ACCESS_WRITE
     assert methods["on_bar"]["ACCESS"] == ACCESS_WRITE  # no value given: not readable
 

@@ -38,6 +38,7 @@ SHORTCUTS = (
     ("O", "open an audio file"),
     ("Space", "play / pause the file (after the last file: from the start)"),
     ("N", "next file of the --file list"),
+    ("Ctrl+← / Ctrl+→", "the file's start (in its first 3 s: the file before) / the next file"),
     ("← / →", "seek 5 s back / forward"),
     ("0 or A", "scene chosen by the music (auto)"),
     ("1 … 9", "hold that category"),
@@ -103,6 +104,8 @@ def bind_keys(window: MainWindow) -> list[QShortcut]:
     bind("O", window.choose_file)
     bind("Space", window.toggle_pause)
     bind("N", window.next_file)
+    bind("Ctrl+Left", window.previous_file)
+    bind("Ctrl+Right", window.next_file)
     nudge = window.nudge_corner
     bind(
         "Left",

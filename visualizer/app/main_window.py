@@ -338,6 +338,9 @@ class MainWindow(QMainWindow):
     def next_file(self) -> bool:
         return self.sources.next_file()
 
+    def previous_file(self) -> bool:
+        return self.sources.previous_file()
+
     def toggle_pause(self) -> None:
         self.sources.toggle_pause()
 

@@ -198,7 +198,7 @@ class _PlayerAdaptor(_AdaptorBase):
 
     @pyqtSlot()
     def Previous(self) -> None:  # noqa: N802
-        self.keys.seek_to(0)
+        self.keys.window.previous_file()
 
     @pyqtSlot("qlonglong")
     def Seek(self, offset: int) -> None:  # noqa: N802

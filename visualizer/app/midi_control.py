@@ -68,8 +68,9 @@ CONTINUOUS = {
     "master": (0.0, 1.0),
     "blackout_fade": (0.0, MAX_FADE_SECONDS),
 }
-# a button fires an action: auto, each switch (toggled), a tap, the next file, a picture
-BUTTONS = ("auto", *SWITCHES, "tap", "next", "picture")
+# a button fires an action: auto, each switch (toggled, play / pause too), a tap, the next
+# or previous file, a picture
+BUTTONS = ("auto", *SWITCHES, "tap", "next", "previous", "picture")
 CATEGORY_BUTTONS = 9  # "hold 1" ... "hold 9", "bias 1" ... "bias 9", like the keys
 
 

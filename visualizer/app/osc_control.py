@@ -64,6 +64,12 @@ INPUT_ADDRESSES = {
     "dmx_in": "0 / 1, none toggles: DMX in (a lighting desk's 8 channels drive the show) from "
     "where --dmx-in last said",
     "next": "none: the next file of the --file list",
+    "previous": "none: back to the file's start, or, within its first 3 s, the list's file before",
+    "play": "0 / 1, none toggles: the file plays (1) or pauses (0); after the list's last file, "
+    "1 plays the list again",
+    "seek": "float, seconds from the file's start (0 to its length): play the file from there",
+    "file": "string: play that audio file, folder or .m3u / .pls playlist (a path on the "
+    "machine musicscape runs on, absolute), as --file does",
     "record": "0 / 1, none toggles: record what the canvas shows",
     "ndi": "0 / 1, none toggles: NDI output",
     "picture": "none: save the picture the canvas shows as a PNG in the record folder",
@@ -108,6 +114,7 @@ SWITCHES = (
     "dmx_in",
     "record",
     "ndi",
+    "play",
 )
 # And feedback: each INPUT_ADDRESSES control that holds a value goes out on its own address
 # (a float: the number, or a switch's 0 / 1) when it changes and every second

@@ -68,6 +68,8 @@ SLOT_ACTIONS = ("preset", "store_preset")
 CORNER_ACTION = "corner"
 NUDGE_ACTION = "nudge_corner"
 PINNING_ACTION = "pinning"
+SEEK_ACTION = "seek"  # seconds from the file's start: its length varies with the file
+FILE_ACTION = "file"  # a path
 
 
 class OscQueryUnavailable(RuntimeError):
@@ -77,8 +79,9 @@ class OscQueryUnavailable(RuntimeError):
 def method_node(action: str, categories: tuple[str, ...], values: dict[str, float]) -> dict:
     """The JSON object that describes `/musicscape/ACTION`: a float with its range for a
     continuous control, an int 0-1 for a switch, a category name for hold and bias, a slot
-    number for the presets, a bare trigger ("N") for the rest; VALUE where `values` (the
-    stage's `control_values`) holds one."""
+    number for the presets, a float from 0 for a seek, a string for a file's path, a bare
+    trigger ("N") for the rest; VALUE where `values` (the stage's `control_values`) holds
+    one."""
     node = {"FULL_PATH": PREFIX + action, "DESCRIPTION": INPUT_ADDRESSES[action]}
     if action in CONTINUOUS:
         low, high = CONTINUOUS[action]
@@ -92,6 +95,10 @@ def method_node(action: str, categories: tuple[str, ...], values: dict[str, floa
     elif action == CORNER_ACTION:  # which corner (0: all back), then its x and y
         shares = {"MIN": 0.0, "MAX": 1.0}
         node |= {"TYPE": "iff", "RANGE": [{"MIN": 0, "MAX": len(CORNER_NAMES)}, shares, shares]}
+    elif action == SEEK_ACTION:
+        node |= {"TYPE": "f", "RANGE": [{"MIN": 0.0}]}
+    elif action == FILE_ACTION:
+        node |= {"TYPE": "s"}
     elif action == PINNING_ACTION:  # the corner picked, 0: done
         node |= {"TYPE": "i", "RANGE": [{"MIN": 0, "MAX": len(CORNER_NAMES)}]}
     elif action == NUDGE_ACTION:  # which corner, then how far right and down

@@ -162,6 +162,17 @@ class Playlist:
             return self.files[0]
         return None
 
+    def back(self) -> Path | None:
+        """Move to the file before and return it (the last from the first, when looping;
+        in the order dealt, when shuffled); None at the first when not looping."""
+        if self.index > 0:
+            self.index -= 1
+        elif self.loop and len(self.files) > 1:
+            self.index = len(self.files) - 1
+        else:
+            return None
+        return self.current
+
     def advance(self) -> Path | None:
         """Move to the next file and return it; None after the last when not looping."""
         if self.index + 1 < len(self.files):

@@ -9,6 +9,7 @@ misconfigured controller names itself without filling the panel.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 QUOTED_CHARACTERS = 40
 
@@ -54,6 +55,17 @@ def tap_value(args: tuple) -> bool:
     if finite_number(value) or isinstance(value, bool):
         return value != 0
     raise ValueError(f"expected nothing or 1 (a tap), or 0 (forget the taps), got {quoted(args)}")
+
+
+def path_value(args: tuple) -> Path:
+    """One absolute path (`~` is the user's home): a remote's sender does not share the
+    app's current folder, so a relative path would name a file it did not mean."""
+    if len(args) != 1 or not isinstance(args[0], str) or not args[0].strip():
+        raise ValueError(f"expected one path, a string, got {quoted(args)}")
+    path = Path(args[0].strip()).expanduser()
+    if not path.is_absolute():
+        raise ValueError(f"expected an absolute path (from /), got {quoted(args)}")
+    return path
 
 
 def number_value(args: tuple, low: float, high: float) -> float:

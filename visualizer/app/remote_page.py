@@ -40,6 +40,8 @@ REMOTE_PAGE = """<!doctype html>
   <button id="freeze" data-action="freeze">Freeze</button>
   <button data-action="picture">Picture</button>
   <button id="record" data-action="record">Record</button>
+  <button data-action="previous">Previous</button>
+  <button id="play" data-action="play">Play</button>
   <button data-action="next">Next file</button>
   <button id="dmx" data-action="dmx">DMX lights</button>
   <button id="link" data-action="link">Ableton Link</button>
@@ -149,6 +151,7 @@ async function refresh() {
   document.getElementById("tap").classList.toggle("on", state.tap.on);
   document.getElementById("test_card").classList.toggle("on", state.test_card);
   document.getElementById("fill").classList.toggle("on", state.fill);
+  document.getElementById("play").classList.toggle("on", state.play);
   const pinned = state.corners.some((point, index) =>
     point[0] !== square[index][0] || point[1] !== square[index][1]);
   document.getElementById("corners_state").textContent = (pinned ? "pinned" : "not pinned") +

@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 APP_TITLE = "musicscape"
 MISSING_INPUT = " (not there now)"  # after a remembered input the list lacks
 PLACE_STEP_SECONDS = 5.0  # how far a list's file plays between two keepings of its place
+# "Previous" goes back to the file's start once it has played this long, else to the file
+# before (as players do: a second press goes on back)
+BACK_TO_START_SECONDS = 3.0
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_FILE_SUFFIXES)
 PLAYLIST_EXTENSIONS = " ".join(f"*{suffix}" for suffix in PLAYLIST_SUFFIXES)
 
@@ -500,6 +503,20 @@ class SourceSwitcher:
         self._show_ended()
         return False
 
+    def previous_file(self) -> bool:
+        """Back to the playing file's start, or, within its first BACK_TO_START_SECONDS,
+        to the list's file before (none before the first, unless the list loops: then its
+        start). A list that had ended plays its last file again. False while no list plays."""
+        source, playlist = self.source, self.playlist
+        if not self.plays_file_list or not isinstance(source, FilePlayback):
+            return False
+        if self.playlist_ended:
+            return self.play_playlist(playlist)
+        if source.position_seconds > BACK_TO_START_SECONDS or playlist.back() is None:
+            self.seek(0.0)
+            return True
+        return self.play_playlist(playlist)
+
     def _show_ended(self) -> None:
         self.playlist_ended = True
         self.settings.file_list_index = 0  # the next start plays the list from its start
@@ -529,6 +546,17 @@ class SourceSwitcher:
             self.window.set_fault("source", f"Cannot play that: {error}")
             return False
         return self.play_playlist(playlist)
+
+    @property
+    def file_plays(self) -> bool:
+        """A file plays: not paused, and not the end of a list that has ended."""
+        source = self.source
+        return isinstance(source, FilePlayback) and not source.paused and not self.playlist_ended
+
+    def set_playing(self, playing: bool) -> None:
+        """Play (a list that had ended, again from its first file) or pause the file."""
+        if isinstance(self.source, FilePlayback) and playing != self.file_plays:
+            self.toggle_pause()
 
     def toggle_pause(self) -> None:
         if self.playlist_ended and self.playlist is not None:  # play the list again

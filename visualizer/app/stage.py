@@ -66,6 +66,7 @@ from .remote_arguments import (
     corner_nudge_value,
     corner_value,
     number_value,
+    path_value,
     pinning_value,
     switch_value,
     tap_value,
@@ -334,11 +335,17 @@ class Stage(QObject):
             lights = self.lights
             if not lights.set_dmx_in(switch_value(args, lights.dmx_in is not None)):
                 return lights.dmx_in_label.text()
-        elif action == "next":
+        elif action in ("next", "previous"):
             if not window.sources.plays_file_list:
-                return "no file list plays: next is for files (--file, Open file…, a drop)"
-            if not window.next_file():
+                return f"no file list plays: {action} is for files (--file, Open file…, a drop)"
+            if action == "previous":
+                window.previous_file()
+            elif not window.next_file():
                 return "that was the list's last file: the list has ended"
+        elif action in ("play", "seek"):
+            return self._transport(action, args)
+        elif action == "file":
+            return self._play_path(path_value(args))
         elif action == "ndi":
             if not self.set_ndi(switch_value(args, self.ndi is not None)):
                 return self.ndi_label.text()
@@ -357,6 +364,31 @@ class Stage(QObject):
         else:
             raise ValueError(f"unknown action '{action}' (one of {', '.join(INPUT_ADDRESSES)})")
         return None
+
+    def _transport(self, action: str, args: tuple) -> str | None:
+        """Play / pause and seek the file that plays; why not, when no file plays."""
+        sources = self.window.sources
+        source = sources.source
+        if not isinstance(source, FilePlayback):
+            return f"no file plays: {action} is for files (--file, Open file…, a drop)"
+        if action == "play":
+            sources.set_playing(switch_value(args, sources.file_plays))
+        else:
+            sources.seek(number_value(args, 0.0, source.duration_seconds))
+        return None
+
+    def _play_path(self, path: Path) -> str | None:
+        """Play the file, folder or playlist at `path` as --file does. Where it cannot
+        play and the source playing goes on, the refusal is the remote's to show (the
+        panel's source line stays as it was); where the source stopped, both say so."""
+        window = self.window
+        playing, said_before = window.source, window.faults.get("source")
+        if window.sources.play_paths([str(path)]):
+            return None
+        refusal = window.faults.get("source")
+        if window.source is playing:
+            window.set_fault("source", said_before)
+        return refusal
 
     def attempt(self, action: str, args: tuple = (), at: float | None = None) -> str | None:
         """`perform` for a remote that can only be told: why the action was not done
@@ -827,12 +859,15 @@ class Stage(QObject):
             "pinning": None if window.canvas.pinning is None else window.canvas.pinning + 1,
             "frames_per_second": window.stats.fps(time.perf_counter()),
             "remember_scenes": settings.remember_track_scenes,
+            "play": window.sources.file_plays,
             **self.beats.state(),
             **self.lights.state(),
         }
         source, heard = window.source, window.now_playing.track
         if isinstance(source, FilePlayback):
             playing = (source.path.name, source.tags, "")
+            state["position_seconds"] = source.position_seconds
+            state["length_seconds"] = source.duration_seconds
         elif isinstance(source, CaptureSource) and heard is not None:
             playing = ("", heard.tags, heard.player)  # what a desktop player plays into it
         else:
@@ -899,6 +934,7 @@ class Stage(QObject):
             "dmx_in": lights.dmx_in is not None,
             "record": self.recorder is not None,
             "ndi": self.ndi is not None,
+            "play": window.sources.file_plays,
         }
         return {name: float(value) for name, value in (values | switches).items()}
 

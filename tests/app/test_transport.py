@@ -1,0 +1,83 @@
+"""Going back through a file list, and playing or pausing it by a remote's switch
+(source_switcher.py's `previous_file` and `set_playing`; Playlist.back)."""
+
+from __future__ import annotations
+
+import pytest
+
+from visualizer.app.playlist import Playlist
+from visualizer.app.source_switcher import BACK_TO_START_SECONDS
+
+from .conftest import tone_signal, write_ogg
+
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def tracks(tmp_path):
+    """Three 20-s tracks."""
+    return [
+        write_ogg(tmp_path / f"track{number}.ogg", tone_signal(20.0, 220.0 * number))
+        for number in (1, 2, 3)
+    ]
+
+
+def test_back_moves_to_the_file_before_and_round_when_looping(tmp_path):
+    files = [tmp_path / name for name in ("a.ogg", "b.ogg", "c.ogg")]
+    plain = Playlist(files)
+    assert plain.back() is None and plain.index == 0  # nothing before the first
+    plain.index = 2
+    assert plain.back() == files[1] and plain.back() == files[0]
+    looping = Playlist(files, loop=True)
+    assert looping.back() == files[2] and looping.index == 2
+    assert Playlist(files[:1], loop=True).back() is None  # one file: only its start
+
+
+def test_previous_goes_to_the_start_then_to_the_file_before(qtbot, make_window, model_dir, tracks):
+    window = make_window(model_dir)
+    assert window.play_playlist(Playlist(tracks))
+    assert window.next_file() and window.source.path == tracks[1]
+    window.seek(10.0)
+    qtbot.waitUntil(lambda: window.source.position_seconds >= 10.0, timeout=TIMEOUT_MS)
+    second = window.source
+    assert window.previous_file()  # well into the file: back to its start
+    assert window.source is second and window.source.position_seconds < BACK_TO_START_SECONDS
+    assert window.previous_file()  # within its first seconds: the file before
+    assert window.source.path == tracks[0] and window.sources.playlist.index == 0
+    assert window.source.position_seconds < 1.0
+    assert window.previous_file()  # the first file, not looping: its start
+    assert window.source.path == tracks[0]
+
+
+def test_previous_after_the_list_ended_plays_its_last_file_again(
+    qtbot, make_window, model_dir, tracks
+):
+    window = make_window(model_dir)
+    assert window.play_playlist(Playlist(tracks))
+    window.sources.playlist.index = 2
+    assert window.sources.play_playlist(window.sources.playlist)
+    assert not window.next_file()  # the last: the list has ended
+    assert window.sources.playlist_ended and not window.sources.file_plays
+    assert window.previous_file()
+    assert window.source.path == tracks[2] and window.sources.file_plays
+    assert not window.sources.playlist_ended
+
+
+def test_the_play_switch_pauses_plays_and_starts_an_ended_list_again(
+    qtbot, make_window, model_dir, tracks
+):
+    window = make_window(model_dir)
+    assert window.play_playlist(Playlist(tracks[:1]))
+    sources = window.sources
+    sources.set_playing(False)
+    assert window.source.paused and window.panel.play_button.text() == "Play"
+    sources.set_playing(False)  # a switch: off again stays off (no toggle)
+    assert window.source.paused
+    sources.set_playing(True)
+    assert not window.source.paused and window.panel.play_button.text() == "Pause"
+    assert not window.next_file()  # the list of one has ended
+    sources.set_playing(False)
+    assert sources.playlist_ended
+    sources.set_playing(True)  # the list again, from its first file
+    assert not sources.playlist_ended and sources.file_plays
+    assert window.source.position_seconds < 1.0
