@@ -13,6 +13,7 @@ from PyQt6.QtDBus import QDBusConnection
 from visualizer.app.media_keys import OBJECT_PATH, SERVICE
 from visualizer.app.playlist import Playlist
 
+from .test_cue_sheet import SHEET
 from .test_gapless_lists import write_tone
 from .test_title_cards import tagged_ogg
 
@@ -121,6 +122,26 @@ def test_a_file_gone_on_into_without_a_gap_is_a_new_track(
     assert window.source is playback  # the same playback went on
     metadata = get(qtbot, bus_address, PLAYER, "Metadata")
     assert "'xesam:title': <'b.wav'>" in metadata
+    assert "objectpath '/org/musicscape/track/2'" in metadata
+
+
+def test_each_track_of_a_cue_sheet_is_a_track_and_next_goes_to_the_next(
+    qtbot, make_window, model_dir, tmp_path, app_bus, bus_address
+):
+    write_tone(tmp_path / "mix.wav", 30.0, 440.0)
+    (tmp_path / "mix.cue").write_text(SHEET)
+    window = make_window(model_dir, session_bus=app_bus)
+    assert window.sources.play_paths([str(tmp_path / "mix.cue")])
+    metadata = get(qtbot, bus_address, PLAYER, "Metadata")
+    assert "'xesam:title': <\"Don't Stop\">" in metadata
+    assert "'xesam:album': <'Live at the Docks'>" in metadata
+    assert "objectpath '/org/musicscape/track/1'" in metadata
+    assert get(qtbot, bus_address, PLAYER, "CanGoNext") == "(<true>,)"
+    player_call(qtbot, bus_address, "Next")
+    assert window.source.position_seconds == 10.0
+    metadata = get(qtbot, bus_address, PLAYER, "Metadata")
+    assert "'xesam:title': <'Second Wind'>" in metadata
+    assert "'xesam:artist': <['Guest Act']>" in metadata
     assert "objectpath '/org/musicscape/track/2'" in metadata
 
 

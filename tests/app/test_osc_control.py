@@ -266,7 +266,9 @@ def test_show_software_plays_pauses_seeks_and_steps_through_files(
     for (address, value), reason in refusals.items():
         client.send_message(f"/musicscape/{address}", value)
         refusal = f"OSC /musicscape/{address}: {reason}"
-        qtbot.waitUntil(lambda refusal=refusal: window.faults.get("remote") == refusal)
+        qtbot.waitUntil(
+            lambda refusal=refusal: window.faults.get("remote") == refusal, timeout=TIMEOUT_MS
+        )
     assert "source" not in window.faults  # the file playing goes on, its line clean
     assert window.source.path == tracks[0] and not window.source.paused
 

@@ -50,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--file",
         metavar="AUDIO",
         nargs="+",
-        help="play and visualise these audio files, folders of them or .m3u or .pls playlists, "
-        "in order",
+        help="play and visualise these audio files, folders of them, .m3u or .pls playlists or "
+        ".cue sheets (an album or mix in one file, named track by track), in order",
     )
     group.add_argument(
         "--loop", action="store_true", help="start the --file list again after its last file"

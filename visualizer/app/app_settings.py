@@ -14,11 +14,13 @@ from pathlib import Path
 from PyQt6.QtCore import QByteArray, QSettings
 
 from visualizer.feel import DEFAULT_FEEL_STRENGTH, MAX_FEEL_STRENGTH
+from visualizer.frontend.decode import TrackTags
 from visualizer.scene_memory import MAX_APP_SECONDS
 from visualizer.video_file import H264, VIDEO_CODECS
 
 from .canvas_orientation import ROTATIONS, CanvasOrientation
 from .corner_pin import CornerPin
+from .cue_sheet import CueTrack
 from .dmx_input import DeskPatch
 from .dmx_output import PROTOCOL_NAMES, DmxTarget
 from .output_level import MAX_FADE_SECONDS
@@ -93,16 +95,31 @@ class AppSettings:
             kept = json.loads(self._get("source/list", "", str))
             files = [Path(file) for file in kept["files"]]
             loop, shuffle = bool(kept["loop"]), bool(kept["shuffle"])
-        except (ValueError, KeyError, TypeError):
+            cue_tracks = {
+                Path(file): tuple(
+                    CueTrack(float(start), TrackTags.cleaned(*tags)) for start, *tags in tracks
+                )
+                for file, tracks in kept.get("cue_tracks", {}).items()
+            }
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
         if not files:
             return None
-        return Playlist.resumed(files, self.file_list_index, loop, shuffle)
+        return Playlist.resumed(files, self.file_list_index, loop, shuffle, cue_tracks)
 
     @file_list.setter
     def file_list(self, playlist: Playlist) -> None:
         files = [str(file.absolute()) for file in playlist.files]  # found from any folder
+        cue_tracks = {
+            str(file.absolute()): [
+                [track.start_seconds, track.tags.title, track.tags.artist, track.tags.album]
+                for track in tracks
+            ]
+            for file, tracks in playlist.cue_tracks.items()
+        }
         kept = {"files": files, "loop": playlist.loop, "shuffle": playlist.shuffle}
+        if cue_tracks:
+            kept["cue_tracks"] = cue_tracks
         self._set("source/list", json.dumps(kept))
         self.file_list_index = playlist.index
 

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ import numpy as np
 from visualizer.frontend import AudioFileReader
 from visualizer.frontend.decode import TrackTags
 
+from .cue_sheet import CueTrack
 from .playback_buffer import PlaybackBuffer
 from .sample_ring import SampleRing
 
@@ -713,6 +715,7 @@ class FilePlayback:
         # feeder has gone on into it and until it is heard (`move_on`).
         self.following: Path | None = None
         self._next: FollowingFile | None = None
+        self.cue_tracks: tuple[CueTrack, ...] = ()  # its tracks, where a cue sheet gives them
 
     def _open_reader(self, path: Path) -> AudioFileReader:
         return AudioFileReader(
@@ -744,9 +747,20 @@ class FilePlayback:
         return f"{self.output_rate:,} Hz {channels}"
 
     @property
+    def cue_track_number(self) -> int | None:
+        """Which of the cue sheet's tracks plays now (0: the first, also before its start);
+        None for a file with no cue sheet."""
+        if not self.cue_tracks:
+            return None
+        starts = [track.start_seconds for track in self.cue_tracks]
+        return max(bisect_right(starts, self.position_seconds) - 1, 0)
+
+    @property
     def tags(self) -> TrackTags:
-        """The file's title, artist and album, as its tags give them (empty where none)."""
-        return self.reader.tags
+        """What plays: the cue sheet's track, else the file's title, artist and album as its
+        tags give them (empty where none)."""
+        number = self.cue_track_number
+        return self.reader.tags if number is None else self.cue_tracks[number].tags
 
     @property
     def position_seconds(self) -> float:

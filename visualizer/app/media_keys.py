@@ -250,11 +250,12 @@ class MediaKeys(QObject):
     # ----- what plays -----
     def _current_track(self) -> str:
         """The track id of what plays now: a new one for each source started, and for each
-        file of a list that a playback goes on into without a gap."""
+        file of a list that a playback goes on into without a gap, and each track of a file's
+        cue sheet."""
         source = self.window.source
         if source is None:
             return NO_TRACK
-        playing = (source, getattr(source, "path", None))
+        playing = (source, getattr(source, "path", None), getattr(source, "cue_track_number", None))
         if playing != self._track_source:
             self._tracks += 1
             self._track_source = playing
@@ -288,11 +289,10 @@ class MediaKeys(QObject):
                 metadata["xesam:album"] = tags.album
         elif isinstance(source, CaptureSource):
             metadata["xesam:title"] = source.choice.label
-        playlist = window.sources.playlist
         return {
             "PlaybackStatus": status,
             "Metadata": metadata,
-            "CanGoNext": bool(is_file and playlist is not None and playlist.has_next),
+            "CanGoNext": window.sources.can_go_next,
             "CanGoPrevious": is_file,
             "CanPlay": is_file,
             "CanPause": is_file,

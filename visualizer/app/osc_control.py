@@ -68,8 +68,8 @@ INPUT_ADDRESSES = {
     "play": "0 / 1, none toggles: the file plays (1) or pauses (0); after the list's last file, "
     "1 plays the list again",
     "seek": "float, seconds from the file's start (0 to its length): play the file from there",
-    "file": "string: play that audio file, folder or .m3u / .pls playlist (a path on the "
-    "machine musicscape runs on, absolute), as --file does",
+    "file": "string: play that audio file, folder, .m3u / .pls playlist or .cue sheet (a path "
+    "on the machine musicscape runs on, absolute), as --file does",
     "record": "0 / 1, none toggles: record what the canvas shows",
     "ndi": "0 / 1, none toggles: NDI output",
     "picture": "none: save the picture the canvas shows as a PNG in the record folder",

@@ -1,10 +1,12 @@
-"""What `--file` names: audio files, folders of them and .m3u or .pls playlists, played in
-order.
+"""What `--file` names: audio files, folders of them, .m3u or .pls playlists and .cue
+sheets, played in order.
 
 `Playlist.from_paths` expands each argument in the order given: a file as itself, a folder
 as its audio files (by name, not recursing), an .m3u/.m3u8 as the entries it lists
 (relative ones against the playlist's own folder; `#` lines are comments), a .pls (Winamp's
-and internet radio's) as its `FileN=` entries in N's order, relative ones the same. A path
+and internet radio's) as its `FileN=` entries in N's order, relative ones the same, a .cue
+as the audio file (or files) it names, with where each of its tracks starts and what it is
+called (`cue_sheet.py`; `cue_tracks`, which the window names the tracks by). A path
 that does not exist, an entry that does not, an entry that is a stream's address (an
 internet radio's: this app plays files, and hears a player's stream through the computer's
 sound), or a set with no audio file at all is refused with a `PlaylistError` that names it.
@@ -23,9 +25,11 @@ from pathlib import Path
 
 from visualizer.frontend import AUDIO_FILE_SUFFIXES
 
+from .cue_sheet import CUE_SUFFIX, CueSheetError, CueTrack, read_cue_sheet
+
 M3U_SUFFIXES = (".m3u", ".m3u8")
 PLS_SUFFIX = ".pls"
-PLAYLIST_SUFFIXES = (*M3U_SUFFIXES, PLS_SUFFIX)
+PLAYLIST_SUFFIXES = (*M3U_SUFFIXES, PLS_SUFFIX, CUE_SUFFIX)
 STREAM_SCHEMES = ("http://", "https://", "mms://", "rtsp://", "rtmp://", "icy://")
 
 
@@ -90,12 +94,14 @@ class Playlist:
         loop: bool = False,
         shuffle: bool = False,
         deal: random.Random | None = None,
+        cue_tracks: dict[Path, tuple[CueTrack, ...]] | None = None,
     ):
         """`deal`: the shuffle's random source (a fresh one by default; a seeded one in
-        tests)."""
+        tests). `cue_tracks`: the tracks a cue sheet gives a file of the list."""
         if not files:
             raise PlaylistError("the playlist is empty")
         self.files = [Path(file) for file in files]
+        self.cue_tracks = dict(cue_tracks or {})
         self.loop = loop
         self.shuffle = shuffle
         self._deal = deal if deal is not None else random.Random()
@@ -108,9 +114,17 @@ class Playlist:
         cls, paths: Sequence[str | Path], loop: bool = False, shuffle: bool = False
     ) -> Playlist:
         files: list[Path] = []
+        cue_tracks: dict[Path, tuple[CueTrack, ...]] = {}
         for given in paths:
             path = Path(given)
-            if path.is_dir():
+            if path.suffix.lower() == CUE_SUFFIX and path.is_file():
+                try:
+                    sheet = read_cue_sheet(path)
+                except CueSheetError as error:
+                    raise PlaylistError(str(error)) from error
+                files.extend(audio for audio, _ in sheet)
+                cue_tracks.update((audio, tracks) for audio, tracks in sheet if tracks)
+            elif path.is_dir():
                 found = _folder_entries(path)
                 if not found:
                     raise PlaylistError(
@@ -127,13 +141,20 @@ class Playlist:
                 files.append(path)
             else:
                 raise PlaylistError(f"{path} does not exist")
-        return cls(files, loop, shuffle)
+        return cls(files, loop, shuffle, cue_tracks=cue_tracks)
 
     @classmethod
-    def resumed(cls, files: Sequence[Path], index: int, loop: bool, shuffle: bool) -> Playlist:
+    def resumed(
+        cls,
+        files: Sequence[Path],
+        index: int,
+        loop: bool,
+        shuffle: bool,
+        cue_tracks: dict[Path, tuple[CueTrack, ...]] | None = None,
+    ) -> Playlist:
         """A list as it stood: its files in their play order (dealt already, when
         shuffled: looping deals them again), at the file numbered `index` (kept inside)."""
-        playlist = cls(files, loop)
+        playlist = cls(files, loop, cue_tracks=cue_tracks)
         playlist.shuffle = shuffle
         playlist.index = min(max(index, 0), len(playlist.files) - 1)
         return playlist

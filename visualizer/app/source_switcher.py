@@ -8,7 +8,9 @@ goes on to its next file at the end of one and says when the last has played. A 
 that cannot start becomes a line in the panel; the picture goes on with the one it had. A
 list's next file that has the playing file's rate and channels follows it without a gap
 (the playback decodes on into it, `FilePlayback.follow_with`), and the window shows it
-started when it is heard (`move_on`); other files are opened as the one before ends. An
+started when it is heard (`move_on`); other files are opened as the one before ends. A
+file with a cue sheet (an album or DJ mix in one file) is named track by track as it plays
+(`follow_cue_sheet`), and next and previous step through its tracks. An
 input is brought to the level of the models' training music unless the user turned that
 off (frontend/level.py); a file plays at its own level. Where a file list stands (its files,
 the file playing, how far it played, kept every PLACE_STEP_SECONDS and as it stops) is kept
@@ -38,6 +40,7 @@ from .audio_sources import (
     list_inputs,
     list_outputs,
 )
+from .cue_sheet import CueTrack
 from .device_watchdog import silent_clock_said
 from .frame_worker import ResetAudio, SetAutoLevel
 from .playlist import PLAYLIST_SUFFIXES, Playlist, PlaylistError
@@ -76,6 +79,7 @@ class SourceSwitcher:
         self.playlist: Playlist | None = None  # the files that play one after another
         self.playlist_ended = False  # the last file has played: shown, not silently frozen
         self._place_kept = 0.0  # the list's file's place as last kept in the settings, s
+        self._shown_cue_track: int | None = None  # the cue sheet's track the window names
 
     # ----- the picker -----
     def look_for_devices(self) -> None:
@@ -297,9 +301,11 @@ class SourceSwitcher:
         return True
 
     def _show_file(self, source: FilePlayback) -> None:
-        """A file has started (or is heard, gone on into without a gap): its name and tags
-        in the panel, the title card, the log and the task bar; its remembered scene."""
+        """A file has started (or is heard, gone on into without a gap, or its cue sheet's
+        next track is): its name and tags in the panel, the title card, the log and the task
+        bar; its remembered scene."""
         window = self.window
+        self._shown_cue_track = source.cue_track_number
         tags = source.tags
         playing = tags.label(source.path.name)
         self.panel.source_label.setText(
@@ -382,7 +388,7 @@ class SourceSwitcher:
         """The same source again (the models' rate changed: a new ring)."""
         source = self.source
         if isinstance(source, FilePlayback):
-            if self._play(source.path, loop=source.loop) and self.plays_file_list:
+            if self._play(source.path, source.loop, source.cue_tracks) and self.plays_file_list:
                 self.source.follow_with(self.playlist.upcoming)
         elif isinstance(source, CaptureSource):
             self.capture_input(source.choice)
@@ -421,7 +427,7 @@ class SourceSwitcher:
             self.settings.source_kind = SOURCE_DEMO
             self._sync_picker()
 
-    def _play(self, path: Path, loop: bool) -> bool:
+    def _play(self, path: Path, loop: bool, cue_tracks: tuple[CueTrack, ...] = ()) -> bool:
         try:
             playback = FilePlayback(
                 path,
@@ -433,6 +439,7 @@ class SourceSwitcher:
         except AudioDecodeError as error:
             self.window.set_fault("source", f"Cannot play that file: {error}")
             return False
+        playback.cue_tracks = cue_tracks
         return self.switch_to(playback)
 
     # ----- files and playlists -----
@@ -446,7 +453,7 @@ class SourceSwitcher:
         skipped = list(notes)
         for _ in playlist.files:
             path = playlist.current
-            if self._play(path, loop=playlist.loops_one_file):
+            if self._play(path, playlist.loops_one_file, playlist.cue_tracks.get(path, ())):
                 self.window.set_fault("playlist", "\n".join(skipped) or None)
                 self.playlist = playlist
                 self.playlist_ended = False
@@ -478,6 +485,7 @@ class SourceSwitcher:
         if not source.move_on():
             return False
         self.playlist.advance()
+        source.cue_tracks = self.playlist.cue_tracks.get(source.path, ())
         window = self.window
         window.link.send(ResetAudio())
         window.set_fault("samples", None)  # the file before's NaN/inf line
@@ -486,17 +494,55 @@ class SourceSwitcher:
         self._list_file_started(source.path)
         return True
 
+    def follow_cue_sheet(self) -> bool:
+        """Whether the file's cue sheet has reached another of its tracks (played on to it,
+        or sought to it) since the window last named one; then the window names it as a
+        file started. The models' analysis goes on: in a mix, a track's start is a point
+        in a blend, not a cut."""
+        source = self.source
+        if not isinstance(source, FilePlayback):
+            return False
+        if source.cue_track_number == self._shown_cue_track:
+            return False
+        self._show_file(source)
+        return True
+
+    def _step_cue_sheet(self, step: int) -> bool:
+        """Seek to the start of the cue sheet's next (`step` 1) or previous (-1) track, or
+        of the track playing (0); False where the file has no such track."""
+        source = self.source
+        if not isinstance(source, FilePlayback) or source.cue_track_number is None:
+            return False
+        number = source.cue_track_number + step
+        if not 0 <= number < len(source.cue_tracks):
+            return False
+        self.seek(source.cue_tracks[number].start_seconds)
+        self.follow_cue_sheet()
+        return True
+
+    @property
+    def can_go_next(self) -> bool:
+        """Next has somewhere to go: a later track of the cue sheet, or a next file."""
+        source, playlist = self.source, self.playlist
+        if not self.plays_file_list or not isinstance(source, FilePlayback):
+            return False
+        number = source.cue_track_number
+        return playlist.has_next or (number is not None and number + 1 < len(source.cue_tracks))
+
     @property
     def plays_file_list(self) -> bool:
         """Whether the source is a list of files (one file is a list of one)."""
         return self.playlist is not None and self.settings.source_kind == SOURCE_FILE
 
     def next_file(self, note: str | None = None) -> bool:
-        """N: the playlist's next file; after the last (and no --loop), the ended state.
-        `note`: why the current file ended early, kept in the playlist line."""
+        """N: the cue sheet's next track, else the playlist's next file; after the last
+        (and no --loop), the ended state. `note`: why the current file ended early, kept in
+        the playlist line."""
         playlist = self.playlist
         if not self.plays_file_list:
             return False
+        if note is None and not self.playlist_ended and self._step_cue_sheet(1):
+            return True
         notes = (note,) if note else ()
         if playlist.advance() is not None and self.play_playlist(playlist, notes):
             return True
@@ -504,14 +550,23 @@ class SourceSwitcher:
         return False
 
     def previous_file(self) -> bool:
-        """Back to the playing file's start, or, within its first BACK_TO_START_SECONDS,
-        to the list's file before (none before the first, unless the list loops: then its
-        start). A list that had ended plays its last file again. False while no list plays."""
+        """Back to the start of what plays (the cue sheet's track, else the file), or,
+        within its first BACK_TO_START_SECONDS, to the track or the list's file before (none
+        before the first, unless the list loops: then its start). A list that had ended
+        plays its last file again. False while no list plays."""
         source, playlist = self.source, self.playlist
         if not self.plays_file_list or not isinstance(source, FilePlayback):
             return False
         if self.playlist_ended:
             return self.play_playlist(playlist)
+        number = source.cue_track_number
+        if number is not None and (
+            source.position_seconds - source.cue_tracks[number].start_seconds
+            > BACK_TO_START_SECONDS
+        ):
+            return self._step_cue_sheet(0)
+        if number and self._step_cue_sheet(-1):
+            return True
         if source.position_seconds > BACK_TO_START_SECONDS or playlist.back() is None:
             self.seek(0.0)
             return True
@@ -537,7 +592,7 @@ class SourceSwitcher:
             self.play_paths(paths)
 
     def play_paths(self, paths: list[str]) -> bool:
-        """Files, folders and .m3u or .pls playlists (opened together or dropped on the window)
+        """Files, folders, .m3u or .pls playlists and .cue sheets (opened together or dropped)
         play in turn, as `--file` plays them; what names nothing playable is said in the
         panel, and the current source goes on."""
         try:

@@ -1,0 +1,156 @@
+"""Cue sheets (cue_sheet.py): an album or DJ mix in one file, its tracks named as they
+play, and next and previous stepping through them (source_switcher.py)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from visualizer.app.cue_sheet import CUE_FRAMES_PER_SECOND, CueSheetError, read_cue_sheet
+from visualizer.app.playlist import Playlist, PlaylistError
+from visualizer.frontend.decode import TrackTags
+
+from .conftest import RATE, tone_signal
+
+TIMEOUT_MS = 10_000
+
+SHEET = """REM GENRE Electronic
+REM DATE 2026
+PERFORMER "DJ Someone"
+TITLE "Live at the Docks"
+FILE "mix.wav" WAVE
+  TRACK 01 AUDIO
+    TITLE "Don't Stop"
+    INDEX 01 00:00:00
+  TRACK 02 AUDIO
+    TITLE "Second Wind"
+    PERFORMER "Guest Act"
+    INDEX 00 00:09:00
+    INDEX 01 00:10:00
+  TRACK 03 AUDIO
+    TITLE Closing
+    INDEX 01 00:20:37
+"""
+
+
+@pytest.fixture
+def mix(tmp_path):
+    """A 30-s file of three 10-s tones and its cue sheet."""
+    signal = np.concatenate([tone_signal(10.0, hz) for hz in (220.0, 330.0, 440.0)])
+    sf.write(tmp_path / "mix.wav", signal, RATE)
+    sheet = tmp_path / "mix.cue"
+    sheet.write_text(SHEET)
+    return sheet
+
+
+def test_each_track_s_start_title_and_performer_are_read(mix):
+    [(audio, tracks)] = read_cue_sheet(mix)
+    assert audio == mix.parent / "mix.wav"
+    assert [track.start_seconds for track in tracks] == [0.0, 10.0, 20 + 37 / 75]
+    assert [track.tags for track in tracks] == [
+        TrackTags("Don't Stop", "DJ Someone", "Live at the Docks"),  # the sheet's performer
+        TrackTags("Second Wind", "Guest Act", "Live at the Docks"),  # its own
+        TrackTags("Closing", "DJ Someone", "Live at the Docks"),  # an unquoted title
+    ]
+    assert CUE_FRAMES_PER_SECOND == 75
+
+
+def test_a_sheet_in_windows_1252_or_with_a_byte_order_mark_reads_the_same(mix):
+    text = SHEET.replace("Second Wind", "Café Noir")
+    mix.write_bytes(text.encode("cp1252"))
+    assert read_cue_sheet(mix)[0][1][1].tags.title == "Café Noir"
+    mix.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    [(_, tracks)] = read_cue_sheet(mix)
+    assert tracks[1].tags.title == "Café Noir" and tracks[0].tags.artist == "DJ Someone"
+
+
+def test_a_sheet_of_one_file_per_track_gives_each_file_its_tracks(tmp_path):
+    for name in ("a.flac", "b.flac"):
+        sf.write(tmp_path / name, tone_signal(1.0, 440.0), RATE)
+    sheet = tmp_path / "album.cue"
+    sheet.write_text(
+        'FILE "a.flac" WAVE\n TRACK 01 AUDIO\n  TITLE "A"\n  INDEX 01 00:00:00\n'
+        'FILE "b.flac" WAVE\n TRACK 02 AUDIO\n  TITLE "B"\n  INDEX 01 00:00:00\n'
+    )
+    files = read_cue_sheet(sheet)
+    assert [audio.name for audio, _ in files] == ["a.flac", "b.flac"]
+    assert [[track.tags.title for track in tracks] for _, tracks in files] == [["A"], ["B"]]
+    playlist = Playlist.from_paths([sheet])
+    assert playlist.files == [tmp_path / "a.flac", tmp_path / "b.flac"]
+    assert playlist.cue_tracks[tmp_path / "b.flac"][0].tags.title == "B"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('FILE "gone.flac" WAVE\n', "line 1: gone.flac does not exist"),
+        ("TITLE x\n", "names no audio file (no FILE line)"),
+        ("TRACK 01 AUDIO\n", "line 1: a TRACK before any FILE"),
+        ('FILE "mix.wav" WAVE\nTRACK 01 AUDIO\nTITLE x\n', "line 2: track 01 has no INDEX 01"),
+        ('FILE "mix.wav" WAVE\nTRACK 07 AUDIO\nINDEX 01 3:75:00\n', "line 3: INDEX 01 of track 07"),
+        (
+            'FILE "mix.wav" WAVE\nTRACK 01 AUDIO\nINDEX 01 00:10:00\nTRACK 02 AUDIO\n'
+            "INDEX 01 00:05:00\n",
+            "line 4: track 02 starts at 5.00 s, not after the track before (10.00 s)",
+        ),
+    ],
+)
+def test_a_sheet_that_cannot_play_is_refused_naming_it_and_the_line(mix, text, message):
+    mix.write_text(text)
+    with pytest.raises(CueSheetError, match=f"{re.escape(str(mix))}.*{re.escape(message)}"):
+        read_cue_sheet(mix)
+    with pytest.raises(PlaylistError, match=re.escape(message)):  # as --file, a drop, OSC
+        Playlist.from_paths([mix])
+
+
+def test_the_window_names_each_track_as_it_plays_and_steps_through_them(
+    qtbot, make_window, model_dir, mix, show_log
+):
+    window = make_window(model_dir, show_log=show_log)
+    assert window.sources.play_paths([str(mix)])
+    label = window.panel.source_label
+    assert label.text() == "file: mix.wav\nDon't Stop — DJ Someone"
+    assert window.windowTitle().startswith("Don't Stop — DJ Someone")
+    window.seek(10.5)  # into the second track: named on the window's next look
+    qtbot.waitUntil(lambda: label.text().endswith("Second Wind — Guest Act"), timeout=TIMEOUT_MS)
+    assert window.source.tags == TrackTags("Second Wind", "Guest Act", "Live at the Docks")
+    assert f"playing {mix.parent.absolute() / 'mix.wav'} (Second Wind — Guest Act)" in (
+        show_log.path.read_text()
+    )
+    assert window.sources.can_go_next
+    assert window.next_file()  # N: the next track, in the same file
+    assert window.source.position_seconds == pytest.approx(20 + 37 / 75)
+    assert label.text().endswith("Closing — DJ Someone")  # named at once
+    assert not window.sources.can_go_next  # the last track of the last file
+    assert window.previous_file()  # in its first seconds: the track before
+    assert window.source.position_seconds == pytest.approx(10.0)
+    window.seek(15.0)
+    qtbot.waitUntil(lambda: window.source.position_seconds >= 15.0, timeout=TIMEOUT_MS)
+    assert window.previous_file()  # well into it: its own start
+    assert window.source.position_seconds == pytest.approx(10.0)
+
+
+def test_the_tracks_are_kept_with_the_list_for_the_next_start(
+    qtbot, make_window, model_dir, mix, settings
+):
+    window = make_window(model_dir)
+    assert window.sources.play_paths([str(mix)])
+    window.seek(12.0)
+    qtbot.waitUntil(lambda: window.source.position_seconds >= 12.0, timeout=TIMEOUT_MS)
+    window.shutdown()
+    kept = settings.file_list
+    audio = (mix.parent / "mix.wav").absolute()
+    assert kept.files == [audio]
+    assert [track.tags.title for track in kept.cue_tracks[audio]] == [
+        "Don't Stop",
+        "Second Wind",
+        "Closing",
+    ]
+    again = make_window(model_dir)  # the next start goes on in the second track, named
+    qtbot.waitUntil(
+        lambda: again.panel.source_label.text().endswith("Second Wind — Guest Act"),
+        timeout=TIMEOUT_MS,
+    )
