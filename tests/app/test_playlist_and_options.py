@@ -34,6 +34,31 @@ def test_a_folder_plays_its_audio_files_by_name(clips):
     assert Playlist.from_paths([folder]).files == [a, b]
 
 
+def test_a_library_folder_plays_its_files_then_each_inner_folder_s_by_name(clips, tmp_path):
+    """A music folder of artists and albums: the folder's own files, then each folder inside
+    it (depth first, by name); hidden files and folders passed over; an album's cue sheet
+    gives its file's tracks, a broken one is passed over (its file plays as a file)."""
+    folder, (b, a) = clips
+    album = folder / "Zed" / "Album 1"
+    album.mkdir(parents=True)
+    mix = write_ogg(album / "whole.ogg", tone_signal(2.0, 440.0))
+    (album / "whole.cue").write_text(
+        'FILE "whole.ogg" WAVE\n TRACK 01 AUDIO\n  TITLE "Intro"\n  INDEX 01 00:00:00\n'
+        ' TRACK 02 AUDIO\n  TITLE "Outro"\n  INDEX 01 00:01:00\n'
+    )
+    early = folder / "alpha"
+    early.mkdir()
+    single = write_ogg(early / "single.ogg", tone_signal(1.0, 440.0))
+    (early / "broken.cue").write_text('FILE "gone.ogg" WAVE\n')
+    (folder / ".hidden").mkdir()
+    write_ogg(folder / ".hidden" / "x.ogg", tone_signal(1.0, 440.0))
+    write_ogg(folder / "._b.ogg", tone_signal(1.0, 440.0))  # a Mac's metadata twin
+    playlist = Playlist.from_paths([folder])
+    assert playlist.files == [a, b, single, mix]
+    assert [track.tags.title for track in playlist.cue_tracks[mix]] == ["Intro", "Outro"]
+    assert list(playlist.cue_tracks) == [mix]
+
+
 def test_an_m3u_lists_relative_and_absolute_entries_and_skips_comments(clips, tmp_path):
     folder, (b, a) = clips
     m3u = tmp_path / "show.m3u"

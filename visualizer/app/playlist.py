@@ -2,7 +2,8 @@
 sheets, played in order.
 
 `Playlist.from_paths` expands each argument in the order given: a file as itself, a folder
-as its audio files (by name, not recursing), an .m3u/.m3u8 as the entries it lists
+as its audio files and those of the folders inside it (each by name; with the tracks of a
+cue sheet beside its file), an .m3u/.m3u8 as the entries it lists
 (relative ones against the playlist's own folder; `#` lines are comments), a .pls (Winamp's
 and internet radio's) as its `FileN=` entries in N's order, relative ones the same, a .cue
 as the audio file (or files) it names, with where each of its tracks starts and what it is
@@ -19,6 +20,7 @@ plays twice in a row.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,11 +80,26 @@ def _pls_entries(path: Path) -> list[Path]:
     return [entry for _, entry in sorted(numbered, key=lambda pair: pair[0])]
 
 
-def _folder_entries(path: Path) -> list[Path]:
-    return sorted(
-        (entry for entry in path.iterdir() if entry.suffix.lower() in AUDIO_FILE_SUFFIXES),
-        key=lambda entry: entry.name.lower(),
-    )
+def _folder_entries(path: Path) -> tuple[list[Path], dict[Path, tuple[CueTrack, ...]]]:
+    """A folder's audio files, then those of each folder inside it (an artist's albums, a
+    whole library), each by name; hidden ones (a leading dot: a Mac's "._" twins on a USB
+    stick) are passed over. Where a folder holds a cue sheet for its files, they carry its
+    tracks; a sheet that cannot be read is passed over (its files play as files)."""
+    files: list[Path] = []
+    cue_tracks: dict[Path, tuple[CueTrack, ...]] = {}
+    for folder, subfolders, names in os.walk(path):
+        subfolders[:] = sorted((name for name in subfolders if name[0] != "."), key=str.casefold)
+        entries = [Path(folder) / name for name in sorted(names, key=str.casefold)]
+        entries = [entry for entry in entries if entry.name[0] != "."]
+        audio = [entry for entry in entries if entry.suffix.lower() in AUDIO_FILE_SUFFIXES]
+        for sheet in (entry for entry in entries if entry.suffix.lower() == CUE_SUFFIX):
+            try:
+                sheet_files = read_cue_sheet(sheet)
+            except CueSheetError:
+                continue
+            cue_tracks.update((file, tracks) for file, tracks in sheet_files if file in audio)
+        files.extend(audio)
+    return files, cue_tracks
 
 
 class Playlist:
@@ -125,12 +142,13 @@ class Playlist:
                 files.extend(audio for audio, _ in sheet)
                 cue_tracks.update((audio, tracks) for audio, tracks in sheet if tracks)
             elif path.is_dir():
-                found = _folder_entries(path)
+                found, found_tracks = _folder_entries(path)
                 if not found:
                     raise PlaylistError(
                         f"the folder {path} holds no audio file ({' '.join(AUDIO_FILE_SUFFIXES)})"
                     )
                 files.extend(found)
+                cue_tracks.update(found_tracks)
             elif path.suffix.lower() in PLAYLIST_SUFFIXES and path.is_file():
                 pls = path.suffix.lower() == PLS_SUFFIX
                 found = _pls_entries(path) if pls else _m3u_entries(path)
