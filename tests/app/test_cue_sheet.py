@@ -154,3 +154,21 @@ def test_the_tracks_are_kept_with_the_list_for_the_next_start(
         lambda: again.panel.source_label.text().endswith("Second Wind — Guest Act"),
         timeout=TIMEOUT_MS,
     )
+
+
+def test_a_track_the_sheet_places_past_the_file_s_end_is_not_gone_to(
+    qtbot, make_window, model_dir, mix, tmp_path
+):
+    """A sheet that says more than its file holds (its third track at 45 s of a 30-s
+    file): next and the file's end go on to the list's next file, not to that track."""
+    mix.write_text(SHEET.replace("INDEX 01 00:20:37", "INDEX 01 00:45:00"))
+    after = tmp_path / "after.wav"
+    sf.write(after, tone_signal(5.0, 550.0), RATE)
+    window = make_window(model_dir)
+    assert window.sources.play_paths([str(mix), str(after)])
+    window.seek(10.5)
+    qtbot.waitUntil(lambda: window.source.cue_track_number == 1, timeout=TIMEOUT_MS)
+    assert window.next_file() and window.source.path == after  # past track 2: the next file
+    assert window.previous_file() and window.source.path == mix.parent / "mix.wav"
+    window.seek(29.0)  # and played to its end, the list goes on
+    qtbot.waitUntil(lambda: window.source.path == after, timeout=TIMEOUT_MS)

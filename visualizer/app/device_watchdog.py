@@ -120,7 +120,7 @@ class DeviceWatchdog:
             elif source.finished and not sources.playlist_ended and playlist is not None:
                 # a file that broke off played up to the damage; the list goes on
                 error = source.decode_error
-                sources.next_file(f"Ended early: {error}" if error else None)
+                sources.file_ended(f"Ended early: {error}" if error else None)
         if not isinstance(source, FilePlayback):
             window.panel.set_position(None, None)
 

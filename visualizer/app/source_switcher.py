@@ -516,7 +516,10 @@ class SourceSwitcher:
         number = source.cue_track_number + step
         if not 0 <= number < len(source.cue_tracks):
             return False
-        self.seek(source.cue_tracks[number].start_seconds)
+        start = source.cue_tracks[number].start_seconds
+        if start >= source.duration_seconds:  # a sheet that says more than the file holds
+            return False
+        self.seek(start)
         self.follow_cue_sheet()
         return True
 
@@ -527,22 +530,30 @@ class SourceSwitcher:
         if not self.plays_file_list or not isinstance(source, FilePlayback):
             return False
         number = source.cue_track_number
-        return playlist.has_next or (number is not None and number + 1 < len(source.cue_tracks))
+        if number is None or number + 1 == len(source.cue_tracks):
+            return playlist.has_next
+        return playlist.has_next or source.cue_tracks[number + 1].start_seconds < (
+            source.duration_seconds
+        )
 
     @property
     def plays_file_list(self) -> bool:
         """Whether the source is a list of files (one file is a list of one)."""
         return self.playlist is not None and self.settings.source_kind == SOURCE_FILE
 
-    def next_file(self, note: str | None = None) -> bool:
-        """N: the cue sheet's next track, else the playlist's next file; after the last
-        (and no --loop), the ended state. `note`: why the current file ended early, kept in
-        the playlist line."""
+    def next_file(self) -> bool:
+        """N: the cue sheet's next track, else the playlist's next file (`file_ended`)."""
+        if self.plays_file_list and not self.playlist_ended and self._step_cue_sheet(1):
+            return True
+        return self.file_ended()
+
+    def file_ended(self, note: str | None = None) -> bool:
+        """The playlist's next file (the file has played to its end, or N was pressed after
+        its last track); after the last (and no --loop), the ended state. `note`: why the
+        file ended early, kept in the playlist line."""
         playlist = self.playlist
         if not self.plays_file_list:
             return False
-        if note is None and not self.playlist_ended and self._step_cue_sheet(1):
-            return True
         notes = (note,) if note else ()
         if playlist.advance() is not None and self.play_playlist(playlist, notes):
             return True
