@@ -245,6 +245,13 @@ def test_show_software_plays_pauses_seeks_and_steps_through_files(
     assert window.sources.playlist.files == tracks
     client.send_message("/musicscape/seek", 12.5)
     qtbot.waitUntil(lambda: window.source.position_seconds >= 12.5, timeout=TIMEOUT_MS)
+
+    def position_out() -> tuple:  # what show software hears: where the file is, its length
+        sent = receiver.of("/musicscape/position")
+        return sent[-1][1] if sent else ()
+
+    qtbot.waitUntil(lambda: position_out()[:1] >= (12.5,), timeout=TIMEOUT_MS)
+    assert position_out()[1] == 20.0 and position_out()[0] < 15.0
     client.send_message("/musicscape/play", 0)
     qtbot.waitUntil(lambda: window.source.paused, timeout=TIMEOUT_MS)
     sent = receiver.of("/musicscape/play")

@@ -86,6 +86,8 @@ OUTPUT_ADDRESSES = {
     "mood": "two floats -1-1: the music's arousal and valence, as the feel reads them (40 Hz)",
     "track": "four strings: the file's title, artist, album (each '' when its tags lack it) "
     "and its name, when a file starts and every second while it plays",
+    "position": "two floats: where the file playing stands and its length, seconds (40 Hz "
+    "while a file plays), for a show's countdown",
     "tempo": "float: the music's tempo in beats per minute, 60-200 (0: no steady beat; 40 Hz)",
     "level": "float: the audio's level as it comes, dBFS (up at once, down over 0.3 s; -120: "
     "silence; 40 Hz), for sound-to-light",

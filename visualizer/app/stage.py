@@ -964,6 +964,8 @@ class Stage(QObject):
         ):
             out.send("track", *(("s", track[key]) for key in ("title", "artist", "album", "file")))
             self._track_sent, self._track_sent_at = track, now
+        if "length_seconds" in state:
+            out.send("position", ("f", state["position_seconds"]), ("f", state["length_seconds"]))
         if "scene" not in state:
             return
         out.send("probabilities", *(("f", value) for value in state["probabilities"]))
