@@ -214,3 +214,28 @@ def test_through_a_sound_server_the_list_plays_with_no_silence_between_files(
     # no 2-ms stretch below the tone's level anywhere in it (a sine's peak in every 2.3 ms)
     peaks = np.abs(heard[: len(heard) // 88 * 88]).reshape(-1, 88).max(axis=1)
     assert peaks.min() > 0.25
+
+
+def test_a_file_shorter_than_the_second_decoded_ahead_is_gone_on_from_too(qtbot, tmp_path):
+    """1.5 s, then 0.4 s (decoded to its end before it is heard, with nothing to follow
+    yet), then 1.5 s: the third still follows in the same playback, nothing lost."""
+    files = [
+        write_tone(tmp_path / f"{n}.wav", seconds, hz)
+        for n, (seconds, hz) in enumerate(((1.5, 440.0), (0.4, 550.0), (1.5, 660.0)))
+    ]
+    playback = silent_playback(files[0])
+    playback.follow_with(files[1])
+    playback.start()
+    try:
+        qtbot.waitUntil(lambda: playback.move_on(), timeout=TIMEOUT_MS)
+        assert playback.path == files[1]
+        playback.follow_with(files[2])  # as the window does once it shows the second
+        qtbot.waitUntil(lambda: playback.move_on(), timeout=TIMEOUT_MS)
+        assert playback.path == files[2]
+        qtbot.waitUntil(lambda: playback.finished, timeout=TIMEOUT_MS)
+        heard = playback.heard.new_buffer()
+        _, count, _ = playback.heard.copy_since(0, heard)
+        expected = np.concatenate([sf.read(path, dtype="float32")[0] for path in files])
+        np.testing.assert_array_equal(heard[:count], expected)
+    finally:
+        playback.stop()

@@ -777,8 +777,11 @@ class FilePlayback:
     def follow_with(self, path: Path | None) -> None:
         """Go on into `path` (the list's next file; None: none) without a gap as this file
         ends, where it opens and has this file's rate and channels; else playback ends as
-        before and the window opens it anew. The feeder opens it, never the caller."""
+        before and the window opens it anew. The feeder opens it, never the caller. A file
+        decoded to its end already (one shorter than the second decoded ahead) goes on too."""
         self.following = path
+        if path is not None and self.ended and self._next is None and not self.decode_error:
+            self.ended = False  # the feeder, idle since, finds the end again and goes on
         self._wake.set()
 
     def move_on(self) -> bool:
