@@ -58,6 +58,15 @@ def beat_times(qtbot, window, seconds: float) -> np.ndarray:
     return np.array(times)
 
 
+@pytest.fixture
+def tracks(tmp_path):
+    """Three 20-s tone tracks (220, 440 and 660 Hz), a file list's."""
+    return [
+        write_ogg(tmp_path / f"track{number}.ogg", tone_signal(20.0, 220.0 * number))
+        for number in (1, 2, 3)
+    ]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def stuck_streams_let_go_at_exit():
     """As the app does at its end: a stream PortAudio could not close (a test's sound server

@@ -5,7 +5,9 @@ next file as it is heard; other files are opened as the one before ends, as befo
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +48,28 @@ def silent_playback(path: Path) -> FilePlayback:
     return FilePlayback(path, SampleRing(RATE * 8, RATE), use_output_device=False)
 
 
-def test_the_next_file_plays_on_sample_for_sample_and_is_heard_as_its_own(qtbot, two_tones):
-    first, second = two_tones
-    playback = silent_playback(first)
-    playback.follow_with(second)
+@contextlib.contextmanager
+def playing(path: Path, following: Path) -> Iterator[FilePlayback]:
+    """`path` playing on the silent clock, `following` to go on into; stopped after."""
+    playback = silent_playback(path)
+    playback.follow_with(following)
     playback.start()
     try:
+        yield playback
+    finally:
+        playback.stop()
+
+
+def heard_so_far(playback: FilePlayback) -> np.ndarray:
+    """What the playback's output has played (the last 4 s of it)."""
+    heard = playback.heard.new_buffer()
+    _, count, _ = playback.heard.copy_since(0, heard)
+    return heard[:count]
+
+
+def test_the_next_file_plays_on_sample_for_sample_and_is_heard_as_its_own(qtbot, two_tones):
+    first, second = two_tones
+    with playing(first, second) as playback:
         qtbot.waitUntil(lambda: playback.move_on(), timeout=TIMEOUT_MS)
         assert playback.path == second and playback.following is None
         assert playback.duration_seconds == pytest.approx(1.5)
@@ -59,24 +77,18 @@ def test_the_next_file_plays_on_sample_for_sample_and_is_heard_as_its_own(qtbot,
         assert not playback.move_on()  # said once
         qtbot.waitUntil(lambda: playback.finished, timeout=TIMEOUT_MS)
         assert playback.decode_error is None
-        heard = playback.heard.new_buffer()
-        _, count, _ = playback.heard.copy_since(0, heard)
+        heard = heard_so_far(playback)
         expected = np.concatenate(
             [sf.read(first, dtype="float32")[0], sf.read(second, dtype="float32")[0]]
         )
-        np.testing.assert_array_equal(heard[:count], expected)  # nothing lost, nothing added
+        np.testing.assert_array_equal(heard, expected)  # nothing lost, nothing added
         assert playback.ring.written == len(expected)  # the models heard both, in step
         assert playback.position_seconds == pytest.approx(1.5)
-    finally:
-        playback.stop()
 
 
 def test_a_seek_in_the_last_second_stays_in_the_file_heard_and_goes_on_again(qtbot, two_tones):
     first, second = two_tones
-    playback = silent_playback(first)
-    playback.follow_with(second)
-    playback.start()
-    try:
+    with playing(first, second) as playback:
         # the feeder decodes a second ahead: it has gone on into the second file already
         qtbot.waitUntil(lambda: playback._next is not None, timeout=TIMEOUT_MS)
         assert playback.path == first and not playback.move_on()
@@ -88,15 +100,12 @@ def test_a_seek_in_the_last_second_stays_in_the_file_heard_and_goes_on_again(qtb
         qtbot.waitUntil(lambda: playback.move_on(), timeout=TIMEOUT_MS)
         assert playback.path == second
         qtbot.waitUntil(lambda: playback.finished, timeout=TIMEOUT_MS)
-        heard = playback.heard.new_buffer()
-        _, count, _ = playback.heard.copy_since(0, heard)
+        heard = heard_so_far(playback)
         first_samples = sf.read(first, dtype="float32")[0]
         second_samples = sf.read(second, dtype="float32")[0]
         # the end of what was heard: the first file from 0.25 s on, then the second whole
         tail = np.concatenate([first_samples[round(0.25 * RATE) :], second_samples])
-        np.testing.assert_array_equal(heard[count - len(tail) : count], tail)
-    finally:
-        playback.stop()
+        np.testing.assert_array_equal(heard[-len(tail) :], tail)
 
 
 @pytest.mark.parametrize(
@@ -108,30 +117,20 @@ def test_a_file_of_another_rate_or_channels_is_left_to_open_anew(
 ):
     first, _ = two_tones
     other = write_tone(tmp_path / "other.wav", 1.0, 550.0, rate, channels)
-    playback = silent_playback(first)
-    playback.follow_with(other)
-    playback.start()
-    try:
+    with playing(first, other) as playback:
         qtbot.waitUntil(lambda: playback.finished, timeout=TIMEOUT_MS)
         assert not playback.move_on() and playback.path == first, written
         assert playback.decode_error is None
-    finally:
-        playback.stop()
 
 
 def test_a_following_file_that_does_not_open_ends_the_file_as_before(qtbot, tmp_path, two_tones):
     first, _ = two_tones
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF" + bytes(40))
-    playback = silent_playback(first)
-    playback.follow_with(broken)
-    playback.start()
-    try:
+    with playing(first, broken) as playback:
         qtbot.waitUntil(lambda: playback.finished, timeout=TIMEOUT_MS)
         assert not playback.move_on() and playback.path == first
         assert playback.decode_error is None  # the next file's fault is not this one's
-    finally:
-        playback.stop()
 
 
 def test_upcoming_is_the_file_advance_gives_where_it_is_known(tmp_path):
@@ -223,19 +222,13 @@ def test_a_file_shorter_than_the_second_decoded_ahead_is_gone_on_from_too(qtbot,
         write_tone(tmp_path / f"{n}.wav", seconds, hz)
         for n, (seconds, hz) in enumerate(((1.5, 440.0), (0.4, 550.0), (1.5, 660.0)))
     ]
-    playback = silent_playback(files[0])
-    playback.follow_with(files[1])
-    playback.start()
-    try:
+    with playing(files[0], files[1]) as playback:
         qtbot.waitUntil(lambda: playback.move_on(), timeout=TIMEOUT_MS)
         assert playback.path == files[1]
         playback.follow_with(files[2])  # as the window does once it shows the second
         qtbot.waitUntil(lambda: playback.move_on(), timeout=TIMEOUT_MS)
         assert playback.path == files[2]
         qtbot.waitUntil(lambda: playback.finished, timeout=TIMEOUT_MS)
-        heard = playback.heard.new_buffer()
-        _, count, _ = playback.heard.copy_since(0, heard)
+        heard = heard_so_far(playback)
         expected = np.concatenate([sf.read(path, dtype="float32")[0] for path in files])
-        np.testing.assert_array_equal(heard[:count], expected)
-    finally:
-        playback.stop()
+        np.testing.assert_array_equal(heard, expected)

@@ -6,23 +6,12 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import pytest
-
 from visualizer.app.playlist import Playlist
 from visualizer.app.source_switcher import PLACE_STEP_SECONDS
 
 from .conftest import tone_signal, write_ogg
 
 TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-def tracks(tmp_path):
-    """Three 20-s tracks."""
-    return [
-        write_ogg(tmp_path / f"track{number}.ogg", tone_signal(20.0, 220.0 * number))
-        for number in (1, 2, 3)
-    ]
 
 
 def test_the_next_start_goes_on_with_the_list_at_its_file_and_place(

@@ -3,23 +3,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 from visualizer.app.playlist import Playlist
 from visualizer.app.source_switcher import BACK_TO_START_SECONDS
 
-from .conftest import tone_signal, write_ogg
-
 TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-def tracks(tmp_path):
-    """Three 20-s tracks."""
-    return [
-        write_ogg(tmp_path / f"track{number}.ogg", tone_signal(20.0, 220.0 * number))
-        for number in (1, 2, 3)
-    ]
 
 
 def test_back_moves_to_the_file_before_and_round_when_looping(tmp_path):
