@@ -172,3 +172,36 @@ def test_a_track_the_sheet_places_past_the_file_s_end_is_not_gone_to(
     assert window.previous_file() and window.source.path == mix.parent / "mix.wav"
     window.seek(29.0)  # and played to its end, the list goes on
     qtbot.waitUntil(lambda: window.source.path == after, timeout=TIMEOUT_MS)
+
+
+def test_damaged_sheets_are_read_or_refused_in_words_never_crash(mix):
+    """300 seeded damages of a real sheet (bytes flipped, cut, repeated, junk put in):
+    each reads as tracks or is refused as a CueSheetError, nothing else."""
+    rng = np.random.default_rng(71)
+    original = SHEET.encode("utf-8")
+    outcomes = {"read": 0, "refused": 0}
+    for _ in range(300):
+        damaged = bytearray(original)
+        for _ in range(rng.integers(1, 8)):
+            at = int(rng.integers(0, len(damaged)))
+            kind = rng.integers(0, 4)
+            if kind == 0:
+                damaged[at] = int(rng.integers(0, 256))
+            elif kind == 1:
+                del damaged[at:]
+            elif kind == 2:
+                damaged[at:at] = damaged[at : at + int(rng.integers(1, 40))]
+            else:
+                damaged[at:at] = bytes(rng.integers(0, 256, int(rng.integers(1, 20))).tolist())
+            if not damaged:
+                damaged = bytearray(b"\n")
+        mix.write_bytes(bytes(damaged))
+        try:
+            for audio, tracks in read_cue_sheet(mix):
+                starts = [track.start_seconds for track in tracks]
+                assert starts == sorted(set(starts)) and audio.is_file()
+            outcomes["read"] += 1
+        except CueSheetError as error:
+            assert str(mix) in str(error)
+            outcomes["refused"] += 1
+    assert outcomes["read"] > 0 and outcomes["refused"] > 0, outcomes
