@@ -54,8 +54,9 @@ if TYPE_CHECKING:
 APP_TITLE = "musicscape"
 MISSING_INPUT = " (not there now)"  # after a remembered input the list lacks
 PLACE_STEP_SECONDS = 5.0  # how far a list's file plays between two keepings of its place
-# "Previous" goes back to the file's start once it has played this long, else to the file
-# before (as players do: a second press goes on back)
+# "Previous" goes back to the start of the track playing (a cue sheet's, else the file) once
+# it has played this long, else to the track or file before (as players do: a second press
+# goes on back)
 BACK_TO_START_SECONDS = 3.0
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_FILE_SUFFIXES)
 PLAYLIST_EXTENSIONS = " ".join(f"*{suffix}" for suffix in PLAYLIST_SUFFIXES)
