@@ -231,7 +231,7 @@ def test_every_button_of_the_page_sends_an_action_the_remote_takes():
     }
     sent = set(re.findall(r'send\("(\w+)"', REMOTE_PAGE))  # the script's own buttons
     sent |= set(re.findall(r'button\([^,]+, "(\w+)"', REMOTE_PAGE))
-    assert sent == {"auto", "hold", "preset", "tap", "nudge_corner", "corner", "pinning"}
+    assert sent == {"auto", "hold", "preset", "tap", "nudge_corner", "corner", "pinning", "seek"}
     assert buttons | sent <= set(INPUT_ADDRESSES)
 
 
@@ -291,3 +291,17 @@ def ask_bytes(qtbot, requests, window, path: str) -> tuple[int, bytes]:
     future = requests.submit(fetch)
     qtbot.waitUntil(future.done, timeout=TIMEOUT_MS)
     return future.result()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_page_writes_a_file_s_place_in_minutes_and_seconds():
+    script = REMOTE_PAGE.split("<script>")[1].split("</script>")[0]
+    clock = re.search(r"function clock\(seconds\) \{.*?\n\}", script, re.DOTALL).group(0)
+    shown = subprocess.run(
+        ["node", "-e", clock + "; console.log([83.4, 5, 600, 3599.9].map(clock).join(' '))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert shown.stdout.strip() == "1:23 0:05 10:00 59:59"

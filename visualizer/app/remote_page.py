@@ -51,6 +51,8 @@ REMOTE_PAGE = """<!doctype html>
   <button id="test_card" data-action="test_card">Test card</button>
   <button id="fill" data-action="fill">Fill screen</button>
 </div>
+<label id="place_row" hidden>Place <span id="place"></span>
+  <input type="range" id="position" min="0" max="1" step="0.1"></label>
 <div id="recording_progress"></div>
 <div class="row" id="presets"></div>
 <label>Corners (keystone): <span id="corners_state"></span></label>
@@ -90,6 +92,11 @@ const square = [[0, 0], [1, 0], [1, 1], [0, 1]];
 const smallStep = 0.002, bigStep = 0.02;  // shares of the screen: 4 and 38 px across 1080p
 let corner = 1;
 let bigSteps = false;
+function clock(seconds) {  // 83.4 -> "1:23"
+  const whole = Math.floor(seconds);
+  return Math.floor(whole / 60) + ":" + String(whole % 60).padStart(2, "0");
+}
+let seeking = false;  // while the finger is on the slider, the state does not move it
 function showPicked(number) {
   corner = number;
   document.querySelectorAll("#corner_picks button").forEach((element, index) => {
@@ -152,6 +159,15 @@ async function refresh() {
   document.getElementById("test_card").classList.toggle("on", state.test_card);
   document.getElementById("fill").classList.toggle("on", state.fill);
   document.getElementById("play").classList.toggle("on", state.play);
+  const playsFile = state.length_seconds !== undefined;
+  document.getElementById("place_row").hidden = !playsFile;
+  if (playsFile) {
+    document.getElementById("place").textContent =
+      clock(state.position_seconds) + " / " + clock(state.length_seconds);
+    const slider = document.getElementById("position");
+    slider.max = state.length_seconds;
+    if (!seeking) slider.value = state.position_seconds;
+  }
   const pinned = state.corners.some((point, index) =>
     point[0] !== square[index][0] || point[1] !== square[index][1]);
   document.getElementById("corners_state").textContent = (pinned ? "pinned" : "not pinned") +
@@ -162,6 +178,9 @@ document.querySelectorAll("button[data-action]").forEach((element) => {
   element.onclick = () => send(element.dataset.action);
 });
 document.getElementById("tap").onpointerdown = () => send("tap");  // on the touch: in time
+const position = document.getElementById("position");
+position.oninput = () => { seeking = true; };
+position.onchange = () => { seeking = false; send("seek", [parseFloat(position.value)]); };
 document.getElementById("forget_taps").onclick = () => send("tap", [0]);
 document.getElementById("corner_left").onclick = () => nudge(-1, 0);
 document.getElementById("corner_up").onclick = () => nudge(0, -1);
