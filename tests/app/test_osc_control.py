@@ -246,19 +246,19 @@ def test_show_software_plays_pauses_seeks_and_steps_through_files(
     client.send_message("/musicscape/seek", 12.5)
     qtbot.waitUntil(lambda: window.source.position_seconds >= 12.5, timeout=TIMEOUT_MS)
 
-    def position_out() -> tuple:  # what show software hears: where the file is, its length
-        sent = receiver.of("/musicscape/position")
+    def last(name: str) -> tuple:  # what show software heard last on that address
+        sent = receiver.of(f"/musicscape/{name}")
         return sent[-1][1] if sent else ()
 
-    qtbot.waitUntil(lambda: position_out()[:1] >= (12.5,), timeout=TIMEOUT_MS)
-    assert position_out()[1] == 20.0 and position_out()[0] < 15.0
+    qtbot.waitUntil(lambda: last("position")[:1] >= (12.5,), timeout=TIMEOUT_MS)
+    assert last("position")[1] == 20.0 and last("position")[0] < 17.0  # where, how long
     client.send_message("/musicscape/play", 0)
     qtbot.waitUntil(lambda: window.source.paused, timeout=TIMEOUT_MS)
     sent = receiver.of("/musicscape/play")
-    qtbot.waitUntil(lambda: receiver.of("/musicscape/play")[-1][1] == (0.0,), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: last("play") == (0.0,), timeout=TIMEOUT_MS)
     client.send_message("/musicscape/play", [])  # none toggles: plays again
     qtbot.waitUntil(lambda: not window.source.paused, timeout=TIMEOUT_MS)
-    qtbot.waitUntil(lambda: receiver.of("/musicscape/play")[-1][1] == (1.0,), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: last("play") == (1.0,), timeout=TIMEOUT_MS)
     assert len(receiver.of("/musicscape/play")) > len(sent)
     client.send_message("/musicscape/next", [])
     qtbot.waitUntil(lambda: window.source.path == tracks[1], timeout=TIMEOUT_MS)
