@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import time
+
+from PyQt6.QtCore import Qt
+
 from visualizer.app.playlist import Playlist
 from visualizer.app.source_switcher import BACK_TO_START_SECONDS
 
@@ -68,3 +72,22 @@ def test_the_play_switch_pauses_plays_and_starts_an_ended_list_again(
     sources.set_playing(True)  # the list again, from its first file
     assert not sources.playlist_ended and sources.file_plays
     assert window.source.position_seconds < 1.0
+
+
+def test_the_panel_s_previous_and_next_buttons_step_and_say_when_they_can(
+    qtbot, make_window, model_dir, tracks
+):
+    window = make_window(model_dir)
+    panel = window.panel
+    assert window.play_playlist(Playlist(tracks[:2]))
+    window.watchdog.check(time.perf_counter())  # as the window does four times a second
+    assert panel.previous_button.isEnabled() and panel.next_button.isEnabled()
+    qtbot.mouseClick(panel.next_button, Qt.MouseButton.LeftButton)
+    assert window.source.path == tracks[1]
+    window.watchdog.check(time.perf_counter())
+    assert not panel.next_button.isEnabled()  # the list's last file: nowhere to go
+    qtbot.mouseClick(panel.previous_button, Qt.MouseButton.LeftButton)
+    assert window.source.path == tracks[0]
+    window.sources.stop()  # nothing plays: neither button goes anywhere
+    window.watchdog.check(time.perf_counter())
+    assert not panel.previous_button.isEnabled() and not panel.next_button.isEnabled()

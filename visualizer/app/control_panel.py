@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
     QPushButton,
     QSlider,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -98,7 +99,10 @@ class ControlPanel(QWidget):
     output_chosen = pyqtSignal(int)  # index in the output picker (0: the default output)
     refresh_requested = pyqtSignal()
     open_file_requested = pyqtSignal()
+    open_folder_requested = pyqtSignal()
+    previous_requested = pyqtSignal()
     play_pause_requested = pyqtSignal()
+    next_requested = pyqtSignal()
     seek_requested = pyqtSignal(float)  # seconds
     av_offset_changed = pyqtSignal(float)  # ms
     reactivity_changed = pyqtSignal(float)
@@ -191,13 +195,37 @@ class ControlPanel(QWidget):
         output_row = QFormLayout()
         output_row.addRow("Plays to", self.output_picker)
         source_layout.addLayout(output_row)
-        transport = QHBoxLayout()
+        opening = QHBoxLayout()
         open_button = QPushButton("Open…")
+        open_button.setToolTip("Audio files, playlists or cue sheets: they play in turn (O)")
         open_button.clicked.connect(self.open_file_requested.emit)
+        open_folder_button = QPushButton("Open folder…")
+        open_folder_button.setToolTip(
+            "A folder of music (an album, an artist's albums, a whole music folder): its "
+            "files and those of the folders inside it play in turn"
+        )
+        open_folder_button.clicked.connect(self.open_folder_requested.emit)
+        opening.addWidget(open_button)
+        opening.addWidget(open_folder_button)
+        source_layout.addLayout(opening)
+        transport = QHBoxLayout()
+        # the style's own icons: a font need not have the media symbols' glyphs
+        icon = self.style().standardIcon
+        self.previous_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaSkipBackward), "")
+        self.previous_button.setAccessibleName("Previous")
+        self.previous_button.setToolTip(
+            "Back to the start of the track, or in its first 3 s the one before (Ctrl+←)"
+        )
+        self.previous_button.clicked.connect(self.previous_requested.emit)
         self.play_button = QPushButton("Pause")
         self.play_button.clicked.connect(self.play_pause_requested.emit)
-        transport.addWidget(open_button)
-        transport.addWidget(self.play_button)
+        self.next_button = QPushButton(icon(QStyle.StandardPixmap.SP_MediaSkipForward), "")
+        self.next_button.setAccessibleName("Next")
+        self.next_button.setToolTip("The next track or file (N)")
+        self.next_button.clicked.connect(self.next_requested.emit)
+        transport.addWidget(self.previous_button)
+        transport.addWidget(self.play_button, stretch=1)
+        transport.addWidget(self.next_button)
         source_layout.addLayout(transport)
         self.seek_slider = QSlider(Qt.Orientation.Horizontal)
         self.seek_slider.setRange(0, 1000)
@@ -470,10 +498,20 @@ class ControlPanel(QWidget):
             recent = list(latencies)[-20:]
             self.latency_label.setText(f"{1e3 * sorted(recent)[len(recent) // 2]:.0f} ms")
 
-    def set_position(self, position: float | None, duration: float | None) -> None:
+    def set_position(
+        self,
+        position: float | None,
+        duration: float | None,
+        can_go_back: bool = False,
+        can_go_next: bool = False,
+    ) -> None:
+        """Where the file stands (None: no file plays), and whether previous and next have
+        somewhere to go."""
         enabled = duration is not None and duration > 0
         self.seek_slider.setEnabled(enabled)
         self.play_button.setEnabled(enabled)
+        self.previous_button.setEnabled(can_go_back)
+        self.next_button.setEnabled(can_go_next)
         if not enabled:
             self.position_label.setText("")
             return

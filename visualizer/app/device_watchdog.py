@@ -104,7 +104,12 @@ class DeviceWatchdog:
         elif isinstance(source, FilePlayback):
             sources.move_on()  # the list's next file, gone on into without a gap, is heard
             sources.follow_cue_sheet()  # or the next track of the file's cue sheet
-            window.panel.set_position(source.position_seconds, source.duration_seconds)
+            window.panel.set_position(
+                source.position_seconds,
+                source.duration_seconds,
+                can_go_back=sources.plays_file_list,
+                can_go_next=sources.can_go_next,
+            )
             sources.keep_place()
             self._watch_output(source, now)
             if source.nonfinite_samples:

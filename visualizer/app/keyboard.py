@@ -35,7 +35,7 @@ SHORTCUTS = (
         "drag a corner (Shift: slowly), or 1 … 4 pick one and ← → ↑ ↓ move it a pixel (Shift: 10); "
         "Backspace: that corner back, Delete: all; Esc: done",
     ),
-    ("O", "open an audio file"),
+    ("O / Shift+O", "open audio files, playlists or cue sheets / a folder of music"),
     ("Space", "play / pause the file (after the last file: from the start)"),
     ("N", "next file of the --file list"),
     ("Ctrl+← / Ctrl+→", "the file's start (in its first 3 s: the file before) / the next file"),
@@ -102,6 +102,7 @@ def bind_keys(window: MainWindow) -> list[QShortcut]:
     bind("M", lambda: window.set_mirrored(not window.canvas.orientation.mirrored))
     bind("G", lambda: window.set_test_card(not window.canvas.test_card))
     bind("O", window.choose_file)
+    bind("Shift+O", window.choose_folder)
     bind("Space", window.toggle_pause)
     bind("N", window.next_file)
     bind("Ctrl+Left", window.previous_file)

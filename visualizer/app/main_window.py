@@ -222,7 +222,10 @@ class MainWindow(QMainWindow):
         panel.output_chosen.connect(sources.on_output_chosen)
         panel.refresh_requested.connect(sources.look_for_devices)
         panel.open_file_requested.connect(sources.choose_file)
+        panel.open_folder_requested.connect(sources.choose_folder)
+        panel.previous_requested.connect(sources.previous_file)
         panel.play_pause_requested.connect(sources.toggle_pause)
+        panel.next_requested.connect(sources.next_file)
         panel.seek_requested.connect(sources.seek)
         panel.av_offset_changed.connect(controls.set_av_offset)
         panel.auto_level_changed.connect(sources.set_auto_level)
@@ -334,6 +337,9 @@ class MainWindow(QMainWindow):
 
     def choose_file(self) -> None:
         self.sources.choose_file()
+
+    def choose_folder(self) -> None:
+        self.sources.choose_folder()
 
     def next_file(self) -> bool:
         return self.sources.next_file()

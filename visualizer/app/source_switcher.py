@@ -603,6 +603,15 @@ class SourceSwitcher:
         if paths:
             self.play_paths(paths)
 
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self.window,
+            "Open a folder of music (its files and inner folders' play in turn)",
+            str(Path.home()),
+        )
+        if folder:
+            self.play_paths([folder])
+
     def play_paths(self, paths: list[str]) -> bool:
         """Files, folders, .m3u or .pls playlists and .cue sheets (opened together or dropped)
         play in turn, as `--file` plays them; what names nothing playable is said in the
