@@ -200,6 +200,11 @@ def test_the_state_says_whether_the_file_plays_where_and_how_long(qtbot, remote,
     assert ask(qtbot, requests, window, "/musicscape/play", b"0") == (200, {"ok": True})
     assert window.source.paused
     assert ask(qtbot, requests, window, "/musicscape/state")[1]["play"] is False
+    assert ask(qtbot, requests, window, "/musicscape/loop", b"1") == (200, {"ok": True})
+    assert ask(qtbot, requests, window, "/musicscape/shuffle", b"") == (200, {"ok": True})
+    state = ask(qtbot, requests, window, "/musicscape/state")[1]
+    assert state["loop"] is True and state["shuffle"] is True
+    assert window.sources.playlist.loop and window.source.loop  # one file: it loops itself
 
 
 def test_a_port_in_use_is_named(make_window, model_dir):
@@ -223,6 +228,8 @@ def test_every_button_of_the_page_sends_an_action_the_remote_takes():
         "previous",
         "play",
         "next",
+        "loop",
+        "shuffle",
         "dmx",
         "link",
         "midi_clock",

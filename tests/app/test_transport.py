@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 from PyQt6.QtCore import Qt
@@ -91,3 +92,57 @@ def test_the_panel_s_previous_and_next_buttons_step_and_say_when_they_can(
     window.sources.stop()  # nothing plays: neither button goes anywhere
     window.watchdog.check(time.perf_counter())
     assert not panel.previous_button.isEnabled() and not panel.next_button.isEnabled()
+
+
+def test_shuffle_keeps_the_file_playing_first_and_off_goes_back_to_the_order_given(tmp_path):
+    files = [tmp_path / f"{name}.ogg" for name in "abcde"]
+    playlist = Playlist(files, deal=random.Random(3))
+    playlist.index = 2
+    playlist.set_shuffle(True)
+    assert playlist.current == files[2] and playlist.index == 0
+    assert sorted(playlist.files) == sorted(files) and playlist.files != files
+    playlist.advance()
+    playing = playlist.current
+    playlist.set_shuffle(False)  # back to the order given, at the file playing
+    assert playlist.files == files and playlist.current == playing
+
+
+def test_the_panel_s_loop_and_shuffle_change_the_list_playing_and_the_next_ones(
+    qtbot, make_window, model_dir, tracks, settings
+):
+    window = make_window(model_dir)
+    sources, panel = window.sources, window.panel
+    assert window.play_playlist(Playlist(tracks))
+    assert not panel.list_loop.isChecked() and not panel.list_shuffle.isChecked()
+    sources.playlist.index = 2
+    assert sources.play_playlist(sources.playlist)  # the last file: nothing follows
+    assert window.source.following is None
+    panel.list_loop.click()  # loop: the first follows the last, and the list keeps it
+    assert sources.playlist.loop and window.source.following == tracks[0]
+    assert settings.file_list.loop
+    assert window.next_file() and window.source.path == tracks[0]
+    panel.list_shuffle.click()
+    assert sources.playlist.shuffle and sources.playlist.current == tracks[0]
+    assert window.source.following == sources.playlist.files[1]
+    panel.list_shuffle.click()
+    assert sources.playlist.files == tracks and window.source.following == tracks[1]
+    assert sources.play_paths([str(tracks[2])])  # a list opened now takes the loop
+    assert sources.playlist.loop and panel.list_loop.isChecked()
+
+
+def test_one_file_loops_on_from_its_end_once_loop_is_on_and_stops_there_once_off(
+    qtbot, make_window, model_dir, tracks
+):
+    window = make_window(model_dir)
+    assert window.play_playlist(Playlist(tracks[:1]))
+    playback = window.source
+    window.panel.list_loop.click()
+    assert playback.loop and window.source is playback  # the same playback, looping now
+    window.seek(19.0)
+    qtbot.waitUntil(lambda: 0.2 < playback.position_seconds < 1.0, timeout=TIMEOUT_MS)
+    assert not playback.finished  # round again, seamlessly
+    window.panel.list_loop.click()  # off: this round plays to its end, then the list ends
+    assert not playback.loop and playback.position_seconds < 2.0
+    window.seek(19.0)
+    qtbot.waitUntil(lambda: window.sources.playlist_ended, timeout=TIMEOUT_MS)
+    assert window.source is playback

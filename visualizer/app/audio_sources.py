@@ -774,6 +774,22 @@ class FilePlayback:
         # (past the end: the next file is heard already, until `move_on` says so)
         return seconds % self.duration_seconds if self.loop else min(seconds, self.duration_seconds)
 
+    def set_loop(self, loop: bool) -> None:
+        """Loop the file seamlessly from now on (also from a last second decoded already),
+        or play on to its end from where it stands (what was decoded of its next round is
+        let go of, as a seek does)."""
+        if loop == self.loop:
+            return
+        if loop:
+            self.loop = True
+            if self.ended and self._next is None and not self.decode_error:
+                self.ended = False  # the feeder, idle since, finds the end again and loops
+            self._wake.set()
+        else:
+            position = self.position_seconds  # within the round playing
+            self.loop = False
+            self.seek(position)
+
     def follow_with(self, path: Path | None) -> None:
         """Go on into `path` (the list's next file; None: none) without a gap as this file
         ends, where it opens and has this file's rate and channels; else playback ends as

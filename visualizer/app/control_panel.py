@@ -103,6 +103,8 @@ class ControlPanel(QWidget):
     previous_requested = pyqtSignal()
     play_pause_requested = pyqtSignal()
     next_requested = pyqtSignal()
+    list_loop_changed = pyqtSignal(bool)
+    list_shuffle_changed = pyqtSignal(bool)
     seek_requested = pyqtSignal(float)  # seconds
     av_offset_changed = pyqtSignal(float)  # ms
     reactivity_changed = pyqtSignal(float)
@@ -233,6 +235,19 @@ class ControlPanel(QWidget):
         self.position_label = QLabel("")
         source_layout.addWidget(self.seek_slider)
         source_layout.addWidget(self.position_label)
+        list_order = QHBoxLayout()
+        self.list_loop = QCheckBox("Loop the list")
+        self.list_loop.setToolTip("After the list's last file, its first again (one file: itself)")
+        self.list_loop.toggled.connect(self.list_loop_changed.emit)
+        self.list_shuffle = QCheckBox("Shuffle")
+        self.list_shuffle.setToolTip(
+            "The list's other files in a random order after the one playing (dealt again each "
+            "time a looping list starts over); off: the order they were given in"
+        )
+        self.list_shuffle.toggled.connect(self.list_shuffle_changed.emit)
+        list_order.addWidget(self.list_loop)
+        list_order.addWidget(self.list_shuffle)
+        source_layout.addLayout(list_order)
         self.av_offset = QDoubleSpinBox()
         self.av_offset.setRange(-1000.0, 1000.0)
         self.av_offset.setSingleStep(10.0)

@@ -226,6 +226,8 @@ class MainWindow(QMainWindow):
         panel.previous_requested.connect(sources.previous_file)
         panel.play_pause_requested.connect(sources.toggle_pause)
         panel.next_requested.connect(sources.next_file)
+        panel.list_loop_changed.connect(sources.set_list_loop)
+        panel.list_shuffle_changed.connect(sources.set_list_shuffle)
         panel.seek_requested.connect(sources.seek)
         panel.av_offset_changed.connect(controls.set_av_offset)
         panel.auto_level_changed.connect(sources.set_auto_level)

@@ -67,6 +67,10 @@ INPUT_ADDRESSES = {
     "previous": "none: back to the file's start, or, within its first 3 s, the list's file before",
     "play": "0 / 1, none toggles: the file plays (1) or pauses (0); after the list's last file, "
     "1 plays the list again",
+    "loop": "0 / 1, none toggles: the file list starts again after its last file (one file "
+    "loops seamlessly); lists opened after it take it too",
+    "shuffle": "0 / 1, none toggles: the list's other files in a random order after the one "
+    "playing; off, the order they were given in; lists opened after it take it too",
     "seek": "float, seconds from the file's start (0 to its length): play the file from there",
     "file": "string: play that audio file, folder, .m3u / .pls playlist or .cue sheet (a path "
     "on the machine musicscape runs on, absolute), as --file does",
@@ -117,6 +121,8 @@ SWITCHES = (
     "record",
     "ndi",
     "play",
+    "loop",
+    "shuffle",
 )
 # And feedback: each INPUT_ADDRESSES control that holds a value goes out on its own address
 # (a float: the number, or a switch's 0 / 1) when it changes and every second

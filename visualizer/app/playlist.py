@@ -118,6 +118,7 @@ class Playlist:
         if not files:
             raise PlaylistError("the playlist is empty")
         self.files = [Path(file) for file in files]
+        self.in_order = list(self.files)  # as given: what turning shuffle off goes back to
         self.cue_tracks = dict(cue_tracks or {})
         self.loop = loop
         self.shuffle = shuffle
@@ -176,6 +177,21 @@ class Playlist:
         playlist.shuffle = shuffle
         playlist.index = min(max(index, 0), len(playlist.files) - 1)
         return playlist
+
+    def set_shuffle(self, shuffle: bool) -> None:
+        """Shuffle the files after the current one (it plays on, first of the new deal), or
+        go back to the order given, at the current file."""
+        if shuffle == self.shuffle:
+            return
+        current = self.current
+        if shuffle:
+            rest = [file for file in self.files if file != current]
+            self._deal.shuffle(rest)
+            self.files, self.index = [current, *rest], 0
+        else:
+            self.files = list(self.in_order)
+            self.index = self.files.index(current)
+        self.shuffle = shuffle
 
     @property
     def current(self) -> Path:

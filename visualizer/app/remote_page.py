@@ -43,6 +43,8 @@ REMOTE_PAGE = """<!doctype html>
   <button data-action="previous">Previous</button>
   <button id="play" data-action="play">Play</button>
   <button data-action="next">Next file</button>
+  <button id="loop" data-action="loop">Loop</button>
+  <button id="shuffle" data-action="shuffle">Shuffle</button>
   <button id="dmx" data-action="dmx">DMX lights</button>
   <button id="link" data-action="link">Ableton Link</button>
   <button id="midi_clock" data-action="midi_clock">MIDI clock</button>
@@ -159,6 +161,8 @@ async function refresh() {
   document.getElementById("test_card").classList.toggle("on", state.test_card);
   document.getElementById("fill").classList.toggle("on", state.fill);
   document.getElementById("play").classList.toggle("on", state.play);
+  document.getElementById("loop").classList.toggle("on", state.loop);
+  document.getElementById("shuffle").classList.toggle("on", state.shuffle);
   const playsFile = state.length_seconds !== undefined;
   document.getElementById("place_row").hidden = !playsFile;
   if (playsFile) {

@@ -20,6 +20,7 @@ too, so the next start, after a close or a crash, goes on from there.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,8 @@ class SourceSwitcher:
         self.playlist_ended = False  # the last file has played: shown, not silently frozen
         self._place_kept = 0.0  # the list's file's place as last kept in the settings, s
         self._shown_cue_track: int | None = None  # the cue sheet's track the window names
+        # the panel's Loop and Shuffle: the list playing's, and what a list opened takes
+        self.list_loop = self.list_shuffle = False
 
     # ----- the picker -----
     def look_for_devices(self) -> None:
@@ -458,6 +461,8 @@ class SourceSwitcher:
                 self.window.set_fault("playlist", "\n".join(skipped) or None)
                 self.playlist = playlist
                 self.playlist_ended = False
+                self.list_loop, self.list_shuffle = playlist.loop, playlist.shuffle
+                self._show_list_order()
                 self._list_file_started(path)
                 return True
             skipped.append(f"Skipped: {self.window.faults['source']}")
@@ -485,7 +490,9 @@ class SourceSwitcher:
             return False
         if not source.move_on():
             return False
-        self.playlist.advance()
+        heard = source.path  # queued a second before: the list's order may have changed since
+        if self.playlist.advance() != heard and heard in self.playlist.files:
+            self.playlist.index = self.playlist.files.index(heard)
         source.cue_tracks = self.playlist.cue_tracks.get(source.path, ())
         window = self.window
         window.link.send(ResetAudio())
@@ -617,11 +624,45 @@ class SourceSwitcher:
         play in turn, as `--file` plays them; what names nothing playable is said in the
         panel, and the current source goes on."""
         try:
-            playlist = Playlist.from_paths(paths)
+            playlist = Playlist.from_paths(paths, self.list_loop, self.list_shuffle)
         except PlaylistError as error:
             self.window.set_fault("source", f"Cannot play that: {error}")
             return False
         return self.play_playlist(playlist)
+
+    def set_list_loop(self, loop: bool) -> None:
+        """Loop the file list (a list of one: its file, seamlessly), or not; kept with the
+        list, and taken by the lists opened after it (as a player's repeat)."""
+        self.list_loop = loop
+        self._change_list(lambda playlist: setattr(playlist, "loop", loop))
+
+    def set_list_shuffle(self, shuffle: bool) -> None:
+        """Play the list's other files in a random order after the one playing, or go back
+        to the order it was given in; taken by the lists opened after it."""
+        self.list_shuffle = shuffle
+        self._change_list(lambda playlist: playlist.set_shuffle(shuffle))
+
+    def _show_list_order(self) -> None:
+        """The panel's Loop and Shuffle as they stand (set quietly: not a user's toggle)."""
+        for box, checked in (
+            (self.panel.list_loop, self.list_loop),
+            (self.panel.list_shuffle, self.list_shuffle),
+        ):
+            box.blockSignals(True)
+            box.setChecked(checked)
+            box.blockSignals(False)
+
+    def _change_list(self, change: Callable[[Playlist], None]) -> None:
+        """Apply `change` to the list playing, keep it, and queue what follows anew."""
+        self._show_list_order()
+        playlist, source = self.playlist, self.source
+        if playlist is None:
+            return
+        change(playlist)
+        self.settings.file_list = playlist
+        if isinstance(source, FilePlayback) and self.plays_file_list:
+            source.set_loop(playlist.loops_one_file)
+            source.follow_with(None if source.loop else playlist.upcoming)
 
     @property
     def file_plays(self) -> bool:

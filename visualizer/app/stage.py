@@ -344,6 +344,10 @@ class Stage(QObject):
                 return "that was the list's last file: the list has ended"
         elif action in ("play", "seek"):
             return self._transport(action, args)
+        elif action == "loop":
+            window.sources.set_list_loop(switch_value(args, window.sources.list_loop))
+        elif action == "shuffle":
+            window.sources.set_list_shuffle(switch_value(args, window.sources.list_shuffle))
         elif action == "file":
             return self._play_path(path_value(args))
         elif action == "ndi":
@@ -860,6 +864,8 @@ class Stage(QObject):
             "frames_per_second": window.stats.fps(time.perf_counter()),
             "remember_scenes": settings.remember_track_scenes,
             "play": window.sources.file_plays,
+            "loop": window.sources.list_loop,
+            "shuffle": window.sources.list_shuffle,
             **self.beats.state(),
             **self.lights.state(),
         }
@@ -935,6 +941,8 @@ class Stage(QObject):
             "record": self.recorder is not None,
             "ndi": self.ndi is not None,
             "play": window.sources.file_plays,
+            "loop": window.sources.list_loop,
+            "shuffle": window.sources.list_shuffle,
         }
         return {name: float(value) for name, value in (values | switches).items()}
 
