@@ -145,6 +145,33 @@ def test_each_track_of_a_cue_sheet_is_a_track_and_next_goes_to_the_next(
     assert "objectpath '/org/musicscape/track/2'" in metadata
 
 
+def test_a_widget_s_repeat_and_shuffle_buttons_set_the_list_s(
+    qtbot, make_window, model_dir, tmp_path, app_bus, bus_address
+):
+    files = [write_tone(tmp_path / f"{name}.wav", 5.0, 440.0) for name in "abc"]
+    window = make_window(model_dir, session_bus=app_bus)
+    assert window.play_playlist(Playlist(files))
+    assert get(qtbot, bus_address, PLAYER, "LoopStatus") == "(<'None'>,)"
+    assert get(qtbot, bus_address, PLAYER, "Shuffle") == "(<false>,)"
+
+    def set_property(name: str, value: str) -> None:
+        gdbus(
+            qtbot, bus_address, "call", "--dest", SERVICE, "--object-path", OBJECT_PATH,
+            "--method", "org.freedesktop.DBus.Properties.Set", PLAYER, name, value,
+        )  # fmt: skip
+
+    set_property("LoopStatus", "<'Playlist'>")
+    assert window.sources.playlist.loop and window.panel.list_loop.isChecked()
+    assert get(qtbot, bus_address, PLAYER, "LoopStatus") == "(<'Playlist'>,)"
+    set_property("LoopStatus", "<'Track'>")  # not a mode of this app's: nothing changes
+    assert window.sources.playlist.loop
+    set_property("Shuffle", "<true>")
+    assert window.sources.playlist.shuffle and window.panel.list_shuffle.isChecked()
+    assert get(qtbot, bus_address, PLAYER, "Shuffle") == "(<true>,)"
+    set_property("LoopStatus", "<'None'>")
+    assert not window.sources.playlist.loop
+
+
 def test_a_tagged_file_is_named_by_its_title_artist_and_album(
     qtbot, make_window, model_dir, tmp_path, app_bus, bus_address
 ):

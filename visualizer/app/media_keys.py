@@ -45,6 +45,9 @@ ROOT_INTERFACE = "org.mpris.MediaPlayer2"
 PLAYER_INTERFACE = "org.mpris.MediaPlayer2.Player"
 PROPERTIES_INTERFACE = "org.freedesktop.DBus.Properties"
 TRACK_PREFIX = "/org/musicscape/track/"
+# MPRIS's LoopStatus values: the list's loop is "Playlist" (a list of one file loops that
+# file); "Track" (one file of a longer list again and again) is not a mode this app has
+LOOP_NONE, LOOP_PLAYLIST = "None", "Playlist"
 NO_TRACK = "/org/mpris/MediaPlayer2/TrackList/NoTrack"
 MICROSECONDS = 1_000_000
 MIME_TYPES = [
@@ -151,6 +154,22 @@ class _PlayerAdaptor(_AdaptorBase):
     @pyqtProperty(float)
     def Volume(self) -> float:  # noqa: N802
         return 1.0
+
+    @pyqtProperty(str)
+    def LoopStatus(self) -> str:  # noqa: N802
+        return self.keys.properties()["LoopStatus"]
+
+    @LoopStatus.setter
+    def LoopStatus(self, status: str) -> None:  # noqa: N802
+        self.keys.set_loop_status(status)
+
+    @pyqtProperty(bool)
+    def Shuffle(self) -> bool:  # noqa: N802
+        return self.keys.properties()["Shuffle"]
+
+    @Shuffle.setter
+    def Shuffle(self, shuffle: bool) -> None:  # noqa: N802
+        self.keys.window.sources.set_list_shuffle(bool(shuffle))
 
     @pyqtProperty(bool)
     def CanGoNext(self) -> bool:  # noqa: N802
@@ -293,6 +312,8 @@ class MediaKeys(QObject):
             "PlaybackStatus": status,
             "Metadata": metadata,
             "CanGoNext": window.sources.can_go_next,
+            "LoopStatus": LOOP_PLAYLIST if window.sources.list_loop else LOOP_NONE,
+            "Shuffle": window.sources.list_shuffle,
             "CanGoPrevious": is_file,
             "CanPlay": is_file,
             "CanPause": is_file,
@@ -315,6 +336,12 @@ class MediaKeys(QObject):
         source = self.window.source
         if isinstance(source, FilePlayback) and source.paused == playing:
             self.play_pause()
+
+    def set_loop_status(self, status: str) -> None:
+        """A desktop widget's repeat button: "Playlist" loops the list, "None" does not;
+        "Track", a mode this app does not have, changes nothing."""
+        if status in (LOOP_NONE, LOOP_PLAYLIST):
+            self.window.sources.set_list_loop(status == LOOP_PLAYLIST)
 
     def seek_to(self, microseconds: int) -> None:
         source = self.window.source
