@@ -232,3 +232,66 @@ def test_a_file_shorter_than_the_second_decoded_ahead_is_gone_on_from_too(qtbot,
         heard = heard_so_far(playback)
         expected = np.concatenate([sf.read(path, dtype="float32")[0] for path in files])
         np.testing.assert_array_equal(heard, expected)
+
+
+def test_a_file_started_after_another_takes_over_its_output(qtbot, two_tones, tmp_path):
+    first, second = two_tones
+    playing = silent_playback(first)
+    playing.start()
+    clock = playing._output
+    taking = silent_playback(second)
+    assert taking.can_take_output_from(playing)
+    taking.start(hand_over=playing)
+    playing.stop()  # as the window stops the file before, after the new one started
+    try:
+        assert taking._output is clock and clock.active  # the same clock plays on
+        assert taking.output_name == playing.output_name
+        qtbot.waitUntil(lambda: taking.finished, timeout=TIMEOUT_MS)
+        np.testing.assert_array_equal(heard_so_far(taking), sf.read(second, dtype="float32")[0])
+    finally:
+        taking.stop()
+    assert not clock.active  # closed by the playback that had it last
+    other = silent_playback(write_tone(tmp_path / "other.wav", 1.0, 550.0, 44_100))
+    another = silent_playback(first)
+    another.start()
+    try:
+        assert not other.can_take_output_from(another)  # another rate: its own output
+        stopped = silent_playback(second)
+        assert not stopped.can_take_output_from(playing)  # a stopped one has none to give
+    finally:
+        another.stop()
+
+
+def test_through_a_sound_server_next_sounds_at_once_in_the_same_stream(
+    qtbot, pulse_server, make_window, model_dir, tmp_path
+):
+    """N three times through the PulseAudio null sink, recorded from its monitor: no
+    silence between the files (a new stream per file had left 1.9 s each time here)."""
+    rate = 44_100
+    tracks = [
+        write_tone(tmp_path / f"long{n}.wav", 20.0, hz, rate, channels=2)
+        for n, hz in enumerate((441.0, 661.5, 882.0, 551.25))
+    ]
+    window = make_window(model_dir, use_output_device=True)
+    recording = tmp_path / "heard.raw"
+    with open(recording, "wb") as heard:
+        record = subprocess.Popen(
+            ["parec", "--raw", "--format=float32le", "--channels=1", f"--rate={rate}",
+             "-d", "musicscape_test.monitor"],
+            stdout=heard,
+        )  # fmt: skip
+        qtbot.wait(2500)  # the first recording stream delivers after about 2 s
+        assert window.play_playlist(Playlist(tracks))
+        stream = window.source._output
+        qtbot.wait(3000)
+        for number in (1, 2, 3):
+            assert window.next_file() and window.source.path == tracks[number]
+            assert window.source._output is stream  # taken over, not opened anew
+            qtbot.wait(1500)
+        record.terminate()
+        record.wait(timeout=5)
+    samples = np.fromfile(recording, dtype=np.float32)
+    sounding = np.flatnonzero(np.abs(samples) > 0.05)
+    heard = samples[sounding[0] : sounding[-1] + 1]
+    peaks = np.abs(heard[: len(heard) // 88 * 88]).reshape(-1, 88).max(axis=1)
+    assert peaks.min() > 0.25  # no 2-ms stretch of silence from the first file to the last

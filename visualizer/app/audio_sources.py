@@ -10,7 +10,10 @@ with the time they will be heard, so the worker can show the picture in step wit
 Without any output device a `ClockedNullOutput` thread plays the same role in real time.
 A list's next file that has the playing file's rate and channels is decoded on into the same
 buffer as the playing file ends (`FilePlayback.follow_with`), so the list plays without a gap
-and the output stream is never closed and opened between its files.
+and the output stream is never closed and opened between its files; a file started while
+another of the same rate and channels plays (next, previous, a file picked) takes over its
+open output (`FilePlayback.start`'s `hand_over`, through the `OutputRoute` the stream calls),
+so it sounds at once instead of after a new stream's start.
 """
 
 from __future__ import annotations
@@ -644,6 +647,21 @@ class ClockedNullOutput:
         self.stop()
 
 
+class OutputRoute:
+    """Which playback an open output (a PortAudio stream, or the silent clock) renders: the
+    stream calls the route, and a file started after another of the same rate and channels
+    is made its target, so the stream plays on (one attribute, read once per callback)."""
+
+    def __init__(self, playback: FilePlayback):
+        self.playback = playback
+
+    def callback(self, outdata, frames, time_info, status) -> None:
+        self.playback._callback(outdata, frames, time_info, status)
+
+    def render(self, outdata, frames, heard_time) -> None:
+        self.playback._render(outdata, frames, heard_time)
+
+
 @dataclass(frozen=True)
 class FollowingFile:
     """A list's next file, decoded on without a gap after the playing one: `starts_at` is
@@ -716,6 +734,7 @@ class FilePlayback:
         self.following: Path | None = None
         self._next: FollowingFile | None = None
         self.cue_tracks: tuple[CueTrack, ...] = ()  # its tracks, where a cue sheet gives them
+        self._route = OutputRoute(self)  # what its output calls (handed on with the output)
 
     def _open_reader(self, path: Path) -> AudioFileReader:
         return AudioFileReader(
@@ -822,10 +841,15 @@ class FilePlayback:
         heard_to_its_end.close()
         return True
 
-    def start(self) -> None:
+    def start(self, hand_over: FilePlayback | None = None) -> None:
+        """Decode the first second, then play: through `hand_over`'s open output where it
+        can (`can_take_output_from`; that playback is to be stopped next, its output no
+        longer its own), else through an output opened now."""
         self._fill()
         self._feeder = threading.Thread(target=self._feed, name="file-feeder", daemon=True)
         self._feeder.start()
+        if hand_over is not None and self._take_output_from(hand_over):
+            return
         if self.use_output_device and has_output_device():
             try:
                 self.open_output()
@@ -834,9 +858,35 @@ class FilePlayback:
                 pass
         self._start_silent_clock()
 
+    def can_take_output_from(self, other: FilePlayback) -> bool:
+        """Whether `other`'s open output (a stream or the silent clock) is alive and plays
+        this file's rate and channels to the output this file would open."""
+        output = other._output
+        plays_like = (other.output_rate, other.output_channels, other.use_output_device)
+        return (
+            output is not None
+            and output.active
+            and not other._stopping
+            and plays_like == (self.output_rate, self.output_channels, self.use_output_device)
+            and other.output == self.output
+        )
+
+    def _take_output_from(self, other: FilePlayback) -> bool:
+        """Take `other`'s open output where it can (`can_take_output_from`); True when it
+        is this playback's now (its route points here, and `other` will not close it)."""
+        if not self.can_take_output_from(other):
+            return False
+        output, other._output = other._output, None  # no longer the other's to close
+        self._output, self._output_threads = output, other._output_threads
+        self._device_output, self._output_delay = other._device_output, other._output_delay
+        self.output_name, self.output_note = other.output_name, other.output_note
+        self._route = other._route
+        self._route.playback = self  # from the next callback on, this file sounds
+        return True
+
     def _start_silent_clock(self) -> None:
         self._output = ClockedNullOutput(
-            self._null_render, self.output_rate, self.block, self.output_channels
+            self._route.render, self.output_rate, self.block, self.output_channels
         )
         self._output.start()
         self.output_name = SILENT_CLOCK_NAME
@@ -867,7 +917,7 @@ class FilePlayback:
                     channels=self.output_channels,
                     blocksize=self.block,
                     dtype="float32",
-                    callback=self._callback,
+                    callback=self._route.callback,
                     device=device,
                 )
             self._output_delay = float(stream.latency)  # before its first callback
@@ -940,9 +990,6 @@ class FilePlayback:
         if not 0.0 < delay < 1.0:
             delay = self._output_delay
         self._render(outdata, frames, time.perf_counter() + delay + frames / self.output_rate)
-
-    def _null_render(self, outdata, frames, heard_time) -> None:
-        self._render(outdata, frames, heard_time)
 
     def _render(self, outdata, frames, last_sample_time) -> None:
         if self.paused:

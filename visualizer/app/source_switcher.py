@@ -270,21 +270,32 @@ class SourceSwitcher:
     # ----- switching -----
     def switch_to(self, source: CaptureSource | FilePlayback) -> bool:
         """Stop the current source and start `source`; False (and no source) when it cannot
-        start, its reason in the panel."""
+        start, its reason in the panel. A file started while a file plays takes over its
+        output where it can (`FilePlayback.start`): that file is stopped after, not before,
+        so the output stream plays on and the new file sounds at once."""
         window = self.window
-        self.stop()
+        self.keep_place(at_once=True)
+        previous, self.source = self.source, None
+        hand_over = None  # stopped after the new file starts: it takes over its output
+        if isinstance(source, FilePlayback) and isinstance(previous, FilePlayback):
+            hand_over = previous if source.can_take_output_from(previous) else None
+        if previous is not None and hand_over is None:
+            previous.stop()  # first: an exclusive device is free for the new source
         window.setWindowTitle(APP_TITLE)
         window.set_fault("samples", None)  # the stopped file's NaN/inf line
         window.set_fault("output", None)  # and what its output was
         window.link.send(ResetAudio())
         window.link.send(SetAutoLevel(self._levelled(source)))
         try:
-            source.start()
+            source.start() if hand_over is None else source.start(hand_over)
         except (AudioDeviceError, AudioDecodeError) as error:
             window.set_fault("source", str(error))
             window.now_playing.watch(False)
             window.controls.track_started(None)
             return False
+        finally:
+            if hand_over is not None:
+                hand_over.stop()  # its output, where taken over, is the new file's now
         self.source = source
         window.watchdog.source_started(window.link.ring.blocks)
         silent_still = isinstance(source, FilePlayback) and source.on_silent_clock
