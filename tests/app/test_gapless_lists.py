@@ -60,6 +60,36 @@ def playing(path: Path, following: Path) -> Iterator[FilePlayback]:
         playback.stop()
 
 
+@contextlib.contextmanager
+def monitor_recorded(qtbot, recording: Path, rate: int) -> Iterator[Path]:
+    """What the null sink plays during the block, recorded from its monitor into
+    `recording` (mono float32; a file, not a pipe: a full pipe would stall parec)."""
+    with open(recording, "wb") as heard:
+        record = subprocess.Popen(
+            ["parec", "--raw", "--format=float32le", "--channels=1", f"--rate={rate}",
+             "-d", "musicscape_test.monitor"],
+            stdout=heard,
+        )  # fmt: skip
+        qtbot.wait(2500)  # the first recording stream delivers after about 2 s
+        try:
+            yield recording
+        finally:
+            record.terminate()
+            record.wait(timeout=5)
+
+
+def first_to_last_sound(recording: Path) -> np.ndarray:
+    samples = np.fromfile(recording, dtype=np.float32)
+    sounding = np.flatnonzero(np.abs(samples) > 0.05)
+    return samples[sounding[0] : sounding[-1] + 1]
+
+
+def quietest_2_ms(heard: np.ndarray) -> float:
+    """The lowest peak of any 2-ms stretch (88 samples at 44.1 kHz): the tones' level where
+    none is silent (a 441-Hz or higher sine peaks every 1.1 ms, each half period)."""
+    return float(np.abs(heard[: len(heard) // 88 * 88]).reshape(-1, 88).max(axis=1).min())
+
+
 def heard_so_far(playback: FilePlayback) -> np.ndarray:
     """What the playback's output has played (the last 4 s of it)."""
     heard = playback.heard.new_buffer()
@@ -184,35 +214,15 @@ def test_through_a_sound_server_the_list_plays_with_no_silence_between_files(
         for n, hz in enumerate((441.0, 661.5, 882.0))
     ]
     window = make_window(model_dir, use_output_device=True)
-    recording = tmp_path / "heard.raw"  # a file, not a pipe: a full pipe would stall parec
-    with open(recording, "wb") as heard:
-        record = subprocess.Popen(
-            [
-                "parec",
-                "--raw",
-                "--format=float32le",
-                "--channels=1",
-                f"--rate={rate}",
-                "-d",
-                "musicscape_test.monitor",
-            ],
-            stdout=heard,
-        )
-        qtbot.wait(2500)  # the first recording stream delivers after about 2 s
+    with monitor_recorded(qtbot, tmp_path / "heard.raw", rate) as recording:
         assert window.play_playlist(Playlist(tracks))
         assert window.source.output_name == "pulse"
         qtbot.waitUntil(lambda: window.source.path == tracks[2], timeout=TIMEOUT_MS)
         qtbot.waitUntil(lambda: window.source.finished, timeout=TIMEOUT_MS)
         qtbot.wait(500)
-        record.terminate()
-        record.wait(timeout=5)
-    samples = np.fromfile(recording, dtype=np.float32)
-    sounding = np.flatnonzero(np.abs(samples) > 0.05)
-    heard = samples[sounding[0] : sounding[-1] + 1]
+    heard = first_to_last_sound(recording)
     assert len(heard) / rate == pytest.approx(6.0, abs=0.01)  # all three, end to end
-    # no 2-ms stretch below the tone's level anywhere in it (a sine's peak in every 2.3 ms)
-    peaks = np.abs(heard[: len(heard) // 88 * 88]).reshape(-1, 88).max(axis=1)
-    assert peaks.min() > 0.25
+    assert quietest_2_ms(heard) > 0.25  # no silence anywhere in it
 
 
 def test_a_file_shorter_than_the_second_decoded_ahead_is_gone_on_from_too(qtbot, tmp_path):
@@ -273,14 +283,7 @@ def test_through_a_sound_server_next_sounds_at_once_in_the_same_stream(
         for n, hz in enumerate((441.0, 661.5, 882.0, 551.25))
     ]
     window = make_window(model_dir, use_output_device=True)
-    recording = tmp_path / "heard.raw"
-    with open(recording, "wb") as heard:
-        record = subprocess.Popen(
-            ["parec", "--raw", "--format=float32le", "--channels=1", f"--rate={rate}",
-             "-d", "musicscape_test.monitor"],
-            stdout=heard,
-        )  # fmt: skip
-        qtbot.wait(2500)  # the first recording stream delivers after about 2 s
+    with monitor_recorded(qtbot, tmp_path / "heard.raw", rate) as recording:
         assert window.play_playlist(Playlist(tracks))
         stream = window.source._output
         qtbot.wait(3000)
@@ -288,10 +291,4 @@ def test_through_a_sound_server_next_sounds_at_once_in_the_same_stream(
             assert window.next_file() and window.source.path == tracks[number]
             assert window.source._output is stream  # taken over, not opened anew
             qtbot.wait(1500)
-        record.terminate()
-        record.wait(timeout=5)
-    samples = np.fromfile(recording, dtype=np.float32)
-    sounding = np.flatnonzero(np.abs(samples) > 0.05)
-    heard = samples[sounding[0] : sounding[-1] + 1]
-    peaks = np.abs(heard[: len(heard) // 88 * 88]).reshape(-1, 88).max(axis=1)
-    assert peaks.min() > 0.25  # no 2-ms stretch of silence from the first file to the last
+    assert quietest_2_ms(first_to_last_sound(recording)) > 0.25  # no silence at any press
