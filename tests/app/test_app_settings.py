@@ -28,3 +28,19 @@ def test_an_input_is_remembered_with_the_name_the_picker_showed_and_a_bare_key_h
     assert settings.input_label == "PulseAudio: monitor of musicscape_test"
     settings.input_key = "device:USB Mixer"  # a key alone: no name kept for it
     assert AppSettings(settings_from_file(store_path)).input_label == ""
+
+
+def test_settings_set_together_reach_the_file_in_one_write_as_the_block_ends(tmp_path):
+    path = tmp_path / "together.ini"
+    settings = AppSettings(settings_from_file(str(path)))
+    settings.file_path = "/music/a.ogg"  # one setting alone: in the file at once
+    assert "/music/a.ogg" in path.read_text()
+    with settings.written_together():
+        settings.file_path = "/music/b.ogg"
+        settings.file_seconds = 12.5
+        assert "/music/b.ogg" not in path.read_text()  # not yet written
+        assert settings.file_seconds == 12.5  # though read back as set
+    text = path.read_text()
+    assert "/music/b.ogg" in text and "file_seconds=12.5" in text
+    settings.file_seconds = 3.0  # after the block, each is written at once again
+    assert "file_seconds=3" in path.read_text()

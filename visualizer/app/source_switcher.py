@@ -484,10 +484,11 @@ class SourceSwitcher:
     def _list_file_started(self, path: Path) -> None:
         """The list's file `path` plays: kept in the settings and named in the picker; the
         list's next file is to follow it."""
-        self.settings.source_kind = SOURCE_FILE
-        self.settings.file_path = str(path)
-        self.settings.file_list = self.playlist
-        self.settings.file_seconds = self._place_kept = 0.0
+        with self.settings.written_together():
+            self.settings.source_kind = SOURCE_FILE
+            self.settings.file_path = str(path)
+            self.settings.file_list = self.playlist
+            self.settings.file_seconds = self._place_kept = 0.0
         self.panel.source_picker.setItemText(1, f"File: {path.name}")
         self._sync_picker()
         self.source.follow_with(self.playlist.upcoming)
