@@ -63,8 +63,9 @@ INPUT_ADDRESSES = {
     "--artnet or --sacn last said",
     "dmx_in": "0 / 1, none toggles: DMX in (a lighting desk's 8 channels drive the show) from "
     "where --dmx-in last said",
-    "next": "none: the next file of the --file list",
-    "previous": "none: back to the file's start, or, within its first 3 s, the list's file before",
+    "next": "none: the next track of a cue sheet, else the next file of the list",
+    "previous": "none: back to the track's start (a cue sheet's, else the file's), or, within "
+    "its first 3 s, the track or file before",
     "play": "0 / 1, none toggles: the file plays (1) or pauses (0); after the list's last file, "
     "1 plays the list again",
     "loop": "0 / 1, none toggles: the file list starts again after its last file (one file "
