@@ -801,9 +801,7 @@ class FilePlayback:
             return
         if loop:
             self.loop = True
-            if self.ended and self._next is None and not self.decode_error:
-                self.ended = False  # the feeder, idle since, finds the end again and loops
-            self._wake.set()
+            self._decode_on_from_the_end()  # and loop
         else:
             position = self.position_seconds  # within the round playing
             self.loop = False
@@ -815,8 +813,16 @@ class FilePlayback:
         before and the window opens it anew. The feeder opens it, never the caller. A file
         decoded to its end already (one shorter than the second decoded ahead) goes on too."""
         self.following = path
-        if path is not None and self.ended and self._next is None and not self.decode_error:
-            self.ended = False  # the feeder, idle since, finds the end again and goes on
+        if path is not None:
+            self._decode_on_from_the_end()  # into it
+        else:
+            self._wake.set()
+
+    def _decode_on_from_the_end(self) -> None:
+        """Wake the feeder; where it had decoded the file to its end (whole, no following
+        file queued), it finds the end again and goes on, as `loop` or `following` say."""
+        if self.ended and self._next is None and not self.decode_error:
+            self.ended = False
         self._wake.set()
 
     def move_on(self) -> bool:

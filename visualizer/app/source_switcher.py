@@ -527,17 +527,24 @@ class SourceSwitcher:
         self._show_file(source)
         return True
 
-    def _step_cue_sheet(self, step: int) -> bool:
-        """Seek to the start of the cue sheet's next (`step` 1) or previous (-1) track, or
-        of the track playing (0); False where the file has no such track."""
+    def _cue_track_start(self, step: int) -> float | None:
+        """Where the cue sheet's track `step` from the one playing starts (1: the next, -1:
+        the one before, 0: its own), s; None where the file has no such track, or where the
+        sheet places it past the file's end (a sheet that says more than the file holds)."""
         source = self.source
         if not isinstance(source, FilePlayback) or source.cue_track_number is None:
-            return False
+            return None
         number = source.cue_track_number + step
         if not 0 <= number < len(source.cue_tracks):
-            return False
+            return None
         start = source.cue_tracks[number].start_seconds
-        if start >= source.duration_seconds:  # a sheet that says more than the file holds
+        return start if start < source.duration_seconds else None
+
+    def _step_cue_sheet(self, step: int) -> bool:
+        """Seek to the start of the cue sheet's track `step` from the one playing
+        (`_cue_track_start`); False where there is none."""
+        start = self._cue_track_start(step)
+        if start is None:
             return False
         self.seek(start)
         self.follow_cue_sheet()
@@ -546,15 +553,9 @@ class SourceSwitcher:
     @property
     def can_go_next(self) -> bool:
         """Next has somewhere to go: a later track of the cue sheet, or a next file."""
-        source, playlist = self.source, self.playlist
-        if not self.plays_file_list or not isinstance(source, FilePlayback):
+        if not self.plays_file_list or not isinstance(self.source, FilePlayback):
             return False
-        number = source.cue_track_number
-        if number is None or number + 1 == len(source.cue_tracks):
-            return playlist.has_next
-        return playlist.has_next or source.cue_tracks[number + 1].start_seconds < (
-            source.duration_seconds
-        )
+        return self.playlist.has_next or self._cue_track_start(1) is not None
 
     @property
     def plays_file_list(self) -> bool:
@@ -590,13 +591,12 @@ class SourceSwitcher:
             return False
         if self.playlist_ended:
             return self.play_playlist(playlist)
-        number = source.cue_track_number
-        if number is not None and (
-            source.position_seconds - source.cue_tracks[number].start_seconds
-            > BACK_TO_START_SECONDS
+        track_start = self._cue_track_start(0)
+        if track_start is not None and source.position_seconds - track_start > (
+            BACK_TO_START_SECONDS
         ):
             return self._step_cue_sheet(0)
-        if number and self._step_cue_sheet(-1):
+        if source.cue_track_number and self._step_cue_sheet(-1):
             return True
         if source.position_seconds > BACK_TO_START_SECONDS or playlist.back() is None:
             self.seek(0.0)
