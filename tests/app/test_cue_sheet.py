@@ -9,7 +9,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from visualizer.app.cue_sheet import CUE_FRAMES_PER_SECOND, CueSheetError, read_cue_sheet
+from tests.frontend.marked_files import (
+    write_flac_with_cuesheet_block,
+    write_flac_with_cuesheet_tag,
+    write_with_chapters,
+)
+from visualizer.app.cue_sheet import (
+    CUE_FRAMES_PER_SECOND,
+    CueSheetError,
+    read_cue_sheet,
+    read_embedded_cue_sheet,
+    tracks_in_file,
+)
 from visualizer.app.playlist import Playlist, PlaylistError
 from visualizer.frontend.decode import TrackTags
 
@@ -205,3 +216,64 @@ def test_damaged_sheets_are_read_or_refused_in_words_never_crash(mix):
             assert str(mix) in str(error)
             outcomes["refused"] += 1
     assert outcomes["read"] > 0 and outcomes["refused"] > 0, outcomes
+
+
+def test_a_sheet_in_a_file_s_tags_gives_that_file_its_tracks(tmp_path):
+    image = tmp_path / "album.flac"
+    [start, second, third] = read_embedded_cue_sheet(SHEET, image)  # FILE "mix.wav": image's
+    assert [track.start_seconds for track in (start, second, third)] == [0.0, 10.0, 20 + 37 / 75]
+    assert second.tags == TrackTags("Second Wind", "Guest Act", "Live at the Docks")
+    with pytest.raises(
+        CueSheetError,
+        match=re.escape(f"{image} (its CUESHEET tag), line 2: track 01 has no INDEX 01"),
+    ):
+        read_embedded_cue_sheet('FILE "x.wav" WAVE\nTRACK 01 AUDIO\n', image)
+
+
+def test_a_file_s_own_marks_name_its_tracks_where_no_sheet_is_beside_it(tmp_path):
+    signal = tone_signal(6.0, 220.0)
+    sheet = 'FILE "CDImage.wav" WAVE\n  TRACK 01 AUDIO\n    TITLE "First"\n    INDEX 01 00:00:00\n'
+    sheet += '  TRACK 02 AUDIO\n    TITLE "Second"\n    PERFORMER "Guest"\n    INDEX 01 00:03:00\n'
+    tagged = write_flac_with_cuesheet_tag(
+        tmp_path / "image.flac", signal, RATE, sheet, {"ARTIST": "Band", "ALBUM": "Record"}
+    )
+    file_tags = TrackTags("Image", "Band", "Record")
+    assert [(track.start_seconds, track.tags) for track in tracks_in_file(tagged, file_tags)] == [
+        (0.0, TrackTags("First", "Band", "Record")),  # what the sheet leaves out: the file's
+        (3.0, TrackTags("Second", "Guest", "Record")),
+    ]
+    block = write_flac_with_cuesheet_block(tmp_path / "rip.flac", signal, RATE, [0.0, 2.5])
+    assert [(track.start_seconds, track.tags) for track in tracks_in_file(block, file_tags)] == [
+        (0.0, TrackTags("Track 1", "Band", "Record")),  # a CUESHEET block names none
+        (2.5, TrackTags("Track 2", "Band", "Record")),
+    ]
+    chapters = write_with_chapters(tmp_path / "mix.m4a", signal, RATE, [(0, "A"), (4, "B")])
+    assert [track.tags for track in tracks_in_file(chapters, TrackTags("Mix", "DJ"))] == [
+        TrackTags("A", "DJ", "Mix"),  # on the album its title names, where it has no album
+        TrackTags("B", "DJ", "Mix"),
+    ]
+    one = write_with_chapters(tmp_path / "one.m4a", signal, RATE, [(0, "All of it")])
+    assert tracks_in_file(one, file_tags) == ()  # one chapter: the file itself
+    broken = write_flac_with_cuesheet_tag(tmp_path / "broken.flac", signal, RATE, "TITLE x\n")
+    assert tracks_in_file(broken, file_tags) == ()  # passed over, the file plays as a file
+
+
+def test_the_window_names_an_m4a_s_chapters_and_steps_through_them(
+    qtbot, make_window, model_dir, tmp_path
+):
+    signal = np.concatenate([tone_signal(5.0, hz) for hz in (220.0, 330.0, 440.0)])
+    mix = write_with_chapters(
+        tmp_path / "set.m4a",
+        signal,
+        RATE,
+        [(0.0, "Opening"), (5.0, "Peak"), (10.0, "Closing")],
+        {"artist": "DJ Someone", "album": "Live"},
+    )
+    window = make_window(model_dir)
+    assert window.sources.play_paths([str(mix)])
+    label = window.panel.source_label
+    assert label.text() == "file: set.m4a\nOpening — DJ Someone"
+    assert window.next_file()  # N: the next chapter, in the same file
+    assert window.source.position_seconds == pytest.approx(5.0)
+    assert label.text().endswith("Peak — DJ Someone")
+    assert window.source.tags == TrackTags("Peak", "DJ Someone", "Live")

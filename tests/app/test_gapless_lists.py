@@ -1,7 +1,9 @@
-"""A list's files follow each other without a gap where they share a rate and channels
+"""A list's files follow each other without a gap. Where they share a rate and channels
 (audio_sources.py's `FilePlayback.follow_with` / `move_on`, source_switcher.py's
-`move_on`): the same output stream plays on, sample for sample, and the window shows the
-next file as it is heard; other files are opened as the one before ends, as before."""
+`move_on`) the same output stream plays on, sample for sample, and the window shows the
+next file as it is heard; a file of another rate or channels is opened ahead in an output
+of its own, held silent until the file before is heard to its end
+(`FilePlayback.start_after`, source_switcher.py's `open_ahead`)."""
 
 from __future__ import annotations
 
@@ -88,6 +90,16 @@ def quietest_2_ms(heard: np.ndarray) -> float:
     """The lowest peak of any 2-ms stretch (88 samples at 44.1 kHz): the tones' level where
     none is silent (a 441-Hz or higher sine peaks every 1.1 ms, each half period)."""
     return float(np.abs(heard[: len(heard) // 88 * 88]).reshape(-1, 88).max(axis=1).min())
+
+
+def longest_silence_seconds(heard: np.ndarray, rate: int) -> float:
+    """The longest run of 2-ms stretches (88 samples) whose peak is under 0.05."""
+    peaks = np.abs(heard[: len(heard) // 88 * 88]).reshape(-1, 88).max(axis=1)
+    longest = run = 0
+    for silent in peaks < 0.05:
+        run = run + 1 if silent else 0
+        longest = max(longest, run)
+    return longest * 88 / rate
 
 
 def heard_so_far(playback: FilePlayback) -> np.ndarray:
@@ -292,3 +304,131 @@ def test_through_a_sound_server_next_sounds_at_once_in_the_same_stream(
             assert window.source._output is stream  # taken over, not opened anew
             qtbot.wait(1500)
     assert quietest_2_ms(first_to_last_sound(recording)) > 0.25  # no silence at any press
+
+
+def test_through_a_sound_server_a_file_of_another_rate_follows_with_no_silence(
+    qtbot, pulse_server, make_window, model_dir, tmp_path
+):
+    """44.1 kHz stereo, 48 kHz stereo, 44.1 kHz mono, 4 s each, recorded from the null sink's
+    monitor: each file of another rate or channels plays in its own stream, opened and held
+    silent before the file before it ends (a stream opened as it ended had left about 2 s
+    of silence between them here: 16.06 s from the first sound to the last)."""
+    rate = 44_100
+    tracks = [
+        write_tone(tmp_path / f"tone{n}.wav", 4.0, hz, file_rate, channels)
+        for n, (hz, file_rate, channels) in enumerate(
+            ((441.0, 44_100, 2), (661.5, 48_000, 2), (882.0, 44_100, 1))
+        )
+    ]
+    window = make_window(model_dir, use_output_device=True)
+    with monitor_recorded(qtbot, tmp_path / "heard.raw", rate) as recording:
+        assert window.play_playlist(Playlist(tracks))
+        qtbot.waitUntil(lambda: window.source.path == tracks[2], timeout=TIMEOUT_MS)
+        assert window.source.output_rate == 44_100 and window.source.output_channels == 1
+        qtbot.waitUntil(lambda: window.source.finished, timeout=TIMEOUT_MS)
+        qtbot.wait(500)
+    heard = first_to_last_sound(recording)
+    # Two streams' times are PulseAudio's latency reports, good to tens of ms: a junction
+    # leaves 0-54 ms of silence or overlap here (measured over a dozen runs), 2 s before.
+    assert len(heard) / rate == pytest.approx(12.0, abs=0.1)  # all three, end to end
+    assert longest_silence_seconds(heard, rate) < 0.1
+
+
+def test_a_file_started_after_another_sounds_from_the_sample_after_its_last(qtbot, tmp_path):
+    first = write_tone(tmp_path / "first.wav", 1.5, 440.0)
+    second = write_tone(tmp_path / "second.wav", 1.0, 660.0, 44_100, channels=2)
+    playing = silent_playback(first)
+    playing.start()
+    following = silent_playback(second)
+    assert not playing.can_go_on_into(following)
+    following.start_after(playing)
+    try:
+        assert following.started and following.alive  # its own output, open already
+        qtbot.wait(500)
+        assert following.heard.written == 0 and following.played_frames == 0  # held silent
+        qtbot.waitUntil(lambda: following.finished, timeout=TIMEOUT_MS)
+        np.testing.assert_array_equal(heard_so_far(following), sf.read(second, dtype="float32")[0])
+        _, count, last_time = following.heard.copy_since(0, following.heard.new_buffer())
+        first_heard_at = last_time - (count - 1) / 44_100
+        # its first sample is heard the sample after the first file's last one
+        assert first_heard_at - playing.last_heard_at == pytest.approx(1 / 44_100, abs=1 / 44_100)
+    finally:
+        following.stop()
+        playing.stop()
+
+
+def test_a_file_started_after_another_sounds_at_once_when_told(qtbot, tmp_path, two_tones):
+    first, _ = two_tones
+    second = write_tone(tmp_path / "second.wav", 1.0, 660.0, 44_100)
+    playing = silent_playback(first)
+    playing.start()
+    following = silent_playback(second)
+    following.start_after(playing)
+    try:
+        qtbot.wait(300)
+        assert following.heard.written == 0
+        playing.stop()  # as the window does for N
+        following.sound_now()
+        qtbot.waitUntil(lambda: following.heard.written > 0, timeout=1000)
+        assert not playing.finished  # it had not played to its end
+    finally:
+        following.stop()
+        playing.stop()
+
+
+def test_the_window_opens_a_file_of_another_rate_ahead_and_plays_it_in_that_output(
+    qtbot, make_window, model_dir, settings, show_log, tmp_path
+):
+    tracks = [
+        write_tone(tmp_path / "first.wav", 5.0, 440.0),
+        write_tone(tmp_path / "second.wav", 2.0, 660.0, 44_100, channels=2),
+    ]
+    window = make_window(model_dir, show_log=show_log)
+    sources = window.sources
+    assert window.play_playlist(Playlist(tracks))
+    first = window.source
+    qtbot.wait(600)
+    assert sources._opened_ahead is None  # 5 s from its end: not yet
+    qtbot.waitUntil(lambda: sources._opened_ahead is not None, timeout=TIMEOUT_MS)
+    opened_ahead = sources._opened_ahead
+    assert 0.9 <= first.position_seconds <= 1.5  # in the file's last 4 s, at the next check
+    assert opened_ahead.path == tracks[1] and opened_ahead.alive
+    assert window.source is first and settings.file_path == str(tracks[0])  # not shown yet
+    qtbot.waitUntil(lambda: window.source is opened_ahead, timeout=TIMEOUT_MS)
+    assert not first.alive  # stopped once heard to its end
+    assert sources._opened_ahead is None and sources.playlist.index == 1
+    assert settings.file_path == str(tracks[1])
+    assert window.windowTitle() == f"second.wav — {APP_TITLE}"
+    assert show_log.path.read_text().count(f"playing {tracks[1].absolute()}") == 1
+    qtbot.waitUntil(lambda: opened_ahead.finished, timeout=TIMEOUT_MS)
+    np.testing.assert_array_equal(
+        heard_so_far(opened_ahead), sf.read(tracks[1], dtype="float32")[0]
+    )  # all of it, from its first sample
+
+
+def test_what_was_opened_ahead_plays_at_once_on_next_and_is_let_go_of_when_not_next(
+    qtbot, make_window, model_dir, tmp_path
+):
+    tracks = [
+        write_tone(tmp_path / "first.wav", 8.0, 440.0),
+        write_tone(tmp_path / "second.wav", 2.0, 660.0, 44_100),
+        write_tone(tmp_path / "third.wav", 2.0, 550.0, 44_100),
+    ]
+    window = make_window(model_dir)
+    sources = window.sources
+    assert window.play_playlist(Playlist(tracks))
+    window.seek(5.0)
+    qtbot.waitUntil(lambda: sources._opened_ahead is not None, timeout=TIMEOUT_MS)
+    opened_ahead = sources._opened_ahead
+    window.seek(1.0)  # out of the file's last 4 s: let go of
+    qtbot.waitUntil(lambda: sources._opened_ahead is None, timeout=TIMEOUT_MS)
+    assert not opened_ahead.alive
+    window.seek(5.0)
+    qtbot.waitUntil(lambda: sources._opened_ahead is not None, timeout=TIMEOUT_MS)
+    opened_ahead = sources._opened_ahead
+    assert window.next_file() and window.source is opened_ahead  # N: that one, at once
+    qtbot.waitUntil(lambda: opened_ahead.heard.written > 0, timeout=1000)
+    assert opened_ahead.position_seconds < 0.5
+    assert sources._opened_ahead is None  # the third goes on in its stream: none opened
+    qtbot.wait(300)
+    assert sources._opened_ahead is None and opened_ahead.following == tracks[2]

@@ -11,6 +11,11 @@ import pytest
 import soundfile as sf
 
 from tests.frontend.decoder_fuzz import write_container
+from tests.frontend.marked_files import (
+    write_flac_with_cuesheet_block,
+    write_flac_with_cuesheet_tag,
+    write_with_chapters,
+)
 from visualizer.frontend import (
     AudioFileReader,
     CorruptAudioError,
@@ -19,6 +24,7 @@ from visualizer.frontend import (
     UnsupportedAudioError,
     decode_file,
 )
+from visualizer.frontend.container_audio import Chapter, TrackMarks, read_track_marks
 
 RATE = FrontEndContract().sample_rate
 
@@ -179,3 +185,29 @@ def test_without_pyav_such_a_file_is_refused_saying_what_to_install(tmp_path, mo
         f"{path}: MP4/M4A audio needs PyAV (pip install av, part of musicscape's cpu and gpu "
         "extras), or convert it to WAV, FLAC, Ogg Vorbis/Opus or MP3"
     )
+
+
+def test_a_file_s_own_track_marks_are_read_whichever_library_decodes_it(tmp_path):
+    rate = 22_050
+    signal = np.zeros(6 * rate, dtype=np.float32)
+    block = write_flac_with_cuesheet_block(tmp_path / "block.flac", signal, rate, [0.0, 2.0, 4.5])
+    assert read_track_marks(block) == TrackMarks(
+        "", (Chapter(0.0, ""), Chapter(2.0, ""), Chapter(4.5, ""))
+    )  # a CUESHEET block's tracks, untitled
+    sheet = 'FILE "image.wav" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n'
+    tagged = write_flac_with_cuesheet_tag(tmp_path / "tagged.flac", signal, rate, sheet)
+    assert read_track_marks(tagged) == TrackMarks(sheet, ())
+    for suffix in (".m4a", ".mp3", ".mka"):
+        chapters = write_with_chapters(
+            tmp_path / f"mix{suffix}", signal, rate, [(0, "Intro"), (1.5, "Main"), (4.25, "Outro")]
+        )
+        assert read_track_marks(chapters) == TrackMarks(
+            "", (Chapter(0.0, "Intro"), Chapter(1.5, "Main"), Chapter(4.25, "Outro"))
+        ), suffix
+    plain = tmp_path / "plain.wav"
+    sf.write(plain, signal, rate)
+    assert read_track_marks(plain) == TrackMarks()
+    junk = tmp_path / "junk.m4a"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypM4A " + bytes(64))
+    assert read_track_marks(junk) == TrackMarks()  # named by the decoder, not here
+    assert read_track_marks(tmp_path / "missing.flac") == TrackMarks()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import os
 import shutil
 import socket
@@ -735,6 +736,8 @@ class FilePlayback:
         self._next: FollowingFile | None = None
         self.cue_tracks: tuple[CueTrack, ...] = ()  # its tracks, where a cue sheet gives them
         self._route = OutputRoute(self)  # what its output calls (handed on with the output)
+        self.last_heard_at = 0.0  # perf_counter time the last frame handed on is heard
+        self._after: FilePlayback | None = None  # held silent until it is heard to its end
 
     def _open_reader(self, path: Path) -> AudioFileReader:
         return AudioFileReader(
@@ -863,6 +866,39 @@ class FilePlayback:
             except AudioDeviceError:
                 pass
         self._start_silent_clock()
+
+    def start_after(self, playing: FilePlayback) -> None:
+        """Decode the first second and open an output of its own now, held silent until
+        `playing` has handed on its last frame and that frame is heard; from the next
+        sample on it sounds. So a list's next file of another rate or channels follows
+        without the gap a stream's start leaves (0.9-1.9 s through PulseAudio), where both
+        streams can be open at once. AudioDeviceError where the chosen output does not
+        open (an exclusive device the playing file holds; never the default one instead);
+        then nothing of it is left running."""
+        self._after = playing
+        self._fill()
+        self._feeder = threading.Thread(target=self._feed, name="file-feeder", daemon=True)
+        self._feeder.start()
+        try:
+            if self.use_output_device and has_output_device():
+                self.open_output()
+                if self.output_note is not None:
+                    raise AudioDeviceError(self.output_note)
+            else:
+                self._start_silent_clock()
+        except AudioDeviceError:
+            self.stop()
+            raise
+
+    @property
+    def started(self) -> bool:
+        """Its decoding and its output are under way (`start`, or `start_after`)."""
+        return self._feeder is not None
+
+    def sound_now(self) -> None:
+        """Sound from the next block on, not after the file it was started after
+        (`start_after`): that file is being stopped."""
+        self._after = None
 
     def can_take_output_from(self, other: FilePlayback) -> bool:
         """Whether `other`'s open output (a stream or the silent clock) is alive and plays
@@ -1001,6 +1037,14 @@ class FilePlayback:
         if self.paused:
             outdata.fill(0)
             return
+        after = self._after
+        if after is not None:
+            silent = self._frames_before_heard_to_its_end(after, frames, last_sample_time)
+            outdata[:silent] = 0.0
+            if silent == frames:
+                return
+            self._after = None
+            outdata, frames = outdata[silent:], frames - silent
         count, samples = self._buffer.take(outdata[:frames])
         if count < frames:
             outdata[count:] = 0.0
@@ -1008,12 +1052,24 @@ class FilePlayback:
             self.played_frames = self._buffer.frames_read
             # The last sample released is heard with the last frame played.
             heard = last_sample_time - (frames - count) / self.output_rate
+            self.last_heard_at = heard
             self.heard.write(
                 outdata[:count] if self.output_channels > 1 else outdata[:count, 0], heard
             )
             if samples:
                 self.ring.write(self._buffer.analysis[:samples], heard)
         self._wake.set()
+
+    def _frames_before_heard_to_its_end(
+        self, playing: FilePlayback, frames: int, last_sample_time: float
+    ) -> int:
+        """How many of a block's `frames` (its last heard at `last_sample_time`) are heard
+        before `playing`'s last frame is: all of them until it has handed on its last."""
+        if not playing.finished:
+            return frames
+        first_sample_time = last_sample_time - (frames - 1) / self.output_rate
+        before = (playing.last_heard_at - first_sample_time) * self.output_rate
+        return min(max(math.floor(before) + 1, 0), frames)
 
     def _fill(self) -> None:
         """Decode ahead until the buffer is full; at the end of the file, on into the one
@@ -1040,6 +1096,14 @@ class FilePlayback:
                 self._buffer.put(chunk.sound, chunk.samples)
         return False
 
+    def can_go_on_into(self, following: FilePlayback | AudioFileReader) -> bool:
+        """Whether a file (its playback, or its reader) plays at this file's rate and
+        channels, and so can go on in this file's buffer and output without a gap."""
+        if isinstance(following, FilePlayback):
+            following = following.reader
+        plays_as = (following.source_rate, following.sound_channels)
+        return plays_as == (self.output_rate, self.output_channels)
+
     def _go_on_into_following(self) -> bool:
         """Open the following file (outside the lock: `move_on` never waits on it); True
         when its frames go on in this buffer. A file that does not open, or that has another
@@ -1053,7 +1117,7 @@ class FilePlayback:
         except Exception:  # noqa: BLE001 - named when the window opens it, not as this file's
             self.ended = True
             return False
-        if (reader.source_rate, reader.sound_channels) != (self.output_rate, self.output_channels):
+        if not self.can_go_on_into(reader):
             reader.close()
             self.ended = True
             return False
@@ -1097,6 +1161,7 @@ class FilePlayback:
 
     def stop(self) -> None:
         self._stopping = True
+        self._after = None
         self._wake.set()
         self.close_output()
         if self._feeder is not None:

@@ -11,13 +11,19 @@ burners' own and are passed over. A sheet is read as UTF-8 (with or without its 
 mark) or, failing that, as Windows-1252, as older rippers wrote them. What a sheet cannot
 be read as (no file, a file that is not there, a track with no start, starts that go
 back) is a `PlaylistError` naming the sheet and its line.
+
+A file can mark its tracks itself (`tracks_in_file`): a cue sheet in its CUESHEET tag (a
+FLAC image as foobar2000 or EAC writes it), else its chapters (an M4A/M4B mix, ID3 CHAP
+frames, a FLAC CUESHEET block); a sheet beside it comes first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from visualizer.frontend.container_audio import read_track_marks
 from visualizer.frontend.decode import TrackTags
 
 CUE_SUFFIX = ".cue"
@@ -81,12 +87,35 @@ class _TrackRead:
 
 def read_cue_sheet(path: Path) -> list[tuple[Path, tuple[CueTrack, ...]]]:
     """Each audio file the sheet at `path` names, in its order, with its tracks."""
+
+    def named_file(written: str, where: str) -> Path:
+        audio = Path(written)
+        audio = audio if audio.is_absolute() else path.parent / audio
+        if not audio.is_file():
+            raise CueSheetError(f"{where}: {written} does not exist")
+        return audio
+
+    return _read_sheet(_sheet_text(path), str(path), named_file)
+
+
+def read_embedded_cue_sheet(text: str, audio: Path) -> tuple[CueTrack, ...]:
+    """The tracks of the cue sheet kept in the tags of the file `audio` (its CUESHEET): they
+    are that file's, whatever name its FILE line gives (the image's name as ripped)."""
+    files = _read_sheet(text, f"{audio} (its CUESHEET tag)", lambda _, __: audio)
+    return files[0][1]
+
+
+def _read_sheet(
+    text: str, sheet: str, named_file: Callable[[str, str], Path]
+) -> list[tuple[Path, tuple[CueTrack, ...]]]:
+    """A sheet's `text`, named `sheet` in what it says, its FILE names found by
+    `named_file(written, where)`."""
     album, album_performer = "", ""
     files: list[tuple[Path, list[CueTrack]]] = []
     track: _TrackRead | None = None
 
     def where(number: int) -> str:
-        return f"{path}, line {number}"
+        return f"{sheet}, line {number}"
 
     def finish() -> None:
         if track is None:
@@ -102,7 +131,7 @@ def read_cue_sheet(path: Path) -> list[tuple[Path, tuple[CueTrack, ...]]]:
             )
         file_tracks.append(CueTrack(track.start, TrackTags.cleaned(track.title, performer, album)))
 
-    for number, line in enumerate(_sheet_text(path).splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         words = _words(line)
         if not words:
             continue
@@ -112,11 +141,7 @@ def read_cue_sheet(path: Path) -> list[tuple[Path, tuple[CueTrack, ...]]]:
             track = None
             if not arguments or not arguments[0]:
                 raise CueSheetError(f"{where(number)}: FILE names no file")
-            audio = Path(arguments[0])
-            audio = audio if audio.is_absolute() else path.parent / audio
-            if not audio.is_file():
-                raise CueSheetError(f"{where(number)}: {arguments[0]} does not exist")
-            files.append((audio, []))
+            files.append((named_file(arguments[0], where(number)), []))
         elif command == "TRACK":
             finish()
             if not files:
@@ -140,5 +165,42 @@ def read_cue_sheet(path: Path) -> list[tuple[Path, tuple[CueTrack, ...]]]:
                 ) from None
     finish()
     if not files:
-        raise CueSheetError(f"the cue sheet {path} names no audio file (no FILE line)")
+        raise CueSheetError(f"the cue sheet {sheet} names no audio file (no FILE line)")
     return [(audio, tuple(tracks)) for audio, tracks in files]
+
+
+def tracks_in_file(audio: Path, tags: TrackTags) -> tuple[CueTrack, ...]:
+    """The tracks the file `audio` marks in itself (`read_track_marks`): those of the cue
+    sheet in its CUESHEET tag, else its chapters where it has two or more (each by the
+    file's artist, on the album its tags name, else on its title; "Track 2" where a chapter
+    has no title, as a FLAC's CUESHEET block gives none); () where it marks none. A sheet
+    in its tags that cannot be read is passed over, as a folder's is."""
+    marks = read_track_marks(audio)
+    if marks.cue_sheet:
+        try:
+            sheet_tracks = read_embedded_cue_sheet(marks.cue_sheet, audio)
+        except CueSheetError:
+            sheet_tracks = ()
+        if sheet_tracks:  # what the sheet leaves out, the file's tags say
+            return tuple(
+                CueTrack(
+                    track.start_seconds,
+                    TrackTags.cleaned(
+                        track.tags.title,
+                        track.tags.artist or tags.artist,
+                        track.tags.album or tags.album,
+                    ),
+                )
+                for track in sheet_tracks
+            )
+    starts = [chapter.start_seconds for chapter in marks.chapters]
+    if len(marks.chapters) < 2 or len(set(starts)) < len(starts):
+        return ()
+    album = tags.album or tags.title
+    return tuple(
+        CueTrack(
+            chapter.start_seconds,
+            TrackTags.cleaned(chapter.title or f"Track {number}", tags.artist, album),
+        )
+        for number, chapter in enumerate(marks.chapters, start=1)
+    )

@@ -103,6 +103,7 @@ class DeviceWatchdog:
             self._watch_input(source, now)
         elif isinstance(source, FilePlayback):
             sources.move_on()  # the list's next file, gone on into without a gap, is heard
+            sources.open_ahead()  # or, of another rate or channels, is opened ahead
             sources.follow_cue_sheet()  # or the next track of the file's cue sheet
             window.panel.set_position(
                 source.position_seconds,

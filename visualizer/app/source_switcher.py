@@ -41,7 +41,7 @@ from .audio_sources import (
     list_inputs,
     list_outputs,
 )
-from .cue_sheet import CueTrack
+from .cue_sheet import CueTrack, tracks_in_file
 from .device_watchdog import silent_clock_said
 from .frame_worker import ResetAudio, SetAutoLevel
 from .playlist import PLAYLIST_SUFFIXES, Playlist, PlaylistError
@@ -59,6 +59,10 @@ PLACE_STEP_SECONDS = 5.0  # how far a list's file plays between two keepings of 
 # it has played this long, else to the track or file before (as players do: a second press
 # goes on back)
 BACK_TO_START_SECONDS = 3.0
+# How long before a list's file ends its next file, where that has another rate or
+# channels, opens an output of its own, held silent (`FilePlayback.start_after`): a stream
+# starts after a stall of up to 2 s (PortAudio's ALSA pulse device, measured here).
+OPEN_AHEAD_SECONDS = 4.0
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_FILE_SUFFIXES)
 PLAYLIST_EXTENSIONS = " ".join(f"*{suffix}" for suffix in PLAYLIST_SUFFIXES)
 
@@ -84,6 +88,10 @@ class SourceSwitcher:
         self._shown_cue_track: int | None = None  # the cue sheet's track the window names
         # the panel's Loop and Shuffle: the list playing's, and what a list opened takes
         self.list_loop = self.list_shuffle = False
+        # the list's next file opened ahead in an output of its own (`open_ahead`), and
+        # which file playing was last looked ahead from, and to which file
+        self._opened_ahead: FilePlayback | None = None
+        self._looked_ahead: tuple[FilePlayback, Path] | None = None
 
     # ----- the picker -----
     def look_for_devices(self) -> None:
@@ -224,6 +232,7 @@ class SourceSwitcher:
         playing at once. False when it cannot play (the panel says why)."""
         self.settings.output_key = choice.key if choice is not None else ""
         self._sync_output_picker()
+        self._let_go_of_opened_ahead()
         source = self.source
         if not isinstance(source, FilePlayback):
             return True
@@ -275,10 +284,15 @@ class SourceSwitcher:
         so the output stream plays on and the new file sounds at once."""
         window = self.window
         self.keep_place(at_once=True)
+        if source is not self._opened_ahead:
+            self._let_go_of_opened_ahead()
+        self._opened_ahead = self._looked_ahead = None
         previous, self.source = self.source, None
         hand_over = None  # stopped after the new file starts: it takes over its output
+        started = isinstance(source, FilePlayback) and source.started  # opened ahead
         if isinstance(source, FilePlayback) and isinstance(previous, FilePlayback):
-            hand_over = previous if source.can_take_output_from(previous) else None
+            taken_over = not started and source.can_take_output_from(previous)
+            hand_over = previous if taken_over else None
         if previous is not None and hand_over is None:
             previous.stop()  # first: an exclusive device is free for the new source
         window.setWindowTitle(APP_TITLE)
@@ -287,7 +301,12 @@ class SourceSwitcher:
         window.link.send(ResetAudio())
         window.link.send(SetAutoLevel(self._levelled(source)))
         try:
-            source.start() if hand_over is None else source.start(hand_over)
+            if started:
+                source.sound_now()  # the file before is stopped: no need to wait on it
+            elif hand_over is None:
+                source.start()
+            else:
+                source.start(hand_over)
         except (AudioDeviceError, AudioDecodeError) as error:
             window.set_fault("source", str(error))
             window.now_playing.watch(False)
@@ -365,6 +384,7 @@ class SourceSwitcher:
 
     def stop(self) -> None:
         self.keep_place(at_once=True)
+        self._let_go_of_opened_ahead()
         source, self.source = self.source, None
         if source is not None:
             source.stop()
@@ -443,19 +463,35 @@ class SourceSwitcher:
             self._sync_picker()
 
     def _play(self, path: Path, loop: bool, cue_tracks: tuple[CueTrack, ...] = ()) -> bool:
-        try:
-            playback = FilePlayback(
-                path,
-                self.window.link.ensure_ring(),
-                use_output_device=self.use_output_device,
-                loop=loop,
-                output=self.chosen_output(),
-            )
-        except AudioDecodeError as error:
-            self.window.set_fault("source", f"Cannot play that file: {error}")
-            return False
-        playback.cue_tracks = cue_tracks
+        opened_ahead = self._opened_ahead
+        if opened_ahead is not None and opened_ahead.path == path and opened_ahead.alive:
+            playback = opened_ahead
+            playback.loop = loop
+        else:
+            try:
+                playback = self._file_playback(path, loop)
+            except AudioDecodeError as error:
+                self.window.set_fault("source", f"Cannot play that file: {error}")
+                return False
+        self._name_tracks(playback, cue_tracks)
         return self.switch_to(playback)
+
+    @staticmethod
+    def _name_tracks(playback: FilePlayback, sheet_tracks: tuple[CueTrack, ...]) -> None:
+        """The file's tracks: a cue sheet's beside it (`sheet_tracks`), else those it marks
+        in itself (its tags' cue sheet, its chapters), else none."""
+        playback.cue_tracks = sheet_tracks or tracks_in_file(playback.path, playback.reader.tags)
+
+    def _file_playback(self, path: Path, loop: bool = False) -> FilePlayback:
+        """`path` opened to play through the output chosen (AudioDecodeError where it does
+        not open)."""
+        return FilePlayback(
+            path,
+            self.window.link.ensure_ring(),
+            use_output_device=self.use_output_device,
+            loop=loop,
+            output=self.chosen_output(),
+        )
 
     # ----- files and playlists -----
     def play_file(self, path: str | Path) -> bool:
@@ -505,7 +541,7 @@ class SourceSwitcher:
         heard = source.path  # queued a second before: the list's order may have changed since
         if self.playlist.advance() != heard and heard in self.playlist.files:
             self.playlist.index = self.playlist.files.index(heard)
-        source.cue_tracks = self.playlist.cue_tracks.get(source.path, ())
+        self._name_tracks(source, self.playlist.cue_tracks.get(source.path, ()))
         window = self.window
         window.link.send(ResetAudio())
         window.set_fault("samples", None)  # the file before's NaN/inf line
@@ -513,6 +549,54 @@ class SourceSwitcher:
         self._show_file(source)
         self._list_file_started(source.path)
         return True
+
+    def open_ahead(self) -> None:
+        """In a list's file's last OPEN_AHEAD_SECONDS, open the list's next file where it
+        cannot go on in the same stream (another rate or channels): it plays in an output of
+        its own, opened now and held silent until the file playing is heard to its end
+        (`FilePlayback.start_after`), and the window shows it as it shows a file started
+        (`file_ended`). One that does not open, or whose output does not, is left to open
+        as the file playing ends, as before. Let go of when the list's next file changes."""
+        wanted = self._file_to_open_ahead()
+        opened_ahead = self._opened_ahead
+        if opened_ahead is not None and (opened_ahead.path != wanted or not opened_ahead.alive):
+            self._let_go_of_opened_ahead()
+        source = self.source
+        if wanted is None:
+            self._looked_ahead = None  # looked at again once the file's end is near again
+            return
+        if self._looked_ahead == (source, wanted):
+            return
+        self._looked_ahead = (source, wanted)  # once while the file's end is near
+        try:
+            following = self._file_playback(wanted)
+        except AudioDecodeError:
+            return  # named when it is opened to play
+        if source.can_go_on_into(following):
+            following.stop()  # it goes on in the same stream (`follow_with`)
+            return
+        try:
+            following.start_after(source)
+        except AudioDeviceError:
+            return
+        self._opened_ahead = following
+
+    def _file_to_open_ahead(self) -> Path | None:
+        """The list's next file, in the last OPEN_AHEAD_SECONDS of a file that is not
+        looping; else None."""
+        source = self.source
+        if not isinstance(source, FilePlayback) or not self.plays_file_list:
+            return None
+        if self.playlist_ended or source.loop or source.following is None:
+            return None
+        if source.duration_seconds - source.position_seconds > OPEN_AHEAD_SECONDS:
+            return None
+        return source.following
+
+    def _let_go_of_opened_ahead(self) -> None:
+        opened_ahead, self._opened_ahead = self._opened_ahead, None
+        if opened_ahead is not None:
+            opened_ahead.stop()
 
     def follow_cue_sheet(self) -> bool:
         """Whether the file's cue sheet has reached another of its tracks (played on to it,

@@ -18,10 +18,17 @@ user could meet:
   millisecond timestamps the place is within half a millisecond.
 Every FFmpeg failure becomes `ContainerDecodeError` (a RuntimeError, as soundfile's own).
 PyAV ships in the app's `cpu` and `gpu` extras; without it such a file is refused by name.
+
+`read_track_marks` reads, for any file FFmpeg opens (whichever library decodes it), where a
+file of a whole album or mix marks its tracks: its chapters (MP4/M4A/M4B, Matroska, ID3
+CHAP frames in MP3, Ogg CHAPTERxxx comments, a FLAC CUESHEET block) and the text of a cue
+sheet kept in its CUESHEET tag (as foobar2000 and EAC write into a FLAC).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +71,46 @@ def container_kind(head: bytes) -> str | None:
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:
         return ADTS
     return None
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """Where a file's chapter starts, s, and its title ("" where it has none)."""
+
+    start_seconds: float
+    title: str
+
+
+@dataclass(frozen=True)
+class TrackMarks:
+    """What a file says of its own tracks: the text of the cue sheet in its CUESHEET tag
+    ("" where none) and its chapters in order of their starts."""
+
+    cue_sheet: str = ""
+    chapters: tuple[Chapter, ...] = ()
+
+
+def read_track_marks(path: str | Path) -> TrackMarks:
+    """The file's `TrackMarks`; none where PyAV is missing or FFmpeg cannot open it (it
+    then plays as a file: a damaged file is named by the decoder, not here)."""
+    try:
+        import av
+    except ImportError:
+        return TrackMarks()
+    try:
+        with av.open(str(path)) as container:
+            tags = {str(key).lower(): str(value) for key, value in container.metadata.items()}
+            chapters = tuple(
+                Chapter(
+                    float(chapter["start"] * chapter["time_base"]),
+                    str(chapter["metadata"].get("title", "")),
+                )
+                for chapter in container.chapters()
+            )
+    except (av.FFmpegError, UnicodeDecodeError, ValueError):
+        return TrackMarks()
+    in_order = tuple(sorted(chapters, key=attrgetter("start_seconds")))
+    return TrackMarks(tags.get("cuesheet", ""), in_order)
 
 
 def pyav_available() -> bool:
