@@ -277,3 +277,21 @@ def test_the_window_names_an_m4a_s_chapters_and_steps_through_them(
     assert window.source.position_seconds == pytest.approx(5.0)
     assert label.text().endswith("Peak — DJ Someone")
     assert window.source.tags == TrackTags("Peak", "DJ Someone", "Live")
+
+
+def test_a_file_given_alone_takes_the_tracks_of_the_sheet_beside_it(mix, tmp_path):
+    audio = mix.parent / "mix.wav"
+    playlist = Playlist.from_paths([audio])
+    assert playlist.files == [audio]
+    assert [track.start_seconds for track in playlist.cue_tracks[audio]] == [0, 10, 20 + 37 / 75]
+    # converted after the sheet was written: the sheet of its name still names "mix.wav"
+    converted = tmp_path / "converted"
+    converted.mkdir()
+    flac = converted / "mix.flac"
+    sf.write(flac, sf.read(audio)[0], RATE)
+    (converted / "mix.cue").write_text(SHEET)
+    [first, *_] = Playlist.from_paths([flac]).cue_tracks[flac]
+    assert first.tags == TrackTags("Don't Stop", "DJ Someone", "Live at the Docks")
+    # a sheet of another name naming another file gives it nothing
+    (converted / "mix.cue").rename(converted / "other.cue")
+    assert Playlist.from_paths([flac]).cue_tracks == {}

@@ -98,6 +98,16 @@ def read_cue_sheet(path: Path) -> list[tuple[Path, tuple[CueTrack, ...]]]:
     return _read_sheet(_sheet_text(path), str(path), named_file)
 
 
+def read_cue_sheet_as(path: Path, audio: Path) -> tuple[CueTrack, ...]:
+    """The tracks of the sheet at `path`, which names one file, as `audio`'s whatever name
+    its FILE line gives: a rip converted after its sheet was written ("Album.wav" in the
+    sheet, Album.flac beside it). CueSheetError where it names more than one file."""
+    files = _read_sheet(_sheet_text(path), str(path), lambda _, __: audio)
+    if len(files) > 1:
+        raise CueSheetError(f"{path} names {len(files)} files, not one")
+    return files[0][1]
+
+
 def read_embedded_cue_sheet(text: str, audio: Path) -> tuple[CueTrack, ...]:
     """The tracks of the cue sheet kept in the tags of the file `audio` (its CUESHEET): they
     are that file's, whatever name its FILE line gives (the image's name as ripped)."""

@@ -3,7 +3,7 @@ sheets, played in order.
 
 `Playlist.from_paths` expands each argument in the order given: a file as itself, a folder
 as its audio files and those of the folders inside it (each by name; with the tracks of a
-cue sheet beside its file), an .m3u/.m3u8 as the entries it lists
+cue sheet beside its file; so has a file given alone), an .m3u/.m3u8 as the entries it lists
 (relative ones against the playlist's own folder; `#` lines are comments), a .pls (Winamp's
 and internet radio's) as its `FileN=` entries in N's order, relative ones the same, a .cue
 as the audio file (or files) it names, with where each of its tracks starts and what it is
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from visualizer.frontend import AUDIO_FILE_SUFFIXES
 
-from .cue_sheet import CUE_SUFFIX, CueSheetError, CueTrack, read_cue_sheet
+from .cue_sheet import CUE_SUFFIX, CueSheetError, CueTrack, read_cue_sheet, read_cue_sheet_as
 
 M3U_SUFFIXES = (".m3u", ".m3u8")
 PLS_SUFFIX = ".pls"
@@ -80,11 +80,30 @@ def _pls_entries(path: Path) -> list[Path]:
     return [entry for _, entry in sorted(numbered, key=lambda pair: pair[0])]
 
 
+def _tracks_by_sheets(
+    sheets: list[Path], audio: Sequence[Path]
+) -> dict[Path, tuple[CueTrack, ...]]:
+    """The tracks the cue sheets `sheets` give the files of `audio` they name; a sheet that
+    cannot be read is passed over (its files play as files)."""
+    cue_tracks: dict[Path, tuple[CueTrack, ...]] = {}
+    for sheet in sheets:
+        try:
+            sheet_files = read_cue_sheet(sheet)
+        except CueSheetError:
+            continue
+        cue_tracks.update((file, tracks) for file, tracks in sheet_files if file in audio)
+    return cue_tracks
+
+
+def _visible_sheets(entries: list[Path]) -> list[Path]:
+    return [entry for entry in entries if entry.suffix.lower() == CUE_SUFFIX]
+
+
 def _folder_entries(path: Path) -> tuple[list[Path], dict[Path, tuple[CueTrack, ...]]]:
     """A folder's audio files, then those of each folder inside it (an artist's albums, a
     whole library), each by name; hidden ones (a leading dot: a Mac's "._" twins on a USB
     stick) are passed over. Where a folder holds a cue sheet for its files, they carry its
-    tracks; a sheet that cannot be read is passed over (its files play as files)."""
+    tracks."""
     files: list[Path] = []
     cue_tracks: dict[Path, tuple[CueTrack, ...]] = {}
     for folder, subfolders, names in os.walk(path):
@@ -92,14 +111,28 @@ def _folder_entries(path: Path) -> tuple[list[Path], dict[Path, tuple[CueTrack, 
         entries = [Path(folder) / name for name in sorted(names, key=str.casefold)]
         entries = [entry for entry in entries if entry.name[0] != "."]
         audio = [entry for entry in entries if entry.suffix.lower() in AUDIO_FILE_SUFFIXES]
-        for sheet in (entry for entry in entries if entry.suffix.lower() == CUE_SUFFIX):
-            try:
-                sheet_files = read_cue_sheet(sheet)
-            except CueSheetError:
-                continue
-            cue_tracks.update((file, tracks) for file, tracks in sheet_files if file in audio)
+        cue_tracks.update(_tracks_by_sheets(_visible_sheets(entries), audio))
         files.extend(audio)
     return files, cue_tracks
+
+
+def _tracks_beside(audio: Path) -> tuple[CueTrack, ...]:
+    """The tracks a cue sheet in `audio`'s folder gives it (an album's image given alone,
+    its `.cue` beside it, as rippers leave them), else those of the one-file sheet of its
+    own name whatever file that names (a rip converted after the sheet was written: it
+    names "Album.wav" beside Album.flac); () where none does."""
+    try:
+        entries = [entry for entry in audio.parent.iterdir() if entry.name[0] != "."]
+    except OSError:
+        return ()
+    named = _tracks_by_sheets(_visible_sheets(entries), [audio]).get(audio, ())
+    own_sheet = audio.with_suffix(CUE_SUFFIX)
+    if named or own_sheet not in entries:
+        return named
+    try:
+        return read_cue_sheet_as(own_sheet, audio)
+    except CueSheetError:
+        return ()
 
 
 class Playlist:
@@ -158,6 +191,9 @@ class Playlist:
                 files.extend(found)
             elif path.is_file():
                 files.append(path)
+                beside = _tracks_beside(path)
+                if beside:
+                    cue_tracks[path] = beside
             else:
                 raise PlaylistError(f"{path} does not exist")
         return cls(files, loop, shuffle, cue_tracks=cue_tracks)
