@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from PyQt6.QtGui import QDropEvent, QGuiApplication
 from visualizer.app.app_settings import SOURCE_INPUT
 from visualizer.app.frame_worker import WorkerSettings
 from visualizer.app.main_window import SCREEN_FAULT, screen_name
+from visualizer.app.playlist import Playlist
 from visualizer.app.scene_director import AUTO, BIAS, HOLD, SceneMode
 from visualizer.model_files import ENCODER_FILE, GENERATOR_FILE
 
@@ -363,8 +365,8 @@ def test_dropping_a_file_plays_it(qtbot, make_window, model_dir, beats_file, tmp
     assert window.windowTitle() == "beats.ogg — musicscape"
 
 
-def test_dropping_files_and_a_folder_plays_them_in_turn(
-    qtbot, make_window, model_dir, beats_file, tmp_path
+def test_dropping_files_and_a_folder_plays_them_in_turn_once_read_on_their_own_thread(
+    qtbot, make_window, model_dir, beats_file, tmp_path, monkeypatch
 ):
     folder = tmp_path / "set"
     folder.mkdir()
@@ -372,16 +374,35 @@ def test_dropping_files_and_a_folder_plays_them_in_turn(
     for copy in (second, third):
         shutil.copy(beats_file, copy)
     window = make_window(model_dir)
+    reads = []
+    from_paths = Playlist.from_paths.__func__
+
+    def read_on(cls, *args, **kwargs):  # which thread walks the folder
+        reads.append(threading.current_thread())
+        return from_paths(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Playlist, "from_paths", classmethod(read_on))
     drop(window, beats_file, folder)
+    assert window.faults["playlist"] == f"Reading {beats_file}, {folder} …"
+    qtbot.waitUntil(lambda: window.sources.playlist is not None, timeout=5000)
+    assert reads[-1] is not threading.main_thread()  # read on a thread of its own
     assert window.sources.playlist.files == [beats_file, third, second]
     assert window.panel.source_label.text() == "file: beats.ogg"
+    assert "playlist" not in window.faults
     empty = tmp_path / "photos"
     empty.mkdir()
     drop(window, empty)  # nothing to play: said, and the music goes on
+    qtbot.waitUntil(lambda: "source" in window.faults, timeout=5000)
     assert window.faults["source"].startswith(
         f"Cannot play that: the folder {empty} holds no audio file (.wav .flac"
     )
     assert window.panel.source_label.text() == "file: beats.ogg"
+    assert window.source.path == beats_file and "playlist" not in window.faults
+    drop(window, empty)
+    drop(window, folder)  # a folder dropped while another is read: the last one plays
+    qtbot.waitUntil(lambda: window.sources.playlist.files == [third, second], timeout=5000)
+    qtbot.wait(500)
+    assert window.sources.playlist.files == [third, second] and "source" not in window.faults
 
 
 def test_remembered_input_that_is_absent_is_reported(qtbot, make_window, model_dir, settings):

@@ -98,6 +98,7 @@ class DeviceWatchdog:
             trouble = f"{SOUND_SERVER_SILENT}."
         window.set_fault(STUCK_STREAM_FAULT, trouble)
         sources = window.sources
+        sources.take_up_reading()  # a folder's list, read on its own thread
         source = sources.source
         if window.settings.source_kind == SOURCE_INPUT:
             self._watch_input(source, now)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -278,3 +279,29 @@ class Playlist:
         else:
             return None
         return self.current
+
+
+class PlaylistReading:
+    """`Playlist.from_paths` on a thread of its own, for paths that name a folder: a walk
+    through a whole library, or a network share's, never holds the window. `done` once it
+    has finished; then `playlist`, or `error` (a `PlaylistError`'s words, or the file
+    system's)."""
+
+    def __init__(self, paths: Sequence[str | Path], loop: bool, shuffle: bool):
+        self.paths = [Path(path) for path in paths]
+        self.playlist: Playlist | None = None
+        self.error: str | None = None
+        self._thread = threading.Thread(
+            target=self._read, args=(loop, shuffle), name="playlist-reading", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, loop: bool, shuffle: bool) -> None:
+        try:
+            self.playlist = Playlist.from_paths(self.paths, loop, shuffle)
+        except (PlaylistError, OSError) as error:
+            self.error = str(error)
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()

@@ -44,7 +44,7 @@ from .audio_sources import (
 from .cue_sheet import CueTrack, tracks_in_file
 from .device_watchdog import silent_clock_said
 from .frame_worker import ResetAudio, SetAutoLevel
-from .playlist import PLAYLIST_SUFFIXES, Playlist, PlaylistError
+from .playlist import PLAYLIST_SUFFIXES, Playlist, PlaylistError, PlaylistReading
 from .sample_ring import SampleRing
 from .track_scenes import tags_key, track_key
 
@@ -92,6 +92,7 @@ class SourceSwitcher:
         # which file playing was last looked ahead from, and to which file
         self._opened_ahead: FilePlayback | None = None
         self._looked_ahead: tuple[FilePlayback, Path] | None = None
+        self._reading: PlaylistReading | None = None  # a folder walked on its own thread
 
     # ----- the picker -----
     def look_for_devices(self) -> None:
@@ -718,13 +719,35 @@ class SourceSwitcher:
     def play_paths(self, paths: list[str]) -> bool:
         """Files, folders, .m3u or .pls playlists and .cue sheets (opened together or dropped)
         play in turn, as `--file` plays them; what names nothing playable is said in the
-        panel, and the current source goes on."""
+        panel, and the current source goes on. Where they name a folder, it is walked on a
+        thread of its own (`PlaylistReading`: a whole library, a network share) while the
+        current source goes on, the panel saying so; the list plays once it is read
+        (`take_up_reading`), and True means only that it is being read."""
+        self._reading = None  # a folder still being read is superseded
+        if any(Path(path).is_dir() for path in paths):
+            self._reading = PlaylistReading(paths, self.list_loop, self.list_shuffle)
+            named = ", ".join(str(Path(path).absolute()) for path in paths)
+            self.window.set_fault("playlist", f"Reading {named} …")
+            return True
         try:
             playlist = Playlist.from_paths(paths, self.list_loop, self.list_shuffle)
         except PlaylistError as error:
             self.window.set_fault("source", f"Cannot play that: {error}")
             return False
         return self.play_playlist(playlist)
+
+    def take_up_reading(self) -> None:
+        """Play the list of a folder read on its own thread (`play_paths`) once it is read,
+        or say why it cannot play (the current source goes on)."""
+        reading = self._reading
+        if reading is None or not reading.done:
+            return
+        self._reading = None
+        self.window.set_fault("playlist", None)
+        if reading.playlist is None:
+            self.window.set_fault("source", f"Cannot play that: {reading.error}")
+        else:
+            self.play_playlist(reading.playlist)
 
     def set_list_loop(self, loop: bool) -> None:
         """Loop the file list (a list of one: its file, seamlessly), or not; kept with the
