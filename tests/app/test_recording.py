@@ -17,6 +17,7 @@ import soundfile as sf
 from PyQt6.QtCore import Qt
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
+from visualizer.app.playlist import Playlist
 from visualizer.app.recorder import (
     RECORD_AUDIO_RATE,
     Recorder,
@@ -153,6 +154,22 @@ def test_a_source_sound_becomes_48_khz_stereo_timed_by_the_instant_it_stands_for
     left_hz, right_hz = (peak_hz(middle[:, side], RECORD_AUDIO_RATE) for side in (0, 1))
     assert left_hz == pytest.approx(440, abs=2.0)
     assert right_hz == pytest.approx(440 if channels == 1 else 1000, abs=2.0)
+
+
+@pytest.mark.parametrize("rate", [44_100, RATE])
+def test_a_source_s_sound_is_converted_to_its_last_instant_when_it_ends(rate):
+    """What the resampler still holds as a source ends (flush) completes the sound: as many
+    samples as its length at 48 kHz, equal to converting it followed by silence."""
+    sound = (0.5 * np.sin(2 * np.pi * 440 * np.arange(rate // 4) / rate)).astype(np.float32)
+    converter = SoundConverter(rate, 1)
+    converted, _ = converter.convert(sound, 10.0)
+    tail, tail_time = converter.flush()
+    whole = np.concatenate([converted, tail])
+    assert len(whole) == (len(sound) - 1) * RECORD_AUDIO_RATE // rate + 1
+    assert tail_time == 10.0  # its last sample stands for the last one heard
+    padded, _ = SoundConverter(rate, 1).convert(np.concatenate([sound, np.zeros(rate)]), 11.0)
+    np.testing.assert_array_equal(whole, padded[: len(whole)])
+    assert len(SoundConverter(RECORD_AUDIO_RATE, 2).flush()[0]) == 0  # nothing held back
 
 
 def test_the_window_records_a_stereo_file_as_it_plays_not_as_the_models_hear_it(
@@ -594,3 +611,34 @@ def test_stopping_a_recording_does_not_wait_for_its_encoder_to_catch_up(
     assert decodable_frames(summary.path) == summary.frames_written  # (its sound may be none)
     saved = [line for line in show_log.path.read_text().splitlines() if "Saved " in line]
     assert len(saved) == 1 and saved[0].endswith(f"{summary.describe()} ({summary.path})")
+
+
+def test_a_list_s_next_file_of_another_rate_is_recorded_with_no_gap(
+    qtbot, make_window, model_dir, tmp_path
+):
+    """44.1 kHz then 48 kHz, the second opened ahead and sounding from the first's last
+    sample: the recording holds both tones with no silence between them, as they were
+    heard (the new file's sound before the window moved on to it, and the old one's last
+    stretch, are kept)."""
+    paths = []
+    for rate, hz in ((44_100, 1000), (48_000, 3000)):
+        t = np.arange(rate * 3) / rate
+        paths.append(tmp_path / f"tone_{rate}.flac")
+        sf.write(paths[-1], (0.4 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+    window = make_window(model_dir)
+    window.stage.record_dir = tmp_path
+    assert window.play_playlist(Playlist(paths))
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 10, timeout=TIMEOUT_MS)
+    assert window.stage.start_recording()
+    qtbot.waitUntil(lambda: window.source.path == paths[1], timeout=TIMEOUT_MS)
+    qtbot.wait(1000)
+    summary = window.stage.stop_recording()
+    assert summary.error is None
+    sound, rate = read_sound(summary.path)
+    window_samples = rate // 200  # 5 ms
+    levels = np.sqrt(np.mean(sound[0, : sound.shape[1] // window_samples * window_samples]
+                             .reshape(-1, window_samples) ** 2, axis=1))  # fmt: skip
+    sounding = np.flatnonzero(levels > 0.1)
+    assert sounding[-1] - sounding[0] + 1 == len(sounding)  # no 5-ms silence between
+    assert peak_hz(sound[0, : rate // 2], rate) == pytest.approx(1000, abs=2.0)
+    assert peak_hz(sound[0, -rate // 2 :], rate) == pytest.approx(3000, abs=2.0)

@@ -53,12 +53,14 @@ class SoundConverter:
         )
         self._taken = 0  # input samples so far
         self._given = 0  # output samples so far
+        self._last_time = 0.0  # when the last input sample was heard
 
     def convert(self, samples: np.ndarray, last_sample_time: float) -> tuple[np.ndarray, float]:
         """`samples` ([n] or [n, channels]) -> ([m, 2] float32, time of the last of them;
         m may be 0 while the resampler waits for a whole chunk)."""
         block = samples.reshape(len(samples), self.channels)
         self._taken += len(block)
+        self._last_time = last_sample_time
         if self._resamplers is None:
             converted = block
         else:
@@ -73,6 +75,18 @@ class SoundConverter:
         if converted.shape[1] == 1:
             converted = np.repeat(converted, RECORD_CHANNELS, axis=1)
         return converted.astype(np.float32, copy=False), last_sample_time - lag / self.rate
+
+    def flush(self) -> tuple[np.ndarray, float]:
+        """What the resampler still holds of the sound so far (its last chunk, about 12 ms),
+        as `convert` gives it, up to the instant of the last sample taken: the source's
+        sound ends here (one of another rate follows), and would otherwise be lost."""
+        owed = (self._taken - 1) * RECORD_AUDIO_RATE // self.rate + 1 - self._given
+        if self._resamplers is None or self._taken == 0 or owed <= 0:
+            return np.zeros((0, RECORD_CHANNELS), dtype=np.float32), self._last_time
+        silence = np.zeros((owed * self.rate // RECORD_AUDIO_RATE + 4096, self.channels))
+        return self.convert(silence.astype(np.float32), self._last_time)[0][:owed], (
+            self._last_time
+        )
 
 
 @dataclass(frozen=True)
@@ -288,8 +302,13 @@ class Recorder:
         channels = 1 if samples.ndim == 1 else samples.shape[1]
         converter = self._converter
         if converter is None or (converter.rate, converter.channels) != (rate, channels):
+            if converter is not None:
+                self._place_audio(*converter.flush())  # the end of the sound before
             converter = self._converter = SoundConverter(rate, channels)
-        samples, last_sample_time = converter.convert(samples, last_sample_time)
+        self._place_audio(*converter.convert(samples, last_sample_time))
+
+    def _place_audio(self, samples: np.ndarray, last_sample_time: float) -> None:
+        """Write recording-rate stereo `samples` where their time puts them."""
         if len(samples) == 0:
             return
         first_time = last_sample_time - (len(samples) - 1) / self.audio_rate

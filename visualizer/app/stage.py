@@ -718,9 +718,17 @@ class Stage(QObject):
         ring = self.window.sound_ring
         if recorder is None:
             return
-        if ring is not self._ring:  # another source: its sound from now on
-            self._ring, self._ring_position = ring, ring.written
+        if ring is not self._ring:  # another source: the last of the one before, then its own
+            self._hand_on_audio(recorder)
+            # A file's sound ring is its own, from its first sample heard (a list's next file
+            # sounds before the window moves on to it); an input's is the models', from now.
+            fresh = isinstance(self.window.source, FilePlayback)
+            self._ring, self._ring_position = ring, 0 if fresh else ring.written
             self._ring_scratch = ring.new_buffer()
+        self._hand_on_audio(recorder)
+
+    def _hand_on_audio(self, recorder: Recorder) -> None:
+        ring = self._ring
         start, count, last_time = ring.copy_since(self._ring_position, self._ring_scratch)
         if count:
             self._ring_position = start + count
