@@ -23,6 +23,7 @@ REMOTE_PAGE = """<!doctype html>
   button { flex: 1 1 28%; min-height: 3em; font-size: 1em; border: 0; border-radius: 6px;
            background: #2c3340; color: #eee; }
   button.on { background: #3f7fbf; }
+  .four button { flex-basis: 20%; }
   label { display: block; margin: 8px 0 2px; }
   input[type=range] { width: 100%; }
   #picture { display: block; width: 100%; max-width: 360px; aspect-ratio: auto 1 / 1;
@@ -39,12 +40,12 @@ REMOTE_PAGE = """<!doctype html>
   <button id="blackout" data-action="blackout">Blackout</button>
   <button id="freeze" data-action="freeze">Freeze</button>
   <button data-action="picture">Picture</button>
-  <button id="record" data-action="record">Record</button>
   <button data-action="previous">Previous</button>
   <button id="play" data-action="play">Play</button>
   <button data-action="next">Next file</button>
   <button id="loop" data-action="loop">Loop</button>
   <button id="shuffle" data-action="shuffle">Shuffle</button>
+  <button id="record" data-action="record">Record</button>
   <button id="dmx" data-action="dmx">DMX lights</button>
   <button id="link" data-action="link">Ableton Link</button>
   <button id="midi_clock" data-action="midi_clock">MIDI clock</button>
@@ -56,10 +57,10 @@ REMOTE_PAGE = """<!doctype html>
 <label id="place_row" hidden>Place <span id="place"></span>
   <input type="range" id="position" min="0" max="1" step="0.1"></label>
 <div id="recording_progress"></div>
-<div class="row" id="presets"></div>
+<div class="row four" id="presets"></div>
 <label>Corners (keystone): <span id="corners_state"></span></label>
-<div class="row" id="corner_picks"></div>
-<div class="row">
+<div class="row four" id="corner_picks"></div>
+<div class="row four">
   <button id="corner_left">&#9664;</button>
   <button id="corner_up">&#9650;</button>
   <button id="corner_down">&#9660;</button>
