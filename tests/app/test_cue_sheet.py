@@ -11,8 +11,8 @@ import soundfile as sf
 
 from tests.frontend.marked_files import (
     write_flac_with_cuesheet_block,
-    write_flac_with_cuesheet_tag,
     write_with_chapters,
+    write_with_cuesheet_tag,
 )
 from visualizer.app.cue_sheet import (
     CUE_FRAMES_PER_SECOND,
@@ -234,7 +234,7 @@ def test_a_file_s_own_marks_name_its_tracks_where_no_sheet_is_beside_it(tmp_path
     signal = tone_signal(6.0, 220.0)
     sheet = 'FILE "CDImage.wav" WAVE\n  TRACK 01 AUDIO\n    TITLE "First"\n    INDEX 01 00:00:00\n'
     sheet += '  TRACK 02 AUDIO\n    TITLE "Second"\n    PERFORMER "Guest"\n    INDEX 01 00:03:00\n'
-    tagged = write_flac_with_cuesheet_tag(
+    tagged = write_with_cuesheet_tag(
         tmp_path / "image.flac", signal, RATE, sheet, {"ARTIST": "Band", "ALBUM": "Record"}
     )
     file_tags = TrackTags("Image", "Band", "Record")
@@ -254,7 +254,7 @@ def test_a_file_s_own_marks_name_its_tracks_where_no_sheet_is_beside_it(tmp_path
     ]
     one = write_with_chapters(tmp_path / "one.m4a", signal, RATE, [(0, "All of it")])
     assert tracks_in_file(one, file_tags) == ()  # one chapter: the file itself
-    broken = write_flac_with_cuesheet_tag(tmp_path / "broken.flac", signal, RATE, "TITLE x\n")
+    broken = write_with_cuesheet_tag(tmp_path / "broken.flac", signal, RATE, "TITLE x\n")
     assert tracks_in_file(broken, file_tags) == ()  # passed over, the file plays as a file
 
 

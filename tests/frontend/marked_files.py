@@ -1,6 +1,7 @@
 """Audio files that mark their own tracks, written as rippers and encoders write them: a
-FLAC with a CUESHEET metadata block (the bytes as the FLAC format gives them), a FLAC with
-a cue sheet in its CUESHEET tag, an M4A, MP3 or MKA with chapters (written by FFmpeg)."""
+FLAC with a CUESHEET metadata block (the bytes as the FLAC format gives them), a FLAC or an
+Opus file with a cue sheet in its CUESHEET tag, an M4A, MP3 or MKA with chapters (written
+by FFmpeg)."""
 
 from __future__ import annotations
 
@@ -63,11 +64,16 @@ def _write_with_ffmpeg(path, format_name, codec, signal, rate, metadata=None, ch
     return path
 
 
-def write_flac_with_cuesheet_tag(path: Path, signal: np.ndarray, rate: int, sheet: str, tags=None):
-    """`signal` as FLAC with the cue sheet `sheet` in its CUESHEET Vorbis comment, and
-    `tags` (TITLE, ARTIST, ALBUM...)."""
+# FFmpeg's muxer and encoder for the files with a cue sheet in their tags, by suffix
+TAGGED_FORMATS = {".flac": ("flac", "flac"), ".opus": ("ogg", "libopus")}
+
+
+def write_with_cuesheet_tag(path: Path, signal: np.ndarray, rate: int, sheet: str, tags=None):
+    """`signal` as FLAC, or Opus in Ogg (where the tags are the stream's), by `path`'s
+    suffix, with the cue sheet `sheet` in its CUESHEET comment, and `tags` (TITLE...)."""
+    format_name, codec = TAGGED_FORMATS[path.suffix]
     metadata = {"CUESHEET": sheet, **(tags or {})}
-    return _write_with_ffmpeg(path, "flac", "flac", signal, rate, metadata=metadata)
+    return _write_with_ffmpeg(path, format_name, codec, signal, rate, metadata=metadata)
 
 
 # FFmpeg's muxer and encoder for the files with chapters written here, by suffix

@@ -13,8 +13,8 @@ import soundfile as sf
 from tests.frontend.decoder_fuzz import write_container
 from tests.frontend.marked_files import (
     write_flac_with_cuesheet_block,
-    write_flac_with_cuesheet_tag,
     write_with_chapters,
+    write_with_cuesheet_tag,
 )
 from visualizer.frontend import (
     AudioFileReader,
@@ -195,8 +195,9 @@ def test_a_file_s_own_track_marks_are_read_whichever_library_decodes_it(tmp_path
         "", (Chapter(0.0, ""), Chapter(2.0, ""), Chapter(4.5, ""))
     )  # a CUESHEET block's tracks, untitled
     sheet = 'FILE "image.wav" WAVE\n  TRACK 01 AUDIO\n    INDEX 01 00:00:00\n'
-    tagged = write_flac_with_cuesheet_tag(tmp_path / "tagged.flac", signal, rate, sheet)
-    assert read_track_marks(tagged) == TrackMarks(sheet, ())
+    for suffix in (".flac", ".opus"):  # an Ogg file's tags are its stream's
+        tagged = write_with_cuesheet_tag(tmp_path / f"tagged{suffix}", signal, 48_000, sheet)
+        assert read_track_marks(tagged) == TrackMarks(sheet, ()), suffix
     for suffix in (".m4a", ".mp3", ".mka"):
         chapters = write_with_chapters(
             tmp_path / f"mix{suffix}", signal, rate, [(0, "Intro"), (1.5, "Main"), (4.25, "Outro")]

@@ -96,7 +96,8 @@ def _tracks_by_sheets(
     return cue_tracks
 
 
-def _visible_sheets(entries: list[Path]) -> list[Path]:
+def _cue_sheets_among(entries: list[Path]) -> list[Path]:
+    """The cue sheets among a folder's `entries` (by their suffix)."""
     return [entry for entry in entries if entry.suffix.lower() == CUE_SUFFIX]
 
 
@@ -112,7 +113,7 @@ def _folder_entries(path: Path) -> tuple[list[Path], dict[Path, tuple[CueTrack, 
         entries = [Path(folder) / name for name in sorted(names, key=str.casefold)]
         entries = [entry for entry in entries if entry.name[0] != "."]
         audio = [entry for entry in entries if entry.suffix.lower() in AUDIO_FILE_SUFFIXES]
-        cue_tracks.update(_tracks_by_sheets(_visible_sheets(entries), audio))
+        cue_tracks.update(_tracks_by_sheets(_cue_sheets_among(entries), audio))
         files.extend(audio)
     return files, cue_tracks
 
@@ -126,7 +127,7 @@ def _tracks_beside(audio: Path) -> tuple[CueTrack, ...]:
         entries = [entry for entry in audio.parent.iterdir() if entry.name[0] != "."]
     except OSError:
         return ()
-    named = _tracks_by_sheets(_visible_sheets(entries), [audio]).get(audio, ())
+    named = _tracks_by_sheets(_cue_sheets_among(entries), [audio]).get(audio, ())
     own_sheet = audio.with_suffix(CUE_SUFFIX)
     if named or own_sheet not in entries:
         return named

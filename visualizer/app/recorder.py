@@ -83,10 +83,10 @@ class SoundConverter:
         owed = (self._taken - 1) * RECORD_AUDIO_RATE // self.rate + 1 - self._given
         if self._resamplers is None or self._taken == 0 or owed <= 0:
             return np.zeros((0, RECORD_CHANNELS), dtype=np.float32), self._last_time
+        last_time = self._last_time
         silence = np.zeros((owed * self.rate // RECORD_AUDIO_RATE + 4096, self.channels))
-        return self.convert(silence.astype(np.float32), self._last_time)[0][:owed], (
-            self._last_time
-        )
+        converted, _ = self.convert(silence.astype(np.float32), last_time)
+        return converted[:owed], last_time
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,14 @@ def read_track_marks(path: str | Path) -> TrackMarks:
         return TrackMarks()
     try:
         with av.open(str(path)) as container:
-            tags = {str(key).lower(): str(value) for key, value in container.metadata.items()}
+            tags = {
+                str(key).lower(): str(value)
+                for metadata in (
+                    *(stream.metadata for stream in container.streams.audio[:1]),
+                    container.metadata,
+                )
+                for key, value in metadata.items()
+            }  # an Ogg file's tags are its stream's; the container's win, as in decoding
             chapters = tuple(
                 Chapter(
                     float(chapter["start"] * chapter["time_base"]),
