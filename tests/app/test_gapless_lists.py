@@ -8,6 +8,7 @@ of its own, held silent until the file before is heard to its end
 from __future__ import annotations
 
 import contextlib
+import random
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,10 +186,14 @@ def test_upcoming_is_the_file_advance_gives_where_it_is_known(tmp_path):
     looping = Playlist(files, loop=True)
     looping.index = 2
     assert looping.upcoming == files[0] == looping.advance()
-    shuffled = Playlist(files, loop=True, shuffle=True)
+    shuffled = Playlist(files, loop=True, shuffle=True, deal=random.Random(7))
     shuffled.index = 2
-    assert shuffled.upcoming is None  # dealt again at its end: not known before
-    assert shuffled.advance() is not None
+    ending = shuffled.current
+    upcoming = shuffled.upcoming  # the next round, dealt at the round's last file
+    assert upcoming is not None and upcoming != ending  # never the same file twice in a row
+    assert shuffled.upcoming == upcoming  # dealt once
+    assert shuffled.advance() == upcoming and shuffled.index == 0
+    assert sorted(shuffled.files) == sorted(files)  # the new round deals every file
     assert Playlist(files[:1], loop=True).upcoming is None  # one file loops seamlessly
 
 
@@ -432,3 +437,18 @@ def test_what_was_opened_ahead_plays_at_once_on_next_and_is_let_go_of_when_not_n
     assert sources._opened_ahead is None  # the third goes on in its stream: none opened
     qtbot.wait(300)
     assert sources._opened_ahead is None and opened_ahead.following == tracks[2]
+
+
+def test_a_looping_shuffle_goes_on_into_its_next_round_without_a_gap(
+    qtbot, make_window, model_dir, tmp_path
+):
+    """Two 1.5-s files shuffled and looping: the next round is dealt at the round's last
+    file, so its first follows in the same playback (it had been opened anew, after the
+    last had ended)."""
+    tracks = [write_tone(tmp_path / f"{n}.wav", 1.5, 220.0 * n) for n in (1, 2)]
+    window = make_window(model_dir)
+    assert window.play_playlist(Playlist(tracks, loop=True, shuffle=True, deal=random.Random(3)))
+    playback, first = window.source, window.source.path
+    qtbot.waitUntil(lambda: window.source.path != first, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.source.path == first, timeout=TIMEOUT_MS)  # round two
+    assert window.source is playback and window.sources.playlist.index == 0

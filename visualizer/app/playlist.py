@@ -14,8 +14,9 @@ sound), or a set with no audio file at all is refused with a `PlaylistError` tha
 Whether each file decodes is found out when it plays.
 
 With `shuffle` (`--shuffle`) the files play in a random order, dealt again each time a
-looping list starts over; a new deal never starts with the file that just ended, so no file
-plays twice in a row.
+looping list starts over (dealt as the round's last file plays, so the next round's first
+is known in time to follow without a gap); a new deal never starts with the file that just
+ended, so no file plays twice in a row.
 """
 
 from __future__ import annotations
@@ -160,6 +161,7 @@ class Playlist:
         self._deal = deal if deal is not None else random.Random()
         if shuffle:
             self._deal.shuffle(self.files)
+        self._next_round: list[Path] | None = None  # a looping shuffle's next deal, once dealt
         self.index = 0
 
     @classmethod
@@ -221,6 +223,7 @@ class Playlist:
         go back to the order given, at the current file."""
         if shuffle == self.shuffle:
             return
+        self._next_round = None
         current = self.current
         if shuffle:
             rest = [file for file in self.files if file != current]
@@ -247,13 +250,26 @@ class Playlist:
 
     @property
     def upcoming(self) -> Path | None:
-        """The file `advance` will move to, where it is known already: None after the last
-        file (not looping), for one file looped, and where a shuffled list is dealt again."""
+        """The file `advance` will move to: None after the last file (not looping) and for
+        one file looped. At a looping shuffle's last file, the next round is dealt now, so
+        its first file is known (and can follow without a gap) before the last ends."""
         if self.index + 1 < len(self.files):
             return self.files[self.index + 1]
-        if self.loop and not self.shuffle and len(self.files) > 1:
-            return self.files[0]
-        return None
+        if not self.loop or len(self.files) < 2:
+            return None
+        return self._dealt_next_round()[0] if self.shuffle else self.files[0]
+
+    def _dealt_next_round(self) -> list[Path]:
+        """A looping shuffle's next deal, dealt once: never starting with the file that
+        ends this round, so no file plays twice in a row."""
+        if self._next_round is None:
+            ended = self.files[-1]
+            deal = list(self.files)
+            self._deal.shuffle(deal)
+            if deal[0] == ended:
+                deal[0], deal[-1] = deal[-1], deal[0]
+            self._next_round = deal
+        return self._next_round
 
     def back(self) -> Path | None:
         """Move to the file before and return it (the last from the first, when looping;
@@ -272,10 +288,7 @@ class Playlist:
             self.index += 1
         elif self.loop:
             if self.shuffle:
-                ended = self.files[-1]
-                self._deal.shuffle(self.files)
-                if self.files[0] == ended:  # never the same file twice in a row
-                    self.files[0], self.files[-1] = self.files[-1], self.files[0]
+                self.files, self._next_round = self._dealt_next_round(), None
             self.index = 0
         else:
             return None
