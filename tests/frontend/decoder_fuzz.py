@@ -6,9 +6,10 @@ CAF, W64; 1 to 8 channels; 8 to 192 kHz) and damages copies of them: truncations
 flips, edited header fields (sizes claiming gigabytes, zero or absurd channels and rates),
 wrong extensions, junk and empty files.
 
-Run as `python -m tests.frontend.decoder_fuzz FOLDER`, it decodes every file in FOLDER as
-the app and training do (AudioFileReader to the contract rate, every block, then a seek to
-the middle and a read), each in a forked child with a CPU-time alarm and an address-space
+Run as `python -m tests.frontend.decoder_fuzz FOLDER`, it reads every file in FOLDER as
+the app and training do (the app's `read_track_marks`, which must never raise; then
+AudioFileReader to the contract rate, every block, then a seek to the middle and a read),
+each in a forked child with a CPU-time alarm and an address-space
 cap, and prints one JSON line per file: outcome ("decoded", "refused", "unexpected" for any other
 exception, "killed" when a signal ended the child), the exception's type and message, the
 decoded length and peak, and the child's peak RSS in MB.
@@ -27,6 +28,7 @@ import numpy as np
 import soundfile as sf
 
 from visualizer.frontend import AudioDecodeError, AudioFileReader
+from visualizer.frontend.container_audio import read_track_marks
 
 TARGET_RATE = 22_050
 CPU_SECONDS = 20  # a child still running after this much CPU time is killed: a hang
@@ -218,6 +220,10 @@ def make_corpus(folder: Path, seed: int, count: int, containers: bool = False) -
 
 
 def _decode(path: Path) -> dict:
+    try:
+        read_track_marks(path)  # what the app reads of a file's own tracks as it starts
+    except Exception as error:  # noqa: BLE001 - what the fuzz exists to find
+        return {"outcome": "unexpected", "error": f"read_track_marks: {type(error).__name__}"}
     try:
         with AudioFileReader(path, TARGET_RATE) as reader:
             samples, peak, finite = 0, 0.0, True
