@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import random
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from visualizer.app.audio_sources import FilePlayback
+from visualizer.app.audio_sources import FilePlayback, OpenedAhead
 from visualizer.app.playlist import Playlist
 from visualizer.app.sample_ring import SampleRing
 from visualizer.app.source_switcher import APP_TITLE
@@ -356,7 +357,8 @@ def test_a_file_started_after_another_sounds_from_the_sample_after_its_last(qtbo
         _, count, last_time = following.heard.copy_since(0, following.heard.new_buffer())
         first_heard_at = last_time - (count - 1) / 44_100
         # its first sample is heard the sample after the first file's last one
-        assert first_heard_at - playing.last_heard_at == pytest.approx(1 / 44_100, abs=1 / 44_100)
+        assert playing.finished and playing.heard_to_its_end_at == playing.last_heard[1]
+        assert first_heard_at - playing.last_heard[1] == pytest.approx(1 / 44_100, abs=1 / 44_100)
     finally:
         following.stop()
         playing.stop()
@@ -381,22 +383,39 @@ def test_a_file_started_after_another_sounds_at_once_when_told(qtbot, tmp_path, 
         playing.stop()
 
 
+def opened_ahead_when_ready(qtbot, sources):
+    """The list's next file the window opened ahead, once its output is started."""
+    qtbot.waitUntil(
+        lambda: sources._opened_ahead is not None and sources._opened_ahead.ready,
+        timeout=TIMEOUT_MS,
+    )
+    return sources._opened_ahead.playback
+
+
 def test_the_window_opens_a_file_of_another_rate_ahead_and_plays_it_in_that_output(
-    qtbot, make_window, model_dir, settings, show_log, tmp_path
+    qtbot, make_window, model_dir, settings, show_log, tmp_path, monkeypatch
 ):
     tracks = [
         write_tone(tmp_path / "first.wav", 5.0, 440.0),
         write_tone(tmp_path / "second.wav", 2.0, 660.0, 44_100, channels=2),
     ]
+    started_on = []
+    start_after = FilePlayback.start_after
+
+    def start_after_on(playback, playing):  # which thread opens its output
+        started_on.append(threading.current_thread())
+        start_after(playback, playing)
+
+    monkeypatch.setattr(FilePlayback, "start_after", start_after_on)
     window = make_window(model_dir, show_log=show_log)
     sources = window.sources
     assert window.play_playlist(Playlist(tracks))
     first = window.source
     qtbot.wait(600)
     assert sources._opened_ahead is None  # 5 s from its end: not yet
-    qtbot.waitUntil(lambda: sources._opened_ahead is not None, timeout=TIMEOUT_MS)
-    opened_ahead = sources._opened_ahead
-    assert 0.9 <= first.position_seconds <= 1.5  # in the file's last 4 s, at the next check
+    opened_ahead = opened_ahead_when_ready(qtbot, sources)
+    assert started_on == [sources._opened_ahead._thread]  # never the GUI thread
+    assert 0.9 <= first.position_seconds <= 1.6  # in the file's last 4 s, at the next check
     assert opened_ahead.path == tracks[1] and opened_ahead.alive
     assert window.source is first and settings.file_path == str(tracks[0])  # not shown yet
     qtbot.waitUntil(lambda: window.source is opened_ahead, timeout=TIMEOUT_MS)
@@ -423,20 +442,37 @@ def test_what_was_opened_ahead_plays_at_once_on_next_and_is_let_go_of_when_not_n
     sources = window.sources
     assert window.play_playlist(Playlist(tracks))
     window.seek(5.0)
-    qtbot.waitUntil(lambda: sources._opened_ahead is not None, timeout=TIMEOUT_MS)
-    opened_ahead = sources._opened_ahead
+    opened_ahead = opened_ahead_when_ready(qtbot, sources)
     window.seek(1.0)  # out of the file's last 4 s: let go of
     qtbot.waitUntil(lambda: sources._opened_ahead is None, timeout=TIMEOUT_MS)
     assert not opened_ahead.alive
     window.seek(5.0)
-    qtbot.waitUntil(lambda: sources._opened_ahead is not None, timeout=TIMEOUT_MS)
-    opened_ahead = sources._opened_ahead
+    opened_ahead = opened_ahead_when_ready(qtbot, sources)
     assert window.next_file() and window.source is opened_ahead  # N: that one, at once
     qtbot.waitUntil(lambda: opened_ahead.heard.written > 0, timeout=1000)
     assert opened_ahead.position_seconds < 0.5
     assert sources._opened_ahead is None  # the third goes on in its stream: none opened
     qtbot.wait(300)
     assert sources._opened_ahead is None and opened_ahead.following == tracks[2]
+
+
+def test_a_file_let_go_of_while_its_output_opens_is_stopped_all_the_same(qtbot, two_tones):
+    first, _ = two_tones
+    playing = silent_playback(first)
+    playing.start()
+    try:
+        for _ in range(3):  # let go of at once: stopped by its own thread, or after it
+            following = silent_playback(write_tone(first.parent / "other.wav", 1.0, 550.0, 44_100))
+            opened = OpenedAhead(following, playing)
+            opened.stop()
+            opened._thread.join(timeout=10)
+            assert not following.alive and following._stopping
+        kept = OpenedAhead(silent_playback(first), playing)
+        qtbot.waitUntil(lambda: kept.ready, timeout=TIMEOUT_MS)
+        kept.stop()
+        assert not kept.playback.alive and kept.lost
+    finally:
+        playing.stop()
 
 
 def test_a_looping_shuffle_goes_on_into_its_next_round_without_a_gap(

@@ -673,6 +673,53 @@ class FollowingFile:
     starts_at: int
 
 
+class OpenedAhead:
+    """A list's next file started after the playing one (`FilePlayback.start_after`) on a
+    thread of its own: opening an output holds its caller 10-26 ms here (a frame at 60
+    fps), and the window's GUI thread never waits on it. `ready` once it is started and its
+    output alive; `stop` lets go of it at once, or as soon as its start has ended."""
+
+    def __init__(self, playback: FilePlayback, playing: FilePlayback):
+        self.playback = playback
+        self.failed = False  # its output did not open (`start_after` stopped it)
+        self._let_go = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(
+            target=self._start, args=(playing,), name="opening-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _start(self, playing: FilePlayback) -> None:
+        try:
+            self.playback.start_after(playing)
+        except AudioDeviceError:
+            self.failed = True
+            return
+        with self._lock:
+            if self._let_go:  # let go of while it started
+                self.playback.stop()
+
+    @property
+    def ready(self) -> bool:
+        return not self._thread.is_alive() and not self.failed and self.playback.alive
+
+    @property
+    def lost(self) -> bool:
+        """Its start has ended, and it has no output that plays."""
+        return not self._thread.is_alive() and not self.ready
+
+    def stop(self, wait: bool = False) -> None:
+        """Let go of it (`wait`: for its start to end first, as the app closes)."""
+        if wait:
+            self._thread.join(timeout=2 * SOUND_SERVER_WAIT_SECONDS)
+        with self._lock:
+            self._let_go = True
+            if self._thread.is_alive():
+                return  # stopped by its own thread once started
+        if not self.failed:
+            self.playback.stop()
+
+
 class FilePlayback:
     """Plays a file as it is (its own rate and channels) through an output device, or a
     clocked null output, while the worker analyses it at the models' rate."""
@@ -736,7 +783,9 @@ class FilePlayback:
         self._next: FollowingFile | None = None
         self.cue_tracks: tuple[CueTrack, ...] = ()  # its tracks, where a cue sheet gives them
         self._route = OutputRoute(self)  # what its output calls (handed on with the output)
-        self.last_heard_at = 0.0  # perf_counter time the last frame handed on is heard
+        # The buffer frames handed on so far and the perf_counter time the last is heard,
+        # set together (one reference: the next file's stream reads it, `heard_to_its_end_at`)
+        self.last_heard: tuple[int, float] = (0, 0.0)
         self._after: FilePlayback | None = None  # held silent until it is heard to its end
 
     def _open_reader(self, path: Path) -> AudioFileReader:
@@ -1052,7 +1101,7 @@ class FilePlayback:
             self.played_frames = self._buffer.frames_read
             # The last sample released is heard with the last frame played.
             heard = last_sample_time - (frames - count) / self.output_rate
-            self.last_heard_at = heard
+            self.last_heard = (self.played_frames, heard)
             self.heard.write(
                 outdata[:count] if self.output_channels > 1 else outdata[:count, 0], heard
             )
@@ -1064,12 +1113,26 @@ class FilePlayback:
         self, playing: FilePlayback, frames: int, last_sample_time: float
     ) -> int:
         """How many of a block's `frames` (its last heard at `last_sample_time`) are heard
-        before `playing`'s last frame is: all of them until it has handed on its last."""
-        if not playing.finished:
+        before `playing`'s last frame is: all of them until that time is known."""
+        end = playing.heard_to_its_end_at
+        if end is None:
             return frames
         first_sample_time = last_sample_time - (frames - 1) / self.output_rate
-        before = (playing.last_heard_at - first_sample_time) * self.output_rate
+        before = (end - first_sample_time) * self.output_rate
         return min(max(math.floor(before) + 1, 0), frames)
+
+    @property
+    def heard_to_its_end_at(self) -> float | None:
+        """When its last frame will be heard (perf_counter time), once it is decoded to its
+        end and plays on to it: the frames left in its buffer after the last one handed on
+        (so a file started after it never waits on the order two output threads run in);
+        None before, and while it is paused or a seek is under way."""
+        if not self.ended or self.paused or self._seek_request is not None:
+            return None
+        handed_on, heard = self.last_heard
+        if not handed_on:
+            return None
+        return heard + (self._buffer.frames_written - handed_on) / self.output_rate
 
     def _fill(self) -> None:
         """Decode ahead until the buffer is full; at the end of the file, on into the one

@@ -35,6 +35,7 @@ from .audio_sources import (
     DeviceSurvey,
     FilePlayback,
     InputChoice,
+    OpenedAhead,
     OutputChoice,
     capture_rate,
     input_label,
@@ -90,7 +91,7 @@ class SourceSwitcher:
         self.list_loop = self.list_shuffle = False
         # the list's next file opened ahead in an output of its own (`open_ahead`), and
         # which file playing was last looked ahead from, and to which file
-        self._opened_ahead: FilePlayback | None = None
+        self._opened_ahead: OpenedAhead | None = None
         self._looked_ahead: tuple[FilePlayback, Path] | None = None
         self._reading: PlaylistReading | None = None  # a folder walked on its own thread
 
@@ -285,7 +286,8 @@ class SourceSwitcher:
         so the output stream plays on and the new file sounds at once."""
         window = self.window
         self.keep_place(at_once=True)
-        if source is not self._opened_ahead:
+        opened_ahead = self._opened_ahead
+        if opened_ahead is None or source is not opened_ahead.playback:
             self._let_go_of_opened_ahead()
         self._opened_ahead = self._looked_ahead = None
         previous, self.source = self.source, None
@@ -385,7 +387,7 @@ class SourceSwitcher:
 
     def stop(self) -> None:
         self.keep_place(at_once=True)
-        self._let_go_of_opened_ahead()
+        self._let_go_of_opened_ahead(wait=True)
         source, self.source = self.source, None
         if source is not None:
             source.stop()
@@ -465,8 +467,8 @@ class SourceSwitcher:
 
     def _play(self, path: Path, loop: bool, cue_tracks: tuple[CueTrack, ...] = ()) -> bool:
         opened_ahead = self._opened_ahead
-        if opened_ahead is not None and opened_ahead.path == path and opened_ahead.alive:
-            playback = opened_ahead
+        if opened_ahead is not None and opened_ahead.playback.path == path and opened_ahead.ready:
+            playback = opened_ahead.playback
             playback.loop = loop
         else:
             try:
@@ -554,13 +556,14 @@ class SourceSwitcher:
     def open_ahead(self) -> None:
         """In a list's file's last OPEN_AHEAD_SECONDS, open the list's next file where it
         cannot go on in the same stream (another rate or channels): it plays in an output of
-        its own, opened now and held silent until the file playing is heard to its end
-        (`FilePlayback.start_after`), and the window shows it as it shows a file started
-        (`file_ended`). One that does not open, or whose output does not, is left to open
-        as the file playing ends, as before. Let go of when the list's next file changes."""
+        its own, opened now (on a thread of its own: `OpenedAhead`) and held silent until
+        the file playing is heard to its end (`FilePlayback.start_after`), and the window
+        shows it as it shows a file started (`file_ended`). One that does not open, or
+        whose output does not, is left to open as the file playing ends, as before. Let go
+        of when the list's next file changes."""
         wanted = self._file_to_open_ahead()
         opened_ahead = self._opened_ahead
-        if opened_ahead is not None and (opened_ahead.path != wanted or not opened_ahead.alive):
+        if opened_ahead is not None and (opened_ahead.playback.path != wanted or opened_ahead.lost):
             self._let_go_of_opened_ahead()
         source = self.source
         if wanted is None:
@@ -576,11 +579,7 @@ class SourceSwitcher:
         if source.can_go_on_into(following):
             following.stop()  # it goes on in the same stream (`follow_with`)
             return
-        try:
-            following.start_after(source)
-        except AudioDeviceError:
-            return
-        self._opened_ahead = following
+        self._opened_ahead = OpenedAhead(following, source)  # its output opened off this thread
 
     def _file_to_open_ahead(self) -> Path | None:
         """The list's next file, in the last OPEN_AHEAD_SECONDS of a file that is not
@@ -594,10 +593,10 @@ class SourceSwitcher:
             return None
         return source.following
 
-    def _let_go_of_opened_ahead(self) -> None:
+    def _let_go_of_opened_ahead(self, wait: bool = False) -> None:
         opened_ahead, self._opened_ahead = self._opened_ahead, None
         if opened_ahead is not None:
-            opened_ahead.stop()
+            opened_ahead.stop(wait)
 
     def follow_cue_sheet(self) -> bool:
         """Whether the file's cue sheet has reached another of its tracks (played on to it,
