@@ -94,6 +94,7 @@ def browser(tmp_path):
     profile = tmp_path / "chromium"
     process = subprocess.Popen(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-dev-shm-usage",
          f"--user-data-dir={profile}", "--remote-debugging-port=0", "--window-size=390,844",
          "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
