@@ -347,16 +347,22 @@ def test_a_record_folder_gone_since_the_start_is_named_and_nothing_records(
     qtbot.waitUntil(lambda: window.canvas.frames_painted > painted + 10, timeout=TIMEOUT_MS)
 
 
+def tones_of_two_rates(folder, seconds: float) -> list:
+    """A 1-kHz tone at 44.1 kHz, then a 3-kHz one at 48 kHz, `seconds` each (FLAC)."""
+    paths = []
+    for rate, hz in ((44_100, 1000), (48_000, 3000)):
+        t = np.arange(round(rate * seconds)) / rate
+        paths.append(folder / f"tone_{rate}.flac")
+        sf.write(paths[-1], (0.4 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+    return paths
+
+
 def test_a_recording_goes_on_across_files_of_different_rates(
     qtbot, make_window, model_dir, tmp_path
 ):
     """A playlist's next file at another rate (44.1 then 48 kHz): the recording does not
     stop, and holds each file's tone in turn."""
-    paths = []
-    for rate, hz in ((44_100, 1000), (48_000, 3000)):
-        t = np.arange(rate * 10) / rate
-        paths.append(tmp_path / f"tone_{rate}.flac")
-        sf.write(paths[-1], (0.4 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+    paths = tones_of_two_rates(tmp_path, 10.0)
     window = make_window(model_dir)
     window.stage.record_dir = tmp_path
     assert window.play_file(paths[0])
@@ -620,11 +626,7 @@ def test_a_list_s_next_file_of_another_rate_is_recorded_with_no_gap(
     sample: the recording holds both tones with no silence between them, as they were
     heard (the new file's sound before the window moved on to it, and the old one's last
     stretch, are kept)."""
-    paths = []
-    for rate, hz in ((44_100, 1000), (48_000, 3000)):
-        t = np.arange(rate * 3) / rate
-        paths.append(tmp_path / f"tone_{rate}.flac")
-        sf.write(paths[-1], (0.4 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+    paths = tones_of_two_rates(tmp_path, 3.0)
     window = make_window(model_dir)
     window.stage.record_dir = tmp_path
     assert window.play_playlist(Playlist(paths))
