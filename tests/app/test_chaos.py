@@ -1,9 +1,10 @@
 """A show gone wrong at once, seeded: for 40 s the real app (its own process, offscreen)
 takes OSC messages (good, malformed, out of range, unknown) and HTTP requests (good and
 garbage) while the PulseAudio sink under the input it captures, or under the output a file
-plays through, is unloaded and loaded again. Throughout, the app must answer GET
-/musicscape/state within 5 s (it is answered on the GUI thread, so a frozen window
-cannot); at the end its picture must still move, SIGTERM must close it (status 143,
+(or a looping list of short files of three rates and channel counts, which go on into each
+other or are opened ahead) plays through, is unloaded and loaded again. Throughout, the app
+must answer GET /musicscape/state within 5 s (it is answered on the GUI thread, so a frozen
+window cannot); at the end its picture must still move, SIGTERM must close it (status 143,
 "musicscape closed"), and nothing may have left an exception in its log. A run of this
 kind, with real key presses under Xvfb too, found a window frozen for good in PortAudio's
 abort (tests/app/test_stuck_stream.py)."""
@@ -21,12 +22,14 @@ import time
 import urllib.error
 import urllib.request
 
+import numpy as np
 import pytest
+import soundfile as sf
 from pythonosc.udp_client import SimpleUDPClient
 
 from visualizer.app.osc_control import INPUT_ADDRESSES
 
-from .conftest import start_pulse_daemon, stop_daemon
+from .conftest import RATE, beats_signal, start_pulse_daemon, stop_daemon
 from .test_quit_signals import free_port
 
 SECONDS = 40
@@ -37,6 +40,19 @@ PATHS = ["/", "/musicscape/state", "/musicscape/picture.png", "/nope", "/musicsc
 SWITCHES_OFF = (("freeze", 0), ("blackout", 0), ("master", 1.0), ("test_card", 0), ("play", 1))
 
 
+def short_files_of_three_rates(folder) -> list:
+    """Five 3-s files: two of 22,050 Hz mono (one goes on into the other), 44.1 kHz stereo,
+    48 kHz mono, 22,050 Hz mono again (each change of rate or channels opened ahead)."""
+    paths = []
+    for number, (rate, channels) in enumerate(
+        ((RATE, 1), (RATE, 1), (44_100, 2), (48_000, 1), (RATE, 1))
+    ):
+        signal = beats_signal(3.0, rate)
+        paths.append(folder / f"short{number}.wav")
+        sf.write(paths[-1], np.stack([signal] * channels, axis=1), rate)
+    return paths
+
+
 def request(url: str, body: bytes | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(urllib.request.Request(url, data=body), timeout=timeout) as a:
@@ -45,8 +61,8 @@ def request(url: str, body: bytes | None = None, timeout: float = 10.0) -> tuple
         return error.code, error.read()
 
 
-@pytest.mark.slow  # 40 s of chaos, twice
-@pytest.mark.parametrize("source", ["input", "file"])
+@pytest.mark.slow  # 40 s of chaos, three times
+@pytest.mark.parametrize("source", ["input", "file", "list"])
 def test_a_chaotic_show_never_freezes_the_app_or_leaves_an_error(
     model_dir, beats_file, tmp_path, source
 ):
@@ -67,9 +83,12 @@ def test_a_chaotic_show_never_freezes_the_app_or_leaves_an_error(
     osc_port, http_port = free_port(), free_port(socket.SOCK_STREAM)
     base = f"http://127.0.0.1:{http_port}"
     log = tmp_path / "show.log"
-    heard = (
-        ["--input", "this computer"] if source == "input" else ["--file", str(beats_file), "--loop"]
-    )
+    if source == "input":
+        heard = ["--input", "this computer"]
+    elif source == "file":
+        heard = ["--file", str(beats_file), "--loop"]
+    else:
+        heard = ["--file", *map(str, short_files_of_three_rates(tmp_path)), "--loop"]
     code = "import sys; from visualizer.cli import main; sys.exit(main(sys.argv[1:]))"
     environment = os.environ | {
         "QT_QPA_PLATFORM": "offscreen",
@@ -143,3 +162,6 @@ def test_a_chaotic_show_never_freezes_the_app_or_leaves_an_error(
     assert text.rstrip().endswith("musicscape closed"), text[-2000:]
     assert "Traceback" not in text and "Something went wrong" not in text, text[-3000:]
     assert max(answers) < ANSWER_SECONDS
+    if source == "list":  # the list went from file to file meanwhile, through each rate
+        played = {line.rsplit("/", 1)[-1] for line in text.splitlines() if " playing " in line}
+        assert {"short2.wav", "short3.wav"} <= played, played
