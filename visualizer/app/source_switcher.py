@@ -60,10 +60,6 @@ PLACE_STEP_SECONDS = 5.0  # how far a list's file plays between two keepings of 
 # it has played this long, else to the track or file before (as players do: a second press
 # goes on back)
 BACK_TO_START_SECONDS = 3.0
-# How long before a list's file ends its next file, where that has another rate or
-# channels, opens an output of its own, held silent (`FilePlayback.start_after`): a stream
-# starts after a stall of up to 2 s (PortAudio's ALSA pulse device, measured here).
-OPEN_AHEAD_SECONDS = 4.0
 AUDIO_EXTENSIONS = " ".join(f"*{suffix}" for suffix in AUDIO_FILE_SUFFIXES)
 PLAYLIST_EXTENSIONS = " ".join(f"*{suffix}" for suffix in PLAYLIST_SUFFIXES)
 
@@ -235,6 +231,7 @@ class SourceSwitcher:
         self.settings.output_key = choice.key if choice is not None else ""
         self._sync_output_picker()
         self._let_go_of_opened_ahead()
+        self._looked_ahead = None  # the next file is opened ahead again, on that output
         source = self.source
         if not isinstance(source, FilePlayback):
             return True
@@ -554,24 +551,26 @@ class SourceSwitcher:
         return True
 
     def open_ahead(self) -> None:
-        """In a list's file's last OPEN_AHEAD_SECONDS, open the list's next file where it
-        cannot go on in the same stream (another rate or channels): it plays in an output of
-        its own, opened now (on a thread of its own: `OpenedAhead`) and held silent until
-        the file playing is heard to its end (`FilePlayback.start_after`), and the window
-        shows it as it shows a file started (`file_ended`). One that does not open, or
-        whose output does not, is left to open as the file playing ends, as before. Let go
-        of when the list's next file changes."""
+        """As a list's file plays, open the list's next file where it cannot go on in the
+        same stream (another rate or channels): it plays in an output of its own, opened
+        now (on a thread of its own: `OpenedAhead`), so the stall a stream's start takes (up
+        to 2 s through PortAudio's ALSA pulse device here) is over long before it is heard,
+        and held silent until the file playing is heard to its end
+        (`FilePlayback.start_after`), or until N goes to it; the window shows it as it shows
+        a file started (`file_ended`). One that does not open, or whose output does not, is
+        left to open as the file playing ends, as before. Let go of when the list's next
+        file changes."""
         wanted = self._file_to_open_ahead()
         opened_ahead = self._opened_ahead
         if opened_ahead is not None and (opened_ahead.playback.path != wanted or opened_ahead.lost):
             self._let_go_of_opened_ahead()
         source = self.source
         if wanted is None:
-            self._looked_ahead = None  # looked at again once the file's end is near again
+            self._looked_ahead = None  # looked at again once there is a next file again
             return
         if self._looked_ahead == (source, wanted):
             return
-        self._looked_ahead = (source, wanted)  # once while the file's end is near
+        self._looked_ahead = (source, wanted)  # once for each file playing and next file
         try:
             following = self._file_playback(wanted)
         except AudioDecodeError:
@@ -582,14 +581,11 @@ class SourceSwitcher:
         self._opened_ahead = OpenedAhead(following, source)  # its output opened off this thread
 
     def _file_to_open_ahead(self) -> Path | None:
-        """The list's next file, in the last OPEN_AHEAD_SECONDS of a file that is not
-        looping; else None."""
+        """The list's next file, while a file that is not looping plays; else None."""
         source = self.source
         if not isinstance(source, FilePlayback) or not self.plays_file_list:
             return None
-        if self.playlist_ended or source.loop or source.following is None:
-            return None
-        if source.duration_seconds - source.position_seconds > OPEN_AHEAD_SECONDS:
+        if self.playlist_ended or source.loop:
             return None
         return source.following
 
