@@ -673,53 +673,6 @@ class FollowingFile:
     starts_at: int
 
 
-class OpenedAhead:
-    """A list's next file started after the playing one (`FilePlayback.start_after`) on a
-    thread of its own: opening an output holds its caller 10-26 ms here (a frame at 60
-    fps), and the window's GUI thread never waits on it. `ready` once it is started and its
-    output alive; `stop` lets go of it at once, or as soon as its start has ended."""
-
-    def __init__(self, playback: FilePlayback, playing: FilePlayback):
-        self.playback = playback
-        self.failed = False  # its output did not open (`start_after` stopped it)
-        self._let_go = False
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(
-            target=self._start, args=(playing,), name="opening-ahead", daemon=True
-        )
-        self._thread.start()
-
-    def _start(self, playing: FilePlayback) -> None:
-        try:
-            self.playback.start_after(playing)
-        except AudioDeviceError:
-            self.failed = True
-            return
-        with self._lock:
-            if self._let_go:  # let go of while it started
-                self.playback.stop()
-
-    @property
-    def ready(self) -> bool:
-        return not self._thread.is_alive() and not self.failed and self.playback.alive
-
-    @property
-    def lost(self) -> bool:
-        """Its start has ended, and it has no output that plays."""
-        return not self._thread.is_alive() and not self.ready
-
-    def stop(self, wait: bool = False) -> None:
-        """Let go of it (`wait`: for its start to end first, as the app closes)."""
-        if wait:
-            self._thread.join(timeout=2 * SOUND_SERVER_WAIT_SECONDS)
-        with self._lock:
-            self._let_go = True
-            if self._thread.is_alive():
-                return  # stopped by its own thread once started
-        if not self.failed:
-            self.playback.stop()
-
-
 class FilePlayback:
     """Plays a file as it is (its own rate and channels) through an output device, or a
     clocked null output, while the worker analyses it at the models' rate."""

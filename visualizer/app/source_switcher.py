@@ -35,7 +35,6 @@ from .audio_sources import (
     DeviceSurvey,
     FilePlayback,
     InputChoice,
-    OpenedAhead,
     OutputChoice,
     capture_rate,
     input_label,
@@ -87,7 +86,7 @@ class SourceSwitcher:
         self.list_loop = self.list_shuffle = False
         # the list's next file opened ahead in an output of its own (`open_ahead`), and
         # which file playing was last looked ahead from, and to which file
-        self._opened_ahead: OpenedAhead | None = None
+        self._opened_ahead: FilePlayback | None = None
         self._looked_ahead: tuple[FilePlayback, Path] | None = None
         self._reading: PlaylistReading | None = None  # a folder walked on its own thread
 
@@ -283,8 +282,7 @@ class SourceSwitcher:
         so the output stream plays on and the new file sounds at once."""
         window = self.window
         self.keep_place(at_once=True)
-        opened_ahead = self._opened_ahead
-        if opened_ahead is None or source is not opened_ahead.playback:
+        if source is not self._opened_ahead:
             self._let_go_of_opened_ahead()
         self._opened_ahead = self._looked_ahead = None
         previous, self.source = self.source, None
@@ -384,7 +382,7 @@ class SourceSwitcher:
 
     def stop(self) -> None:
         self.keep_place(at_once=True)
-        self._let_go_of_opened_ahead(wait=True)
+        self._let_go_of_opened_ahead()
         source, self.source = self.source, None
         if source is not None:
             source.stop()
@@ -464,8 +462,8 @@ class SourceSwitcher:
 
     def _play(self, path: Path, loop: bool, cue_tracks: tuple[CueTrack, ...] = ()) -> bool:
         opened_ahead = self._opened_ahead
-        if opened_ahead is not None and opened_ahead.playback.path == path and opened_ahead.ready:
-            playback = opened_ahead.playback
+        if opened_ahead is not None and opened_ahead.path == path and opened_ahead.alive:
+            playback = opened_ahead
             playback.loop = loop
         else:
             try:
@@ -553,16 +551,16 @@ class SourceSwitcher:
     def open_ahead(self) -> None:
         """As a list's file plays, open the list's next file where it cannot go on in the
         same stream (another rate or channels): it plays in an output of its own, opened
-        now (on a thread of its own: `OpenedAhead`), so the stall a stream's start takes (up
-        to 2 s through PortAudio's ALSA pulse device here) is over long before it is heard,
-        and held silent until the file playing is heard to its end
-        (`FilePlayback.start_after`), or until N goes to it; the window shows it as it shows
-        a file started (`file_ended`). One that does not open, or whose output does not, is
-        left to open as the file playing ends, as before. Let go of when the list's next
-        file changes."""
+        now (here, on the GUI thread, where every PortAudio call is made, one at a time), so
+        the stall a stream's start takes (up to 2 s through PortAudio's ALSA pulse device
+        here) is over long before it is heard, and held silent until the file playing is
+        heard to its end (`FilePlayback.start_after`), or until N goes to it; the window
+        shows it as it shows a file started (`file_ended`). One that does not open, or whose
+        output does not, is left to open as the file playing ends, as before. Let go of when
+        the list's next file changes."""
         wanted = self._file_to_open_ahead()
         opened_ahead = self._opened_ahead
-        if opened_ahead is not None and (opened_ahead.playback.path != wanted or opened_ahead.lost):
+        if opened_ahead is not None and (opened_ahead.path != wanted or not opened_ahead.alive):
             self._let_go_of_opened_ahead()
         source = self.source
         if wanted is None:
@@ -578,7 +576,11 @@ class SourceSwitcher:
         if source.can_go_on_into(following):
             following.stop()  # it goes on in the same stream (`follow_with`)
             return
-        self._opened_ahead = OpenedAhead(following, source)  # its output opened off this thread
+        try:
+            following.start_after(source)
+        except AudioDeviceError:
+            return
+        self._opened_ahead = following
 
     def _file_to_open_ahead(self) -> Path | None:
         """The list's next file, while a file that is not looping plays; else None."""
@@ -589,10 +591,10 @@ class SourceSwitcher:
             return None
         return source.following
 
-    def _let_go_of_opened_ahead(self, wait: bool = False) -> None:
+    def _let_go_of_opened_ahead(self) -> None:
         opened_ahead, self._opened_ahead = self._opened_ahead, None
         if opened_ahead is not None:
-            opened_ahead.stop(wait)
+            opened_ahead.stop()
 
     def follow_cue_sheet(self) -> bool:
         """Whether the file's cue sheet has reached another of its tracks (played on to it,
