@@ -403,6 +403,10 @@ def test_dropping_files_and_a_folder_plays_them_in_turn_once_read_on_their_own_t
     qtbot.waitUntil(lambda: window.sources.playlist.files == [third, second], timeout=5000)
     qtbot.wait(500)
     assert window.sources.playlist.files == [third, second] and "source" not in window.faults
+    drop(window, folder)
+    drop(window, tmp_path / "gone.ogg")  # superseded by a file that cannot play: said at once
+    assert window.faults["source"] == f"Cannot play that: {tmp_path / 'gone.ogg'} does not exist"
+    assert "playlist" not in window.faults  # the folder's "Reading …" went with it
 
 
 def test_remembered_input_that_is_absent_is_reported(qtbot, make_window, model_dir, settings):

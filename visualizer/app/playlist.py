@@ -119,23 +119,31 @@ def _folder_entries(path: Path) -> tuple[list[Path], dict[Path, tuple[CueTrack, 
     return files, cue_tracks
 
 
-def _tracks_beside(audio: Path) -> tuple[CueTrack, ...]:
-    """The tracks a cue sheet in `audio`'s folder gives it (an album's image given alone,
+def _tracks_beside(given: list[Path]) -> dict[Path, tuple[CueTrack, ...]]:
+    """The tracks a cue sheet in its folder gives each file `given` alone (an album's image,
     its `.cue` beside it, as rippers leave them), else those of the one-file sheet of its
     own name whatever file that names (a rip converted after the sheet was written: it
-    names "Album.wav" beside Album.flac); () where none does."""
-    try:
-        entries = [entry for entry in audio.parent.iterdir() if entry.name[0] != "."]
-    except OSError:
-        return ()
-    named = _tracks_by_sheets(_cue_sheets_among(entries), [audio]).get(audio, ())
-    own_sheet = audio.with_suffix(CUE_SUFFIX)
-    if named or own_sheet not in entries:
-        return named
-    try:
-        return read_cue_sheet_as(own_sheet, audio)
-    except CueSheetError:
-        return ()
+    names "Album.wav" beside Album.flac). Each folder is listed, and its sheets read, once."""
+    cue_tracks: dict[Path, tuple[CueTrack, ...]] = {}
+    by_folder: dict[Path, list[Path]] = {}
+    for audio in given:
+        by_folder.setdefault(audio.parent, []).append(audio)
+    for folder, files in by_folder.items():
+        try:
+            entries = [entry for entry in folder.iterdir() if entry.name[0] != "."]
+        except OSError:
+            continue
+        named = _tracks_by_sheets(_cue_sheets_among(entries), files)
+        cue_tracks.update(named)
+        for audio in files:
+            own_sheet = audio.with_suffix(CUE_SUFFIX)
+            if named.get(audio) or own_sheet not in entries:
+                continue
+            try:
+                cue_tracks[audio] = read_cue_sheet_as(own_sheet, audio)
+            except CueSheetError:
+                continue
+    return {audio: tracks for audio, tracks in cue_tracks.items() if tracks}
 
 
 class Playlist:
@@ -170,6 +178,7 @@ class Playlist:
     ) -> Playlist:
         files: list[Path] = []
         cue_tracks: dict[Path, tuple[CueTrack, ...]] = {}
+        alone: list[Path] = []  # files given as themselves
         for given in paths:
             path = Path(given)
             if path.suffix.lower() == CUE_SUFFIX and path.is_file():
@@ -195,12 +204,11 @@ class Playlist:
                 files.extend(found)
             elif path.is_file():
                 files.append(path)
-                beside = _tracks_beside(path)
-                if beside:
-                    cue_tracks[path] = beside
+                alone.append(path)
             else:
                 raise PlaylistError(f"{path} does not exist")
-        return cls(files, loop, shuffle, cue_tracks=cue_tracks)
+        beside = _tracks_beside([path for path in alone if path not in cue_tracks])
+        return cls(files, loop, shuffle, cue_tracks={**beside, **cue_tracks})
 
     @classmethod
     def resumed(

@@ -720,7 +720,9 @@ class SourceSwitcher:
         thread of its own (`PlaylistReading`: a whole library, a network share) while the
         current source goes on, the panel saying so; the list plays once it is read
         (`take_up_reading`), and True means only that it is being read."""
-        self._reading = None  # a folder still being read is superseded
+        if self._reading is not None:  # a folder still being read is superseded
+            self._reading = None
+            self.window.set_fault("playlist", None)
         if any(Path(path).is_dir() for path in paths):
             self._reading = PlaylistReading(paths, self.list_loop, self.list_shuffle)
             named = ", ".join(str(Path(path).absolute()) for path in paths)
