@@ -478,3 +478,31 @@ def test_through_a_sound_server_next_to_a_file_of_another_rate_sounds_at_once(
             assert window.source.path == tracks[number]
         qtbot.wait(1500)
     assert longest_silence_seconds(first_to_last_sound(recording), rate) < 0.25
+
+
+def test_a_device_survey_lets_go_of_what_was_opened_ahead_and_it_is_opened_again(
+    qtbot, pulse_server, make_window, model_dir, tmp_path
+):
+    """The refresh button's survey re-initialises PortAudio, which leaves an open stream a
+    dangling pointer: the file opened ahead is stopped before it (its stream had been asked
+    whether it was active at every check after: 'Invalid stream pointer'), opened ahead
+    again once the survey is over, and played in that output."""
+    tracks = [
+        write_tone(tmp_path / "first.wav", 5.0, 440.0),
+        write_tone(tmp_path / "second.wav", 2.0, 660.0, 44_100, channels=2),
+    ]
+    window = make_window(model_dir, use_output_device=True)
+    sources = window.sources
+    assert window.play_playlist(Playlist(tracks))
+    first = window.source
+    opened_ahead = opened_ahead_when_ready(qtbot, sources)
+    sources.look_for_devices()
+    assert window.watchdog.surveying and not opened_ahead.alive
+    assert sources._opened_ahead is None
+    qtbot.waitUntil(lambda: not window.watchdog.surveying, timeout=TIMEOUT_MS)
+    opened_again = opened_ahead_when_ready(qtbot, sources)
+    assert opened_again is not opened_ahead and opened_again.path == tracks[1]
+    assert window.source is first and first.uses_device and opened_again.uses_device
+    qtbot.waitUntil(lambda: window.source is opened_again, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: opened_again.finished, timeout=TIMEOUT_MS)
+    assert opened_again.heard.written == 2 * 44_100

@@ -77,6 +77,7 @@ class DeviceWatchdog:
         """Look for devices afresh (`DeviceSurvey`). On the check after it finished, the
         pickers list what it found, then `take_up(survey, now)` runs and decides whether it
         still matters."""
+        self.window.sources.before_device_survey()
         self._survey, self._take_up = DeviceSurvey(), take_up
 
     @property

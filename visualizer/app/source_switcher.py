@@ -566,6 +566,8 @@ class SourceSwitcher:
         if wanted is None:
             self._looked_ahead = None  # looked at again once there is a next file again
             return
+        if source.output_lost or self.window.watchdog.surveying:
+            return  # opened once the output is back, and PortAudio initialised again
         if self._looked_ahead == (source, wanted):
             return
         self._looked_ahead = (source, wanted)  # once for each file playing and next file
@@ -590,6 +592,13 @@ class SourceSwitcher:
         if self.playlist_ended or source.loop:
             return None
         return source.following
+
+    def before_device_survey(self) -> None:
+        """Re-initialising PortAudio leaves every stream still open a dangling pointer
+        (any call on it: 'Invalid stream pointer'): the next file opened ahead is let go
+        of now, and opened ahead again once the survey is over."""
+        self._let_go_of_opened_ahead()
+        self._looked_ahead = None
 
     def _let_go_of_opened_ahead(self) -> None:
         opened_ahead, self._opened_ahead = self._opened_ahead, None
