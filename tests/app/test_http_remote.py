@@ -146,7 +146,10 @@ def test_a_request_the_app_cannot_take_is_answered_in_words_and_changes_nothing(
         assert status == 400 and answer["error"].endswith("got [" + "9" * 38 + "…"), answer
     assert ask(qtbot, requests, window, "/photos") == (
         404,
-        {"error": "no page /photos; try /, /musicscape/state or /musicscape/picture.png"},
+        {
+            "error": "no page /photos; try /, /musicscape/state, /musicscape/picture.png "
+            "or /musicscape/live.mjpg"
+        },
     )
     assert ask(qtbot, requests, window, "/musicscape/hold", b"x" * 5000) == (
         413,

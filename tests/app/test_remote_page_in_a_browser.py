@@ -1,7 +1,7 @@
 """The phone page in a real browser: headless Chromium, driven over its DevTools protocol
 by a WebSocket client written out here, loads the page from the running app (offscreen,
-its HTTP remote on loopback TCP), shows what plays, and its buttons and place slider act
-on the app, as a phone's browser does. Skipped where Chromium is not installed
+its HTTP remote on loopback TCP), shows what plays and the live picture, and its buttons
+and place slider act on the app, as a phone's browser does. Skipped where Chromium is not installed
 (`install.sh --dev` installs it)."""
 
 from __future__ import annotations
@@ -141,6 +141,12 @@ def test_the_phone_page_shows_what_plays_and_its_buttons_and_slider_act(
 
     qtbot.waitUntil(lambda: shown("track") == "first.ogg", timeout=TIMEOUT_MS)
     assert lit("play") and not lit("loop")
+    width = window.canvas.shown_pixels().shape[1]  # the picture, live: one stream open
+    qtbot.waitUntil(
+        lambda: page.evaluate("document.getElementById('picture').naturalWidth") == width,
+        timeout=TIMEOUT_MS,
+    )
+    assert window.stage.http.live.viewers == 1
     qtbot.waitUntil(lambda: shown("place").endswith(" / 0:20"), timeout=TIMEOUT_MS)
     page.evaluate("document.querySelector('[data-action=next]').click()")
     qtbot.waitUntil(lambda: window.source.path == tracks[1], timeout=TIMEOUT_MS)

@@ -11,6 +11,8 @@ QLab's network cues, a script with curl) and for anyone with a phone on the same
   onset, colour, mood, level) and the switches (blackout, master, recording) as JSON.
 - `GET /musicscape/picture.png` is the picture that goes out now (master and blackout
   included), at the size the canvas gets it, as a PNG.
+- `GET /musicscape/live.mjpg` is that picture live, as Motion JPEG (`live_pictures.py`;
+  `?fps=N` asks for N frames a second, 1-60, 30 unless asked).
 - `GET /` is the remote page: a button per scene, auto, blackout, presets, the picture,
   the recorder, the next file, DMX lights, Ableton Link, MIDI clock and tap tempo, and
   sliders for reactivity, feel, cross-fade and master.
@@ -25,20 +27,24 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from .http_serving import ServedHttp
+from .live_pictures import BOUNDARY, LivePictures, multipart_frame, parse_fps
 from .osc_control import INPUT_ADDRESSES, PREFIX
 from .picture_saver import png_bytes
 
 STATE = "state"
 PICTURE = "picture.png"
+LIVE = "live.mjpg"
 REPLY_SECONDS = 2.0  # how long a request waits for the GUI thread's answer
 MAX_BODY_BYTES = 4096
+STREAM_WRITE_SECONDS = 10.0  # a live viewer that takes no data this long is let go
 
 
 class HttpUnavailable(RuntimeError):
@@ -88,6 +94,8 @@ class HttpRemote(QObject):
     def __init__(self, port: int, page: str, host: str = "0.0.0.0", parent=None):
         super().__init__(parent)
         remote = self
+        self.live = LivePictures()
+        live = self.live
 
         class Handler(BaseHTTPRequestHandler):
             server_version = "musicscape"
@@ -96,7 +104,7 @@ class HttpRemote(QObject):
                 pass  # the app's log is for faults; the panel says what went wrong
 
             def do_GET(self) -> None:  # noqa: N802 - the base's name
-                path = urlsplit(self.path).path
+                path, query = urlsplit(self.path)[2:4]
                 if path in ("/", "/index.html"):
                     self._send(200, page.encode("utf-8"), "text/html; charset=utf-8")
                 elif path == PREFIX + STATE:
@@ -108,11 +116,45 @@ class HttpRemote(QObject):
                         return
                     picture = png_bytes(request.answer["pixels"])  # encoded here, not in the GUI
                     self._send(200, picture, "image/png")
+                elif path == PREFIX + LIVE:
+                    self._stream(query)
                 else:
-                    self._json(
-                        404,
-                        {"error": f"no page {path}; try /, {PREFIX}{STATE} or {PREFIX}{PICTURE}"},
+                    pages = f"/, {PREFIX}{STATE}, {PREFIX}{PICTURE} or {PREFIX}{LIVE}"
+                    self._json(404, {"error": f"no page {path}; try {pages}"})
+
+            def _stream(self, query: str) -> None:
+                """The live picture, a frame each 1/fps s at most, until the viewer goes
+                or the app closes."""
+                try:
+                    interval = 1.0 / parse_fps(parse_qs(query))
+                except ValueError as error:
+                    self._json(400, {"error": str(error)})
+                    return
+                with live.viewer() as admitted:
+                    if not admitted:
+                        most = live.max_viewers
+                        busy = f"the live picture serves {most} viewers at most, all watching"
+                        self._json(503, {"error": busy})
+                        return
+                    self.send_response(200)
+                    self.send_header(
+                        "Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}"
                     )
+                    self.send_header("Cache-Control", "no-store")
+                    self.send_header("Connection", "close")
+                    self.end_headers()
+                    self.connection.settimeout(STREAM_WRITE_SECONDS)
+                    number, due = 0, time.monotonic()
+                    while not live.closed:
+                        number, jpeg = live.next_jpeg(number)
+                        if not jpeg:
+                            continue  # no frame yet; or closed
+                        try:
+                            self.wfile.write(multipart_frame(jpeg))
+                        except OSError:
+                            return  # the viewer went
+                        due = max(due + interval, time.monotonic())
+                        time.sleep(max(0.0, due - time.monotonic()))
 
             def do_POST(self) -> None:  # noqa: N802 - the base's name
                 path = urlsplit(self.path).path
@@ -164,4 +206,5 @@ class HttpRemote(QObject):
         return request
 
     def close(self) -> None:
+        self.live.close()
         self._served.close()

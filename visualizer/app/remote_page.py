@@ -1,11 +1,12 @@
 """The page `--http` serves at `/`: a remote for a phone's browser (no files, no scripts
 from elsewhere). It reads `/musicscape/state` twice a second (the scene, the mode, the
-switches) with the picture that goes out, and posts to `/musicscape/ACTION` as OSC would
-send; see http_remote.py. Its Corners rows pin the canvas's corners (keystone) from where
-the projection is: picking a corner shows it on the canvas (the test card with a ring on
-each corner, as C does), then the arrows move it by a small or a big step; Done ends it.
-The picture keeps its own shape (16:9 while the canvas fills a wide screen), square until
-the first has come."""
+switches), shows the picture that goes out live (`/musicscape/live.mjpg` at 10 frames a
+second; taken up again once the app answers after a lost connection), and posts to
+`/musicscape/ACTION` as OSC would send; see http_remote.py. Its Corners rows pin the
+canvas's corners (keystone) from where the projection is: picking a corner shows it on the
+canvas (the test card with a ring on each corner, as C does), then the arrows move it by a
+small or a big step; Done ends it. The picture keeps its own shape (16:9 while the canvas
+fills a wide screen), square until the first has come."""
 
 REMOTE_PAGE = """<!doctype html>
 <html lang="en">
@@ -111,12 +112,16 @@ function nudge(right, down) {
   send("nudge_corner", [corner, right * step, down * step]);
 }
 let built = false;
+let watching = false;  // the picture's live stream is open
+const picture = document.getElementById("picture");
+picture.onerror = () => { watching = false; };
 async function refresh() {
   let state;
   try {
     state = await (await fetch(prefix + "state")).json();
   } catch (error) {
     document.getElementById("now").textContent = "not connected";
+    watching = false;
     return;
   }
   if (state.error) { document.getElementById("now").textContent = state.error; return; }
@@ -149,7 +154,10 @@ async function refresh() {
   const track = state.track;
   document.getElementById("track").textContent = !track ? "" : !track.title ? track.file :
     track.title + (track.artist ? " — " + track.artist : "");
-  if (state.scene) document.getElementById("picture").src = prefix + "picture.png?" + Date.now();
+  if (state.scene && !watching) {
+    picture.src = prefix + "live.mjpg?fps=10&from=" + Date.now();
+    watching = true;
+  }
   document.getElementById("blackout").classList.toggle("on", state.blackout);
   document.getElementById("freeze").classList.toggle("on", state.freeze);
   document.getElementById("record").classList.toggle("on", state.recording);

@@ -38,7 +38,7 @@ from visualizer.video_file import VIDEO_CODECS, VideoFileError
 from .audio_sources import CaptureSource, FilePlayback
 from .corner_pin import CORNER_NAMES, MAX_NUDGE, CornerPin
 from .frame_worker import FramePacket
-from .http_remote import PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
+from .http_remote import LIVE, PICTURE, STATE, HttpRemote, HttpUnavailable, RemoteRequest
 from .midi_control import (
     CONTINUOUS,
     MidiBindings,
@@ -807,8 +807,9 @@ class Stage(QObject):
 
     def frame(self, packet: FramePacket) -> np.ndarray:
         """The picture to show for `packet` (dimmed by the master fader and the blackout:
-        black once a blackout has faded out), also handed to the recorder and the NDI
-        sender."""
+        black once a blackout has faded out), also handed to the recorder, the NDI sender
+        and the HTTP remote's live viewers (its middle where the canvas fills a wide screen,
+        as NDI's)."""
         self._latest = packet
         if self.frozen is not None and len(self.frozen.probabilities) != len(packet.probabilities):
             self.set_freeze(False)  # other models, other categories: the held picture goes
@@ -824,6 +825,8 @@ class Stage(QObject):
             self.recorder.add_frame(image, time.perf_counter())
         if self.ndi is not None:
             self._send_ndi(image)
+        if self.http is not None and self.http.live.viewers:
+            self.http.live.post(centre_crop(image, self.window.canvas.shown_aspect()))
         return image
 
     def _send_ndi(self, image: np.ndarray) -> None:
@@ -1004,8 +1007,9 @@ class Stage(QObject):
             return False
         self.http.requested.connect(self._answer_http)
         addresses = sorted(local_addresses()) or ["this machine's address"]
+        pages = " or ".join(f"http://{address}:{self.http.port}/" for address in addresses)
         self.http_label.setText(
-            " or ".join(f"http://{address}:{self.http.port}/" for address in addresses)
+            f"{pages} (the live picture: {PREFIX}{LIVE} there, for OBS, VLC or a browser)"
         )
         return True
 
