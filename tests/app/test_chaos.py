@@ -1,11 +1,14 @@
 """A show gone wrong at once, seeded: for 40 s the real app (its own process, offscreen)
 takes OSC messages (good, malformed, out of range, unknown) and HTTP requests (good and
-garbage) while the PulseAudio sink under the input it captures, or under the output a file
+garbage), and viewers of its live picture come and go (each asks for a frame rate, good or
+bad, reads part of the stream, stalls or not, and drops the connection, mid-frame or not),
+while the PulseAudio sink under the input it captures, or under the output a file
 (or a looping list of short files of three rates and channel counts, which go on into each
 other or are opened ahead) plays through, is unloaded and loaded again. Throughout, the app
 must answer GET /musicscape/state within 5 s (it is answered on the GUI thread, so a frozen
 window cannot); at the end its picture must still move, SIGTERM must close it (status 143,
-"musicscape closed"), and nothing may have left an exception in its log. A run of this
+"musicscape closed"), nothing may have left an exception in its log, and every viewer
+that went must have been let go. A run of this
 kind, with real key presses under Xvfb too, found a window frozen for good in PortAudio's
 abort (tests/app/test_stuck_stream.py)."""
 
@@ -18,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +41,7 @@ ANSWER_SECONDS = 5.0
 ODD_ARGUMENTS = [0.5, 1, 0, -1, 7, 1e9, float("nan"), float("inf"), "sky", "", "é" * 300]
 BODIES = [b"", b"[0.5]", b'["sky"]', b"1", b"{", b"\xff\xfe", b"[1e999]", b"null", b"[[1]]"]
 PATHS = ["/", "/musicscape/state", "/musicscape/picture.png", "/nope", "/musicscape/", "/%ff"]
+VIEWER_QUERIES = ["", "?fps=1", "?fps=10", "?fps=60", "?fps=0", "?fps=fast", "?fps=30&fps=2"]
 SWITCHES_OFF = (("freeze", 0), ("blackout", 0), ("master", 1.0), ("test_card", 0), ("play", 1))
 
 
@@ -51,6 +56,21 @@ def short_files_of_three_rates(folder) -> list:
         paths.append(folder / f"short{number}.wav")
         sf.write(paths[-1], np.stack([signal] * channels, axis=1), rate)
     return paths
+
+
+def watch_and_drop(port: int, rng: random.Random, until: float) -> None:
+    """Viewers of the live picture, one after another until `until`: each asks with one of
+    VIEWER_QUERIES, reads up to 200 kB of the stream (a part of a frame, or many), may stall
+    up to 2 s without reading, and closes the connection."""
+    while time.monotonic() < until:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as viewer:
+            query = rng.choice(VIEWER_QUERIES)
+            viewer.sendall(f"GET /musicscape/live.mjpg{query} HTTP/1.1\r\n\r\n".encode())
+            wanted = rng.randrange(200_000)
+            while wanted > 0 and (chunk := viewer.recv(min(wanted, 65536))):
+                wanted -= len(chunk)
+            if rng.random() < 0.3:
+                time.sleep(rng.uniform(0.0, 2.0))
 
 
 def request(url: str, body: bytes | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
@@ -113,6 +133,10 @@ def test_a_chaotic_show_never_freezes_the_app_or_leaves_an_error(
         osc = SimpleUDPClient("127.0.0.1", osc_port)
         sink_loaded, next_check, answers = True, 0.0, []
         end = time.monotonic() + SECONDS
+        viewers = threading.Thread(  # on a thread and a seed of their own
+            target=watch_and_drop, args=(http_port, random.Random(f"viewers {source}"), end)
+        )
+        viewers.start()
         while time.monotonic() < end:
             roll = rng.random()
             if roll < 0.55:
@@ -142,6 +166,7 @@ def test_a_chaotic_show_never_freezes_the_app_or_leaves_an_error(
                 status, _ = request(f"{base}/musicscape/state", timeout=ANSWER_SECONDS)
                 answers.append(time.monotonic() - began)
                 assert status == 200, f"the window did not answer: {status}"
+        viewers.join(timeout=30)
         if not sink_loaded:
             pactl("load-module", "module-null-sink", "sink_name=musicscape_test")
             pactl("set-default-sink", "musicscape_test")
@@ -153,6 +178,7 @@ def test_a_chaotic_show_never_freezes_the_app_or_leaves_an_error(
         assert request(f"{base}/musicscape/picture.png")[1] != first  # the picture moves
         state = json.loads(request(f"{base}/musicscape/state")[1])
         assert state["blackout"] is False and state["freeze"] is False
+        assert not viewers.is_alive() and state["live_viewers"] == 0  # every one let go
         app.send_signal(signal.SIGTERM)
         assert app.wait(timeout=30) == 128 + signal.SIGTERM
     finally:

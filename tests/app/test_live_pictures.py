@@ -146,7 +146,7 @@ def test_the_running_app_streams_the_picture_that_goes_out(qtbot, streaming):
     assert viewer.status == 200
     assert viewer.headers["content-type"] == f"multipart/x-mixed-replace; boundary={BOUNDARY}"
     frames = read_in_thread(qtbot, lambda: [decoded(viewer.next_frame()) for _ in range(3)])
-    assert window.stage.http.live.viewers == 1
+    assert window.stage.http.live.viewers == 1 and window.stage.state()["live_viewers"] == 1
     assert {frame.shape for frame in frames} == {window.canvas.shown_pixels().shape}
     assert frames[0].mean() > 5  # a scene
     assert window.stage.set_freeze(True)  # held still: the stream shows that very picture
@@ -157,7 +157,7 @@ def test_the_running_app_streams_the_picture_that_goes_out(qtbot, streaming):
     read_in_thread(qtbot, lambda: [viewer.next_frame() for _ in range(3)])
     assert decoded(read_in_thread(qtbot, viewer.next_frame)).max() <= 2
     viewer.close()  # the viewer goes: its thread lets go of it at its next frame
-    qtbot.waitUntil(lambda: window.stage.http.live.viewers == 0, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.stage.state()["live_viewers"] == 0, timeout=TIMEOUT_MS)
 
 
 def test_a_viewer_gets_no_more_frames_than_it_asked_for(qtbot, streaming):

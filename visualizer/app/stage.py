@@ -877,6 +877,7 @@ class Stage(QObject):
             "play": window.sources.file_plays,
             "loop": window.sources.list_loop,
             "shuffle": window.sources.list_shuffle,
+            "live_viewers": self.http.live.viewers if self.http is not None else 0,
             **self.beats.state(),
             **self.lights.state(),
         }
