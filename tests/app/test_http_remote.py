@@ -147,7 +147,8 @@ def test_a_request_the_app_cannot_take_is_answered_in_words_and_changes_nothing(
     assert ask(qtbot, requests, window, "/photos") == (
         404,
         {
-            "error": "no page /photos; try /, /musicscape/state, /musicscape/picture.png "
+            "error": "no page /photos; try /, /screen, /musicscape/state, "
+            "/musicscape/picture.png "
             "or /musicscape/live.mjpg"
         },
     )

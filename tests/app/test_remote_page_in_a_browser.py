@@ -7,6 +7,7 @@ and place slider act on the app, as a phone's browser does. Skipped where Chromi
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import select
@@ -18,7 +19,9 @@ import time
 import urllib.request
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from visualizer.app.playlist import Playlist
 from visualizer.app.websocket_frames import TEXT, accept_key
@@ -34,7 +37,7 @@ START_SECONDS = 30.0  # Chromium's first start on a loaded machine
 
 class DevToolsPage:
     """One page of the browser, over the DevTools protocol's WebSocket: `evaluate` runs a
-    script in it and gives its value."""
+    script in it and gives its value, `screenshot` gives what it shows."""
 
     def __init__(self, url: str):
         address = urlsplit(url)
@@ -53,18 +56,24 @@ class DevToolsPage:
         assert head.startswith(b"HTTP/1.1 101") and accept_key(key).encode() in head
         self._calls = 0
 
-    def evaluate(self, expression: str):
+    def call(self, method: str, params: dict) -> dict:
+        """A DevTools protocol command; its result."""
         self._calls += 1
-        call = {
-            "id": self._calls,
-            "method": "Runtime.evaluate",
-            "params": {"expression": expression, "returnByValue": True},
-        }
+        call = {"id": self._calls, "method": method, "params": params}
         self.socket.sendall(masked(0x80 | TEXT, json.dumps(call).encode()))
         while True:
             answer = json.loads(self._message())
             if answer.get("id") == self._calls:
-                return answer["result"]["result"].get("value")
+                return answer["result"]
+
+    def evaluate(self, expression: str):
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})
+        return result["result"].get("value")
+
+    def screenshot(self) -> np.ndarray:
+        """The page's viewport as uint8 RGB [H, W, 3]."""
+        data = base64.b64decode(self.call("Page.captureScreenshot", {"format": "png"})["data"])
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
     def _message(self) -> bytes:
         first, length = self._exactly(2)
@@ -168,3 +177,35 @@ def test_the_phone_page_shows_what_plays_and_its_buttons_and_slider_act(
     qtbot.waitUntil(lambda: window.sources.playlist.loop, timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: lit("loop"), timeout=TIMEOUT_MS)
     assert shown("error") == ""  # nothing the page could not do
+
+
+def test_the_screen_page_fills_the_browser_with_the_live_picture_and_takes_it_up_again(
+    qtbot, make_window, model_dir, beats_file, browser
+):
+    """/screen on a 16:9 browser (a TV's, a second laptop's): the picture, held still,
+    drawn as large as the window holds it in its shape, black on each side; the app's
+    remote closed and served again (as when the app restarts), the page opens the stream
+    again by itself."""
+    window = make_window(model_dir)
+    window.play_file(beats_file)
+    assert window.stage.serve_http(0)
+    port = window.stage.http.port
+    qtbot.waitUntil(lambda: window.canvas.frames_painted > 5, timeout=TIMEOUT_MS)
+    page = browser(f"http://127.0.0.1:{port}/screen?fps=10")
+    metrics = {"width": 800, "height": 450, "deviceScaleFactor": 1, "mobile": False}
+    page.call("Emulation.setDeviceMetricsOverride", metrics)
+    width = window.canvas.shown_pixels().shape[1]
+    qtbot.waitUntil(
+        lambda: page.evaluate("document.getElementById('picture').naturalWidth") == width,
+        timeout=TIMEOUT_MS,
+    )
+    assert window.stage.set_freeze(True)
+    qtbot.wait(1500)  # the held picture has reached the browser
+    shown = page.screenshot().astype(int)
+    assert shown.shape == (450, 800, 3)
+    assert shown[:, :170].max() <= 8 and shown[:, 630:].max() <= 8  # black on each side
+    held = Image.fromarray(window.canvas.shown_pixels()).resize((450, 450), Image.BICUBIC)
+    assert np.abs(shown[:, 175:625] - np.asarray(held)).mean() < 12.0
+    window.stage.http.close()
+    assert window.stage.serve_http(port)
+    qtbot.waitUntil(lambda: window.stage.http.live.viewers == 1, timeout=TIMEOUT_MS)

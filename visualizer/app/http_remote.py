@@ -13,6 +13,7 @@ QLab's network cues, a script with curl) and for anyone with a phone on the same
   included), at the size the canvas gets it, as a PNG.
 - `GET /musicscape/live.mjpg` is that picture live, as Motion JPEG (`live_pictures.py`;
   `?fps=N` asks for N frames a second, 1-60, 30 unless asked).
+- `GET /screen` is the live picture alone, filling a browser's window (a second screen).
 - `GET /` is the remote page: a button per scene, auto, blackout, presets, the picture,
   the recorder, the next file, DMX lights, Ableton Link, MIDI clock and tap tempo, and
   sliders for reactivity, feel, cross-fade and master.
@@ -86,12 +87,13 @@ def parse_arguments(body: bytes) -> tuple:
 
 
 class HttpRemote(QObject):
-    """Serves the remote on `port` (0: any free one) on its own threads; `requested`
+    """Serves the remote on `port` (0: any free one) on its own threads: `pages` the HTML
+    served at each of its paths, with the actions, the state and the pictures; `requested`
     fires on the GUI thread for every request that needs the window."""
 
     requested = pyqtSignal(object)  # a RemoteRequest
 
-    def __init__(self, port: int, page: str, host: str = "0.0.0.0", parent=None):
+    def __init__(self, port: int, pages: dict[str, str], host: str = "0.0.0.0", parent=None):
         super().__init__(parent)
         remote = self
         self.live = LivePictures()
@@ -105,8 +107,8 @@ class HttpRemote(QObject):
 
             def do_GET(self) -> None:  # noqa: N802 - the base's name
                 path, query = urlsplit(self.path)[2:4]
-                if path in ("/", "/index.html"):
-                    self._send(200, page.encode("utf-8"), "text/html; charset=utf-8")
+                if path in pages:
+                    self._send(200, pages[path].encode("utf-8"), "text/html; charset=utf-8")
                 elif path == PREFIX + STATE:
                     self._answer(remote.ask(STATE, ()))
                 elif path == PREFIX + PICTURE:
@@ -119,8 +121,8 @@ class HttpRemote(QObject):
                 elif path == PREFIX + LIVE:
                     self._stream(query)
                 else:
-                    pages = f"/, {PREFIX}{STATE}, {PREFIX}{PICTURE} or {PREFIX}{LIVE}"
-                    self._json(404, {"error": f"no page {path}; try {pages}"})
+                    served = f"/, /screen, {PREFIX}{STATE}, {PREFIX}{PICTURE} or {PREFIX}{LIVE}"
+                    self._json(404, {"error": f"no page {path}; try {served}"})
 
             def _stream(self, query: str) -> None:
                 """The live picture, a frame each 1/fps s at most, until the viewer goes

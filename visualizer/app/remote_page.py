@@ -1,12 +1,20 @@
 """The page `--http` serves at `/`: a remote for a phone's browser (no files, no scripts
 from elsewhere). It reads `/musicscape/state` twice a second (the scene, the mode, the
 switches), shows the picture that goes out live (`/musicscape/live.mjpg` at 10 frames a
-second; taken up again once the app answers after a lost connection), and posts to
+second; taken up again once the app answers after a lost connection, or says no stream is
+watched), and posts to
 `/musicscape/ACTION` as OSC would send; see http_remote.py. Its Corners rows pin the
 canvas's corners (keystone) from where the projection is: picking a corner shows it on the
 canvas (the test card with a ring on each corner, as C does), then the arrows move it by a
 small or a big step; Done ends it. The picture keeps its own shape (16:9 while the canvas
-fills a wide screen), square until the first has come."""
+fills a wide screen), square until the first has come.
+
+`/screen` serves `SCREEN_PAGE`: the live picture alone, as large as the browser's window
+holds it in its shape, on black with no pointer (`?fps=N` as the stream takes it; a double
+click or tap goes full screen and back): a second screen from any browser, a smart TV's, a
+Raspberry Pi's in kiosk mode, OBS's Browser Source. It opens the stream again once the app
+answers after a lost connection (the app restarted, the network back), or says it watches
+no stream (its remote served anew)."""
 
 REMOTE_PAGE = """<!doctype html>
 <html lang="en">
@@ -154,7 +162,7 @@ async function refresh() {
   const track = state.track;
   document.getElementById("track").textContent = !track ? "" : !track.title ? track.file :
     track.title + (track.artist ? " — " + track.artist : "");
-  if (state.scene && !watching) {
+  if (state.scene && (!watching || state.live_viewers === 0)) {  // 0: the stream was let go
     picture.src = prefix + "live.mjpg?fps=10&from=" + Date.now();
     watching = true;
   }
@@ -207,6 +215,50 @@ document.getElementById("corners_square").onclick = () => send("corner", [0]);
 document.getElementById("pinning_done").onclick = () => send("pinning", [0]);
 refresh();
 setInterval(refresh, 500);
+</script>
+</body>
+</html>
+"""
+
+SCREEN_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>musicscape</title>
+<style>
+  html, body { margin: 0; height: 100%; background: #000; overflow: hidden; cursor: none; }
+  #picture { display: block; width: 100vw; height: 100vh; object-fit: contain; }
+</style>
+</head>
+<body>
+<img id="picture" alt="">
+<script>
+const prefix = "/musicscape/";
+const fps = new URLSearchParams(location.search).get("fps") || "30";
+const picture = document.getElementById("picture");
+let watching = false;  // the live stream is open
+function watch() {
+  picture.src = prefix + "live.mjpg?fps=" + encodeURIComponent(fps) + "&from=" + Date.now();
+  watching = true;
+}
+picture.onerror = () => { watching = false; };
+async function look() {  // the app answers: (re)open the stream where it is not open
+  let state;
+  try {
+    state = await (await fetch(prefix + "state")).json();
+  } catch (error) {
+    watching = false;
+    return;
+  }
+  if (!watching || state.live_viewers === 0) watch();  // 0: the app let this stream go
+}
+document.body.ondblclick = () => {
+  if (document.fullscreenElement) document.exitFullscreen();
+  else document.documentElement.requestFullscreen();
+};
+look();
+setInterval(look, 2000);
 </script>
 </body>
 </html>

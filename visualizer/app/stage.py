@@ -71,7 +71,7 @@ from .remote_arguments import (
     switch_value,
     tap_value,
 )
-from .remote_page import REMOTE_PAGE
+from .remote_page import REMOTE_PAGE, SCREEN_PAGE
 from .scene_director import AUTO, BIAS, HOLD
 from .stage_beats import StageBeats
 from .stage_lights import StageLights
@@ -1002,15 +1002,17 @@ class Stage(QObject):
     def serve_http(self, port: int) -> bool:
         """--http PORT (0: any free port; `http.port` says which)."""
         try:
-            self.http = HttpRemote(port, REMOTE_PAGE, parent=self)
+            pages = {"/": REMOTE_PAGE, "/index.html": REMOTE_PAGE, "/screen": SCREEN_PAGE}
+            self.http = HttpRemote(port, pages, parent=self)
         except HttpUnavailable as error:
             self.window.set_fault(REMOTE_FAULT, str(error))
             return False
         self.http.requested.connect(self._answer_http)
         addresses = sorted(local_addresses()) or ["this machine's address"]
-        pages = " or ".join(f"http://{address}:{self.http.port}/" for address in addresses)
+        remote = " or ".join(f"http://{address}:{self.http.port}/" for address in addresses)
         self.http_label.setText(
-            f"{pages} (the live picture: {PREFIX}{LIVE} there, for OBS, VLC or a browser)"
+            f"{remote} (the picture alone for a second screen: /screen there; live for OBS "
+            f"or VLC: {PREFIX}{LIVE})"
         )
         return True
 
