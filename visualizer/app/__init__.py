@@ -88,8 +88,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--http",
         metavar="PORT",
         type=int,
-        help="serve a remote on this TCP port: a page for a phone's browser, and the OSC "
-        "addresses as POST /musicscape/ACTION (0: any free port, shown in the panel)",
+        help="serve a remote on this TCP port: a page for a phone's browser, the OSC "
+        "addresses as POST /musicscape/ACTION, and the picture live (GET "
+        "/musicscape/live.mjpg; /screen: a page of it alone) (0: any free port, shown in the "
+        "panel)",
     )
     group.add_argument(
         "--osc-out",

@@ -1,5 +1,5 @@
-"""A remote over HTTP (`--http PORT`): the OSC addresses as web requests, and a page for a
-phone's browser.
+"""A remote over HTTP (`--http PORT`): the OSC addresses as web requests, a page for a
+phone's browser, and the picture that goes out, live.
 
 For show control that speaks HTTP rather than OSC (Bitfocus Companion on a Stream Deck,
 QLab's network cues, a script with curl) and for anyone with a phone on the same network:
