@@ -37,7 +37,7 @@ apt_packages=(
   libxcb-shm0 libxcb-render0 libxcb-util1 libxcb-glx0
 )
 if [[ " ${extras[*]} " == *" dev "* ]]; then
-  apt_packages+=(xvfb xauth imagemagick dbus libglib2.0-bin chromium)
+  apt_packages+=(xvfb xauth imagemagick dbus libglib2.0-bin chromium zbar-tools)
 fi
 missing=()
 for package in "${apt_packages[@]}"; do

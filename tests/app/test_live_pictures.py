@@ -140,7 +140,7 @@ def streaming(qtbot, make_window, model_dir, beats_file):
 def test_the_running_app_streams_the_picture_that_goes_out(qtbot, streaming):
     window = streaming
     port = window.stage.http.port
-    assert "/musicscape/live.mjpg" in window.stage.http_label.text()
+    assert "/musicscape/live.mjpg" in window.stage.http_label.toolTip()
     assert window.stage.http.live.viewers == 0
     viewer = read_in_thread(qtbot, lambda: StreamReader(port, "?fps=10"))
     assert viewer.status == 200

@@ -35,6 +35,7 @@ from visualizer.output_files import unused_path
 from visualizer.resize import centre_crop, crop_size
 from visualizer.video_file import VIDEO_CODECS, VideoFileError
 
+from .address_code import AddressCodeDialog
 from .audio_sources import CaptureSource, FilePlayback
 from .corner_pin import CORNER_NAMES, MAX_NUDGE, CornerPin
 from .frame_worker import FramePacket
@@ -173,7 +174,14 @@ class Stage(QObject):
         self.http = None
         self.http_label = WrappedLabel("off (--http PORT)")
         self.http_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow("Web", self.http_label)
+        self.address_code_button = QPushButton("Web: QR code")
+        self.address_code_button.setToolTip(
+            "The remote's addresses as QR codes, for a phone's camera (with --http)"
+        )
+        self.address_code_button.setEnabled(False)
+        self.address_code_button.clicked.connect(self.show_address_code)
+        self.address_code: AddressCodeDialog | None = None
+        form.addRow(self.address_code_button, self.http_label)
         self.record_button = QPushButton("Record (R)")
         self.record_button.setCheckable(True)
         self.record_button.clicked.connect(lambda: self.perform("record"))
@@ -1008,13 +1016,36 @@ class Stage(QObject):
             self.window.set_fault(REMOTE_FAULT, str(error))
             return False
         self.http.requested.connect(self._answer_http)
+        self.address_code_button.setEnabled(True)
         addresses = sorted(local_addresses()) or ["this machine's address"]
-        remote = " or ".join(f"http://{address}:{self.http.port}/" for address in addresses)
         self.http_label.setText(
-            f"{remote} (the picture alone for a second screen: /screen there; live for OBS "
-            f"or VLC: {PREFIX}{LIVE})"
+            " or ".join(f"http://{address}:{self.http.port}/" for address in addresses)
+        )
+        self.http_label.setToolTip(
+            f"There: the remote page; /screen, the picture alone for a second screen; "
+            f"{PREFIX}{LIVE}, the picture live for OBS or VLC"
         )
         return True
+
+    def show_address_code(self) -> None:
+        """The QR code button: the remote's addresses as QR codes (each network address's
+        phone page, second screen and live picture; this machine's own where it has no
+        network)."""
+        if self.http is None:
+            return
+        port = self.http.port
+        urls = {}
+        for address in sorted(local_addresses()) or ["127.0.0.1"]:
+            where = address if address != "127.0.0.1" else "this computer only: no network"
+            urls[f"Remote page ({where})"] = f"http://{address}:{port}/"
+            urls[f"Second screen ({where})"] = f"http://{address}:{port}/screen"
+            urls[f"Live picture for OBS or VLC ({where})"] = (
+                f"http://{address}:{port}{PREFIX}{LIVE}"
+            )
+        if self.address_code is not None:
+            self.address_code.close()
+        self.address_code = AddressCodeDialog(urls, self.window)
+        self.address_code.show()
 
     def _answer_http(self, request: RemoteRequest) -> None:
         """A request from the HTTP remote, on the GUI thread: answered into the request."""
