@@ -2,8 +2,8 @@
 "http://192.168.1.23:8080/" on a phone in a dark venue is slow and easy to get wrong.
 The Stage box's QR code button opens `AddressCodeDialog`: each address the remote is
 reached at (the phone page; `/screen`, the picture alone for a second screen; the live
-picture for OBS or VLC), the
-picked one as a QR code large enough to scan from across a desk (segno makes the code)."""
+picture for OBS or VLC), the picked one as a QR code large enough to scan from across a
+desk (segno makes the code)."""
 
 from __future__ import annotations
 

@@ -2,12 +2,11 @@
 from elsewhere). It reads `/musicscape/state` twice a second (the scene, the mode, the
 switches), shows the picture that goes out live (`/musicscape/live.mjpg` at 10 frames a
 second; taken up again once the app answers after a lost connection, or says no stream is
-watched), and posts to
-`/musicscape/ACTION` as OSC would send; see http_remote.py. Its Corners rows pin the
-canvas's corners (keystone) from where the projection is: picking a corner shows it on the
-canvas (the test card with a ring on each corner, as C does), then the arrows move it by a
-small or a big step; Done ends it. The picture keeps its own shape (16:9 while the canvas
-fills a wide screen), square until the first has come.
+watched), and posts to `/musicscape/ACTION` as OSC would send; see http_remote.py. Its
+Corners rows pin the canvas's corners (keystone) from where the projection is: picking a
+corner shows it on the canvas (the test card with a ring on each corner, as C does), then
+the arrows move it by a small or a big step; Done ends it. The picture keeps its own shape
+(16:9 while the canvas fills a wide screen), square until the first has come.
 
 `/screen` serves `SCREEN_PAGE`: the live picture alone, as large as the browser's window
 holds it in its shape, on black with no pointer (`?fps=N` as the stream takes it; a double
