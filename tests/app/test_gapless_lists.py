@@ -388,13 +388,18 @@ def opened_ahead_when_ready(qtbot, sources):
     return sources._opened_ahead
 
 
+def a_tone_then_one_of_another_rate(folder: Path) -> list[Path]:
+    """A 5-s tone at the tests' rate, mono, then a 2-s one at 44.1 kHz, stereo."""
+    return [
+        write_tone(folder / "first.wav", 5.0, 440.0),
+        write_tone(folder / "second.wav", 2.0, 660.0, 44_100, channels=2),
+    ]
+
+
 def test_the_window_opens_a_file_of_another_rate_ahead_and_plays_it_in_that_output(
     qtbot, make_window, model_dir, settings, show_log, tmp_path
 ):
-    tracks = [
-        write_tone(tmp_path / "first.wav", 5.0, 440.0),
-        write_tone(tmp_path / "second.wav", 2.0, 660.0, 44_100, channels=2),
-    ]
+    tracks = a_tone_then_one_of_another_rate(tmp_path)
     window = make_window(model_dir, show_log=show_log)
     sources = window.sources
     assert window.play_playlist(Playlist(tracks))
@@ -487,10 +492,7 @@ def test_a_device_survey_lets_go_of_what_was_opened_ahead_and_it_is_opened_again
     dangling pointer: the file opened ahead is stopped before it (its stream had been asked
     whether it was active at every check after: 'Invalid stream pointer'), opened ahead
     again once the survey is over, and played in that output."""
-    tracks = [
-        write_tone(tmp_path / "first.wav", 5.0, 440.0),
-        write_tone(tmp_path / "second.wav", 2.0, 660.0, 44_100, channels=2),
-    ]
+    tracks = a_tone_then_one_of_another_rate(tmp_path)
     window = make_window(model_dir, use_output_device=True)
     sources = window.sources
     assert window.play_playlist(Playlist(tracks))
