@@ -72,3 +72,6 @@ def test_the_stage_box_shows_each_address_of_the_remote_as_a_code(
         assert dialog.code.width() >= code.width() and dialog.code.height() >= code.height()
         assert read_code(shown.min(axis=2), tmp_path / f"shown{index}.png") == url
         assert dialog.url.text() == url
+    stage.address_code_button.click()  # again: a new dialog with the addresses now
+    assert stage.address_code is not dialog and stage.address_code.isVisible()
+    assert not dialog.isVisible()

@@ -1042,8 +1042,9 @@ class Stage(QObject):
             urls[f"Live picture for OBS or VLC ({where})"] = (
                 f"http://{address}:{port}{PREFIX}{LIVE}"
             )
-        if self.address_code is not None:
+        if self.address_code is not None:  # the one shown before, with the addresses then
             self.address_code.close()
+            self.address_code.deleteLater()
         self.address_code = AddressCodeDialog(urls, self.window)
         self.address_code.show()
 
