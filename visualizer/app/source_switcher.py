@@ -229,8 +229,7 @@ class SourceSwitcher:
         playing at once. False when it cannot play (the panel says why)."""
         self.settings.output_key = choice.key if choice is not None else ""
         self._sync_output_picker()
-        self._let_go_of_opened_ahead()
-        self._looked_ahead = None  # the next file is opened ahead again, on that output
+        self._open_ahead_afresh()  # on that output
         source = self.source
         if not isinstance(source, FilePlayback):
             return True
@@ -597,6 +596,10 @@ class SourceSwitcher:
         """Re-initialising PortAudio leaves every stream still open a dangling pointer
         (any call on it: 'Invalid stream pointer'): the next file opened ahead is let go
         of now, and opened ahead again once the survey is over."""
+        self._open_ahead_afresh()
+
+    def _open_ahead_afresh(self) -> None:
+        """Let go of the next file opened ahead; the next check opens it again."""
         self._let_go_of_opened_ahead()
         self._looked_ahead = None
 
