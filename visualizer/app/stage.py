@@ -831,17 +831,20 @@ class Stage(QObject):
             image = dim(image, gain)
         if self.recorder is not None:
             self.recorder.add_frame(image, time.perf_counter())
-        if self.ndi is not None:
-            self._send_ndi(image)
-        if self.http is not None and self.http.live.viewers:
-            self.http.live.post(centre_crop(image, self.window.canvas.shown_aspect()))
+        watched = self.http is not None and self.http.live.viewers
+        if self.ndi is not None or watched:
+            # its middle where the canvas fills a wide screen, as the canvas shows it
+            shown = centre_crop(image, self.window.canvas.shown_aspect())
+            if self.ndi is not None:
+                self._send_ndi(shown)
+            if watched:
+                self.http.live.post(shown)
         return image
 
     def _send_ndi(self, image: np.ndarray) -> None:
-        """The frame as the canvas shows it (its middle where the canvas fills a wide
-        screen), at the scene's own resolution; the NDI row names the size as it changes."""
+        """The frame as the canvas shows it (`frame` cuts it), at the scene's own
+        resolution; the NDI row names the size as it changes."""
         ndi = self.ndi
-        image = centre_crop(image, self.window.canvas.shown_aspect())
         first = ndi.full_name is None or image.shape[:2] != self._ndi_shape
         try:
             sent = ndi.send(image)
