@@ -15,6 +15,24 @@ Raspberry Pi's in kiosk mode, OBS's Browser Source. It opens the stream again on
 answers after a lost connection (the app restarted, the network back), or says it watches
 no stream (its remote served anew)."""
 
+# Both pages' script for the picture's live stream in an <img>, opened again where the app
+# was not reached (it restarted, the network came back) or says none is watched; each page
+# takes it in where it says /* LIVE_PICTURE_SCRIPT */.
+LIVE_PICTURE_SCRIPT = """
+function livePicture(picture, fps) {
+  let watching = false;  // the stream is open
+  picture.onerror = () => { watching = false; };
+  return {
+    lost() { watching = false; },
+    answered(state) {
+      if (watching && state.live_viewers !== 0) return;  // 0: the app let this stream go
+      picture.src = "/musicscape/live.mjpg?fps=" + encodeURIComponent(fps) + "&from=" + Date.now();
+      watching = true;
+    },
+  };
+}
+"""
+
 REMOTE_PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -85,6 +103,7 @@ REMOTE_PAGE = """<!doctype html>
 <label>Master <input type="range" id="master" min="0" max="1" step="0.01"></label>
 <div id="error"></div>
 <script>
+/* LIVE_PICTURE_SCRIPT */
 const prefix = "/musicscape/";
 async function send(action, args) {
   const response = await fetch(prefix + action, {
@@ -119,16 +138,14 @@ function nudge(right, down) {
   send("nudge_corner", [corner, right * step, down * step]);
 }
 let built = false;
-let watching = false;  // the picture's live stream is open
-const picture = document.getElementById("picture");
-picture.onerror = () => { watching = false; };
+const live = livePicture(document.getElementById("picture"), 10);
 async function refresh() {
   let state;
   try {
     state = await (await fetch(prefix + "state")).json();
   } catch (error) {
     document.getElementById("now").textContent = "not connected";
-    watching = false;
+    live.lost();
     return;
   }
   if (state.error) { document.getElementById("now").textContent = state.error; return; }
@@ -161,10 +178,7 @@ async function refresh() {
   const track = state.track;
   document.getElementById("track").textContent = !track ? "" : !track.title ? track.file :
     track.title + (track.artist ? " — " + track.artist : "");
-  if (state.scene && (!watching || state.live_viewers === 0)) {  // 0: the stream was let go
-    picture.src = prefix + "live.mjpg?fps=10&from=" + Date.now();
-    watching = true;
-  }
+  if (state.scene) live.answered(state);
   document.getElementById("blackout").classList.toggle("on", state.blackout);
   document.getElementById("freeze").classList.toggle("on", state.freeze);
   document.getElementById("record").classList.toggle("on", state.recording);
@@ -217,7 +231,7 @@ setInterval(refresh, 500);
 </script>
 </body>
 </html>
-"""
+""".replace("/* LIVE_PICTURE_SCRIPT */", LIVE_PICTURE_SCRIPT)
 
 SCREEN_PAGE = """<!doctype html>
 <html lang="en">
@@ -233,24 +247,15 @@ SCREEN_PAGE = """<!doctype html>
 <body>
 <img id="picture" alt="">
 <script>
-const prefix = "/musicscape/";
+/* LIVE_PICTURE_SCRIPT */
 const fps = new URLSearchParams(location.search).get("fps") || "30";
-const picture = document.getElementById("picture");
-let watching = false;  // the live stream is open
-function watch() {
-  picture.src = prefix + "live.mjpg?fps=" + encodeURIComponent(fps) + "&from=" + Date.now();
-  watching = true;
-}
-picture.onerror = () => { watching = false; };
+const live = livePicture(document.getElementById("picture"), fps);
 async function look() {  // the app answers: (re)open the stream where it is not open
-  let state;
   try {
-    state = await (await fetch(prefix + "state")).json();
+    live.answered(await (await fetch("/musicscape/state")).json());
   } catch (error) {
-    watching = false;
-    return;
+    live.lost();
   }
-  if (!watching || state.live_viewers === 0) watch();  // 0: the app let this stream go
 }
 document.body.ondblclick = () => {
   if (document.fullscreenElement) document.exitFullscreen();
@@ -261,4 +266,4 @@ setInterval(look, 2000);
 </script>
 </body>
 </html>
-"""
+""".replace("/* LIVE_PICTURE_SCRIPT */", LIVE_PICTURE_SCRIPT)
