@@ -382,6 +382,14 @@ def test_a_file_started_after_another_sounds_at_once_when_told(qtbot, tmp_path, 
         playing.stop()
 
 
+def playing_and_opened_ahead(qtbot, window, tracks) -> tuple[FilePlayback, FilePlayback]:
+    """The window plays `tracks` as a list: its first file, and the next file it opened
+    ahead, once it has."""
+    assert window.play_playlist(Playlist(tracks))
+    first = window.source
+    return first, opened_ahead_when_ready(qtbot, window.sources)
+
+
 def opened_ahead_when_ready(qtbot, sources):
     """The list's next file the window opened ahead, once it has."""
     qtbot.waitUntil(lambda: sources._opened_ahead is not None, timeout=TIMEOUT_MS)
@@ -402,9 +410,7 @@ def test_the_window_opens_a_file_of_another_rate_ahead_and_plays_it_in_that_outp
     tracks = a_tone_then_one_of_another_rate(tmp_path)
     window = make_window(model_dir, show_log=show_log)
     sources = window.sources
-    assert window.play_playlist(Playlist(tracks))
-    first = window.source
-    opened_ahead = opened_ahead_when_ready(qtbot, sources)
+    first, opened_ahead = playing_and_opened_ahead(qtbot, window, tracks)
     assert first.position_seconds < 1.0  # as the first plays, at the window's next check
     assert opened_ahead.path == tracks[1] and opened_ahead.alive
     assert window.source is first and settings.file_path == str(tracks[0])  # not shown yet
@@ -430,8 +436,7 @@ def test_what_was_opened_ahead_plays_at_once_on_next_and_is_opened_again_on_anot
     ]
     window = make_window(model_dir)
     sources = window.sources
-    assert window.play_playlist(Playlist(tracks))
-    opened_ahead = opened_ahead_when_ready(qtbot, sources)
+    _, opened_ahead = playing_and_opened_ahead(qtbot, window, tracks)
     assert window.use_output(None)  # another output: let go of, and opened again there
     assert not opened_ahead.alive
     opened_again = opened_ahead_when_ready(qtbot, sources)
@@ -495,9 +500,7 @@ def test_a_device_survey_lets_go_of_what_was_opened_ahead_and_it_is_opened_again
     tracks = a_tone_then_one_of_another_rate(tmp_path)
     window = make_window(model_dir, use_output_device=True)
     sources = window.sources
-    assert window.play_playlist(Playlist(tracks))
-    first = window.source
-    opened_ahead = opened_ahead_when_ready(qtbot, sources)
+    first, opened_ahead = playing_and_opened_ahead(qtbot, window, tracks)
     sources.look_for_devices()
     assert window.watchdog.surveying and not opened_ahead.alive
     assert sources._opened_ahead is None
