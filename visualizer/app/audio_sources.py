@@ -714,7 +714,10 @@ class FilePlayback:
         self._stopping = False
         self._seek_request: float | None = None
         self._lock = threading.Lock()  # guards the reader between feeder and seek requests
-        self.paused = False
+        # Held while a block renders, and by `set_paused`: once that returns, no block
+        # already under way when it was called still counts as played.
+        self._render_lock = threading.Lock()
+        self._paused = False
         self._output_threads: frozenset[int] = frozenset()  # what opening the output started
         self.ended = False
         self.underruns = 0
@@ -1035,10 +1038,27 @@ class FilePlayback:
             delay = self._output_delay
         self._render(outdata, frames, time.perf_counter() + delay + frames / self.output_rate)
 
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        """Hold playback where it stands, or play on; waits for a block being rendered, so
+        the position read after pausing is where it stays."""
+        with self._render_lock:
+            self._paused = paused
+
     def _render(self, outdata, frames, last_sample_time) -> None:
-        if self.paused:
+        # Never waits: a block that meets `set_paused` under way is silent, as paused.
+        if self._paused or not self._render_lock.acquire(blocking=False):
             outdata.fill(0)
             return
+        try:
+            self._render_unpaused(outdata, frames, last_sample_time)
+        finally:
+            self._render_lock.release()
+
+    def _render_unpaused(self, outdata, frames, last_sample_time) -> None:
         after = self._after
         if after is not None:
             silent = self._frames_before_heard_to_its_end(after, frames, last_sample_time)

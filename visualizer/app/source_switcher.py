@@ -702,7 +702,7 @@ class SourceSwitcher:
         self.settings.file_list_index = 0  # the next start plays the list from its start
         self.settings.file_seconds = self._place_kept = 0.0
         if isinstance(self.source, FilePlayback):
-            self.source.paused = True
+            self.source.set_paused(True)
         self.panel.play_button.setText("Play")
         self.panel.source_label.setText(f"{self.panel.source_label.text()} (ended)")
 
@@ -810,7 +810,7 @@ class SourceSwitcher:
             self.playlist.index = 0
             self.play_playlist(self.playlist)
         elif isinstance(self.source, FilePlayback):
-            self.source.paused = not self.source.paused
+            self.source.set_paused(not self.source.paused)
             self.panel.play_button.setText("Play" if self.source.paused else "Pause")
 
     def seek(self, seconds: float) -> None:
