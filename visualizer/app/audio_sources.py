@@ -1071,15 +1071,17 @@ class FilePlayback:
         if count < frames:
             outdata[count:] = 0.0
         if count:
-            self.played_frames = self._buffer.frames_read
             # The last sample released is heard with the last frame played.
             heard = last_sample_time - (frames - count) / self.output_rate
-            self.last_heard = (self.played_frames, heard)
             self.heard.write(
                 outdata[:count] if self.output_channels > 1 else outdata[:count, 0], heard
             )
             if samples:
                 self.ring.write(self._buffer.analysis[:samples], heard)
+            # Counted as played once written where it is heard and analysed: a file seen
+            # `finished` has its last block in both rings.
+            self.played_frames = self._buffer.frames_read
+            self.last_heard = (self.played_frames, heard)
         self._wake.set()
 
     def _frames_before_heard_to_its_end(
