@@ -713,6 +713,7 @@ class FilePlayback:
         self._wake = threading.Event()
         self._stopping = False
         self._seek_request: float | None = None
+        self._seek_applying: float | None = None  # taken up by the feeder, not yet in place
         self._lock = threading.Lock()  # guards the reader between feeder and seek requests
         # Held while a block renders, and by `set_paused`: once that returns, no block
         # already under way when it was called still counts as played.
@@ -761,11 +762,17 @@ class FilePlayback:
     @property
     def finished(self) -> bool:
         """The whole file has been decoded and handed to the output (never, when looping)."""
-        return (
-            self.ended
-            and self._seek_request is None
+        return (  # in this order: a seek put in place as it is read leaves `ended` False
+            self._seek_target is None
+            and self.ended
             and self.played_frames >= self._buffer.frames_written
         )
+
+    @property
+    def _seek_target(self) -> float | None:
+        """Where a seek asked for goes, until the feeder has put the file there."""
+        request = self._seek_request
+        return self._seek_applying if request is None else request
 
     @property
     def sound_description(self) -> str:
@@ -793,9 +800,9 @@ class FilePlayback:
     def position_seconds(self) -> float:
         """Where playback stands, s: where a seek asked for goes, until the feeder has
         moved there (so a second seek, or the place kept, starts from it)."""
-        request = self._seek_request  # the feeder thread sets it back to None
-        if request is not None:
-            return request
+        target = self._seek_target
+        if target is not None:
+            return target
         played = self.played_frames - self._origin_buffer
         seconds = (self._origin_frame + max(played, 0)) / self.output_rate
         # (past the end: the next file is heard already, until `move_on` says so)
@@ -1102,7 +1109,7 @@ class FilePlayback:
         end and plays on to it: the frames left in its buffer after the last one handed on
         (so a file started after it never waits on the order two output threads run in);
         None before, and while it is paused or a seek is under way."""
-        if not self.ended or self.paused or self._seek_request is not None:
+        if self._seek_target is not None or not self.ended or self.paused:  # as `finished`
             return None
         handed_on, heard = self.last_heard
         if not handed_on:
@@ -1178,16 +1185,20 @@ class FilePlayback:
     def _apply_seek(self) -> None:
         """Seek in the file heard: a following file decoded on already is let go of, and
         gone on into again at this file's end."""
-        seconds, self._seek_request = self._seek_request, None
-        with self._lock:
-            dropped, self._next = self._next, None
-            if dropped is not None:
-                dropped.reader.close()
-            self.reader.seek(seconds)
-            self.ended = False
-            self._origin_frame = round(self.reader.position_seconds * self.output_rate)
-            self._origin_buffer = self._buffer.frames_written
-            self._buffer.flush()
+        seconds = self._seek_applying = self._seek_request
+        self._seek_request = None  # a seek asked for from here on is applied after this one
+        try:
+            with self._lock:
+                dropped, self._next = self._next, None
+                if dropped is not None:
+                    dropped.reader.close()
+                self.reader.seek(seconds)
+                self.ended = False
+                self._origin_frame = round(self.reader.position_seconds * self.output_rate)
+                self._origin_buffer = self._buffer.frames_written
+                self._buffer.flush()
+        finally:
+            self._seek_applying = None
 
     def seek(self, seconds: float) -> None:
         self._seek_request = min(max(seconds, 0.0), self.duration_seconds)
